@@ -1,0 +1,133 @@
+/**
+ * ACM adapter (us-east-1): import each rotation's certificate as a NEW ARN, tagged with its lineage;
+ * find an earlier import of the same certificate so a retried import does not leave an orphan ARN.
+ */
+import {
+  type ACMClient,
+  DeleteCertificateCommand,
+  DescribeCertificateCommand,
+  ImportCertificateCommand,
+  type KeyAlgorithm,
+  ListCertificatesCommand,
+} from "@aws-sdk/client-acm";
+import { AdapterError } from "./errors.ts";
+
+export const LINEAGE_TAGS = {
+  managed: "mtls-rotator:managed",
+  rotationId: "mtls-rotator:rotation-id",
+  previousArn: "mtls-rotator:previous-arn",
+  credential: "mtls-rotator:credential",
+} as const;
+
+export interface ImportRequest {
+  certificatePem: string;
+  chainPem: string;
+  /** In memory only; sent to ACM and nowhere else. */
+  privateKeyPem: string;
+  lineage: { rotationId: string; previousArn?: string; credential: string };
+}
+
+export interface ImportedCertificateRef {
+  serial: string;
+  domainName: string;
+  notAfter: Date;
+  keyAlgorithm: string;
+}
+
+/** ACM allows one ImportCertificate per second per account: space them out in this process too. */
+export class Pacer {
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #next = 0;
+
+  constructor(
+    intervalMs: number,
+    now: () => number = Date.now,
+    sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+  ) {
+    this.#intervalMs = intervalMs;
+    this.#now = now;
+    this.#sleep = sleep;
+  }
+
+  async wait(): Promise<void> {
+    const now = this.#now();
+    const at = Math.max(now, this.#next);
+    this.#next = at + this.#intervalMs;
+    if (at > now) await this.#sleep(at - now);
+  }
+}
+
+export class AcmAdapter {
+  readonly #client: ACMClient;
+  readonly #pacer: Pacer;
+
+  constructor(client: ACMClient, pacer = new Pacer(1_050)) {
+    this.#client = client;
+    this.#pacer = pacer;
+  }
+
+  async importCertificate(request: ImportRequest): Promise<string> {
+    const tags = [
+      { Key: LINEAGE_TAGS.managed, Value: "true" },
+      { Key: LINEAGE_TAGS.rotationId, Value: request.lineage.rotationId },
+      { Key: LINEAGE_TAGS.credential, Value: request.lineage.credential },
+      ...(request.lineage.previousArn
+        ? [{ Key: LINEAGE_TAGS.previousArn, Value: request.lineage.previousArn }]
+        : []),
+    ];
+    await this.#pacer.wait();
+    const encode = (text: string) => new TextEncoder().encode(text);
+    const out = await this.#client.send(
+      new ImportCertificateCommand({
+        Certificate: encode(request.certificatePem),
+        PrivateKey: encode(request.privateKeyPem),
+        ...(request.chainPem.trim() ? { CertificateChain: encode(request.chainPem) } : {}),
+        Tags: tags,
+      }),
+    );
+    if (!out.CertificateArn) throw new AdapterError("ImportCertificate returned no ARN");
+    return out.CertificateArn;
+  }
+
+  /**
+   * The ARN of an imported certificate with this serial, if one exists. Narrowed by the listing's
+   * NotAfter and DomainName (no DescribeCertificate per certificate) and confirmed by serial.
+   */
+  async findImported(ref: ImportedCertificateRef): Promise<string | undefined> {
+    let NextToken: string | undefined;
+    do {
+      const page = await this.#client.send(
+        new ListCertificatesCommand({
+          Includes: { keyTypes: [ref.keyAlgorithm as KeyAlgorithm] },
+          MaxItems: 1000,
+          NextToken,
+        }),
+      );
+      for (const summary of page.CertificateSummaryList ?? []) {
+        if (summary.Type !== "IMPORTED" || summary.DomainName !== ref.domainName) continue;
+        if (summary.NotAfter?.getTime() !== ref.notAfter.getTime() || !summary.CertificateArn) continue;
+        const { Certificate } = await this.#client.send(
+          new DescribeCertificateCommand({ CertificateArn: summary.CertificateArn }),
+        );
+        if (Certificate?.Serial?.replaceAll(":", "").toLowerCase() === ref.serial)
+          return summary.CertificateArn;
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return undefined;
+  }
+
+  async describe(certificateArn: string) {
+    const { Certificate } = await this.#client.send(
+      new DescribeCertificateCommand({ CertificateArn: certificateArn }),
+    );
+    if (!Certificate) throw new AdapterError(`DescribeCertificate returned nothing for ${certificateArn}`);
+    return Certificate;
+  }
+
+  async deleteCertificate(certificateArn: string): Promise<void> {
+    await this.#client.send(new DeleteCertificateCommand({ CertificateArn: certificateArn }));
+  }
+}

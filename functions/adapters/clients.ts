@@ -1,0 +1,51 @@
+/**
+ * AWS SDK clients, built once per cold start and passed into the adapters. ACM and CloudFront are pinned to
+ * us-east-1: origin-mTLS certificates must be imported there, and CloudFront's control plane lives there.
+ */
+import { ACMClient } from "@aws-sdk/client-acm";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+
+export const CLOUDFRONT_REGION = "us-east-1";
+
+export interface AwsClientSettings {
+  /** Region of the service itself (secrets, table, Private CA unless `privateCaRegion`). */
+  region: string;
+  privateCaRegion?: string;
+  /** Send every client to one endpoint (the local stand-ins); otherwise the SDK's own resolution applies. */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Attempts per call including the first (SDK standard retry: throttling, 5xx, timeouts). Default 5. */
+  maxAttempts?: number;
+  /** Per-request socket timeout; without one a hung connection would hang the rotation. Default 10 s. */
+  requestTimeoutMs?: number;
+}
+
+export interface AwsClients {
+  acm: ACMClient;
+  privateCa: ACMPCAClient;
+  cloudfront: CloudFrontClient;
+  secrets: SecretsManagerClient;
+}
+
+export function createAwsClients(settings: AwsClientSettings): AwsClients {
+  const common = {
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    maxAttempts: settings.maxAttempts ?? 5,
+    requestHandler: { requestTimeout: settings.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
+  };
+  return {
+    acm: new ACMClient({ ...common, region: CLOUDFRONT_REGION }),
+    // client-acm-pca is capped at 3.523.0 on this registry: its config types come from an older @smithy,
+    // but the options used here are plain data and accepted by both.
+    privateCa: new ACMPCAClient({ ...common, region: settings.privateCaRegion ?? settings.region }),
+    cloudfront: new CloudFrontClient({ ...common, region: CLOUDFRONT_REGION }),
+    secrets: new SecretsManagerClient({ ...common, region: settings.region }),
+  };
+}
+
+export function regionOfArn(arn: string): string | undefined {
+  return arn.split(":")[3] || undefined;
+}

@@ -1,0 +1,198 @@
+/**
+ * An in-process certificate authority with real keys and real signatures, shared by the Private CA
+ * stand-in, the tests and the sandbox. Extensions follow AWS Private CA's templates.
+ */
+import { randomBytes } from "node:crypto";
+import type { SupportedKeyAlgorithm } from "../functions/core/certificate.ts";
+import { generateKeyPair, privateKeyToPem, signingAlgorithmFor } from "../functions/crypto/keys.ts";
+import { x509 } from "../functions/crypto/x509.ts";
+
+export const EKU = {
+  clientAuth: "1.3.6.1.5.5.7.3.2",
+  serverAuth: "1.3.6.1.5.5.7.3.1",
+} as const;
+
+export interface CertificateAuthority {
+  name: string;
+  keyAlgorithm: SupportedKeyAlgorithm;
+  keys: CryptoKeyPair;
+  certificate: x509.X509Certificate;
+  certificatePem: string;
+  /** The CA's parents, issuing first, root last ("" for a root). */
+  chainPem: string;
+}
+
+const DAY = 86_400_000;
+
+export function randomSerial(): string {
+  // Positive 128-bit serial (top bit cleared), as CAs issue them.
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes.toString("hex");
+}
+
+function pem(cert: x509.X509Certificate): string {
+  return `${cert.toString("pem")}\n`;
+}
+
+export interface CaOptions {
+  name: string;
+  keyAlgorithm?: SupportedKeyAlgorithm;
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+export async function createRootCa(options: CaOptions): Promise<CertificateAuthority> {
+  const keyAlgorithm = options.keyAlgorithm ?? "EC_prime256v1";
+  const keys = await generateKeyPair(keyAlgorithm);
+  const notBefore = options.notBefore ?? new Date(Date.now() - DAY);
+  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: options.name,
+    notBefore,
+    notAfter: options.notAfter ?? new Date(notBefore.getTime() + 3650 * DAY),
+    keys,
+    signingAlgorithm: signingAlgorithmFor(keyAlgorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return {
+    name: options.name,
+    keyAlgorithm,
+    keys,
+    certificate,
+    certificatePem: pem(certificate),
+    chainPem: "",
+  };
+}
+
+export async function createSubordinateCa(
+  parent: CertificateAuthority,
+  options: CaOptions,
+): Promise<CertificateAuthority> {
+  const keyAlgorithm = options.keyAlgorithm ?? parent.keyAlgorithm;
+  const keys = await generateKeyPair(keyAlgorithm);
+  const notBefore = options.notBefore ?? new Date(Date.now() - DAY);
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: options.name,
+    issuer: parent.certificate.subjectName,
+    notBefore,
+    notAfter: options.notAfter ?? new Date(notBefore.getTime() + 1825 * DAY),
+    publicKey: keys.publicKey,
+    signingKey: parent.keys.privateKey,
+    signingAlgorithm: signingAlgorithmFor(parent.keyAlgorithm),
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey),
+    ],
+  });
+  return {
+    name: options.name,
+    keyAlgorithm,
+    keys,
+    certificate,
+    certificatePem: pem(certificate),
+    chainPem: parent.certificatePem + parent.chainPem,
+  };
+}
+
+export interface LeafProfile {
+  /** Extended key usages; EndEntityClientAuthCertificate/V1 uses [clientAuth]. Empty array = no EKU extension. */
+  extendedKeyUsages?: string[];
+  keyUsage?: number;
+}
+
+/** EndEntityClientAuthCertificate/V1: digitalSignature + keyEncipherment (critical), EKU clientAuth. */
+export const CLIENT_AUTH_PROFILE: Required<LeafProfile> = {
+  extendedKeyUsages: [EKU.clientAuth],
+  keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+};
+
+export interface LeafRequest {
+  publicKey: CryptoKey | x509.PublicKey;
+  subject: string | x509.Name;
+  sanExtension?: x509.Extension;
+  notBefore: Date;
+  notAfter: Date;
+  serial?: string;
+  profile?: LeafProfile;
+}
+
+export async function signLeaf(
+  ca: CertificateAuthority,
+  request: LeafRequest,
+): Promise<x509.X509Certificate> {
+  const profile = { ...CLIENT_AUTH_PROFILE, ...request.profile };
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(profile.keyUsage, true),
+    await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+    await x509.SubjectKeyIdentifierExtension.create(request.publicKey),
+  ];
+  if (profile.extendedKeyUsages.length > 0) {
+    extensions.push(new x509.ExtendedKeyUsageExtension(profile.extendedKeyUsages));
+  }
+  if (request.sanExtension) extensions.push(request.sanExtension);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: request.serial ?? randomSerial(),
+    subject: request.subject,
+    issuer: ca.certificate.subjectName,
+    notBefore: request.notBefore,
+    notAfter: request.notAfter,
+    publicKey: request.publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: signingAlgorithmFor(ca.keyAlgorithm),
+    extensions,
+  });
+}
+
+export interface IssuedCredential {
+  certificatePem: string;
+  chainPem: string;
+  privateKeyPem: string;
+}
+
+/** A complete client credential in one call (fixtures, sandbox seeding). */
+export async function issueClientCredential(
+  ca: CertificateAuthority,
+  options: {
+    subject: string;
+    dnsNames?: string[];
+    keyAlgorithm?: SupportedKeyAlgorithm;
+    notBefore?: Date;
+    notAfter?: Date;
+    profile?: LeafProfile;
+  },
+): Promise<IssuedCredential> {
+  const keys = await generateKeyPair(options.keyAlgorithm ?? "EC_prime256v1");
+  const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
+  const leaf = await signLeaf(ca, {
+    publicKey: keys.publicKey,
+    subject: options.subject,
+    sanExtension: options.dnsNames?.length
+      ? new x509.SubjectAlternativeNameExtension(
+          options.dnsNames.map((value) => ({ type: "dns" as const, value })),
+        )
+      : undefined,
+    notBefore,
+    notAfter: options.notAfter ?? new Date(notBefore.getTime() + 90 * DAY),
+    profile: options.profile,
+  });
+  return {
+    certificatePem: pem(leaf),
+    chainPem: ca.certificatePem + ca.chainPem,
+    privateKeyPem: await privateKeyToPem(keys.privateKey),
+  };
+}
