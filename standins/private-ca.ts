@@ -45,6 +45,18 @@ interface IssuedRecord {
   revoked?: { reason: string };
 }
 
+/**
+ * What a misconfigured (or compromised) CA might sign instead of what was asked: used to prove that the
+ * service validates every certificate before anything uses it.
+ */
+export interface Misissuance {
+  extendedKeyUsages?: string[];
+  /** Sign this key instead of the CSR's. */
+  publicKey?: CryptoKey;
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
 export interface PrivateCaStandinOptions {
   now?: () => Date;
   /** How many GetCertificate calls answer RequestInProgressException before the certificate is ready. */
@@ -63,6 +75,7 @@ export class PrivateCaStandin implements JsonService {
   readonly #pendingPolls: number;
   readonly #issueRate: RateLimiter;
   readonly #getRate: RateLimiter;
+  #misissuance: Misissuance | undefined;
 
   constructor(options: PrivateCaStandinOptions = {}) {
     this.#now = options.now ?? (() => new Date());
@@ -82,6 +95,11 @@ export class PrivateCaStandin implements JsonService {
 
   disableAuthority(arn: string): void {
     this.#authority(arn).status = "DISABLED";
+  }
+
+  /** The next IssueCertificate signs this instead of what was requested (once). */
+  misissueNext(misissuance: Misissuance): void {
+    this.#misissuance = misissuance;
   }
 
   /** Certificates actually signed (idempotent retries do not count twice). */
@@ -207,15 +225,17 @@ export class PrivateCaStandin implements JsonService {
         "The certificate validity exceeds the validity of the CA certificate",
       );
     }
+    const wrong = this.#misissuance;
+    this.#misissuance = undefined;
     const leaf = await signLeaf(authority.ca, {
-      publicKey: csr.publicKey,
+      publicKey: wrong?.publicKey ?? csr.publicKey,
       subject: csr.subjectName,
       sanExtension: csr.getExtension("2.5.29.17") ?? undefined,
       // Private CA backdates notBefore by 60 minutes to tolerate clock skew.
-      notBefore: new Date(now.getTime() - 60 * 60_000),
-      notAfter,
+      notBefore: wrong?.notBefore ?? new Date(now.getTime() - 60 * 60_000),
+      notAfter: wrong?.notAfter ?? notAfter,
       serial: randomSerial(),
-      profile: { extendedKeyUsages: ekus },
+      profile: { extendedKeyUsages: wrong?.extendedKeyUsages ?? ekus },
     });
     const serial = leaf.serialNumber.toLowerCase();
     const certificateArn = `${authorityArn}/certificate/${serial}`;

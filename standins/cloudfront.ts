@@ -1,0 +1,715 @@
+/**
+ * Stand-in for the CloudFront control plane (REST-XML, API version 2020-05-31), served to the real
+ * `@aws-sdk/client-cloudfront` over loopback HTTP.
+ *
+ * What it is for: proving that the rotation service changes exactly one thing in a distribution (an origin's
+ * `OriginMtlsConfig.ClientCertificateArn`) and hands everything else back untouched. So the stand-in keeps
+ * each DistributionConfig as the XML text it received and serves that text back byte for byte; it parses the
+ * document only to check it, never to rebuild it. Fields it does not understand survive every round trip.
+ *
+ * Rules enforced (see /work/shared/design/aws-facts.md):
+ * - UpdateDistribution needs `If-Match` (400 InvalidIfMatchVersion) equal to the current ETag
+ *   (412 PreconditionFailed); every write yields a new ETag.
+ * - UpdateDistribution carries the whole config: missing required members -> 400 MalformedInput; a changed
+ *   CallerReference -> 400 IllegalUpdate.
+ * - Status is `InProgress` after every write and `Deployed` once `deployDelayMs` has passed on the
+ *   injectable clock (evaluated when read, no timers).
+ * - Origin mTLS: at most 5 distinct certificate ARNs added or changed per request; every ARN must name an
+ *   ACM certificate in us-east-1 with an RSA-2048 / P-256 key and the clientAuth EKU (400 InvalidArgument).
+ * - Unknown distribution -> 404 NoSuchDistribution.
+ */
+import { randomInt } from "node:crypto";
+import {
+  ACCOUNT_ID,
+  AwsError,
+  escapeXml,
+  type RestService,
+  type StandinRequest,
+  type StandinResponse,
+} from "./protocol.ts";
+
+const API_VERSION = "2020-05-31";
+const XMLNS = `http://cloudfront.amazonaws.com/doc/${API_VERSION}/`;
+const XML_PROLOG = `<?xml version="1.0" encoding="UTF-8"?>`;
+
+/** At most this many distinct origin-mTLS certificate ARNs may be added or changed in one request. */
+export const MAX_CHANGED_MTLS_CERTIFICATES = 5;
+/** Origin mTLS certificates must live in ACM in this region. */
+export const MTLS_CERTIFICATE_REGION = "us-east-1";
+/** ACM key algorithms CloudFront accepts for an origin-mTLS client certificate. */
+export const MTLS_KEY_ALGORITHMS: readonly string[] = ["RSA_2048", "EC_prime256v1"];
+/** ACM's name for the clientAuth extended key usage. */
+export const CLIENT_AUTH_EKU = "TLS_WEB_CLIENT_AUTHENTICATION";
+
+/** What CloudFront needs to know about an ACM certificate (ACM DescribeCertificate names). */
+export interface CertificateFacts {
+  region: string;
+  /** e.g. "RSA_2048", "EC_prime256v1". */
+  keyAlgorithm: string;
+  /** e.g. ["TLS_WEB_CLIENT_AUTHENTICATION"]. */
+  extendedKeyUsages: string[];
+}
+
+/** Looks certificates up by ARN; the ACM stand-in provides one. */
+export interface CertificateDirectory {
+  describe(arn: string): CertificateFacts | undefined;
+}
+
+export type DistributionStatus = "InProgress" | "Deployed";
+
+export interface CloudFrontStandinOptions {
+  /**
+   * Where origin-mTLS certificate ARNs are checked. To break the ACM <-> CloudFront cycle, pass an object
+   * whose `describe` closes over a stand-in constructed later. Default: a directory that knows no certificate.
+   */
+  certificates?: CertificateDirectory;
+  /** How long a write stays `InProgress` (ms on `now`). Default 0: `Deployed` on the next read. */
+  deployDelayMs?: number;
+  /** Clock in ms; inject one to make deployment deterministic. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface StoredDistribution {
+  id: string;
+  etag: string;
+  /** The DistributionConfig element exactly as last written (root tag with its xmlns included). */
+  configXml: string;
+  config: InspectedConfig;
+  /** The config of the CreateDistribution request, to answer a retried create idempotently. */
+  createdConfigXml: string;
+  /** Clock reading of the last write. */
+  changedAt: number;
+}
+
+/** The REST routes this stand-in serves: /distribution, /distribution/{Id}, /distribution/{Id}/config. */
+const DISTRIBUTION_PATH = new RegExp(`^/${API_VERSION}/distribution(?:/([^/]+)(/config)?)?$`);
+
+export class CloudFrontStandin implements RestService {
+  readonly service = "cloudfront";
+  readonly #distributions = new Map<string, StoredDistribution>();
+  readonly #certificates: CertificateDirectory;
+  readonly #deployDelayMs: number;
+  readonly #now: () => number;
+
+  constructor(options: CloudFrontStandinOptions = {}) {
+    this.#certificates = options.certificates ?? { describe: () => undefined };
+    this.#deployDelayMs = options.deployDelayMs ?? 0;
+    this.#now = options.now ?? Date.now;
+  }
+
+  // ---- plain methods for other stand-ins and tests ------------------------------------------------------
+
+  /** Ids of the distributions whose current config uses `certificateArn` for any origin's mTLS. */
+  distributionsReferencing(certificateArn: string): string[] {
+    return [...this.#distributions.values()]
+      .filter((d) => d.config.origins.some((o) => o.certificateArn === certificateArn))
+      .map((d) => d.id);
+  }
+
+  /** Origin id -> origin-mTLS certificate ARN (undefined for an origin without one). */
+  originCertificates(distributionId: string): Record<string, string | undefined> {
+    const out: Record<string, string | undefined> = {};
+    for (const origin of this.#get(distributionId).config.origins) out[origin.id] = origin.certificateArn;
+    return out;
+  }
+
+  /** The DistributionConfig element exactly as last written. */
+  configXml(distributionId: string): string {
+    return this.#get(distributionId).configXml;
+  }
+
+  status(distributionId: string): DistributionStatus {
+    return this.#statusOf(this.#get(distributionId));
+  }
+
+  /** The current ETag (what GetDistributionConfig would answer). */
+  etag(distributionId: string): string {
+    return this.#get(distributionId).etag;
+  }
+
+  /** Ids of every distribution, sorted as ListDistributions pages through them. */
+  ids(): string[] {
+    return [...this.#distributions.keys()].sort();
+  }
+
+  // ---- RestService ---------------------------------------------------------------------------------------
+
+  operationFor(request: StandinRequest): string | undefined {
+    const match = DISTRIBUTION_PATH.exec(request.path);
+    if (!match) return undefined;
+    const [, id, config] = match;
+    // Sibling operations on the same paths (CreateDistributionWithTags, ...) are not served.
+    if ([...request.query.keys()].some((k) => k !== "Marker" && k !== "MaxItems")) return undefined;
+    if (id === undefined) {
+      if (request.method === "POST") return "CreateDistribution";
+      if (request.method === "GET") return "ListDistributions";
+      return undefined;
+    }
+    if (config) {
+      if (request.method === "GET") return "GetDistributionConfig";
+      if (request.method === "PUT") return "UpdateDistribution";
+      return undefined;
+    }
+    return request.method === "GET" ? "GetDistribution" : undefined;
+  }
+
+  handle(operation: string, request: StandinRequest): StandinResponse {
+    const id = DISTRIBUTION_PATH.exec(request.path)?.[1];
+    const distributionId = id === undefined ? "" : decodeURIComponent(id);
+    switch (operation) {
+      case "CreateDistribution":
+        return this.#create(request);
+      case "ListDistributions":
+        return this.#list(request);
+      case "GetDistribution":
+        return this.#getDistribution(distributionId);
+      case "GetDistributionConfig":
+        return this.#getDistributionConfig(distributionId);
+      case "UpdateDistribution":
+        return this.#update(distributionId, request);
+      default:
+        throw new AwsError("InvalidAction", `The stand-in does not implement ${operation}`);
+    }
+  }
+
+  // ---- operations ----------------------------------------------------------------------------------------
+
+  #create(request: StandinRequest): StandinResponse {
+    const { xml, config } = readConfig(request.body);
+
+    // CloudFront answers a repeated CallerReference with the original distribution when the config is the
+    // same (so an SDK retry of a create whose response got lost is harmless), and refuses it otherwise.
+    const previous = [...this.#distributions.values()].find(
+      (d) => d.config.callerReference === config.callerReference,
+    );
+    if (previous) {
+      if (previous.createdConfigXml !== xml) {
+        throw new AwsError(
+          "DistributionAlreadyExists",
+          `The caller reference that you are using to create a distribution is associated with another distribution: ${previous.id}`,
+          409,
+        );
+      }
+      return this.#distributionResponse(previous, 201, true);
+    }
+
+    this.#checkOrigins(config, undefined);
+    const distribution: StoredDistribution = {
+      id: this.#newId(),
+      etag: newEtag(),
+      configXml: xml,
+      config,
+      createdConfigXml: xml,
+      changedAt: this.#now(),
+    };
+    this.#distributions.set(distribution.id, distribution);
+    return this.#distributionResponse(distribution, 201, true);
+  }
+
+  #getDistribution(id: string): StandinResponse {
+    return this.#distributionResponse(this.#get(id), 200, false);
+  }
+
+  #getDistributionConfig(id: string): StandinResponse {
+    const distribution = this.#get(id);
+    return {
+      status: 200,
+      headers: { "content-type": "text/xml", ETag: distribution.etag },
+      body: XML_PROLOG + distribution.configXml,
+    };
+  }
+
+  #update(id: string, request: StandinRequest): StandinResponse {
+    const distribution = this.#get(id);
+    const ifMatch = request.headers["if-match"];
+    if (typeof ifMatch !== "string" || ifMatch === "") {
+      throw new AwsError(
+        "InvalidIfMatchVersion",
+        "The If-Match version is missing or not valid for the resource.",
+      );
+    }
+    if (ifMatch !== distribution.etag) {
+      throw new AwsError(
+        "PreconditionFailed",
+        "The precondition given in one or more of the request fields evaluated to false.",
+        412,
+      );
+    }
+    const { xml, config } = readConfig(request.body);
+    if (config.callerReference !== distribution.config.callerReference) {
+      throw new AwsError("IllegalUpdate", "Origin and CallerReference cannot be updated.");
+    }
+    this.#checkOrigins(config, distribution.config);
+
+    distribution.configXml = xml;
+    distribution.config = config;
+    distribution.etag = newEtag(distribution.etag);
+    distribution.changedAt = this.#now();
+    return this.#distributionResponse(distribution, 200, true);
+  }
+
+  #list(request: StandinRequest): StandinResponse {
+    const marker = request.query.get("Marker") ?? "";
+    const maxItemsText = request.query.get("MaxItems");
+    const maxItems = maxItemsText === null ? 100 : Number(maxItemsText);
+    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 1000) {
+      throw new AwsError("InvalidArgument", "MaxItems must be an integer between 1 and 1000.");
+    }
+    // Pages run in id order; a marker is the id of the last distribution of the previous page.
+    const remaining = this.ids().filter((id) => id > marker);
+    const page = remaining.slice(0, maxItems).map((id) => this.#get(id));
+    const truncated = remaining.length > page.length;
+    const lastOnPage = page.at(-1);
+
+    let body = `${XML_PROLOG}<DistributionList xmlns="${XMLNS}">`;
+    body += element("Marker", marker);
+    if (truncated && lastOnPage) body += element("NextMarker", lastOnPage.id);
+    body += element("MaxItems", String(maxItems));
+    body += element("IsTruncated", String(truncated));
+    body += element("Quantity", String(page.length));
+    // An empty list is sent without <Items>, as CloudFront does.
+    if (page.length > 0) body += `<Items>${page.map((d) => this.#summaryXml(d)).join("")}</Items>`;
+    body += "</DistributionList>";
+    return { status: 200, headers: { "content-type": "text/xml" }, body };
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------------------
+
+  #get(id: string): StoredDistribution {
+    const distribution = this.#distributions.get(id);
+    if (!distribution)
+      throw new AwsError("NoSuchDistribution", "The specified distribution does not exist.", 404);
+    return distribution;
+  }
+
+  #statusOf(distribution: StoredDistribution): DistributionStatus {
+    return this.#now() - distribution.changedAt >= this.#deployDelayMs ? "Deployed" : "InProgress";
+  }
+
+  #newId(): string {
+    for (;;) {
+      const id = `E${randomAlphanumeric(13)}`;
+      if (!this.#distributions.has(id)) return id;
+    }
+  }
+
+  /**
+   * Origin-mTLS rules. `stored` is the config being replaced (undefined on create): only ARNs that differ
+   * from the stored ARN of the same origin id count against the per-request limit, but every ARN in the new
+   * config must name a usable certificate (assumption: CloudFront re-validates the whole config on update).
+   */
+  #checkOrigins(config: InspectedConfig, stored: InspectedConfig | undefined): void {
+    const storedArns = new Map(stored?.origins.map((o) => [o.id, o.certificateArn]));
+    const changed = new Set<string>();
+    for (const origin of config.origins) {
+      if (origin.certificateArn !== undefined && storedArns.get(origin.id) !== origin.certificateArn) {
+        changed.add(origin.certificateArn);
+      }
+    }
+    if (changed.size > MAX_CHANGED_MTLS_CERTIFICATES) {
+      throw new AwsError(
+        "InvalidArgument",
+        `You can add or change at most ${MAX_CHANGED_MTLS_CERTIFICATES} distinct origin mTLS client certificates ` +
+          `in one request; this request adds or changes ${changed.size}.`,
+      );
+    }
+
+    for (const arn of new Set(config.origins.map((o) => o.certificateArn))) {
+      if (arn !== undefined) this.#checkCertificate(arn);
+    }
+  }
+
+  #checkCertificate(arn: string): void {
+    const facts = this.#certificates.describe(arn);
+    if (!facts) {
+      throw new AwsError(
+        "InvalidArgument",
+        `The origin mTLS client certificate ${arn} does not exist in ACM.`,
+      );
+    }
+    if (facts.region !== MTLS_CERTIFICATE_REGION) {
+      throw new AwsError(
+        "InvalidArgument",
+        `The origin mTLS client certificate ${arn} is in ${facts.region}; it must be imported into ACM in ${MTLS_CERTIFICATE_REGION}.`,
+      );
+    }
+    if (!MTLS_KEY_ALGORITHMS.includes(facts.keyAlgorithm)) {
+      throw new AwsError(
+        "InvalidArgument",
+        `The origin mTLS client certificate ${arn} has key algorithm ${facts.keyAlgorithm}; ` +
+          `supported key algorithms are ${MTLS_KEY_ALGORITHMS.join(", ")}.`,
+      );
+    }
+    if (!facts.extendedKeyUsages.includes(CLIENT_AUTH_EKU)) {
+      throw new AwsError(
+        "InvalidArgument",
+        `The origin mTLS client certificate ${arn} lacks the ${CLIENT_AUTH_EKU} extended key usage.`,
+      );
+    }
+  }
+
+  /** A Distribution document (Create/Get/Update), with its ETag and, for a write, Status InProgress. */
+  #distributionResponse(
+    distribution: StoredDistribution,
+    status: number,
+    justWritten: boolean,
+  ): StandinResponse {
+    const headers: Record<string, string> = { "content-type": "text/xml", ETag: distribution.etag };
+    if (status === 201)
+      headers.Location = `https://cloudfront.amazonaws.com/${API_VERSION}/distribution/${distribution.id}`;
+    const state: DistributionStatus = justWritten ? "InProgress" : this.#statusOf(distribution);
+    const body =
+      `${XML_PROLOG}<Distribution xmlns="${XMLNS}">` +
+      element("Id", distribution.id) +
+      element("ARN", arnOf(distribution.id)) +
+      element("Status", state) +
+      element("LastModifiedTime", new Date(distribution.changedAt).toISOString()) +
+      element("InProgressInvalidationBatches", "0") +
+      element("DomainName", domainNameOf(distribution.id)) +
+      "<ActiveTrustedSigners><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedSigners>" +
+      "<ActiveTrustedKeyGroups><Enabled>false</Enabled><Quantity>0</Quantity></ActiveTrustedKeyGroups>" +
+      `<DistributionConfig>${distribution.config.inner}</DistributionConfig>` +
+      "</Distribution>";
+    return { status, headers, body };
+  }
+
+  /**
+   * A DistributionSummary: config members are copied verbatim from the stored XML; members the config leaves
+   * out get the values CloudFront reports by default (the SDK's model marks them required in a summary).
+   */
+  #summaryXml(distribution: StoredDistribution): string {
+    const member = (name: string, fallback = "") => distribution.config.members.get(name) ?? fallback;
+    return (
+      "<DistributionSummary>" +
+      element("Id", distribution.id) +
+      element("ARN", arnOf(distribution.id)) +
+      element("ETag", distribution.etag) +
+      element("Status", this.#statusOf(distribution)) +
+      element("LastModifiedTime", new Date(distribution.changedAt).toISOString()) +
+      element("DomainName", domainNameOf(distribution.id)) +
+      member("Aliases", "<Aliases><Quantity>0</Quantity></Aliases>") +
+      member("Origins") +
+      member("OriginGroups", "<OriginGroups><Quantity>0</Quantity></OriginGroups>") +
+      member("DefaultCacheBehavior") +
+      member("CacheBehaviors", "<CacheBehaviors><Quantity>0</Quantity></CacheBehaviors>") +
+      member("CustomErrorResponses", "<CustomErrorResponses><Quantity>0</Quantity></CustomErrorResponses>") +
+      member("Comment") +
+      member("PriceClass", element("PriceClass", "PriceClass_All")) +
+      member("Enabled") +
+      member(
+        "ViewerCertificate",
+        "<ViewerCertificate><CloudFrontDefaultCertificate>true</CloudFrontDefaultCertificate>" +
+          "<MinimumProtocolVersion>TLSv1</MinimumProtocolVersion><CertificateSource>cloudfront</CertificateSource>" +
+          "</ViewerCertificate>",
+      ) +
+      member(
+        "Restrictions",
+        "<Restrictions><GeoRestriction><RestrictionType>none</RestrictionType><Quantity>0</Quantity>" +
+          "</GeoRestriction></Restrictions>",
+      ) +
+      member("WebACLId", element("WebACLId", "")) +
+      member("HttpVersion", element("HttpVersion", "http2")) +
+      member("IsIPV6Enabled", element("IsIPV6Enabled", "false")) +
+      member("Staging", element("Staging", "false")) +
+      member("ConnectionMode") +
+      member("AnycastIpListId") +
+      member("ViewerMtlsConfig") +
+      member("ConnectionFunctionAssociation") +
+      "</DistributionSummary>"
+    );
+  }
+}
+
+// ---- the DistributionConfig document ---------------------------------------------------------------------
+
+/** The few facts the stand-in reads out of a DistributionConfig; the XML itself is kept as received. */
+interface InspectedConfig {
+  /** Content of the DistributionConfig element, verbatim. */
+  inner: string;
+  /** Top-level member (local name) -> that element's XML, verbatim. */
+  members: Map<string, string>;
+  callerReference: string;
+  origins: Array<{ id: string; certificateArn: string | undefined }>;
+}
+
+/** Members CloudFront requires in every Create/UpdateDistribution (all others are optional). */
+const REQUIRED_MEMBERS = ["CallerReference", "Origins", "DefaultCacheBehavior", "Comment", "Enabled"];
+
+/** Parses and checks a request's DistributionConfig; returns the root element verbatim and what it says. */
+function readConfig(body: string): { xml: string; config: InspectedConfig } {
+  if (body.trim() === "") throw new AwsError("MissingBody", "This operation requires a body.");
+  let root: XmlElement;
+  try {
+    root = parseXml(body);
+  } catch (error) {
+    if (error instanceof XmlSyntaxError)
+      throw new AwsError("MalformedInput", `Malformed XML: ${error.message}`);
+    throw error;
+  }
+  if (root.localName !== "DistributionConfig") {
+    throw new AwsError(
+      "MalformedInput",
+      `Unexpected root element ${root.name}; expected DistributionConfig.`,
+    );
+  }
+
+  const members = new Map<string, string>();
+  for (const child of root.children) {
+    if (members.has(child.localName)) {
+      throw new AwsError(
+        "MalformedInput",
+        `Element DistributionConfig.${child.localName} appears more than once.`,
+      );
+    }
+    members.set(child.localName, child.raw);
+  }
+  for (const name of REQUIRED_MEMBERS) {
+    if (!members.has(name)) {
+      throw new AwsError(
+        "MalformedInput",
+        `Missing required element DistributionConfig.${name}: UpdateDistribution and CreateDistribution need the complete DistributionConfig.`,
+      );
+    }
+  }
+
+  const callerReference = requiredText(root, "CallerReference");
+  if (callerReference === "") throw new AwsError("InvalidArgument", "CallerReference must not be empty.");
+  const enabled = requiredText(root, "Enabled");
+  if (enabled !== "true" && enabled !== "false") {
+    throw new AwsError(
+      "MalformedInput",
+      `DistributionConfig.Enabled must be true or false, not '${enabled}'.`,
+    );
+  }
+
+  const origins = readOrigins(requiredChild(root, "Origins"));
+  const targets = new Set(origins.map((o) => o.id));
+  for (const group of itemsOf(childOf(root, "OriginGroups"), "OriginGroups")) {
+    targets.add(requiredText(group, "Id"));
+  }
+  const defaultTarget = requiredText(requiredChild(root, "DefaultCacheBehavior"), "TargetOriginId");
+  if (!targets.has(defaultTarget)) {
+    throw new AwsError(
+      "NoSuchOrigin",
+      `DefaultCacheBehavior.TargetOriginId '${defaultTarget}' names no origin or origin group of this distribution.`,
+      404,
+    );
+  }
+
+  return { xml: root.raw, config: { inner: root.inner, members, callerReference, origins } };
+}
+
+function readOrigins(originsElement: XmlElement): InspectedConfig["origins"] {
+  const items = itemsOf(originsElement, "Origins");
+  if (items.length === 0) throw new AwsError("InvalidArgument", "A distribution needs at least one origin.");
+  const origins: InspectedConfig["origins"] = [];
+  for (const item of items) {
+    const id = requiredText(item, "Id");
+    requiredText(item, "DomainName");
+    if (origins.some((o) => o.id === id)) {
+      throw new AwsError("InvalidArgument", `Origin id '${id}' is used by more than one origin.`);
+    }
+    const mtls = childOf(childOf(item, "CustomOriginConfig"), "OriginMtlsConfig");
+    const certificateArn = mtls ? requiredText(mtls, "ClientCertificateArn") : undefined;
+    if (certificateArn === "") {
+      throw new AwsError(
+        "InvalidArgument",
+        `Origin '${id}': OriginMtlsConfig.ClientCertificateArn must not be empty.`,
+      );
+    }
+    origins.push({ id, certificateArn });
+  }
+  return origins;
+}
+
+/** The items of a CloudFront list (`<Quantity>` + `<Items>`), checking that the two agree. */
+function itemsOf(list: XmlElement | undefined, path: string): XmlElement[] {
+  if (!list) return [];
+  const quantityText = requiredText(list, "Quantity");
+  const quantity = Number(quantityText);
+  if (!Number.isInteger(quantity) || quantity < 0) {
+    throw new AwsError(
+      "MalformedInput",
+      `${path}.Quantity must be a non-negative integer, not '${quantityText}'.`,
+    );
+  }
+  const items = childOf(list, "Items")?.children ?? [];
+  if (items.length !== quantity) {
+    throw new AwsError(
+      "InconsistentQuantities",
+      `The value of ${path}.Quantity (${quantity}) and the size of ${path}.Items (${items.length}) don't match.`,
+    );
+  }
+  return items;
+}
+
+function childOf(parent: XmlElement | undefined, localName: string): XmlElement | undefined {
+  return parent?.children.find((c) => c.localName === localName);
+}
+
+function requiredChild(parent: XmlElement, localName: string): XmlElement {
+  const child = childOf(parent, localName);
+  if (!child)
+    throw new AwsError("MalformedInput", `Missing required element ${parent.localName}.${localName}.`);
+  return child;
+}
+
+function requiredText(parent: XmlElement, localName: string): string {
+  return requiredChild(parent, localName).text.trim();
+}
+
+// ---- a small XML reader that keeps source text -----------------------------------------------------------
+
+/**
+ * One element of a parsed document, with offsets back into the source so the original text of any element
+ * can be reused verbatim. Attributes are skipped (CloudFront's documents carry none besides xmlns).
+ */
+interface XmlElement {
+  /** Tag name as written, prefix included. */
+  name: string;
+  /** Tag name without a namespace prefix. */
+  localName: string;
+  /** The element's complete source text, start tag to end tag. */
+  raw: string;
+  /** Source text between the start and end tags. */
+  inner: string;
+  children: XmlElement[];
+  /** Character data directly inside the element, entities decoded. */
+  text: string;
+}
+
+class XmlSyntaxError extends Error {}
+
+interface OpenElement {
+  element: XmlElement;
+  start: number;
+  innerStart: number;
+}
+
+/** Parses a well-formed XML document (no DTDs) and returns its root element. */
+function parseXml(source: string): XmlElement {
+  const stack: OpenElement[] = [];
+  let root: XmlElement | undefined;
+  let at = 0;
+  const syntaxError = (message: string) => new XmlSyntaxError(`${message} (at offset ${at})`);
+  const skipPast = (terminator: string, from: number): number => {
+    const end = source.indexOf(terminator, from);
+    if (end === -1) throw syntaxError(`unterminated construct, expected '${terminator}'`);
+    return end + terminator.length;
+  };
+
+  while (at < source.length) {
+    const lt = source.indexOf("<", at);
+    const text = source.slice(at, lt === -1 ? source.length : lt);
+    const open = stack.at(-1);
+    if (open) open.element.text += decodeEntities(text);
+    else if (text.trim() !== "") throw syntaxError("text outside the root element");
+    if (lt === -1) break;
+    at = lt;
+
+    if (source.startsWith("<?", lt)) {
+      at = skipPast("?>", lt + 2);
+    } else if (source.startsWith("<!--", lt)) {
+      at = skipPast("-->", lt + 4);
+    } else if (source.startsWith("<![CDATA[", lt)) {
+      if (!open) throw syntaxError("CDATA outside the root element");
+      const end = skipPast("]]>", lt + 9);
+      open.element.text += source.slice(lt + 9, end - 3);
+      at = end;
+    } else if (source.startsWith("<!", lt)) {
+      throw syntaxError("document type declarations are not accepted");
+    } else if (source.startsWith("</", lt)) {
+      const end = skipPast(">", lt + 2);
+      const name = source.slice(lt + 2, end - 1).trim();
+      const closing = stack.pop();
+      if (!closing || closing.element.name !== name) throw syntaxError(`unexpected end tag </${name}>`);
+      closing.element.inner = source.slice(closing.innerStart, lt);
+      closing.element.raw = source.slice(closing.start, end);
+      at = end;
+    } else {
+      const end = endOfTag(source, lt + 1);
+      if (end === -1) throw syntaxError("unterminated start tag");
+      const name = /^[A-Za-z_][\w.:-]*/.exec(source.slice(lt + 1, end))?.[0];
+      if (!name) throw syntaxError("bad element name");
+      const element: XmlElement = {
+        name,
+        localName: name.slice(name.indexOf(":") + 1),
+        // A self-closing element is complete already; an open one gets its text when it closes.
+        raw: source.slice(lt, end),
+        inner: "",
+        children: [],
+        text: "",
+      };
+      if (open) open.element.children.push(element);
+      else if (root) throw syntaxError("more than one root element");
+      else root = element;
+      if (source[end - 2] !== "/") stack.push({ element, start: lt, innerStart: end });
+      at = end;
+    }
+  }
+  const unclosed = stack.at(-1);
+  if (unclosed) throw syntaxError(`unclosed element <${unclosed.element.name}>`);
+  if (!root) throw syntaxError("no root element");
+  return root;
+}
+
+/** Offset just past the '>' closing the tag whose name starts at `from`, honouring quoted attributes. */
+function endOfTag(source: string, from: number): number {
+  let quote: string | undefined;
+  for (let i = from; i < source.length; i++) {
+    const c = source[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === ">") {
+      return i + 1;
+    } else if (c === "<") {
+      return -1;
+    }
+  }
+  return -1;
+}
+
+const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&([^;&\s]*);?/g, (whole, name: string) => {
+    if (!whole.endsWith(";")) throw new XmlSyntaxError(`bare '&' in character data`);
+    const named = NAMED_ENTITIES[name];
+    if (named !== undefined) return named;
+    const code = /^#x([0-9a-fA-F]+)$/.exec(name)?.[1] ?? /^#([0-9]+)$/.exec(name)?.[1];
+    if (code === undefined) throw new XmlSyntaxError(`unknown entity &${name};`);
+    return String.fromCodePoint(Number.parseInt(code, name.startsWith("#x") ? 16 : 10));
+  });
+}
+
+// ---- small helpers ---------------------------------------------------------------------------------------
+
+function element(name: string, text: string): string {
+  return `<${name}>${escapeXml(text)}</${name}>`;
+}
+
+function arnOf(id: string): string {
+  return `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${id}`;
+}
+
+function domainNameOf(id: string): string {
+  return `${id.toLowerCase()}.cloudfront.net`;
+}
+
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+function randomAlphanumeric(length: number): string {
+  let out = "";
+  for (let i = 0; i < length; i++) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return out;
+}
+
+/** CloudFront ETags look like distribution ids: "E" and 13 uppercase alphanumerics; never the previous one. */
+function newEtag(previous?: string): string {
+  for (;;) {
+    const etag = `E${randomAlphanumeric(13)}`;
+    if (etag !== previous) return etag;
+  }
+}
