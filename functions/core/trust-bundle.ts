@@ -4,7 +4,7 @@
  */
 import type { X509Certificate } from "node:crypto";
 import { factsOf } from "./certificate.ts";
-import { sha256Hex, splitPem, tryParseCertificate } from "./pem.ts";
+import { pemLabels, sha256Hex, splitPem, tryParseCertificate } from "./pem.ts";
 
 export interface BundleLimits {
   maxCertificates?: number;
@@ -67,9 +67,16 @@ export class TrustBundleError extends Error {
   }
 }
 
-function parseAll(sources: string[], now: Date): Array<{ pem: string; cert: X509Certificate }> {
+function parseAll(
+  sources: string[],
+  now: Date,
+  retired: ReadonlySet<string>,
+): Array<{ pem: string; cert: X509Certificate }> {
   const out: Array<{ pem: string; cert: X509Certificate }> = [];
   for (const source of sources) {
+    if (pemLabels(source).some((label) => label !== "CERTIFICATE")) {
+      throw new TrustBundleError("Malformed", "input holds a PEM block that is not a certificate (a key?)");
+    }
     const blocks = splitPem(source);
     if (blocks.length === 0 && source.trim() !== "") {
       throw new TrustBundleError("Malformed", "input holds no PEM certificate");
@@ -78,6 +85,8 @@ function parseAll(sources: string[], now: Date): Array<{ pem: string; cert: X509
       const cert = tryParseCertificate(pem);
       if (!cert) throw new TrustBundleError("Malformed", "a PEM block does not parse as a certificate");
       const facts = factsOf(cert);
+      // A retired CA is dropped whatever its state: retiring a CA after it expired must work.
+      if (retired.has(facts.fingerprint)) continue;
       if (!cert.ca) throw new TrustBundleError("NotCA", `${facts.subject} is not a CA certificate`);
       if (facts.notAfter.getTime() <= now.getTime()) {
         throw new TrustBundleError(
@@ -85,7 +94,9 @@ function parseAll(sources: string[], now: Date): Array<{ pem: string; cert: X509
           `${facts.subject} expired at ${facts.notAfter.toISOString()}`,
         );
       }
-      out.push({ pem, cert });
+      // Re-encode from DER: the same CA spelled with CRLF or other line breaks must give the same bytes,
+      // whichever spelling comes first.
+      out.push({ pem: cert.toString(), cert });
     }
   }
   return out;
@@ -94,9 +105,9 @@ function parseAll(sources: string[], now: Date): Array<{ pem: string; cert: X509
 export function computeTrustBundle(input: BundleInput): TrustBundle {
   const retired = new Set(input.retiredFingerprints ?? []);
   const unique = new Map<string, { pem: string; entry: BundleEntry }>();
-  for (const { pem, cert } of parseAll([...input.current, ...(input.incoming ?? [])], input.now)) {
+  for (const { pem, cert } of parseAll([...input.current, ...(input.incoming ?? [])], input.now, retired)) {
     const facts = factsOf(cert);
-    if (retired.has(facts.fingerprint) || unique.has(facts.fingerprint)) continue;
+    if (unique.has(facts.fingerprint)) continue;
     unique.set(facts.fingerprint, {
       pem,
       entry: {

@@ -100,8 +100,12 @@ export function validateClientCertificate(
   const now = policy.now.getTime();
 
   // 1. Shapes and sizes.
-  if (pemLabels(input.certificatePem).filter((l) => l === "CERTIFICATE").length !== 1) {
-    return fail("MalformedCertificate", "expected exactly one PEM CERTIFICATE block");
+  const certificateLabels = pemLabels(input.certificatePem);
+  if (certificateLabels.length !== 1 || certificateLabels[0] !== "CERTIFICATE") {
+    return fail("MalformedCertificate", "expected exactly one PEM CERTIFICATE block and nothing else");
+  }
+  if (pemLabels(input.chainPem).some((label) => label !== "CERTIFICATE")) {
+    return fail("MalformedChain", "the chain holds a PEM block that is not a certificate");
   }
   let leaf: X509Certificate;
   try {

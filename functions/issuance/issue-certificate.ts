@@ -136,9 +136,18 @@ export async function completeIssuance(
   privateCaCertificateArn: string,
 ): Promise<IssuedCertificate> {
   const credentialVersionId = derivedId(request.rotationId, "credential");
+  const authorityCertificatePem =
+    splitPem(await deps.privateCa.authorityChainPem(request.authorityArn))[0] ?? "";
   const staged = await deps.credentials.readVersion(request.credential, credentialVersionId);
   if (staged?.certificatePem && staged.certificateArn) {
-    return describeIssued(staged, privateCaCertificateArn, credentialVersionId, deps.now(), request);
+    return describeIssued(
+      staged,
+      privateCaCertificateArn,
+      credentialVersionId,
+      authorityCertificatePem,
+      deps.now(),
+      request,
+    );
   }
 
   const key = await readKey(deps, request);
@@ -187,24 +196,33 @@ export async function completeIssuance(
     serial: facts.serial,
   };
   await deps.credentials.putPending(request.credential, credentialVersionId, credential);
-  return describeIssued(credential, privateCaCertificateArn, credentialVersionId, deps.now(), request);
+  return describeIssued(
+    credential,
+    privateCaCertificateArn,
+    credentialVersionId,
+    authorityCertificatePem,
+    deps.now(),
+    request,
+  );
 }
 
 function describeIssued(
   credential: CredentialSecret,
   privateCaCertificateArn: string,
   credentialVersionId: string,
+  authorityCertificatePem: string,
   now: Date,
   request: IssuanceRequest,
 ): IssuedCertificate {
-  // Re-validate what is stored: a version written by anything else must not be trusted blindly.
+  // Re-validate what is stored, anchored on the configured CA (not on the stored chain itself): a version
+  // written by anything else must not be trusted blindly.
   const facts = assertValidClientCertificate(
     {
       certificatePem: credential.certificatePem!,
       chainPem: credential.chainPem ?? "",
       privateKeyPem: credential.privateKeyPem,
     },
-    { now, trustAnchorsPem: credential.chainPem ?? "", expectedKeyAlgorithm: request.keyAlgorithm },
+    { now, trustAnchorsPem: authorityCertificatePem, expectedKeyAlgorithm: request.keyAlgorithm },
   );
   return {
     certificateArn: credential.certificateArn!,
