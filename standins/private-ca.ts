@@ -296,9 +296,23 @@ function validityEnd(now: Date, value: number, type: string): Date {
     case "YEARS":
       return new Date(now.getTime() + value * 365 * DAY);
     case "ABSOLUTE":
-    case "END_DATE":
       return new Date(value * 1000);
+    case "END_DATE":
+      return endDate(value);
     default:
       throw new AwsError("ValidationException", `Validity type ${type} is not valid`);
   }
+}
+
+/** END_DATE: UTCTime YYMMDDHHMMSS (YY >= 50 means 19YY) or GeneralizedTime YYYYMMDDHHMMSS, in UTC. */
+function endDate(value: number): Date {
+  const invalid = new AwsError("ValidationException", `Validity value ${value} is not a valid END_DATE`);
+  const match = /^(\d{2}|\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(String(value));
+  if (!match) throw invalid;
+  const [y, mo, d, h, mi, s] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  const year = match[1]!.length === 2 ? (y >= 50 ? 1900 + y : 2000 + y) : y;
+  const date = new Date(Date.UTC(year, mo - 1, d, h, mi, s));
+  // Out-of-range fields roll over in Date.UTC: a changed month or day catches them, save minutes and seconds.
+  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || mi > 59 || s > 59) throw invalid;
+  return date;
 }

@@ -86,11 +86,14 @@ export class SecretsManagerStandin implements JsonService {
         return {
           ARN: s.arn,
           Name: s.name,
-          Versions: [...s.versions.values()].map((v) => ({
-            VersionId: v.id,
-            VersionStages: [...v.stages],
-            CreatedDate: v.created.getTime() / 1000,
-          })),
+          // AWS lists versions without staging labels (deprecated) only when IncludeDeprecated is true.
+          Versions: [...s.versions.values()]
+            .filter((v) => input.IncludeDeprecated === true || v.stages.size > 0)
+            .map((v) => ({
+              VersionId: v.id,
+              VersionStages: [...v.stages],
+              CreatedDate: v.created.getTime() / 1000,
+            })),
         };
       }
       default:

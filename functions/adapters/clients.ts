@@ -34,7 +34,14 @@ export function createAwsClients(settings: AwsClientSettings): AwsClients {
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     maxAttempts: settings.maxAttempts ?? 5,
-    requestHandler: { requestTimeout: settings.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
+    // throwOnRequestTimeout: without it the current @smithy/node-http-handler only logs a warning when
+    // requestTimeout passes and the call hangs on; the older handler under client-acm-pca ignores the flag
+    // and always throws.
+    requestHandler: {
+      requestTimeout: settings.requestTimeoutMs ?? 10_000,
+      connectionTimeout: 3_000,
+      throwOnRequestTimeout: true,
+    },
   };
   return {
     acm: new ACMClient({ ...common, region: CLOUDFRONT_REGION }),

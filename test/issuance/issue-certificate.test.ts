@@ -253,7 +253,7 @@ describe("retries converge on one certificate", () => {
       service: "secretsmanager",
       operation: "PutSecretValue",
       kind: "server-error",
-      times: 0 + 5,
+      times: 5,
     });
     await prepareKey(deps, req).catch(() => undefined);
     standins.server.faults.clear();

@@ -1,0 +1,440 @@
+/**
+ * The ACM stand-in, driven by the real `@aws-sdk/client-acm` over loopback HTTP: every import check ACM
+ * makes (key matches, one certificate, parseable key, not expired, chain leads from the leaf), the 1/s
+ * ImportCertificate pace, re-import semantics, what DescribeCertificate and ListCertificates answer, and
+ * the rule that a certificate CloudFront uses cannot be deleted.
+ */
+import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import {
+  ACMClient,
+  DeleteCertificateCommand,
+  DescribeCertificateCommand,
+  GetCertificateCommand,
+  ImportCertificateCommand,
+  type ImportCertificateCommandInput,
+  ListCertificatesCommand,
+  type ListCertificatesCommandInput,
+  paginateListCertificates,
+} from "@aws-sdk/client-acm";
+import {
+  CreateDistributionCommand,
+  GetDistributionConfigCommand,
+  UpdateDistributionCommand,
+} from "@aws-sdk/client-cloudfront";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { x509 } from "../../functions/crypto/x509.ts";
+import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
+import {
+  type CertificateAuthority,
+  createRootCa,
+  createSubordinateCa,
+  type IssuedCredential,
+  issueClientCredential,
+  signLeaf,
+} from "../../standins/pki.ts";
+import { buildDistributionConfig, originId, withOriginCertificate } from "../support/distribution-config.ts";
+
+const DAY = 86_400_000;
+const ARN = /^arn:aws:acm:us-east-1:111122223333:certificate\/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/;
+const UNKNOWN_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000";
+
+let root: CertificateAuthority;
+let issuing: CertificateAuthority;
+let unrelated: CertificateAuthority;
+let ec: IssuedCredential;
+let ecNext: IssuedCredential;
+let rsa: IssuedCredential;
+const started: Standins[] = [];
+
+beforeAll(async () => {
+  root = await createRootCa({ name: "CN=Acme Root CA, O=Acme" });
+  issuing = await createSubordinateCa(root, { name: "CN=Acme Origin Client CA, O=Acme" });
+  unrelated = await createSubordinateCa(await createRootCa({ name: "CN=Other Root CA, O=Other" }), {
+    name: "CN=Other Issuing CA, O=Other",
+  });
+  ec = await credential();
+  ecNext = await credential();
+  rsa = await credential({ keyAlgorithm: "RSA_2048" });
+});
+
+afterAll(async () => {
+  await Promise.all(started.map((s) => s.close()));
+});
+
+function credential(options: Partial<Parameters<typeof issueClientCredential>[1]> = {}) {
+  return issueClientCredential(issuing, {
+    subject: "CN=edge-to-origin.acme.example, O=Acme",
+    dnsNames: ["edge-to-origin.acme.example", "edge.acme.example"],
+    ...options,
+  });
+}
+
+/** A stand-in set of its own; imports unpaced unless the test is about pacing. */
+async function start(acmImportsPerSecond = 1000): Promise<Standins> {
+  const standins = await startStandins({ acmImportsPerSecond });
+  started.push(standins);
+  return standins;
+}
+
+function importInput(
+  c: { certificatePem: string; privateKeyPem: string; chainPem?: string },
+  extra: Partial<ImportCertificateCommandInput> = {},
+): ImportCertificateCommandInput {
+  return {
+    Certificate: Buffer.from(c.certificatePem),
+    PrivateKey: Buffer.from(c.privateKeyPem),
+    ...(c.chainPem ? { CertificateChain: Buffer.from(c.chainPem) } : {}),
+    ...extra,
+  };
+}
+
+async function importCertificate(acm: ACMClient, input: ImportCertificateCommandInput): Promise<string> {
+  const out = await acm.send(new ImportCertificateCommand(input));
+  if (!out.CertificateArn) throw new Error("ImportCertificate answered without an ARN");
+  return out.CertificateArn;
+}
+
+function colonSerial(pem: string): string {
+  return new X509Certificate(pem).serialNumber.toLowerCase().match(/../g)?.join(":") ?? "";
+}
+
+describe("ImportCertificate", () => {
+  let s: Standins;
+  let acm: ACMClient;
+  beforeAll(async () => {
+    s = await start();
+    acm = s.clients({ maxAttempts: 1 }).acm;
+  });
+
+  it("accepts a matching certificate, key and chain and answers a us-east-1 ARN", async () => {
+    const arn = await importCertificate(acm, importInput(ec));
+    expect(arn).toMatch(ARN);
+    expect(s.acm.arns()).toContain(arn);
+    expect(s.acm.certificatePemOf(arn)).toBe(ec.certificatePem);
+    expect(s.server.calls.at(-1)).toMatchObject({ operation: "ImportCertificate", region: "us-east-1" });
+
+    const got = await acm.send(new GetCertificateCommand({ CertificateArn: arn }));
+    expect(got.Certificate).toBe(ec.certificatePem.trim());
+    expect(got.CertificateChain).toBe(ec.chainPem.trim());
+  });
+
+  it("takes the ARN's region from the SigV4 credential scope", async () => {
+    const eu = new ACMClient({
+      region: "eu-west-1",
+      endpoint: s.endpoint,
+      credentials: STANDIN_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const arn = await importCertificate(eu, importInput(ec));
+    expect(arn).toMatch(/^arn:aws:acm:eu-west-1:111122223333:certificate\//);
+    expect(s.acm.describeForCloudFront(arn)?.region).toBe("eu-west-1");
+    eu.destroy();
+  });
+
+  it("accepts a certificate without a chain", async () => {
+    const arn = await importCertificate(acm, importInput({ ...ec, chainPem: "" }));
+    const got = await acm.send(new GetCertificateCommand({ CertificateArn: arn }));
+    expect(got.CertificateChain).toBeUndefined();
+  });
+
+  const refused: Array<[string, () => Promise<ImportCertificateCommandInput>]> = [
+    [
+      "a private key that does not match the certificate",
+      async () => importInput({ ...ec, privateKeyPem: ecNext.privateKeyPem }),
+    ],
+    [
+      "two certificates in the Certificate field",
+      async () => importInput({ ...ec, certificatePem: ec.certificatePem + issuing.certificatePem }),
+    ],
+    [
+      "a private key that is not a key",
+      async () =>
+        importInput({
+          ...ec,
+          privateKeyPem: "-----BEGIN PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END PRIVATE KEY-----\n",
+        }),
+    ],
+    [
+      "an expired certificate",
+      async () =>
+        importInput(
+          await credential({
+            notBefore: new Date(Date.now() - 30 * DAY),
+            notAfter: new Date(Date.now() - DAY),
+          }),
+        ),
+    ],
+    [
+      "a certificate that is not yet valid",
+      async () =>
+        importInput(
+          await credential({
+            notBefore: new Date(Date.now() + DAY),
+            notAfter: new Date(Date.now() + 30 * DAY),
+          }),
+        ),
+    ],
+    [
+      "a chain of an unrelated CA",
+      async () => importInput({ ...ec, chainPem: unrelated.certificatePem + unrelated.chainPem }),
+    ],
+    [
+      "a chain in the wrong order",
+      async () => importInput({ ...ec, chainPem: root.certificatePem + issuing.certificatePem }),
+    ],
+    ["a chain that does not parse", async () => importInput({ ...ec, chainPem: "not a certificate chain" })],
+    ["a key algorithm ACM cannot import (Ed25519)", async () => importInput(await ed25519Credential())],
+  ];
+
+  it.each(refused)("refuses %s with ValidationException", async (_, input) => {
+    const before = s.acm.arns();
+    await expect(acm.send(new ImportCertificateCommand(await input()))).rejects.toMatchObject({
+      name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(s.acm.arns()).toEqual(before);
+  });
+
+  it("keeps the ARN on re-import and refuses a key-type change", async () => {
+    const arn = await importCertificate(acm, importInput(ec));
+    const count = s.acm.arns().length;
+
+    const again = await importCertificate(acm, importInput(ecNext, { CertificateArn: arn }));
+    expect(again).toBe(arn);
+    expect(s.acm.arns().length).toBe(count);
+    expect(s.acm.certificatePemOf(arn)).toBe(ecNext.certificatePem);
+    const described = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
+    expect(described.Certificate?.Serial).toBe(colonSerial(ecNext.certificatePem));
+
+    await expect(
+      acm.send(new ImportCertificateCommand(importInput(rsa, { CertificateArn: arn }))),
+    ).rejects.toMatchObject({ name: "ValidationException", message: expect.stringMatching(/key algorithm/) });
+    expect(s.acm.certificatePemOf(arn)).toBe(ecNext.certificatePem);
+
+    await expect(
+      acm.send(new ImportCertificateCommand(importInput(ec, { CertificateArn: arn, Tags: [{ Key: "a" }] }))),
+    ).rejects.toMatchObject({ name: "ValidationException", message: expect.stringMatching(/Tags/) });
+    await expect(
+      acm.send(new ImportCertificateCommand(importInput(ec, { CertificateArn: UNKNOWN_ARN }))),
+    ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    expect(s.acm.arns().length).toBe(count);
+  });
+});
+
+describe("ImportCertificate pacing (1 per second)", () => {
+  it("throttles a second import within one second; SDK retries and a 1 s wait get through", async () => {
+    const s = await start(1);
+    const raw = s.clients({ maxAttempts: 1 }).acm;
+    const retrying = s.clients().acm;
+
+    await importCertificate(raw, importInput(ec));
+    await expect(raw.send(new ImportCertificateCommand(importInput(ec)))).rejects.toMatchObject({
+      name: "ThrottlingException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(s.acm.arns()).toHaveLength(1);
+
+    const retried = await retrying.send(new ImportCertificateCommand(importInput(ec)));
+    expect(retried.CertificateArn).toMatch(ARN);
+    expect(retried.$metadata.attempts).toBeGreaterThanOrEqual(2);
+    expect(s.acm.arns()).toHaveLength(2);
+
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
+    await importCertificate(raw, importInput(ec));
+    expect(s.acm.arns()).toHaveLength(3);
+    expect(s.server.calls.filter((c) => c.error === "ThrottlingException").length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("DescribeCertificate", () => {
+  it("answers the fields ACM answers for an imported certificate", async () => {
+    const s = await start();
+    const { acm, cloudfront } = s.clients({ maxAttempts: 1 });
+    const before = Date.now();
+    const arn = await importCertificate(acm, importInput(ec));
+    const leaf = new X509Certificate(ec.certificatePem);
+
+    const out = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
+    const d = out.Certificate;
+    expect(d?.Serial).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2})+$/);
+    expect(d?.Serial?.replaceAll(":", "")).toBe(leaf.serialNumber.toLowerCase());
+    expect(d).toMatchObject({
+      CertificateArn: arn,
+      DomainName: "edge-to-origin.acme.example",
+      SubjectAlternativeNames: ["edge-to-origin.acme.example", "edge.acme.example"],
+      KeyAlgorithm: "EC_prime256v1",
+      Type: "IMPORTED",
+      Status: "ISSUED",
+      InUseBy: [],
+      ExtendedKeyUsages: [{ Name: "TLS_WEB_CLIENT_AUTHENTICATION", OID: "1.3.6.1.5.5.7.3.2" }],
+      NotBefore: new Date(leaf.validFrom),
+      NotAfter: new Date(leaf.validTo),
+    });
+    expect(d?.Issuer).toContain("CN=Acme Origin Client CA");
+    expect(d?.ImportedAt?.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+
+    const rsaArn = await importCertificate(acm, importInput(rsa));
+    const rsaOut = await acm.send(new DescribeCertificateCommand({ CertificateArn: rsaArn }));
+    expect(rsaOut.Certificate?.KeyAlgorithm).toBe("RSA_2048");
+    expect(rsaOut.Certificate?.Serial).toBe(colonSerial(rsa.certificatePem));
+
+    const created = await cloudfront.send(
+      new CreateDistributionCommand({ DistributionConfig: buildDistributionConfig({ mtlsArns: [arn] }) }),
+    );
+    const inUse = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
+    expect(inUse.Certificate?.InUseBy).toEqual([created.Distribution?.ARN]);
+  });
+});
+
+describe("ListCertificates", () => {
+  let s: Standins;
+  let acm: ACMClient;
+  let rsaArns: string[];
+  let ecArn: string;
+  beforeAll(async () => {
+    s = await start();
+    acm = s.clients({ maxAttempts: 1 }).acm;
+    rsaArns = [];
+    for (let i = 0; i < 5; i++) rsaArns.push(await importCertificate(acm, importInput(rsa)));
+    ecArn = await importCertificate(acm, importInput(ec));
+  });
+
+  const listed = async (input: ListCertificatesCommandInput) =>
+    ((await acm.send(new ListCertificatesCommand(input))).CertificateSummaryList ?? []).map(
+      (c) => c.CertificateArn,
+    );
+
+  it("returns only RSA_1024 and RSA_2048 certificates by default, as ACM does", async () => {
+    const arns = await listed({});
+    expect(arns).toEqual(rsaArns);
+    expect(arns).not.toContain(ecArn);
+  });
+
+  it("lists an EC_prime256v1 certificate only when Includes.keyTypes asks for it", async () => {
+    expect(await listed({ Includes: { keyTypes: ["EC_prime256v1"] } })).toEqual([ecArn]);
+    expect(await listed({ Includes: { keyTypes: ["EC_prime256v1", "RSA_2048"] } })).toEqual([
+      ...rsaArns,
+      ecArn,
+    ]);
+    const summary = (
+      await acm.send(new ListCertificatesCommand({ Includes: { keyTypes: ["EC_prime256v1"] } }))
+    ).CertificateSummaryList?.[0];
+    expect(summary).toMatchObject({
+      CertificateArn: ecArn,
+      DomainName: "edge-to-origin.acme.example",
+      KeyAlgorithm: "EC_prime256v1",
+      Type: "IMPORTED",
+      Status: "ISSUED",
+      InUse: false,
+      ExtendedKeyUsages: ["TLS_WEB_CLIENT_AUTHENTICATION"],
+    });
+  });
+
+  it("pages with MaxItems and NextToken", async () => {
+    const pages: string[][] = [];
+    let token: string | undefined;
+    do {
+      const out = await acm.send(new ListCertificatesCommand({ MaxItems: 2, NextToken: token }));
+      pages.push((out.CertificateSummaryList ?? []).map((c) => c.CertificateArn ?? ""));
+      token = out.NextToken;
+    } while (token);
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+    expect(pages.flat()).toEqual(rsaArns);
+
+    const viaPaginator: string[] = [];
+    for await (const page of paginateListCertificates(
+      { client: acm, pageSize: 4 },
+      { Includes: { keyTypes: ["RSA_2048", "EC_prime256v1"] } },
+    )) {
+      viaPaginator.push(...(page.CertificateSummaryList ?? []).map((c) => c.CertificateArn ?? ""));
+    }
+    expect(viaPaginator).toEqual([...rsaArns, ecArn]);
+  });
+
+  it("rejects a MaxItems out of range", async () => {
+    await expect(acm.send(new ListCertificatesCommand({ MaxItems: 0 }))).rejects.toMatchObject({
+      name: "ValidationException",
+    });
+  });
+});
+
+describe("DeleteCertificate", () => {
+  it("refuses to delete a certificate a CloudFront distribution uses, and deletes it once unused", async () => {
+    const s = await start();
+    const { acm, cloudfront } = s.clients({ maxAttempts: 1 });
+    const arn = await importCertificate(acm, importInput(ec));
+    const created = await cloudfront.send(
+      new CreateDistributionCommand({
+        DistributionConfig: buildDistributionConfig({ origins: 2, mtlsArns: [undefined, arn] }),
+      }),
+    );
+    const id = created.Distribution?.Id ?? "";
+
+    await expect(acm.send(new DeleteCertificateCommand({ CertificateArn: arn }))).rejects.toMatchObject({
+      name: "ResourceInUseException",
+      message: expect.stringContaining(`distribution/${id}`),
+    });
+    expect(s.acm.arns()).toContain(arn);
+
+    const read = await cloudfront.send(new GetDistributionConfigCommand({ Id: id }));
+    if (!read.DistributionConfig) throw new Error("no config");
+    await cloudfront.send(
+      new UpdateDistributionCommand({
+        Id: id,
+        IfMatch: read.ETag,
+        DistributionConfig: withOriginCertificate(read.DistributionConfig, originId(1), undefined),
+      }),
+    );
+
+    await acm.send(new DeleteCertificateCommand({ CertificateArn: arn }));
+    expect(s.acm.arns()).not.toContain(arn);
+    await expect(acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
+  });
+});
+
+describe("unknown and malformed ARNs", () => {
+  let acm: ACMClient;
+  beforeAll(async () => {
+    acm = (await start()).clients({ maxAttempts: 1 }).acm;
+  });
+
+  const operations: Array<[string, (arn: string) => Promise<unknown>]> = [
+    ["DescribeCertificate", (arn) => acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))],
+    ["GetCertificate", (arn) => acm.send(new GetCertificateCommand({ CertificateArn: arn }))],
+    ["DeleteCertificate", (arn) => acm.send(new DeleteCertificateCommand({ CertificateArn: arn }))],
+  ];
+
+  it.each(operations)("%s answers ResourceNotFoundException and InvalidArnException", async (_, call) => {
+    await expect(call(UNKNOWN_ARN)).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(call("arn:aws:acm:us-east-1:111122223333:certificate/NOT_AN_ID")).rejects.toMatchObject({
+      name: "InvalidArnException",
+    });
+    await expect(call("not-an-arn")).rejects.toMatchObject({ name: "InvalidArnException" });
+  });
+});
+
+/** A leaf with an Ed25519 key, signed by the issuing CA: a key ACM does not import. */
+async function ed25519Credential(): Promise<{
+  certificatePem: string;
+  privateKeyPem: string;
+  chainPem: string;
+}> {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const spki = publicKey.export({ type: "spki", format: "der" });
+  const leaf = await signLeaf(issuing, {
+    publicKey: new x509.PublicKey(spki),
+    subject: "CN=ed25519.acme.example",
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 30 * DAY),
+  });
+  return {
+    certificatePem: `${leaf.toString("pem")}\n`,
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    chainPem: issuing.certificatePem + issuing.chainPem,
+  };
+}

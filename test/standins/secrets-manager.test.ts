@@ -1,0 +1,330 @@
+/**
+ * The Secrets Manager stand-in, driven by the real `@aws-sdk/client-secrets-manager` over loopback HTTP:
+ * versions and staging labels exactly as AWS moves them (AWSCURRENT hands AWSPREVIOUS to its former
+ * holder, a label sits on one version at a time), client request tokens, lookups by stage and by version.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  type PutSecretValueCommandInput,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Standins, startStandins } from "../../standins/index.ts";
+
+let standins: Standins;
+let sm: SecretsManagerClient;
+let counter = 0;
+
+beforeAll(async () => {
+  standins = await startStandins();
+  sm = standins.clients({ maxAttempts: 1 }).secrets;
+});
+
+afterAll(async () => {
+  await standins?.close();
+});
+
+/** A new secret holding `value` as AWSCURRENT; returns its name and the version id. */
+async function createSecret(value = "v1"): Promise<{ name: string; v1: string }> {
+  counter += 1;
+  const name = `mtls-rotator/test/secret-${counter}`;
+  const v1 = randomUUID();
+  const out = await sm.send(
+    new CreateSecretCommand({ Name: name, SecretString: value, ClientRequestToken: v1 }),
+  );
+  expect(out.VersionId).toBe(v1);
+  return { name, v1 };
+}
+
+async function put(
+  name: string,
+  value: string,
+  extra: Partial<PutSecretValueCommandInput> = {},
+): Promise<string> {
+  const token = extra.ClientRequestToken ?? randomUUID();
+  const out = await sm.send(
+    new PutSecretValueCommand({ SecretId: name, SecretString: value, ClientRequestToken: token, ...extra }),
+  );
+  expect(out.VersionId).toBe(token);
+  return token;
+}
+
+/** Version id -> sorted labels, as DescribeSecret answers them (versions without a label are omitted). */
+async function stages(name: string): Promise<Record<string, string[]>> {
+  const out = await sm.send(new DescribeSecretCommand({ SecretId: name }));
+  return Object.fromEntries(
+    Object.entries(out.VersionIdsToStages ?? {}).map(([id, labels]) => [id, [...labels].sort()]),
+  );
+}
+
+function move(name: string, stage: string, to?: string, from?: string) {
+  return sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: name,
+      VersionStage: stage,
+      ...(to ? { MoveToVersionId: to } : {}),
+      ...(from ? { RemoveFromVersionId: from } : {}),
+    }),
+  );
+}
+
+describe("staging labels", () => {
+  it("stages the value of CreateSecret as AWSCURRENT", async () => {
+    const { name, v1 } = await createSecret("first");
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
+    const got = await sm.send(new GetSecretValueCommand({ SecretId: name }));
+    expect(got).toMatchObject({ SecretString: "first", VersionId: v1, VersionStages: ["AWSCURRENT"] });
+  });
+
+  it("creates a secret without a version when CreateSecret has no value", async () => {
+    counter += 1;
+    const name = `mtls-rotator/test/empty-${counter}`;
+    const out = await sm.send(new CreateSecretCommand({ Name: name }));
+    expect(out.VersionId).toBeUndefined();
+    expect(await stages(name)).toEqual({});
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: name }))).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
+  });
+
+  it("has PutSecretValue stage AWSCURRENT by default, the old current becoming AWSPREVIOUS", async () => {
+    const { name, v1 } = await createSecret();
+    const v2 = await put(name, "v2");
+    expect(await stages(name)).toEqual({ [v1]: ["AWSPREVIOUS"], [v2]: ["AWSCURRENT"] });
+
+    const v3 = await put(name, "v3");
+    // v1 lost AWSPREVIOUS and with it its last label.
+    expect(await stages(name)).toEqual({ [v2]: ["AWSPREVIOUS"], [v3]: ["AWSCURRENT"] });
+    expect(standins.secrets.stagesOf(name)[v1]).toEqual([]);
+  });
+
+  it("moves AWSPENDING off any other version when PutSecretValue stages it, leaving AWSCURRENT alone", async () => {
+    const { name, v1 } = await createSecret();
+    const p1 = await put(name, "pending-1", { VersionStages: ["AWSPENDING"] });
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"], [p1]: ["AWSPENDING"] });
+
+    const p2 = await put(name, "pending-2", { VersionStages: ["AWSPENDING"] });
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"], [p2]: ["AWSPENDING"] });
+    expect(standins.secrets.stagesOf(name)[p1]).toEqual([]);
+  });
+
+  it("refuses to move AWSCURRENT without RemoveFromVersionId while another version holds it", async () => {
+    const { name, v1 } = await createSecret();
+    const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
+    const before = await stages(name);
+
+    await expect(move(name, "AWSCURRENT", p)).rejects.toMatchObject({
+      name: "InvalidParameterException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(move(name, "AWSCURRENT", p, p)).rejects.toMatchObject({ name: "InvalidParameterException" });
+    expect(await stages(name)).toEqual(before);
+    expect(before[v1]).toEqual(["AWSCURRENT"]);
+  });
+
+  it("makes the old current AWSPREVIOUS when AWSCURRENT moves, taking AWSPREVIOUS off its former holder", async () => {
+    const { name, v1 } = await createSecret();
+    const v2 = await put(name, "v2");
+    const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
+    expect(await stages(name)).toEqual({
+      [v1]: ["AWSPREVIOUS"],
+      [v2]: ["AWSCURRENT"],
+      [p]: ["AWSPENDING"],
+    });
+
+    await move(name, "AWSCURRENT", p, v2);
+    const after = await stages(name);
+    expect(after[p]).toContain("AWSCURRENT");
+    expect(after[v2]).toEqual(["AWSPREVIOUS"]);
+    expect(after[v1]).toBeUndefined();
+
+    // Rolling back: AWSCURRENT returns to v2, which gives up AWSPREVIOUS to p.
+    await move(name, "AWSCURRENT", v2, p);
+    const rolledBack = await stages(name);
+    expect(rolledBack[v2]).toEqual(["AWSCURRENT"]);
+    expect(rolledBack[p]).toContain("AWSPREVIOUS");
+    expect(rolledBack[p]).not.toContain("AWSCURRENT");
+  });
+
+  it("refuses to remove AWSCURRENT without moving it", async () => {
+    const { name, v1 } = await createSecret();
+    await expect(move(name, "AWSCURRENT", undefined, v1)).rejects.toMatchObject({
+      name: "InvalidParameterException",
+    });
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
+  });
+
+  it("removes another label from the version named, and only from the version that holds it", async () => {
+    const { name, v1 } = await createSecret();
+    const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
+
+    await expect(move(name, "AWSPENDING", undefined, v1)).rejects.toMatchObject({
+      name: "InvalidParameterException",
+    });
+    await expect(move(name, "AWSPENDING")).rejects.toMatchObject({ name: "InvalidParameterException" });
+    await expect(move(name, "AWSPENDING", randomUUID())).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
+
+    await move(name, "AWSPENDING", undefined, p);
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
+  });
+});
+
+describe("ClientRequestToken", () => {
+  it("makes PutSecretValue with the same token and value idempotent", async () => {
+    const { name, v1 } = await createSecret();
+    const token = randomUUID();
+    await put(name, "pending", { ClientRequestToken: token, VersionStages: ["AWSPENDING"] });
+    const again = await sm.send(
+      new PutSecretValueCommand({
+        SecretId: name,
+        ClientRequestToken: token,
+        SecretString: "pending",
+        VersionStages: ["AWSPENDING"],
+      }),
+    );
+    expect(again).toMatchObject({ VersionId: token, VersionStages: ["AWSPENDING"] });
+    expect(Object.keys(standins.secrets.stagesOf(name))).toEqual([v1, token]);
+  });
+
+  it("refuses the same token with a different value as ResourceExistsException", async () => {
+    const { name, v1 } = await createSecret();
+    const token = randomUUID();
+    await put(name, "pending", { ClientRequestToken: token, VersionStages: ["AWSPENDING"] });
+    await expect(
+      put(name, "something else", { ClientRequestToken: token, VersionStages: ["AWSPENDING"] }),
+    ).rejects.toMatchObject({ name: "ResourceExistsException" });
+    expect(standins.secrets.valuesOf(name)).toEqual(["v1", "pending"]);
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"], [token]: ["AWSPENDING"] });
+  });
+
+  it("refuses a token shorter than 32 characters", async () => {
+    const { name } = await createSecret();
+    await expect(put(name, "x", { ClientRequestToken: "short-token" })).rejects.toMatchObject({
+      name: "ValidationException",
+    });
+  });
+});
+
+describe("GetSecretValue", () => {
+  it("reads by VersionStage and by VersionId, and refuses a stage no version holds", async () => {
+    const { name, v1 } = await createSecret("one");
+    const v2 = await put(name, "two");
+    const p = await put(name, "three", { VersionStages: ["AWSPENDING"] });
+
+    const read = (input: { VersionStage?: string; VersionId?: string }) =>
+      sm.send(new GetSecretValueCommand({ SecretId: name, ...input }));
+    expect(await read({})).toMatchObject({ SecretString: "two", VersionId: v2 });
+    expect(await read({ VersionStage: "AWSCURRENT" })).toMatchObject({ SecretString: "two", VersionId: v2 });
+    expect(await read({ VersionStage: "AWSPREVIOUS" })).toMatchObject({ SecretString: "one", VersionId: v1 });
+    expect(await read({ VersionStage: "AWSPENDING" })).toMatchObject({ SecretString: "three", VersionId: p });
+    expect(await read({ VersionId: v1 })).toMatchObject({
+      SecretString: "one",
+      VersionStages: ["AWSPREVIOUS"],
+    });
+    expect(await read({ VersionId: p, VersionStage: "AWSPENDING" })).toMatchObject({ SecretString: "three" });
+
+    await move(name, "AWSPENDING", undefined, p);
+    await expect(read({ VersionStage: "AWSPENDING" })).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(read({ VersionId: randomUUID() })).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
+    await expect(read({ VersionId: v1, VersionStage: "AWSCURRENT" })).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
+    // A version without labels is still readable by id.
+    expect(await read({ VersionId: p })).toMatchObject({ SecretString: "three", VersionStages: [] });
+  });
+
+  it("answers ResourceNotFoundException for an unknown secret, and finds a secret by ARN", async () => {
+    await expect(
+      sm.send(new GetSecretValueCommand({ SecretId: "mtls-rotator/test/no-such-secret" })),
+    ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+    const { name } = await createSecret("by-arn");
+    const arn = (await sm.send(new DescribeSecretCommand({ SecretId: name }))).ARN ?? "";
+    expect(arn).toMatch(
+      /^arn:aws:secretsmanager:us-east-1:111122223333:secret:mtls-rotator\/test\/secret-\d+-\w{6}$/,
+    );
+    expect(await sm.send(new GetSecretValueCommand({ SecretId: arn }))).toMatchObject({
+      Name: name,
+      SecretString: "by-arn",
+    });
+  });
+});
+
+describe("CreateSecret and values", () => {
+  it("refuses to create a secret twice with ResourceExistsException", async () => {
+    const { name, v1 } = await createSecret("original");
+    await expect(
+      sm.send(new CreateSecretCommand({ Name: name, SecretString: "again" })),
+    ).rejects.toMatchObject({
+      name: "ResourceExistsException",
+    });
+    expect(standins.secrets.valuesOf(name)).toEqual(["original"]);
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
+  });
+
+  it("accepts 65536 bytes and refuses one byte more (bytes, not characters)", async () => {
+    const { name } = await createSecret();
+    await put(name, "a".repeat(65_536));
+    const before = standins.secrets.valuesOf(name).length;
+
+    await expect(put(name, "a".repeat(65_537))).rejects.toMatchObject({ name: "ValidationException" });
+    // 32,769 characters, 65,538 bytes in UTF-8.
+    await expect(put(name, "é".repeat(32_769))).rejects.toMatchObject({ name: "ValidationException" });
+    await expect(
+      sm.send(
+        new PutSecretValueCommand({
+          SecretId: name,
+          SecretBinary: new Uint8Array(65_537),
+          ClientRequestToken: randomUUID(),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "ValidationException" });
+    counter += 1;
+    await expect(
+      sm.send(
+        new CreateSecretCommand({
+          Name: `mtls-rotator/test/big-${counter}`,
+          SecretString: "b".repeat(65_537),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "ValidationException" });
+    expect(standins.secrets.valuesOf(name)).toHaveLength(before);
+    expect(standins.secrets.names()).not.toContain(`mtls-rotator/test/big-${counter}`);
+  });
+});
+
+describe("DescribeSecret and ListSecretVersionIds", () => {
+  it("omit versions without a staging label (ListSecretVersionIds lists them with IncludeDeprecated)", async () => {
+    const { name, v1 } = await createSecret();
+    const v2 = await put(name, "v2");
+    const v3 = await put(name, "v3");
+    expect(standins.secrets.stagesOf(name)).toEqual({
+      [v1]: [],
+      [v2]: ["AWSPREVIOUS"],
+      [v3]: ["AWSCURRENT"],
+    });
+
+    expect(Object.keys(await stages(name)).sort()).toEqual([v2, v3].sort());
+
+    const listed = await sm.send(new ListSecretVersionIdsCommand({ SecretId: name }));
+    expect((listed.Versions ?? []).map((v) => v.VersionId).sort()).toEqual([v2, v3].sort());
+    const all = await sm.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
+    expect(Object.fromEntries((all.Versions ?? []).map((v) => [v.VersionId, v.VersionStages]))).toEqual({
+      [v1]: [],
+      [v2]: ["AWSPREVIOUS"],
+      [v3]: ["AWSCURRENT"],
+    });
+  });
+});
