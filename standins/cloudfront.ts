@@ -17,6 +17,9 @@
  * - Origin mTLS: at most 5 distinct certificate ARNs added or changed per request; every ARN must name an
  *   ACM certificate in us-east-1 with an RSA-2048 / P-256 key and the clientAuth EKU (400 InvalidArgument).
  * - Unknown distribution -> 404 NoSuchDistribution.
+ *
+ * Edge view (plain methods, for end-to-end tests whose "edge" calls origins with real mTLS): like CloudFront,
+ * the edge keeps serving the last configuration that finished deploying until the newest one has deployed.
  */
 import { randomInt } from "node:crypto";
 import {
@@ -40,6 +43,15 @@ export const MTLS_CERTIFICATE_REGION = "us-east-1";
 export const MTLS_KEY_ALGORITHMS: readonly string[] = ["RSA_2048", "EC_prime256v1"];
 /** ACM's name for the clientAuth extended key usage. */
 export const CLIENT_AUTH_EKU = "TLS_WEB_CLIENT_AUTHENTICATION";
+
+/** One origin as the edge sees it: where it connects and which client certificate it presents there. */
+export interface LiveOrigin {
+  originId: string;
+  domainName: string;
+  httpsPort: number;
+  /** Origin-mTLS certificate ARN in the live configuration; undefined when the origin presents none. */
+  presentedArn: string | undefined;
+}
 
 /** What CloudFront needs to know about an ACM certificate (ACM DescribeCertificate names). */
 export interface CertificateFacts {
@@ -79,6 +91,11 @@ interface StoredDistribution {
   createdConfigXml: string;
   /** Clock reading of the last write. */
   changedAt: number;
+  /**
+   * The config the edge served when the last write arrived (the last one that had deployed by then);
+   * undefined for a distribution whose first config has not deployed yet.
+   */
+  deployedBefore: InspectedConfig | undefined;
 }
 
 /** The REST routes this stand-in serves: /distribution, /distribution/{Id}, /distribution/{Id}/config. */
@@ -125,6 +142,27 @@ export class CloudFrontStandin implements RestService {
   /** The current ETag (what GetDistributionConfig would answer). */
   etag(distributionId: string): string {
     return this.#get(distributionId).etag;
+  }
+
+  /**
+   * The origin-mTLS certificate ARN the edge presents to `originId` right now: from the newest config once
+   * it is Deployed, otherwise from the last config that had deployed before it. Undefined when the origin
+   * presents none, is not in the live config, or nothing has deployed yet.
+   */
+  presentedCertificateArn(distributionId: string, originId: string): string | undefined {
+    return this.#liveConfig(this.#get(distributionId))?.origins.find((o) => o.id === originId)
+      ?.certificateArn;
+  }
+
+  /** The origins of the live config (see presentedCertificateArn); empty while nothing has deployed. */
+  originsOf(distributionId: string): LiveOrigin[] {
+    const live = this.#liveConfig(this.#get(distributionId));
+    return (live?.origins ?? []).map((o) => ({
+      originId: o.id,
+      domainName: o.domainName,
+      httpsPort: o.httpsPort,
+      presentedArn: o.certificateArn,
+    }));
   }
 
   /** Ids of every distribution, sorted as ListDistributions pages through them. */
@@ -201,6 +239,7 @@ export class CloudFrontStandin implements RestService {
       config,
       createdConfigXml: xml,
       changedAt: this.#now(),
+      deployedBefore: undefined,
     };
     this.#distributions.set(distribution.id, distribution);
     return this.#distributionResponse(distribution, 201, true);
@@ -241,6 +280,8 @@ export class CloudFrontStandin implements RestService {
     }
     this.#checkOrigins(config, distribution.config);
 
+    // What the edge serves until this write deploys (a write on top of an undeployed one keeps the older).
+    distribution.deployedBefore = this.#liveConfig(distribution);
     distribution.configXml = xml;
     distribution.config = config;
     distribution.etag = newEtag(distribution.etag);
@@ -284,6 +325,10 @@ export class CloudFrontStandin implements RestService {
 
   #statusOf(distribution: StoredDistribution): DistributionStatus {
     return this.#now() - distribution.changedAt >= this.#deployDelayMs ? "Deployed" : "InProgress";
+  }
+
+  #liveConfig(distribution: StoredDistribution): InspectedConfig | undefined {
+    return this.#statusOf(distribution) === "Deployed" ? distribution.config : distribution.deployedBefore;
   }
 
   #newId(): string {
@@ -429,7 +474,7 @@ interface InspectedConfig {
   /** Top-level member (local name) -> that element's XML, verbatim. */
   members: Map<string, string>;
   callerReference: string;
-  origins: Array<{ id: string; certificateArn: string | undefined }>;
+  origins: Array<{ id: string; domainName: string; httpsPort: number; certificateArn: string | undefined }>;
 }
 
 /** Members CloudFront requires in every Create/UpdateDistribution (all others are optional). */
@@ -505,11 +550,17 @@ function readOrigins(originsElement: XmlElement): InspectedConfig["origins"] {
   const origins: InspectedConfig["origins"] = [];
   for (const item of items) {
     const id = requiredText(item, "Id");
-    requiredText(item, "DomainName");
+    const domainName = requiredText(item, "DomainName");
     if (origins.some((o) => o.id === id)) {
       throw new AwsError("InvalidArgument", `Origin id '${id}' is used by more than one origin.`);
     }
-    const mtls = childOf(childOf(item, "CustomOriginConfig"), "OriginMtlsConfig");
+    const custom = childOf(item, "CustomOriginConfig");
+    const portText = childOf(custom, "HTTPSPort")?.text.trim();
+    const httpsPort = portText === undefined ? 443 : Number(portText);
+    if (!Number.isInteger(httpsPort) || httpsPort < 1 || httpsPort > 65535) {
+      throw new AwsError("InvalidArgument", `Origin '${id}': HTTPSPort '${portText}' is not a port number.`);
+    }
+    const mtls = childOf(custom, "OriginMtlsConfig");
     const certificateArn = mtls ? requiredText(mtls, "ClientCertificateArn") : undefined;
     if (certificateArn === "") {
       throw new AwsError(
@@ -517,7 +568,7 @@ function readOrigins(originsElement: XmlElement): InspectedConfig["origins"] {
         `Origin '${id}': OriginMtlsConfig.ClientCertificateArn must not be empty.`,
       );
     }
-    origins.push({ id, certificateArn });
+    origins.push({ id, domainName, httpsPort, certificateArn });
   }
   return origins;
 }

@@ -441,6 +441,97 @@ describe("CloudFront stand-in", () => {
   });
 });
 
+describe("edge view", () => {
+  let clock = Date.UTC(2026, 10, 1);
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ deployDelayMs: 60_000, now: () => clock });
+  });
+
+  it("serves nothing until the first config deploys, then its origins with their certificates", async () => {
+    const config = structuredClone(
+      buildDistributionConfig({ origins: 3, mtlsArns: [current[0], current[1]] }),
+    );
+    const custom = config.Origins?.Items?.[1]?.CustomOriginConfig;
+    if (custom) custom.HTTPSPort = 8443;
+    const { id } = await create(h, config);
+
+    expect(h.standin.originsOf(id)).toEqual([]);
+    expect(h.standin.presentedCertificateArn(id, originId(0))).toBeUndefined();
+    clock += 60_000;
+    expect(h.standin.originsOf(id)).toEqual([
+      {
+        originId: originId(0),
+        domainName: "origin-1.backend.example.com",
+        httpsPort: 443,
+        presentedArn: current[0],
+      },
+      {
+        originId: originId(1),
+        domainName: "origin-2.backend.example.com",
+        httpsPort: 8443,
+        presentedArn: current[1],
+      },
+      {
+        originId: originId(2),
+        domainName: "origin-3.backend.example.com",
+        httpsPort: 443,
+        presentedArn: undefined,
+      },
+    ]);
+    expect(h.standin.presentedCertificateArn(id, originId(0))).toBe(current[0]);
+    expect(h.standin.presentedCertificateArn(id, "no-such-origin")).toBeUndefined();
+  });
+
+  it("keeps presenting the deployed certificate while a write, and a write on top of it, are InProgress", async () => {
+    const { id } = await create(
+      h,
+      buildDistributionConfig({ origins: 2, mtlsArns: [current[0], current[1]] }),
+    );
+    clock += 60_000;
+
+    let read = await readConfig(h, id);
+    await update(h, id, withOriginCertificate(read.config, originId(0), next[0]), read.etag);
+    expect(h.standin.status(id)).toBe("InProgress");
+    expect(h.standin.originCertificates(id)[originId(0)]).toBe(next[0]);
+    expect(h.standin.presentedCertificateArn(id, originId(0))).toBe(current[0]);
+
+    // A second write 30 s later, before the first deployed: the edge still serves the original config.
+    clock += 30_000;
+    read = await readConfig(h, id);
+    await update(h, id, withOriginCertificate(read.config, originId(1), next[1]), read.etag);
+    clock += 30_000; // the first write would have deployed by now, but it has been superseded
+    expect(h.standin.status(id)).toBe("InProgress");
+    expect(h.standin.originsOf(id).map((o) => o.presentedArn)).toEqual([current[0], current[1]]);
+
+    clock += 30_000;
+    expect(h.standin.status(id)).toBe("Deployed");
+    expect(h.standin.originsOf(id).map((o) => o.presentedArn)).toEqual([next[0], next[1]]);
+
+    // A write after deployment: the now-deployed config stays live until that write deploys too.
+    read = await readConfig(h, id);
+    await update(h, id, withOriginCertificate(read.config, originId(0), current[0]), read.etag);
+    expect(h.standin.presentedCertificateArn(id, originId(0))).toBe(next[0]);
+    clock += 60_000;
+    expect(h.standin.presentedCertificateArn(id, originId(0))).toBe(current[0]);
+  });
+
+  it("makes the newest config live at once when deployDelayMs is 0", async () => {
+    const quick = await startHarness();
+    const { id } = await create(quick, buildDistributionConfig({ mtlsArns: [current[0]] }));
+    expect(quick.standin.presentedCertificateArn(id, originId(0))).toBe(current[0]);
+    const read = await readConfig(quick, id);
+    await update(quick, id, withOriginCertificate(read.config, originId(0), next[0]), read.etag);
+    expect(quick.standin.presentedCertificateArn(id, originId(0))).toBe(next[0]);
+    expect(quick.standin.originsOf(id)[0]?.presentedArn).toBe(next[0]);
+  });
+
+  it("throws NoSuchDistribution for an unknown distribution", () => {
+    expect(() => h.standin.originsOf("ENOSUCHDIST000")).toThrow(/does not exist/);
+    expect(() => h.standin.presentedCertificateArn("ENOSUCHDIST000", originId(0))).toThrow(/does not exist/);
+  });
+});
+
 describe("ListDistributions", () => {
   let h: Harness;
   const created: Array<{ id: string; config: DistributionConfig }> = [];
