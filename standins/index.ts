@@ -5,10 +5,13 @@
 import { type AwsClientSettings, type AwsClients, createAwsClients } from "../functions/adapters/clients.ts";
 import { AcmStandin } from "./acm.ts";
 import { CloudFrontStandin } from "./cloudfront.ts";
+import { CloudWatchStandin } from "./cloudwatch.ts";
 import { PrivateCaStandin, type PrivateCaStandinOptions } from "./private-ca.ts";
 import { ACCOUNT_ID } from "./protocol.ts";
+import { S3Standin, type S3StandinOptions } from "./s3.ts";
 import { SecretsManagerStandin } from "./secrets-manager.ts";
 import { StandinServer, type StandinServerOptions } from "./server.ts";
+import { SnsStandin } from "./sns.ts";
 
 export interface StandinsOptions extends StandinServerOptions {
   /** Clock for validity checks and state transitions. */
@@ -17,6 +20,7 @@ export interface StandinsOptions extends StandinServerOptions {
   deployDelayMs?: number;
   privateCa?: Omit<PrivateCaStandinOptions, "now">;
   acmImportsPerSecond?: number;
+  s3?: Omit<S3StandinOptions, "now">;
 }
 
 export interface Standins {
@@ -26,6 +30,9 @@ export interface Standins {
   privateCa: PrivateCaStandin;
   cloudfront: CloudFrontStandin;
   secrets: SecretsManagerStandin;
+  s3: S3Standin;
+  sns: SnsStandin;
+  cloudwatch: CloudWatchStandin;
   /** Real SDK clients pointed at the stand-ins. */
   clients(overrides?: Partial<AwsClientSettings>): AwsClients;
   close(): Promise<void>;
@@ -47,7 +54,12 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
       .map((id) => `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${id}`);
   const privateCa = new PrivateCaStandin({ ...options.privateCa, now });
   const secrets = new SecretsManagerStandin({ now });
-  const server = new StandinServer([acm, privateCa, cloudfront, secrets], options);
+  const s3 = new S3Standin({ ...options.s3, now });
+  const sns = new SnsStandin();
+  const cloudwatch = new CloudWatchStandin({ now });
+  // REST services are offered requests in this order: CloudFront claims only /2020-05-31/ paths, S3 and SNS
+  // only requests signed for them (SigV4 scope); CloudWatch is a JSON service (X-Amz-Target).
+  const server = new StandinServer([acm, privateCa, cloudfront, secrets, s3, sns, cloudwatch], options);
   const endpoint = await server.listen();
   return {
     server,
@@ -56,6 +68,9 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
     privateCa,
     cloudfront,
     secrets,
+    s3,
+    sns,
+    cloudwatch,
     clients: (overrides = {}) =>
       createAwsClients({ region: "us-east-1", endpoint, credentials: STANDIN_CREDENTIALS, ...overrides }),
     close: () => server.close(),

@@ -25,6 +25,36 @@ export interface CallRecord {
   region?: string;
 }
 
+/** A request as the server hands it to services: the body also as the bytes received (binary S3 objects). */
+export interface WireRequest extends StandinRequest {
+  readonly bytes: Buffer;
+}
+
+/** A response whose body may be bytes. */
+export interface WireResponse extends Omit<StandinResponse, "body"> {
+  body: string | Uint8Array;
+}
+
+/**
+ * A REST or query-protocol service that reads the request's bytes, may answer bytes, and may shape its own
+ * error documents (S3's `<Error>`, SNS's namespaced `<ErrorResponse>`). Every RestService is one too.
+ */
+export interface WireService {
+  readonly service: string;
+  /** The operation name for a request this service serves, or undefined. */
+  operationFor(request: WireRequest): string | undefined;
+  handle(operation: string, request: WireRequest): Promise<WireResponse> | WireResponse;
+  /** The error answer for this service; the CloudFront-style `<ErrorResponse>` when absent. */
+  errorResponse?(error: AwsError, request: WireRequest): WireResponse;
+}
+
+/** The service a request is signed for (SigV4 credential scope: "s3", "sns", ...), as AWS routes it. */
+export function signingServiceOf(request: StandinRequest): string | undefined {
+  const auth = request.headers.authorization;
+  if (typeof auth !== "string") return undefined;
+  return /Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/([a-z0-9-]+)\/aws4_request/.exec(auth)?.[1];
+}
+
 export interface StandinServerOptions {
   /** How long an injected timeout holds the request before dropping the connection (ms). */
   timeoutHoldMs?: number;
@@ -36,12 +66,12 @@ export class StandinServer {
   readonly faults = new FaultInjector();
   readonly calls: CallRecord[] = [];
   readonly #json = new Map<string, JsonService>();
-  readonly #rest: RestService[] = [];
+  readonly #rest: WireService[] = [];
   readonly #server: Server;
   readonly #options: StandinServerOptions;
   #endpoint: string | undefined;
 
-  constructor(services: Array<JsonService | RestService>, options: StandinServerOptions = {}) {
+  constructor(services: Array<JsonService | RestService | WireService>, options: StandinServerOptions = {}) {
     this.#options = options;
     for (const service of services) {
       if ("targetPrefix" in service) this.#json.set(service.targetPrefix, service);
@@ -95,12 +125,14 @@ export class StandinServer {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? "/", "http://standin");
-    const request: StandinRequest = {
+    const bytes = Buffer.concat(chunks);
+    const request: WireRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
       query: url.searchParams,
       headers: req.headers,
-      body: Buffer.concat(chunks).toString("utf8"),
+      body: bytes.toString("utf8"),
+      bytes,
       region: regionOf(req.headers),
     };
     if (this.#options.latencyMs) await sleep(this.#options.latencyMs);
@@ -122,7 +154,12 @@ export class StandinServer {
     if (!service) {
       return jsonError(new AwsError("UnknownOperationException", `no stand-in serves ${target}`));
     }
-    return this.#dispatch(service.service, operation, request, res, jsonError, async () => {
+    // awsQueryCompatible services (CloudWatch) also name the error in x-amzn-query-error: "Code;Sender".
+    const toError =
+      request.headers["x-amzn-query-mode"] === "true"
+        ? withQueryError
+        : (error: AwsError) => jsonError(error);
+    return this.#dispatch(service.service, operation, request, res, toError, async () => {
       const input = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
       const output = await service.handle(operation, input, request);
       return {
@@ -133,11 +170,12 @@ export class StandinServer {
     });
   }
 
-  async #serveRest(request: StandinRequest, res: ServerResponse) {
+  async #serveRest(request: WireRequest, res: ServerResponse) {
     for (const service of this.#rest) {
       const operation = service.operationFor(request);
       if (operation) {
-        return this.#dispatch(service.service, operation, request, res, xmlError, () =>
+        const toError = (error: AwsError) => service.errorResponse?.(error, request) ?? xmlError(error);
+        return this.#dispatch(service.service, operation, request, res, toError, () =>
           service.handle(operation, request),
         );
       }
@@ -150,9 +188,9 @@ export class StandinServer {
     operation: string,
     request: StandinRequest,
     res: ServerResponse,
-    toError: (error: AwsError) => StandinResponse,
-    run: () => Promise<StandinResponse> | StandinResponse,
-  ): Promise<StandinResponse | undefined> {
+    toError: (error: AwsError) => WireResponse,
+    run: () => Promise<WireResponse> | WireResponse,
+  ): Promise<WireResponse | undefined> {
     const record: CallRecord = { service, operation, status: 0, region: request.region };
     this.calls.push(record);
     const fault = this.faults.take(service, operation);
@@ -161,7 +199,7 @@ export class StandinServer {
       await this.#hold(res);
       return undefined;
     }
-    let response: StandinResponse;
+    let response: WireResponse;
     try {
       if (fault) throw faultError(fault, service);
       response = await run();
@@ -187,11 +225,26 @@ export class StandinServer {
   }
 }
 
+/** How each service says "slow down", where it differs from the JSON services' ThrottlingException (400). */
+const THROTTLE_ERRORS: Record<string, { code: string; status: number }> = {
+  cloudfront: { code: "Throttling", status: 400 },
+  monitoring: { code: "Throttling", status: 400 },
+  sns: { code: "Throttled", status: 429 },
+  s3: { code: "SlowDown", status: 503 },
+};
+
 function faultError(kind: Exclude<FaultKind, "timeout">, service: string): AwsError {
   if (kind === "throttle") {
-    return new AwsError(service === "cloudfront" ? "Throttling" : "ThrottlingException", "Rate exceeded");
+    const { code, status } = THROTTLE_ERRORS[service] ?? { code: "ThrottlingException", status: 400 };
+    return new AwsError(code, "Rate exceeded", status);
   }
   return new AwsError("ServiceUnavailable", "Service is unavailable (injected fault)", 503);
+}
+
+function withQueryError(error: AwsError): StandinResponse {
+  const response = jsonError(error);
+  const type = error.sender ? "Sender" : "Receiver";
+  return { ...response, headers: { ...response.headers, "x-amzn-query-error": `${error.code};${type}` } };
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,16 +1,20 @@
 /**
- * AWS SDK clients, built once per cold start and passed into the adapters. ACM and CloudFront are pinned to
- * us-east-1: origin-mTLS certificates must be imported there, and CloudFront's control plane lives there.
+ * AWS SDK clients, built once per cold start and passed into the adapters. ACM, CloudFront and CloudWatch are
+ * pinned to us-east-1: origin-mTLS certificates must be imported there, CloudFront's control plane lives
+ * there, and so do the AWS/CloudFront metrics the health gate reads.
  */
 import { ACMClient } from "@aws-sdk/client-acm";
 import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
 
 export const CLOUDFRONT_REGION = "us-east-1";
 
 export interface AwsClientSettings {
-  /** Region of the service itself (secrets, table, Private CA unless `privateCaRegion`). */
+  /** Region of the service itself (secrets, table, bundle bucket, topic, Private CA unless `privateCaRegion`). */
   region: string;
   privateCaRegion?: string;
   /** Send every client to one endpoint (the local stand-ins); otherwise the SDK's own resolution applies. */
@@ -27,6 +31,12 @@ export interface AwsClients {
   privateCa: ACMPCAClient;
   cloudfront: CloudFrontClient;
   secrets: SecretsManagerClient;
+  /** The versioned trust-bundle bucket. */
+  s3: S3Client;
+  /** The notification topic. */
+  sns: SNSClient;
+  /** us-east-1: where AWS/CloudFront metrics live. */
+  cloudwatch: CloudWatchClient;
 }
 
 export function createAwsClients(settings: AwsClientSettings): AwsClients {
@@ -50,6 +60,10 @@ export function createAwsClients(settings: AwsClientSettings): AwsClients {
     privateCa: new ACMPCAClient({ ...common, region: settings.privateCaRegion ?? settings.region }),
     cloudfront: new CloudFrontClient({ ...common, region: CLOUDFRONT_REGION }),
     secrets: new SecretsManagerClient({ ...common, region: settings.region }),
+    // A custom endpoint (the stand-ins) is one host: buckets go in the path, not in a subdomain.
+    s3: new S3Client({ ...common, region: settings.region, forcePathStyle: settings.endpoint !== undefined }),
+    sns: new SNSClient({ ...common, region: settings.region }),
+    cloudwatch: new CloudWatchClient({ ...common, region: CLOUDFRONT_REGION }),
   };
 }
 

@@ -1,0 +1,482 @@
+/**
+ * The CloudWatch stand-in, driven by the real `@aws-sdk/client-cloudwatch` (awsJson1_0, query-compatible
+ * errors) over loopback HTTP: AWS/CloudFront datapoints fed with `record()` come back from GetMetricData
+ * aggregated into Period buckets, newest first, only for the exact dimension set and only in us-east-1;
+ * PutMetricData and GetMetricData refuse what CloudWatch refuses.
+ */
+import {
+  CloudWatchClient,
+  type Dimension,
+  GetMetricDataCommand,
+  type GetMetricDataCommandInput,
+  type MetricDataQuery,
+  PutMetricDataCommand,
+  type PutMetricDataCommandInput,
+} from "@aws-sdk/client-cloudwatch";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
+
+/** The stand-ins' clock: PutMetricData accepts timestamps from two weeks before to two hours after it. */
+const NOW = new Date("2026-11-20T12:00:00Z");
+const at = (minutes: number, seconds = 0) => new Date(NOW.getTime() + minutes * 60_000 + seconds * 1000);
+
+let s: Standins;
+let cw: CloudWatchClient;
+let counter = 0;
+
+beforeAll(async () => {
+  s = await startStandins({ now: () => NOW });
+  cw = s.clients({ maxAttempts: 1 }).cloudwatch;
+});
+
+afterAll(async () => {
+  await s?.close();
+});
+
+function distribution(): string {
+  counter += 1;
+  return `E2QWRUHAPOMQZ${counter}`;
+}
+
+/** AWS/CloudFront publishes 5xxErrorRate per distribution with Region=Global, in us-east-1. */
+const cloudFrontDims = (id: string) => ({ DistributionId: id, Region: "Global" });
+const asList = (dims: Record<string, string>): Dimension[] =>
+  Object.entries(dims).map(([Name, Value]) => ({ Name, Value }));
+
+function query(
+  id: string,
+  overrides: Partial<MetricDataQuery> = {},
+  stat = "Average",
+  period = 60,
+): MetricDataQuery {
+  return {
+    Id: "errors",
+    MetricStat: {
+      Metric: {
+        Namespace: "AWS/CloudFront",
+        MetricName: "5xxErrorRate",
+        Dimensions: asList(cloudFrontDims(id)),
+      },
+      Period: period,
+      Stat: stat,
+    },
+    ...overrides,
+  };
+}
+
+function get(queries: MetricDataQuery[], input: Partial<GetMetricDataCommandInput> = {}, client = cw) {
+  return client.send(
+    new GetMetricDataCommand({ MetricDataQueries: queries, StartTime: at(-60), EndTime: at(0), ...input }),
+  );
+}
+
+/** [timestamp ISO, value] pairs of the first result. */
+async function series(queries: MetricDataQuery[], input: Partial<GetMetricDataCommandInput> = {}) {
+  const out = await get(queries, input);
+  const r = out.MetricDataResults?.[0];
+  return (r?.Timestamps ?? []).map((t, i) => [t.toISOString(), r?.Values?.[i]]);
+}
+
+function put(input: Partial<PutMetricDataCommandInput>) {
+  return cw.send(
+    new PutMetricDataCommand({
+      Namespace: "MtlsRotator",
+      MetricData: [{ MetricName: "WaveDuration", Value: 1, Timestamp: at(-1) }],
+      ...input,
+    }),
+  );
+}
+
+describe("GetMetricData over AWS/CloudFront datapoints", () => {
+  it("aggregates into Period buckets aligned to StartTime, newest first, StatusCode Complete", async () => {
+    const id = distribution();
+    const dims = cloudFrontDims(id);
+    // Two datapoints in [-10, -5) min, one in [-5, 0); one at EndTime and one before StartTime are left out.
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", dims, 2, at(-10));
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", dims, 4, at(-6, 30));
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", dims, 9, at(-1));
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", dims, 100, at(0));
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", dims, 100, at(-11));
+
+    const out = await get([query(id, {}, "Average", 300)], { StartTime: at(-10), EndTime: at(0) });
+    expect(out.MetricDataResults).toEqual([
+      {
+        Id: "errors",
+        Label: "5xxErrorRate",
+        Timestamps: [at(-5), at(-10)],
+        Values: [9, 3],
+        StatusCode: "Complete",
+      },
+    ]);
+    expect(out.Messages).toEqual([]);
+  });
+
+  it.each([
+    ["Average", 3],
+    ["Sum", 9],
+    ["Minimum", 1],
+    ["Maximum", 5],
+    ["SampleCount", 3],
+  ])("computes %s over a bucket", async (stat, expected) => {
+    const id = distribution();
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 1, at(-3));
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 5, at(-2));
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 3, at(-1));
+    const points = await series([query(id, {}, stat, 300)], { StartTime: at(-5), EndTime: at(0) });
+    expect(points).toEqual([[at(-5).toISOString(), expected]]);
+  });
+
+  it("answers buckets oldest first with ScanBy=TimestampAscending", async () => {
+    const id = distribution();
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 1, at(-3));
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 2, at(-2));
+    expect(await series([query(id)], { ScanBy: "TimestampAscending" })).toEqual([
+      [at(-3).toISOString(), 1],
+      [at(-2).toISOString(), 2],
+    ]);
+    expect(await series([query(id)])).toEqual([
+      [at(-2).toISOString(), 2],
+      [at(-3).toISOString(), 1],
+    ]);
+  });
+
+  it("matches the exact dimension set: DistributionId alone (without Region=Global) finds nothing", async () => {
+    const id = distribution();
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 7, at(-2));
+    const onlyId = query(id);
+    if (onlyId.MetricStat?.Metric)
+      onlyId.MetricStat.Metric.Dimensions = [{ Name: "DistributionId", Value: id }];
+    expect(await series([onlyId])).toEqual([]);
+    // Order of dimensions does not matter.
+    const reversed = query(id);
+    if (reversed.MetricStat?.Metric)
+      reversed.MetricStat.Metric.Dimensions = asList(cloudFrontDims(id)).reverse();
+    expect(await series([reversed])).toEqual([[at(-2).toISOString(), 7]]);
+  });
+
+  it("keeps AWS/CloudFront metrics in us-east-1; clients() reads them there whatever the service region", async () => {
+    const id = distribution();
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 7, at(-2));
+    const ireland = new CloudWatchClient({
+      region: "eu-west-1",
+      endpoint: s.endpoint,
+      credentials: STANDIN_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    const fromIreland = await get([query(id)], {}, ireland);
+    expect(fromIreland.MetricDataResults?.[0]).toMatchObject({ Timestamps: [], Values: [] });
+    ireland.destroy();
+
+    const viaClients = s.clients({ region: "eu-west-1", maxAttempts: 1 }).cloudwatch;
+    const out = await get([query(id)], {}, viaClients);
+    expect(out.MetricDataResults?.[0]?.Values).toEqual([7]);
+    expect(s.server.calls.at(-1)).toMatchObject({
+      service: "monitoring",
+      operation: "GetMetricData",
+      region: "us-east-1",
+    });
+  });
+
+  it("answers every query by Id and Label; ReturnData=false queries are left out", async () => {
+    const id = distribution();
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 1, at(-2));
+    s.cloudwatch.record("AWS/CloudFront", "Requests", cloudFrontDims(id), 40, at(-2));
+    const requests = query(id, { Id: "requests", Label: "Requests" }, "Sum");
+    if (requests.MetricStat?.Metric) requests.MetricStat.Metric.MetricName = "Requests";
+    const out = await get([query(id), requests, query(id, { Id: "hidden", ReturnData: false })]);
+    expect(out.MetricDataResults?.map((r) => [r.Id, r.Label, r.Values])).toEqual([
+      ["errors", "5xxErrorRate", [1]],
+      ["requests", "Requests", [40]],
+    ]);
+  });
+});
+
+describe("GetMetricData validation (ValidationError)", () => {
+  const refused = async (
+    input: Partial<GetMetricDataCommandInput>,
+    queries: MetricDataQuery[],
+    message: RegExp,
+  ) => {
+    await expect(get(queries, input)).rejects.toMatchObject({
+      name: "ValidationException",
+      Code: "ValidationError",
+      message: expect.stringMatching(message),
+      $metadata: { httpStatusCode: 400 },
+    });
+  };
+
+  it("needs 1 to 500 queries", async () => {
+    const id = distribution();
+    await refused({}, [], /must not be empty/);
+    const many = Array.from({ length: 501 }, (_, i) => query(id, { Id: `q${i}` }));
+    await refused({}, many, /greater than 500/);
+    const out = await get(many.slice(0, 500));
+    expect(out.MetricDataResults).toHaveLength(500);
+  });
+
+  it.each(["Errors", "5xx", "_errors", "errors-5xx", ""])("refuses the query Id %j", async (badId) => {
+    await refused(
+      {},
+      [query(distribution(), { Id: badId })],
+      badId === "" ? /Id is required/ : /expected pattern/,
+    );
+  });
+
+  it("refuses duplicate query Ids", async () => {
+    const id = distribution();
+    await refused({}, [query(id), query(id)], /errors .*not unique/);
+  });
+
+  it.each([0, 59, 61, 90, 2, 15])("refuses Period %i", async (period) => {
+    await refused({}, [query(distribution(), {}, "Average", period)], /Period/);
+  });
+
+  it.each([1, 5, 10, 30, 60, 120, 3600])("accepts Period %i", async (period) => {
+    await expect(get([query(distribution(), {}, "Average", period)])).resolves.toBeDefined();
+  });
+
+  it("needs StartTime before EndTime", async () => {
+    const id = distribution();
+    await refused(
+      { StartTime: at(0), EndTime: at(0) },
+      [query(id)],
+      /StartTime must not equal parameter EndTime/,
+    );
+    await refused(
+      { StartTime: at(0), EndTime: at(-5) },
+      [query(id)],
+      /EndTime must be greater than StartTime/,
+    );
+  });
+
+  it("refuses an unknown statistic", async () => {
+    await refused({}, [query(distribution(), {}, "Avg")], /not a valid statistic/);
+  });
+
+  it("answers 501 NotImplemented for metric math and percentiles, and InvalidNextToken for any token", async () => {
+    const id = distribution();
+    await expect(get([{ Id: "e1", Expression: "SUM(METRICS())" }])).rejects.toMatchObject({
+      name: "NotImplemented",
+      $metadata: { httpStatusCode: 501 },
+    });
+    await expect(get([query(id, {}, "p99")])).rejects.toMatchObject({ name: "NotImplemented" });
+    await expect(get([query(id)], { NextToken: "abc" })).rejects.toMatchObject({
+      name: "InvalidNextToken",
+      Code: "InvalidNextToken",
+    });
+  });
+});
+
+describe("PutMetricData", () => {
+  it("stores Value, Values/Counts and StatisticValues datapoints that GetMetricData aggregates", async () => {
+    const dims = [{ Name: "Distribution", Value: distribution() }];
+    await put({
+      MetricData: [
+        { MetricName: "OriginProbeMs", Dimensions: dims, Value: 10, Timestamp: at(-4), Unit: "Milliseconds" },
+        {
+          MetricName: "OriginProbeMs",
+          Dimensions: dims,
+          Values: [20, 30],
+          Counts: [1, 2],
+          Timestamp: at(-4),
+          Unit: "Milliseconds",
+        },
+        {
+          MetricName: "OriginProbeMs",
+          Dimensions: dims,
+          StatisticValues: { SampleCount: 2, Sum: 8, Minimum: 3, Maximum: 5 },
+          Timestamp: at(-3),
+          Unit: "Milliseconds",
+        },
+      ],
+    });
+    const q = (stat: string, id: string): MetricDataQuery => ({
+      Id: id,
+      MetricStat: {
+        Metric: { Namespace: "MtlsRotator", MetricName: "OriginProbeMs", Dimensions: dims },
+        Period: 300,
+        Stat: stat,
+      },
+    });
+    const out = await get(
+      [q("Sum", "s"), q("SampleCount", "n"), q("Minimum", "lo"), q("Maximum", "hi"), q("Average", "avg")],
+      {
+        StartTime: at(-5),
+        EndTime: at(0),
+      },
+    );
+    expect(out.MetricDataResults?.map((r) => [r.Id, r.Values])).toEqual([
+      ["s", [10 + 20 + 60 + 8]],
+      ["n", [6]],
+      ["lo", [3]],
+      ["hi", [30]],
+      ["avg", [98 / 6]],
+    ]);
+    expect(s.cloudwatch.datapoints("MtlsRotator", "OriginProbeMs", dims)).toHaveLength(4);
+  });
+
+  it("filters by Unit when a query names one", async () => {
+    const dims = [{ Name: "Distribution", Value: distribution() }];
+    await put({
+      MetricData: [
+        { MetricName: "Latency", Dimensions: dims, Value: 1, Unit: "Seconds", Timestamp: at(-2) },
+        { MetricName: "Latency", Dimensions: dims, Value: 500, Unit: "Milliseconds", Timestamp: at(-2) },
+      ],
+    });
+    const out = await get([
+      {
+        Id: "ms",
+        MetricStat: {
+          Metric: { Namespace: "MtlsRotator", MetricName: "Latency", Dimensions: dims },
+          Period: 60,
+          Stat: "Sum",
+          Unit: "Milliseconds",
+        },
+      },
+    ]);
+    expect(out.MetricDataResults?.[0]?.Values).toEqual([500]);
+  });
+
+  it("refuses AWS/ namespaces: those are written by AWS services (InvalidParameterValue)", async () => {
+    await expect(
+      put({
+        Namespace: "AWS/CloudFront",
+        MetricData: [{ MetricName: "5xxErrorRate", Value: 50, Timestamp: at(-1) }],
+      }),
+    ).rejects.toMatchObject({
+      name: "InvalidParameterValueException",
+      Code: "InvalidParameterValue",
+      message: "The value AWS/CloudFront for parameter Namespace is invalid.",
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it.each<[string, Partial<PutMetricDataCommandInput>, string, string]>([
+    ["no Namespace", { Namespace: undefined }, "MissingRequiredParameterException", "MissingParameter"],
+    ["no MetricData", { MetricData: [] }, "MissingRequiredParameterException", "MissingParameter"],
+    [
+      "no MetricName",
+      { MetricData: [{ Value: 1, MetricName: undefined }] },
+      "MissingRequiredParameterException",
+      "MissingParameter",
+    ],
+    [
+      "no value",
+      { MetricData: [{ MetricName: "m" }] },
+      "MissingRequiredParameterException",
+      "MissingParameter",
+    ],
+    [
+      "Value and StatisticValues together",
+      {
+        MetricData: [
+          { MetricName: "m", Value: 1, StatisticValues: { SampleCount: 1, Sum: 1, Minimum: 1, Maximum: 1 } },
+        ],
+      },
+      "InvalidParameterCombinationException",
+      "InvalidParameterCombination",
+    ],
+    [
+      "a NaN value",
+      { MetricData: [{ MetricName: "m", Value: Number.NaN }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "an infinite value",
+      { MetricData: [{ MetricName: "m", Value: Number.POSITIVE_INFINITY }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "a value beyond 2^360",
+      { MetricData: [{ MetricName: "m", Value: 2 ** 361 }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "a timestamp more than two weeks old",
+      { MetricData: [{ MetricName: "m", Value: 1, Timestamp: at(-15 * 24 * 60) }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "a timestamp more than two hours ahead",
+      { MetricData: [{ MetricName: "m", Value: 1, Timestamp: at(121) }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "31 dimensions",
+      {
+        MetricData: [
+          {
+            MetricName: "m",
+            Value: 1,
+            Dimensions: Array.from({ length: 31 }, (_, i) => ({ Name: `d${i}`, Value: "v" })),
+          },
+        ],
+      },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "an empty dimension value",
+      { MetricData: [{ MetricName: "m", Value: 1, Dimensions: [{ Name: "d", Value: "" }] }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "Values and Counts of different sizes",
+      { MetricData: [{ MetricName: "m", Values: [1, 2], Counts: [1] }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+    [
+      "an unknown Unit",
+      { MetricData: [{ MetricName: "m", Value: 1, Unit: "Furlongs" as "Count" }] },
+      "ValidationException",
+      "ValidationError",
+    ],
+    [
+      "StorageResolution 30",
+      { MetricData: [{ MetricName: "m", Value: 1, StorageResolution: 30 }] },
+      "InvalidParameterValueException",
+      "InvalidParameterValue",
+    ],
+  ])("refuses %s", async (_, input, name, code) => {
+    const namespace = `Refused${++counter}`;
+    await expect(put({ Namespace: namespace, ...input })).rejects.toMatchObject({
+      name,
+      Code: code,
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it("stores nothing from a request with one bad datum", async () => {
+    const dims = [{ Name: "Distribution", Value: distribution() }];
+    await expect(
+      put({
+        MetricData: [
+          { MetricName: "Good", Dimensions: dims, Value: 1, Timestamp: at(-1) },
+          { MetricName: "Bad", Dimensions: dims, Value: Number.NaN, Timestamp: at(-1) },
+        ],
+      }),
+    ).rejects.toMatchObject({ name: "InvalidParameterValueException" });
+    expect(s.cloudwatch.datapoints("MtlsRotator", "Good", dims)).toEqual([]);
+  });
+});
+
+describe("server integration", () => {
+  it("answers an injected throttle as CloudWatch does (Throttling), which the SDK retries", async () => {
+    s.server.faults.inject({ service: "monitoring", operation: "GetMetricData", kind: "throttle" });
+    await expect(get([query(distribution())])).rejects.toMatchObject({
+      name: "Throttling",
+      Code: "Throttling",
+      $metadata: { httpStatusCode: 400 },
+    });
+    s.server.faults.inject({ service: "monitoring", operation: "GetMetricData", kind: "throttle" });
+    const out = await get([query(distribution())], {}, s.clients().cloudwatch);
+    expect(out.$metadata.attempts).toBe(2);
+  });
+});
