@@ -85,6 +85,21 @@ export class AcmStandin implements JsonService {
     };
   }
 
+  /**
+   * What CloudFront fetches from ACM to present a certificate to an origin: certificate, chain and key.
+   * Only the edge simulator of the tests uses this, as CloudFront would; nothing answers it over HTTP.
+   */
+  presentable(arn: string): { certificatePem: string; chainPem: string; privateKeyPem: string } | undefined {
+    const record = this.#certificates.get(arn);
+    return (
+      record && {
+        certificatePem: record.certificatePem,
+        chainPem: record.chainPem,
+        privateKeyPem: record.privateKeyPem,
+      }
+    );
+  }
+
   arns(): string[] {
     return [...this.#certificates.keys()];
   }

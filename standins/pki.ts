@@ -196,3 +196,29 @@ export async function issueClientCredential(
     privateKeyPem: await privateKeyToPem(keys.privateKey),
   };
 }
+
+/** A TLS server identity (serverAuth) for origins on loopback: DNS names and IP addresses as SANs. */
+export async function issueServerCredential(
+  ca: CertificateAuthority,
+  options: { dnsNames?: string[]; ipAddresses?: string[]; subject?: string } = {},
+): Promise<IssuedCredential> {
+  const keys = await generateKeyPair("EC_prime256v1");
+  const notBefore = new Date(Date.now() - 60_000);
+  const names = [
+    ...(options.dnsNames ?? ["localhost"]).map((value) => ({ type: "dns" as const, value })),
+    ...(options.ipAddresses ?? ["127.0.0.1"]).map((value) => ({ type: "ip" as const, value })),
+  ];
+  const leaf = await signLeaf(ca, {
+    publicKey: keys.publicKey,
+    subject: options.subject ?? "CN=localhost",
+    sanExtension: new x509.SubjectAlternativeNameExtension(names),
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 30 * DAY),
+    profile: { extendedKeyUsages: [EKU.serverAuth] },
+  });
+  return {
+    certificatePem: pem(leaf) + ca.certificatePem,
+    chainPem: ca.certificatePem + ca.chainPem,
+    privateKeyPem: await privateKeyToPem(keys.privateKey),
+  };
+}

@@ -6,11 +6,12 @@ import {
   type ACMClient,
   DeleteCertificateCommand,
   DescribeCertificateCommand,
+  GetCertificateCommand,
   ImportCertificateCommand,
   type KeyAlgorithm,
   ListCertificatesCommand,
 } from "@aws-sdk/client-acm";
-import { AdapterError } from "./errors.ts";
+import { AdapterError, awsErrorName } from "./errors.ts";
 
 export const LINEAGE_TAGS = {
   managed: "mtls-rotator:managed",
@@ -129,5 +130,33 @@ export class AcmAdapter {
 
   async deleteCertificate(certificateArn: string): Promise<void> {
     await this.#client.send(new DeleteCertificateCommand({ CertificateArn: certificateArn }));
+  }
+
+  /** The public certificate and its chain (never the key: ACM does not give it for imported certificates). */
+  async getCertificate(certificateArn: string): Promise<{ certificatePem: string; chainPem: string }> {
+    const out = await this.#client.send(new GetCertificateCommand({ CertificateArn: certificateArn }));
+    if (!out.Certificate) throw new AdapterError(`GetCertificate returned nothing for ${certificateArn}`);
+    return {
+      certificatePem: `${out.Certificate.trim()}\n`,
+      chainPem: out.CertificateChain ? `${out.CertificateChain.trim()}\n` : "",
+    };
+  }
+
+  /**
+   * Retire a certificate: delete it unless something still uses it (ACM refuses with ResourceInUse, and
+   * InUseBy says who). Already gone counts as deleted. Never throws for "in use": it reports it.
+   */
+  async deleteIfUnused(certificateArn: string): Promise<{ deleted: boolean; detail: string }> {
+    try {
+      await this.deleteCertificate(certificateArn);
+      return { deleted: true, detail: "deleted" };
+    } catch (error) {
+      const name = awsErrorName(error);
+      if (name === "ResourceNotFoundException") return { deleted: true, detail: "already deleted" };
+      if (name === "ResourceInUseException") {
+        return { deleted: false, detail: `still in use: ${(error as Error).message}` };
+      }
+      throw error;
+    }
   }
 }

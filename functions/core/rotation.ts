@@ -1,0 +1,313 @@
+/**
+ * The state of one rotation, as a pure fold over the events its steps return. The workflow re-derives the
+ * state on every replay from checkpointed events (deterministic), the store persists it for the API, and
+ * the history is the event list itself. Pure: no AWS, no clock (events carry their own timestamps).
+ */
+import type { SwapTarget, Wave } from "./waves.ts";
+
+export const RotationStatus = {
+  Started: "started",
+  Planned: "planned",
+  Issued: "issued",
+  TrustPublished: "trust-published",
+  Swapping: "swapping",
+  Finalizing: "finalizing",
+  Completed: "completed",
+  RollingBack: "rolling-back",
+  RolledBack: "rolled-back",
+  Aborted: "aborted",
+  Failed: "failed",
+  DryRun: "dry-run",
+} as const;
+export type RotationStatus = (typeof RotationStatus)[keyof typeof RotationStatus];
+
+export const TERMINAL_STATUSES: readonly RotationStatus[] = [
+  "completed",
+  "rolled-back",
+  "aborted",
+  "failed",
+  "dry-run",
+];
+
+/** Reason codes shared by logs, API answers and notifications. */
+export const RotationReason = {
+  GateFailed: "GateFailed",
+  ManualRollback: "ManualRollback",
+  ApprovalTimedOut: "ApprovalTimedOut",
+  PreflightRefused: "PreflightRefused",
+  SwapFailed: "SwapFailed",
+  DeployTimedOut: "DeployTimedOut",
+  IssuanceFailed: "IssuanceFailed",
+  AlreadyRotating: "AlreadyRotating",
+  Unexpected: "Unexpected",
+} as const;
+export type RotationReason = (typeof RotationReason)[keyof typeof RotationReason];
+
+export interface RotationRequest {
+  certificateArn: string;
+  /** Serial of the certificate being replaced: with the ARN it names the rotation. */
+  serial: string;
+  reason: string;
+  actor: string;
+  dryRun?: boolean;
+}
+
+export interface PlannedCertificate {
+  arn: string;
+  serial: string;
+  keyAlgorithm: string;
+  subject: string;
+  notAfter: string;
+  /** Public certificate (no key): lets the replacement carry over subject and SANs exactly. */
+  certificatePem: string;
+}
+
+export type DistributionOutcome =
+  | "pending"
+  | "swapped"
+  | "rolled-back"
+  | "rollback-failed"
+  | "not-presenting";
+
+export interface DistributionState {
+  distributionId: string;
+  originIds: string[];
+  outcome: DistributionOutcome;
+  /** Origins this rotation changed (the ones a rollback puts back). */
+  changedOriginIds?: string[];
+  error?: string;
+}
+
+export interface GateCheck {
+  distributionId: string;
+  /** 5xx error rate (percent) observed since the swap, or null when no datapoint exists yet. */
+  errorRate: number | null;
+  baseline: number | null;
+  threshold: number;
+  passed: boolean;
+}
+
+export interface ProbeResult {
+  /** "distributionId/originId" */
+  target: string;
+  status: number | null;
+  accepted: boolean;
+  error?: string;
+}
+
+export interface GateResult {
+  passed: boolean;
+  checks: GateCheck[];
+  probes: ProbeResult[];
+}
+
+export interface WaveState {
+  index: number;
+  canary: boolean;
+  distributions: DistributionState[];
+  status: "pending" | "swapping" | "baking" | "gated" | "passed" | "failed";
+  gate?: GateResult;
+}
+
+export type RotationEvent =
+  | { type: "started"; at: string; request: RotationRequest }
+  | {
+      type: "planned";
+      at: string;
+      old: PlannedCertificate;
+      waves: Array<Pick<Wave, "index" | "canary"> & { targets: SwapTarget[] }>;
+      newIssuerArn: string;
+      /** Pre-rotation 5xx error rate per distribution (percent; null = no traffic). */
+      baselines: Record<string, number | null>;
+    }
+  | {
+      type: "issued";
+      at: string;
+      certificateArn: string;
+      serial: string;
+      notAfter: string;
+      fingerprint: string;
+    }
+  | {
+      type: "trust-published";
+      at: string;
+      bundleSha256: string;
+      targets: Array<{ target: string; changed: boolean }>;
+    }
+  | { type: "preflight"; at: string; attempt: number; probes: ProbeResult[]; deadlinePassed: boolean }
+  | {
+      type: "swapped";
+      at: string;
+      wave: number;
+      distributionId: string;
+      outcome: "swapped" | "not-presenting";
+      changedOriginIds: string[];
+    }
+  | { type: "deployed"; at: string; wave: number }
+  | { type: "gate"; at: string; wave: number; result: GateResult }
+  | { type: "approved"; at: string; wave: number; actor: string }
+  | { type: "rollback-requested"; at: string; reason: RotationReason; actor: string; detail: string }
+  | { type: "rolled-back-distribution"; at: string; distributionId: string; ok: boolean; error?: string }
+  | { type: "rolled-back"; at: string }
+  | { type: "aborted"; at: string; reason: RotationReason; detail: string }
+  | { type: "promoted"; at: string }
+  | { type: "retired"; at: string; deleted: boolean; revoked: boolean; detail: string }
+  | { type: "completed"; at: string }
+  | { type: "failed"; at: string; reason: RotationReason; detail: string }
+  | { type: "dry-run"; at: string };
+
+export interface RotationState {
+  rotationId: string;
+  status: RotationStatus;
+  request?: RotationRequest;
+  startedAt?: string;
+  updatedAt?: string;
+  old?: PlannedCertificate;
+  newIssuerArn?: string;
+  baselines?: Record<string, number | null>;
+  issued?: { certificateArn: string; serial: string; notAfter: string; fingerprint: string };
+  bundleSha256?: string;
+  waves: WaveState[];
+  preflightAttempts: number;
+  lastPreflight?: ProbeResult[];
+  rollback?: { reason: RotationReason; actor: string; detail: string };
+  outcome?: { reason?: RotationReason; detail?: string };
+}
+
+export function initialState(rotationId: string): RotationState {
+  return { rotationId, status: "started", waves: [], preflightAttempts: 0 };
+}
+
+function updateDistribution(
+  state: RotationState,
+  distributionId: string,
+  change: (d: DistributionState) => DistributionState,
+): WaveState[] {
+  return state.waves.map((wave) => ({
+    ...wave,
+    distributions: wave.distributions.map((d) => (d.distributionId === distributionId ? change(d) : d)),
+  }));
+}
+
+function updateWave(state: RotationState, index: number, change: (w: WaveState) => WaveState): WaveState[] {
+  return state.waves.map((wave) => (wave.index === index ? change(wave) : wave));
+}
+
+/** The next state. Pure and total: an event that does not apply leaves the state as it was. */
+export function applyEvent(state: RotationState, event: RotationEvent): RotationState {
+  const base = { ...state, updatedAt: event.at };
+  switch (event.type) {
+    case "started":
+      return { ...base, status: "started", request: event.request, startedAt: event.at };
+    case "planned":
+      return {
+        ...base,
+        status: "planned",
+        old: event.old,
+        newIssuerArn: event.newIssuerArn,
+        baselines: event.baselines,
+        waves: event.waves.map((w) => ({
+          index: w.index,
+          canary: w.canary,
+          status: "pending",
+          distributions: w.targets.map((t) => ({ ...t, outcome: "pending" as const })),
+        })),
+      };
+    case "dry-run":
+      return { ...base, status: "dry-run" };
+    case "issued":
+      return {
+        ...base,
+        status: "issued",
+        issued: {
+          certificateArn: event.certificateArn,
+          serial: event.serial,
+          notAfter: event.notAfter,
+          fingerprint: event.fingerprint,
+        },
+      };
+    case "trust-published":
+      return { ...base, status: "trust-published", bundleSha256: event.bundleSha256 };
+    case "preflight":
+      return { ...base, preflightAttempts: event.attempt, lastPreflight: event.probes };
+    case "swapped":
+      return {
+        ...base,
+        status: "swapping",
+        waves: updateDistribution(
+          { ...state, waves: updateWave(state, event.wave, (w) => ({ ...w, status: "swapping" })) },
+          event.distributionId,
+          (d) => ({ ...d, outcome: event.outcome, changedOriginIds: event.changedOriginIds }),
+        ),
+      };
+    case "deployed":
+      return { ...base, waves: updateWave(state, event.wave, (w) => ({ ...w, status: "baking" })) };
+    case "gate":
+      return {
+        ...base,
+        waves: updateWave(state, event.wave, (w) => ({
+          ...w,
+          status: event.result.passed ? "passed" : "failed",
+          gate: event.result,
+        })),
+      };
+    case "approved":
+      return base;
+    case "rollback-requested":
+      return {
+        ...base,
+        status: "rolling-back",
+        rollback: { reason: event.reason, actor: event.actor, detail: event.detail },
+      };
+    case "rolled-back-distribution":
+      return {
+        ...base,
+        waves: updateDistribution(state, event.distributionId, (d) => ({
+          ...d,
+          outcome: event.ok ? "rolled-back" : "rollback-failed",
+          ...(event.error ? { error: event.error } : {}),
+        })),
+      };
+    case "rolled-back":
+      return {
+        ...base,
+        status: "rolled-back",
+        outcome: { reason: state.rollback?.reason, detail: state.rollback?.detail },
+      };
+    case "aborted":
+      return { ...base, status: "aborted", outcome: { reason: event.reason, detail: event.detail } };
+    case "promoted":
+      return { ...base, status: "finalizing" };
+    case "retired":
+      return base;
+    case "completed":
+      return { ...base, status: "completed" };
+    case "failed":
+      return { ...base, status: "failed", outcome: { reason: event.reason, detail: event.detail } };
+  }
+}
+
+export function foldEvents(rotationId: string, events: readonly RotationEvent[]): RotationState {
+  return events.reduce(applyEvent, initialState(rotationId));
+}
+
+/** Distributions that present (or may present) the new certificate: the ones a rollback must put back. */
+export function swappedDistributions(state: RotationState): DistributionState[] {
+  return state.waves
+    .flatMap((w) => w.distributions)
+    .filter((d) => d.outcome === "swapped" || d.outcome === "rollback-failed");
+}
+
+/**
+ * The rotation id (and durable execution name) for a certificate + serial: duplicate triggers for the same
+ * certificate generation converge on one execution. Execution names allow [A-Za-z0-9-_], at most 64.
+ */
+export function rotationIdFor(
+  certificateArn: string,
+  serial: string,
+  hash: (text: string) => string,
+): string {
+  const certificateId = certificateArn.split("/").pop() ?? "certificate";
+  const safe = certificateId.replace(/[^A-Za-z0-9-]/g, "").slice(0, 36);
+  return `rot-${safe}-${hash(`${certificateArn}|${serial.toLowerCase()}`).slice(0, 16)}`;
+}

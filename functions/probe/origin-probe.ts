@@ -1,0 +1,88 @@
+/**
+ * Synthetic probe: a real mTLS request to an origin with a client credential, exactly what CloudFront will
+ * do once it presents that credential. The origin is the only verifier, so only the origin can say yes.
+ */
+import { request } from "node:https";
+import { isIP } from "node:net";
+import { rootCertificates } from "node:tls";
+import type { ProbeResult } from "../core/rotation.ts";
+
+export interface OriginEndpoint {
+  /** "distributionId/originId", for reports. */
+  target: string;
+  host: string;
+  port: number;
+  path?: string;
+}
+
+/** Held only in memory by the step that probes; never returned. */
+export interface ClientIdentity {
+  certificatePem: string;
+  chainPem: string;
+  privateKeyPem: string;
+}
+
+export interface ProbeOptions {
+  timeoutMs?: number;
+  /** Extra CA certificates trusted for the ORIGIN's server certificate (private origins, tests). */
+  originServerCaPem?: string;
+}
+
+/** HTTP statuses with which TLS servers refuse a client certificate after the handshake (nginx: 400/495/496). */
+const REFUSAL_STATUSES = new Set([400, 495, 496]);
+
+export function probeOrigin(
+  endpoint: OriginEndpoint,
+  identity: ClientIdentity,
+  options: ProbeOptions = {},
+): Promise<ProbeResult> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  return new Promise((resolve) => {
+    const done = (result: Omit<ProbeResult, "target">) => resolve({ target: endpoint.target, ...result });
+    const req = request(
+      {
+        host: endpoint.host,
+        port: endpoint.port,
+        path: endpoint.path || "/",
+        method: "GET",
+        agent: false,
+        cert: identity.certificatePem + identity.chainPem,
+        key: identity.privateKeyPem,
+        ca: options.originServerCaPem ? [...rootCertificates, options.originServerCaPem] : undefined,
+        ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
+        headers: { "user-agent": "mtls-rotator-probe/1", connection: "close" },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => {
+          const status = res.statusCode ?? 0;
+          done({ status, accepted: !REFUSAL_STATUSES.has(status) });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    // Transport failures: refused connection, handshake rejected, untrusted origin certificate. The message
+    // names the failure only; it never contains the credential.
+    req.on("error", (error) => done({ status: null, accepted: false, error: error.message }));
+    req.end();
+  });
+}
+
+/** Probe many endpoints with bounded concurrency. */
+export async function probeAll(
+  endpoints: OriginEndpoint[],
+  identity: ClientIdentity,
+  options: ProbeOptions & { concurrency?: number } = {},
+): Promise<ProbeResult[]> {
+  const results: ProbeResult[] = new Array(endpoints.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < endpoints.length) {
+      const i = next++;
+      results[i] = await probeOrigin(endpoints[i]!, identity, options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, endpoints.length) }, worker));
+  return results;
+}

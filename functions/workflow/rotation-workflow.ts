@@ -1,0 +1,658 @@
+/**
+ * One durable workflow per rotation: plan -> issue -> trust -> preflight -> swap wave by wave (deploy, bake
+ * with a manual-rollback window, health gate, optional approval) -> finalize; or back.
+ *
+ * The invariant: trust before swap, retire after success. Nothing presents the new certificate before every
+ * target origin accepted it in a real mTLS preflight; the old certificate, key and CA stay valid and
+ * trusted until every wave passed and the grace period is over, so every step before that is reversible.
+ *
+ * Durable-execution rules this code keeps:
+ * - everything with a side effect or a clock reading happens inside a step; code between steps only folds
+ *   checkpointed step results, so a replay takes the same path;
+ * - step results are events (ARNs, serials, statuses): never key material;
+ * - every step is idempotent (a step can run again after a crash before its checkpoint);
+ * - rollback is this file's own loop: it carries on past a distribution that fails, and reports each.
+ */
+
+import { X509Certificate } from "node:crypto";
+import type { RetryDecision } from "@aws/durable-execution-sdk-js";
+import type { workflow } from "sst/aws/workflow";
+import type { AcmAdapter } from "../adapters/acm.ts";
+import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
+import type { DistributionMetrics } from "../adapters/metrics.ts";
+import { factsOf } from "../core/certificate.ts";
+import { describeGateFailure, evaluateGate } from "../core/gate.ts";
+import { type Notification, type NotificationEvent, rotationNotification } from "../core/notifications.ts";
+import {
+  applyEvent,
+  initialState,
+  type ProbeResult,
+  type RotationEvent,
+  RotationReason,
+  type RotationRequest,
+  type RotationState,
+  swappedDistributions,
+} from "../core/rotation.ts";
+import { planWaves } from "../core/waves.ts";
+import {
+  completeIssuance,
+  derivedId,
+  type IssuanceDeps,
+  type IssuanceRequest,
+  prepareKey,
+  requestCertificate,
+} from "../issuance/issue-certificate.ts";
+import { type OriginEndpoint, probeAll } from "../probe/origin-probe.ts";
+import { publishTrustBundle, type TrustTarget } from "../trust/publish-bundle.ts";
+import type { RotationSettings } from "./settings.ts";
+
+type Context = workflow.Context;
+
+export interface RotationInput extends RotationRequest {
+  rotationId: string;
+}
+
+export interface ControlPoint {
+  callbackId: string;
+  kind: "bake" | "approval";
+  wave: number;
+}
+
+/** What the workflow needs from the rotation store (DynamoDB). */
+export interface RotationStorePort {
+  acquireLock(
+    certificateArn: string,
+    rotationId: string,
+  ): Promise<{ acquired: true } | { acquired: false; heldBy: string }>;
+  releaseLock(certificateArn: string, rotationId: string): Promise<unknown>;
+  record(state: RotationState, event: RotationEvent, sequence: number): Promise<unknown>;
+  setControl(rotationId: string, control: ControlPoint | undefined): Promise<unknown>;
+}
+
+/** Test hooks to crash a step before or after its side effects (chaos testing). */
+export interface StepFaults {
+  before?(step: string): void | Promise<void>;
+  after?(step: string): void | Promise<void>;
+}
+
+export interface RotationDeps {
+  settings: RotationSettings;
+  now: () => Date;
+  acm: Pick<AcmAdapter, "getCertificate" | "deleteIfUnused">;
+  distributions: Pick<
+    CloudFrontAdapter,
+    "findDistributionsPresenting" | "swapOriginCertificate" | "deploymentStatus" | "originEndpoints"
+  >;
+  issuance: IssuanceDeps;
+  trustTargets: TrustTarget[];
+  metrics: Pick<DistributionMetrics, "errorRates">;
+  store: RotationStorePort;
+  notify(notification: Notification): Promise<unknown>;
+  probe?: typeof probeAll;
+  faults?: StepFaults;
+  log?: (message: string, data?: Record<string, unknown>) => void;
+}
+
+export interface RotationOutcome {
+  rotationId: string;
+  status: RotationState["status"];
+  newCertificateArn?: string;
+  waves: number;
+}
+
+/** The workflow ends FAILED (so alarms fire) when a rotation is rolled back, aborted or fails. */
+export class RotationEndedError extends Error {
+  override name = "RotationEndedError";
+  readonly reason: RotationReason;
+  readonly status: RotationState["status"];
+  constructor(status: RotationState["status"], reason: RotationReason, detail: string) {
+    super(`rotation ${status} (${reason}): ${detail}`);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** Errors a retry cannot fix. */
+const PERMANENT_ERRORS = new Set([
+  "CertificateValidationError",
+  "IssuanceError",
+  "SettingsError",
+  "TrustBundleError",
+  "UnsafeUpdateError",
+  "PolicyError",
+  "AccessDeniedException",
+  "ValidationException",
+  "InvalidArgument",
+]);
+
+export function stepRetry(error: Error, attempt: number): RetryDecision {
+  if (PERMANENT_ERRORS.has(error.name) || attempt >= 5) return { shouldRetry: false };
+  return { shouldRetry: true, delay: { seconds: Math.min(60, 2 ** attempt) } };
+}
+
+type ControlAction =
+  | { action: "timeout" }
+  | { action: "rollback" | "approve"; actor: string; reason: string };
+
+function parseControl(raw: unknown): ControlAction {
+  try {
+    const value = (typeof raw === "string" ? JSON.parse(raw) : raw) as Record<string, unknown>;
+    const action =
+      value.action === "approve" ? "approve" : value.action === "rollback" ? "rollback" : undefined;
+    if (!action) return { action: "rollback", actor: "unknown", reason: "unreadable control message" };
+    return { action, actor: String(value.actor ?? "unknown"), reason: String(value.reason ?? "") };
+  } catch {
+    // A message that cannot be read is treated as the safe choice.
+    return { action: "rollback", actor: "unknown", reason: "unreadable control message" };
+  }
+}
+
+export function credentialSecretName(settings: RotationSettings, certificateArn: string): string {
+  return `${settings.credentialSecretPrefix}${certificateArn.split("/").pop() ?? "credential"}`;
+}
+
+export async function runRotation(
+  input: RotationInput,
+  ctx: Context,
+  deps: RotationDeps,
+): Promise<RotationOutcome> {
+  const { settings } = deps;
+  const rotationId = input.rotationId;
+  const request: RotationRequest = {
+    certificateArn: input.certificateArn,
+    serial: input.serial,
+    reason: input.reason,
+    actor: input.actor,
+    ...(input.dryRun ? { dryRun: true } : {}),
+  };
+  const log = deps.log ?? (() => undefined);
+  const at = () => deps.now().toISOString();
+  let state = initialState(rotationId);
+  let sequence = 0;
+
+  /** A step whose result is a rotation event: recorded in the store inside the step, folded outside. */
+  const record = async <E extends RotationEvent>(name: string, produce: () => Promise<E>): Promise<E> => {
+    const event = (await ctx.step(
+      name,
+      async () => {
+        await deps.faults?.before?.(name);
+        const produced = await produce();
+        await deps.store.record(applyEvent(state, produced), produced, sequence);
+        await deps.faults?.after?.(name);
+        return produced;
+      },
+      { retryStrategy: stepRetry },
+    )) as E;
+    state = applyEvent(state, event);
+    sequence += 1;
+    return event;
+  };
+
+  /** A step with side effects and a plain result. */
+  const act = <T>(name: string, run: () => Promise<T>): Promise<T> =>
+    ctx.step(
+      name,
+      async () => {
+        await deps.faults?.before?.(name);
+        const result = await run();
+        await deps.faults?.after?.(name);
+        return result;
+      },
+      { retryStrategy: stepRetry },
+    );
+
+  /** Notifications never decide a rotation: a failure to publish is logged, not fatal. */
+  const notify = async (name: string, event: NotificationEvent, detail: Record<string, unknown> = {}) => {
+    const snapshot = state;
+    try {
+      await act(`notify:${name}`, async () => {
+        await deps.notify(rotationNotification(event, snapshot, detail));
+        return true;
+      });
+    } catch (error) {
+      log("notification failed", { event, error: (error as Error).message });
+    }
+  };
+
+  /**
+   * Wait for an operator's message (rollback / approve) until the window closes. The window is the
+   * callback's own timeout, so no callback is left open once the rotation moves on.
+   */
+  const control = async (
+    name: string,
+    kind: ControlPoint["kind"],
+    wave: number,
+    seconds: number,
+  ): Promise<ControlAction> => {
+    const [message, callbackId] = await ctx.createCallback(name, {
+      timeout: { seconds: Math.max(1, seconds) },
+    });
+    await act(`${name}:open`, () => deps.store.setControl(rotationId, { callbackId, kind, wave }));
+    let outcome: ControlAction;
+    try {
+      outcome = parseControl(await message);
+    } catch (error) {
+      if ((error as { errorType?: string }).errorType !== "CallbackTimeoutError") throw error;
+      outcome = { action: "timeout" };
+    }
+    await act(`${name}:close`, () => deps.store.setControl(rotationId, undefined));
+    return outcome;
+  };
+
+  // ---- start ----------------------------------------------------------------------------------------
+  const lock = await act("lock", () => deps.store.acquireLock(request.certificateArn, rotationId));
+  if (!lock.acquired) {
+    throw new RotationEndedError(
+      "failed",
+      RotationReason.AlreadyRotating,
+      `rotation ${lock.heldBy} is already running`,
+    );
+  }
+  await record("start", async () => ({ type: "started", at: at(), request }));
+  await notify("started", "rotation-started", { reason: request.reason, actor: request.actor });
+
+  const finish = async (event: NotificationEvent, detail: Record<string, unknown> = {}) => {
+    await act("unlock", () => deps.store.releaseLock(request.certificateArn, rotationId));
+    await notify("end", event, detail);
+  };
+
+  const secretName = credentialSecretName(settings, request.certificateArn);
+
+  // ---- plan -----------------------------------------------------------------------------------------
+  await record("plan", async () => {
+    const { certificatePem } = await deps.acm.getCertificate(request.certificateArn);
+    const facts = factsOf(new X509Certificate(certificatePem));
+    const targets = await deps.distributions.findDistributionsPresenting(request.certificateArn);
+    const waves = planWaves(targets, settings.waves);
+    const now = deps.now();
+    const baselines = targets.length
+      ? await deps.metrics.errorRates(
+          targets.map((t) => t.distributionId),
+          new Date(now.getTime() - settings.gate.baselineWindowSeconds * 1000),
+          now,
+        )
+      : {};
+    return {
+      type: "planned",
+      at: now.toISOString(),
+      old: {
+        arn: request.certificateArn,
+        serial: facts.serial,
+        keyAlgorithm: facts.keyAlgorithm,
+        subject: facts.subject,
+        notAfter: facts.notAfter.toISOString(),
+        certificatePem,
+      },
+      waves: waves.map((w) => ({ index: w.index, canary: w.canary, targets: w.targets })),
+      newIssuerArn: settings.authorityArn,
+      baselines,
+    };
+  });
+  const old = state.old!;
+
+  if (request.dryRun) {
+    await record("dry-run", async () => ({ type: "dry-run", at: at() }));
+    await act("unlock", () => deps.store.releaseLock(request.certificateArn, rotationId));
+    return outcome();
+  }
+
+  // ---- issue ----------------------------------------------------------------------------------------
+  const issuance: IssuanceRequest = {
+    rotationId,
+    credential: secretName,
+    authorityArn: settings.authorityArn,
+    keyAlgorithm: old.keyAlgorithm as IssuanceRequest["keyAlgorithm"],
+    subject: { certificatePem: old.certificatePem },
+    sans: factsOf(new X509Certificate(old.certificatePem)).sans,
+    validityDays: settings.validityDays,
+    previousCertificateArn: old.arn,
+  };
+
+  /** Before any swap: undo what exists (new ACM certificate, pending secret label) and end. */
+  const abort = async (
+    status: "aborted" | "failed",
+    reason: RotationReason,
+    detail: string,
+  ): Promise<never> => {
+    if (state.issued) {
+      const newArn = state.issued.certificateArn;
+      await act("abort:retire-new", () => deps.acm.deleteIfUnused(newArn));
+    }
+    await act("abort:secret", () => deps.issuance.credentials.clearPending(secretName).then(() => true));
+    await record("abort", async () =>
+      status === "aborted"
+        ? { type: "aborted", at: at(), reason, detail }
+        : { type: "failed", at: at(), reason, detail },
+    );
+    await finish(status === "aborted" ? "rotation-aborted" : "rotation-failed", { detail });
+    throw new RotationEndedError(status, reason, detail);
+  };
+
+  try {
+    await act("issue:key", () => prepareKey(deps.issuance, issuance));
+    const { privateCaCertificateArn } = await act("issue:request", () =>
+      requestCertificate(deps.issuance, issuance),
+    );
+    await record("issue:complete", async () => {
+      const issued = await completeIssuance(deps.issuance, issuance, privateCaCertificateArn);
+      return {
+        type: "issued",
+        at: at(),
+        certificateArn: issued.certificateArn,
+        serial: issued.serial,
+        notAfter: issued.notAfter,
+        fingerprint: issued.fingerprint,
+      };
+    });
+  } catch (error) {
+    return abort("failed", RotationReason.IssuanceFailed, (error as Error).message);
+  }
+  const newArn = state.issued!.certificateArn;
+  const credentialVersionId = derivedId(rotationId, "credential");
+
+  // ---- trust ----------------------------------------------------------------------------------------
+  try {
+    await record("trust:publish", async () => {
+      const [{ chainPem: currentChainPem }, incomingChainPem] = await Promise.all([
+        deps.acm.getCertificate(old.arn),
+        deps.issuance.privateCa.authorityChainPem(settings.authorityArn),
+      ]);
+      const result = await publishTrustBundle({
+        targets: deps.trustTargets,
+        currentChainPem,
+        incomingChainPem,
+        now: deps.now(),
+      });
+      return {
+        type: "trust-published",
+        at: at(),
+        bundleSha256: result.bundleSha256,
+        targets: result.targets.map((t) => ({ target: t.target, changed: t.changed })),
+      };
+    });
+  } catch (error) {
+    return abort(
+      "failed",
+      RotationReason.Unexpected,
+      `trust bundle not published: ${(error as Error).message}`,
+    );
+  }
+  await notify("trust", "trust-published", { bundleSha256: state.bundleSha256 });
+
+  // ---- preflight: every target origin must accept the new certificate before anything presents it ----
+  const targets = state.waves.flatMap((w) => w.distributions);
+  const probeWithNewCertificate = async (): Promise<ProbeResult[]> => {
+    const endpoints: OriginEndpoint[] = [];
+    for (const target of targets) {
+      for (const origin of await deps.distributions.originEndpoints(
+        target.distributionId,
+        target.originIds,
+      )) {
+        endpoints.push({
+          target: `${target.distributionId}/${origin.originId}`,
+          host: origin.domainName,
+          port: origin.httpsPort,
+          path: settings.preflight.probePath,
+        });
+      }
+    }
+    const credential = await deps.issuance.credentials.readVersion(secretName, credentialVersionId);
+    if (!credential?.certificatePem) throw new Error(`staged credential ${credentialVersionId} is missing`);
+    const probe = deps.probe ?? probeAll;
+    return probe(
+      endpoints,
+      {
+        certificatePem: credential.certificatePem,
+        chainPem: credential.chainPem ?? "",
+        privateKeyPem: credential.privateKeyPem,
+      },
+      { originServerCaPem: settings.originServerCaPem },
+    );
+  };
+
+  // Deadlines count attempts (timeout / interval), not clock readings: deterministic on replay.
+  const preflightAttempts =
+    1 + Math.floor(settings.preflight.timeoutSeconds / settings.preflight.intervalSeconds);
+  for (let attempt = 1; targets.length > 0; attempt += 1) {
+    const result = await record(`preflight:${attempt}`, async () => ({
+      type: "preflight",
+      at: at(),
+      attempt,
+      probes: await probeWithNewCertificate(),
+      deadlinePassed: attempt >= preflightAttempts,
+    }));
+    const refused = result.probes.filter((p) => !p.accepted);
+    if (refused.length === 0) break;
+    if (result.deadlinePassed) {
+      return abort(
+        "aborted",
+        RotationReason.PreflightRefused,
+        `origins refused the new certificate: ${refused.map((p) => `${p.target} (${p.status ?? p.error})`).join(", ")}`,
+      );
+    }
+    await ctx.wait(`preflight:${attempt}:wait`, { seconds: settings.preflight.intervalSeconds });
+  }
+
+  // ---- swap, wave by wave ---------------------------------------------------------------------------
+  const rollback = async (reason: RotationReason, actor: string, detail: string): Promise<never> => {
+    await record("rollback:requested", async () => ({
+      type: "rollback-requested",
+      at: at(),
+      reason,
+      actor,
+      detail,
+    }));
+    const back = swappedDistributions(state).reverse();
+    for (const distribution of back) {
+      let error: string | undefined;
+      try {
+        await act(`rollback:${distribution.distributionId}`, () =>
+          deps.distributions.swapOriginCertificate({
+            distributionId: distribution.distributionId,
+            fromArn: newArn,
+            toArn: old.arn,
+            originIds: distribution.changedOriginIds,
+          }),
+        );
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      await record(`rollback:${distribution.distributionId}:result`, async () => ({
+        type: "rolled-back-distribution",
+        at: at(),
+        distributionId: distribution.distributionId,
+        ok: error === undefined,
+        ...(error ? { error } : {}),
+      }));
+    }
+    const restored = back
+      .map((d) => d.distributionId)
+      .filter((id) => !swappedDistributions(state).some((d) => d.distributionId === id));
+    await waitDeployed("rollback", restored);
+    await act("rollback:secret", () => deps.issuance.credentials.clearPending(secretName).then(() => true));
+    if (swappedDistributions(state).length === 0) {
+      await act("rollback:retire-new", () => deps.acm.deleteIfUnused(newArn));
+    }
+    await record("rollback:done", async () => ({ type: "rolled-back", at: at() }));
+    await finish("rolled-back", { detail });
+    throw new RotationEndedError("rolled-back", reason, detail);
+  };
+
+  /** Poll until the distributions are Deployed (durable waits between polls); false at the deadline. */
+  async function waitDeployed(name: string, ids: string[]): Promise<boolean> {
+    if (ids.length === 0) return true;
+    const polls = 1 + Math.floor(settings.deploy.timeoutSeconds / settings.deploy.pollSeconds);
+    for (let poll = 1; ; poll += 1) {
+      const pending = await act(`${name}:deploy:${poll}`, async () => {
+        const statuses = await deps.distributions.deploymentStatus(ids);
+        return ids.filter((id) => statuses[id] !== "Deployed");
+      });
+      if (pending.length === 0) return true;
+      if (poll >= polls) return false;
+      await ctx.wait(`${name}:deploy:${poll}:wait`, { seconds: settings.deploy.pollSeconds });
+    }
+  }
+
+  const waves = state.waves.map((w) => w.index);
+  for (const waveIndex of waves) {
+    const wave = () => state.waves.find((w) => w.index === waveIndex)!;
+    const halt = await runWave(waveIndex);
+    if (halt) return rollback(halt.reason, halt.actor, halt.detail);
+    await notify(`wave:${waveIndex}`, "wave-completed", { wave: waveIndex, gate: wave().gate });
+
+    const last = waveIndex === waves[waves.length - 1];
+    if (!last && settings.approval.mode === "between-waves") {
+      const decision = await control(
+        `approval:${waveIndex}`,
+        "approval",
+        waveIndex,
+        settings.approval.timeoutSeconds,
+      );
+      if (decision.action === "rollback") {
+        return rollback(
+          RotationReason.ManualRollback,
+          decision.actor,
+          decision.reason || "rollback requested at approval",
+        );
+      }
+      if (decision.action === "timeout" && settings.approval.onTimeout === "rollback") {
+        return rollback(
+          RotationReason.ApprovalTimedOut,
+          "policy",
+          `no approval within ${settings.approval.timeoutSeconds} s`,
+        );
+      }
+      const actor = decision.action === "approve" ? decision.actor : "policy";
+      await record(`approved:${waveIndex}`, async () => ({
+        type: "approved",
+        at: at(),
+        wave: waveIndex,
+        actor,
+      }));
+    }
+  }
+
+  /** Swap, deploy, bake, gate one wave; a reason to roll back, or undefined when the wave passed. */
+  async function runWave(
+    waveIndex: number,
+  ): Promise<{ reason: RotationReason; actor: string; detail: string } | undefined> {
+    const distributions = state.waves.find((w) => w.index === waveIndex)!.distributions;
+    for (const distribution of distributions) {
+      try {
+        await record(`swap:${waveIndex}:${distribution.distributionId}`, async () => {
+          const swap = await deps.distributions.swapOriginCertificate({
+            distributionId: distribution.distributionId,
+            fromArn: old.arn,
+            toArn: newArn,
+          });
+          return {
+            type: "swapped",
+            at: at(),
+            wave: waveIndex,
+            distributionId: distribution.distributionId,
+            outcome: swap.notPresenting ? "not-presenting" : "swapped",
+            changedOriginIds: swap.alreadySwapped ? distribution.originIds : swap.changedOriginIds,
+          };
+        });
+      } catch (error) {
+        return {
+          reason: RotationReason.SwapFailed,
+          actor: "mtls-rotator",
+          detail: `${distribution.distributionId}: ${(error as Error).message}`,
+        };
+      }
+    }
+    const swapped = distributions.map((d) => d.distributionId);
+    if (!(await waitDeployed(`wave:${waveIndex}`, swapped))) {
+      return {
+        reason: RotationReason.DeployTimedOut,
+        actor: "mtls-rotator",
+        detail: `wave ${waveIndex} did not deploy in time`,
+      };
+    }
+    const deployedAt = (
+      await record(`deployed:${waveIndex}`, async () => ({ type: "deployed", at: at(), wave: waveIndex }))
+    ).at;
+
+    const bake = await control(`bake:${waveIndex}`, "bake", waveIndex, settings.bakeSeconds);
+    if (bake.action === "rollback") {
+      return {
+        reason: RotationReason.ManualRollback,
+        actor: bake.actor,
+        detail: bake.reason || `rollback requested during bake of wave ${waveIndex}`,
+      };
+    }
+
+    const gate = await record(`gate:${waveIndex}`, async () => {
+      const [errorRates, probes] = await Promise.all([
+        deps.metrics.errorRates(swapped, new Date(deployedAt), deps.now()),
+        probeWithNewCertificateFor(swapped),
+      ]);
+      return {
+        type: "gate",
+        at: at(),
+        wave: waveIndex,
+        result: evaluateGate({ errorRates, baselines: state.baselines ?? {}, probes, policy: settings.gate }),
+      };
+    });
+    if (!gate.result.passed) {
+      return {
+        reason: RotationReason.GateFailed,
+        actor: "mtls-rotator",
+        detail: `wave ${waveIndex}: ${describeGateFailure(gate.result)}`,
+      };
+    }
+    return undefined;
+  }
+
+  async function probeWithNewCertificateFor(distributionIds: string[]): Promise<ProbeResult[]> {
+    const all = await probeWithNewCertificate();
+    return all.filter((p) => distributionIds.some((id) => p.target.startsWith(`${id}/`)));
+  }
+
+  // ---- finalize: promote, grace, retire ---------------------------------------------------------------
+  await record("finalize:promote", async () => {
+    await deps.issuance.credentials.promote(secretName, credentialVersionId);
+    return { type: "promoted", at: at() };
+  });
+  await ctx.wait("finalize:grace", { seconds: Math.max(1, settings.graceSeconds) });
+  await record("finalize:retire", async () => {
+    const retired = await deps.acm.deleteIfUnused(old.arn);
+    let revoked = false;
+    if (settings.revokeRetired && retired.deleted) {
+      try {
+        await deps.issuance.privateCa.revoke(settings.authorityArn, old.serial);
+        revoked = true;
+      } catch (error) {
+        // The retired certificate may come from another CA (e.g. before a migration): report, do not fail.
+        log("revocation skipped", { error: (error as Error).message });
+      }
+    }
+    return { type: "retired", at: at(), deleted: retired.deleted, revoked, detail: retired.detail };
+  });
+  await record("complete", async () => ({ type: "completed", at: at() }));
+  await finish("rotation-completed", { newCertificateArn: newArn });
+  return outcome();
+
+  function outcome(): RotationOutcome {
+    return {
+      rotationId,
+      status: state.status,
+      newCertificateArn: state.issued?.certificateArn,
+      waves: state.waves.length,
+    };
+  }
+}
+
+/** The Lambda handler for the workflow, with dependencies built once per cold start. */
+export function createRotationWorkflow(
+  sst: typeof workflow,
+  deps: RotationDeps | (() => RotationDeps),
+): ReturnType<typeof workflow.handler> {
+  let built: RotationDeps | undefined;
+  const resolve = () => {
+    built ??= typeof deps === "function" ? deps() : deps;
+    return built;
+  };
+  return sst.handler<RotationInput, RotationOutcome>((input, ctx) => runRotation(input, ctx, resolve()));
+}

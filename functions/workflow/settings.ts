@@ -1,0 +1,88 @@
+/**
+ * Rotation settings: one typed object per stage, validated before anything runs. Durations in seconds so
+ * they fit the durable runtime's `{ seconds }` and stay JSON-friendly.
+ */
+import { DEFAULT_GATE_POLICY, type GatePolicy, validateGatePolicy } from "../core/gate.ts";
+import { DEFAULT_RENEW_BEFORE, type RenewBefore, validateRenewBefore } from "../core/renewal.ts";
+import { DEFAULT_WAVE_POLICY, validateWavePolicy, type WavePolicy } from "../core/waves.ts";
+
+export interface RotationSettings {
+  /** Private CA that issues replacements (the "next" CA during a migration). */
+  authorityArn: string;
+  /** Credential secret name = prefix + ACM certificate id. */
+  credentialSecretPrefix: string;
+  validityDays: number;
+  renewBefore: RenewBefore;
+  waves: WavePolicy;
+  /** Manual-rollback window after each wave deployed, before its gate. */
+  bakeSeconds: number;
+  deploy: { timeoutSeconds: number; pollSeconds: number };
+  preflight: { timeoutSeconds: number; intervalSeconds: number; probePath: string };
+  gate: GatePolicy & { baselineWindowSeconds: number };
+  approval: { mode: "none" | "between-waves"; timeoutSeconds: number; onTimeout: "rollback" | "proceed" };
+  /** After the last wave: how long the retired certificate stays before it is deleted. */
+  graceSeconds: number;
+  revokeRetired: boolean;
+  /** Extra CA certificates trusted for origins' SERVER certificates when probing (private origins). */
+  originServerCaPem?: string;
+}
+
+export const DEFAULT_SETTINGS: Omit<RotationSettings, "authorityArn"> = {
+  credentialSecretPrefix: "mtls-rotator/credentials/",
+  validityDays: 90,
+  renewBefore: DEFAULT_RENEW_BEFORE,
+  waves: DEFAULT_WAVE_POLICY,
+  bakeSeconds: 15 * 60,
+  deploy: { timeoutSeconds: 30 * 60, pollSeconds: 30 },
+  preflight: { timeoutSeconds: 15 * 60, intervalSeconds: 30, probePath: "/" },
+  gate: { ...DEFAULT_GATE_POLICY, baselineWindowSeconds: 60 * 60 },
+  approval: { mode: "none", timeoutSeconds: 24 * 3600, onTimeout: "rollback" },
+  graceSeconds: 24 * 3600,
+  revokeRetired: false,
+};
+
+export class SettingsError extends Error {
+  override name = "SettingsError";
+}
+
+const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
+
+export function resolveSettings(
+  input: Partial<RotationSettings> & { authorityArn: string },
+): RotationSettings {
+  const s: RotationSettings = { ...DEFAULT_SETTINGS, ...input };
+  const problems: string[] = [];
+  if (!PCA_ARN.test(s.authorityArn)) problems.push(`authorityArn is not a Private CA ARN: ${s.authorityArn}`);
+  if (!/^[A-Za-z0-9/_+=.@-]*$/.test(s.credentialSecretPrefix))
+    problems.push("credentialSecretPrefix has characters Secrets Manager refuses");
+  if (!Number.isInteger(s.validityDays) || s.validityDays < 1 || s.validityDays > 3650) {
+    problems.push(`validityDays must be 1..3650, got ${s.validityDays}`);
+  }
+  const seconds: Array<[string, number, number]> = [
+    ["bakeSeconds", s.bakeSeconds, 0],
+    ["deploy.timeoutSeconds", s.deploy.timeoutSeconds, 1],
+    ["deploy.pollSeconds", s.deploy.pollSeconds, 1],
+    ["preflight.timeoutSeconds", s.preflight.timeoutSeconds, 0],
+    ["preflight.intervalSeconds", s.preflight.intervalSeconds, 1],
+    ["gate.baselineWindowSeconds", s.gate.baselineWindowSeconds, 60],
+    ["approval.timeoutSeconds", s.approval.timeoutSeconds, 1],
+    ["graceSeconds", s.graceSeconds, 0],
+  ];
+  for (const [name, value, min] of seconds) {
+    if (!Number.isInteger(value) || value < min || value > 366 * 86_400)
+      problems.push(`${name} must be a whole number of seconds >= ${min}, got ${value}`);
+  }
+  for (const check of [
+    () => validateWavePolicy(s.waves),
+    () => validateGatePolicy(s.gate),
+    () => validateRenewBefore(s.renewBefore),
+  ]) {
+    try {
+      check();
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (problems.length > 0) throw new SettingsError(`invalid rotation settings: ${problems.join("; ")}`);
+  return s;
+}

@@ -1,0 +1,253 @@
+/**
+ * A whole fleet on this machine for workflow and end-to-end tests: AWS stand-ins (real SDK over loopback),
+ * dynalite, a Private CA with real keys, an old client certificate in ACM that CloudFront distributions
+ * present to real TLS origins (Node or nginx) on 127.0.0.1, and the workflow's dependencies built from the
+ * real adapters. Nothing here is a mock of the code under test.
+ */
+import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
+import { AcmAdapter } from "../../functions/adapters/acm.ts";
+import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
+import { DistributionMetrics } from "../../functions/adapters/metrics.ts";
+import { Notifier } from "../../functions/adapters/notifier.ts";
+import { PrivateCaAdapter } from "../../functions/adapters/private-ca.ts";
+import { RotationStore } from "../../functions/adapters/rotation-store.ts";
+import { CredentialStore } from "../../functions/adapters/secrets.ts";
+import type { SupportedKeyAlgorithm } from "../../functions/core/certificate.ts";
+import { sha256Hex } from "../../functions/core/pem.ts";
+import { rotationIdFor } from "../../functions/core/rotation.ts";
+import { S3BundleTarget, SecretBundleTarget } from "../../functions/trust/publish-bundle.ts";
+import type { RotationDeps, RotationInput } from "../../functions/workflow/rotation-workflow.ts";
+import { type RotationSettings, resolveSettings } from "../../functions/workflow/settings.ts";
+import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
+import { type Standins, type StandinsOptions, startStandins } from "../../standins/index.ts";
+import {
+  type CertificateAuthority,
+  createRootCa,
+  createSubordinateCa,
+  type IssuedCredential,
+  issueClientCredential,
+  issueServerCredential,
+} from "../../standins/pki.ts";
+import { startTlsOrigin } from "../../standins/tls-origin.ts";
+import { buildDistributionConfig } from "./distribution-config.ts";
+import { startNginxOrigin } from "./nginx.ts";
+
+const DAY = 86_400_000;
+
+/** A real TLS origin whose trusted client CA bundle can be changed. */
+export interface FleetOrigin {
+  name: string;
+  port: number;
+  /** Replace the trusted client CA bundle (nginx: tested config + reload; Node: immediate). */
+  trust(clientCaPem: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface FleetOptions {
+  distributions: number;
+  origin?: "node" | "nginx";
+  keyAlgorithm?: SupportedKeyAlgorithm;
+  /** Issue the replacement from a different CA than the one the fleet trusts (a CA change). */
+  newIssuer?: "same" | "other";
+  /** Origins (by index) that do not trust the new issuer at the start. */
+  standins?: StandinsOptions;
+  settings?: Partial<RotationSettings>;
+}
+
+export interface Fleet {
+  standins: Standins;
+  store: RotationStore;
+  deps: RotationDeps;
+  settings: RotationSettings;
+  root: CertificateAuthority;
+  oldIssuer: CertificateAuthority;
+  newIssuer: CertificateAuthority;
+  authorityArn: string;
+  oldCertificateArn: string;
+  oldCredential: IssuedCredential;
+  oldSerial: string;
+  /** Bundles: what origins trust now, and old + new issuer. */
+  oldTrustPem: string;
+  bothTrustPem: string;
+  newTrustPem: string;
+  /** Server CA the origins' own certificates chain to (for clients verifying origins). */
+  serverCaPem: string;
+  distributionIds: string[];
+  origins: Map<string, FleetOrigin>;
+  topicArn: string;
+  bucket: string;
+  input(overrides?: Partial<RotationInput>): RotationInput;
+  close(): Promise<void>;
+}
+
+export async function buildFleet(options: FleetOptions): Promise<Fleet> {
+  const standins = await startStandins({ deployDelayMs: 0, ...options.standins });
+  const dynamo = await startDynamoDb();
+  const cleanups: Array<() => Promise<void>> = [() => standins.close(), () => dynamo.close()];
+  try {
+    const clients = standins.clients();
+    const now = () => new Date();
+
+    // PKI: the CA the fleet trusts today, and the CA replacements come from.
+    const root = await createRootCa({ name: "CN=Acme Root CA, O=Acme" });
+    const oldIssuer = await createSubordinateCa(root, { name: "CN=Acme Origin Client CA 1, O=Acme" });
+    // A CA change brings its own root: an origin trusting the old root must not trust the new CA by accident.
+    const newRoot =
+      options.newIssuer === "other" ? await createRootCa({ name: "CN=Acme Root CA 2026, O=Acme" }) : root;
+    const newIssuer =
+      options.newIssuer === "other"
+        ? await createSubordinateCa(newRoot, { name: "CN=Acme Origin Client CA 2, O=Acme" })
+        : oldIssuer;
+    const authorityArn = standins.privateCa.addAuthority(newIssuer);
+    const serverCa = await createRootCa({ name: "CN=Acme Origin Servers CA, O=Acme" });
+    const serverIdentity = await issueServerCredential(serverCa);
+
+    // Infrastructure the service owns.
+    const bucket = "mtls-rotator-trust";
+    standins.s3.createBucket(bucket, { versioned: true });
+    const topicArn = standins.sns.createTopic("mtls-rotator");
+    const dynamoClient = dynamoDbClient(dynamo.endpoint);
+    await createRotationTable(dynamoClient, "mtls-rotator");
+    const store = new RotationStore(dynamoClient, { tableName: "mtls-rotator" });
+
+    const settings = resolveSettings({
+      authorityArn,
+      validityDays: 30,
+      // Bake windows are callback timeouts: the local runner lets those run in real time, so keep them short.
+      bakeSeconds: 1,
+      deploy: { timeoutSeconds: 30 * 60, pollSeconds: 30 },
+      preflight: { timeoutSeconds: 5 * 60, intervalSeconds: 30, probePath: "/" },
+      graceSeconds: 3600,
+      waves: { canarySize: 1, waves: [{ count: 1 }] },
+      originServerCaPem: serverCa.certificatePem,
+      ...options.settings,
+    });
+
+    const acm = new AcmAdapter(clients.acm);
+    const credentials = new CredentialStore(clients.secrets);
+    const privateCa = new PrivateCaAdapter(clients.privateCa);
+    const notifier = new Notifier(clients.sns, topicArn);
+    const deps: RotationDeps = {
+      settings,
+      now,
+      acm,
+      distributions: new CloudFrontAdapter(clients.cloudfront, { sleep: async () => undefined }),
+      issuance: { privateCa, acm, credentials, now, wait: { initialDelayMs: 5 } },
+      trustTargets: [
+        new S3BundleTarget(clients.s3, bucket, "trust/origin-client-ca.pem"),
+        new SecretBundleTarget(clients.secrets, "mtls-rotator/trust/origin-client-ca"),
+      ],
+      metrics: new DistributionMetrics(clients.cloudwatch),
+      store,
+      notify: (notification) => notifier.publish(notification),
+    };
+
+    // The certificate in service: issued earlier by the old CA, close to expiry, imported into ACM.
+    const oldCredential = await issueClientCredential(oldIssuer, {
+      subject: "CN=cloudfront-to-origin, O=Acme",
+      dnsNames: ["edge.acme.example"],
+      keyAlgorithm: options.keyAlgorithm ?? "EC_prime256v1",
+      notBefore: new Date(Date.now() - 80 * DAY),
+      notAfter: new Date(Date.now() + 10 * DAY),
+    });
+    const oldCertificateArn = await acm.importCertificate({
+      ...oldCredential,
+      lineage: { rotationId: "initial", credential: "initial" },
+    });
+    const oldSerial = new (await import("node:crypto")).X509Certificate(
+      oldCredential.certificatePem,
+    ).serialNumber.toLowerCase();
+
+    const oldTrustPem = oldIssuer.certificatePem + root.certificatePem;
+    const newTrustPem = newIssuer.certificatePem + newRoot.certificatePem;
+    const bothTrustPem = oldIssuer === newIssuer ? oldTrustPem : oldTrustPem + newTrustPem;
+
+    // Origins and the distributions that present the old certificate to them.
+    const origins = new Map<string, FleetOrigin>();
+    const distributionIds: string[] = [];
+    for (let i = 0; i < options.distributions; i += 1) {
+      const name = `origin-${i + 1}`;
+      const origin = await startOrigin(options.origin ?? "node", name, serverIdentity, oldTrustPem);
+      cleanups.push(() => origin.stop());
+      const config = buildDistributionConfig({
+        origins: 1,
+        mtlsArns: [oldCertificateArn],
+        comment: `fleet ${name}`,
+      });
+      const item = config.Origins!.Items![0]!;
+      item.DomainName = "127.0.0.1";
+      item.CustomOriginConfig!.HTTPSPort = origin.port;
+      const created = await clients.cloudfront.send(
+        new CreateDistributionCommand({ DistributionConfig: config }),
+      );
+      const id = created.Distribution!.Id!;
+      distributionIds.push(id);
+      origins.set(id, origin);
+    }
+
+    return {
+      standins,
+      store,
+      deps,
+      settings,
+      root,
+      oldIssuer,
+      newIssuer,
+      authorityArn,
+      oldCertificateArn,
+      oldCredential,
+      oldSerial,
+      oldTrustPem,
+      bothTrustPem,
+      newTrustPem,
+      serverCaPem: serverCa.certificatePem,
+      distributionIds,
+      origins,
+      topicArn,
+      bucket,
+      input: (overrides = {}) => ({
+        rotationId: rotationIdFor(oldCertificateArn, oldSerial, sha256Hex),
+        certificateArn: oldCertificateArn,
+        serial: oldSerial,
+        reason: "Due",
+        actor: "test",
+        ...overrides,
+      }),
+      close: async () => {
+        for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function startOrigin(
+  kind: "node" | "nginx",
+  name: string,
+  server: IssuedCredential,
+  clientCaPem: string,
+): Promise<FleetOrigin> {
+  if (kind === "nginx") {
+    const nginx = await startNginxOrigin({
+      name,
+      serverCertPem: server.certificatePem,
+      serverKeyPem: server.privateKeyPem,
+      clientCaBundlePem: clientCaPem,
+    });
+    return { name, port: nginx.port, trust: (pem) => nginx.setClientCaBundle(pem), stop: () => nginx.stop() };
+  }
+  const origin = await startTlsOrigin({
+    name,
+    serverCertPem: server.certificatePem,
+    serverKeyPem: server.privateKeyPem,
+    clientCaPem,
+  });
+  return {
+    name,
+    port: origin.port,
+    trust: async (pem) => origin.trust(pem),
+    stop: () => origin.close(),
+  };
+}

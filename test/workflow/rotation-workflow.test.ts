@@ -1,0 +1,240 @@
+/**
+ * The rotation workflow on the real durable-execution runtime (local runner, time skipped), against the
+ * stand-ins, dynalite and real TLS origins. Real timers and manual rollback: rotation-workflow.replay.test.ts.
+ */
+import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { workflow } from "sst/aws/workflow";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  createRotationWorkflow,
+  credentialSecretName,
+  type RotationDeps,
+  type StepFaults,
+} from "../../functions/workflow/rotation-workflow.ts";
+import { useDurableRunner } from "../support/durable.ts";
+import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
+import { expectNoKeyMaterial } from "../support/key-material.ts";
+
+useDurableRunner({ skipTime: true });
+
+let fleets: Fleet[] = [];
+afterEach(async () => {
+  await Promise.all(fleets.map((f) => f.close()));
+  fleets = [];
+});
+
+async function fleet(options: FleetOptions): Promise<Fleet> {
+  const built = await buildFleet(options);
+  fleets.push(built);
+  return built;
+}
+
+async function rotate(
+  f: Fleet,
+  options: { faults?: StepFaults; deps?: Partial<RotationDeps>; dryRun?: boolean } = {},
+) {
+  const handler = createRotationWorkflow(workflow, { ...f.deps, ...options.deps, faults: options.faults });
+  const runner = new LocalDurableTestRunner({ handlerFunction: handler });
+  const result = await runner.run({ payload: f.input(options.dryRun ? { dryRun: true } : {}) });
+  return { runner, result };
+}
+
+function presented(f: Fleet): string[] {
+  return f.distributionIds.map((id) => f.standins.cloudfront.originCertificates(id)["origin-1"]!);
+}
+
+async function keyMaterialOf(f: Fleet): Promise<string[]> {
+  const secret = credentialSecretName(f.settings, f.oldCertificateArn);
+  const versions = f.standins.secrets.names().includes(secret) ? f.standins.secrets.valuesOf(secret) : [];
+  return [
+    f.oldCredential.privateKeyPem,
+    ...versions.map((v) => (JSON.parse(v) as { privateKeyPem: string }).privateKeyPem),
+  ];
+}
+
+/** Everything that is checkpointed, stored, published or answered: none of it may carry a key. */
+async function expectNoKeyLeak(f: Fleet, result: Awaited<ReturnType<typeof rotate>>["result"]) {
+  const rotationId = f.input().rotationId;
+  const keys = await keyMaterialOf(f);
+  expect(keys.length).toBeGreaterThan(1);
+  expectNoKeyMaterial(result.getOperations(), keys);
+  expectNoKeyMaterial(result.getStatus() === "SUCCEEDED" ? result.getResult() : result.getError(), keys);
+  expectNoKeyMaterial(f.standins.sns.messages(), keys);
+  expectNoKeyMaterial(await f.store.get(rotationId), keys);
+  expectNoKeyMaterial(await f.store.history(rotationId), keys);
+}
+
+describe("a healthy rotation", () => {
+  it("swaps three waves, promotes the credential, retires the old certificate and tells subscribers", async () => {
+    const f = await fleet({ distributions: 3 });
+    const { result } = await rotate(f);
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const outcome = result.getResult() as { status: string; newCertificateArn: string; waves: number };
+    expect(outcome).toMatchObject({ status: "completed", waves: 3 });
+    const newArn = outcome.newCertificateArn;
+    expect(newArn).not.toBe(f.oldCertificateArn);
+
+    // Every distribution presents the new certificate; the old one is gone from ACM; one certificate issued.
+    expect(presented(f)).toEqual([newArn, newArn, newArn]);
+    expect(f.standins.acm.arns()).not.toContain(f.oldCertificateArn);
+    expect(f.standins.privateCa.issuedCount).toBe(1);
+
+    // The secret's AWSCURRENT is the new credential; nothing is left pending.
+    const secret = credentialSecretName(f.settings, f.oldCertificateArn);
+    const stages = Object.values(f.standins.secrets.stagesOf(secret)).flat();
+    expect(stages).toContain("AWSCURRENT");
+    expect(stages).not.toContain("AWSPENDING");
+
+    // The state the API will show, and the history, in DynamoDB.
+    const rotationId = f.input().rotationId;
+    const state = await f.store.get(rotationId);
+    expect(state?.status).toBe("completed");
+    expect(state?.waves.map((w) => [w.status, w.distributions.map((d) => d.outcome)])).toEqual([
+      ["passed", ["swapped"]],
+      ["passed", ["swapped"]],
+      ["passed", ["swapped"]],
+    ]);
+    const history = (await f.store.history(rotationId)).map((e) => e.type);
+    expect(history.slice(0, 4)).toEqual(["started", "planned", "issued", "trust-published"]);
+    expect(history.slice(-3)).toEqual(["promoted", "retired", "completed"]);
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+
+    // Notifications: subject, JSON body, attributes.
+    const events = f.standins.sns.messages(f.topicArn).map((m) => m.attributes.event);
+    expect(events).toEqual([
+      "rotation-started",
+      "trust-published",
+      "wave-completed",
+      "wave-completed",
+      "wave-completed",
+      "rotation-completed",
+    ]);
+    for (const message of f.standins.sns.messages(f.topicArn)) {
+      expect(message.subject).toMatch(/^\[mtls-rotator\] /);
+      expect(message.attributes.certificateArn).toBe(f.oldCertificateArn);
+      expect(JSON.parse(message.message).rotationId).toBe(rotationId);
+    }
+    await expectNoKeyLeak(f, result);
+  });
+
+  it("a dry run plans and changes nothing", async () => {
+    const f = await fleet({ distributions: 3 });
+    const { result } = await rotate(f, { dryRun: true });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect((result.getResult() as { status: string }).status).toBe("dry-run");
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+    expect(f.standins.privateCa.issuedCount).toBe(0);
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.waves.map((w) => w.distributions.length)).toEqual([1, 1, 1]);
+  });
+});
+
+describe("a failing gate rolls everything back", () => {
+  it("an origin that stops trusting the new issuer after its wave swapped -> every swapped distribution back", async () => {
+    const f = await fleet({ distributions: 3, newIssuer: "other" });
+    for (const origin of f.origins.values()) await origin.trust(f.bothTrustPem);
+    const second = [...f.distributionIds].sort()[1]!;
+    const { result } = await rotate(f, {
+      faults: {
+        // Just before wave 1's gate, that wave's origin drops the new CA from its bundle.
+        before: async (step) => {
+          if (step === "gate:1") await f.origins.get(second)!.trust(f.oldTrustPem);
+        },
+      },
+    });
+
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(/rolled-back \(GateFailed\)/);
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.waves.map((w) => w.status)).toEqual(["passed", "failed", "pending"]);
+    expect(state?.waves.flatMap((w) => w.distributions.map((d) => d.outcome))).toEqual([
+      "rolled-back",
+      "rolled-back",
+      "pending",
+    ]);
+    expect(state?.waves[1]?.gate?.probes.find((p) => !p.accepted)?.status).toBe(400);
+    // The new certificate is retired again, the old one kept; the secret has nothing pending.
+    expect(f.standins.acm.arns()).toContain(f.oldCertificateArn);
+    expect(f.standins.acm.arns()).toHaveLength(1);
+    const secret = credentialSecretName(f.settings, f.oldCertificateArn);
+    expect(Object.values(f.standins.secrets.stagesOf(secret)).flat()).not.toContain("AWSPENDING");
+    expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes).toMatchObject({
+      event: "rolled-back",
+      severity: "critical",
+    });
+    await expectNoKeyLeak(f, result);
+  });
+
+  it("a 5xx error rate above the baseline fails the gate", async () => {
+    const f = await fleet({ distributions: 2 });
+    // The canary is the first distribution in wave order (planning sorts by id).
+    const canary = [...f.distributionIds].sort()[0]!;
+    const { result } = await rotate(f, {
+      faults: {
+        before: (step) => {
+          if (step === "gate:0") {
+            f.standins.cloudwatch.record(
+              "AWS/CloudFront",
+              "5xxErrorRate",
+              { DistributionId: canary, Region: "Global" },
+              37.5,
+              new Date(),
+            );
+          }
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    const check = state?.waves[0]?.gate?.checks[0];
+    expect(check).toMatchObject({ distributionId: canary, errorRate: 37.5, passed: false });
+    expect(presented(f)).toEqual([f.oldCertificateArn, f.oldCertificateArn]);
+  });
+});
+
+describe("trust before swap", () => {
+  it("an origin that never trusts the new issuer aborts before any swap", async () => {
+    const f = await fleet({ distributions: 3, newIssuer: "other" });
+    // Two origins trust both CAs; the third only the old one.
+    const ids = f.distributionIds;
+    await f.origins.get(ids[0]!)!.trust(f.bothTrustPem);
+    await f.origins.get(ids[1]!)!.trust(f.bothTrustPem);
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      new RegExp(
+        `aborted \\(PreflightRefused\\): origins refused the new certificate: ${ids[2]}/origin-1 \\(400\\)$`,
+      ),
+    );
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    expect(presented(f)).toEqual(ids.map(() => f.oldCertificateArn));
+    // The unused new certificate is deleted again.
+    expect(f.standins.acm.arns()).toEqual([f.oldCertificateArn]);
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("aborted");
+    expect(state?.preflightAttempts).toBeGreaterThan(1);
+    expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes.event).toBe("rotation-aborted");
+  });
+
+  it("an origin that trusts the new issuer late: preflight retries until it does, then swaps", async () => {
+    const f = await fleet({ distributions: 2, newIssuer: "other" });
+    const [first, second] = f.distributionIds as [string, string];
+    await f.origins.get(first)!.trust(f.bothTrustPem);
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step === "preflight:3") await f.origins.get(second)!.trust(f.bothTrustPem);
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.preflightAttempts).toBe(3);
+    expect(state?.status).toBe("completed");
+  });
+});
