@@ -11,7 +11,21 @@ export default $config({
     };
   },
   async run() {
-    const { credentialsKey } = await import("./infra/credentials");
-    return { credentialsKeyArn: credentialsKey.arn };
+    // Settings first: an invalid stage configuration stops the deploy before any resource is declared.
+    const { settings } = await import("./infra/settings");
+    const { credentialsKey, credentialSecretPrefix } = await import("./infra/credentials");
+    const { rotationTable, trustBundleBucket } = await import("./infra/storage");
+    const { notificationTopic } = await import("./infra/notifications");
+    const { rotationWorkflow } = await import("./infra/rotation");
+    return {
+      rotationWorkflow: rotationWorkflow.name,
+      rotationTable: rotationTable.name,
+      trustBundle: $interpolate`s3://${trustBundleBucket.name}/${settings.trust.bucketKey}`,
+      trustBundleSecret: settings.trust.bundleSecretName,
+      notificationTopic: notificationTopic.arn,
+      credentialsKeyArn: credentialsKey.arn,
+      credentialSecretPrefix,
+      authorityArn: settings.rotation.authorityArn,
+    };
   },
 });

@@ -1,4 +1,6 @@
 // Where private keys live: Secrets Manager secrets under one name prefix, encrypted with this KMS key.
+import { settings } from "./settings";
+
 export const credentialsKey = new aws.kms.Key("CredentialsKey", {
   description: "mtls-rotator: encrypts client-certificate credentials (certificate, chain, private key)",
   enableKeyRotation: true,
@@ -11,4 +13,4 @@ export const credentialsKeyAlias = new aws.kms.Alias("CredentialsKeyAlias", {
 });
 
 /** Name prefix of every credential secret; IAM policies are scoped to it. */
-export const credentialSecretPrefix = `mtls-rotator/${$app.stage}/credentials/`;
+export const credentialSecretPrefix = settings.rotation.credentialSecretPrefix;

@@ -42,7 +42,11 @@ export function thresholdFor(baseline: number | null, policy: Required<GatePolic
  * errors seen: the probes cover quiet distributions) and every synthetic probe was accepted.
  */
 export function evaluateGate(input: GateInput): GateResult {
-  const policy = { ...DEFAULT_GATE_POLICY, ...input.policy };
+  // Field by field: a policy that spells a field as `undefined` gets the default, not a NaN threshold.
+  const policy: Required<GatePolicy> = {
+    maxIncreasePoints: input.policy?.maxIncreasePoints ?? DEFAULT_GATE_POLICY.maxIncreasePoints,
+    floorPercent: input.policy?.floorPercent ?? DEFAULT_GATE_POLICY.floorPercent,
+  };
   validateGatePolicy(policy);
   const checks: GateCheck[] = Object.keys(input.errorRates)
     .sort()

@@ -42,10 +42,12 @@ const SEVERITY: Record<NotificationEvent, Severity> = {
 
 /** SNS subjects: printable ASCII, no line breaks, fewer than 100 characters (the SDK model's wording). */
 export function toSubject(text: string): string {
+  // Line breaks and tabs become spaces before anything else is stripped, so words stay apart.
   const ascii = text
     .normalize("NFKD")
+    .replace(/\s/g, " ")
     .replace(/[^\x20-\x7e]/g, "")
-    .replace(/\s+/g, " ")
+    .replace(/ +/g, " ")
     .trim();
   return ascii.length < 100 ? ascii : `${ascii.slice(0, 96)}...`;
 }

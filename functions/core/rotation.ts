@@ -309,5 +309,7 @@ export function rotationIdFor(
 ): string {
   const certificateId = certificateArn.split("/").pop() ?? "certificate";
   const safe = certificateId.replace(/[^A-Za-z0-9-]/g, "").slice(0, 36);
-  return `rot-${safe}-${hash(`${certificateArn}|${serial.toLowerCase()}`).slice(0, 16)}`;
+  // ACM writes serials as "0a:1b:..", X.509 tools as "0A1B..": both name the same certificate generation.
+  const normalizedSerial = serial.replaceAll(":", "").toLowerCase();
+  return `rot-${safe}-${hash(`${certificateArn}|${normalizedSerial}`).slice(0, 16)}`;
 }

@@ -37,7 +37,7 @@ export function probeOrigin(
   options: ProbeOptions = {},
 ): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? 5_000;
-  return new Promise((resolve) => {
+  return new Promise<ProbeResult>((resolve) => {
     const done = (result: Omit<ProbeResult, "target">) => resolve({ target: endpoint.target, ...result });
     const req = request(
       {
@@ -66,7 +66,14 @@ export function probeOrigin(
     // names the failure only; it never contains the credential.
     req.on("error", (error) => done({ status: null, accepted: false, error: error.message }));
     req.end();
-  });
+  }).catch((error: Error) => ({
+    // An unusable credential (unreadable key, key not matching the certificate) throws while the TLS context
+    // is built: a failed probe, not a crashed one. OpenSSL's message names the failure, never the key.
+    target: endpoint.target,
+    status: null,
+    accepted: false,
+    error: error.message,
+  }));
 }
 
 /** Probe many endpoints with bounded concurrency. */

@@ -10,6 +10,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { awsErrorName } from "../adapters/errors.ts";
 import { type BundleLimits, computeTrustBundle, type TrustBundle } from "../core/trust-bundle.ts";
@@ -92,14 +93,16 @@ export class SecretBundleTarget implements TrustTarget {
     if (current !== undefined && sha256(current) === bundle.sha256) return { changed: false };
     // The version id is derived from the bundle: a retried write of the same bundle is a no-op.
     const token = uuidFrom(bundle.sha256);
+    let stages: string[] | undefined;
     try {
-      await this.#client.send(
+      const out = await this.#client.send(
         new PutSecretValueCommand({
           SecretId: this.#secretId,
           ClientRequestToken: token,
           SecretString: bundle.pem,
         }),
       );
+      stages = out.VersionStages;
     } catch (error) {
       if (awsErrorName(error) !== "ResourceNotFoundException") throw error;
       await this.#client.send(
@@ -110,6 +113,22 @@ export class SecretBundleTarget implements TrustTarget {
           Description: "mtls-rotator: CA bundle origins trust for client certificates (public material)",
         }),
       );
+      return { changed: true, version: token };
+    }
+    // A return to a bundle published before (e.g. after retiring an incoming CA): that version exists, and
+    // Secrets Manager ignores the repeated token without moving AWSCURRENT to it. Move the label explicitly.
+    if (!stages?.includes("AWSCURRENT")) {
+      const current = await this.#client.send(new GetSecretValueCommand({ SecretId: this.#secretId }));
+      if (current.VersionId !== token) {
+        await this.#client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: this.#secretId,
+            VersionStage: "AWSCURRENT",
+            MoveToVersionId: token,
+            RemoveFromVersionId: current.VersionId,
+          }),
+        );
+      }
     }
     return { changed: true, version: token };
   }

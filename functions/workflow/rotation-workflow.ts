@@ -574,7 +574,10 @@ export async function runRotation(
       await record(`deployed:${waveIndex}`, async () => ({ type: "deployed", at: at(), wave: waveIndex }))
     ).at;
 
-    const bake = await control(`bake:${waveIndex}`, "bake", waveIndex, settings.bakeSeconds);
+    const bake: ControlAction =
+      settings.bakeSeconds > 0
+        ? await control(`bake:${waveIndex}`, "bake", waveIndex, settings.bakeSeconds)
+        : { action: "timeout" };
     if (bake.action === "rollback") {
       return {
         reason: RotationReason.ManualRollback,

@@ -50,7 +50,9 @@ const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\
 export function resolveSettings(
   input: Partial<RotationSettings> & { authorityArn: string },
 ): RotationSettings {
-  const s: RotationSettings = { ...DEFAULT_SETTINGS, ...input };
+  // A field given as `undefined` keeps its default (a config loader's `x: env.X ?? undefined`).
+  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  const s = { ...DEFAULT_SETTINGS, ...given } as RotationSettings;
   const problems: string[] = [];
   if (!PCA_ARN.test(s.authorityArn)) problems.push(`authorityArn is not a Private CA ARN: ${s.authorityArn}`);
   if (!/^[A-Za-z0-9/_+=.@-]*$/.test(s.credentialSecretPrefix))
@@ -72,6 +74,11 @@ export function resolveSettings(
     if (!Number.isInteger(value) || value < min || value > 366 * 86_400)
       problems.push(`${name} must be a whole number of seconds >= ${min}, got ${value}`);
   }
+  // The workflow compares these literally: a misspelt mode would silently skip approval or proceed on timeout.
+  if (s.approval.mode !== "none" && s.approval.mode !== "between-waves")
+    problems.push(`approval.mode must be "none" or "between-waves", got ${s.approval.mode}`);
+  if (s.approval.onTimeout !== "rollback" && s.approval.onTimeout !== "proceed")
+    problems.push(`approval.onTimeout must be "rollback" or "proceed", got ${s.approval.onTimeout}`);
   for (const check of [
     () => validateWavePolicy(s.waves),
     () => validateGatePolicy(s.gate),

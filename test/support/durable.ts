@@ -14,16 +14,17 @@ interface FakeClock {
   setSystemTime(now: number): void;
 }
 
+/** Sets the runner's fake clock back to real time (call before building certificates for a new run). */
+export function resetFakeClock(): void {
+  // The runner keeps its clock in a private static field; there is no public way to reset it.
+  const clock = (LocalDurableTestRunner as unknown as { fakeClock?: FakeClock }).fakeClock;
+  if (!clock) throw new Error("time skipping is on but the runner has no fake clock");
+  clock.setSystemTime(RealDate.now());
+}
+
 /** Registers the runner's environment for the calling test file. */
 export function useDurableRunner(options: { skipTime: boolean }): void {
   beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: options.skipTime }));
   afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
-  if (options.skipTime) {
-    beforeEach(() => {
-      // The runner keeps its clock in a private static field; there is no public way to reset it.
-      const clock = (LocalDurableTestRunner as unknown as { fakeClock?: FakeClock }).fakeClock;
-      if (!clock) throw new Error("time skipping is on but the runner has no fake clock");
-      clock.setSystemTime(RealDate.now());
-    });
-  }
+  if (options.skipTime) beforeEach(resetFakeClock);
 }

@@ -1,0 +1,268 @@
+/**
+ * Start a rotation: validate the request, name the durable execution after the certificate generation it
+ * replaces (ARN + serial), and start it. Duplicate triggers (API retries, the scan and the ACM expiry event
+ * firing for the same certificate) carry the same name, so they converge on one execution whatever their
+ * actor or reason: Lambda refuses a second execution of that name (DurableExecutionAlreadyStartedException
+ * when the payload differs, the running execution when it is the same), and both count as converged here.
+ *
+ * The starter is a port: `sstWorkflowStarter` over the SST workflow SDK in Lambda, `localWorkflowStarter`
+ * over an in-process runner (tests, sandbox). Nothing here reads `Resource`; the caller passes what it needs.
+ */
+import { workflow } from "sst/aws/workflow";
+import { sha256Hex } from "../core/pem.ts";
+import { rotationIdFor } from "../core/rotation.ts";
+import type { RotationInput } from "../workflow/rotation-workflow.ts";
+
+/** What a starter reports: `started: false` when an execution of that name already exists. */
+export interface StartResult {
+  started: boolean;
+  executionArn?: string;
+}
+
+export interface WorkflowStarter {
+  start(name: string, payload: RotationInput): Promise<StartResult>;
+}
+
+export interface StartRotationRequest {
+  certificateArn: string;
+  /** Serial of the certificate in service, hex; colons and either case accepted ("0A:1B" = "0a1b"). */
+  serial: string;
+  reason: string;
+  actor: string;
+  dryRun?: boolean;
+}
+
+export interface StartRotationResult {
+  rotationId: string;
+  /** False when the trigger converged on an execution that already existed. */
+  started: boolean;
+  executionArn?: string;
+}
+
+/** The request cannot start a rotation; `problems` lists every reason (the API answers 400 with them). */
+export class InvalidRotationRequestError extends Error {
+  override name = "InvalidRotationRequestError";
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid rotation request: ${problems.join("; ")}`);
+    this.problems = problems;
+  }
+}
+
+/** Lambda's error code for a name already taken by an execution with a different payload. */
+export const ALREADY_STARTED = "DurableExecutionAlreadyStartedException";
+
+export const LIMITS = { reason: 512, actor: 256, serialHexDigits: 64 } as const;
+
+/** Origin-mTLS certificates live in ACM us-east-1; certificate ids are lowercase UUIDs. */
+const CERTIFICATE_ARN =
+  /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Durable execution names: 1..64 of [A-Za-z0-9_-]. */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const FIELDS = new Set(["certificateArn", "serial", "reason", "actor", "dryRun"]);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** The request checked and normalized, or InvalidRotationRequestError listing every problem. */
+export function validateRotationRequest(request: unknown): StartRotationRequest {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    throw new InvalidRotationRequestError(["the request must be a JSON object"]);
+  }
+  const input = request as Record<string, unknown>;
+  const problems: string[] = [];
+
+  const unknown = Object.keys(input).filter((key) => !FIELDS.has(key));
+  if (unknown.length > 0) {
+    // A misspelt "dryRun" must not start a real rotation.
+    problems.push(`unknown field(s): ${unknown.join(", ")} (allowed: ${[...FIELDS].join(", ")})`);
+  }
+
+  const certificateArn = input.certificateArn;
+  if (typeof certificateArn !== "string" || certificateArn === "") {
+    problems.push("certificateArn is required");
+  } else if (certificateArn.length > 200 || !CERTIFICATE_ARN.test(certificateArn)) {
+    problems.push(
+      "certificateArn must be an ACM certificate ARN in us-east-1: arn:aws:acm:us-east-1:<12-digit account>:certificate/<id>",
+    );
+  }
+
+  let serial = "";
+  if (typeof input.serial !== "string" || input.serial.trim() === "") {
+    problems.push("serial is required");
+  } else {
+    serial = input.serial.trim().replaceAll(":", "").toLowerCase();
+    if (!/^[0-9a-f]+$/.test(serial)) {
+      problems.push("serial must be hexadecimal (colons between bytes are allowed)");
+    } else if (serial.length > LIMITS.serialHexDigits) {
+      problems.push(`serial must be at most ${LIMITS.serialHexDigits} hex digits, got ${serial.length}`);
+    } else if (/^0+$/.test(serial)) {
+      problems.push("serial must not be zero");
+    }
+  }
+
+  const reason = text(input.reason, "reason", LIMITS.reason, problems);
+  const actor = text(input.actor, "actor", LIMITS.actor, problems);
+
+  if (input.dryRun !== undefined && typeof input.dryRun !== "boolean") {
+    problems.push("dryRun must be true or false");
+  }
+
+  if (problems.length > 0) throw new InvalidRotationRequestError(problems);
+  return {
+    certificateArn: certificateArn as string,
+    serial,
+    reason,
+    actor,
+    ...(input.dryRun === true ? { dryRun: true } : {}),
+  };
+}
+
+function text(value: unknown, field: string, max: number, problems: string[]): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    problems.push(`${field} is required and must not be blank`);
+    return "";
+  }
+  const trimmed = value.trim();
+  if (trimmed.length > max)
+    problems.push(`${field} must be at most ${max} characters, got ${trimmed.length}`);
+  if (CONTROL_CHARACTERS.test(trimmed)) problems.push(`${field} must not contain control characters`);
+  return trimmed;
+}
+
+/**
+ * The execution name (= rotation id) of a request. A dry run gets its own name: sharing the real rotation's
+ * name would make the real rotation converge on the finished dry run and never run.
+ */
+export function executionNameFor(
+  request: Pick<StartRotationRequest, "certificateArn" | "serial" | "dryRun">,
+) {
+  const id = rotationIdFor(request.certificateArn, request.serial, sha256Hex);
+  return request.dryRun ? `dry-${id.slice("rot-".length)}` : id;
+}
+
+export async function startRotation(
+  starter: WorkflowStarter,
+  request: unknown,
+): Promise<StartRotationResult> {
+  const valid = validateRotationRequest(request);
+  const rotationId = executionNameFor(valid);
+  if (!EXECUTION_NAME.test(rotationId)) {
+    throw new Error(
+      `derived execution name ${JSON.stringify(rotationId)} is not a valid durable execution name`,
+    );
+  }
+  // The payload is a pure function of the normalized request, so an identical retry is an identical start.
+  const payload: RotationInput = { rotationId, ...valid };
+  try {
+    const result = await starter.start(rotationId, payload);
+    return {
+      rotationId,
+      started: result.started,
+      ...(result.executionArn ? { executionArn: result.executionArn } : {}),
+    };
+  } catch (error) {
+    if (isAlreadyStarted(error)) return { rotationId, started: false };
+    throw error;
+  }
+}
+
+function isAlreadyStarted(error: unknown): boolean {
+  const e = error as { name?: unknown; code?: unknown } | null;
+  return e?.name === ALREADY_STARTED || e?.code === ALREADY_STARTED;
+}
+
+// ---- starters -------------------------------------------------------------------------------------------
+
+/** The part of the SST workflow SDK a starter uses (injectable for tests). */
+export interface WorkflowSdk {
+  start: typeof workflow.start;
+  StartError: typeof workflow.StartError;
+}
+
+/**
+ * Starts executions through `workflow.start` (asynchronous durable Invoke with the execution name). The
+ * resource is the linked workflow (`Resource.RotationWorkflow`: name + qualifier), passed in by the caller.
+ */
+export function sstWorkflowStarter(
+  resource: workflow.Resource,
+  sdk: WorkflowSdk = workflow,
+  options?: workflow.Options,
+): WorkflowStarter {
+  return {
+    async start(name, payload) {
+      try {
+        const response = await sdk.start(resource, { name, payload }, options);
+        return { started: true, ...(response.arn ? { executionArn: response.arn } : {}) };
+      } catch (error) {
+        if (error instanceof sdk.StartError && (await startErrorCode(error.response)) === ALREADY_STARTED) {
+          return { started: false };
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * The error code of a failed Lambda call: the `X-Amzn-ErrorType` header ("Code" or "Code:uri"), else a code
+ * field of the JSON body (`__type`, `code`, `Code`, `errorType`). Undefined when neither says.
+ */
+export async function startErrorCode(response: Response): Promise<string | undefined> {
+  const header = response.headers.get("x-amzn-errortype");
+  if (header) return header.split(":")[0]!.trim();
+  try {
+    const body = (await response.clone().json()) as Record<string, unknown>;
+    for (const key of ["__type", "code", "Code", "errorType"]) {
+      const value = body[key];
+      if (typeof value === "string" && value !== "") return value.split("#").pop()!.split(":")[0];
+    }
+  } catch {
+    // Not JSON (or already read): no code.
+  }
+  return undefined;
+}
+
+/** Runs one execution in process, e.g. a LocalDurableTestRunner over the workflow handler. */
+export interface LocalRunner {
+  run(input: { payload: RotationInput }): Promise<unknown>;
+}
+
+export interface LocalExecution {
+  name: string;
+  payload: RotationInput;
+  /** Settles when the run ends; never rejects (a failed run resolves to `{ error }`). */
+  done: Promise<{ result?: unknown; error?: unknown }>;
+}
+
+export interface LocalWorkflowStarter extends WorkflowStarter {
+  execution(name: string): LocalExecution | undefined;
+  executions(): LocalExecution[];
+}
+
+/**
+ * An in-memory starter with Lambda's naming rules: the first start of a name runs (without being awaited,
+ * like an asynchronous Invoke); any later start of that name runs nothing and reports `started: false`.
+ */
+export function localWorkflowStarter(runnerFactory: (name: string) => LocalRunner): LocalWorkflowStarter {
+  const runs = new Map<string, LocalExecution>();
+  return {
+    async start(name, payload) {
+      if (runs.has(name)) return { started: false, executionArn: localArn(name) };
+      const runner = runnerFactory(name);
+      const done = Promise.resolve()
+        .then(() => runner.run({ payload }))
+        .then(
+          (result) => ({ result }),
+          (error: unknown) => ({ error }),
+        );
+      runs.set(name, { name, payload, done });
+      return { started: true, executionArn: localArn(name) };
+    },
+    execution: (name) => runs.get(name),
+    executions: () => [...runs.values()],
+  };
+}
+
+function localArn(name: string): string {
+  return `arn:aws:lambda:local:000000000000:function:rotation-workflow:$LATEST/durable-execution/${name}/local`;
+}

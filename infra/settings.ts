@@ -1,0 +1,265 @@
+/**
+ * Per-stage settings, validated when the app is deployed: before any resource is declared, a bad setting
+ * stops `sst deploy` with a message naming every problem.
+ *
+ * Where the values come from (the choice):
+ * - Rotation policy (validity, waves, bake, deploy/preflight deadlines, gate, approval, grace, revocation,
+ *   workflow timeouts) is in STAGES below: reviewed in code, versioned with the app, the same for everyone
+ *   who deploys a stage. Stages without an entry (personal and preview stages) use `default`.
+ * - Account-specific identifiers come from the deploying shell or CI, falling back to STAGES:
+ *     MTLS_ROTATOR_AUTHORITY_ARN     the Private CA that issues replacements (required)
+ *     MTLS_ROTATOR_NOTIFY_EMAILS     comma-separated addresses subscribed to the notification topic
+ *     MTLS_ROTATOR_DISTRIBUTION_IDS  comma-separated CloudFront distribution ids; when set, the workflow may
+ *                                    read and update only these (default: every distribution of the account)
+ * - Not `sst.Secret`: none of these values is secret, and a secret's value is only an Output inside the
+ *   deploy, so it could neither be checked before resources are declared nor decide which resources to
+ *   declare (one email subscription per address, IAM scoped to the CA).
+ *
+ * The rotation part is handed to the workflow (linked as RotationSettings) and checked once more at cold
+ * start by resolveSettings (functions/workflow/settings.ts), the rules this file mirrors; a test keeps every
+ * stage below acceptable to it. This file declares no resources, so it can be loaded without SST.
+ */
+
+export type WaveSize = { count: number } | { percent: number };
+
+/** The rotation settings the workflow runs with (the input of resolveSettings). */
+export interface RotationPolicy {
+  validityDays: number;
+  renewBefore: { fractionOfLifetime: number } | { durationMs: number };
+  waves: { canarySize: number; waves: WaveSize[]; canaryPreference?: string[] };
+  bakeSeconds: number;
+  deploy: { timeoutSeconds: number; pollSeconds: number };
+  preflight: { timeoutSeconds: number; intervalSeconds: number; probePath: string };
+  gate: { maxIncreasePoints: number; floorPercent: number; baselineWindowSeconds: number };
+  approval: { mode: "none" | "between-waves"; timeoutSeconds: number; onTimeout: "rollback" | "proceed" };
+  graceSeconds: number;
+  revokeRetired: boolean;
+}
+
+export interface StageSettings {
+  policy: RotationPolicy;
+  authorityArn?: string;
+  notifyEmails?: string[];
+  distributionIds?: string[];
+  /** Durable execution: longest a rotation may run, and how long its history is kept (1..90 days). */
+  workflow: { executionTimeoutDays: number; retentionDays: number };
+}
+
+export interface DeploySettings {
+  stage: string;
+  /** What the workflow receives (RotationSettings). */
+  rotation: RotationPolicy & { authorityArn: string; credentialSecretPrefix: string };
+  trust: { bucketKey: string; bundleSecretName: string };
+  notifications: { emails: string[] };
+  cloudfront: { distributionIds?: string[] };
+  workflow: StageSettings["workflow"];
+}
+
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export const STAGES: Record<string, StageSettings> & { default: StageSettings } = {
+  production: {
+    policy: {
+      validityDays: 90,
+      renewBefore: { fractionOfLifetime: 1 / 3 },
+      waves: { canarySize: 1, waves: [{ percent: 25 }, { percent: 50 }] },
+      bakeSeconds: 15 * MINUTE,
+      deploy: { timeoutSeconds: 30 * MINUTE, pollSeconds: 30 },
+      preflight: { timeoutSeconds: 15 * MINUTE, intervalSeconds: 30, probePath: "/" },
+      gate: { maxIncreasePoints: 1, floorPercent: 1, baselineWindowSeconds: HOUR },
+      approval: { mode: "between-waves", timeoutSeconds: DAY, onTimeout: "rollback" },
+      graceSeconds: 7 * DAY,
+      revokeRetired: true,
+    },
+    workflow: { executionTimeoutDays: 30, retentionDays: 90 },
+  },
+  staging: {
+    policy: {
+      validityDays: 30,
+      renewBefore: { fractionOfLifetime: 1 / 3 },
+      waves: { canarySize: 1, waves: [{ percent: 50 }] },
+      bakeSeconds: 10 * MINUTE,
+      deploy: { timeoutSeconds: 30 * MINUTE, pollSeconds: 30 },
+      preflight: { timeoutSeconds: 10 * MINUTE, intervalSeconds: 30, probePath: "/" },
+      gate: { maxIncreasePoints: 2, floorPercent: 1, baselineWindowSeconds: HOUR },
+      approval: { mode: "none", timeoutSeconds: DAY, onTimeout: "rollback" },
+      graceSeconds: DAY,
+      revokeRetired: false,
+    },
+    workflow: { executionTimeoutDays: 14, retentionDays: 30 },
+  },
+  default: {
+    policy: {
+      validityDays: 7,
+      renewBefore: { fractionOfLifetime: 1 / 3 },
+      waves: { canarySize: 1, waves: [{ percent: 100 }] },
+      bakeSeconds: 2 * MINUTE,
+      deploy: { timeoutSeconds: 30 * MINUTE, pollSeconds: 30 },
+      preflight: { timeoutSeconds: 5 * MINUTE, intervalSeconds: 15, probePath: "/" },
+      gate: { maxIncreasePoints: 2, floorPercent: 1, baselineWindowSeconds: HOUR },
+      approval: { mode: "none", timeoutSeconds: HOUR, onTimeout: "rollback" },
+      graceSeconds: HOUR,
+      revokeRetired: false,
+    },
+    workflow: { executionTimeoutDays: 14, retentionDays: 14 },
+  },
+};
+
+export class DeploySettingsError extends Error {
+  override name = "DeploySettingsError";
+  readonly problems: string[];
+  constructor(stage: string, problems: string[]) {
+    super(
+      `mtls-rotator settings for stage "${stage}" are invalid (infra/settings.ts):\n  - ${problems.join("\n  - ")}`,
+    );
+    this.problems = problems;
+  }
+}
+
+const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
+const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
+const DISTRIBUTION_ID = /^[A-Z0-9]{8,20}$/;
+/** resolveSettings' ceiling for any duration. */
+const MAX_SECONDS = 366 * DAY;
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+/** The settings of `stage`, checked; DeploySettingsError lists every problem. */
+export function settingsFor(stage: string, env: Record<string, string | undefined>): DeploySettings {
+  const base = STAGES[stage] ?? STAGES.default;
+  const policy = base.policy;
+  const problems: string[] = [];
+
+  const authorityArn = env.MTLS_ROTATOR_AUTHORITY_ARN?.trim() || base.authorityArn || "";
+  if (!authorityArn) {
+    problems.push(
+      "no Private CA: set MTLS_ROTATOR_AUTHORITY_ARN=arn:aws:acm-pca:<region>:<account>:certificate-authority/<id>" +
+        ` (or authorityArn in STAGES["${stage}"])`,
+    );
+  } else if (!PCA_ARN.test(authorityArn)) {
+    problems.push(`MTLS_ROTATOR_AUTHORITY_ARN is not a Private CA ARN: ${authorityArn}`);
+  }
+
+  const emails = list(env.MTLS_ROTATOR_NOTIFY_EMAILS) ?? base.notifyEmails ?? [];
+  for (const email of emails) {
+    if (!EMAIL.test(email)) problems.push(`notification email ${JSON.stringify(email)} is not an address`);
+  }
+  const distributionIds = list(env.MTLS_ROTATOR_DISTRIBUTION_IDS) ?? base.distributionIds;
+  for (const id of distributionIds ?? []) {
+    if (!DISTRIBUTION_ID.test(id)) problems.push(`${JSON.stringify(id)} is not a CloudFront distribution id`);
+  }
+
+  problems.push(...policyProblems(policy), ...workflowProblems(policy, base.workflow));
+
+  const credentialSecretPrefix = `mtls-rotator/${stage}/credentials/`;
+  const bundleSecretName = `mtls-rotator/${stage}/trust/origin-client-ca`;
+  for (const [name, value] of [
+    ["credential secret prefix", credentialSecretPrefix],
+    ["bundle secret name", bundleSecretName],
+  ]) {
+    if (!SECRET_NAME.test(value!)) problems.push(`${name} ${value} has characters Secrets Manager refuses`);
+  }
+
+  if (problems.length > 0) throw new DeploySettingsError(stage, problems);
+  return {
+    stage,
+    rotation: { ...policy, authorityArn, credentialSecretPrefix },
+    trust: { bucketKey: "trust/origin-client-ca.pem", bundleSecretName },
+    notifications: { emails: [...new Set(emails.map((e) => e.toLowerCase()))] },
+    cloudfront: distributionIds ? { distributionIds: [...new Set(distributionIds)] } : {},
+    workflow: base.workflow,
+  };
+}
+
+function policyProblems(p: RotationPolicy): string[] {
+  const problems: string[] = [];
+  const wholeSeconds = (name: string, value: number, min: number) => {
+    if (!Number.isInteger(value) || value < min || value > MAX_SECONDS)
+      problems.push(`${name} must be a whole number of seconds from ${min} to ${MAX_SECONDS}, got ${value}`);
+  };
+  if (!Number.isInteger(p.validityDays) || p.validityDays < 1 || p.validityDays > 3650)
+    problems.push(`validityDays must be 1..3650, got ${p.validityDays}`);
+  if ("fractionOfLifetime" in p.renewBefore) {
+    const f = p.renewBefore.fractionOfLifetime;
+    if (!(f > 0 && f < 1)) problems.push(`renewBefore.fractionOfLifetime must be between 0 and 1, got ${f}`);
+  } else if (!(p.renewBefore.durationMs > 0)) {
+    problems.push(`renewBefore.durationMs must be positive, got ${p.renewBefore.durationMs}`);
+  }
+  if (!Number.isInteger(p.waves.canarySize) || p.waves.canarySize < 1)
+    problems.push(`waves.canarySize must be a whole number >= 1, got ${p.waves.canarySize}`);
+  for (const [i, size] of p.waves.waves.entries()) {
+    if ("count" in size) {
+      if (!Number.isInteger(size.count) || size.count < 1)
+        problems.push(`waves.waves[${i}].count must be a whole number >= 1, got ${size.count}`);
+    } else if (!(size.percent > 0 && size.percent <= 100)) {
+      problems.push(`waves.waves[${i}].percent must be > 0 and <= 100, got ${size.percent}`);
+    }
+  }
+  wholeSeconds("bakeSeconds", p.bakeSeconds, 0);
+  wholeSeconds("deploy.timeoutSeconds", p.deploy.timeoutSeconds, 1);
+  wholeSeconds("deploy.pollSeconds", p.deploy.pollSeconds, 1);
+  wholeSeconds("preflight.timeoutSeconds", p.preflight.timeoutSeconds, 0);
+  wholeSeconds("preflight.intervalSeconds", p.preflight.intervalSeconds, 1);
+  wholeSeconds("gate.baselineWindowSeconds", p.gate.baselineWindowSeconds, 60);
+  wholeSeconds("approval.timeoutSeconds", p.approval.timeoutSeconds, 1);
+  wholeSeconds("graceSeconds", p.graceSeconds, 0);
+  if (p.deploy.pollSeconds > p.deploy.timeoutSeconds)
+    problems.push("deploy.pollSeconds must not exceed deploy.timeoutSeconds");
+  if (!p.preflight.probePath.startsWith("/"))
+    problems.push(`preflight.probePath must start with "/", got ${p.preflight.probePath}`);
+  for (const name of ["maxIncreasePoints", "floorPercent"] as const) {
+    const value = p.gate[name];
+    if (!(value >= 0 && value <= 100))
+      problems.push(`gate.${name} must be a percentage from 0 to 100, got ${value}`);
+  }
+  if (p.approval.mode !== "none" && p.approval.mode !== "between-waves")
+    problems.push(`approval.mode must be "none" or "between-waves", got ${p.approval.mode}`);
+  if (p.approval.onTimeout !== "rollback" && p.approval.onTimeout !== "proceed")
+    problems.push(`approval.onTimeout must be "rollback" or "proceed", got ${p.approval.onTimeout}`);
+  return problems;
+}
+
+/**
+ * The longest a rotation can take under this policy: every wave (canary, the listed sizes, a last wave of
+ * whatever is left) deploying to its deadline, baking, waiting for approval; preflight to its deadline; a
+ * rollback's deploy wait; the grace period.
+ */
+export function worstCaseSeconds(p: RotationPolicy): number {
+  const waves = 1 + p.waves.waves.length + 1;
+  const approvals = p.approval.mode === "between-waves" ? (waves - 1) * p.approval.timeoutSeconds : 0;
+  return (
+    p.preflight.timeoutSeconds +
+    waves * (p.deploy.timeoutSeconds + p.bakeSeconds) +
+    approvals +
+    p.deploy.timeoutSeconds +
+    p.graceSeconds
+  );
+}
+
+function workflowProblems(p: RotationPolicy, w: StageSettings["workflow"]): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(w.executionTimeoutDays) || w.executionTimeoutDays < 1 || w.executionTimeoutDays > 366)
+    problems.push(`workflow.executionTimeoutDays must be 1..366, got ${w.executionTimeoutDays}`);
+  if (!Number.isInteger(w.retentionDays) || w.retentionDays < 1 || w.retentionDays > 90)
+    problems.push(`workflow.retentionDays must be 1..90, got ${w.retentionDays}`);
+  const needed = worstCaseSeconds(p);
+  if (problems.length === 0 && needed > w.executionTimeoutDays * DAY) {
+    problems.push(
+      `a rotation can take up to ${(needed / DAY).toFixed(1)} days under this policy, longer than` +
+        ` workflow.executionTimeoutDays (${w.executionTimeoutDays}): the execution would time out mid-rotation`,
+    );
+  }
+  return problems;
+}
+
+/** The deployed stage's settings (evaluated when infra/ is loaded by sst.config.ts). */
+export const settings: DeploySettings = settingsFor($app.stage, process.env);

@@ -1,0 +1,433 @@
+/**
+ * The SST infra, loaded against recording stand-ins of SST's globals (`sst`, `aws`, `$app`, `$interpolate`):
+ * what it would declare is checked against the code that runs on it — the table against the rotation store's
+ * key schema, the workflow's IAM against the AWS calls its adapters make, the linked settings against the
+ * wiring that reads them, and every stage's settings against resolveSettings.
+ *
+ * infra/ is imported by computed path: it is type-checked by tsconfig.infra.json against SST's own types,
+ * not by this project's tsconfig.
+ */
+import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
+import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
+import { LINKS, wiringConfig } from "../../functions/handlers/wiring.ts";
+import { resolveSettings } from "../../functions/workflow/settings.ts";
+
+const ACCOUNT = "123456789012";
+const REGION = "eu-west-1";
+const AUTHORITY_ARN = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c`;
+const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`;
+
+interface Declared {
+  type: string;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+interface Statement {
+  actions: string[];
+  resources: string[];
+  conditions?: { test: string; variable: string; values: string[] }[];
+}
+
+/** Installs recording stand-ins for SST's globals; returns what the infra declares. */
+function installSst(stage: string): Declared[] {
+  const declared: Declared[] = [];
+  const component = (type: string, outputs: (name: string) => Record<string, string>) =>
+    class {
+      [key: string]: unknown;
+      constructor(name: string, args: Record<string, unknown> = {}) {
+        declared.push({ type, name, args });
+        Object.assign(this, outputs(name));
+      }
+    };
+  vi.stubGlobal("$app", { name: "mtls-rotator", stage });
+  vi.stubGlobal("$interpolate", (strings: TemplateStringsArray, ...values: unknown[]) =>
+    String.raw({ raw: strings }, ...values.map(String)),
+  );
+  vi.stubGlobal("aws", {
+    getPartitionOutput: () => ({ partition: "aws" }),
+    getCallerIdentityOutput: () => ({ accountId: ACCOUNT }),
+    getRegionOutput: () => ({ region: REGION }),
+    kms: {
+      Key: component("aws:kms:Key", () => ({ arn: KEY_ARN, keyId: KEY_ARN.split("/")[1]! })),
+      Alias: component("aws:kms:Alias", () => ({})),
+    },
+    sns: { TopicSubscription: component("aws:sns:TopicSubscription", () => ({})) },
+  });
+  vi.stubGlobal("sst", {
+    Linkable: class {
+      readonly name: string;
+      readonly properties: Record<string, unknown>;
+      constructor(name: string, definition: { properties: Record<string, unknown> }) {
+        declared.push({ type: "sst:Linkable", name, args: definition });
+        this.name = name;
+        this.properties = definition.properties;
+      }
+    },
+    aws: {
+      Dynamo: component("sst:aws:Dynamo", (name) => ({
+        name: `mtls-rotator-${stage}-${name}Table-abcdef`,
+        arn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/mtls-rotator-${stage}-${name}Table-abcdef`,
+      })),
+      Bucket: component("sst:aws:Bucket", (name) => ({
+        name: `mtls-rotator-${stage}-${name.toLowerCase()}bucket-abcdef`,
+        arn: `arn:aws:s3:::mtls-rotator-${stage}-${name.toLowerCase()}bucket-abcdef`,
+      })),
+      SnsTopic: component("sst:aws:SnsTopic", (name) => ({
+        arn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-${stage}-${name}Topic-abcdef`,
+      })),
+      Workflow: component("sst:aws:Workflow", (name) => ({ name: `mtls-rotator-${stage}-${name}Handler` })),
+    },
+  });
+  return declared;
+}
+
+async function loadInfra(stage: string, env: Record<string, string> = {}) {
+  vi.resetModules();
+  const declared = installSst(stage);
+  vi.stubEnv("MTLS_ROTATOR_AUTHORITY_ARN", AUTHORITY_ARN);
+  vi.stubEnv("MTLS_ROTATOR_NOTIFY_EMAILS", "");
+  vi.stubEnv("MTLS_ROTATOR_DISTRIBUTION_IDS", "");
+  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
+  const infra = (name: string) => import(/* @vite-ignore */ `../../infra/${name}.ts`);
+  const rotation = await infra("rotation");
+  const settings = await infra("settings");
+  const one = (type: string, name?: string) => {
+    const found = declared.filter((d) => d.type === type && (name === undefined || d.name === name));
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+  return {
+    declared,
+    one,
+    settings,
+    permissions: rotation.rotationWorkflowPermissions as Statement[],
+    CLIENT_AUTH_TEMPLATE_ARN: rotation.CLIENT_AUTH_TEMPLATE_ARN as string,
+  };
+}
+
+beforeEach(() => {
+  vi.unstubAllGlobals();
+  vi.unstubAllEnvs();
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.unstubAllEnvs();
+});
+
+describe("storage", () => {
+  it("declares the rotation table exactly as the rotation store defines it", async () => {
+    const { one } = await loadInfra("production");
+    const args = one("sst:aws:Dynamo").args as {
+      fields: Record<string, string>;
+      primaryIndex: { hashKey: string; rangeKey: string };
+      globalIndexes: Record<string, { hashKey: string; rangeKey: string; projection: string[] }>;
+      deletionProtection: boolean;
+    };
+    const expected = rotationTableDefinition("any");
+
+    const types = { string: "S", number: "N", binary: "B" } as Record<string, string>;
+    expect(
+      Object.entries(args.fields)
+        .map(([AttributeName, type]) => ({ AttributeName, AttributeType: types[type] }))
+        .sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
+    ).toEqual(
+      [...expected.AttributeDefinitions!].sort((a, b) => a.AttributeName!.localeCompare(b.AttributeName!)),
+    );
+    expect([
+      { AttributeName: args.primaryIndex.hashKey, KeyType: "HASH" },
+      { AttributeName: args.primaryIndex.rangeKey, KeyType: "RANGE" },
+    ]).toEqual(expected.KeySchema);
+    expect(
+      Object.entries(args.globalIndexes).map(([IndexName, index]) => ({
+        IndexName,
+        KeySchema: [
+          { AttributeName: index.hashKey, KeyType: "HASH" },
+          { AttributeName: index.rangeKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: index.projection },
+      })),
+    ).toEqual(expected.GlobalSecondaryIndexes);
+    expect(args.deletionProtection).toBe(true);
+  });
+
+  it("keeps every trust bundle version", async () => {
+    const { one } = await loadInfra("staging");
+    expect(one("sst:aws:Bucket").args).toMatchObject({ versioning: true });
+  });
+});
+
+describe("notifications", () => {
+  it("subscribes each configured address once, named after the address", async () => {
+    const { declared, one } = await loadInfra("staging", {
+      MTLS_ROTATOR_NOTIFY_EMAILS: "ops@example.com, OPS@example.com ,pki@example.org",
+    });
+    const subscriptions = declared.filter((d) => d.type === "aws:sns:TopicSubscription");
+    const topicArn = (one("sst:aws:SnsTopic") && one("sst:Linkable", LINKS.topic).args.properties) as {
+      arn: string;
+    };
+    expect(subscriptions.map((s) => s.args)).toEqual([
+      { topic: topicArn.arn, protocol: "email", endpoint: "ops@example.com" },
+      { topic: topicArn.arn, protocol: "email", endpoint: "pki@example.org" },
+    ]);
+    expect(subscriptions.map((s) => s.name)).toEqual([
+      expect.stringMatching(/^NotificationEmail[0-9a-f]{12}$/),
+      expect.stringMatching(/^NotificationEmail[0-9a-f]{12}$/),
+    ]);
+
+    const again = await loadInfra("staging", { MTLS_ROTATOR_NOTIFY_EMAILS: "pki@example.org" });
+    const names = again.declared.filter((d) => d.type === "aws:sns:TopicSubscription").map((s) => s.name);
+    expect(names).toEqual([subscriptions[1]!.name]);
+  });
+});
+
+describe("the rotation workflow", () => {
+  it("runs the workflow handler on Node 22 with the durable limits of the stage", async () => {
+    const { one, settings } = await loadInfra("production");
+    const args = one("sst:aws:Workflow", "RotationWorkflow").args as Record<string, unknown>;
+    expect(args).toMatchObject({
+      handler: "functions/handlers/rotation-workflow.handler",
+      runtime: "nodejs22.x",
+      retention: `${settings.settings.workflow.retentionDays} days`,
+      timeout: { execution: `${settings.settings.workflow.executionTimeoutDays} days` },
+    });
+    const entry = readFileSync(
+      new URL("../../functions/handlers/rotation-workflow.ts", import.meta.url),
+      "utf8",
+    );
+    expect(entry).toMatch(/export const handler = /);
+  });
+
+  it("links what the wiring reads, in the shape it reads", async () => {
+    const { one } = await loadInfra("production");
+    const links = (
+      one("sst:aws:Workflow").args.link as { name: string; properties: Record<string, unknown> }[]
+    )
+      .map((l) => [l.name, l.properties] as const)
+      .sort();
+    expect(links.map(([name]) => name)).toEqual(Object.values(LINKS).sort());
+
+    const config = wiringConfig({ resource: Object.fromEntries(links), env: { AWS_REGION: REGION } });
+    expect(config).toMatchObject({
+      tableName: expect.stringContaining("Rotations"),
+      bundleKey: "trust/origin-client-ca.pem",
+      bundleSecretName: "mtls-rotator/production/trust/origin-client-ca",
+      credentialsKeyArn: KEY_ARN,
+      settings: {
+        authorityArn: AUTHORITY_ARN,
+        credentialSecretPrefix: "mtls-rotator/production/credentials/",
+      },
+    });
+  });
+
+  it("grants no wildcard action, and '*' resources only where AWS offers nothing narrower", async () => {
+    const { permissions } = await loadInfra("production");
+    for (const statement of permissions) {
+      for (const action of statement.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+    }
+    const starred = permissions.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
+    expect(starred.sort()).toEqual([
+      "acm:ListCertificates",
+      "cloudfront:ListDistributions",
+      "cloudwatch:GetMetricData",
+    ]);
+  });
+
+  it("scopes Private CA access to the configured CA and issuance to the client-auth template", async () => {
+    const { permissions, CLIENT_AUTH_TEMPLATE_ARN: infraTemplate } = await loadInfra("production");
+    expect(infraTemplate).toBe(CLIENT_AUTH_TEMPLATE_ARN);
+    const pca = permissions.filter((s) => s.actions.some((a) => a.startsWith("acm-pca:")));
+    for (const statement of pca) expect(statement.resources).toEqual([AUTHORITY_ARN]);
+    const issue = pca.find((s) => s.actions.includes("acm-pca:IssueCertificate"))!;
+    expect(issue.actions).toEqual(["acm-pca:IssueCertificate"]);
+    expect(issue.conditions).toEqual([
+      { test: "StringEquals", variable: "acm-pca:TemplateArn", values: [CLIENT_AUTH_TEMPLATE_ARN] },
+    ]);
+  });
+
+  it("grants revocation only to stages that revoke retired certificates", async () => {
+    const production = await loadInfra("production");
+    const staging = await loadInfra("staging");
+    const actions = (p: Statement[]) => p.flatMap((s) => s.actions);
+    expect(production.settings.settings.rotation.revokeRetired).toBe(true);
+    expect(actions(production.permissions)).toContain("acm-pca:RevokeCertificate");
+    expect(staging.settings.settings.rotation.revokeRetired).toBe(false);
+    expect(actions(staging.permissions)).not.toContain("acm-pca:RevokeCertificate");
+  });
+
+  it("narrows CloudFront writes to configured distributions when there are some", async () => {
+    const all = await loadInfra("staging");
+    const some = await loadInfra("staging", {
+      MTLS_ROTATOR_DISTRIBUTION_IDS: "E2QWRUHAPOMQZL,E1ABCDEFGHIJK",
+    });
+    const update = (p: Statement[]) => p.find((s) => s.actions.includes("cloudfront:UpdateDistribution"))!;
+    expect(update(all.permissions).resources).toEqual([`arn:aws:cloudfront::${ACCOUNT}:distribution/*`]);
+    expect(update(some.permissions).resources).toEqual([
+      `arn:aws:cloudfront::${ACCOUNT}:distribution/E2QWRUHAPOMQZL`,
+      `arn:aws:cloudfront::${ACCOUNT}:distribution/E1ABCDEFGHIJK`,
+    ]);
+  });
+
+  it("allows every AWS call the workflow's adapters make, on the resources they make it on", async () => {
+    const { permissions } = await loadInfra("production");
+    const prefix = "mtls-rotator/production/";
+    const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
+    const resources: Record<string, string> = {
+      "acm-pca": AUTHORITY_ARN,
+      acm: `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c`,
+      cloudfront: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2QWRUHAPOMQZL`,
+      cloudwatch: "*",
+      sns: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-production-NotificationsTopic-abcdef`,
+    };
+    const sources: Array<[file: string, resource?: string]> = [
+      ["functions/adapters/acm.ts"],
+      ["functions/adapters/private-ca.ts"],
+      ["functions/adapters/cloudfront.ts"],
+      ["functions/adapters/metrics.ts"],
+      ["functions/adapters/notifier.ts"],
+      [
+        "functions/adapters/secrets.ts",
+        secret(`${prefix}credentials/1f2e3d4c-aaaa-bbbb-cccc-ddddeeeeffff-AbCdEf`),
+      ],
+      ["functions/trust/publish-bundle.ts", secret(`${prefix}trust/origin-client-ca-AbCdEf`)],
+    ];
+    const service: Record<string, string> = {
+      "client-acm": "acm",
+      "client-acm-pca": "acm-pca",
+      "client-cloudfront": "cloudfront",
+      "client-cloudwatch": "cloudwatch",
+      "client-sns": "sns",
+      "client-secrets-manager": "secretsmanager",
+      "client-s3": "s3",
+    };
+    const bucketObject =
+      "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef/trust/origin-client-ca.pem";
+    const calls: Array<{ action: string; resource: string }> = [];
+    for (const [file, fileResource] of sources) {
+      const text = readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
+      for (const [, names, client] of text.matchAll(/import \{([^}]*)\} from "@aws-sdk\/([a-z0-9-]+)"/g)) {
+        const prefixOf = service[client!]!;
+        for (const name of names!.split(",").map((n) => n.trim())) {
+          const command = /^(\w+)Command$/.exec(name)?.[1];
+          if (!command) continue;
+          // HeadObject is authorised as GetObject.
+          const action = `${prefixOf}:${command === "HeadObject" ? "GetObject" : command}`;
+          calls.push({
+            action,
+            resource: prefixOf === "s3" ? bucketObject : (fileResource ?? resources[prefixOf]!),
+          });
+        }
+      }
+    }
+    // Calls with tags need the tagging action too: a credential secret is created with tags, a certificate
+    // imported with its lineage tags.
+    calls.push({ action: "secretsmanager:TagResource", resource: sources[5]![1]! });
+    calls.push({ action: "acm:AddTagsToCertificate", resource: resources.acm! });
+    expect(calls.length).toBeGreaterThan(20);
+
+    const allows = ({ action, resource }: { action: string; resource: string }) =>
+      permissions.some(
+        (s) =>
+          s.actions.includes(action) &&
+          s.resources.some((pattern) =>
+            new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
+          ),
+      );
+    expect(calls.filter((call) => !allows(call))).toEqual([]);
+
+    // And the rotation store's writes (lib-dynamodb commands: Get/Put/Update/Delete items).
+    const table = permissions.find((s) => s.actions.includes("dynamodb:PutItem"))!;
+    expect(table.actions.sort()).toEqual([
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]);
+  });
+
+  it("lets the credentials key be used only through Secrets Manager", async () => {
+    const { permissions } = await loadInfra("production");
+    const kms = permissions.filter((s) => s.actions.some((a) => a.startsWith("kms:")));
+    expect(kms).toEqual([
+      {
+        actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+        resources: [KEY_ARN],
+        conditions: [
+          {
+            test: "StringEquals",
+            variable: "kms:ViaService",
+            values: [`secretsmanager.${REGION}.amazonaws.com`],
+          },
+        ],
+      },
+    ]);
+  });
+});
+
+describe("settings", () => {
+  it("gives every stage settings the workflow accepts", async () => {
+    const { settings } = await loadInfra("production");
+    for (const stage of [...Object.keys(settings.STAGES), "alice"]) {
+      const deployed = settings.settingsFor(stage, { MTLS_ROTATOR_AUTHORITY_ARN: AUTHORITY_ARN });
+      expect(resolveSettings(deployed.rotation)).toEqual(deployed.rotation);
+      expect(deployed.rotation.credentialSecretPrefix).toBe(`mtls-rotator/${stage}/credentials/`);
+    }
+  });
+
+  it("uses the default policy for stages without an entry", async () => {
+    const { settings } = await loadInfra("alice");
+    expect(settings.settings.rotation).toMatchObject(settings.STAGES.default.policy);
+  });
+
+  it("stops the deploy with every problem named", async () => {
+    const { settings } = await loadInfra("production");
+    const error = (() => {
+      try {
+        settings.settingsFor("production", {
+          MTLS_ROTATOR_AUTHORITY_ARN: "",
+          MTLS_ROTATOR_NOTIFY_EMAILS: "ops@example.com,not-an-address",
+          MTLS_ROTATOR_DISTRIBUTION_IDS: "e2qwruhapomqzl",
+        });
+      } catch (e) {
+        return e as Error & { problems: string[] };
+      }
+      throw new Error("expected a DeploySettingsError");
+    })();
+    expect(error.name).toBe("DeploySettingsError");
+    expect(error.problems).toEqual([
+      'no Private CA: set MTLS_ROTATOR_AUTHORITY_ARN=arn:aws:acm-pca:<region>:<account>:certificate-authority/<id> (or authorityArn in STAGES["production"])',
+      'notification email "not-an-address" is not an address',
+      '"e2qwruhapomqzl" is not a CloudFront distribution id',
+    ]);
+    expect(error.message).toContain('stage "production"');
+
+    expect(() =>
+      settings.settingsFor("production", { MTLS_ROTATOR_AUTHORITY_ARN: "arn:aws:acm:us-east-1:1:x" }),
+    ).toThrow("MTLS_ROTATOR_AUTHORITY_ARN is not a Private CA ARN");
+  });
+
+  it("refuses a policy a rotation could outlive the execution timeout with", async () => {
+    const { settings } = await loadInfra("production");
+    const production = settings.STAGES.production;
+    const days = settings.worstCaseSeconds(production.policy) / 86_400;
+    expect(days).toBeLessThan(production.workflow.executionTimeoutDays);
+
+    settings.STAGES.production = {
+      ...production,
+      workflow: { ...production.workflow, executionTimeoutDays: 7 },
+    };
+    try {
+      expect(() => settings.settingsFor("production", { MTLS_ROTATOR_AUTHORITY_ARN: AUTHORITY_ARN })).toThrow(
+        /a rotation can take up to 10\.\d days under this policy, longer than workflow\.executionTimeoutDays \(7\)/,
+      );
+    } finally {
+      settings.STAGES.production = production;
+    }
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\/]/g, "\\$&");
+}

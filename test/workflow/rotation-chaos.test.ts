@@ -1,0 +1,170 @@
+/**
+ * A crash between any two steps ends in a correct state and never issues a second certificate.
+ *
+ * For every step of a real rotation, a fresh fleet rotates with that step failing twice: once before its
+ * side effects (as if the process died before the step ran) and once after them but before the checkpoint
+ * (as if it died between doing the work and recording it). The runtime retries the step; the rotation must
+ * still complete with exactly one issued certificate and a consistent fleet. A step that keeps failing
+ * after the first swap must end rolled back, never half-swapped.
+ */
+import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { workflow } from "sst/aws/workflow";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createRotationWorkflow,
+  credentialSecretName,
+  type StepFaults,
+} from "../../functions/workflow/rotation-workflow.ts";
+import { resetFakeClock, useDurableRunner } from "../support/durable.ts";
+import { buildFleet, type Fleet } from "../support/fleet.ts";
+
+useDurableRunner({ skipTime: true });
+
+const FLEET = { distributions: 2, settings: { bakeSeconds: 0 } } as const;
+
+async function rotate(f: Fleet, faults: StepFaults) {
+  const runner = new LocalDurableTestRunner({
+    handlerFunction: createRotationWorkflow(workflow, { ...f.deps, faults }),
+  });
+  return runner.run({ payload: f.input() });
+}
+
+class InjectedCrash extends Error {
+  override name = "InjectedCrash";
+}
+
+/** Step names with the fleet's distribution ids replaced by their position in wave order (d0, d1, ...). */
+function normalizer(f: Fleet): (step: string) => string {
+  const ids = [...f.distributionIds].sort();
+  return (step) => ids.reduce((name, id, i) => name.replaceAll(id, `d${i}`), step);
+}
+
+/** Fails the named (normalized) step once before and once after its side effects; records what ran. */
+function crashAt(step: string, normalize: (step: string) => string) {
+  const seen: string[] = [];
+  const crashes = { before: 0, after: 0 };
+  const faults: StepFaults = {
+    before: (raw) => {
+      const name = normalize(raw);
+      seen.push(name);
+      if (name === step && crashes.before === 0) {
+        crashes.before += 1;
+        throw new InjectedCrash(`crash before ${name}`);
+      }
+    },
+    after: (raw) => {
+      const name = normalize(raw);
+      if (name === step && crashes.after === 0) {
+        crashes.after += 1;
+        throw new InjectedCrash(`crash after ${name}`);
+      }
+    },
+  };
+  return { faults, seen, crashed: () => crashes.before + crashes.after };
+}
+
+function secretStages(f: Fleet): string[] {
+  return Object.values(
+    f.standins.secrets.stagesOf(credentialSecretName(f.settings, f.oldCertificateArn)),
+  ).flat();
+}
+
+let steps: string[] = [];
+
+beforeAll(async () => {
+  // The steps of an undisturbed rotation, in order.
+  const f = await buildFleet(FLEET);
+  try {
+    const probe = crashAt("none", normalizer(f));
+    const result = await rotate(f, probe.faults);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    steps = [...new Set(probe.seen)];
+  } finally {
+    await f.close();
+  }
+}, 60_000);
+
+describe("a crash at any step", () => {
+  it("the undisturbed rotation has the expected shape of steps", () => {
+    expect(steps.slice(0, 7)).toEqual([
+      "lock",
+      "start",
+      "notify:started",
+      "plan",
+      "issue:key",
+      "issue:request",
+      "issue:complete",
+    ]);
+    expect(steps).toContain("trust:publish");
+    expect(steps).toContain("preflight:1");
+    expect(steps.filter((s) => s.startsWith("swap:"))).toEqual(["swap:0:d0", "swap:1:d1"]);
+    expect(steps.slice(-5)).toEqual([
+      "finalize:promote",
+      "finalize:retire",
+      "complete",
+      "unlock",
+      "notify:end",
+    ]);
+  });
+
+  it("every step crashed before and after its side effects still ends completed with one certificate", async () => {
+    expect(steps.length).toBeGreaterThan(20);
+    const failures: string[] = [];
+    for (const step of steps) {
+      resetFakeClock();
+      const f = await buildFleet(FLEET);
+      try {
+        const chaos = crashAt(step, normalizer(f));
+        const result = await rotate(f, chaos.faults);
+        const problems: string[] = [];
+        if (chaos.crashed() !== 2) problems.push(`injected ${chaos.crashed()} crashes`);
+        if (result.getStatus() !== "SUCCEEDED") problems.push(`status ${result.getStatus()}`);
+        if (f.standins.privateCa.issuedCount !== 1)
+          problems.push(`${f.standins.privateCa.issuedCount} certificates issued`);
+        const newArn = f.standins.acm.arns().filter((arn) => arn !== f.oldCertificateArn);
+        if (newArn.length !== 1) problems.push(`${newArn.length} new ACM certificates`);
+        if (f.standins.acm.arns().includes(f.oldCertificateArn)) problems.push("old certificate not retired");
+        const presented = f.distributionIds.map(
+          (id) => f.standins.cloudfront.originCertificates(id)["origin-1"],
+        );
+        if (!presented.every((arn) => arn === newArn[0]))
+          problems.push(`half-swapped: ${presented.join(", ")}`);
+        const stages = secretStages(f);
+        if (!stages.includes("AWSCURRENT") || stages.includes("AWSPENDING"))
+          problems.push(`secret stages ${stages}`);
+        const state = await f.store.get(f.input().rotationId);
+        if (state?.status !== "completed") problems.push(`stored status ${state?.status}`);
+        if (await f.store.activeRotationFor(f.oldCertificateArn)) problems.push("lock not released");
+        if (problems.length > 0) failures.push(`${step}: ${problems.join("; ")}`);
+      } finally {
+        await f.close();
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 600_000);
+});
+
+describe("a step that keeps failing after the first swap", () => {
+  let f: Fleet;
+  afterAll(async () => f?.close());
+
+  it("rolls every swapped distribution back and ends rolled back, not half-swapped", async () => {
+    f = await buildFleet({ distributions: 3, settings: { bakeSeconds: 0 } });
+    const target = [...f.distributionIds].sort()[1]!;
+    const result = await rotate(f, {
+      before: (name) => {
+        if (name === `swap:1:${target}`) throw new InjectedCrash(`CloudFront keeps failing for ${target}`);
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(/rolled-back \(SwapFailed\)/);
+    const presented = f.distributionIds.map((id) => f.standins.cloudfront.originCertificates(id)["origin-1"]);
+    expect(presented).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+    expect(f.standins.privateCa.issuedCount).toBe(1);
+    expect(f.standins.acm.arns()).toEqual([f.oldCertificateArn]);
+    expect(secretStages(f)).not.toContain("AWSPENDING");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.rollback?.reason).toBe("SwapFailed");
+  }, 60_000);
+});

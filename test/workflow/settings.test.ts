@@ -1,0 +1,247 @@
+/**
+ * Rotation settings: defaults, and validation that reports every problem at once with a clear message
+ * before anything runs.
+ */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_GATE_POLICY } from "../../functions/core/gate.ts";
+import { DEFAULT_RENEW_BEFORE } from "../../functions/core/renewal.ts";
+import { DEFAULT_WAVE_POLICY } from "../../functions/core/waves.ts";
+import {
+  DEFAULT_SETTINGS,
+  type RotationSettings,
+  resolveSettings,
+  SettingsError,
+} from "../../functions/workflow/settings.ts";
+
+const CA =
+  "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/12345678-90ab-cdef-1234-567890abcdef";
+
+/** The SettingsError message of resolving `input`, or a failure when it resolved. */
+function problemsOf(input: Partial<RotationSettings> & { authorityArn: string }): string {
+  try {
+    resolveSettings(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SettingsError);
+    expect((error as Error).name).toBe("SettingsError");
+    return (error as Error).message;
+  }
+  throw new Error("expected resolveSettings to refuse");
+}
+
+describe("resolveSettings: defaults", () => {
+  it("only the authority given: every default", () => {
+    expect(resolveSettings({ authorityArn: CA })).toEqual({
+      authorityArn: CA,
+      credentialSecretPrefix: "mtls-rotator/credentials/",
+      validityDays: 90,
+      renewBefore: DEFAULT_RENEW_BEFORE,
+      waves: DEFAULT_WAVE_POLICY,
+      bakeSeconds: 900,
+      deploy: { timeoutSeconds: 1800, pollSeconds: 30 },
+      preflight: { timeoutSeconds: 900, intervalSeconds: 30, probePath: "/" },
+      gate: { ...DEFAULT_GATE_POLICY, baselineWindowSeconds: 3600 },
+      approval: { mode: "none", timeoutSeconds: 86_400, onTimeout: "rollback" },
+      graceSeconds: 86_400,
+      revokeRetired: false,
+    });
+  });
+
+  it("given values win, the rest stays default", () => {
+    const s = resolveSettings({
+      authorityArn: CA,
+      validityDays: 30,
+      bakeSeconds: 0,
+      approval: { mode: "between-waves", timeoutSeconds: 60, onTimeout: "proceed" },
+      originServerCaPem: "-----BEGIN CERTIFICATE-----\n...",
+    });
+    expect(s).toMatchObject({
+      validityDays: 30,
+      bakeSeconds: 0,
+      approval: { mode: "between-waves", timeoutSeconds: 60, onTimeout: "proceed" },
+      originServerCaPem: "-----BEGIN CERTIFICATE-----\n...",
+      graceSeconds: DEFAULT_SETTINGS.graceSeconds,
+      deploy: DEFAULT_SETTINGS.deploy,
+    });
+  });
+
+  it("a field given as undefined keeps its default", () => {
+    const s = resolveSettings({
+      authorityArn: CA,
+      bakeSeconds: undefined,
+      deploy: undefined,
+      gate: undefined,
+    });
+    expect(s.bakeSeconds).toBe(900);
+    expect(s.deploy).toEqual(DEFAULT_SETTINGS.deploy);
+    expect(s.gate).toEqual(DEFAULT_SETTINGS.gate);
+  });
+
+  it("does not change the defaults", () => {
+    const before = structuredClone(DEFAULT_SETTINGS);
+    resolveSettings({ authorityArn: CA, validityDays: 7 });
+    expect(DEFAULT_SETTINGS).toEqual(before);
+  });
+
+  it.each([
+    { name: "another partition (aws-cn)", arn: CA.replace("arn:aws:", "arn:aws-cn:") },
+    {
+      name: "GovCloud",
+      arn: CA.replace("arn:aws:", "arn:aws-us-gov:").replace("us-east-1", "us-gov-west-1"),
+    },
+    { name: "another region", arn: CA.replace("us-east-1", "eu-central-1") },
+  ])("accepts a Private CA ARN in $name", ({ arn }) => {
+    expect(resolveSettings({ authorityArn: arn }).authorityArn).toBe(arn);
+  });
+});
+
+describe("resolveSettings: a malformed authorityArn", () => {
+  it.each([
+    { name: "empty", arn: "" },
+    {
+      name: "an ACM certificate ARN",
+      arn: "arn:aws:acm:us-east-1:111122223333:certificate/12345678-90ab-cdef-1234-567890abcdef",
+    },
+    { name: "a short account", arn: CA.replace("111122223333", "1111") },
+    { name: "no region", arn: CA.replace("us-east-1", "") },
+    { name: "an upper-case id", arn: CA.toUpperCase().replace("ARN:AWS:ACM-PCA", "arn:aws:acm-pca") },
+    { name: "a truncated id", arn: CA.slice(0, -1) },
+    { name: "a trailing path", arn: `${CA}/certificate/abc` },
+    { name: "just the id", arn: "12345678-90ab-cdef-1234-567890abcdef" },
+    { name: "the wrong resource type", arn: CA.replace("certificate-authority", "ca") },
+  ])("$name", ({ arn }) => {
+    expect(problemsOf({ authorityArn: arn })).toBe(
+      `invalid rotation settings: authorityArn is not a Private CA ARN: ${arn}`,
+    );
+  });
+});
+
+describe("resolveSettings: each problem with its message", () => {
+  const cases: Array<{ name: string; input: Partial<RotationSettings>; message: string }> = [
+    {
+      name: "secret prefix with a space",
+      input: { credentialSecretPrefix: "mtls rotator/" },
+      message: "credentialSecretPrefix has characters Secrets Manager refuses",
+    },
+    { name: "validity 0 days", input: { validityDays: 0 }, message: "validityDays must be 1..3650, got 0" },
+    {
+      name: "validity 1.5 days",
+      input: { validityDays: 1.5 },
+      message: "validityDays must be 1..3650, got 1.5",
+    },
+    {
+      name: "validity over 10 years",
+      input: { validityDays: 3651 },
+      message: "validityDays must be 1..3650, got 3651",
+    },
+    {
+      name: "negative bake",
+      input: { bakeSeconds: -1 },
+      message: "bakeSeconds must be a whole number of seconds >= 0, got -1",
+    },
+    {
+      name: "a zero deploy poll",
+      input: { deploy: { timeoutSeconds: 60, pollSeconds: 0 } },
+      message: "deploy.pollSeconds must be a whole number of seconds >= 1, got 0",
+    },
+    {
+      name: "a fractional preflight interval",
+      input: { preflight: { timeoutSeconds: 60, intervalSeconds: 0.5, probePath: "/" } },
+      message: "preflight.intervalSeconds must be a whole number of seconds >= 1, got 0.5",
+    },
+    {
+      name: "a baseline window under a minute",
+      input: { gate: { baselineWindowSeconds: 59 } },
+      message: "gate.baselineWindowSeconds must be a whole number of seconds >= 60, got 59",
+    },
+    {
+      name: "a grace period over 366 days",
+      input: { graceSeconds: 366 * 86_400 + 1 },
+      message: `graceSeconds must be a whole number of seconds >= 0, got ${366 * 86_400 + 1}`,
+    },
+    {
+      name: "an approval timeout of 0",
+      input: { approval: { mode: "between-waves", timeoutSeconds: 0, onTimeout: "rollback" } },
+      message: "approval.timeoutSeconds must be a whole number of seconds >= 1, got 0",
+    },
+    {
+      name: "a misspelt approval mode",
+      input: {
+        approval: { mode: "between_waves" as "between-waves", timeoutSeconds: 60, onTimeout: "rollback" },
+      },
+      message: 'approval.mode must be "none" or "between-waves", got between_waves',
+    },
+    {
+      name: "a misspelt approval timeout action",
+      input: {
+        approval: { mode: "between-waves", timeoutSeconds: 60, onTimeout: "roll-back" as "rollback" },
+      },
+      message: 'approval.onTimeout must be "rollback" or "proceed", got roll-back',
+    },
+    {
+      name: "a canary of 0",
+      input: { waves: { canarySize: 0 } },
+      message: "canarySize must be a whole number >= 1, got 0",
+    },
+    {
+      name: "a gate increase over 100 points",
+      input: { gate: { maxIncreasePoints: 150, baselineWindowSeconds: 3600 } },
+      message: "gate.maxIncreasePoints must be a percentage from 0 to 100, got 150",
+    },
+    {
+      name: "renewBefore as a whole lifetime",
+      input: { renewBefore: { fractionOfLifetime: 1 } },
+      message: "renewBefore.fractionOfLifetime",
+    },
+  ];
+
+  it.each(cases)("$name", ({ input, message }) => {
+    const text = problemsOf({ authorityArn: CA, ...input });
+    expect(text.startsWith("invalid rotation settings: ")).toBe(true);
+    expect(text).toContain(message);
+    // Exactly one problem: the others are defaults.
+    expect(text.split("; ")).toHaveLength(1);
+  });
+
+  it("reports every problem together, in one error", () => {
+    const text = problemsOf({
+      authorityArn: "arn:aws:acm-pca:nowhere",
+      credentialSecretPrefix: "bad prefix!",
+      validityDays: 0,
+      bakeSeconds: -5,
+      deploy: { timeoutSeconds: 0, pollSeconds: 1.5 },
+      gate: { floorPercent: -1, baselineWindowSeconds: 10 },
+      waves: { canarySize: 0 },
+      renewBefore: { durationMs: -1 },
+      approval: { mode: "always" as "none", timeoutSeconds: 60, onTimeout: "rollback" },
+    });
+    expect(text.replace("invalid rotation settings: ", "").split("; ")).toEqual([
+      "authorityArn is not a Private CA ARN: arn:aws:acm-pca:nowhere",
+      "credentialSecretPrefix has characters Secrets Manager refuses",
+      "validityDays must be 1..3650, got 0",
+      "bakeSeconds must be a whole number of seconds >= 0, got -5",
+      "deploy.timeoutSeconds must be a whole number of seconds >= 1, got 0",
+      "deploy.pollSeconds must be a whole number of seconds >= 1, got 1.5",
+      "gate.baselineWindowSeconds must be a whole number of seconds >= 60, got 10",
+      'approval.mode must be "none" or "between-waves", got always',
+      "canarySize must be a whole number >= 1, got 0",
+      "gate.floorPercent must be a percentage from 0 to 100, got -1",
+      "renewBefore.durationMs must be a positive number, got -1",
+    ]);
+  });
+
+  it("the boundaries themselves are fine", () => {
+    expect(() =>
+      resolveSettings({
+        authorityArn: CA,
+        credentialSecretPrefix: "",
+        validityDays: 3650,
+        bakeSeconds: 0,
+        deploy: { timeoutSeconds: 1, pollSeconds: 1 },
+        preflight: { timeoutSeconds: 0, intervalSeconds: 1, probePath: "/" },
+        gate: { maxIncreasePoints: 0, floorPercent: 100, baselineWindowSeconds: 60 },
+        approval: { mode: "none", timeoutSeconds: 366 * 86_400, onTimeout: "proceed" },
+        graceSeconds: 0,
+      }),
+    ).not.toThrow();
+  });
+});
