@@ -118,8 +118,14 @@ export class CloudFrontStandin implements RestService {
 
   /** Ids of the distributions whose current config uses `certificateArn` for any origin's mTLS. */
   distributionsReferencing(certificateArn: string): string[] {
+    // Both the latest configuration and the one edges still serve while a change is InProgress count:
+    // a certificate that edges are still presenting is in use.
     return [...this.#distributions.values()]
-      .filter((d) => d.config.origins.some((o) => o.certificateArn === certificateArn))
+      .filter((d) =>
+        [d.config, this.#liveConfig(d)].some((config) =>
+          config?.origins.some((o) => o.certificateArn === certificateArn),
+        ),
+      )
       .map((d) => d.id);
   }
 
