@@ -36,6 +36,8 @@ export const RotationReason = {
   ApprovalTimedOut: "ApprovalTimedOut",
   PreflightRefused: "PreflightRefused",
   SwapFailed: "SwapFailed",
+  /** Some distributions could not be put back: they still present the new certificate. */
+  RollbackIncomplete: "RollbackIncomplete",
   DeployTimedOut: "DeployTimedOut",
   IssuanceFailed: "IssuanceFailed",
   AlreadyRotating: "AlreadyRotating",

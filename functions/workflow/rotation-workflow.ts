@@ -470,9 +470,20 @@ export async function runRotation(
       .filter((id) => !swappedDistributions(state).some((d) => d.distributionId === id));
     await waitDeployed("rollback", restored);
     await act("rollback:secret", () => deps.issuance.credentials.clearPending(secretName).then(() => true));
-    if (swappedDistributions(state).length === 0) {
-      await act("rollback:retire-new", () => deps.acm.deleteIfUnused(newArn));
+    const stuck = swappedDistributions(state).map((d) => d.distributionId);
+    if (stuck.length > 0) {
+      // The new certificate stays: those distributions still present it. An operator must look.
+      const incomplete = `${detail}; could not put back ${stuck.join(", ")} (they still present ${newArn})`;
+      await record("rollback:done", async () => ({
+        type: "failed",
+        at: at(),
+        reason: RotationReason.RollbackIncomplete,
+        detail: incomplete,
+      }));
+      await finish("rotation-failed", { detail: incomplete, stuck });
+      throw new RotationEndedError("failed", RotationReason.RollbackIncomplete, incomplete);
     }
+    await act("rollback:retire-new", () => deps.acm.deleteIfUnused(newArn));
     await record("rollback:done", async () => ({ type: "rolled-back", at: at() }));
     await finish("rolled-back", { detail });
     throw new RotationEndedError("rolled-back", reason, detail);

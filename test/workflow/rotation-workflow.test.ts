@@ -197,6 +197,52 @@ describe("a failing gate rolls everything back", () => {
   });
 });
 
+describe("a rollback that cannot put one distribution back", () => {
+  it("carries on with the others, reports the one that failed and keeps the certificate it still presents", async () => {
+    const f = await fleet({ distributions: 3, settings: { bakeSeconds: 0 } });
+    const [first, second] = [...f.distributionIds].sort() as [string, string, string];
+    const { result } = await rotate(f, {
+      faults: {
+        before: (step) => {
+          // Wave 1's gate fails; then CloudFront keeps refusing to put the first distribution back.
+          if (step === "gate:1") {
+            f.standins.cloudwatch.record(
+              "AWS/CloudFront",
+              "5xxErrorRate",
+              { DistributionId: second, Region: "Global" },
+              50,
+              new Date(),
+            );
+          }
+          if (step === `rollback:${first}`) throw new Error("CloudFront keeps answering 503");
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(/rotation failed \(RollbackIncomplete\)/);
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("failed");
+    expect(state?.outcome?.reason).toBe("RollbackIncomplete");
+    const outcomes = Object.fromEntries(
+      state!.waves.flatMap((w) => w.distributions.map((d) => [d.distributionId, d])),
+    );
+    expect(outcomes[second]?.outcome).toBe("rolled-back");
+    expect(outcomes[first]?.outcome).toBe("rollback-failed");
+    expect(outcomes[first]?.error).toMatch(/CloudFront keeps answering 503/);
+    // The second distribution is back on the old certificate; the first still presents the new one, so
+    // the new certificate is kept (deleting it would break that distribution).
+    expect(f.standins.cloudfront.originCertificates(second)["origin-1"]).toBe(f.oldCertificateArn);
+    const stillNew = f.standins.cloudfront.originCertificates(first)["origin-1"]!;
+    expect(stillNew).not.toBe(f.oldCertificateArn);
+    expect(f.standins.acm.arns()).toContain(stillNew);
+    const last = f.standins.sns.messages(f.topicArn).at(-1)!;
+    expect(last.attributes).toMatchObject({ event: "rotation-failed", severity: "critical" });
+    const body = JSON.parse(last.message);
+    expect(body.stuck).toEqual([first]);
+    expect(body.waves[0].distributions[0]).toMatchObject({ id: first, outcome: "rollback-failed" });
+  });
+});
+
 describe("trust before swap", () => {
   it("an origin that never trusts the new issuer aborts before any swap", async () => {
     const f = await fleet({ distributions: 3, newIssuer: "other" });
