@@ -290,6 +290,11 @@ export class RotationStore {
     }
   }
 
+  /** The status of a rotation, or undefined when there is none (the dispatcher's view of earlier attempts). */
+  async statusOf(rotationId: string): Promise<RotationState["status"] | undefined> {
+    return (await this.get(rotationId))?.status;
+  }
+
   async get(rotationId: string): Promise<RotationState | undefined> {
     const out = await this.#doc.send(
       new GetCommand({

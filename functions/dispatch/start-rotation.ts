@@ -10,7 +10,7 @@
  */
 import { workflow } from "sst/aws/workflow";
 import { sha256Hex } from "../core/pem.ts";
-import { rotationIdFor } from "../core/rotation.ts";
+import { type RotationStatus, rotationIdFor, TERMINAL_STATUSES } from "../core/rotation.ts";
 import type { RotationInput } from "../workflow/rotation-workflow.ts";
 
 /** What a starter reports: `started: false` when an execution of that name already exists. */
@@ -140,12 +140,39 @@ export function executionNameFor(
   return request.dryRun ? `dry-${id.slice("rot-".length)}` : id;
 }
 
+/** What the dispatcher needs to know about earlier rotations (the rotation store). */
+export interface RotationHistory {
+  statusOf(rotationId: string): Promise<RotationStatus | undefined>;
+}
+
+/** Attempts per certificate generation before the dispatcher gives up (each is a whole rotation). */
+export const MAX_ATTEMPTS = 20;
+
+/**
+ * The execution name to start: the first attempt for this certificate generation that is new or still
+ * running. A rotation that ended without completing (rolled back, aborted, failed, or a finished dry run)
+ * keeps its name until AWS drops the execution, so a retry must take the next attempt's name; a running
+ * or completed one is where duplicate triggers converge.
+ */
+export async function attemptName(base: string, history: RotationHistory | undefined): Promise<string> {
+  if (!history) return base;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+    const name = attempt === 1 ? base : `${base}-${attempt}`;
+    const status = await history.statusOf(name);
+    if (status === undefined || status === "completed" || !TERMINAL_STATUSES.includes(status)) return name;
+  }
+  throw new Error(
+    `certificate generation ${base} has failed ${MAX_ATTEMPTS} rotations; investigate before retrying`,
+  );
+}
+
 export async function startRotation(
   starter: WorkflowStarter,
   request: unknown,
+  history?: RotationHistory,
 ): Promise<StartRotationResult> {
   const valid = validateRotationRequest(request);
-  const rotationId = executionNameFor(valid);
+  const rotationId = await attemptName(executionNameFor(valid), history);
   if (!EXECUTION_NAME.test(rotationId)) {
     throw new Error(
       `derived execution name ${JSON.stringify(rotationId)} is not a valid durable execution name`,

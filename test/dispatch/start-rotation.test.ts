@@ -2,12 +2,14 @@ import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../../functions/core/pem.ts";
-import { rotationIdFor } from "../../functions/core/rotation.ts";
+import { type RotationStatus, rotationIdFor } from "../../functions/core/rotation.ts";
 import {
   ALREADY_STARTED,
+  executionNameFor,
   InvalidRotationRequestError,
   type LocalRunner,
   localWorkflowStarter,
+  type RotationHistory,
   sstWorkflowStarter,
   startErrorCode,
   startRotation,
@@ -286,5 +288,56 @@ describe("sstWorkflowStarter", () => {
       "ServiceException",
     );
     expect(await startErrorCode(new Response("<html>gateway</html>", { status: 502 }))).toBeUndefined();
+  });
+});
+
+describe("retrying after a rotation that did not complete", () => {
+  const request = {
+    certificateArn: "arn:aws:acm:us-east-1:111122223333:certificate/4f1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    serial: "0a1b2c",
+    reason: "Due",
+    actor: "scan",
+  };
+
+  function historyOf(statuses: Record<string, RotationStatus>): RotationHistory {
+    return { statusOf: async (id) => statuses[id] };
+  }
+
+  function recordingStarter() {
+    const names: string[] = [];
+    const starter: WorkflowStarter = {
+      start: async (name) => {
+        names.push(name);
+        return { started: true };
+      },
+    };
+    return { starter, names };
+  }
+
+  it.each([
+    ["no earlier rotation", {}, ""],
+    ["the first attempt is still running", { base: "swapping" }, ""],
+    ["the first attempt completed (converge, do not rotate twice)", { base: "completed" }, ""],
+    ["the first attempt rolled back", { base: "rolled-back" }, "-2"],
+    ["the first attempt aborted, the second failed", { base: "aborted", "-2": "failed" }, "-3"],
+    ["an earlier dry run", { base: "dry-run" }, "-2"],
+  ] as const)("%s", async (_name, statuses, suffix) => {
+    const base = executionNameFor(request);
+    const resolved = Object.fromEntries(
+      Object.entries(statuses).map(([k, v]) => [k === "base" ? base : `${base}${k}`, v as RotationStatus]),
+    );
+    const { starter, names } = recordingStarter();
+    const result = await startRotation(starter, request, historyOf(resolved));
+    expect(result.rotationId).toBe(`${base}${suffix}`);
+    expect(names).toEqual([`${base}${suffix}`]);
+    expect(result.rotationId.length).toBeLessThanOrEqual(64);
+  });
+
+  it("gives up after too many failed attempts", async () => {
+    const { starter, names } = recordingStarter();
+    await expect(startRotation(starter, request, { statusOf: async () => "failed" })).rejects.toThrow(
+      /has failed 20 rotations/,
+    );
+    expect(names).toEqual([]);
   });
 });
