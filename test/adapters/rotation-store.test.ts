@@ -387,6 +387,18 @@ describe("state and history", () => {
   });
 });
 
+describe("status for the dispatcher", () => {
+  it("is undefined for an unknown rotation and the stored status otherwise", async () => {
+    const { store } = await freshStore();
+    expect(await store.statusOf("rot-unknown")).toBeUndefined();
+    const events = rotationEvents();
+    await store.record(foldEvents("rot-status", events.slice(0, 1)), events[0]!, 0);
+    expect(await store.statusOf("rot-status")).toBe("started");
+    await store.record(foldEvents("rot-status", events), events.at(-1)!, events.length - 1);
+    expect(await store.statusOf("rot-status")).toBe(foldEvents("rot-status", events).status);
+  });
+});
+
 describe("item size limit", () => {
   it("refuses a state over 400 KB with ItemTooLargeError and writes nothing", async () => {
     const { store, table } = await freshStore();
