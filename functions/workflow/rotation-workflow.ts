@@ -232,8 +232,16 @@ export async function runRotation(
     try {
       outcome = parseControl(await message);
     } catch (error) {
-      if ((error as { errorType?: string }).errorType !== "CallbackTimeoutError") throw error;
-      outcome = { action: "timeout" };
+      // Timeout: the window closed with no intervention. Any other callback failure (an operator's
+      // SendDurableExecutionCallbackFailure, a broken callback) is treated as a rollback request: the safe way.
+      outcome =
+        (error as { errorType?: string }).errorType === "CallbackTimeoutError"
+          ? { action: "timeout" }
+          : {
+              action: "rollback",
+              actor: "unknown",
+              reason: `control ${name} failed: ${(error as Error).message}`,
+            };
     }
     await act(`${name}:close`, () => deps.store.setControl(rotationId, undefined));
     return outcome;
@@ -504,15 +512,19 @@ export async function runRotation(
     }
   }
 
-  const waves = state.waves.map((w) => w.index);
-  for (const waveIndex of waves) {
-    const wave = () => state.waves.find((w) => w.index === waveIndex)!;
-    const halt = await runWave(waveIndex);
-    if (halt) return rollback(halt.reason, halt.actor, halt.detail);
-    await notify(`wave:${waveIndex}`, "wave-completed", { wave: waveIndex, gate: wave().gate });
+  type Halt = { reason: RotationReason; actor: string; detail: string };
 
-    const last = waveIndex === waves[waves.length - 1];
-    if (!last && settings.approval.mode === "between-waves") {
+  /** Every wave in order; a reason to roll back, or undefined when all passed. */
+  const runWaves = async (): Promise<Halt | undefined> => {
+    const waves = state.waves.map((w) => w.index);
+    for (const waveIndex of waves) {
+      const halt = await runWave(waveIndex);
+      if (halt) return halt;
+      const gate = state.waves.find((w) => w.index === waveIndex)?.gate;
+      await notify(`wave:${waveIndex}`, "wave-completed", { wave: waveIndex, gate });
+
+      const last = waveIndex === waves[waves.length - 1];
+      if (last || settings.approval.mode !== "between-waves") continue;
       const decision = await control(
         `approval:${waveIndex}`,
         "approval",
@@ -520,18 +532,18 @@ export async function runRotation(
         settings.approval.timeoutSeconds,
       );
       if (decision.action === "rollback") {
-        return rollback(
-          RotationReason.ManualRollback,
-          decision.actor,
-          decision.reason || "rollback requested at approval",
-        );
+        return {
+          reason: RotationReason.ManualRollback,
+          actor: decision.actor,
+          detail: decision.reason || "rollback requested at approval",
+        };
       }
       if (decision.action === "timeout" && settings.approval.onTimeout === "rollback") {
-        return rollback(
-          RotationReason.ApprovalTimedOut,
-          "policy",
-          `no approval within ${settings.approval.timeoutSeconds} s`,
-        );
+        return {
+          reason: RotationReason.ApprovalTimedOut,
+          actor: "policy",
+          detail: `no approval within ${settings.approval.timeoutSeconds} s`,
+        };
       }
       const actor = decision.action === "approve" ? decision.actor : "policy";
       await record(`approved:${waveIndex}`, async () => ({
@@ -541,7 +553,19 @@ export async function runRotation(
         actor,
       }));
     }
+    return undefined;
+  };
+
+  // Once the first swap may have happened, every way out that is not success goes through the rollback:
+  // a failed gate, an operator, and any error a retry could not fix (a step out of retries, a failed
+  // callback). The rollback itself runs outside this try, so it is never entered twice.
+  let halt: Halt | undefined;
+  try {
+    halt = await runWaves();
+  } catch (error) {
+    halt = { reason: RotationReason.Unexpected, actor: "mtls-rotator", detail: (error as Error).message };
   }
+  if (halt) return rollback(halt.reason, halt.actor, halt.detail);
 
   /** Swap, deploy, bake, gate one wave; a reason to roll back, or undefined when the wave passed. */
   async function runWave(

@@ -1,6 +1,6 @@
 /**
  * The rotation workflow on the real durable-execution runtime (local runner, time skipped), against the
- * stand-ins, dynalite and real TLS origins. Real timers and manual rollback: rotation-workflow.replay.test.ts.
+ * stand-ins, dynalite and real TLS origins. Real timers, replay, manual rollback and approvals: rotation-replay.test.ts.
  */
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
@@ -194,6 +194,31 @@ describe("a failing gate rolls everything back", () => {
     const check = state?.waves[0]?.gate?.checks[0];
     expect(check).toMatchObject({ distributionId: canary, errorRate: 37.5, passed: false });
     expect(presented(f)).toEqual([f.oldCertificateArn, f.oldCertificateArn]);
+  });
+});
+
+describe("any unrecoverable error after the first swap rolls back", () => {
+  it("a gate step that cannot run (permission error, not retried) -> everything back, lock released", async () => {
+    const f = await fleet({ distributions: 2, settings: { bakeSeconds: 0 } });
+    const { result } = await rotate(f, {
+      faults: {
+        before: (step) => {
+          if (step === "gate:0") {
+            const denied = new Error("User is not authorized to perform: cloudwatch:GetMetricData");
+            denied.name = "AccessDeniedException";
+            throw denied;
+          }
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(/rolled-back \(Unexpected\).*not authorized/);
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+    expect(f.standins.acm.arns()).toEqual([f.oldCertificateArn]);
+    expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes.event).toBe("rolled-back");
   });
 });
 
