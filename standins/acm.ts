@@ -124,6 +124,8 @@ export class AcmStandin implements JsonService {
       }
       case "ListCertificates":
         return this.#list(input);
+      case "SearchCertificates":
+        return this.#search(input);
       case "ListTagsForCertificate":
         return { Tags: [...this.#find(input).tags].map(([Key, Value]) => ({ Key, Value })) };
       case "AddTagsToCertificate": {
@@ -268,6 +270,50 @@ export class AcmStandin implements JsonService {
     };
   }
 
+  /** Every certificate described, for SearchCertificates (arn order). */
+  describeAll() {
+    return [...this.#certificates.values()].map((record) => this.#describe(record));
+  }
+
+  #search(input: Record<string, unknown>) {
+    // Unconfirmed: AWS's SearchCertificates page size limits; the stand-in allows 1..1000, default 100.
+    const maxResults = typeof input.MaxResults === "number" ? input.MaxResults : 100;
+    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 1000) {
+      throw new AwsError("ValidationException", "MaxResults must be between 1 and 1000");
+    }
+    const start = typeof input.NextToken === "string" ? Number(input.NextToken) : 0;
+    if (!Number.isInteger(start) || start < 0)
+      throw new AwsError("InvalidArgsException", "NextToken is not valid");
+    const statement = input.FilterStatement as Record<string, unknown> | undefined;
+    const matching = this.describeAll().filter((d) => matches(statement, d));
+    const page = matching.slice(start, start + maxResults);
+    const next = start + maxResults < matching.length ? String(start + maxResults) : undefined;
+    return {
+      Results: page.map((d) => ({
+        CertificateArn: d.CertificateArn,
+        X509Attributes: {
+          Issuer: distinguishedName(d.Issuer),
+          Subject: distinguishedName(d.Subject),
+          SerialNumber: d.Serial,
+          NotBefore: d.NotBefore,
+          NotAfter: d.NotAfter,
+          KeyAlgorithm: d.KeyAlgorithm,
+          ExtendedKeyUsages: d.ExtendedKeyUsages.map((e) => e.Name),
+          SubjectAlternativeNames: (d.SubjectAlternativeNames ?? []).map((name) => ({ DnsName: name })),
+        },
+        CertificateMetadata: {
+          AcmCertificateMetadata: {
+            Type: d.Type,
+            Status: d.Status,
+            InUse: d.InUseBy.length > 0,
+            ImportedAt: d.ImportedAt,
+          },
+        },
+      })),
+      ...(next ? { NextToken: next } : {}),
+    };
+  }
+
   #list(input: Record<string, unknown>) {
     const includes = (input.Includes ?? {}) as { keyTypes?: string[]; extendedKeyUsage?: string[] };
     const keyTypes = includes.keyTypes?.length ? includes.keyTypes : DEFAULT_LIST_KEY_TYPES;
@@ -302,6 +348,52 @@ export class AcmStandin implements JsonService {
       ...(next ? { NextToken: next } : {}),
     };
   }
+}
+
+/** DistinguishedName as SearchCertificates answers it (the attributes this stand-in reads off the DN). */
+function distinguishedName(oneLine: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of oneLine.split(", ")) {
+    const [key, ...rest] = part.split("=");
+    const value = rest.join("=");
+    if (key === "CN") out.CommonName = value;
+    else if (key === "O") out.Organization = value;
+    else if (key === "OU") out.OrganizationalUnit = value;
+    else if (key === "C") out.Country = value;
+    else if (key === "L") out.Locality = value;
+    else if (key === "ST") out.State = value;
+  }
+  return out;
+}
+
+type Described = ReturnType<AcmStandin["describeAll"]>[number];
+
+/**
+ * The filter subset the stand-in understands: And/Or/Not over X509 ExtendedKeyUsage, KeyAlgorithm,
+ * SerialNumber and metadata Type/InUse. Anything else is refused rather than silently ignored.
+ */
+function matches(statement: Record<string, unknown> | undefined, d: Described): boolean {
+  if (!statement) return true;
+  if (Array.isArray(statement.And))
+    return statement.And.every((s) => matches(s as Record<string, unknown>, d));
+  if (Array.isArray(statement.Or)) return statement.Or.some((s) => matches(s as Record<string, unknown>, d));
+  if (statement.Not) return !matches(statement.Not as Record<string, unknown>, d);
+  const filter = statement.Filter as Record<string, Record<string, unknown>> | undefined;
+  const x509 = filter?.X509AttributeFilter;
+  const meta = filter?.AcmCertificateMetadataFilter;
+  if (x509?.ExtendedKeyUsage) return d.ExtendedKeyUsages.some((e) => e.Name === x509.ExtendedKeyUsage);
+  if (x509?.KeyAlgorithm) return d.KeyAlgorithm === x509.KeyAlgorithm;
+  if (x509?.SerialNumber) {
+    const plain = (serial: string | undefined) => (serial ?? "").replaceAll(":", "").toLowerCase();
+    return plain(d.Serial) === plain(String(x509.SerialNumber));
+  }
+  if (meta?.Type) return d.Type === meta.Type;
+  if (typeof filter?.CertificateArn === "string") return d.CertificateArn === filter.CertificateArn;
+  if (meta?.InUse !== undefined) return d.InUseBy.length > 0 === meta.InUse;
+  throw new AwsError(
+    "ValidationException",
+    `filter ${JSON.stringify(statement)} is not supported by this stand-in`,
+  );
 }
 
 function parseTags(value: unknown): Array<{ Key: string; Value: string }> {

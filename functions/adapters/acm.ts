@@ -4,13 +4,17 @@
  */
 import {
   type ACMClient,
+  type CertificateFilterStatement,
   DeleteCertificateCommand,
   DescribeCertificateCommand,
+  type DistinguishedName,
   GetCertificateCommand,
   ImportCertificateCommand,
   type KeyAlgorithm,
   ListCertificatesCommand,
+  SearchCertificatesCommand,
 } from "@aws-sdk/client-acm";
+import { issuerKey, type ListedCertificate } from "../core/tracking.ts";
 import { AdapterError, awsErrorName } from "./errors.ts";
 
 export const LINEAGE_TAGS = {
@@ -120,6 +124,52 @@ export class AcmAdapter {
     return undefined;
   }
 
+  /**
+   * Every imported client-auth certificate, from SearchCertificates pages alone: each result carries
+   * serial, issuer, subject, key algorithm and validity, so no per-certificate call is needed.
+   * `onlyArn` narrows the search to one certificate (ACM expiry events).
+   */
+  async searchClientCertificates(
+    options: { pageSize?: number; onlyArn?: string } = {},
+  ): Promise<ListedCertificate[]> {
+    const filters: CertificateFilterStatement[] = [
+      { Filter: { X509AttributeFilter: { ExtendedKeyUsage: "TLS_WEB_CLIENT_AUTHENTICATION" } } },
+      { Filter: { AcmCertificateMetadataFilter: { Type: "IMPORTED" } } },
+      ...(options.onlyArn
+        ? [{ Filter: { CertificateArn: options.onlyArn } } as CertificateFilterStatement]
+        : []),
+    ];
+    const out: ListedCertificate[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.#client.send(
+        new SearchCertificatesCommand({
+          FilterStatement: { And: filters },
+          MaxResults: options.pageSize ?? 1000,
+          NextToken,
+        }),
+      );
+      for (const result of page.Results ?? []) {
+        const x = result.X509Attributes;
+        const meta = result.CertificateMetadata?.AcmCertificateMetadata;
+        if (!result.CertificateArn || !x?.NotAfter || !x.NotBefore || !x.SerialNumber) continue;
+        out.push({
+          arn: result.CertificateArn,
+          serial: x.SerialNumber.replaceAll(":", "").toLowerCase(),
+          subject: dnText(x.Subject),
+          issuer: dnText(x.Issuer),
+          keyAlgorithm: x.KeyAlgorithm ?? "unknown",
+          notBefore: x.NotBefore.toISOString(),
+          notAfter: x.NotAfter.toISOString(),
+          imported: meta?.Type === "IMPORTED",
+          clientAuth: (x.ExtendedKeyUsages ?? []).includes("TLS_WEB_CLIENT_AUTHENTICATION"),
+        });
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return out;
+  }
+
   async describe(certificateArn: string) {
     const { Certificate } = await this.#client.send(
       new DescribeCertificateCommand({ CertificateArn: certificateArn }),
@@ -159,4 +209,8 @@ export class AcmAdapter {
       throw error;
     }
   }
+}
+
+function dnText(dn: DistinguishedName | undefined): string {
+  return issuerKey({ commonName: dn?.CommonName, organization: dn?.Organization });
 }

@@ -98,3 +98,20 @@ export function rotationNotification(
     },
   };
 }
+
+/** Certificate-level notifications (expiry alerts, drift): built from inventory data only. */
+export function certificateNotification(
+  event: Extract<NotificationEvent, "certificate-expiring" | "drift-found">,
+  certificateArn: string,
+  headline: string,
+  body: Record<string, unknown>,
+  severity: Severity = SEVERITY[event],
+): Notification {
+  return {
+    event,
+    severity,
+    certificateArn,
+    subject: toSubject(`[mtls-rotator] ${headline}: ${shortArn(certificateArn)}`),
+    body: { event, certificateArn, ...body },
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Certificate inventory in the rotation table: one item per certificate under the partition
+ * `pk = INVENTORY`, `sk = <certificate ARN>`, so a scan reads the whole inventory with one paginated Query
+ * and writes only the records that changed.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { InventoryRecord } from "../core/tracking.ts";
+import { toDocumentClient } from "./rotation-store.ts";
+
+const PARTITION = "INVENTORY";
+/** Drift findings already notified, one item. */
+const DRIFT_KEY = { pk: "DRIFT", sk: "REPORTED" };
+
+export class InventoryStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: { tableName: string }) {
+    this.#doc = toDocumentClient(client);
+    this.#table = options.tableName;
+  }
+
+  async loadAll(): Promise<Map<string, InventoryRecord>> {
+    const out = new Map<string, InventoryRecord>();
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": PARTITION },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) out.set(String(item.sk), item.record as InventoryRecord);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return out;
+  }
+
+  async put(record: InventoryRecord): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk: PARTITION, sk: record.arn, record: JSON.parse(JSON.stringify(record)) },
+      }),
+    );
+  }
+
+  async reportedDrift(): Promise<Set<string>> {
+    const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: DRIFT_KEY }));
+    return new Set((out.Item?.keys as string[] | undefined) ?? []);
+  }
+
+  async setReportedDrift(keys: Iterable<string>): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({ TableName: this.#table, Item: { ...DRIFT_KEY, keys: [...keys].sort() } }),
+    );
+  }
+
+  /** A rotation replaced this certificate: distributions must not reference it any more. */
+  async markRetired(certificateArn: string): Promise<void> {
+    await this.#doc
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { pk: PARTITION, sk: certificateArn },
+          UpdateExpression: "SET #record.#retired = :true",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeNames: { "#record": "record", "#retired": "retired" },
+          ExpressionAttributeValues: { ":true": true },
+        }),
+      )
+      .catch((error: { name?: string }) => {
+        if (error.name !== "ConditionalCheckFailedException") throw error;
+      });
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * Expiry tracking, pure: which certificates are managed, what a scan decides for each (rotate? alert?),
+ * and where distributions drifted. Inputs are what the listings return; no AWS, clock injected.
+ *
+ * A certificate is MANAGED when it is an imported ACM certificate (us-east-1) with the clientAuth EKU whose
+ * issuer is one of the configured CAs (the Private CA the service issues from, and any CA it is migrating
+ * away from). The issuer comes with every result of SearchCertificates, so deciding costs no extra call;
+ * a tag would need one ListTagsForCertificate call per certificate.
+ */
+import { type ExpiryAlert, pendingExpiryAlert } from "./alerts.ts";
+import type { CertificateUsage } from "./certificate.ts";
+import { decideRenewal, type RenewalReason, type RenewBefore } from "./renewal.ts";
+import type { SwapTarget } from "./waves.ts";
+
+/**
+ * How issuers are named for matching: common name and organization only, in that order. The listing gives
+ * them as structured attributes; a CA certificate's subject is reduced the same way.
+ */
+export function issuerKey(name: { commonName?: string; organization?: string }): string {
+  return [name.commonName && `CN=${name.commonName}`, name.organization && `O=${name.organization}`]
+    .filter(Boolean)
+    .join(", ");
+}
+
+/** issuerKey of a certificate subject as Node prints it ("CN=a\nO=b"). */
+export function issuerKeyOfSubject(subject: string): string {
+  const field = (key: string) =>
+    subject
+      .split("\n")
+      .find((line) => line.startsWith(`${key}=`))
+      ?.slice(key.length + 1);
+  return issuerKey({ commonName: field("CN"), organization: field("O") });
+}
+
+/** One certificate as the listing describes it. */
+export interface ListedCertificate {
+  arn: string;
+  serial: string;
+  subject: string;
+  /** Issuer common name (and organization) as the listing gives it. */
+  issuer: string;
+  keyAlgorithm: string;
+  notBefore: string;
+  notAfter: string;
+  imported: boolean;
+  clientAuth: boolean;
+}
+
+export interface TrackingPolicy {
+  /** Issuer names (as `issuerName` renders them) whose certificates the service manages. */
+  managedIssuers: string[];
+  renewBefore?: RenewBefore;
+  thresholdsDays?: readonly number[];
+}
+
+/** What the inventory keeps per certificate between scans. */
+export interface InventoryRecord {
+  arn: string;
+  serial: string;
+  subject: string;
+  issuer: string;
+  keyAlgorithm: string;
+  notBefore: string;
+  notAfter: string;
+  managed: boolean;
+  usage: CertificateUsage[];
+  decision: { reason: RenewalReason; message: string; renewAt?: string };
+  /** Thresholds (days) already alerted for this certificate. */
+  alerted: number[];
+  /** Set when a rotation replaced this certificate: distributions must not reference it any more. */
+  retired?: boolean;
+  lastSeenAt: string;
+}
+
+export interface Assessment {
+  record: InventoryRecord;
+  /** Start (or converge on) a rotation. */
+  rotate: boolean;
+  alert?: ExpiryAlert;
+  /** Whether the stored record must be written (anything but lastSeenAt changed). */
+  changed: boolean;
+}
+
+export function isManaged(certificate: ListedCertificate, policy: TrackingPolicy): boolean {
+  return certificate.imported && certificate.clientAuth && policy.managedIssuers.includes(certificate.issuer);
+}
+
+export function usageOf(arn: string, index: ReadonlyMap<string, SwapTarget[]>): CertificateUsage[] {
+  return (index.get(arn) ?? [])
+    .flatMap((t) => t.originIds.map((originId) => ({ distributionId: t.distributionId, originId })))
+    .sort((a, b) => (a.distributionId + a.originId < b.distributionId + b.originId ? -1 : 1));
+}
+
+export function assessCertificate(input: {
+  certificate: ListedCertificate;
+  usage: CertificateUsage[];
+  previous?: InventoryRecord;
+  policy: TrackingPolicy;
+  now: Date;
+}): Assessment {
+  const { certificate, previous, policy, now } = input;
+  const managed = isManaged(certificate, policy);
+  const decision = decideRenewal({
+    certificate: {
+      arn: certificate.arn,
+      keyAlgorithm: certificate.keyAlgorithm,
+      notBefore: new Date(certificate.notBefore),
+      notAfter: new Date(certificate.notAfter),
+      managed,
+    },
+    now,
+    renewBefore: policy.renewBefore,
+  });
+  // A certificate that was re-imported under the same ARN starts its alerts afresh.
+  const sameGeneration = previous?.serial === certificate.serial;
+  const alreadyAlerted = sameGeneration ? previous.alerted : [];
+  const alert = managed
+    ? pendingExpiryAlert({
+        notAfter: new Date(certificate.notAfter),
+        now,
+        thresholdsDays: policy.thresholdsDays,
+        alreadyAlerted,
+      })
+    : undefined;
+  const alerted = [...new Set([...alreadyAlerted, ...(alert?.covers ?? [])])].sort((a, b) => b - a);
+  const record: InventoryRecord = {
+    arn: certificate.arn,
+    serial: certificate.serial,
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    keyAlgorithm: certificate.keyAlgorithm,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    managed,
+    usage: input.usage,
+    decision: {
+      reason: decision.reason,
+      message: decision.message,
+      ...(decision.renewAt ? { renewAt: decision.renewAt.toISOString() } : {}),
+    },
+    alerted,
+    ...(previous?.retired && sameGeneration ? { retired: true } : {}),
+    lastSeenAt: now.toISOString(),
+  };
+  // The decision's message has relative times ("expires in 19 days"): it alone is no reason to write.
+  const comparable = (r: InventoryRecord) =>
+    canonical({ ...r, lastSeenAt: "", decision: { ...r.decision, message: "" } });
+  const changed = !previous || comparable(previous) !== comparable(record);
+  // A retired certificate is never rotated again: its replacement is.
+  const rotate = decision.rotate && !record.retired && record.usage.length > 0;
+  return { record, rotate, ...(alert ? { alert } : {}), changed };
+}
+
+export const DriftKind = {
+  /** A distribution presents a certificate the service does not manage (unknown issuer, not in ACM). */
+  UnmanagedCertificate: "unmanaged-certificate",
+  /** A distribution presents a certificate a rotation already replaced. */
+  RetiredCertificate: "retired-certificate",
+} as const;
+export type DriftKind = (typeof DriftKind)[keyof typeof DriftKind];
+
+export interface DriftFinding {
+  kind: DriftKind;
+  distributionId: string;
+  originId: string;
+  certificateArn: string;
+  detail: string;
+}
+
+/** Identity of a finding, to notify each one once. */
+export function driftKey(finding: DriftFinding): string {
+  return `${finding.kind}|${finding.distributionId}|${finding.originId}|${finding.certificateArn}`;
+}
+
+/** Distributions that reference an ARN the service did not put there, or a retired one. */
+export function findDrift(
+  usageIndex: ReadonlyMap<string, SwapTarget[]>,
+  inventory: ReadonlyMap<string, Pick<InventoryRecord, "managed" | "retired" | "issuer">>,
+): DriftFinding[] {
+  const findings: DriftFinding[] = [];
+  for (const [arn, targets] of [...usageIndex].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const known = inventory.get(arn);
+    for (const usage of usageOf(arn, new Map([[arn, targets]]))) {
+      if (!known || !known.managed) {
+        findings.push({
+          kind: DriftKind.UnmanagedCertificate,
+          ...usage,
+          certificateArn: arn,
+          detail: known
+            ? `presents ${arn}, issued by ${known.issuer}, which is not a managed CA`
+            : `presents ${arn}, which is not a managed client certificate in ACM us-east-1`,
+        });
+      } else if (known.retired) {
+        findings.push({
+          kind: DriftKind.RetiredCertificate,
+          ...usage,
+          certificateArn: arn,
+          detail: `presents ${arn}, which a rotation already replaced`,
+        });
+      }
+    }
+  }
+  return findings;
+}
+
+/** JSON with object keys sorted: records read back from a store compare equal whatever their key order. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}

@@ -1,0 +1,192 @@
+/**
+ * The fleet scan: one SearchCertificates pass (expiry, serial, issuer of every imported client-auth
+ * certificate), one ListDistributions pass (which origin presents which ARN), one inventory read; then the
+ * pure decisions. Due certificates go to the dispatcher (duplicate triggers converge there), alerts go out
+ * once per threshold, drift is reported, and only changed inventory records are written.
+ */
+import { certificateNotification, type Notification } from "../core/notifications.ts";
+import {
+  assessCertificate,
+  type DriftFinding,
+  driftKey,
+  findDrift,
+  type InventoryRecord,
+  type ListedCertificate,
+  type TrackingPolicy,
+  usageOf,
+} from "../core/tracking.ts";
+import type { SwapTarget } from "../core/waves.ts";
+
+export interface ScanDeps {
+  listCertificates(options?: { onlyArn?: string }): Promise<ListedCertificate[]>;
+  indexUsage(): Promise<Map<string, SwapTarget[]>>;
+  inventory: {
+    loadAll(): Promise<Map<string, InventoryRecord>>;
+    put(record: InventoryRecord): Promise<void>;
+    reportedDrift(): Promise<Set<string>>;
+    setReportedDrift(keys: Iterable<string>): Promise<void>;
+  };
+  startRotation(request: { certificateArn: string; serial: string; reason: string; actor: string }): Promise<{
+    rotationId: string;
+    started: boolean;
+  }>;
+  notify(notification: Notification): Promise<unknown>;
+  /** CloudWatch embedded-metric-format line (a Lambda's stdout becomes metrics). */
+  emitMetrics?(metrics: Record<string, number>): void;
+  policy: TrackingPolicy;
+  now(): Date;
+  log?(message: string, data?: Record<string, unknown>): void;
+}
+
+export interface ScanReport {
+  certificates: number;
+  managed: number;
+  due: number;
+  rotations: Array<{ certificateArn: string; rotationId: string; started: boolean; reason: string }>;
+  alerts: Array<{ certificateArn: string; thresholdDays: number; daysLeft: number }>;
+  drift: DriftFinding[];
+  /** Findings not seen by an earlier scan (the ones notified now). */
+  newDrift: number;
+  inventoryWrites: number;
+  errors: Array<{ certificateArn: string; error: string }>;
+}
+
+const DAY = 86_400_000;
+
+export async function scanFleet(
+  deps: ScanDeps,
+  options: { onlyArn?: string; actor?: string } = {},
+): Promise<ScanReport> {
+  const now = deps.now();
+  const [certificates, usageIndex, inventory] = await Promise.all([
+    deps.listCertificates(options.onlyArn ? { onlyArn: options.onlyArn } : {}),
+    deps.indexUsage(),
+    deps.inventory.loadAll(),
+  ]);
+  const report: ScanReport = {
+    certificates: certificates.length,
+    managed: 0,
+    due: 0,
+    rotations: [],
+    alerts: [],
+    drift: [],
+    newDrift: 0,
+    inventoryWrites: 0,
+    errors: [],
+  };
+  const seen = new Map(inventory);
+  let minDaysToExpiry = Number.POSITIVE_INFINITY;
+
+  for (const certificate of certificates) {
+    const assessment = assessCertificate({
+      certificate,
+      usage: usageOf(certificate.arn, usageIndex),
+      previous: inventory.get(certificate.arn),
+      policy: deps.policy,
+      now,
+    });
+    const { record } = assessment;
+    seen.set(record.arn, record);
+    if (!record.managed) {
+      if (assessment.changed) await writeRecord(deps, record, report);
+      continue;
+    }
+    report.managed += 1;
+    minDaysToExpiry = Math.min(minDaysToExpiry, (new Date(record.notAfter).getTime() - now.getTime()) / DAY);
+    try {
+      if (assessment.rotate) {
+        report.due += 1;
+        const started = await deps.startRotation({
+          certificateArn: record.arn,
+          serial: record.serial,
+          reason: record.decision.reason,
+          actor: options.actor ?? "scan",
+        });
+        report.rotations.push({ certificateArn: record.arn, ...started, reason: record.decision.reason });
+      }
+      if (assessment.alert) {
+        const { thresholdDays, daysLeft } = assessment.alert;
+        await deps.notify(
+          certificateNotification(
+            "certificate-expiring",
+            record.arn,
+            `certificate expires in ${Math.max(daysLeft, 0)} days`,
+            {
+              thresholdDays,
+              daysLeft,
+              notAfter: record.notAfter,
+              subject: record.subject,
+              decision: record.decision,
+              usage: record.usage,
+            },
+            thresholdDays <= 7 ? "critical" : "warning",
+          ),
+        );
+        report.alerts.push({ certificateArn: record.arn, thresholdDays, daysLeft });
+      }
+      // Written after the alert went out: a crash in between re-sends it rather than losing it.
+      if (assessment.changed) await writeRecord(deps, record, report);
+    } catch (error) {
+      report.errors.push({ certificateArn: record.arn, error: (error as Error).message });
+      deps.log?.("scan: certificate failed", { certificateArn: record.arn, error: (error as Error).message });
+    }
+  }
+
+  if (!options.onlyArn) {
+    report.drift = findDrift(usageIndex, seen);
+    // Each finding is notified once; one that went away and comes back is notified again.
+    const reported = await deps.inventory.reportedDrift();
+    const current = new Set(report.drift.map(driftKey));
+    for (const finding of report.drift) {
+      if (reported.has(driftKey(finding))) continue;
+      report.newDrift += 1;
+      try {
+        await deps.notify(
+          certificateNotification(
+            "drift-found",
+            finding.certificateArn,
+            `drift on ${finding.distributionId}`,
+            { ...finding },
+          ),
+        );
+      } catch (error) {
+        current.delete(driftKey(finding)); // not delivered: try again next scan
+        report.errors.push({ certificateArn: finding.certificateArn, error: (error as Error).message });
+      }
+    }
+    if ([...current].sort().join() !== [...reported].sort().join())
+      await deps.inventory.setReportedDrift(current);
+  }
+
+  deps.emitMetrics?.({
+    ManagedCertificates: report.managed,
+    DueCertificates: report.due,
+    RotationsStarted: report.rotations.filter((r) => r.started).length,
+    ExpiryAlerts: report.alerts.length,
+    DriftFindings: report.drift.length,
+    ...(Number.isFinite(minDaysToExpiry) ? { MinDaysToExpiry: Math.floor(minDaysToExpiry) } : {}),
+  });
+  return report;
+}
+
+async function writeRecord(deps: ScanDeps, record: InventoryRecord, report: ScanReport) {
+  await deps.inventory.put(record);
+  report.inventoryWrites += 1;
+}
+
+/** A CloudWatch embedded-metric-format line for the given metrics (namespace mtls-rotator). */
+export function embeddedMetrics(metrics: Record<string, number>, now: Date): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now.getTime(),
+      CloudWatchMetrics: [
+        {
+          Namespace: "mtls-rotator",
+          Dimensions: [[]],
+          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: "Count" })),
+        },
+      ],
+    },
+    ...metrics,
+  });
+}
