@@ -181,7 +181,7 @@ export function findDrift(
   for (const [arn, targets] of [...usageIndex].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const known = inventory.get(arn);
     for (const usage of usageOf(arn, new Map([[arn, targets]]))) {
-      if (!known || !known.managed) {
+      if (!known?.managed) {
         findings.push({
           kind: DriftKind.UnmanagedCertificate,
           ...usage,

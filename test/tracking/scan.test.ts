@@ -50,13 +50,11 @@ async function importCertificate(
 }
 
 async function distributionPresenting(arn: string): Promise<string> {
-  const out = await standins
-    .clients()
-    .cloudfront.send(
-      new CreateDistributionCommand({
-        DistributionConfig: buildDistributionConfig({ origins: 1, mtlsArns: [arn] }),
-      }),
-    );
+  const out = await standins.clients().cloudfront.send(
+    new CreateDistributionCommand({
+      DistributionConfig: buildDistributionConfig({ origins: 1, mtlsArns: [arn] }),
+    }),
+  );
   return out.Distribution!.Id!;
 }
 
