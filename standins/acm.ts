@@ -44,6 +44,8 @@ interface ImportedCertificate {
   privateKeyPem: string;
   importedAt: Date;
   tags: Map<string, string>;
+  /** Parsed once: a certificate's facts do not change until it is re-imported. */
+  parsed?: { cert: X509Certificate; facts: ReturnType<typeof factsOf> };
 }
 
 export interface AcmStandinOptions {
@@ -230,7 +232,13 @@ export class AcmStandin implements JsonService {
           "The key algorithm of a re-imported certificate cannot change",
         );
       }
-      Object.assign(existing, { certificatePem, chainPem, privateKeyPem, importedAt: this.#now() });
+      Object.assign(existing, {
+        certificatePem,
+        chainPem,
+        privateKeyPem,
+        importedAt: this.#now(),
+        parsed: undefined,
+      });
       return { CertificateArn: reimportArn };
     }
     const arn = `arn:aws:acm:${region}:${ACCOUNT_ID}:certificate/${randomUUID()}`;
@@ -246,9 +254,12 @@ export class AcmStandin implements JsonService {
     return { CertificateArn: arn };
   }
 
-  #describe(record: ImportedCertificate) {
-    const cert = new X509Certificate(record.certificatePem);
-    const facts = factsOf(cert);
+  #describe(record: ImportedCertificate, inUse?: ReadonlySet<string>) {
+    record.parsed ??= (() => {
+      const parsedCert = new X509Certificate(record.certificatePem);
+      return { cert: parsedCert, facts: factsOf(parsedCert) };
+    })();
+    const { cert, facts } = record.parsed;
     const sans = facts.sans.map((s) => s.value);
     const cn = /CN=([^,]+)/.exec(facts.subject)?.[1];
     const expired = facts.notAfter.getTime() <= this.#now().getTime();
@@ -265,15 +276,20 @@ export class AcmStandin implements JsonService {
       KeyAlgorithm: facts.keyAlgorithm,
       Status: expired ? "EXPIRED" : "ISSUED",
       Type: "IMPORTED",
-      InUseBy: this.inUseBy(record.arn),
+      InUseBy: inUse ? (inUse.has(record.arn) ? ["(in use)"] : []) : this.inUseBy(record.arn),
       ExtendedKeyUsages: (cert.keyUsage ?? []).map((oid) => ({ Name: EKU_NAMES[oid] ?? "CUSTOM", OID: oid })),
     };
   }
 
   /** Every certificate described, for SearchCertificates (arn order). */
   describeAll() {
-    return [...this.#certificates.values()].map((record) => this.#describe(record));
+    // One pass over the distributions for the whole page, not one per certificate.
+    const inUse = this.referencedArns?.();
+    return [...this.#certificates.values()].map((record) => this.#describe(record, inUse));
   }
+
+  /** Every ARN some distribution references (wired to the CloudFront stand-in); speeds up listings. */
+  referencedArns?: () => ReadonlySet<string>;
 
   #search(input: Record<string, unknown>) {
     // Unconfirmed: AWS's SearchCertificates page size limits; the stand-in allows 1..1000, default 100.

@@ -17,11 +17,14 @@
  * - Origin mTLS: at most 5 distinct certificate ARNs added or changed per request; every ARN must name an
  *   ACM certificate in us-east-1 with an RSA-2048 / P-256 key and the clientAuth EKU (400 InvalidArgument).
  * - Unknown distribution -> 404 NoSuchDistribution.
+ * - Viewer-mTLS trust stores (Create/Get/Update/ListTrustStores, tagging): see cloudfront-trust-stores.ts.
  *
  * Edge view (plain methods, for end-to-end tests whose "edge" calls origins with real mTLS): like CloudFront,
  * the edge keeps serving the last configuration that finished deploying until the newest one has deployed.
  */
 import { randomInt } from "node:crypto";
+import type { BundleStore } from "./ca-bundle.ts";
+import { CloudFrontTrustStores } from "./cloudfront-trust-stores.ts";
 import {
   ACCOUNT_ID,
   AwsError,
@@ -30,6 +33,7 @@ import {
   type StandinRequest,
   type StandinResponse,
 } from "./protocol.ts";
+import { parseXml, type XmlElement, XmlSyntaxError } from "./xml.ts";
 
 const API_VERSION = "2020-05-31";
 const XMLNS = `http://cloudfront.amazonaws.com/doc/${API_VERSION}/`;
@@ -79,6 +83,10 @@ export interface CloudFrontStandinOptions {
   deployDelayMs?: number;
   /** Clock in ms; inject one to make deployment deterministic. Default `Date.now`. */
   now?: () => number;
+  /** Where trust stores read their CA bundles (the S3 stand-in). Default: a store that holds nothing. */
+  bundles?: BundleStore;
+  /** How long a trust store write stays `pending` (ms on `now`). Default 0. */
+  trustStoreDelayMs?: number;
 }
 
 interface StoredDistribution {
@@ -107,16 +115,34 @@ export class CloudFrontStandin implements RestService {
   readonly #certificates: CertificateDirectory;
   readonly #deployDelayMs: number;
   readonly #now: () => number;
+  /** Viewer-mTLS trust stores (standins/cloudfront-trust-stores.ts), served on the same endpoint. */
+  readonly trustStores: CloudFrontTrustStores;
 
   constructor(options: CloudFrontStandinOptions = {}) {
     this.#certificates = options.certificates ?? { describe: () => undefined };
     this.#deployDelayMs = options.deployDelayMs ?? 0;
     this.#now = options.now ?? Date.now;
+    this.trustStores = new CloudFrontTrustStores({
+      bundles: options.bundles,
+      delayMs: options.trustStoreDelayMs,
+      now: this.#now,
+    });
   }
 
   // ---- plain methods for other stand-ins and tests ------------------------------------------------------
 
   /** Ids of the distributions whose current config uses `certificateArn` for any origin's mTLS. */
+  /** Every certificate ARN any distribution references, latest or live configuration. */
+  referencedCertificateArns(): Set<string> {
+    const out = new Set<string>();
+    for (const d of this.#distributions.values()) {
+      for (const config of [d.config, this.#liveConfig(d)]) {
+        for (const origin of config?.origins ?? []) if (origin.certificateArn) out.add(origin.certificateArn);
+      }
+    }
+    return out;
+  }
+
   distributionsReferencing(certificateArn: string): string[] {
     // Both the latest configuration and the one edges still serve while a change is InProgress count:
     // a certificate that edges are still presenting is in use.
@@ -180,7 +206,7 @@ export class CloudFrontStandin implements RestService {
 
   operationFor(request: StandinRequest): string | undefined {
     const match = DISTRIBUTION_PATH.exec(request.path);
-    if (!match) return undefined;
+    if (!match) return this.trustStores.operationFor(request);
     const [, id, config] = match;
     // Sibling operations on the same paths (CreateDistributionWithTags, ...) are not served.
     if ([...request.query.keys()].some((k) => k !== "Marker" && k !== "MaxItems")) return undefined;
@@ -198,6 +224,7 @@ export class CloudFrontStandin implements RestService {
   }
 
   handle(operation: string, request: StandinRequest): StandinResponse {
+    if (this.trustStores.serves(operation)) return this.trustStores.handle(operation, request);
     const id = DISTRIBUTION_PATH.exec(request.path)?.[1];
     const distributionId = id === undefined ? "" : decodeURIComponent(id);
     switch (operation) {
@@ -613,132 +640,6 @@ function requiredChild(parent: XmlElement, localName: string): XmlElement {
 
 function requiredText(parent: XmlElement, localName: string): string {
   return requiredChild(parent, localName).text.trim();
-}
-
-// ---- a small XML reader that keeps source text -----------------------------------------------------------
-
-/**
- * One element of a parsed document, with offsets back into the source so the original text of any element
- * can be reused verbatim. Attributes are skipped (CloudFront's documents carry none besides xmlns).
- */
-interface XmlElement {
-  /** Tag name as written, prefix included. */
-  name: string;
-  /** Tag name without a namespace prefix. */
-  localName: string;
-  /** The element's complete source text, start tag to end tag. */
-  raw: string;
-  /** Source text between the start and end tags. */
-  inner: string;
-  children: XmlElement[];
-  /** Character data directly inside the element, entities decoded. */
-  text: string;
-}
-
-class XmlSyntaxError extends Error {}
-
-interface OpenElement {
-  element: XmlElement;
-  start: number;
-  innerStart: number;
-}
-
-/** Parses a well-formed XML document (no DTDs) and returns its root element. */
-function parseXml(source: string): XmlElement {
-  const stack: OpenElement[] = [];
-  let root: XmlElement | undefined;
-  let at = 0;
-  const syntaxError = (message: string) => new XmlSyntaxError(`${message} (at offset ${at})`);
-  const skipPast = (terminator: string, from: number): number => {
-    const end = source.indexOf(terminator, from);
-    if (end === -1) throw syntaxError(`unterminated construct, expected '${terminator}'`);
-    return end + terminator.length;
-  };
-
-  while (at < source.length) {
-    const lt = source.indexOf("<", at);
-    const text = source.slice(at, lt === -1 ? source.length : lt);
-    const open = stack.at(-1);
-    if (open) open.element.text += decodeEntities(text);
-    else if (text.trim() !== "") throw syntaxError("text outside the root element");
-    if (lt === -1) break;
-    at = lt;
-
-    if (source.startsWith("<?", lt)) {
-      at = skipPast("?>", lt + 2);
-    } else if (source.startsWith("<!--", lt)) {
-      at = skipPast("-->", lt + 4);
-    } else if (source.startsWith("<![CDATA[", lt)) {
-      if (!open) throw syntaxError("CDATA outside the root element");
-      const end = skipPast("]]>", lt + 9);
-      open.element.text += source.slice(lt + 9, end - 3);
-      at = end;
-    } else if (source.startsWith("<!", lt)) {
-      throw syntaxError("document type declarations are not accepted");
-    } else if (source.startsWith("</", lt)) {
-      const end = skipPast(">", lt + 2);
-      const name = source.slice(lt + 2, end - 1).trim();
-      const closing = stack.pop();
-      if (!closing || closing.element.name !== name) throw syntaxError(`unexpected end tag </${name}>`);
-      closing.element.inner = source.slice(closing.innerStart, lt);
-      closing.element.raw = source.slice(closing.start, end);
-      at = end;
-    } else {
-      const end = endOfTag(source, lt + 1);
-      if (end === -1) throw syntaxError("unterminated start tag");
-      const name = /^[A-Za-z_][\w.:-]*/.exec(source.slice(lt + 1, end))?.[0];
-      if (!name) throw syntaxError("bad element name");
-      const element: XmlElement = {
-        name,
-        localName: name.slice(name.indexOf(":") + 1),
-        // A self-closing element is complete already; an open one gets its text when it closes.
-        raw: source.slice(lt, end),
-        inner: "",
-        children: [],
-        text: "",
-      };
-      if (open) open.element.children.push(element);
-      else if (root) throw syntaxError("more than one root element");
-      else root = element;
-      if (source[end - 2] !== "/") stack.push({ element, start: lt, innerStart: end });
-      at = end;
-    }
-  }
-  const unclosed = stack.at(-1);
-  if (unclosed) throw syntaxError(`unclosed element <${unclosed.element.name}>`);
-  if (!root) throw syntaxError("no root element");
-  return root;
-}
-
-/** Offset just past the '>' closing the tag whose name starts at `from`, honouring quoted attributes. */
-function endOfTag(source: string, from: number): number {
-  let quote: string | undefined;
-  for (let i = from; i < source.length; i++) {
-    const c = source[i];
-    if (quote) {
-      if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === ">") {
-      return i + 1;
-    } else if (c === "<") {
-      return -1;
-    }
-  }
-  return -1;
-}
-
-const NAMED_ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
-
-function decodeEntities(text: string): string {
-  return text.replace(/&([^;&\s]*);?/g, (whole, name: string) => {
-    if (!whole.endsWith(";")) throw new XmlSyntaxError(`bare '&' in character data`);
-    const named = NAMED_ENTITIES[name];
-    if (named !== undefined) return named;
-    const code = /^#x([0-9a-fA-F]+)$/.exec(name)?.[1] ?? /^#([0-9]+)$/.exec(name)?.[1];
-    if (code === undefined) throw new XmlSyntaxError(`unknown entity &${name};`);
-    return String.fromCodePoint(Number.parseInt(code, name.startsWith("#x") ? 16 : 10));
-  });
 }
 
 // ---- small helpers ---------------------------------------------------------------------------------------

@@ -4,8 +4,12 @@
  */
 import { type AwsClientSettings, type AwsClients, createAwsClients } from "../functions/adapters/clients.ts";
 import { AcmStandin } from "./acm.ts";
+import { ApiGatewayStandin } from "./apigateway.ts";
+import type { BundleStore } from "./ca-bundle.ts";
 import { CloudFrontStandin } from "./cloudfront.ts";
 import { CloudWatchStandin } from "./cloudwatch.ts";
+import { Elbv2Standin } from "./elbv2.ts";
+import { EventBridgeStandin } from "./eventbridge.ts";
 import { PrivateCaStandin, type PrivateCaStandinOptions } from "./private-ca.ts";
 import { ACCOUNT_ID } from "./protocol.ts";
 import { S3Standin, type S3StandinOptions } from "./s3.ts";
@@ -18,9 +22,13 @@ export interface StandinsOptions extends StandinServerOptions {
   now?: () => Date;
   /** CloudFront: how long a change stays InProgress. */
   deployDelayMs?: number;
+  /** CloudFront: how long a (viewer-mTLS) trust store write stays `pending`. */
+  cloudfrontTrustStoreDelayMs?: number;
   privateCa?: Omit<PrivateCaStandinOptions, "now">;
   acmImportsPerSecond?: number;
   s3?: Omit<S3StandinOptions, "now">;
+  /** ELBv2: how long a new trust store stays CREATING. */
+  trustStoreCreationDelayMs?: number;
 }
 
 export interface Standins {
@@ -33,6 +41,9 @@ export interface Standins {
   s3: S3Standin;
   sns: SnsStandin;
   cloudwatch: CloudWatchStandin;
+  elbv2: Elbv2Standin;
+  eventbridge: EventBridgeStandin;
+  apigateway: ApiGatewayStandin;
   /** Real SDK clients pointed at the stand-ins. */
   clients(overrides?: Partial<AwsClientSettings>): AwsClients;
   close(): Promise<void>;
@@ -43,23 +54,53 @@ export const STANDIN_CREDENTIALS = { accessKeyId: "AKIASTANDIN000000000", secret
 export async function startStandins(options: StandinsOptions = {}): Promise<Standins> {
   const now = options.now ?? (() => new Date());
   const acm = new AcmStandin({ now, importsPerSecond: options.acmImportsPerSecond });
+  const s3 = new S3Standin({ ...options.s3, now });
+  // CA bundles as CloudFront trust stores and API Gateway truststores read them: an S3 object version.
+  const bundles: BundleStore = {
+    read: (bucket, key, versionId) => {
+      const bucketRegion = s3.regionOf(bucket);
+      const object = bucketRegion === undefined ? undefined : s3.object(bucket, key, versionId);
+      return object && bucketRegion !== undefined
+        ? { body: object.body, versionId: object.versionId, bucketRegion }
+        : undefined;
+    },
+  };
   const cloudfront = new CloudFrontStandin({
     certificates: { describe: (arn) => acm.describeForCloudFront(arn) },
     deployDelayMs: options.deployDelayMs,
     now: () => now().getTime(),
+    bundles,
+    trustStoreDelayMs: options.cloudfrontTrustStoreDelayMs,
   });
+  acm.referencedArns = () => cloudfront.referencedCertificateArns();
   acm.inUseBy = (arn) =>
     cloudfront
       .distributionsReferencing(arn)
       .map((id) => `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${id}`);
   const privateCa = new PrivateCaStandin({ ...options.privateCa, now });
   const secrets = new SecretsManagerStandin({ now });
-  const s3 = new S3Standin({ ...options.s3, now });
   const sns = new SnsStandin();
   const cloudwatch = new CloudWatchStandin({ now });
-  // REST services are offered requests in this order: CloudFront claims only /2020-05-31/ paths, S3 and SNS
-  // only requests signed for them (SigV4 scope); CloudWatch is a JSON service (X-Amz-Target).
-  const server = new StandinServer([acm, privateCa, cloudfront, secrets, s3, sns, cloudwatch], options);
+  // ELB reads trust-store CA bundles from S3 when the call is made.
+  const elbv2 = new Elbv2Standin({
+    bundles: {
+      read: (bucket, key, versionId) => {
+        if (!s3.buckets().includes(bucket)) return undefined;
+        const object = s3.object(bucket, key, versionId);
+        return object && { body: object.body, versionId: object.versionId };
+      },
+    },
+    now: () => now().getTime(),
+    creationDelayMs: options.trustStoreCreationDelayMs,
+  });
+  const eventbridge = new EventBridgeStandin({ now });
+  const apigateway = new ApiGatewayStandin({ bundles, now });
+  // REST services are offered requests in this order: CloudFront claims only /2020-05-31/ paths, S3, SNS and
+  // API Gateway only requests signed for them (SigV4 scope); CloudWatch is a JSON service (X-Amz-Target).
+  const server = new StandinServer(
+    [acm, privateCa, cloudfront, secrets, s3, sns, cloudwatch, elbv2, eventbridge, apigateway],
+    options,
+  );
   const endpoint = await server.listen();
   return {
     server,
@@ -71,6 +112,9 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
     s3,
     sns,
     cloudwatch,
+    elbv2,
+    eventbridge,
+    apigateway,
     clients: (overrides = {}) =>
       createAwsClients({ region: "us-east-1", endpoint, credentials: STANDIN_CREDENTIALS, ...overrides }),
     close: () => server.close(),

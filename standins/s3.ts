@@ -129,6 +129,11 @@ export class S3Standin implements WireService {
     return [...this.#buckets.keys()].sort();
   }
 
+  /** The bucket's region, or undefined when there is no such bucket. */
+  regionOf(bucket: string): string | undefined {
+    return this.#buckets.get(bucket)?.region;
+  }
+
   versioning(bucket: string): VersioningStatus {
     return this.#inspect(bucket).versioning;
   }

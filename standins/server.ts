@@ -70,9 +70,12 @@ export class StandinServer {
   readonly #server: Server;
   readonly #options: StandinServerOptions;
   #endpoint: string | undefined;
+  /** Simulated latency per call (ms); settable, e.g. after seeding a benchmark. */
+  latencyMs: number;
 
   constructor(services: Array<JsonService | RestService | WireService>, options: StandinServerOptions = {}) {
     this.#options = options;
+    this.latencyMs = options.latencyMs ?? 0;
     for (const service of services) {
       if ("targetPrefix" in service) this.#json.set(service.targetPrefix, service);
       else this.#rest.push(service);
@@ -135,7 +138,7 @@ export class StandinServer {
       bytes,
       region: regionOf(req.headers),
     };
-    if (this.#options.latencyMs) await sleep(this.#options.latencyMs);
+    if (this.latencyMs > 0) await sleep(this.latencyMs);
 
     const target = req.headers["x-amz-target"];
     const response =
@@ -228,9 +231,11 @@ export class StandinServer {
 /** How each service says "slow down", where it differs from the JSON services' ThrottlingException (400). */
 const THROTTLE_ERRORS: Record<string, { code: string; status: number }> = {
   cloudfront: { code: "Throttling", status: 400 },
+  elasticloadbalancing: { code: "Throttling", status: 400 },
   monitoring: { code: "Throttling", status: 400 },
   sns: { code: "Throttled", status: 429 },
   s3: { code: "SlowDown", status: 503 },
+  apigateway: { code: "TooManyRequestsException", status: 429 },
 };
 
 function faultError(kind: Exclude<FaultKind, "timeout">, service: string): AwsError {

@@ -5,8 +5,11 @@
  */
 import { ACMClient } from "@aws-sdk/client-acm";
 import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -37,6 +40,12 @@ export interface AwsClients {
   sns: SNSClient;
   /** us-east-1: where AWS/CloudFront metrics live. */
   cloudwatch: CloudWatchClient;
+  /** ALB trust stores (trust target), in the service's region. */
+  elbv2: ElasticLoadBalancingV2Client;
+  /** TrustBundlePublished events (trust target), in the service's region. */
+  eventbridge: EventBridgeClient;
+  /** API Gateway (HTTP APIs) custom domains whose mTLS truststore is a trust target, in the service's region. */
+  apigateway: ApiGatewayV2Client;
 }
 
 export function createAwsClients(settings: AwsClientSettings): AwsClients {
@@ -64,6 +73,9 @@ export function createAwsClients(settings: AwsClientSettings): AwsClients {
     s3: new S3Client({ ...common, region: settings.region, forcePathStyle: settings.endpoint !== undefined }),
     sns: new SNSClient({ ...common, region: settings.region }),
     cloudwatch: new CloudWatchClient({ ...common, region: CLOUDFRONT_REGION }),
+    elbv2: new ElasticLoadBalancingV2Client({ ...common, region: settings.region }),
+    eventbridge: new EventBridgeClient({ ...common, region: settings.region }),
+    apigateway: new ApiGatewayV2Client({ ...common, region: settings.region }),
   };
 }
 

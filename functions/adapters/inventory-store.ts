@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -52,6 +53,23 @@ export class InventoryStore {
         Item: { pk: PARTITION, sk: record.arn, record: JSON.parse(JSON.stringify(record)) },
       }),
     );
+  }
+
+  /** Many records in BatchWriteItem calls of 25, retrying what DynamoDB leaves unprocessed. */
+  async putMany(records: InventoryRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 25) {
+      let requests = records.slice(i, i + 25).map((record) => ({
+        PutRequest: { Item: { pk: PARTITION, sk: record.arn, record: JSON.parse(JSON.stringify(record)) } },
+      }));
+      for (let attempt = 0; requests.length > 0; attempt += 1) {
+        if (attempt >= 8) throw new Error(`inventory: ${requests.length} records stayed unprocessed`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const out = await this.#doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.#table]: requests } }),
+        );
+        requests = (out.UnprocessedItems?.[this.#table] ?? []) as typeof requests;
+      }
+    }
   }
 
   async reportedDrift(): Promise<Set<string>> {

@@ -22,7 +22,7 @@ export interface ScanDeps {
   indexUsage(): Promise<Map<string, SwapTarget[]>>;
   inventory: {
     loadAll(): Promise<Map<string, InventoryRecord>>;
-    put(record: InventoryRecord): Promise<void>;
+    putMany(records: InventoryRecord[]): Promise<void>;
     reportedDrift(): Promise<Set<string>>;
     setReportedDrift(keys: Iterable<string>): Promise<void>;
   };
@@ -75,6 +75,7 @@ export async function scanFleet(
     errors: [],
   };
   const seen = new Map(inventory);
+  const changed: InventoryRecord[] = [];
   let minDaysToExpiry = Number.POSITIVE_INFINITY;
 
   for (const certificate of certificates) {
@@ -88,7 +89,7 @@ export async function scanFleet(
     const { record } = assessment;
     seen.set(record.arn, record);
     if (!record.managed) {
-      if (assessment.changed) await writeRecord(deps, record, report);
+      if (assessment.changed) changed.push(record);
       continue;
     }
     report.managed += 1;
@@ -125,12 +126,15 @@ export async function scanFleet(
         report.alerts.push({ certificateArn: record.arn, thresholdDays, daysLeft });
       }
       // Written after the alert went out: a crash in between re-sends it rather than losing it.
-      if (assessment.changed) await writeRecord(deps, record, report);
+      if (assessment.changed) changed.push(record);
     } catch (error) {
       report.errors.push({ certificateArn: record.arn, error: (error as Error).message });
       deps.log?.("scan: certificate failed", { certificateArn: record.arn, error: (error as Error).message });
     }
   }
+
+  await deps.inventory.putMany(changed);
+  report.inventoryWrites = changed.length;
 
   if (!options.onlyArn) {
     report.drift = findDrift(usageIndex, seen);
@@ -167,11 +171,6 @@ export async function scanFleet(
     ...(Number.isFinite(minDaysToExpiry) ? { MinDaysToExpiry: Math.floor(minDaysToExpiry) } : {}),
   });
   return report;
-}
-
-async function writeRecord(deps: ScanDeps, record: InventoryRecord, report: ScanReport) {
-  await deps.inventory.put(record);
-  report.inventoryWrites += 1;
 }
 
 /** A CloudWatch embedded-metric-format line for the given metrics (namespace mtls-rotator). */
