@@ -13,7 +13,8 @@ export const ORIGIN_SYNC_USAGE = `Usage: mtls-rotator origin-sync --source <sour
 Installs the CA bundle an origin trusts for client certificates (e.g. nginx ssl_client_certificate,
 envoy/haproxy ca-file): fetches it, validates every certificate in it, replaces the live file atomically,
 runs --check, reloads the server and verifies. An invalid or empty bundle, or a failing check, never
-replaces the live file. Running it again with the same source changes nothing (safe for cron/timers).
+replaces the live file. Running it again with the same source changes nothing (safe for cron/timers);
+a run killed midway is finished by the next one (marker file .<out name>.origin-sync-pending).
 
 Required:
   --source <source>        where the bundle comes from:

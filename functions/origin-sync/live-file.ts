@@ -109,3 +109,58 @@ async function syncDirectory(dir: string): Promise<void> {
     await handle?.close();
   }
 }
+
+/**
+ * The "pending" marker: written (atomically) before the live file is replaced and removed once the run has
+ * finished (reloaded, or put the previous content back). Finding it on start means a run was killed in
+ * between: the live file may hold a bundle the server never re-read, so comparing it with the source would
+ * wrongly say "already up to date". The marker keeps what is needed to finish the job or undo it.
+ */
+export interface PendingMarker {
+  /** SHA-256 of the bundle the interrupted run wrote. */
+  newSha256: string;
+  /** The live file's content before that run (undefined: there was no file). */
+  previous?: Buffer;
+  mode: number;
+}
+
+export function pendingPath(livePath: string): string {
+  return join(dirname(livePath), `.${basename(livePath)}.origin-sync-pending`);
+}
+
+export async function writePending(file: LiveFile, newSha256: string): Promise<void> {
+  const marker = {
+    version: 1,
+    newSha256,
+    previous: file.content === undefined ? null : file.content.toString("base64"),
+    mode: file.mode,
+  };
+  await writeAtomically({ path: pendingPath(file.path), mode: 0o600 }, `${JSON.stringify(marker)}\n`);
+}
+
+/** The marker of an interrupted run, `undefined` when there is none, `"corrupt"` when it cannot be read. */
+export async function readPending(livePath: string): Promise<PendingMarker | "corrupt" | undefined> {
+  let text: string;
+  try {
+    text = await readFile(pendingPath(livePath), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    return "corrupt";
+  }
+  try {
+    const marker = JSON.parse(text) as { newSha256?: unknown; previous?: unknown; mode?: unknown };
+    if (typeof marker.newSha256 !== "string" || typeof marker.mode !== "number") return "corrupt";
+    if (marker.previous !== null && typeof marker.previous !== "string") return "corrupt";
+    return {
+      newSha256: marker.newSha256,
+      mode: marker.mode,
+      ...(typeof marker.previous === "string" ? { previous: Buffer.from(marker.previous, "base64") } : {}),
+    };
+  } catch {
+    return "corrupt";
+  }
+}
+
+export async function clearPending(livePath: string): Promise<void> {
+  await rm(pendingPath(livePath), { force: true });
+}

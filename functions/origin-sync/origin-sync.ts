@@ -6,7 +6,10 @@
  * The live file is never left holding something invalid: an empty, garbage, expired, leaf or key-bearing
  * bundle is refused before anything is written; a failing `--check` or `--reload` puts the previous content
  * back (atomically) and nothing more is reloaded. Running it again with the same source changes nothing
- * ("already up to date": no write, no reload), so it can run from cron or a systemd timer.
+ * ("already up to date": no write, no reload), so it can run from cron or a systemd timer. A run killed
+ * between writing the file and reloading leaves a marker next to the file (`.<name>.origin-sync-pending`,
+ * holding the previous content); the next run sees it and checks and reloads again (or puts the previous
+ * content back if the check fails) instead of calling the unreloaded file "up to date".
  *
  * No key material is ever printed: a bundle holds public CA certificates only, and a private key in the
  * source refuses it with a message that says so without repeating the key.
@@ -23,7 +26,17 @@ import {
   runCommand,
   splitCommand,
 } from "./command.ts";
-import { type LiveFile, LiveFileError, readLiveFile, restore, writeAtomically } from "./live-file.ts";
+import {
+  clearPending,
+  type LiveFile,
+  LiveFileError,
+  pendingPath,
+  readLiveFile,
+  readPending,
+  restore,
+  writeAtomically,
+  writePending,
+} from "./live-file.ts";
 import {
   defaultSourceClients,
   fetchSource,
@@ -176,6 +189,29 @@ export async function originSync(
     if (error instanceof SourceError) return finish(ExitCode.Invalid, "invalid", error.message);
     throw error;
   }
+
+  // A run killed between writing the live file and finishing left a marker: the file may hold a bundle the
+  // server never re-read. Carry on from that run's state instead of calling the file "up to date".
+  let interrupted = false;
+  const pending = await readPending(live.path);
+  if (pending === "corrupt") {
+    warn(`warning: ignoring the unreadable marker ${pendingPath(live.path)} of an earlier run`);
+    if (!options.dryRun) await clearPending(live.path);
+  } else if (pending) {
+    const liveSha = live.content === undefined ? undefined : sha256Hex(live.content);
+    if (liveSha === pending.newSha256) {
+      interrupted = true;
+      // The content before that run is the last one known to be served; the new file was never confirmed.
+      live = { ...live, content: pending.previous, mode: pending.mode };
+      warn(
+        `warning: an earlier run wrote ${options.out} (SHA-256 ${pending.newSha256}) and was interrupted ` +
+          `before it finished; this run installs, checks and reloads again`,
+      );
+    } else if (!options.dryRun) {
+      // That run put the previous content back itself (or someone replaced the file): nothing to finish.
+      await clearPending(live.path);
+    }
+  }
   const previousSha256 = live.content === undefined ? undefined : sha256Hex(live.content);
   const untouched = `${options.out} is untouched`;
 
@@ -239,7 +275,7 @@ export async function originSync(
   for (const entry of bundle.entries) log(`  ${entry.subject} (expires ${entry.notAfter})`);
 
   // 4. Compare with the live file.
-  if (previousSha256 === bundle.sha256) {
+  if (!interrupted && previousSha256 === bundle.sha256) {
     if (verify) {
       const outcome = await verifyAfterReload(verify, options, log);
       if (outcome) return finish(ExitCode.VerifyFailed, "verify-failed", outcome, summary);
@@ -256,16 +292,19 @@ export async function originSync(
       ExitCode.Ok,
       "would-update",
       `dry run: ${options.out} would change from ${previousSha256 ? `SHA-256 ${previousSha256}` : "(missing)"} ` +
-        `to SHA-256 ${bundle.sha256}; nothing written, nothing run`,
+        `to SHA-256 ${bundle.sha256}${interrupted ? " (finishing an interrupted run)" : ""}; ` +
+        "nothing written, nothing run",
       summary,
     );
   }
 
-  // 5. Install atomically.
+  // 5. Install atomically, leaving a marker until the run has finished.
   try {
+    await writePending(live, bundle.sha256);
     await writeAtomically(live, bundle.pem);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    if (!interrupted) await clearPending(live.path).catch(() => undefined);
     return finish(
       ExitCode.Invalid,
       "invalid",
@@ -312,6 +351,7 @@ export async function originSync(
   } else {
     log("no reload command (--no-reload): the server is expected to watch the file");
   }
+  await clearPending(live.path);
 
   // 8. Verify: the live file holds what was validated, and (optionally) the origin accepts the client.
   let after: Buffer | undefined;
@@ -378,9 +418,11 @@ async function readInput(flag: string, path: string): Promise<string> {
   }
 }
 
+/** Puts the previous content back and, once that worked, removes the marker of this run. */
 async function restoreQuietly(live: LiveFile): Promise<string> {
   try {
     await restore(live);
+    await clearPending(live.path);
     return live.content === undefined
       ? `removed the new ${live.path} (there was none before)`
       : `restored the previous ${live.path}`;

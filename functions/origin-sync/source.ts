@@ -58,9 +58,15 @@ export function parseSource(text: string, fileExists: (path: string) => boolean 
     return { kind: "https", url, display: redactUrl(url) };
   }
   if (/^http:\/\//i.test(source)) {
+    let shown = "http://…";
+    try {
+      shown = redactUrl(new URL(source));
+    } catch {
+      // keep the placeholder
+    }
     throw new SourceError(
       "invalid",
-      `--source ${source}: plain http is refused (a trust bundle must not travel without TLS); use https://`,
+      `--source ${shown}: plain http is refused (a trust bundle must not travel without TLS); use https://`,
     );
   }
   if (/^file:/i.test(source)) {

@@ -102,6 +102,27 @@ export interface NginxOrigin {
   errorLog(): Promise<string>;
   /** Kills nginx (master and workers) and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Files and arguments to drive this origin from OUTSIDE the harness (e.g. a CLI under test that writes the
+   * bundle and runs `nginx -t` / `nginx -s reload` itself). Changes made that way are invisible to the
+   * harness: `generation` and `clientCaBundlePem` keep describing what the harness itself last installed.
+   */
+  control(): NginxControl;
+}
+
+/** See {@link NginxOrigin.control}. */
+export interface NginxControl {
+  /** Absolute path of the nginx binary the harness runs. */
+  binary: string;
+  /** The live configuration file. */
+  configPath: string;
+  /** The client CA bundle the live configuration names in `ssl_client_certificate`. */
+  clientCaBundlePath: string;
+  /**
+   * `-c <config> -p <dir>/ -e <error log>`: append to `-t` or `-s reload` to address this origin, e.g.
+   * `[binary, "-t", ...cliArgs]` tests the live configuration (with whatever the bundle file holds now).
+   */
+  cliArgs: string[];
 }
 
 const DEFAULTS = { verifyDepth: 3, startTimeoutMs: 10_000, reloadTimeoutMs: 10_000 };
@@ -540,6 +561,15 @@ http {
       }
     };
     return `--- error.log (tail) ---\n${await tail("error.log")}\n--- stderr ---\n${await tail("stderr.log")}`;
+  }
+
+  control(): NginxControl {
+    return {
+      binary: toolPathOrThrow("nginx"),
+      configPath: this.#path("nginx.conf"),
+      clientCaBundlePath: this.#path(`client-ca-${this.#generation}.pem`),
+      cliArgs: this.#cliArgs(),
+    };
   }
 
   workerPids(): number[] {
