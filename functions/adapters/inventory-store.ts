@@ -18,6 +18,8 @@ import { toDocumentClient } from "./rotation-store.ts";
 const PARTITION = "INVENTORY";
 /** Drift findings already notified, one item. */
 const DRIFT_KEY = { pk: "DRIFT", sk: "REPORTED" };
+/** When each configured CA was first seen unused (trust reconciliation), one item. */
+const RETIREMENT_KEY = { pk: "TRUST", sk: "UNUSED-SINCE" };
 
 export class InventoryStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -71,6 +73,19 @@ export class InventoryStore {
       }
     }
   }
+
+  /** The trust reconciliation's memory, as a RetirementClock. */
+  readonly retirementClock = {
+    load: async (): Promise<Record<string, string>> => {
+      const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: RETIREMENT_KEY }));
+      return (out.Item?.unusedSince as Record<string, string> | undefined) ?? {};
+    },
+    save: async (unusedSince: Record<string, string>): Promise<void> => {
+      await this.#doc.send(
+        new PutCommand({ TableName: this.#table, Item: { ...RETIREMENT_KEY, unusedSince } }),
+      );
+    },
+  };
 
   async reportedDrift(): Promise<Set<string>> {
     const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: DRIFT_KEY }));

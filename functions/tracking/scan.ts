@@ -31,6 +31,10 @@ export interface ScanDeps {
     started: boolean;
   }>;
   notify(notification: Notification): Promise<unknown>;
+  /** After the decisions: keep the published trust bundle in line with the CAs in service (CA changes). */
+  reconcileTrust?(
+    inventory: Iterable<InventoryRecord>,
+  ): Promise<{ bundleSha256: string; retiredFingerprints: string[] }>;
   /** CloudWatch embedded-metric-format line (a Lambda's stdout becomes metrics). */
   emitMetrics?(metrics: Record<string, number>): void;
   policy: TrackingPolicy;
@@ -48,6 +52,7 @@ export interface ScanReport {
   /** Findings not seen by an earlier scan (the ones notified now). */
   newDrift: number;
   inventoryWrites: number;
+  trust?: { bundleSha256: string; retiredFingerprints: string[] };
   errors: Array<{ certificateArn: string; error: string }>;
 }
 
@@ -160,6 +165,15 @@ export async function scanFleet(
     }
     if ([...current].sort().join() !== [...reported].sort().join())
       await deps.inventory.setReportedDrift(current);
+  }
+
+  if (!options.onlyArn && deps.reconcileTrust) {
+    try {
+      const { bundleSha256, retiredFingerprints } = await deps.reconcileTrust(seen.values());
+      report.trust = { bundleSha256, retiredFingerprints };
+    } catch (error) {
+      report.errors.push({ certificateArn: "trust-bundle", error: (error as Error).message });
+    }
   }
 
   deps.emitMetrics?.({

@@ -7,6 +7,7 @@
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
+import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
 import { DistributionMetrics } from "../../functions/adapters/metrics.ts";
 import { Notifier } from "../../functions/adapters/notifier.ts";
 import { PrivateCaAdapter } from "../../functions/adapters/private-ca.ts";
@@ -30,7 +31,7 @@ import {
 } from "../../standins/pki.ts";
 import { startTlsOrigin } from "../../standins/tls-origin.ts";
 import { buildDistributionConfig } from "./distribution-config.ts";
-import { startNginxOrigin } from "./nginx.ts";
+import { type NginxControl, startNginxOrigin } from "./nginx.ts";
 
 const DAY = 86_400_000;
 
@@ -38,6 +39,8 @@ const DAY = 86_400_000;
 export interface FleetOrigin {
   name: string;
   port: number;
+  /** nginx origins: binary, config and bundle paths (for origin-sync). */
+  control?: () => NginxControl;
   /** Replace the trusted client CA bundle (nginx: tested config + reload; Node: immediate). */
   trust(clientCaPem: string): Promise<void>;
   stop(): Promise<void>;
@@ -57,6 +60,7 @@ export interface FleetOptions {
 export interface Fleet {
   standins: Standins;
   store: RotationStore;
+  inventory: InventoryStore;
   deps: RotationDeps;
   settings: RotationSettings;
   root: CertificateAuthority;
@@ -109,6 +113,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     const dynamoClient = dynamoDbClient(dynamo.endpoint);
     await createRotationTable(dynamoClient, "mtls-rotator");
     const store = new RotationStore(dynamoClient, { tableName: "mtls-rotator" });
+    const inventory = new InventoryStore(dynamoClient, { tableName: "mtls-rotator" });
 
     const settings = resolveSettings({
       authorityArn,
@@ -188,6 +193,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     return {
       standins,
       store,
+      inventory,
       deps,
       settings,
       root,
@@ -236,7 +242,13 @@ async function startOrigin(
       serverKeyPem: server.privateKeyPem,
       clientCaBundlePem: clientCaPem,
     });
-    return { name, port: nginx.port, trust: (pem) => nginx.setClientCaBundle(pem), stop: () => nginx.stop() };
+    return {
+      name,
+      port: nginx.port,
+      control: () => nginx.control(),
+      trust: (pem) => nginx.setClientCaBundle(pem),
+      stop: () => nginx.stop(),
+    };
   }
   const origin = await startTlsOrigin({
     name,

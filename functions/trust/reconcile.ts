@@ -1,0 +1,93 @@
+/**
+ * Trust reconciliation for CA changes. The bundle origins trust must hold every CA that a managed
+ * certificate in service still chains to, plus the CA new certificates come from. A configured CA that no
+ * managed certificate uses any more stays for a grace period (clients and origins catch up), then leaves
+ * the bundle, and every target is updated again. Runs after each scan, from the inventory.
+ */
+import { X509Certificate } from "node:crypto";
+import { fingerprintOf, splitPem } from "../core/pem.ts";
+import { type InventoryRecord, issuerKeyOfSubject } from "../core/tracking.ts";
+import { type PublishResult, publishTrustBundle, type TrustTarget } from "./publish-bundle.ts";
+
+export interface ConfiguredAuthority {
+  /** The CA certificate followed by its chain (GetCertificateAuthorityCertificate). */
+  chainPem: string;
+  /** The CA replacements are issued from (always trusted). */
+  next: boolean;
+}
+
+/** When each CA fingerprint was first seen unused (ISO), so its grace period survives between scans. */
+export interface RetirementClock {
+  load(): Promise<Record<string, string>>;
+  save(unusedSince: Record<string, string>): Promise<void>;
+}
+
+export interface ReconcileResult extends PublishResult {
+  /** Issuers kept because a managed certificate (or new issuance) needs them. */
+  kept: string[];
+  /** Issuers unused but still inside their grace period. */
+  inGrace: string[];
+  /** CA fingerprints removed from the bundle now. */
+  retiredFingerprints: string[];
+}
+
+export async function reconcileTrust(input: {
+  targets: TrustTarget[];
+  authorities: ConfiguredAuthority[];
+  inventory: Iterable<InventoryRecord>;
+  clock: RetirementClock;
+  graceSeconds: number;
+  now: Date;
+}): Promise<ReconcileResult> {
+  const now = input.now.getTime();
+  const inService = new Set<string>();
+  for (const record of input.inventory) {
+    if (record.managed && !record.retired && new Date(record.notAfter).getTime() > now)
+      inService.add(record.issuer);
+  }
+  const authorities = input.authorities.map((a) => {
+    const certificates = splitPem(a.chainPem).map((pem) => new X509Certificate(pem));
+    const issuer = issuerKeyOfSubject(certificates[0]!.subject);
+    return {
+      ...a,
+      issuer,
+      fingerprints: certificates.map(fingerprintOf),
+      used: a.next || inService.has(issuer),
+    };
+  });
+  const keptFingerprints = new Set(authorities.filter((a) => a.used).flatMap((a) => a.fingerprints));
+  const unusedSince = await input.clock.load();
+  const nextUnused: Record<string, string> = {};
+  const retired: string[] = [];
+  const inGrace: string[] = [];
+  for (const authority of authorities.filter((a) => !a.used)) {
+    // A certificate shared with a CA still in use (a common root) is never retired.
+    const own = authority.fingerprints.filter((f) => !keptFingerprints.has(f));
+    const since = own.map((f) => unusedSince[f]).find(Boolean) ?? input.now.toISOString();
+    for (const f of own) nextUnused[f] = since;
+    if (now - new Date(since).getTime() >= input.graceSeconds * 1000) retired.push(...own);
+    else inGrace.push(authority.issuer);
+  }
+  const published = await publishTrustBundle({
+    targets: input.targets,
+    currentChainPem: authorities
+      .filter((a) => !a.next)
+      .map((a) => a.chainPem)
+      .join(""),
+    incomingChainPem: authorities
+      .filter((a) => a.next)
+      .map((a) => a.chainPem)
+      .join(""),
+    retiredFingerprints: retired,
+    now: input.now,
+  });
+  // Fingerprints retired now stay recorded: a CA that becomes used again starts a new grace period.
+  const remember = Object.fromEntries(Object.entries(nextUnused).filter(([f]) => !retired.includes(f)));
+  await input.clock.save({ ...remember, ...Object.fromEntries(retired.map((f) => [f, nextUnused[f]!])) });
+  return {
+    ...published,
+    kept: authorities.filter((a) => a.used).map((a) => a.issuer),
+    inGrace,
+    retiredFingerprints: retired,
+  };
+}
