@@ -17,6 +17,7 @@ export default $config({
     const { rotationTable, trustBundleBucket } = await import("./infra/storage");
     const { notificationTopic } = await import("./infra/notifications");
     const { rotationWorkflow } = await import("./infra/rotation");
+    const { scanFunction, acmExpiryFunction, trackingDeadLetters } = await import("./infra/tracking");
     return {
       rotationWorkflow: rotationWorkflow.name,
       rotationTable: rotationTable.name,
@@ -26,6 +27,10 @@ export default $config({
       credentialsKeyArn: credentialsKey.arn,
       credentialSecretPrefix,
       authorityArn: settings.rotation.authorityArn,
+      scanFunction: scanFunction.name,
+      scanSchedule: settings.tracking.schedule,
+      acmExpiryFunction: acmExpiryFunction.name,
+      trackingDeadLetters: trackingDeadLetters.url,
     };
   },
 });

@@ -11,6 +11,10 @@
  *     MTLS_ROTATOR_NOTIFY_EMAILS     comma-separated addresses subscribed to the notification topic
  *     MTLS_ROTATOR_DISTRIBUTION_IDS  comma-separated CloudFront distribution ids; when set, the workflow may
  *                                    read and update only these (default: every distribution of the account)
+ *     MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS  comma-separated Private CAs the service is migrating away from:
+ *                                    certificates they issued stay managed (tracked, alerted, rotated)
+ *     MTLS_ROTATOR_SCAN_SCHEDULE     EventBridge Scheduler expression of the fleet scan (UTC), e.g.
+ *                                    "rate(12 hours)"; default STAGES[stage].tracking.schedule, else daily 06:00
  * - Not `sst.Secret`: none of these values is secret, and a secret's value is only an Output inside the
  *   deploy, so it could neither be checked before resources are declared nor decide which resources to
  *   declare (one email subscription per address, IAM scoped to the CA).
@@ -36,11 +40,32 @@ export interface RotationPolicy {
   revokeRetired: boolean;
 }
 
+/** An EventBridge Scheduler expression (one-time `at(...)` schedules make no sense for a fleet scan). */
+export type ScanSchedule = `rate(${string})` | `cron(${string})`;
+
+/** Expiry tracking (infra/tracking.ts): the scan's schedule, alert thresholds, CAs still managed. */
+export interface TrackingSettings {
+  /** When the fleet scan runs (UTC). */
+  schedule: ScanSchedule;
+  /** Days before expiry at which a managed certificate is alerted, once each; largest first. */
+  thresholdsDays: number[];
+  /** Private CAs being migrated away from: certificates they issued still count as managed. */
+  previousAuthorityArns: string[];
+}
+
+export const DEFAULT_TRACKING: TrackingSettings = {
+  schedule: "cron(0 6 * * ? *)",
+  thresholdsDays: [30, 14, 7, 1],
+  previousAuthorityArns: [],
+};
+
 export interface StageSettings {
   policy: RotationPolicy;
   authorityArn?: string;
   notifyEmails?: string[];
   distributionIds?: string[];
+  /** Overrides of DEFAULT_TRACKING. */
+  tracking?: Partial<TrackingSettings>;
   /** Durable execution: longest a rotation may run, and how long its history is kept (1..90 days). */
   workflow: { executionTimeoutDays: number; retentionDays: number };
 }
@@ -53,6 +78,7 @@ export interface DeploySettings {
   notifications: { emails: string[] };
   cloudfront: { distributionIds?: string[] };
   workflow: StageSettings["workflow"];
+  tracking: TrackingSettings;
 }
 
 const MINUTE = 60;
@@ -158,7 +184,22 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
     if (!DISTRIBUTION_ID.test(id)) problems.push(`${JSON.stringify(id)} is not a CloudFront distribution id`);
   }
 
-  problems.push(...policyProblems(policy), ...workflowProblems(policy, base.workflow));
+  const trackingBase = { ...DEFAULT_TRACKING, ...base.tracking };
+  const schedule = env.MTLS_ROTATOR_SCAN_SCHEDULE?.trim() || trackingBase.schedule;
+  const previousAuthorityArns = [
+    ...new Set(list(env.MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS) ?? trackingBase.previousAuthorityArns),
+  ].filter((arn) => arn !== authorityArn);
+  const tracking: TrackingSettings = {
+    schedule: schedule as ScanSchedule,
+    thresholdsDays: [...new Set(trackingBase.thresholdsDays)].sort((a, b) => b - a),
+    previousAuthorityArns,
+  };
+
+  problems.push(
+    ...policyProblems(policy),
+    ...workflowProblems(policy, base.workflow),
+    ...trackingProblems(tracking),
+  );
 
   const credentialSecretPrefix = `mtls-rotator/${stage}/credentials/`;
   const bundleSecretName = `mtls-rotator/${stage}/trust/origin-client-ca`;
@@ -177,7 +218,48 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
     notifications: { emails: [...new Set(emails.map((e) => e.toLowerCase()))] },
     cloudfront: distributionIds ? { distributionIds: [...new Set(distributionIds)] } : {},
     workflow: base.workflow,
+    tracking,
   };
+}
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const CRON = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$/;
+
+/** Problems of a scan schedule as EventBridge Scheduler would judge its form ("" when acceptable). */
+export function scheduleProblem(schedule: string): string {
+  const rate = RATE.exec(schedule);
+  if (rate) {
+    const value = Number(rate[1]);
+    const plural = rate[2]!.endsWith("s");
+    if (value < 1) return `scan schedule ${schedule}: the rate must be at least 1`;
+    // Scheduler rejects "rate(1 days)" and "rate(2 day)".
+    if (plural !== value > 1)
+      return `scan schedule ${schedule}: use the singular unit for 1, plural otherwise`;
+    return "";
+  }
+  const cron = CRON.exec(schedule);
+  if (cron) {
+    const dayOfMonth = cron[3];
+    const dayOfWeek = cron[5];
+    if ((dayOfMonth === "?") === (dayOfWeek === "?"))
+      return `scan schedule ${schedule}: exactly one of day-of-month and day-of-week must be "?"`;
+    return "";
+  }
+  return `scan schedule ${JSON.stringify(schedule)} is neither rate(<n> <unit>) nor cron(<6 fields>)`;
+}
+
+function trackingProblems(t: TrackingSettings): string[] {
+  const problems: string[] = [];
+  const schedule = scheduleProblem(t.schedule);
+  if (schedule) problems.push(schedule);
+  for (const days of t.thresholdsDays) {
+    if (!Number.isInteger(days) || days < 0)
+      problems.push(`tracking.thresholdsDays must be whole days >= 0, got ${days}`);
+  }
+  for (const arn of t.previousAuthorityArns) {
+    if (!PCA_ARN.test(arn)) problems.push(`previous authority ${arn} is not a Private CA ARN`);
+  }
+  return problems;
 }
 
 function policyProblems(p: RotationPolicy): string[] {

@@ -14,16 +14,29 @@
  *
  * Missing or malformed configuration fails at once with a WiringError naming every problem.
  */
+import type { ACMClient } from "@aws-sdk/client-acm";
+import type { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SNSClient } from "@aws-sdk/client-sns";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Resource } from "sst";
+import type { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../adapters/acm.ts";
 import { type AwsClients, createAwsClients, regionOfArn } from "../adapters/clients.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
+import { InventoryStore } from "../adapters/inventory-store.ts";
 import { DistributionMetrics } from "../adapters/metrics.ts";
 import { Notifier } from "../adapters/notifier.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import { CredentialStore } from "../adapters/secrets.ts";
+import { DEFAULT_ALERT_THRESHOLDS_DAYS, validateThresholds } from "../core/alerts.ts";
+import { splitPem, tryParseCertificate } from "../core/pem.ts";
+import { DEFAULT_RENEW_BEFORE, type RenewBefore, validateRenewBefore } from "../core/renewal.ts";
+import { issuerKeyOfSubject } from "../core/tracking.ts";
+import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
+import { embeddedMetrics, type ScanDeps } from "../tracking/scan.ts";
 import { S3BundleTarget, SecretBundleTarget } from "../trust/publish-bundle.ts";
 import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type RotationSettings, resolveSettings } from "../workflow/settings.ts";
@@ -210,4 +223,263 @@ export function buildRotationDeps(
   sources: WiringSources = { resource: Resource, env: process.env },
 ): RotationDeps {
   return rotationDepsFrom(wiringConfig(sources));
+}
+
+// ---- expiry tracking: the scheduled scan and the ACM expiry event --------------------------------------
+
+/**
+ * Linked resources of the tracking functions (infra/tracking.ts):
+ * - `RotationTable.name`, `NotificationTopic.arn`      as for the workflow (inventory shares the table)
+ * - `RotationWorkflowStarter`                          { name, qualifier } of the rotation workflow
+ * - `TrackingSettings`                                 { authorityArn, previousAuthorityArns, renewBefore,
+ *                                                        thresholdsDays }
+ */
+export const TRACKING_LINKS = {
+  table: LINKS.table,
+  topic: LINKS.topic,
+  workflow: "RotationWorkflowStarter",
+  settings: "TrackingSettings",
+} as const;
+
+export interface TrackingConfig {
+  region: string;
+  endpoint?: string;
+  dynamodbEndpoint?: string;
+  tableName: string;
+  topicArn: string;
+  /** The durable workflow rotations are started on (a qualified invoke). */
+  workflow: workflow.Resource;
+  /** The CA replacements are issued from, then the CAs being migrated away from; certificates any of them
+   * issued are managed. */
+  authorityArns: string[];
+  renewBefore: RenewBefore;
+  thresholdsDays: number[];
+}
+
+const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
+const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,140}$/;
+const QUALIFIER = /^[A-Za-z0-9$_-]{1,128}$/;
+
+/** Reads linked resources, collecting every problem instead of stopping at the first. */
+function linkReader(sources: WiringSources, problems: string[]) {
+  const link = (name: string): Record<string, unknown> | undefined => {
+    // `in` first: SST's Resource throws on a name that is not linked; `in` only asks.
+    if (!(name in sources.resource)) {
+      problems.push(`linked resource ${name} is missing (link it to the function in infra/)`);
+      return undefined;
+    }
+    const value = (sources.resource as Record<string, unknown>)[name];
+    if (typeof value !== "object" || value === null) {
+      problems.push(`linked resource ${name} has no properties`);
+      return undefined;
+    }
+    return value as Record<string, unknown>;
+  };
+  const text = (owner: Record<string, unknown> | undefined, path: string, key: string, pattern: RegExp) => {
+    if (!owner) return "";
+    const value = owner[key];
+    if (typeof value !== "string" || value === "") {
+      problems.push(`${path} is missing`);
+      return "";
+    }
+    if (!pattern.test(value)) problems.push(`${path} is malformed: ${JSON.stringify(value)}`);
+    return value;
+  };
+  return { link, text };
+}
+
+/** Read and check what the tracking functions need; throws one WiringError listing every problem. */
+export function trackingConfig(sources: WiringSources): TrackingConfig {
+  const problems: string[] = [];
+  const { link, text } = linkReader(sources, problems);
+
+  const region = sources.env.AWS_REGION ?? sources.env.AWS_DEFAULT_REGION ?? "";
+  if (!region) problems.push("environment variable AWS_REGION is missing");
+  const endpoint = sources.env.MTLS_ROTATOR_AWS_ENDPOINT || undefined;
+  const dynamodbEndpoint = sources.env.MTLS_ROTATOR_DYNAMODB_ENDPOINT || endpoint;
+
+  const tableName = text(
+    link(TRACKING_LINKS.table),
+    `${LINKS.table}.name`,
+    "name",
+    /^[A-Za-z0-9_.-]{3,255}$/,
+  );
+  const topicArn = text(link(TRACKING_LINKS.topic), `${LINKS.topic}.arn`, "arn", TOPIC_ARN);
+  const linkedWorkflow = link(TRACKING_LINKS.workflow);
+  const workflowName = text(linkedWorkflow, `${TRACKING_LINKS.workflow}.name`, "name", FUNCTION_NAME);
+  const qualifier = text(linkedWorkflow, `${TRACKING_LINKS.workflow}.qualifier`, "qualifier", QUALIFIER);
+
+  const path = TRACKING_LINKS.settings;
+  const settings = link(path);
+  const authorityArn = text(settings, `${path}.authorityArn`, "authorityArn", PCA_ARN);
+  const previous = settings?.previousAuthorityArns ?? [];
+  const previousAuthorityArns: string[] = [];
+  if (!Array.isArray(previous)) {
+    problems.push(`${path}.previousAuthorityArns must be a list of Private CA ARNs`);
+  } else {
+    for (const arn of previous) {
+      if (typeof arn === "string" && PCA_ARN.test(arn)) previousAuthorityArns.push(arn);
+      else problems.push(`${path}.previousAuthorityArns has a malformed ARN: ${JSON.stringify(arn)}`);
+    }
+  }
+  const renewBefore = (settings?.renewBefore ?? DEFAULT_RENEW_BEFORE) as RenewBefore;
+  try {
+    validateRenewBefore(renewBefore);
+  } catch (error) {
+    problems.push(`${path}.renewBefore: ${(error as Error).message}`);
+  }
+  const thresholds = settings?.thresholdsDays ?? [...DEFAULT_ALERT_THRESHOLDS_DAYS];
+  let thresholdsDays: number[] = [];
+  if (!Array.isArray(thresholds)) {
+    problems.push(`${path}.thresholdsDays must be a list of whole days`);
+  } else {
+    try {
+      validateThresholds(thresholds as number[]);
+      thresholdsDays = thresholds as number[];
+    } catch (error) {
+      problems.push(`${path}.thresholdsDays: ${(error as Error).message}`);
+    }
+  }
+
+  if (problems.length > 0) throw new WiringError(problems);
+  return {
+    region,
+    ...(endpoint ? { endpoint } : {}),
+    ...(dynamodbEndpoint ? { dynamodbEndpoint } : {}),
+    tableName,
+    topicArn,
+    workflow: { name: workflowName, qualifier },
+    authorityArns: [...new Set([authorityArn, ...previousAuthorityArns])],
+    renewBefore,
+    thresholdsDays,
+  };
+}
+
+/** The clients the tracking functions use (tests pass their own). */
+export interface TrackingClients {
+  acm: ACMClient;
+  cloudfront: CloudFrontClient;
+  sns: SNSClient;
+  dynamo: DynamoDBClient | DynamoDBDocumentClient;
+  /** The Private CA client of the region a CA lives in. */
+  privateCa(region: string): ACMPCAClient;
+}
+
+function trackingClients(config: TrackingConfig): TrackingClients {
+  const forRegion = (privateCaRegion: string | undefined) =>
+    createAwsClients({
+      region: config.region,
+      ...(privateCaRegion ? { privateCaRegion } : {}),
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    });
+  const aws = forRegion(regionOfArn(config.authorityArns[0]!));
+  // A CA being migrated away from may live in another region: one more client there, built on first use.
+  const privateCa = new Map<string, ACMPCAClient>([
+    [regionOfArn(config.authorityArns[0]!) ?? "", aws.privateCa],
+  ]);
+  return {
+    acm: aws.acm,
+    cloudfront: aws.cloudfront,
+    sns: aws.sns,
+    dynamo: new DynamoDBClient({
+      region: config.region,
+      ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+      maxAttempts: 5,
+      requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
+    }),
+    privateCa(region) {
+      let client = privateCa.get(region);
+      if (!client) {
+        client = forRegion(region).privateCa;
+        privateCa.set(region, client);
+      }
+      return client;
+    },
+  };
+}
+
+/**
+ * The issuer names (tracking's issuerKey) of the given CAs, from each CA's own certificate: what the
+ * certificates they issued carry as issuer. A CA that cannot be read fails the whole build: scanning with
+ * one CA missing would silently stop managing every certificate it issued.
+ */
+export async function managedIssuersOf(
+  authorityArns: readonly string[],
+  authorityChainPem: (authorityArn: string) => Promise<string>,
+): Promise<string[]> {
+  const issuers = await Promise.all(
+    authorityArns.map(async (arn) => {
+      const [caPem] = splitPem(await authorityChainPem(arn));
+      const subject = caPem ? tryParseCertificate(caPem)?.subject : undefined;
+      const key = subject === undefined ? "" : issuerKeyOfSubject(subject);
+      if (!key)
+        throw new WiringError([`Private CA ${arn}: its certificate has no CN or O to match issuers on`]);
+      return key;
+    }),
+  );
+  return [...new Set(issuers)];
+}
+
+export interface ScanWiringOptions {
+  clients?: TrackingClients;
+  /** The SST workflow SDK (tests pass a fake). */
+  workflowSdk?: WorkflowSdk;
+  /** Where EMF lines go; stdout by default (raw, so the line is nothing but the JSON CloudWatch parses). */
+  writeMetrics?: (line: string) => void;
+  now?: () => Date;
+}
+
+/** The scan's dependencies from a checked configuration; reads the CA certificates once. */
+export async function scanDepsFrom(
+  config: TrackingConfig,
+  options: ScanWiringOptions = {},
+): Promise<ScanDeps> {
+  const clients = options.clients ?? trackingClients(config);
+  const now = options.now ?? (() => new Date());
+  const writeMetrics = options.writeMetrics ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const managedIssuers = await managedIssuersOf(config.authorityArns, (arn) =>
+    new PrivateCaAdapter(clients.privateCa(regionOfArn(arn) ?? config.region)).authorityChainPem(arn),
+  );
+  const acm = new AcmAdapter(clients.acm);
+  const cloudfront = new CloudFrontAdapter(clients.cloudfront);
+  const notifier = new Notifier(clients.sns, config.topicArn);
+  const history = new RotationStore(clients.dynamo, { tableName: config.tableName });
+  const starter = sstWorkflowStarter(config.workflow, options.workflowSdk);
+  return {
+    listCertificates: (only) => acm.searchClientCertificates(only),
+    indexUsage: () => cloudfront.indexOriginCertificates(),
+    inventory: new InventoryStore(clients.dynamo, { tableName: config.tableName }),
+    startRotation: async (request) => {
+      const { rotationId, started } = await startRotation(starter, request, history);
+      return { rotationId, started };
+    },
+    notify: (notification) => notifier.publish(notification),
+    emitMetrics: (metrics) => writeMetrics(embeddedMetrics(metrics, now())),
+    policy: { managedIssuers, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
+    now,
+    log: (message, data) => console.log(JSON.stringify({ level: "INFO", message, ...data })),
+  };
+}
+
+/** The deployed scan's dependencies, from SST's linked resources and the Lambda environment. */
+export async function buildScanDeps(
+  sources: WiringSources = { resource: Resource, env: process.env },
+  options?: ScanWiringOptions,
+): Promise<ScanDeps> {
+  return scanDepsFrom(trackingConfig(sources), options);
+}
+
+/**
+ * `build` once per cold start, its result shared by every invocation of the container. A failed build (the
+ * CA call throttled, say) is not kept: the next invocation builds again.
+ */
+export function oncePerColdStart<T>(build: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= build().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
 }

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
 import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
-import { LINKS, wiringConfig } from "../../functions/handlers/wiring.ts";
+import { LINKS, TRACKING_LINKS, trackingConfig, wiringConfig } from "../../functions/handlers/wiring.ts";
 import { resolveSettings } from "../../functions/workflow/settings.ts";
 
 const ACCOUNT = "123456789012";
@@ -23,6 +23,7 @@ interface Declared {
   type: string;
   name: string;
   args: Record<string, unknown>;
+  opts?: Record<string, unknown>;
 }
 
 interface Statement {
@@ -32,24 +33,40 @@ interface Statement {
 }
 
 /** Installs recording stand-ins for SST's globals; returns what the infra declares. */
-function installSst(stage: string): Declared[] {
+function installSst(stage: string, region = REGION): Declared[] {
   const declared: Declared[] = [];
   const component = (type: string, outputs: (name: string) => Record<string, string>) =>
     class {
       [key: string]: unknown;
-      constructor(name: string, args: Record<string, unknown> = {}) {
-        declared.push({ type, name, args });
+      constructor(name: string, args: Record<string, unknown> = {}, opts?: Record<string, unknown>) {
+        declared.push({ type, name, args, ...(opts ? { opts } : {}) });
         Object.assign(this, outputs(name));
       }
     };
-  vi.stubGlobal("$app", { name: "mtls-rotator", stage });
+  vi.stubGlobal("$app", { name: "mtls-rotator", stage, providers: { aws: { region } } });
   vi.stubGlobal("$interpolate", (strings: TemplateStringsArray, ...values: unknown[]) =>
     String.raw({ raw: strings }, ...values.map(String)),
   );
+  vi.stubGlobal("$jsonStringify", (value: unknown) => JSON.stringify(value));
+  const lambdaArn = (name: string) =>
+    `arn:aws:lambda:${region}:${ACCOUNT}:function:mtls-rotator-${stage}-${name}`;
   vi.stubGlobal("aws", {
     getPartitionOutput: () => ({ partition: "aws" }),
     getCallerIdentityOutput: () => ({ accountId: ACCOUNT }),
-    getRegionOutput: () => ({ region: REGION }),
+    getRegionOutput: () => ({ region }),
+    Provider: component("pulumi:providers:aws", () => ({})),
+    cloudwatch: {
+      EventRule: component("aws:cloudwatch:EventRule", (name) => ({
+        name: `${name}-rule`,
+        arn: `arn:aws:events:${region}:${ACCOUNT}:rule/${name}-rule`,
+      })),
+      EventTarget: component("aws:cloudwatch:EventTarget", () => ({})),
+    },
+    lambda: { Permission: component("aws:lambda:Permission", () => ({})) },
+    sqs: { QueuePolicy: component("aws:sqs:QueuePolicy", () => ({})) },
+    iam: {
+      Role: component("aws:iam:Role", (name) => ({ arn: `arn:aws:iam::${ACCOUNT}:role/${name}` })),
+    },
     kms: {
       Key: component("aws:kms:Key", () => ({ arn: KEY_ARN, keyId: KEY_ARN.split("/")[1]! })),
       Alias: component("aws:kms:Alias", () => ({})),
@@ -78,22 +95,38 @@ function installSst(stage: string): Declared[] {
       SnsTopic: component("sst:aws:SnsTopic", (name) => ({
         arn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-${stage}-${name}Topic-abcdef`,
       })),
-      Workflow: component("sst:aws:Workflow", (name) => ({ name: `mtls-rotator-${stage}-${name}Handler` })),
+      Workflow: component("sst:aws:Workflow", (name) => ({
+        name: `mtls-rotator-${stage}-${name}Handler`,
+        arn: lambdaArn(`${name}Handler`),
+        qualifier: "3",
+      })),
+      Function: component("sst:aws:Function", (name) => ({
+        name: `mtls-rotator-${stage}-${name}Function`,
+        arn: lambdaArn(`${name}Function`),
+      })),
+      CronV2: component("sst:aws:CronV2", () => ({})),
+      Queue: component("sst:aws:Queue", (name) => ({
+        arn: `arn:aws:sqs:${region}:${ACCOUNT}:mtls-rotator-${stage}-${name}Queue`,
+        url: `https://sqs.${region}.amazonaws.com/${ACCOUNT}/mtls-rotator-${stage}-${name}Queue`,
+      })),
     },
   });
   return declared;
 }
 
-async function loadInfra(stage: string, env: Record<string, string> = {}) {
+async function loadInfra(stage: string, env: Record<string, string> = {}, region = REGION) {
   vi.resetModules();
-  const declared = installSst(stage);
+  const declared = installSst(stage, region);
   vi.stubEnv("MTLS_ROTATOR_AUTHORITY_ARN", AUTHORITY_ARN);
   vi.stubEnv("MTLS_ROTATOR_NOTIFY_EMAILS", "");
   vi.stubEnv("MTLS_ROTATOR_DISTRIBUTION_IDS", "");
+  vi.stubEnv("MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS", "");
+  vi.stubEnv("MTLS_ROTATOR_SCAN_SCHEDULE", "");
   for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
   const infra = (name: string) => import(/* @vite-ignore */ `../../infra/${name}.ts`);
   const rotation = await infra("rotation");
   const settings = await infra("settings");
+  const tracking = await infra("tracking");
   const one = (type: string, name?: string) => {
     const found = declared.filter((d) => d.type === type && (name === undefined || d.name === name));
     expect(found).toHaveLength(1);
@@ -104,6 +137,7 @@ async function loadInfra(stage: string, env: Record<string, string> = {}) {
     one,
     settings,
     permissions: rotation.rotationWorkflowPermissions as Statement[],
+    trackingPermissions: tracking.trackingPermissions as Statement[],
     CLIENT_AUTH_TEMPLATE_ARN: rotation.CLIENT_AUTH_TEMPLATE_ARN as string,
   };
 }
@@ -304,6 +338,8 @@ describe("the rotation workflow", () => {
     };
     const bucketObject =
       "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef/trust/origin-client-ca.pem";
+    // Calls of these adapters that only the tracking functions make (granted and checked there).
+    const trackingOnly = new Set(["acm:SearchCertificates"]);
     const calls: Array<{ action: string; resource: string }> = [];
     for (const [file, fileResource] of sources) {
       const text = readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
@@ -314,6 +350,7 @@ describe("the rotation workflow", () => {
           if (!command) continue;
           // HeadObject is authorised as GetObject.
           const action = `${prefixOf}:${command === "HeadObject" ? "GetObject" : command}`;
+          if (trackingOnly.has(action)) continue;
           calls.push({
             action,
             resource: prefixOf === "s3" ? bucketObject : (fileResource ?? resources[prefixOf]!),
@@ -424,6 +461,212 @@ describe("settings", () => {
       );
     } finally {
       settings.STAGES.production = production;
+    }
+  });
+});
+
+describe("expiry tracking", () => {
+  const PREVIOUS_ARN = `arn:aws:acm-pca:us-east-1:${ACCOUNT}:certificate-authority/11111111-2222-4333-8444-555555555555`;
+  const queueArn = (stage: string, region = REGION) =>
+    `arn:aws:sqs:${region}:${ACCOUNT}:mtls-rotator-${stage}-TrackingDeadLettersQueue`;
+  const functions = (declared: Declared[]) => declared.filter((d) => d.type === "sst:aws:Function");
+
+  it("scans on the stage's schedule, daily at 06:00 UTC unless configured, with retries and a dead-letter queue", async () => {
+    const { one, declared } = await loadInfra("production");
+    const cron = one("sst:aws:CronV2").args as Record<string, unknown>;
+    expect(cron).toMatchObject({ schedule: "cron(0 6 * * ? *)", dlq: queueArn("production") });
+    expect(cron.retries).toBeGreaterThan(0);
+    expect((cron.function as { name: string }).name).toBe("mtls-rotator-production-TrackingScanFunction");
+    one("sst:aws:Queue", "TrackingDeadLetters");
+
+    // A failed invocation (the scan throws after a fleet with failures) is retried, then dead-lettered.
+    expect(
+      functions(declared)
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(["AcmExpiryEvent", "TrackingScan"]);
+    for (const fn of functions(declared)) {
+      expect(fn.args).toMatchObject({
+        runtime: "nodejs22.x",
+        retries: expect.any(Number),
+        transform: {
+          eventInvokeConfig: { destinationConfig: { onFailure: { destination: queueArn("production") } } },
+        },
+      });
+    }
+
+    const custom = await loadInfra("staging", { MTLS_ROTATOR_SCAN_SCHEDULE: "rate(12 hours)" });
+    expect(custom.one("sst:aws:CronV2").args.schedule).toBe("rate(12 hours)");
+  });
+
+  it("refuses a schedule EventBridge Scheduler would refuse", async () => {
+    const { settings } = await loadInfra("production");
+    const env = (schedule: string) => ({
+      MTLS_ROTATOR_AUTHORITY_ARN: AUTHORITY_ARN,
+      MTLS_ROTATOR_SCAN_SCHEDULE: schedule,
+    });
+    for (const good of ["rate(1 day)", "rate(6 hours)", "cron(0 6 * * ? *)", "cron(30 5 ? * MON-FRI *)"])
+      expect(settings.settingsFor("production", env(good)).tracking.schedule).toBe(good);
+    for (const bad of [
+      "rate(1 days)",
+      "rate(2 day)",
+      "rate(0 hours)",
+      "cron(0 6 * * * *)",
+      "at(2026-01-01T00:00:00)",
+      "daily",
+    ])
+      expect(() => settings.settingsFor("production", env(bad)), bad).toThrow(/scan schedule/);
+  });
+
+  it("runs handlers that exist and export `handler`", async () => {
+    const { declared } = await loadInfra("production");
+    for (const fn of functions(declared)) {
+      const [file, exported] = (fn.args.handler as string).split(".");
+      expect(exported).toBe("handler");
+      expect(readFileSync(new URL(`../../${file}.ts`, import.meta.url), "utf8")).toMatch(
+        /export const handler = /,
+      );
+    }
+  });
+
+  it("invokes the expiry handler on exactly ACM's Approaching Expiration events on the default bus", async () => {
+    const { declared, one } = await loadInfra("production");
+    const rules = declared.filter((d) => d.type === "aws:cloudwatch:EventRule" && d.name === "AcmExpiryRule");
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]!;
+    expect(JSON.parse(rule.args.eventPattern as string)).toEqual({
+      source: ["aws.acm"],
+      "detail-type": ["ACM Certificate Approaching Expiration"],
+    });
+    expect(rule.args.eventBusName).toBeUndefined(); // the default bus: where AWS services' events arrive
+    expect(rule.opts?.provider).toBeUndefined(); // the service's region
+
+    const ruleArn = `arn:aws:events:${REGION}:${ACCOUNT}:rule/AcmExpiryRule-rule`;
+    const handler = one("sst:aws:Function", "AcmExpiryEvent");
+    expect(handler.args.handler).toBe("functions/handlers/acm-expiry-event.handler");
+    expect(one("aws:cloudwatch:EventTarget", "AcmExpiryTarget").args).toMatchObject({
+      rule: "AcmExpiryRule-rule",
+      arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-AcmExpiryEventFunction`,
+      deadLetterConfig: { arn: queueArn("production") },
+    });
+    expect(one("aws:lambda:Permission").args).toEqual({
+      action: "lambda:InvokeFunction",
+      function: "mtls-rotator-production-AcmExpiryEventFunction",
+      principal: "events.amazonaws.com",
+      sourceArn: ruleArn,
+    });
+    // The rule's dead letters: only EventBridge, only for this rule.
+    const policy = JSON.parse(one("aws:sqs:QueuePolicy").args.policy as string);
+    expect(policy.Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn("production"),
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+      },
+    ]);
+  });
+
+  it("forwards ACM's us-east-1 events to the service region's default bus, and only when it runs elsewhere", async () => {
+    const elsewhere = await loadInfra("production");
+    const forward = elsewhere.one("aws:cloudwatch:EventRule", "AcmExpiryForwardRule");
+    const provider = elsewhere.one("pulumi:providers:aws");
+    expect(provider.args).toEqual({ region: "us-east-1" });
+    expect(forward.opts?.provider).toBeDefined();
+    expect(JSON.parse(forward.args.eventPattern as string)).toEqual({
+      source: ["aws.acm"],
+      "detail-type": ["ACM Certificate Approaching Expiration"],
+    });
+    const bus = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default`;
+    const target = elsewhere.one("aws:cloudwatch:EventTarget", "AcmExpiryForwardTarget");
+    expect(target.args).toMatchObject({
+      arn: bus,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/AcmExpiryForwardRole`,
+    });
+    expect(target.opts?.provider).toBe(forward.opts?.provider);
+    const role = elsewhere.one("aws:iam:Role").args as { inlinePolicies: { policy: string }[] };
+    expect(role.inlinePolicies.map((p) => JSON.parse(p.policy).Statement)).toEqual([
+      [{ Effect: "Allow", Action: "events:PutEvents", Resource: bus }],
+    ]);
+
+    const home = await loadInfra("production", {}, "us-east-1");
+    expect(home.declared.filter((d) => d.type === "aws:cloudwatch:EventRule").map((d) => d.name)).toEqual([
+      "AcmExpiryRule",
+    ]);
+    expect(
+      home.declared.filter((d) => d.type === "pulumi:providers:aws" || d.type === "aws:iam:Role"),
+    ).toEqual([]);
+  });
+
+  it("grants no wildcard action, '*' resources only where AWS offers nothing narrower", async () => {
+    const { trackingPermissions, declared } = await loadInfra("production");
+    for (const statement of trackingPermissions) {
+      for (const action of statement.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+    }
+    const starred = trackingPermissions.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
+    expect(starred.sort()).toEqual(["acm:SearchCertificates", "cloudfront:ListDistributions"]);
+    for (const fn of functions(declared)) expect(fn.args.permissions).toBe(trackingPermissions);
+  });
+
+  it("allows every call the scan makes, on the resources it makes it on, and nothing else", async () => {
+    const { trackingPermissions } = await loadInfra("production", {
+      MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS: PREVIOUS_ARN,
+    });
+    const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/mtls-rotator-production-RotationsTable-abcdef`;
+    const calls = [
+      { action: "acm:SearchCertificates", resource: "*" },
+      { action: "cloudfront:ListDistributions", resource: "*" },
+      { action: "acm-pca:GetCertificateAuthorityCertificate", resource: AUTHORITY_ARN },
+      { action: "acm-pca:GetCertificateAuthorityCertificate", resource: PREVIOUS_ARN },
+      // Inventory: Query (loadAll), BatchWriteItem (putMany), GetItem/PutItem (reported drift); the
+      // dispatcher's status lookup: GetItem.
+      ...["Query", "BatchWriteItem", "GetItem", "PutItem"].map((a) => ({
+        action: `dynamodb:${a}`,
+        resource: table,
+      })),
+      // A durable start is an Invoke of the published version.
+      {
+        action: "lambda:InvokeFunction",
+        resource: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-RotationWorkflowHandler:3`,
+      },
+      {
+        action: "sns:Publish",
+        resource: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-production-NotificationsTopic-abcdef`,
+      },
+      // Lambda's on-failure destination, sent with the function's role.
+      { action: "sqs:SendMessage", resource: queueArn("production") },
+    ];
+    const allows = ({ action, resource }: { action: string; resource: string }) =>
+      trackingPermissions.some((s) => s.actions.includes(action) && s.resources.includes(resource));
+    expect(calls.filter((call) => !allows(call))).toEqual([]);
+    // Nothing granted beyond those calls.
+    const granted = trackingPermissions.flatMap((s) =>
+      s.actions.flatMap((a) => s.resources.map((r) => `${a} ${r}`)),
+    );
+    expect(granted.sort()).toEqual(calls.map((c) => `${c.action} ${c.resource}`).sort());
+  });
+
+  it("links what the tracking wiring reads, in the shape it reads", async () => {
+    const { one, settings } = await loadInfra("production", {
+      MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS: PREVIOUS_ARN,
+    });
+    for (const name of ["TrackingScan", "AcmExpiryEvent"]) {
+      const links = one("sst:aws:Function", name).args.link as {
+        name: string;
+        properties: Record<string, unknown>;
+      }[];
+      expect(links.map((l) => l.name).sort()).toEqual(Object.values(TRACKING_LINKS).sort());
+      const resource = Object.fromEntries(links.map((l) => [l.name, l.properties]));
+      expect(trackingConfig({ resource, env: { AWS_REGION: REGION } })).toEqual({
+        region: REGION,
+        tableName: "mtls-rotator-production-RotationsTable-abcdef",
+        topicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-production-NotificationsTopic-abcdef`,
+        workflow: { name: "mtls-rotator-production-RotationWorkflowHandler", qualifier: "3" },
+        authorityArns: [AUTHORITY_ARN, PREVIOUS_ARN],
+        renewBefore: settings.settings.rotation.renewBefore,
+        thresholdsDays: [30, 14, 7, 1],
+      });
     }
   });
 });

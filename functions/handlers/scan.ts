@@ -1,0 +1,93 @@
+/**
+ * Lambda entry of the scheduled fleet scan (sst.aws.CronV2 in infra/tracking.ts): scan every certificate,
+ * log one summary line, answer the report.
+ *
+ * Failure contract: one certificate failing never stops the others (scanFleet collects per-certificate
+ * errors and carries on). Only after the whole fleet was scanned does the invocation throw
+ * ScanIncompleteError when any failed, so that failures are seen: EventBridge Scheduler invokes the
+ * function asynchronously, Lambda retries a failed invocation (harmless: the scan is idempotent — rotations
+ * converge on one execution per certificate generation, alerts go out once per threshold, only changed
+ * inventory is written) and then hands it to the dead-letter queue; the function's Errors metric counts it.
+ * An error before the fleet could be read (listing, inventory, configuration) propagates the same way.
+ *
+ * The summary line has counts only: no subjects, serials, key material or error texts (those are in the
+ * per-certificate log lines and the thrown error, which name ARNs and AWS error messages, nothing more).
+ */
+import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
+import { buildScanDeps, oncePerColdStart } from "./wiring.ts";
+
+/** Some certificates could not be handled; the rest of the fleet was. */
+export class ScanIncompleteError extends Error {
+  override name = "ScanIncompleteError";
+  readonly report: ScanReport;
+  constructor(trigger: string, report: ScanReport) {
+    const shown = report.errors.slice(0, 5).map((e) => `${e.certificateArn}: ${e.error}`);
+    const more =
+      report.errors.length > shown.length ? `; and ${report.errors.length - shown.length} more` : "";
+    super(
+      `${trigger}: ${report.errors.length} failure(s) after scanning the fleet: ${shown.join("; ")}${more}`,
+    );
+    this.report = report;
+  }
+}
+
+/** The report reduced to counts (what the summary line logs). */
+export function scanSummary(report: ScanReport) {
+  return {
+    certificates: report.certificates,
+    managed: report.managed,
+    due: report.due,
+    rotationsStarted: report.rotations.filter((r) => r.started).length,
+    rotationsConverged: report.rotations.filter((r) => !r.started).length,
+    alerts: report.alerts.length,
+    drift: report.drift.length,
+    newDrift: report.newDrift,
+    inventoryWrites: report.inventoryWrites,
+    errors: report.errors.length,
+  };
+}
+
+export type LogLine = (line: string) => void;
+
+const stdoutLine: LogLine = (line) => console.log(line);
+
+/**
+ * Log the summary line, then throw ScanIncompleteError if anything failed. `context` adds what triggered the
+ * scan (and, for an event, the certificate it was about).
+ */
+export function finishScan(
+  report: ScanReport,
+  context: { trigger: string; certificateArn?: string },
+  log: LogLine = stdoutLine,
+): ScanReport {
+  const failed = report.errors.length > 0;
+  log(
+    JSON.stringify({
+      level: failed ? "ERROR" : "INFO",
+      message: failed ? "scan finished with failures" : "scan finished",
+      ...context,
+      ...scanSummary(report),
+    }),
+  );
+  if (failed) throw new ScanIncompleteError(context.trigger, report);
+  return report;
+}
+
+export interface ScanHandlerOptions {
+  /** The scan's dependencies; built once per cold start in production. */
+  deps: () => Promise<ScanDeps>;
+  log?: LogLine;
+}
+
+export const SCHEDULED_SCAN = "scheduled-scan";
+
+/** The handler over the given dependencies (the scheduler's event carries nothing it needs). */
+export function scanHandler(options: ScanHandlerOptions) {
+  return async (_event?: unknown): Promise<ScanReport> => {
+    const deps = await options.deps();
+    const report = await scanFleet(deps, { actor: SCHEDULED_SCAN });
+    return finishScan(report, { trigger: SCHEDULED_SCAN }, options.log);
+  };
+}
+
+export const handler = scanHandler({ deps: oncePerColdStart(() => buildScanDeps()) });

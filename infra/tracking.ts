@@ -1,0 +1,229 @@
+// Expiry tracking (Detect): a scheduled fleet scan and ACM's "Approaching Expiration" event, both running
+// functions/tracking/scan.ts through their handlers, with exactly the permissions the scan uses. No statement
+// has a wildcard action; a resource is "*" only where the action supports no narrower resource.
+//
+// Failures are kept, not dropped: both functions are invoked asynchronously (EventBridge Scheduler, an
+// EventBridge rule), so a failed invocation is retried by Lambda and then sent to the dead-letter queue
+// (the function's on-failure destination); a delivery the scheduler or the service-region rule could not
+// make at all goes to the same queue.
+//
+// Where ACM's events arrive: in the region of the certificate, i.e. us-east-1 for origin-mTLS certificates.
+// When the service runs elsewhere, a rule in us-east-1 forwards them to the service region's default bus,
+// where the rule that invokes the handler sees them.
+import { notificationTopic, notificationTopicLink } from "./notifications";
+import { rotationWorkflow } from "./rotation";
+import { settings } from "./settings";
+import { rotationTable, rotationTableLink } from "./storage";
+
+/** The event the expiry handler runs on (functions/handlers/acm-expiry-event.ts checks the same). */
+export const ACM_EXPIRY_PATTERN = {
+  source: ["aws.acm"],
+  "detail-type": ["ACM Certificate Approaching Expiration"],
+};
+
+/** Where ACM keeps the certificates CloudFront presents to origins. */
+const CERTIFICATE_REGION = "us-east-1";
+/** Lambda's async retries of a failed invocation (0..2); the scan is idempotent. */
+const FUNCTION_RETRIES = 2;
+/** Scheduler's retries of an invocation it could not deliver. */
+const SCHEDULE_RETRIES = 3;
+
+const partition = aws.getPartitionOutput().partition;
+const account = aws.getCallerIdentityOutput().accountId;
+const { rotation, tracking } = settings;
+
+/** The region the app deploys to: sst.config.ts sets it on the AWS provider. */
+function serviceRegion(): string {
+  const provider = ($app.providers as Record<string, unknown> | undefined)?.aws as { region?: unknown };
+  const region = typeof provider === "object" && provider !== null ? provider.region : undefined;
+  if (typeof region !== "string" || region === "")
+    throw new Error("infra/tracking.ts: set providers.aws.region in sst.config.ts (where ACM events go)");
+  return region;
+}
+
+type Statement = {
+  actions: string[];
+  resources: ($util.Input<string> | string)[];
+};
+
+/** Failed scans and undeliverable events. Kept 14 days (the maximum) so a weekend's failures are still there. */
+export const trackingDeadLetters = new sst.aws.Queue("TrackingDeadLetters", {
+  transform: { queue: { messageRetentionSeconds: 14 * 24 * 60 * 60 } },
+});
+
+/** What the tracking functions read (functions/handlers/wiring.ts, TRACKING_LINKS). */
+export const trackingSettingsLink = new sst.Linkable("TrackingSettings", {
+  properties: {
+    authorityArn: rotation.authorityArn,
+    previousAuthorityArns: tracking.previousAuthorityArns,
+    // The same renewal policy as the workflow's.
+    renewBefore: rotation.renewBefore,
+    thresholdsDays: tracking.thresholdsDays,
+  },
+});
+
+/**
+ * The workflow's name and qualifier, without the workflow itself: linking the sst.aws.Workflow would also
+ * grant stopping executions and answering their callbacks, which a scan never does.
+ */
+export const rotationWorkflowStarterLink = new sst.Linkable("RotationWorkflowStarter", {
+  properties: { name: rotationWorkflow.name, qualifier: rotationWorkflow.qualifier },
+});
+
+export const trackingPermissions: Statement[] = [
+  // SearchCertificates and ListDistributions support no resource-level permission.
+  { actions: ["acm:SearchCertificates"], resources: ["*"] },
+  { actions: ["cloudfront:ListDistributions"], resources: ["*"] },
+  // The issuer names of managed certificates: the configured CA and any CA being migrated away from.
+  {
+    actions: ["acm-pca:GetCertificateAuthorityCertificate"],
+    resources: [rotation.authorityArn, ...tracking.previousAuthorityArns],
+  },
+  // Inventory (Query of its partition, BatchWriteItem of changed records, Get/Put of reported drift) and the
+  // rotation store's status lookup (GetItem) the dispatcher makes before starting. No index access, no
+  // updates or deletes.
+  {
+    actions: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"],
+    resources: [rotationTable.arn],
+  },
+  // Start rotations: a durable invoke of the workflow's published version only.
+  {
+    actions: ["lambda:InvokeFunction"],
+    resources: [$interpolate`${rotationWorkflow.arn}:${rotationWorkflow.qualifier}`],
+  },
+  { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
+  // Lambda sends the record of a failed invocation to the on-failure destination with the function's role.
+  { actions: ["sqs:SendMessage"], resources: [trackingDeadLetters.arn] },
+];
+
+// Both read the whole inventory and list every distribution (one certificate's usage is only known from
+// the full listing); SearchCertificates is one pass. 5 minutes leaves room for large fleets and retries.
+const trackingFunction = (handler: string, description: string) => ({
+  handler,
+  description,
+  runtime: "nodejs22.x" as const,
+  architecture: "arm64" as const,
+  memory: "512 MB" as const,
+  timeout: "5 minutes" as const,
+  link: [rotationTableLink, notificationTopicLink, trackingSettingsLink, rotationWorkflowStarterLink],
+  permissions: trackingPermissions,
+  retries: FUNCTION_RETRIES,
+  transform: {
+    eventInvokeConfig: {
+      destinationConfig: { onFailure: { destination: trackingDeadLetters.arn } },
+    },
+  },
+});
+
+export const scanFunction = new sst.aws.Function(
+  "TrackingScan",
+  trackingFunction("functions/handlers/scan.handler", "mtls-rotator: scheduled fleet scan"),
+);
+
+export const scanSchedule = new sst.aws.CronV2("TrackingScanSchedule", {
+  function: scanFunction,
+  schedule: tracking.schedule,
+  retries: SCHEDULE_RETRIES,
+  dlq: trackingDeadLetters.arn,
+});
+
+export const acmExpiryFunction = new sst.aws.Function(
+  "AcmExpiryEvent",
+  trackingFunction(
+    "functions/handlers/acm-expiry-event.handler",
+    "mtls-rotator: scan one certificate on ACM's Approaching Expiration event",
+  ),
+);
+
+// The rule on the service region's default bus (AWS events only arrive on the default bus).
+export const acmExpiryRule = new aws.cloudwatch.EventRule("AcmExpiryRule", {
+  description: "mtls-rotator: ACM Certificate Approaching Expiration -> expiry handler",
+  eventPattern: JSON.stringify(ACM_EXPIRY_PATTERN),
+});
+
+const acmExpiryPermission = new aws.lambda.Permission("AcmExpiryPermission", {
+  action: "lambda:InvokeFunction",
+  function: acmExpiryFunction.name,
+  principal: "events.amazonaws.com",
+  sourceArn: acmExpiryRule.arn,
+});
+
+export const acmExpiryTarget = new aws.cloudwatch.EventTarget(
+  "AcmExpiryTarget",
+  {
+    rule: acmExpiryRule.name,
+    arn: acmExpiryFunction.arn,
+    // Retried for up to a day (ACM sends the next event a day later anyway), then dead-lettered.
+    retryPolicy: { maximumEventAgeInSeconds: 24 * 60 * 60, maximumRetryAttempts: 185 },
+    deadLetterConfig: { arn: trackingDeadLetters.arn },
+  },
+  { dependsOn: [acmExpiryPermission] },
+);
+
+// EventBridge writes a rule's dead letters with the queue's resource policy, not a role: this rule only.
+export const trackingDeadLettersPolicy = new aws.sqs.QueuePolicy("TrackingDeadLettersPolicy", {
+  queueUrl: trackingDeadLetters.url,
+  policy: $jsonStringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: trackingDeadLetters.arn,
+        Condition: { ArnEquals: { "aws:SourceArn": acmExpiryRule.arn } },
+      },
+    ],
+  }),
+});
+
+/** us-east-1 ACM events forwarded to the service region (none when the service runs in us-east-1). */
+export const acmExpiryForwarding = (() => {
+  const region = serviceRegion();
+  if (region === CERTIFICATE_REGION) return undefined;
+  const provider = new aws.Provider("CertificateRegion", { region: CERTIFICATE_REGION });
+  const targetBus = $interpolate`arn:${partition}:events:${region}:${account}:event-bus/default`;
+  const role = new aws.iam.Role("AcmExpiryForwardRole", {
+    assumeRolePolicy: $jsonStringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: { StringEquals: { "aws:SourceAccount": account } },
+        },
+      ],
+    }),
+    inlinePolicies: [
+      {
+        name: "forward-acm-expiry",
+        policy: $jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "events:PutEvents", Resource: targetBus }],
+        }),
+      },
+    ],
+  });
+  const rule = new aws.cloudwatch.EventRule(
+    "AcmExpiryForwardRule",
+    {
+      description: `mtls-rotator: ACM Certificate Approaching Expiration -> default bus in ${region}`,
+      eventPattern: JSON.stringify(ACM_EXPIRY_PATTERN),
+    },
+    { provider },
+  );
+  const target = new aws.cloudwatch.EventTarget(
+    "AcmExpiryForwardTarget",
+    {
+      rule: rule.name,
+      arn: targetBus,
+      roleArn: role.arn,
+      // No dead-letter queue here: the queue lives in the service region. The scheduled scan still sees the
+      // certificate should a forwarded event be lost.
+      retryPolicy: { maximumEventAgeInSeconds: 24 * 60 * 60, maximumRetryAttempts: 185 },
+    },
+    { provider },
+  );
+  return { rule, target, role };
+})();
