@@ -84,23 +84,32 @@ export function inspectCaBundle(body: Buffer, now: Date): CaBundleInspection {
 }
 
 function longestChain(certificates: X509Certificate[]): { depth: number; deepest?: X509Certificate } {
+  // Distinct certificates only (a bundle may repeat one), indexed by subject: only a certificate whose
+  // subject is the issuer's name can have signed it, so signatures are checked on name matches alone.
+  const distinct = [...new Map(certificates.map((c) => [c.fingerprint256, c])).values()];
+  const bySubject = new Map<string, X509Certificate[]>();
+  for (const c of distinct) bySubject.set(c.subject, [...(bySubject.get(c.subject) ?? []), c]);
+
   const memo = new Map<X509Certificate, number>();
   const depthOf = (certificate: X509Certificate, path: Set<X509Certificate>): number => {
     const known = memo.get(certificate);
     if (known !== undefined) return known;
     let depth = 1;
-    path.add(certificate);
-    for (const issuer of certificates) {
-      // A self-signed root ends the chain; a loop (cross-signed pairs) is not followed twice.
-      if (issuer === certificate || path.has(issuer)) continue;
-      if (issuedBy(certificate, issuer)) depth = Math.max(depth, 1 + depthOf(issuer, path));
+    // A self-issued certificate (a root) ends the chain.
+    if (certificate.issuer !== certificate.subject) {
+      path.add(certificate);
+      for (const issuer of bySubject.get(certificate.issuer) ?? []) {
+        // A loop (cross-signed pairs) is not followed twice.
+        if (path.has(issuer) || !issuedBy(certificate, issuer)) continue;
+        depth = Math.max(depth, 1 + depthOf(issuer, path));
+      }
+      path.delete(certificate);
     }
-    path.delete(certificate);
     memo.set(certificate, depth);
     return depth;
   };
   let best: { depth: number; deepest?: X509Certificate } = { depth: 0 };
-  for (const certificate of certificates) {
+  for (const certificate of distinct) {
     const depth = depthOf(certificate, new Set());
     if (depth > best.depth) best = { depth, deepest: certificate };
   }

@@ -254,7 +254,7 @@ export class CloudFrontTrustStores {
       throw new AwsError("InvalidArgument", "CaCertificatesBundleSource is required.");
     }
     const location = readLocation(readDocument(request.body, "CaCertificatesBundleSource"));
-    const ocspHeader = request.headers["useclientcertificateocspendpoint"];
+    const ocspHeader = request.headers.useclientcertificateocspendpoint;
     const change = this.#load(location);
 
     // What stays in effect until this change validates (a write on top of a pending one keeps the older).

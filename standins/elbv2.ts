@@ -351,7 +351,6 @@ export function validateCaBundle(body: Buffer): string[] {
   const text = body.toString("utf8");
   const invalid = (why: string) =>
     new AwsError("InvalidCaCertificatesBundle", `The specified ca certificate bundle is invalid: ${why}`);
-  if (Buffer.compare(Buffer.from(text, "utf8"), body) !== 0) throw invalid("it is not UTF-8 PEM text");
   const blocks = [...text.matchAll(PEM_BLOCK)];
   if (text.replace(PEM_BLOCK, "").trim() !== "") throw invalid("it holds text outside PEM blocks");
   if (blocks.length === 0) throw invalid("it holds no certificate");

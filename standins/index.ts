@@ -83,13 +83,7 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
   const cloudwatch = new CloudWatchStandin({ now });
   // ELB reads trust-store CA bundles from S3 when the call is made.
   const elbv2 = new Elbv2Standin({
-    bundles: {
-      read: (bucket, key, versionId) => {
-        if (!s3.buckets().includes(bucket)) return undefined;
-        const object = s3.object(bucket, key, versionId);
-        return object && { body: object.body, versionId: object.versionId };
-      },
-    },
+    bundles,
     now: () => now().getTime(),
     creationDelayMs: options.trustStoreCreationDelayMs,
   });

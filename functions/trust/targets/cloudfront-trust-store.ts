@@ -1,0 +1,249 @@
+/**
+ * Trust target: a CloudFront trust store (viewer mTLS, modes required/optional). CloudFront loads a trust
+ * store's CA bundle from an S3 object version, so publishing is: a new version of this target's S3 object,
+ * then `UpdateTrustStore` naming that exact version (`If-Match`: the trust store's ETag; a 412 re-reads the
+ * ETag and tries again), then a wait until the trust store is `active` again. Limits: 25 CA certificates,
+ * 64 KB (`TRUST_TARGET_LIMITS.cloudfrontTrustStore`), checked by `publishTrustBundle` before anything is
+ * written.
+ *
+ * Failure: a trust store that ends `failed` (CloudFront refused the bundle: e.g. a chain deeper than 4) or
+ * is not `active` within the deadline makes `write` throw a `CloudFrontTrustStoreError` naming the trust
+ * store, the S3 version and CloudFront's `Reason`. The S3 version stays (harmless: nothing names it), the
+ * tags below keep naming the last bundle that became active, and `read()` keeps answering that bundle, so a
+ * refused bundle never becomes the base of the next publish.
+ *
+ * Idempotency. GetTrustStore does not say which S3 version a trust store loaded, so the target records it on
+ * the trust store, as tags written only once the update is active: `mtls-rotator:bundle-sha256`,
+ * `mtls-rotator:bundle-version` and `mtls-rotator:etag` (the ETag our update produced).
+ * - Tags name this bundle and the trust store's ETag is still ours: nothing to do (`changed: false`: no S3
+ *   write, no update).
+ * - Otherwise the latest S3 version is reused when it holds this bundle (a crash after the put), else a new
+ *   version is put; then update, wait, tag. A crash anywhere is repaired by the next write. A change made
+ *   outside the rotator moves the ETag, so the next write re-applies the bundle instead of trusting stale
+ *   tags. (Assumed: CloudFront changes a trust store's ETag on writes only, not when it turns active; if it
+ *   did, the only cost would be one redundant update per write.)
+ */
+import {
+  type CloudFrontClient,
+  GetTrustStoreCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
+  UpdateTrustStoreCommand,
+} from "@aws-sdk/client-cloudfront";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { AdapterError, awsErrorName } from "../../adapters/errors.ts";
+import { type BundleLimits, TRUST_TARGET_LIMITS, type TrustBundle } from "../../core/trust-bundle.ts";
+import type { TrustTarget } from "../publish-bundle.ts";
+import { type BundleObjectRef, ensureBundleVersion, readBundle } from "./s3-bundle-version.ts";
+
+export const TRUST_STORE_SHA_TAG = "mtls-rotator:bundle-sha256";
+export const TRUST_STORE_VERSION_TAG = "mtls-rotator:bundle-version";
+export const TRUST_STORE_ETAG_TAG = "mtls-rotator:etag";
+
+export interface CloudFrontTrustStoreTargetOptions {
+  cloudfront: CloudFrontClient;
+  s3: S3Client;
+  trustStoreId: string;
+  /** Bucket (versioning on) and key of this target's own bundle object. */
+  bucket: string;
+  key: string;
+  /** The bucket's region, as `CaCertificatesBundleS3Location.Region` names it. */
+  bucketRegion: string;
+  /** How long to wait for `active` after an update. Default 15 minutes. */
+  activationTimeoutMs?: number;
+  /** Pause between GetTrustStore polls. Default 5 s. */
+  pollIntervalMs?: number;
+  /** UpdateTrustStore attempts when the ETag keeps going stale (412). Default 5. */
+  maxUpdateAttempts?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Clock in ms for the deadline. Default `Date.now`. */
+  now?: () => number;
+}
+
+export const TrustStoreErrorCode = {
+  /** CloudFront refused the bundle: the trust store ended `failed`. */
+  Failed: "TrustStoreFailed",
+  /** Not `active` within the deadline. */
+  NotActive: "TrustStoreNotActive",
+  /** The ETag went stale on every attempt. */
+  Conflict: "TrustStoreConflict",
+} as const;
+export type TrustStoreErrorCode = (typeof TrustStoreErrorCode)[keyof typeof TrustStoreErrorCode];
+
+export class CloudFrontTrustStoreError extends AdapterError {
+  override name = "CloudFrontTrustStoreError";
+  readonly code: TrustStoreErrorCode;
+  readonly trustStoreId: string;
+  /** The last status seen. */
+  readonly status: string | undefined;
+  /** CloudFront's `Reason` for a failed trust store. */
+  readonly reason: string | undefined;
+  constructor(
+    code: TrustStoreErrorCode,
+    message: string,
+    details: { trustStoreId: string; status?: string; reason?: string },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.code = code;
+    this.trustStoreId = details.trustStoreId;
+    this.status = details.status;
+    this.reason = details.reason;
+  }
+}
+
+interface TrustStoreState {
+  arn: string;
+  etag: string;
+  status: string;
+  reason: string | undefined;
+}
+
+export class CloudFrontTrustStoreTarget implements TrustTarget {
+  readonly name: string;
+  readonly limits: BundleLimits = TRUST_TARGET_LIMITS.cloudfrontTrustStore;
+  readonly #cloudfront: CloudFrontClient;
+  readonly #s3: S3Client;
+  readonly #id: string;
+  readonly #object: BundleObjectRef;
+  readonly #bucketRegion: string;
+  readonly #activationTimeoutMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #maxUpdateAttempts: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #now: () => number;
+
+  constructor(options: CloudFrontTrustStoreTargetOptions) {
+    this.#cloudfront = options.cloudfront;
+    this.#s3 = options.s3;
+    this.#id = options.trustStoreId;
+    this.#object = { bucket: options.bucket, key: options.key };
+    this.#bucketRegion = options.bucketRegion;
+    this.#activationTimeoutMs = options.activationTimeoutMs ?? 15 * 60_000;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
+    this.#maxUpdateAttempts = Math.max(1, options.maxUpdateAttempts ?? 5);
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#now = options.now ?? Date.now;
+    this.name = `cloudfront-trust-store:${options.trustStoreId}`;
+  }
+
+  /** The bundle of the last update that became active (per the tags); undefined before the first one. */
+  async read(): Promise<string | undefined> {
+    const state = await this.#state();
+    const version = (await this.#tags(state.arn))[TRUST_STORE_VERSION_TAG];
+    return version === undefined ? undefined : readBundle(this.#s3, this.#object, version);
+  }
+
+  async write(bundle: TrustBundle): Promise<{ changed: boolean; version?: string }> {
+    const state = await this.#state();
+    const tags = await this.#tags(state.arn);
+    const recorded = tags[TRUST_STORE_VERSION_TAG];
+    if (
+      tags[TRUST_STORE_SHA_TAG] === bundle.sha256 &&
+      tags[TRUST_STORE_ETAG_TAG] === state.etag &&
+      recorded
+    ) {
+      if (state.status !== "active") await this.#waitActive(recorded);
+      return { changed: false, version: recorded };
+    }
+
+    const { versionId } = await ensureBundleVersion(this.#s3, this.#object, bundle);
+    const etag = await this.#update(versionId, state.etag);
+    await this.#waitActive(versionId);
+    await this.#cloudfront.send(
+      new TagResourceCommand({
+        Resource: state.arn,
+        Tags: {
+          Items: [
+            { Key: TRUST_STORE_SHA_TAG, Value: bundle.sha256 },
+            { Key: TRUST_STORE_VERSION_TAG, Value: versionId },
+            { Key: TRUST_STORE_ETAG_TAG, Value: etag },
+          ],
+        },
+      }),
+    );
+    return { changed: true, version: versionId };
+  }
+
+  // ---- steps ---------------------------------------------------------------------------------------------
+
+  /** UpdateTrustStore with If-Match; a stale ETag (412) is re-read and the update tried again. */
+  async #update(versionId: string, etag: string): Promise<string> {
+    let ifMatch = etag;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = await this.#cloudfront.send(
+          new UpdateTrustStoreCommand({
+            Id: this.#id,
+            IfMatch: ifMatch,
+            CaCertificatesBundleSource: {
+              CaCertificatesBundleS3Location: {
+                Bucket: this.#object.bucket,
+                Key: this.#object.key,
+                Region: this.#bucketRegion,
+                Version: versionId,
+              },
+            },
+          }),
+        );
+        if (!out.ETag) throw new AdapterError(`UpdateTrustStore ${this.#id} answered no ETag`);
+        return out.ETag;
+      } catch (error) {
+        if (awsErrorName(error) !== "PreconditionFailed") throw error;
+        if (attempt >= this.#maxUpdateAttempts) {
+          throw new CloudFrontTrustStoreError(
+            TrustStoreErrorCode.Conflict,
+            `CloudFront trust store ${this.#id}: the ETag was stale on all ${attempt} UpdateTrustStore attempts ` +
+              "(another writer keeps changing it)",
+            { trustStoreId: this.#id },
+            { cause: error },
+          );
+        }
+        ifMatch = (await this.#state()).etag;
+      }
+    }
+  }
+
+  /** Polls until `active`; throws on `failed` or when the deadline passes. */
+  async #waitActive(versionId: string): Promise<void> {
+    const deadline = this.#now() + this.#activationTimeoutMs;
+    const source = `s3://${this.#object.bucket}/${this.#object.key} version ${versionId}`;
+    for (;;) {
+      const state = await this.#state();
+      if (state.status === "active") return;
+      if (state.status === "failed") {
+        throw new CloudFrontTrustStoreError(
+          TrustStoreErrorCode.Failed,
+          `CloudFront trust store ${this.#id} failed to load ${source}: ${state.reason ?? "no reason given"}`,
+          { trustStoreId: this.#id, status: state.status, reason: state.reason },
+        );
+      }
+      const left = deadline - this.#now();
+      if (left <= 0) {
+        throw new CloudFrontTrustStoreError(
+          TrustStoreErrorCode.NotActive,
+          `CloudFront trust store ${this.#id} is still ${state.status} ${Math.round(this.#activationTimeoutMs / 1000)} s ` +
+            `after updating to ${source}`,
+          { trustStoreId: this.#id, status: state.status },
+        );
+      }
+      await this.#sleep(Math.min(this.#pollIntervalMs, left));
+    }
+  }
+
+  async #state(): Promise<TrustStoreState> {
+    const out = await this.#cloudfront.send(new GetTrustStoreCommand({ Identifier: this.#id }));
+    const store = out.TrustStore;
+    if (!store?.Arn || !out.ETag || !store.Status) {
+      throw new AdapterError(`GetTrustStore ${this.#id} answered no ARN, ETag or status`);
+    }
+    return { arn: store.Arn, etag: out.ETag, status: store.Status, reason: store.Reason };
+  }
+
+  async #tags(arn: string): Promise<Record<string, string>> {
+    const out = await this.#cloudfront.send(new ListTagsForResourceCommand({ Resource: arn }));
+    const tags: Record<string, string> = {};
+    for (const tag of out.Tags?.Items ?? []) if (tag.Key) tags[tag.Key] = tag.Value ?? "";
+    return tags;
+  }
+}
