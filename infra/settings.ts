@@ -15,6 +15,12 @@
  *                                    certificates they issued stay managed (tracked, alerted, rotated)
  *     MTLS_ROTATOR_SCAN_SCHEDULE     EventBridge Scheduler expression of the fleet scan (UTC), e.g.
  *                                    "rate(12 hours)"; default STAGES[stage].tracking.schedule, else daily 06:00
+ * - Expiry tracking is in STAGES[stage].tracking over DEFAULT_TRACKING, among it `caRetirementGraceSeconds`:
+ *   how long a CA (the configured one or a previous one) that no managed certificate in service chains to
+ *   any more stays in the published trust bundle before the scheduled scan's trust reconciliation removes it
+ *   (functions/trust/reconcile.ts). Origins and clients that sync the bundle get that long to catch up, and
+ *   a CA briefly unused (a rollback to it) is not dropped at once. 0 retires it on the first scan that finds
+ *   it unused. Production keeps 7 days; shorter stages retire sooner so migrations can be tried end to end.
  * - Not `sst.Secret`: none of these values is secret, and a secret's value is only an Output inside the
  *   deploy, so it could neither be checked before resources are declared nor decide which resources to
  *   declare (one email subscription per address, IAM scoped to the CA).
@@ -51,12 +57,19 @@ export interface TrackingSettings {
   thresholdsDays: number[];
   /** Private CAs being migrated away from: certificates they issued still count as managed. */
   previousAuthorityArns: string[];
+  /**
+   * Seconds a CA stays in the published trust bundle after the last managed certificate in service stopped
+   * chaining to it; then the scheduled scan removes it from every target. Whole seconds, 0..366 days
+   * (0: removed by the first scan that finds it unused). The clock survives between scans (inventory).
+   */
+  caRetirementGraceSeconds: number;
 }
 
 export const DEFAULT_TRACKING: TrackingSettings = {
   schedule: "cron(0 6 * * ? *)",
   thresholdsDays: [30, 14, 7, 1],
   previousAuthorityArns: [],
+  caRetirementGraceSeconds: 7 * 24 * 60 * 60,
 };
 
 export interface StageSettings {
@@ -99,6 +112,7 @@ export const STAGES: Record<string, StageSettings> & { default: StageSettings } 
       graceSeconds: 7 * DAY,
       revokeRetired: true,
     },
+    tracking: { caRetirementGraceSeconds: 7 * DAY },
     workflow: { executionTimeoutDays: 30, retentionDays: 90 },
   },
   staging: {
@@ -114,6 +128,7 @@ export const STAGES: Record<string, StageSettings> & { default: StageSettings } 
       graceSeconds: DAY,
       revokeRetired: false,
     },
+    tracking: { caRetirementGraceSeconds: DAY },
     workflow: { executionTimeoutDays: 14, retentionDays: 30 },
   },
   default: {
@@ -129,6 +144,7 @@ export const STAGES: Record<string, StageSettings> & { default: StageSettings } 
       graceSeconds: HOUR,
       revokeRetired: false,
     },
+    tracking: { caRetirementGraceSeconds: HOUR },
     workflow: { executionTimeoutDays: 14, retentionDays: 14 },
   },
 };
@@ -193,6 +209,7 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
     schedule: schedule as ScanSchedule,
     thresholdsDays: [...new Set(trackingBase.thresholdsDays)].sort((a, b) => b - a),
     previousAuthorityArns,
+    caRetirementGraceSeconds: trackingBase.caRetirementGraceSeconds,
   };
 
   problems.push(
@@ -259,6 +276,11 @@ function trackingProblems(t: TrackingSettings): string[] {
   for (const arn of t.previousAuthorityArns) {
     if (!PCA_ARN.test(arn)) problems.push(`previous authority ${arn} is not a Private CA ARN`);
   }
+  const grace = t.caRetirementGraceSeconds;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_SECONDS)
+    problems.push(
+      `tracking.caRetirementGraceSeconds must be a whole number of seconds from 0 to ${MAX_SECONDS}, got ${grace}`,
+    );
   return problems;
 }
 

@@ -2,6 +2,12 @@
 // functions/tracking/scan.ts through their handlers, with exactly the permissions the scan uses. No statement
 // has a wildcard action; a resource is "*" only where the action supports no narrower resource.
 //
+// Trust reconciliation (CA migrations): after a full scan, the scheduled scan publishes the trust bundle
+// again with every CA still in service and retires the ones unused for tracking.caRetirementGraceSeconds
+// (functions/trust/reconcile.ts), to the same targets the workflow publishes to. Only the scheduled scan
+// does this (a single-certificate scan skips it), so only its role may read and write the bundle; the ACM
+// expiry-event function gets none of those permissions. Both link the same names (a link grants nothing).
+//
 // Failures are kept, not dropped: both functions are invoked asynchronously (EventBridge Scheduler, an
 // EventBridge rule), so a failed invocation is retried by Lambda and then sent to the dead-letter queue
 // (the function's on-failure destination); a delivery the scheduler or the service-region rule could not
@@ -13,7 +19,7 @@
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { rotationWorkflow } from "./rotation";
 import { settings } from "./settings";
-import { rotationTable, rotationTableLink } from "./storage";
+import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
 
 /** The event the expiry handler runs on (functions/handlers/acm-expiry-event.ts checks the same). */
 export const ACM_EXPIRY_PATTERN = {
@@ -30,7 +36,8 @@ const SCHEDULE_RETRIES = 3;
 
 const partition = aws.getPartitionOutput().partition;
 const account = aws.getCallerIdentityOutput().accountId;
-const { rotation, tracking } = settings;
+const region = aws.getRegionOutput().region;
+const { rotation, tracking, trust } = settings;
 
 /** The region the app deploys to: sst.config.ts sets it on the AWS provider. */
 function serviceRegion(): string {
@@ -59,6 +66,9 @@ export const trackingSettingsLink = new sst.Linkable("TrackingSettings", {
     // The same renewal policy as the workflow's.
     renewBefore: rotation.renewBefore,
     thresholdsDays: tracking.thresholdsDays,
+    // Where the scan's trust reconciliation publishes: the workflow's bundle object and secret.
+    trust,
+    caRetirementGraceSeconds: tracking.caRetirementGraceSeconds,
   },
 });
 
@@ -79,9 +89,9 @@ export const trackingPermissions: Statement[] = [
     actions: ["acm-pca:GetCertificateAuthorityCertificate"],
     resources: [rotation.authorityArn, ...tracking.previousAuthorityArns],
   },
-  // Inventory (Query of its partition, BatchWriteItem of changed records, Get/Put of reported drift) and the
-  // rotation store's status lookup (GetItem) the dispatcher makes before starting. No index access, no
-  // updates or deletes.
+  // Inventory (Query of its partition, BatchWriteItem of changed records, Get/Put of reported drift and of
+  // the scan's CA retirement clock) and the rotation store's status lookup (GetItem) the dispatcher makes
+  // before starting. No index access, no updates or deletes.
   {
     actions: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"],
     resources: [rotationTable.arn],
@@ -96,17 +106,53 @@ export const trackingPermissions: Statement[] = [
   { actions: ["sqs:SendMessage"], resources: [trackingDeadLetters.arn] },
 ];
 
+/**
+ * The trust reconciliation's publishing (functions/trust/publish-bundle.ts through functions/trust/
+ * reconcile.ts), granted to the scheduled scan only: the same bundle object and secret as the workflow's.
+ */
+export const trustReconcilePermissions: Statement[] = [
+  // The bundle object: read (GetObject also covers HeadObject) and publish, this key only.
+  {
+    actions: ["s3:GetObject", "s3:PutObject"],
+    resources: [$interpolate`${trustBundleBucket.arn}/${trust.bucketKey}`],
+  },
+  // Without ListBucket, S3 answers a missing object with 403 instead of 404, and the first publish (no
+  // bundle yet) would fail. The bucket holds nothing but bundles.
+  { actions: ["s3:ListBucket"], resources: [trustBundleBucket.arn] },
+  // The bundle secret (public CA material); Secrets Manager appends a random suffix to the name's ARN.
+  {
+    actions: [
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:CreateSecret",
+      "secretsmanager:UpdateSecretVersionStage",
+    ],
+    resources: [
+      $interpolate`arn:${partition}:secretsmanager:${region}:${account}:secret:${trust.bundleSecretName}*`,
+    ],
+  },
+];
+
+/** The scheduled scan: the tracking permissions plus publishing the trust bundle. */
+export const scanPermissions: Statement[] = [...trackingPermissions, ...trustReconcilePermissions];
+
 // Both read the whole inventory and list every distribution (one certificate's usage is only known from
 // the full listing); SearchCertificates is one pass. 5 minutes leaves room for large fleets and retries.
-const trackingFunction = (handler: string, description: string) => ({
+const trackingFunction = (handler: string, description: string, permissions: Statement[]) => ({
   handler,
   description,
   runtime: "nodejs22.x" as const,
   architecture: "arm64" as const,
   memory: "512 MB" as const,
   timeout: "5 minutes" as const,
-  link: [rotationTableLink, notificationTopicLink, trackingSettingsLink, rotationWorkflowStarterLink],
-  permissions: trackingPermissions,
+  link: [
+    rotationTableLink,
+    notificationTopicLink,
+    trustBundleBucketLink,
+    trackingSettingsLink,
+    rotationWorkflowStarterLink,
+  ],
+  permissions,
   retries: FUNCTION_RETRIES,
   transform: {
     eventInvokeConfig: {
@@ -117,7 +163,11 @@ const trackingFunction = (handler: string, description: string) => ({
 
 export const scanFunction = new sst.aws.Function(
   "TrackingScan",
-  trackingFunction("functions/handlers/scan.handler", "mtls-rotator: scheduled fleet scan"),
+  trackingFunction(
+    "functions/handlers/scan.handler",
+    "mtls-rotator: scheduled fleet scan and trust-bundle reconciliation",
+    scanPermissions,
+  ),
 );
 
 export const scanSchedule = new sst.aws.CronV2("TrackingScanSchedule", {
@@ -132,6 +182,8 @@ export const acmExpiryFunction = new sst.aws.Function(
   trackingFunction(
     "functions/handlers/acm-expiry-event.handler",
     "mtls-rotator: scan one certificate on ACM's Approaching Expiration event",
+    // No trust-bundle access: a single-certificate scan never reconciles the bundle.
+    trackingPermissions,
   ),
 );
 

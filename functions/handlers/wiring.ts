@@ -18,6 +18,8 @@ import type { ACMClient } from "@aws-sdk/client-acm";
 import type { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SNSClient } from "@aws-sdk/client-sns";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Resource } from "sst";
@@ -37,7 +39,8 @@ import { DEFAULT_RENEW_BEFORE, type RenewBefore, validateRenewBefore } from "../
 import { issuerKeyOfSubject } from "../core/tracking.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
 import { embeddedMetrics, type ScanDeps } from "../tracking/scan.ts";
-import { S3BundleTarget, SecretBundleTarget } from "../trust/publish-bundle.ts";
+import { S3BundleTarget, SecretBundleTarget, type TrustTarget } from "../trust/publish-bundle.ts";
+import { type ConfiguredAuthority, reconcileTrust } from "../trust/reconcile.ts";
 import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type RotationSettings, resolveSettings } from "../workflow/settings.ts";
 
@@ -58,13 +61,19 @@ export class WiringError extends Error {
   }
 }
 
-export interface WiringConfig {
+/** Where the trust bundle is published (the workflow and the scan publish to the same targets). */
+export interface TrustBundleConfig {
+  /** Versioned bucket of the bundle object. */
+  bucketName: string;
+  bundleKey: string;
+  /** Secrets Manager secret holding the same bundle. */
+  bundleSecretName: string;
+}
+
+export interface WiringConfig extends TrustBundleConfig {
   region: string;
   endpoint?: string;
   tableName: string;
-  bucketName: string;
-  bundleKey: string;
-  bundleSecretName: string;
   topicArn: string;
   /** Customer-managed KMS key the credential secrets are encrypted with. */
   credentialsKeyArn: string;
@@ -80,6 +89,7 @@ export interface WiringSources {
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const BUNDLE_KEY = /^[^/].{0,1023}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
@@ -127,7 +137,7 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
 
   const linkedSettings = link(LINKS.settings);
   const trust = objectField(linkedSettings, `${LINKS.settings}.trust`, "trust", problems);
-  const bundleKey = field(trust, `${LINKS.settings}.trust.bucketKey`, "bucketKey", /^[^/].{0,1023}$/);
+  const bundleKey = field(trust, `${LINKS.settings}.trust.bucketKey`, "bucketKey", BUNDLE_KEY);
   const bundleSecretName = field(
     trust,
     `${LINKS.settings}.trust.bundleSecretName`,
@@ -181,6 +191,21 @@ function objectField(
   return value as Record<string, unknown>;
 }
 
+/**
+ * The targets the trust bundle is published to, from a checked configuration: the one place they are
+ * built, for the workflow (trust before swap) and the scan (CA retirement) alike, so both always publish
+ * to the same set.
+ */
+export function trustTargetsFrom(
+  config: TrustBundleConfig,
+  clients: { s3: S3Client; secrets: SecretsManagerClient },
+): TrustTarget[] {
+  return [
+    new S3BundleTarget(clients.s3, config.bucketName, config.bundleKey),
+    new SecretBundleTarget(clients.secrets, config.bundleSecretName),
+  ];
+}
+
 /** The workflow's dependencies from a checked configuration; SDK clients are built here, once. */
 export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): RotationDeps {
   const aws =
@@ -207,10 +232,7 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
     acm,
     distributions: new CloudFrontAdapter(aws.cloudfront),
     issuance: { privateCa, acm, credentials, now },
-    trustTargets: [
-      new S3BundleTarget(aws.s3, config.bucketName, config.bundleKey),
-      new SecretBundleTarget(aws.secrets, config.bundleSecretName),
-    ],
+    trustTargets: trustTargetsFrom(config, aws),
     metrics: new DistributionMetrics(aws.cloudwatch),
     store: new RotationStore(dynamo, { tableName: config.tableName }),
     notify: (notification) => notifier.publish(notification),
@@ -229,19 +251,31 @@ export function buildRotationDeps(
 
 /**
  * Linked resources of the tracking functions (infra/tracking.ts):
- * - `RotationTable.name`, `NotificationTopic.arn`      as for the workflow (inventory shares the table)
+ * - `RotationTable.name`, `NotificationTopic.arn`,     as for the workflow (inventory shares the table; the
+ *   `TrustBundleBucket.name`                           scan's trust reconciliation publishes to the same bucket)
  * - `RotationWorkflowStarter`                          { name, qualifier } of the rotation workflow
  * - `TrackingSettings`                                 { authorityArn, previousAuthorityArns, renewBefore,
- *                                                        thresholdsDays }
+ *                                                        thresholdsDays, trust: { bucketKey, bundleSecretName },
+ *                                                        caRetirementGraceSeconds? }
+ *
+ * Both tracking functions read the same configuration. Only the scheduled scan reconciles the trust bundle
+ * (scanFleet skips it for a single-certificate scan), so only the scan's role may write the bundle: the
+ * ACM expiry-event function's deps carry a reconcileTrust that it never calls and could not run.
  */
 export const TRACKING_LINKS = {
   table: LINKS.table,
   topic: LINKS.topic,
+  bucket: LINKS.bucket,
   workflow: "RotationWorkflowStarter",
   settings: "TrackingSettings",
 } as const;
 
-export interface TrackingConfig {
+/** How long a CA no managed certificate uses any more stays in the bundle, unless configured: 7 days. */
+export const DEFAULT_CA_RETIREMENT_GRACE_SECONDS = 7 * 86_400;
+/** The longest grace accepted (resolveSettings' ceiling for any duration). */
+const MAX_GRACE_SECONDS = 366 * 86_400;
+
+export interface TrackingConfig extends TrustBundleConfig {
   region: string;
   endpoint?: string;
   dynamodbEndpoint?: string;
@@ -254,6 +288,9 @@ export interface TrackingConfig {
   authorityArns: string[];
   renewBefore: RenewBefore;
   thresholdsDays: number[];
+  /** Seconds a configured CA stays in the trust bundle after the last managed certificate stopped using
+   * it (0: retired by the first scan that finds it unused). */
+  caRetirementGraceSeconds: number;
 }
 
 const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
@@ -305,6 +342,7 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
     /^[A-Za-z0-9_.-]{3,255}$/,
   );
   const topicArn = text(link(TRACKING_LINKS.topic), `${LINKS.topic}.arn`, "arn", TOPIC_ARN);
+  const bucketName = text(link(TRACKING_LINKS.bucket), `${LINKS.bucket}.name`, "name", BUCKET_NAME);
   const linkedWorkflow = link(TRACKING_LINKS.workflow);
   const workflowName = text(linkedWorkflow, `${TRACKING_LINKS.workflow}.name`, "name", FUNCTION_NAME);
   const qualifier = text(linkedWorkflow, `${TRACKING_LINKS.workflow}.qualifier`, "qualifier", QUALIFIER);
@@ -341,6 +379,22 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
     }
   }
 
+  const trust = objectField(settings, `${path}.trust`, "trust", problems);
+  const bundleKey = text(trust, `${path}.trust.bucketKey`, "bucketKey", BUNDLE_KEY);
+  const bundleSecretName = text(trust, `${path}.trust.bundleSecretName`, "bundleSecretName", SECRET_NAME);
+  const grace = settings?.caRetirementGraceSeconds ?? DEFAULT_CA_RETIREMENT_GRACE_SECONDS;
+  const caRetirementGraceSeconds = typeof grace === "number" ? grace : Number.NaN;
+  if (
+    !Number.isInteger(caRetirementGraceSeconds) ||
+    caRetirementGraceSeconds < 0 ||
+    caRetirementGraceSeconds > MAX_GRACE_SECONDS
+  ) {
+    problems.push(
+      `${path}.caRetirementGraceSeconds must be a whole number of seconds from 0 to ${MAX_GRACE_SECONDS},` +
+        ` got ${JSON.stringify(grace)}`,
+    );
+  }
+
   if (problems.length > 0) throw new WiringError(problems);
   return {
     region,
@@ -348,10 +402,14 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
     ...(dynamodbEndpoint ? { dynamodbEndpoint } : {}),
     tableName,
     topicArn,
+    bucketName,
+    bundleKey,
+    bundleSecretName,
     workflow: { name: workflowName, qualifier },
     authorityArns: [...new Set([authorityArn, ...previousAuthorityArns])],
     renewBefore,
     thresholdsDays,
+    caRetirementGraceSeconds,
   };
 }
 
@@ -361,6 +419,9 @@ export interface TrackingClients {
   cloudfront: CloudFrontClient;
   sns: SNSClient;
   dynamo: DynamoDBClient | DynamoDBDocumentClient;
+  /** The trust-bundle targets' clients, in the service's region. */
+  s3: S3Client;
+  secrets: SecretsManagerClient;
   /** The Private CA client of the region a CA lives in. */
   privateCa(region: string): ACMPCAClient;
 }
@@ -381,6 +442,8 @@ function trackingClients(config: TrackingConfig): TrackingClients {
     acm: aws.acm,
     cloudfront: aws.cloudfront,
     sns: aws.sns,
+    s3: aws.s3,
+    secrets: aws.secrets,
     dynamo: new DynamoDBClient({
       region: config.region,
       ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
@@ -396,6 +459,35 @@ function trackingClients(config: TrackingConfig): TrackingClients {
       return client;
     },
   };
+}
+
+/**
+ * Each CA's certificate followed by its chain, read once (concurrently); the scan derives both its managed
+ * issuers and the trust bundle's authorities from these. A CA that cannot be read fails the whole build.
+ */
+export async function authorityChainsOf(
+  authorityArns: readonly string[],
+  authorityChainPem: (authorityArn: string) => Promise<string>,
+): Promise<Map<string, string>> {
+  const unique = [...new Set(authorityArns)];
+  const chains = await Promise.all(unique.map(authorityChainPem));
+  return new Map(unique.map((arn, i) => [arn, chains[i]!]));
+}
+
+/**
+ * The authorities the trust bundle is reconciled against: the configured CA (the first ARN: replacements
+ * come from it, so it is always trusted), then the CAs being migrated away from (trusted while a managed
+ * certificate in service chains to them, then for the grace period).
+ */
+export function configuredAuthorities(
+  authorityArns: readonly string[],
+  chains: ReadonlyMap<string, string>,
+): ConfiguredAuthority[] {
+  return authorityArns.map((arn, i) => {
+    const chainPem = chains.get(arn);
+    if (chainPem === undefined) throw new WiringError([`Private CA ${arn}: its chain was not read`]);
+    return { chainPem, next: i === 0 };
+  });
 }
 
 /**
@@ -426,10 +518,15 @@ export interface ScanWiringOptions {
   workflowSdk?: WorkflowSdk;
   /** Where EMF lines go; stdout by default (raw, so the line is nothing but the JSON CloudWatch parses). */
   writeMetrics?: (line: string) => void;
+  /** Structured log lines; one JSON line on stdout each by default. */
+  log?: (message: string, data?: Record<string, unknown>) => void;
   now?: () => Date;
 }
 
-/** The scan's dependencies from a checked configuration; reads the CA certificates once. */
+/**
+ * The scan's dependencies from a checked configuration; reads each CA's chain once (per cold start, with
+ * oncePerColdStart) for both the managed issuers and the trust reconciliation.
+ */
 export async function scanDepsFrom(
   config: TrackingConfig,
   options: ScanWiringOptions = {},
@@ -437,27 +534,55 @@ export async function scanDepsFrom(
   const clients = options.clients ?? trackingClients(config);
   const now = options.now ?? (() => new Date());
   const writeMetrics = options.writeMetrics ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const managedIssuers = await managedIssuersOf(config.authorityArns, (arn) =>
+  const log =
+    options.log ??
+    ((message: string, data?: Record<string, unknown>) =>
+      console.log(JSON.stringify({ level: "INFO", message, ...data })));
+  const chains = await authorityChainsOf(config.authorityArns, (arn) =>
     new PrivateCaAdapter(clients.privateCa(regionOfArn(arn) ?? config.region)).authorityChainPem(arn),
   );
+  const managedIssuers = await managedIssuersOf(config.authorityArns, async (arn) => chains.get(arn)!);
+  const authorities = configuredAuthorities(config.authorityArns, chains);
+  const trustTargets = trustTargetsFrom(config, clients);
   const acm = new AcmAdapter(clients.acm);
   const cloudfront = new CloudFrontAdapter(clients.cloudfront);
   const notifier = new Notifier(clients.sns, config.topicArn);
   const history = new RotationStore(clients.dynamo, { tableName: config.tableName });
+  const inventory = new InventoryStore(clients.dynamo, { tableName: config.tableName });
   const starter = sstWorkflowStarter(config.workflow, options.workflowSdk);
   return {
     listCertificates: (only) => acm.searchClientCertificates(only),
     indexUsage: () => cloudfront.indexOriginCertificates(),
-    inventory: new InventoryStore(clients.dynamo, { tableName: config.tableName }),
+    inventory,
     startRotation: async (request) => {
       const { rotationId, started } = await startRotation(starter, request, history);
       return { rotationId, started };
     },
     notify: (notification) => notifier.publish(notification),
+    // Only the full scan calls this (scanFleet skips it for a single certificate).
+    reconcileTrust: async (records) => {
+      const result = await reconcileTrust({
+        targets: trustTargets,
+        authorities,
+        inventory: records,
+        clock: inventory.retirementClock,
+        graceSeconds: config.caRetirementGraceSeconds,
+        now: now(),
+      });
+      log("trust bundle reconciled", {
+        bundleSha256: result.bundleSha256,
+        certificates: result.certificates,
+        kept: result.kept,
+        inGrace: result.inGrace,
+        retiredFingerprints: result.retiredFingerprints,
+        changedTargets: result.targets.filter((t) => t.changed).map((t) => t.target),
+      });
+      return result;
+    },
     emitMetrics: (metrics) => writeMetrics(embeddedMetrics(metrics, now())),
     policy: { managedIssuers, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
     now,
-    log: (message, data) => console.log(JSON.stringify({ level: "INFO", message, ...data })),
+    log,
   };
 }
 

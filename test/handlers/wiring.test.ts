@@ -1,22 +1,34 @@
 /**
  * The tracking wiring: what it reads from the linked resources (every problem named at once), the managed
- * issuers it derives from the CAs' own certificates, and the deployed shape end to end — buildScanDeps from
- * linked resources and the environment, against the AWS stand-ins and dynalite, driving the scan handler.
+ * issuers and trust authorities it derives from the CAs' own certificates, and the deployed shape end to
+ * end — buildScanDeps from linked resources and the environment, against the AWS stand-ins and dynalite,
+ * driving the scan handler, its trust reconciliation publishing through the workflow's own targets.
  */
+import { X509Certificate } from "node:crypto";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { workflow } from "sst/aws/workflow";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
+import { fingerprintOf, splitPem } from "../../functions/core/pem.ts";
 import type { WorkflowSdk } from "../../functions/dispatch/start-rotation.ts";
+import { acmExpiryHandler } from "../../functions/handlers/acm-expiry-event.ts";
 import { scanHandler } from "../../functions/handlers/scan.ts";
 import {
+  authorityChainsOf,
   buildScanDeps,
+  configuredAuthorities,
+  DEFAULT_CA_RETIREMENT_GRACE_SECONDS,
+  LINKS,
   managedIssuersOf,
   oncePerColdStart,
+  rotationDepsFrom,
   TRACKING_LINKS,
   trackingConfig,
   WiringError,
+  wiringConfig,
 } from "../../functions/handlers/wiring.ts";
+import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 import { type CertificateAuthority, createRootCa, issueClientCredential } from "../../standins/pki.ts";
@@ -27,33 +39,80 @@ const ACCOUNT = "123456789012";
 const AUTHORITY = `arn:aws:acm-pca:eu-west-1:${ACCOUNT}:certificate-authority/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c`;
 const PREVIOUS = `arn:aws:acm-pca:us-east-1:${ACCOUNT}:certificate-authority/11111111-2222-4333-8444-555555555555`;
 const WORKFLOW = { name: "mtls-rotator-production-RotationWorkflowHandler", qualifier: "3" };
+const BUCKET = "mtls-rotator-production-trustbundlesbucket-abcdef";
+const TRUST = {
+  bucketKey: "trust/origin-client-ca.pem",
+  bundleSecretName: "mtls-rotator/production/trust/origin-client-ca",
+};
+
+function trackingSettings(overrides: Record<string, unknown> = {}) {
+  return {
+    authorityArn: AUTHORITY,
+    previousAuthorityArns: [PREVIOUS],
+    renewBefore: { fractionOfLifetime: 1 / 3 },
+    thresholdsDays: [30, 14, 7, 1],
+    trust: TRUST,
+    caRetirementGraceSeconds: 3 * 86_400,
+    ...overrides,
+  };
+}
 
 function linked(overrides: Record<string, unknown> = {}) {
   return {
     [TRACKING_LINKS.table]: { name: "mtls-rotator-production-RotationsTable" },
     [TRACKING_LINKS.topic]: { arn: `arn:aws:sns:eu-west-1:${ACCOUNT}:mtls-rotator-notifications` },
+    [TRACKING_LINKS.bucket]: { name: BUCKET },
     [TRACKING_LINKS.workflow]: WORKFLOW,
-    [TRACKING_LINKS.settings]: {
-      authorityArn: AUTHORITY,
-      previousAuthorityArns: [PREVIOUS],
-      renewBefore: { fractionOfLifetime: 1 / 3 },
-      thresholdsDays: [30, 14, 7, 1],
-    },
+    [TRACKING_LINKS.settings]: trackingSettings(),
     ...overrides,
   };
 }
 
 describe("trackingConfig", () => {
-  it("reads the linked resources: the configured CA first, then the previous ones", () => {
+  it("reads the linked resources: the configured CA first, then the previous ones; the bundle's targets", () => {
     expect(trackingConfig({ resource: linked(), env: { AWS_REGION: "eu-west-1" } })).toEqual({
       region: "eu-west-1",
       tableName: "mtls-rotator-production-RotationsTable",
       topicArn: `arn:aws:sns:eu-west-1:${ACCOUNT}:mtls-rotator-notifications`,
+      bucketName: BUCKET,
+      bundleKey: TRUST.bucketKey,
+      bundleSecretName: TRUST.bundleSecretName,
       workflow: WORKFLOW,
       authorityArns: [AUTHORITY, PREVIOUS],
       renewBefore: { fractionOfLifetime: 1 / 3 },
       thresholdsDays: [30, 14, 7, 1],
+      caRetirementGraceSeconds: 3 * 86_400,
     });
+  });
+
+  it("retires an unused CA after 7 days unless configured; 0 retires it at once", () => {
+    const read = (settings: Record<string, unknown>) =>
+      trackingConfig({
+        resource: linked({ [TRACKING_LINKS.settings]: settings }),
+        env: { AWS_REGION: "eu-west-1" },
+      }).caRetirementGraceSeconds;
+    const { caRetirementGraceSeconds: _, ...unset } = trackingSettings();
+    expect(DEFAULT_CA_RETIREMENT_GRACE_SECONDS).toBe(7 * 86_400);
+    expect(read(unset)).toBe(DEFAULT_CA_RETIREMENT_GRACE_SECONDS);
+    expect(read(trackingSettings({ caRetirementGraceSeconds: 0 }))).toBe(0);
+    expect(read(trackingSettings({ caRetirementGraceSeconds: 366 * 86_400 }))).toBe(366 * 86_400);
+  });
+
+  it("refuses a grace that is not whole seconds from 0 to 366 days", () => {
+    for (const bad of [-1, 1.5, 366 * 86_400 + 1, "7 days", Number.NaN]) {
+      const resource = linked({
+        [TRACKING_LINKS.settings]: trackingSettings({ caRetirementGraceSeconds: bad }),
+      });
+      expect(() => trackingConfig({ resource, env: { AWS_REGION: "eu-west-1" } }), String(bad)).toThrow(
+        expect.objectContaining({
+          problems: [
+            expect.stringMatching(
+              /^TrackingSettings\.caRetirementGraceSeconds must be a whole number of seconds from 0 to 31622400, got /,
+            ),
+          ],
+        }),
+      );
+    }
   });
 
   it("names every missing link at once", () => {
@@ -70,6 +129,7 @@ describe("trackingConfig", () => {
       "environment variable AWS_REGION is missing",
       "linked resource RotationTable is missing (link it to the function in infra/)",
       "linked resource NotificationTopic is missing (link it to the function in infra/)",
+      "linked resource TrustBundleBucket is missing (link it to the function in infra/)",
       "linked resource RotationWorkflowStarter is missing (link it to the function in infra/)",
       "linked resource TrackingSettings is missing (link it to the function in infra/)",
     ]);
@@ -77,24 +137,39 @@ describe("trackingConfig", () => {
 
   it("names every malformed setting at once", () => {
     const resource = linked({
+      [TRACKING_LINKS.bucket]: { name: "Not_A_Bucket" },
       [TRACKING_LINKS.workflow]: { name: WORKFLOW.name },
       [TRACKING_LINKS.settings]: {
         authorityArn: "arn:aws:acm:us-east-1:123456789012:certificate/x",
         previousAuthorityArns: ["not-an-arn"],
         renewBefore: { fractionOfLifetime: 2 },
         thresholdsDays: [30, -1],
+        trust: { bucketKey: "/trust/origin-client-ca.pem" },
+        caRetirementGraceSeconds: -1,
       },
     });
     expect(() => trackingConfig({ resource, env: { AWS_REGION: "eu-west-1" } })).toThrow(
       expect.objectContaining({
         problems: [
+          'TrustBundleBucket.name is malformed: "Not_A_Bucket"',
           "RotationWorkflowStarter.qualifier is missing",
           'TrackingSettings.authorityArn is malformed: "arn:aws:acm:us-east-1:123456789012:certificate/x"',
           'TrackingSettings.previousAuthorityArns has a malformed ARN: "not-an-arn"',
           expect.stringMatching(/^TrackingSettings\.renewBefore: .*fractionOfLifetime/),
           expect.stringMatching(/^TrackingSettings\.thresholdsDays: .*-1/),
+          'TrackingSettings.trust.bucketKey is malformed: "/trust/origin-client-ca.pem"',
+          "TrackingSettings.trust.bundleSecretName is missing",
+          "TrackingSettings.caRetirementGraceSeconds must be a whole number of seconds from 0 to 31622400, got -1",
         ],
       }),
+    );
+  });
+
+  it("needs the trust bundle's settings", () => {
+    const { trust: _, ...withoutTrust } = trackingSettings();
+    const resource = linked({ [TRACKING_LINKS.settings]: withoutTrust });
+    expect(() => trackingConfig({ resource, env: { AWS_REGION: "eu-west-1" } })).toThrow(
+      expect.objectContaining({ problems: ["TrackingSettings.trust is missing"] }),
     );
   });
 });
@@ -133,7 +208,26 @@ describe("managedIssuersOf", () => {
   });
 });
 
+describe("authorityChainsOf and configuredAuthorities", () => {
+  it("reads each CA's chain once; the configured CA is the next one, the previous ones are not", async () => {
+    const reads: string[] = [];
+    const chains = await authorityChainsOf([AUTHORITY, PREVIOUS, AUTHORITY], async (arn) => {
+      reads.push(arn);
+      return `chain of ${arn}`;
+    });
+    expect(reads).toEqual([AUTHORITY, PREVIOUS]);
+    expect(configuredAuthorities([AUTHORITY, PREVIOUS], chains)).toEqual([
+      { chainPem: `chain of ${AUTHORITY}`, next: true },
+      { chainPem: `chain of ${PREVIOUS}`, next: false },
+    ]);
+    expect(() => configuredAuthorities([AUTHORITY, "arn:unread"], chains)).toThrow(WiringError);
+  });
+});
+
 describe("buildScanDeps, deployed shape", () => {
+  const REGION = "eu-west-1";
+  const TABLE = "mtls-rotator";
+  const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`;
   let standins: Standins;
   let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
   let topicArn: string;
@@ -143,25 +237,67 @@ describe("buildScanDeps, deployed shape", () => {
   let previousArn: string;
 
   beforeAll(async () => {
-    standins = await startStandins({ acmImportsPerSecond: 10_000 });
-    dynamo = await startDynamoDb();
-    await createRotationTable(dynamoDbClient(dynamo.endpoint), "mtls-rotator");
-    topicArn = standins.sns.createTopic("mtls-rotator", "eu-west-1");
     current = await createRootCa({ name: "CN=Acme Origin Client CA G2, O=Acme" });
     previous = await createRootCa({ name: "CN=Acme Origin Client CA, O=Acme" });
-    // The CA being migrated away from lives in another region than the current one.
-    authorityArn = standins.privateCa.addAuthority(current, "eu-west-1");
-    previousArn = standins.privateCa.addAuthority(previous, "us-east-1");
   });
 
-  afterAll(async () => {
+  // A fresh account per test: what ACM holds decides which CAs are in service.
+  beforeEach(async () => {
+    standins = await startStandins({ acmImportsPerSecond: 10_000 });
+    dynamo = await startDynamoDb();
+    await createRotationTable(dynamoDbClient(dynamo.endpoint), TABLE);
+    topicArn = standins.sns.createTopic("mtls-rotator", REGION);
+    standins.s3.createBucket(BUCKET, { versioned: true, region: REGION });
+    // The CA being migrated away from lives in another region than the current one.
+    authorityArn = standins.privateCa.addAuthority(current, REGION);
+    previousArn = standins.privateCa.addAuthority(previous, "us-east-1");
+    // Only the SDK's default credential chain knows the stand-ins' credentials, as in Lambda.
+    vi.stubEnv("AWS_ACCESS_KEY_ID", STANDIN_CREDENTIALS.accessKeyId);
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", STANDIN_CREDENTIALS.secretAccessKey);
+    vi.stubEnv("AWS_SESSION_TOKEN", "");
+  });
+
+  afterEach(async () => {
+    vi.unstubAllEnvs();
     await standins?.close();
     await dynamo?.close();
   });
 
-  afterEach(() => {
-    vi.unstubAllEnvs();
+  const env = () => ({
+    AWS_REGION: REGION,
+    MTLS_ROTATOR_AWS_ENDPOINT: standins.endpoint,
+    MTLS_ROTATOR_DYNAMODB_ENDPOINT: dynamo.endpoint,
   });
+
+  /** What infra/tracking.ts links to the tracking functions. */
+  const trackingLinks = (settings: Record<string, unknown> = {}) =>
+    linked({
+      [TRACKING_LINKS.table]: { name: TABLE },
+      [TRACKING_LINKS.topic]: { arn: topicArn },
+      [TRACKING_LINKS.settings]: trackingSettings({
+        authorityArn,
+        previousAuthorityArns: [previousArn],
+        ...settings,
+      }),
+    });
+
+  /** What infra/rotation.ts links to the workflow: the same bucket, key and secret. */
+  const workflowLinks = () => ({
+    [LINKS.table]: { name: TABLE },
+    [LINKS.bucket]: { name: BUCKET },
+    [LINKS.topic]: { arn: topicArn },
+    [LINKS.settings]: { rotation: { authorityArn }, trust: TRUST, credentialsKeyArn: KEY_ARN },
+  });
+
+  const fingerprint = (ca: CertificateAuthority) => fingerprintOf(new X509Certificate(ca.certificatePem));
+  const fingerprints = (pem: string) => splitPem(pem).map((p) => fingerprintOf(new X509Certificate(p)));
+  const publishedS3 = () => standins.s3.object(BUCKET, TRUST.bucketKey)?.body.toString("utf8") ?? "";
+  const publishedSecret = async () =>
+    (
+      await standins
+        .clients({ region: REGION })
+        .secrets.send(new GetSecretValueCommand({ SecretId: TRUST.bundleSecretName }))
+    ).SecretString ?? "";
 
   async function presented(ca: CertificateAuthority, name: string, daysLeft: number) {
     const now = Date.now();
@@ -187,10 +323,6 @@ describe("buildScanDeps, deployed shape", () => {
     const duePrevious = await presented(previous, "due-previous", 10);
     const foreign = await presented(await createRootCa({ name: "CN=Other CA, O=Other" }), "foreign", 10);
 
-    // Only the SDK's default credential chain knows the stand-ins' credentials, as in Lambda.
-    vi.stubEnv("AWS_ACCESS_KEY_ID", STANDIN_CREDENTIALS.accessKeyId);
-    vi.stubEnv("AWS_SECRET_ACCESS_KEY", STANDIN_CREDENTIALS.secretAccessKey);
-    vi.stubEnv("AWS_SESSION_TOKEN", "");
     const started: Array<{ resource: workflow.Resource; name: string }> = [];
     const sdk: WorkflowSdk = {
       start: async (resource, input) => {
@@ -200,25 +332,10 @@ describe("buildScanDeps, deployed shape", () => {
       StartError: workflow.StartError,
     };
     const emf: string[] = [];
-    const resource = linked({
-      [TRACKING_LINKS.table]: { name: "mtls-rotator" },
-      [TRACKING_LINKS.topic]: { arn: topicArn },
-      [TRACKING_LINKS.settings]: {
-        authorityArn,
-        previousAuthorityArns: [previousArn],
-        renewBefore: { fractionOfLifetime: 1 / 3 },
-        thresholdsDays: [30, 14, 7, 1],
-      },
-    });
-    const env = {
-      AWS_REGION: "eu-west-1",
-      MTLS_ROTATOR_AWS_ENDPOINT: standins.endpoint,
-      MTLS_ROTATOR_DYNAMODB_ENDPOINT: dynamo.endpoint,
-    };
     standins.server.calls.length = 0;
     const deps = await buildScanDeps(
-      { resource, env },
-      { workflowSdk: sdk, writeMetrics: (l) => emf.push(l) },
+      { resource: trackingLinks(), env: env() },
+      { workflowSdk: sdk, writeMetrics: (l) => emf.push(l), log: () => {} },
     );
 
     expect(deps.policy).toEqual({
@@ -242,6 +359,68 @@ describe("buildScanDeps, deployed shape", () => {
       ManagedCertificates: 2,
       DueCertificates: 2,
       RotationsStarted: 2,
+    });
+
+    // Both CAs are in service: the reconciled bundle carries both, on both targets, and retires nothing.
+    expect(report.trust).toEqual({ bundleSha256: expect.any(String), retiredFingerprints: [] });
+    for (const bundle of [publishedS3(), await publishedSecret()])
+      expect(fingerprints(bundle).sort()).toEqual([fingerprint(current), fingerprint(previous)].sort());
+    // The CA chains were read once, when the deps were built; the scan reads none again.
+    expect(standins.server.count("acm-pca")).toBe(2);
+  });
+
+  it("reconciles the trust bundle on the workflow's own targets: an unused previous CA leaves it (grace 0)", async () => {
+    // After a migration: the workflow published both CAs (trust before swap); the fleet is on the current CA.
+    const workflowDeps = rotationDepsFrom(wiringConfig({ resource: workflowLinks(), env: env() }));
+    await publishTrustBundle({
+      targets: workflowDeps.trustTargets,
+      currentChainPem: previous.certificatePem,
+      incomingChainPem: current.certificatePem,
+      now: new Date(),
+    });
+    expect(fingerprints(publishedS3()).sort()).toEqual([fingerprint(current), fingerprint(previous)].sort());
+    const inService = await presented(current, "in-service", 60);
+
+    const logged: Array<{ message: string; data?: Record<string, unknown> }> = [];
+    const deps = await buildScanDeps(
+      { resource: trackingLinks({ caRetirementGraceSeconds: 0 }), env: env() },
+      {
+        workflowSdk: { start: async () => ({ arn: "", statusCode: 202 }), StartError: workflow.StartError },
+        writeMetrics: () => {},
+        log: (message, data) => logged.push({ message, ...(data ? { data } : {}) }),
+      },
+    );
+
+    // The ACM expiry event scans one certificate: it never reconciles, never touches the bundle.
+    standins.server.calls.length = 0;
+    const event = {
+      source: "aws.acm",
+      "detail-type": "ACM Certificate Approaching Expiration",
+      resources: [inService],
+    };
+    const single = await acmExpiryHandler({ deps: async () => deps, log: () => {} })(event);
+    expect(single?.trust).toBeUndefined();
+    expect(standins.server.count("s3") + standins.server.count("secretsmanager")).toBe(0);
+
+    const report = await scanHandler({ deps: async () => deps, log: () => {} })({});
+
+    expect(report.errors).toEqual([]);
+    expect(report.managed).toBe(1);
+    expect(report.trust?.retiredFingerprints).toEqual([fingerprint(previous)]);
+    const s3Bundle = publishedS3();
+    expect(fingerprints(s3Bundle)).toEqual([fingerprint(current)]);
+    expect(fingerprints(await publishedSecret())).toEqual([fingerprint(current)]);
+    // A new version of the versioned object, the bundle before it still retrievable.
+    expect(standins.s3.versions(BUCKET, TRUST.bucketKey)).toHaveLength(2);
+    // And what the workflow reads as published is that same bundle.
+    expect(await workflowDeps.trustTargets[0]!.read()).toBe(s3Bundle);
+    expect(logged).toContainEqual({
+      message: "trust bundle reconciled",
+      data: expect.objectContaining({
+        kept: ["CN=Acme Origin Client CA G2, O=Acme"],
+        retiredFingerprints: [fingerprint(previous)],
+        changedTargets: [`s3://${BUCKET}/${TRUST.bucketKey}`, `secretsmanager:${TRUST.bundleSecretName}`],
+      }),
     });
   });
 });

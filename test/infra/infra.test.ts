@@ -138,6 +138,7 @@ async function loadInfra(stage: string, env: Record<string, string> = {}, region
     settings,
     permissions: rotation.rotationWorkflowPermissions as Statement[],
     trackingPermissions: tracking.trackingPermissions as Statement[],
+    scanPermissions: tracking.scanPermissions as Statement[],
     CLIENT_AUTH_TEMPLATE_ARN: rotation.CLIENT_AUTH_TEMPLATE_ARN as string,
   };
 }
@@ -600,13 +601,85 @@ describe("expiry tracking", () => {
   });
 
   it("grants no wildcard action, '*' resources only where AWS offers nothing narrower", async () => {
-    const { trackingPermissions, declared } = await loadInfra("production");
-    for (const statement of trackingPermissions) {
-      for (const action of statement.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+    const { trackingPermissions, scanPermissions, one } = await loadInfra("production");
+    expect(one("sst:aws:Function", "TrackingScan").args.permissions).toBe(scanPermissions);
+    expect(one("sst:aws:Function", "AcmExpiryEvent").args.permissions).toBe(trackingPermissions);
+    for (const permissions of [trackingPermissions, scanPermissions]) {
+      for (const statement of permissions) {
+        for (const action of statement.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+        expect(statement.resources.length).toBeGreaterThan(0);
+      }
+      const starred = permissions.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
+      expect(starred.sort()).toEqual(["acm:SearchCertificates", "cloudfront:ListDistributions"]);
     }
-    const starred = trackingPermissions.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
-    expect(starred.sort()).toEqual(["acm:SearchCertificates", "cloudfront:ListDistributions"]);
-    for (const fn of functions(declared)) expect(fn.args.permissions).toBe(trackingPermissions);
+  });
+
+  it("lets only the scheduled scan publish the trust bundle: this object, this bucket, this secret", async () => {
+    const { trackingPermissions, scanPermissions } = await loadInfra("production");
+    const bucket = "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef";
+    const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/trust/origin-client-ca*`;
+    const trust = [
+      { actions: ["s3:GetObject", "s3:PutObject"], resources: [`${bucket}/trust/origin-client-ca.pem`] },
+      // ListBucket: a missing bundle answers 404, not 403 (the first publish).
+      { actions: ["s3:ListBucket"], resources: [bucket] },
+      {
+        actions: [
+          "secretsmanager:GetSecretValue",
+          "secretsmanager:PutSecretValue",
+          "secretsmanager:CreateSecret",
+          "secretsmanager:UpdateSecretVersionStage",
+        ],
+        resources: [secret],
+      },
+    ];
+    expect(scanPermissions).toEqual([...trackingPermissions, ...trust]);
+    // The expiry function scans one certificate and never reconciles: no bundle access at all.
+    const bundleAccess = trackingPermissions.flatMap((s) =>
+      s.actions.filter((a) => a.startsWith("s3:") || a.startsWith("secretsmanager:")),
+    );
+    expect(bundleAccess).toEqual([]);
+
+    // Every call the trust targets make (functions/trust/publish-bundle.ts) is allowed to the scan.
+    const source = readFileSync(new URL("../../functions/trust/publish-bundle.ts", import.meta.url), "utf8");
+    const prefixes: Record<string, string> = {
+      "client-s3": "s3",
+      "client-secrets-manager": "secretsmanager",
+    };
+    const resources: Record<string, string> = {
+      s3: `${bucket}/trust/origin-client-ca.pem`,
+      secretsmanager: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/trust/origin-client-ca-AbCdEf`,
+    };
+    const calls: Array<{ action: string; resource: string }> = [];
+    for (const [, names, client] of source.matchAll(/import \{([^}]*)\} from "@aws-sdk\/([a-z0-9-]+)"/g)) {
+      const prefix = prefixes[client!]!;
+      for (const name of names!.split(",").map((n) => n.trim())) {
+        const command = /^(\w+)Command$/.exec(name)?.[1];
+        if (!command) continue;
+        // HeadObject is authorised as GetObject.
+        calls.push({
+          action: `${prefix}:${command === "HeadObject" ? "GetObject" : command}`,
+          resource: resources[prefix]!,
+        });
+      }
+    }
+    expect(calls.length).toBe(7);
+    const allows = (permissions: Statement[], { action, resource }: { action: string; resource: string }) =>
+      permissions.some(
+        (s) =>
+          s.actions.includes(action) &&
+          s.resources.some((pattern) =>
+            new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
+          ),
+      );
+    expect(calls.filter((call) => !allows(scanPermissions, call))).toEqual([]);
+    expect(calls.filter((call) => allows(trackingPermissions, call))).toEqual([]);
+    // Not another secret of the stage (the credential secrets hold private keys).
+    expect(
+      allows(scanPermissions, {
+        action: "secretsmanager:GetSecretValue",
+        resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/credentials/x-AbCdEf`,
+      }),
+    ).toBe(false);
   });
 
   it("allows every call the scan makes, on the resources it makes it on, and nothing else", async () => {
@@ -619,8 +692,8 @@ describe("expiry tracking", () => {
       { action: "cloudfront:ListDistributions", resource: "*" },
       { action: "acm-pca:GetCertificateAuthorityCertificate", resource: AUTHORITY_ARN },
       { action: "acm-pca:GetCertificateAuthorityCertificate", resource: PREVIOUS_ARN },
-      // Inventory: Query (loadAll), BatchWriteItem (putMany), GetItem/PutItem (reported drift); the
-      // dispatcher's status lookup: GetItem.
+      // Inventory: Query (loadAll), BatchWriteItem (putMany), GetItem/PutItem (reported drift, the CA
+      // retirement clock); the dispatcher's status lookup: GetItem.
       ...["Query", "BatchWriteItem", "GetItem", "PutItem"].map((a) => ({
         action: `dynamodb:${a}`,
         resource: table,
@@ -658,15 +731,84 @@ describe("expiry tracking", () => {
       }[];
       expect(links.map((l) => l.name).sort()).toEqual(Object.values(TRACKING_LINKS).sort());
       const resource = Object.fromEntries(links.map((l) => [l.name, l.properties]));
-      expect(trackingConfig({ resource, env: { AWS_REGION: REGION } })).toEqual({
+      const config = trackingConfig({ resource, env: { AWS_REGION: REGION } });
+      expect(config).toEqual({
         region: REGION,
         tableName: "mtls-rotator-production-RotationsTable-abcdef",
         topicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-production-NotificationsTopic-abcdef`,
+        bucketName: "mtls-rotator-production-trustbundlesbucket-abcdef",
+        bundleKey: "trust/origin-client-ca.pem",
+        bundleSecretName: "mtls-rotator/production/trust/origin-client-ca",
         workflow: { name: "mtls-rotator-production-RotationWorkflowHandler", qualifier: "3" },
         authorityArns: [AUTHORITY_ARN, PREVIOUS_ARN],
         renewBefore: settings.settings.rotation.renewBefore,
         thresholdsDays: [30, 14, 7, 1],
+        caRetirementGraceSeconds: 7 * 86_400,
       });
+      // The scan reconciles the bundle the workflow publishes: the same object and secret.
+      const workflowLinks = one("sst:aws:Workflow").args.link as {
+        name: string;
+        properties: Record<string, unknown>;
+      }[];
+      const workflow = wiringConfig({
+        resource: Object.fromEntries(workflowLinks.map((l) => [l.name, l.properties])),
+        env: { AWS_REGION: REGION },
+      });
+      expect({
+        bucketName: config.bucketName,
+        bundleKey: config.bundleKey,
+        bundleSecretName: config.bundleSecretName,
+      }).toEqual({
+        bucketName: workflow.bucketName,
+        bundleKey: workflow.bundleKey,
+        bundleSecretName: workflow.bundleSecretName,
+      });
+    }
+  });
+
+  it("keeps an unused CA in the bundle per stage: 7 days in production, refused outside 0..366 days", async () => {
+    const { settings } = await loadInfra("production");
+    const grace = (stage: string) =>
+      settings.settingsFor(stage, { MTLS_ROTATOR_AUTHORITY_ARN: AUTHORITY_ARN }).tracking
+        .caRetirementGraceSeconds;
+    expect(grace("production")).toBe(7 * 86_400);
+    expect(grace("staging")).toBe(86_400);
+    expect(grace("alice")).toBe(settings.STAGES.default.tracking.caRetirementGraceSeconds);
+    expect(settings.DEFAULT_TRACKING.caRetirementGraceSeconds).toBe(7 * 86_400);
+
+    const production = settings.STAGES.production;
+    try {
+      for (const [value, ok] of [
+        [0, true],
+        [366 * 86_400, true],
+        [-1, false],
+        [1.5, false],
+        [366 * 86_400 + 1, false],
+      ] as const) {
+        settings.STAGES.production = { ...production, tracking: { caRetirementGraceSeconds: value } };
+        const deploy = () =>
+          settings.settingsFor("production", { MTLS_ROTATOR_AUTHORITY_ARN: AUTHORITY_ARN });
+        if (ok) expect(deploy().tracking.caRetirementGraceSeconds).toBe(value);
+        else
+          expect(deploy, String(value)).toThrow(
+            `tracking.caRetirementGraceSeconds must be a whole number of seconds from 0 to 31622400, got ${value}`,
+          );
+      }
+    } finally {
+      settings.STAGES.production = production;
+    }
+
+    // What every stage links is what the scan's wiring accepts.
+    for (const stage of [...Object.keys(settings.STAGES), "alice"]) {
+      const deployed = await loadInfra(stage);
+      const links = deployed.one("sst:aws:Function", "TrackingScan").args.link as {
+        name: string;
+        properties: Record<string, unknown>;
+      }[];
+      const resource = Object.fromEntries(links.map((l) => [l.name, l.properties]));
+      expect(trackingConfig({ resource, env: { AWS_REGION: REGION } }).caRetirementGraceSeconds).toBe(
+        deployed.settings.settings.tracking.caRetirementGraceSeconds,
+      );
     }
   });
 });
