@@ -32,7 +32,7 @@
  * - DescribeTrustStores: PageSize 1-400 (ValidationError), Marker paging.
  */
 import { randomBytes, randomUUID, X509Certificate } from "node:crypto";
-import { ACCOUNT_ID, AwsError, escapeXml } from "./protocol.ts";
+import { ACCOUNT_ID, AwsError, escapeXml, queryErrorResponse } from "./protocol.ts";
 import { signingServiceOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
 
 const API_VERSION = "2015-12-01";
@@ -200,14 +200,7 @@ export class Elbv2Standin implements WireService {
 
   /** ELB's error document: `<ErrorResponse>` in the ELBv2 namespace. */
   errorResponse(error: AwsError): WireResponse {
-    return {
-      status: error.status,
-      headers: { "content-type": "text/xml" },
-      body:
-        `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${error.sender ? "Sender" : "Receiver"}</Type>` +
-        `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
-        `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
-    };
+    return queryErrorResponse(XMLNS, error);
   }
 
   // ---- operations ---------------------------------------------------------------------------------------

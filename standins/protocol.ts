@@ -2,6 +2,7 @@
  * Wire-level plumbing shared by every AWS stand-in: the real AWS SDK talks to these over loopback HTTP,
  * so requests are really serialized, errors really parsed and retries really taken by the SDK.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 
 /** An error the stand-in answers with, shaped like the AWS service's own. */
@@ -79,6 +80,18 @@ export function xmlError(error: AwsError): StandinResponse {
       `<?xml version="1.0"?><ErrorResponse xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/">` +
       `<Error><Type>${type}</Type><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
       `<RequestId>standin</RequestId></ErrorResponse>`,
+  };
+}
+
+/** The error document of awsQuery services (SNS, ELBv2): `<ErrorResponse>` in the service's namespace. */
+export function queryErrorResponse(xmlns: string, error: AwsError): StandinResponse {
+  return {
+    status: error.status,
+    headers: { "content-type": "text/xml" },
+    body:
+      `<ErrorResponse xmlns="${xmlns}"><Error><Type>${error.sender ? "Sender" : "Receiver"}</Type>` +
+      `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
+      `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
   };
 }
 

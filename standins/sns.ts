@@ -20,7 +20,7 @@
  *   String.Array as a JSON array.
  */
 import { randomUUID } from "node:crypto";
-import { ACCOUNT_ID, AwsError, escapeXml } from "./protocol.ts";
+import { ACCOUNT_ID, AwsError, escapeXml, queryErrorResponse } from "./protocol.ts";
 import { signingServiceOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
 
 const API_VERSION = "2010-03-31";
@@ -108,14 +108,7 @@ export class SnsStandin implements WireService {
 
   /** SNS's error document: `<ErrorResponse>` in the SNS namespace. */
   errorResponse(error: AwsError): WireResponse {
-    return {
-      status: error.status,
-      headers: { "content-type": "text/xml" },
-      body:
-        `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${error.sender ? "Sender" : "Receiver"}</Type>` +
-        `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
-        `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
-    };
+    return queryErrorResponse(XMLNS, error);
   }
 
   // ---- Publish ------------------------------------------------------------------------------------------

@@ -97,39 +97,8 @@ const KMS_KEY_ARN = /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 /** Read and check every setting; throws one WiringError listing all that are missing or malformed. */
 export function wiringConfig(sources: WiringSources): WiringConfig {
   const problems: string[] = [];
-  const link = (name: string): Record<string, unknown> | undefined => {
-    // `in` first: SST's Resource throws on a name that is not linked; `in` only asks.
-    if (!(name in sources.resource)) {
-      problems.push(`linked resource ${name} is missing (link it to the function in infra/)`);
-      return undefined;
-    }
-    const value = (sources.resource as Record<string, unknown>)[name];
-    if (typeof value !== "object" || value === null) {
-      problems.push(`linked resource ${name} has no properties`);
-      return undefined;
-    }
-    return value as Record<string, unknown>;
-  };
-  const field = (
-    owner: Record<string, unknown> | undefined,
-    path: string,
-    key: string,
-    pattern?: RegExp,
-  ): string => {
-    if (!owner) return "";
-    const value = owner[key];
-    if (typeof value !== "string" || value === "") {
-      problems.push(`${path} is missing`);
-      return "";
-    }
-    if (pattern && !pattern.test(value)) problems.push(`${path} is malformed: ${JSON.stringify(value)}`);
-    return value;
-  };
-
-  const region = sources.env.AWS_REGION ?? sources.env.AWS_DEFAULT_REGION ?? "";
-  if (!region) problems.push("environment variable AWS_REGION is missing");
-  const endpoint = sources.env.MTLS_ROTATOR_AWS_ENDPOINT || undefined;
-  const dynamodbEndpoint = sources.env.MTLS_ROTATOR_DYNAMODB_ENDPOINT || endpoint;
+  const { link, text: field } = linkReader(sources, problems);
+  const { region, endpoint, dynamodbEndpoint } = awsLocation(sources, problems);
 
   const tableName = field(link(LINKS.table), `${LINKS.table}.name`, "name", /^[A-Za-z0-9_.-]{3,255}$/);
   const bucketName = field(link(LINKS.bucket), `${LINKS.bucket}.name`, "name", BUCKET_NAME);
@@ -312,28 +281,33 @@ function linkReader(sources: WiringSources, problems: string[]) {
     }
     return value as Record<string, unknown>;
   };
-  const text = (owner: Record<string, unknown> | undefined, path: string, key: string, pattern: RegExp) => {
+  const text = (owner: Record<string, unknown> | undefined, path: string, key: string, pattern?: RegExp) => {
     if (!owner) return "";
     const value = owner[key];
     if (typeof value !== "string" || value === "") {
       problems.push(`${path} is missing`);
       return "";
     }
-    if (!pattern.test(value)) problems.push(`${path} is malformed: ${JSON.stringify(value)}`);
+    if (pattern && !pattern.test(value)) problems.push(`${path} is malformed: ${JSON.stringify(value)}`);
     return value;
   };
   return { link, text };
+}
+
+/** Region and optional endpoints (local stand-ins) from the Lambda environment. */
+function awsLocation(sources: WiringSources, problems: string[]) {
+  const region = sources.env.AWS_REGION ?? sources.env.AWS_DEFAULT_REGION ?? "";
+  if (!region) problems.push("environment variable AWS_REGION is missing");
+  const endpoint = sources.env.MTLS_ROTATOR_AWS_ENDPOINT || undefined;
+  const dynamodbEndpoint = sources.env.MTLS_ROTATOR_DYNAMODB_ENDPOINT || endpoint;
+  return { region, endpoint, dynamodbEndpoint };
 }
 
 /** Read and check what the tracking functions need; throws one WiringError listing every problem. */
 export function trackingConfig(sources: WiringSources): TrackingConfig {
   const problems: string[] = [];
   const { link, text } = linkReader(sources, problems);
-
-  const region = sources.env.AWS_REGION ?? sources.env.AWS_DEFAULT_REGION ?? "";
-  if (!region) problems.push("environment variable AWS_REGION is missing");
-  const endpoint = sources.env.MTLS_ROTATOR_AWS_ENDPOINT || undefined;
-  const dynamodbEndpoint = sources.env.MTLS_ROTATOR_DYNAMODB_ENDPOINT || endpoint;
+  const { region, endpoint, dynamodbEndpoint } = awsLocation(sources, problems);
 
   const tableName = text(
     link(TRACKING_LINKS.table),
