@@ -1,0 +1,90 @@
+/**
+ * An operator's decision for a running rotation — roll back, or approve the next wave — delivered to the
+ * durable callback the rotation is waiting on (recorded by the workflow as its control point).
+ *
+ * The workflow opens a control point for every bake window and every approval; between them (issuing,
+ * swapping, waiting for CloudFront to deploy) there is nothing to deliver to, and a request then is refused
+ * with the state it found (the API answers 409) instead of being queued where nobody would see it.
+ *
+ * The sender is a port: `SendDurableExecutionCallbackSuccess` in Lambda, the local runner in the sandbox.
+ */
+import { type RotationStatus, TERMINAL_STATUSES } from "../core/rotation.ts";
+
+export type ControlAction = "rollback" | "approve";
+
+/** The message the workflow reads at a control point (rotation-workflow.ts parseControl). */
+export interface ControlMessage {
+  action: ControlAction;
+  /** Who asked (IAM principal ARN through the API); recorded in the rotation's history. */
+  actor: string;
+  reason: string;
+}
+
+/** Delivers a callback result to a waiting durable execution. */
+export interface CallbackSender {
+  succeed(callbackId: string, result: string): Promise<void>;
+}
+
+/** What control needs from the rotation store. */
+export interface ControlStore {
+  statusOf(rotationId: string): Promise<RotationStatus | undefined>;
+  getControl(
+    rotationId: string,
+  ): Promise<{ callbackId: string; kind: "bake" | "approval"; wave: number } | undefined>;
+}
+
+export class UnknownRotationError extends Error {
+  override name = "UnknownRotationError";
+}
+
+/** The rotation exists but cannot take this decision now; `status` is what it was found in. */
+export class NotControllableError extends Error {
+  override name = "NotControllableError";
+  readonly status: RotationStatus;
+  constructor(message: string, status: RotationStatus) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface ControlResult {
+  rotationId: string;
+  action: ControlAction;
+  /** The control point the decision was delivered to. */
+  kind: "bake" | "approval";
+  wave: number;
+}
+
+/**
+ * Deliver `message` to the rotation's open control point. Rollback is taken at any control point (bake or
+ * approval); approve only where the rotation waits for approval. Throws UnknownRotationError or
+ * NotControllableError (and changes nothing) when it cannot be delivered.
+ */
+export async function controlRotation(
+  store: ControlStore,
+  sender: CallbackSender,
+  rotationId: string,
+  message: ControlMessage,
+): Promise<ControlResult> {
+  const status = await store.statusOf(rotationId);
+  if (status === undefined) throw new UnknownRotationError(`no rotation ${rotationId}`);
+  if (TERMINAL_STATUSES.includes(status)) {
+    throw new NotControllableError(`rotation ${rotationId} has already ended (${status})`, status);
+  }
+  const control = await store.getControl(rotationId);
+  if (!control) {
+    throw new NotControllableError(
+      `rotation ${rotationId} is ${status} and not at a bake window or approval; ` +
+        "decisions are taken while a wave bakes or waits for approval — retry then",
+      status,
+    );
+  }
+  if (message.action === "approve" && control.kind !== "approval") {
+    throw new NotControllableError(
+      `rotation ${rotationId} is baking wave ${control.wave}, not waiting for approval`,
+      status,
+    );
+  }
+  await sender.succeed(control.callbackId, JSON.stringify(message));
+  return { rotationId, action: message.action, kind: control.kind, wave: control.wave };
+}
