@@ -12,11 +12,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { InventoryRecord } from "../core/tracking.ts";
+import type { DriftFinding, DriftState, InventoryRecord } from "../core/tracking.ts";
 import { toDocumentClient } from "./rotation-store.ts";
 
 const PARTITION = "INVENTORY";
-/** Drift findings already notified, one item. */
+/** The last full scan's drift findings and which were notified, one item. */
 const DRIFT_KEY = { pk: "DRIFT", sk: "REPORTED" };
 /** When each configured CA was first seen unused (trust reconciliation), one item. */
 const RETIREMENT_KEY = { pk: "TRUST", sk: "UNUSED-SINCE" };
@@ -87,14 +87,26 @@ export class InventoryStore {
     },
   };
 
-  async reportedDrift(): Promise<Set<string>> {
+  /** The last full scan's drift findings and which of them were notified. */
+  async driftState(): Promise<DriftState> {
     const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: DRIFT_KEY }));
-    return new Set((out.Item?.keys as string[] | undefined) ?? []);
+    return {
+      findings: (out.Item?.findings as DriftFinding[] | undefined) ?? [],
+      // `keys`: the item's name for the notified keys since before findings were kept.
+      notified: (out.Item?.keys as string[] | undefined) ?? [],
+    };
   }
 
-  async setReportedDrift(keys: Iterable<string>): Promise<void> {
+  async saveDriftState(state: DriftState): Promise<void> {
     await this.#doc.send(
-      new PutCommand({ TableName: this.#table, Item: { ...DRIFT_KEY, keys: [...keys].sort() } }),
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          ...DRIFT_KEY,
+          keys: [...state.notified].sort(),
+          findings: JSON.parse(JSON.stringify(state.findings)),
+        },
+      }),
     );
   }
 

@@ -69,8 +69,13 @@ export interface InventoryRecord {
   alerted: number[];
   /** Set when a rotation replaced this certificate: distributions must not reference it any more. */
   retired?: boolean;
+  /** Distributions presenting this certificate where they should not (the last full scan's findings). */
+  drift?: RecordedDrift[];
   lastSeenAt: string;
 }
+
+/** A drift finding as the certificate's own inventory record keeps it. */
+export type RecordedDrift = Omit<DriftFinding, "certificateArn">;
 
 export interface Assessment {
   record: InventoryRecord;
@@ -140,6 +145,8 @@ export function assessCertificate(input: {
     },
     alerted,
     ...(previous?.retired && sameGeneration ? { retired: true } : {}),
+    // Drift is decided by full scans (withDrift); a single-certificate decision keeps what they found.
+    ...(previous?.drift?.length && sameGeneration ? { drift: previous.drift } : {}),
     lastSeenAt: now.toISOString(),
   };
   // The decision's message has relative times ("expires in 19 days"): it alone is no reason to write.
@@ -165,6 +172,26 @@ export interface DriftFinding {
   originId: string;
   certificateArn: string;
   detail: string;
+}
+
+/** The last full scan's drift, kept between scans. */
+export interface DriftState {
+  findings: DriftFinding[];
+  /** driftKey of each finding already notified. */
+  notified: string[];
+}
+
+/**
+ * `record` with `findings` (those about its ARN) as its drift, or undefined when that changes nothing.
+ * No findings removes the field, so a record without drift looks as it always did.
+ */
+export function withDrift(record: InventoryRecord, findings: readonly DriftFinding[]): InventoryRecord | undefined {
+  const drift: RecordedDrift[] = findings
+    .filter((f) => f.certificateArn === record.arn)
+    .map(({ certificateArn: _, ...rest }) => rest);
+  if (canonical(drift) === canonical(record.drift ?? [])) return undefined;
+  const { drift: _previous, ...rest } = record;
+  return drift.length > 0 ? { ...rest, drift } : rest;
 }
 
 /** Identity of a finding, to notify each one once. */

@@ -7,13 +7,16 @@
 import { certificateNotification, type Notification } from "../core/notifications.ts";
 import {
   assessCertificate,
+  canonical,
   type DriftFinding,
+  type DriftState,
   driftKey,
   findDrift,
   type InventoryRecord,
   type ListedCertificate,
   type TrackingPolicy,
   usageOf,
+  withDrift,
 } from "../core/tracking.ts";
 import type { SwapTarget } from "../core/waves.ts";
 
@@ -23,8 +26,9 @@ export interface ScanDeps {
   inventory: {
     loadAll(): Promise<Map<string, InventoryRecord>>;
     putMany(records: InventoryRecord[]): Promise<void>;
-    reportedDrift(): Promise<Set<string>>;
-    setReportedDrift(keys: Iterable<string>): Promise<void>;
+    /** The last full scan's drift: every finding, and the keys of those already notified. */
+    driftState(): Promise<DriftState>;
+    saveDriftState(state: DriftState): Promise<void>;
   };
   startRotation(request: { certificateArn: string; serial: string; reason: string; actor: string }): Promise<{
     rotationId: string;
@@ -80,7 +84,9 @@ export async function scanFleet(
     errors: [],
   };
   const seen = new Map(inventory);
-  const changed: InventoryRecord[] = [];
+  const changed = new Map<string, InventoryRecord>();
+  /** Certificates whose alert or rotation failed: their records are not written (retried next scan). */
+  const failed = new Set<string>();
   let minDaysToExpiry = Number.POSITIVE_INFINITY;
 
   for (const certificate of certificates) {
@@ -94,7 +100,7 @@ export async function scanFleet(
     const { record } = assessment;
     seen.set(record.arn, record);
     if (!record.managed) {
-      if (assessment.changed) changed.push(record);
+      if (assessment.changed) changed.set(record.arn, record);
       continue;
     }
     report.managed += 1;
@@ -131,21 +137,34 @@ export async function scanFleet(
         report.alerts.push({ certificateArn: record.arn, thresholdDays, daysLeft });
       }
       // Written after the alert went out: a crash in between re-sends it rather than losing it.
-      if (assessment.changed) changed.push(record);
+      if (assessment.changed) changed.set(record.arn, record);
     } catch (error) {
+      failed.add(record.arn);
       report.errors.push({ certificateArn: record.arn, error: (error as Error).message });
       deps.log?.("scan: certificate failed", { certificateArn: record.arn, error: (error as Error).message });
     }
   }
 
-  await deps.inventory.putMany(changed);
-  report.inventoryWrites = changed.length;
-
   if (!options.onlyArn) {
     report.drift = findDrift(usageIndex, seen);
+    // Each certificate's record carries the findings about it (the API shows them per certificate).
+    for (const [arn, record] of seen) {
+      if (failed.has(arn)) continue; // its alert must be retried: the stored record stays as it was
+      const next = withDrift(record, report.drift);
+      if (!next) continue;
+      seen.set(arn, next);
+      changed.set(arn, next);
+    }
+  }
+
+  await deps.inventory.putMany([...changed.values()]);
+  report.inventoryWrites = changed.size;
+
+  if (!options.onlyArn) {
     // Each finding is notified once; one that went away and comes back is notified again.
-    const reported = await deps.inventory.reportedDrift();
-    const current = new Set(report.drift.map(driftKey));
+    const previous = await deps.inventory.driftState();
+    const reported = new Set(previous.notified);
+    const notified = new Set(report.drift.map(driftKey));
     for (const finding of report.drift) {
       if (reported.has(driftKey(finding))) continue;
       report.newDrift += 1;
@@ -159,12 +178,13 @@ export async function scanFleet(
           ),
         );
       } catch (error) {
-        current.delete(driftKey(finding)); // not delivered: try again next scan
+        notified.delete(driftKey(finding)); // not delivered: try again next scan
         report.errors.push({ certificateArn: finding.certificateArn, error: (error as Error).message });
       }
     }
-    if ([...current].sort().join() !== [...reported].sort().join())
-      await deps.inventory.setReportedDrift(current);
+    const next: DriftState = { findings: report.drift, notified: [...notified].sort() };
+    if (canonical(next) !== canonical({ ...previous, notified: [...previous.notified].sort() }))
+      await deps.inventory.saveDriftState(next);
   }
 
   if (!options.onlyArn && deps.reconcileTrust) {

@@ -54,7 +54,7 @@ function fakeDeps(fleet: ListedCertificate[], options: { failRotation?: boolean 
   const listed: Array<string | undefined> = [];
   const rotations: Array<{ certificateArn: string; actor: string }> = [];
   const records = new Map<string, InventoryRecord>();
-  const reportedDrift = vi.fn(async () => new Set<string>());
+  const driftState = vi.fn(async () => ({ findings: [], notified: [] }));
   const deps: ScanDeps = {
     listCertificates: async (o) => {
       listed.push(o?.onlyArn);
@@ -67,8 +67,8 @@ function fakeDeps(fleet: ListedCertificate[], options: { failRotation?: boolean 
       putMany: async (changed) => {
         for (const record of changed) records.set(record.arn, record);
       },
-      reportedDrift,
-      setReportedDrift: async () => {},
+      driftState,
+      saveDriftState: async () => {},
     },
     startRotation: async (request) => {
       if (options.failRotation) throw new Error("ServiceException: Lambda was unable to start");
@@ -79,7 +79,7 @@ function fakeDeps(fleet: ListedCertificate[], options: { failRotation?: boolean 
     policy: { managedIssuers: [MANAGED_CA] },
     now: () => NOW,
   };
-  return { deps, listed, rotations, records, reportedDrift };
+  return { deps, listed, rotations, records, driftState };
 }
 
 describe("parseAcmExpiryEvent", () => {
@@ -123,7 +123,7 @@ describe("the ACM expiry event handler", () => {
   });
 
   it("scans the named certificate alone and starts its rotation as the ACM expiry event", async () => {
-    const { deps, listed, rotations, reportedDrift } = fakeDeps([certificate(ARN), certificate(OTHER_ARN)]);
+    const { deps, listed, rotations, driftState } = fakeDeps([certificate(ARN), certificate(OTHER_ARN)]);
     const lines: string[] = [];
 
     const report = await acmExpiryHandler({ deps: async () => deps, log: (line) => lines.push(line) })(
@@ -134,7 +134,7 @@ describe("the ACM expiry event handler", () => {
     expect(report).toMatchObject({ certificates: 1, managed: 1, due: 1, errors: [] });
     expect(rotations).toEqual([{ certificateArn: ARN, actor: "acm-expiry-event" }]);
     // Drift is the scheduled scan's business: one certificate says nothing about the fleet.
-    expect(reportedDrift).not.toHaveBeenCalled();
+    expect(driftState).not.toHaveBeenCalled();
     expect(lines.map((line) => JSON.parse(line))).toEqual([
       expect.objectContaining({
         level: "INFO",

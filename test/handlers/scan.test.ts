@@ -44,8 +44,8 @@ function fakeDeps(certificates: ListedCertificate[], failing: string[] = []) {
       putMany: async (changed) => {
         for (const record of changed) records.set(record.arn, record);
       },
-      reportedDrift: async () => new Set(),
-      setReportedDrift: async () => {},
+      driftState: async () => ({ findings: [], notified: [] }),
+      saveDriftState: async () => {},
     },
     startRotation: async (request) => {
       if (failing.includes(request.certificateArn))

@@ -1,5 +1,9 @@
 import { X509Certificate } from "node:crypto";
-import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
+import {
+  CreateDistributionCommand,
+  GetDistributionConfigCommand,
+  UpdateDistributionCommand,
+} from "@aws-sdk/client-cloudfront";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
@@ -16,7 +20,7 @@ import {
   createSubordinateCa,
   issueClientCredential,
 } from "../../standins/pki.ts";
-import { buildDistributionConfig } from "../support/distribution-config.ts";
+import { buildDistributionConfig, withOriginCertificate } from "../support/distribution-config.ts";
 
 const DAY = 86_400_000;
 // Whole seconds: X.509 validity has second precision.
@@ -175,6 +179,22 @@ describe("the fleet scan", () => {
     ]);
     expect(stored.get(arns.foreign!)?.managed).toBe(false);
     expect(stored.get(arns.unused!)?.usage).toEqual([]);
+    // Drift in the inventory: on each certificate's own record, and the whole list in the drift state.
+    expect(stored.get(arns.retired!)?.drift).toEqual([
+      {
+        kind: "retired-certificate",
+        distributionId: distributions.retired,
+        originId: "origin-1",
+        detail: expect.stringContaining("already replaced"),
+      },
+    ]);
+    expect(stored.get(arns.foreign!)?.drift).toEqual([
+      expect.objectContaining({ kind: "unmanaged-certificate", distributionId: distributions.foreign }),
+    ]);
+    expect(stored.get(arns.due!)?.drift).toBeUndefined();
+    const driftState = await inventory.driftState();
+    expect(driftState.findings).toEqual(report.drift);
+    expect(driftState.notified).toHaveLength(2);
 
     const emf = JSON.parse(metrics.at(-1)!);
     expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe("mtls-rotator");
@@ -211,6 +231,14 @@ describe("the fleet scan", () => {
     expect(critical.attributes).toMatchObject({ event: "certificate-expiring", severity: "critical" });
   });
 
+  it("a single-certificate decision keeps the drift the full scans found", async () => {
+    await scanFleet(deps(NOW + 19 * DAY + 3_700_000), { onlyArn: arns.retired!, actor: "acm-event" });
+    const stored = await inventory.loadAll();
+    expect(stored.get(arns.retired!)?.drift).toEqual([
+      expect.objectContaining({ kind: "retired-certificate", distributionId: distributions.retired }),
+    ]);
+  });
+
   it("an ACM expiry event decides for that one certificate only", async () => {
     standins.server.calls.length = 0;
     const report = await scanFleet(deps(NOW + 19 * DAY + 7_200_000), {
@@ -221,5 +249,25 @@ describe("the fleet scan", () => {
     expect(report.rotations).toEqual([]); // due, but nothing presents it: nothing to rotate
     expect(report.drift).toEqual([]);
     expect(standins.server.count("acm", "SearchCertificates")).toBe(1);
+  });
+
+  it("drift that is put right leaves the certificate's record and the drift state", async () => {
+    // The retired certificate's distribution is moved to the managed `fresh` certificate.
+    const cloudfront = standins.clients().cloudfront;
+    const id = distributions.retired!;
+    const current = await cloudfront.send(new GetDistributionConfigCommand({ Id: id }));
+    const config = withOriginCertificate(current.DistributionConfig!, "origin-1", arns.fresh!);
+    await cloudfront.send(
+      new UpdateDistributionCommand({ Id: id, IfMatch: current.ETag!, DistributionConfig: config }),
+    );
+
+    const report = await scanFleet(deps(NOW + 19 * DAY + 10_800_000));
+    expect(report.drift.map((d) => d.kind)).toEqual(["unmanaged-certificate"]);
+    const stored = await inventory.loadAll();
+    expect(stored.get(arns.retired!)?.drift).toBeUndefined();
+    expect(stored.get(arns.foreign!)?.drift).toHaveLength(1);
+    expect((await inventory.driftState()).findings).toEqual(report.drift);
+    // Nothing changed since: the next scan writes no record.
+    expect((await scanFleet(deps(NOW + 19 * DAY + 10_900_000))).inventoryWrites).toBe(0);
   });
 });
