@@ -185,7 +185,10 @@ export interface DriftState {
  * `record` with `findings` (those about its ARN) as its drift, or undefined when that changes nothing.
  * No findings removes the field, so a record without drift looks as it always did.
  */
-export function withDrift(record: InventoryRecord, findings: readonly DriftFinding[]): InventoryRecord | undefined {
+export function withDrift(
+  record: InventoryRecord,
+  findings: readonly DriftFinding[],
+): InventoryRecord | undefined {
   const drift: RecordedDrift[] = findings
     .filter((f) => f.certificateArn === record.arn)
     .map(({ certificateArn: _, ...rest }) => rest);

@@ -48,29 +48,30 @@ describe("drift on inventory records", () => {
     ]);
   });
 
-  const cases: Array<{ name: string; before?: DriftFinding[]; findings: DriftFinding[]; after?: string[] }> = [
-    { name: "no drift before or now: unchanged", findings: [] },
-    {
-      name: "a finding about this certificate is recorded",
-      findings: [finding("retired-certificate", ARN, "E1")],
-      after: ["retired-certificate E1"],
-    },
-    {
-      name: "findings about other certificates are not",
-      findings: [finding("unmanaged-certificate", OTHER, "E2")],
-    },
-    {
-      name: "the same finding again: unchanged",
-      before: [finding("retired-certificate", ARN, "E1")],
-      findings: [finding("retired-certificate", ARN, "E1")],
-    },
-    {
-      name: "drift put right: the field goes",
-      before: [finding("retired-certificate", ARN, "E1")],
-      findings: [],
-      after: [],
-    },
-  ];
+  const cases: Array<{ name: string; before?: DriftFinding[]; findings: DriftFinding[]; after?: string[] }> =
+    [
+      { name: "no drift before or now: unchanged", findings: [] },
+      {
+        name: "a finding about this certificate is recorded",
+        findings: [finding("retired-certificate", ARN, "E1")],
+        after: ["retired-certificate E1"],
+      },
+      {
+        name: "findings about other certificates are not",
+        findings: [finding("unmanaged-certificate", OTHER, "E2")],
+      },
+      {
+        name: "the same finding again: unchanged",
+        before: [finding("retired-certificate", ARN, "E1")],
+        findings: [finding("retired-certificate", ARN, "E1")],
+      },
+      {
+        name: "drift put right: the field goes",
+        before: [finding("retired-certificate", ARN, "E1")],
+        findings: [],
+        after: [],
+      },
+    ];
   it.each(cases)("withDrift: $name", ({ before, findings, after }) => {
     const start = before ? withDrift(record(), before)! : record();
     const next = withDrift(start, findings);
