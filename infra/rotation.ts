@@ -5,6 +5,7 @@ import { credentialsKey } from "./credentials";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
+import { trustTargetPermissions } from "./trust-targets";
 
 /** Private CA template for client certificates (functions/adapters/private-ca.ts CLIENT_AUTH_TEMPLATE_ARN). */
 export const CLIENT_AUTH_TEMPLATE_ARN = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1";
@@ -125,6 +126,8 @@ export const rotationWorkflowPermissions: Statement[] = [
   { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
   // GetMetricData supports no resource-level permission.
   { actions: ["cloudwatch:GetMetricData"], resources: ["*"] },
+  // The stage's optional trust targets (CloudFront/ALB trust stores, API Gateway domains, webhook, bus).
+  ...trustTargetPermissions,
 ];
 
 export const rotationWorkflow = new sst.aws.Workflow("RotationWorkflow", {

@@ -15,6 +15,14 @@
  *                                    certificates they issued stay managed (tracked, alerted, rotated)
  *     MTLS_ROTATOR_SCAN_SCHEDULE     EventBridge Scheduler expression of the fleet scan (UTC), e.g.
  *                                    "rate(12 hours)"; default STAGES[stage].tracking.schedule, else daily 06:00
+ *   Trust targets beyond the bundle object and secret (always published), each optional
+ *   (STAGES[stage].trustTargets, or these variables, which replace the stage's list when set):
+ *     MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS  CloudFront viewer-mTLS trust stores (ids) to keep in line
+ *     MTLS_ROTATOR_ALB_TRUST_STORE_ARNS        ALB trust stores (ARNs, the service region)
+ *     MTLS_ROTATOR_APIGATEWAY_DOMAINS          API Gateway custom domain names with mTLS (the service region)
+ *     MTLS_ROTATOR_WEBHOOK_URL                 https:// endpoint of custom origins' signed bundle push, with
+ *     MTLS_ROTATOR_WEBHOOK_SECRET_NAME         the Secrets Manager secret holding its HMAC key (never in config)
+ *     MTLS_ROTATOR_EVENT_BUS                   EventBridge bus (name or ARN) for TrustBundlePublished events
  * - Expiry tracking is in STAGES[stage].tracking over DEFAULT_TRACKING, among it `caRetirementGraceSeconds`:
  *   how long a CA (the configured one or a previous one) that no managed certificate in service chains to
  *   any more stays in the published trust bundle before the scheduled scan's trust reconciliation removes it
@@ -72,8 +80,33 @@ export const DEFAULT_TRACKING: TrackingSettings = {
   caRetirementGraceSeconds: 7 * 24 * 60 * 60,
 };
 
+/**
+ * Where the trust bundle goes besides the bundle object and secret. Each target has its own object in the
+ * bundle bucket where the service reads it from S3 (trust/targets/...), so no two share a version history.
+ */
+export interface TrustTargetSettings {
+  /** CloudFront viewer-mTLS trust stores (ids): at most 25 CAs / 64 KB, checked before anything is written. */
+  cloudFrontTrustStoreIds: string[];
+  /** ALB (ELBv2) trust stores, by ARN, in the service region. */
+  albTrustStoreArns: string[];
+  /** API Gateway custom domain names with mutual TLS, in the service region. */
+  apiGatewayDomainNames: string[];
+  /** A signed (HMAC, timestamped) push of the bundle to custom origins; the key lives in Secrets Manager. */
+  webhook?: { url: string; secretName: string };
+  /** Bus (name or ARN) that receives a TrustBundlePublished event (bundle SHA-256 and version, no PEM). */
+  eventBus?: string;
+}
+
+export const NO_TRUST_TARGETS: TrustTargetSettings = {
+  cloudFrontTrustStoreIds: [],
+  albTrustStoreArns: [],
+  apiGatewayDomainNames: [],
+};
+
 export interface StageSettings {
   policy: RotationPolicy;
+  /** Optional trust targets (see TrustTargetSettings). */
+  trustTargets?: Partial<TrustTargetSettings>;
   authorityArn?: string;
   notifyEmails?: string[];
   distributionIds?: string[];
@@ -87,7 +120,7 @@ export interface DeploySettings {
   stage: string;
   /** What the workflow receives (RotationSettings). */
   rotation: RotationPolicy & { authorityArn: string; credentialSecretPrefix: string };
-  trust: { bucketKey: string; bundleSecretName: string };
+  trust: { bucketKey: string; bundleSecretName: string; targets: TrustTargetSettings };
   notifications: { emails: string[] };
   cloudfront: { distributionIds?: string[] };
   workflow: StageSettings["workflow"];
@@ -212,12 +245,14 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
     caRetirementGraceSeconds: trackingBase.caRetirementGraceSeconds,
   };
 
+  const targets = trustTargetsOf(base.trustTargets, env);
   problems.push(
     ...policyProblems(policy),
     ...workflowProblems(policy, base.workflow),
     ...trackingProblems(tracking),
+    // sst.config.ts deploys to the same region (its providers.aws.region).
+    ...trustTargetProblems(targets, env.MTLS_ROTATOR_REGION?.trim() || "us-east-1"),
   );
-
   const credentialSecretPrefix = `mtls-rotator/${stage}/credentials/`;
   const bundleSecretName = `mtls-rotator/${stage}/trust/origin-client-ca`;
   for (const [name, value] of [
@@ -231,12 +266,100 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
   return {
     stage,
     rotation: { ...policy, authorityArn, credentialSecretPrefix },
-    trust: { bucketKey: "trust/origin-client-ca.pem", bundleSecretName },
+    trust: { bucketKey: "trust/origin-client-ca.pem", bundleSecretName, targets },
     notifications: { emails: [...new Set(emails.map((e) => e.toLowerCase()))] },
     cloudfront: distributionIds ? { distributionIds: [...new Set(distributionIds)] } : {},
     workflow: base.workflow,
     tracking,
   };
+}
+
+/** The stage's trust targets with the deploying shell's variables over them. */
+function trustTargetsOf(
+  base: Partial<TrustTargetSettings> | undefined,
+  env: Record<string, string | undefined>,
+): TrustTargetSettings {
+  const stage = { ...NO_TRUST_TARGETS, ...base };
+  const url = env.MTLS_ROTATOR_WEBHOOK_URL?.trim();
+  const secretName = env.MTLS_ROTATOR_WEBHOOK_SECRET_NAME?.trim();
+  const webhook =
+    url || secretName
+      ? { url: url ?? stage.webhook?.url ?? "", secretName: secretName ?? stage.webhook?.secretName ?? "" }
+      : stage.webhook;
+  const eventBus = env.MTLS_ROTATOR_EVENT_BUS?.trim() || stage.eventBus;
+  return {
+    cloudFrontTrustStoreIds: [
+      ...new Set(list(env.MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS) ?? stage.cloudFrontTrustStoreIds),
+    ],
+    albTrustStoreArns: [...new Set(list(env.MTLS_ROTATOR_ALB_TRUST_STORE_ARNS) ?? stage.albTrustStoreArns)],
+    apiGatewayDomainNames: [
+      ...new Set(
+        (list(env.MTLS_ROTATOR_APIGATEWAY_DOMAINS) ?? stage.apiGatewayDomainNames).map((d) =>
+          d.toLowerCase(),
+        ),
+      ),
+    ],
+    ...(webhook ? { webhook } : {}),
+    ...(eventBus ? { eventBus } : {}),
+  };
+}
+
+/** CloudFront trust store ids: 1..64 characters (UpdateTrustStore's constraint), letters and digits. */
+export const CLOUDFRONT_TRUST_STORE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const ALB_TRUST_STORE_ARN =
+  /^arn:aws[\w-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:truststore\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+export const EVENT_BUS =
+  /^([A-Za-z0-9._\-/]{1,256}|arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256})$/;
+
+/** The region of an ALB trust store ARN (they must be where the service runs: one ELBv2 client). */
+export function regionOfTrustStore(arn: string): string | undefined {
+  return arn.split(":")[3];
+}
+
+function trustTargetProblems(t: TrustTargetSettings, region: string): string[] {
+  const problems: string[] = [];
+  for (const id of t.cloudFrontTrustStoreIds) {
+    if (!CLOUDFRONT_TRUST_STORE_ID.test(id))
+      problems.push(`CloudFront trust store id ${JSON.stringify(id)} is not a trust store id`);
+  }
+  // CloudFront allows 20 trust stores per account.
+  if (t.cloudFrontTrustStoreIds.length > 20)
+    problems.push(
+      `at most 20 CloudFront trust stores (an account's quota), got ${t.cloudFrontTrustStoreIds.length}`,
+    );
+  for (const arn of t.albTrustStoreArns) {
+    if (!ALB_TRUST_STORE_ARN.test(arn)) {
+      problems.push(
+        `ALB trust store ${JSON.stringify(arn)} is not a trust store ARN (arn:aws:elasticloadbalancing:<region>:<account>:truststore/<name>/<id>)`,
+      );
+    } else if (regionOfTrustStore(arn) !== region) {
+      problems.push(
+        `ALB trust store ${arn} is in ${regionOfTrustStore(arn)}, not in the service region ${region} (MTLS_ROTATOR_REGION)`,
+      );
+    }
+  }
+  for (const domain of t.apiGatewayDomainNames) {
+    if (!DOMAIN_NAME.test(domain))
+      problems.push(`API Gateway domain ${JSON.stringify(domain)} is not a domain name`);
+  }
+  if (t.webhook) {
+    const url = URL.canParse(t.webhook.url) ? new URL(t.webhook.url) : undefined;
+    if (!url)
+      problems.push(
+        `webhook URL ${JSON.stringify(t.webhook.url)} is not a URL (set MTLS_ROTATOR_WEBHOOK_URL)`,
+      );
+    if (url && url.protocol !== "https:") problems.push(`webhook URL ${t.webhook.url} must be https://`);
+    if (url && (url.username || url.password))
+      problems.push("webhook URL must not carry credentials: the HMAC key comes from the webhook secret");
+    if (!t.webhook.secretName)
+      problems.push("a webhook needs MTLS_ROTATOR_WEBHOOK_SECRET_NAME: the secret holding its HMAC key");
+    else if (!SECRET_NAME.test(t.webhook.secretName))
+      problems.push(`webhook secret name ${t.webhook.secretName} has characters Secrets Manager refuses`);
+  }
+  if (t.eventBus !== undefined && !EVENT_BUS.test(t.eventBus))
+    problems.push(`event bus ${JSON.stringify(t.eventBus)} is neither a bus name nor an event bus ARN`);
+  return problems;
 }
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
@@ -366,4 +489,10 @@ function workflowProblems(p: RotationPolicy, w: StageSettings["workflow"]): stri
 }
 
 /** The deployed stage's settings (evaluated when infra/ is loaded by sst.config.ts). */
-export const settings: DeploySettings = settingsFor($app.stage, process.env);
+export const settings: DeploySettings = settingsFor($app.stage, {
+  ...process.env,
+  // The region sst.config.ts deploys to, where region-bound targets (ALB trust stores) must be.
+  MTLS_ROTATOR_REGION:
+    (($app.providers as Record<string, unknown> | undefined)?.aws as { region?: string } | undefined)
+      ?.region ?? process.env.MTLS_ROTATOR_REGION,
+});

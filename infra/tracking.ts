@@ -20,6 +20,7 @@ import { notificationTopic, notificationTopicLink } from "./notifications";
 import { rotationWorkflow } from "./rotation";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
+import { trustTargetPermissions } from "./trust-targets";
 
 /** The event the expiry handler runs on (functions/handlers/acm-expiry-event.ts checks the same). */
 export const ACM_EXPIRY_PATTERN = {
@@ -131,6 +132,8 @@ export const trustReconcilePermissions: Statement[] = [
       $interpolate`arn:${partition}:secretsmanager:${region}:${account}:secret:${trust.bundleSecretName}*`,
     ],
   },
+  // The stage's optional trust targets, the same as the workflow's (infra/trust-targets.ts).
+  ...trustTargetPermissions,
 ];
 
 /** The scheduled scan: the tracking permissions plus publishing the trust bundle. */

@@ -87,6 +87,34 @@ export class InventoryStore {
     },
   };
 
+  /**
+   * The last TrustBundlePublished announcement to `bus` (an EventBridge target's AnnouncementStore): kept
+   * here so a bundle is announced once, whichever function (workflow or scan) publishes it.
+   */
+  announcements(bus: string): {
+    load(): Promise<{ bundleSha256: string; version: number; eventId: string } | undefined>;
+    save(announcement: { bundleSha256: string; version: number; eventId: string }): Promise<void>;
+  } {
+    const Key = { pk: "TRUST", sk: `ANNOUNCED#${bus}` };
+    return {
+      load: async () => {
+        const out = await this.#doc.send(
+          new GetCommand({ TableName: this.#table, Key, ConsistentRead: true }),
+        );
+        const item = out.Item;
+        if (!item) return undefined;
+        return {
+          bundleSha256: String(item.bundleSha256),
+          version: Number(item.version),
+          eventId: String(item.eventId),
+        };
+      },
+      save: async (announcement) => {
+        await this.#doc.send(new PutCommand({ TableName: this.#table, Item: { ...Key, ...announcement } }));
+      },
+    };
+  }
+
   /** The last full scan's drift findings and which of them were notified. */
   async driftState(): Promise<DriftState> {
     const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: DRIFT_KEY }));

@@ -154,3 +154,15 @@ function parse(text: string | undefined, secretId: string): CredentialSecret {
     });
   }
 }
+
+/**
+ * The current string value of a secret that holds one plain value (the webhook's HMAC key). The value is
+ * returned to the caller only: never logged, never part of an error message.
+ */
+export async function readSecretString(client: SecretsManagerClient, secretId: string): Promise<string> {
+  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const value = out.SecretString;
+  if (value === undefined || value === "")
+    throw new Error(`secret ${secretId} has no string value (store the key as SecretString)`);
+  return value;
+}

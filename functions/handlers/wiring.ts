@@ -16,8 +16,11 @@
  */
 import type { ACMClient } from "@aws-sdk/client-acm";
 import type { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import type { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SNSClient } from "@aws-sdk/client-sns";
@@ -32,7 +35,7 @@ import { DistributionMetrics } from "../adapters/metrics.ts";
 import { Notifier } from "../adapters/notifier.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
-import { CredentialStore } from "../adapters/secrets.ts";
+import { CredentialStore, readSecretString } from "../adapters/secrets.ts";
 import { DEFAULT_ALERT_THRESHOLDS_DAYS, validateThresholds } from "../core/alerts.ts";
 import { splitPem, tryParseCertificate } from "../core/pem.ts";
 import { DEFAULT_RENEW_BEFORE, type RenewBefore, validateRenewBefore } from "../core/renewal.ts";
@@ -41,6 +44,11 @@ import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch
 import { embeddedMetrics, type ScanDeps } from "../tracking/scan.ts";
 import { S3BundleTarget, SecretBundleTarget, type TrustTarget } from "../trust/publish-bundle.ts";
 import { type ConfiguredAuthority, reconcileTrust } from "../trust/reconcile.ts";
+import { AlbTrustStoreTarget } from "../trust/targets/alb-trust-store.ts";
+import { ApiGatewayDomainTarget } from "../trust/targets/apigateway-domain.ts";
+import { CloudFrontTrustStoreTarget } from "../trust/targets/cloudfront-trust-store.ts";
+import { type AnnouncementStore, EventBridgeTarget } from "../trust/targets/eventbridge.ts";
+import { WebhookTarget } from "../trust/targets/webhook.ts";
 import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type RotationSettings, resolveSettings } from "../workflow/settings.ts";
 
@@ -61,13 +69,31 @@ export class WiringError extends Error {
   }
 }
 
+/** Optional trust targets beyond the bundle object and secret (infra/settings.ts TrustTargetSettings). */
+export interface TrustTargetConfig {
+  cloudFrontTrustStoreIds: string[];
+  albTrustStoreArns: string[];
+  apiGatewayDomainNames: string[];
+  webhook?: { url: string; secretName: string };
+  eventBus?: string;
+}
+
+export const NO_TRUST_TARGETS: TrustTargetConfig = {
+  cloudFrontTrustStoreIds: [],
+  albTrustStoreArns: [],
+  apiGatewayDomainNames: [],
+};
+
 /** Where the trust bundle is published (the workflow and the scan publish to the same targets). */
 export interface TrustBundleConfig {
+  /** The service region: the bucket's, and the ALB / API Gateway / EventBridge targets'. */
+  region: string;
   /** Versioned bucket of the bundle object. */
   bucketName: string;
   bundleKey: string;
   /** Secrets Manager secret holding the same bundle. */
   bundleSecretName: string;
+  targets: TrustTargetConfig;
 }
 
 export interface WiringConfig extends TrustBundleConfig {
@@ -113,6 +139,7 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
     "bundleSecretName",
     SECRET_NAME,
   );
+  const targets = trustTargetsField(trust, `${LINKS.settings}.trust.targets`, problems);
   const credentialsKeyArn = field(
     linkedSettings,
     `${LINKS.settings}.credentialsKeyArn`,
@@ -138,6 +165,7 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
     bucketName,
     bundleKey,
     bundleSecretName,
+    targets,
     topicArn,
     credentialsKeyArn,
     ...(dynamodbEndpoint ? { dynamodbEndpoint } : {}),
@@ -160,19 +188,165 @@ function objectField(
   return value as Record<string, unknown>;
 }
 
+const CLOUDFRONT_TRUST_STORE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ALB_TRUST_STORE_ARN =
+  /^arn:aws[\w-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:truststore\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const EVENT_BUS =
+  /^([A-Za-z0-9._\-/]{1,256}|arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256})$/;
+
+/**
+ * The optional trust targets under `trust.targets` (absent: none), each list checked entry by entry with
+ * the rules infra/settings.ts applied at deploy time.
+ */
+function trustTargetsField(
+  trust: Record<string, unknown> | undefined,
+  path: string,
+  problems: string[],
+): TrustTargetConfig {
+  const raw = trust?.targets;
+  if (raw === undefined) return NO_TRUST_TARGETS;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    problems.push(`${path} must be an object`);
+    return NO_TRUST_TARGETS;
+  }
+  const given = raw as Record<string, unknown>;
+  const strings = (key: string, pattern: RegExp, what: string): string[] => {
+    const value = given[key] ?? [];
+    if (!Array.isArray(value)) {
+      problems.push(`${path}.${key} must be a list of ${what}`);
+      return [];
+    }
+    const out: string[] = [];
+    for (const [i, item] of value.entries()) {
+      if (typeof item === "string" && pattern.test(item)) out.push(item);
+      else problems.push(`${path}.${key}[${i}] is not ${what}: ${JSON.stringify(item)}`);
+    }
+    return out;
+  };
+  const targets: TrustTargetConfig = {
+    cloudFrontTrustStoreIds: strings(
+      "cloudFrontTrustStoreIds",
+      CLOUDFRONT_TRUST_STORE_ID,
+      "a trust store id",
+    ),
+    albTrustStoreArns: strings("albTrustStoreArns", ALB_TRUST_STORE_ARN, "an ALB trust store ARN"),
+    apiGatewayDomainNames: strings("apiGatewayDomainNames", DOMAIN_NAME, "a domain name"),
+  };
+  if (given.webhook !== undefined) {
+    const webhook = given.webhook as Record<string, unknown> | null;
+    const url = typeof webhook?.url === "string" ? webhook.url : "";
+    const secretName = typeof webhook?.secretName === "string" ? webhook.secretName : "";
+    if (!webhookUrlAcceptable(url))
+      problems.push(
+        `${path}.webhook.url must be an https:// URL (http:// only on a loopback address), got ${JSON.stringify(webhook?.url)}`,
+      );
+    if (!SECRET_NAME.test(secretName))
+      problems.push(
+        `${path}.webhook.secretName is not a secret name: ${JSON.stringify(webhook?.secretName)}`,
+      );
+    targets.webhook = { url, secretName };
+  }
+  if (given.eventBus !== undefined) {
+    if (typeof given.eventBus === "string" && EVENT_BUS.test(given.eventBus))
+      targets.eventBus = given.eventBus;
+    else problems.push(`${path}.eventBus is not an event bus name or ARN: ${JSON.stringify(given.eventBus)}`);
+  }
+  return targets;
+}
+
+/** https://, or http:// to a loopback address (the sandbox's local receivers), without credentials. */
+function webhookUrlAcceptable(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  return url.protocol === "https:" || (url.protocol === "http:" && loopback);
+}
+
+/** Where in the bundle bucket each target that loads its bundle from S3 keeps its own object. */
+export const TARGET_KEY_PREFIX = "trust/targets";
+
+/** The clients trust targets use (all in the service region, CloudFront's in us-east-1). */
+export type TrustTargetClients = Pick<
+  AwsClients,
+  "s3" | "secrets" | "cloudfront" | "elbv2" | "apigateway" | "eventbridge"
+>;
+
 /**
  * The targets the trust bundle is published to, from a checked configuration: the one place they are
  * built, for the workflow (trust before swap) and the scan (CA retirement) alike, so both always publish
- * to the same set.
+ * to the same set. Order: the bundle object first (the published bundle is read back from it), then the
+ * secret, the service trust stores, the webhook, and last the EventBridge announcement, which tells
+ * consumers a bundle every other target already has. Every target's limits (CloudFront: 25 CAs, 64 KB) are
+ * checked before any target is written (publishTrustBundle), so an oversized bundle changes nothing.
  */
 export function trustTargetsFrom(
   config: TrustBundleConfig,
-  clients: { s3: S3Client; secrets: SecretsManagerClient },
+  clients: TrustTargetClients,
+  options: { announcements?: AnnouncementStore } = {},
 ): TrustTarget[] {
-  return [
-    new S3BundleTarget(clients.s3, config.bucketName, config.bundleKey),
+  const { targets } = config;
+  const bucket = config.bucketName;
+  const list: TrustTarget[] = [
+    new S3BundleTarget(clients.s3, bucket, config.bundleKey),
     new SecretBundleTarget(clients.secrets, config.bundleSecretName),
   ];
+  for (const trustStoreId of targets.cloudFrontTrustStoreIds) {
+    list.push(
+      new CloudFrontTrustStoreTarget({
+        cloudfront: clients.cloudfront,
+        s3: clients.s3,
+        trustStoreId,
+        bucket,
+        key: `${TARGET_KEY_PREFIX}/cloudfront/${trustStoreId}.pem`,
+        bucketRegion: config.region,
+      }),
+    );
+  }
+  for (const trustStoreArn of targets.albTrustStoreArns) {
+    const [, name, id] = trustStoreArn.split(":").pop()!.split("/");
+    list.push(
+      new AlbTrustStoreTarget({
+        elbv2: clients.elbv2,
+        s3: clients.s3,
+        trustStoreArn,
+        bucket,
+        key: `${TARGET_KEY_PREFIX}/alb/${name}-${id}.pem`,
+      }),
+    );
+  }
+  for (const domainName of targets.apiGatewayDomainNames) {
+    list.push(
+      new ApiGatewayDomainTarget({
+        apigateway: clients.apigateway,
+        s3: clients.s3,
+        domainName,
+        bucket,
+        key: `${TARGET_KEY_PREFIX}/apigateway/${domainName}.pem`,
+      }),
+    );
+  }
+  if (targets.webhook) {
+    const { url, secretName } = targets.webhook;
+    // Read on every push, so rotating the HMAC key needs no redeploy; never logged.
+    list.push(new WebhookTarget({ url, secret: () => readSecretString(clients.secrets, secretName) }));
+  }
+  if (targets.eventBus) {
+    list.push(
+      new EventBridgeTarget({
+        client: clients.eventbridge,
+        eventBusName: targets.eventBus,
+        ...(options.announcements ? { store: options.announcements } : {}),
+        location: () => `s3://${bucket}/${config.bundleKey}`,
+      }),
+    );
+  }
+  return list;
 }
 
 /** The workflow's dependencies from a checked configuration; SDK clients are built here, once. */
@@ -201,7 +375,11 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
     acm,
     distributions: new CloudFrontAdapter(aws.cloudfront),
     issuance: { privateCa, acm, credentials, now },
-    trustTargets: trustTargetsFrom(config, aws),
+    trustTargets: trustTargetsFrom(config, aws, {
+      announcements: new InventoryStore(dynamo, { tableName: config.tableName }).announcements(
+        config.targets.eventBus ?? "",
+      ),
+    }),
     metrics: new DistributionMetrics(aws.cloudwatch),
     store: new RotationStore(dynamo, { tableName: config.tableName }),
     notify: (notification) => notifier.publish(notification),
@@ -356,6 +534,7 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
   const trust = objectField(settings, `${path}.trust`, "trust", problems);
   const bundleKey = text(trust, `${path}.trust.bucketKey`, "bucketKey", BUNDLE_KEY);
   const bundleSecretName = text(trust, `${path}.trust.bundleSecretName`, "bundleSecretName", SECRET_NAME);
+  const targets = trustTargetsField(trust, `${path}.trust.targets`, problems);
   const grace = settings?.caRetirementGraceSeconds ?? DEFAULT_CA_RETIREMENT_GRACE_SECONDS;
   const caRetirementGraceSeconds = typeof grace === "number" ? grace : Number.NaN;
   if (
@@ -379,6 +558,7 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
     bucketName,
     bundleKey,
     bundleSecretName,
+    targets,
     workflow: { name: workflowName, qualifier },
     authorityArns: [...new Set([authorityArn, ...previousAuthorityArns])],
     renewBefore,
@@ -393,9 +573,12 @@ export interface TrackingClients {
   cloudfront: CloudFrontClient;
   sns: SNSClient;
   dynamo: DynamoDBClient | DynamoDBDocumentClient;
-  /** The trust-bundle targets' clients, in the service's region. */
+  /** The trust-bundle targets' clients, in the service's region (CloudFront's in us-east-1). */
   s3: S3Client;
   secrets: SecretsManagerClient;
+  elbv2: ElasticLoadBalancingV2Client;
+  apigateway: ApiGatewayV2Client;
+  eventbridge: EventBridgeClient;
   /** The Private CA client of the region a CA lives in. */
   privateCa(region: string): ACMPCAClient;
 }
@@ -418,6 +601,9 @@ function trackingClients(config: TrackingConfig): TrackingClients {
     sns: aws.sns,
     s3: aws.s3,
     secrets: aws.secrets,
+    elbv2: aws.elbv2,
+    apigateway: aws.apigateway,
+    eventbridge: aws.eventbridge,
     dynamo: new DynamoDBClient({
       region: config.region,
       ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
@@ -517,12 +703,14 @@ export async function scanDepsFrom(
   );
   const managedIssuers = await managedIssuersOf(config.authorityArns, async (arn) => chains.get(arn)!);
   const authorities = configuredAuthorities(config.authorityArns, chains);
-  const trustTargets = trustTargetsFrom(config, clients);
   const acm = new AcmAdapter(clients.acm);
   const cloudfront = new CloudFrontAdapter(clients.cloudfront);
   const notifier = new Notifier(clients.sns, config.topicArn);
   const history = new RotationStore(clients.dynamo, { tableName: config.tableName });
   const inventory = new InventoryStore(clients.dynamo, { tableName: config.tableName });
+  const trustTargets = trustTargetsFrom(config, clients, {
+    announcements: inventory.announcements(config.targets.eventBus ?? ""),
+  });
   const starter = sstWorkflowStarter(config.workflow, options.workflowSdk);
   return {
     listCertificates: (only) => acm.searchClientCertificates(only),

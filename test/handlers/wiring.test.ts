@@ -77,6 +77,8 @@ describe("trackingConfig", () => {
       bucketName: BUCKET,
       bundleKey: TRUST.bucketKey,
       bundleSecretName: TRUST.bundleSecretName,
+      // None configured: the bundle object and secret only.
+      targets: { cloudFrontTrustStoreIds: [], albTrustStoreArns: [], apiGatewayDomainNames: [] },
       workflow: WORKFLOW,
       authorityArns: [AUTHORITY, PREVIOUS],
       renewBefore: { fractionOfLifetime: 1 / 3 },

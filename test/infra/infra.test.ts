@@ -19,6 +19,16 @@ const REGION = "eu-west-1";
 const AUTHORITY_ARN = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c`;
 const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`;
 
+/** The deploying shell's trust-target variables (infra/settings.ts). */
+const TARGET_VARIABLES = [
+  "MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS",
+  "MTLS_ROTATOR_ALB_TRUST_STORE_ARNS",
+  "MTLS_ROTATOR_APIGATEWAY_DOMAINS",
+  "MTLS_ROTATOR_WEBHOOK_URL",
+  "MTLS_ROTATOR_WEBHOOK_SECRET_NAME",
+  "MTLS_ROTATOR_EVENT_BUS",
+];
+
 interface Declared {
   type: string;
   name: string;
@@ -122,6 +132,7 @@ async function loadInfra(stage: string, env: Record<string, string> = {}, region
   vi.stubEnv("MTLS_ROTATOR_DISTRIBUTION_IDS", "");
   vi.stubEnv("MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS", "");
   vi.stubEnv("MTLS_ROTATOR_SCAN_SCHEDULE", "");
+  for (const name of TARGET_VARIABLES) vi.stubEnv(name, "");
   for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
   const infra = (name: string) => import(/* @vite-ignore */ `../../infra/${name}.ts`);
   const rotation = await infra("rotation");
@@ -744,6 +755,7 @@ describe("expiry tracking", () => {
         renewBefore: settings.settings.rotation.renewBefore,
         thresholdsDays: [30, 14, 7, 1],
         caRetirementGraceSeconds: 7 * 86_400,
+        targets: { cloudFrontTrustStoreIds: [], albTrustStoreArns: [], apiGatewayDomainNames: [] },
       });
       // The scan reconciles the bundle the workflow publishes: the same object and secret.
       const workflowLinks = one("sst:aws:Workflow").args.link as {
@@ -816,3 +828,151 @@ describe("expiry tracking", () => {
 function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\/]/g, "\\$&");
 }
+
+describe("optional trust targets", () => {
+  const ALB = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:truststore/origin-alb/0123456789abcdef`;
+  const TARGETS = {
+    MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS: "TS1ABCDEFGH, TS2ABCDEFGH",
+    MTLS_ROTATOR_ALB_TRUST_STORE_ARNS: ALB,
+    MTLS_ROTATOR_APIGATEWAY_DOMAINS: "API.Origin.Example.com",
+    MTLS_ROTATOR_WEBHOOK_URL: "https://origins.example.com/mtls/trust-bundle",
+    MTLS_ROTATOR_WEBHOOK_SECRET_NAME: "mtls-rotator/production/webhook-hmac",
+    MTLS_ROTATOR_EVENT_BUS: "origin-trust",
+  };
+  const bucket = "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef";
+  const allows = (permissions: Statement[], { action, resource }: { action: string; resource: string }) =>
+    permissions.some(
+      (s) =>
+        s.actions.includes(action) &&
+        s.resources.some((pattern) =>
+          new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
+        ),
+    );
+
+  it("are read from the deploying shell, checked, and linked to the workflow and the scan alike", async () => {
+    const { one, settings } = await loadInfra("production", TARGETS);
+    expect(settings.settings.trust.targets).toEqual({
+      cloudFrontTrustStoreIds: ["TS1ABCDEFGH", "TS2ABCDEFGH"],
+      albTrustStoreArns: [ALB],
+      apiGatewayDomainNames: ["api.origin.example.com"],
+      webhook: {
+        url: "https://origins.example.com/mtls/trust-bundle",
+        secretName: "mtls-rotator/production/webhook-hmac",
+      },
+      eventBus: "origin-trust",
+    });
+    const resource = (links: { name: string; properties: Record<string, unknown> }[]) =>
+      Object.fromEntries(links.map((l) => [l.name, l.properties]));
+    const workflow = wiringConfig({
+      resource: resource(one("sst:aws:Workflow").args.link as never),
+      env: { AWS_REGION: REGION },
+    });
+    const scan = trackingConfig({
+      resource: resource(one("sst:aws:Function", "TrackingScan").args.link as never),
+      env: { AWS_REGION: REGION },
+    });
+    expect(workflow.targets).toEqual(settings.settings.trust.targets);
+    expect(scan.targets).toEqual(settings.settings.trust.targets);
+  });
+
+  it("lets the workflow and the scan make every call the targets make, on those resources only", async () => {
+    const { permissions, trackingPermissions, scanPermissions } = await loadInfra("production", TARGETS);
+    const resources: Record<string, string[]> = {
+      cloudfront: [
+        `arn:aws:cloudfront::${ACCOUNT}:trust-store/TS1ABCDEFGH`,
+        `arn:aws:cloudfront::${ACCOUNT}:trust-store/TS2ABCDEFGH`,
+      ],
+      elasticloadbalancing: [ALB],
+      apigateway: [`arn:aws:apigateway:${REGION}::/domainnames/api.origin.example.com`],
+      events: [`arn:aws:events:${REGION}:${ACCOUNT}:event-bus/origin-trust`],
+      s3: [
+        `${bucket}/trust/targets/cloudfront/TS1ABCDEFGH.pem`,
+        `${bucket}/trust/targets/alb/origin-alb-0123456789abcdef.pem`,
+        `${bucket}/trust/targets/apigateway/api.origin.example.com.pem`,
+      ],
+    };
+    const prefixes: Record<string, string> = {
+      "client-cloudfront": "cloudfront",
+      "client-elastic-load-balancing-v2": "elasticloadbalancing",
+      "client-apigatewayv2": "apigateway",
+      "client-eventbridge": "events",
+      "client-s3": "s3",
+    };
+    // API Gateway authorises by HTTP verb on the resource path.
+    const apigatewayVerb: Record<string, string> = { GetDomainName: "GET", UpdateDomainName: "PATCH" };
+    // Describe* of ELBv2 supports no resource-level permission.
+    const unscoped = new Set(["elasticloadbalancing:DescribeTags"]);
+    const calls: Array<{ action: string; resource: string }> = [];
+    for (const file of ["cloudfront-trust-store", "alb-trust-store", "apigateway-domain", "eventbridge"]) {
+      const text = readFileSync(new URL(`../../functions/trust/targets/${file}.ts`, import.meta.url), "utf8");
+      for (const [, names, client] of text.matchAll(/import \{([^}]*)\} from "@aws-sdk\/([a-z0-9-]+)"/g)) {
+        const prefix = prefixes[client!];
+        if (!prefix) continue;
+        for (const name of names!.split(",").map((n) => n.trim())) {
+          const command = /^(\w+)Command$/.exec(name)?.[1];
+          if (!command) continue;
+          const action =
+            prefix === "apigateway"
+              ? `apigateway:${apigatewayVerb[command]}`
+              : `${prefix}:${command === "HeadObject" ? "GetObject" : command}`;
+          const targets = unscoped.has(action) ? ["*"] : resources[prefix]!;
+          for (const resource of targets) calls.push({ action, resource });
+        }
+      }
+    }
+    // Services load a given version of the object with the caller's permissions.
+    for (const resource of resources.s3!) calls.push({ action: "s3:GetObjectVersion", resource });
+    calls.push({
+      action: "secretsmanager:GetSecretValue",
+      resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/webhook-hmac-AbCdEf`,
+    });
+    expect(calls.length).toBeGreaterThan(15);
+    expect(calls.filter((call) => !allows(permissions, call))).toEqual([]);
+    expect(calls.filter((call) => !allows(scanPermissions, call))).toEqual([]);
+    // The ACM expiry-event function publishes nothing.
+    expect(calls.filter((call) => allows(trackingPermissions, call))).toEqual([]);
+    // Not a trust store, domain or bus that is not configured.
+    for (const call of [
+      { action: "cloudfront:UpdateTrustStore", resource: `arn:aws:cloudfront::${ACCOUNT}:trust-store/OTHER` },
+      {
+        action: "apigateway:PATCH",
+        resource: `arn:aws:apigateway:${REGION}::/domainnames/other.example.com`,
+      },
+      { action: "events:PutEvents", resource: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/default` },
+      { action: "s3:PutObject", resource: `${bucket}/other/object.pem` },
+    ]) {
+      expect(allows(permissions, call), call.resource).toBe(false);
+    }
+  });
+
+  it("grants nothing for targets a stage does not configure", async () => {
+    const none = await loadInfra("production");
+    const actions = none.permissions.flatMap((s) => s.actions);
+    for (const prefix of ["elasticloadbalancing:", "apigateway:", "events:", "cloudfront:GetTrustStore"]) {
+      expect(actions.filter((a) => a.startsWith(prefix))).toEqual([]);
+    }
+  });
+
+  it("stops the deploy naming each malformed target", async () => {
+    await expect(
+      loadInfra("production", {
+        MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS: "has space",
+        MTLS_ROTATOR_ALB_TRUST_STORE_ARNS: `arn:aws:elasticloadbalancing:us-west-2:${ACCOUNT}:truststore/x/0123456789abcdef`,
+        MTLS_ROTATOR_APIGATEWAY_DOMAINS: "not a domain",
+        MTLS_ROTATOR_WEBHOOK_URL: "http://origins.example.com/hook",
+        MTLS_ROTATOR_EVENT_BUS: "arn:aws:sns:eu-west-1:123456789012:topic",
+      }),
+    ).rejects.toThrow(
+      expect.objectContaining({
+        problems: [
+          'CloudFront trust store id "has space" is not a trust store id',
+          `ALB trust store arn:aws:elasticloadbalancing:us-west-2:${ACCOUNT}:truststore/x/0123456789abcdef is in us-west-2, not in the service region ${REGION} (MTLS_ROTATOR_REGION)`,
+          'API Gateway domain "not a domain" is not a domain name',
+          "webhook URL http://origins.example.com/hook must be https://",
+          "a webhook needs MTLS_ROTATOR_WEBHOOK_SECRET_NAME: the secret holding its HMAC key",
+          'event bus "arn:aws:sns:eu-west-1:123456789012:topic" is neither a bus name nor an event bus ARN',
+        ],
+      }),
+    );
+  });
+});
