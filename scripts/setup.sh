@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs, sourced by the quick-start commands and by CI (.ci/run):
+# Node >= 22 (from the npm registry when the machine's is older), Debian's openssl and nginx (real CA
+# signatures and real TLS origins), and the npm dependencies (npm ci when the lock changed or in CI).
+# Source it (`. scripts/setup.sh`): it puts Node 22 on PATH for the caller.
+set -euo pipefail
+_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SST_TELEMETRY_DISABLED=1
+log() { printf '\n== %s\n' "$*" >&2; }
+
+# --- Node 22 or newer -----------------------------------------------------------------------------------
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 22 ]; then
+  prefix="${MTLS_ROTATOR_NODE_PREFIX:-$HOME/.cache/mtls-rotator/node22}"
+  if [ ! -x "$prefix/node_modules/.bin/node" ]; then
+    log "Node $(node --version 2>/dev/null || echo none) is older than 22: installing node@22 from the npm registry into $prefix"
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error node@22 >/dev/null
+  fi
+  export PATH="$prefix/node_modules/.bin:$PATH"
+fi
+log "node $(node --version), npm $(npm --version)"
+[ "$(node_major)" -ge 22 ] || { echo "Node >= 22 is required" >&2; exit 1; }
+
+# --- Debian packages: openssl (real CA), nginx (real TLS origins) ----------------------------------------
+need=()
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages: ${need[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    # Do not let the package start a system nginx on port 80: tests and sandbox run their own on loopback.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+      $SUDO chmod +x /usr/sbin/policy-rc.d
+      _remove_policy=1
+    fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    if [ "${_remove_policy:-0}" = 1 ]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
+  else
+    log "missing ${need[*]} and no apt-get: install them with your package manager (see README)"
+  fi
+fi
+export PATH="$PATH:/usr/sbin"
+if command -v openssl >/dev/null 2>&1; then log "$(openssl version)"; fi
+if command -v nginx >/dev/null 2>&1; then log "$(nginx -v 2>&1)"; fi
+
+# --- npm dependencies -------------------------------------------------------------------------------------
+if [ "${CI:-}" = "true" ] || [ ! -f "$_root/node_modules/.package-lock.json" ] ||
+  [ "$_root/package-lock.json" -nt "$_root/node_modules/.package-lock.json" ]; then
+  log "npm ci"
+  (cd "$_root" && npm ci --no-audit --no-fund --loglevel=error)
+fi
