@@ -5,6 +5,7 @@
  * `node bin/mtls-rotator.ts <command> ...`.
  */
 import { readFileSync } from "node:fs";
+import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../functions/cli/main.ts";
 import { type CliIo, runOriginSyncCli } from "../functions/origin-sync/cli.ts";
 
 interface Command {
@@ -12,7 +13,18 @@ interface Command {
   run(args: string[], io: CliIo): Promise<number>;
 }
 
+/** The operator commands run against the real process: its environment, terminal and clock. */
+function processEnvironment(): OperatorEnvironment {
+  return { env: process.env, isTTY: process.stdout.isTTY === true, columns: process.stdout.columns };
+}
+
 const COMMANDS: Record<string, Command> = {
+  ...Object.fromEntries(
+    OPERATOR_COMMANDS.map((spec): [string, Command] => [
+      spec.name,
+      { summary: spec.summary, run: (args, io) => runOperatorCommand(spec, args, io, processEnvironment()) },
+    ]),
+  ),
   "origin-sync": {
     summary: "install the client-CA bundle on an origin you run yourself (nginx, envoy, haproxy)",
     run: runOriginSyncCli,

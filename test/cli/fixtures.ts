@@ -1,0 +1,629 @@
+/**
+ * What the CLI tests run against: the SigV4-verifying HTTP API stand-in with route handlers that answer as
+ * the API contract says (functions/api/), over an in-memory backend; certificates as the inventory lists
+ * them; rotations as event lists a real workflow records, folded by the core (foldEvents) into the states
+ * the API returns.
+ */
+import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type {
+  CertificateView,
+  RotationDetail,
+  RotationPlan,
+  StartRotationRequest,
+} from "../../functions/cli/api-types.ts";
+import type { OperatorEnvironment } from "../../functions/cli/main.ts";
+import { sha256Hex } from "../../functions/core/pem.ts";
+import {
+  foldEvents,
+  type GateResult,
+  type RotationEvent,
+  rotationIdFor,
+  TERMINAL_STATUSES,
+} from "../../functions/core/rotation.ts";
+import { planWaves } from "../../functions/core/waves.ts";
+import {
+  type HttpApiAccount,
+  type HttpApiHandler,
+  type HttpApiStandin,
+  startHttpApi,
+} from "../../standins/http-api.ts";
+
+export const REGION = "eu-west-1";
+export const NOW = new Date("2026-03-02T11:00:00Z");
+
+export const OPERATOR: HttpApiAccount = {
+  accessKeyId: "ASIAOPERATORSESSION1",
+  secretAccessKey: "operator-session-secret",
+  sessionToken: "IQoJb3JpZ2luX2VjE-operator-token",
+  principalArn: "arn:aws:sts::111122223333:assumed-role/rotator-operators/alice",
+  accountId: "111122223333",
+};
+/** A principal whose IAM policy grants execute-api:Invoke on the read routes only. */
+export const AUDITOR: HttpApiAccount = {
+  accessKeyId: "AKIAAUDITOR000000001",
+  secretAccessKey: "auditor-secret",
+  principalArn: "arn:aws:iam::111122223333:user/auditor",
+  accountId: "111122223333",
+  allowedRoutes: ["GET /certificates", "GET /rotations"],
+};
+
+export const PCA_ARN =
+  "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/11111111-2222-3333-4444-555555555555";
+const acmArn = (id: string) => `arn:aws:acm:us-east-1:111122223333:certificate/${id}`;
+export const CERT_ID = "0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b";
+export const CERT_ARN = acmArn(CERT_ID);
+export const NEW_ARN = acmArn("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d");
+export const OLD_SERIAL = "4c:1f:7a:22:90:0b:3e:5d";
+export const NEW_SERIAL = "71:0a:5c:e3:28:44:9b:16";
+
+const DAY = 86_400_000;
+const day = (n: number) => new Date(NOW.getTime() + n * DAY).toISOString();
+
+function certificate(
+  input: Partial<CertificateView> & { id: string; daysToExpiry: number },
+): CertificateView {
+  return {
+    arn: acmArn(input.id),
+    subject: `CN=${input.id.slice(0, 8)}.origin-client.example.com, O=Example Corp`,
+    issuer: "CN=Example Issuing CA G2, O=Example Corp",
+    keyAlgorithm: "EC_prime256v1",
+    serial: "3a:9f:00:11",
+    notBefore: day(input.daysToExpiry - 90),
+    notAfter: day(input.daysToExpiry),
+    managed: true,
+    retired: false,
+    due: false,
+    usage: [],
+    decision: { reason: "Fresh", message: "renews when a third of the lifetime is left" },
+    alerted: [],
+    lastSeenAt: NOW.toISOString(),
+    ...input,
+  };
+}
+
+/** The inventory as GET /certificates lists it: due, fresh, unmanaged with drift, retired. */
+export function inventory(): CertificateView[] {
+  return [
+    certificate({
+      id: CERT_ID,
+      arn: CERT_ARN,
+      subject: "CN=edge-to-origin.example.com, O=Example Corp",
+      serial: OLD_SERIAL,
+      daysToExpiry: 12,
+      due: true,
+      decision: { reason: "Due", message: "a third of the lifetime is left", renewAt: day(-18) },
+      alerted: [30, 14],
+      usage: [
+        { distributionId: "E1CANARYAAAAAA", originId: "api" },
+        { distributionId: "E2BBBBBBBBBBBB", originId: "api" },
+        { distributionId: "E2BBBBBBBBBBBB", originId: "static" },
+        { distributionId: "E3CCCCCCCCCCCC", originId: "api" },
+        { distributionId: "E4DDDDDDDDDDDD", originId: "api" },
+        { distributionId: "E5EEEEEEEEEEEE", originId: "api" },
+      ],
+    }),
+    certificate({
+      id: "5b6c7d8e-9f00-4112-8233-445566778899",
+      daysToExpiry: 71,
+      decision: { reason: "Fresh", message: "renews in 41 days", renewAt: day(41) },
+      usage: [{ distributionId: "E6FFFFFFFFFFFF", originId: "payments" }],
+    }),
+    certificate({
+      id: "c0ffee00-1111-4222-8333-444455556666",
+      subject: "CN=legacy-client, O=Old Vendor",
+      issuer: "CN=Old Vendor CA",
+      daysToExpiry: -3,
+      managed: false,
+      decision: { reason: "NotManaged", message: "issued by a CA the service does not manage" },
+      usage: [{ distributionId: "E7GGGGGGGGGGGG", originId: "legacy" }],
+      drift: [
+        {
+          kind: "unmanaged-certificate",
+          distributionId: "E7GGGGGGGGGGGG",
+          originId: "legacy",
+          detail: "presents a certificate from an unmanaged issuer (expired 3 days ago)",
+        },
+      ],
+    }),
+    certificate({
+      id: "dead0000-beef-4000-8000-000000000001",
+      daysToExpiry: 40,
+      retired: true,
+      decision: { reason: "Fresh", message: "replaced by a rotation" },
+    }),
+  ];
+}
+
+// ---- rotations as the workflow records them ------------------------------------------------------------
+
+const T0 = Date.parse("2026-03-02T10:00:00Z");
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+
+export const ROTATION_ID = rotationIdFor(CERT_ARN, OLD_SERIAL, sha256Hex);
+
+const WAVES = [
+  { index: 0, canary: true, targets: [{ distributionId: "E1CANARYAAAAAA", originIds: ["api"] }] },
+  {
+    index: 1,
+    canary: false,
+    targets: [
+      { distributionId: "E2BBBBBBBBBBBB", originIds: ["api", "static"] },
+      { distributionId: "E3CCCCCCCCCCCC", originIds: ["api"] },
+    ],
+  },
+  {
+    index: 2,
+    canary: false,
+    targets: [
+      { distributionId: "E4DDDDDDDDDDDD", originIds: ["api"] },
+      { distributionId: "E5EEEEEEEEEEEE", originIds: ["api"] },
+    ],
+  },
+];
+
+function passedGate(wave: number): GateResult {
+  const targets = WAVES[wave]!.targets;
+  return {
+    passed: true,
+    checks: targets.map((t) => ({
+      distributionId: t.distributionId,
+      errorRate: 0.2,
+      baseline: 0.1,
+      threshold: 2.1,
+      passed: true,
+    })),
+    probes: targets.flatMap((t) =>
+      t.originIds.map((o) => ({ target: `${t.distributionId}/${o}`, status: 200, accepted: true })),
+    ),
+  };
+}
+
+/** started .. preflight passed: nothing swapped yet. */
+function prelude(): RotationEvent[] {
+  return [
+    {
+      type: "started",
+      at: at(0),
+      request: {
+        certificateArn: CERT_ARN,
+        serial: OLD_SERIAL,
+        reason: "due: a third of the lifetime is left",
+        actor: OPERATOR.principalArn,
+      },
+    },
+    {
+      type: "planned",
+      at: at(2),
+      old: {
+        arn: CERT_ARN,
+        serial: OLD_SERIAL,
+        keyAlgorithm: "EC_prime256v1",
+        subject: "CN=edge-to-origin.example.com\nO=Example Corp",
+        notAfter: day(12),
+        certificatePem: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n",
+      },
+      waves: WAVES,
+      newIssuerArn: PCA_ARN,
+      baselines: {
+        E1CANARYAAAAAA: 0.1,
+        E2BBBBBBBBBBBB: 0.1,
+        E3CCCCCCCCCCCC: 0.1,
+        E4DDDDDDDDDDDD: null,
+        E5EEEEEEEEEEEE: 0,
+      },
+    },
+    {
+      type: "issued",
+      at: at(9),
+      certificateArn: NEW_ARN,
+      serial: NEW_SERIAL,
+      notAfter: day(102),
+      fingerprint: "sha256:5f1c0b2a",
+    },
+    {
+      type: "trust-published",
+      at: at(11),
+      bundleSha256: "c1a0ffee",
+      targets: [
+        { target: "s3://acme-trust/trust/origin-client-ca.pem", changed: true },
+        { target: "secretsmanager:mtls-rotator/trust-bundle", changed: true },
+      ],
+    },
+    {
+      type: "preflight",
+      at: at(12),
+      attempt: 1,
+      deadlinePassed: false,
+      probes: [
+        { target: "E1CANARYAAAAAA/api", status: 200, accepted: true },
+        { target: "E2BBBBBBBBBBBB/static", status: 400, accepted: false },
+      ],
+    },
+    {
+      type: "preflight",
+      at: at(42),
+      attempt: 2,
+      deadlinePassed: false,
+      probes: [
+        { target: "E1CANARYAAAAAA/api", status: 200, accepted: true },
+        { target: "E2BBBBBBBBBBBB/static", status: 200, accepted: true },
+      ],
+    },
+  ];
+}
+
+/** Swap, deploy, bake (manual-rollback window), gate for one wave. */
+function wave(index: number, start: number, gate: GateResult = passedGate(index)): RotationEvent[] {
+  const targets = WAVES[index]!.targets;
+  return [
+    ...targets.map(
+      (t, i): RotationEvent => ({
+        type: "swapped",
+        at: at(start + i),
+        wave: index,
+        distributionId: t.distributionId,
+        outcome: "swapped",
+        changedOriginIds: t.originIds,
+      }),
+    ),
+    { type: "deployed", at: at(start + 240), wave: index },
+    { type: "gate", at: at(start + 840), wave: index, result: gate },
+  ];
+}
+
+/** Every wave passes; the new certificate is promoted and the old one retired. */
+export function completedRotation(): RotationEvent[] {
+  return [
+    ...prelude(),
+    ...wave(0, 60),
+    ...wave(1, 1000),
+    ...wave(2, 2000),
+    { type: "promoted", at: at(2900) },
+    {
+      type: "retired",
+      at: at(2901),
+      deleted: true,
+      revoked: false,
+      detail: "deleted after the grace period",
+    },
+    { type: "completed", at: at(2902) },
+  ];
+}
+
+/** Wave 1's gate fails (5xx over threshold, a refused probe): every swapped distribution is put back. */
+export function gateFailedRotation(): RotationEvent[] {
+  const failed: GateResult = {
+    passed: false,
+    checks: [
+      { distributionId: "E2BBBBBBBBBBBB", errorRate: 7.5, baseline: 0.1, threshold: 2.1, passed: false },
+      { distributionId: "E3CCCCCCCCCCCC", errorRate: 0.3, baseline: 0.1, threshold: 2.1, passed: true },
+    ],
+    probes: [
+      { target: "E2BBBBBBBBBBBB/api", status: 200, accepted: true },
+      { target: "E2BBBBBBBBBBBB/static", status: 400, accepted: false },
+      { target: "E3CCCCCCCCCCCC/api", status: 200, accepted: true },
+    ],
+  };
+  return [
+    ...prelude(),
+    ...wave(0, 60),
+    ...wave(1, 1000, failed),
+    {
+      type: "rollback-requested",
+      at: at(1841),
+      reason: "GateFailed",
+      actor: "mtls-rotator",
+      detail: "wave 1: E2BBBBBBBBBBBB 5xx 7.50% > 2.10%; probe E2BBBBBBBBBBBB/static refused (HTTP 400)",
+    },
+    { type: "rolled-back-distribution", at: at(1850), distributionId: "E1CANARYAAAAAA", ok: true },
+    { type: "rolled-back-distribution", at: at(1851), distributionId: "E2BBBBBBBBBBBB", ok: true },
+    { type: "rolled-back-distribution", at: at(1852), distributionId: "E3CCCCCCCCCCCC", ok: true },
+    { type: "rolled-back", at: at(1900) },
+  ];
+}
+
+/** An operator rolls back during wave 1's bake; one distribution cannot be put back: failed. */
+export function rollbackIncompleteRotation(): RotationEvent[] {
+  const events = [...prelude(), ...wave(0, 60), ...wave(1, 1000)];
+  events.pop(); // no gate: the rollback came during the bake window
+  return [
+    ...events,
+    {
+      type: "rollback-requested",
+      at: at(1300),
+      reason: "ManualRollback",
+      actor: OPERATOR.principalArn,
+      detail: "origin team reports handshake errors",
+    },
+    { type: "rolled-back-distribution", at: at(1310), distributionId: "E1CANARYAAAAAA", ok: true },
+    {
+      type: "rolled-back-distribution",
+      at: at(1311),
+      distributionId: "E2BBBBBBBBBBBB",
+      ok: false,
+      error: "PreconditionFailed after 5 attempts",
+    },
+    { type: "rolled-back-distribution", at: at(1312), distributionId: "E3CCCCCCCCCCCC", ok: true },
+    {
+      type: "failed",
+      at: at(1400),
+      reason: "RollbackIncomplete",
+      detail: `could not put back E2BBBBBBBBBBBB (it still presents ${NEW_ARN})`,
+    },
+  ];
+}
+
+/** Preflight never passes: aborted before any swap. */
+export function abortedRotation(): RotationEvent[] {
+  const events = prelude().slice(0, 5);
+  return [
+    ...events,
+    {
+      type: "preflight",
+      at: at(900),
+      attempt: 30,
+      deadlinePassed: true,
+      probes: [
+        { target: "E1CANARYAAAAAA/api", status: 200, accepted: true },
+        { target: "E2BBBBBBBBBBBB/static", status: 400, accepted: false },
+      ],
+    },
+    {
+      type: "aborted",
+      at: at(901),
+      reason: "PreflightRefused",
+      detail: "E2BBBBBBBBBBBB/static refused the new certificate until the deadline",
+    },
+  ];
+}
+
+/** The same events, as if the rotation had been started with this approval mode (RotationRequest.overrides). */
+export function withApproval(events: RotationEvent[], approval: "none" | "between-waves"): RotationEvent[] {
+  return events.map((e) =>
+    e.type === "started"
+      ? { ...e, request: { ...e.request, overrides: { approval } } as typeof e.request }
+      : e,
+  );
+}
+
+export function detailOf(events: RotationEvent[], control?: RotationDetail["control"]): RotationDetail {
+  return { rotation: foldEvents(ROTATION_ID, events), history: events, ...(control ? { control } : {}) };
+}
+
+// ---- the API, as the contract describes it --------------------------------------------------------------
+
+export function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+const apiError = (statusCode: number, error: Record<string, unknown>) => json(statusCode, { error });
+
+/** What the API knows; tests change it between calls. */
+export interface Backend {
+  certificates: CertificateView[];
+  /** Every rotation the API lists: its events so far. */
+  rotations: Map<string, RotationEvent[]>;
+  /** GET /rotations/{id} answers, one per call (the last one repeats): drives `watch`. */
+  timelines: Map<string, Array<RotationDetail | "error">>;
+  /** The control point each rotation waits at (rollback/approve are delivered there). */
+  controls: Map<string, { kind: "bake" | "approval"; wave: number }>;
+  /** Bodies POST /rotations received. */
+  started: StartRotationRequest[];
+  /** Bodies POST /rotations/{id}/rollback|approve received. */
+  decisions: Array<{ rotationId: string; action: string; body: unknown }>;
+}
+
+export function newBackend(): Backend {
+  return {
+    certificates: inventory(),
+    rotations: new Map(),
+    timelines: new Map(),
+    controls: new Map(),
+    started: [],
+    decisions: [],
+  };
+}
+
+function bodyOf(event: APIGatewayProxyEventV2WithIAMAuthorizer): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(event.body ?? "{}");
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const invalid = (problems: Array<{ field: string; message: string }>) =>
+  apiError(400, {
+    code: "ValidationError",
+    message: `invalid request: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`,
+    problems,
+  });
+
+export function planFor(c: CertificateView, request: StartRotationRequest): RotationPlan {
+  const targets = new Map<string, string[]>();
+  for (const u of c.usage)
+    targets.set(u.distributionId, [...(targets.get(u.distributionId) ?? []), u.originId]);
+  const waves = planWaves(
+    [...targets].map(([distributionId, originIds]) => ({ distributionId, originIds })),
+    request.waves ?? {},
+  );
+  return {
+    certificateArn: c.arn,
+    serial: c.serial,
+    subject: c.subject,
+    keyAlgorithm: c.keyAlgorithm,
+    notAfter: c.notAfter,
+    issuer: { authorityArn: PCA_ARN },
+    trustTargets: ["s3://acme-trust/trust/origin-client-ca.pem", "secretsmanager:mtls-rotator/trust-bundle"],
+    waves: waves.map((w) => ({ index: w.index, canary: w.canary, distributions: w.targets })),
+    expectedDurationSeconds: {
+      typical: waves.length * (300 + (request.bakeSeconds ?? 900)),
+      worstCase: waves.length * (1800 + (request.bakeSeconds ?? 900)) + 900,
+    },
+  };
+}
+
+/** Route handlers answering as the API contract says. */
+export function contractRoutes(backend: Backend): Record<string, HttpApiHandler> {
+  const rotationSummaries = () =>
+    [...backend.rotations].map(([rotationId, events]) => {
+      const state = foldEvents(rotationId, events);
+      return {
+        rotationId,
+        certificateArn: state.request?.certificateArn ?? "",
+        status: state.status,
+        startedAt: state.startedAt ?? "",
+        updatedAt: state.updatedAt ?? "",
+      };
+    });
+  return {
+    "GET /certificates": async (event) => {
+      const q = event.queryStringParameters ?? {};
+      const within = q.expiringWithinDays === undefined ? undefined : Number(q.expiringWithinDays);
+      if (within !== undefined && !Number.isInteger(within)) {
+        return invalid([{ field: "expiringWithinDays", message: "must be a whole number of days" }]);
+      }
+      const certificates = backend.certificates.filter(
+        (c) =>
+          (q.due !== "true" || c.due) &&
+          (within === undefined || c.daysToExpiry <= within) &&
+          (q.managed === undefined || String(c.managed) === q.managed),
+      );
+      return json(200, { certificates });
+    },
+    "GET /certificates/{id}": async (event) => {
+      const certificate = backend.certificates.find((c) => c.id === event.pathParameters?.id);
+      if (!certificate)
+        return apiError(404, { code: "NotFound", message: `no certificate ${event.pathParameters?.id}` });
+      return json(200, { certificate });
+    },
+    "POST /rotations": async (event) => {
+      const body = bodyOf(event) as StartRotationRequest | undefined;
+      if (!body) return invalid([{ field: "body", message: "must be a JSON object" }]);
+      const problems: Array<{ field: string; message: string }> = [];
+      if (typeof body.certificateArn !== "string" || !/^arn:aws[\w-]*:acm:/.test(body.certificateArn)) {
+        problems.push({ field: "certificateArn", message: "must be an ACM certificate ARN" });
+      }
+      if (body.bakeSeconds !== undefined && body.bakeSeconds > 86_400) {
+        problems.push({ field: "bakeSeconds", message: "must be at most 86400 (one day)" });
+      }
+      if (problems.length > 0) return invalid(problems);
+      backend.started.push(body);
+      const certificate = backend.certificates.find((c) => c.arn === body.certificateArn);
+      if (!certificate)
+        return apiError(404, { code: "NotFound", message: `no certificate ${body.certificateArn}` });
+      if (body.dryRun) return json(200, { dryRun: true, plan: planFor(certificate, body) });
+      const running = rotationSummaries().find(
+        (r) => r.certificateArn === body.certificateArn && !TERMINAL_STATUSES.includes(r.status),
+      );
+      if (running) {
+        return apiError(409, {
+          code: "Conflict",
+          message: `rotation ${running.rotationId} is already running for ${body.certificateArn}`,
+          rotationId: running.rotationId,
+        });
+      }
+      const rotationId = rotationIdFor(certificate.arn, certificate.serial, sha256Hex);
+      backend.rotations.set(rotationId, prelude().slice(0, 1));
+      return json(202, { rotationId, started: true, status: "started" });
+    },
+    "GET /rotations": async (event) => {
+      const limit = Number(event.queryStringParameters?.limit ?? 100);
+      return json(200, { rotations: rotationSummaries().slice(0, limit) });
+    },
+    "GET /rotations/{id}": async (event) => {
+      const id = event.pathParameters?.id ?? "";
+      const timeline = backend.timelines.get(id);
+      if (timeline && timeline.length > 0) {
+        const next = timeline.length > 1 ? timeline.shift()! : timeline[0]!;
+        if (next === "error") throw new Error("DynamoDB throttled the read");
+        return json(200, next);
+      }
+      const events = backend.rotations.get(id);
+      if (!events) return apiError(404, { code: "NotFound", message: `no rotation ${id}` });
+      return json(200, detailOf(events, backend.controls.get(id)));
+    },
+    "POST /rotations/{id}/rollback": async (event) => decide(backend, event, "rollback"),
+    "POST /rotations/{id}/approve": async (event) => decide(backend, event, "approve"),
+  };
+}
+
+function decide(
+  backend: Backend,
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+  action: "rollback" | "approve",
+) {
+  const rotationId = event.pathParameters?.id ?? "";
+  const events = backend.rotations.get(rotationId);
+  if (!events) return apiError(404, { code: "NotFound", message: `no rotation ${rotationId}` });
+  const state = foldEvents(rotationId, events);
+  const control = backend.controls.get(rotationId);
+  if (!control || (action === "approve" && control.kind !== "approval")) {
+    const why = control
+      ? `rotation ${rotationId} is baking wave ${control.wave}, not waiting for approval`
+      : `rotation ${rotationId} is ${state.status} and not at a bake window or approval; retry then`;
+    return apiError(409, { code: "NotControllable", message: why, rotationId });
+  }
+  backend.decisions.push({ rotationId, action, body: bodyOf(event) });
+  return json(202, { rotationId, action, kind: control.kind, wave: control.wave });
+}
+
+export interface ContractApi {
+  standin: HttpApiStandin;
+  backend: Backend;
+  close(): Promise<void>;
+}
+
+/**
+ * The API on loopback. Its clock is NOW by default, the one the in-process commands sign and render with;
+ * a child process signs with the real clock (`now: () => new Date()`).
+ */
+export async function startContractApi(
+  backend: Backend = newBackend(),
+  options: { now?: () => Date } = {},
+): Promise<ContractApi> {
+  const standin = await startHttpApi({
+    region: REGION,
+    accounts: [OPERATOR, AUDITOR],
+    routes: contractRoutes(backend),
+    now: options.now ?? (() => NOW),
+  });
+  return { standin, backend, close: () => standin.close() };
+}
+
+/** Output captured from a command. */
+export interface Captured {
+  io: { stdout(text: string): void; stderr(text: string): void };
+  stdout(): string;
+  stderr(): string;
+}
+
+export function capture(): Captured {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    io: { stdout: (t) => out.push(t), stderr: (t) => err.push(t) },
+    stdout: () => out.join(""),
+    stderr: () => err.join(""),
+  };
+}
+
+/** The environment a command runs in: the stand-in's URL and region, the operator's credentials, no waits. */
+export function environmentFor(
+  standin: HttpApiStandin,
+  overrides: Partial<OperatorEnvironment> = {},
+): OperatorEnvironment {
+  return {
+    env: { MTLS_ROTATOR_API_URL: standin.url, AWS_REGION: REGION },
+    credentials: async () => ({
+      accessKeyId: OPERATOR.accessKeyId,
+      secretAccessKey: OPERATOR.secretAccessKey,
+      sessionToken: OPERATOR.sessionToken,
+    }),
+    now: () => NOW,
+    sleep: async () => {},
+    isTTY: false,
+    ...overrides,
+  };
+}
