@@ -18,7 +18,10 @@ export default $config({
     const { notificationTopic } = await import("./infra/notifications");
     const { rotationWorkflow } = await import("./infra/rotation");
     const { scanFunction, acmExpiryFunction, trackingDeadLetters } = await import("./infra/tracking");
+    const { api } = await import("./infra/api");
     return {
+      // The operator API (IAM auth): `export MTLS_ROTATOR_API_URL=<this>` for the CLI.
+      api: api.url,
       rotationWorkflow: rotationWorkflow.name,
       rotationTable: rotationTable.name,
       trustBundle: $interpolate`s3://${trustBundleBucket.name}/${settings.trust.bucketKey}`,

@@ -3,7 +3,7 @@
  * state on every replay from checkpointed events (deterministic), the store persists it for the API, and
  * the history is the event list itself. Pure: no AWS, no clock (events carry their own timestamps).
  */
-import type { SwapTarget, Wave } from "./waves.ts";
+import type { SwapTarget, Wave, WaveSize } from "./waves.ts";
 
 export const RotationStatus = {
   Started: "started",
@@ -45,6 +45,19 @@ export const RotationReason = {
 } as const;
 export type RotationReason = (typeof RotationReason)[keyof typeof RotationReason];
 
+/**
+ * Per-rotation changes to the stage's settings, asked for by whoever started the rotation (the API). They
+ * replace the matching settings for this rotation only; everything else comes from the stage.
+ */
+export interface RotationOverrides {
+  /** Wave sizes: replace the stage's canary size and/or later wave sizes (its canary preference stays). */
+  waves?: { canarySize?: number; waves?: WaveSize[] };
+  /** Manual-rollback window after each wave deployed, before its gate (0: none). */
+  bakeSeconds?: number;
+  /** Whether each wave after the canary waits for an operator's approval. */
+  approval?: "none" | "between-waves";
+}
+
 export interface RotationRequest {
   certificateArn: string;
   /** Serial of the certificate being replaced: with the ARN it names the rotation. */
@@ -52,6 +65,7 @@ export interface RotationRequest {
   reason: string;
   actor: string;
   dryRun?: boolean;
+  overrides?: RotationOverrides;
 }
 
 export interface PlannedCertificate {

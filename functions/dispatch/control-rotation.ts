@@ -20,9 +20,17 @@ export interface ControlMessage {
   reason: string;
 }
 
-/** Delivers a callback result to a waiting durable execution. */
+/**
+ * Delivers a callback result to a waiting durable execution. A callback that is no longer open (its window
+ * closed, or it was answered) is reported as CallbackClosedError; any other failure is thrown as it is.
+ */
 export interface CallbackSender {
   succeed(callbackId: string, result: string): Promise<void>;
+}
+
+/** The callback is no longer open: its window closed or another decision answered it first. */
+export class CallbackClosedError extends Error {
+  override name = "CallbackClosedError";
 }
 
 /** What control needs from the rotation store. */
@@ -41,9 +49,11 @@ export class UnknownRotationError extends Error {
 export class NotControllableError extends Error {
   override name = "NotControllableError";
   readonly status: RotationStatus;
-  constructor(message: string, status: RotationStatus) {
-    super(message);
+  readonly rotationId: string;
+  constructor(message: string, status: RotationStatus, rotationId: string, options?: ErrorOptions) {
+    super(message, options);
     this.status = status;
+    this.rotationId = rotationId;
   }
 }
 
@@ -69,7 +79,11 @@ export async function controlRotation(
   const status = await store.statusOf(rotationId);
   if (status === undefined) throw new UnknownRotationError(`no rotation ${rotationId}`);
   if (TERMINAL_STATUSES.includes(status)) {
-    throw new NotControllableError(`rotation ${rotationId} has already ended (${status})`, status);
+    throw new NotControllableError(
+      `rotation ${rotationId} has already ended (${status})`,
+      status,
+      rotationId,
+    );
   }
   const control = await store.getControl(rotationId);
   if (!control) {
@@ -77,14 +91,28 @@ export async function controlRotation(
       `rotation ${rotationId} is ${status} and not at a bake window or approval; ` +
         "decisions are taken while a wave bakes or waits for approval — retry then",
       status,
+      rotationId,
     );
   }
   if (message.action === "approve" && control.kind !== "approval") {
     throw new NotControllableError(
       `rotation ${rotationId} is baking wave ${control.wave}, not waiting for approval`,
       status,
+      rotationId,
     );
   }
-  await sender.succeed(control.callbackId, JSON.stringify(message));
+  try {
+    await sender.succeed(control.callbackId, JSON.stringify(message));
+  } catch (error) {
+    // The window closed (or another decision came first) between reading the control point and sending.
+    if (!(error instanceof CallbackClosedError)) throw error;
+    throw new NotControllableError(
+      `rotation ${rotationId} moved on from its ${control.kind} of wave ${control.wave} before the decision ` +
+        "arrived; look at its state and retry if it still applies",
+      status,
+      rotationId,
+      { cause: error },
+    );
+  }
   return { rotationId, action: message.action, kind: control.kind, wave: control.wave };
 }

@@ -10,7 +10,14 @@
  */
 import { workflow } from "sst/aws/workflow";
 import { sha256Hex } from "../core/pem.ts";
-import { type RotationStatus, rotationIdFor, TERMINAL_STATUSES } from "../core/rotation.ts";
+import { PolicyError } from "../core/renewal.ts";
+import {
+  type RotationOverrides,
+  type RotationStatus,
+  rotationIdFor,
+  TERMINAL_STATUSES,
+} from "../core/rotation.ts";
+import { validateWavePolicy, type WaveSize } from "../core/waves.ts";
 import type { RotationInput } from "../workflow/rotation-workflow.ts";
 
 /** What a starter reports: `started: false` when an execution of that name already exists. */
@@ -30,6 +37,8 @@ export interface StartRotationRequest {
   reason: string;
   actor: string;
   dryRun?: boolean;
+  /** This rotation's changes to the stage's settings (waves, bake window, approval). */
+  overrides?: RotationOverrides;
 }
 
 export interface StartRotationResult {
@@ -52,20 +61,38 @@ export class InvalidRotationRequestError extends Error {
 /** Lambda's error code for a name already taken by an execution with a different payload. */
 export const ALREADY_STARTED = "DurableExecutionAlreadyStartedException";
 
-export const LIMITS = { reason: 512, actor: 256, serialHexDigits: 64 } as const;
+export const LIMITS = {
+  reason: 512,
+  actor: 256,
+  serialHexDigits: 64,
+  /** Longest bake window a rotation may ask for (one day). */
+  bakeSeconds: 86_400,
+  /** Most wave sizes a rotation may list after its canary. */
+  waves: 100,
+} as const;
 
+/** An ACM certificate id: a lowercase UUID. */
+export const CERTIFICATE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Origin-mTLS certificates live in ACM us-east-1; certificate ids are lowercase UUIDs. */
-const CERTIFICATE_ARN =
+export const CERTIFICATE_ARN =
   /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/**
+ * Every rotation id the dispatcher hands out: `rot-<certificate id>-<16 hex>` (a dry run `dry-…`), and from
+ * the second attempt on `-<attempt>` after it; at most 64 characters (a durable execution name).
+ */
+export const ROTATION_ID = /^(rot|dry)-[a-z0-9-]{1,60}$/;
 /** Durable execution names: 1..64 of [A-Za-z0-9_-]. */
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const FIELDS = new Set(["certificateArn", "serial", "reason", "actor", "dryRun"]);
+const FIELDS = new Set(["certificateArn", "serial", "reason", "actor", "dryRun", "overrides"]);
+const OVERRIDE_FIELDS = new Set(["waves", "bakeSeconds", "approval"]);
+const WAVE_OVERRIDE_FIELDS = new Set(["canarySize", "waves"]);
+const APPROVAL_MODES = new Set(["none", "between-waves"]);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** The request checked and normalized, or InvalidRotationRequestError listing every problem. */
 export function validateRotationRequest(request: unknown): StartRotationRequest {
-  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+  if (!isPlainObject(request)) {
     throw new InvalidRotationRequestError(["the request must be a JSON object"]);
   }
   const input = request as Record<string, unknown>;
@@ -107,6 +134,8 @@ export function validateRotationRequest(request: unknown): StartRotationRequest 
     problems.push("dryRun must be true or false");
   }
 
+  const overrides = input.overrides === undefined ? undefined : validateOverrides(input.overrides, problems);
+
   if (problems.length > 0) throw new InvalidRotationRequestError(problems);
   return {
     certificateArn: certificateArn as string,
@@ -114,7 +143,105 @@ export function validateRotationRequest(request: unknown): StartRotationRequest 
     reason,
     actor,
     ...(input.dryRun === true ? { dryRun: true } : {}),
+    ...(overrides ? { overrides } : {}),
   };
+}
+
+/**
+ * The overrides checked and normalized (only the keys given, in a fixed order, so that identical requests
+ * make identical payloads); undefined when nothing is overridden. Problems are added to `problems`.
+ */
+function validateOverrides(value: unknown, problems: string[]): RotationOverrides | undefined {
+  if (!isPlainObject(value)) {
+    problems.push("overrides must be an object");
+    return undefined;
+  }
+  const unknown = Object.keys(value).filter((key) => !OVERRIDE_FIELDS.has(key));
+  if (unknown.length > 0) {
+    problems.push(
+      `unknown field(s) in overrides: ${unknown.join(", ")} (allowed: ${[...OVERRIDE_FIELDS].join(", ")})`,
+    );
+  }
+  const out: RotationOverrides = {};
+
+  if (value.waves !== undefined) {
+    const waves = value.waves;
+    if (!isPlainObject(waves)) {
+      problems.push("overrides.waves must be an object");
+    } else {
+      const unknownWaves = Object.keys(waves).filter((key) => !WAVE_OVERRIDE_FIELDS.has(key));
+      if (unknownWaves.length > 0) {
+        problems.push(
+          `unknown field(s) in overrides.waves: ${unknownWaves.join(", ")} (allowed: canarySize, waves)`,
+        );
+      }
+      const policy: { canarySize?: number; waves?: WaveSize[] } = {};
+      if (waves.canarySize !== undefined) {
+        // validateWavePolicy reads a null canary size as "not given": only a number is one.
+        if (typeof waves.canarySize === "number") policy.canarySize = waves.canarySize;
+        else problems.push("overrides.waves.canarySize must be a whole number >= 1");
+      }
+      if (waves.waves !== undefined) {
+        if (!Array.isArray(waves.waves) || waves.waves.length > LIMITS.waves) {
+          problems.push(`overrides.waves.waves must be a list of at most ${LIMITS.waves} wave sizes`);
+        } else {
+          const sizes: WaveSize[] = [];
+          for (const [i, size] of waves.waves.entries()) {
+            const keys = isPlainObject(size) ? Object.keys(size) : [];
+            if (keys.length === 1 && (keys[0] === "count" || keys[0] === "percent")) {
+              sizes.push(size as WaveSize);
+            } else {
+              problems.push(`overrides.waves.waves[${i}] must be { count } or { percent }`);
+            }
+          }
+          policy.waves = sizes;
+        }
+      }
+      try {
+        validateWavePolicy(policy);
+        if (Object.keys(policy).length > 0) {
+          out.waves = {
+            ...(policy.canarySize !== undefined ? { canarySize: policy.canarySize } : {}),
+            ...(policy.waves !== undefined
+              ? {
+                  waves: policy.waves.map((s) =>
+                    "count" in s ? { count: s.count } : { percent: s.percent },
+                  ),
+                }
+              : {}),
+          };
+        }
+      } catch (error) {
+        if (!(error instanceof PolicyError)) throw error;
+        problems.push(`overrides.waves: ${error.message}`);
+      }
+    }
+  }
+
+  if (value.bakeSeconds !== undefined) {
+    const bake = value.bakeSeconds;
+    if (typeof bake !== "number" || !Number.isInteger(bake) || bake < 0 || bake > LIMITS.bakeSeconds) {
+      problems.push(
+        `overrides.bakeSeconds must be a whole number of seconds from 0 to ${LIMITS.bakeSeconds}`,
+      );
+    } else {
+      out.bakeSeconds = bake;
+    }
+  }
+
+  if (value.approval !== undefined) {
+    if (typeof value.approval !== "string" || !APPROVAL_MODES.has(value.approval)) {
+      problems.push(`overrides.approval must be "none" or "between-waves"`);
+    } else {
+      out.approval = value.approval as RotationOverrides["approval"];
+    }
+  }
+
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function text(value: unknown, field: string, max: number, problems: string[]): string {

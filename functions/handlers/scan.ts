@@ -80,13 +80,30 @@ export interface ScanHandlerOptions {
 }
 
 export const SCHEDULED_SCAN = "scheduled-scan";
+/** A scan an operator asked for through the API (POST /scan). */
+export const API_SCAN = "api-scan";
 
-/** The handler over the given dependencies (the scheduler's event carries nothing it needs). */
+const PRINCIPAL_ARN = /^arn:aws[\w-]*:(iam|sts)::\d{12}:\S{1,230}$/;
+
+/**
+ * What triggered the scan and who the actor of the rotations it starts is: the API invokes with
+ * `{ source: "api", actor: <IAM principal ARN> }` (functions/api/scan.ts); the scheduler's event carries
+ * nothing the scan needs.
+ */
+export function scanTriggerOf(event: unknown): { trigger: string; actor: string } {
+  const e = (typeof event === "object" && event !== null ? event : {}) as Record<string, unknown>;
+  if (e.source !== "api") return { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN };
+  const actor = typeof e.actor === "string" && PRINCIPAL_ARN.test(e.actor) ? e.actor : API_SCAN;
+  return { trigger: API_SCAN, actor };
+}
+
+/** The handler over the given dependencies. */
 export function scanHandler(options: ScanHandlerOptions) {
-  return async (_event?: unknown): Promise<ScanReport> => {
+  return async (event?: unknown): Promise<ScanReport> => {
     const deps = await options.deps();
-    const report = await scanFleet(deps, { actor: SCHEDULED_SCAN });
-    return finishScan(report, { trigger: SCHEDULED_SCAN }, options.log);
+    const { trigger, actor } = scanTriggerOf(event);
+    const report = await scanFleet(deps, { actor });
+    return finishScan(report, { trigger }, options.log);
   };
 }
 

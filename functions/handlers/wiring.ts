@@ -114,9 +114,9 @@ export interface WiringSources {
   env: Record<string, string | undefined>;
 }
 
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const BUNDLE_KEY = /^[^/].{0,1023}$/;
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+export const BUNDLE_KEY = /^[^/].{0,1023}$/;
+export const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 
@@ -173,7 +173,7 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
   };
 }
 
-function objectField(
+export function objectField(
   owner: Record<string, unknown> | undefined,
   path: string,
   key: string,
@@ -199,7 +199,7 @@ const EVENT_BUS =
  * The optional trust targets under `trust.targets` (absent: none), each list checked entry by entry with
  * the rules infra/settings.ts applied at deploy time.
  */
-function trustTargetsField(
+export function trustTargetsField(
   trust: Record<string, unknown> | undefined,
   path: string,
   problems: string[],
@@ -358,12 +358,7 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
       privateCaRegion: regionOfArn(config.settings.authorityArn),
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     });
-  const dynamo = new DynamoDBClient({
-    region: config.region,
-    ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
-    maxAttempts: 5,
-    requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
-  });
+  const dynamo = dynamoDbClientFor(config);
   const now = () => new Date();
   const acm = new AcmAdapter(aws.acm);
   const privateCa = new PrivateCaAdapter(aws.privateCa);
@@ -441,11 +436,11 @@ export interface TrackingConfig extends TrustBundleConfig {
 }
 
 const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
-const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,140}$/;
-const QUALIFIER = /^[A-Za-z0-9$_-]{1,128}$/;
+export const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,140}$/;
+export const QUALIFIER = /^[A-Za-z0-9$_-]{1,128}$/;
 
 /** Reads linked resources, collecting every problem instead of stopping at the first. */
-function linkReader(sources: WiringSources, problems: string[]) {
+export function linkReader(sources: WiringSources, problems: string[]) {
   const link = (name: string): Record<string, unknown> | undefined => {
     // `in` first: SST's Resource throws on a name that is not linked; `in` only asks.
     if (!(name in sources.resource)) {
@@ -473,12 +468,22 @@ function linkReader(sources: WiringSources, problems: string[]) {
 }
 
 /** Region and optional endpoints (local stand-ins) from the Lambda environment. */
-function awsLocation(sources: WiringSources, problems: string[]) {
+export function awsLocation(sources: WiringSources, problems: string[]) {
   const region = sources.env.AWS_REGION ?? sources.env.AWS_DEFAULT_REGION ?? "";
   if (!region) problems.push("environment variable AWS_REGION is missing");
   const endpoint = sources.env.MTLS_ROTATOR_AWS_ENDPOINT || undefined;
   const dynamodbEndpoint = sources.env.MTLS_ROTATOR_DYNAMODB_ENDPOINT || endpoint;
   return { region, endpoint, dynamodbEndpoint };
+}
+
+/** The DynamoDB client of the rotation table (its own endpoint locally: dynalite serves it apart). */
+export function dynamoDbClientFor(location: { region: string; dynamodbEndpoint?: string }): DynamoDBClient {
+  return new DynamoDBClient({
+    region: location.region,
+    ...(location.dynamodbEndpoint ? { endpoint: location.dynamodbEndpoint } : {}),
+    maxAttempts: 5,
+    requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
+  });
 }
 
 /** Read and check what the tracking functions need; throws one WiringError listing every problem. */
@@ -604,12 +609,7 @@ function trackingClients(config: TrackingConfig): TrackingClients {
     elbv2: aws.elbv2,
     apigateway: aws.apigateway,
     eventbridge: aws.eventbridge,
-    dynamo: new DynamoDBClient({
-      region: config.region,
-      ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
-      maxAttempts: 5,
-      requestHandler: { requestTimeout: 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
-    }),
+    dynamo: dynamoDbClientFor(config),
     privateCa(region) {
       let client = privateCa.get(region);
       if (!client) {

@@ -33,7 +33,6 @@ import {
   type RotationState,
   swappedDistributions,
 } from "../core/rotation.ts";
-import { planWaves } from "../core/waves.ts";
 import {
   completeIssuance,
   derivedId,
@@ -44,6 +43,7 @@ import {
 } from "../issuance/issue-certificate.ts";
 import { type OriginEndpoint, probeAll } from "../probe/origin-probe.ts";
 import { publishTrustBundle, type TrustTarget } from "../trust/publish-bundle.ts";
+import { planTargets, settingsWithOverrides } from "./plan.ts";
 import type { RotationSettings } from "./settings.ts";
 
 type Context = workflow.Context;
@@ -156,7 +156,6 @@ export async function runRotation(
   ctx: Context,
   deps: RotationDeps,
 ): Promise<RotationOutcome> {
-  const { settings } = deps;
   const rotationId = input.rotationId;
   const request: RotationRequest = {
     certificateArn: input.certificateArn,
@@ -164,7 +163,10 @@ export async function runRotation(
     reason: input.reason,
     actor: input.actor,
     ...(input.dryRun ? { dryRun: true } : {}),
+    ...(input.overrides ? { overrides: input.overrides } : {}),
   };
+  // The request's overrides (waves, bake window, approval) apply to this rotation only.
+  const settings = settingsWithOverrides(deps.settings, request.overrides);
   const log = deps.log ?? (() => undefined);
   const at = () => deps.now().toISOString();
   let state = initialState(rotationId);
@@ -268,10 +270,7 @@ export async function runRotation(
 
   // ---- plan -----------------------------------------------------------------------------------------
   await record("plan", async () => {
-    const { certificatePem } = await deps.acm.getCertificate(request.certificateArn);
-    const facts = factsOf(new X509Certificate(certificatePem));
-    const targets = await deps.distributions.findDistributionsPresenting(request.certificateArn);
-    const waves = planWaves(targets, settings.waves);
+    const { old, targets, waves } = await planTargets(deps, request.certificateArn, settings.waves);
     const now = deps.now();
     const baselines = targets.length
       ? await deps.metrics.errorRates(
@@ -283,14 +282,7 @@ export async function runRotation(
     return {
       type: "planned",
       at: now.toISOString(),
-      old: {
-        arn: request.certificateArn,
-        serial: facts.serial,
-        keyAlgorithm: facts.keyAlgorithm,
-        subject: facts.subject,
-        notAfter: facts.notAfter.toISOString(),
-        certificatePem,
-      },
+      old,
       waves: waves.map((w) => ({ index: w.index, canary: w.canary, targets: w.targets })),
       newIssuerArn: settings.authorityArn,
       baselines,

@@ -106,7 +106,7 @@ describe("request validation: nothing starts on a rejected request", () => {
   it("refuses unknown fields, so a misspelt dryRun cannot start a real rotation", async () => {
     const { problems } = await rejection({ ...request, dryrun: true });
     expect(problems).toEqual([
-      "unknown field(s): dryrun (allowed: certificateArn, serial, reason, actor, dryRun)",
+      "unknown field(s): dryrun (allowed: certificateArn, serial, reason, actor, dryRun, overrides)",
     ]);
   });
 
@@ -114,6 +114,79 @@ describe("request validation: nothing starts on a rejected request", () => {
     expect((await rejection({ ...request, dryRun: "yes" })).problems).toEqual([
       "dryRun must be true or false",
     ]);
+  });
+});
+
+describe("per-rotation overrides", () => {
+  it("are checked, normalized and passed to the execution", async () => {
+    const { starter, runs } = countingStarter();
+    const overrides = {
+      approval: "between-waves",
+      bakeSeconds: 0,
+      waves: { waves: [{ percent: 50 }], canarySize: 2 },
+    };
+    const result = await startRotation(starter, { ...request, overrides });
+    await starter.execution(result.rotationId)!.done;
+    // Same name as without overrides: they do not make another certificate generation.
+    expect(result.rotationId).toBe(executionNameFor(request));
+    expect(runs[0]?.overrides).toEqual({
+      waves: { canarySize: 2, waves: [{ percent: 50 }] },
+      bakeSeconds: 0,
+      approval: "between-waves",
+    });
+  });
+
+  it("an empty override is no override", async () => {
+    const { starter, runs } = countingStarter();
+    await startRotation(starter, { ...request, overrides: { waves: {} } });
+    await Promise.all(starter.executions().map((e) => e.done));
+    expect(runs[0]).not.toHaveProperty("overrides");
+  });
+
+  it.each([
+    ["not an object", [], "overrides must be an object"],
+    [
+      "an unknown field",
+      { bake: 1 },
+      "unknown field(s) in overrides: bake (allowed: waves, bakeSeconds, approval)",
+    ],
+    [
+      "a canary of 0",
+      { waves: { canarySize: 0 } },
+      "overrides.waves: canarySize must be a whole number >= 1, got 0",
+    ],
+    [
+      "a null canary",
+      { waves: { canarySize: null } },
+      "overrides.waves.canarySize must be a whole number >= 1",
+    ],
+    [
+      "a percent over 100",
+      { waves: { waves: [{ percent: 150 }] } },
+      "overrides.waves: waves[0].percent must be > 0 and <= 100, got 150",
+    ],
+    [
+      "a wave size with both",
+      { waves: { waves: [{ count: 1, percent: 5 }] } },
+      "overrides.waves.waves[0] must be { count } or { percent }",
+    ],
+    [
+      "a fractional bake",
+      { bakeSeconds: 1.5 },
+      "overrides.bakeSeconds must be a whole number of seconds from 0 to 86400",
+    ],
+    [
+      "a bake over a day",
+      { bakeSeconds: 86_401 },
+      "overrides.bakeSeconds must be a whole number of seconds from 0 to 86400",
+    ],
+    [
+      "an unknown approval mode",
+      { approval: "always" },
+      'overrides.approval must be "none" or "between-waves"',
+    ],
+  ])("refuses %s", async (_, overrides, problem) => {
+    expect((await rejection({ ...request, overrides })).problems).toEqual([problem]);
   });
 });
 

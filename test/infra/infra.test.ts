@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
 import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
+import { rotationsApiConfig, scanApiConfig, tableApiConfig } from "../../functions/api/wiring.ts";
 import { LINKS, TRACKING_LINKS, trackingConfig, wiringConfig } from "../../functions/handlers/wiring.ts";
 import { resolveSettings } from "../../functions/workflow/settings.ts";
 
@@ -115,6 +116,16 @@ function installSst(stage: string, region = REGION): Declared[] {
         arn: lambdaArn(`${name}Function`),
       })),
       CronV2: component("sst:aws:CronV2", () => ({})),
+      ApiGatewayV2: class {
+        readonly url = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com";
+        constructor(name: string, args: Record<string, unknown> = {}) {
+          declared.push({ type: "sst:aws:ApiGatewayV2", name, args });
+        }
+        route(key: string, handler: Record<string, unknown>, args: Record<string, unknown> = {}) {
+          declared.push({ type: "sst:aws:ApiGatewayV2Route", name: key, args: { ...handler, route: args } });
+          return {};
+        }
+      },
       Queue: component("sst:aws:Queue", (name) => ({
         arn: `arn:aws:sqs:${region}:${ACCOUNT}:mtls-rotator-${stage}-${name}Queue`,
         url: `https://sqs.${region}.amazonaws.com/${ACCOUNT}/mtls-rotator-${stage}-${name}Queue`,
@@ -138,6 +149,7 @@ async function loadInfra(stage: string, env: Record<string, string> = {}, region
   const rotation = await infra("rotation");
   const settings = await infra("settings");
   const tracking = await infra("tracking");
+  const api = await infra("api");
   const one = (type: string, name?: string) => {
     const found = declared.filter((d) => d.type === type && (name === undefined || d.name === name));
     expect(found).toHaveLength(1);
@@ -150,6 +162,7 @@ async function loadInfra(stage: string, env: Record<string, string> = {}, region
     permissions: rotation.rotationWorkflowPermissions as Statement[],
     trackingPermissions: tracking.trackingPermissions as Statement[],
     scanPermissions: tracking.scanPermissions as Statement[],
+    apiPermissions: api.apiPermissions as Record<string, Statement[]>,
     CLIENT_AUTH_TEMPLATE_ARN: rotation.CLIENT_AUTH_TEMPLATE_ARN as string,
   };
 }
@@ -974,5 +987,124 @@ describe("optional trust targets", () => {
         ],
       }),
     );
+  });
+});
+
+describe("the operator API", () => {
+  type Route = {
+    name: string;
+    args: {
+      handler: string;
+      link: { name: string; properties: Record<string, unknown> }[];
+      permissions: Statement[];
+      runtime: string;
+      route: { auth?: { iam?: boolean } };
+    };
+  };
+  const routesOf = (declared: Declared[]) =>
+    declared.filter((d) => d.type === "sst:aws:ApiGatewayV2Route") as unknown as Route[];
+
+  it("declares every route of the OpenAPI document, each with IAM auth, on Node 22, with a handler that exists", async () => {
+    const { declared } = await loadInfra("production");
+    const routes = routesOf(declared);
+    const openapi = JSON.parse(readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8")) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const documented = Object.entries(openapi.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(routes.map((r) => r.name).sort()).toEqual(documented.sort());
+    for (const route of routes) {
+      expect(route.args.route.auth, route.name).toEqual({ iam: true });
+      expect(route.args.runtime).toBe("nodejs22.x");
+      const [file, exported] = route.args.handler.split(".");
+      const source = readFileSync(new URL(`../../${file}.ts`, import.meta.url), "utf8");
+      expect(source, route.name).toMatch(new RegExp(`export const ${exported} = `));
+    }
+  });
+
+  it("links each route what its wiring reads, in the shape it reads", async () => {
+    const { declared } = await loadInfra("production");
+    const config = {
+      "list-certificates": tableApiConfig,
+      "get-certificate": tableApiConfig,
+      "list-rotations": tableApiConfig,
+      "get-rotation": tableApiConfig,
+      "rollback-rotation": tableApiConfig,
+      "approve-rotation": tableApiConfig,
+      "start-rotation": rotationsApiConfig,
+      "start-scan": scanApiConfig,
+    } as Record<string, (sources: { resource: object; env: Record<string, string> }) => unknown>;
+    for (const route of routesOf(declared)) {
+      const file = route.args.handler.split("/").pop()!.split(".")[0]!;
+      const resource = Object.fromEntries(route.args.link.map((l) => [l.name, l.properties]));
+      expect(() => config[file]!({ resource, env: { AWS_REGION: REGION } }), route.name).not.toThrow();
+    }
+    const start = routesOf(declared).find((r) => r.name === "POST /rotations")!;
+    const read = rotationsApiConfig({
+      resource: Object.fromEntries(start.args.link.map((l) => [l.name, l.properties])),
+      env: { AWS_REGION: REGION },
+    }) as { settings: { authorityArn: string }; workflow: { qualifier: string } };
+    expect(read.settings.authorityArn).toBe(AUTHORITY_ARN);
+    expect(read.workflow.qualifier).toBe("3");
+  });
+
+  it("grants each route only its own calls: no wildcard action, '*' only for ListDistributions", async () => {
+    const { declared } = await loadInfra("production");
+    const table = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/mtls-rotator-production-RotationsTable-abcdef`;
+    const workflow = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-RotationWorkflowHandler`;
+    const granted = (route: string) =>
+      routesOf(declared)
+        .find((r) => r.name === route)!
+        .args.permissions.flatMap((s) => s.actions.flatMap((a) => s.resources.map((r) => `${a} ${r}`)))
+        .sort();
+    for (const route of routesOf(declared)) {
+      for (const statement of route.args.permissions) {
+        expect(
+          statement.actions.every((a) => !a.includes("*")),
+          route.name,
+        ).toBe(true);
+        if (statement.resources.includes("*"))
+          expect(statement.actions).toEqual(["cloudfront:ListDistributions"]);
+      }
+    }
+    expect(granted("GET /certificates")).toEqual([`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`]);
+    expect(granted("GET /rotations/{id}")).toEqual(
+      [
+        `dynamodb:GetItem ${table}`,
+        `dynamodb:GetItem ${table}/index/list`,
+        `dynamodb:Query ${table}`,
+        `dynamodb:Query ${table}/index/list`,
+      ].sort(),
+    );
+    // Only the control routes may answer a rotation's callbacks; only POST /rotations may start one.
+    const answering = routesOf(declared)
+      .filter((r) => granted(r.name).some((g) => g.startsWith("lambda:SendDurableExecutionCallbackSuccess")))
+      .map((r) => r.name);
+    expect(answering.sort()).toEqual(["POST /rotations/{id}/approve", "POST /rotations/{id}/rollback"]);
+    expect(granted("POST /rotations/{id}/rollback")).toContain(
+      `lambda:SendDurableExecutionCallbackSuccess ${workflow}:*`,
+    );
+    const starting = routesOf(declared)
+      .filter((r) => granted(r.name).includes(`lambda:InvokeFunction ${workflow}:3`))
+      .map((r) => r.name);
+    expect(starting).toEqual(["POST /rotations"]);
+    expect(granted("POST /scan")).toEqual([
+      `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-TrackingScanFunction`,
+    ]);
+    // Nothing of the API may write the table, touch keys, secrets, Private CA or distributions' configs.
+    const all = routesOf(declared).flatMap((r) => granted(r.name));
+    for (const forbidden of [
+      /^dynamodb:(Put|Update|Delete|BatchWrite)/,
+      /^secretsmanager:/,
+      /^kms:/,
+      /^acm-pca:/,
+      /^cloudfront:Update/,
+    ]) {
+      expect(
+        all.filter((g) => forbidden.test(g)),
+        String(forbidden),
+      ).toEqual([]);
+    }
   });
 });

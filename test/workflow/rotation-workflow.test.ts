@@ -2,7 +2,7 @@
  * The rotation workflow on the real durable-execution runtime (local runner, time skipped), against the
  * stand-ins, dynalite and real TLS origins. Real timers, replay, manual rollback and approvals: rotation-replay.test.ts.
  */
-import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -307,5 +307,54 @@ describe("trust before swap", () => {
     const state = await f.store.get(f.input().rotationId);
     expect(state?.preflightAttempts).toBe(3);
     expect(state?.status).toBe("completed");
+  });
+});
+
+describe("per-rotation overrides change what the rotation does", () => {
+  it("wave sizes and the bake window: two waves instead of three, no bake window at all", async () => {
+    const f = await fleet({ distributions: 3 });
+    // The stage's settings: a canary of 1 and waves of 1 (three waves), a 1 s bake window after each.
+    expect(f.settings.waves).toMatchObject({ canarySize: 1, waves: [{ count: 1 }] });
+    expect(f.settings.bakeSeconds).toBeGreaterThan(0);
+
+    const overrides = { waves: { canarySize: 2, waves: [] }, bakeSeconds: 0 };
+    const handler = createRotationWorkflow(workflow, f.deps);
+    const result = await new LocalDurableTestRunner({ handlerFunction: handler }).run({
+      payload: f.input({ overrides }),
+    });
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const rotationId = f.input().rotationId;
+    const state = await f.store.get(rotationId);
+    expect(state?.status).toBe("completed");
+    expect(state?.waves.map((w) => w.distributions.length)).toEqual([2, 1]);
+    expect(state?.request?.overrides).toEqual(overrides);
+    const names = result.getOperations().map((op) => op.getName());
+    expect(names.filter((name) => name?.startsWith("bake:"))).toEqual([]);
+    expect(names).toContain("gate:1");
+    expect(f.settings.bakeSeconds).toBeGreaterThan(0);
+  });
+
+  it("approval: a stage without approvals waits between waves for this rotation, until approved", async () => {
+    const f = await fleet({ distributions: 2 });
+    expect(f.settings.approval.mode).toBe("none");
+    const handler = createRotationWorkflow(workflow, f.deps);
+    const runner = new LocalDurableTestRunner({ handlerFunction: handler });
+    const execution = runner.run({ payload: f.input({ overrides: { approval: "between-waves" } }) });
+    execution.catch(() => undefined);
+
+    const approval = await runner.getOperation("approval:0").waitForData(WaitingOperationStatus.STARTED);
+    await runner.getOperation("approval:0:open").waitForData(WaitingOperationStatus.COMPLETED);
+    const rotationId = f.input().rotationId;
+    expect(await f.store.getControl(rotationId)).toMatchObject({ kind: "approval", wave: 0 });
+    expect(presented(f).filter((arn) => arn === f.oldCertificateArn)).toHaveLength(1);
+    await approval.sendCallbackSuccess(JSON.stringify({ action: "approve", actor: "carol", reason: "ok" }));
+
+    const result = await execution;
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const history = await f.store.history(rotationId);
+    expect(history.filter((e) => e.type === "approved")).toEqual([
+      expect.objectContaining({ wave: 0, actor: "carol" }),
+    ]);
   });
 });

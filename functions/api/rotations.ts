@@ -1,0 +1,215 @@
+/**
+ * The rotation routes' use-cases: start (or dry-run) a rotation, list and show rotations, and deliver an
+ * operator's rollback or approval. Requests arrive validated (schemas.ts); the caller is the IAM principal.
+ *
+ * Starting a rotation: the serial of the certificate in service comes from ACM, never from the caller, so a
+ * caller cannot name a certificate generation that is not in service. An unknown certificate is a 404, a
+ * certificate with a rotation running a 409 naming it. A dry run answers the plan from read-only calls and
+ * changes nothing: no execution, no lock, no store write.
+ */
+import type { z } from "zod";
+import { awsErrorName } from "../adapters/errors.ts";
+import {
+  InvalidListRequestError,
+  InvalidNextTokenError,
+  type RotationStore,
+} from "../adapters/rotation-store.ts";
+import { factsOf } from "../core/certificate.ts";
+import { tryParseCertificate } from "../core/pem.ts";
+import type {
+  PlannedCertificate,
+  RotationEvent,
+  RotationOverrides,
+  RotationState,
+} from "../core/rotation.ts";
+import {
+  type CallbackSender,
+  type ControlAction,
+  controlRotation,
+  NotControllableError,
+  UnknownRotationError,
+} from "../dispatch/control-rotation.ts";
+import {
+  InvalidRotationRequestError,
+  startRotation,
+  type WorkflowStarter,
+} from "../dispatch/start-rotation.ts";
+import { type PlanDeps, planRotation } from "../workflow/plan.ts";
+import { ApiError, conflict, notFound, validationError } from "./http.ts";
+import type { ListRotationsQuery, StartRotationBody } from "./schemas.ts";
+
+export const DEFAULT_REASON = "manual rotation via API";
+
+export interface RotationsDeps extends PlanDeps {
+  store: Pick<RotationStore, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl">;
+  starter: WorkflowStarter;
+  callbacks: CallbackSender;
+}
+
+/** An answer: HTTP status and JSON body. */
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+type StartBody = z.output<typeof StartRotationBody>;
+type ListQuery = z.output<typeof ListRotationsQuery>;
+
+/** The request's per-rotation overrides, or undefined when it has none. */
+export function overridesOf(body: Pick<StartBody, "waves" | "bakeSeconds" | "approval">) {
+  const overrides: RotationOverrides = {
+    ...(body.waves && Object.keys(body.waves).length > 0 ? { waves: body.waves } : {}),
+    ...(body.bakeSeconds !== undefined ? { bakeSeconds: body.bakeSeconds } : {}),
+    ...(body.approval !== undefined ? { approval: body.approval } : {}),
+  };
+  return Object.keys(overrides).length > 0 ? overrides : undefined;
+}
+
+/** ACM's "no such certificate" as a 404; anything else as it is. */
+async function orNotFound<T>(certificateArn: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (awsErrorName(error) === "ResourceNotFoundException") {
+      throw new ApiError("NotFound", `no certificate ${certificateArn} in ACM us-east-1`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** POST /rotations: 200 with the plan (dry run), or 202 with the rotation started (or converged on). */
+export async function requestRotation(deps: RotationsDeps, body: StartBody, actor: string): Promise<Answer> {
+  const { certificateArn } = body;
+  const overrides = overridesOf(body);
+
+  if (body.dryRun) {
+    const plan = await orNotFound(certificateArn, () =>
+      planRotation(deps, { certificateArn, ...(overrides ? { overrides } : {}) }),
+    );
+    return { status: 200, body: { dryRun: true, plan } };
+  }
+
+  const { certificatePem } = await orNotFound(certificateArn, () => deps.acm.getCertificate(certificateArn));
+  const certificate = tryParseCertificate(certificatePem);
+  if (!certificate) throw new Error(`ACM returned a certificate for ${certificateArn} that does not parse`);
+  const serial = factsOf(certificate).serial;
+
+  const running = await deps.store.activeRotationFor(certificateArn);
+  if (running !== undefined) {
+    throw conflict(`rotation ${running} is already running for ${certificateArn}`, running);
+  }
+
+  let started: Awaited<ReturnType<typeof startRotation>>;
+  try {
+    started = await startRotation(
+      deps.starter,
+      {
+        certificateArn,
+        serial,
+        reason: body.reason ?? DEFAULT_REASON,
+        actor,
+        ...(overrides ? { overrides } : {}),
+      },
+      deps.store,
+    );
+  } catch (error) {
+    // The schemas check what the dispatcher checks; this is the dispatcher's word if they ever differ.
+    if (error instanceof InvalidRotationRequestError) {
+      throw validationError(error.problems.map((message) => ({ field: fieldOfProblem(message), message })));
+    }
+    throw error;
+  }
+  const status = (await deps.store.statusOf(started.rotationId)) ?? "started";
+  return { status: 202, body: { rotationId: started.rotationId, started: started.started, status } };
+}
+
+const BODY_FIELDS = ["certificateArn", "reason", "dryRun", "overrides"];
+
+/** The field a dispatcher problem is about ("reason must be …" -> "reason"); "body" otherwise. */
+function fieldOfProblem(message: string): string {
+  const first = /^([A-Za-z]+)/.exec(message)?.[1] ?? "";
+  return BODY_FIELDS.includes(first) ? first : "body";
+}
+
+/** GET /rotations: newest first, a page at a time. */
+export async function listRotations(deps: Pick<RotationsDeps, "store">, query: ListQuery): Promise<Answer> {
+  try {
+    const page = await deps.store.list({
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(query.nextToken !== undefined ? { nextToken: query.nextToken } : {}),
+    });
+    return { status: 200, body: page };
+  } catch (error) {
+    if (error instanceof InvalidNextTokenError) {
+      throw validationError([{ field: "nextToken", message: "is not a nextToken this listing handed out" }]);
+    }
+    if (error instanceof InvalidListRequestError) {
+      throw validationError([{ field: "query", message: error.message }]);
+    }
+    throw error;
+  }
+}
+
+/** The old certificate without its body (a public certificate, but bulky and of no use to an operator). */
+function withoutBody(old: PlannedCertificate): Omit<PlannedCertificate, "certificatePem"> {
+  const { certificatePem: _body, ...rest } = old;
+  return rest;
+}
+
+export function rotationView(state: RotationState) {
+  return state.old ? { ...state, old: withoutBody(state.old) } : state;
+}
+
+export function historyView(events: RotationEvent[]) {
+  return events.map((event) =>
+    event.type === "planned" ? { ...event, old: withoutBody(event.old) } : event,
+  );
+}
+
+/**
+ * GET /rotations/{id}: the rotation's state and its history, and the control point it waits at when it
+ * waits at one (kind and wave only: the callback id stays in the store).
+ */
+export async function getRotation(deps: Pick<RotationsDeps, "store">, rotationId: string): Promise<Answer> {
+  const state = await deps.store.get(rotationId);
+  if (!state) throw notFound(`no rotation ${rotationId}`);
+  const [history, control] = await Promise.all([
+    deps.store.history(rotationId),
+    deps.store.getControl(rotationId),
+  ]);
+  return {
+    status: 200,
+    body: {
+      rotation: rotationView(state),
+      history: historyView(history),
+      ...(control ? { control: { kind: control.kind, wave: control.wave } } : {}),
+    },
+  };
+}
+
+/**
+ * POST /rotations/{id}/rollback and /approve: the decision, with the caller as its actor, delivered to the
+ * control point the rotation waits at (202); 404 for an unknown rotation, 409 when it is not at one.
+ */
+export async function decideRotation(
+  deps: Pick<RotationsDeps, "store" | "callbacks">,
+  rotationId: string,
+  action: ControlAction,
+  actor: string,
+  reason: string | undefined,
+): Promise<Answer> {
+  try {
+    const result = await controlRotation(deps.store, deps.callbacks, rotationId, {
+      action,
+      actor,
+      // Empty: the workflow records where the decision was taken ("rollback requested during bake of wave 0").
+      reason: reason ?? "",
+    });
+    return { status: 202, body: result };
+  } catch (error) {
+    if (error instanceof UnknownRotationError) throw notFound(`no rotation ${rotationId}`);
+    if (error instanceof NotControllableError) throw conflict(error.message, error.rotationId);
+    throw error;
+  }
+}

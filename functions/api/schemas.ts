@@ -1,0 +1,335 @@
+/**
+ * The HTTP API's contract as zod schemas: every request the API accepts (path, query, body) and every answer
+ * it gives. Handlers validate with these, and the OpenAPI document (openapi.ts) is generated from the very
+ * same schemas, so the two cannot drift apart.
+ *
+ * Requests are strict: an unknown field is refused (a misspelt `dryRun` must not start a real rotation).
+ * Query values arrive as text and are converted here (`"true"` -> true, `"25"` -> 25).
+ */
+import { z } from "zod";
+import { RenewalReason } from "../core/renewal.ts";
+import { RotationStatus } from "../core/rotation.ts";
+import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../dispatch/start-rotation.ts";
+
+/** Largest request body accepted, in bytes (decoded). */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** Longest `expiringWithinDays` (ten years). */
+export const MAX_EXPIRY_WINDOW_DAYS = 3650;
+export const MAX_LIST_LIMIT = 100;
+
+const ROTATION_STATUSES = Object.values(RotationStatus) as [RotationStatus, ...RotationStatus[]];
+const RENEWAL_REASONS = Object.values(RenewalReason) as [RenewalReason, ...RenewalReason[]];
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
+const ANY_CERTIFICATE_REF = new RegExp(
+  `^(${CERTIFICATE_ID.source.slice(1, -1)}|${CERTIFICATE_ARN.source.slice(1, -1)})$`,
+);
+
+// ---- building blocks ------------------------------------------------------------------------------------
+
+export const CertificateArn = z
+  .string()
+  .max(200)
+  .regex(
+    CERTIFICATE_ARN,
+    "must be an ACM certificate ARN in us-east-1: arn:aws:acm:us-east-1:<12-digit account>:certificate/<id>",
+  )
+  .meta({ description: "ACM certificate ARN in us-east-1 (where CloudFront takes certificates from)." });
+
+/** Why an operator acts, recorded in the rotation's history and notifications. */
+export const Reason = z
+  .string()
+  .trim()
+  .min(1, "must not be blank")
+  .max(LIMITS.reason, `must be at most ${LIMITS.reason} characters`)
+  .regex(NO_CONTROL_CHARACTERS, "must not contain control characters");
+
+/** A query value `true` or `false`. */
+const BooleanText = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
+
+/** A query value that is a whole number from `min` to `max`. */
+function wholeNumberText(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d{1,9}$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .int()
+        .min(min, `must be a whole number from ${min} to ${max}`)
+        .max(max, `must be a whole number from ${min} to ${max}`),
+    );
+}
+
+/** Decodes a percent-encoded path value once (an ARN passed as `arn%3Aaws%3A…%2F<id>`); raw when malformed. */
+function decodeOnce(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+export const WaveSize = z.union(
+  [
+    z.strictObject({ count: z.int().min(1).meta({ description: "Distributions in this wave." }) }),
+    z.strictObject({
+      percent: z
+        .number()
+        .gt(0)
+        .lte(100)
+        .meta({ description: "Share of all distributions in this wave (rounded up, at least one)." }),
+    }),
+  ],
+  { error: "must be { count: whole number >= 1 } or { percent: number > 0 and <= 100 }" },
+);
+
+// ---- requests -------------------------------------------------------------------------------------------
+
+export const ListCertificatesQuery = z.strictObject({
+  due: BooleanText.optional().meta({
+    description: "Only certificates that are (true) or are not (false) due.",
+  }),
+  expiringWithinDays: wholeNumberText(0, MAX_EXPIRY_WINDOW_DAYS)
+    .optional()
+    .meta({ description: "Only certificates expiring within this many days (expired ones included)." }),
+  managed: BooleanText.optional().meta({
+    description: "Only managed (true) or unmanaged (false) certificates.",
+  }),
+});
+
+export const CertificatePath = z.strictObject({
+  id: z
+    .string()
+    .max(600)
+    .transform(decodeOnce)
+    .pipe(z.string().regex(ANY_CERTIFICATE_REF, "must be a certificate id (UUID) or an ACM certificate ARN"))
+    .meta({
+      description: "The ACM certificate id (UUID, the ARN's last segment) or the URL-encoded full ARN.",
+    }),
+});
+
+export const StartRotationBody = z.strictObject({
+  certificateArn: CertificateArn,
+  dryRun: z
+    .boolean()
+    .optional()
+    .meta({ description: "Answer the plan and change nothing (no execution, no lock, no store write)." }),
+  waves: z
+    .strictObject({
+      canarySize: z
+        .int()
+        .min(1)
+        .optional()
+        .meta({ description: "Distributions in the first (canary) wave." }),
+      waves: z
+        .array(WaveSize)
+        .max(LIMITS.waves)
+        .optional()
+        .meta({ description: "Sizes of the waves after the canary; what is left forms one last wave." }),
+    })
+    .optional()
+    .meta({ description: "Wave sizes for this rotation instead of the stage's." }),
+  bakeSeconds: z
+    .int()
+    .min(0)
+    .max(LIMITS.bakeSeconds)
+    .optional()
+    .meta({ description: "Manual-rollback window after each wave deployed, for this rotation." }),
+  approval: z
+    .enum(["none", "between-waves"])
+    .optional()
+    .meta({ description: "Whether each wave after the canary waits for an operator's approval." }),
+  reason: Reason.optional().meta({ description: 'Why; default "manual rotation via API".' }),
+});
+
+export const ListRotationsQuery = z.strictObject({
+  status: z.enum(ROTATION_STATUSES).optional(),
+  limit: wholeNumberText(1, MAX_LIST_LIMIT)
+    .optional()
+    .meta({ description: "Rotations per page (default 25)." }),
+  nextToken: z
+    .string()
+    .min(1)
+    .max(4096)
+    .optional()
+    .meta({ description: "The nextToken of the previous page." }),
+});
+
+export const RotationPath = z.strictObject({
+  id: z
+    .string()
+    .regex(ROTATION_ID, "must be a rotation id: rot-… or dry-… (lowercase letters, digits, dashes)")
+    .meta({ description: "Rotation id, as POST /rotations answered it." }),
+});
+
+export const RollbackBody = z.strictObject({ reason: Reason.optional() });
+export const ApproveBody = z.strictObject({ reason: Reason.optional() });
+export const ScanBody = z.strictObject({});
+
+// ---- answers --------------------------------------------------------------------------------------------
+
+export const ErrorCode = z.enum([
+  "ValidationError",
+  "NotFound",
+  "Conflict",
+  "PayloadTooLarge",
+  "UnsupportedMediaType",
+  "InternalError",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const Problem = z.object({
+  field: z
+    .string()
+    .meta({ description: 'Path of the field, e.g. "waves.waves[0].percent"; "body" for the body.' }),
+  message: z.string(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+export const ErrorAnswer = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    problems: z.array(Problem).optional(),
+    rotationId: z.string().optional().meta({ description: "The rotation a 409 is about." }),
+  }),
+});
+export type ErrorAnswer = z.infer<typeof ErrorAnswer>;
+
+/** An ISO 8601 UTC timestamp, as the service writes them (`2026-03-01T06:00:00.000Z`). */
+const Timestamp = z.string().meta({ format: "date-time" });
+
+export const CertificateView = z.object({
+  id: z.string().meta({ description: "ACM certificate id (the ARN's last segment)." }),
+  arn: z.string(),
+  subject: z.string(),
+  issuer: z.string(),
+  keyAlgorithm: z.string(),
+  serial: z.string(),
+  notBefore: Timestamp,
+  notAfter: Timestamp,
+  daysToExpiry: z.int().meta({ description: "Whole days until notAfter; negative once expired." }),
+  managed: z.boolean(),
+  retired: z.boolean().meta({ description: "A rotation replaced it: nothing should present it any more." }),
+  due: z
+    .boolean()
+    .meta({ description: "Its renewal decision says rotate (due or expired), and it is not retired." }),
+  usage: z.array(z.object({ distributionId: z.string(), originId: z.string() })),
+  decision: z.object({
+    reason: z.enum(RENEWAL_REASONS),
+    message: z.string(),
+    renewAt: Timestamp.optional(),
+  }),
+  alerted: z.array(z.int()).meta({ description: "Expiry thresholds (days) already alerted." }),
+  drift: z
+    .array(
+      z.object({ kind: z.string(), distributionId: z.string(), originId: z.string(), detail: z.string() }),
+    )
+    .optional(),
+  lastSeenAt: Timestamp,
+});
+export type CertificateView = z.infer<typeof CertificateView>;
+
+export const CertificateListAnswer = z.object({ certificates: z.array(CertificateView) });
+export const CertificateAnswer = z.object({ certificate: CertificateView });
+
+const SwapTargetView = z.object({ distributionId: z.string(), originIds: z.array(z.string()) });
+
+export const RotationPlanView = z.object({
+  certificateArn: z.string(),
+  serial: z.string(),
+  subject: z.string(),
+  keyAlgorithm: z
+    .string()
+    .meta({ description: "Key algorithm of the replacement: the same as the current one." }),
+  notAfter: Timestamp,
+  issuer: z.object({ authorityArn: z.string() }),
+  trustTargets: z.array(z.string()),
+  waves: z.array(z.object({ index: z.int(), canary: z.boolean(), distributions: z.array(SwapTargetView) })),
+  expectedDurationSeconds: z.object({ typical: z.int(), worstCase: z.int() }),
+});
+
+export const DryRunAnswer = z.object({ dryRun: z.literal(true), plan: RotationPlanView });
+export const RotationStartedAnswer = z.object({
+  rotationId: z.string(),
+  started: z
+    .boolean()
+    .meta({ description: "False when the request converged on an execution that already existed." }),
+  status: z.enum(ROTATION_STATUSES),
+});
+
+export const RotationSummaryView = z.object({
+  rotationId: z.string(),
+  certificateArn: z.string(),
+  status: z.enum(ROTATION_STATUSES),
+  startedAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export const RotationListAnswer = z.object({
+  rotations: z.array(RotationSummaryView),
+  nextToken: z.string().optional(),
+});
+
+/** The rotation's state (functions/core/rotation.ts RotationState), without the old certificate's body. */
+export const RotationStateView = z.looseObject({
+  rotationId: z.string(),
+  status: z.enum(ROTATION_STATUSES),
+  request: z
+    .looseObject({
+      certificateArn: z.string(),
+      serial: z.string(),
+      reason: z.string(),
+      actor: z.string(),
+      dryRun: z.boolean().optional(),
+      overrides: z.looseObject({}).optional(),
+    })
+    .optional(),
+  startedAt: Timestamp.optional(),
+  updatedAt: Timestamp.optional(),
+  old: z
+    .looseObject({
+      arn: z.string(),
+      serial: z.string(),
+      keyAlgorithm: z.string(),
+      subject: z.string(),
+      notAfter: Timestamp,
+    })
+    .optional(),
+  waves: z.array(
+    z.looseObject({
+      index: z.int(),
+      canary: z.boolean(),
+      status: z.string(),
+      distributions: z.array(
+        z.looseObject({ distributionId: z.string(), originIds: z.array(z.string()), outcome: z.string() }),
+      ),
+    }),
+  ),
+  preflightAttempts: z.int(),
+});
+
+/** One history event (functions/core/rotation.ts RotationEvent); `type` says which. */
+export const RotationEventView = z.looseObject({ type: z.string(), at: Timestamp });
+
+export const RotationAnswer = z.object({
+  rotation: RotationStateView,
+  history: z.array(RotationEventView),
+  control: z
+    .object({ kind: z.enum(["bake", "approval"]), wave: z.int() })
+    .optional()
+    .meta({
+      description: "The control point the rotation waits at now, if any (where rollback/approve land).",
+    }),
+});
+
+export const ControlAnswer = z.object({
+  rotationId: z.string(),
+  action: z.enum(["rollback", "approve"]),
+  kind: z
+    .enum(["bake", "approval"])
+    .meta({ description: "The control point the decision was delivered to." }),
+  wave: z.int(),
+});
+
+export const ScanAcceptedAnswer = z.object({ accepted: z.literal(true) });

@@ -1,0 +1,167 @@
+/**
+ * Planning a rotation: what the workflow's "plan" step reads (the certificate in service, the distributions
+ * presenting it, their waves), the settings a rotation runs with (the stage's, with the request's
+ * overrides), and the dry-run plan the API answers without changing anything.
+ *
+ * Read-only: ACM GetCertificate, CloudFront listings. No store write, no lock, no execution, no metrics.
+ */
+import { X509Certificate } from "node:crypto";
+import type { AcmAdapter } from "../adapters/acm.ts";
+import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
+import { type CertificateFacts, factsOf } from "../core/certificate.ts";
+import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
+import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
+import type { TrustTarget } from "../trust/publish-bundle.ts";
+import type { RotationSettings } from "./settings.ts";
+
+/** The settings one rotation runs with: the stage's, with the request's overrides applied. */
+export function settingsWithOverrides(
+  settings: RotationSettings,
+  overrides: RotationOverrides | undefined,
+): RotationSettings {
+  if (!overrides) return settings;
+  return {
+    ...settings,
+    ...(overrides.waves ? { waves: { ...settings.waves, ...overrides.waves } } : {}),
+    ...(overrides.bakeSeconds !== undefined ? { bakeSeconds: overrides.bakeSeconds } : {}),
+    ...(overrides.approval ? { approval: { ...settings.approval, mode: overrides.approval } } : {}),
+  };
+}
+
+export interface PlanReadDeps {
+  acm: Pick<AcmAdapter, "getCertificate">;
+  distributions: Pick<CloudFrontAdapter, "findDistributionsPresenting">;
+}
+
+export interface PlannedTargets {
+  /** The certificate in service, as the rotation records it. */
+  old: PlannedCertificate;
+  facts: CertificateFacts;
+  /** Distributions presenting the certificate, with the origins that present it. */
+  targets: SwapTarget[];
+  waves: Wave[];
+}
+
+/**
+ * The certificate in service (read from ACM: its serial, subject and key come from the service, never from
+ * the caller) and the distributions presenting it, ordered into waves. The workflow's plan step and the
+ * dry-run plan both start here.
+ */
+export async function planTargets(
+  deps: PlanReadDeps,
+  certificateArn: string,
+  wavePolicy: WavePolicy,
+): Promise<PlannedTargets> {
+  const { certificatePem } = await deps.acm.getCertificate(certificateArn);
+  const facts = factsOf(new X509Certificate(certificatePem));
+  const targets = await deps.distributions.findDistributionsPresenting(certificateArn);
+  const waves = planWaves(targets, wavePolicy);
+  return {
+    old: {
+      arn: certificateArn,
+      serial: facts.serial,
+      keyAlgorithm: facts.keyAlgorithm,
+      subject: facts.subject,
+      notAfter: facts.notAfter.toISOString(),
+      certificatePem,
+    },
+    facts,
+    targets,
+    waves,
+  };
+}
+
+export interface PlanDeps extends PlanReadDeps {
+  settings: RotationSettings;
+  /** The configured trust targets (only their names are read). */
+  trustTargets: ReadonlyArray<Pick<TrustTarget, "name">>;
+}
+
+export interface PlanRequest {
+  certificateArn: string;
+  overrides?: RotationOverrides;
+}
+
+/** A rotation as it would run now. Public facts only: no certificate body, no key material. */
+export interface RotationPlan {
+  certificateArn: string;
+  /** Serial of the certificate in service (lowercase hex). */
+  serial: string;
+  subject: string;
+  /** Key algorithm of the replacement: the same as the certificate in service (ACM spelling). */
+  keyAlgorithm: string;
+  /** Expiry of the certificate in service. */
+  notAfter: string;
+  /** The Private CA the replacement would be issued by. */
+  issuer: { authorityArn: string };
+  /** Where the trust bundle would be published, before anything presents the replacement. */
+  trustTargets: string[];
+  waves: Array<{ index: number; canary: boolean; distributions: SwapTarget[] }>;
+  /** Estimate of how long the rotation would run, in seconds (see expectedDurationSeconds). */
+  expectedDurationSeconds: { typical: number; worstCase: number };
+}
+
+/**
+ * What a rotation of `request.certificateArn` would do, from read-only calls. Throws what ACM or
+ * CloudFront throw (ResourceNotFoundException for an unknown certificate).
+ */
+export async function planRotation(deps: PlanDeps, request: PlanRequest): Promise<RotationPlan> {
+  const settings = settingsWithOverrides(deps.settings, request.overrides);
+  const { old, waves } = await planTargets(deps, request.certificateArn, settings.waves);
+  return {
+    certificateArn: request.certificateArn,
+    serial: old.serial,
+    subject: old.subject,
+    keyAlgorithm: old.keyAlgorithm,
+    notAfter: old.notAfter,
+    issuer: { authorityArn: settings.authorityArn },
+    trustTargets: deps.trustTargets.map((t) => t.name),
+    waves: waves.map((w) => ({
+      index: w.index,
+      canary: w.canary,
+      distributions: w.targets.map((t) => ({
+        distributionId: t.distributionId,
+        originIds: [...t.originIds],
+      })),
+    })),
+    expectedDurationSeconds: expectedDurationSeconds(settings, waves.length),
+  };
+}
+
+/** How long issuing, validating, importing and publishing trust take when nothing needs a retry. */
+export const TYPICAL_ISSUE_SECONDS = 60;
+/** The same with every step retried to its limit (five attempts, back-off up to a minute). */
+export const WORST_ISSUE_SECONDS = 600;
+/** How long a CloudFront configuration change usually takes to deploy everywhere. */
+export const TYPICAL_DEPLOY_SECONDS = 300;
+
+/**
+ * The expected duration of a rotation with `waveCount` waves under `settings`.
+ * - typical: issuance without retries, the first preflight accepted, each wave deployed in about five
+ *   minutes (whole deploy polls), its bake window, approvals given at once, then the grace period;
+ * - worstCase: issuance retried to its limits, preflight until its deadline, each wave's deploy until its
+ *   timeout, its bake window, every approval window running out, then the grace period.
+ * A rollback adds to neither: it ends the rotation early.
+ */
+export function expectedDurationSeconds(
+  settings: RotationSettings,
+  waveCount: number,
+): { typical: number; worstCase: number } {
+  const poll = settings.deploy.pollSeconds;
+  const typicalDeploy = Math.min(
+    settings.deploy.timeoutSeconds,
+    Math.ceil(TYPICAL_DEPLOY_SECONDS / poll) * poll,
+  );
+  const approvals = settings.approval.mode === "between-waves" ? Math.max(0, waveCount - 1) : 0;
+  const grace = Math.max(1, settings.graceSeconds);
+  const preflight = waveCount > 0 ? settings.preflight.timeoutSeconds : 0;
+  return {
+    typical: TYPICAL_ISSUE_SECONDS + waveCount * (typicalDeploy + settings.bakeSeconds) + grace,
+    worstCase:
+      WORST_ISSUE_SECONDS +
+      preflight +
+      waveCount * (settings.deploy.timeoutSeconds + settings.bakeSeconds) +
+      approvals * settings.approval.timeoutSeconds +
+      grace,
+  };
+}

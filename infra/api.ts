@@ -1,0 +1,138 @@
+// The operator API: an API Gateway HTTP API where every route requires IAM authorization (SigV4; callers
+// need execute-api:Invoke on the route), one Lambda per route (functions/handlers/api/*.ts), each linked to
+// and granted only what its use-case touches. No statement has a wildcard action; "*" resources only where
+// the action supports nothing narrower (noted).
+import { rotationSettingsLink, rotationWorkflow } from "./rotation";
+import { rotationTable, rotationTableLink, trustBundleBucketLink } from "./storage";
+import { rotationWorkflowStarterLink, scanFunction } from "./tracking";
+
+const partition = aws.getPartitionOutput().partition;
+const account = aws.getCallerIdentityOutput().accountId;
+
+type Statement = { actions: string[]; resources: ($util.Input<string> | string)[] };
+
+/** What the API functions read: the ScanFunction's name only (a link to the function would grant more). */
+export const scanFunctionLink = new sst.Linkable("ScanFunction", {
+  properties: { name: scanFunction.name },
+});
+
+const tableItems = { actions: ["dynamodb:GetItem", "dynamodb:Query"], resources: [rotationTable.arn] };
+
+/** Reads of rotations: items, and the `list` index that pages rotations newest first. */
+const rotationReads: Statement = {
+  actions: ["dynamodb:GetItem", "dynamodb:Query"],
+  resources: [rotationTable.arn, $interpolate`${rotationTable.arn}/index/list`],
+};
+
+export const apiPermissions = {
+  /** GET /certificates, GET /certificates/{id}: the inventory partition. */
+  certificates: [tableItems] as Statement[],
+  /** GET /rotations, GET /rotations/{id}. */
+  readRotations: [rotationReads] as Statement[],
+  /**
+   * POST /rotations: the certificate in service (serial, key type), which distributions present it (a
+   * dry run's waves), whether a rotation already runs for it, and a durable start of the workflow.
+   */
+  startRotation: [
+    {
+      actions: ["acm:GetCertificate"],
+      resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
+    },
+    // ListDistributions supports no resource-level permission.
+    { actions: ["cloudfront:ListDistributions"], resources: ["*"] },
+    rotationReads,
+    {
+      actions: ["lambda:InvokeFunction"],
+      resources: [$interpolate`${rotationWorkflow.arn}:${rotationWorkflow.qualifier}`],
+    },
+  ] as Statement[],
+  /** POST /rotations/{id}/rollback|approve: the open control point, and answering its durable callback. */
+  controlRotation: [
+    rotationReads,
+    {
+      actions: ["lambda:SendDurableExecutionCallbackSuccess"],
+      resources: [$interpolate`${rotationWorkflow.arn}:*`],
+    },
+  ] as Statement[],
+  /** POST /scan: an asynchronous invoke of the scheduled scan's function. */
+  startScan: [{ actions: ["lambda:InvokeFunction"], resources: [scanFunction.arn] }] as Statement[],
+};
+
+export const api = new sst.aws.ApiGatewayV2("Api", {
+  // Access logs (who called what, status, latency; never bodies), kept a year for audit.
+  accessLog: { retention: "1 year" },
+});
+
+const route = (key: string, file: string, link: unknown[], permissions: Statement[], description: string) =>
+  api.route(
+    key,
+    {
+      handler: `functions/handlers/api/${file}.handler`,
+      description: `mtls-rotator API: ${description}`,
+      runtime: "nodejs22.x",
+      architecture: "arm64",
+      memory: "512 MB",
+      // API Gateway answers 503 after 30 s; a handler never needs that long (the scan runs elsewhere).
+      timeout: "29 seconds",
+      link: link as never,
+      permissions,
+    },
+    { auth: { iam: true } },
+  );
+
+// Each route links only what its wiring reads (functions/api/wiring.ts): the table alone, except starting a
+// rotation (settings, bundle bucket for the plan's trust targets, the workflow) and the scan (its function).
+const readLinks = [rotationTableLink];
+const rotationLinks = [
+  rotationTableLink,
+  rotationSettingsLink,
+  trustBundleBucketLink,
+  rotationWorkflowStarterLink,
+];
+
+export const apiRoutes = [
+  route(
+    "GET /certificates",
+    "list-certificates",
+    readLinks,
+    apiPermissions.certificates,
+    "list the inventory",
+  ),
+  route(
+    "GET /certificates/{id}",
+    "get-certificate",
+    readLinks,
+    apiPermissions.certificates,
+    "one certificate",
+  ),
+  route(
+    "POST /rotations",
+    "start-rotation",
+    rotationLinks,
+    apiPermissions.startRotation,
+    "start a rotation or plan a dry run",
+  ),
+  route("GET /rotations", "list-rotations", readLinks, apiPermissions.readRotations, "list rotations"),
+  route(
+    "GET /rotations/{id}",
+    "get-rotation",
+    readLinks,
+    apiPermissions.readRotations,
+    "one rotation and its history",
+  ),
+  route(
+    "POST /rotations/{id}/rollback",
+    "rollback-rotation",
+    readLinks,
+    apiPermissions.controlRotation,
+    "roll a rotation back",
+  ),
+  route(
+    "POST /rotations/{id}/approve",
+    "approve-rotation",
+    readLinks,
+    apiPermissions.controlRotation,
+    "approve a rotation's next wave",
+  ),
+  route("POST /scan", "start-scan", [scanFunctionLink], apiPermissions.startScan, "run the fleet scan now"),
+];

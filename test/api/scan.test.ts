@@ -1,0 +1,68 @@
+/**
+ * POST /scan's use-case and its Lambda port: an asynchronous (`Event`) invoke of the scan function with
+ * the caller as actor, and the scan handler reading that actor.
+ */
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { describe, expect, it } from "vitest";
+import { lambdaScanTrigger, requestScan } from "../../functions/api/scan.ts";
+import { API_SCAN, SCHEDULED_SCAN, scanTriggerOf } from "../../functions/handlers/scan.ts";
+import { PRINCIPAL } from "../support/api-events.ts";
+
+function recordingClient(answer: { StatusCode?: number } = { StatusCode: 202 }) {
+  const sent: InvokeCommand[] = [];
+  return {
+    sent,
+    client: {
+      send: async (command: InvokeCommand) => {
+        sent.push(command);
+        return answer;
+      },
+    } as never,
+  };
+}
+
+describe("lambdaScanTrigger", () => {
+  it("invokes the scan function asynchronously with { source: api, actor }", async () => {
+    const { sent, client } = recordingClient();
+    const answer = await requestScan(
+      { scan: lambdaScanTrigger(client, "mtls-rotator-prod-Scan") },
+      PRINCIPAL,
+    );
+
+    expect(answer).toEqual({ status: 202, body: { accepted: true } });
+    expect(sent).toHaveLength(1);
+    const command = sent[0]!;
+    expect(command).toBeInstanceOf(InvokeCommand);
+    expect(command.input.FunctionName).toBe("mtls-rotator-prod-Scan");
+    expect(command.input.InvocationType).toBe("Event");
+    const payload = JSON.parse(new TextDecoder().decode(command.input.Payload as Uint8Array));
+    expect(payload).toEqual({ source: "api", actor: PRINCIPAL });
+  });
+
+  it("fails when Lambda did not queue the invocation", async () => {
+    const { client } = recordingClient({ StatusCode: 200 });
+    await expect(
+      lambdaScanTrigger(client, "scan").trigger({ source: "api", actor: PRINCIPAL }),
+    ).rejects.toThrow(/answered 200, not 202/);
+  });
+});
+
+describe("the scan handler's trigger", () => {
+  it.each([
+    ["the scheduler's event", {}, { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN }],
+    ["no event", undefined, { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN }],
+    ["the API's invoke", { source: "api", actor: PRINCIPAL }, { trigger: API_SCAN, actor: PRINCIPAL }],
+    [
+      "an API invoke with a malformed actor",
+      { source: "api", actor: "x\ny" },
+      { trigger: API_SCAN, actor: API_SCAN },
+    ],
+    [
+      "an EventBridge event",
+      { source: "aws.events", actor: PRINCIPAL },
+      { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN },
+    ],
+  ])("%s", (_, event, expected) => {
+    expect(scanTriggerOf(event)).toEqual(expected);
+  });
+});

@@ -1,0 +1,221 @@
+/**
+ * controlRotation: an operator's decision reaches the rotation's open control point, or is refused with the
+ * state found (nothing delivered). Then end to end on the local durable runner: a real rotation, its
+ * decision delivered by the local callback sender by callback id alone, and the actor in its history.
+ */
+import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { workflow } from "sst/aws/workflow";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RotationStatus } from "../../functions/core/rotation.ts";
+import {
+  CallbackClosedError,
+  type CallbackSender,
+  type ControlStore,
+  controlRotation,
+  NotControllableError,
+  UnknownRotationError,
+} from "../../functions/dispatch/control-rotation.ts";
+import { localCallbackSender } from "../../functions/dispatch/local-callbacks.ts";
+import { createRotationWorkflow, type RotationOutcome } from "../../functions/workflow/rotation-workflow.ts";
+import { useDurableRunner } from "../support/durable.ts";
+import { buildFleet, type Fleet } from "../support/fleet.ts";
+
+useDurableRunner({ skipTime: false });
+
+const ID = "rot-0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c-0123456789abcdef";
+const ACTOR = "arn:aws:iam::123456789012:user/alice";
+
+type Control = Awaited<ReturnType<ControlStore["getControl"]>>;
+
+function memory(status: RotationStatus | undefined, control: Control) {
+  const sent: Array<{ callbackId: string; result: string }> = [];
+  const store: ControlStore = { statusOf: async () => status, getControl: async () => control };
+  const sender: CallbackSender = {
+    succeed: async (callbackId, result) => {
+      sent.push({ callbackId, result });
+    },
+  };
+  return { store, sender, sent };
+}
+
+async function refusal(promise: Promise<unknown>) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeDefined();
+  return error as Error;
+}
+
+describe("controlRotation", () => {
+  it("delivers a rollback to a bake window as the message the workflow reads", async () => {
+    const { store, sender, sent } = memory("swapping", { callbackId: "cb-1", kind: "bake", wave: 1 });
+    const result = await controlRotation(store, sender, ID, {
+      action: "rollback",
+      actor: ACTOR,
+      reason: "5xx",
+    });
+    expect(result).toEqual({ rotationId: ID, action: "rollback", kind: "bake", wave: 1 });
+    expect(sent).toEqual([
+      { callbackId: "cb-1", result: JSON.stringify({ action: "rollback", actor: ACTOR, reason: "5xx" }) },
+    ]);
+  });
+
+  it("delivers a rollback or an approval to an approval", async () => {
+    for (const action of ["rollback", "approve"] as const) {
+      const { store, sender, sent } = memory("swapping", { callbackId: "cb-2", kind: "approval", wave: 0 });
+      expect(await controlRotation(store, sender, ID, { action, actor: ACTOR, reason: "" })).toMatchObject({
+        action,
+        kind: "approval",
+      });
+      expect(JSON.parse(sent[0]!.result)).toEqual({ action, actor: ACTOR, reason: "" });
+    }
+  });
+
+  it.each([
+    ["an unknown rotation", undefined, undefined, "rollback", UnknownRotationError, /no rotation/],
+    [
+      "a completed rotation",
+      "completed",
+      undefined,
+      "rollback",
+      NotControllableError,
+      /already ended \(completed\)/,
+    ],
+    [
+      "a rolled-back rotation",
+      "rolled-back",
+      { callbackId: "stale", kind: "bake", wave: 0 },
+      "rollback",
+      NotControllableError,
+      /already ended/,
+    ],
+    ["a finished dry run", "dry-run", undefined, "approve", NotControllableError, /already ended/],
+    [
+      "a rotation between control points",
+      "issued",
+      undefined,
+      "rollback",
+      NotControllableError,
+      /not at a bake window or approval/,
+    ],
+    [
+      "an approval during a bake",
+      "swapping",
+      { callbackId: "cb", kind: "bake", wave: 0 },
+      "approve",
+      NotControllableError,
+      /baking wave 0, not waiting for approval/,
+    ],
+  ] as Array<[string, RotationStatus | undefined, Control, "rollback" | "approve", typeof Error, RegExp]>)(
+    "refuses %s and delivers nothing",
+    async (_, status, control, action, type, message) => {
+      const { store, sender, sent } = memory(status, control);
+      const error = await refusal(controlRotation(store, sender, ID, { action, actor: ACTOR, reason: "" }));
+      expect(error).toBeInstanceOf(type);
+      expect(error.message).toMatch(message);
+      if (error instanceof NotControllableError) {
+        expect(error.rotationId).toBe(ID);
+        expect(error.status).toBe(status);
+      }
+      expect(sent).toEqual([]);
+    },
+  );
+
+  it("a window that closed before the decision arrived is NotControllable, not a failure", async () => {
+    const { store } = memory("swapping", { callbackId: "cb", kind: "bake", wave: 2 });
+    const closed: CallbackSender = {
+      succeed: async () => {
+        throw new CallbackClosedError("callback is no longer open (CallbackTimeoutException)");
+      },
+    };
+    const error = await refusal(
+      controlRotation(store, closed, ID, { action: "rollback", actor: ACTOR, reason: "" }),
+    );
+    expect(error).toBeInstanceOf(NotControllableError);
+    expect(error.message).toMatch(/moved on from its bake of wave 2/);
+    expect(error.cause).toBeInstanceOf(CallbackClosedError);
+  });
+
+  it("any other delivery failure is thrown as it is", async () => {
+    const { store } = memory("swapping", { callbackId: "cb", kind: "bake", wave: 0 });
+    const broken: CallbackSender = {
+      succeed: async () => {
+        throw Object.assign(new Error("Rate exceeded"), { name: "TooManyRequestsException" });
+      },
+    };
+    const error = await refusal(
+      controlRotation(store, broken, ID, { action: "rollback", actor: ACTOR, reason: "" }),
+    );
+    expect(error.name).toBe("TooManyRequestsException");
+  });
+});
+
+describe("the local callback sender", () => {
+  it("reports a callback id no local execution has as closed", async () => {
+    const error = await refusal(localCallbackSender().succeed("bm8tc3VjaC1jYWxsYmFjaw==", "{}"));
+    expect(error).toBeInstanceOf(CallbackClosedError);
+  });
+});
+
+describe("end to end on the local durable runner", () => {
+  let fleet: Fleet | undefined;
+  afterEach(async () => {
+    await fleet?.close();
+    fleet = undefined;
+  });
+
+  it("a rollback delivered by callback id alone ends the rotation rolled back, the actor in its history", async () => {
+    fleet = await buildFleet({
+      distributions: 2,
+      settings: {
+        bakeSeconds: 30,
+        deploy: { timeoutSeconds: 60, pollSeconds: 1 },
+        preflight: { timeoutSeconds: 2, intervalSeconds: 1, probePath: "/" },
+        graceSeconds: 1,
+      },
+    });
+    const f = fleet;
+    const input = f.input();
+    const runner = new LocalDurableTestRunner<RotationOutcome>({
+      handlerFunction: createRotationWorkflow(workflow, f.deps),
+    });
+    const execution = runner.run({ payload: input });
+    execution.catch(() => undefined);
+
+    // Wait for the bake window, then decide knowing nothing but the rotation id (as the API does).
+    const deadline = Date.now() + 20_000;
+    while (!(await f.store.getControl(input.rotationId))) {
+      if (Date.now() > deadline) throw new Error("no control point");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const result = await controlRotation(f.store, localCallbackSender(), input.rotationId, {
+      action: "rollback",
+      actor: ACTOR,
+      reason: "drill",
+    });
+    expect(result).toEqual({ rotationId: input.rotationId, action: "rollback", kind: "bake", wave: 0 });
+
+    const done = await execution;
+    expect(done.getStatus()).toBe("FAILED");
+    expect(done.getError().errorMessage).toMatch(/rolled-back \(ManualRollback\): drill/);
+    const history = await f.store.history(input.rotationId);
+    expect(history.find((e) => e.type === "rollback-requested")).toMatchObject({
+      actor: ACTOR,
+      reason: "ManualRollback",
+      detail: "drill",
+    });
+    expect((await f.store.get(input.rotationId))?.rollback?.actor).toBe(ACTOR);
+    expect(await f.store.getControl(input.rotationId)).toBeUndefined();
+
+    // The window is closed now: a second decision is refused, not delivered.
+    const late = await refusal(
+      controlRotation(f.store, localCallbackSender(), input.rotationId, {
+        action: "rollback",
+        actor: ACTOR,
+        reason: "",
+      }),
+    );
+    expect(late).toBeInstanceOf(NotControllableError);
+  }, 60_000);
+});
