@@ -257,6 +257,10 @@ export class HttpRotatorApi implements RotatorApi {
     return this.#call("POST", ["rotations", rotationId, action], { body: reason ? { reason } : {} });
   }
 
+  scan(): Promise<{ accepted: boolean }> {
+    return this.#call("POST", ["scan"], { body: {} });
+  }
+
   /** Credentials, resolved once per client (a failed resolution is retried on the next call). */
   async #resolveCredentials(): Promise<AwsCredentials> {
     this.#credentials ??= this.#settings.credentials();

@@ -126,4 +126,5 @@ export interface RotatorApi {
   listRotations(query?: RotationQuery): Promise<RotationList>;
   getRotation(rotationId: string): Promise<RotationDetail>;
   control(rotationId: string, action: ControlAction, reason?: string): Promise<ControlAnswer>;
+  scan(): Promise<{ accepted: boolean }>;
 }

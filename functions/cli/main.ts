@@ -25,6 +25,7 @@ import {
 import { certificatesCommand } from "./commands/certificates.ts";
 import { approveCommand, rollbackCommand } from "./commands/control.ts";
 import { rotateCommand } from "./commands/rotate.ts";
+import { scanCommand } from "./commands/scan.ts";
 import { statusCommand } from "./commands/status.ts";
 import { watchCommand } from "./commands/watch.ts";
 import { EXIT_CODES_HELP, ExitCode, explainError, UsageError } from "./errors.ts";
@@ -49,6 +50,7 @@ export const OPERATOR_COMMANDS: ReadonlyArray<CommandSpec<unknown>> = [
   watchCommand,
   rollbackCommand,
   approveCommand,
+  scanCommand,
 ];
 
 export function usageOf(spec: CommandSpec<unknown>): string {

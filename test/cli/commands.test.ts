@@ -371,6 +371,18 @@ describe("rollback and approve", () => {
   });
 });
 
+describe("scan", () => {
+  it("starts the scan through POST /scan", async () => {
+    const before = api.backend.scans;
+    const { code, stdout } = await run(["scan"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("Scan started");
+    expect(api.backend.scans).toBe(before + 1);
+    const json = await run(["scan", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({ accepted: true });
+  });
+});
+
 describe("--help", () => {
   it.each(OPERATOR_COMMANDS.map((c) => c.name))(
     "%s --help: usage, API options, exit codes; nothing sent",

@@ -411,6 +411,8 @@ export interface Backend {
   started: StartRotationRequest[];
   /** Bodies POST /rotations/{id}/rollback|approve received. */
   decisions: Array<{ rotationId: string; action: string; body: unknown }>;
+  /** POST /scan calls received. */
+  scans: number;
 }
 
 export function newBackend(): Backend {
@@ -421,6 +423,7 @@ export function newBackend(): Backend {
     controls: new Map(),
     started: [],
     decisions: [],
+    scans: 0,
   };
 }
 
@@ -546,6 +549,10 @@ export function contractRoutes(backend: Backend): Record<string, HttpApiHandler>
     },
     "POST /rotations/{id}/rollback": async (event) => decide(backend, event, "rollback"),
     "POST /rotations/{id}/approve": async (event) => decide(backend, event, "approve"),
+    "POST /scan": async () => {
+      backend.scans += 1;
+      return json(202, { accepted: true });
+    },
   };
 }
 
