@@ -29,6 +29,12 @@ const COMMANDS: Record<string, Command> = {
     summary: "install the client-CA bundle on an origin you run yourself (nginx, envoy, haproxy)",
     run: runOriginSyncCli,
   },
+  sandbox: {
+    summary:
+      "run whole rotations on this machine: real CA, real TLS origins, AWS stand-ins (npm run sandbox)",
+    // Loaded on demand: the sandbox needs the dev dependencies (local durable runner, dynalite).
+    run: async (args) => (await import("../sandbox/cli.ts")).runSandboxProcess(args),
+  },
 };
 
 function usage(): string {

@@ -20,6 +20,7 @@ import { S3BundleTarget, SecretBundleTarget } from "../../functions/trust/publis
 import type { RotationDeps, RotationInput } from "../../functions/workflow/rotation-workflow.ts";
 import { type RotationSettings, resolveSettings } from "../../functions/workflow/settings.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
+import { type FleetOrigin, startFleetOrigin } from "../../standins/fleet-origin.ts";
 import { type Standins, type StandinsOptions, startStandins } from "../../standins/index.ts";
 import {
   type CertificateAuthority,
@@ -29,22 +30,12 @@ import {
   issueClientCredential,
   issueServerCredential,
 } from "../../standins/pki.ts";
-import { startTlsOrigin } from "../../standins/tls-origin.ts";
 import { buildDistributionConfig } from "./distribution-config.ts";
-import { type NginxControl, startNginxOrigin } from "./nginx.ts";
 
 const DAY = 86_400_000;
 
-/** A real TLS origin whose trusted client CA bundle can be changed. */
-export interface FleetOrigin {
-  name: string;
-  port: number;
-  /** nginx origins: binary, config and bundle paths (for origin-sync). */
-  control?: () => NginxControl;
-  /** Replace the trusted client CA bundle (nginx: tested config + reload; Node: immediate). */
-  trust(clientCaPem: string): Promise<void>;
-  stop(): Promise<void>;
-}
+/** A real TLS origin whose trusted client CA bundle can be changed (standins/fleet-origin.ts). */
+export type { FleetOrigin };
 
 export interface FleetOptions {
   distributions: number;
@@ -172,7 +163,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     const distributionIds: string[] = [];
     for (let i = 0; i < options.distributions; i += 1) {
       const name = `origin-${i + 1}`;
-      const origin = await startOrigin(options.origin ?? "node", name, serverIdentity, oldTrustPem);
+      const origin = await startFleetOrigin(options.origin ?? "node", name, serverIdentity, oldTrustPem);
       cleanups.push(() => origin.stop());
       const config = buildDistributionConfig({
         origins: 1,
@@ -227,39 +218,4 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     throw error;
   }
-}
-
-async function startOrigin(
-  kind: "node" | "nginx",
-  name: string,
-  server: IssuedCredential,
-  clientCaPem: string,
-): Promise<FleetOrigin> {
-  if (kind === "nginx") {
-    const nginx = await startNginxOrigin({
-      name,
-      serverCertPem: server.certificatePem,
-      serverKeyPem: server.privateKeyPem,
-      clientCaBundlePem: clientCaPem,
-    });
-    return {
-      name,
-      port: nginx.port,
-      control: () => nginx.control(),
-      trust: (pem) => nginx.setClientCaBundle(pem),
-      stop: () => nginx.stop(),
-    };
-  }
-  const origin = await startTlsOrigin({
-    name,
-    serverCertPem: server.certificatePem,
-    serverKeyPem: server.privateKeyPem,
-    clientCaPem,
-  });
-  return {
-    name,
-    port: origin.port,
-    trust: async (pem) => origin.trust(pem),
-    stop: () => origin.close(),
-  };
 }

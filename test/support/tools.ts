@@ -20,83 +20,23 @@
  * sbin directories (Debian installs nginx to /usr/sbin, which is not on a non-root user's PATH). A candidate
  * counts only if it actually runs (`nginx -v`, `openssl version`).
  */
-import { execFileSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import { describe } from "vitest";
+import {
+  TOOL_SPECS as SPECS,
+  type Tool,
+  toolPath,
+  toolPathOrThrow,
+  toolSearchDescription,
+} from "../../standins/tools.ts";
 
-export type Tool = "nginx" | "openssl";
+// The lookup itself lives in standins/tools.ts (the sandbox uses it too); the CI gating stays here.
+export { type Tool, toolPath, toolPathOrThrow };
 
 /** What a suite gated by {@link describeWithTools} looks like (`describe` or a skipped `describe`). */
 export type GatedDescribe = ReturnType<typeof describe.runIf>;
 
-interface ToolSpec {
-  /** Environment variable that may name the binary explicitly. */
-  envVar: string;
-  /** Arguments of a cheap "are you alive" invocation. */
-  probeArgs: string[];
-  /** How to install it on the CI image (Debian/Ubuntu). */
-  install: string;
-}
-
-const SPECS: Record<Tool, ToolSpec> = {
-  nginx: { envVar: "NGINX_BIN", probeArgs: ["-v"], install: "apt-get install nginx-light" },
-  openssl: { envVar: "OPENSSL_BIN", probeArgs: ["version"], install: "apt-get install openssl" },
-};
-
-/** Directories searched after PATH: Debian's nginx lives in /usr/sbin, Homebrew's in /opt/homebrew/bin. */
-const EXTRA_DIRS = ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/local/bin", "/opt/homebrew/bin"];
-
-/** Resolved paths (or `null` when missing), so each tool is probed at most once per test process. */
-const resolved = new Map<Tool, string | null>();
 /** Tools for which the "skipping" warning was already printed. */
 const warned = new Set<Tool>();
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when `path` is executable and answers its probe invocation with exit code 0. */
-function runsFine(path: string, probeArgs: string[]): boolean {
-  if (!isExecutable(path)) return false;
-  try {
-    execFileSync(path, probeArgs, { stdio: "ignore", timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Absolute path of a working `name` binary, or `undefined` when none is installed.
- * The result is cached for the life of the process.
- */
-export function toolPath(name: Tool): string | undefined {
-  const cached = resolved.get(name);
-  if (cached !== undefined) return cached ?? undefined;
-  const spec = SPECS[name];
-  const override = process.env[spec.envVar];
-  const candidates = override
-    ? [override]
-    : [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), ...EXTRA_DIRS].map((dir) =>
-        join(dir, name),
-      );
-  const found = candidates.find((candidate) => runsFine(candidate, spec.probeArgs)) ?? null;
-  resolved.set(name, found);
-  return found ?? undefined;
-}
-
-/** `toolPath` that throws a clear error instead of returning `undefined` (for helpers that need the tool). */
-export function toolPathOrThrow(name: Tool): string {
-  const path = toolPath(name);
-  if (!path) throw new Error(`${name} is not installed: install it with ${SPECS[name].install}`);
-  return path;
-}
 
 /**
  * Gate for one tool. Returns `true` when it is installed. When it is missing: throws in CI
@@ -113,10 +53,7 @@ export function requireTool(name: Tool): boolean {
   }
   if (!warned.has(name)) {
     warned.add(name);
-    const override = process.env[spec.envVar];
-    const where = override
-      ? `${spec.envVar}=${override} does not run`
-      : `not found in PATH or ${EXTRA_DIRS.join(", ")}`;
+    const where = toolSearchDescription(name);
     console.warn(
       `[test/support] ${name}: ${where}; skipping the tests that need it. Install it with ${spec.install}.`,
     );

@@ -1,0 +1,460 @@
+/**
+ * The sandbox's world, built from a scenario: the AWS stand-ins (real SDK over loopback) and dynalite, CAs
+ * with real keys registered as Private CAs, the certificates in service imported into ACM, real TLS origins
+ * on 127.0.0.1 (nginx, or Node TLS servers) with their behaviours, CloudFront distributions presenting the
+ * certificates to them, the published trust bundle, and the deployed wiring's configuration (the same linked
+ * resources infra/ gives the Lambda functions, pointed at the stand-ins).
+ *
+ * Private keys stay in this process (the stand-ins' ACM and Secrets Manager hold them, as AWS would); nothing
+ * here returns or prints one.
+ */
+import { X509Certificate } from "node:crypto";
+import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
+import { AcmAdapter } from "../functions/adapters/acm.ts";
+import type { AwsClients } from "../functions/adapters/clients.ts";
+import { InventoryStore } from "../functions/adapters/inventory-store.ts";
+import { RotationStore } from "../functions/adapters/rotation-store.ts";
+import { fingerprintOf } from "../functions/core/pem.ts";
+import {
+  LINKS,
+  rotationDepsFrom,
+  TRACKING_LINKS,
+  type WiringConfig,
+  wiringConfig,
+} from "../functions/handlers/wiring.ts";
+import { publishTrustBundle } from "../functions/trust/publish-bundle.ts";
+import { buildDistributionConfig } from "../standins/distribution-config.ts";
+import {
+  createRotationTable,
+  type DynamoDbStandin,
+  dynamoDbClient,
+  startDynamoDb,
+} from "../standins/dynamodb.ts";
+import { type FleetOrigin, type OriginKind, startFleetOrigin } from "../standins/fleet-origin.ts";
+import { type Standins, startStandins } from "../standins/index.ts";
+import {
+  type CertificateAuthority,
+  createRootCa,
+  createSubordinateCa,
+  type IssuedCredential,
+  issueClientCredential,
+  issueServerCredential,
+} from "../standins/pki.ts";
+import { ACCOUNT_ID } from "../standins/protocol.ts";
+import { BundleFollower, DownOrigin, SlowProxy } from "./origins.ts";
+import type { Printer } from "./printer.ts";
+import type { KeyType, Scenario, ScenarioOrigin } from "./scenario.ts";
+
+const DAY = 86_400_000;
+
+/** Names of the service's resources in the sandbox (what SST would name per stage). */
+export const SANDBOX_RESOURCES = {
+  table: "mtls-rotator-sandbox-rotations",
+  bucket: "mtls-rotator-sandbox-trust",
+  bundleKey: "trust/origin-client-ca.pem",
+  bundleSecretName: "mtls-rotator/sandbox/trust/origin-client-ca",
+  topic: "mtls-rotator-sandbox-notifications",
+  credentialSecretPrefix: "mtls-rotator/sandbox/credentials/",
+  credentialsKeyArn: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/5a4d1c2b-0e3f-4a6b-8c7d-9e0f1a2b3c4d`,
+  workflow: { name: "mtls-rotator-sandbox-RotationWorkflow", qualifier: "sandbox" },
+} as const;
+
+/** How often origins run origin-sync against the published bundle. */
+export const ORIGIN_SYNC_INTERVAL_MS = 400;
+
+export interface SandboxAuthority {
+  ref: "authority" | "nextAuthority";
+  ca: CertificateAuthority;
+  arn: string;
+  /** Issuing CA then its root: what an origin trusts to accept this CA's certificates. */
+  trustPem: string;
+  /** SHA-256 of the issuing CA certificate (as trust bundles are compared). */
+  fingerprint: string;
+  subject: string;
+  /** The same for its root. */
+  rootFingerprint: string;
+  rootSubject: string;
+}
+
+export interface SandboxCertificate {
+  name: string;
+  keyType: KeyType;
+  arn: string;
+  serial: string;
+  subject: string;
+  notAfter: string;
+}
+
+export interface SandboxOrigin {
+  distribution: string;
+  distributionId: string;
+  name: string;
+  /** CloudFront origin id (= the scenario's origin name). */
+  originId: string;
+  /** "<distribution>/<origin>" */
+  path: string;
+  spec: ScenarioOrigin;
+  /** The certificate (name) the distribution presents to this origin at the start. */
+  certificate?: string;
+  initialArn?: string;
+  /** The port CloudFront connects to (the slow proxy's, for a slow origin). */
+  port: number;
+  server?: FleetOrigin;
+  proxy?: SlowProxy;
+  down?: DownOrigin;
+  follower?: BundleFollower;
+  /** Set once the origin dropped the new issuer (stopsTrustingAfterSwap). */
+  distrustedAt?: number;
+}
+
+export interface SandboxDistribution {
+  name: string;
+  id: string;
+  origins: SandboxOrigin[];
+}
+
+/** The deployed wiring's inputs: SST's linked resources and the Lambda environment, for the stand-ins. */
+export interface SandboxWiring {
+  resource: Record<string, unknown>;
+  env: Record<string, string>;
+}
+
+export interface SandboxFleet {
+  standins: Standins;
+  dynamo: DynamoDbStandin;
+  clients: AwsClients;
+  originKind: OriginKind;
+  authority: SandboxAuthority;
+  nextAuthority?: SandboxAuthority;
+  /** The CA replacements are issued from (nextAuthority when there is one). */
+  issuingAuthority: SandboxAuthority;
+  serverCaPem: string;
+  certificates: Map<string, SandboxCertificate>;
+  distributions: SandboxDistribution[];
+  origins: SandboxOrigin[];
+  topicArn: string;
+  /** AWS calls made by the origins' origin-sync (counted client-side, by "s3:Operation"). */
+  originSyncCalls: Record<string, number>;
+  store: RotationStore;
+  inventory: InventoryStore;
+  wiring: SandboxWiring;
+  /** The workflow's configuration as the deployed wiring reads it from `wiring`. */
+  config: WiringConfig;
+  /** Stops the origins' followers (so the runner can read a settled state) then everything else. */
+  close(): Promise<void>;
+}
+
+export interface BuildFleetOptions {
+  scenario: Scenario;
+  originKind: OriginKind;
+  /** Scratch space (Node origins' bundle files); the caller removes it. */
+  tempDir: string;
+  printer: Printer;
+}
+
+async function authorityFrom(
+  ref: SandboxAuthority["ref"],
+  spec: Scenario["authority"],
+  standins: Standins,
+): Promise<SandboxAuthority> {
+  const keyAlgorithm = spec.keyType ?? "EC_prime256v1";
+  const root = await createRootCa({ name: `CN=${spec.name} Root, O=mtls-rotator sandbox`, keyAlgorithm });
+  const ca = await createSubordinateCa(root, {
+    name: `CN=${spec.name}, O=mtls-rotator sandbox`,
+    keyAlgorithm,
+  });
+  return {
+    ref,
+    ca,
+    arn: standins.privateCa.addAuthority(ca),
+    trustPem: ca.certificatePem + root.certificatePem,
+    fingerprint: fingerprintOf(new X509Certificate(ca.certificatePem)),
+    subject: `CN=${spec.name}, O=mtls-rotator sandbox`,
+    rootFingerprint: fingerprintOf(new X509Certificate(root.certificatePem)),
+    rootSubject: `CN=${spec.name} Root, O=mtls-rotator sandbox`,
+  };
+}
+
+/** Builds the scenario's world. On failure everything started so far is stopped again. */
+export async function buildSandboxFleet(options: BuildFleetOptions): Promise<SandboxFleet> {
+  const { scenario, printer } = options;
+  const policy = scenario.policy ?? {};
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch(() => undefined);
+    cleanups.length = 0;
+  };
+  try {
+    const standins = await startStandins({ deployDelayMs: Math.round((policy.deploySeconds ?? 1) * 1000) });
+    cleanups.push(() => standins.close());
+    const dynamo = await startDynamoDb();
+    cleanups.push(() => dynamo.close());
+    const clients = standins.clients();
+    // The origins' own S3 client (origin-sync runs on the origins, not in the service): its calls are
+    // counted apart from the service's.
+    const originSyncCalls: Record<string, number> = {};
+    const originS3 = standins.clients().s3;
+    originS3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const operation = `s3:${String(context.commandName ?? "").replace(/Command$/, "")}`;
+        originSyncCalls[operation] = (originSyncCalls[operation] ?? 0) + 1;
+        return next(args);
+      },
+      { step: "finalizeRequest", priority: "low", name: "sandboxOriginSyncCallCounter" },
+    );
+    printer.line(`stand-ins: AWS on ${standins.endpoint}, DynamoDB (dynalite) on ${dynamo.endpoint}`);
+
+    // PKI: the CA in service, the CA being migrated to, and the CA of the origins' own server certificates.
+    const authority = await authorityFrom("authority", scenario.authority, standins);
+    const nextAuthority = scenario.nextAuthority
+      ? await authorityFrom("nextAuthority", scenario.nextAuthority, standins)
+      : undefined;
+    const issuingAuthority = nextAuthority ?? authority;
+    const serverCa = await createRootCa({
+      name: "CN=mtls-rotator sandbox origin servers, O=mtls-rotator sandbox",
+    });
+    const serverIdentity = await issueServerCredential(serverCa);
+    printer.line(
+      `CA: ${authority.subject} (${authority.arn})` +
+        (nextAuthority ? `; next CA (migration): ${nextAuthority.subject} (${nextAuthority.arn})` : ""),
+    );
+
+    // The service's own resources.
+    standins.s3.createBucket(SANDBOX_RESOURCES.bucket, { versioned: true });
+    const topicArn = standins.sns.createTopic(SANDBOX_RESOURCES.topic);
+    const dynamoClient = dynamoDbClient(dynamo.endpoint);
+    await createRotationTable(dynamoClient, SANDBOX_RESOURCES.table);
+    const store = new RotationStore(dynamoClient, { tableName: SANDBOX_RESOURCES.table });
+    const inventory = new InventoryStore(dynamoClient, { tableName: SANDBOX_RESOURCES.table });
+
+    // The certificates in service, issued by the current CA and imported into ACM.
+    const acm = new AcmAdapter(clients.acm);
+    const certificates = new Map<string, SandboxCertificate>();
+    for (const spec of scenario.certificates) {
+      const keyType = spec.keyType ?? "EC_prime256v1";
+      const notAfter = new Date(Date.now() + spec.expiresInDays * DAY);
+      const notBefore = new Date(notAfter.getTime() - (spec.validityDays ?? 90) * DAY);
+      const subject = spec.subject ?? `CN=${spec.name}.sandbox.example, O=mtls-rotator sandbox`;
+      const credential: IssuedCredential = await issueClientCredential(authority.ca, {
+        subject,
+        dnsNames: spec.dnsNames ?? [`${spec.name}.sandbox.example`],
+        keyAlgorithm: keyType,
+        notBefore,
+        notAfter,
+      });
+      const arn = await acm.importCertificate({
+        ...credential,
+        lineage: { rotationId: "sandbox-setup", credential: spec.name },
+      });
+      const parsed = new X509Certificate(credential.certificatePem);
+      certificates.set(spec.name, {
+        name: spec.name,
+        keyType,
+        arn,
+        serial: parsed.serialNumber.toLowerCase(),
+        subject,
+        notAfter: new Date(parsed.validTo).toISOString(),
+      });
+      printer.line(
+        `certificate ${spec.name}: ${keyType}, expires in ${spec.expiresInDays} d, serial ${parsed.serialNumber.toLowerCase()} -> ${arn}`,
+      );
+    }
+
+    // Origins and distributions.
+    const distributions: SandboxDistribution[] = [];
+    const origins: SandboxOrigin[] = [];
+    for (const spec of scenario.distributions) {
+      const built: SandboxOrigin[] = [];
+      for (const originSpec of spec.origins) {
+        const origin: SandboxOrigin = {
+          distribution: spec.name,
+          distributionId: "",
+          name: originSpec.name,
+          originId: originSpec.name,
+          path: `${spec.name}/${originSpec.name}`,
+          spec: originSpec,
+          ...(originSpec.certificate
+            ? {
+                certificate: originSpec.certificate,
+                initialArn: certificates.get(originSpec.certificate)!.arn,
+              }
+            : {}),
+          port: 0,
+        };
+        if (originSpec.down) {
+          origin.down = new DownOrigin();
+          cleanups.push(() => origin.down!.close());
+          origin.port = await origin.down.listen();
+        } else {
+          const server = await startFleetOrigin(
+            options.originKind,
+            `${spec.name}-${originSpec.name}`,
+            serverIdentity,
+            authority.trustPem,
+          );
+          cleanups.push(() => server.stop());
+          origin.server = server;
+          origin.port = server.port;
+          if (originSpec.slowMs) {
+            origin.proxy = new SlowProxy(server.port, originSpec.slowMs);
+            cleanups.push(() => origin.proxy!.close());
+            origin.port = await origin.proxy.listen();
+          }
+          if ((originSpec.trustsNewIssuer ?? "now") !== "never") {
+            origin.follower = new BundleFollower({
+              origin: server,
+              s3: originS3,
+              source: `s3://${SANDBOX_RESOURCES.bucket}/${SANDBOX_RESOURCES.bundleKey}`,
+              tempDir: options.tempDir,
+              intervalMs: ORIGIN_SYNC_INTERVAL_MS,
+              onFailure: (message) =>
+                printer.line(`origin ${origin.path}: origin-sync failed: ${message.split("\n")[0]}`),
+              onUpdate: (result) =>
+                printer.line(
+                  `origin ${origin.path}: origin-sync installed bundle ${result.sha256?.slice(0, 12)} ` +
+                    `(${result.certificates?.length ?? 0} CA certificates) and reloaded`,
+                ),
+            });
+            cleanups.push(() => origin.follower!.stop());
+          }
+        }
+        built.push(origin);
+      }
+      const config = buildDistributionConfig({
+        origins: built.length,
+        mtlsArns: built.map((o) => o.initialArn),
+        comment: `mtls-rotator sandbox: ${spec.name}`,
+      });
+      const items = config.Origins!.Items!;
+      built.forEach((origin, i) => {
+        const item = items[i]!;
+        item.Id = origin.originId;
+        item.DomainName = "127.0.0.1";
+        item.CustomOriginConfig!.HTTPSPort = origin.port;
+      });
+      config.DefaultCacheBehavior!.TargetOriginId = built[0]!.originId;
+      for (const behaviour of config.CacheBehaviors?.Items ?? [])
+        behaviour.TargetOriginId = built.at(-1)!.originId;
+      const created = await clients.cloudfront.send(
+        new CreateDistributionCommand({ DistributionConfig: config }),
+      );
+      const id = created.Distribution!.Id!;
+      for (const origin of built) origin.distributionId = id;
+      distributions.push({ name: spec.name, id, origins: built });
+      origins.push(...built);
+      printer.nameDistribution(id, spec.name);
+      printer.line(
+        `distribution ${spec.name} (${id}): ${built
+          .map(
+            (o) =>
+              `${o.name} on 127.0.0.1:${o.port}${describeBehaviour(o.spec)}${o.certificate ? ` <- ${o.certificate}` : ""}`,
+          )
+          .join(", ")}`,
+      );
+    }
+
+    // The deployed wiring's configuration, pointed at the stand-ins.
+    const idOf = (name: string) => distributions.find((d) => d.name === name)!.id;
+    const rotation = {
+      authorityArn: issuingAuthority.arn,
+      credentialSecretPrefix: SANDBOX_RESOURCES.credentialSecretPrefix,
+      validityDays: policy.validityDays ?? 30,
+      waves: {
+        canarySize: policy.waves?.canarySize ?? 1,
+        waves: policy.waves?.waves ?? [{ count: 1 }],
+        ...(policy.waves?.canaryPreference
+          ? { canaryPreference: policy.waves.canaryPreference.map(idOf) }
+          : {}),
+      },
+      bakeSeconds: policy.bakeSeconds ?? 2,
+      deploy: { timeoutSeconds: 60, pollSeconds: 1 },
+      preflight: {
+        timeoutSeconds: policy.preflight?.timeoutSeconds ?? 10,
+        intervalSeconds: policy.preflight?.intervalSeconds ?? 1,
+        probePath: "/",
+      },
+      gate: {
+        maxIncreasePoints: policy.gate?.maxIncreasePoints ?? 2,
+        floorPercent: policy.gate?.floorPercent ?? 1,
+        baselineWindowSeconds: 300,
+      },
+      approval: {
+        mode: policy.approval?.mode ?? "none",
+        timeoutSeconds: policy.approval?.timeoutSeconds ?? 30,
+        onTimeout: policy.approval?.onTimeout ?? "rollback",
+      },
+      graceSeconds: policy.graceSeconds ?? 1,
+      revokeRetired: policy.revokeRetired ?? false,
+      originServerCaPem: serverCa.certificatePem,
+    };
+    const trust = {
+      bucketKey: SANDBOX_RESOURCES.bundleKey,
+      bundleSecretName: SANDBOX_RESOURCES.bundleSecretName,
+    };
+    const wiring: SandboxWiring = {
+      resource: {
+        [LINKS.table]: { name: SANDBOX_RESOURCES.table },
+        [LINKS.bucket]: { name: SANDBOX_RESOURCES.bucket },
+        [LINKS.topic]: { arn: topicArn },
+        [LINKS.settings]: { rotation, trust, credentialsKeyArn: SANDBOX_RESOURCES.credentialsKeyArn },
+        [TRACKING_LINKS.workflow]: SANDBOX_RESOURCES.workflow,
+        [TRACKING_LINKS.settings]: {
+          authorityArn: issuingAuthority.arn,
+          previousAuthorityArns: nextAuthority ? [authority.arn] : [],
+          trust,
+          caRetirementGraceSeconds: policy.caRetirementGraceSeconds ?? 0,
+        },
+      },
+      env: {
+        AWS_REGION: "us-east-1",
+        MTLS_ROTATOR_AWS_ENDPOINT: standins.endpoint,
+        MTLS_ROTATOR_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      },
+    };
+    // The deployed wiring reads it (and refuses it, before anything runs, if it would refuse it in AWS).
+    const config = wiringConfig(wiring);
+
+    // What origins trust today, published to the workflow's own trust targets (origin-sync reads the object).
+    await publishTrustBundle({
+      targets: rotationDepsFrom(config, clients).trustTargets,
+      currentChainPem: authority.trustPem,
+      incomingChainPem: "",
+      now: new Date(),
+    });
+
+    return {
+      standins,
+      dynamo,
+      clients,
+      originKind: options.originKind,
+      authority,
+      ...(nextAuthority ? { nextAuthority } : {}),
+      issuingAuthority,
+      serverCaPem: serverCa.certificatePem,
+      certificates,
+      distributions,
+      origins,
+      topicArn,
+      originSyncCalls,
+      store,
+      inventory,
+      wiring,
+      config,
+      close: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function describeBehaviour(spec: ScenarioOrigin): string {
+  const parts: string[] = [];
+  if (spec.down) parts.push("down");
+  const trusts = spec.trustsNewIssuer ?? "now";
+  if (trusts === "late") parts.push(`trusts the new issuer after ${spec.trustDelaySeconds} s`);
+  if (trusts === "never") parts.push("never trusts the new issuer");
+  if (spec.stopsTrustingAfterSwap) parts.push("stops trusting the new issuer after its swap");
+  if (spec.slowMs) parts.push(`slow: +${spec.slowMs} ms per connection`);
+  return parts.length ? ` [${parts.join("; ")}]` : "";
+}

@@ -1,0 +1,277 @@
+/**
+ * The sandbox's JSON report: what ran, what it did, what it cost, and whether the scenario's expectations
+ * held. Every field is documented in docs/sandbox.md ("The report"). It holds ARNs, serials, subjects,
+ * names, counts and timings only: never key material.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { ScenarioExpectations } from "./scenario.ts";
+
+export const REPORT_VERSION = 1;
+
+export interface PhaseTiming {
+  phase: string;
+  /** ms since the start of the sandbox run. */
+  startMs: number;
+  durationMs: number;
+}
+
+export interface RotationReport {
+  rotationId: string;
+  certificate: string;
+  certificateArn: string;
+  /** Who asked for it: scan, acm-event, manual, dry-run (several when triggers converged). */
+  triggers: Array<{ source: string; actor: string; started: boolean; atMs: number }>;
+  /** Final status in the rotation store. */
+  status: string;
+  reason?: string;
+  detail?: string;
+  newCertificateArn?: string;
+  newSerial?: string;
+  /** The durable execution: SUCCEEDED / FAILED (a rollback, abort or failure ends it FAILED on purpose). */
+  execution: { status: string; invocations: number; error?: string };
+  waves: Array<{
+    index: number;
+    canary: boolean;
+    status: string;
+    gatePassed?: boolean;
+    distributions: Array<{ name: string; id: string; outcome: string }>;
+  }>;
+  preflightAttempts: number;
+  phases: PhaseTiming[];
+  durationMs?: number;
+}
+
+export interface OriginReport {
+  name: string;
+  originId: string;
+  port: number;
+  behaviour: Record<string, unknown>;
+  /** Which certificate (name) the distribution presented to this origin at the start. */
+  certificate?: string;
+  initialCertificateArn?: string;
+  finalCertificateArn?: string;
+  /** "initial", "new from <rotation id>", "none" or "unknown". */
+  finalCertificate: string;
+  requests: number;
+  refused: number;
+  /** Issuing CAs in the bundle this origin trusts at the end (subjects). */
+  trusts: string[];
+  /** Whether the origin follows the published bundle with origin-sync at the end. */
+  followsBundle: boolean;
+  originSync?: { runs: number; updates: number; failures: number };
+}
+
+export interface ExpectationResult {
+  name: string;
+  passed: boolean;
+  expected: unknown;
+  actual: unknown;
+}
+
+export interface ActionReport {
+  index: number;
+  action: string;
+  detail: string;
+  outcome: "ok" | "failed";
+  startMs: number;
+  durationMs: number;
+}
+
+export interface SandboxReport {
+  reportVersion: number;
+  scenario: { name: string; description?: string; file?: string };
+  sandbox: {
+    startedAt: string;
+    origins: "nginx" | "node";
+    originsNote: string;
+    node: string;
+  };
+  result: { passed: boolean; exitCode: number; timedOut: boolean; interrupted?: boolean; error?: string };
+  expectations: ExpectationResult[];
+  rotations: RotationReport[];
+  actions: ActionReport[];
+  certificates: Array<{
+    name: string;
+    keyType: string;
+    serial: string;
+    subject: string;
+    notAfter: string;
+    initialArn: string;
+    /** The ARNs the distributions present for this certificate's origins at the end. */
+    finalArns: string[];
+  }>;
+  authorities: Array<{
+    ref: string;
+    subject: string;
+    arn: string;
+    fingerprint: string;
+    rootSubject: string;
+    rootFingerprint: string;
+  }>;
+  distributions: Array<{ name: string; id: string; origins: OriginReport[] }>;
+  edge: { requests: number; refused: number; intervalMs: number };
+  notifications: Array<{ subject: string; event: string; severity: string; certificateArn: string }>;
+  /** Calls the service made to AWS (the stand-ins' counters, by "service:Operation", faulted calls and
+   * retries included) after the setup, less the origins' origin-sync calls. DynamoDB (dynalite) is not
+   * counted. */
+  awsCalls: Record<string, number>;
+  /** Calls that were not the service's: building the world, and the origins' origin-sync polls. */
+  awsCallsOutsideTheService: { setup: Record<string, number>; originSync: Record<string, number> };
+  faults: {
+    aws: Array<{ kind: string; service: string; operation?: string; times: number; delivered: number }>;
+    crashes: Array<{ step: string; when: string; times: number; delivered: number }>;
+  };
+  trustBundle: { published: string[]; sha256?: string };
+  scans: Array<{
+    source: string;
+    certificates: number;
+    managed: number;
+    due: number;
+    alerts: number;
+    drift: number;
+    errors: string[];
+    retiredAuthorities: string[];
+  }>;
+  timings: {
+    totalMs: number;
+    setupMs: number;
+    actionsMs: number;
+    /** Waiting for rotations still running after the last action. */
+    drainMs: number;
+    teardownMs: number;
+  };
+}
+
+/** What the expectations are checked against (gathered while the world still runs). */
+export interface Observed {
+  timedOut: boolean;
+  /** Injected faults armed and how many of each were delivered. */
+  faults: Array<{ fault: string; times: number; delivered: number }>;
+  actions: ActionReport[];
+  rotations: RotationReport[];
+  rotationCount: number;
+  issuedCertificates: number;
+  edgeRefused: number;
+  refusingOrigins: string[];
+  /** certificate name -> final ARNs of its origins, its initial ARN, the latest rotation's new ARN. */
+  presenting: Record<string, { finalArns: string[]; initialArn: string; newArn?: string }>;
+  awsCalls: Record<string, number>;
+  /** Authority refs (authority / nextAuthority) in the published bundle and in each following origin's. */
+  bundles: Array<{ where: string; authorities: string[] }>;
+  notificationEvents: string[];
+}
+
+/** Every expectation of the scenario, plus the two every run has (in time; every action completed). */
+export function evaluateExpectations(
+  expect: ScenarioExpectations | undefined,
+  o: Observed,
+): ExpectationResult[] {
+  const results: ExpectationResult[] = [];
+  const check = (name: string, passed: boolean, expected: unknown, actual: unknown) =>
+    results.push({ name, passed, expected, actual });
+
+  check("finished within timeoutSeconds", !o.timedOut, true, !o.timedOut);
+  const failed = o.actions.filter((a) => a.outcome === "failed");
+  check(
+    "every action completed",
+    failed.length === 0,
+    "all ok",
+    failed.length === 0 ? "all ok" : failed.map((a) => `actions[${a.index}] ${a.action}: ${a.detail}`),
+  );
+  if (o.faults.length > 0) {
+    const undelivered = o.faults.filter((f) => f.delivered < f.times);
+    check(
+      "every injected fault was delivered",
+      undelivered.length === 0,
+      "all delivered",
+      undelivered.length === 0
+        ? "all delivered"
+        : undelivered.map((f) => `${f.fault}: ${f.delivered}/${f.times} (the run never reached it)`),
+    );
+  }
+  if (!expect) return results;
+
+  for (const wanted of expect.rotations ?? []) {
+    const latest = o.rotations.filter((r) => r.certificate === wanted.certificate).at(-1);
+    const actual = latest
+      ? { status: latest.status, ...(latest.reason ? { reason: latest.reason } : {}) }
+      : "none";
+    const passed =
+      latest !== undefined &&
+      latest.status === wanted.status &&
+      (wanted.reason === undefined || latest.reason === wanted.reason);
+    check(`rotation of ${wanted.certificate}`, passed, wanted, actual);
+  }
+  if (expect.rotationCount !== undefined)
+    check("rotationCount", o.rotationCount === expect.rotationCount, expect.rotationCount, o.rotationCount);
+  if (expect.maxRefusals !== undefined)
+    check("maxRefusals", o.edgeRefused <= expect.maxRefusals, `<= ${expect.maxRefusals}`, o.edgeRefused);
+  if (expect.refusalsOnlyAt !== undefined) {
+    const allowed = new Set(expect.refusalsOnlyAt);
+    check(
+      "refusalsOnlyAt",
+      o.refusingOrigins.every((origin) => allowed.has(origin)),
+      expect.refusalsOnlyAt,
+      o.refusingOrigins,
+    );
+  }
+  if (expect.issuedCertificates !== undefined)
+    check(
+      "issuedCertificates",
+      o.issuedCertificates === expect.issuedCertificates,
+      expect.issuedCertificates,
+      o.issuedCertificates,
+    );
+  for (const [certificate, wanted] of Object.entries(expect.presenting ?? {})) {
+    const seen = o.presenting[certificate];
+    let actual: string;
+    if (!seen || seen.finalArns.length === 0) actual = "no origin presents it";
+    else if (seen.finalArns.every((arn) => arn === seen.initialArn)) actual = "old";
+    else if (seen.newArn && seen.finalArns.every((arn) => arn === seen.newArn)) actual = "new";
+    else actual = `mixed: ${[...new Set(seen.finalArns)].join(", ")}`;
+    check(`presenting ${certificate}`, actual === wanted, wanted, actual);
+  }
+  for (const [call, count] of Object.entries(expect.awsCalls ?? {})) {
+    const actual = o.awsCalls[call] ?? 0;
+    check(`awsCalls ${call}`, actual === count, count, actual);
+  }
+  if (expect.trustBundle) {
+    const contains = expect.trustBundle.contains ?? [];
+    const excludes = expect.trustBundle.excludes ?? [];
+    const wrong = o.bundles.flatMap((bundle) => [
+      ...contains
+        .filter((ref) => !bundle.authorities.includes(ref))
+        .map((ref) => `${bundle.where} lacks ${ref}`),
+      ...excludes
+        .filter((ref) => bundle.authorities.includes(ref))
+        .map((ref) => `${bundle.where} has ${ref}`),
+    ]);
+    check(
+      "trustBundle (published, and every origin following it)",
+      wrong.length === 0,
+      expect.trustBundle,
+      wrong.length === 0 ? o.bundles : wrong,
+    );
+  }
+  for (const event of expect.notifications ?? [])
+    check(
+      `notification ${event}`,
+      o.notificationEvents.includes(event),
+      "sent",
+      o.notificationEvents.includes(event) ? "sent" : "not sent",
+    );
+  return results;
+}
+
+/** `reports/sandbox/<scenario>.json` under `cwd`. */
+export function defaultReportPath(scenarioName: string, cwd = process.cwd()): string {
+  return resolve(cwd, "reports", "sandbox", `${scenarioName}.json`);
+}
+
+export async function writeReport(path: string, report: SandboxReport): Promise<string> {
+  const absolute = resolve(path);
+  await mkdir(dirname(absolute), { recursive: true });
+  await writeFile(absolute, `${JSON.stringify(report, null, 2)}\n`);
+  return absolute;
+}

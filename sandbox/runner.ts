@@ -1,0 +1,1208 @@
+/**
+ * Runs a scenario: whole rotations on this machine with the real workflow code on the local durable runner,
+ * real CA signatures, real TLS origins (nginx when installed, Node TLS servers otherwise), the AWS stand-ins
+ * and dynalite; a continuous edge client presenting each distribution's live certificate; then the report.
+ *
+ * The service's code runs as deployed: the workflow's dependencies come from the deployed wiring
+ * (rotationDepsFrom over the linked resources infra/ declares), the scan and the ACM expiry event are the
+ * Lambda handlers over scanDepsFrom, rotations start through the dispatcher (startRotation over
+ * sstWorkflowStarter, answered by a local Lambda), rollback and approval go through controlRotation. The
+ * sandbox adds only what AWS would be: stand-ins, a local durable runtime, origins and an edge.
+ *
+ * Everything listens on 127.0.0.1, stops by itself (at the end, on failure, or at the scenario's timeout) and
+ * leaves no temp directory behind.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { workflow } from "sst/aws/workflow";
+import type { RotationStore } from "../functions/adapters/rotation-store.ts";
+import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
+import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
+import { controlRotation } from "../functions/dispatch/control-rotation.ts";
+import { localCallbackSender } from "../functions/dispatch/local-callbacks.ts";
+import { sstWorkflowStarter, startRotation } from "../functions/dispatch/start-rotation.ts";
+import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
+import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
+import { rotationDepsFrom, scanDepsFrom, trackingConfig } from "../functions/handlers/wiring.ts";
+import type { ScanDeps, ScanReport } from "../functions/tracking/scan.ts";
+import {
+  createRotationWorkflow,
+  type RotationDeps,
+  type RotationStorePort,
+} from "../functions/workflow/rotation-workflow.ts";
+import { dynamoDbClient } from "../standins/dynamodb.ts";
+import { Edge } from "../standins/edge.ts";
+import type { OriginKind } from "../standins/fleet-origin.ts";
+import { toolPath, toolSearchDescription } from "../standins/tools.ts";
+import { buildSandboxFleet, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
+import {
+  type LocalExecutionResult,
+  localDurableStarter,
+  localWorkflowSdk,
+  startLocalDurableEnvironment,
+} from "./local-lambda.ts";
+import { Printer } from "./printer.ts";
+import {
+  type ActionReport,
+  evaluateExpectations,
+  type Observed,
+  type PhaseTiming,
+  REPORT_VERSION,
+  type RotationReport,
+  type SandboxReport,
+} from "./report.ts";
+import type { Scenario, ScenarioAction } from "./scenario.ts";
+
+const RealDate = globalThis.Date;
+const EDGE_INTERVAL_MS = 50;
+const POLL_MS = 100;
+const OPERATOR = "sandbox-operator";
+
+export interface RunSandboxOptions {
+  scenario: Scenario;
+  /** Where the scenario came from (for the report). */
+  scenarioFile?: string;
+  /** Overrides the scenario's `origins`. */
+  origins?: "auto" | "nginx" | "node";
+  /** Progress lines go here (default: stdout). */
+  write?: (line: string) => void;
+  quiet?: boolean;
+  /**
+   * Called with the running world once it is built ("ready") and just before it is torn down ("teardown"),
+   * for tests that inspect it (e.g. to collect every private key for a leak check).
+   */
+  inspect?: (stage: "ready" | "teardown", fleet: SandboxFleet) => void | Promise<void>;
+  /** Stops the run early (everything is still torn down and reported). */
+  signal?: AbortSignal;
+}
+
+export interface SandboxRun {
+  report: SandboxReport;
+  passed: boolean;
+  exitCode: number;
+  lines: string[];
+}
+
+/** The origins to run, and a sentence saying why. */
+export function chooseOrigins(wanted: "auto" | "nginx" | "node"): { kind: OriginKind; note: string } {
+  const nginx = toolPath("nginx");
+  if (wanted === "node") return { kind: "node", note: "Node TLS servers (asked for)" };
+  if (nginx) return { kind: "nginx", note: `nginx (${nginx})` };
+  if (wanted === "nginx")
+    throw new Error(
+      `nginx was asked for but ${toolSearchDescription("nginx")} (apt-get install nginx-light)`,
+    );
+  return { kind: "node", note: `Node TLS servers (nginx ${toolSearchDescription("nginx")})` };
+}
+
+class InjectedCrash extends Error {
+  override name = "InjectedCrash";
+}
+
+interface TrackedRotation {
+  rotationId: string;
+  certificate: string;
+  certificateArn: string;
+  triggers: RotationReport["triggers"];
+  /** A durable execution runs (or ran) for it; false while only known from a trigger that converged. */
+  executing: boolean;
+  result?: LocalExecutionResult;
+  error?: unknown;
+  ended: boolean;
+}
+
+/** Runs the scenario and returns its report (written by the caller). Never leaves anything running. */
+export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun> {
+  const { scenario } = options;
+  const printer = new Printer({
+    ...(options.write ? { write: options.write } : {}),
+    quiet: options.quiet ?? false,
+  });
+  const timeoutMs = (scenario.timeoutSeconds ?? 90) * 1000;
+  // The deadline moves to "now" when the run is interrupted: every wait below then gives up.
+  const limit = { deadline: printer.startedAt + timeoutMs, interrupted: false };
+  options.signal?.addEventListener("abort", () => {
+    limit.deadline = 0;
+    limit.interrupted = true;
+  });
+  const timings = { setupMs: 0, actionsMs: 0, drainMs: 0, teardownMs: 0 };
+  const startedAtIso = new RealDate(printer.startedAt).toISOString();
+
+  printer.always(
+    `sandbox: scenario ${scenario.name}${scenario.description ? ` — ${scenario.description}` : ""}`,
+  );
+  let origins: { kind: OriginKind; note: string };
+  try {
+    origins = chooseOrigins(options.origins ?? scenario.origins ?? "auto");
+  } catch (error) {
+    // Nothing was started: a report that says why, and exit code 3.
+    const message = (error as Error).message;
+    printer.always(`sandbox failed: ${message}`);
+    const report = emptyReport(scenario, options, { kind: "node", note: "not started" }, startedAtIso, []);
+    report.expectations = [{ name: "sandbox ran", passed: false, expected: "no error", actual: message }];
+    report.result = { passed: false, exitCode: 3, timedOut: false, error: message };
+    report.timings.totalMs = printer.elapsedMs();
+    return { report, passed: false, exitCode: 3, lines: printer.lines };
+  }
+  printer.always(`origins: ${origins.note}`);
+
+  const teardown: Array<() => Promise<unknown>> = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let fatal: Error | undefined;
+  let timedOut = false;
+  const actions: ActionReport[] = [];
+  const rotations = new Map<string, TrackedRotation>();
+  const scans: SandboxReport["scans"] = [];
+  const crashes = (scenario.faults ?? [])
+    .filter((f) => f.kind === "crashBetweenSteps")
+    .map((f) => ({ step: f.step, when: f.when ?? "after", times: f.times ?? 1, delivered: 0 }));
+  const awsFaults = (scenario.faults ?? []).flatMap((f) =>
+    f.kind === "crashBetweenSteps"
+      ? []
+      : [
+          {
+            kind: f.kind,
+            service: f.service,
+            ...(f.operation ? { operation: f.operation } : {}),
+            times: f.times ?? 1,
+            delivered: 0,
+          },
+        ],
+  );
+  let report: SandboxReport | undefined;
+  let extra: ObservedExtra = { issuedCertificates: 0, bundles: [] };
+  let setupCalls: Record<string, number> = {};
+
+  try {
+    // ---- setup ------------------------------------------------------------------------------------------
+    const tempDir = await mkdtemp(join(tmpdir(), "mtls-rotator-sandbox-"));
+    teardown.push(() => rm(tempDir, { recursive: true, force: true }));
+    const stopDurable = await startLocalDurableEnvironment();
+    teardown.push(stopDurable);
+    const world = await buildSandboxFleet({ scenario, originKind: origins.kind, tempDir, printer });
+    teardown.push(() => world.close());
+    const certificateByArn = new Map([...world.certificates.values()].map((c) => [c.arn, c.name]));
+
+    // The workflow's dependencies, as the deployed wiring builds them, observed by the sandbox.
+    const base = rotationDepsFrom(world.config, world.clients);
+    const seen = new Map<string, Set<number>>();
+    const observedStore: RotationStorePort & Pick<RotationStore, "statusOf" | "getControl"> = {
+      acquireLock: (arn, id) => world.store.acquireLock(arn, id),
+      releaseLock: (arn, id) => world.store.releaseLock(arn, id),
+      statusOf: (id) => world.store.statusOf(id),
+      getControl: (id) => world.store.getControl(id),
+      setControl: async (id, control) => {
+        await world.store.setControl(id, control);
+        printer.control(id, control);
+      },
+      record: async (state, event, sequence) => {
+        await world.store.record(state, event, sequence);
+        const sequences = seen.get(state.rotationId) ?? new Set<number>();
+        seen.set(state.rotationId, sequences);
+        const retried = sequences.has(sequence);
+        sequences.add(sequence);
+        printer.event(state.rotationId, event, state, retried);
+        await onEvent(event, state);
+      },
+    };
+    const normalizeStep = (step: string) =>
+      world.distributions.reduce((name, d) => name.replaceAll(d.id, d.name), step);
+    const crash = (when: "before" | "after") => (raw: string) => {
+      const step = normalizeStep(raw);
+      const fault = crashes.find((c) => c.step === step && c.when === when && c.delivered < c.times);
+      if (!fault) return;
+      fault.delivered += 1;
+      printer.line(
+        `fault: crash ${when} step ${step} (${fault.delivered}/${fault.times}): the runtime retries the step`,
+      );
+      throw new InjectedCrash(`injected crash ${when} ${step}`);
+    };
+    const deps: RotationDeps = {
+      ...base,
+      // The store the wiring built has no credentials for dynalite; the same table through the stand-in's.
+      store: observedStore,
+      notify: async (notification) => {
+        const result = await base.notify(notification);
+        printer.notification(notification);
+        return result;
+      },
+      log: (message, data) => printer.line(`workflow: ${message}${data ? ` ${JSON.stringify(data)}` : ""}`),
+      faults: { before: crash("before"), after: crash("after") },
+    };
+
+    // Behaviours that follow the rotation: late trust, distrust after the swap.
+    let lateScheduled = false;
+    async function onEvent(event: RotationEvent, state: RotationState): Promise<void> {
+      if (event.type === "trust-published" && !lateScheduled) {
+        lateScheduled = true;
+        for (const origin of world.origins) {
+          if (origin.spec.trustsNewIssuer !== "late" || !origin.follower) continue;
+          const timer = setTimeout(
+            () => {
+              timers.delete(timer);
+              printer.line(
+                `origin ${origin.path}: starts following the published bundle (late by ${origin.spec.trustDelaySeconds} s)`,
+              );
+              void origin.follower!.start();
+            },
+            (origin.spec.trustDelaySeconds ?? 0) * 1000,
+          );
+          timers.add(timer);
+        }
+      }
+      if (event.type === "deployed") {
+        const wave = state.waves.find((w) => w.index === event.wave);
+        const ids = new Set(wave?.distributions.map((d) => d.distributionId) ?? []);
+        for (const origin of world.origins) {
+          if (!origin.spec.stopsTrustingAfterSwap || origin.distrustedAt || !ids.has(origin.distributionId))
+            continue;
+          origin.distrustedAt = RealDate.now();
+          printer.line(
+            `origin ${origin.path}: stops trusting the new issuer (its distribution now presents the new certificate)`,
+          );
+          await origin.follower?.stop();
+          await origin.server!.trust(world.authority.trustPem);
+        }
+      }
+    }
+
+    // Rotations start through the dispatcher, on a local Lambda running the real workflow handler.
+    const handler = createRotationWorkflow(workflow, deps);
+    const starter = localDurableStarter(handler);
+    const trackingStarter: typeof starter = {
+      ...starter,
+      async start(name, payload) {
+        const result = await starter.start(name, payload);
+        if (result.started) {
+          const certificate = certificateByArn.get(payload.certificateArn) ?? payload.certificateArn;
+          printer.nameRotation(name, certificate);
+          const tracked: TrackedRotation = rotations.get(name) ?? {
+            rotationId: name,
+            certificate,
+            certificateArn: payload.certificateArn,
+            triggers: [],
+            executing: true,
+            ended: false,
+          };
+          tracked.executing = true;
+          rotations.set(name, tracked);
+          void starter.execution(name)!.done.then(({ result: r, error }) => {
+            tracked.ended = true;
+            if (r) tracked.result = r as LocalExecutionResult;
+            if (error) tracked.error = error;
+            const execution = tracked.result;
+            printer.line(
+              `${printer.who(name)}: durable execution ended ${execution?.getStatus() ?? "with an error"}` +
+                `${execution ? ` after ${execution.getInvocations().length} invocation(s)` : ""}`,
+            );
+          });
+        }
+        return result;
+      },
+    };
+    const sdk = localWorkflowSdk(trackingStarter);
+    const dispatcher = sstWorkflowStarter(SANDBOX_RESOURCES.workflow, sdk);
+    const dynamo = dynamoDbClient(world.dynamo.endpoint);
+    const scanDeps: ScanDeps = await scanDepsFrom(trackingConfig(world.wiring), {
+      clients: { ...world.clients, dynamo, privateCa: () => world.clients.privateCa },
+      workflowSdk: sdk,
+      writeMetrics: () => undefined,
+      log: (message, data) => {
+        if (message === "trust bundle reconciled") {
+          const retired = (data?.retiredFingerprints as string[] | undefined) ?? [];
+          printer.line(
+            `scan: trust bundle reconciled (kept ${JSON.stringify(data?.kept ?? [])}` +
+              `${retired.length ? `, retired ${retired.length} CA(s): ${retired.map((f) => authorityName(world, f)).join(", ")}` : ""})`,
+          );
+        } else printer.line(`scan: ${message}${data ? ` ${JSON.stringify(data)}` : ""}`);
+      },
+    });
+
+    // Origins follow the published bundle (origin-sync), the edge starts sending requests.
+    for (const origin of world.origins) {
+      if (origin.follower && (origin.spec.trustsNewIssuer ?? "now") === "now") await origin.follower.start();
+    }
+    teardown.push(async () => {
+      for (const timer of timers) clearTimeout(timer);
+      await Promise.all(world.origins.map((o) => o.follower?.stop()));
+    });
+    const liveEdge = new Edge({
+      standins: world.standins,
+      distributionIds: world.distributions.map((d) => d.id),
+      serverCaPem: world.serverCaPem,
+      intervalMs: EDGE_INTERVAL_MS,
+      maxDurationMs: timeoutMs,
+    });
+    teardown.push(() => liveEdge.stop());
+    await liveEdge.round();
+    liveEdge.start();
+    printer.line(
+      `edge: real mTLS requests to every origin every ${EDGE_INTERVAL_MS} ms, presenting each distribution's live certificate`,
+    );
+
+    // AWS faults, armed once the world is built (so they hit the service, not the setup).
+    const take = world.standins.server.faults.take.bind(world.standins.server.faults);
+    world.standins.server.faults.take = (service, operation) => {
+      const kind = take(service, operation);
+      if (kind) {
+        const rule = awsFaults.find(
+          (f) =>
+            f.delivered < f.times &&
+            f.service === service &&
+            (f.operation === undefined || f.operation === operation) &&
+            (f.kind === "5xx" ? "server-error" : "throttle") === kind,
+        );
+        if (rule) rule.delivered += 1;
+        printer.line(`fault: ${kind} answered to ${service}:${operation}`);
+      }
+      return kind;
+    };
+    for (const fault of awsFaults) {
+      world.standins.server.faults.inject({
+        service: fault.service,
+        ...(fault.operation ? { operation: fault.operation } : {}),
+        kind: fault.kind === "5xx" ? "server-error" : "throttle",
+        times: fault.times,
+      });
+      printer.line(
+        `fault armed: ${fault.kind} on ${fault.service}:${fault.operation ?? "*"} x${fault.times}`,
+      );
+    }
+    for (const c of crashes) printer.line(`fault armed: crash ${c.when} workflow step ${c.step} x${c.times}`);
+    await options.inspect?.("ready", world);
+    setupCalls = world.standins.server.callsByOperation();
+    timings.setupMs = printer.elapsedMs();
+    printer.line(`setup done in ${(timings.setupMs / 1000).toFixed(1)} s`);
+
+    // ---- actions ------------------------------------------------------------------------------------------
+    const ctx: ActionContext = {
+      world,
+      printer,
+      limit,
+      rotations,
+      scans,
+      dispatcher,
+      scanDeps,
+      latestRotation: (certificate) =>
+        [...rotations.values()].filter((r) => r.certificate === certificate).at(-1),
+      triggered: (rotationId, certificate, trigger) => {
+        const tracked =
+          rotations.get(rotationId) ??
+          ({
+            rotationId,
+            certificate,
+            certificateArn: world.certificates.get(certificate)?.arn ?? "",
+            triggers: [],
+            executing: false,
+            ended: false,
+          } satisfies TrackedRotation);
+        tracked.triggers.push(trigger);
+        rotations.set(rotationId, tracked);
+      },
+    };
+    const actionsStarted = printer.elapsedMs();
+    for (const [index, action] of scenario.actions.entries()) {
+      if (RealDate.now() > limit.deadline) {
+        timedOut = true;
+        break;
+      }
+      const startMs = printer.elapsedMs();
+      printer.line(`action ${index + 1}/${scenario.actions.length}: ${describeAction(action)}`);
+      let outcome: ActionReport["outcome"] = "ok";
+      let detail = describeAction(action);
+      try {
+        const result = await runAction(action, ctx);
+        if (result) detail = result;
+      } catch (error) {
+        outcome = "failed";
+        detail = (error as Error).message;
+        if (error instanceof DeadlineError) timedOut = true;
+        printer.always(`action ${index + 1} (${action.action}) failed: ${detail}`);
+      }
+      actions.push({
+        index,
+        action: action.action,
+        detail,
+        outcome,
+        startMs,
+        durationMs: printer.elapsedMs() - startMs,
+      });
+    }
+    timings.actionsMs = printer.elapsedMs() - actionsStarted;
+
+    // ---- drain: every rotation runs to its end ------------------------------------------------------------
+    const drainStarted = printer.elapsedMs();
+    if (!(await allRotationsEnded(rotations, limit))) {
+      timedOut = true;
+      printer.always(
+        limit.interrupted
+          ? "interrupted: stopping everything"
+          : `timeout: rotations still running after ${scenario.timeoutSeconds ?? 90} s; stopping everything`,
+      );
+    }
+    // Origins that follow the bundle pick up the last published one; one more round of edge traffic.
+    await Promise.all(world.origins.map((o) => (o.follower?.following ? o.follower.syncNow() : undefined)));
+    await liveEdge.round();
+    await liveEdge.stop();
+    timings.drainMs = printer.elapsedMs() - drainStarted;
+
+    ({ report, extra } = await gatherReport({
+      scenario,
+      options,
+      world,
+      edge: liveEdge,
+      rotations,
+      actions,
+      scans,
+      crashes,
+      awsFaults,
+      printer,
+      origins,
+      timedOut,
+      startedAtIso,
+      setupCalls,
+    }));
+    await options.inspect?.("teardown", world);
+  } catch (error) {
+    fatal = error as Error;
+    printer.always(`sandbox failed: ${fatal.message}`);
+  } finally {
+    const teardownStarted = printer.elapsedMs();
+    for (const timer of timers) clearTimeout(timer);
+    for (const step of teardown.reverse()) {
+      await step().catch((error: unknown) => printer.line(`teardown: ${(error as Error).message}`));
+    }
+    timings.teardownMs = printer.elapsedMs() - teardownStarted;
+  }
+
+  if (!report) {
+    report = emptyReport(scenario, options, origins, startedAtIso, actions);
+  }
+  report.timings = { totalMs: printer.elapsedMs(), ...timings };
+  const expectations = fatal
+    ? [{ name: "sandbox ran", passed: false, expected: "no error", actual: fatal.message }]
+    : evaluateExpectations(scenario.expect, observedFrom(report, extra, timedOut));
+  report.expectations = expectations;
+  const passed = !fatal && expectations.every((e) => e.passed);
+  const exitCode = fatal ? 3 : passed ? 0 : 1;
+  report.result = {
+    passed,
+    exitCode,
+    timedOut,
+    ...(limit.interrupted ? { interrupted: true } : {}),
+    ...(fatal ? { error: fatal.message } : {}),
+  };
+
+  summarize(printer, report);
+  return { report, passed, exitCode, lines: printer.lines };
+}
+
+// ---- actions --------------------------------------------------------------------------------------------
+
+class DeadlineError extends Error {
+  override name = "DeadlineError";
+}
+
+function stopped(limit: { interrupted: boolean }): string {
+  return limit.interrupted ? "when the run was interrupted" : "at the scenario's timeout";
+}
+
+interface ActionContext {
+  world: SandboxFleet;
+  printer: Printer;
+  limit: { deadline: number; interrupted: boolean };
+  rotations: Map<string, TrackedRotation>;
+  scans: SandboxReport["scans"];
+  dispatcher: ReturnType<typeof sstWorkflowStarter>;
+  scanDeps: ScanDeps;
+  latestRotation(certificate: string): TrackedRotation | undefined;
+  triggered(rotationId: string, certificate: string, trigger: RotationReport["triggers"][number]): void;
+}
+
+function describeAction(action: ScenarioAction): string {
+  switch (action.action) {
+    case "scan":
+      return "scheduled scan";
+    case "rotate":
+      return `rotate ${action.certificate} (${action.reason ?? "Manual"})`;
+    case "dryRun":
+      return `dry run for ${action.certificate}`;
+    case "rollback":
+      return `roll back ${action.certificate ?? "the rotation"}${action.afterWave !== undefined ? ` after wave ${action.afterWave}` : ""}${action.when ? ` when ${action.when}` : ""}`;
+    case "approve":
+      return `approve ${action.certificate ?? "the rotation"}${action.wave !== undefined ? ` wave ${action.wave}` : ""}`;
+    case "duplicateTriggers":
+      return `duplicate triggers for ${action.certificate}: scan + ACM expiry event + manual start at once`;
+    case "wait":
+      return action.for ? `wait for every rotation to end` : `wait ${action.seconds} s`;
+  }
+}
+
+async function runAction(action: ScenarioAction, ctx: ActionContext): Promise<string | undefined> {
+  const { world, printer } = ctx;
+  switch (action.action) {
+    case "scan":
+      return describeScan(ctx, "scan", await runScan(ctx));
+    case "rotate":
+    case "dryRun": {
+      const certificate = world.certificates.get(action.certificate)!;
+      const dryRun = action.action === "dryRun";
+      const at = printer.elapsedMs();
+      const result = await startRotation(
+        ctx.dispatcher,
+        {
+          certificateArn: certificate.arn,
+          serial: certificate.serial,
+          reason: action.action === "rotate" ? (action.reason ?? "Manual") : "DryRun",
+          actor: OPERATOR,
+          ...(dryRun ? { dryRun: true } : {}),
+        },
+        world.store,
+      );
+      ctx.triggered(result.rotationId, certificate.name, {
+        source: dryRun ? "dry-run" : "manual",
+        actor: OPERATOR,
+        started: result.started,
+        atMs: at,
+      });
+      const text = `${certificate.name}: rotation ${result.rotationId} ${result.started ? "started" : "converged on the running one"}`;
+      printer.line(text);
+      return text;
+    }
+    case "rollback":
+    case "approve": {
+      const certificate = action.certificate ?? [...world.certificates.keys()][0]!;
+      const wave = action.action === "rollback" ? action.afterWave : action.wave;
+      const kind = action.action === "approve" ? "approval" : action.when === "baking" ? "bake" : action.when;
+      return deliverControl(
+        ctx,
+        certificate,
+        action.action,
+        { wave, kind },
+        action.action === "rollback" ? action.reason : undefined,
+      );
+    }
+    case "duplicateTriggers": {
+      const certificate = world.certificates.get(action.certificate)!;
+      const at = printer.elapsedMs();
+      const event = {
+        version: "0",
+        id: randomUUID(),
+        "detail-type": "ACM Certificate Approaching Expiration",
+        source: "aws.acm",
+        account: "111122223333",
+        time: new RealDate().toISOString(),
+        region: "us-east-1",
+        resources: [certificate.arn],
+        detail: { DaysToExpiry: 10, CommonName: certificate.subject },
+      };
+      const [scan, acmEvent, manual] = await Promise.all([
+        runScan(ctx),
+        acmExpiryHandler({ deps: async () => ctx.scanDeps, log: () => undefined })(event).catch(
+          (error: unknown) => (error instanceof ScanIncompleteError ? error.report : Promise.reject(error)),
+        ),
+        startRotation(
+          ctx.dispatcher,
+          { certificateArn: certificate.arn, serial: certificate.serial, reason: "Manual", actor: OPERATOR },
+          world.store,
+        ),
+      ]);
+      // The scan's own triggers were recorded by runScan; the event's here.
+      for (const r of acmEvent?.rotations ?? [])
+        if (r.certificateArn === certificate.arn)
+          ctx.triggered(r.rotationId, certificate.name, {
+            source: "acm-event",
+            actor: "acm-expiry-event",
+            started: r.started,
+            atMs: at,
+          });
+      if (acmEvent) recordScan(ctx, "acm-event", acmEvent);
+      ctx.triggered(manual.rotationId, certificate.name, {
+        source: "manual",
+        actor: OPERATOR,
+        started: manual.started,
+        atMs: at,
+      });
+      const ids = new Set([
+        ...scan.rotations.filter((r) => r.certificateArn === certificate.arn).map((r) => r.rotationId),
+        ...(acmEvent?.rotations
+          .filter((r) => r.certificateArn === certificate.arn)
+          .map((r) => r.rotationId) ?? []),
+        manual.rotationId,
+      ]);
+      const started = [...ids].filter((id) => ctx.rotations.get(id)?.executing);
+      const text =
+        `3 triggers -> ${ids.size} rotation id(s) ${[...ids].join(", ")}; ` +
+        `${started.length} execution(s) started (scan ${describeTrigger(scan, certificate.arn)}, ` +
+        `event ${describeTrigger(acmEvent, certificate.arn)}, manual ${manual.started ? "started" : "converged"})`;
+      printer.line(text);
+      return text;
+    }
+    case "wait": {
+      if (action.for === "rotations") {
+        if (!(await allRotationsEnded(ctx.rotations, ctx.limit)))
+          throw new DeadlineError(`rotations were still running ${stopped(ctx.limit)}`);
+        return "every rotation ended";
+      }
+      const ms = (action.seconds ?? 0) * 1000;
+      if (RealDate.now() + ms > ctx.limit.deadline)
+        throw new DeadlineError(`waiting ${action.seconds} s would pass the timeout`);
+      await sleepUntil(ms, ctx.limit);
+      return undefined;
+    }
+  }
+}
+
+function describeTrigger(report: ScanReport | undefined, arn: string): string {
+  const r = report?.rotations.find((x) => x.certificateArn === arn);
+  if (!r) return "not due";
+  return r.started ? "started" : "converged";
+}
+
+async function runScan(ctx: ActionContext): Promise<ScanReport> {
+  const at = ctx.printer.elapsedMs();
+  let report: ScanReport;
+  try {
+    report = await scanHandler({ deps: async () => ctx.scanDeps, log: () => undefined })({});
+  } catch (error) {
+    if (!(error instanceof ScanIncompleteError)) throw error;
+    report = error.report;
+  }
+  for (const r of report.rotations) {
+    const name =
+      [...ctx.world.certificates.values()].find((c) => c.arn === r.certificateArn)?.name ?? r.certificateArn;
+    ctx.triggered(r.rotationId, name, {
+      source: "scan",
+      actor: "scheduled-scan",
+      started: r.started,
+      atMs: at,
+    });
+  }
+  recordScan(ctx, "scan", report);
+  return report;
+}
+
+function recordScan(ctx: ActionContext, source: string, report: ScanReport): void {
+  ctx.scans.push({
+    source,
+    certificates: report.certificates,
+    managed: report.managed,
+    due: report.due,
+    alerts: report.alerts.length,
+    drift: report.drift.length,
+    errors: report.errors.map((e) => `${e.certificateArn}: ${e.error}`),
+    retiredAuthorities: (report.trust?.retiredFingerprints ?? []).map((f) => authorityName(ctx.world, f)),
+  });
+}
+
+function describeScan(ctx: ActionContext, source: string, report: ScanReport): string {
+  const name = (arn: string) => [...ctx.world.certificates.values()].find((c) => c.arn === arn)?.name ?? arn;
+  const rotations = report.rotations.map(
+    (r) =>
+      `${name(r.certificateArn)} -> ${r.rotationId} (${r.reason}, ${r.started ? "started" : "converged"})`,
+  );
+  const text =
+    `${source}: ${report.certificates} certificate(s), ${report.managed} managed, ${report.due} due` +
+    `${rotations.length ? `; rotations: ${rotations.join(", ")}` : ""}` +
+    `${report.alerts.length ? `; ${report.alerts.length} expiry alert(s)` : ""}` +
+    `${report.drift.length ? `; ${report.drift.length} drift finding(s)` : ""}` +
+    `${report.errors.length ? `; ${report.errors.length} error(s): ${report.errors.map((e) => e.error).join("; ")}` : ""}`;
+  ctx.printer.line(text);
+  if (report.errors.length) throw new Error(text);
+  return text;
+}
+
+/** Waits for the rotation's control point (a bake or an approval of the given wave) and delivers the decision. */
+async function deliverControl(
+  ctx: ActionContext,
+  certificate: string,
+  action: "rollback" | "approve",
+  at: { wave?: number; kind?: "bake" | "approval" },
+  reason: string | undefined,
+): Promise<string> {
+  const { world, printer } = ctx;
+  const where = `${at.kind ?? "control point"}${at.wave !== undefined ? ` of wave ${at.wave}` : ""}`;
+  for (;;) {
+    if (RealDate.now() > ctx.limit.deadline)
+      throw new DeadlineError(`no ${where} reached: ${stopped(ctx.limit)}`);
+    const rotation = ctx.latestRotation(certificate);
+    if (rotation) {
+      const status = await world.store.statusOf(rotation.rotationId);
+      if (status && TERMINAL_STATUSES.includes(status))
+        throw new Error(`rotation ${rotation.rotationId} ended (${status}) before its ${where}`);
+      const control = await world.store.getControl(rotation.rotationId);
+      if (
+        control &&
+        (at.wave === undefined || control.wave === at.wave) &&
+        (at.kind === undefined || control.kind === at.kind)
+      ) {
+        try {
+          const result = await controlRotation(world.store, localCallbackSender(), rotation.rotationId, {
+            action,
+            actor: OPERATOR,
+            reason: reason ?? `${action} requested by the sandbox scenario`,
+          });
+          const text = `${action} delivered to ${rotation.rotationId} at its ${result.kind} of wave ${result.wave}`;
+          printer.line(text);
+          return text;
+        } catch (error) {
+          // The window closed between reading and sending (or a wrong kind): look again.
+          printer.line(`${action}: not delivered (${(error as Error).message}); looking again`);
+        }
+      }
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+async function allRotationsEnded(
+  rotations: Map<string, TrackedRotation>,
+  limit: { deadline: number },
+): Promise<boolean> {
+  for (;;) {
+    const running = [...rotations.values()].filter((r) => r.executing && !r.ended);
+    if (running.length === 0) return true;
+    if (RealDate.now() > limit.deadline) return false;
+    await sleep(POLL_MS);
+  }
+}
+
+/** Sleeps `ms`, or less when the deadline moves (an interruption). */
+async function sleepUntil(ms: number, limit: { deadline: number }): Promise<void> {
+  const end = RealDate.now() + ms;
+  while (RealDate.now() < end && RealDate.now() < limit.deadline)
+    await sleep(Math.min(POLL_MS, end - RealDate.now()));
+}
+
+// ---- the report -----------------------------------------------------------------------------------------
+
+function authorityName(world: SandboxFleet, fingerprint: string): string {
+  for (const authority of [world.authority, world.nextAuthority]) {
+    if (authority?.fingerprint === fingerprint) return `${authority.ref} (${authority.subject})`;
+    if (authority?.rootFingerprint === fingerprint) return `${authority.ref} root (${authority.rootSubject})`;
+  }
+  return fingerprint;
+}
+
+/** Authority refs present in a PEM bundle (by issuing-CA fingerprint). */
+function authoritiesIn(world: SandboxFleet, pem: string): string[] {
+  const fingerprints = new Set(
+    splitPem(pem).flatMap((block) => {
+      const certificate = tryParseCertificate(block);
+      return certificate ? [fingerprintOf(certificate)] : [];
+    }),
+  );
+  return [world.authority, world.nextAuthority].flatMap((a) =>
+    a && fingerprints.has(a.fingerprint) ? [a.ref] : [],
+  );
+}
+
+/** Subjects of the issuing CAs in a bundle (roots, self-signed, left out). */
+function subjectsIn(pem: string): string[] {
+  return splitPem(pem).flatMap((block) => {
+    const certificate = tryParseCertificate(block);
+    return certificate && certificate.subject !== certificate.issuer
+      ? [certificate.subject.replaceAll("\n", ", ")]
+      : [];
+  });
+}
+
+function phasesOf(
+  history: RotationEvent[],
+  runStartedAt: number,
+): { phases: PhaseTiming[]; durationMs?: number } {
+  const ms = (at: string) => new RealDate(at).getTime() - runStartedAt;
+  const phases: PhaseTiming[] = [];
+  const open = new Map<string, number>();
+  const begin = (phase: string, at: string) => {
+    if (!open.has(phase) && !phases.some((p) => p.phase === phase)) open.set(phase, ms(at));
+  };
+  const end = (phase: string, at: string) => {
+    const start = open.get(phase);
+    if (start === undefined) return;
+    open.delete(phase);
+    phases.push({ phase, startMs: start, durationMs: ms(at) - start });
+  };
+  let lastAt: string | undefined;
+  for (const event of history) {
+    switch (event.type) {
+      case "started":
+        begin("plan", event.at);
+        break;
+      case "planned":
+        end("plan", event.at);
+        begin("issue", event.at);
+        break;
+      case "issued":
+        end("issue", event.at);
+        begin("trust", event.at);
+        break;
+      case "trust-published":
+        end("trust", event.at);
+        begin("preflight", event.at);
+        break;
+      case "preflight":
+        if (event.probes.every((p) => p.accepted) || event.deadlinePassed) end("preflight", event.at);
+        break;
+      case "swapped":
+        begin(`wave ${event.wave}`, event.at);
+        break;
+      case "gate":
+        if (!event.result.passed) end(`wave ${event.wave}`, event.at);
+        break;
+      case "approved":
+        end(`wave ${event.wave}`, event.at);
+        break;
+      case "rollback-requested":
+        for (const phase of [...open.keys()]) end(phase, event.at);
+        begin("rollback", event.at);
+        break;
+      case "promoted":
+        for (const phase of [...open.keys()]) end(phase, event.at);
+        begin("finalize", event.at);
+        break;
+      case "dry-run":
+        // A dry run stops after its plan: nothing was issued.
+        open.delete("issue");
+        break;
+      default:
+        break;
+    }
+    // A wave without approval ends when the next wave starts or the rotation finalizes.
+    if (event.type === "swapped") {
+      for (const phase of [...open.keys()])
+        if (phase.startsWith("wave ") && phase !== `wave ${event.wave}`) end(phase, event.at);
+    }
+    lastAt = event.at;
+  }
+  if (lastAt) for (const phase of [...open.keys()]) end(phase, lastAt);
+  phases.sort((a, b) => a.startMs - b.startMs);
+  const first = history[0];
+  return {
+    phases,
+    ...(first && lastAt ? { durationMs: ms(lastAt) - ms(first.at) } : {}),
+  };
+}
+
+interface GatherInput {
+  scenario: Scenario;
+  options: RunSandboxOptions;
+  world: SandboxFleet;
+  edge: Edge;
+  rotations: Map<string, TrackedRotation>;
+  actions: ActionReport[];
+  scans: SandboxReport["scans"];
+  crashes: SandboxReport["faults"]["crashes"];
+  awsFaults: SandboxReport["faults"]["aws"];
+  printer: Printer;
+  origins: { kind: OriginKind; note: string };
+  timedOut: boolean;
+  startedAtIso: string;
+  /** Calls the stand-ins had served when the setup was done. */
+  setupCalls: Record<string, number>;
+}
+
+async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport; extra: ObservedExtra }> {
+  const { world, printer } = input;
+  const idToName = new Map(world.distributions.map((d) => [d.id, d.name]));
+  const summary = input.edge.summary();
+  const tally = new Map(summary.origins.map((o) => [`${o.distributionId}/${o.originId}`, o]));
+
+  const rotations: RotationReport[] = [];
+  for (const tracked of input.rotations.values()) {
+    if (!tracked.executing) continue;
+    const state = await world.store.get(tracked.rotationId);
+    const history = await world.store.history(tracked.rotationId);
+    const { phases, durationMs } = phasesOf(history, printer.startedAt);
+    const result = tracked.result;
+    const error = result?.getStatus() === "FAILED" ? result.getError()?.errorMessage : undefined;
+    rotations.push({
+      rotationId: tracked.rotationId,
+      certificate: tracked.certificate,
+      certificateArn: tracked.certificateArn,
+      triggers: tracked.triggers,
+      status: state?.status ?? "unknown",
+      ...(state?.outcome?.reason ? { reason: state.outcome.reason } : {}),
+      ...(state?.outcome?.detail ? { detail: state.outcome.detail } : {}),
+      ...(state?.issued
+        ? { newCertificateArn: state.issued.certificateArn, newSerial: state.issued.serial }
+        : {}),
+      execution: {
+        status: result?.getStatus() ?? (tracked.ended ? "ERROR" : "RUNNING"),
+        invocations: result?.getInvocations().length ?? 0,
+        ...(error
+          ? { error }
+          : tracked.error
+            ? { error: String((tracked.error as Error).message ?? tracked.error) }
+            : {}),
+      },
+      waves: (state?.waves ?? []).map((w) => ({
+        index: w.index,
+        canary: w.canary,
+        status: w.status,
+        ...(w.gate ? { gatePassed: w.gate.passed } : {}),
+        distributions: w.distributions.map((d) => ({
+          name: idToName.get(d.distributionId) ?? d.distributionId,
+          id: d.distributionId,
+          outcome: d.outcome,
+        })),
+      })),
+      preflightAttempts: state?.preflightAttempts ?? 0,
+      phases,
+      ...(durationMs !== undefined ? { durationMs } : {}),
+    });
+  }
+  const newArns = new Map(
+    rotations.flatMap((r) => (r.newCertificateArn ? [[r.newCertificateArn, r.rotationId] as const] : [])),
+  );
+
+  const distributions: SandboxReport["distributions"] = [];
+  for (const d of world.distributions) {
+    const live = world.standins.cloudfront.originCertificates(d.id);
+    const origins = [];
+    for (const o of d.origins) {
+      const finalArn = live[o.originId];
+      const counts = tally.get(`${d.id}/${o.originId}`);
+      const trusted = o.server ? await o.server.trustedBundle() : "";
+      origins.push({
+        name: o.name,
+        originId: o.originId,
+        port: o.port,
+        behaviour: {
+          trustsNewIssuer: o.spec.trustsNewIssuer ?? "now",
+          ...(o.spec.trustDelaySeconds !== undefined ? { trustDelaySeconds: o.spec.trustDelaySeconds } : {}),
+          ...(o.spec.stopsTrustingAfterSwap ? { stopsTrustingAfterSwap: true } : {}),
+          ...(o.spec.slowMs ? { slowMs: o.spec.slowMs } : {}),
+          ...(o.spec.down ? { down: true } : {}),
+          ...(o.distrustedAt ? { distrustedAtMs: o.distrustedAt - printer.startedAt } : {}),
+        },
+        ...(o.certificate ? { certificate: o.certificate, initialCertificateArn: o.initialArn } : {}),
+        ...(finalArn ? { finalCertificateArn: finalArn } : {}),
+        finalCertificate:
+          finalArn === undefined
+            ? "none"
+            : finalArn === o.initialArn
+              ? "initial"
+              : newArns.has(finalArn)
+                ? `new from ${newArns.get(finalArn)}`
+                : "unknown",
+        requests: counts?.sent ?? 0,
+        refused: counts?.refused ?? 0,
+        trusts: subjectsIn(trusted),
+        followsBundle: o.follower?.following ?? false,
+        ...(o.follower
+          ? {
+              originSync: {
+                runs: o.follower.syncs,
+                updates: o.follower.updates,
+                failures: o.follower.failures,
+              },
+            }
+          : {}),
+      });
+    }
+    distributions.push({ name: d.name, id: d.id, origins });
+  }
+
+  const publishedObject = world.standins.s3.object(SANDBOX_RESOURCES.bucket, SANDBOX_RESOURCES.bundleKey);
+  const published = publishedObject?.body.toString("utf8") ?? "";
+  const bundles: Observed["bundles"] = [
+    { where: "published bundle", authorities: authoritiesIn(world, published) },
+  ];
+  for (const o of world.origins) {
+    if (o.follower?.following && o.server)
+      bundles.push({
+        where: `origin ${o.path}`,
+        authorities: authoritiesIn(world, await o.server.trustedBundle()),
+      });
+  }
+
+  const certificates = [...world.certificates.values()].map((c) => ({
+    name: c.name,
+    keyType: c.keyType,
+    serial: c.serial,
+    subject: c.subject,
+    notAfter: c.notAfter,
+    initialArn: c.arn,
+    finalArns: world.origins
+      .filter((o) => o.certificate === c.name)
+      .map((o) => world.standins.cloudfront.originCertificates(o.distributionId)[o.originId] ?? "none"),
+  }));
+
+  const report: SandboxReport = {
+    reportVersion: REPORT_VERSION,
+    scenario: {
+      name: input.scenario.name,
+      ...(input.scenario.description ? { description: input.scenario.description } : {}),
+      ...(input.options.scenarioFile ? { file: input.options.scenarioFile } : {}),
+    },
+    sandbox: {
+      startedAt: input.startedAtIso,
+      origins: input.origins.kind,
+      originsNote: input.origins.note,
+      node: process.version,
+    },
+    result: { passed: false, exitCode: 1, timedOut: input.timedOut },
+    expectations: [],
+    rotations,
+    actions: input.actions,
+    certificates,
+    authorities: [world.authority, world.nextAuthority].flatMap((a) =>
+      a
+        ? [
+            {
+              ref: a.ref,
+              subject: a.subject,
+              arn: a.arn,
+              fingerprint: a.fingerprint,
+              rootSubject: a.rootSubject,
+              rootFingerprint: a.rootFingerprint,
+            },
+          ]
+        : [],
+    ),
+    distributions,
+    edge: { requests: summary.requests, refused: summary.refused, intervalMs: EDGE_INTERVAL_MS },
+    notifications: world.standins.sns.messages(world.topicArn).map((m) => ({
+      subject: m.subject ?? "",
+      event: m.attributes.event ?? "",
+      severity: m.attributes.severity ?? "",
+      certificateArn: m.attributes.certificateArn ?? "",
+    })),
+    awsCalls: serviceCalls(world.standins.server.callsByOperation(), input.setupCalls, world.originSyncCalls),
+    awsCallsOutsideTheService: { setup: sorted(input.setupCalls), originSync: sorted(world.originSyncCalls) },
+    faults: { aws: input.awsFaults, crashes: input.crashes },
+    trustBundle: {
+      published: subjectsIn(published),
+      ...(publishedObject?.metadata.sha256 ? { sha256: publishedObject.metadata.sha256 } : {}),
+    },
+    scans: input.scans,
+    timings: { totalMs: 0, setupMs: 0, actionsMs: 0, drainMs: 0, teardownMs: 0 },
+  };
+  return { report, extra: { issuedCertificates: world.standins.privateCa.issuedCount, bundles } };
+}
+
+/** What the expectations need beyond the report itself. */
+interface ObservedExtra {
+  issuedCertificates: number;
+  bundles: Observed["bundles"];
+}
+
+function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boolean): Observed {
+  const presenting: Observed["presenting"] = {};
+  for (const c of report.certificates) {
+    const latest = report.rotations.filter((r) => r.certificate === c.name).at(-1);
+    presenting[c.name] = {
+      finalArns: c.finalArns,
+      initialArn: c.initialArn,
+      ...(latest?.newCertificateArn ? { newArn: latest.newCertificateArn } : {}),
+    };
+  }
+  return {
+    timedOut,
+    faults: [
+      ...report.faults.aws.map((f) => ({
+        fault: `${f.kind} on ${f.service}:${f.operation ?? "*"}`,
+        times: f.times,
+        delivered: f.delivered,
+      })),
+      ...report.faults.crashes.map((c) => ({
+        fault: `crash ${c.when} ${c.step}`,
+        times: c.times,
+        delivered: c.delivered,
+      })),
+    ],
+    actions: report.actions,
+    rotations: report.rotations,
+    rotationCount: report.rotations.length,
+    issuedCertificates: extra.issuedCertificates,
+    edgeRefused: report.edge.refused,
+    refusingOrigins: report.distributions.flatMap((d) =>
+      d.origins.filter((o) => o.refused > 0).map((o) => `${d.name}/${o.name}`),
+    ),
+    presenting,
+    awsCalls: report.awsCalls,
+    bundles: extra.bundles,
+    notificationEvents: [...new Set(report.notifications.map((n) => n.event))],
+  };
+}
+
+function sorted(calls: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(calls).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** The service's calls: everything after the setup, less the origins' origin-sync calls. */
+function serviceCalls(
+  all: Record<string, number>,
+  setup: Record<string, number>,
+  originSync: Record<string, number>,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [operation, count] of Object.entries(all)) {
+    const own = count - (setup[operation] ?? 0) - (originSync[operation] ?? 0);
+    if (own > 0) out[operation] = own;
+  }
+  return sorted(out);
+}
+
+function emptyReport(
+  scenario: Scenario,
+  options: RunSandboxOptions,
+  origins: { kind: OriginKind; note: string },
+  startedAt: string,
+  actions: ActionReport[],
+): SandboxReport {
+  return {
+    reportVersion: REPORT_VERSION,
+    scenario: {
+      name: scenario.name,
+      ...(scenario.description ? { description: scenario.description } : {}),
+      ...(options.scenarioFile ? { file: options.scenarioFile } : {}),
+    },
+    sandbox: { startedAt, origins: origins.kind, originsNote: origins.note, node: process.version },
+    result: { passed: false, exitCode: 3, timedOut: false },
+    expectations: [],
+    rotations: [],
+    actions,
+    certificates: [],
+    authorities: [],
+    distributions: [],
+    edge: { requests: 0, refused: 0, intervalMs: EDGE_INTERVAL_MS },
+    notifications: [],
+    awsCalls: {},
+    awsCallsOutsideTheService: { setup: {}, originSync: {} },
+    faults: { aws: [], crashes: [] },
+    trustBundle: { published: [] },
+    scans: [],
+    timings: { totalMs: 0, setupMs: 0, actionsMs: 0, drainMs: 0, teardownMs: 0 },
+  };
+}
+
+function summarize(printer: Printer, report: SandboxReport): void {
+  for (const r of report.rotations) {
+    printer.always(
+      `rotation ${r.certificate} (${r.rotationId}): ${r.status}${r.reason ? ` (${r.reason})` : ""}` +
+        `${r.durationMs !== undefined ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : ""}` +
+        `${r.newCertificateArn ? `; ${r.status === "completed" ? "new certificate" : "issued"} ${r.newCertificateArn}` : ""}`,
+    );
+  }
+  printer.always(`edge: ${report.edge.requests} requests, ${report.edge.refused} refused`);
+  const calls = Object.values(report.awsCalls).reduce((a, b) => a + b, 0);
+  printer.always(
+    `AWS calls: ${calls} (${Object.keys(report.awsCalls).length} operations); notifications: ${report.notifications.length}`,
+  );
+  const failed = report.expectations.filter((e) => !e.passed);
+  for (const e of failed)
+    printer.always(
+      `expectation FAILED: ${e.name}: expected ${JSON.stringify(e.expected)}, got ${JSON.stringify(e.actual)}`,
+    );
+  printer.always(
+    `${failed.length === 0 ? "PASSED" : "FAILED"}: ${report.expectations.length - failed.length}/${report.expectations.length} expectations held; ` +
+      `total ${(report.timings.totalMs / 1000).toFixed(1)} s (setup ${(report.timings.setupMs / 1000).toFixed(1)} s, ` +
+      `actions ${(report.timings.actionsMs / 1000).toFixed(1)} s, drain ${(report.timings.drainMs / 1000).toFixed(1)} s, ` +
+      `teardown ${(report.timings.teardownMs / 1000).toFixed(1)} s)`,
+  );
+}

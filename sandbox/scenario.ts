@@ -1,0 +1,562 @@
+/**
+ * Sandbox scenario files: the schema (zod), strict validation with messages that name the problem and the
+ * path (`distributions[1].origins[0].trustsNewIssuer: expected "now" | "late" | "never", got "soon"`), and
+ * the cross-checks a schema cannot express (names that must exist, behaviours that need a second CA, workflow
+ * step names). Everything is checked before anything is started. The format is documented field by field in
+ * docs/sandbox.md.
+ */
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+
+// ---- schema ---------------------------------------------------------------------------------------------
+
+const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+const NAME_RULE = "must be 1-40 lowercase letters, digits or '-', starting with a letter or digit";
+
+const name = () => z.string().regex(NAME, { error: NAME_RULE });
+const wholeNumber = (min: number, max: number) =>
+  z.number().int({ error: "expected a whole number" }).min(min).max(max);
+const number = (min: number, max: number) => z.number().min(min).max(max);
+
+export const KEY_TYPES = ["RSA_2048", "EC_prime256v1"] as const;
+const keyType = z.enum(KEY_TYPES);
+
+const authority = z.strictObject({
+  /** Common name of the issuing CA (its root is named after it). */
+  name: z.string().min(1).max(64),
+  keyType: keyType.optional(),
+});
+
+const certificate = z.strictObject({
+  name: name(),
+  keyType: keyType.optional(),
+  subject: z.string().min(1).max(256).optional(),
+  dnsNames: z
+    .array(z.string().regex(/^[a-z0-9*][a-z0-9.-]{0,252}$/, { error: "expected a DNS name" }))
+    .max(10)
+    .optional(),
+  /** Days from now until the certificate expires (fractions allowed). */
+  expiresInDays: number(0.01, 3650),
+  /** Its whole lifetime in days (it was issued validityDays - expiresInDays days ago). */
+  validityDays: wholeNumber(1, 3650).optional(),
+});
+
+export const TRUSTS_NEW_ISSUER = ["now", "late", "never"] as const;
+
+const origin = z.strictObject({
+  name: name(),
+  /** The certificate (by name) this origin's distribution presents to it; none when omitted. */
+  certificate: name().optional(),
+  trustsNewIssuer: z.enum(TRUSTS_NEW_ISSUER).optional(),
+  /** With "late": seconds after the new bundle was published before this origin picks it up. */
+  trustDelaySeconds: number(0, 120).optional(),
+  stopsTrustingAfterSwap: z.boolean().optional(),
+  slowMs: wholeNumber(0, 10_000).optional(),
+  down: z.boolean().optional(),
+});
+
+const distribution = z.strictObject({
+  name: name(),
+  origins: z.array(origin).min(1).max(10),
+});
+
+const waveSize = z.union(
+  [z.strictObject({ count: wholeNumber(1, 1000) }), z.strictObject({ percent: number(0.01, 100) })],
+  {
+    error: 'expected { "count": <whole number> } or { "percent": <number> }',
+  },
+);
+
+const policy = z.strictObject({
+  waves: z
+    .strictObject({
+      canarySize: wholeNumber(1, 1000).optional(),
+      waves: z.array(waveSize).max(100).optional(),
+      canaryPreference: z.array(name()).optional(),
+    })
+    .optional(),
+  bakeSeconds: wholeNumber(0, 30).optional(),
+  approval: z
+    .strictObject({
+      mode: z.enum(["none", "between-waves"]),
+      timeoutSeconds: wholeNumber(1, 120).optional(),
+      onTimeout: z.enum(["rollback", "proceed"]).optional(),
+    })
+    .optional(),
+  gate: z
+    .strictObject({
+      maxIncreasePoints: number(0, 100).optional(),
+      floorPercent: number(0, 100).optional(),
+    })
+    .optional(),
+  preflight: z
+    .strictObject({
+      timeoutSeconds: wholeNumber(0, 120).optional(),
+      intervalSeconds: wholeNumber(1, 30).optional(),
+    })
+    .optional(),
+  deploySeconds: number(0, 20).optional(),
+  graceSeconds: wholeNumber(0, 30).optional(),
+  validityDays: wholeNumber(1, 3650).optional(),
+  revokeRetired: z.boolean().optional(),
+  caRetirementGraceSeconds: wholeNumber(0, 300).optional(),
+});
+
+/** Stand-in services a fault can target (the SigV4 service names the stand-ins answer as). */
+export const FAULT_SERVICES = [
+  "acm",
+  "acm-pca",
+  "cloudfront",
+  "secretsmanager",
+  "s3",
+  "sns",
+  "monitoring",
+] as const;
+
+const fault = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.enum(["throttle", "5xx"]),
+    service: z.enum(FAULT_SERVICES),
+    operation: z
+      .string()
+      .regex(/^[A-Z][A-Za-z0-9]{1,63}$/, { error: "expected an API operation name, e.g. IssueCertificate" })
+      .optional(),
+    times: wholeNumber(1, 50).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal("crashBetweenSteps"),
+    step: z.string().min(1).max(120),
+    when: z.enum(["before", "after"]).optional(),
+    times: wholeNumber(1, 5).optional(),
+  }),
+]);
+
+const action = z.discriminatedUnion("action", [
+  z.strictObject({ action: z.literal("scan") }),
+  z.strictObject({
+    action: z.literal("rotate"),
+    certificate: name(),
+    reason: z.string().min(1).max(200).optional(),
+  }),
+  z.strictObject({ action: z.literal("dryRun"), certificate: name() }),
+  z.strictObject({
+    action: z.literal("rollback"),
+    certificate: name().optional(),
+    afterWave: wholeNumber(0, 1000).optional(),
+    when: z.enum(["baking", "approval"]).optional(),
+    reason: z.string().min(1).max(200).optional(),
+  }),
+  z.strictObject({
+    action: z.literal("approve"),
+    certificate: name().optional(),
+    wave: wholeNumber(0, 1000).optional(),
+  }),
+  z.strictObject({ action: z.literal("duplicateTriggers"), certificate: name() }),
+  z.strictObject({
+    action: z.literal("wait"),
+    seconds: number(0, 120).optional(),
+    for: z.enum(["rotations"]).optional(),
+  }),
+]);
+
+export const ROTATION_STATUSES = [
+  "started",
+  "planned",
+  "issued",
+  "trust-published",
+  "swapping",
+  "finalizing",
+  "completed",
+  "rolling-back",
+  "rolled-back",
+  "aborted",
+  "failed",
+  "dry-run",
+] as const;
+
+export const ROTATION_REASONS = [
+  "GateFailed",
+  "ManualRollback",
+  "ApprovalTimedOut",
+  "PreflightRefused",
+  "SwapFailed",
+  "RollbackIncomplete",
+  "DeployTimedOut",
+  "IssuanceFailed",
+  "AlreadyRotating",
+  "Unexpected",
+] as const;
+
+export const NOTIFICATION_EVENTS = [
+  "certificate-expiring",
+  "rotation-started",
+  "trust-published",
+  "wave-completed",
+  "rotation-completed",
+  "rolled-back",
+  "rotation-failed",
+  "rotation-aborted",
+  "drift-found",
+] as const;
+
+const authorityRef = z.enum(["authority", "nextAuthority"]);
+
+const expectations = z.strictObject({
+  rotations: z
+    .array(
+      z.strictObject({
+        certificate: name(),
+        status: z.enum(ROTATION_STATUSES),
+        reason: z.enum(ROTATION_REASONS).optional(),
+      }),
+    )
+    .optional(),
+  rotationCount: wholeNumber(0, 1000).optional(),
+  maxRefusals: wholeNumber(0, 1_000_000).optional(),
+  refusalsOnlyAt: z
+    .array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, { error: 'expected "<distribution>/<origin>"' }))
+    .optional(),
+  issuedCertificates: wholeNumber(0, 1000).optional(),
+  presenting: z.record(name(), z.enum(["new", "old"])).optional(),
+  awsCalls: z
+    .record(
+      z.string().regex(/^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$/, { error: 'expected "<service>:<Operation>"' }),
+      wholeNumber(0, 1_000_000),
+    )
+    .optional(),
+  trustBundle: z
+    .strictObject({
+      contains: z.array(authorityRef).optional(),
+      excludes: z.array(authorityRef).optional(),
+    })
+    .optional(),
+  notifications: z.array(z.enum(NOTIFICATION_EVENTS)).optional(),
+});
+
+export const scenarioSchema = z.strictObject({
+  name: name(),
+  description: z.string().max(500).optional(),
+  origins: z.enum(["auto", "nginx", "node"]).optional(),
+  timeoutSeconds: wholeNumber(5, 300).optional(),
+  authority,
+  nextAuthority: authority.optional(),
+  certificates: z.array(certificate).min(1).max(20),
+  distributions: z.array(distribution).min(1).max(20),
+  policy: policy.optional(),
+  faults: z.array(fault).max(20).optional(),
+  actions: z.array(action).min(1).max(50),
+  expect: expectations.optional(),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioAction = Scenario["actions"][number];
+export type ScenarioFault = NonNullable<Scenario["faults"]>[number];
+export type ScenarioOrigin = Scenario["distributions"][number]["origins"][number];
+export type ScenarioExpectations = NonNullable<Scenario["expect"]>;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+// ---- validation -----------------------------------------------------------------------------------------
+
+/** The scenario cannot be run; `problems` lists every reason, each starting with the path it is about. */
+export class ScenarioError extends Error {
+  override name = "ScenarioError";
+  readonly problems: string[];
+  readonly source: string;
+  constructor(source: string, problems: string[]) {
+    super(`invalid scenario ${source}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.problems = problems;
+    this.source = source;
+  }
+}
+
+type Path = ReadonlyArray<PropertyKey>;
+
+/** `distributions[1].origins[0].trustsNewIssuer`; "(scenario)" for the document itself. */
+export function formatPath(path: Path): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out === "" ? "(scenario)" : out;
+}
+
+function quote(values: readonly unknown[]): string {
+  return values.map((v) => JSON.stringify(v)).join(" | ");
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  return String(value);
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  object: "an object",
+  array: "a list",
+  record: "an object",
+};
+
+/** One zod issue as `path: message`. */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = (extra: PropertyKey[] = []) => formatPath([...issue.path, ...extra]);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case "invalid_type": {
+      const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+      if (input === undefined) return [`${at()}: required (${expected})`];
+      if (issue.expected === "int") return [`${at()}: expected a whole number, got ${describeValue(input)}`];
+      return [`${at()}: expected ${expected}, got ${describeValue(input)}`];
+    }
+    case "invalid_value":
+      return [
+        `${at()}: expected ${quote(issue.values)}${input === undefined ? "" : `, got ${describeValue(input)}`}`,
+      ];
+    case "unrecognized_keys":
+      return issue.keys.map((key) => `${at([key])}: unknown field`);
+    case "invalid_union": {
+      const discriminated = issue as { discriminator?: string; options?: unknown[] };
+      if (discriminated.options) {
+        const given = (input as Record<string, unknown> | undefined)?.[discriminated.discriminator ?? ""];
+        return [
+          `${at()}: ${given === undefined ? "required, " : ""}expected ${quote(discriminated.options)}` +
+            `${given === undefined ? "" : `, got ${describeValue(given)}`}`,
+        ];
+      }
+      return [`${at()}: ${issue.message}`];
+    }
+    case "too_small": {
+      const bound = Number(issue.minimum);
+      if (issue.origin === "array") return [`${at()}: needs at least ${bound} item${bound === 1 ? "" : "s"}`];
+      if (issue.origin === "string") return [`${at()}: must not be empty`];
+      return [`${at()}: must be ${issue.inclusive ? ">=" : ">"} ${bound}, got ${describeValue(input)}`];
+    }
+    case "too_big": {
+      const bound = Number(issue.maximum);
+      if (issue.origin === "array")
+        return [`${at()}: at most ${bound} item${bound === 1 ? "" : "s"} allowed`];
+      if (issue.origin === "string") return [`${at()}: at most ${bound} characters allowed`];
+      return [`${at()}: must be ${issue.inclusive ? "<=" : "<"} ${bound}, got ${describeValue(input)}`];
+    }
+    case "invalid_format":
+      return [`${at()}: ${issue.message}${input === undefined ? "" : `, got ${describeValue(input)}`}`];
+    case "invalid_key":
+      return issue.issues.flatMap((inner) =>
+        describeIssue({ ...inner, path: [...issue.path] } as z.core.$ZodIssue),
+      );
+    default:
+      return [`${at()}: ${issue.message}`];
+  }
+}
+
+/** The workflow's step names (functions/workflow/rotation-workflow.ts); `<d>` is a distribution name. */
+const STEP_PATTERNS: Array<{ pattern: string; regex: (d: string) => RegExp }> = [
+  ...[
+    "lock",
+    "start",
+    "plan",
+    "dry-run",
+    "issue:key",
+    "issue:request",
+    "issue:complete",
+    "trust:publish",
+    "finalize:promote",
+    "finalize:retire",
+    "complete",
+    "unlock",
+    "notify:started",
+    "notify:trust",
+    "notify:end",
+    "abort",
+    "abort:retire-new",
+    "abort:secret",
+    "rollback:requested",
+    "rollback:secret",
+    "rollback:retire-new",
+    "rollback:done",
+  ].map((step) => ({ pattern: step, regex: () => new RegExp(`^${step}$`) })),
+  { pattern: "preflight:<attempt>", regex: () => /^preflight:[1-9]\d*$/ },
+  { pattern: "swap:<wave>:<distribution>", regex: (d) => new RegExp(`^swap:\\d+:(${d})$`) },
+  { pattern: "wave:<wave>:deploy:<poll>", regex: () => /^wave:\d+:deploy:[1-9]\d*$/ },
+  { pattern: "deployed:<wave>", regex: () => /^deployed:\d+$/ },
+  { pattern: "bake:<wave>:open|close", regex: () => /^bake:\d+:(open|close)$/ },
+  { pattern: "gate:<wave>", regex: () => /^gate:\d+$/ },
+  { pattern: "notify:wave:<wave>", regex: () => /^notify:wave:\d+$/ },
+  { pattern: "approval:<wave>:open|close", regex: () => /^approval:\d+:(open|close)$/ },
+  { pattern: "approved:<wave>", regex: () => /^approved:\d+$/ },
+  { pattern: "rollback:<distribution>", regex: (d) => new RegExp(`^rollback:(${d})(:result)?$`) },
+  { pattern: "rollback:deploy:<poll>", regex: () => /^rollback:deploy:[1-9]\d*$/ },
+];
+
+/** The step names a crash can target, for messages and docs. */
+export const STEP_NAMES = STEP_PATTERNS.map((s) => s.pattern);
+
+function isKnownStep(step: string, distributionNames: string[]): boolean {
+  const names = distributionNames.length > 0 ? distributionNames.join("|") : "(?!)";
+  return STEP_PATTERNS.some((s) => s.regex(names).test(step));
+}
+
+/** Checks that need the whole document: references, uniqueness, behaviours that need a second CA. */
+function crossCheck(scenario: Scenario): string[] {
+  const problems: string[] = [];
+  const at = (path: Path, message: string) => problems.push(`${formatPath(path)}: ${message}`);
+
+  const certificates = new Set<string>();
+  scenario.certificates.forEach((c, i) => {
+    if (certificates.has(c.name)) at(["certificates", i, "name"], `duplicate certificate name "${c.name}"`);
+    certificates.add(c.name);
+    const validity = c.validityDays ?? 90;
+    if (c.expiresInDays >= validity) {
+      at(
+        ["certificates", i, "expiresInDays"],
+        `must be less than validityDays (${validity}${c.validityDays === undefined ? ", the default" : ""}): ` +
+          "the certificate must already be valid",
+      );
+    }
+  });
+  const knownCertificates = [...certificates].map((n) => JSON.stringify(n)).join(", ");
+  const certificateRef = (path: Path, ref: string | undefined) => {
+    if (ref !== undefined && !certificates.has(ref))
+      at(path, `no certificate named "${ref}" (certificates: ${knownCertificates})`);
+  };
+
+  const distributions = new Set<string>();
+  const originPaths = new Set<string>();
+  let presented = 0;
+  scenario.distributions.forEach((d, i) => {
+    if (distributions.has(d.name))
+      at(["distributions", i, "name"], `duplicate distribution name "${d.name}"`);
+    distributions.add(d.name);
+    const origins = new Set<string>();
+    d.origins.forEach((o, j) => {
+      const path = ["distributions", i, "origins", j];
+      if (origins.has(o.name))
+        at([...path, "name"], `duplicate origin name "${o.name}" in distribution "${d.name}"`);
+      origins.add(o.name);
+      originPaths.add(`${d.name}/${o.name}`);
+      certificateRef([...path, "certificate"], o.certificate);
+      if (o.certificate !== undefined) presented += 1;
+      const trusts = o.trustsNewIssuer ?? "now";
+      if (trusts !== "now" && !scenario.nextAuthority) {
+        at(
+          [...path, "trustsNewIssuer"],
+          `"${trusts}" needs a nextAuthority: replacements come from the same CA the origin already trusts`,
+        );
+      }
+      if (trusts === "late" && o.trustDelaySeconds === undefined)
+        at([...path, "trustDelaySeconds"], `required when trustsNewIssuer is "late"`);
+      if (trusts !== "late" && o.trustDelaySeconds !== undefined)
+        at([...path, "trustDelaySeconds"], `only applies when trustsNewIssuer is "late"`);
+      if (o.stopsTrustingAfterSwap && !scenario.nextAuthority) {
+        at(
+          [...path, "stopsTrustingAfterSwap"],
+          "needs a nextAuthority: with one CA, distrusting the new certificate distrusts the old one too",
+        );
+      }
+      if (o.stopsTrustingAfterSwap && trusts !== "now")
+        at([...path, "stopsTrustingAfterSwap"], `only applies to an origin that trusts the new issuer "now"`);
+      if (o.down && (o.slowMs !== undefined || o.stopsTrustingAfterSwap || o.trustsNewIssuer !== undefined))
+        at(
+          [...path, "down"],
+          "a down origin takes no other behaviour (trustsNewIssuer, stopsTrustingAfterSwap, slowMs)",
+        );
+    });
+  });
+  if (presented === 0) at(["distributions"], "no origin presents a certificate: there is nothing to rotate");
+
+  for (const [i, preferred] of (scenario.policy?.waves?.canaryPreference ?? []).entries()) {
+    if (!distributions.has(preferred))
+      at(["policy", "waves", "canaryPreference", i], `no distribution named "${preferred}"`);
+  }
+
+  const distributionNames = [...distributions];
+  scenario.faults?.forEach((f, i) => {
+    if (f.kind !== "crashBetweenSteps") return;
+    if (!isKnownStep(f.step, distributionNames)) {
+      at(
+        ["faults", i, "step"],
+        `unknown workflow step ${JSON.stringify(f.step)} (steps: ${STEP_NAMES.join(", ")}; ` +
+          `<distribution> is a distribution name: ${distributionNames.join(", ")})`,
+      );
+    }
+  });
+
+  const approval = scenario.policy?.approval?.mode === "between-waves";
+  scenario.actions.forEach((a, i) => {
+    const path = ["actions", i];
+    if ("certificate" in a) certificateRef([...path, "certificate"], a.certificate);
+    if (a.action === "wait" && (a.seconds === undefined) === (a.for === undefined))
+      at(path, `a wait needs exactly one of "seconds" or "for"`);
+    if (a.action === "approve" && !approval)
+      at(path, `approve needs policy.approval.mode "between-waves" (nothing ever waits for an approval)`);
+    if (a.action === "rollback" && a.when === "approval" && !approval)
+      at([...path, "when"], `"approval" needs policy.approval.mode "between-waves"`);
+    if (
+      a.action === "rollback" &&
+      a.when !== "approval" &&
+      (scenario.policy?.bakeSeconds ?? 2) === 0 &&
+      !approval
+    )
+      at(path, "a rollback needs a bake window (policy.bakeSeconds > 0) or approvals to be delivered to");
+  });
+  if (certificates.size > 1) {
+    scenario.actions.forEach((a, i) => {
+      if ((a.action === "rollback" || a.action === "approve") && a.certificate === undefined)
+        at(["actions", i, "certificate"], "required when the scenario has more than one certificate");
+    });
+  }
+
+  const expect = scenario.expect;
+  for (const [i, r] of (expect?.rotations ?? []).entries())
+    certificateRef(["expect", "rotations", i, "certificate"], r.certificate);
+  for (const certificate of Object.keys(expect?.presenting ?? {}))
+    certificateRef(["expect", "presenting", certificate], certificate);
+  expect?.refusalsOnlyAt?.forEach((path, i) => {
+    if (!originPaths.has(path))
+      at(["expect", "refusalsOnlyAt", i], `no origin "${path}" (origins: ${[...originPaths].join(", ")})`);
+  });
+  for (const key of ["contains", "excludes"] as const) {
+    expect?.trustBundle?.[key]?.forEach((ref, i) => {
+      if (ref === "nextAuthority" && !scenario.nextAuthority)
+        at(["expect", "trustBundle", key, i], `"nextAuthority" is not configured`);
+    });
+  }
+  return problems;
+}
+
+/** A parsed and checked scenario, or ScenarioError listing every problem. */
+export function parseScenario(document: unknown, source = "scenario"): Scenario {
+  const parsed = scenarioSchema.safeParse(document, { reportInput: true });
+  if (!parsed.success) {
+    throw new ScenarioError(source, parsed.error.issues.flatMap(describeIssue));
+  }
+  const problems = crossCheck(parsed.data);
+  if (problems.length > 0) throw new ScenarioError(source, problems);
+  return parsed.data;
+}
+
+/** Read, parse (JSON) and validate a scenario file. */
+export async function loadScenario(path: string): Promise<Scenario> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new ScenarioError(path, [
+      `cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    ]);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioError(path, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseScenario(document, path);
+}

@@ -1,0 +1,79 @@
+/**
+ * Runs a shipped sandbox scenario in process and collects every private key that existed during the run
+ * (the certificates in service, issued replacements, staged credential versions) so that a test can assert
+ * none of them appears in the progress lines or the report.
+ */
+import { join } from "node:path";
+import { expect } from "vitest";
+import { SCENARIO_DIR } from "../../sandbox/cli.ts";
+import type { SandboxFleet } from "../../sandbox/fleet.ts";
+import type { SandboxReport } from "../../sandbox/report.ts";
+import { runSandbox } from "../../sandbox/runner.ts";
+import { loadScenario } from "../../sandbox/scenario.ts";
+import { expectNoKeyMaterial } from "../support/key-material.ts";
+
+export interface ScenarioRun {
+  report: SandboxReport;
+  lines: string[];
+  exitCode: number;
+  privateKeys: string[];
+}
+
+function keysIn(fleet: SandboxFleet, into: Set<string>): void {
+  for (const arn of fleet.standins.acm.arns()) {
+    const key = fleet.standins.acm.presentable(arn)?.privateKeyPem;
+    if (key) into.add(key);
+  }
+  for (const name of fleet.standins.secrets.names()) {
+    for (const value of fleet.standins.secrets.valuesOf(name)) {
+      for (const match of value.matchAll(
+        /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+      ))
+        into.add(match[0]);
+      try {
+        const parsed = JSON.parse(value) as { privateKeyPem?: unknown };
+        if (typeof parsed.privateKeyPem === "string") into.add(parsed.privateKeyPem);
+      } catch {
+        // not a JSON credential
+      }
+    }
+  }
+}
+
+export async function runShippedScenario(
+  name: string,
+  options: { origins?: "nginx" | "node" } = {},
+): Promise<ScenarioRun> {
+  const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.json`));
+  const keys = new Set<string>();
+  const output: string[] = [];
+  const run = await runSandbox({
+    scenario,
+    origins: options.origins ?? "nginx",
+    write: (line) => output.push(line),
+    inspect: (_, fleet) => keysIn(fleet, keys),
+  });
+  // The summary line names every expectation that failed: show it when a test fails.
+  if (!run.passed) console.log(run.lines.join("\n"));
+  return { report: run.report, lines: run.lines, exitCode: run.exitCode, privateKeys: [...keys] };
+}
+
+/** No key material in the progress lines or the report (as JSON, as it is written). */
+export function expectNoKeysLeaked(run: ScenarioRun): void {
+  expect(run.privateKeys.length).toBeGreaterThan(0);
+  expectNoKeyMaterial(run.lines.join("\n"), run.privateKeys);
+  expectNoKeyMaterial(JSON.stringify(run.report, null, 2), run.privateKeys);
+}
+
+/** Every origin (by "distribution/origin") of the report with its final certificate ARN. */
+export function finalArns(report: SandboxReport): Record<string, string | undefined> {
+  return Object.fromEntries(
+    report.distributions.flatMap((d) => d.origins.map((o) => [`${d.name}/${o.name}`, o.finalCertificateArn])),
+  );
+}
+
+export function refusedByOrigin(report: SandboxReport): Record<string, number> {
+  return Object.fromEntries(
+    report.distributions.flatMap((d) => d.origins.map((o) => [`${d.name}/${o.name}`, o.refused])),
+  );
+}

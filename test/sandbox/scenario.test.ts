@@ -1,0 +1,444 @@
+/**
+ * Sandbox scenario files are validated strictly, before anything starts: every problem is named with its
+ * path. The CLI refuses bad usage and invalid files with exit code 2 and starts nothing. The expectations
+ * are checked as documented.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_SCENARIO, runSandboxCli, SCENARIO_DIR, shippedScenarios } from "../../sandbox/cli.ts";
+import { evaluateExpectations, type Observed } from "../../sandbox/report.ts";
+import { loadScenario, parseScenario, ScenarioError, STEP_NAMES } from "../../sandbox/scenario.ts";
+
+/** A small valid scenario; each case below breaks one thing. */
+function valid(): Record<string, unknown> {
+  return {
+    name: "case",
+    authority: { name: "CA 1" },
+    certificates: [{ name: "edge", expiresInDays: 10, validityDays: 90 }],
+    distributions: [
+      { name: "shop", origins: [{ name: "api", certificate: "edge" }] },
+      { name: "blog", origins: [{ name: "web", certificate: "edge" }] },
+    ],
+    actions: [{ action: "rotate", certificate: "edge" }],
+  };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the cases reach into the document freely to break one thing each
+type Loose = Record<string, any>;
+type Mutation = (s: Loose) => void;
+
+function problemsOf(mutate: Mutation): string[] {
+  const document = valid();
+  mutate(document);
+  try {
+    parseScenario(document, "case.json");
+  } catch (error) {
+    expect(error).toBeInstanceOf(ScenarioError);
+    return (error as ScenarioError).problems;
+  }
+  return [];
+}
+
+describe("scenario validation", () => {
+  it("accepts the valid base case", () => {
+    expect(problemsOf(() => undefined)).toEqual([]);
+  });
+
+  const cases: Array<[string, Mutation, string[]]> = [
+    [
+      "an origin behaviour outside the enum",
+      (s) => {
+        s.nextAuthority = { name: "CA 2" };
+        s.distributions[1].origins[0].trustsNewIssuer = "soon";
+      },
+      ['distributions[1].origins[0].trustsNewIssuer: expected "now" | "late" | "never", got "soon"'],
+    ],
+    [
+      "a missing required field",
+      (s) => {
+        delete s.certificates[0].expiresInDays;
+      },
+      ["certificates[0].expiresInDays: required (a number)"],
+    ],
+    [
+      "an unknown field (a typo)",
+      (s) => {
+        s.distributions[0].origins[0].trustNewIssuer = "now";
+      },
+      ["distributions[0].origins[0].trustNewIssuer: unknown field"],
+    ],
+    [
+      "a wrong type",
+      (s) => {
+        s.distributions[0].origins[0].down = "yes";
+      },
+      ['distributions[0].origins[0].down: expected true or false, got "yes"'],
+    ],
+    [
+      "a fraction where a whole number is needed",
+      (s) => {
+        s.distributions[0].origins[0].slowMs = 2.5;
+      },
+      ["distributions[0].origins[0].slowMs: expected a whole number, got 2.5"],
+    ],
+    [
+      "a number out of range",
+      (s) => {
+        s.policy = { bakeSeconds: 600 };
+      },
+      ["policy.bakeSeconds: must be <= 30, got 600"],
+    ],
+    [
+      "a key type CloudFront refuses",
+      (s) => {
+        s.certificates[0].keyType = "RSA_4096";
+      },
+      ['certificates[0].keyType: expected "RSA_2048" | "EC_prime256v1", got "RSA_4096"'],
+    ],
+    [
+      "a name that cannot be a file name",
+      (s) => {
+        s.name = "My Scenario";
+      },
+      [
+        "name: must be 1-40 lowercase letters, digits or '-', starting with a letter or digit, got \"My Scenario\"",
+      ],
+    ],
+    [
+      "an unknown action",
+      (s) => {
+        s.actions = [{ action: "rotat", certificate: "edge" }];
+      },
+      [
+        'actions[0].action: expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "wait", got "rotat"',
+      ],
+    ],
+    [
+      "an action without its kind",
+      (s) => {
+        s.actions = [{ certificate: "edge" }];
+      },
+      [
+        'actions[0].action: required, expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "wait"',
+      ],
+    ],
+    [
+      "no actions",
+      (s) => {
+        s.actions = [];
+      },
+      ["actions: needs at least 1 item"],
+    ],
+    [
+      "a wave size that is both",
+      (s) => {
+        s.policy = { waves: { waves: [{ count: 1, percent: 50 }] } };
+      },
+      ['policy.waves.waves[0]: expected { "count": <whole number> } or { "percent": <number> }'],
+    ],
+    [
+      "an unknown fault kind",
+      (s) => {
+        s.faults = [{ kind: "slow", service: "acm" }];
+      },
+      ['faults[0].kind: expected "throttle" | "5xx" | "crashBetweenSteps", got "slow"'],
+    ],
+    [
+      "a fault on a service the stand-ins do not serve",
+      (s) => {
+        s.faults = [{ kind: "throttle", service: "lambda" }];
+      },
+      [
+        'faults[0].service: expected "acm" | "acm-pca" | "cloudfront" | "secretsmanager" | "s3" | "sns" | "monitoring", got "lambda"',
+      ],
+    ],
+    [
+      "an unknown expected status",
+      (s) => {
+        s.expect = { rotations: [{ certificate: "edge", status: "done" }] };
+      },
+      [
+        'expect.rotations[0].status: expected "started" | "planned" | "issued" | "trust-published" | "swapping" | "finalizing" | "completed" | "rolling-back" | "rolled-back" | "aborted" | "failed" | "dry-run", got "done"',
+      ],
+    ],
+    [
+      "a malformed awsCalls key",
+      (s) => {
+        s.expect = { awsCalls: { UpdateDistribution: 0 } };
+      },
+      ['expect.awsCalls.UpdateDistribution: expected "<service>:<Operation>", got "UpdateDistribution"'],
+    ],
+    [
+      "several problems at once, each with its path",
+      (s) => {
+        s.certificates[0].keyType = "P-384";
+        s.distributions[1].origins[0].slowMs = -1;
+        s.timeoutSeconds = 1;
+      },
+      [
+        "timeoutSeconds: must be >= 5, got 1",
+        'certificates[0].keyType: expected "RSA_2048" | "EC_prime256v1", got "P-384"',
+        "distributions[1].origins[0].slowMs: must be >= 0, got -1",
+      ],
+    ],
+    // Cross-checks: references, uniqueness, behaviours that need a second CA, step names.
+    [
+      "an origin presenting a certificate that does not exist",
+      (s) => {
+        s.distributions[1].origins[0].certificate = "edgy";
+      },
+      ['distributions[1].origins[0].certificate: no certificate named "edgy" (certificates: "edge")'],
+    ],
+    [
+      "duplicate names",
+      (s) => {
+        s.distributions[1].name = "shop";
+        s.distributions[0].origins.push({ name: "api" });
+      },
+      [
+        'distributions[0].origins[1].name: duplicate origin name "api" in distribution "shop"',
+        'distributions[1].name: duplicate distribution name "shop"',
+      ],
+    ],
+    [
+      "a certificate that is not valid yet",
+      (s) => {
+        s.certificates[0] = { name: "edge", expiresInDays: 120 };
+      },
+      [
+        "certificates[0].expiresInDays: must be less than validityDays (90, the default): the certificate must already be valid",
+      ],
+    ],
+    [
+      "distrust behaviours without a second CA",
+      (s) => {
+        s.distributions[0].origins[0].trustsNewIssuer = "never";
+        s.distributions[1].origins[0].stopsTrustingAfterSwap = true;
+      },
+      [
+        'distributions[0].origins[0].trustsNewIssuer: "never" needs a nextAuthority: replacements come from the same CA the origin already trusts',
+        "distributions[1].origins[0].stopsTrustingAfterSwap: needs a nextAuthority: with one CA, distrusting the new certificate distrusts the old one too",
+      ],
+    ],
+    [
+      "late trust without its delay",
+      (s) => {
+        s.nextAuthority = { name: "CA 2" };
+        s.distributions[0].origins[0].trustsNewIssuer = "late";
+      },
+      ['distributions[0].origins[0].trustDelaySeconds: required when trustsNewIssuer is "late"'],
+    ],
+    [
+      "a down origin with other behaviours",
+      (s) => {
+        s.distributions[0].origins[0].down = true;
+        s.distributions[0].origins[0].slowMs = 100;
+      },
+      [
+        "distributions[0].origins[0].down: a down origin takes no other behaviour (trustsNewIssuer, stopsTrustingAfterSwap, slowMs)",
+      ],
+    ],
+    [
+      "nothing presented anywhere",
+      (s) => {
+        for (const d of s.distributions) delete d.origins[0].certificate;
+      },
+      ["distributions: no origin presents a certificate: there is nothing to rotate"],
+    ],
+    [
+      "a crash on a workflow step that does not exist",
+      (s) => {
+        s.faults = [{ kind: "crashBetweenSteps", step: "swap:0:media" }];
+      },
+      [
+        `faults[0].step: unknown workflow step "swap:0:media" (steps: ${STEP_NAMES.join(", ")}; <distribution> is a distribution name: shop, blog)`,
+      ],
+    ],
+    [
+      "a wait with both seconds and for",
+      (s) => {
+        s.actions.push({ action: "wait", seconds: 1, for: "rotations" });
+      },
+      ['actions[1]: a wait needs exactly one of "seconds" or "for"'],
+    ],
+    [
+      "an approval nobody waits for",
+      (s) => {
+        s.actions.push({ action: "approve" });
+      },
+      ['actions[1]: approve needs policy.approval.mode "between-waves" (nothing ever waits for an approval)'],
+    ],
+    [
+      "a rollback without a certificate when there are several",
+      (s) => {
+        s.certificates.push({ name: "other", expiresInDays: 10 });
+        s.actions.push({ action: "rollback" });
+      },
+      ["actions[1].certificate: required when the scenario has more than one certificate"],
+    ],
+    [
+      "expectations about unknown things",
+      (s) => {
+        s.expect = {
+          rotations: [{ certificate: "x", status: "completed" }],
+          refusalsOnlyAt: ["shop/web"],
+          trustBundle: { excludes: ["nextAuthority"] },
+        };
+      },
+      [
+        'expect.rotations[0].certificate: no certificate named "x" (certificates: "edge")',
+        'expect.refusalsOnlyAt[0]: no origin "shop/web" (origins: shop/api, blog/web)',
+        'expect.trustBundle.excludes[0]: "nextAuthority" is not configured',
+      ],
+    ],
+  ];
+
+  it.each(cases)("rejects %s with the exact message", (_, mutate, problems) => {
+    expect(problemsOf(mutate)).toEqual(problems);
+  });
+
+  it("names the file in the error and lists every problem on its own line", () => {
+    const document = valid();
+    (document.certificates as Array<Record<string, unknown>>)[0]!.keyType = "RSA_4096";
+    expect(() => parseScenario(document, "my.json")).toThrow(
+      'invalid scenario my.json:\n  - certificates[0].keyType: expected "RSA_2048" | "EC_prime256v1", got "RSA_4096"',
+    );
+  });
+
+  it("accepts every shipped scenario", async () => {
+    expect(shippedScenarios()).toEqual([
+      "ca-migration",
+      "failing-wave",
+      "faults",
+      "healthy",
+      "manual-rollback",
+      "untrusted-origin",
+    ]);
+    for (const name of shippedScenarios()) {
+      const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.json`));
+      expect(scenario.name).toBe(name);
+    }
+    expect(shippedScenarios()).toContain(DEFAULT_SCENARIO);
+  });
+});
+
+describe("the sandbox CLI refuses bad input before starting anything", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sandbox-cli-test-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function cli(argv: string[]) {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const code = await runSandboxCli(argv, {
+      stdout: (l) => stdout.push(l),
+      stderr: (l) => stderr.push(l),
+      cwd: dir,
+    });
+    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") };
+  }
+
+  it("exits 2 on an invalid scenario file, listing the problems with their paths", async () => {
+    const file = join(dir, "bad.json");
+    const document: Loose = valid();
+    document.distributions[1].origins[0].trustsNewIssuer = "soon";
+    document.nextAuthority = { name: "CA 2" };
+    await writeFile(file, JSON.stringify(document));
+    const result = await cli([file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`invalid scenario ${file}:`);
+    expect(result.stderr).toContain(
+      'distributions[1].origins[0].trustsNewIssuer: expected "now" | "late" | "never", got "soon"',
+    );
+    expect(result.stdout).toBe("");
+  });
+
+  it("exits 2 on a file that is not JSON", async () => {
+    const file = join(dir, "broken.json");
+    await writeFile(file, "{ name: ");
+    const result = await cli([file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/invalid scenario .*broken\.json:\n {2}- not valid JSON: /);
+  });
+
+  it.each([
+    [["nope"], 'no scenario file "nope" and no shipped scenario of that name (shipped: ca-migration, '],
+    [["healthy", "faults"], "one scenario at a time, got 2: healthy faults"],
+    [["--origins", "docker"], '--origins must be auto, nginx or node, got "docker"'],
+    [["--verbose"], "Unknown option '--verbose'"],
+  ])("exits 2 on %j", async (argv, message) => {
+    const result = await cli(argv);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  it("lists the shipped scenarios and prints its usage", async () => {
+    expect((await cli(["--list"])).stdout.split("\n")).toEqual(shippedScenarios());
+    const help = await cli(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: npm run sandbox -- [scenario] [--report <path>] [--quiet]");
+  });
+});
+
+describe("expectations", () => {
+  const base: Observed = {
+    timedOut: false,
+    faults: [],
+    actions: [],
+    rotations: [],
+    rotationCount: 1,
+    issuedCertificates: 1,
+    edgeRefused: 0,
+    refusingOrigins: [],
+    presenting: { edge: { finalArns: ["arn:new", "arn:new"], initialArn: "arn:old", newArn: "arn:new" } },
+    awsCalls: { "cloudfront:UpdateDistribution": 2 },
+    bundles: [
+      { where: "published bundle", authorities: ["nextAuthority"] },
+      { where: "origin shop/api", authorities: ["authority", "nextAuthority"] },
+    ],
+    notificationEvents: ["rotation-started"],
+  };
+
+  it("fail with what was expected and what was found", () => {
+    const results = evaluateExpectations(
+      {
+        rotationCount: 2,
+        maxRefusals: 0,
+        presenting: { edge: "old" },
+        awsCalls: { "cloudfront:UpdateDistribution": 0, "acm:ImportCertificate": 0 },
+        trustBundle: { excludes: ["authority"] },
+        notifications: ["rotation-completed"],
+      },
+      { ...base, timedOut: true, faults: [{ fault: "crash after plan", times: 1, delivered: 0 }] },
+    );
+    expect(results.map((r) => [r.name, r.passed, r.actual])).toEqual([
+      ["finished within timeoutSeconds", false, false],
+      ["every action completed", true, "all ok"],
+      ["every injected fault was delivered", false, ["crash after plan: 0/1 (the run never reached it)"]],
+      ["rotationCount", false, 1],
+      ["maxRefusals", true, 0],
+      ["presenting edge", false, "new"],
+      ["awsCalls cloudfront:UpdateDistribution", false, 2],
+      ["awsCalls acm:ImportCertificate", true, 0],
+      ["trustBundle (published, and every origin following it)", false, ["origin shop/api has authority"]],
+      ["notification rotation-completed", false, "not sent"],
+    ]);
+  });
+
+  it("call a certificate presented partly old and partly new mixed", () => {
+    const [, presenting] = evaluateExpectations(
+      { presenting: { edge: "new" } },
+      {
+        ...base,
+        presenting: { edge: { finalArns: ["arn:new", "arn:old"], initialArn: "arn:old", newArn: "arn:new" } },
+      },
+    ).slice(1);
+    expect(presenting).toMatchObject({ passed: false, actual: "mixed: arn:new, arn:old" });
+  });
+});

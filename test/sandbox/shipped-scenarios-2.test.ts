@@ -1,0 +1,105 @@
+/**
+ * The shipped sandbox scenarios, part 2 (see shipped-scenarios-1.test.ts): untrusted-origin, ca-migration,
+ * manual-rollback against real nginx origins; and one run with Node TLS origins through the CLI, which needs
+ * nothing installed.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { runSandboxCli } from "../../sandbox/cli.ts";
+import type { SandboxReport } from "../../sandbox/report.ts";
+import { describeWithNginx } from "../support/tools.ts";
+import { expectNoKeysLeaked, finalArns, runShippedScenario } from "./run-scenario.ts";
+
+describeWithNginx()("shipped sandbox scenarios (nginx origins), part 2", () => {
+  it("untrusted-origin: the preflight refuses, the rotation aborts before any swap, nothing is refused", async () => {
+    const run = await runShippedScenario("untrusted-origin");
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    const [rotation] = report.rotations;
+    expect(rotation).toMatchObject({ status: "aborted", reason: "PreflightRefused" });
+    expect(rotation!.detail).toContain("/app (400)");
+    expect(rotation!.preflightAttempts).toBe(4);
+    expect(report.awsCalls["cloudfront:UpdateDistribution"]).toBeUndefined();
+    expect(report.awsCalls["acm:DeleteCertificate"]).toBe(1);
+    const initial = report.certificates[0]!.initialArn;
+    expect(Object.values(finalArns(report))).toEqual([initial, initial, initial]);
+    expect(report.edge.refused).toBe(0);
+    expect(report.notifications.at(-1)?.event).toBe("rotation-aborted");
+    expectNoKeysLeaked(run);
+  }, 90_000);
+
+  it("ca-migration: A + B before the swap, zero refused, then A leaves the bundle everywhere", async () => {
+    const run = await runShippedScenario("ca-migration");
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    const [rotation] = report.rotations;
+    expect(rotation!.status).toBe("completed");
+    // The late origin held the preflight until it trusted B.
+    expect(rotation!.preflightAttempts).toBeGreaterThan(1);
+    const newArn = rotation!.newCertificateArn!;
+    expect(Object.values(finalArns(report))).toEqual([newArn, newArn, newArn, newArn]);
+    expect(report.edge.refused).toBe(0);
+    const [a, b] = report.authorities;
+    expect(report.trustBundle.published).toEqual([b!.subject]);
+    for (const origin of report.distributions.flatMap((d) => d.origins))
+      expect(origin.trusts).toEqual([b!.subject]);
+    expect(report.scans.at(-1)?.retiredAuthorities.sort()).toEqual([
+      `authority (${a!.subject})`,
+      `authority root (CN=Acme Origin Client CA A Root, O=mtls-rotator sandbox)`,
+    ]);
+    expectNoKeysLeaked(run);
+  }, 90_000);
+
+  it("manual-rollback: a dry run, an approval, then a rollback during the next bake", async () => {
+    const run = await runShippedScenario("manual-rollback");
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    expect(report.rotations.map((r) => [r.rotationId.slice(0, 4), r.status, r.reason])).toEqual([
+      ["dry-", "dry-run", undefined],
+      ["rot-", "rolled-back", "ManualRollback"],
+    ]);
+    // The dry run planned and stopped: no issuance phase.
+    expect(report.rotations[0]!.phases.map((p) => p.phase)).toEqual(["plan"]);
+    expect(report.rotations[0]!.waves.map((w) => w.distributions.length)).toEqual([1, 2]);
+    expect(report.actions.map((a) => [a.action, a.outcome])).toEqual([
+      ["dryRun", "ok"],
+      ["wait", "ok"],
+      ["rotate", "ok"],
+      ["approve", "ok"],
+      ["rollback", "ok"],
+      ["wait", "ok"],
+    ]);
+    expect(report.actions[3]!.detail).toMatch(/at its approval of wave 0$/);
+    expect(report.actions[4]!.detail).toMatch(/at its bake of wave 1$/);
+    const initial = report.certificates[0]!.initialArn;
+    expect(Object.values(finalArns(report))).toEqual([initial, initial, initial]);
+    expect(report.edge.refused).toBe(0);
+    expectNoKeysLeaked(run);
+  }, 90_000);
+});
+
+it("runs with Node TLS origins through the CLI and writes the report where asked (no nginx needed)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "sandbox-cli-run-"));
+  try {
+    const stdout: string[] = [];
+    const path = join(dir, "out", "report.json");
+    const code = await runSandboxCli(["untrusted-origin", "--origins", "node", "--report", path, "--quiet"], {
+      stdout: (line) => stdout.push(line),
+      stderr: (line) => stdout.push(line),
+    });
+    expect(code).toBe(0);
+    expect(stdout[1]).toMatch(/origins: Node TLS servers \(asked for\)$/);
+    expect(stdout.at(-1)).toBe(`report: ${path}`);
+    // Quiet: the header, the summary and the report path only.
+    expect(stdout.length).toBeLessThan(10);
+    const report = JSON.parse(await readFile(path, "utf8")) as SandboxReport;
+    expect(report.sandbox.origins).toBe("node");
+    expect(report.rotations.map((r) => [r.status, r.reason])).toEqual([["aborted", "PreflightRefused"]]);
+    expect(report.result.passed).toBe(true);
+    expect(JSON.stringify(report)).not.toContain("PRIVATE KEY");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}, 90_000);
