@@ -274,6 +274,10 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
         ...base,
         status: "rolling-back",
         rollback: { reason: event.reason, actor: event.actor, detail: event.detail },
+        // A wave interrupted while swapping or baking did not pass: it is what is being rolled back.
+        waves: state.waves.map((w) =>
+          w.status === "swapping" || w.status === "baking" ? { ...w, status: "failed" } : w,
+        ),
       };
     case "rolled-back-distribution":
       return {

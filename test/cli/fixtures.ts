@@ -404,7 +404,7 @@ export interface Backend {
   /** Every rotation the API lists: its events so far. */
   rotations: Map<string, RotationEvent[]>;
   /** GET /rotations/{id} answers, one per call (the last one repeats): drives `watch`. */
-  timelines: Map<string, Array<RotationDetail | "error">>;
+  timelines: Map<string, Array<RotationDetail | "error" | "not-yet">>;
   /** The control point each rotation waits at (rollback/approve are delivered there). */
   controls: Map<string, { kind: "bake" | "approval"; wave: number }>;
   /** Bodies POST /rotations received. */
@@ -541,6 +541,7 @@ export function contractRoutes(backend: Backend): Record<string, HttpApiHandler>
       if (timeline && timeline.length > 0) {
         const next = timeline.length > 1 ? timeline.shift()! : timeline[0]!;
         if (next === "error") throw new Error("DynamoDB throttled the read");
+        if (next === "not-yet") return apiError(404, { code: "NotFound", message: `no rotation ${id}` });
         return json(200, next);
       }
       const events = backend.rotations.get(id);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { RotationDetail } from "../../functions/cli/api-types.ts";
-import { MAX_FAILED_POLLS } from "../../functions/cli/commands/watch.ts";
+import { MAX_FAILED_POLLS, NOT_FOUND_GRACE_MS } from "../../functions/cli/commands/watch.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
@@ -17,6 +17,7 @@ import {
   detailOf,
   environmentFor,
   gateFailedRotation,
+  NOW,
   newBackend,
   ROTATION_ID,
   rollbackIncompleteRotation,
@@ -42,7 +43,7 @@ const watch = OPERATOR_COMMANDS.find((c) => c.name === "watch")!;
 
 /** Serves `events` cut at each of `cuts` (one GET each), then runs watch. */
 async function watchTimeline(
-  timeline: Array<RotationDetail | "error">,
+  timeline: Array<RotationDetail | "error" | "not-yet">,
   options: { args?: string[]; environment?: Partial<OperatorEnvironment> } = {},
 ) {
   api.backend.timelines.set(ROTATION_ID, [...timeline]);
@@ -154,7 +155,7 @@ describe("not on a terminal: prints what changed, as a log", () => {
     const { code, stdout } = await watchTimeline([detailOf(rollbackIncompleteRotation())]);
     expect(code).toBe(7);
     expect(stdout).toContain(
-      "  wave 1: baking - E2BBBBBBBBBBBB rollback-failed (PreconditionFailed after 5 attempts), E3CCCCCCCCCCCC rolled-back",
+      "  wave 1: failed - E2BBBBBBBBBBBB rollback-failed (PreconditionFailed after 5 attempts), E3CCCCCCCCCCCC rolled-back",
     );
     expect(stdout).toContain("could not put back E2BBBBBBBBBBBB: PreconditionFailed after 5 attempts");
     expect(stdout.trimEnd().split("\n").at(-1)).toBe(
@@ -283,12 +284,37 @@ describe("when the API cannot be asked", () => {
     );
   });
 
-  it("an unknown rotation ends the watch at once: exit 2", async () => {
+  it("a rotation just started and not recorded yet is waited for, then followed", async () => {
+    const { code, stdout, stderr, requests } = await watchTimeline([
+      "not-yet",
+      "not-yet",
+      detailOf(completedRotation()),
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toBe(`Rotation ${ROTATION_ID} is not recorded yet; waiting for it to start…\n`);
+    expect(requests.map((r) => r.status)).toEqual([404, 404, 200]);
+    expect(stdout).toContain("completed");
+  });
+
+  it(`an unknown rotation ends the watch after ${NOT_FOUND_GRACE_MS / 1000}s: exit 2`, async () => {
     const out = capture();
-    const code = await runOperatorCommand(watch, ["rot-unknown"], out.io, environmentFor(api.standin));
+    let clock = NOW.getTime();
+    const code = await runOperatorCommand(
+      watch,
+      ["rot-unknown"],
+      out.io,
+      environmentFor(api.standin, {
+        now: () => new Date(clock),
+        sleep: async (ms) => {
+          clock += ms;
+        },
+      }),
+    );
     expect(code).toBe(2);
+    expect(clock - NOW.getTime()).toBeGreaterThanOrEqual(NOT_FOUND_GRACE_MS);
     expect(out.stderr()).toBe(
-      "mtls-rotator watch: the API refused the request (404 NotFound): no rotation rot-unknown\n",
+      "Rotation rot-unknown is not recorded yet; waiting for it to start…\n" +
+        "mtls-rotator watch: the API refused the request (404 NotFound): no rotation rot-unknown\n",
     );
   });
 

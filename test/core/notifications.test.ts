@@ -148,7 +148,7 @@ describe("rotationNotification", () => {
       waves: [
         {
           index: 0,
-          status: "swapping",
+          status: "failed",
           distributions: [
             { id: "E1", outcome: "rolled-back", error: undefined },
             { id: "E2", outcome: "rollback-failed", error: "PreconditionFailed" },

@@ -7,7 +7,7 @@
 import type { RotationState, RotationStatus, WaveState } from "../../core/rotation.ts";
 import type { RotationDetail } from "../api-types.ts";
 import { type CommandDeps, type CommandSpec, positionalsOf, seconds } from "../command.ts";
-import { ExitCode, explainError } from "../errors.ts";
+import { ApiError, ExitCode, explainError } from "../errors.ts";
 import {
   clock,
   describeEvent,
@@ -31,6 +31,11 @@ export interface WatchInput {
 export const DEFAULT_INTERVAL_MS = 5_000;
 /** Polls in a row that may fail (API unreachable or 5xx) before watch gives up. */
 export const MAX_FAILED_POLLS = 5;
+/**
+ * How long a rotation id the API does not know yet is waited for: a rotation is visible once its workflow
+ * recorded its start, a moment after `rotate` was answered (an asynchronous start).
+ */
+export const NOT_FOUND_GRACE_MS = 60_000;
 const RECENT_EVENTS = 6;
 
 export function exitCodeFor(status: RotationStatus): number {
@@ -129,6 +134,8 @@ export async function watchRotation(input: WatchInput, deps: CommandDeps): Promi
   let drawn = 0;
   let failures = 0;
   let last: RotationDetail | undefined;
+  const startedWatching = deps.now().getTime();
+  let announcedWait = false;
 
   const draw = (lines: string[]) => {
     const width = deps.columns && deps.columns > 1 ? deps.columns - 1 : undefined;
@@ -147,6 +154,19 @@ export async function watchRotation(input: WatchInput, deps: CommandDeps): Promi
       detail = await deps.api.getRotation(input.rotationId);
       failures = 0;
     } catch (error) {
+      // Not visible yet (just started): wait for it a while, saying so once.
+      const notYet =
+        !last &&
+        error instanceof ApiError &&
+        error.status === 404 &&
+        deps.now().getTime() - startedWatching < NOT_FOUND_GRACE_MS;
+      if (notYet) {
+        if (!announcedWait)
+          deps.err(`Rotation ${input.rotationId} is not recorded yet; waiting for it to start…\n`);
+        announcedWait = true;
+        await deps.sleep(input.intervalMs);
+        continue;
+      }
       const { message, exitCode } = explainError(error);
       const transient = exitCode === ExitCode.Unreachable || exitCode === ExitCode.Failed;
       // Give up at once on the first poll (a wrong endpoint or id) and on anything a retry cannot fix.
