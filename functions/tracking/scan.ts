@@ -146,6 +146,16 @@ export async function scanFleet(
   }
 
   if (!options.onlyArn) {
+    // A certificate the full listing no longer returns was deleted from ACM (a rotation retired it after
+    // its grace period, or someone deleted it): it is out of service for good, and must stop keeping its
+    // CA in the trust bundle.
+    const listed = new Set(certificates.map((c) => c.arn));
+    for (const [arn, record] of inventory) {
+      if (listed.has(arn) || record.retired) continue;
+      const gone = { ...record, retired: true };
+      seen.set(arn, gone);
+      changed.set(arn, gone);
+    }
     report.drift = findDrift(usageIndex, seen);
     // Each certificate's record carries the findings about it (the API shows them per certificate).
     for (const [arn, record] of seen) {

@@ -310,6 +310,7 @@ describe("scenario validation", () => {
   it("accepts every shipped scenario", async () => {
     expect(shippedScenarios()).toEqual([
       "ca-migration",
+      "ca-migration-by-scan",
       "failing-wave",
       "faults",
       "healthy",

@@ -52,6 +52,18 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins), part 2", () => {
     expectNoKeysLeaked(run);
   }, 90_000);
 
+  it("ca-migration-by-scan: the scan starts it, and the next scan retires CA A once the old certificate is gone", async () => {
+    const run = await runShippedScenario("ca-migration-by-scan");
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    expect(report.rotations.map((r) => r.status)).toEqual(["completed"]);
+    expect(report.edge.refused).toBe(0);
+    const [a, b] = report.authorities;
+    expect(report.trustBundle.published).toEqual([b!.subject]);
+    expect(report.scans.at(-1)?.retiredAuthorities).toContain(`authority (${a!.subject})`);
+    expectNoKeysLeaked(run);
+  }, 90_000);
+
   it("manual-rollback: a dry run, an approval, then a rollback during the next bake", async () => {
     const run = await runShippedScenario("manual-rollback");
     const { report } = run;

@@ -1,4 +1,5 @@
 import { X509Certificate } from "node:crypto";
+import { DeleteCertificateCommand } from "@aws-sdk/client-acm";
 import {
   CreateDistributionCommand,
   GetDistributionConfigCommand,
@@ -269,5 +270,20 @@ describe("the fleet scan", () => {
     expect((await inventory.driftState()).findings).toEqual(report.drift);
     // Nothing changed since: the next scan writes no record.
     expect((await scanFleet(deps(NOW + 19 * DAY + 10_900_000))).inventoryWrites).toBe(0);
+  });
+
+  it("a certificate deleted from ACM is retired in the inventory by the next full scan, not by a single one", async () => {
+    await standins.clients().acm.send(new DeleteCertificateCommand({ CertificateArn: arns.unused! }));
+    await scanFleet(deps(NOW + 19 * DAY + 11_000_000), { onlyArn: arns.fresh!, actor: "acm-event" });
+    expect((await inventory.loadAll()).get(arns.unused!)?.retired).toBeUndefined();
+
+    const report = await scanFleet(deps(NOW + 19 * DAY + 11_100_000));
+    expect(report.inventoryWrites).toBe(1);
+    const stored = await inventory.loadAll();
+    expect(stored.get(arns.unused!)).toMatchObject({ retired: true, managed: true });
+    // Retired for good: the next scan writes nothing, and nothing rotates or alerts for it.
+    const next = await scanFleet(deps(NOW + 19 * DAY + 11_200_000));
+    expect(next.inventoryWrites).toBe(0);
+    expect(next.rotations.map((r) => r.certificateArn)).not.toContain(arns.unused);
   });
 });
