@@ -40,6 +40,7 @@ import {
   objectField,
   oncePerColdStart,
   QUALIFIER,
+  rotationSettingsField,
   SECRET_NAME,
   TRACKING_LINKS,
   type TrustBundleConfig,
@@ -48,7 +49,7 @@ import {
   WiringError,
   type WiringSources,
 } from "../handlers/wiring.ts";
-import { type RotationSettings, resolveSettings } from "../workflow/settings.ts";
+import type { RotationSettings } from "../workflow/settings.ts";
 import type { CertificatesDeps } from "./certificates.ts";
 import type { RotationsDeps } from "./rotations.ts";
 import { lambdaScanTrigger, type ScanApiDeps } from "./scan.ts";
@@ -115,15 +116,7 @@ export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
   const bundleKey = text(trust, `${path}.trust.bucketKey`, "bucketKey", BUNDLE_KEY);
   const bundleSecretName = text(trust, `${path}.trust.bundleSecretName`, "bundleSecretName", SECRET_NAME);
   const targets = trustTargetsField(trust, `${path}.trust.targets`, problems);
-  let settings: RotationSettings | undefined;
-  const rotation = objectField(linkedSettings, `${path}.rotation`, "rotation", problems);
-  if (rotation) {
-    try {
-      settings = resolveSettings(rotation as Partial<RotationSettings> & { authorityArn: string });
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
+  const settings = rotationSettingsField(linkedSettings, path, problems);
 
   if (problems.length > 0 || !settings) throw new WiringError(problems);
   return {

@@ -147,15 +147,7 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
     KMS_KEY_ARN,
   );
 
-  let settings: RotationSettings | undefined;
-  const rotation = objectField(linkedSettings, `${LINKS.settings}.rotation`, "rotation", problems);
-  if (rotation) {
-    try {
-      settings = resolveSettings(rotation as Partial<RotationSettings> & { authorityArn: string });
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
+  const settings = rotationSettingsField(linkedSettings, LINKS.settings, problems);
 
   if (problems.length > 0 || !settings) throw new WiringError(problems);
   return {
@@ -186,6 +178,22 @@ export function objectField(
     return undefined;
   }
   return value as Record<string, unknown>;
+}
+
+/** The rotation policy under `<path>.rotation`, resolved and checked (resolveSettings); undefined if not. */
+export function rotationSettingsField(
+  linkedSettings: Record<string, unknown> | undefined,
+  path: string,
+  problems: string[],
+): RotationSettings | undefined {
+  const rotation = objectField(linkedSettings, `${path}.rotation`, "rotation", problems);
+  if (!rotation) return undefined;
+  try {
+    return resolveSettings(rotation as Partial<RotationSettings> & { authorityArn: string });
+  } catch (error) {
+    problems.push((error as Error).message);
+    return undefined;
+  }
 }
 
 const CLOUDFRONT_TRUST_STORE_ID = /^[A-Za-z0-9_-]{1,64}$/;
