@@ -16,6 +16,15 @@ export function isSupportedKeyAlgorithm(value: string): value is SupportedKeyAlg
   return (SUPPORTED_KEY_ALGORITHMS as readonly string[]).includes(value);
 }
 
+/**
+ * The key algorithm of a replacement: the one being replaced when CloudFront accepts it (origins keep
+ * what they were configured for), otherwise the default, so a rotation also moves a certificate with an
+ * unsupported key (RSA-4096, P-384) onto one CloudFront can present.
+ */
+export function replacementKeyAlgorithm(current: string): SupportedKeyAlgorithm {
+  return isSupportedKeyAlgorithm(current) ? current : DEFAULT_KEY_ALGORITHM;
+}
+
 export type SubjectAlternativeName =
   | { type: "dns"; value: string }
   | { type: "uri"; value: string }

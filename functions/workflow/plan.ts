@@ -8,7 +8,7 @@
 import { X509Certificate } from "node:crypto";
 import type { AcmAdapter } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
-import { type CertificateFacts, factsOf } from "../core/certificate.ts";
+import { type CertificateFacts, factsOf, replacementKeyAlgorithm } from "../core/certificate.ts";
 import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
 import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
@@ -88,7 +88,8 @@ export interface RotationPlan {
   /** Serial of the certificate in service (lowercase hex). */
   serial: string;
   subject: string;
-  /** Key algorithm of the replacement: the same as the certificate in service (ACM spelling). */
+  /** Key algorithm of the replacement (ACM spelling): the one in service when CloudFront accepts it, else
+   * the default (replacementKeyAlgorithm). */
   keyAlgorithm: string;
   /** Expiry of the certificate in service. */
   notAfter: string;
@@ -112,7 +113,7 @@ export async function planRotation(deps: PlanDeps, request: PlanRequest): Promis
     certificateArn: request.certificateArn,
     serial: old.serial,
     subject: old.subject,
-    keyAlgorithm: old.keyAlgorithm,
+    keyAlgorithm: replacementKeyAlgorithm(old.keyAlgorithm),
     notAfter: old.notAfter,
     issuer: { authorityArn: settings.authorityArn },
     trustTargets: deps.trustTargets.map((t) => t.name),

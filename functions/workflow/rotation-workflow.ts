@@ -20,7 +20,7 @@ import type { workflow } from "sst/aws/workflow";
 import type { AcmAdapter } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { DistributionMetrics } from "../adapters/metrics.ts";
-import { factsOf } from "../core/certificate.ts";
+import { factsOf, replacementKeyAlgorithm } from "../core/certificate.ts";
 import { describeGateFailure, evaluateGate } from "../core/gate.ts";
 import { type Notification, type NotificationEvent, rotationNotification } from "../core/notifications.ts";
 import {
@@ -301,7 +301,7 @@ export async function runRotation(
     rotationId,
     credential: secretName,
     authorityArn: settings.authorityArn,
-    keyAlgorithm: old.keyAlgorithm as IssuanceRequest["keyAlgorithm"],
+    keyAlgorithm: replacementKeyAlgorithm(old.keyAlgorithm),
     subject: { certificatePem: old.certificatePem },
     sans: factsOf(new X509Certificate(old.certificatePem)).sans,
     validityDays: settings.validityDays,

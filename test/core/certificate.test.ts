@@ -6,6 +6,7 @@ import {
   isSupportedKeyAlgorithm,
   keyAlgorithmOf,
   oneLineName,
+  replacementKeyAlgorithm,
   SUPPORTED_KEY_ALGORITHMS,
   sansOf,
 } from "../../functions/core/certificate.ts";
@@ -63,6 +64,18 @@ describe("isSupportedKeyAlgorithm", () => {
   it("lists exactly the two algorithms CloudFront accepts, P-256 by default", () => {
     expect([...SUPPORTED_KEY_ALGORITHMS].sort()).toEqual(["EC_prime256v1", "RSA_2048"]);
     expect(DEFAULT_KEY_ALGORITHM).toBe("EC_prime256v1");
+  });
+});
+
+describe("replacementKeyAlgorithm", () => {
+  it.each([
+    ["RSA_2048", "RSA_2048"],
+    ["EC_prime256v1", "EC_prime256v1"],
+    ["RSA_4096", "EC_prime256v1"],
+    ["EC_secp384r1", "EC_prime256v1"],
+    ["", "EC_prime256v1"],
+  ])("%s in service -> %s for the replacement", (current, expected) => {
+    expect(replacementKeyAlgorithm(current)).toBe(expected);
   });
 });
 
