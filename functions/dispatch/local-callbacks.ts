@@ -22,6 +22,12 @@ interface LocalDurableApi {
 /** The checkpoint server's answer for a callback id no execution (any more) has. */
 const UNKNOWN_CALLBACK = /execution not found|could not find operation/i;
 
+/**
+ * Callback ids already answered, process-wide like the checkpoint server. The local server accepts a
+ * second answer to a completed callback silently; Lambda refuses it, and so does this sender.
+ */
+const answered = new Set<string>();
+
 export function localCallbackSender(
   runner: typeof LocalDurableTestRunner = LocalDurableTestRunner,
 ): CallbackSender {
@@ -35,8 +41,11 @@ export function localCallbackSender(
   const api = factory.call(runner);
   return {
     async succeed(callbackId, result) {
+      if (answered.has(callbackId))
+        throw new CallbackClosedError("callback is no longer open: already answered");
       try {
         await api.sendCallbackSuccess({ CallbackId: callbackId, Result: Buffer.from(result, "utf8") });
+        answered.add(callbackId);
       } catch (error) {
         if (UNKNOWN_CALLBACK.test(String((error as Error)?.message ?? error))) {
           throw new CallbackClosedError(`callback is no longer open: ${(error as Error).message}`, {

@@ -189,12 +189,16 @@ describe("end to end on the local durable runner", () => {
       if (Date.now() > deadline) throw new Error("no control point");
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    const open = (await f.store.getControl(input.rotationId))!;
     const result = await controlRotation(f.store, localCallbackSender(), input.rotationId, {
       action: "rollback",
       actor: ACTOR,
       reason: "drill",
     });
     expect(result).toEqual({ rotationId: input.rotationId, action: "rollback", kind: "bake", wave: 0 });
+    // The same callback answered twice (a retried request racing the first): refused, as Lambda does.
+    const again = await refusal(localCallbackSender().succeed(open.callbackId, "{}"));
+    expect(again).toBeInstanceOf(CallbackClosedError);
 
     const done = await execution;
     expect(done.getStatus()).toBe("FAILED");
