@@ -1,36 +1,18 @@
 /**
- * The HTTP API's answers as the CLI reads them (the contract functions/api/ implements). Rotation state and
- * history are the core's own types: the API stores and returns the fold of the workflow's events.
+ * The HTTP API's answers as the CLI reads them (the contract functions/api/ implements). Where the server
+ * has the type (the certificate view's schema, the plan, rotation summaries, state and history, control
+ * answers) it is imported, type-only, so a change of the contract is a type error here, not a surprise in
+ * an operator's terminal.
  */
+import type { RotationSummary } from "../adapters/rotation-store.ts";
+import type { CertificateView } from "../api/schemas.ts";
 import type { RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
 import type { WaveSize } from "../core/waves.ts";
+import type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/control-rotation.ts";
+import type { RotationPlan } from "../workflow/plan.ts";
 
-export interface CertificateDrift {
-  kind: string;
-  distributionId: string;
-  originId: string;
-  detail: string;
-}
-
-export interface CertificateView {
-  id: string;
-  arn: string;
-  subject: string;
-  issuer: string;
-  keyAlgorithm: string;
-  serial: string;
-  notBefore: string;
-  notAfter: string;
-  daysToExpiry: number;
-  managed: boolean;
-  retired: boolean;
-  due: boolean;
-  usage: Array<{ distributionId: string; originId: string }>;
-  decision: { reason: string; message: string; renewAt?: string };
-  alerted: number[];
-  drift?: CertificateDrift[];
-  lastSeenAt: string;
-}
+/** One certificate as the API answers it (the API's own schema, so the CLI cannot drift from it). */
+export type { CertificateView } from "../api/schemas.ts";
 
 export interface CertificateQuery {
   due?: boolean;
@@ -55,21 +37,8 @@ export interface RotationStarted {
   status: RotationStatus;
 }
 
-export interface RotationPlan {
-  certificateArn: string;
-  serial: string;
-  subject: string;
-  keyAlgorithm: string;
-  notAfter: string;
-  issuer: { authorityArn: string };
-  trustTargets: string[];
-  waves: Array<{
-    index: number;
-    canary: boolean;
-    distributions: Array<{ distributionId: string; originIds: string[] }>;
-  }>;
-  expectedDurationSeconds: { typical: number; worstCase: number };
-}
+/** The plan of a dry run: the workflow's own plan (functions/workflow/plan.ts). */
+export type { RotationPlan } from "../workflow/plan.ts";
 
 export interface DryRunAnswer {
   dryRun: true;
@@ -78,13 +47,7 @@ export interface DryRunAnswer {
 
 export type StartRotationAnswer = RotationStarted | DryRunAnswer;
 
-export interface RotationSummary {
-  rotationId: string;
-  certificateArn: string;
-  status: RotationStatus;
-  startedAt: string;
-  updatedAt: string;
-}
+export type { RotationSummary } from "../adapters/rotation-store.ts";
 
 export interface RotationQuery {
   status?: string;
@@ -107,14 +70,7 @@ export interface RotationDetail {
   control?: { kind: "bake" | "approval"; wave: number };
 }
 
-export type ControlAction = "rollback" | "approve";
-
-export interface ControlAnswer {
-  rotationId: string;
-  action: ControlAction;
-  kind: "bake" | "approval";
-  wave: number;
-}
+export type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/control-rotation.ts";
 
 /** Everything the commands need from the API: one method per route. */
 export interface RotatorApi {
