@@ -33,7 +33,7 @@
  */
 import { randomBytes, randomUUID, X509Certificate } from "node:crypto";
 import { ACCOUNT_ID, AwsError, escapeXml, queryErrorResponse } from "./protocol.ts";
-import { signingServiceOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
+import { queryActionOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
 
 const API_VERSION = "2015-12-01";
 const XMLNS = `http://elasticloadbalancing.amazonaws.com/doc/${API_VERSION}/`;
@@ -145,8 +145,7 @@ export class Elbv2Standin implements WireService {
   // ---- WireService --------------------------------------------------------------------------------------
 
   operationFor(request: WireRequest): string | undefined {
-    if (request.method !== "POST" || signingServiceOf(request) !== "elasticloadbalancing") return undefined;
-    return new URLSearchParams(request.body).get("Action") ?? "MissingAction";
+    return queryActionOf(request, "elasticloadbalancing");
   }
 
   handle(operation: string, request: WireRequest): WireResponse {

@@ -55,6 +55,15 @@ export function signingServiceOf(request: StandinRequest): string | undefined {
   return /Credential=[^/]+\/\d{8}\/[a-z0-9-]+\/([a-z0-9-]+)\/aws4_request/.exec(auth)?.[1];
 }
 
+/**
+ * The operation of an awsQuery request (SNS, ELBv2): a form-encoded POST signed for `service`, whose
+ * `Action` names the operation ("MissingAction" when absent, which the service then refuses).
+ */
+export function queryActionOf(request: WireRequest, service: string): string | undefined {
+  if (request.method !== "POST" || signingServiceOf(request) !== service) return undefined;
+  return new URLSearchParams(request.body).get("Action") ?? "MissingAction";
+}
+
 export interface StandinServerOptions {
   /** How long an injected timeout holds the request before dropping the connection (ms). */
   timeoutHoldMs?: number;

@@ -21,7 +21,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ACCOUNT_ID, AwsError, escapeXml, queryErrorResponse } from "./protocol.ts";
-import { signingServiceOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
+import { queryActionOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
 
 const API_VERSION = "2010-03-31";
 const XMLNS = `http://sns.amazonaws.com/doc/${API_VERSION}/`;
@@ -79,8 +79,7 @@ export class SnsStandin implements WireService {
   // ---- WireService --------------------------------------------------------------------------------------
 
   operationFor(request: WireRequest): string | undefined {
-    if (request.method !== "POST" || signingServiceOf(request) !== "sns") return undefined;
-    return new URLSearchParams(request.body).get("Action") ?? "MissingAction";
+    return queryActionOf(request, "sns");
   }
 
   handle(operation: string, request: WireRequest): WireResponse {
