@@ -3,44 +3,64 @@
 // and granted only what its use-case touches. No statement has a wildcard action; "*" resources only where
 // the action supports nothing narrower (noted).
 import { rotationSettingsLink, rotationWorkflow } from "./rotation";
+import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucketLink } from "./storage";
 import { rotationWorkflowStarterLink, scanFunction } from "./tracking";
 
 const partition = aws.getPartitionOutput().partition;
 const account = aws.getCallerIdentityOutput().accountId;
 
-type Statement = { actions: string[]; resources: ($util.Input<string> | string)[] };
+type Statement = {
+  actions: string[];
+  resources: ($util.Input<string> | string)[];
+  conditions?: { test: string; variable: string; values: string[] }[];
+};
 
 /** What the API functions read: the ScanFunction's name only (a link to the function would grant more). */
 export const scanFunctionLink = new sst.Linkable("ScanFunction", {
   properties: { name: scanFunction.name },
 });
 
-const tableItems = { actions: ["dynamodb:GetItem", "dynamodb:Query"], resources: [rotationTable.arn] };
+/** The inventory partition only (functions/adapters/inventory-store.ts: pk = INVENTORY). */
+const inventoryReads: Statement = {
+  actions: ["dynamodb:GetItem", "dynamodb:Query"],
+  resources: [rotationTable.arn],
+  conditions: [
+    { test: "ForAllValues:StringEquals", variable: "dynamodb:LeadingKeys", values: ["INVENTORY"] },
+  ],
+};
 
-/** Reads of rotations: items, and the `list` index that pages rotations newest first. */
+/** Reads of rotations: items and history, and the `list` index that pages rotations newest first. */
 const rotationReads: Statement = {
   actions: ["dynamodb:GetItem", "dynamodb:Query"],
   resources: [rotationTable.arn, $interpolate`${rotationTable.arn}/index/list`],
 };
 
+/** Single items: a rotation's status, a certificate's lock, a rotation's open control point. */
+const itemReads: Statement = { actions: ["dynamodb:GetItem"], resources: [rotationTable.arn] };
+
 export const apiPermissions = {
   /** GET /certificates, GET /certificates/{id}: the inventory partition. */
-  certificates: [tableItems] as Statement[],
+  certificates: [inventoryReads] as Statement[],
   /** GET /rotations, GET /rotations/{id}. */
   readRotations: [rotationReads] as Statement[],
   /**
-   * POST /rotations: the certificate in service (serial, key type), which distributions present it (a
-   * dry run's waves), whether a rotation already runs for it, and a durable start of the workflow.
+   * POST /rotations: the certificate in service (serial, key type, issuer), the configured CAs' own
+   * certificates (whose certificates are managed), which distributions present it (a dry run's waves),
+   * whether a rotation already runs for it, and a durable start of the workflow.
    */
   startRotation: [
     {
       actions: ["acm:GetCertificate"],
       resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
     },
+    {
+      actions: ["acm-pca:GetCertificateAuthorityCertificate"],
+      resources: [settings.rotation.authorityArn, ...settings.tracking.previousAuthorityArns],
+    },
     // ListDistributions supports no resource-level permission.
     { actions: ["cloudfront:ListDistributions"], resources: ["*"] },
-    rotationReads,
+    itemReads,
     {
       actions: ["lambda:InvokeFunction"],
       resources: [$interpolate`${rotationWorkflow.arn}:${rotationWorkflow.qualifier}`],
@@ -48,7 +68,7 @@ export const apiPermissions = {
   ] as Statement[],
   /** POST /rotations/{id}/rollback|approve: the open control point, and answering its durable callback. */
   controlRotation: [
-    rotationReads,
+    itemReads,
     {
       actions: ["lambda:SendDurableExecutionCallbackSuccess"],
       resources: [$interpolate`${rotationWorkflow.arn}:*`],

@@ -17,7 +17,13 @@ const { rotation, trust, cloudfront } = settings;
 
 /** The stage's settings as the workflow reads them (functions/handlers/wiring.ts). */
 export const rotationSettingsLink = new sst.Linkable("RotationSettings", {
-  properties: { rotation, trust, credentialsKeyArn: credentialsKey.arn },
+  properties: {
+    rotation,
+    trust,
+    credentialsKeyArn: credentialsKey.arn,
+    // With rotation.authorityArn: the CAs whose certificates are managed (the API refuses any other).
+    previousAuthorityArns: settings.tracking.previousAuthorityArns,
+  },
 });
 
 type Statement = {

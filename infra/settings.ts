@@ -119,7 +119,11 @@ export interface StageSettings {
 export interface DeploySettings {
   stage: string;
   /** What the workflow receives (RotationSettings). */
-  rotation: RotationPolicy & { authorityArn: string; credentialSecretPrefix: string };
+  rotation: RotationPolicy & {
+    authorityArn: string;
+    credentialSecretPrefix: string;
+    distributionIds?: string[];
+  };
   trust: { bucketKey: string; bundleSecretName: string; targets: TrustTargetSettings };
   notifications: { emails: string[] };
   cloudfront: { distributionIds?: string[] };
@@ -265,7 +269,13 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
   if (problems.length > 0) throw new DeploySettingsError(stage, problems);
   return {
     stage,
-    rotation: { ...policy, authorityArn, credentialSecretPrefix },
+    rotation: {
+      ...policy,
+      authorityArn,
+      credentialSecretPrefix,
+      // The workflow refuses certificates also presented elsewhere (IAM lets it change only these).
+      ...(distributionIds ? { distributionIds: [...new Set(distributionIds)] } : {}),
+    },
     trust: { bucketKey: "trust/origin-client-ca.pem", bundleSecretName, targets },
     notifications: { emails: [...new Set(emails.map((e) => e.toLowerCase()))] },
     cloudfront: distributionIds ? { distributionIds: [...new Set(distributionIds)] } : {},

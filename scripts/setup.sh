@@ -8,19 +8,20 @@ _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export SST_TELEMETRY_DISABLED=1
 log() { printf '\n== %s\n' "$*" >&2; }
 
-# --- Node 22 or newer -----------------------------------------------------------------------------------
-node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-if [ "$(node_major)" -lt 22 ]; then
+# --- Node 22.18 or newer (runs TypeScript directly) -----------------------------------------------------
+# 0 unless the machine's node is >= 22.18 (type stripping on by default).
+node_ok() { node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 18) ? 0 : 1)' 2>/dev/null; }
+if ! node_ok; then
   prefix="${MTLS_ROTATOR_NODE_PREFIX:-$HOME/.cache/mtls-rotator/node22}"
   if [ ! -x "$prefix/node_modules/.bin/node" ]; then
-    log "Node $(node --version 2>/dev/null || echo none) is older than 22: installing node@22 from the npm registry into $prefix"
+    log "Node $(node --version 2>/dev/null || echo none) is older than 22.18: installing node@22 from the npm registry into $prefix"
     mkdir -p "$prefix"
     npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error node@22 >/dev/null
   fi
   export PATH="$prefix/node_modules/.bin:$PATH"
 fi
 log "node $(node --version), npm $(npm --version)"
-[ "$(node_major)" -ge 22 ] || { echo "Node >= 22 is required" >&2; exit 1; }
+node_ok || { echo "Node >= 22.18 is required" >&2; exit 1; }
 
 # --- Debian packages: openssl (real CA), nginx (real TLS origins) ----------------------------------------
 need=()

@@ -130,7 +130,14 @@ export class CredentialStore {
 
   /** Take AWSPENDING off whichever version holds it (after a rollback, or once promoted). Idempotent. */
   async clearPending(secretId: string): Promise<void> {
-    const stages = await this.stages(secretId);
+    let stages: Record<string, string[]>;
+    try {
+      stages = await this.stages(secretId);
+    } catch (error) {
+      // No secret yet (a rotation that ended before its key was stored): nothing is pending.
+      if (awsErrorName(error) === "ResourceNotFoundException") return;
+      throw error;
+    }
     const pending = Object.entries(stages).find(([, labels]) => labels.includes(STAGE.pending))?.[0];
     if (!pending) return;
     await this.#client.send(

@@ -7,6 +7,8 @@
  * certificate with a rotation running a 409 naming it. A dry run answers the plan from read-only calls and
  * changes nothing: no execution, no lock, no store write.
  */
+
+import type { X509Certificate } from "node:crypto";
 import type { z } from "zod";
 import { awsErrorName } from "../adapters/errors.ts";
 import {
@@ -22,6 +24,7 @@ import type {
   RotationOverrides,
   RotationState,
 } from "../core/rotation.ts";
+import { issuerKeyOfSubject } from "../core/tracking.ts";
 import {
   type CallbackSender,
   type ControlAction,
@@ -30,11 +33,12 @@ import {
   UnknownRotationError,
 } from "../dispatch/control-rotation.ts";
 import {
+  AttemptsExhaustedError,
   InvalidRotationRequestError,
   startRotation,
   type WorkflowStarter,
 } from "../dispatch/start-rotation.ts";
-import { type PlanDeps, planRotation } from "../workflow/plan.ts";
+import { DistributionsNotAllowedError, type PlanDeps, planRotation } from "../workflow/plan.ts";
 import { ApiError, conflict, notFound, validationError } from "./http.ts";
 import type { ListRotationsQuery, StartRotationBody } from "./schemas.ts";
 
@@ -42,6 +46,8 @@ export const DEFAULT_REASON = "manual rotation via API";
 
 export interface RotationsDeps extends PlanDeps {
   store: Pick<RotationStore, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl">;
+  /** Issuer names (tracking's issuerKey) of the configured CAs: whose certificates the service manages. */
+  managedIssuers(): Promise<string[]>;
   starter: WorkflowStarter;
   callbacks: CallbackSender;
 }
@@ -65,16 +71,54 @@ export function overridesOf(body: Pick<StartBody, "waves" | "bakeSeconds" | "app
   return Object.keys(overrides).length > 0 ? overrides : undefined;
 }
 
-/** ACM's "no such certificate" as a 404; anything else as it is. */
+/**
+ * ACM's answers about a certificate the caller named, as the API's: no such certificate — or one this
+ * service may not read (another account's ARN, refused by IAM) — is a 404; a certificate ACM is still
+ * issuing is a 409; anything else as it is.
+ */
 async function orNotFound<T>(certificateArn: string, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    if (awsErrorName(error) === "ResourceNotFoundException") {
-      throw new ApiError("NotFound", `no certificate ${certificateArn} in ACM us-east-1`, { cause: error });
+    const name = awsErrorName(error);
+    if (name === "ResourceNotFoundException" || name === "AccessDeniedException") {
+      throw new ApiError(
+        "NotFound",
+        `no certificate ${certificateArn} in ACM us-east-1 that this service can read`,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (name === "RequestInProgressException") {
+      throw conflict(`certificate ${certificateArn} is still being issued by ACM; retry when it is issued`);
     }
     throw error;
   }
+}
+
+const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
+
+/** 400 on `certificateArn` unless a configured CA issued this client-auth certificate. */
+async function requireManaged(deps: Pick<RotationsDeps, "managedIssuers">, certificate: X509Certificate) {
+  const issuer = issuerKeyOfSubject(certificate.issuer);
+  if (!(await deps.managedIssuers()).includes(issuer)) {
+    throw validationError([
+      {
+        field: "certificateArn",
+        message: `is not a certificate this service manages: it was issued by ${oneLine(certificate.issuer)}, not by a configured Private CA`,
+      },
+    ]);
+  }
+  if (!(certificate.keyUsage ?? []).includes(CLIENT_AUTH_OID)) {
+    throw validationError([
+      { field: "certificateArn", message: "is not a client certificate (no clientAuth extended key usage)" },
+    ]);
+  }
+}
+
+function oneLine(name: string): string {
+  return name.split("\n").filter(Boolean).join(", ");
 }
 
 /** POST /rotations: 200 with the plan (dry run), or 202 with the rotation started (or converged on). */
@@ -82,16 +126,24 @@ export async function requestRotation(deps: RotationsDeps, body: StartBody, acto
   const { certificateArn } = body;
   const overrides = overridesOf(body);
 
-  if (body.dryRun) {
-    const plan = await orNotFound(certificateArn, () =>
-      planRotation(deps, { certificateArn, ...(overrides ? { overrides } : {}) }),
-    );
-    return { status: 200, body: { dryRun: true, plan } };
-  }
-
+  // Only certificates the service manages: a client-auth certificate of a configured CA. Rotating anything
+  // else would publish its issuer into every origin's trust bundle and later delete the certificate.
   const { certificatePem } = await orNotFound(certificateArn, () => deps.acm.getCertificate(certificateArn));
   const certificate = tryParseCertificate(certificatePem);
   if (!certificate) throw new Error(`ACM returned a certificate for ${certificateArn} that does not parse`);
+  await requireManaged(deps, certificate);
+
+  if (body.dryRun) {
+    const plan = await orNotFound(certificateArn, () =>
+      planRotation(deps, { certificateArn, ...(overrides ? { overrides } : {}) }),
+    ).catch((error: unknown) => {
+      // The plan a real rotation would refuse at its first step: say so now.
+      if (error instanceof DistributionsNotAllowedError) throw conflict(error.message);
+      throw error;
+    });
+    return { status: 200, body: { dryRun: true, plan } };
+  }
+
   const serial = factsOf(certificate).serial;
 
   const running = await deps.store.activeRotationFor(certificateArn);
@@ -114,6 +166,7 @@ export async function requestRotation(deps: RotationsDeps, body: StartBody, acto
     );
   } catch (error) {
     // The schemas check what the dispatcher checks; this is the dispatcher's word if they ever differ.
+    if (error instanceof AttemptsExhaustedError) throw conflict(error.message);
     if (error instanceof InvalidRotationRequestError) {
       throw validationError(error.problems.map((message) => ({ field: fieldOfProblem(message), message })));
     }

@@ -26,6 +26,7 @@ import { type AwsClients, createAwsClients, regionOfArn } from "../adapters/clie
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
 import { InventoryStore } from "../adapters/inventory-store.ts";
+import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import { sstWorkflowStarter, type WorkflowSdk, type WorkflowStarter } from "../dispatch/start-rotation.ts";
@@ -37,6 +38,7 @@ import {
   FUNCTION_NAME,
   LINKS,
   linkReader,
+  managedIssuersOf,
   objectField,
   oncePerColdStart,
   QUALIFIER,
@@ -63,6 +65,7 @@ export const API_LINKS = {
 } as const;
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
 
 interface Location {
   region: string;
@@ -78,6 +81,8 @@ export interface TableApiConfig extends Location {
 export interface RotationsApiConfig extends Location, TrustBundleConfig {
   tableName: string;
   settings: RotationSettings;
+  /** The configured CA, then the CAs being migrated away from: certificates they issued are managed. */
+  authorityArns: string[];
   /** The durable workflow rotations are started on (a qualified invoke). */
   workflow: workflow.Resource;
 }
@@ -117,6 +122,15 @@ export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
   const bundleSecretName = text(trust, `${path}.trust.bundleSecretName`, "bundleSecretName", SECRET_NAME);
   const targets = trustTargetsField(trust, `${path}.trust.targets`, problems);
   const settings = rotationSettingsField(linkedSettings, path, problems);
+  const previous = linkedSettings?.previousAuthorityArns ?? [];
+  const previousAuthorityArns: string[] = [];
+  if (!Array.isArray(previous))
+    problems.push(`${path}.previousAuthorityArns must be a list of Private CA ARNs`);
+  else
+    for (const arn of previous) {
+      if (typeof arn === "string" && PCA_ARN.test(arn)) previousAuthorityArns.push(arn);
+      else problems.push(`${path}.previousAuthorityArns has a malformed ARN: ${JSON.stringify(arn)}`);
+    }
 
   if (problems.length > 0 || !settings) throw new WiringError(problems);
   return {
@@ -127,6 +141,7 @@ export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
     bundleSecretName,
     targets,
     settings,
+    authorityArns: [...new Set([settings.authorityArn, ...previousAuthorityArns])],
     workflow: { name: workflowName, qualifier },
   };
 }
@@ -211,6 +226,21 @@ export function rotationsDepsFrom(
     // Built only to name them in dry-run plans; the API never publishes a bundle.
     trustTargets: trustTargetsFrom(config, aws),
     store: new RotationStore(dynamo, { tableName: config.tableName }),
+    // Issuer names of the configured CAs, read once per container (the scan derives them the same way).
+    managedIssuers: oncePerColdStart(() =>
+      managedIssuersOf(config.authorityArns, (arn) =>
+        new PrivateCaAdapter(
+          // Injected clients (tests, sandbox) serve every region; deployed, a CA elsewhere gets its own client.
+          arn === config.settings.authorityArn || clients.aws
+            ? aws.privateCa
+            : createAwsClients({
+                region: config.region,
+                privateCaRegion: regionOfArn(arn),
+                ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+              }).privateCa,
+        ).authorityChainPem(arn),
+      ),
+    ),
     starter: clients.starter ?? sstWorkflowStarter(config.workflow, clients.workflowSdk),
     callbacks: clients.callbacks ?? lambdaCallbackSender(lambda),
   };

@@ -63,7 +63,8 @@ export const ALREADY_STARTED = "DurableExecutionAlreadyStartedException";
 
 export const LIMITS = {
   reason: 512,
-  actor: 256,
+  // IAM principal ARNs: a user's path alone may be 512 characters.
+  actor: 1024,
   serialHexDigits: 64,
   /** Longest bake window a rotation may ask for (one day). */
   bakeSeconds: 86_400,
@@ -270,6 +271,18 @@ export function executionNameFor(
 /** What the dispatcher needs to know about earlier rotations (the rotation store). */
 export interface RotationHistory {
   statusOf(rotationId: string): Promise<RotationStatus | undefined>;
+  /**
+   * The rotation holding the certificate's lock. With it, a rotation recorded as running that does not
+   * hold the lock is known to be dead — a live rotation holds it from its first step until after its end
+   * is recorded — e.g. its execution was stopped or timed out and an operator released the lock (the
+   * runbook): the next attempt then takes a new name instead of converging on the dead one.
+   */
+  activeRotationFor?(certificateArn: string): Promise<string | undefined>;
+}
+
+/** Every attempt name of a certificate generation is taken by a rotation that failed. */
+export class AttemptsExhaustedError extends Error {
+  override name = "AttemptsExhaustedError";
 }
 
 /** Attempts per certificate generation before the dispatcher gives up (each is a whole rotation). */
@@ -281,14 +294,24 @@ export const MAX_ATTEMPTS = 20;
  * keeps its name until AWS drops the execution, so a retry must take the next attempt's name; a running
  * or completed one is where duplicate triggers converge.
  */
-export async function attemptName(base: string, history: RotationHistory | undefined): Promise<string> {
+export async function attemptName(
+  base: string,
+  history: RotationHistory | undefined,
+  certificateArn?: string,
+): Promise<string> {
   if (!history) return base;
+  let holder: Promise<string | undefined> | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const name = attempt === 1 ? base : `${base}-${attempt}`;
     const status = await history.statusOf(name);
-    if (status === undefined || status === "completed" || !TERMINAL_STATUSES.includes(status)) return name;
+    if (status === undefined || status === "completed") return name;
+    if (TERMINAL_STATUSES.includes(status)) continue;
+    // Recorded as running: converge on it, unless it is known dead (no longer holding the lock).
+    if (!history.activeRotationFor || certificateArn === undefined) return name;
+    holder ??= history.activeRotationFor(certificateArn);
+    if ((await holder) === name) return name;
   }
-  throw new Error(
+  throw new AttemptsExhaustedError(
     `certificate generation ${base} has failed ${MAX_ATTEMPTS} rotations; investigate before retrying`,
   );
 }
@@ -299,7 +322,7 @@ export async function startRotation(
   history?: RotationHistory,
 ): Promise<StartRotationResult> {
   const valid = validateRotationRequest(request);
-  const rotationId = await attemptName(executionNameFor(valid), history);
+  const rotationId = await attemptName(executionNameFor(valid), history, valid.certificateArn);
   if (!EXECUTION_NAME.test(rotationId)) {
     throw new Error(
       `derived execution name ${JSON.stringify(rotationId)} is not a valid durable execution name`,

@@ -28,6 +28,19 @@ export function settingsWithOverrides(
   };
 }
 
+/** The certificate is presented by distributions this deployment may not change. */
+export class DistributionsNotAllowedError extends Error {
+  override name = "DistributionsNotAllowedError";
+  readonly distributionIds: string[];
+  constructor(certificateArn: string, distributionIds: string[]) {
+    super(
+      `${certificateArn} is also presented by ${distributionIds.join(", ")}, which this deployment may not ` +
+        "change (MTLS_ROTATOR_DISTRIBUTION_IDS): add them, or move them to another certificate first",
+    );
+    this.distributionIds = distributionIds;
+  }
+}
+
 export interface PlanReadDeps {
   acm: Pick<AcmAdapter, "getCertificate">;
   distributions: Pick<CloudFrontAdapter, "findDistributionsPresenting">;
@@ -51,10 +64,15 @@ export async function planTargets(
   deps: PlanReadDeps,
   certificateArn: string,
   wavePolicy: WavePolicy,
+  allowedDistributionIds?: readonly string[],
 ): Promise<PlannedTargets> {
   const { certificatePem } = await deps.acm.getCertificate(certificateArn);
   const facts = factsOf(new X509Certificate(certificatePem));
   const targets = await deps.distributions.findDistributionsPresenting(certificateArn);
+  if (allowedDistributionIds) {
+    const outside = targets.map((t) => t.distributionId).filter((id) => !allowedDistributionIds.includes(id));
+    if (outside.length > 0) throw new DistributionsNotAllowedError(certificateArn, outside);
+  }
   const waves = planWaves(targets, wavePolicy);
   return {
     old: {
@@ -108,7 +126,12 @@ export interface RotationPlan {
  */
 export async function planRotation(deps: PlanDeps, request: PlanRequest): Promise<RotationPlan> {
   const settings = settingsWithOverrides(deps.settings, request.overrides);
-  const { old, waves } = await planTargets(deps, request.certificateArn, settings.waves);
+  const { old, waves } = await planTargets(
+    deps,
+    request.certificateArn,
+    settings.waves,
+    settings.distributionIds,
+  );
   return {
     certificateArn: request.certificateArn,
     serial: old.serial,

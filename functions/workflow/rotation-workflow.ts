@@ -268,46 +268,6 @@ export async function runRotation(
 
   const secretName = credentialSecretName(settings, request.certificateArn);
 
-  // ---- plan -----------------------------------------------------------------------------------------
-  await record("plan", async () => {
-    const { old, targets, waves } = await planTargets(deps, request.certificateArn, settings.waves);
-    const now = deps.now();
-    const baselines = targets.length
-      ? await deps.metrics.errorRates(
-          targets.map((t) => t.distributionId),
-          new Date(now.getTime() - settings.gate.baselineWindowSeconds * 1000),
-          now,
-        )
-      : {};
-    return {
-      type: "planned",
-      at: now.toISOString(),
-      old,
-      waves: waves.map((w) => ({ index: w.index, canary: w.canary, targets: w.targets })),
-      newIssuerArn: settings.authorityArn,
-      baselines,
-    };
-  });
-  const old = state.old!;
-
-  if (request.dryRun) {
-    await record("dry-run", async () => ({ type: "dry-run", at: at() }));
-    await act("unlock", () => deps.store.releaseLock(request.certificateArn, rotationId));
-    return outcome();
-  }
-
-  // ---- issue ----------------------------------------------------------------------------------------
-  const issuance: IssuanceRequest = {
-    rotationId,
-    credential: secretName,
-    authorityArn: settings.authorityArn,
-    keyAlgorithm: replacementKeyAlgorithm(old.keyAlgorithm),
-    subject: { certificatePem: old.certificatePem },
-    sans: factsOf(new X509Certificate(old.certificatePem)).sans,
-    validityDays: settings.validityDays,
-    previousCertificateArn: old.arn,
-  };
-
   /** Before any swap: undo what exists (new ACM certificate, pending secret label) and end. */
   const abort = async (
     status: "aborted" | "failed",
@@ -326,6 +286,56 @@ export async function runRotation(
     );
     await finish(status === "aborted" ? "rotation-aborted" : "rotation-failed", { detail });
     throw new RotationEndedError(status, reason, detail);
+  };
+
+  // ---- plan -----------------------------------------------------------------------------------------
+  try {
+    await record("plan", async () => {
+      const { old, targets, waves } = await planTargets(
+        deps,
+        request.certificateArn,
+        settings.waves,
+        settings.distributionIds,
+      );
+      const now = deps.now();
+      const baselines = targets.length
+        ? await deps.metrics.errorRates(
+            targets.map((t) => t.distributionId),
+            new Date(now.getTime() - settings.gate.baselineWindowSeconds * 1000),
+            now,
+          )
+        : {};
+      return {
+        type: "planned",
+        at: now.toISOString(),
+        old,
+        waves: waves.map((w) => ({ index: w.index, canary: w.canary, targets: w.targets })),
+        newIssuerArn: settings.authorityArn,
+        baselines,
+      };
+    });
+  } catch (error) {
+    // Nothing exists yet but the lock: end failed, releasing it (never leave a certificate locked).
+    return abort("failed", RotationReason.Unexpected, `plan failed: ${(error as Error).message}`);
+  }
+  const old = state.old!;
+
+  if (request.dryRun) {
+    await record("dry-run", async () => ({ type: "dry-run", at: at() }));
+    await act("unlock", () => deps.store.releaseLock(request.certificateArn, rotationId));
+    return outcome();
+  }
+
+  // ---- issue ----------------------------------------------------------------------------------------
+  const issuance: IssuanceRequest = {
+    rotationId,
+    credential: secretName,
+    authorityArn: settings.authorityArn,
+    keyAlgorithm: replacementKeyAlgorithm(old.keyAlgorithm),
+    subject: { certificatePem: old.certificatePem },
+    sans: factsOf(new X509Certificate(old.certificatePem)).sans,
+    validityDays: settings.validityDays,
+    previousCertificateArn: old.arn,
   };
 
   try {
@@ -414,13 +424,19 @@ export async function runRotation(
   const preflightAttempts =
     1 + Math.floor(settings.preflight.timeoutSeconds / settings.preflight.intervalSeconds);
   for (let attempt = 1; targets.length > 0; attempt += 1) {
-    const result = await record(`preflight:${attempt}`, async () => ({
-      type: "preflight",
-      at: at(),
-      attempt,
-      probes: await probeWithNewCertificate(),
-      deadlinePassed: attempt >= preflightAttempts,
-    }));
+    let result: Extract<RotationEvent, { type: "preflight" }>;
+    try {
+      result = await record(`preflight:${attempt}`, async () => ({
+        type: "preflight",
+        at: at(),
+        attempt,
+        probes: await probeWithNewCertificate(),
+        deadlinePassed: attempt >= preflightAttempts,
+      }));
+    } catch (error) {
+      // Probing itself failed (not an origin refusing): nothing was swapped, so undo and end.
+      return abort("failed", RotationReason.Unexpected, `preflight failed: ${(error as Error).message}`);
+    }
     const refused = result.probes.filter((p) => !p.accepted);
     if (refused.length === 0) break;
     if (result.deadlinePassed) {

@@ -25,6 +25,12 @@ export interface RotationSettings {
   revokeRetired: boolean;
   /** Extra CA certificates trusted for origins' SERVER certificates when probing (private origins). */
   originServerCaPem?: string;
+  /**
+   * The only distributions this deployment may change (MTLS_ROTATOR_DISTRIBUTION_IDS; IAM is scoped to
+   * them). A certificate also presented elsewhere is refused at planning, before anything is issued:
+   * swapping only part of its fleet would leave the rest on a certificate that is later deleted.
+   */
+  distributionIds?: string[];
 }
 
 export const DEFAULT_SETTINGS: Omit<RotationSettings, "authorityArn"> = {
@@ -79,6 +85,16 @@ export function resolveSettings(
     problems.push(`approval.mode must be "none" or "between-waves", got ${s.approval.mode}`);
   if (s.approval.onTimeout !== "rollback" && s.approval.onTimeout !== "proceed")
     problems.push(`approval.onTimeout must be "rollback" or "proceed", got ${s.approval.onTimeout}`);
+  if (s.distributionIds !== undefined) {
+    if (!Array.isArray(s.distributionIds) || s.distributionIds.length === 0)
+      problems.push("distributionIds must be a non-empty list of CloudFront distribution ids when set");
+    else
+      for (const id of s.distributionIds)
+        if (typeof id !== "string" || !/^[A-Z0-9]{8,20}$/.test(id))
+          problems.push(
+            `distributionIds has ${JSON.stringify(id)}, which is not a CloudFront distribution id`,
+          );
+  }
   for (const check of [
     () => validateWavePolicy(s.waves),
     () => validateGatePolicy(s.gate),

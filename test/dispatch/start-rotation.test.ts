@@ -406,10 +406,41 @@ describe("retrying after a rotation that did not complete", () => {
     expect(result.rotationId.length).toBeLessThanOrEqual(64);
   });
 
+  // Attempt 1 is recorded as running, 2 rolled back, 3 recorded as running: the lock decides which is alive.
+  it.each([
+    ["attempt 1 holds the lock: alive, converge on it", "", ""],
+    ["attempt 3 holds the lock: 1 is dead, converge on 3", "-3", "-3"],
+    ["nobody holds the lock (released after the executions died): a new name", undefined, "-4"],
+  ] as const)("%s", async (_name, holderSuffix, expectedSuffix) => {
+    const base = executionNameFor(request);
+    const statuses: Record<string, RotationStatus> = {
+      [base]: "swapping",
+      [`${base}-2`]: "rolled-back",
+      [`${base}-3`]: "issued",
+    };
+    const locks: string[] = [];
+    const history: RotationHistory = {
+      statusOf: async (id) => statuses[id],
+      activeRotationFor: async (arn) => {
+        locks.push(arn);
+        return holderSuffix === undefined ? undefined : `${base}${holderSuffix}`;
+      },
+    };
+    const { starter, names } = recordingStarter();
+    const result = await startRotation(starter, request, history);
+    expect(result.rotationId).toBe(`${base}${expectedSuffix}`);
+    expect(names).toEqual([result.rotationId]);
+    // The lock is read once, for this certificate.
+    expect(locks).toEqual([request.certificateArn]);
+  });
+
   it("gives up after too many failed attempts", async () => {
     const { starter, names } = recordingStarter();
     await expect(startRotation(starter, request, { statusOf: async () => "failed" })).rejects.toThrow(
-      /has failed 20 rotations/,
+      expect.objectContaining({
+        name: "AttemptsExhaustedError",
+        message: expect.stringMatching(/has failed 20 rotations/),
+      }),
     );
     expect(names).toEqual([]);
   });

@@ -1069,6 +1069,13 @@ describe("the operator API", () => {
       }
     }
     expect(granted("GET /certificates")).toEqual([`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`]);
+    // ... and only the inventory's partition of it.
+    const certificates = routesOf(declared).find((r) => r.name === "GET /certificates")!;
+    expect(certificates.args.permissions[0]).toMatchObject({
+      conditions: [
+        { test: "ForAllValues:StringEquals", variable: "dynamodb:LeadingKeys", values: ["INVENTORY"] },
+      ],
+    });
     expect(granted("GET /rotations/{id}")).toEqual(
       [
         `dynamodb:GetItem ${table}`,
@@ -1077,6 +1084,18 @@ describe("the operator API", () => {
         `dynamodb:Query ${table}/index/list`,
       ].sort(),
     );
+    // Starting and deciding read single items only.
+    for (const route of [
+      "POST /rotations",
+      "POST /rotations/{id}/rollback",
+      "POST /rotations/{id}/approve",
+    ]) {
+      expect(granted(route).filter((g) => g.startsWith("dynamodb:"))).toEqual([`dynamodb:GetItem ${table}`]);
+    }
+    // POST /rotations reads the configured CA's certificate (managed issuers), nothing else of Private CA.
+    expect(granted("POST /rotations").filter((g) => g.startsWith("acm-pca:"))).toEqual([
+      `acm-pca:GetCertificateAuthorityCertificate ${AUTHORITY_ARN}`,
+    ]);
     // Only the control routes may answer a rotation's callbacks; only POST /rotations may start one.
     const answering = routesOf(declared)
       .filter((r) => granted(r.name).some((g) => g.startsWith("lambda:SendDurableExecutionCallbackSuccess")))
@@ -1098,7 +1117,7 @@ describe("the operator API", () => {
       /^dynamodb:(Put|Update|Delete|BatchWrite)/,
       /^secretsmanager:/,
       /^kms:/,
-      /^acm-pca:/,
+      /^acm-pca:(?!GetCertificateAuthorityCertificate )/,
       /^cloudfront:Update/,
     ]) {
       expect(

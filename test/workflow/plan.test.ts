@@ -193,6 +193,21 @@ describe("planRotation against the stand-ins", () => {
     expect(fleet.standins.sns.messages(fleet.topicArn)).toHaveLength(messages);
   });
 
+  it("refuses a certificate also presented by distributions the deployment may not change", async () => {
+    const [allowed, ...others] = [...fleet.distributionIds].sort();
+    const limited = { ...planDeps(), settings: { ...fleet.settings, distributionIds: [allowed!] } };
+    await expect(planRotation(limited, { certificateArn: fleet.oldCertificateArn })).rejects.toMatchObject({
+      name: "DistributionsNotAllowedError",
+      distributionIds: others,
+      message: expect.stringContaining("MTLS_ROTATOR_DISTRIBUTION_IDS"),
+    });
+    const all = {
+      ...planDeps(),
+      settings: { ...fleet.settings, distributionIds: [...fleet.distributionIds] },
+    };
+    expect((await planRotation(all, { certificateArn: fleet.oldCertificateArn })).waves).toHaveLength(3);
+  });
+
   it("fails with ACM's ResourceNotFoundException for a certificate ACM does not have", async () => {
     const unknown = fleet.oldCertificateArn.replace(/[0-9a-f]{12}$/, "000000000000");
     await expect(planRotation(planDeps(), { certificateArn: unknown })).rejects.toMatchObject({

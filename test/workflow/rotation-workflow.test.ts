@@ -222,6 +222,63 @@ describe("any unrecoverable error after the first swap rolls back", () => {
   });
 });
 
+describe("any unrecoverable error before the first swap ends the rotation and releases the lock", () => {
+  const denied = (what: string) =>
+    Object.assign(new Error(`User is not authorized to perform: ${what}`), { name: "AccessDeniedException" });
+
+  it("the plan cannot read the distributions -> failed, nothing issued, lock released", async () => {
+    const f = await fleet({ distributions: 2 });
+    const { result } = await rotate(f, {
+      faults: {
+        before: (step) => {
+          if (step === "plan") throw denied("cloudfront:ListDistributions");
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(/failed \(Unexpected\): plan failed: .*not authorized/);
+    expect((await f.store.get(f.input().rotationId))?.status).toBe("failed");
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+    expect(f.standins.acm.arns()).toEqual([f.oldCertificateArn]);
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+    expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes.event).toBe("rotation-failed");
+  });
+
+  it("a certificate also presented by a distribution it may not change is refused at planning", async () => {
+    const f = await fleet({ distributions: 2 });
+    const [allowed, other] = [...f.distributionIds].sort() as [string, string];
+    const { result } = await rotate(f, { deps: { settings: { ...f.settings, distributionIds: [allowed] } } });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(/plan failed: .* is also presented by/);
+    expect(result.getError()?.errorMessage).toContain(other);
+    expect(f.standins.privateCa.issuedCount).toBe(0);
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+  });
+
+  it("preflight cannot probe (a distribution it may not read) -> failed, new certificate retired, lock released", async () => {
+    const f = await fleet({ distributions: 2 });
+    const { result } = await rotate(f, {
+      faults: {
+        before: (step) => {
+          if (step === "preflight:1") throw denied("cloudfront:GetDistributionConfig");
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      /failed \(Unexpected\): preflight failed: .*not authorized/,
+    );
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("failed");
+    expect(state?.issued).toBeDefined();
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+    // The certificate issued for it is gone again; nothing presents anything new.
+    expect(f.standins.acm.arns()).toEqual([f.oldCertificateArn]);
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+  });
+});
+
 describe("a rollback that cannot put one distribution back", () => {
   it("carries on with the others, reports the one that failed and keeps the certificate it still presents", async () => {
     const f = await fleet({ distributions: 3, settings: { bakeSeconds: 0 } });

@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 /**
  * Whole rotations driven through the API: POST /rotations starts a real rotation on the local durable runner
  * (real timers) against the stand-ins, dynalite and real TLS origins; POST /rotations/{id}/rollback and
@@ -8,6 +9,7 @@ import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RotationsDeps } from "../../../functions/api/rotations.ts";
+import { issuerKeyOfSubject } from "../../../functions/core/tracking.ts";
 import { localCallbackSender } from "../../../functions/dispatch/local-callbacks.ts";
 import { localWorkflowStarter } from "../../../functions/dispatch/start-rotation.ts";
 import { approveRotationHandler } from "../../../functions/handlers/api/approve-rotation.ts";
@@ -52,6 +54,9 @@ async function apiOverFleet(distributions: number) {
     distributions: fleet.deps.distributions,
     trustTargets: fleet.deps.trustTargets,
     store: fleet.store,
+    managedIssuers: async () => [
+      issuerKeyOfSubject(new X509Certificate(fleet.oldIssuer.certificatePem).subject),
+    ],
     starter,
     callbacks: localCallbackSender(),
   };

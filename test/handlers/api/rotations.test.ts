@@ -252,6 +252,29 @@ describe("POST /rotations", () => {
     }
   });
 
+  it.each([
+    ["AccessDeniedException", 404, "NotFound"],
+    ["RequestInProgressException", 409, "Conflict"],
+  ] as const)("ACM answering %s is a %i, not a 500", async (errorName, status, code) => {
+    const failing: RotationsDeps = {
+      ...f.deps,
+      acm: {
+        ...f.deps.acm,
+        getCertificate: async () => {
+          throw Object.assign(new Error(errorName), { name: errorName });
+        },
+      },
+    };
+    for (const dryRun of [true, false]) {
+      const answer = await invoke(
+        startRotationHandler(async () => failing, quiet),
+        apiEvent("POST /rotations", { body: { certificateArn, dryRun } }),
+      );
+      expect(answer.status).toBe(status);
+      expect((answer.body as { error: { code: string } }).error.code).toBe(code);
+    }
+  });
+
   it("answers 404 for a certificate ACM does not have, starting nothing", async () => {
     const unknown = certificateArn.replace(/[0-9a-f]{12}$/, "000000000000");
     const before = await snapshot(f);
@@ -259,7 +282,7 @@ describe("POST /rotations", () => {
     expect(answer.status).toBe(404);
     expect(answer.body.error).toEqual({
       code: "NotFound",
-      message: `no certificate ${unknown} in ACM us-east-1`,
+      message: `no certificate ${unknown} in ACM us-east-1 that this service can read`,
     });
     await f.settled();
     expect(f.starts).toEqual([]);
@@ -317,7 +340,49 @@ describe("POST /rotations", () => {
     expect(await tableItems()).toBe(before.items);
     expect(await store.activeRotationFor(certificateArn)).toBeUndefined();
     const calls = standins.server.calls.slice(before.calls);
-    expect(calls.map((c) => c.operation).sort()).toEqual(["GetCertificate", "ListDistributions"]);
+    // Reads only: the certificate (managed check, then plan), the CA's certificate (its issuer name,
+    // read once per container), the distributions.
+    expect([...new Set(calls.map((c) => c.operation))].sort()).toEqual([
+      "GetCertificate",
+      "GetCertificateAuthorityCertificate",
+      "ListDistributions",
+    ]);
+  });
+
+  it("refuses a certificate the service does not manage (another issuer), dry run or not, and changes nothing", async () => {
+    const foreignCa = await createRootCa({ name: "CN=Someone Else CA, O=Other" });
+    const foreign = await new AcmAdapter(standins.clients().acm).importCertificate({
+      ...(await issueClientCredential(foreignCa, {
+        subject: "CN=not-ours, O=Other",
+        notBefore: new Date(Date.now() - DAY),
+        notAfter: new Date(Date.now() + 30 * DAY),
+      })),
+      lineage: { rotationId: "elsewhere", credential: "elsewhere" },
+    });
+    const before = { items: await tableItems(), calls: standins.server.calls.length };
+    for (const dryRun of [true, false]) {
+      const answer = await start(f, { body: { certificateArn: foreign, dryRun } });
+      expect(answer.status).toBe(400);
+      expect(answer.body).toMatchObject({
+        error: {
+          code: "ValidationError",
+          problems: [
+            {
+              field: "certificateArn",
+              message: expect.stringContaining(
+                "is not a certificate this service manages: it was issued by CN=Someone Else CA",
+              ),
+            },
+          ],
+        },
+      });
+    }
+    expect(f.starts).toEqual([]);
+    expect(await tableItems()).toBe(before.items);
+    const writes = standins.server.calls
+      .slice(before.calls)
+      .filter((c) => !/^(Get|List|Describe)/.test(c.operation));
+    expect(writes).toEqual([]);
   });
 
   it("a dry run of a certificate ACM does not have is a 404", async () => {
