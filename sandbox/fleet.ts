@@ -10,6 +10,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AcmAdapter } from "../functions/adapters/acm.ts";
 import type { AwsClients } from "../functions/adapters/clients.ts";
 import { InventoryStore } from "../functions/adapters/inventory-store.ts";
@@ -135,6 +136,11 @@ export interface SandboxFleet {
   topicArn: string;
   /** AWS calls made by the origins' origin-sync (counted client-side, by "s3:Operation"). */
   originSyncCalls: Record<string, number>;
+  /**
+   * DynamoDB requests the sandbox's clients sent to dynalite, by "dynamodb:Operation" (client-side, retries
+   * included; setup and service alike). Not in the report: for tests that prove what a step did not write.
+   */
+  dynamoCalls: Record<string, number>;
   store: RotationStore;
   inventory: InventoryStore;
   wiring: SandboxWiring;
@@ -222,7 +228,8 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     // The service's own resources.
     standins.s3.createBucket(SANDBOX_RESOURCES.bucket, { versioned: true });
     const topicArn = standins.sns.createTopic(SANDBOX_RESOURCES.topic);
-    const dynamoClient = dynamoDbClient(dynamo.endpoint);
+    const dynamoCalls: Record<string, number> = {};
+    const dynamoClient = countDynamoCalls(dynamoDbClient(dynamo.endpoint), dynamoCalls);
     await createRotationTable(dynamoClient, SANDBOX_RESOURCES.table);
     const store = new RotationStore(dynamoClient, { tableName: SANDBOX_RESOURCES.table });
     const inventory = new InventoryStore(dynamoClient, { tableName: SANDBOX_RESOURCES.table });
@@ -396,7 +403,13 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
         [LINKS.table]: { name: SANDBOX_RESOURCES.table },
         [LINKS.bucket]: { name: SANDBOX_RESOURCES.bucket },
         [LINKS.topic]: { arn: topicArn },
-        [LINKS.settings]: { rotation, trust, credentialsKeyArn: SANDBOX_RESOURCES.credentialsKeyArn },
+        [LINKS.settings]: {
+          rotation,
+          trust,
+          credentialsKeyArn: SANDBOX_RESOURCES.credentialsKeyArn,
+          // As infra/rotation.ts links it: with rotation.authorityArn, the CAs whose certificates are managed.
+          previousAuthorityArns: nextAuthority ? [authority.arn] : [],
+        },
         [TRACKING_LINKS.workflow]: SANDBOX_RESOURCES.workflow,
         [TRACKING_LINKS.settings]: {
           authorityArn: issuingAuthority.arn,
@@ -436,6 +449,7 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
       origins,
       topicArn,
       originSyncCalls,
+      dynamoCalls,
       store,
       inventory,
       wiring,
@@ -446,6 +460,19 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     await cleanup();
     throw error;
   }
+}
+
+/** Counts each request `client` sends (retries included) into `calls`, by "dynamodb:Operation". */
+export function countDynamoCalls<C extends DynamoDBClient>(client: C, calls: Record<string, number>): C {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = `dynamodb:${String(context.commandName ?? "").replace(/Command$/, "")}`;
+      calls[operation] = (calls[operation] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "finalizeRequest", priority: "low", name: "sandboxDynamoCallCounter" },
+  );
+  return client;
 }
 
 function describeBehaviour(spec: ScenarioOrigin): string {

@@ -5,9 +5,11 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import type { RotationPlan } from "../functions/workflow/plan.ts";
 import type { ScenarioExpectations } from "./scenario.ts";
 
-export const REPORT_VERSION = 1;
+/** 2: dry runs are `dryRuns[]` (the plan, as the API answers it), no longer rotations with status dry-run. */
+export const REPORT_VERSION = 2;
 
 export interface PhaseTiming {
   phase: string;
@@ -20,7 +22,7 @@ export interface RotationReport {
   rotationId: string;
   certificate: string;
   certificateArn: string;
-  /** Who asked for it: scan, acm-event, manual, dry-run (several when triggers converged). */
+  /** Who asked for it: scan, acm-event, manual (several when triggers converged). */
   triggers: Array<{ source: string; actor: string; started: boolean; atMs: number }>;
   /** Final status in the rotation store. */
   status: string;
@@ -40,6 +42,24 @@ export interface RotationReport {
   preflightAttempts: number;
   phases: PhaseTiming[];
   durationMs?: number;
+}
+
+/**
+ * A dry run: the plan `planRotation` answered (what `POST /rotations` with `dryRun: true` returns), from
+ * read-only calls. It started no rotation: no execution, no lock, no store write, no notification.
+ */
+export interface DryRunReport {
+  certificate: string;
+  actor: string;
+  /** ms since the start of the sandbox run. */
+  atMs: number;
+  durationMs: number;
+  /** The plan's waves with the scenario's distribution names, canary first. */
+  waves: Array<{ index: number; canary: boolean; distributions: string[] }>;
+  /** The scenario's name of the plan's issuer: "authority" or "nextAuthority". */
+  issuer: string;
+  /** The plan exactly as the API answers it (distribution ids, origin ids, ARNs). */
+  plan: RotationPlan;
 }
 
 export interface OriginReport {
@@ -90,6 +110,8 @@ export interface SandboxReport {
   result: { passed: boolean; exitCode: number; timedOut: boolean; interrupted?: boolean; error?: string };
   expectations: ExpectationResult[];
   rotations: RotationReport[];
+  /** Every dry run's plan, in order. */
+  dryRuns: DryRunReport[];
   actions: ActionReport[];
   certificates: Array<{
     name: string;
@@ -151,6 +173,8 @@ export interface Observed {
   actions: ActionReport[];
   rotations: RotationReport[];
   rotationCount: number;
+  /** Dry runs answered, in order, with their waves' distribution names. */
+  dryRuns: Array<{ certificate: string; waves: string[][] }>;
   issuedCertificates: number;
   edgeRefused: number;
   refusingOrigins: string[];
@@ -202,6 +226,14 @@ export function evaluateExpectations(
       latest.status === wanted.status &&
       (wanted.reason === undefined || latest.reason === wanted.reason);
     check(`rotation of ${wanted.certificate}`, passed, wanted, actual);
+  }
+  for (const wanted of expect.dryRuns ?? []) {
+    const latest = o.dryRuns.filter((d) => d.certificate === wanted.certificate).at(-1);
+    const expected = wanted.waves ? { waves: wanted.waves } : "planned";
+    const actual = latest ? (wanted.waves ? { waves: latest.waves } : "planned") : "no dry run";
+    const passed =
+      latest !== undefined && (wanted.waves === undefined || sameWaves(latest.waves, wanted.waves));
+    check(`dry run of ${wanted.certificate}`, passed, expected, actual);
   }
   if (expect.rotationCount !== undefined)
     check("rotationCount", o.rotationCount === expect.rotationCount, expect.rotationCount, o.rotationCount);
@@ -262,6 +294,12 @@ export function evaluateExpectations(
       o.notificationEvents.includes(event) ? "sent" : "not sent",
     );
   return results;
+}
+
+/** Same number of waves, each with the same distributions (order within a wave is not significant). */
+function sameWaves(actual: string[][], wanted: string[][]): boolean {
+  const key = (wave: string[]) => JSON.stringify([...wave].sort());
+  return actual.length === wanted.length && actual.every((wave, i) => key(wave) === key(wanted[i]!));
 }
 
 /** `reports/sandbox/<scenario>.json` under `cwd`. */

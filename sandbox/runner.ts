@@ -6,8 +6,9 @@
  * The service's code runs as deployed: the workflow's dependencies come from the deployed wiring
  * (rotationDepsFrom over the linked resources infra/ declares), the scan and the ACM expiry event are the
  * Lambda handlers over scanDepsFrom, rotations start through the dispatcher (startRotation over
- * sstWorkflowStarter, answered by a local Lambda), rollback and approval go through controlRotation. The
- * sandbox adds only what AWS would be: stand-ins, a local durable runtime, origins and an edge.
+ * sstWorkflowStarter, answered by a local Lambda), rollback and approval go through controlRotation, and a
+ * dry run is the API's: planRotation over the deps the API's wiring builds (rotationsDepsFrom), read-only.
+ * The sandbox adds only what AWS would be: stand-ins, a local durable runtime, origins and an edge.
  *
  * Everything listens on 127.0.0.1, stops by itself (at the end, on failure, or at the scenario's timeout) and
  * leaves no temp directory behind.
@@ -19,6 +20,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { workflow } from "sst/aws/workflow";
 import type { RotationStore } from "../functions/adapters/rotation-store.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../functions/api/wiring.ts";
 import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
 import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
 import { controlRotation } from "../functions/dispatch/control-rotation.ts";
@@ -28,6 +30,7 @@ import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
 import { rotationDepsFrom, scanDepsFrom, trackingConfig } from "../functions/handlers/wiring.ts";
 import type { ScanDeps, ScanReport } from "../functions/tracking/scan.ts";
+import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
 import {
   createRotationWorkflow,
   type RotationDeps,
@@ -37,7 +40,7 @@ import { dynamoDbClient } from "../standins/dynamodb.ts";
 import { Edge } from "../standins/edge.ts";
 import type { OriginKind } from "../standins/fleet-origin.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
-import { buildSandboxFleet, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
+import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
 import {
   type LocalExecutionResult,
   localDurableStarter,
@@ -47,6 +50,7 @@ import {
 import { Printer } from "./printer.ts";
 import {
   type ActionReport,
+  type DryRunReport,
   evaluateExpectations,
   type Observed,
   type PhaseTiming,
@@ -155,6 +159,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
   let timedOut = false;
   const actions: ActionReport[] = [];
   const rotations = new Map<string, TrackedRotation>();
+  const dryRuns: DryRunReport[] = [];
   const scans: SandboxReport["scans"] = [];
   const crashes = (scenario.faults ?? [])
     .filter((f) => f.kind === "crashBetweenSteps")
@@ -305,7 +310,15 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     };
     const sdk = localWorkflowSdk(trackingStarter);
     const dispatcher = sstWorkflowStarter(SANDBOX_RESOURCES.workflow, sdk);
-    const dynamo = dynamoDbClient(world.dynamo.endpoint);
+    const dynamo = countDynamoCalls(dynamoDbClient(world.dynamo.endpoint), world.dynamoCalls);
+    // Dry runs: what POST /rotations with dryRun answers, over the deps the API's wiring builds from the
+    // same linked resources (settings, ACM, CloudFront, trust target names). planRotation only reads.
+    const planDeps: PlanDeps = rotationsDepsFrom(rotationsApiConfig(world.wiring), {
+      aws: world.clients,
+      dynamo,
+      starter: dispatcher,
+      callbacks: localCallbackSender(),
+    });
     const scanDeps: ScanDeps = await scanDepsFrom(trackingConfig(world.wiring), {
       clients: { ...world.clients, dynamo, privateCa: () => world.clients.privateCa },
       workflowSdk: sdk,
@@ -383,8 +396,10 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       printer,
       limit,
       rotations,
+      dryRuns,
       scans,
       dispatcher,
+      planDeps,
       scanDeps,
       latestRotation: (certificate) =>
         [...rotations.values()].filter((r) => r.certificate === certificate).at(-1),
@@ -455,6 +470,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       world,
       edge: liveEdge,
       rotations,
+      dryRuns,
       actions,
       scans,
       crashes,
@@ -480,6 +496,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
 
   if (!report) {
     report = emptyReport(scenario, options, origins, startedAtIso, actions);
+    report.dryRuns = dryRuns;
   }
   report.timings = { totalMs: printer.elapsedMs(), ...timings };
   const expectations = fatal
@@ -515,8 +532,11 @@ interface ActionContext {
   printer: Printer;
   limit: { deadline: number; interrupted: boolean };
   rotations: Map<string, TrackedRotation>;
+  dryRuns: DryRunReport[];
   scans: SandboxReport["scans"];
   dispatcher: ReturnType<typeof sstWorkflowStarter>;
+  /** What the API's dry run reads with (rotationsDepsFrom). */
+  planDeps: PlanDeps;
   scanDeps: ScanDeps;
   latestRotation(certificate: string): TrackedRotation | undefined;
   triggered(rotationId: string, certificate: string, trigger: RotationReport["triggers"][number]): void;
@@ -546,24 +566,23 @@ async function runAction(action: ScenarioAction, ctx: ActionContext): Promise<st
   switch (action.action) {
     case "scan":
       return describeScan(ctx, "scan", await runScan(ctx));
-    case "rotate":
-    case "dryRun": {
+    case "dryRun":
+      return dryRun(ctx, action.certificate);
+    case "rotate": {
       const certificate = world.certificates.get(action.certificate)!;
-      const dryRun = action.action === "dryRun";
       const at = printer.elapsedMs();
       const result = await startRotation(
         ctx.dispatcher,
         {
           certificateArn: certificate.arn,
           serial: certificate.serial,
-          reason: action.action === "rotate" ? (action.reason ?? "Manual") : "DryRun",
+          reason: action.reason ?? "Manual",
           actor: OPERATOR,
-          ...(dryRun ? { dryRun: true } : {}),
         },
         world.store,
       );
       ctx.triggered(result.rotationId, certificate.name, {
-        source: dryRun ? "dry-run" : "manual",
+        source: "manual",
         actor: OPERATOR,
         started: result.started,
         atMs: at,
@@ -654,6 +673,84 @@ async function runAction(action: ScenarioAction, ctx: ActionContext): Promise<st
       return undefined;
     }
   }
+}
+
+/**
+ * A dry run as an operator gets it from the API (POST /rotations with dryRun: true): planRotation over the
+ * API's deps, read-only (ACM GetCertificate, CloudFront listings). It starts no execution, takes no lock,
+ * writes nothing to the store and notifies nobody; the plan is printed and kept in the report.
+ */
+async function dryRun(ctx: ActionContext, name: string): Promise<string> {
+  const { world, printer } = ctx;
+  const certificate = world.certificates.get(name)!;
+  const at = printer.elapsedMs();
+  const plan = await planRotation(ctx.planDeps, { certificateArn: certificate.arn });
+  const entry: DryRunReport = {
+    certificate: name,
+    actor: OPERATOR,
+    atMs: at,
+    durationMs: printer.elapsedMs() - at,
+    waves: plan.waves.map((w) => ({
+      index: w.index,
+      canary: w.canary,
+      distributions: w.distributions.map((d) => printer.distribution(d.distributionId)),
+    })),
+    issuer: authorityRef(world, plan.issuer.authorityArn),
+    plan,
+  };
+  ctx.dryRuns.push(entry);
+  for (const line of describePlan(world, printer, entry)) printer.line(`dry run ${name}: ${line}`);
+  return `${name}: ${planSummary(entry)}`;
+}
+
+/** "3 distribution(s) in 2 wave(s) (canary wave 0: shop; wave 1: blog, media), EC_prime256v1 key from ..." */
+function planSummary(dry: DryRunReport): string {
+  const count = dry.waves.reduce((n, w) => n + w.distributions.length, 0);
+  const waves = dry.waves.map(
+    (w) => `${w.canary ? "canary " : ""}wave ${w.index}: ${w.distributions.join(", ")}`,
+  );
+  const { typical, worstCase } = dry.plan.expectedDurationSeconds;
+  return (
+    `plan of ${count} distribution(s) in ${dry.waves.length} wave(s)${waves.length ? ` (${waves.join("; ")})` : ""}, ` +
+    `new ${dry.plan.keyAlgorithm} key from ${dry.issuer}; expected ${formatSeconds(typical)} ` +
+    `(worst case ${formatSeconds(worstCase)}); read-only, no rotation started`
+  );
+}
+
+/** The plan, one line per part, as an operator reads the API's answer. */
+function describePlan(world: SandboxFleet, printer: Printer, dry: DryRunReport): string[] {
+  const { plan } = dry;
+  const authority = [world.authority, world.nextAuthority].find((a) => a?.arn === plan.issuer.authorityArn);
+  const count = dry.waves.reduce((n, w) => n + w.distributions.length, 0);
+  const lines = [
+    `plan (read-only, as POST /rotations with dryRun answers it; no rotation started): ` +
+      `${count} distribution(s) in ${plan.waves.length} wave(s)`,
+    `  in service: serial ${plan.serial}, ${plan.subject.replaceAll("\n", ", ")}, expires ${plan.notAfter}`,
+    `  replacement: ${plan.keyAlgorithm} key, issued by ${dry.issuer}` +
+      `${authority ? ` (${authority.subject})` : ""} ${plan.issuer.authorityArn}`,
+    `  trust bundle published first to: ${plan.trustTargets.join(", ") || "(no target)"}`,
+  ];
+  if (plan.waves.length === 0) lines.push("  waves: none (no distribution presents the certificate)");
+  for (const wave of plan.waves)
+    lines.push(
+      `  ${wave.canary ? "canary " : ""}wave ${wave.index}: ${wave.distributions
+        .map((d) => `${printer.distribution(d.distributionId)} (${d.originIds.join(", ")})`)
+        .join(", ")}`,
+    );
+  lines.push(
+    `  expected duration (the plan's estimate for AWS; the sandbox deploys faster): typical ${formatSeconds(plan.expectedDurationSeconds.typical)}, ` +
+      `worst case ${formatSeconds(plan.expectedDurationSeconds.worstCase)}`,
+  );
+  return lines;
+}
+
+/** 75 -> "1 min 15 s", 3725 -> "1 h 2 min", 40 -> "40 s". */
+function formatSeconds(total: number): string {
+  const seconds = Math.round(total);
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min${seconds % 60 ? ` ${seconds % 60} s` : ""}`;
+  const minutes = Math.floor((seconds % 3600) / 60);
+  return `${Math.floor(seconds / 3600)} h${minutes ? ` ${minutes} min` : ""}`;
 }
 
 function describeTrigger(report: ScanReport | undefined, arn: string): string {
@@ -779,6 +876,11 @@ async function sleepUntil(ms: number, limit: { deadline: number }): Promise<void
 
 // ---- the report -----------------------------------------------------------------------------------------
 
+/** "authority" or "nextAuthority" for a Private CA ARN of the scenario (the ARN itself otherwise). */
+function authorityRef(world: SandboxFleet, arn: string): string {
+  return [world.authority, world.nextAuthority].find((a) => a?.arn === arn)?.ref ?? arn;
+}
+
 function authorityName(world: SandboxFleet, fingerprint: string): string {
   for (const authority of [world.authority, world.nextAuthority]) {
     if (authority?.fingerprint === fingerprint) return `${authority.ref} (${authority.subject})`;
@@ -864,10 +966,6 @@ function phasesOf(
         for (const phase of [...open.keys()]) end(phase, event.at);
         begin("finalize", event.at);
         break;
-      case "dry-run":
-        // A dry run stops after its plan: nothing was issued.
-        open.delete("issue");
-        break;
       default:
         break;
     }
@@ -893,6 +991,7 @@ interface GatherInput {
   world: SandboxFleet;
   edge: Edge;
   rotations: Map<string, TrackedRotation>;
+  dryRuns: DryRunReport[];
   actions: ActionReport[];
   scans: SandboxReport["scans"];
   crashes: SandboxReport["faults"]["crashes"];
@@ -1048,6 +1147,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
     result: { passed: false, exitCode: 1, timedOut: input.timedOut },
     expectations: [],
     rotations,
+    dryRuns: input.dryRuns,
     actions: input.actions,
     certificates,
     authorities: [world.authority, world.nextAuthority].flatMap((a) =>
@@ -1118,6 +1218,10 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
     actions: report.actions,
     rotations: report.rotations,
     rotationCount: report.rotations.length,
+    dryRuns: report.dryRuns.map((d) => ({
+      certificate: d.certificate,
+      waves: d.waves.map((w) => w.distributions),
+    })),
     issuedCertificates: extra.issuedCertificates,
     edgeRefused: report.edge.refused,
     refusingOrigins: report.distributions.flatMap((d) =>
@@ -1166,6 +1270,7 @@ function emptyReport(
     result: { passed: false, exitCode: 3, timedOut: false },
     expectations: [],
     rotations: [],
+    dryRuns: [],
     actions,
     certificates: [],
     authorities: [],
@@ -1182,6 +1287,7 @@ function emptyReport(
 }
 
 function summarize(printer: Printer, report: SandboxReport): void {
+  for (const d of report.dryRuns) printer.always(`dry run ${d.certificate}: ${planSummary(d)}`);
   for (const r of report.rotations) {
     printer.always(
       `rotation ${r.certificate} (${r.rotationId}): ${r.status}${r.reason ? ` (${r.reason})` : ""}` +

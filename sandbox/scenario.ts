@@ -171,7 +171,6 @@ export const ROTATION_STATUSES = [
   "rolled-back",
   "aborted",
   "failed",
-  "dry-run",
 ] as const;
 
 export const ROTATION_REASONS = [
@@ -208,6 +207,15 @@ const expectations = z.strictObject({
         certificate: name(),
         status: z.enum(ROTATION_STATUSES),
         reason: z.enum(ROTATION_REASONS).optional(),
+      }),
+    )
+    .optional(),
+  dryRuns: z
+    .array(
+      z.strictObject({
+        certificate: name(),
+        /** Distribution names per wave, canary first (order within a wave is not significant). */
+        waves: z.array(z.array(name()).min(1)).max(100).optional(),
       }),
     )
     .optional(),
@@ -316,6 +324,12 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
       return [`${at()}: expected ${expected}, got ${describeValue(input)}`];
     }
     case "invalid_value":
+      // Report version 1 listed a dry run as a rotation with status "dry-run"; a dry run starts none now.
+      if (input === "dry-run" && /^expect\.rotations\[\d+\]\.status$/.test(at()))
+        return [
+          `${at()}: "dry-run" is not a rotation status: a dry run starts no rotation, it answers the plan` +
+            ` (as POST /rotations with dryRun does); expect it with "dryRuns": [{ "certificate": "<name>" }]`,
+        ];
       return [
         `${at()}: expected ${quote(issue.values)}${input === undefined ? "" : `, got ${describeValue(input)}`}`,
       ];
@@ -362,7 +376,6 @@ const STEP_PATTERNS: Array<{ pattern: string; regex: (d: string) => RegExp }> = 
     "lock",
     "start",
     "plan",
-    "dry-run",
     "issue:key",
     "issue:request",
     "issue:complete",
@@ -516,6 +529,13 @@ function crossCheck(scenario: Scenario): string[] {
   const expect = scenario.expect;
   for (const [i, r] of (expect?.rotations ?? []).entries())
     certificateRef(["expect", "rotations", i, "certificate"], r.certificate);
+  for (const [i, d] of (expect?.dryRuns ?? []).entries()) {
+    certificateRef(["expect", "dryRuns", i, "certificate"], d.certificate);
+    for (const [w, wave] of (d.waves ?? []).entries())
+      for (const [j, distribution] of wave.entries())
+        if (!distributions.has(distribution))
+          at(["expect", "dryRuns", i, "waves", w, j], `no distribution named "${distribution}"`);
+  }
   for (const certificate of Object.keys(expect?.presenting ?? {}))
     certificateRef(["expect", "presenting", certificate], certificate);
   expect?.refusalsOnlyAt?.forEach((path, i) => {

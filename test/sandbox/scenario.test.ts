@@ -160,7 +160,35 @@ describe("scenario validation", () => {
         s.expect = { rotations: [{ certificate: "edge", status: "done" }] };
       },
       [
-        'expect.rotations[0].status: expected "started" | "planned" | "issued" | "trust-published" | "swapping" | "finalizing" | "completed" | "rolling-back" | "rolled-back" | "aborted" | "failed" | "dry-run", got "done"',
+        'expect.rotations[0].status: expected "started" | "planned" | "issued" | "trust-published" | "swapping" | "finalizing" | "completed" | "rolling-back" | "rolled-back" | "aborted" | "failed", got "done"',
+      ],
+    ],
+    [
+      "the status report version 1 gave a dry run",
+      (s) => {
+        s.expect = { rotations: [{ certificate: "edge", status: "dry-run" }] };
+      },
+      [
+        'expect.rotations[0].status: "dry-run" is not a rotation status: a dry run starts no rotation, it answers the plan (as POST /rotations with dryRun does); expect it with "dryRuns": [{ "certificate": "<name>" }]',
+      ],
+    ],
+    [
+      "a crash in the workflow's dry-run step (the sandbox's dry run never runs the workflow)",
+      (s) => {
+        s.faults = [{ kind: "crashBetweenSteps", step: "dry-run" }];
+      },
+      [
+        `faults[0].step: unknown workflow step "dry-run" (steps: ${STEP_NAMES.join(", ")}; <distribution> is a distribution name: shop, blog)`,
+      ],
+    ],
+    [
+      "a dry-run expectation about unknown things",
+      (s) => {
+        s.expect = { dryRuns: [{ certificate: "x", waves: [["shop"], ["blog", "media"]] }] };
+      },
+      [
+        'expect.dryRuns[0].certificate: no certificate named "x" (certificates: "edge")',
+        'expect.dryRuns[0].waves[1][1]: no distribution named "media"',
       ],
     ],
     [
@@ -404,6 +432,7 @@ describe("expectations", () => {
       { where: "origin shop/api", authorities: ["authority", "nextAuthority"] },
     ],
     notificationEvents: ["rotation-started"],
+    dryRuns: [],
   };
 
   it("fail with what was expected and what was found", () => {
@@ -429,6 +458,33 @@ describe("expectations", () => {
       ["awsCalls acm:ImportCertificate", true, 0],
       ["trustBundle (published, and every origin following it)", false, ["origin shop/api has authority"]],
       ["notification rotation-completed", false, "not sent"],
+    ]);
+  });
+
+  it("check a dry run's waves by distribution names, in wave order, in any order within a wave", () => {
+    const observed: Observed = {
+      ...base,
+      dryRuns: [
+        { certificate: "edge", waves: [["shop"], ["media", "blog"]] },
+        { certificate: "other", waves: [] },
+      ],
+    };
+    const results = evaluateExpectations(
+      {
+        dryRuns: [
+          { certificate: "edge", waves: [["shop"], ["blog", "media"]] },
+          { certificate: "edge", waves: [["blog"], ["shop", "media"]] },
+          { certificate: "other" },
+          { certificate: "third" },
+        ],
+      },
+      observed,
+    ).slice(2);
+    expect(results.map((r) => [r.name, r.passed, r.actual])).toEqual([
+      ["dry run of edge", true, { waves: [["shop"], ["media", "blog"]] }],
+      ["dry run of edge", false, { waves: [["shop"], ["media", "blog"]] }],
+      ["dry run of other", true, "planned"],
+      ["dry run of third", false, "no dry run"],
     ]);
   });
 

@@ -68,23 +68,37 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins), part 2", () => {
     const run = await runShippedScenario("manual-rollback");
     const { report } = run;
     expect(run.exitCode).toBe(0);
+    // The dry run is the API's plan: no rotation, no execution, no notification of its own.
     expect(report.rotations.map((r) => [r.rotationId.slice(0, 4), r.status, r.reason])).toEqual([
-      ["dry-", "dry-run", undefined],
       ["rot-", "rolled-back", "ManualRollback"],
     ]);
-    // The dry run planned and stopped: no issuance phase.
-    expect(report.rotations[0]!.phases.map((p) => p.phase)).toEqual(["plan"]);
-    expect(report.rotations[0]!.waves.map((w) => w.distributions.length)).toEqual([1, 2]);
+    expect(report.dryRuns).toHaveLength(1);
+    const [dry] = report.dryRuns;
+    expect(dry!.waves.map((w) => [w.canary, [...w.distributions].sort()])).toEqual([
+      [true, ["shop"]],
+      [false, ["blog", "media"]],
+    ]);
+    expect(dry!.plan).toMatchObject({
+      certificateArn: report.certificates[0]!.initialArn,
+      keyAlgorithm: "EC_prime256v1",
+      issuer: { authorityArn: report.authorities[0]!.arn },
+    });
+    expect(dry!.plan.trustTargets).toHaveLength(2);
+    expect(dry!.plan.expectedDurationSeconds.worstCase).toBeGreaterThan(
+      dry!.plan.expectedDurationSeconds.typical,
+    );
+    expect(report.notifications.filter((n) => n.event === "rotation-started")).toHaveLength(1);
+    expect(run.lines.join("\n")).toContain("dry run edge:   canary wave 0: shop (api)");
     expect(report.actions.map((a) => [a.action, a.outcome])).toEqual([
       ["dryRun", "ok"],
-      ["wait", "ok"],
       ["rotate", "ok"],
       ["approve", "ok"],
       ["rollback", "ok"],
       ["wait", "ok"],
     ]);
-    expect(report.actions[3]!.detail).toMatch(/at its approval of wave 0$/);
-    expect(report.actions[4]!.detail).toMatch(/at its bake of wave 1$/);
+    expect(report.actions[0]!.detail).toMatch(/^edge: plan of 3 distribution\(s\) in 2 wave\(s\)/);
+    expect(report.actions[2]!.detail).toMatch(/at its approval of wave 0$/);
+    expect(report.actions[3]!.detail).toMatch(/at its bake of wave 1$/);
     const initial = report.certificates[0]!.initialArn;
     expect(Object.values(finalArns(report))).toEqual([initial, initial, initial]);
     expect(report.edge.refused).toBe(0);
