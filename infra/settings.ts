@@ -123,6 +123,7 @@ export interface DeploySettings {
     authorityArn: string;
     credentialSecretPrefix: string;
     distributionIds?: string[];
+    maxRotationSeconds: number;
   };
   trust: { bucketKey: string; bundleSecretName: string; targets: TrustTargetSettings };
   notifications: { emails: string[] };
@@ -275,6 +276,8 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
       credentialSecretPrefix,
       // The workflow refuses certificates also presented elsewhere (IAM lets it change only these).
       ...(distributionIds ? { distributionIds: [...new Set(distributionIds)] } : {}),
+      // The API refuses per-request overrides a rotation could outlast the execution with.
+      maxRotationSeconds: base.workflow.executionTimeoutDays * DAY,
     },
     trust: { bucketKey: "trust/origin-client-ca.pem", bundleSecretName, targets },
     notifications: { emails: [...new Set(emails.map((e) => e.toLowerCase()))] },

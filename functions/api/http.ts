@@ -204,7 +204,7 @@ export function iamPrincipal(): MiddlewareObj<ApiEvent, ApiResult, Error, Princi
   return {
     before: (request) => {
       const arn = request.event.requestContext?.authorizer?.iam?.userArn;
-      if (typeof arn !== "string" || !/^arn:aws[\w-]*:(iam|sts)::\d{12}:\S{1,230}$/.test(arn)) {
+      if (typeof arn !== "string" || !/^arn:aws[\w-]*:(iam|sts)::\d{12}:\S{1,1000}$/.test(arn)) {
         throw new MisconfiguredRouteError(
           `route ${request.event.routeKey} has no IAM principal: is it behind IAM authorization?`,
         );

@@ -7,6 +7,7 @@
  * gives them ("output").
  */
 import { type ZodObject, type ZodType, z } from "zod";
+import { MAX_PAGE_BYTES } from "./certificates.ts";
 import {
   ApproveBody,
   CertificateAnswer,
@@ -89,9 +90,15 @@ export const ROUTES: readonly Route[] = [
     path: "/certificates",
     operationId: "listCertificates",
     handler: "list-certificates",
-    summary: "Certificates in the inventory, soonest expiry first",
+    summary: "Certificates in the inventory, soonest expiry first, a page at a time",
+    description:
+      "Ordered by notAfter, then ARN. The filters apply before paging; follow nextToken (with the same " +
+      "filters) until an answer has none. A page holds at most `limit` certificates and is kept under " +
+      `${MAX_PAGE_BYTES} bytes, so it may hold fewer and still have a nextToken.`,
     query: ListCertificatesQuery,
-    answers: { 200: { description: "The certificates matching every filter.", schema: "CertificateList" } },
+    answers: {
+      200: { description: "A page of the certificates matching every filter.", schema: "CertificateList" },
+    },
   },
   {
     method: "get",

@@ -38,7 +38,14 @@ import {
   startRotation,
   type WorkflowStarter,
 } from "../dispatch/start-rotation.ts";
-import { DistributionsNotAllowedError, type PlanDeps, planRotation } from "../workflow/plan.ts";
+import {
+  DistributionsNotAllowedError,
+  type PlanDeps,
+  planRotation,
+  settingsWithOverrides,
+  worstCaseSeconds,
+} from "../workflow/plan.ts";
+import type { RotationSettings } from "../workflow/settings.ts";
 import { ApiError, conflict, notFound, validationError } from "./http.ts";
 import type { ListRotationsQuery, StartRotationBody } from "./schemas.ts";
 
@@ -97,6 +104,28 @@ async function orNotFound<T>(certificateArn: string, read: () => Promise<T>): Pr
   }
 }
 
+/**
+ * 400 when the request's overrides (waves, bake, approval) could make the rotation outlast its durable
+ * execution: it would be cut off mid-rotation, with no rollback. The stage's policy is held to the same
+ * bound at deploy time (infra/settings.ts).
+ */
+function refuseOverridesOutlastingTheExecution(settings: RotationSettings, overrides: RotationOverrides) {
+  const max = settings.maxRotationSeconds;
+  if (max === undefined) return;
+  const worst = worstCaseSeconds(settingsWithOverrides(settings, overrides));
+  if (worst <= max) return;
+  const days = (seconds: number) => (seconds / 86_400).toFixed(1);
+  const message =
+    `with these overrides a rotation can take up to ${days(worst)} days, longer than the workflow's ` +
+    `execution timeout (${days(max)} days): it would be cut off mid-rotation`;
+  const fields = [
+    ...(overrides.waves ? ["waves"] : []),
+    ...(overrides.bakeSeconds !== undefined ? ["bakeSeconds"] : []),
+    ...(overrides.approval ? ["approval"] : []),
+  ];
+  throw validationError(fields.map((field) => ({ field, message })));
+}
+
 const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
 
 /** 400 on `certificateArn` unless a configured CA issued this client-auth certificate. */
@@ -125,6 +154,7 @@ function oneLine(name: string): string {
 export async function requestRotation(deps: RotationsDeps, body: StartBody, actor: string): Promise<Answer> {
   const { certificateArn } = body;
   const overrides = overridesOf(body);
+  if (overrides) refuseOverridesOutlastingTheExecution(deps.settings, overrides);
 
   // Only certificates the service manages: a client-auth certificate of a configured CA. Rotating anything
   // else would publish its issuer into every origin's trust bundle and later delete the certificate.

@@ -7,6 +7,7 @@
  * Query values arrive as text and are converted here (`"true"` -> true, `"25"` -> 25).
  */
 import { z } from "zod";
+import { DEFAULT_KEY_ALGORITHM, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
 import { RenewalReason } from "../core/renewal.ts";
 import { RotationStatus } from "../core/rotation.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../dispatch/start-rotation.ts";
@@ -15,12 +16,29 @@ import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../dispatc
 export const MAX_BODY_BYTES = 16 * 1024;
 /** Longest `expiringWithinDays` (ten years). */
 export const MAX_EXPIRY_WINDOW_DAYS = 3650;
+/** Most rotations per page of GET /rotations. */
 export const MAX_LIST_LIMIT = 100;
+/** Certificates per page of GET /certificates: by default, and at most. */
+export const DEFAULT_CERTIFICATE_PAGE = 100;
+export const MAX_CERTIFICATE_PAGE = 500;
+/** Longest bake window a rotation may ask for, in seconds (the dispatcher's limit). */
+export const MAX_BAKE_SECONDS = LIMITS.bakeSeconds;
+/** Most wave sizes a rotation may list after its canary (the dispatcher's limit). */
+export const MAX_WAVE_SIZES = LIMITS.waves;
+/** Longest `reason`, in characters (the dispatcher's limit). */
+export const MAX_REASON_LENGTH = LIMITS.reason;
 
 const ROTATION_STATUSES = Object.values(RotationStatus) as [RotationStatus, ...RotationStatus[]];
 const RENEWAL_REASONS = Object.values(RenewalReason) as [RenewalReason, ...RenewalReason[]];
+/**
+ * What free text must not hold: C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F) and the line and
+ * paragraph separators U+2028/U+2029. Free text ends up in terminals (escape sequences) and notifications
+ * (line breaks forging extra lines).
+ */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
+/** An opaque nextToken of GET /certificates: base64url parts joined by `.`, at most 1024 characters. */
+const NEXT_TOKEN = /^[A-Za-z0-9_.-]{1,1024}$/;
 const ANY_CERTIFICATE_REF = new RegExp(
   `^(${CERTIFICATE_ID.source.slice(1, -1)}|${CERTIFICATE_ARN.source.slice(1, -1)})$`,
 );
@@ -41,8 +59,11 @@ export const Reason = z
   .string()
   .trim()
   .min(1, "must not be blank")
-  .max(LIMITS.reason, `must be at most ${LIMITS.reason} characters`)
-  .regex(NO_CONTROL_CHARACTERS, "must not contain control characters");
+  .max(MAX_REASON_LENGTH, `must be at most ${MAX_REASON_LENGTH} characters`)
+  .regex(
+    NO_CONTROL_CHARACTERS,
+    "must not contain control characters (U+0000–U+001F, U+007F–U+009F) or line/paragraph separators (U+2028, U+2029)",
+  );
 
 /** A query value `true` or `false`. */
 const BooleanText = z.enum(["true", "false"], "must be true or false").transform((v) => v === "true");
@@ -96,6 +117,17 @@ export const ListCertificatesQuery = z.strictObject({
   managed: BooleanText.optional().meta({
     description: "Only managed (true) or unmanaged (false) certificates.",
   }),
+  limit: wholeNumberText(1, MAX_CERTIFICATE_PAGE)
+    .optional()
+    .meta({
+      description:
+        `Certificates per page (default ${DEFAULT_CERTIFICATE_PAGE}, at most ${MAX_CERTIFICATE_PAGE}). ` +
+        "A page may hold fewer (it is also kept under a size budget) and still have a nextToken.",
+    }),
+  nextToken: z.string().regex(NEXT_TOKEN, "is not a nextToken this listing handed out").optional().meta({
+    description:
+      "The nextToken of the previous page; valid only with the same filters (due, expiringWithinDays, managed).",
+  }),
 });
 
 export const CertificatePath = z.strictObject({
@@ -124,7 +156,7 @@ export const StartRotationBody = z.strictObject({
         .meta({ description: "Distributions in the first (canary) wave." }),
       waves: z
         .array(WaveSize)
-        .max(LIMITS.waves)
+        .max(MAX_WAVE_SIZES, `must list at most ${MAX_WAVE_SIZES} wave sizes`)
         .optional()
         .meta({ description: "Sizes of the waves after the canary; what is left forms one last wave." }),
     })
@@ -133,7 +165,7 @@ export const StartRotationBody = z.strictObject({
   bakeSeconds: z
     .int()
     .min(0)
-    .max(LIMITS.bakeSeconds)
+    .max(MAX_BAKE_SECONDS, `must be at most ${MAX_BAKE_SECONDS} seconds`)
     .optional()
     .meta({ description: "Manual-rollback window after each wave deployed, for this rotation." }),
   approval: z
@@ -231,7 +263,14 @@ export const CertificateView = z.object({
 });
 export type CertificateView = z.infer<typeof CertificateView>;
 
-export const CertificateListAnswer = z.object({ certificates: z.array(CertificateView) });
+export const CertificateListAnswer = z.object({
+  certificates: z.array(CertificateView),
+  nextToken: z.string().optional().meta({
+    description:
+      "Present when more certificates match: pass it as nextToken, with the same filters, for the next page.",
+  }),
+});
+export type CertificateListAnswer = z.infer<typeof CertificateListAnswer>;
 export const CertificateAnswer = z.object({ certificate: CertificateView });
 
 const SwapTargetView = z.object({ distributionId: z.string(), originIds: z.array(z.string()) });
@@ -240,9 +279,11 @@ export const RotationPlanView = z.object({
   certificateArn: z.string(),
   serial: z.string(),
   subject: z.string(),
-  keyAlgorithm: z
-    .string()
-    .meta({ description: "Key algorithm of the replacement: the same as the current one." }),
+  keyAlgorithm: z.string().meta({
+    description:
+      "Key algorithm of the replacement: the current certificate's when CloudFront accepts it " +
+      `(${SUPPORTED_KEY_ALGORITHMS.join(", ")}), otherwise ${DEFAULT_KEY_ALGORITHM}.`,
+  }),
   notAfter: Timestamp,
   issuer: z.object({ authorityArn: z.string() }),
   trustTargets: z.array(z.string()),

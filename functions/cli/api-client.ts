@@ -8,6 +8,7 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type {
+  CertificateList,
   CertificateQuery,
   CertificateView,
   ControlAction,
@@ -79,17 +80,21 @@ export function resolveEndpoint(flag: string | undefined, env: Env): string {
   return url.toString().replace(/\/$/, "");
 }
 
-/** The signing region: --region, else AWS_REGION / AWS_DEFAULT_REGION, else the execute-api host's region. */
+/**
+ * The signing region: --region, else the region in an `execute-api.<region>.amazonaws.com` endpoint host
+ * (the API's region, whatever the shell's AWS_REGION says: signing for another one is a 403 every time),
+ * else AWS_REGION / AWS_DEFAULT_REGION (a custom domain has no region in its host).
+ */
 export function resolveRegion(
   flag: string | undefined,
   env: Env,
   endpoint: string,
 ): { region: string; source: string } {
   if (flag) return { region: flag, source: "--region" };
-  if (env.AWS_REGION) return { region: env.AWS_REGION, source: "AWS_REGION" };
-  if (env.AWS_DEFAULT_REGION) return { region: env.AWS_DEFAULT_REGION, source: "AWS_DEFAULT_REGION" };
   const fromHost = regionOfEndpoint(endpoint);
   if (fromHost) return { region: fromHost, source: "the endpoint host" };
+  if (env.AWS_REGION) return { region: env.AWS_REGION, source: "AWS_REGION" };
+  if (env.AWS_DEFAULT_REGION) return { region: env.AWS_DEFAULT_REGION, source: "AWS_DEFAULT_REGION" };
   throw new UsageError(
     "no AWS region to sign for: pass --region <region> (the region the API was deployed to) or set AWS_REGION",
   );
@@ -233,7 +238,7 @@ export class HttpRotatorApi implements RotatorApi {
     this.endpoint = settings.endpoint.replace(/\/$/, "");
   }
 
-  listCertificates(query: CertificateQuery = {}): Promise<{ certificates: CertificateView[] }> {
+  listCertificates(query: CertificateQuery = {}): Promise<CertificateList> {
     return this.#call("GET", ["certificates"], { query: { ...query } });
   }
 

@@ -5,7 +5,7 @@
  * an operator's terminal.
  */
 import type { RotationSummary } from "../adapters/rotation-store.ts";
-import type { CertificateView } from "../api/schemas.ts";
+import type { CertificateListAnswer, CertificateView } from "../api/schemas.ts";
 import type { RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
 import type { WaveSize } from "../core/waves.ts";
 import type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/control-rotation.ts";
@@ -18,7 +18,14 @@ export interface CertificateQuery {
   due?: boolean;
   expiringWithinDays?: number;
   managed?: boolean;
+  /** Certificates per page (the API's default when absent). */
+  limit?: number;
+  /** The nextToken of the previous page (valid with the same filters only). */
+  nextToken?: string;
 }
+
+/** One page of GET /certificates: `nextToken` when more certificates match. */
+export type CertificateList = CertificateListAnswer;
 
 export type ApprovalMode = "none" | "between-waves";
 
@@ -76,7 +83,8 @@ export type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/
 export interface RotatorApi {
   /** Where the API is, for messages. */
   readonly endpoint: string;
-  listCertificates(query?: CertificateQuery): Promise<{ certificates: CertificateView[] }>;
+  /** One page of the certificates; follow `nextToken` for the rest (see paging.ts). */
+  listCertificates(query?: CertificateQuery): Promise<CertificateList>;
   getCertificate(id: string): Promise<{ certificate: CertificateView }>;
   startRotation(request: StartRotationRequest): Promise<StartRotationAnswer>;
   listRotations(query?: RotationQuery): Promise<RotationList>;

@@ -4,6 +4,7 @@
  * clock, terminal), so the command logic is tested without a process around it.
  */
 import type { ParseArgsOptionsConfig } from "node:util";
+import { Reason } from "../api/schemas.ts";
 import type { RotatorApi } from "./api-types.ts";
 import { UsageError } from "./errors.ts";
 
@@ -42,8 +43,8 @@ export const API_OPTIONS: ParseArgsOptionsConfig = {
 
 export const API_OPTIONS_HELP = `API options (every command):
   --endpoint <url>     the mtls-rotator HTTP API (default: MTLS_ROTATOR_API_URL; \`sst deploy\` prints it)
-  --region <region>    region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, else the region in an
-                       execute-api URL); it must be the API's region
+  --region <region>    region to sign for (default: the region in an execute-api URL, else AWS_REGION,
+                       else AWS_DEFAULT_REGION); it must be the API's region
   --profile <name>     AWS profile for credentials (default: the standard chain: environment, AWS_PROFILE,
                        SSO, shared files, container or instance role)
   --timeout <seconds>  deadline per request (default 30)
@@ -76,6 +77,20 @@ export function wholeNumber(
     );
   }
   return n;
+}
+
+/**
+ * `--reason`, checked with the API's own schema (length, no control characters) so a reason the API would
+ * refuse is a usage error before any request; undefined when the option was not given.
+ */
+export function reasonOption(values: OptionValues, name = "reason"): string | undefined {
+  const raw = text(values, name);
+  if (raw === undefined) return undefined;
+  const result = Reason.safeParse(raw);
+  if (!result.success) {
+    throw new UsageError(`--${name} ${result.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  return raw;
 }
 
 /** A positive number of seconds, as milliseconds. */

@@ -153,8 +153,10 @@ function describeForbidden(error: ApiError): string {
   if (/Credential should be scoped to a valid region/i.test(message)) {
     const signedFor = s ? `${s.region} (from ${s.regionSource})` : "another region";
     const fix = hostRegion
-      ? `Pass --region ${hostRegion} (the region in the API URL) or set AWS_REGION=${hostRegion}.`
-      : "Pass --region with the region the API was deployed to (the region `sst deploy` used).";
+      ? s?.regionSource === "--region"
+        ? `Pass --region ${hostRegion} (the region in the API URL), or leave --region out: the CLI then signs for the URL's region.`
+        : `Pass --region ${hostRegion} (the region in the API URL).`
+      : "Pass --region with the region the API was deployed to (the region `sst deploy` used), or set AWS_REGION to it.";
     return `the request was signed for ${signedFor}, but the API is in another region. ${fix}`;
   }
   if (/Signature expired|Signature not yet current/i.test(message)) {

@@ -88,8 +88,8 @@ const FIELDS = new Set(["certificateArn", "serial", "reason", "actor", "dryRun",
 const OVERRIDE_FIELDS = new Set(["waves", "bakeSeconds", "approval"]);
 const WAVE_OVERRIDE_FIELDS = new Set(["canarySize", "waves"]);
 const APPROVAL_MODES = new Set(["none", "between-waves"]);
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters (C0, C1, line separators, bidi overrides) are what this rejects
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /** The request checked and normalized, or InvalidRotationRequestError listing every problem. */
 export function validateRotationRequest(request: unknown): StartRotationRequest {

@@ -167,6 +167,15 @@ export const TYPICAL_DEPLOY_SECONDS = 300;
  *   timeout, its bake window, every approval window running out, then the grace period.
  * A rollback adds to neither: it ends the rotation early.
  */
+/**
+ * The longest a rotation can take under `settings` whatever the fleet: the most waves the policy can make
+ * (canary, each listed size, a last wave of the rest) at their worst, plus a rollback's deploy wait.
+ */
+export function worstCaseSeconds(settings: RotationSettings): number {
+  const waves = 2 + (settings.waves.waves ?? [{ percent: 50 }]).length;
+  return expectedDurationSeconds(settings, waves).worstCase + settings.deploy.timeoutSeconds;
+}
+
 export function expectedDurationSeconds(
   settings: RotationSettings,
   waveCount: number,

@@ -31,6 +31,11 @@ export interface RotationSettings {
    * swapping only part of its fleet would leave the rest on a certificate that is later deleted.
    */
   distributionIds?: string[];
+  /**
+   * The longest a rotation may run: the durable execution's timeout. Per-request overrides that could
+   * outlast it are refused (the stage's own policy is checked against it at deploy time).
+   */
+  maxRotationSeconds?: number;
 }
 
 export const DEFAULT_SETTINGS: Omit<RotationSettings, "authorityArn"> = {
@@ -85,6 +90,11 @@ export function resolveSettings(
     problems.push(`approval.mode must be "none" or "between-waves", got ${s.approval.mode}`);
   if (s.approval.onTimeout !== "rollback" && s.approval.onTimeout !== "proceed")
     problems.push(`approval.onTimeout must be "rollback" or "proceed", got ${s.approval.onTimeout}`);
+  if (
+    s.maxRotationSeconds !== undefined &&
+    (!Number.isInteger(s.maxRotationSeconds) || s.maxRotationSeconds < 1)
+  )
+    problems.push(`maxRotationSeconds must be a whole number of seconds >= 1, got ${s.maxRotationSeconds}`);
   if (s.distributionIds !== undefined) {
     if (!Array.isArray(s.distributionIds) || s.distributionIds.length === 0)
       problems.push("distributionIds must be a non-empty list of CloudFront distribution ids when set");

@@ -4,13 +4,32 @@
  * what the dispatcher would refuse.
  */
 import { describe, expect, it } from "vitest";
-import { problemsOf } from "../../functions/api/http.ts";
-import { CertificatePath, RotationPath, StartRotationBody } from "../../functions/api/schemas.ts";
+import { problemsOf, validationError } from "../../functions/api/http.ts";
+import {
+  ApproveBody,
+  CertificatePath,
+  ListCertificatesQuery,
+  MAX_BAKE_SECONDS,
+  MAX_CERTIFICATE_PAGE,
+  MAX_EXPIRY_WINDOW_DAYS,
+  MAX_REASON_LENGTH,
+  MAX_WAVE_SIZES,
+  RollbackBody,
+  RotationPath,
+  RotationPlanView,
+  StartRotationBody,
+} from "../../functions/api/schemas.ts";
+import {
+  DEFAULT_KEY_ALGORITHM,
+  replacementKeyAlgorithm,
+  SUPPORTED_KEY_ALGORITHMS,
+} from "../../functions/core/certificate.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { rotationIdFor } from "../../functions/core/rotation.ts";
 import {
   attemptName,
   executionNameFor,
+  LIMITS,
   MAX_ATTEMPTS,
   ROTATION_ID,
   validateRotationRequest,
@@ -105,5 +124,83 @@ describe("POST /rotations body", () => {
       "bakeSeconds",
       "approval",
     ]);
+  });
+});
+
+describe("free text (reason)", () => {
+  const certificateArn = ARNS[0]!;
+  const bodies = {
+    "POST /rotations": (reason: string) => StartRotationBody.safeParse({ certificateArn, reason }),
+    "POST /rotations/{id}/rollback": (reason: string) => RollbackBody.safeParse({ reason }),
+    "POST /rotations/{id}/approve": (reason: string) => ApproveBody.safeParse({ reason }),
+  };
+
+  it.each(
+    Object.keys(bodies).flatMap((route) =>
+      [
+        ["NUL", "\u0000"],
+        ["ESC (C0)", "\u001b[31m"],
+        ["DEL", "\u007f"],
+        ["PAD, the first C1", "\u0080"],
+        ["NEL (C1 line break)", "\u0085"],
+        ["CSI (C1 escape sequence)", "\u009b31m"],
+        ["APC, the last C1", "\u009f"],
+        ["LINE SEPARATOR", "\u2028"],
+        ["PARAGRAPH SEPARATOR", "\u2029"],
+      ].map(([name, bad]) => [route, name, bad] as const),
+    ),
+  )("%s refuses a reason with %s, naming the field", (route, _, bad) => {
+    const result = bodies[route as keyof typeof bodies](`drill ${bad} forged line`);
+    expect(result.success).toBe(false);
+    const problems = problemsOf(result.error!);
+    expect(problems).toEqual([{ field: "reason", message: expect.stringContaining("control characters") }]);
+    expect(validationError(problems).message).toMatch(/^invalid request: reason: must not contain /);
+  });
+
+  it("accepts text around them: accents, non-breaking space, CJK, emoji, and trims what surrounds it", () => {
+    for (const reason of ["clé exposée", "a\u00a0b", "鍵の漏洩", "drill 🔑", "\u00a0x", "ÿ"]) {
+      expect(RollbackBody.safeParse({ reason }).success, reason).toBe(true);
+    }
+    expect(RollbackBody.parse({ reason: "\u2028 key exposure \u2029" })).toEqual({ reason: "key exposure" });
+  });
+});
+
+describe("limits the CLI imports", () => {
+  it("are what the schemas enforce", () => {
+    const certificateArn = ARNS[0]!;
+    const body = (extra: object) => StartRotationBody.safeParse({ certificateArn, ...extra }).success;
+    expect(body({ bakeSeconds: MAX_BAKE_SECONDS })).toBe(true);
+    expect(body({ bakeSeconds: MAX_BAKE_SECONDS + 1 })).toBe(false);
+    const sizes = (n: number) => Array.from({ length: n }, () => ({ count: 1 }));
+    expect(body({ waves: { waves: sizes(MAX_WAVE_SIZES) } })).toBe(true);
+    expect(body({ waves: { waves: sizes(MAX_WAVE_SIZES + 1) } })).toBe(false);
+    expect(body({ reason: "x".repeat(MAX_REASON_LENGTH) })).toBe(true);
+    expect(body({ reason: "x".repeat(MAX_REASON_LENGTH + 1) })).toBe(false);
+    const query = (q: object) => ListCertificatesQuery.safeParse(q).success;
+    expect(query({ limit: String(MAX_CERTIFICATE_PAGE) })).toBe(true);
+    expect(query({ limit: String(MAX_CERTIFICATE_PAGE + 1) })).toBe(false);
+    expect(query({ expiringWithinDays: String(MAX_EXPIRY_WINDOW_DAYS) })).toBe(true);
+    expect(query({ expiringWithinDays: String(MAX_EXPIRY_WINDOW_DAYS + 1) })).toBe(false);
+    // The dispatcher agrees (it checks again behind the API).
+    expect(LIMITS).toMatchObject({
+      bakeSeconds: MAX_BAKE_SECONDS,
+      waves: MAX_WAVE_SIZES,
+      reason: MAX_REASON_LENGTH,
+    });
+  });
+});
+
+describe("the dry-run plan's keyAlgorithm", () => {
+  it("is described as the workflow picks it (replacementKeyAlgorithm)", () => {
+    const description = RotationPlanView.shape.keyAlgorithm.meta()?.description ?? "";
+    expect(description).not.toContain("the same as the current one");
+    for (const supported of SUPPORTED_KEY_ALGORITHMS) {
+      expect(replacementKeyAlgorithm(supported)).toBe(supported);
+      expect(description).toContain(supported);
+    }
+    for (const unsupported of ["RSA_4096", "EC_secp384r1", "RSA_1024"]) {
+      expect(replacementKeyAlgorithm(unsupported)).toBe(DEFAULT_KEY_ALGORITHM);
+    }
+    expect(description).toMatch(new RegExp(`otherwise ${DEFAULT_KEY_ALGORITHM}\\.$`));
   });
 });

@@ -8,8 +8,8 @@
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { resolveEndpoint, resolveRegion } from "../../functions/cli/api-client.ts";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { resolveEndpoint, resolveRegion, signRequest } from "../../functions/cli/api-client.ts";
 import { ApiError, explainError, NoCredentialsError } from "../../functions/cli/errors.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { startHttpApi } from "../../standins/http-api.ts";
@@ -101,21 +101,37 @@ describe("configuration", () => {
   });
 
   const HOST = "https://abc123.execute-api.ap-southeast-2.amazonaws.com";
+  const CUSTOM_DOMAIN = "https://rotator.ops.example.com";
   it.each([
     ["eu-west-1", { AWS_REGION: "us-east-1" }, HOST, { region: "eu-west-1", source: "--region" }],
+    ["eu-west-1", {}, CUSTOM_DOMAIN, { region: "eu-west-1", source: "--region" }],
+    // The endpoint host names the API's region: the shell's AWS_REGION (another region) does not win.
     [
       undefined,
       { AWS_REGION: "us-east-1", AWS_DEFAULT_REGION: "us-west-2" },
       HOST,
-      { region: "us-east-1", source: "AWS_REGION" },
+      { region: "ap-southeast-2", source: "the endpoint host" },
     ],
     [
       undefined,
       { AWS_DEFAULT_REGION: "us-west-2" },
       HOST,
-      { region: "us-west-2", source: "AWS_DEFAULT_REGION" },
+      { region: "ap-southeast-2", source: "the endpoint host" },
     ],
     [undefined, {}, HOST, { region: "ap-southeast-2", source: "the endpoint host" }],
+    // A custom domain has no region in its host: the environment's.
+    [
+      undefined,
+      { AWS_REGION: "us-east-1", AWS_DEFAULT_REGION: "us-west-2" },
+      CUSTOM_DOMAIN,
+      { region: "us-east-1", source: "AWS_REGION" },
+    ],
+    [
+      undefined,
+      { AWS_DEFAULT_REGION: "us-west-2" },
+      CUSTOM_DOMAIN,
+      { region: "us-west-2", source: "AWS_DEFAULT_REGION" },
+    ],
     [
       undefined,
       {},
@@ -158,7 +174,18 @@ describe("credentials and signatures API Gateway refuses: exit 3", () => {
     ).toBe(true);
   });
 
-  it("an execute-api URL names the region to pass", () => {
+  it.each([
+    [
+      "--region",
+      "the request was signed for us-east-1 (from --region), but the API is in another region. " +
+        "Pass --region eu-central-1 (the region in the API URL), or leave --region out: the CLI then signs for the URL's region.",
+    ],
+    [
+      "AWS_REGION",
+      "the request was signed for us-east-1 (from AWS_REGION), but the API is in another region. " +
+        "Pass --region eu-central-1 (the region in the API URL).",
+    ],
+  ])("an execute-api URL names the region to pass (region from %s)", (regionSource, expected) => {
     const { message, exitCode } = explainError(
       new ApiError({
         status: 403,
@@ -166,18 +193,11 @@ describe("credentials and signatures API Gateway refuses: exit 3", () => {
         url: "https://abc123.execute-api.eu-central-1.amazonaws.com/certificates",
         message: "Credential should be scoped to a valid region. ",
         gateway: true,
-        signing: {
-          accessKeyId: "AKIA1",
-          credentialSource: "x",
-          region: "us-east-1",
-          regionSource: "AWS_REGION",
-        },
+        signing: { accessKeyId: "AKIA1", credentialSource: "x", region: "us-east-1", regionSource },
       }),
     );
     expect(exitCode).toBe(3);
-    expect(message).toContain(
-      "Pass --region eu-central-1 (the region in the API URL) or set AWS_REGION=eu-central-1.",
-    );
+    expect(message).toBe(expected);
   });
 
   it("an access key the API does not know", async () => {
@@ -406,11 +426,111 @@ describe("the API's own failures", () => {
       const { code, stderr } = await run(["certificates", "--endpoint", html.url]);
       expect(code).toBe(1);
       expect(stderr).toBe(
-        `mtls-rotator certificates: unexpected answer to GET ${html.url}/certificates: 200 with something ` +
+        `mtls-rotator certificates: unexpected answer to GET ${html.url}/certificates?limit=500: 200 with something ` +
           "that is not a JSON object: <html>Sign in to continue</html>. Is --endpoint the mtls-rotator API?\n",
       );
     } finally {
       await html.close();
     }
+  });
+});
+
+describe("the region requests are signed for", () => {
+  const EXECUTE_API = "https://abc123.execute-api.ap-southeast-2.amazonaws.com";
+  const CUSTOM_DOMAIN = "https://rotator.ops.example.com";
+
+  /** Runs `scan` against `endpoint` with fetch stubbed: the credential scope of the request it sent. */
+  async function signedRegion(env: Record<string, string>, args: string[] = []) {
+    const sent: Array<{ url: string; method: string; body?: string; authorization: string | null }> = [];
+    vi.stubGlobal("fetch", async (url: string, init: RequestInit) => {
+      sent.push({
+        url: String(url),
+        method: String(init.method),
+        body: init.body as string | undefined,
+        authorization: new Headers(init.headers).get("authorization"),
+      });
+      return new Response(JSON.stringify({ accepted: true }), {
+        status: 202,
+        headers: { "content-type": "application/json" },
+      });
+    });
+    try {
+      const spec = OPERATOR_COMMANDS.find((c) => c.name === "scan")!;
+      const out = capture();
+      const code = await runOperatorCommand(spec, args, out.io, { ...environmentFor(api.standin), env });
+      expect(out.stderr()).toBe("");
+      expect(code).toBe(0);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(sent).toHaveLength(1);
+    const [request] = sent as [(typeof sent)[number]];
+    const region = /Credential=[^/]+\/\d{8}\/([^/]+)\/execute-api\/aws4_request/.exec(
+      request.authorization ?? "",
+    )?.[1];
+    // The whole signature is the one for that region (not only the scope's text).
+    const expected = await signRequest(
+      {
+        method: request.method,
+        url: request.url,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+      },
+      {
+        credentials: {
+          accessKeyId: OPERATOR.accessKeyId,
+          secretAccessKey: OPERATOR.secretAccessKey,
+          sessionToken: OPERATOR.sessionToken!,
+        },
+        region: region ?? "?",
+        date: NOW,
+      },
+    );
+    expect(request.authorization).toBe(expected.authorization);
+    return region;
+  }
+
+  it("an execute-api endpoint: its host's region, whatever AWS_REGION and AWS_DEFAULT_REGION say", async () => {
+    expect(
+      await signedRegion({
+        MTLS_ROTATOR_API_URL: EXECUTE_API,
+        AWS_REGION: "us-east-1",
+        AWS_DEFAULT_REGION: "us-west-2",
+      }),
+    ).toBe("ap-southeast-2");
+  });
+
+  it("--region wins over the endpoint host and the environment", async () => {
+    expect(
+      await signedRegion({ MTLS_ROTATOR_API_URL: EXECUTE_API, AWS_REGION: "us-east-1" }, [
+        "--region",
+        "eu-west-1",
+      ]),
+    ).toBe("eu-west-1");
+  });
+
+  it("a custom domain (no region in its host): AWS_REGION, else AWS_DEFAULT_REGION", async () => {
+    expect(
+      await signedRegion({
+        MTLS_ROTATOR_API_URL: CUSTOM_DOMAIN,
+        AWS_REGION: "eu-central-1",
+        AWS_DEFAULT_REGION: "us-west-2",
+      }),
+    ).toBe("eu-central-1");
+    expect(await signedRegion({ MTLS_ROTATOR_API_URL: CUSTOM_DOMAIN, AWS_DEFAULT_REGION: "us-west-2" })).toBe(
+      "us-west-2",
+    );
+  });
+
+  it("a custom domain and no region anywhere: exit 2 before anything is sent", async () => {
+    const fetch = vi.fn();
+    vi.stubGlobal("fetch", fetch);
+    try {
+      const { code, stderr } = await run(["scan"], { env: { MTLS_ROTATOR_API_URL: CUSTOM_DOMAIN } });
+      expect(code).toBe(2);
+      expect(stderr).toContain("no AWS region to sign for: pass --region <region>");
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(fetch).not.toHaveBeenCalled();
   });
 });

@@ -3,6 +3,7 @@
  * request with SigV4 (injected credentials), against the HTTP API stand-in answering as the contract says.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { MAX_BAKE_SECONDS, MAX_CERTIFICATE_PAGE, MAX_WAVE_SIZES } from "../../functions/api/schemas.ts";
 import { parseWaveSpec } from "../../functions/cli/commands/rotate.ts";
 import { UsageError } from "../../functions/cli/errors.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
@@ -90,6 +91,16 @@ describe("status", () => {
     expect(parsed.rotations).toEqual([]);
   });
 
+  it("counts every certificate, following nextToken to the last page", async () => {
+    api.backend.certificatePageSize = 3;
+    const { code, stdout, requests } = await run(["status"]);
+    expect(code).toBe(0);
+    expect(requests.filter((r) => r.routeKey === "GET /certificates")).toHaveLength(2);
+    expect(stdout).toContain("Certificates: 4 tracked, 2 managed (1 due, 1 expiring within 14 days)");
+    const json = JSON.parse((await run(["status", "--json"])).stdout);
+    expect(json.certificates).toEqual(api.backend.certificates);
+  });
+
   it("says when nothing is rotating", async () => {
     const { stdout } = await run(["status"]);
     expect(stdout).toContain("Rotations running: none");
@@ -119,18 +130,37 @@ describe("certificates", () => {
 
   it("--due and --expiring-within are asked of the API", async () => {
     const due = await run(["certificates", "--due"]);
-    expect(due.requests[0]?.rawQueryString).toBe("due=true");
+    expect(due.requests[0]?.rawQueryString).toBe(`due=true&limit=${MAX_CERTIFICATE_PAGE}`);
     expect(due.stdout).toContain("1 certificate (1 due)");
 
     const soon = await run(["certificates", "--expiring-within", "45"]);
-    expect(soon.requests[0]?.rawQueryString).toBe("expiringWithinDays=45");
+    expect(soon.requests[0]?.rawQueryString).toBe(`expiringWithinDays=45&limit=${MAX_CERTIFICATE_PAGE}`);
     expect(soon.stdout).not.toContain("5b6c7d8e");
     expect(soon.stdout).toContain("3 certificates");
   });
 
   it("--json prints the API's answer as is", async () => {
     const { stdout } = await run(["certificates", "--json", "--due"]);
-    expect(JSON.parse(stdout).certificates.map((c: { id: string }) => c.id)).toEqual([CERT_ID]);
+    expect(JSON.parse(stdout)).toEqual({ certificates: api.backend.certificates.filter((c) => c.due) });
+  });
+
+  it("follows nextToken to the last page, with the filters on every request", async () => {
+    api.backend.certificatePageSize = 1;
+    const { code, stdout, stderr, requests } = await run(["certificates", "--expiring-within", "3650"]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(requests.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const queries = api.backend.certificateQueries;
+    expect(queries.map((q) => [q.expiringWithinDays, q.limit])).toEqual(
+      Array(4).fill(["3650", String(MAX_CERTIFICATE_PAGE)]),
+    );
+    expect(queries[0]?.nextToken).toBeUndefined();
+    expect(queries.slice(1).every((q) => typeof q.nextToken === "string")).toBe(true);
+    expect(new Set(queries.map((q) => q.nextToken)).size).toBe(4);
+    expect(stdout).toContain("4 certificates (1 due, 1 with drift)");
+
+    const json = await run(["certificates", "--json"]);
+    expect(JSON.parse(json.stdout)).toEqual({ certificates: api.backend.certificates });
   });
 
   it("says so when nothing matches", async () => {
@@ -246,14 +276,32 @@ describe("rotate", () => {
       "rotate",
       "arn:aws:iam::111122223333:role/not-a-cert",
       "--bake",
-      "90000",
+      "900",
     ]);
     expect(code).toBe(2);
     expect(stderr).toBe(
       "mtls-rotator rotate: the API refused the request (400 ValidationError):\n" +
-        "  certificateArn: must be an ACM certificate ARN\n" +
-        "  bakeSeconds: must be at most 86400 (one day)\n",
+        "  certificateArn: must be an ACM certificate ARN\n",
     );
+  });
+
+  it("takes the server's largest values: --bake 86400, 100 wave sizes after the canary", async () => {
+    const waves = ["1", ...Array(MAX_WAVE_SIZES).fill("1%")].join(",");
+    const { code, stderr } = await run([
+      "rotate",
+      CERT_ARN,
+      "--dry-run",
+      "--bake",
+      "86400",
+      "--waves",
+      waves,
+    ]);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(api.backend.started[0]).toMatchObject({ bakeSeconds: MAX_BAKE_SECONDS });
+    expect(api.backend.started[0]?.waves?.waves).toHaveLength(MAX_WAVE_SIZES);
+    expect(MAX_BAKE_SECONDS).toBe(86_400);
+    expect(MAX_WAVE_SIZES).toBe(100);
   });
 
   it("an unknown certificate id: the API's 404, exit 2", async () => {
@@ -271,7 +319,27 @@ describe("rotate", () => {
       ["rotate", CERT_ARN, "--approval", "always"],
       '--approval must be "none" or "between-waves", got "always"',
     ],
-    [["rotate", CERT_ARN, "--bake=-5"], '--bake must be a whole number from 0 to 31622400, got "-5"'],
+    [["rotate", CERT_ARN, "--bake=-5"], '--bake must be a whole number from 0 to 86400, got "-5"'],
+    [["rotate", CERT_ARN, "--bake", "86401"], '--bake must be a whole number from 0 to 86400, got "86401"'],
+    [
+      ["rotate", CERT_ARN, "--bake", String(366 * 86_400)],
+      '--bake must be a whole number from 0 to 86400, got "31622400"',
+    ],
+    [
+      ["rotate", CERT_ARN, "--waves", ["1", ...Array(101).fill("1")].join(",")],
+      "--waves: at most 100 wave sizes after the canary (the API's limit), got 101",
+    ],
+    [
+      ["rotate", CERT_ARN, "--reason", "drill\u0085forged line"],
+      "--reason must not contain control characters",
+    ],
+    [
+      ["rotate", CERT_ARN, "--reason", "drill\u2028forged line"],
+      "--reason must not contain control characters",
+    ],
+    [["rotate", CERT_ARN, "--reason", "drill\u001b[2J"], "--reason must not contain control characters"],
+    [["rotate", CERT_ARN, "--reason", "x".repeat(513)], "--reason must be at most 512 characters"],
+    [["rotate", CERT_ARN, "--reason", "  "], "--reason must not be blank"],
     [
       ["rotate", CERT_ARN, "--waves", "25%,1"],
       "--waves: the first item is the canary wave and must be a count",
@@ -360,6 +428,18 @@ describe("rollback and approve", () => {
     const { code, stderr } = await run(["approve", ROTATION_ID]);
     expect(code).toBe(5);
     expect(stderr).toContain(`rotation ${ROTATION_ID} is baking wave 0, not waiting for approval`);
+  });
+
+  it.each([
+    ["rollback", "\u009b31mforged"],
+    ["approve", "ok\u2029forged paragraph"],
+  ])("%s --reason the API would refuse: exit 2 naming --reason, nothing sent", async (command, reason) => {
+    const { code, stderr, requests } = await run([command, ROTATION_ID, "--reason", reason]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(
+      new RegExp(`^mtls-rotator ${command}: --reason must not contain control characters`),
+    );
+    expect(requests).toEqual([]);
   });
 
   it("an unknown rotation: the API's 404, exit 2", async () => {

@@ -5,6 +5,7 @@
  * the API returns.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { DEFAULT_CERTIFICATE_PAGE, MAX_CERTIFICATE_PAGE } from "../../functions/api/schemas.ts";
 import type {
   CertificateView,
   RotationDetail,
@@ -401,6 +402,10 @@ const apiError = (statusCode: number, error: Record<string, unknown>) => json(st
 /** What the API knows; tests change it between calls. */
 export interface Backend {
   certificates: CertificateView[];
+  /** Most certificates per page of GET /certificates, below the limit asked for (a page may hold fewer). */
+  certificatePageSize?: number;
+  /** Query strings GET /certificates received. */
+  certificateQueries: Array<Record<string, string | undefined>>;
   /** Every rotation the API lists: its events so far. */
   rotations: Map<string, RotationEvent[]>;
   /** GET /rotations/{id} answers, one per call (the last one repeats): drives `watch`. */
@@ -418,6 +423,8 @@ export interface Backend {
 export function newBackend(): Backend {
   return {
     certificates: inventory(),
+    certificatePageSize: undefined,
+    certificateQueries: [],
     rotations: new Map(),
     timelines: new Map(),
     controls: new Map(),
@@ -483,17 +490,41 @@ export function contractRoutes(backend: Backend): Record<string, HttpApiHandler>
   return {
     "GET /certificates": async (event) => {
       const q = event.queryStringParameters ?? {};
+      backend.certificateQueries.push({ ...q });
       const within = q.expiringWithinDays === undefined ? undefined : Number(q.expiringWithinDays);
       if (within !== undefined && !Number.isInteger(within)) {
         return invalid([{ field: "expiringWithinDays", message: "must be a whole number of days" }]);
       }
-      const certificates = backend.certificates.filter(
+      const limit = q.limit === undefined ? DEFAULT_CERTIFICATE_PAGE : Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_CERTIFICATE_PAGE) {
+        return invalid([
+          { field: "limit", message: `must be a whole number from 1 to ${MAX_CERTIFICATE_PAGE}` },
+        ]);
+      }
+      // The filters the token was handed out for come with it: a token is valid with the same ones only.
+      const filters = JSON.stringify([q.due, q.expiringWithinDays, q.managed]);
+      let start = 0;
+      if (q.nextToken !== undefined) {
+        const [offset, forFilters] = q.nextToken.split("~");
+        if (!/^page-\d+$/.test(offset ?? "") || forFilters !== Buffer.from(filters).toString("base64url")) {
+          return invalid([{ field: "nextToken", message: "is not a nextToken this listing handed out" }]);
+        }
+        start = Number(offset!.slice(5));
+      }
+      const matching = backend.certificates.filter(
         (c) =>
-          (q.due !== "true" || c.due) &&
+          (q.due === undefined || String(c.due) === q.due) &&
           (within === undefined || c.daysToExpiry <= within) &&
           (q.managed === undefined || String(c.managed) === q.managed),
       );
-      return json(200, { certificates });
+      const end = start + Math.min(limit, backend.certificatePageSize ?? limit);
+      const certificates = matching.slice(start, end);
+      return json(
+        200,
+        end < matching.length
+          ? { certificates, nextToken: `page-${end}~${Buffer.from(filters).toString("base64url")}` }
+          : { certificates },
+      );
     },
     "GET /certificates/{id}": async (event) => {
       const certificate = backend.certificates.find((c) => c.id === event.pathParameters?.id);

@@ -277,6 +277,8 @@ describe("the rotation workflow", () => {
       settings: {
         authorityArn: AUTHORITY_ARN,
         credentialSecretPrefix: "mtls-rotator/production/credentials/",
+        // The execution timeout, against which the API checks per-request overrides.
+        maxRotationSeconds: 30 * 86_400,
       },
     });
   });

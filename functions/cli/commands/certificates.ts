@@ -1,6 +1,8 @@
 /** `mtls-rotator certificates`: the tracked certificates, soonest expiry first, with decision and drift. */
+import { MAX_CERTIFICATE_PAGE, MAX_EXPIRY_WINDOW_DAYS } from "../../api/schemas.ts";
 import type { CertificateView } from "../api-types.ts";
 import { type CommandSpec, flag, wholeNumber } from "../command.ts";
+import { allCertificates, MAX_CERTIFICATE_PAGES } from "../paging.ts";
 import { indent, plural, table } from "../render.ts";
 
 export interface CertificatesInput {
@@ -41,11 +43,13 @@ export const certificatesCommand: CommandSpec<CertificatesInput> = {
 Lists the client certificates the service tracks, soonest expiry first: days left, the renewal decision
 (Due, Expired, Fresh, NotManaged, ...), how many distributions present each, and drift (a distribution
 presenting a certificate it should not: unmanaged or retired), with each finding under the table.
+The API answers a page at a time and every page is read, up to ${MAX_CERTIFICATE_PAGES * MAX_CERTIFICATE_PAGE} certificates
+(narrow the listing with the options below beyond that).
 
 Options:
   --due                       only certificates due for rotation
-  --expiring-within <days>    only certificates expiring within that many days
-  --json                      print the API's answer instead`,
+  --expiring-within <days>    only certificates expiring within that many days (0 to ${MAX_EXPIRY_WINDOW_DAYS})
+  --json                      print the certificates as JSON ({ certificates }, every page) instead`,
   options: {
     due: { type: "boolean" },
     "expiring-within": { type: "string" },
@@ -53,19 +57,18 @@ Options:
   },
   parse: (values) => ({
     due: flag(values, "due"),
-    expiringWithinDays: wholeNumber(values, "expiring-within", 0, 3650),
+    expiringWithinDays: wholeNumber(values, "expiring-within", 0, MAX_EXPIRY_WINDOW_DAYS),
     json: flag(values, "json"),
   }),
   async run(input, deps) {
-    const answer = await deps.api.listCertificates({
+    const certificates = await allCertificates(deps.api, {
       ...(input.due ? { due: true } : {}),
       ...(input.expiringWithinDays !== undefined ? { expiringWithinDays: input.expiringWithinDays } : {}),
     });
     if (input.json) {
-      deps.out(`${JSON.stringify(answer, null, 2)}\n`);
+      deps.out(`${JSON.stringify({ certificates }, null, 2)}\n`);
       return 0;
     }
-    const { certificates } = answer;
     if (certificates.length === 0) {
       deps.out("No certificates match.\n");
       return 0;

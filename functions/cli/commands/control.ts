@@ -1,6 +1,6 @@
 /** `mtls-rotator rollback|approve <rotation-id>`: an operator's decision at a rotation's control point. */
 import type { ControlAction } from "../api-types.ts";
-import { type CommandSpec, flag, positionalsOf, text } from "../command.ts";
+import { type CommandSpec, flag, positionalsOf, reasonOption } from "../command.ts";
 
 export interface ControlInput {
   rotationId: string;
@@ -37,7 +37,7 @@ Options:
     options: { reason: { type: "string" }, json: { type: "boolean" } },
     parse: (values, positionals) => {
       const [rotationId] = positionalsOf(positionals, ["rotation-id"]);
-      return { rotationId: rotationId!, reason: text(values, "reason"), json: flag(values, "json") };
+      return { rotationId: rotationId!, reason: reasonOption(values), json: flag(values, "json") };
     },
     async run(input, deps) {
       const answer = await deps.api.control(input.rotationId, action, input.reason);

@@ -1,8 +1,17 @@
 /** `mtls-rotator rotate <certificate>`: start a rotation, or show its plan (--dry-run). */
+import { MAX_BAKE_SECONDS, MAX_WAVE_SIZES } from "../../api/schemas.ts";
 import { PolicyError } from "../../core/renewal.ts";
 import { validateWavePolicy, type WaveSize } from "../../core/waves.ts";
 import type { ApprovalMode, DryRunAnswer, RotationPlan, StartRotationRequest } from "../api-types.ts";
-import { type CommandDeps, type CommandSpec, flag, positionalsOf, text, wholeNumber } from "../command.ts";
+import {
+  type CommandDeps,
+  type CommandSpec,
+  flag,
+  positionalsOf,
+  reasonOption,
+  text,
+  wholeNumber,
+} from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { duration, fields, indent, plural, relative, table, timestamp } from "../render.ts";
 
@@ -31,6 +40,11 @@ export function parseWaveSpec(spec: string): { canarySize: number; waves: WaveSi
   const [canary, ...waves] = sizes;
   if (!canary || !("count" in canary)) {
     throw new UsageError(`--waves: the first item is the canary wave and must be a count (e.g. "1,25%,50%")`);
+  }
+  if (waves.length > MAX_WAVE_SIZES) {
+    throw new UsageError(
+      `--waves: at most ${MAX_WAVE_SIZES} wave sizes after the canary (the API's limit), got ${waves.length}`,
+    );
   }
   const policy = { canarySize: canary.count, waves };
   try {
@@ -114,10 +128,12 @@ distributions in each, expected duration).
 Options:
   --dry-run                     show the plan only
   --reason <text>               why (recorded in the history and notifications)
-  --bake <seconds>              manual rollback window after each wave deployed (0 = none)
+  --bake <seconds>              manual rollback window after each wave deployed (0 = none, at most
+                                ${MAX_BAKE_SECONDS}: one day)
   --approval none|between-waves wait for \`mtls-rotator approve\` after each wave passed its gate
   --waves <spec>                wave sizes: the canary count, then counts or percentages of the
                                 distributions, e.g. "1,25%,50%"; the rest forms one last wave
+                                (at most ${MAX_WAVE_SIZES} sizes after the canary)
   --json                        print the API's answer instead`,
   options: {
     "dry-run": { type: "boolean" },
@@ -137,8 +153,8 @@ Options:
     return {
       certificate: certificate!,
       dryRun: flag(values, "dry-run"),
-      reason: text(values, "reason"),
-      bakeSeconds: wholeNumber(values, "bake", 0, 366 * 86_400),
+      reason: reasonOption(values),
+      bakeSeconds: wholeNumber(values, "bake", 0, MAX_BAKE_SECONDS),
       approval,
       waves: waves === undefined ? undefined : parseWaveSpec(waves),
       json: flag(values, "json"),

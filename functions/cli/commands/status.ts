@@ -2,6 +2,7 @@
 import { TERMINAL_STATUSES } from "../../core/rotation.ts";
 import type { CertificateView, RotationSummary } from "../api-types.ts";
 import { type CommandSpec, flag } from "../command.ts";
+import { allCertificates } from "../paging.ts";
 import { indent, plural, relative, shortArn, table, truncate } from "../render.ts";
 
 export interface StatusInput {
@@ -12,6 +13,8 @@ export interface StatusInput {
 const SOON_DAYS = 14;
 const SOONEST = 5;
 const RECENT = 5;
+const OVERVIEW_TOO_LARGE =
+  "the overview reads the whole inventory; list a part of it with mtls-rotator certificates --due or --expiring-within <days>";
 /** One page of recent rotations is enough for an overview. */
 const ROTATION_PAGE = 50;
 
@@ -49,12 +52,12 @@ Shows what the service manages and what it is doing: how many certificates are t
 the ones expiring soonest, the rotations running (with the command to watch each) and the latest ended.
 
 Options:
-  --json               print the API's answers ({ certificates, rotations }) instead`,
+  --json               print the API's answers ({ certificates: every page, rotations }) instead`,
   options: { json: { type: "boolean" } },
   parse: (values) => ({ json: flag(values, "json") }),
   async run(input, deps) {
-    const [{ certificates }, list] = await Promise.all([
-      deps.api.listCertificates(),
+    const [certificates, list] = await Promise.all([
+      allCertificates(deps.api, {}, { narrow: OVERVIEW_TOO_LARGE }),
       deps.api.listRotations({ limit: ROTATION_PAGE }),
     ]);
     if (input.json) {

@@ -5,7 +5,11 @@
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InventoryStore } from "../../../functions/adapters/inventory-store.ts";
-import type { CertificatesDeps } from "../../../functions/api/certificates.ts";
+import {
+  type CertificatesDeps,
+  certificateView,
+  MAX_PAGE_BYTES,
+} from "../../../functions/api/certificates.ts";
 import { CertificateAnswer, CertificateListAnswer } from "../../../functions/api/schemas.ts";
 import {
   assessCertificate,
@@ -241,5 +245,240 @@ describe("GET /certificates/{id}", () => {
       { field: "id", message: expect.stringContaining("certificate id") },
     ]);
     expect(await tableItems()).toBe(before);
+  });
+});
+
+// ---- paging ---------------------------------------------------------------------------------------------
+
+/** An inventory in memory (the listing reads it whole: loadAll), changed between pages by some tests. */
+function memoryDeps(
+  records: InventoryRecord[],
+): CertificatesDeps & { records: Map<string, InventoryRecord> } {
+  const map = new Map(records.map((r) => [r.arn, r]));
+  return { inventory: { loadAll: async () => new Map(map) }, now: () => NOW, records: map };
+}
+
+const bigId = (n: number) => `0f3c9b1e-7a2d-4c5e-9b8a-${n.toString(16).padStart(12, "0")}`;
+const bigArn = (n: number) => `arn:aws:acm:us-east-1:123456789012:certificate/${bigId(n)}`;
+
+/**
+ * A certificate as a real fleet's inventory holds it: a DN subject and issuer, a 20-byte serial, presented by
+ * `distributions` distributions on two origins each, alerted twice, with a drift finding on every tenth.
+ */
+function realistic(n: number, distributions = 3): InventoryRecord {
+  const daysLeft = (n * 7) % 400; // many certificates share an expiry day: the ARN breaks the tie
+  const certificate: ListedCertificate = {
+    arn: bigArn(n),
+    serial: `${n.toString(16).padStart(8, "0")}5a3c0f9e1d2b7c4a8e6f0d1c2b3a4958`, // 20 bytes
+    subject: `CN=origin-client-${n}.payments.internal.example.com, OU=Edge Platform, O=Example Corp, C=US`,
+    issuer: MANAGED_CA,
+    keyAlgorithm: "EC_prime256v1",
+    notBefore: new Date(NOW.getTime() - (397 - daysLeft) * DAY).toISOString(),
+    notAfter: new Date(NOW.getTime() + daysLeft * DAY).toISOString(),
+    imported: true,
+    clientAuth: true,
+  };
+  const usage = Array.from({ length: distributions }, (_, d) => [
+    {
+      distributionId: `E${(n * 31 + d).toString(36).toUpperCase().padStart(13, "0")}`,
+      originId: "api-origin",
+    },
+    {
+      distributionId: `E${(n * 31 + d).toString(36).toUpperCase().padStart(13, "0")}`,
+      originId: "static-assets",
+    },
+  ]).flat();
+  const { record } = assessCertificate({
+    certificate,
+    usage,
+    policy: { managedIssuers: [MANAGED_CA] },
+    now: NOW,
+  });
+  return {
+    ...record,
+    alerted: [30, 14],
+    ...(n % 10 === 0
+      ? {
+          drift: [
+            {
+              kind: "unmanaged-certificate",
+              distributionId: "E2DRIFTDRIFT01",
+              originId: "legacy-origin",
+              detail: "presents a certificate from an issuer the service does not manage",
+            },
+          ],
+        }
+      : {}),
+  };
+}
+
+const listFrom = (d: CertificatesDeps, query?: Record<string, string>) =>
+  invoke(
+    listCertificatesHandler(async () => d, quiet),
+    apiEvent("GET /certificates", query ? { query } : {}),
+  );
+
+/** Every page of the listing, following nextToken (with the same filters). */
+async function allPages(d: CertificatesDeps, query: Record<string, string> = {}) {
+  const pages: string[][] = [];
+  let nextToken: string | undefined;
+  do {
+    const answer = await listFrom(d, { ...query, ...(nextToken ? { nextToken } : {}) });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    CertificateListAnswer.strict().parse(answer.body);
+    pages.push(answer.body.certificates.map((c: { arn: string }) => c.arn));
+    nextToken = answer.body.nextToken;
+  } while (nextToken && pages.length < 1000);
+  return pages;
+}
+
+/** The listing's order: notAfter ascending, then ARN. */
+function ordered(records: InventoryRecord[]): string[] {
+  return [...records]
+    .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter) || (a.arn < b.arn ? -1 : 1))
+    .map((r) => r.arn);
+}
+
+describe("GET /certificates, a page at a time", () => {
+  it("pages through everything in order (notAfter, then ARN): none skipped, none repeated, the last without nextToken", async () => {
+    const records = Array.from({ length: 250 }, (_, n) => realistic(n, 1));
+    const d = memoryDeps(records);
+    const pages = await allPages(d);
+    expect(pages.map((p) => p.length)).toEqual([100, 100, 50]); // default limit 100
+    expect(pages.flat()).toEqual(ordered(records));
+
+    const small = await allPages(d, { limit: "7" });
+    expect(small).toHaveLength(36);
+    expect(small.flat()).toEqual(ordered(records));
+    expect(new Set(small.flat()).size).toBe(250);
+  });
+
+  it("applies the filters before paging", async () => {
+    const d = memoryDeps(Object.values(RECORDS));
+    expect(await allPages(d, { due: "true", limit: "1" })).toEqual([[arn(4)], [arn(1)], [arn(6)]]);
+    expect(await allPages(d, { due: "false", managed: "true", limit: "1" })).toEqual([[arn(5)], [arn(2)]]);
+    expect(await allPages(d, { expiringWithinDays: "20", limit: "2" })).toEqual([[arn(4), arn(5)], [arn(1)]]);
+    // Exactly `limit` left: no nextToken, no empty page after.
+    expect(await allPages(d, { managed: "false", limit: "1" })).toEqual([[arn(3)]]);
+  });
+
+  it("neither skips nor repeats certificates when the inventory changes between pages", async () => {
+    const records = Array.from({ length: 30 }, (_, n) => realistic(n, 1));
+    const d = memoryDeps(records);
+    const order = ordered(records);
+    const first = await listFrom(d, { limit: "10" });
+    const seen: string[] = first.body.certificates.map((c: { arn: string }) => c.arn);
+    expect(seen).toEqual(order.slice(0, 10));
+    // Between pages: one already listed goes, one expiring before the position and one after arrive.
+    d.records.delete(order[3]!);
+    const early = { ...realistic(1000, 1), notAfter: new Date(NOW.getTime() - 400 * DAY).toISOString() };
+    const late = { ...realistic(1001, 1), notAfter: new Date(NOW.getTime() + 900 * DAY).toISOString() };
+    d.records.set(early.arn, early);
+    d.records.set(late.arn, late);
+    let nextToken: string | undefined = first.body.nextToken;
+    while (nextToken) {
+      const page = await listFrom(d, { limit: "10", nextToken });
+      seen.push(...page.body.certificates.map((c: { arn: string }) => c.arn));
+      nextToken = page.body.nextToken;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual([...order, late.arn]);
+  });
+
+  it.each([
+    ["limit=0", { limit: "0" }, "limit"],
+    ["limit=501", { limit: "501" }, "limit"],
+    ["limit=ten", { limit: "ten" }, "limit"],
+    ["an empty nextToken", { nextToken: "" }, "nextToken"],
+    ["a nextToken with characters no token has", { nextToken: "abc+/=" }, "nextToken"],
+    ["a nextToken that is not one", { nextToken: "eyJmb28iOjF9" }, "nextToken"],
+    ["a very long nextToken", { nextToken: "a".repeat(2000) }, "nextToken"],
+  ])("refuses %s with 400 naming the field", async (_, query, field) => {
+    const answer = await listFrom(memoryDeps(Object.values(RECORDS)), query);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("ValidationError");
+    expect(answer.body.error.problems.map((p: { field: string }) => p.field)).toEqual([field]);
+  });
+
+  it("refuses a tampered, truncated or foreign nextToken with 400 naming nextToken", async () => {
+    const d = memoryDeps(Object.values(RECORDS));
+    const { nextToken } = (await listFrom(d, { limit: "2" })).body as { nextToken: string };
+    expect(nextToken).toMatch(/^[A-Za-z0-9_.-]+$/);
+    expect((await listFrom(d, { limit: "2", nextToken })).status).toBe(200);
+
+    const [payload, sum] = nextToken.split(".") as [string, string];
+    const decoded = Buffer.from(payload, "base64url").toString("utf8");
+    const edited = Buffer.from(decoded.replace(/"arn:[^"]+"/, `"${arn(2)}"`)).toString("base64url");
+    const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
+    const bad = [
+      `${edited}.${sum}`, // another position, the old checksum
+      `${flip(payload, 5)}.${sum}`,
+      `${payload}.${flip(sum, 0)}`,
+      nextToken.slice(0, -1),
+      payload,
+      `${payload}.${sum}.${sum}`,
+    ];
+    for (const token of bad) {
+      const answer = await listFrom(d, { limit: "2", nextToken: token });
+      expect(answer.status, token).toBe(400);
+      expect(answer.body.error.problems).toEqual([
+        { field: "nextToken", message: "is not a nextToken this listing handed out" },
+      ]);
+    }
+
+    // Handed out for other filters: refused rather than paging a listing it does not belong to.
+    const due = (await listFrom(d, { due: "true", limit: "1" })).body.nextToken as string;
+    const other = await listFrom(d, { due: "false", limit: "1", nextToken: due });
+    expect(other.status).toBe(400);
+    expect(other.body.error.problems).toEqual([
+      { field: "nextToken", message: expect.stringContaining("other filters") },
+    ]);
+    expect((await listFrom(d, { due: "true", limit: "1", nextToken: due })).status).toBe(200);
+  });
+
+  it("keeps the largest page of realistic records well under Lambda's 6 MB answer limit", async () => {
+    const records = Array.from({ length: 10_000 }, (_, n) => realistic(n));
+    const d = memoryDeps(records);
+    // The whole inventory in one body was over the limit (what the listing answered before paging).
+    const all = JSON.stringify({ certificates: records.map((r) => certificateView(r, NOW)) });
+    expect(Buffer.byteLength(all)).toBeGreaterThan(6 * 1024 * 1024);
+
+    const event = apiEvent("GET /certificates", { query: { limit: "500" } });
+    const result = (await listCertificatesHandler(async () => d, quiet)(event, {} as never)) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(result.statusCode).toBe(200);
+    const body = JSON.parse(result.body);
+    expect(body.certificates).toHaveLength(500);
+    expect(body.nextToken).toEqual(expect.any(String));
+    // What Lambda returns to API Gateway: the body as an escaped string inside the result.
+    const lambdaAnswer = Buffer.byteLength(JSON.stringify(result));
+    expect(lambdaAnswer).toBeLessThan(1024 * 1024);
+  });
+
+  it("stops a page early rather than pass the size budget when certificates are presented very widely", async () => {
+    // 60 certificates each presented by 400 distributions (800 origins): about 60 KB each.
+    const records = Array.from({ length: 60 }, (_, n) => realistic(n, 400));
+    const d = memoryDeps(records);
+    const pages: number[] = [];
+    const seen: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const event = apiEvent("GET /certificates", {
+        query: { limit: "500", ...(nextToken ? { nextToken } : {}) },
+      });
+      const result = (await listCertificatesHandler(async () => d, quiet)(event, {} as never)) as {
+        body: string;
+      };
+      expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(6 * 1000 * 1000);
+      expect(Buffer.byteLength(result.body)).toBeLessThanOrEqual(MAX_PAGE_BYTES + 1024);
+      const body = JSON.parse(result.body);
+      pages.push(body.certificates.length);
+      seen.push(...body.certificates.map((c: { arn: string }) => c.arn));
+      nextToken = body.nextToken;
+    } while (nextToken);
+    expect(pages.length).toBeGreaterThan(1);
+    expect(seen).toEqual(ordered(records));
   });
 });

@@ -252,6 +252,32 @@ describe("POST /rotations", () => {
     }
   });
 
+  it("refuses overrides a rotation could outlast its execution with, naming them, and changes nothing", async () => {
+    const limited: RotationsDeps = {
+      ...f.deps,
+      settings: { ...f.deps.settings, maxRotationSeconds: 2 * 86_400 },
+    };
+    const before = await snapshot(f);
+    const answer = await invoke(
+      startRotationHandler(async () => limited, quiet),
+      apiEvent("POST /rotations", {
+        body: { certificateArn, bakeSeconds: 86_400, approval: "between-waves" },
+      }),
+    );
+    expect(answer.status).toBe(400);
+    const problems = (answer.body as { error: { problems: Array<{ field: string; message: string }> } }).error
+      .problems;
+    expect(problems.map((p) => p.field)).toEqual(["bakeSeconds", "approval"]);
+    expect(problems[0]!.message).toMatch(/longer than the workflow's execution timeout \(2\.0 days\)/);
+    await expectUnchanged(f, before);
+    // Within the bound: accepted as before.
+    const fine = await invoke(
+      startRotationHandler(async () => limited, quiet),
+      apiEvent("POST /rotations", { body: { certificateArn, bakeSeconds: 60, dryRun: true } }),
+    );
+    expect(fine.status).toBe(200);
+  });
+
   it.each([
     ["AccessDeniedException", 404, "NotFound"],
     ["RequestInProgressException", 409, "Conflict"],
