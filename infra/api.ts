@@ -78,9 +78,21 @@ export const apiPermissions = {
   startScan: [{ actions: ["lambda:InvokeFunction"], resources: [scanFunction.arn] }] as Statement[],
 };
 
+/** Requests per second the API accepts (every route together), and the burst above it. */
+export const API_THROTTLE = { rateLimit: 10, burstLimit: 20 };
+
 export const api = new sst.aws.ApiGatewayV2("Api", {
   // Access logs (who called what, status, latency; never bodies), kept a year for audit.
   accessLog: { retention: "1 year" },
+  // Operators, not traffic: a runaway script (POST /scan in a loop) gets 429s, not a fleet scan per call.
+  transform: {
+    stage: (args) => {
+      args.defaultRouteSettings = {
+        throttlingRateLimit: API_THROTTLE.rateLimit,
+        throttlingBurstLimit: API_THROTTLE.burstLimit,
+      };
+    },
+  },
 });
 
 const route = (key: string, file: string, link: unknown[], permissions: Statement[], description: string) =>

@@ -1016,6 +1016,11 @@ describe("the operator API", () => {
       Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
     );
     expect(routes.map((r) => r.name).sort()).toEqual(documented.sort());
+    // Throttled as a whole: operators, not traffic.
+    const api = declared.find((d) => d.type === "sst:aws:ApiGatewayV2")!;
+    const stage: Record<string, unknown> = {};
+    (api.args.transform as { stage: (args: Record<string, unknown>) => void }).stage(stage);
+    expect(stage.defaultRouteSettings).toEqual({ throttlingRateLimit: 10, throttlingBurstLimit: 20 });
     for (const route of routes) {
       expect(route.args.route.auth, route.name).toEqual({ iam: true });
       expect(route.args.runtime).toBe("nodejs22.x");
