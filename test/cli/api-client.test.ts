@@ -8,45 +8,26 @@
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { resolveEndpoint, resolveRegion, signRequest } from "../../functions/cli/api-client.ts";
 import { ApiError, explainError, NoCredentialsError } from "../../functions/cli/errors.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { startHttpApi } from "../../standins/http-api.ts";
 import {
   AUDITOR,
-  type ContractApi,
   capture,
   environmentFor,
   NOW,
-  newBackend,
   OPERATOR,
   REGION,
-  startContractApi,
+  runOperator,
+  useContractApi,
 } from "./fixtures.ts";
 
-let api: ContractApi;
+const contract = useContractApi();
 
-beforeAll(async () => {
-  api = await startContractApi();
-});
-
-afterAll(async () => {
-  await api?.close();
-});
-
-beforeEach(() => {
-  Object.assign(api.backend, newBackend());
-});
-
-async function run(args: string[], overrides: Partial<OperatorEnvironment> = {}) {
-  const [name, ...rest] = args;
-  const spec = OPERATOR_COMMANDS.find((c) => c.name === name)!;
-  const out = capture();
-  const from = api.standin.requests.length;
-  const code = await runOperatorCommand(spec, rest, out.io, environmentFor(api.standin, overrides));
-  return { code, stdout: out.stdout(), stderr: out.stderr(), requests: api.standin.requests.slice(from) };
-}
+const run = (args: string[], overrides: Partial<OperatorEnvironment> = {}) =>
+  runOperator(contract.api, args, overrides);
 
 const credentials =
   (c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) => async () =>
@@ -61,7 +42,7 @@ describe("configuration", () => {
 
   it("no region anywhere: exit 2, naming --region and AWS_REGION", async () => {
     const { code, stderr, requests } = await run(["status"], {
-      env: { MTLS_ROTATOR_API_URL: api.standin.url },
+      env: { MTLS_ROTATOR_API_URL: contract.api.standin.url },
     });
     expect(code).toBe(2);
     expect(stderr).toContain("no AWS region to sign for: pass --region <region>");
@@ -69,7 +50,9 @@ describe("configuration", () => {
   });
 
   it("--endpoint and --region on the command line", async () => {
-    const { code } = await run(["status", "--endpoint", api.standin.url, "--region", REGION], { env: {} });
+    const { code } = await run(["status", "--endpoint", contract.api.standin.url, "--region", REGION], {
+      env: {},
+    });
     expect(code).toBe(0);
   });
 
@@ -161,7 +144,7 @@ describe("credentials and signatures API Gateway refuses: exit 3", () => {
 
   it("signed for another region: names the region used, where it came from, and the fix", async () => {
     const { code, stderr, requests } = await run(["status"], {
-      env: { MTLS_ROTATOR_API_URL: api.standin.url, AWS_REGION: "us-east-1" },
+      env: { MTLS_ROTATOR_API_URL: contract.api.standin.url, AWS_REGION: "us-east-1" },
     });
     expect(code).toBe(3);
     expect(stderr).toContain(
@@ -393,7 +376,7 @@ describe("an endpoint that cannot be reached: exit 4 with the URL", () => {
 
 describe("the API's own failures", () => {
   it("5xx: exit 1 with API Gateway's request id, says the request was not at fault", async () => {
-    api.backend.timelines.set("rot-broken", ["error"]);
+    contract.api.backend.timelines.set("rot-broken", ["error"]);
     const { code, stderr, requests } = await run(["watch", "rot-broken"]);
     expect(code).toBe(1);
     expect(stderr).toMatch(
@@ -403,9 +386,9 @@ describe("the API's own failures", () => {
   });
 
   it("a URL that is not the mtls-rotator API (no such route): exit 2", async () => {
-    const { code, stderr } = await run(["status", "--endpoint", `${api.standin.url}/prod`]);
+    const { code, stderr } = await run(["status", "--endpoint", `${contract.api.standin.url}/prod`]);
     expect(code).toBe(2);
-    expect(stderr).toContain(`the endpoint has no route for GET ${api.standin.url}/prod/`);
+    expect(stderr).toContain(`the endpoint has no route for GET ${contract.api.standin.url}/prod/`);
     expect(stderr).toContain("is --endpoint / MTLS_ROTATOR_API_URL the mtls-rotator API");
   });
 
@@ -457,7 +440,10 @@ describe("the region requests are signed for", () => {
     try {
       const spec = OPERATOR_COMMANDS.find((c) => c.name === "scan")!;
       const out = capture();
-      const code = await runOperatorCommand(spec, args, out.io, { ...environmentFor(api.standin), env });
+      const code = await runOperatorCommand(spec, args, out.io, {
+        ...environmentFor(contract.api.standin),
+        env,
+      });
       expect(out.stderr()).toBe("");
       expect(code).toBe(0);
     } finally {

@@ -2,55 +2,33 @@
  * status, certificates, rotate, rollback and approve: the real commands, parsed from argv, signing every
  * request with SigV4 (injected credentials), against the HTTP API stand-in answering as the contract says.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_BAKE_SECONDS, MAX_CERTIFICATE_PAGE, MAX_WAVE_SIZES } from "../../functions/api/schemas.ts";
 import { parseWaveSpec } from "../../functions/cli/commands/rotate.ts";
 import { UsageError } from "../../functions/cli/errors.ts";
-import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
+import { OPERATOR_COMMANDS, type OperatorEnvironment } from "../../functions/cli/main.ts";
 import {
   CERT_ARN,
   CERT_ID,
-  type ContractApi,
-  capture,
   completedRotation,
-  environmentFor,
   gateFailedRotation,
-  newBackend,
   OPERATOR,
   PCA_ARN,
   ROTATION_ID,
-  startContractApi,
+  runOperator,
+  useContractApi,
 } from "./fixtures.ts";
 
-let api: ContractApi;
+const contract = useContractApi();
 
-beforeAll(async () => {
-  api = await startContractApi();
-});
-
-afterAll(async () => {
-  await api?.close();
-});
-
-beforeEach(() => {
-  Object.assign(api.backend, newBackend());
-});
-
-async function run(args: string[], overrides: Partial<OperatorEnvironment> = {}) {
-  const [name, ...rest] = args;
-  const spec = OPERATOR_COMMANDS.find((c) => c.name === name);
-  if (!spec) throw new Error(`no command ${name}`);
-  const out = capture();
-  const from = api.standin.requests.length;
-  const code = await runOperatorCommand(spec, rest, out.io, environmentFor(api.standin, overrides));
-  return { code, stdout: out.stdout(), stderr: out.stderr(), requests: api.standin.requests.slice(from) };
-}
+const run = (args: string[], overrides: Partial<OperatorEnvironment> = {}) =>
+  runOperator(contract.api, args, overrides);
 
 describe("status", () => {
   it("summarises certificates and rotations, with the command to follow a running one", async () => {
-    api.backend.rotations.set(ROTATION_ID, gateFailedRotation().slice(0, 12));
-    api.backend.rotations.set("rot-older-0001", completedRotation());
-    api.backend.rotations.set("rot-older-0002", gateFailedRotation());
+    contract.api.backend.rotations.set(ROTATION_ID, gateFailedRotation().slice(0, 12));
+    contract.api.backend.rotations.set("rot-older-0001", completedRotation());
+    contract.api.backend.rotations.set("rot-older-0002", gateFailedRotation());
 
     const { code, stdout, stderr, requests } = await run(["status"]);
 
@@ -92,13 +70,13 @@ describe("status", () => {
   });
 
   it("counts every certificate, following nextToken to the last page", async () => {
-    api.backend.certificatePageSize = 3;
+    contract.api.backend.certificatePageSize = 3;
     const { code, stdout, requests } = await run(["status"]);
     expect(code).toBe(0);
     expect(requests.filter((r) => r.routeKey === "GET /certificates")).toHaveLength(2);
     expect(stdout).toContain("Certificates: 4 tracked, 2 managed (1 due, 1 expiring within 14 days)");
     const json = JSON.parse((await run(["status", "--json"])).stdout);
-    expect(json.certificates).toEqual(api.backend.certificates);
+    expect(json.certificates).toEqual(contract.api.backend.certificates);
   });
 
   it("says when nothing is rotating", async () => {
@@ -141,16 +119,18 @@ describe("certificates", () => {
 
   it("--json prints the API's answer as is", async () => {
     const { stdout } = await run(["certificates", "--json", "--due"]);
-    expect(JSON.parse(stdout)).toEqual({ certificates: api.backend.certificates.filter((c) => c.due) });
+    expect(JSON.parse(stdout)).toEqual({
+      certificates: contract.api.backend.certificates.filter((c) => c.due),
+    });
   });
 
   it("follows nextToken to the last page, with the filters on every request", async () => {
-    api.backend.certificatePageSize = 1;
+    contract.api.backend.certificatePageSize = 1;
     const { code, stdout, stderr, requests } = await run(["certificates", "--expiring-within", "3650"]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(requests.map((r) => r.status)).toEqual([200, 200, 200, 200]);
-    const queries = api.backend.certificateQueries;
+    const queries = contract.api.backend.certificateQueries;
     expect(queries.map((q) => [q.expiringWithinDays, q.limit])).toEqual(
       Array(4).fill(["3650", String(MAX_CERTIFICATE_PAGE)]),
     );
@@ -160,11 +140,11 @@ describe("certificates", () => {
     expect(stdout).toContain("4 certificates (1 due, 1 with drift)");
 
     const json = await run(["certificates", "--json"]);
-    expect(JSON.parse(json.stdout)).toEqual({ certificates: api.backend.certificates });
+    expect(JSON.parse(json.stdout)).toEqual({ certificates: contract.api.backend.certificates });
   });
 
   it("says so when nothing matches", async () => {
-    api.backend.certificates = api.backend.certificates.filter((c) => !c.due);
+    contract.api.backend.certificates = contract.api.backend.certificates.filter((c) => !c.due);
     const { code, stdout } = await run(["certificates", "--due"]);
     expect(code).toBe(0);
     expect(stdout).toBe("No certificates match.\n");
@@ -198,7 +178,7 @@ describe("rotate", () => {
     ]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
-    expect(api.backend.started).toEqual([
+    expect(contract.api.backend.started).toEqual([
       {
         certificateArn: CERT_ARN,
         dryRun: true,
@@ -241,7 +221,7 @@ describe("rotate", () => {
     expect(stdout).toBe(
       `Rotation ${ROTATION_ID} started for ${CERT_ARN} (status: started).\nFollow it: mtls-rotator watch ${ROTATION_ID}\n`,
     );
-    expect(api.backend.started).toEqual([{ certificateArn: CERT_ARN, reason: "due" }]);
+    expect(contract.api.backend.started).toEqual([{ certificateArn: CERT_ARN, reason: "due" }]);
     expect(requests.map((r) => [r.method, r.path, r.status])).toEqual([["POST", "/rotations", 202]]);
   });
 
@@ -252,7 +232,7 @@ describe("rotate", () => {
       `GET /certificates/${CERT_ID} 200`,
       "POST /rotations 200",
     ]);
-    expect(api.backend.started[0]?.certificateArn).toBe(CERT_ARN);
+    expect(contract.api.backend.started[0]?.certificateArn).toBe(CERT_ARN);
   });
 
   it("--json prints the API's answer", async () => {
@@ -261,7 +241,7 @@ describe("rotate", () => {
   });
 
   it("a certificate already rotating: exit 5, naming the rotation to watch", async () => {
-    api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 9));
+    contract.api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 9));
     const { code, stdout, stderr } = await run(["rotate", CERT_ARN]);
     expect(code).toBe(5);
     expect(stdout).toBe("");
@@ -298,8 +278,8 @@ describe("rotate", () => {
     ]);
     expect(stderr).toBe("");
     expect(code).toBe(0);
-    expect(api.backend.started[0]).toMatchObject({ bakeSeconds: MAX_BAKE_SECONDS });
-    expect(api.backend.started[0]?.waves?.waves).toHaveLength(MAX_WAVE_SIZES);
+    expect(contract.api.backend.started[0]).toMatchObject({ bakeSeconds: MAX_BAKE_SECONDS });
+    expect(contract.api.backend.started[0]?.waves?.waves).toHaveLength(MAX_WAVE_SIZES);
     expect(MAX_BAKE_SECONDS).toBe(86_400);
     expect(MAX_WAVE_SIZES).toBe(100);
   });
@@ -373,8 +353,8 @@ describe("parseWaveSpec", () => {
 
 describe("rollback and approve", () => {
   it("rollback during a bake window: delivered, reason sent", async () => {
-    api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 10));
-    api.backend.controls.set(ROTATION_ID, { kind: "bake", wave: 1 });
+    contract.api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 10));
+    contract.api.backend.controls.set(ROTATION_ID, { kind: "bake", wave: 1 });
     const { code, stdout } = await run([
       "rollback",
       ROTATION_ID,
@@ -386,23 +366,25 @@ describe("rollback and approve", () => {
       `Rollback delivered to rotation ${ROTATION_ID} at the bake window of wave 1: it puts every swapped distribution back.\n` +
         `Follow it: mtls-rotator watch ${ROTATION_ID}\n`,
     );
-    expect(api.backend.decisions).toEqual([
+    expect(contract.api.backend.decisions).toEqual([
       { rotationId: ROTATION_ID, action: "rollback", body: { reason: "origin team sees handshake errors" } },
     ]);
   });
 
   it("approve at an approval point", async () => {
-    api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 9));
-    api.backend.controls.set(ROTATION_ID, { kind: "approval", wave: 0 });
+    contract.api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 9));
+    contract.api.backend.controls.set(ROTATION_ID, { kind: "approval", wave: 0 });
     const { code, stdout } = await run(["approve", ROTATION_ID]);
     expect(code).toBe(0);
     expect(stdout).toContain(`Approved: rotation ${ROTATION_ID} continues after wave 0.`);
-    expect(api.backend.decisions).toEqual([{ rotationId: ROTATION_ID, action: "approve", body: {} }]);
+    expect(contract.api.backend.decisions).toEqual([
+      { rotationId: ROTATION_ID, action: "approve", body: {} },
+    ]);
   });
 
   it("--json prints the API's answer", async () => {
-    api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 10));
-    api.backend.controls.set(ROTATION_ID, { kind: "bake", wave: 1 });
+    contract.api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 10));
+    contract.api.backend.controls.set(ROTATION_ID, { kind: "bake", wave: 1 });
     const { stdout } = await run(["rollback", ROTATION_ID, "--json"]);
     expect(JSON.parse(stdout)).toEqual({
       rotationId: ROTATION_ID,
@@ -413,18 +395,18 @@ describe("rollback and approve", () => {
   });
 
   it("not at a control point: exit 5 with the API's reason", async () => {
-    api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 7));
+    contract.api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 7));
     const { code, stderr } = await run(["rollback", ROTATION_ID]);
     expect(code).toBe(5);
     expect(stderr).toContain(
       `refused in the current state: rotation ${ROTATION_ID} is swapping and not at a bake window or approval; retry then`,
     );
-    expect(api.backend.decisions).toEqual([]);
+    expect(contract.api.backend.decisions).toEqual([]);
   });
 
   it("approve while a wave bakes: exit 5", async () => {
-    api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 8));
-    api.backend.controls.set(ROTATION_ID, { kind: "bake", wave: 0 });
+    contract.api.backend.rotations.set(ROTATION_ID, completedRotation().slice(0, 8));
+    contract.api.backend.controls.set(ROTATION_ID, { kind: "bake", wave: 0 });
     const { code, stderr } = await run(["approve", ROTATION_ID]);
     expect(code).toBe(5);
     expect(stderr).toContain(`rotation ${ROTATION_ID} is baking wave 0, not waiting for approval`);
@@ -453,11 +435,11 @@ describe("rollback and approve", () => {
 
 describe("scan", () => {
   it("starts the scan through POST /scan", async () => {
-    const before = api.backend.scans;
+    const before = contract.api.backend.scans;
     const { code, stdout } = await run(["scan"]);
     expect(code).toBe(0);
     expect(stdout).toContain("Scan started");
-    expect(api.backend.scans).toBe(before + 1);
+    expect(contract.api.backend.scans).toBe(before + 1);
     const json = await run(["scan", "--json"]);
     expect(JSON.parse(json.stdout)).toEqual({ accepted: true });
   });

@@ -4,7 +4,9 @@
  * them; rotations as event lists a real workflow records, folded by the core (foldEvents) into the states
  * the API returns.
  */
+
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { DEFAULT_CERTIFICATE_PAGE, MAX_CERTIFICATE_PAGE } from "../../functions/api/schemas.ts";
 import type {
   CertificateView,
@@ -12,7 +14,7 @@ import type {
   RotationPlan,
   StartRotationRequest,
 } from "../../functions/cli/api-types.ts";
-import type { OperatorEnvironment } from "../../functions/cli/main.ts";
+import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import {
   foldEvents,
@@ -665,4 +667,37 @@ export function environmentFor(
     isTTY: false,
     ...overrides,
   };
+}
+
+/**
+ * The contract API for one test file: started before its tests, closed after, its backend fresh for every
+ * test. Read `contract.api` inside tests (it exists once the file's tests run).
+ */
+export function useContractApi(): { readonly api: ContractApi } {
+  const contract = { api: undefined as unknown as ContractApi };
+  beforeAll(async () => {
+    contract.api = await startContractApi();
+  });
+  afterAll(async () => {
+    await contract.api?.close();
+  });
+  beforeEach(() => {
+    Object.assign(contract.api.backend, newBackend());
+  });
+  return contract;
+}
+
+/** Runs `mtls-rotator <args>` against `api`, capturing its output and the requests it made. */
+export async function runOperator(
+  api: ContractApi,
+  args: string[],
+  overrides: Partial<OperatorEnvironment> = {},
+) {
+  const [name, ...rest] = args;
+  const spec = OPERATOR_COMMANDS.find((c) => c.name === name);
+  if (!spec) throw new Error(`no command ${name}`);
+  const out = capture();
+  const from = api.standin.requests.length;
+  const code = await runOperatorCommand(spec, rest, out.io, environmentFor(api.standin, overrides));
+  return { code, stdout: out.stdout(), stderr: out.stderr(), requests: api.standin.requests.slice(from) };
 }

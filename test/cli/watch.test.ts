@@ -4,40 +4,26 @@
  * (status, waves with each distribution's outcome, gates, what it waits for and how to act, latest events),
  * redraws in place on a terminal, prints only changes otherwise, and exits with how the rotation ended.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RotationDetail } from "../../functions/cli/api-types.ts";
 import { MAX_FAILED_POLLS, NOT_FOUND_GRACE_MS } from "../../functions/cli/commands/watch.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
   abortedRotation,
-  type ContractApi,
   capture,
   completedRotation,
   detailOf,
   environmentFor,
   gateFailedRotation,
   NOW,
-  newBackend,
   ROTATION_ID,
   rollbackIncompleteRotation,
-  startContractApi,
+  useContractApi,
   withApproval,
 } from "./fixtures.ts";
 
-let api: ContractApi;
-
-beforeAll(async () => {
-  api = await startContractApi();
-});
-
-afterAll(async () => {
-  await api?.close();
-});
-
-beforeEach(() => {
-  Object.assign(api.backend, newBackend());
-});
+const contract = useContractApi();
 
 const watch = OPERATOR_COMMANDS.find((c) => c.name === "watch")!;
 
@@ -46,15 +32,15 @@ async function watchTimeline(
   timeline: Array<RotationDetail | "error" | "not-yet">,
   options: { args?: string[]; environment?: Partial<OperatorEnvironment> } = {},
 ) {
-  api.backend.timelines.set(ROTATION_ID, [...timeline]);
+  contract.api.backend.timelines.set(ROTATION_ID, [...timeline]);
   const out = capture();
   const sleeps: number[] = [];
-  const from = api.standin.requests.length;
+  const from = contract.api.standin.requests.length;
   const code = await runOperatorCommand(
     watch,
     [ROTATION_ID, ...(options.args ?? [])],
     out.io,
-    environmentFor(api.standin, {
+    environmentFor(contract.api.standin, {
       sleep: async (ms) => {
         sleeps.push(ms);
       },
@@ -66,7 +52,7 @@ async function watchTimeline(
     stdout: out.stdout(),
     stderr: out.stderr(),
     sleeps,
-    requests: api.standin.requests.slice(from),
+    requests: contract.api.standin.requests.slice(from),
   };
 }
 
@@ -303,7 +289,7 @@ describe("when the API cannot be asked", () => {
       watch,
       ["rot-unknown"],
       out.io,
-      environmentFor(api.standin, {
+      environmentFor(contract.api.standin, {
         now: () => new Date(clock),
         sleep: async (ms) => {
           clock += ms;
@@ -324,7 +310,7 @@ describe("when the API cannot be asked", () => {
       watch,
       [ROTATION_ID, "--interval", "soon"],
       out.io,
-      environmentFor(api.standin),
+      environmentFor(contract.api.standin),
     );
     expect(code).toBe(2);
     expect(out.stderr()).toContain('--interval must be a positive number of seconds, got "soon"');
