@@ -48,7 +48,7 @@ import { AlbTrustStoreTarget } from "../trust/targets/alb-trust-store.ts";
 import { ApiGatewayDomainTarget } from "../trust/targets/apigateway-domain.ts";
 import { CloudFrontTrustStoreTarget } from "../trust/targets/cloudfront-trust-store.ts";
 import { type AnnouncementStore, EventBridgeTarget } from "../trust/targets/eventbridge.ts";
-import { WebhookTarget } from "../trust/targets/webhook.ts";
+import { WebhookTarget, webhookUrlProblem } from "../trust/targets/webhook.ts";
 import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type RotationSettings, resolveSettings } from "../workflow/settings.ts";
 
@@ -245,7 +245,7 @@ export function trustTargetsField(
     const webhook = given.webhook as Record<string, unknown> | null;
     const url = typeof webhook?.url === "string" ? webhook.url : "";
     const secretName = typeof webhook?.secretName === "string" ? webhook.secretName : "";
-    if (!webhookUrlAcceptable(url))
+    if (webhookUrlProblem(url))
       problems.push(
         `${path}.webhook.url must be an https:// URL (http:// only on a loopback address), got ${JSON.stringify(webhook?.url)}`,
       );
@@ -261,19 +261,6 @@ export function trustTargetsField(
     else problems.push(`${path}.eventBus is not an event bus name or ARN: ${JSON.stringify(given.eventBus)}`);
   }
   return targets;
-}
-
-/** https://, or http:// to a loopback address (the sandbox's local receivers), without credentials. */
-function webhookUrlAcceptable(text: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return false;
-  }
-  if (url.username || url.password) return false;
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-  return url.protocol === "https:" || (url.protocol === "http:" && loopback);
 }
 
 /** Where in the bundle bucket each target that loads its bundle from S3 keeps its own object. */

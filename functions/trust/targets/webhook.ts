@@ -89,6 +89,26 @@ export class WebhookDeliveryError extends Error {
 const RETRYABLE_STATUS = new Set([408, 429]);
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
+/**
+ * Why `url` cannot be a webhook target ("" when it can): https:// only (http:// on a loopback address, for
+ * tests and the sandbox), and no credentials in it (the HMAC secret authenticates).
+ */
+export function webhookUrlProblem(url: string | URL): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `webhook URL ${JSON.stringify(String(url))} is not a URL`;
+  }
+  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && LOOPBACK.has(parsed.hostname))) {
+    return `webhook URL must be https:// (http:// only on a loopback address): ${parsed.protocol}//${parsed.host}`;
+  }
+  if (parsed.username || parsed.password) {
+    return "webhook URL must not carry credentials; the HMAC secret authenticates";
+  }
+  return "";
+}
+
 export class WebhookTarget implements TrustTarget {
   readonly name: string;
   readonly #url: URL;
@@ -103,14 +123,8 @@ export class WebhookTarget implements TrustTarget {
 
   constructor(options: WebhookTargetOptions) {
     const url = new URL(options.url);
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) {
-      throw new WebhookConfigError(
-        `webhook URL must be https:// (http:// only on a loopback address): ${url.protocol}//${url.host}`,
-      );
-    }
-    if (url.username || url.password) {
-      throw new WebhookConfigError("webhook URL must not carry credentials; the HMAC secret authenticates");
-    }
+    const problem = webhookUrlProblem(url);
+    if (problem) throw new WebhookConfigError(problem);
     if (typeof options.secret === "string" && options.secret.length < 16) {
       throw new WebhookConfigError("webhook secret must be at least 16 characters");
     }
