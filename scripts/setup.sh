@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs, sourced by the quick-start commands and by CI (.ci/run):
 # Node >= 22 (from the npm registry when the machine's is older), Debian's openssl and nginx (real CA
-# signatures and real TLS origins), and the npm dependencies (npm ci when the lock changed or in CI).
+# signatures and real TLS origins), the npm dependencies (npm ci when the lock changed or in CI), and the
+# Python test tools in a project-local virtual environment .venv (pinned with hashes: botocore's AWS service
+# models, which every stand-in checks each call against, and moto for differential checks).
 # Source it (`. scripts/setup.sh`): it puts Node 22 on PATH for the caller.
 set -euo pipefail
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,3 +57,30 @@ if [ "${CI:-}" = "true" ] || [ ! -f "$_root/node_modules/.package-lock.json" ] |
   log "npm ci"
   (cd "$_root" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# --- Python test tools: .venv with the hash-pinned scripts/python/requirements.txt -------------------------
+# (Re)installed when the lock changed, in CI, or when the venv is missing. The tests read AWS's service models
+# from .venv (standins/model/botocore.ts) and start moto from it; without them the tests fail, never skip.
+_venv="$_root/.venv"
+_lock="$_root/scripts/python/requirements.txt"
+if [ "${CI:-}" = "true" ] || [ ! -f "$_venv/.requirements.txt" ] || ! cmp -s "$_lock" "$_venv/.requirements.txt"; then
+  if ! python3 -c 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 9) else 1)' 2>/dev/null; then
+    if command -v apt-get >/dev/null 2>&1; then
+      log "installing Debian packages: python3 python3-venv"
+      SUDO=""
+      [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
+    else
+      echo "Python >= 3.9 with the venv module is required (the tests' AWS models and moto)" >&2
+      exit 1
+    fi
+  fi
+  log "python test tools: $(python3 --version) -> .venv (pinned, hash-checked: scripts/python/requirements.txt)"
+  rm -rf "$_venv"
+  python3 -m venv "$_venv"
+  "$_venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+    --require-hashes --no-deps --only-binary=:all: -r "$_lock"
+  cp "$_lock" "$_venv/.requirements.txt"
+fi
+log "botocore $("$_venv/bin/python" -c 'import botocore; print(botocore.__version__)'), moto $("$_venv/bin/python" -c 'import moto; print(moto.__version__)')"
