@@ -5,6 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FaultInjector, type FaultKind } from "./faults.ts";
+import { modelChecks, type ServiceModelCheck, serviceCheck } from "./model/checks.ts";
+import type { Protocol } from "./model/wire.ts";
 import {
   AwsError,
   type JsonService,
@@ -76,6 +78,8 @@ export class StandinServer {
   readonly calls: CallRecord[] = [];
   readonly #json = new Map<string, JsonService>();
   readonly #rest: WireService[] = [];
+  /** AWS's model of every service served (botocore): each request and answer is checked against it. */
+  readonly #checks = new Map<string, ServiceModelCheck>();
   readonly #server: Server;
   readonly #options: StandinServerOptions;
   #endpoint: string | undefined;
@@ -88,6 +92,8 @@ export class StandinServer {
     for (const service of services) {
       if ("targetPrefix" in service) this.#json.set(service.targetPrefix, service);
       else this.#rest.push(service);
+      // Without the models the stand-ins do not start: a check that cannot run must not look like a pass.
+      if (!this.#checks.has(service.service)) this.#checks.set(service.service, serviceCheck(service.service));
     }
     this.#server = createServer((req, res) => {
       this.#serve(req, res).catch((error: unknown) => {
@@ -159,11 +165,12 @@ export class StandinServer {
     res.end(response.body);
   }
 
-  async #serveJson(target: string, request: StandinRequest, res: ServerResponse) {
+  async #serveJson(target: string, request: WireRequest, res: ServerResponse) {
     const dot = target.lastIndexOf(".");
     const service = this.#json.get(target.slice(0, dot));
     const operation = target.slice(dot + 1);
     if (!service) {
+      recordUnserved(target);
       return jsonError(new AwsError("UnknownOperationException", `no stand-in serves ${target}`));
     }
     // awsQueryCompatible services (CloudWatch) also name the error in x-amzn-query-error: "Code;Sender".
@@ -171,7 +178,7 @@ export class StandinServer {
       request.headers["x-amzn-query-mode"] === "true"
         ? withQueryError
         : (error: AwsError) => jsonError(error);
-    return this.#dispatch(service.service, operation, request, res, toError, async () => {
+    return this.#dispatch(service.service, operation, "json", request, res, toError, async () => {
       const input = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
       const output = await service.handle(operation, input, request);
       return {
@@ -187,36 +194,44 @@ export class StandinServer {
       const operation = service.operationFor(request);
       if (operation) {
         const toError = (error: AwsError) => service.errorResponse?.(error, request) ?? xmlError(error);
-        return this.#dispatch(service.service, operation, request, res, toError, () =>
+        const protocol = this.#checks.get(service.service)?.model.metadata.protocol as Protocol;
+        return this.#dispatch(service.service, operation, protocol, request, res, toError, () =>
           service.handle(operation, request),
         );
       }
     }
+    recordUnserved(`${request.method} ${request.path}`);
     return xmlError(new AwsError("NotFound", `no stand-in serves ${request.method} ${request.path}`, 404));
   }
 
   async #dispatch(
     service: string,
     operation: string,
-    request: StandinRequest,
+    protocol: Protocol,
+    request: WireRequest,
     res: ServerResponse,
     toError: (error: AwsError) => WireResponse,
     run: () => Promise<WireResponse> | WireResponse,
   ): Promise<WireResponse | undefined> {
     const record: CallRecord = { service, operation, status: 0, region: request.region };
     this.calls.push(record);
-    const fault = this.faults.take(service, operation);
-    if (fault === "timeout") {
-      record.error = "Timeout";
-      await this.#hold(res);
-      return undefined;
-    }
+    const check = this.#checks.get(service);
     let response: WireResponse;
     try {
+      // AWS's model first: a request it does not allow is refused as AWS refuses it and changes nothing.
+      check?.checkRequest(operation, protocol, request);
+      const fault = this.faults.take(service, operation);
+      if (fault === "timeout") {
+        record.error = "Timeout";
+        await this.#hold(res);
+        return undefined;
+      }
       if (fault) throw faultError(fault, service);
       response = await run();
+      check?.checkResponse(operation, protocol, response, request.method);
     } catch (error) {
       if (!(error instanceof AwsError)) throw error;
+      check?.checkError(operation, error.code, error.status);
       response = toError(error);
       record.error = error.code;
     }
@@ -253,6 +268,16 @@ function faultError(kind: Exclude<FaultKind, "timeout">, service: string): AwsEr
     return new AwsError(code, "Rate exceeded", status);
   }
   return new AwsError("ServiceUnavailable", "Service is unavailable (injected fault)", 503);
+}
+
+/** A request no stand-in serves: the code under test called something the stand-ins (and the check) do not know. */
+function recordUnserved(what: string): void {
+  modelChecks.record({
+    service: "unknown",
+    operation: what,
+    direction: "routing",
+    violations: [{ member: "", path: "", constraint: "no stand-in serves this request", value: `'${what}'` }],
+  });
 }
 
 function withQueryError(error: AwsError): StandinResponse {
