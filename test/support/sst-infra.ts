@@ -9,7 +9,8 @@
 import { expect, vi } from "vitest";
 
 export const ACCOUNT = "123456789012";
-export const REGION = "eu-west-1";
+/** The home region infra is loaded in: one where AWS documents Lambda durable functions (infra/settings.ts). */
+export const REGION = "us-east-2";
 export const AUTHORITY_ARN = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c`;
 export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`;
 
@@ -128,7 +129,11 @@ export function installSst(stage: string, region = REGION): Declared[] {
   return declared;
 }
 
-export async function loadInfra(stage: string, env: Record<string, string> = {}, region = REGION) {
+/**
+ * Fresh modules, the stand-ins for `stage` in `region`, and the deploying shell's variables: none of the
+ * developer's own, only AUTHORITY_ARN and `env`. Returns what the infra declares from then on.
+ */
+export function stageSst(stage: string, env: Record<string, string> = {}, region = REGION): Declared[] {
   vi.resetModules();
   const declared = installSst(stage, region);
   vi.stubEnv("MTLS_ROTATOR_AUTHORITY_ARN", AUTHORITY_ARN);
@@ -136,9 +141,30 @@ export async function loadInfra(stage: string, env: Record<string, string> = {},
   vi.stubEnv("MTLS_ROTATOR_DISTRIBUTION_IDS", "");
   vi.stubEnv("MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS", "");
   vi.stubEnv("MTLS_ROTATOR_SCAN_SCHEDULE", "");
+  vi.stubEnv("MTLS_ROTATOR_REGION", "");
+  vi.stubEnv("MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION", "");
   for (const name of TARGET_VARIABLES) vi.stubEnv(name, "");
   for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
-  const infra = (name: string) => import(/* @vite-ignore */ `../../infra/${name}.ts`);
+  return declared;
+}
+
+/** An infra/ module, evaluated against the stand-ins installed last (stageSst). */
+export const importInfra = (name: string) => import(/* @vite-ignore */ `../../infra/${name}.ts`);
+
+/** sst.config.ts itself, with `$config` standing in as the identity (its app() and run()). */
+export async function loadSstConfig(): Promise<{
+  app(input: { stage: string }): { providers: { aws: { region: string } } } & Record<string, unknown>;
+  run(): Promise<Record<string, unknown>>;
+}> {
+  vi.stubGlobal("$config", (config: unknown) => config);
+  // By computed path, like infra/: sst.config.ts is type-checked by tsconfig.infra.json.
+  const file = "../../sst.config.ts";
+  return (await import(/* @vite-ignore */ file)).default;
+}
+
+export async function loadInfra(stage: string, env: Record<string, string> = {}, region = REGION) {
+  const declared = stageSst(stage, env, region);
+  const infra = importInfra;
   const rotation = await infra("rotation");
   const settings = await infra("settings");
   const tracking = await infra("tracking");
