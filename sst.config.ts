@@ -7,7 +7,10 @@ export default $config({
       home: "aws",
       removal: input?.stage === "production" ? "retain" : "remove",
       protect: input?.stage === "production",
-      providers: { aws: { region: process.env.MTLS_ROTATOR_REGION ?? "us-east-1" } },
+      // The home region. Its default must be where AWS documents Lambda durable functions (the rotation
+      // workflow): infra/settings.ts DEFAULT_HOME_REGION and DURABLE_FUNCTION_REGIONS, which refuse any
+      // other unless MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION=1. ACM/CloudFront pieces stay in us-east-1.
+      providers: { aws: { region: process.env.MTLS_ROTATOR_REGION?.trim() || "us-east-2" } },
     };
   },
   async run() {

@@ -30,11 +30,17 @@ const inventoryReads: Statement = {
   ],
 };
 
-/** Reads of rotations: items and history, and the `list` index that pages rotations newest first. */
-const rotationReads: Statement = {
-  actions: ["dynamodb:GetItem", "dynamodb:Query"],
-  resources: [rotationTable.arn, $interpolate`${rotationTable.arn}/index/list`],
-};
+/**
+ * Reads of rotations: items and history, and the `list` index that pages rotations newest first. Only Query
+ * reads an index (GetItem's one resource type is the table: Service Authorization Reference, DynamoDB).
+ */
+const rotationReads: Statement[] = [
+  { actions: ["dynamodb:GetItem"], resources: [rotationTable.arn] },
+  {
+    actions: ["dynamodb:Query"],
+    resources: [rotationTable.arn, $interpolate`${rotationTable.arn}/index/list`],
+  },
+];
 
 /** Single items: a rotation's status, a certificate's lock, a rotation's open control point. */
 const itemReads: Statement = { actions: ["dynamodb:GetItem"], resources: [rotationTable.arn] };
@@ -43,7 +49,7 @@ export const apiPermissions = {
   /** GET /certificates, GET /certificates/{id}: the inventory partition. */
   certificates: [inventoryReads] as Statement[],
   /** GET /rotations, GET /rotations/{id}. */
-  readRotations: [rotationReads] as Statement[],
+  readRotations: rotationReads,
   /**
    * POST /rotations: the certificate in service (serial, key type, issuer), the configured CAs' own
    * certificates (whose certificates are managed), which distributions present it (a dry run's waves),

@@ -1,6 +1,7 @@
 // The rotation workflow: one durable execution per rotation (functions/workflow/rotation-workflow.ts), with
 // exactly the permissions its steps use. No statement has a wildcard action; a resource is "*" only where the
-// action supports no narrower resource (noted on each).
+// action supports no narrower resource (noted on each). test/infra/iam-reference.test.ts checks every statement
+// against AWS's Service Authorization Reference.
 import { credentialsKey } from "./credentials";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { settings } from "./settings";
@@ -130,7 +131,8 @@ export const rotationWorkflowPermissions: Statement[] = [
   // bundle yet) would fail. The bucket holds nothing but bundles.
   { actions: ["s3:ListBucket"], resources: [trustBundleBucket.arn] },
   { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
-  // GetMetricData supports no resource-level permission.
+  // GetMetricData on "*": metrics (AWS/CloudFront 5xxErrorRate) have no ARN; the only resource type the
+  // Service Authorization Reference lists for it is an optional CloudWatch dataset, which the gate never reads.
   { actions: ["cloudwatch:GetMetricData"], resources: ["*"] },
   // The stage's optional trust targets (CloudFront/ALB trust stores, API Gateway domains, webhook, bus).
   ...trustTargetPermissions,

@@ -6,6 +6,11 @@
  * - Rotation policy (validity, waves, bake, deploy/preflight deadlines, gate, approval, grace, revocation,
  *   workflow timeouts) is in STAGES below: reviewed in code, versioned with the app, the same for everyone
  *   who deploys a stage. Stages without an entry (personal and preview stages) use `default`.
+ * - The home region (where everything but the ACM/CloudFront pieces runs) is sst.config.ts's
+ *   providers.aws.region: MTLS_ROTATOR_REGION, default DEFAULT_HOME_REGION. It must be a region where AWS
+ *   documents Lambda durable functions (DURABLE_FUNCTION_REGIONS below, with the sources); any other stops
+ *   the deploy unless MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION=1 says the deployer checked AWS's list.
+ *   Origin-mTLS certificates (ACM), CloudFront and its metrics stay in us-east-1 whatever the home region.
  * - Account-specific identifiers come from the deploying shell or CI, falling back to STAGES:
  *     MTLS_ROTATOR_AUTHORITY_ARN     the Private CA that issues replacements (required)
  *     MTLS_ROTATOR_NOTIFY_EMAILS     comma-separated addresses subscribed to the notification topic
@@ -112,12 +117,24 @@ export interface StageSettings {
   distributionIds?: string[];
   /** Overrides of DEFAULT_TRACKING. */
   tracking?: Partial<TrackingSettings>;
-  /** Durable execution: longest a rotation may run, and how long its history is kept (1..90 days). */
+  /**
+   * Durable execution (the function's DurableConfig): longest a rotation may run, and how long Lambda keeps
+   * an execution's history after it closes. Both are always set explicitly, so no default applies:
+   * - ExecutionTimeout: 1..31,622,400 seconds (a 366-day year), required by CloudFormation
+   *   (AWS::Lambda::Function DurableConfig; SAM DurableConfig docs). SST's Workflow defaults it to 14 days.
+   * - RetentionPeriodInDays: 1..90 days (Lambda API reference, DurableConfig). AWS's default is 14 days
+   *   ("The default is 14 days", SAM DurableConfig; CDK DurableConfig retentionPeriod default
+   *   Duration.days(14)); SST's Workflow/Function `retention` defaults to "30 days" instead (SST 4.17.1
+   *   platform/src/components/aws/function.ts). One Lambda guide page says 1..365 days: the API reference,
+   *   CloudFormation and SAM all say 90, which is what is checked here.
+   */
   workflow: { executionTimeoutDays: number; retentionDays: number };
 }
 
 export interface DeploySettings {
   stage: string;
+  /** The home region (providers.aws.region): checked against DURABLE_FUNCTION_REGIONS. */
+  region: string;
   /** What the workflow receives (RotationSettings). */
   rotation: RotationPolicy & {
     authorityArn: string;
@@ -198,6 +215,57 @@ export class DeploySettingsError extends Error {
   }
 }
 
+/**
+ * Regions where AWS's documentation confirms Lambda durable functions, which the rotation workflow
+ * (sst.aws.Workflow) is. Sources found (newest material searched: late September 2026):
+ * - AWS News Blog, "Build multi-step applications and AI workflows with AWS Lambda durable functions",
+ *   2025-12-02, https://aws.amazon.com/blogs/aws/build-multi-step-applications-and-ai-workflows-with-aws-lambda-durable-functions/
+ *   "Lambda durable functions are now available in US East (Ohio) AWS Region. For the latest Region
+ *   availability, visit the AWS Capabilities by Region page." (launch: us-east-2 only)
+ * - Pulumi AWS provider docs, lambda.Function durableConfig (pulumi-aws 7.x): "durableConfig may only be
+ *   available in limited regions, including us-east-2."
+ * - AWS What's New, December 2025, https://aws.amazon.com/about-aws/whats-new/2025/12/lambda-durable-functions-14-additional-regions/
+ *   and 2026-04-22, https://aws.amazon.com/about-aws/whats-new/2026/04/lambda-durable-functions-16-new-regions/
+ *   "AWS Lambda durable functions are now available in 16 additional AWS Regions"; an AWS engineer on
+ *   github.com/aws/aws-lambda-roadmap/issues/80 (2026-04-23): "With the latest expansion, we are now in 31
+ *   AWS regions". September 2026: "AWS Lambda durable functions are now available in AWS European
+ *   Sovereign Cloud region" (https://aws.amazon.com/about-aws/whats-new/2026/09/durablefunctions-european-sovereign-cloud/).
+ *   The region lists of these posts could not be read from here (only their titles and links), so no
+ *   region is added on their strength.
+ * - us-east-1 is not confirmed by any AWS documentation read: the only mention is an AWS maintainer's
+ *   pull-request comment (github.com/aws/aws-lambda-dotnet/pull/2434, 2026-06-22) that the .NET durable
+ *   runtime is "deployed to at least us-east-1". Hence DEFAULT_HOME_REGION is us-east-2, not us-east-1.
+ * To add a region: quote AWS's page naming it here. Until then a deployer who has checked AWS's
+ * "Capabilities by Region" page may deploy elsewhere with MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION=1.
+ */
+export const DURABLE_FUNCTION_REGIONS: readonly string[] = ["us-east-2"];
+
+/** The home region when MTLS_ROTATOR_REGION is not set (sst.config.ts spells the same value). */
+export const DEFAULT_HOME_REGION = "us-east-2";
+
+/** Set to 1 to deploy to a home region not in DURABLE_FUNCTION_REGIONS (after checking AWS's own list). */
+export const ALLOW_UNLISTED_DURABLE_REGION = "MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION";
+
+const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
+
+/** Problems of the home region: its form, and whether AWS documents durable functions there. */
+export function homeRegionProblems(region: string, env: Record<string, string | undefined>): string[] {
+  const override = env[ALLOW_UNLISTED_DURABLE_REGION]?.trim() ?? "";
+  if (override !== "" && override !== "1")
+    return [`${ALLOW_UNLISTED_DURABLE_REGION} must be 1 (or unset), got ${JSON.stringify(override)}`];
+  if (!REGION_NAME.test(region))
+    return [`home region ${JSON.stringify(region)} (MTLS_ROTATOR_REGION) is not an AWS region name`];
+  if (DURABLE_FUNCTION_REGIONS.includes(region) || override === "1") return [];
+  return [
+    `home region ${region} (MTLS_ROTATOR_REGION): the rotation workflow is a Lambda durable function, and` +
+      ` AWS's documentation checked for this project names durable functions only in` +
+      ` ${DURABLE_FUNCTION_REGIONS.join(", ")} (infra/settings.ts DURABLE_FUNCTION_REGIONS). Deploy to` +
+      ` ${DURABLE_FUNCTION_REGIONS.join(" or ")}, or confirm on AWS's Capabilities by Region page that` +
+      ` durable functions exist in ${region} and set ${ALLOW_UNLISTED_DURABLE_REGION}=1` +
+      " (ACM certificates and CloudFront stay in us-east-1 either way)",
+  ];
+}
+
 const PCA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
@@ -251,12 +319,14 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
   };
 
   const targets = trustTargetsOf(base.trustTargets, env);
+  // sst.config.ts deploys to the same region (its providers.aws.region).
+  const homeRegion = env.MTLS_ROTATOR_REGION?.trim() || DEFAULT_HOME_REGION;
   problems.push(
+    ...homeRegionProblems(homeRegion, env),
     ...policyProblems(policy),
     ...workflowProblems(policy, base.workflow),
     ...trackingProblems(tracking),
-    // sst.config.ts deploys to the same region (its providers.aws.region).
-    ...trustTargetProblems(targets, env.MTLS_ROTATOR_REGION?.trim() || "us-east-1"),
+    ...trustTargetProblems(targets, homeRegion),
   );
   const credentialSecretPrefix = `mtls-rotator/${stage}/credentials/`;
   const bundleSecretName = `mtls-rotator/${stage}/trust/origin-client-ca`;
@@ -270,6 +340,7 @@ export function settingsFor(stage: string, env: Record<string, string | undefine
   if (problems.length > 0) throw new DeploySettingsError(stage, problems);
   return {
     stage,
+    region: homeRegion,
     rotation: {
       ...policy,
       authorityArn,
