@@ -382,6 +382,21 @@ describe("CloudFront stand-in", () => {
       },
     );
 
+    it("[cloudfront.mtls-revalidates-whole-config] checks every origin-mTLS ARN of an update again, unchanged ones included", async () => {
+      const fading = certificate("fading");
+      const { id } = await create(h, buildDistributionConfig({ origins: 2, mtlsArns: [fading] }));
+      // The certificate the first origin keeps is no longer usable (say, deleted from ACM).
+      certificates.delete(fading);
+      const read = await readConfig(h, id);
+      await expect(
+        update(h, id, withOriginCertificate(read.config, originId(1), current[0]), read.etag),
+      ).rejects.toMatchObject({
+        name: "InvalidArgument",
+        message: expect.stringMatching(/does not exist in ACM/),
+      });
+      expect(h.standin.originCertificates(id)[originId(1)]).toBeUndefined();
+    });
+
     it("tells other stand-ins which distributions reference a certificate", async () => {
       const shared = certificate("shared");
       const replacement = certificate("replacement");
