@@ -7,11 +7,12 @@
  * each DistributionConfig as the XML text it received and serves that text back byte for byte; it parses the
  * document only to check it, never to rebuild it. Fields it does not understand survive every round trip.
  *
- * Rules enforced (see /work/shared/design/aws-facts.md):
+ * Rules enforced (each with its AWS source in docs/aws-behaviour.md):
  * - UpdateDistribution needs `If-Match` (400 InvalidIfMatchVersion) equal to the current ETag
  *   (412 PreconditionFailed); every write yields a new ETag.
  * - UpdateDistribution carries the whole config: missing required members -> 400 MalformedInput; a changed
- *   CallerReference -> 400 IllegalUpdate.
+ *   CallerReference -> 400 IllegalUpdate. CreateDistribution with a CallerReference already used -> 409
+ *   DistributionAlreadyExists, even with the same config.
  * - Status is `InProgress` after every write and `Deployed` once `deployDelayMs` has passed on the
  *   injectable clock (evaluated when read, no timers).
  * - Origin mTLS: at most 5 distinct certificate ARNs added or changed per request; every ARN must name an
@@ -95,8 +96,6 @@ interface StoredDistribution {
   /** The DistributionConfig element exactly as last written (root tag with its xmlns included). */
   configXml: string;
   config: InspectedConfig;
-  /** The config of the CreateDistribution request, to answer a retried create idempotently. */
-  createdConfigXml: string;
   /** Clock reading of the last write. */
   changedAt: number;
   /**
@@ -248,20 +247,18 @@ export class CloudFrontStandin implements RestService {
   #create(request: StandinRequest): StandinResponse {
     const { xml, config } = readConfig(request.body);
 
-    // CloudFront answers a repeated CallerReference with the original distribution when the config is the
-    // same (so an SDK retry of a create whose response got lost is harmless), and refuses it otherwise.
+    // AWS (DistributionConfig.CallerReference): "If CallerReference is a value that you already sent in a
+    // previous request to create a distribution, CloudFront returns a DistributionAlreadyExists error",
+    // whatever the config (docs/aws-behaviour.md, cloudfront.caller-reference-unique).
     const previous = [...this.#distributions.values()].find(
       (d) => d.config.callerReference === config.callerReference,
     );
     if (previous) {
-      if (previous.createdConfigXml !== xml) {
-        throw new AwsError(
-          "DistributionAlreadyExists",
-          `The caller reference that you are using to create a distribution is associated with another distribution: ${previous.id}`,
-          409,
-        );
-      }
-      return this.#distributionResponse(previous, 201, true);
+      throw new AwsError(
+        "DistributionAlreadyExists",
+        `The caller reference that you are using to create a distribution is associated with another distribution: ${previous.id}`,
+        409,
+      );
     }
 
     this.#checkOrigins(config, undefined);
@@ -270,7 +267,6 @@ export class CloudFrontStandin implements RestService {
       etag: newEtag(),
       configXml: xml,
       config,
-      createdConfigXml: xml,
       changedAt: this.#now(),
       deployedBefore: undefined,
     };

@@ -19,7 +19,7 @@
  *   no more than two weeks in the past or two hours in the future (InvalidParameterValue /
  *   MissingParameter / InvalidParameterCombination / ValidationError as CloudWatch names them).
  * - GetMetricData (ValidationError): 1..500 queries; Ids unique and matching ^[a-z][a-zA-Z0-9_]*$; each query
- *   has a MetricStat with Namespace, MetricName, a Period of 1, 5, 10, 30 or a multiple of 60, and a Stat of
+ *   has a MetricStat with Namespace, MetricName, a Period of 1, 5, 10, 20, 30 or a multiple of 60, and a Stat of
  *   Average, Sum, Minimum, Maximum or SampleCount; StartTime before EndTime (and not equal).
  * - Aggregation: Period buckets aligned to StartTime (rounded down to the minute, or to the second for
  *   high-resolution periods), datapoints in [StartTime, EndTime), empty buckets omitted, newest first unless
@@ -445,11 +445,11 @@ function readQuery(raw: unknown, path: string): MetricQuery {
     typeof period !== "number" ||
     !Number.isInteger(period) ||
     period <= 0 ||
-    (period % 60 !== 0 && ![1, 5, 10, 30].includes(period))
+    (period % 60 !== 0 && ![1, 5, 10, 20, 30].includes(period))
   ) {
     throw new AwsError(
       "ValidationError",
-      `The value ${String(period)} for parameter ${path}.MetricStat.Period is invalid: use 1, 5, 10, 30 or a multiple of 60.`,
+      `The value ${String(period)} for parameter ${path}.MetricStat.Period is invalid: use 1, 5, 10, 20, 30 or a multiple of 60.`,
     );
   }
   const statistic = stat.Stat;

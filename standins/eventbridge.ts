@@ -13,7 +13,8 @@
  *   a name (`[/\.\-_A-Za-z0-9]+`) or an event-bus ARN.
  * - Entry level (the call succeeds; the entry carries ErrorCode/ErrorMessage instead of an EventId and counts
  *   in FailedEntryCount; other entries are still accepted): Source, DetailType and Detail are required
- *   (InvalidArgument, with AWS's messages); Detail must be a JSON object (MalformedDetail "Detail is
+ *   (InvalidArgument, with AWS's messages), and a request in which no entry has all three fails as a whole
+ *   (ValidationException; the code is assumed); Detail must be a JSON object (MalformedDetail "Detail is
  *   malformed."); a Source beginning with "aws." is reserved for AWS services (NotAuthorizedForSourceException).
  *   Stricter than AWS (which drops such events silently, by reports): DetailType longer than 128
  *   characters is refused (InvalidArgument).
@@ -154,6 +155,19 @@ export class EventBridgeStandin implements JsonService {
       );
     }
 
+    // AWS (PutEventsRequestEntry): "If you submit a request in which none of the entries have each of these
+    // properties, EventBridge fails the entire request." The error code is assumed.
+    if (
+      entries.every(
+        (raw) => !hasRequiredMembers((typeof raw === "object" && raw !== null ? raw : {}) as Entry),
+      )
+    ) {
+      throw new AwsError(
+        "ValidationException",
+        "None of the entries has Source, DetailType and Detail: the request fails as a whole.",
+      );
+    }
+
     const results: ResultEntry[] = [];
     for (const raw of entries) {
       const entry = raw as Entry;
@@ -210,6 +224,11 @@ function checkBusName(value: unknown, index: number): void {
       `1 validation error detected: Value '${String(value)}' at 'entries.${index + 1}.member.eventBusName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+`,
     );
   }
+}
+
+function hasRequiredMembers(entry: Entry): boolean {
+  const present = (value: unknown) => typeof value === "string" && value !== "";
+  return present(entry.Source) && present(entry.DetailType) && present(entry.Detail);
 }
 
 function checkEntry(entry: Entry): ResultEntry | undefined {

@@ -15,6 +15,7 @@ import {
   ListCertificatesCommand,
   type ListCertificatesCommandInput,
   paginateListCertificates,
+  SearchCertificatesCommand,
 } from "@aws-sdk/client-acm";
 import {
   CreateDistributionCommand,
@@ -118,7 +119,7 @@ describe("ImportCertificate", () => {
     expect(got.CertificateChain).toBe(ec.chainPem.trim());
   });
 
-  it("takes the ARN's region from the SigV4 credential scope", async () => {
+  it("[acm.import-region-from-endpoint] takes the ARN's region from the SigV4 credential scope", async () => {
     const eu = new ACMClient({
       region: "eu-west-1",
       endpoint: s.endpoint,
@@ -145,6 +146,18 @@ describe("ImportCertificate", () => {
     [
       "two certificates in the Certificate field",
       async () => importInput({ ...ec, certificatePem: ec.certificatePem + issuing.certificatePem }),
+    ],
+    [
+      "an encrypted private key",
+      async () =>
+        importInput({
+          ...ec,
+          privateKeyPem: generateKeyPairSync("ec", {
+            namedCurve: "P-256",
+            publicKeyEncoding: { type: "spki", format: "pem" },
+            privateKeyEncoding: { type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "secret" },
+          }).privateKey,
+        }),
     ],
     [
       "a private key that is not a key",
@@ -186,16 +199,19 @@ describe("ImportCertificate", () => {
     ["a key algorithm ACM cannot import (Ed25519)", async () => importInput(await ed25519Credential())],
   ];
 
-  it.each(refused)("refuses %s with ValidationException", async (_, input) => {
-    const before = s.acm.arns();
-    await expect(acm.send(new ImportCertificateCommand(await input()))).rejects.toMatchObject({
-      name: "ValidationException",
-      $metadata: { httpStatusCode: 400 },
-    });
-    expect(s.acm.arns()).toEqual(before);
-  });
+  it.each(refused)(
+    "[acm.import-key-matches-certificate] [acm.import-one-certificate] [acm.import-private-key-unencrypted] [acm.import-validity-window] [acm.import-chain-valid] [acm.import-key-algorithms] refuses %s with ValidationException",
+    async (_, input) => {
+      const before = s.acm.arns();
+      await expect(acm.send(new ImportCertificateCommand(await input()))).rejects.toMatchObject({
+        name: "ValidationException",
+        $metadata: { httpStatusCode: 400 },
+      });
+      expect(s.acm.arns()).toEqual(before);
+    },
+  );
 
-  it("keeps the ARN on re-import and refuses a key-type change", async () => {
+  it("[acm.reimport-keeps-arn] [acm.reimport-key-algorithm-fixed] [acm.reimport-no-tags] keeps the ARN on re-import and refuses a key-type change", async () => {
     const arn = await importCertificate(acm, importInput(ec));
     const count = s.acm.arns().length;
 
@@ -222,7 +238,7 @@ describe("ImportCertificate", () => {
 });
 
 describe("ImportCertificate pacing (1 per second)", () => {
-  it("throttles a second import within one second; SDK retries and a 1 s wait get through", async () => {
+  it("[acm.import-rate-1-per-second] throttles a second import within one second; SDK retries and a 1 s wait get through", async () => {
     const s = await start(1);
     const raw = s.clients({ maxAttempts: 1 }).acm;
     const retrying = s.clients().acm;
@@ -247,7 +263,7 @@ describe("ImportCertificate pacing (1 per second)", () => {
 });
 
 describe("DescribeCertificate", () => {
-  it("answers the fields ACM answers for an imported certificate", async () => {
+  it("[acm.serial-colon-hex] answers the fields ACM answers for an imported certificate", async () => {
     const s = await start();
     const { acm, cloudfront } = s.clients({ maxAttempts: 1 });
     const before = Date.now();
@@ -304,7 +320,7 @@ describe("ListCertificates", () => {
       (c) => c.CertificateArn,
     );
 
-  it("returns only RSA_1024 and RSA_2048 certificates by default, as ACM does", async () => {
+  it("[acm.list-default-key-types] returns only RSA_1024 and RSA_2048 certificates by default, as ACM does", async () => {
     const arns = await listed({});
     expect(arns).toEqual(rsaArns);
     expect(arns).not.toContain(ecArn);
@@ -328,6 +344,14 @@ describe("ListCertificates", () => {
       InUse: false,
       ExtendedKeyUsages: ["TLS_WEB_CLIENT_AUTHENTICATION"],
     });
+  });
+
+  it("[acm.list-eku-filter] lists only certificates carrying every EKU that Includes.extendedKeyUsage names", async () => {
+    const ekus = async (extendedKeyUsage: string[]) =>
+      listed({ Includes: { keyTypes: ["EC_prime256v1"], extendedKeyUsage: extendedKeyUsage as never } });
+    expect(await ekus(["TLS_WEB_CLIENT_AUTHENTICATION"])).toEqual([ecArn]);
+    expect(await ekus(["TLS_WEB_SERVER_AUTHENTICATION"])).toEqual([]);
+    expect(await ekus(["TLS_WEB_CLIENT_AUTHENTICATION", "TLS_WEB_SERVER_AUTHENTICATION"])).toEqual([]);
   });
 
   it("pages with MaxItems and NextToken", async () => {
@@ -359,7 +383,7 @@ describe("ListCertificates", () => {
 });
 
 describe("DeleteCertificate", () => {
-  it("refuses to delete a certificate a CloudFront distribution uses, and deletes it once unused", async () => {
+  it("[acm.delete-in-use] refuses to delete a certificate a CloudFront distribution uses, and deletes it once unused", async () => {
     const s = await start();
     const { acm, cloudfront } = s.clients({ maxAttempts: 1 });
     const arn = await importCertificate(acm, importInput(ec));
@@ -394,6 +418,77 @@ describe("DeleteCertificate", () => {
   });
 });
 
+describe("behaviour over time", () => {
+  it("[acm.in-use-includes-deploying-config] keeps a certificate in use while edges still present it (InProgress)", async () => {
+    let clock = Date.now();
+    const s = await startStandins({
+      now: () => new Date(clock),
+      deployDelayMs: 60_000,
+      acmImportsPerSecond: 1000,
+    });
+    started.push(s);
+    const { acm, cloudfront } = s.clients({ maxAttempts: 1 });
+    const old = await importCertificate(acm, importInput(ec));
+    const next = await importCertificate(acm, importInput(ecNext));
+    const created = await cloudfront.send(
+      new CreateDistributionCommand({ DistributionConfig: buildDistributionConfig({ mtlsArns: [old] }) }),
+    );
+    const id = created.Distribution?.Id ?? "";
+    clock += 61_000;
+    const read = await cloudfront.send(new GetDistributionConfigCommand({ Id: id }));
+    if (!read.DistributionConfig) throw new Error("no config");
+    await cloudfront.send(
+      new UpdateDistributionCommand({
+        Id: id,
+        IfMatch: read.ETag,
+        DistributionConfig: withOriginCertificate(read.DistributionConfig, originId(0), next),
+      }),
+    );
+
+    // The swap is InProgress: the edges still present the old certificate.
+    await expect(acm.send(new DeleteCertificateCommand({ CertificateArn: old }))).rejects.toMatchObject({
+      name: "ResourceInUseException",
+    });
+    clock += 61_000;
+    await acm.send(new DeleteCertificateCommand({ CertificateArn: old }));
+    expect(s.acm.arns()).toEqual([next]);
+  });
+
+  it("[acm.describe-expired-status] answers Status EXPIRED once NotAfter has passed", async () => {
+    let clock = Date.now();
+    const s = await startStandins({ now: () => new Date(clock) });
+    started.push(s);
+    const { acm } = s.clients({ maxAttempts: 1 });
+    const arn = await importCertificate(acm, importInput(ec));
+    const status = async () =>
+      (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate?.Status;
+    expect(await status()).toBe("ISSUED");
+    clock = new Date(new X509Certificate(ec.certificatePem).validTo).getTime() + 1_000;
+    expect(await status()).toBe("EXPIRED");
+  });
+});
+
+describe("SearchCertificates", () => {
+  it("[acm.search-filter-subset] refuses a filter the stand-in does not understand instead of ignoring it", async () => {
+    const s = await start();
+    const { acm } = s.clients({ maxAttempts: 1 });
+    const arn = await importCertificate(acm, importInput(ec));
+    const found = await acm.send(
+      new SearchCertificatesCommand({
+        FilterStatement: { Filter: { X509AttributeFilter: { KeyAlgorithm: "EC_prime256v1" } } },
+      }),
+    );
+    expect(found.Results?.map((r) => r.CertificateArn)).toEqual([arn]);
+    await expect(
+      acm.send(
+        new SearchCertificatesCommand({
+          FilterStatement: { Filter: { X509AttributeFilter: { NotAfter: { Start: new Date() } } } },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "ValidationException", message: expect.stringMatching(/not supported/) });
+  });
+});
+
 describe("unknown and malformed ARNs", () => {
   let acm: ACMClient;
   beforeAll(async () => {
@@ -406,16 +501,19 @@ describe("unknown and malformed ARNs", () => {
     ["DeleteCertificate", (arn) => acm.send(new DeleteCertificateCommand({ CertificateArn: arn }))],
   ];
 
-  it.each(operations)("%s answers ResourceNotFoundException and InvalidArnException", async (_, call) => {
-    await expect(call(UNKNOWN_ARN)).rejects.toMatchObject({
-      name: "ResourceNotFoundException",
-      $metadata: { httpStatusCode: 400 },
-    });
-    await expect(call("arn:aws:acm:us-east-1:111122223333:certificate/NOT_AN_ID")).rejects.toMatchObject({
-      name: "InvalidArnException",
-    });
-    await expect(call("not-an-arn")).rejects.toMatchObject({ name: "InvalidArnException" });
-  });
+  it.each(operations)(
+    "[acm.arn-errors] %s answers ResourceNotFoundException and InvalidArnException",
+    async (_, call) => {
+      await expect(call(UNKNOWN_ARN)).rejects.toMatchObject({
+        name: "ResourceNotFoundException",
+        $metadata: { httpStatusCode: 400 },
+      });
+      await expect(call("arn:aws:acm:us-east-1:111122223333:certificate/NOT_AN_ID")).rejects.toMatchObject({
+        name: "InvalidArnException",
+      });
+      await expect(call("not-an-arn")).rejects.toMatchObject({ name: "InvalidArnException" });
+    },
+  );
 });
 
 /** A leaf with an Ed25519 key, signed by the issuing CA: a key ACM does not import. */

@@ -115,7 +115,7 @@ describe("CreateDomainName / GetDomainName / UpdateDomainName", () => {
     });
   });
 
-  it("without a version loads the latest one, and keeps it until the domain is updated (cached)", async () => {
+  it("[apigateway.truststore-cached] without a version loads the latest one, and keeps it until the domain is updated (cached)", async () => {
     const domainName = `${unique("api")}.example.com`;
     const key = unique("truststores/api");
     const first = await putBundle(key, alpha.certificatePem);
@@ -139,7 +139,7 @@ describe("CreateDomainName / GetDomainName / UpdateDomainName", () => {
     expect(s.apigateway.truststore(domainName)?.loadedVersion).toBe(second);
   });
 
-  it("moves a domain to a new truststore version; members left out keep their values (PATCH)", async () => {
+  it("[apigateway.patch-semantics] moves a domain to a new truststore version; members left out keep their values (PATCH)", async () => {
     const d = await mtlsDomain();
     const v2 = await putBundle(d.key, alpha.certificatePem + bravo.certificatePem);
     const out = await update({
@@ -166,7 +166,7 @@ describe("CreateDomainName / GetDomainName / UpdateDomainName", () => {
     expect(got.MutualTlsAuthentication).toEqual({ TruststoreUri: d.uri, TruststoreVersion: d.version });
   });
 
-  it("answers an unknown domain with 404 NotFoundException, also from another region", async () => {
+  it("[apigateway.not-found] answers an unknown domain with 404 NotFoundException, also from another region", async () => {
     await expect(
       apigateway.send(new GetDomainNameCommand({ DomainName: "nobody.example.com" })),
     ).rejects.toBeInstanceOf(NotFoundException);
@@ -181,7 +181,7 @@ describe("CreateDomainName / GetDomainName / UpdateDomainName", () => {
     );
   });
 
-  it("refuses to create an existing domain (409 ConflictException)", async () => {
+  it("[apigateway.domain-conflict] refuses to create an existing domain (409 ConflictException)", async () => {
     const d = await mtlsDomain();
     await expect(
       apigateway.send(
@@ -190,7 +190,7 @@ describe("CreateDomainName / GetDomainName / UpdateDomainName", () => {
     ).rejects.toBeInstanceOf(ConflictException);
   });
 
-  it("answers injected throttling as 429 TooManyRequestsException", async () => {
+  it("[apigateway.too-many-requests] answers injected throttling as 429 TooManyRequestsException", async () => {
     const d = await mtlsDomain();
     s.server.faults.inject({ service: "apigateway", operation: "GetDomainName", kind: "throttle" });
     await expect(
@@ -247,18 +247,21 @@ describe("refusals: 400 BadRequestException, nothing created or changed", () => 
       },
     ];
 
-  it.each(domainRefusals)("create with $name", async ({ input }) => {
-    const domainName = `${unique("api")}.example.com`;
-    const request = {
-      DomainName: domainName,
-      DomainNameConfigurations: configurations(),
-      ...(await input()),
-    };
-    await expect(apigateway.send(new CreateDomainNameCommand(request))).rejects.toBeInstanceOf(
-      BadRequestException,
-    );
-    expect(s.apigateway.domainNames()).not.toContain(domainName);
-  });
+  it.each(domainRefusals)(
+    "[apigateway.certificate-region] [apigateway.mtls-regional-tls12] create with $name",
+    async ({ input }) => {
+      const domainName = `${unique("api")}.example.com`;
+      const request = {
+        DomainName: domainName,
+        DomainNameConfigurations: configurations(),
+        ...(await input()),
+      };
+      await expect(apigateway.send(new CreateDomainNameCommand(request))).rejects.toBeInstanceOf(
+        BadRequestException,
+      );
+      expect(s.apigateway.domainNames()).not.toContain(domainName);
+    },
+  );
 
   it("accepts EDGE and TLS_1_0 without mutual TLS (the refusals above are about mutual TLS)", async () => {
     const domainName = `${unique("api")}.example.com`;
@@ -333,20 +336,23 @@ describe("refusals: 400 BadRequestException, nothing created or changed", () => 
     },
   ];
 
-  it.each(truststoreRefusals)("create with $name", async ({ mtls, message }) => {
-    const domainName = `${unique("api")}.example.com`;
-    const request = {
-      DomainName: domainName,
-      DomainNameConfigurations: configurations(),
-      MutualTlsAuthentication: await mtls(),
-    };
-    await expect(apigateway.send(new CreateDomainNameCommand(request))).rejects.toMatchObject({
-      name: "BadRequestException",
-      message: expect.stringMatching(message),
-      $metadata: { httpStatusCode: 400 },
-    });
-    expect(s.apigateway.domainNames()).not.toContain(domainName);
-  });
+  it.each(truststoreRefusals)(
+    "[apigateway.truststore-readable] [apigateway.truststore-limits] create with $name",
+    async ({ mtls, message }) => {
+      const domainName = `${unique("api")}.example.com`;
+      const request = {
+        DomainName: domainName,
+        DomainNameConfigurations: configurations(),
+        MutualTlsAuthentication: await mtls(),
+      };
+      await expect(apigateway.send(new CreateDomainNameCommand(request))).rejects.toMatchObject({
+        name: "BadRequestException",
+        message: expect.stringMatching(message),
+        $metadata: { httpStatusCode: 400 },
+      });
+      expect(s.apigateway.domainNames()).not.toContain(domainName);
+    },
+  );
 
   it.each(truststoreRefusals)("update with $name: the domain keeps its truststore", async ({ mtls }) => {
     const d = await mtlsDomain();
@@ -360,7 +366,7 @@ describe("refusals: 400 BadRequestException, nothing created or changed", () => 
     });
   });
 
-  it("update moving a mutual-TLS domain to an EDGE endpoint is refused and changes nothing", async () => {
+  it("[apigateway.mtls-regional-tls12] update moving a mutual-TLS domain to an EDGE endpoint is refused and changes nothing", async () => {
     const d = await mtlsDomain();
     await expect(
       update({
@@ -394,7 +400,7 @@ describe("truststore warnings: accepted, mutual TLS stays on, warnings answered"
     },
   ];
 
-  it.each(warned)("$name", async ({ pem, warning }) => {
+  it.each(warned)("[apigateway.truststore-warnings] $name", async ({ pem, warning }) => {
     const d = await mtlsDomain();
     const v2 = await putBundle(d.key, await pem());
     const out = await update({

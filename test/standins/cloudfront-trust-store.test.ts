@@ -110,7 +110,7 @@ async function get(id: string) {
 describe("CreateTrustStore / GetTrustStore", () => {
   freshStandins();
 
-  it("creates a pending trust store that turns active once the delay has passed on the clock", async () => {
+  it("[cloudfront.trust-store-async-validation] creates a pending trust store that turns active once the delay has passed on the clock", async () => {
     const key = unique("viewer/bundle");
     const version = await putBundle(key, alpha.certificatePem + bravo.certificatePem);
     const created = await cloudfront.send(
@@ -227,7 +227,7 @@ describe("CreateTrustStore / GetTrustStore", () => {
   ];
 
   it.each(badCreates)(
-    "refuses a create $name as InvalidArgument, creating nothing",
+    "[cloudfront.trust-store-bundle-readable] refuses a create $name as InvalidArgument, creating nothing",
     async ({ input, message }) => {
       const request = await input();
       const before = s.cloudfront.trustStores.ids();
@@ -242,7 +242,7 @@ describe("CreateTrustStore / GetTrustStore", () => {
     },
   );
 
-  it("refuses a second trust store of the same name (409 EntityAlreadyExists)", async () => {
+  it("[cloudfront.trust-store-name-unique] refuses a second trust store of the same name (409 EntityAlreadyExists)", async () => {
     const key = await keyWith(alpha.certificatePem);
     const name = unique("viewers");
     await cloudfront.send(
@@ -253,7 +253,7 @@ describe("CreateTrustStore / GetTrustStore", () => {
     ).rejects.toMatchObject({ name: "EntityAlreadyExists", $metadata: { httpStatusCode: 409 } });
   });
 
-  it(`allows ${MAX_TRUST_STORES} trust stores per account, refusing the next as EntityLimitExceeded`, async () => {
+  it(`[cloudfront.trust-store-quota] allows ${MAX_TRUST_STORES} trust stores per account, refusing the next as EntityLimitExceeded`, async () => {
     const fresh = await startStandins();
     try {
       fresh.s3.createBucket(BUCKET, { versioned: true });
@@ -274,7 +274,7 @@ describe("CreateTrustStore / GetTrustStore", () => {
     }
   });
 
-  it("answers an unknown trust store with 404 EntityNotFound", async () => {
+  it("[cloudfront.trust-store-not-found] answers an unknown trust store with 404 EntityNotFound", async () => {
     await expect(get("ts-0000000000000000")).rejects.toMatchObject({
       name: "EntityNotFound",
       $metadata: { httpStatusCode: 404 },
@@ -337,7 +337,7 @@ describe("UpdateTrustStore: ETag / If-Match", () => {
     expect(s.cloudfront.trustStores.effectiveBundle(store.id)?.location.version).toBe(v3);
   });
 
-  it("refuses an update without If-Match (400 InvalidIfMatchVersion)", async () => {
+  it("[cloudfront.trust-store-if-match] refuses an update without If-Match (400 InvalidIfMatchVersion)", async () => {
     const store = await activeStore();
     await expect(
       cloudfront.send(
@@ -351,7 +351,7 @@ describe("UpdateTrustStore: ETag / If-Match", () => {
     expect(s.cloudfront.trustStores.etag(store.id)).toBe(store.etag);
   });
 
-  it("refuses a stale ETag with 412 PreconditionFailed and changes nothing", async () => {
+  it("[cloudfront.trust-store-if-match] refuses a stale ETag with 412 PreconditionFailed and changes nothing", async () => {
     const store = await activeStore();
     const v2 = await putBundle(store.key, bravo.certificatePem);
     const moved = await cloudfront.send(
@@ -455,7 +455,7 @@ describe("bundle validation: a bad bundle fails the trust store and never replac
   ];
 
   it.each(bad)(
-    "$name: failed with a Reason, the previous bundle stays in effect",
+    "[cloudfront.trust-store-bundle-limits] [cloudfront.trust-store-failed-keeps-previous] $name: failed with a Reason, the previous bundle stays in effect",
     async ({ pem, reason }) => {
       const store = await activeStore();
       const version = await putBundle(store.key, await pem());
@@ -563,7 +563,7 @@ describe("tags on trust stores", () => {
     expect(s.cloudfront.trustStores.etag(store.id)).toBe(store.etag);
   });
 
-  it("refuses reserved or oversized keys, and more than 50 tags, as InvalidTagging", async () => {
+  it("[cloudfront.tag-limits] refuses reserved or oversized keys, and more than 50 tags, as InvalidTagging", async () => {
     const store = await activeStore();
     const tag = (items: Array<{ Key: string; Value: string }>) =>
       cloudfront.send(new TagResourceCommand({ Resource: store.arn, Tags: { Items: items } }));
@@ -582,7 +582,7 @@ describe("tags on trust stores", () => {
     expect(Object.keys(s.cloudfront.trustStores.tags(store.id))).toHaveLength(50);
   });
 
-  it("answers an ARN that names no trust store with 404 NoSuchResource", async () => {
+  it("[cloudfront.tag-unknown-resource] answers an ARN that names no trust store with 404 NoSuchResource", async () => {
     await expect(
       cloudfront.send(
         new ListTagsForResourceCommand({

@@ -132,7 +132,7 @@ describe("CloudFront stand-in", () => {
   });
 
   describe("full-config round trip", () => {
-    it("returns exactly what was written after swapping one origin's certificate", async () => {
+    it("[cloudfront.update-replaces-whole-config] returns exactly what was written after swapping one origin's certificate", async () => {
       const original = buildDistributionConfig({ origins: 3, mtlsArns: [current[0], current[1]] });
       const { id, etag } = await create(h, original);
 
@@ -156,7 +156,7 @@ describe("CloudFront stand-in", () => {
       expect(h.standin.originCertificates(id)).toEqual(originCertificatesOf(expected));
     });
 
-    it("keeps elements it does not understand, byte for byte", async () => {
+    it("[cloudfront.update-replaces-whole-config] keeps elements it does not understand, byte for byte", async () => {
       // Sent without the SDK, to smuggle in formatting, a comment and members no SDK model knows.
       const sdkXml = h.standin.configXml((await create(h, buildDistributionConfig())).id);
       const exotic = sdkXml
@@ -201,7 +201,7 @@ describe("CloudFront stand-in", () => {
       },
     );
 
-    it("rejects a changed CallerReference as IllegalUpdate", async () => {
+    it("[cloudfront.caller-reference-immutable] rejects a changed CallerReference as IllegalUpdate", async () => {
       const { id } = await create(h, buildDistributionConfig());
       const read = await readConfig(h, id);
       await expect(
@@ -209,7 +209,7 @@ describe("CloudFront stand-in", () => {
       ).rejects.toMatchObject({ name: "IllegalUpdate", $metadata: { httpStatusCode: 400 } });
     });
 
-    it("rejects an Origins list whose Quantity disagrees with its Items", async () => {
+    it("[cloudfront.quantity-matches-items] rejects an Origins list whose Quantity disagrees with its Items", async () => {
       const { id } = await create(h, buildDistributionConfig({ origins: 2 }));
       const read = await readConfig(h, id);
       const config = structuredClone(read.config);
@@ -219,20 +219,22 @@ describe("CloudFront stand-in", () => {
       });
     });
 
-    it("answers a repeated create with the same CallerReference idempotently, and refuses a different config", async () => {
+    it("[cloudfront.caller-reference-unique] refuses a repeated CallerReference with 409 DistributionAlreadyExists, same config or not", async () => {
       const config = buildDistributionConfig();
-      const first = await create(h, config);
-      const again = await create(h, config);
-      expect(again.id).toBe(first.id);
-      await expect(create(h, { ...config, Comment: "different" })).rejects.toMatchObject({
-        name: "DistributionAlreadyExists",
-        $metadata: { httpStatusCode: 409 },
-      });
+      await create(h, config);
+      const before = h.standin.ids().length;
+      for (const repeated of [config, { ...config, Comment: "different" }]) {
+        await expect(create(h, repeated)).rejects.toMatchObject({
+          name: "DistributionAlreadyExists",
+          $metadata: { httpStatusCode: 409 },
+        });
+      }
+      expect(h.standin.ids().length).toBe(before);
     });
   });
 
   describe("ETag and If-Match", () => {
-    it("requires If-Match, refuses a stale ETag with 412, and issues a new ETag per update", async () => {
+    it("[cloudfront.update-if-match-required] [cloudfront.update-if-match] [cloudfront.etag-per-write] requires If-Match, refuses a stale ETag with 412, and issues a new ETag per update", async () => {
       const { id, etag: created } = await create(h, buildDistributionConfig({ mtlsArns: [current[0]] }));
       const read = await readConfig(h, id);
 
@@ -257,7 +259,7 @@ describe("CloudFront stand-in", () => {
   });
 
   describe("deployment status", () => {
-    it("is InProgress after a write and Deployed once deployDelayMs has passed", async () => {
+    it("[cloudfront.deploy-in-progress-then-deployed] is InProgress after a write and Deployed once deployDelayMs has passed", async () => {
       const { id, output } = await create(h, buildDistributionConfig());
       const status = async () =>
         (await h.client.send(new GetDistributionCommand({ Id: id }))).Distribution?.Status;
@@ -307,7 +309,7 @@ describe("CloudFront stand-in", () => {
   });
 
   describe("origin mTLS", () => {
-    it("allows at most 5 distinct certificate ARNs on create", async () => {
+    it("[cloudfront.mtls-5-arns-per-update] allows at most 5 distinct certificate ARNs on create", async () => {
       const before = h.standin.ids().length;
       await expect(
         create(h, buildDistributionConfig({ origins: 6, mtlsArns: current.slice(0, 6) })),
@@ -323,7 +325,7 @@ describe("CloudFront stand-in", () => {
       expect(Object.values(h.standin.originCertificates(id))).toEqual(shared);
     });
 
-    it("counts only ARNs added or changed against the stored config on update", async () => {
+    it("[cloudfront.mtls-5-arns-per-update] counts only ARNs added or changed against the stored config on update", async () => {
       const { id } = await create(h, buildDistributionConfig({ origins: 7, mtlsArns: current.slice(0, 5) }));
 
       // Five unchanged + one added = six distinct ARNs in the config, but only one changes: allowed.
@@ -360,21 +362,39 @@ describe("CloudFront stand-in", () => {
         certificate("server-only", { extendedKeyUsages: ["TLS_WEB_SERVER_AUTHENTICATION"] }),
         /lacks the TLS_WEB_CLIENT_AUTHENTICATION/,
       ],
-    ])("refuses a certificate %s on create and update", async (_why, arn, message) => {
-      const before = h.standin.ids().length;
-      await expect(create(h, buildDistributionConfig({ mtlsArns: [arn] }))).rejects.toMatchObject({
-        name: "InvalidArgument",
-        message: expect.stringMatching(message),
-        $metadata: { httpStatusCode: 400 },
-      });
-      expect(h.standin.ids().length).toBe(before);
+    ])(
+      "[cloudfront.mtls-certificate-in-acm] [cloudfront.mtls-certificate-us-east-1] [cloudfront.mtls-key-types] [cloudfront.mtls-client-auth-eku] [cloudfront.mtls-refusal-code] refuses a certificate %s on create and update",
+      async (_why, arn, message) => {
+        const before = h.standin.ids().length;
+        await expect(create(h, buildDistributionConfig({ mtlsArns: [arn] }))).rejects.toMatchObject({
+          name: "InvalidArgument",
+          message: expect.stringMatching(message),
+          $metadata: { httpStatusCode: 400 },
+        });
+        expect(h.standin.ids().length).toBe(before);
 
-      const { id } = await create(h, buildDistributionConfig({ mtlsArns: [current[0]] }));
+        const { id } = await create(h, buildDistributionConfig({ mtlsArns: [current[0]] }));
+        const read = await readConfig(h, id);
+        await expect(
+          update(h, id, withOriginCertificate(read.config, originId(1), arn), read.etag),
+        ).rejects.toMatchObject({ name: "InvalidArgument", message: expect.stringMatching(message) });
+        expect(h.standin.distributionsReferencing(arn)).toEqual([]);
+      },
+    );
+
+    it("[cloudfront.mtls-revalidates-whole-config] checks every origin-mTLS ARN of an update again, unchanged ones included", async () => {
+      const fading = certificate("fading");
+      const { id } = await create(h, buildDistributionConfig({ origins: 2, mtlsArns: [fading] }));
+      // The certificate the first origin keeps is no longer usable (say, deleted from ACM).
+      certificates.delete(fading);
       const read = await readConfig(h, id);
       await expect(
-        update(h, id, withOriginCertificate(read.config, originId(1), arn), read.etag),
-      ).rejects.toMatchObject({ name: "InvalidArgument", message: expect.stringMatching(message) });
-      expect(h.standin.distributionsReferencing(arn)).toEqual([]);
+        update(h, id, withOriginCertificate(read.config, originId(1), current[0]), read.etag),
+      ).rejects.toMatchObject({
+        name: "InvalidArgument",
+        message: expect.stringMatching(/does not exist in ACM/),
+      });
+      expect(h.standin.originCertificates(id)[originId(1)]).toBeUndefined();
     });
 
     it("tells other stand-ins which distributions reference a certificate", async () => {
@@ -396,7 +416,7 @@ describe("CloudFront stand-in", () => {
   });
 
   describe("unknown distributions", () => {
-    it("answers 404 NoSuchDistribution", async () => {
+    it("[cloudfront.no-such-distribution] answers 404 NoSuchDistribution", async () => {
       const id = "ENOSUCHDIST000";
       const config = buildDistributionConfig();
       for (const call of [
@@ -412,7 +432,7 @@ describe("CloudFront stand-in", () => {
   });
 
   describe("faults", () => {
-    it("has a throttled UpdateDistribution retried by the SDK, landing exactly once", async () => {
+    it("[cloudfront.throttling] has a throttled UpdateDistribution retried by the SDK, landing exactly once", async () => {
       const { id } = await create(h, buildDistributionConfig({ mtlsArns: [current[0]] }));
       const read = await readConfig(h, id);
       const calls = () => h.server.calls.filter((c) => c.operation === "UpdateDistribution");
@@ -483,7 +503,7 @@ describe("edge view", () => {
     expect(h.standin.presentedCertificateArn(id, "no-such-origin")).toBeUndefined();
   });
 
-  it("keeps presenting the deployed certificate while a write, and a write on top of it, are InProgress", async () => {
+  it("[cloudfront.edge-serves-last-deployed] keeps presenting the deployed certificate while a write, and a write on top of it, are InProgress", async () => {
     const { id } = await create(
       h,
       buildDistributionConfig({ origins: 2, mtlsArns: [current[0], current[1]] }),
@@ -548,7 +568,7 @@ describe("ListDistributions", () => {
     }
   });
 
-  it("pages with Marker and MaxItems", async () => {
+  it("[cloudfront.list-marker-paging] pages with Marker and MaxItems", async () => {
     const pages: Array<{ ids: string[]; truncated?: boolean; next?: string; marker?: string }> = [];
     let marker: string | undefined;
     do {
@@ -607,7 +627,7 @@ describe("ListDistributions", () => {
     }
   });
 
-  it("rejects a MaxItems out of range", async () => {
+  it("[cloudfront.list-page-size] rejects a MaxItems out of range", async () => {
     await expect(h.client.send(new ListDistributionsCommand({ MaxItems: 0 }))).rejects.toMatchObject({
       name: "InvalidArgument",
     });

@@ -88,7 +88,7 @@ function put(input: Partial<PutMetricDataCommandInput>) {
 }
 
 describe("GetMetricData over AWS/CloudFront datapoints", () => {
-  it("aggregates into Period buckets aligned to StartTime, newest first, StatusCode Complete", async () => {
+  it("[cloudwatch.aggregation] aggregates into Period buckets aligned to StartTime, newest first, StatusCode Complete", async () => {
     const id = distribution();
     const dims = cloudFrontDims(id);
     // Two datapoints in [-10, -5) min, one in [-5, 0); one at EndTime and one before StartTime are left out.
@@ -126,7 +126,7 @@ describe("GetMetricData over AWS/CloudFront datapoints", () => {
     expect(points).toEqual([[at(-5).toISOString(), expected]]);
   });
 
-  it("answers buckets oldest first with ScanBy=TimestampAscending", async () => {
+  it("[cloudwatch.aggregation] answers buckets oldest first with ScanBy=TimestampAscending", async () => {
     const id = distribution();
     s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 1, at(-3));
     s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 2, at(-2));
@@ -140,7 +140,7 @@ describe("GetMetricData over AWS/CloudFront datapoints", () => {
     ]);
   });
 
-  it("matches the exact dimension set: DistributionId alone (without Region=Global) finds nothing", async () => {
+  it("[cloudwatch.exact-dimension-set] matches the exact dimension set: DistributionId alone (without Region=Global) finds nothing", async () => {
     const id = distribution();
     s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 7, at(-2));
     const onlyId = query(id);
@@ -154,7 +154,7 @@ describe("GetMetricData over AWS/CloudFront datapoints", () => {
     expect(await series([reversed])).toEqual([[at(-2).toISOString(), 7]]);
   });
 
-  it("keeps AWS/CloudFront metrics in us-east-1; clients() reads them there whatever the service region", async () => {
+  it("[cloudwatch.cloudfront-us-east-1] keeps AWS/CloudFront metrics in us-east-1; clients() reads them there whatever the service region", async () => {
     const id = distribution();
     s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 7, at(-2));
     const ireland = new CloudWatchClient({
@@ -205,7 +205,7 @@ describe("GetMetricData validation (ValidationError)", () => {
     });
   };
 
-  it("needs 1 to 500 queries", async () => {
+  it("[cloudwatch.max-500-queries] needs 1 to 500 queries", async () => {
     const id = distribution();
     await refused({}, [], /must not be empty/);
     const many = Array.from({ length: 501 }, (_, i) => query(id, { Id: `q${i}` }));
@@ -214,28 +214,34 @@ describe("GetMetricData validation (ValidationError)", () => {
     expect(out.MetricDataResults).toHaveLength(500);
   });
 
-  it.each(["Errors", "5xx", "_errors", "errors-5xx", ""])("refuses the query Id %j", async (badId) => {
-    await refused(
-      {},
-      [query(distribution(), { Id: badId })],
-      badId === "" ? /Id is required/ : /expected pattern/,
-    );
-  });
+  it.each(["Errors", "5xx", "_errors", "errors-5xx", ""])(
+    "[cloudwatch.query-id-rules] refuses the query Id %j",
+    async (badId) => {
+      await refused(
+        {},
+        [query(distribution(), { Id: badId })],
+        badId === "" ? /Id is required/ : /expected pattern/,
+      );
+    },
+  );
 
-  it("refuses duplicate query Ids", async () => {
+  it("[cloudwatch.query-id-rules] refuses duplicate query Ids", async () => {
     const id = distribution();
     await refused({}, [query(id), query(id)], /errors .*not unique/);
   });
 
-  it.each([0, 59, 61, 90, 2, 15])("refuses Period %i", async (period) => {
+  it.each([0, 59, 61, 90, 2, 15])("[cloudwatch.period-values] refuses Period %i", async (period) => {
     await refused({}, [query(distribution(), {}, "Average", period)], /Period/);
   });
 
-  it.each([1, 5, 10, 30, 60, 120, 3600])("accepts Period %i", async (period) => {
-    await expect(get([query(distribution(), {}, "Average", period)])).resolves.toBeDefined();
-  });
+  it.each([1, 5, 10, 20, 30, 60, 120, 3600])(
+    "[cloudwatch.period-values] accepts Period %i (AWS: 1, 5, 10, 20, 30, 60 or a multiple of 60)",
+    async (period) => {
+      await expect(get([query(distribution(), {}, "Average", period)])).resolves.toBeDefined();
+    },
+  );
 
-  it("needs StartTime before EndTime", async () => {
+  it("[cloudwatch.start-before-end] needs StartTime before EndTime", async () => {
     const id = distribution();
     await refused(
       { StartTime: at(0), EndTime: at(0) },
@@ -253,7 +259,7 @@ describe("GetMetricData validation (ValidationError)", () => {
     await refused({}, [query(distribution(), {}, "Avg")], /not a valid statistic/);
   });
 
-  it("answers 501 NotImplemented for metric math and percentiles, and InvalidNextToken for any token", async () => {
+  it("[cloudwatch.not-modelled] answers 501 NotImplemented for metric math and percentiles, and InvalidNextToken for any token", async () => {
     const id = distribution();
     await expect(get([{ Id: "e1", Expression: "SUM(METRICS())" }])).rejects.toMatchObject({
       name: "NotImplemented",
@@ -337,7 +343,7 @@ describe("PutMetricData", () => {
     expect(out.MetricDataResults?.[0]?.Values).toEqual([500]);
   });
 
-  it("refuses AWS/ namespaces: those are written by AWS services (InvalidParameterValue)", async () => {
+  it("[cloudwatch.aws-namespace-reserved] refuses AWS/ namespaces: those are written by AWS services (InvalidParameterValue)", async () => {
     await expect(
       put({
         Namespace: "AWS/CloudFront",
@@ -444,7 +450,7 @@ describe("PutMetricData", () => {
       "InvalidParameterValueException",
       "InvalidParameterValue",
     ],
-  ])("refuses %s", async (_, input, name, code) => {
+  ])("[cloudwatch.put-datum-rules] refuses %s", async (_, input, name, code) => {
     const namespace = `Refused${++counter}`;
     await expect(put({ Namespace: namespace, ...input })).rejects.toMatchObject({
       name,
@@ -453,7 +459,7 @@ describe("PutMetricData", () => {
     });
   });
 
-  it("stores nothing from a request with one bad datum", async () => {
+  it("[cloudwatch.put-datum-rules] stores nothing from a request with one bad datum", async () => {
     const dims = [{ Name: "Distribution", Value: distribution() }];
     await expect(
       put({
@@ -468,7 +474,7 @@ describe("PutMetricData", () => {
 });
 
 describe("server integration", () => {
-  it("answers an injected throttle as CloudWatch does (Throttling), which the SDK retries", async () => {
+  it("[cloudwatch.throttling] answers an injected throttle as CloudWatch does (Throttling), which the SDK retries", async () => {
     s.server.faults.inject({ service: "monitoring", operation: "GetMetricData", kind: "throttle" });
     await expect(get([query(distribution())])).rejects.toMatchObject({
       name: "Throttling",

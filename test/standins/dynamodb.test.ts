@@ -76,7 +76,7 @@ describe("DynamoDB stand-in", () => {
     expect(index?.Projection?.ProjectionType).toBe("INCLUDE");
   });
 
-  it("refuses a conditional write whose condition fails and keeps the item as it was", async () => {
+  it("[dynamodb.conditional-write] refuses a conditional write whose condition fails and keeps the item as it was", async () => {
     const { client } = await start();
     await createRotationTable(client, "conditions");
     const put = (owner: string) =>
@@ -96,7 +96,7 @@ describe("DynamoDB stand-in", () => {
     expect(item.Item?.owner).toEqual({ S: "first" });
   });
 
-  it("does not serve TransactWriteItems (the store must not need it)", async () => {
+  it("[dynamodb.no-transact-write] does not serve TransactWriteItems (the store must not need it)", async () => {
     const { client } = await start();
     await createRotationTable(client, "transactions");
     const error = await errorOf(

@@ -86,7 +86,7 @@ describe("create and describe", () => {
     });
   });
 
-  it("a new trust store is CREATING for the creation delay, then ACTIVE", async () => {
+  it("[elbv2.creating-then-active] a new trust store is CREATING for the creation delay, then ACTIVE", async () => {
     let clock = new Date("2026-06-01T00:00:00Z");
     const slow = await startStandins({ now: () => clock, trustStoreCreationDelayMs: 30_000 });
     try {
@@ -157,7 +157,7 @@ describe("names and quotas", () => {
     expect((await create({ key, Name: ok })).Name).toBe(ok);
   });
 
-  it("refuses a duplicate name in the region (DuplicateTrustStoreName)", async () => {
+  it("[elbv2.trust-store-name-unique] refuses a duplicate name in the region (DuplicateTrustStoreName)", async () => {
     const { key } = await putBundle(pems(alpha));
     const first = await create({ key });
     await expect(create({ key, Name: first.Name })).rejects.toMatchObject({
@@ -165,7 +165,7 @@ describe("names and quotas", () => {
     });
   });
 
-  it("allows 20 trust stores per region and refuses the 21st (TooManyTrustStores)", async () => {
+  it("[elbv2.trust-store-quota] allows 20 trust stores per region and refuses the 21st (TooManyTrustStores)", async () => {
     const { key } = await putBundle(pems(alpha));
     const region = "eu-west-2";
     for (let i = 0; i < 20; i++) s.elbv2.createTrustStore(`quota-${i}`, { bucket: BUCKET, key }, region);
@@ -225,7 +225,7 @@ describe("bundle validation (InvalidCaCertificatesBundle, nothing changes)", () 
     });
   }
 
-  it("refuses a bundle with no certificate at all", async () => {
+  it("[elbv2.bundle-valid] refuses a bundle with no certificate at all", async () => {
     await refusedModify("\n");
   });
 
@@ -233,7 +233,7 @@ describe("bundle validation (InvalidCaCertificatesBundle, nothing changes)", () 
     await refusedModify("this is not a certificate bundle\n");
   });
 
-  it("refuses text outside the PEM blocks", async () => {
+  it("[elbv2.bundle-valid] refuses text outside the PEM blocks", async () => {
     await refusedModify(`# comment\n${pems(alpha)}`);
   });
 
@@ -247,19 +247,19 @@ describe("bundle validation (InvalidCaCertificatesBundle, nothing changes)", () 
     await refusedModify(broken);
   });
 
-  it("refuses a certificate that is not a CA (a client leaf)", async () => {
+  it("[elbv2.bundle-valid] refuses a certificate that is not a CA (a client leaf)", async () => {
     const leaf = await goodP256();
     await refusedModify(pems(alpha) + leaf.certificatePem, /is not a CA certificate/);
   });
 
-  it("refuses 26 CA certificates and accepts 25", async () => {
+  it("[elbv2.bundle-quotas] refuses 26 CA certificates and accepts 25", async () => {
     await refusedModify(pems(...cas26));
     const { key } = await putBundle(pems(...cas26.slice(0, 25)));
     const other = await create({ key });
     expect(other.NumberOfCaCertificates).toBe(25);
   });
 
-  it(`refuses a CA certificate over ${MAX_CA_CERTIFICATE_BYTES} bytes and accepts one just under`, async () => {
+  it(`[elbv2.bundle-quotas] refuses a CA certificate over ${MAX_CA_CERTIFICATE_BYTES} bytes and accepts one just under`, async () => {
     const [big, fits] = await Promise.all([paddedCa("CN=Big CA", 200), paddedCa("CN=Fits CA", 180)]);
     expect(Buffer.byteLength(big.certificatePem)).toBeGreaterThan(MAX_CA_CERTIFICATE_BYTES);
     expect(Buffer.byteLength(fits.certificatePem)).toBeLessThanOrEqual(MAX_CA_CERTIFICATE_BYTES);
@@ -281,7 +281,7 @@ describe("bundle validation (InvalidCaCertificatesBundle, nothing changes)", () 
 });
 
 describe("modify", () => {
-  it("loads the named S3 version, or the latest when none is named", async () => {
+  it("[elbv2.modify-reads-version] loads the named S3 version, or the latest when none is named", async () => {
     const v1 = await putBundle(pems(alpha));
     const arn = (await create({ key: v1.key })).TrustStoreArn!;
     const v2 = await putBundle(pems(alpha, bravo), v1.key);
@@ -304,7 +304,7 @@ describe("modify", () => {
     expect(s.elbv2.trustStore(arn)).toMatchObject({ source: { versionId: v2.version }, modifications: 2 });
   });
 
-  it("answers CaCertificatesBundleNotFound for a missing bucket, key or version, and changes nothing", async () => {
+  it("[elbv2.bundle-not-found] answers CaCertificatesBundleNotFound for a missing bucket, key or version, and changes nothing", async () => {
     const v1 = await putBundle(pems(alpha));
     const arn = (await create({ key: v1.key })).TrustStoreArn!;
     for (const [bucket, key, version] of [
@@ -326,7 +326,7 @@ describe("modify", () => {
     expect(s.elbv2.trustStore(arn)).toMatchObject({ modifications: 0, source: { versionId: v1.version } });
   });
 
-  it("answers TrustStoreNotFound for an unknown ARN, an unknown name, and a trust store of another region", async () => {
+  it("[elbv2.trust-store-regional] answers TrustStoreNotFound for an unknown ARN, an unknown name, and a trust store of another region", async () => {
     const v1 = await putBundle(pems(alpha));
     const arn = (await create({ key: v1.key })).TrustStoreArn!;
     const unknown = arn.replace(/\/[0-9a-f]{16}$/, "/0000000000000000");
@@ -370,7 +370,7 @@ describe("tags", () => {
     ]);
   });
 
-  it("refuses a key twice in one request (DuplicateTagKeys) and more than 50 tags (TooManyTags)", async () => {
+  it("[elbv2.tag-limits] refuses a key twice in one request (DuplicateTagKeys) and more than 50 tags (TooManyTags)", async () => {
     const { key } = await putBundle(pems(alpha));
     const arn = (await create({ key })).TrustStoreArn!;
     await expect(
@@ -394,7 +394,7 @@ describe("tags", () => {
 });
 
 describe("server integration", () => {
-  it("answers an injected throttle as ELB does (400 Throttling), which the SDK retries", async () => {
+  it("[elbv2.throttling] answers an injected throttle as ELB does (400 Throttling), which the SDK retries", async () => {
     s.server.faults.inject({
       service: "elasticloadbalancing",
       operation: "DescribeTrustStores",
@@ -413,7 +413,7 @@ describe("server integration", () => {
     expect(out.$metadata.attempts).toBe(2);
   });
 
-  it("refuses an action it does not model (InvalidAction) instead of pretending", async () => {
+  it("[elbv2.unmodelled-actions] refuses an action it does not model (InvalidAction) instead of pretending", async () => {
     const { DescribeLoadBalancersCommand } = await import("@aws-sdk/client-elastic-load-balancing-v2");
     await expect(elb.send(new DescribeLoadBalancersCommand({}))).rejects.toMatchObject({
       name: "InvalidAction",

@@ -86,7 +86,7 @@ describe("accepted events", () => {
     ]);
   });
 
-  it("sends to the default bus when no EventBusName is given, and accepts an event-bus ARN", async () => {
+  it("[eventbridge.buses-regional] sends to the default bus when no EventBusName is given, and accepts an event-bus ARN", async () => {
     const name = bus();
     const arn = `arn:aws:events:us-east-1:111122223333:event-bus/${name}`;
     await eb.send(new PutEventsCommand({ Entries: [entry(name, { EventBusName: undefined })] }));
@@ -137,24 +137,39 @@ describe("entry-level failures (the call succeeds; only that entry fails)", () =
       "NotAuthorizedForSourceException",
       "Not authorized for the source.",
     ],
-  ])("%s -> %s", async (_, change, code, message) => {
+  ])(
+    "[eventbridge.entry-level-failures] [eventbridge.detail-type-128] %s -> %s",
+    async (_, change, code, message) => {
+      const name = bus();
+      const out = await eb.send(
+        new PutEventsCommand({
+          Entries: [entry(name, { Detail: '{"first":1}' }), entry(name, change), entry(name)],
+        }),
+      );
+      expect(out.FailedEntryCount).toBe(1);
+      expect(out.Entries?.[0]?.EventId).toBeTruthy();
+      expect(out.Entries?.[1]).toEqual({ ErrorCode: code, ErrorMessage: message });
+      expect(out.Entries?.[2]?.EventId).toBeTruthy();
+      expect(s.eventbridge.events(name).map((e) => e.eventId)).toEqual([
+        out.Entries?.[0]?.EventId,
+        out.Entries?.[2]?.EventId,
+      ]);
+    },
+  );
+
+  it("[eventbridge.all-entries-invalid] fails the whole request when no entry has Source, DetailType and Detail", async () => {
     const name = bus();
-    const out = await eb.send(
-      new PutEventsCommand({
-        Entries: [entry(name, { Detail: '{"first":1}' }), entry(name, change), entry(name)],
-      }),
-    );
-    expect(out.FailedEntryCount).toBe(1);
-    expect(out.Entries?.[0]?.EventId).toBeTruthy();
-    expect(out.Entries?.[1]).toEqual({ ErrorCode: code, ErrorMessage: message });
-    expect(out.Entries?.[2]?.EventId).toBeTruthy();
-    expect(s.eventbridge.events(name).map((e) => e.eventId)).toEqual([
-      out.Entries?.[0]?.EventId,
-      out.Entries?.[2]?.EventId,
-    ]);
+    await expect(
+      eb.send(
+        new PutEventsCommand({
+          Entries: [entry(name, { Source: undefined }), entry(name, { Detail: undefined })],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+    expect(s.eventbridge.events(name)).toEqual([]);
   });
 
-  it("accepts a DetailType of exactly 128 characters", async () => {
+  it("[eventbridge.detail-type-128] accepts a DetailType of exactly 128 characters", async () => {
     const name = bus();
     const out = await eb.send(
       new PutEventsCommand({ Entries: [entry(name, { DetailType: "T".repeat(128) })] }),
@@ -179,7 +194,7 @@ describe("request-level limits (ValidationException, nothing recorded)", () => {
     });
   });
 
-  it(`accepts ${MAX_REQUEST_BYTES} bytes of entries and refuses one more, counted as AWS documents`, async () => {
+  it(`[eventbridge.entry-size] accepts ${MAX_REQUEST_BYTES} bytes of entries and refuses one more, counted as AWS documents`, async () => {
     const name = bus();
     const fixed = Buffer.byteLength("mtls-rotator") + Buffer.byteLength("TrustBundlePublished");
     const half = MAX_REQUEST_BYTES / 2;
@@ -226,7 +241,7 @@ describe("request-level limits (ValidationException, nothing recorded)", () => {
 });
 
 describe("event buses", () => {
-  it("a bus that does not exist: PutEvents answers an EventId and the event goes nowhere, as on AWS", async () => {
+  it("[eventbridge.missing-bus-drops] a bus that does not exist: PutEvents answers an EventId and the event goes nowhere, as on AWS", async () => {
     const out = await eb.send(new PutEventsCommand({ Entries: [entry("no-such-bus")] }));
     expect(out.FailedEntryCount).toBe(0);
     expect(out.Entries?.[0]?.EventId).toBeTruthy();
@@ -249,7 +264,7 @@ describe("event buses", () => {
     });
   });
 
-  it("buses are regional: a bus of us-east-1 does not exist in eu-west-1", async () => {
+  it("[eventbridge.buses-regional] buses are regional: a bus of us-east-1 does not exist in eu-west-1", async () => {
     const name = bus();
     const elsewhere = s.clients({ region: "eu-west-1", maxAttempts: 1 }).eventbridge;
     await expect(elsewhere.send(new DescribeEventBusCommand({ Name: name }))).rejects.toMatchObject({
@@ -261,7 +276,7 @@ describe("event buses", () => {
 });
 
 describe("server integration", () => {
-  it("answers an injected throttle (ThrottlingException), which the SDK retries", async () => {
+  it("[eventbridge.throttling] answers an injected throttle (ThrottlingException), which the SDK retries", async () => {
     const name = bus();
     s.server.faults.inject({ service: "events", operation: "PutEvents", kind: "throttle" });
     await expect(eb.send(new PutEventsCommand({ Entries: [entry(name)] }))).rejects.toMatchObject({

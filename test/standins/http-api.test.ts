@@ -292,7 +292,7 @@ describe("refused by API Gateway, never reaching the handler", () => {
     return answer;
   }
 
-  it("no Authorization header: Missing Authentication Token", async () => {
+  it("[http-api.missing-auth-token] no Authorization header: Missing Authentication Token", async () => {
     const answer = await refused({ method: "GET", target: "/certificates", headers: {} });
     expect(answer.status).toBe(403);
     expect(answer.body).toEqual({ message: "Missing Authentication Token" });
@@ -308,7 +308,7 @@ describe("refused by API Gateway, never reaching the handler", () => {
     expect(answer.body.message).toMatch(/^Authorization header requires 'Credential' parameter\./);
   });
 
-  it("a tampered body", async () => {
+  it("[http-api.signature-verified] a tampered body", async () => {
     const good = await signed("POST", "/rotations", { body: JSON.stringify({ certificateArn: "arn:a" }) });
     const answer = await refused({ ...good, body: JSON.stringify({ certificateArn: "arn:b" }) });
     expect(answer.status).toBe(403);
@@ -347,13 +347,13 @@ describe("refused by API Gateway, never reaching the handler", () => {
     expect(answer.body.message).toMatch(SIGNATURE_MISMATCH);
   });
 
-  it("a credential scoped to another region", async () => {
+  it("[http-api.credential-scope] a credential scoped to another region", async () => {
     const answer = await refused(await signed("GET", "/certificates", { region: "us-east-1" }));
     expect(answer.status).toBe(403);
     expect(answer.body.message).toMatch(/^Credential should be scoped to a valid region\./);
   });
 
-  it("a credential scoped to another service", async () => {
+  it("[http-api.credential-scope] a credential scoped to another service", async () => {
     const good = await signed("GET", "/certificates");
     const authorization = good.headers.authorization!.replace("/execute-api/", "/s3/");
     const answer = await refused({ ...good, headers: { ...good.headers, authorization } });
@@ -361,7 +361,7 @@ describe("refused by API Gateway, never reaching the handler", () => {
     expect(answer.body.message).toBe("Credential should be scoped to correct service: 'execute-api'. ");
   });
 
-  it("a signature more than 5 minutes old, or from more than 5 minutes ahead", async () => {
+  it("[http-api.clock-skew-5-minutes] a signature more than 5 minutes old, or from more than 5 minutes ahead", async () => {
     const old = await refused(
       await signed("GET", "/certificates", { date: new Date(Date.now() - 6 * 60_000) }),
     );
@@ -395,7 +395,7 @@ describe("refused by API Gateway, never reaching the handler", () => {
     expect(answer.body).toEqual({ message: "The security token included in the request is invalid." });
   });
 
-  it("a wrong, missing or unexpected session token", async () => {
+  it("[http-api.invalid-token] a wrong, missing or unexpected session token", async () => {
     const cases: AwsCredentials[] = [
       { ...ROLE, sessionToken: "another-session-token" },
       { ...ROLE, sessionToken: undefined },
@@ -421,14 +421,14 @@ describe("refused by API Gateway, never reaching the handler", () => {
     );
   });
 
-  it("a principal without execute-api:Invoke on the route: Forbidden (and allowed where granted)", async () => {
+  it("[http-api.invoke-permission] a principal without execute-api:Invoke on the route: Forbidden (and allowed where granted)", async () => {
     const denied = await refused(await signed("POST", "/rotations", { body: "{}", credentials: READER }));
     expect(denied.status).toBe(403);
     expect(denied.body).toEqual({ message: "Forbidden" });
     expect((await send(await signed("GET", "/certificates", { credentials: READER }))).status).toBe(200);
   });
 
-  it("no route for the method and path: 404 Not Found, signed or not", async () => {
+  it("[http-api.route-before-auth] no route for the method and path: 404 Not Found, signed or not", async () => {
     for (const request of [
       { method: "GET", target: "/nothing-here", headers: {} },
       await signed("DELETE", "/certificates"),
@@ -442,7 +442,7 @@ describe("refused by API Gateway, never reaching the handler", () => {
 });
 
 describe("integration answers", () => {
-  it("a handler that throws: 500 Internal Server Error", async () => {
+  it("[http-api.integration-errors-500] a handler that throws: 500 Internal Server Error", async () => {
     const answer = await send(await signed("GET", "/boom"));
     expect(answer.status).toBe(500);
     expect(answer.body).toEqual({ message: "Internal Server Error" });
@@ -454,7 +454,7 @@ describe("integration answers", () => {
     expect(answer.body).toEqual({ message: "Internal Server Error" });
   });
 
-  it("a result without statusCode: 200 with the result as JSON (format 2.0 inference)", async () => {
+  it("[http-api.payload-v2-inference] a result without statusCode: 200 with the result as JSON (format 2.0 inference)", async () => {
     const answer = await send(await signed("GET", "/plain"));
     expect(answer.status).toBe(200);
     expect(answer.headers["content-type"]).toBe("application/json");

@@ -99,7 +99,7 @@ function tamperedCsr(pem: string): string {
 }
 
 describe("IssueCertificate and GetCertificate", () => {
-  it("answers RequestInProgressException pendingPolls times, then the certificate and its chain", async () => {
+  it("[acm-pca.request-in-progress] [acm-pca.get-certificate-chain] answers RequestInProgressException pendingPolls times, then the certificate and its chain", async () => {
     const arn = await issue();
     expect(arn).toMatch(new RegExp(`^${authorityArn.replace(/[/.]/g, "\\$&")}/certificate/[0-9a-f]+$`));
     const get = () =>
@@ -123,7 +123,7 @@ describe("IssueCertificate and GetCertificate", () => {
     expect((await get()).Certificate).toBe(out.Certificate);
   });
 
-  it("signs the CSR's key, subject and SANs with the client-auth template's extensions", async () => {
+  it("[acm-pca.client-auth-template-eku] [acm-pca.backdate-60-minutes] signs the CSR's key, subject and SANs with the client-auth template's extensions", async () => {
     const issuedAt = Date.now();
     const pem = issuedPem(await issue());
     const node = new X509Certificate(pem);
@@ -152,7 +152,15 @@ describe("IssueCertificate and GetCertificate", () => {
     expect(Math.abs(cert.notAfter.getTime() - (issuedAt + 30 * DAY))).toBeLessThan(5_000);
   });
 
-  it("follows the template it is given", async () => {
+  it("[acm-pca.default-template] signs with EndEntityCertificate/V1 (serverAuth and clientAuth) when no template is named", async () => {
+    const pem = issuedPem(await issue({ TemplateArn: undefined }));
+    expect(new x509.X509Certificate(pem).getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([
+      EKU.serverAuth,
+      EKU.clientAuth,
+    ]);
+  });
+
+  it("[acm-pca.client-auth-template-eku] follows the template it is given", async () => {
     const pem = issuedPem(await issue({ TemplateArn: SERVER_AUTH_TEMPLATE }));
     expect(new x509.X509Certificate(pem).getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([
       EKU.serverAuth,
@@ -169,7 +177,7 @@ describe("IssueCertificate and GetCertificate", () => {
     expect(new x509.X509Certificate(pem).notAfter).toEqual(end);
   });
 
-  it("reads a UTCTime END_DATE's two-digit year as 20YY below 50 (AWS's own sample, 491231235959)", async () => {
+  it("[acm-pca.validity-types] reads a UTCTime END_DATE's two-digit year as 20YY below 50 (AWS's own sample, 491231235959)", async () => {
     const longLived = await createRootCa({
       name: "CN=Long-lived Root CA",
       notAfter: new Date("2060-01-01Z"),
@@ -201,7 +209,7 @@ describe("IssueCertificate and GetCertificate", () => {
 });
 
 describe("IdempotencyToken", () => {
-  it("answers the same certificate for the same token, signing it once", async () => {
+  it("[acm-pca.idempotency-token-5-minutes] answers the same certificate for the same token, signing it once", async () => {
     const before = standins.privateCa.issuedCount;
     const token = "rotation-42-certificate";
     const first = await issue({ IdempotencyToken: token });
@@ -275,16 +283,19 @@ describe("IssueCertificate refusals", () => {
     ],
   ];
 
-  it.each(refusals)("refuses %s with %s", async (_, name, overrides) => {
-    const before = standins.privateCa.issuedCount;
-    await expect(pca.send(new IssueCertificateCommand(issueInput(overrides())))).rejects.toMatchObject({
-      name,
-      $metadata: { httpStatusCode: 400 },
-    });
-    expect(standins.privateCa.issuedCount).toBe(before);
-  });
+  it.each(refusals)(
+    "[acm-pca.signing-algorithm-matches-ca] [acm-pca.csr-verified] [acm-pca.validity-within-ca] [acm-pca.unknown-template] refuses %s with %s",
+    async (_, name, overrides) => {
+      const before = standins.privateCa.issuedCount;
+      await expect(pca.send(new IssueCertificateCommand(issueInput(overrides())))).rejects.toMatchObject({
+        name,
+        $metadata: { httpStatusCode: 400 },
+      });
+      expect(standins.privateCa.issuedCount).toBe(before);
+    },
+  );
 
-  it("refuses a disabled CA with InvalidStateException", async () => {
+  it("[acm-pca.ca-must-be-active] refuses a disabled CA with InvalidStateException", async () => {
     const disabled = standins.privateCa.addAuthority(issuing);
     await issue({ CertificateAuthorityArn: disabled });
     standins.privateCa.disableAuthority(disabled);
@@ -301,7 +312,7 @@ describe("IssueCertificate refusals", () => {
 });
 
 describe("request rate", () => {
-  it("throttles IssueCertificate beyond 25 per second", async () => {
+  it("[acm-pca.issue-rate-25] throttles IssueCertificate beyond 25 per second", async () => {
     const s = await start();
     const arn = s.privateCa.addAuthority(issuing);
     const client = s.clients({ maxAttempts: 1 }).privateCa;
@@ -314,7 +325,7 @@ describe("request rate", () => {
     expect(s.privateCa.issuedCount).toBe(25);
   });
 
-  it("throttles GetCertificate beyond 75 per second", async () => {
+  it("[acm-pca.get-rate-75] throttles GetCertificate beyond 75 per second", async () => {
     const s = await start({ pendingPolls: 0 });
     const arn = s.privateCa.addAuthority(issuing);
     const client = s.clients({ maxAttempts: 1 }).privateCa;
@@ -333,7 +344,7 @@ describe("request rate", () => {
 });
 
 describe("GetCertificateAuthorityCertificate", () => {
-  it("answers the CA certificate and, for a subordinate CA, its chain", async () => {
+  it("[acm-pca.ca-certificate-chain] answers the CA certificate and, for a subordinate CA, its chain", async () => {
     const out = await pca.send(
       new GetCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: authorityArn }),
     );
@@ -350,7 +361,7 @@ describe("GetCertificateAuthorityCertificate", () => {
 });
 
 describe("RevokeCertificate", () => {
-  it("marks the certificate revoked, and a second revoke is RequestAlreadyProcessedException", async () => {
+  it("[acm-pca.revoke-once] marks the certificate revoked, and a second revoke is RequestAlreadyProcessedException", async () => {
     const arn = await issue();
     const serial = new X509Certificate(issuedPem(arn)).serialNumber.toLowerCase();
     const revoked = () => standins.privateCa.issuedCertificates().find((c) => c.arn === arn)?.revoked;

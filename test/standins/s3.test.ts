@@ -72,7 +72,7 @@ function tamperingClient(alter: (request: { headers: Record<string, string>; bod
 }
 
 describe("objects", () => {
-  it("stores body, content type and user metadata; answers ETag (quoted MD5) and the version id", async () => {
+  it("[s3.integrity-checks] stores body, content type and user metadata; answers ETag (quoted MD5) and the version id", async () => {
     const b = bucket();
     const body = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     const out = await put({
@@ -147,7 +147,7 @@ describe("objects", () => {
 });
 
 describe("versioning", () => {
-  it("creates a new version on every put of a versioned bucket and keeps older versions retrievable", async () => {
+  it("[s3.versioning-new-version-per-put] creates a new version on every put of a versioned bucket and keeps older versions retrievable", async () => {
     const b = bucket();
     const v1 = (await put({ Bucket: b, Key: "bundle.pem", Body: "one" })).VersionId;
     const v2 = (await put({ Bucket: b, Key: "bundle.pem", Body: "two" })).VersionId;
@@ -169,7 +169,7 @@ describe("versioning", () => {
     expect(s.s3.object(b, "bundle.pem", "no-such-version")).toBeUndefined();
   });
 
-  it("lists versions newest first per key, with IsLatest, and pages with markers", async () => {
+  it("[s3.list-versions-order] lists versions newest first per key, with IsLatest, and pages with markers", async () => {
     const b = bucket();
     const a1 = (await put({ Bucket: b, Key: "a", Body: "a1" })).VersionId;
     const a2 = (await put({ Bucket: b, Key: "a", Body: "a2" })).VersionId;
@@ -200,7 +200,7 @@ describe("versioning", () => {
     ]);
   });
 
-  it("overwrites the single 'null' version of an unversioned bucket and answers no version id", async () => {
+  it("[s3.unversioned-null-version] overwrites the single 'null' version of an unversioned bucket and answers no version id", async () => {
     const b = bucket(false);
     const first = await put({ Bucket: b, Key: "k", Body: "one" });
     await put({ Bucket: b, Key: "k", Body: "two" });
@@ -223,7 +223,7 @@ describe("versioning", () => {
 });
 
 describe("not found", () => {
-  it("answers 404 NoSuchBucket for a bucket that does not exist", async () => {
+  it("[s3.not-found-codes] answers 404 NoSuchBucket for a bucket that does not exist", async () => {
     await expect(put({ Bucket: "no-such-bucket", Key: "k", Body: "x" })).rejects.toMatchObject({
       name: "NoSuchBucket",
       $metadata: { httpStatusCode: 404 },
@@ -237,7 +237,7 @@ describe("not found", () => {
     });
   });
 
-  it("answers 404 NoSuchKey for a missing key, and a bare 404 (NotFound) to HEAD", async () => {
+  it("[s3.not-found-codes] answers 404 NoSuchKey for a missing key, and a bare 404 (NotFound) to HEAD", async () => {
     const b = bucket();
     await expect(s3.send(new GetObjectCommand({ Bucket: b, Key: "missing" }))).rejects.toMatchObject({
       name: "NoSuchKey",
@@ -249,7 +249,7 @@ describe("not found", () => {
     });
   });
 
-  it("answers 404 NoSuchVersion for a version that does not exist", async () => {
+  it("[s3.not-found-codes] answers 404 NoSuchVersion for a version that does not exist", async () => {
     const b = bucket();
     await put({ Bucket: b, Key: "k", Body: "x" });
     await expect(
@@ -260,7 +260,7 @@ describe("not found", () => {
     ).rejects.toMatchObject({ name: "NotFound", $metadata: { httpStatusCode: 404 } });
   });
 
-  it("refuses a request signed for another region than the bucket's", async () => {
+  it("[s3.region-mismatch] refuses a request signed for another region than the bucket's", async () => {
     const b = bucket();
     const elsewhere = s.clients({ region: "eu-west-1", maxAttempts: 1 }).s3;
     await expect(put({ Bucket: b, Key: "k", Body: "x" }, elsewhere)).rejects.toMatchObject({
@@ -272,7 +272,7 @@ describe("not found", () => {
 });
 
 describe("limits and integrity", () => {
-  it(`caps objects at ${DEFAULT_MAX_OBJECT_BYTES} bytes (AWS: 5 GB per PUT) with 400 EntityTooLarge`, async () => {
+  it(`[s3.object-size-cap] caps objects at ${DEFAULT_MAX_OBJECT_BYTES} bytes (AWS: 5 GB per PUT) with 400 EntityTooLarge`, async () => {
     const b = bucket();
     await put({ Bucket: b, Key: "max", Body: Buffer.alloc(DEFAULT_MAX_OBJECT_BYTES, 7) });
     expect(s.s3.object(b, "max")?.size).toBe(DEFAULT_MAX_OBJECT_BYTES);
@@ -282,7 +282,7 @@ describe("limits and integrity", () => {
     expect(s.s3.versions(b, "too-big")).toEqual([]);
   });
 
-  it("caps user metadata at 2 KB with 400 MetadataTooLarge", async () => {
+  it("[s3.metadata-2kb] caps user metadata at 2 KB with 400 MetadataTooLarge", async () => {
     const b = bucket();
     await put({ Bucket: b, Key: "ok", Body: "x", Metadata: { k: "v".repeat(2047) } });
     await expect(
@@ -290,7 +290,7 @@ describe("limits and integrity", () => {
     ).rejects.toMatchObject({ name: "MetadataTooLarge", $metadata: { httpStatusCode: 400 } });
   });
 
-  it("refuses a body that does not match its signed SHA-256 (XAmzContentSHA256Mismatch)", async () => {
+  it("[s3.integrity-checks] refuses a body that does not match its signed SHA-256 (XAmzContentSHA256Mismatch)", async () => {
     const b = bucket();
     const client = tamperingClient((request) => {
       request.body = "tampered";
@@ -304,7 +304,7 @@ describe("limits and integrity", () => {
     client.destroy();
   });
 
-  it("refuses a body that does not match its CRC32 or Content-MD5 (BadDigest)", async () => {
+  it("[s3.integrity-checks] refuses a body that does not match its CRC32 or Content-MD5 (BadDigest)", async () => {
     const b = bucket();
     const wrongCrc = tamperingClient((request) => {
       request.headers["x-amz-checksum-crc32"] = "AAAAAA==";
@@ -324,7 +324,7 @@ describe("limits and integrity", () => {
     wrongMd5.destroy();
   });
 
-  it("answers 501 NotImplemented for what it does not model instead of ignoring it", async () => {
+  it("[s3.unsupported-refused] answers 501 NotImplemented for what it does not model instead of ignoring it", async () => {
     const b = bucket();
     await put({ Bucket: b, Key: "k", Body: "0123456789" });
     await expect(
@@ -341,7 +341,7 @@ describe("limits and integrity", () => {
 });
 
 describe("buckets over HTTP", () => {
-  it("creates a bucket; us-east-1 answers 200 to its owner re-creating it; bad names are refused", async () => {
+  it("[s3.create-bucket-us-east-1] creates a bucket; us-east-1 answers 200 to its owner re-creating it; bad names are refused", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "created-over-http" }));
     expect(s.s3.buckets()).toContain("created-over-http");
     expect(s.s3.versioning("created-over-http")).toBe("Unversioned");
@@ -383,7 +383,7 @@ describe("buckets over HTTP", () => {
 });
 
 describe("server integration", () => {
-  it("answers an injected throttle as S3 does (503 SlowDown), which the SDK retries", async () => {
+  it("[s3.slow-down] answers an injected throttle as S3 does (503 SlowDown), which the SDK retries", async () => {
     const b = bucket();
     s.server.faults.inject({ service: "s3", operation: "PutObject", kind: "throttle" });
     await expect(put({ Bucket: b, Key: "k", Body: "x" })).rejects.toMatchObject({

@@ -75,7 +75,7 @@ function move(name: string, stage: string, to?: string, from?: string) {
 }
 
 describe("staging labels", () => {
-  it("stages the value of CreateSecret as AWSCURRENT", async () => {
+  it("[secretsmanager.create-value-current] stages the value of CreateSecret as AWSCURRENT", async () => {
     const { name, v1 } = await createSecret("first");
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
     const got = await sm.send(new GetSecretValueCommand({ SecretId: name }));
@@ -93,7 +93,7 @@ describe("staging labels", () => {
     });
   });
 
-  it("has PutSecretValue stage AWSCURRENT by default, the old current becoming AWSPREVIOUS", async () => {
+  it("[secretsmanager.put-default-current] has PutSecretValue stage AWSCURRENT by default, the old current becoming AWSPREVIOUS", async () => {
     const { name, v1 } = await createSecret();
     const v2 = await put(name, "v2");
     expect(await stages(name)).toEqual({ [v1]: ["AWSPREVIOUS"], [v2]: ["AWSCURRENT"] });
@@ -104,7 +104,7 @@ describe("staging labels", () => {
     expect(standins.secrets.stagesOf(name)[v1]).toEqual([]);
   });
 
-  it("moves AWSPENDING off any other version when PutSecretValue stages it, leaving AWSCURRENT alone", async () => {
+  it("[secretsmanager.label-on-one-version] moves AWSPENDING off any other version when PutSecretValue stages it, leaving AWSCURRENT alone", async () => {
     const { name, v1 } = await createSecret();
     const p1 = await put(name, "pending-1", { VersionStages: ["AWSPENDING"] });
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"], [p1]: ["AWSPENDING"] });
@@ -114,7 +114,7 @@ describe("staging labels", () => {
     expect(standins.secrets.stagesOf(name)[p1]).toEqual([]);
   });
 
-  it("refuses to move AWSCURRENT without RemoveFromVersionId while another version holds it", async () => {
+  it("[secretsmanager.move-needs-remove-from] refuses to move AWSCURRENT without RemoveFromVersionId while another version holds it", async () => {
     const { name, v1 } = await createSecret();
     const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
     const before = await stages(name);
@@ -128,7 +128,7 @@ describe("staging labels", () => {
     expect(before[v1]).toEqual(["AWSCURRENT"]);
   });
 
-  it("makes the old current AWSPREVIOUS when AWSCURRENT moves, taking AWSPREVIOUS off its former holder", async () => {
+  it("[secretsmanager.current-move-leaves-previous] makes the old current AWSPREVIOUS when AWSCURRENT moves, taking AWSPREVIOUS off its former holder", async () => {
     const { name, v1 } = await createSecret();
     const v2 = await put(name, "v2");
     const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
@@ -152,7 +152,7 @@ describe("staging labels", () => {
     expect(rolledBack[p]).not.toContain("AWSCURRENT");
   });
 
-  it("refuses to remove AWSCURRENT without moving it", async () => {
+  it("[secretsmanager.current-cannot-be-removed] refuses to remove AWSCURRENT without moving it", async () => {
     const { name, v1 } = await createSecret();
     await expect(move(name, "AWSCURRENT", undefined, v1)).rejects.toMatchObject({
       name: "InvalidParameterException",
@@ -160,7 +160,7 @@ describe("staging labels", () => {
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
   });
 
-  it("removes another label from the version named, and only from the version that holds it", async () => {
+  it("[secretsmanager.remove-from-must-hold] removes another label from the version named, and only from the version that holds it", async () => {
     const { name, v1 } = await createSecret();
     const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
 
@@ -178,7 +178,7 @@ describe("staging labels", () => {
 });
 
 describe("ClientRequestToken", () => {
-  it("makes PutSecretValue with the same token and value idempotent", async () => {
+  it("[secretsmanager.token-idempotent] makes PutSecretValue with the same token and value idempotent", async () => {
     const { name, v1 } = await createSecret();
     const token = randomUUID();
     await put(name, "pending", { ClientRequestToken: token, VersionStages: ["AWSPENDING"] });
@@ -194,7 +194,7 @@ describe("ClientRequestToken", () => {
     expect(Object.keys(standins.secrets.stagesOf(name))).toEqual([v1, token]);
   });
 
-  it("refuses the same token with a different value as ResourceExistsException", async () => {
+  it("[secretsmanager.token-idempotent] refuses the same token with a different value as ResourceExistsException", async () => {
     const { name, v1 } = await createSecret();
     const token = randomUUID();
     await put(name, "pending", { ClientRequestToken: token, VersionStages: ["AWSPENDING"] });
@@ -214,7 +214,7 @@ describe("ClientRequestToken", () => {
 });
 
 describe("GetSecretValue", () => {
-  it("reads by VersionStage and by VersionId, and refuses a stage no version holds", async () => {
+  it("[secretsmanager.get-default-current] reads by VersionStage and by VersionId, and refuses a stage no version holds", async () => {
     const { name, v1 } = await createSecret("one");
     const v2 = await put(name, "two");
     const p = await put(name, "three", { VersionStages: ["AWSPENDING"] });
@@ -263,7 +263,7 @@ describe("GetSecretValue", () => {
 });
 
 describe("CreateSecret and values", () => {
-  it("refuses to create a secret twice with ResourceExistsException", async () => {
+  it("[secretsmanager.create-exists] refuses to create a secret twice with ResourceExistsException", async () => {
     const { name, v1 } = await createSecret("original");
     await expect(
       sm.send(new CreateSecretCommand({ Name: name, SecretString: "again" })),
@@ -306,7 +306,7 @@ describe("CreateSecret and values", () => {
 });
 
 describe("DescribeSecret and ListSecretVersionIds", () => {
-  it("omit versions without a staging label (ListSecretVersionIds lists them with IncludeDeprecated)", async () => {
+  it("[secretsmanager.unlabelled-versions-deprecated] omit versions without a staging label (ListSecretVersionIds lists them with IncludeDeprecated)", async () => {
     const { name, v1 } = await createSecret();
     const v2 = await put(name, "v2");
     const v3 = await put(name, "v3");

@@ -68,7 +68,7 @@ describe("fault injection", () => {
     expect(next.$metadata.attempts).toBe(1);
   });
 
-  it("answers an injected throttle with ThrottlingException, exactly `times` times", async () => {
+  it("[secretsmanager.throttling-exception] answers an injected throttle with ThrottlingException, exactly `times` times", async () => {
     const sm = s.clients({ maxAttempts: 1 }).secrets;
     const name = secretName();
     await sm.send(new CreateSecretCommand({ Name: name, SecretString: "value" }));

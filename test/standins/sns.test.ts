@@ -95,7 +95,7 @@ describe("publish", () => {
 });
 
 describe("topics", () => {
-  it("answers 404 NotFound for a topic that does not exist", async () => {
+  it("[sns.topic-not-found] answers 404 NotFound for a topic that does not exist", async () => {
     const missing = "arn:aws:sns:us-east-1:111122223333:no-such-topic";
     await expect(publish({ TopicArn: missing })).rejects.toMatchObject({
       name: "NotFoundException",
@@ -104,7 +104,7 @@ describe("topics", () => {
     expect(s.sns.messages(missing)).toEqual([]);
   });
 
-  it("refuses a malformed TopicArn, a missing one, and one of another region than the request's", async () => {
+  it("[sns.topic-arn-region] refuses a malformed TopicArn, a missing one, and one of another region than the request's", async () => {
     const arn = topic();
     await refused(arn, { TopicArn: "rotation-events" }, "InvalidParameterException");
     await refused(arn, { TopicArn: undefined }, "InvalidParameterException");
@@ -118,7 +118,7 @@ describe("topics", () => {
 });
 
 describe("subject", () => {
-  it("accepts printable ASCII shorter than 100 characters", async () => {
+  it("[sns.subject-rules] accepts printable ASCII shorter than 100 characters", async () => {
     const arn = topic();
     for (const subject of ["a".repeat(99), "[mtls-rotator] Rotation rolled back!", "9 origins", "#1: done"]) {
       await publish({ TopicArn: arn, Subject: subject });
@@ -146,13 +146,13 @@ describe("subject", () => {
 });
 
 describe("message", () => {
-  it("requires a non-empty message", async () => {
+  it("[sns.message-required] requires a non-empty message", async () => {
     const arn = topic();
     await refused(arn, { Message: "" }, "InvalidParameterException");
     await refused(arn, { Message: undefined }, "InvalidParameterException");
   });
 
-  it(`accepts ${MAX_MESSAGE_BYTES} bytes and refuses one more (multi-byte characters count as bytes)`, async () => {
+  it(`[sns.message-size] accepts ${MAX_MESSAGE_BYTES} bytes and refuses one more (multi-byte characters count as bytes)`, async () => {
     const arn = topic();
     await publish({ TopicArn: arn, Message: "x".repeat(MAX_MESSAGE_BYTES) });
     await refused(topic(), { Message: "x".repeat(MAX_MESSAGE_BYTES + 1) }, "InvalidParameterException");
@@ -161,7 +161,7 @@ describe("message", () => {
     expect(s.sns.messages(arn)).toHaveLength(1);
   });
 
-  it("counts message attributes toward the 256 KiB limit", async () => {
+  it("[sns.message-size] counts message attributes toward the 256 KiB limit", async () => {
     const arn = topic();
     await refused(
       arn,
@@ -170,7 +170,7 @@ describe("message", () => {
     );
   });
 
-  it("needs a JSON object with a default entry when MessageStructure is json", async () => {
+  it("[sns.message-structure-json] needs a JSON object with a default entry when MessageStructure is json", async () => {
     const arn = topic();
     await refused(arn, { MessageStructure: "json", Message: '{"email":"hi"}' }, "InvalidParameterException");
     await refused(arn, { MessageStructure: "json", Message: "not json" }, "InvalidParameterException");
@@ -180,7 +180,7 @@ describe("message", () => {
 });
 
 describe("message attributes", () => {
-  it("accepts 10 attributes and refuses 11 (InvalidParameterValue)", async () => {
+  it("[sns.attribute-rules] accepts 10 attributes and refuses 11 (InvalidParameterValue)", async () => {
     const arn = topic();
     const attributes = (n: number) =>
       Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, str("v")]));
@@ -226,7 +226,7 @@ describe("message attributes", () => {
 });
 
 describe("server integration", () => {
-  it("answers an injected throttle as SNS does (429 Throttled), which the SDK retries", async () => {
+  it("[sns.throttled] answers an injected throttle as SNS does (429 Throttled), which the SDK retries", async () => {
     const arn = topic();
     s.server.faults.inject({ service: "sns", operation: "Publish", kind: "throttle" });
     await expect(publish({ TopicArn: arn })).rejects.toMatchObject({
