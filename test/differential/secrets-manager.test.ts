@@ -429,6 +429,54 @@ describe("raw calls: versions and staging labels", () => {
     { deviation: "secretsmanager.list-versions-ignores-include-deprecated" },
   );
 
+  differential(
+    "a retried CreateSecret (same token, same value) is ignored; another value is ResourceExistsException",
+    async (ctx) => {
+      aliasTokens(ctx);
+      const api = sm(ctx);
+      const name = ctx.name("secret");
+      await api.create("create with a value", { Name: name, SecretString: "one", ClientRequestToken: T1 });
+      await api.create("the same create again", { Name: name, SecretString: "one", ClientRequestToken: T1 });
+      await api.create("the same token with another value", {
+        Name: name,
+        SecretString: "two",
+        ClientRequestToken: T1,
+      });
+      await api.create("another token", { Name: name, SecretString: "one", ClientRequestToken: T2 });
+      await api.labels("labels", name);
+    },
+  );
+
+  differential(
+    "a secret is found by name, by ARN and by partial ARN (without the random suffix)",
+    async (ctx) => {
+      aliasTokens(ctx);
+      const api = sm(ctx);
+      const name = ctx.name("secret");
+      const created = await api.create("create", { Name: name, SecretString: "one", ClientRequestToken: T1 });
+      const arn = created?.ARN ?? "";
+      await api.get("by name", name);
+      await api.get("by ARN", arn);
+      await api.get("by partial ARN", arn.slice(0, -7));
+      await api.labels("DescribeSecret by partial ARN", arn.slice(0, -7));
+      await api.get("by an ARN with a wrong suffix", `${arn.slice(0, -6)}zzzzzz`);
+    },
+  );
+
+  differential(
+    "the service model's limits: a value over 65,536 bytes, more than 20 labels, a name with a space",
+    async (ctx) => {
+      const api = sm(ctx);
+      const name = ctx.name("secret");
+      await api.create("create", { Name: name, SecretString: "one", ClientRequestToken: T1 });
+      await api.put("65,537 bytes", name, T2, "x".repeat(65_537));
+      const labels = Array.from({ length: 21 }, (_, i) => `L${i}`);
+      await api.put("21 labels", name, T3, "three", labels);
+      await api.create("a name with a space", { Name: "not allowed!", SecretString: "v" });
+    },
+    { deviation: "secretsmanager.model-limits-unchecked" },
+  );
+
   differential("a missing secret: every operation answers ResourceNotFoundException", async (ctx) => {
     aliasTokens(ctx);
     const api = sm(ctx);

@@ -84,6 +84,11 @@ export const KNOWN_MOTO_DEVIATIONS = {
     aws: "ResourceNotFoundException (HTTP 400)",
     doc: "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecretVersionIds.html#API_ListSecretVersionIds_Errors",
   },
+  "secretsmanager.model-limits-unchecked": {
+    moto: "accepts a SecretString over 65,536 bytes, more than 20 VersionStages and names outside the allowed characters",
+    aws: "SecretString at most 65,536 bytes, VersionStages 1..20 items, names of letters, digits and /_+=.@-",
+    doc: "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html#API_PutSecretValue_RequestParameters",
+  },
   "secretsmanager.move-current-without-holder": {
     moto: "UpdateSecretVersionStage AWSCURRENT with MoveToVersionId and no RemoveFromVersionId crashes (IndexError, HTTP 500) when no version holds AWSCURRENT",
     aws: "RemoveFromVersionId is needed only when the label is attached to another version",
