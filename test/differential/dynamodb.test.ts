@@ -314,6 +314,116 @@ describe("the rotation store's state, history and listing", () => {
   );
 });
 
+describe("what the table's key schema allows", () => {
+  const put = (tableName: string, item: Record<string, { S: string } | { N: string }>) =>
+    new PutItemCommand({ TableName: tableName, Item: item });
+
+  differential(
+    "empty strings, empty maps and lists are stored in non-key attributes; an empty table key is refused",
+    async (ctx) => {
+      const tableName = await table(ctx);
+      await ctx.observe(
+        "empty non-key values",
+        ctx.dynamodb.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: {
+              pk: { S: "a" },
+              sk: { S: "b" },
+              e: { S: "" },
+              m: { M: {} },
+              l: { L: [] },
+              n: { M: { x: { S: "" } } },
+            },
+          }),
+        ),
+        written,
+      );
+      ctx.record("item", await rawItem(ctx, tableName, "a", "b"));
+      await ctx.observe(
+        "an empty partition key",
+        ctx.dynamodb.send(put(tableName, { pk: { S: "" }, sk: { S: "b" } })),
+        written,
+      );
+    },
+  );
+
+  differential(
+    "an empty string as a global secondary index key is refused",
+    async (ctx) => {
+      const tableName = await table(ctx);
+      await ctx.observe(
+        "empty gsi1pk",
+        ctx.dynamodb.send(
+          put(tableName, { pk: { S: "x" }, sk: { S: "b" }, gsi1pk: { S: "" }, gsi1sk: { S: "s" } }),
+        ),
+        written,
+      );
+    },
+    { standinGap: "dynamodb.empty-index-key" },
+  );
+
+  differential(
+    "an index key of the wrong type is refused",
+    async (ctx) => {
+      const tableName = await table(ctx);
+      await ctx.observe(
+        "numeric gsi1pk",
+        ctx.dynamodb.send(
+          put(tableName, { pk: { S: "x" }, sk: { S: "c" }, gsi1pk: { N: "1" }, gsi1sk: { S: "s" } }),
+        ),
+        written,
+      );
+    },
+    { deviation: "dynamodb.index-key-type-unchecked" },
+  );
+
+  differential(
+    "a Query start key without the index keys, or in another partition",
+    async (ctx) => {
+      const tableName = await table(ctx);
+      const query = (start: Record<string, { S: string }>) =>
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: "list",
+          KeyConditionExpression: "gsi1pk = :p",
+          ExpressionAttributeValues: { ":p": { S: "ROTATION" } },
+          ExclusiveStartKey: start,
+        });
+      await ctx.observe(
+        "start key without index keys",
+        ctx.dynamodb.send(query({ pk: { S: "x" }, sk: { S: "y" } })),
+      );
+      await ctx.observe(
+        "start key in another partition",
+        ctx.dynamodb.send(
+          query({ pk: { S: "x" }, sk: { S: "y" }, gsi1pk: { S: "OTHER" }, gsi1sk: { S: "z" } }),
+        ),
+      );
+    },
+    { unsettled: "dynamodb.query-start-key-outside-condition" },
+  );
+
+  differential(
+    "a Query with Limit 0 is refused (ValidationException)",
+    async (ctx) => {
+      const tableName = await table(ctx);
+      await ctx.observe(
+        "Limit 0",
+        ctx.dynamodb.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: "pk = :p",
+            ExpressionAttributeValues: { ":p": { S: "a" } },
+            Limit: 0,
+          }),
+        ),
+      );
+    },
+    { deviation: "dynamodb.query-limit-zero" },
+  );
+});
+
 describe("the inventory store", () => {
   differential("putMany in BatchWrite chunks of 25, loadAll across 1 MB query pages", async (ctx) => {
     const tableName = await table(ctx);

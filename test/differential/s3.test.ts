@@ -233,6 +233,36 @@ describe("raw calls: a versioned bundle object", () => {
   });
 
   differential(
+    "keys with spaces, plus signs, non-ASCII, percent signs, double slashes and punctuation",
+    async (ctx) => {
+      const name = await bucket(ctx, true);
+      const api = s3(ctx, name);
+      for (const key of ["trust/origin client+ca é.pem", "a/b//c.pem", "trust/%41.pem", "trust/~!*'().pem"]) {
+        ctx.alias((await api.put(`put ${key}`, key, key))?.VersionId, `version of ${key}`);
+        await api.get(`get ${key}`, key);
+      }
+      await api.list("list");
+    },
+  );
+
+  differential(
+    "ListObjectVersions with a Delimiter rolls keys up into CommonPrefixes",
+    async (ctx) => {
+      const name = await bucket(ctx, true);
+      const api = s3(ctx, name);
+      for (const key of ["trust/a.pem", "trust/old/b.pem", "top.pem"]) {
+        ctx.alias((await api.put(`put ${key}`, key, key))?.VersionId, `version of ${key}`);
+      }
+      await ctx.observe(
+        "list with Delimiter /",
+        ctx.clients.s3.send(new ListObjectVersionsCommand({ Bucket: name, Delimiter: "/" })),
+        (out) => ({ Keys: (out.Versions ?? []).map((v) => v.Key), CommonPrefixes: out.CommonPrefixes }),
+      );
+    },
+    { standinGap: "s3.list-versions-delimiter" },
+  );
+
+  differential(
     "user metadata over 2 KB is refused (MetadataTooLarge)",
     async (ctx) => {
       const name = await bucket(ctx, true);

@@ -135,6 +135,16 @@ export const KNOWN_MOTO_DEVIATIONS = {
     aws: "ConsumedCapacity is returned only if ReturnConsumedCapacity was TOTAL or INDEXES (default NONE)",
     doc: "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateItem.html#DDB-UpdateItem-response-ConsumedCapacity",
   },
+  "dynamodb.index-key-type-unchecked": {
+    moto: "stores an item whose index key attribute has another type than the index's attribute definition",
+    aws: "the data types of attributes that are part of an index key must match the table's attribute definitions (ValidationException)",
+    doc: "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-Item",
+  },
+  "dynamodb.query-limit-zero": {
+    moto: "crashes (HTTP 500) on a Query with Limit 0",
+    aws: "Limit has a minimum of 1 (ValidationException)",
+    doc: "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_Query.html#DDB-Query-request-Limit",
+  },
   "dynamodb.batch-write-over-25": {
     moto: "accepts a BatchWriteItem with more than 25 requests",
     aws: "up to 25 item put or delete operations per call; more is a ValidationException",
@@ -155,6 +165,18 @@ export const KNOWN_STANDIN_GAPS = {
       "the first PutSecretValue of a secret created without a value, staged [AWSPENDING], gets AWSPENDING only",
     aws: "the first version of a secret always gets AWSCURRENT, whatever VersionStages says",
     doc: "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html",
+  },
+  "s3.list-versions-delimiter": {
+    standin:
+      "answers ListObjectVersions with a Delimiter 501 NotImplemented (it does not model CommonPrefixes; no adapter lists)",
+    aws: "keys sharing the prefix up to the delimiter are rolled up into CommonPrefixes",
+    doc: "https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html#API_ListObjectVersions_RequestSyntax",
+  },
+  "dynamodb.empty-index-key": {
+    standin:
+      "dynalite (the project's DynamoDB for tests, not our code) stores an item whose global secondary index key is an empty string",
+    aws: "String and Binary values must be longer than zero when the attribute is a key attribute of a table or index",
+    doc: "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html#DDB-PutItem-request-Item",
   },
 } as const satisfies Record<string, { standin: string; aws: string; doc: string }>;
 
@@ -185,6 +207,12 @@ export const UNSETTLED_DIFFERENCES = {
     moto: "UpdateSecretVersionStage with a MoveToVersionId that does not exist: InvalidParameterException",
     standin: "ResourceNotFoundException",
     docs: "UpdateSecretVersionStage lists both errors without saying which one a missing version gets.",
+  },
+  "dynamodb.query-start-key-outside-condition": {
+    moto: "a Query whose ExclusiveStartKey lacks the index's keys, or lies in another partition, answers an empty page",
+    standin:
+      "dynalite refuses it (ValidationException: the provided starting key is invalid / outside query boundaries)",
+    docs: 'Query\'s ExclusiveStartKey is "the primary key of the first item that this operation will evaluate"; what a key outside the condition gets is not documented.',
   },
   "dynamodb.item-size-400000-or-409600": {
     moto: "refuses items over 400,000 bytes",
