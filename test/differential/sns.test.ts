@@ -4,7 +4,12 @@
  * subject, message and message attributes (type and value) — read from moto's /moto-api/data.json and from
  * the stand-in's record.
  */
-import { CreateTopicCommand, type MessageAttributeValue, PublishCommand } from "@aws-sdk/client-sns";
+import {
+  CreateTopicCommand,
+  type MessageAttributeValue,
+  PublishCommand,
+  type PublishCommandInput,
+} from "@aws-sdk/client-sns";
 import { describe } from "vitest";
 import { Notifier } from "../../functions/adapters/notifier.ts";
 import { certificateNotification } from "../../functions/core/notifications.ts";
@@ -25,16 +30,7 @@ async function topic(ctx: ScenarioContext): Promise<string> {
 }
 
 /** Publish; only whether it was accepted counts (MessageIds are random on both). */
-function publish(
-  ctx: ScenarioContext,
-  step: string,
-  input: {
-    TopicArn: string;
-    Message: string;
-    Subject?: string;
-    MessageAttributes?: Record<string, MessageAttributeValue>;
-  },
-) {
+function publish(ctx: ScenarioContext, step: string, input: PublishCommandInput & { TopicArn: string }) {
   return ctx.observe(step, ctx.clients.sns.send(new PublishCommand(input)), (out) => ({
     accepted: typeof out.MessageId === "string" && out.MessageId.length > 0,
   }));
@@ -172,6 +168,7 @@ describe("refused messages", () => {
         Subject: "s".repeat(100),
       });
       await publish(ctx, "subject with a line break", { TopicArn: arn, Message: "m", Subject: "a\nb" });
+      await publish(ctx, "subject with a tab", { TopicArn: arn, Message: "m", Subject: "a\tb" });
       await stored(ctx, arn);
     },
     { deviation: "sns.subject-not-validated" },
@@ -213,6 +210,11 @@ describe("refused messages", () => {
         Message: "m",
         MessageAttributes: { s: str("") },
       });
+      await publish(ctx, "an empty Binary value", {
+        TopicArn: arn,
+        Message: "m",
+        MessageAttributes: { b: { DataType: "Binary", BinaryValue: new Uint8Array() } },
+      });
       await publish(ctx, "an unknown data type", {
         TopicArn: arn,
         Message: "m",
@@ -238,6 +240,55 @@ describe("refused messages", () => {
       });
     },
     { deviation: "sns.message-size-counts-characters" },
+  );
+
+  differential(
+    "subjects in UTF-8 beyond ASCII, or beginning with a space",
+    async (ctx) => {
+      const arn = await topic(ctx);
+      await publish(ctx, "subject café", { TopicArn: arn, Message: "m", Subject: "café" });
+      await publish(ctx, "subject beginning with a space", { TopicArn: arn, Message: "m", Subject: " x" });
+    },
+    { unsettled: "sns.subject-non-ascii-or-leading-space" },
+  );
+
+  differential(
+    "MessageStructure other than json is refused (InvalidParameter); json with a default is accepted",
+    async (ctx) => {
+      const arn = await topic(ctx);
+      await publish(ctx, "json with a default", {
+        TopicArn: arn,
+        Message: '{"default":"x"}',
+        MessageStructure: "json",
+      });
+      await publish(ctx, "MessageStructure xml", {
+        TopicArn: arn,
+        Message: '{"default":"x"}',
+        MessageStructure: "xml",
+      });
+    },
+  );
+
+  differential(
+    "MessageStructure json needs a JSON object with a string default",
+    async (ctx) => {
+      const arn = await topic(ctx);
+      await publish(ctx, "not JSON", { TopicArn: arn, Message: "nope", MessageStructure: "json" });
+      await publish(ctx, "no default", { TopicArn: arn, Message: '{"email":"x"}', MessageStructure: "json" });
+    },
+    { deviation: "sns.message-structure-unchecked" },
+  );
+
+  differential(
+    "Publish to a topic ARN of another region",
+    async (ctx) => {
+      const arn = await topic(ctx);
+      await publish(ctx, "eu-west-1 ARN on a us-east-1 endpoint", {
+        TopicArn: arn.replace(":us-east-1:", ":eu-west-1:"),
+        Message: "m",
+      });
+    },
+    { unsettled: "sns.topic-in-another-region" },
   );
 
   differential(

@@ -97,7 +97,7 @@ export const KNOWN_MOTO_DEVIATIONS = {
 
   // ---- SNS ---------------------------------------------------------------------------------------------
   "sns.subject-not-validated": {
-    moto: "accepts subjects of exactly 100 characters and subjects with line breaks (it only refuses more than 100)",
+    moto: "accepts subjects of exactly 100 characters and subjects with line breaks or tabs (it only refuses more than 100)",
     aws: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long",
     doc: "https://docs.aws.amazon.com/sns/latest/api/API_Publish.html",
   },
@@ -107,7 +107,10 @@ export const KNOWN_MOTO_DEVIATIONS = {
     doc: "https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html",
   },
   "sns.parameter-value-invalid-code": {
-    moto: "answers a Number attribute that is not a number with error code InvalidParameter (SDK InvalidParameterException)",
+    moto:
+      "answers invalid attribute values (a Number that is not a number, an empty value, an unknown type) with error " +
+      "code InvalidParameter (SDK InvalidParameterException); its own message for the Number case quotes AWS's " +
+      '"An error occurred (ParameterValueInvalid)"',
     aws: "answers ParameterValueInvalid (SDK InvalidParameterValueException), the Publish error for attribute values",
     doc: "https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors",
   },
@@ -115,6 +118,11 @@ export const KNOWN_MOTO_DEVIATIONS = {
     moto: "limits len(Message) in characters to 262,144 and leaves the attributes out",
     aws: "262,144 bytes (not characters); the combined size of the message body and message attributes is validated",
     doc: "https://docs.aws.amazon.com/sns/latest/api/API_Publish.html",
+  },
+  "sns.message-structure-unchecked": {
+    moto: 'accepts MessageStructure=json with a Message that is not JSON or has no "default" key',
+    aws: 'with MessageStructure json the Message must be a valid JSON object with a top-level string "default"',
+    doc: "https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_RequestParameters",
   },
   "sns.empty-message-accepted": {
     moto: "accepts an empty Message",
@@ -197,6 +205,20 @@ export const UNSETTLED_DIFFERENCES = {
       "subscriptions and says to send more than 10 with raw delivery off; older versions of that page said " +
       '"each message can have up to 10 attributes". The stand-in stays strict: what it accepts, AWS accepts under ' +
       "either reading.",
+  },
+  "sns.subject-non-ascii-or-leading-space": {
+    moto: 'accepts the subjects "café" and " x"',
+    standin:
+      "refuses both (InvalidParameter): printable ASCII beginning with a letter, number or punctuation mark",
+    docs:
+      'The Publish reference says "UTF-8 text with no line breaks or control characters, and less than 100 ' +
+      'characters"; older wording said ASCII beginning with a letter, number or punctuation mark. The stand-in ' +
+      "keeps the stricter reading on purpose (and toSubject() only makes such subjects).",
+  },
+  "sns.topic-in-another-region": {
+    moto: "Publish to a topic ARN of another region than the endpoint's: NotFound (404)",
+    standin: "InvalidParameter (400)",
+    docs: "Not documented.",
   },
   "secretsmanager.version-and-other-stage": {
     moto: "GetSecretValue with a VersionId and a VersionStage held by another version: InvalidRequestException (HTTP 404)",
