@@ -120,6 +120,8 @@ export function useDifferential(settings: DifferentialSettings = {}): {
 } {
   let moto: Moto | undefined;
   let cases = 0;
+  /** Cases skipped by name, for one summary line per file (so default reporters show them too). */
+  const skipped: string[] = [];
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -127,6 +129,9 @@ export function useDifferential(settings: DifferentialSettings = {}): {
 
   afterAll(async () => {
     await moto?.close();
+    if (skipped.length > 0) {
+      console.info(`[differential] ${skipped.length} case(s) skipped by name:\n  ${skipped.join("\n  ")}`);
+    }
   });
 
   const motoOrThrow = (): Moto => {
@@ -204,6 +209,7 @@ export function useDifferential(settings: DifferentialSettings = {}): {
         return;
       }
       it.skip(`${name} [skipped: moto deviation ${id}, see KNOWN_MOTO_DEVIATIONS]`, () => {});
+      skipped.push(`${name} (moto deviation ${id})`);
       return;
     }
     if (options.unsettled) {
@@ -215,6 +221,7 @@ export function useDifferential(settings: DifferentialSettings = {}): {
         return;
       }
       it.skip(`${name} [skipped: unsettled difference ${id}, see UNSETTLED_DIFFERENCES]`, () => {});
+      skipped.push(`${name} (unsettled difference ${id})`);
       return;
     }
     if (options.standinGap) {
