@@ -5,9 +5,10 @@
  * Routing: it claims every request signed for the `s3` service (SigV4 credential scope), so requests to
  * buckets it does not know still get S3's answer (404 NoSuchBucket) instead of falling through.
  *
- * Operations: PutObject, GetObject, HeadObject, ListObjectVersions, CreateBucket, HeadBucket,
- * PutBucketVersioning. Anything else signed for S3 (multipart, tagging, ranges, conditional requests, ...)
- * answers 501 NotImplemented rather than being silently ignored.
+ * Operations: PutObject, GetObject, HeadObject, ListObjectVersions (prefix, markers and max-keys; not
+ * delimiter), CreateBucket, HeadBucket, PutBucketVersioning. Anything else signed for S3 (multipart, tagging,
+ * ranges, conditional requests, a listing delimiter, ...) answers 501 NotImplemented rather than being
+ * silently ignored.
  *
  * Rules enforced:
  * - Unknown bucket -> 404 NoSuchBucket; missing key -> 404 NoSuchKey; unknown version -> 404 NoSuchVersion.
@@ -90,6 +91,8 @@ interface Bucket {
 
 /** Query parameters that only shape the answer, not the operation. */
 const NEUTRAL_QUERY = new Set(["x-id", "versionId"]);
+/** The ListObjectVersions parameters the stand-in models; `delimiter` (CommonPrefixes) and the rest are not. */
+const LIST_VERSIONS_QUERY = new Set(["versions", "prefix", "key-marker", "version-id-marker", "max-keys"]);
 /** Headers whose semantics the stand-in does not implement; accepting them silently would lie. */
 const UNSUPPORTED_HEADERS = [
   "range",
@@ -162,7 +165,9 @@ export class S3Standin implements WireService {
       if (request.method === "PUT" && subresources.length === 0) return "CreateBucket";
       if (request.method === "PUT" && only(subresources, "versioning")) return "PutBucketVersioning";
       if (request.method === "HEAD" && subresources.length === 0) return "HeadBucket";
-      if (request.method === "GET" && subresources.includes("versions")) return "ListObjectVersions";
+      if (request.method === "GET" && subresources.includes("versions")) {
+        return subresources.every((k) => LIST_VERSIONS_QUERY.has(k)) ? "ListObjectVersions" : "Unsupported";
+      }
       return "Unsupported";
     }
     if (subresources.length > 0) return "Unsupported"; // tagging, acl, uploads (multipart), ...

@@ -102,7 +102,11 @@ export class SecretsManagerStandin implements JsonService {
   }
 
   #find(secretId: string): Secret {
-    const secret = this.#secrets.get(secretId) ?? [...this.#secrets.values()].find((s) => s.arn === secretId);
+    // A secret is found by name, by ARN, or by its partial ARN (the ARN without the "-" and six random
+    // characters Secrets Manager appends): "Finding a secret from a partial ARN", Secrets Manager user guide.
+    const secret =
+      this.#secrets.get(secretId) ??
+      [...this.#secrets.values()].find((s) => s.arn === secretId || s.arn.slice(0, -7) === secretId);
     if (!secret)
       throw new AwsError("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
     return secret;
@@ -146,13 +150,21 @@ export class SecretsManagerStandin implements JsonService {
         "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
       );
     }
-    if (this.#secrets.has(name)) {
+    const value = this.#value(input);
+    const existing = this.#secrets.get(name);
+    if (existing) {
+      // CreateSecret's ClientRequestToken: a retried request whose token names a version holding the same value
+      // is ignored (answered as the first one was); anything else finds the secret already there.
+      const token = optionalString(input, "ClientRequestToken");
+      const version = token === undefined ? undefined : existing.versions.get(token);
+      if (version && value && JSON.stringify(version.value) === JSON.stringify(value)) {
+        return { ARN: existing.arn, Name: existing.name, VersionId: version.id };
+      }
       throw new AwsError(
         "ResourceExistsException",
         `The operation failed because the secret ${name} already exists.`,
       );
     }
-    const value = this.#value(input);
     const secret: Secret = {
       arn: `arn:aws:secretsmanager:${region}:${ACCOUNT_ID}:secret:${name}-${randomBytes(3).toString("hex")}`,
       name,

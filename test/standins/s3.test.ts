@@ -336,6 +336,10 @@ describe("limits and integrity", () => {
     await expect(s3.send(new DeleteObjectCommand({ Bucket: b, Key: "k" }))).rejects.toMatchObject({
       name: "NotImplemented",
     });
+    // A listing delimiter would group keys into CommonPrefixes: not modelled, so not silently ignored either.
+    await expect(s3.send(new ListObjectVersionsCommand({ Bucket: b, Delimiter: "/" }))).rejects.toMatchObject(
+      { name: "NotImplemented", $metadata: { httpStatusCode: 501 } },
+    );
     expect(await text(b, "k")).toBe("0123456789");
   });
 });

@@ -259,6 +259,14 @@ describe("GetSecretValue", () => {
       Name: name,
       SecretString: "by-arn",
     });
+    // A partial ARN (without the six random characters and their hyphen) finds it too.
+    expect(await sm.send(new GetSecretValueCommand({ SecretId: arn.slice(0, -7) }))).toMatchObject({
+      Name: name,
+      SecretString: "by-arn",
+    });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: arn.slice(0, -3) }))).rejects.toMatchObject({
+      name: "ResourceNotFoundException",
+    });
   });
 });
 
@@ -270,6 +278,24 @@ describe("CreateSecret and values", () => {
     ).rejects.toMatchObject({
       name: "ResourceExistsException",
     });
+    expect(standins.secrets.valuesOf(name)).toEqual(["original"]);
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
+  });
+
+  it("ignores a retried CreateSecret (same ClientRequestToken, same value); another value or token is ResourceExistsException", async () => {
+    const { name, v1 } = await createSecret("original");
+    const retried = await sm.send(
+      new CreateSecretCommand({ Name: name, SecretString: "original", ClientRequestToken: v1 }),
+    );
+    expect(retried).toMatchObject({ Name: name, VersionId: v1 });
+    await expect(
+      sm.send(new CreateSecretCommand({ Name: name, SecretString: "changed", ClientRequestToken: v1 })),
+    ).rejects.toMatchObject({ name: "ResourceExistsException" });
+    await expect(
+      sm.send(
+        new CreateSecretCommand({ Name: name, SecretString: "original", ClientRequestToken: randomUUID() }),
+      ),
+    ).rejects.toMatchObject({ name: "ResourceExistsException" });
     expect(standins.secrets.valuesOf(name)).toEqual(["original"]);
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
   });
