@@ -103,6 +103,16 @@ export class SecretsManagerStandin implements JsonService {
     );
   }
 
+  /** Inspection for tests: every version of a secret (deprecated ones too) with its labels and value. */
+  versionsOf(secretId: string): Array<{ versionId: string; stages: string[]; value: string; created: Date }> {
+    return [...this.#find(secretId).versions.values()].map((v) => ({
+      versionId: v.id,
+      stages: [...v.stages].sort(),
+      value: v.value.SecretString ?? v.value.SecretBinary ?? "",
+      created: v.created,
+    }));
+  }
+
   names(): string[] {
     return [...this.#secrets.values()].map((s) => s.name);
   }
