@@ -64,6 +64,8 @@ export const rotationWorkflowPermissions: Statement[] = [
       "acm:DescribeCertificate",
       "acm:GetCertificate",
       "acm:DeleteCertificate",
+      // The lineage tag names the credential secret every rotation of a certificate's lineage writes.
+      "acm:ListTagsForCertificate",
     ],
     resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
   },
@@ -83,7 +85,8 @@ export const rotationWorkflowPermissions: Statement[] = [
       (id) => $interpolate`arn:${partition}:cloudfront::${account}:distribution/${id}`,
     ),
   },
-  // Credential secrets (certificate, chain, key): only under the stage's prefix.
+  // Credential secrets (certificate, chain, key) and their issuance secrets (`<credential>/issuance`: a
+  // rotation's key + CSR and staged credential until promotion): only under the stage's prefix.
   {
     actions: [
       "secretsmanager:CreateSecret",

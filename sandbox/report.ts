@@ -98,6 +98,29 @@ export interface ActionReport {
   durationMs: number;
 }
 
+/** One version of a credential secret, by its public facts (no key, no certificate body). */
+export interface CredentialVersionReport {
+  versionId: string;
+  certificateArn: string;
+  serial: string;
+  rotationId: string;
+}
+
+/**
+ * A credential secret at the end of a run: the versions AWSCURRENT (in service) and AWSPREVIOUS (the
+ * rollback record) point at, how many of its versions are not complete credentials (always 0: it is
+ * written only at promotion), and where AWSPENDING is still attached (nowhere once every rotation ended).
+ */
+export interface CredentialSecretReport {
+  name: string;
+  versions: number;
+  current?: CredentialVersionReport;
+  previous?: CredentialVersionReport;
+  incomplete: number;
+  /** "credential secret" and/or "issuance secret" (`<name>/issuance`, a rotation's in-flight material). */
+  pending: string[];
+}
+
 export interface SandboxReport {
   reportVersion: number;
   scenario: { name: string; description?: string; file?: string };
@@ -122,6 +145,8 @@ export interface SandboxReport {
     initialArn: string;
     /** The ARNs the distributions present for this certificate's origins at the end. */
     finalArns: string[];
+    /** What the certificate lineage's credential secret holds at the end. */
+    credentialSecret: CredentialSecretReport;
   }>;
   authorities: Array<{
     ref: string;
@@ -184,6 +209,8 @@ export interface Observed {
   /** Authority refs (authority / nextAuthority) in the published bundle and in each following origin's. */
   bundles: Array<{ where: string; authorities: string[] }>;
   notificationEvents: string[];
+  /** certificate name -> its lineage's credential secret at the end. */
+  credentialSecrets: Record<string, CredentialSecretReport>;
 }
 
 /** Every expectation of the scenario, plus the two every run has (in time; every action completed). */
@@ -213,6 +240,34 @@ export function evaluateExpectations(
         ? "all delivered"
         : undelivered.map((f) => `${f.fault}: ${f.delivered}/${f.times} (the run never reached it)`),
     );
+  }
+  // Every run with a rotation: the credential secret holds only complete credentials, AWSCURRENT is the
+  // latest completed rotation's credential (none before a first completed rotation), nothing is pending
+  // (but the credential distributions still present after an incomplete rollback).
+  if (!o.timedOut) {
+    for (const [certificate, secret] of Object.entries(o.credentialSecrets)) {
+      const own = o.rotations.filter((r) => r.certificate === certificate);
+      if (own.length === 0) continue;
+      const completed = own.filter((r) => r.status === "completed").at(-1);
+      // A rollback that could not put every distribution back keeps the still-presented credential staged.
+      const stuck = own.at(-1)?.reason === "RollbackIncomplete";
+      const expected = {
+        current: completed?.newCertificateArn ?? "none",
+        incomplete: 0,
+        pending: stuck ? ["issuance secret"] : [],
+      };
+      const actual = {
+        current: secret.current?.certificateArn ?? "none",
+        incomplete: secret.incomplete,
+        pending: secret.pending,
+      };
+      check(
+        `credential secret of ${certificate}`,
+        JSON.stringify(actual) === JSON.stringify(expected),
+        expected,
+        actual,
+      );
+    }
   }
   if (!expect) return results;
 

@@ -13,13 +13,14 @@
  * Everything listens on 127.0.0.1, stops by itself (at the end, on failure, or at the scenario's timeout) and
  * leaves no temp directory behind.
  */
-import { randomUUID } from "node:crypto";
+import { createPrivateKey, randomUUID, X509Certificate } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { workflow } from "sst/aws/workflow";
 import type { RotationStore } from "../functions/adapters/rotation-store.ts";
+import { isCompleteCredential, issuanceSecretName } from "../functions/adapters/secrets.ts";
 import { rotationsApiConfig, rotationsDepsFrom } from "../functions/api/wiring.ts";
 import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
 import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
@@ -33,12 +34,14 @@ import type { ScanDeps, ScanReport } from "../functions/tracking/scan.ts";
 import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
 import {
   createRotationWorkflow,
+  credentialSecretName,
   type RotationDeps,
   type RotationStorePort,
 } from "../functions/workflow/rotation-workflow.ts";
 import { dynamoDbClient } from "../standins/dynamodb.ts";
 import { Edge } from "../standins/edge.ts";
 import type { OriginKind } from "../standins/fleet-origin.ts";
+import type { SecretsManagerStandin } from "../standins/secrets-manager.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
 import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
 import {
@@ -50,6 +53,8 @@ import {
 import { Printer } from "./printer.ts";
 import {
   type ActionReport,
+  type CredentialSecretReport,
+  type CredentialVersionReport,
   type DryRunReport,
   evaluateExpectations,
   type Observed,
@@ -1129,6 +1134,11 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
     finalArns: world.origins
       .filter((o) => o.certificate === c.name)
       .map((o) => world.standins.cloudfront.originCertificates(o.distributionId)[o.originId] ?? "none"),
+    // Every rotation of a lineage writes the secret named after the certificate it started from.
+    credentialSecret: credentialSecretReport(
+      world.standins.secrets,
+      credentialSecretName(SANDBOX_RESOURCES, c.arn),
+    ),
   }));
 
   const report: SandboxReport = {
@@ -1185,6 +1195,50 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
   return { report, extra: { issuedCertificates: world.standins.privateCa.issuedCount, bundles } };
 }
 
+/**
+ * A credential secret as the stand-in holds it (an inspection, not an AWS call: the awsCalls counts stay the
+ * service's own), by public facts only. The values hold private keys: they are parsed here and dropped.
+ */
+function credentialSecretReport(secrets: SecretsManagerStandin, name: string): CredentialSecretReport {
+  const versionsOf = (secretId: string) =>
+    secrets.names().includes(secretId) ? secrets.versionsOf(secretId) : [];
+  const versions = versionsOf(name);
+  const described = versions.map((v) => ({ stages: v.stages, facts: wholeCredential(v.versionId, v.value) }));
+  const at = (stage: string) => described.find((v) => v.stages.includes(stage))?.facts;
+  const current = at("AWSCURRENT");
+  const previous = at("AWSPREVIOUS");
+  const pendingIn = (secretId: string) => versionsOf(secretId).some((v) => v.stages.includes("AWSPENDING"));
+  return {
+    name,
+    versions: versions.length,
+    ...(current ? { current } : {}),
+    ...(previous ? { previous } : {}),
+    incomplete: described.filter((v) => !v.facts).length,
+    pending: [
+      ...(pendingIn(name) ? ["credential secret"] : []),
+      ...(pendingIn(issuanceSecretName(name)) ? ["issuance secret"] : []),
+    ],
+  };
+}
+
+/** The public facts of a complete credential whose key matches its certificate; undefined otherwise. */
+function wholeCredential(versionId: string, text: string): CredentialVersionReport | undefined {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (!isCompleteCredential(value)) return undefined;
+    const certificate = new X509Certificate(value.certificatePem);
+    if (!certificate.checkPrivateKey(createPrivateKey(value.privateKeyPem))) return undefined;
+    return {
+      versionId,
+      certificateArn: value.certificateArn,
+      serial: value.serial,
+      rotationId: value.rotationId,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the expectations need beyond the report itself. */
 interface ObservedExtra {
   issuedCertificates: number;
@@ -1231,6 +1285,7 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
     awsCalls: report.awsCalls,
     bundles: extra.bundles,
     notificationEvents: [...new Set(report.notifications.map((n) => n.event))],
+    credentialSecrets: Object.fromEntries(report.certificates.map((c) => [c.name, c.credentialSecret])),
   };
 }
 

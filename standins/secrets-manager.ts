@@ -1,7 +1,53 @@
 /**
- * Secrets Manager stand-in: versions and staging labels exactly as AWS moves them. A label sits on at most
- * one version; moving AWSCURRENT hands AWSPREVIOUS to the version that had AWSCURRENT; a client request
- * token makes PutSecretValue idempotent (same token + same value) or conflicting (same token, new value).
+ * Secrets Manager stand-in: versions and staging labels exactly as AWS moves them. Each rule carries the id
+ * its test in test/standins/secrets-manager.test.ts pins (in square brackets in the test's title) and the
+ * page of the Secrets Manager documentation it comes from:
+ *
+ * - [secretsmanager.first-version-current] The first version of a secret gets AWSCURRENT, whatever
+ *   VersionStages says: CreateSecret with a value ("If you include SecretString or SecretBinary then Secrets
+ *   Manager creates an initial version for the secret, and Secrets Manager automatically attaches the
+ *   staging label AWSCURRENT to it", https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html)
+ *   and the first PutSecretValue ("If this operation creates the first version for the secret, then Secrets
+ *   Manager automatically attaches the staging label AWSCURRENT to it",
+ *   https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html). moto 5.2
+ *   agrees: PutSecretValue staged AWSPENDING on a secret without versions answers [AWSPENDING, AWSCURRENT].
+ * - [secretsmanager.create-without-value] CreateSecret without a value creates the secret and no version
+ *   (API_CreateSecret: a version exists only "if you include SecretString or SecretBinary").
+ * - [secretsmanager.put-default-current] PutSecretValue without VersionStages moves AWSCURRENT to the new
+ *   version (API_PutSecretValue: "If you don't include VersionStages, then Secrets Manager automatically
+ *   moves the staging label AWSCURRENT to this version").
+ * - [secretsmanager.put-moves-named-labels-only] With VersionStages (on a secret that has versions),
+ *   PutSecretValue moves those labels and no other (API_PutSecretValue, VersionStages: "If you specify a
+ *   staging label that's already associated with a different version of the same secret, then Secrets
+ *   Manager removes the label from the other version and attaches it to this version").
+ * - [secretsmanager.label-on-one-version] "Each staging label can be attached to only one version at a
+ *   time" (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_UpdateSecretVersionStage.html).
+ * - [secretsmanager.current-leaves-previous] Whenever AWSCURRENT moves (PutSecretValue or
+ *   UpdateSecretVersionStage), AWSPREVIOUS moves to the version AWSCURRENT was removed from (both pages).
+ * - [secretsmanager.move-needs-remove-from] UpdateSecretVersionStage: moving a label that another version
+ *   holds needs RemoveFromVersionId naming that version, else the call fails (API_UpdateSecretVersionStage,
+ *   RemoveFromVersionId: "If the label is attached and you either do not specify this parameter, or the
+ *   version ID does not match, then the operation fails").
+ * - [secretsmanager.remove-from-holder-only] RemoveFromVersionId without MoveToVersionId takes the label
+ *   off that version only, and fails when that version does not hold it (same parameter's text).
+ * - [secretsmanager.current-only-moves] AWSCURRENT cannot be taken off without moving it to another version.
+ *   Assumed: the API reference does not say so (AWS answers InvalidParameterException in practice, and
+ *   moto 5.2 does not model it). Code that never removes AWSCURRENT works either way.
+ * - [secretsmanager.token-idempotent] PutSecretValue with the ClientRequestToken of an existing version and
+ *   the same value "succeeds but does nothing": no new version, no label moves even if VersionStages differ
+ *   (API_PutSecretValue). moto 5.2 differs here (it replaces the version's labels); AWS's text wins.
+ * - [secretsmanager.version-immutable] The same token with a different value fails: "you cannot modify an
+ *   existing version; you can only create new ones" (API_PutSecretValue; ResourceExistsException).
+ * - [secretsmanager.deprecated-versions] A version without labels is deprecated: DescribeSecret's
+ *   VersionIdsToStages omits it, ListSecretVersionIds lists it only with IncludeDeprecated
+ *   (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html,
+ *   https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecretVersionIds.html); it stays
+ *   readable by VersionId until removed.
+ * - [secretsmanager.unlabeled-versions-pruned] "Secrets Manager removes unlabeled versions when there are
+ *   more than 100, but it does not remove versions created less than 24 hours ago"
+ *   (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html). Modelled as: when a
+ *   new version brings a secret above 100 versions, its oldest unlabeled versions at least 24 hours old are
+ *   removed until it has 100 (the exact moment AWS removes them is not documented).
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -30,6 +76,9 @@ interface Secret {
 }
 
 const MAX_SECRET_BYTES = 65_536;
+/** [secretsmanager.unlabeled-versions-pruned] */
+const KEPT_VERSIONS = 100;
+const PRUNE_AFTER_MS = 24 * 3_600_000;
 
 export class SecretsManagerStandin implements JsonService {
   readonly service = "secretsmanager";
@@ -52,6 +101,16 @@ export class SecretsManagerStandin implements JsonService {
     return [...this.#find(secretId).versions.values()].map(
       (v) => v.value.SecretString ?? v.value.SecretBinary ?? "",
     );
+  }
+
+  /** Inspection for tests: every version of a secret (deprecated ones too) with its labels and value. */
+  versionsOf(secretId: string): Array<{ versionId: string; stages: string[]; value: string; created: Date }> {
+    return [...this.#find(secretId).versions.values()].map((v) => ({
+      versionId: v.id,
+      stages: [...v.stages].sort(),
+      value: v.value.SecretString ?? v.value.SecretBinary ?? "",
+      created: v.created,
+    }));
   }
 
   names(): string[] {
@@ -174,6 +233,7 @@ export class SecretsManagerStandin implements JsonService {
       versions: new Map(),
     };
     let versionId: string | undefined;
+    // [secretsmanager.first-version-current] / [secretsmanager.create-without-value]
     if (value) {
       versionId = this.#token(input);
       secret.versions.set(versionId, {
@@ -198,6 +258,7 @@ export class SecretsManagerStandin implements JsonService {
       throw new AwsError("LimitExceededException", "A version can have at most 20 staging labels");
     const existing = secret.versions.get(versionId);
     if (existing) {
+      // [secretsmanager.version-immutable] / [secretsmanager.token-idempotent]: nothing moves.
       if (JSON.stringify(existing.value) !== JSON.stringify(value)) {
         throw new AwsError(
           "ResourceExistsException",
@@ -211,13 +272,32 @@ export class SecretsManagerStandin implements JsonService {
         VersionStages: [...existing.stages],
       };
     }
+    // [secretsmanager.first-version-current]: the first version gets AWSCURRENT whatever VersionStages says.
+    const first = secret.versions.size === 0;
     const version: SecretVersion = { id: versionId, value, created: this.#now(), stages: new Set() };
     secret.versions.set(versionId, version);
     for (const stage of stages) this.#attach(secret, stage, version);
+    if (first) this.#attach(secret, "AWSCURRENT", version);
+    this.#prune(secret);
     return { ARN: secret.arn, Name: secret.name, VersionId: versionId, VersionStages: [...version.stages] };
   }
 
-  /** Put a label on a version, taking it off whichever version had it (AWSCURRENT leaves AWSPREVIOUS behind). */
+  /** [secretsmanager.unlabeled-versions-pruned] Oldest unlabeled versions of 24 h and more go above 100. */
+  #prune(secret: Secret): void {
+    const cutoff = this.#now().getTime() - PRUNE_AFTER_MS;
+    const removable = [...secret.versions.values()]
+      .filter((v) => v.stages.size === 0 && v.created.getTime() <= cutoff)
+      .sort((a, b) => a.created.getTime() - b.created.getTime());
+    for (const version of removable) {
+      if (secret.versions.size <= KEPT_VERSIONS) return;
+      secret.versions.delete(version.id);
+    }
+  }
+
+  /**
+   * Put a label on a version, taking it off whichever version had it ([secretsmanager.label-on-one-version]);
+   * AWSCURRENT leaves AWSPREVIOUS behind on its former holder ([secretsmanager.current-leaves-previous]).
+   */
   #attach(secret: Secret, stage: string, target: SecretVersion): void {
     const holder = [...secret.versions.values()].find((v) => v.stages.has(stage));
     if (holder === target) return;
@@ -272,6 +352,7 @@ export class SecretsManagerStandin implements JsonService {
     const removeFrom = optionalString(input, "RemoveFromVersionId");
     const moveTo = optionalString(input, "MoveToVersionId");
     const holder = [...secret.versions.values()].find((v) => v.stages.has(stage));
+    // [secretsmanager.remove-from-holder-only]
     if (removeFrom !== undefined) {
       const source = secret.versions.get(removeFrom);
       if (!source?.stages.has(stage)) {
@@ -285,6 +366,7 @@ export class SecretsManagerStandin implements JsonService {
       const target = secret.versions.get(moveTo);
       if (!target)
         throw new AwsError("ResourceNotFoundException", `Secrets Manager can't find version ${moveTo}`);
+      // [secretsmanager.move-needs-remove-from]
       if (holder && holder !== target && holder.id !== removeFrom) {
         throw new AwsError(
           "InvalidParameterException",
@@ -293,6 +375,7 @@ export class SecretsManagerStandin implements JsonService {
       }
       this.#attach(secret, stage, target);
     } else if (removeFrom !== undefined) {
+      // [secretsmanager.current-only-moves] (assumed; see the top of this file)
       if (stage === "AWSCURRENT") {
         throw new AwsError(
           "InvalidParameterException",

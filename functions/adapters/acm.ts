@@ -12,6 +12,7 @@ import {
   ImportCertificateCommand,
   type KeyAlgorithm,
   ListCertificatesCommand,
+  ListTagsForCertificateCommand,
   SearchCertificatesCommand,
 } from "@aws-sdk/client-acm";
 import { issuerKey, type ListedCertificate } from "../core/tracking.ts";
@@ -183,6 +184,14 @@ export class AcmAdapter {
   }
 
   /** The public certificate and its chain (never the key: ACM does not give it for imported certificates). */
+  /** The certificate's tags: its lineage (LINEAGE_TAGS) when this service imported it. */
+  async tagsOf(certificateArn: string): Promise<Record<string, string>> {
+    const out = await this.#client.send(
+      new ListTagsForCertificateCommand({ CertificateArn: certificateArn }),
+    );
+    return Object.fromEntries((out.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
+  }
+
   async getCertificate(certificateArn: string): Promise<{ certificatePem: string; chainPem: string }> {
     const out = await this.#client.send(new GetCertificateCommand({ CertificateArn: certificateArn }));
     if (!out.Certificate) throw new AdapterError(`GetCertificate returned nothing for ${certificateArn}`);

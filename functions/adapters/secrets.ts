@@ -1,8 +1,29 @@
 /**
- * Credential store on Secrets Manager: one secret per credential holding certificate, chain, private key and
- * ACM ARN. A rotation writes a new version staged AWSPENDING; promotion moves AWSCURRENT to it, which leaves
- * the previous credential as AWSPREVIOUS: the rollback record. Private keys live here and nowhere else.
+ * Credential store on Secrets Manager. Two secrets per credential, both under the credential prefix, both
+ * encrypted with the credentials key; private keys live in them and nowhere else.
+ *
+ * - The credential secret `<name>` holds only complete credentials (certificate, chain, private key, ACM
+ *   ARN), each validated before it was written. A rotation writes it once, at promotion (after every wave
+ *   passed), with `VersionStages: [AWSCURRENT]`: AWS moves AWSCURRENT to the new version and AWSPREVIOUS to
+ *   the credential it replaced — the rollback record. An aborted or rolled-back rotation never wrote it, so
+ *   it stays exactly as it was (no version at all before a credential's first rotation completes).
+ * - The issuance secret `<name>/issuance` holds a rotation's in-flight material: the key-only document
+ *   (private key + CSR, written before IssueCertificate so that a crash never issues a second certificate)
+ *   and then the staged complete credential the preflight and gate probes present. AWSPENDING marks the
+ *   version in flight; no other label means anything there.
+ *
+ * Why two secrets: AWS attaches AWSCURRENT to the first version of a secret whatever VersionStages says
+ * (API_PutSecretValue, API_CreateSecret), and a version's value can never change. Writing the key-only
+ * document into the credential secret made it AWSCURRENT in a never-rotated credential, left it AWSCURRENT
+ * after an abort, and made it AWSPREVIOUS after a successful rotation. In the issuance secret that rule is
+ * harmless: the secret is created with a marker document (no key material) as its first version, so
+ * AWSCURRENT sits on the marker for good, and nothing reads the issuance secret's AWSCURRENT anyway (were
+ * its first version a key after all — a secret created by hand — nothing would read it).
+ *
+ * Rotations started before this layout (same version ids, in the credential secret itself) are still read:
+ * every reader of in-flight material falls back to the credential secret's version of the same id.
  */
+import { createHash } from "node:crypto";
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -15,17 +36,71 @@ import { AdapterError, awsErrorName } from "./errors.ts";
 
 export const STAGE = { current: "AWSCURRENT", pending: "AWSPENDING", previous: "AWSPREVIOUS" } as const;
 
-/** What a credential secret version holds. Never log, return from a step, or publish this object. */
-export interface CredentialSecret {
-  /** "key" while only key + CSR exist (issuance under way), "credential" once the certificate is in. */
-  kind: "key" | "credential";
+/** The issuance secret's name is the credential secret's name with this suffix. */
+export const ISSUANCE_SUFFIX = "/issuance";
+
+/** Secrets Manager's limit on a secret name. */
+const MAX_SECRET_NAME = 512;
+
+/** Where a rotation's in-flight material of `credentialSecret` lives. */
+export function issuanceSecretName(credentialSecret: string): string {
+  return `${credentialSecret}${ISSUANCE_SUFFIX}`;
+}
+
+/**
+ * Whether `name` can be a credential secret under `prefix`: the prefix, then one path segment of the
+ * characters Secrets Manager allows (so that no credential secret is another one's issuance secret), short
+ * enough that its issuance secret's name is valid too.
+ */
+export function isCredentialSecretName(prefix: string, name: string): boolean {
+  if (!name.startsWith(prefix)) return false;
+  const rest = name.slice(prefix.length);
+  return /^[A-Za-z0-9_+=.@-]+$/.test(rest) && name.length + ISSUANCE_SUFFIX.length <= MAX_SECRET_NAME;
+}
+
+/** Key + CSR of a rotation, stored before IssueCertificate. Never log, return from a step, or publish. */
+export interface PreparedKey {
+  kind: "key";
   rotationId: string;
   privateKeyPem: string;
-  csrPem?: string;
-  certificatePem?: string;
-  chainPem?: string;
-  certificateArn?: string;
-  serial?: string;
+  csrPem: string;
+}
+
+/**
+ * A complete credential: what a credential secret's versions hold, and what the issuance secret stages
+ * once the certificate is issued, validated and imported. Never log, return from a step, or publish.
+ */
+export interface Credential {
+  kind: "credential";
+  rotationId: string;
+  privateKeyPem: string;
+  certificatePem: string;
+  chainPem: string;
+  certificateArn: string;
+  serial: string;
+}
+
+export type CredentialDocument = PreparedKey | Credential;
+
+/** A document as read: its parsed value and the exact text stored (promotion copies the text). */
+export interface StoredDocument<T extends CredentialDocument = CredentialDocument> {
+  value: T;
+  text: string;
+  /** Which secret it was read from (the issuance secret, or the credential secret for older rotations). */
+  secretId: string;
+}
+
+/** Whether a parsed document has every part of a complete credential (structure only; no crypto). */
+export function isCompleteCredential(value: unknown): value is Credential {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.kind === "credential" &&
+    ["rotationId", "privateKeyPem", "certificatePem", "certificateArn", "serial"].every(
+      (field) => typeof v[field] === "string" && v[field] !== "",
+    ) &&
+    typeof v.chainPem === "string"
+  );
 }
 
 export class CredentialStore {
@@ -37,10 +112,42 @@ export class CredentialStore {
     this.#kmsKeyId = options.kmsKeyId;
   }
 
-  /** Create the credential's secret (without a value) if it does not exist yet. */
-  async ensureSecret(secretId: string, tags: Record<string, string> = {}): Promise<void> {
+  /** Create the credential secret (without a value: no version, so no AWSCURRENT) if it does not exist. */
+  async ensureCredentialSecret(credentialSecret: string): Promise<void> {
+    await this.#ensure(
+      credentialSecret,
+      "mtls-rotator client credential (certificate, chain, private key, ACM ARN); AWSCURRENT = in service, AWSPREVIOUS = the one before",
+      { "mtls-rotator:role": "credential" },
+    );
+  }
+
+  /**
+   * Create the issuance secret of a credential if it does not exist, with the marker document (no key) as
+   * its first version: AWS makes the first version AWSCURRENT, and that label must never sit on a key.
+   */
+  async ensureIssuanceSecret(credentialSecret: string): Promise<void> {
+    const name = issuanceSecretName(credentialSecret);
+    const marker = JSON.stringify({
+      kind: "issuance-secret",
+      credentialSecret,
+      note: "in-flight material of the credential's rotations; AWSPENDING = the rotation in flight",
+    });
+    await this.#ensure(
+      name,
+      `mtls-rotator in-flight issuance material (key + CSR, staged credential) of ${credentialSecret}`,
+      { "mtls-rotator:role": "issuance", "mtls-rotator:credential": credentialSecret },
+      { SecretString: marker, ClientRequestToken: tokenFor(`marker|${name}`) },
+    );
+  }
+
+  async #ensure(
+    name: string,
+    description: string,
+    tags: Record<string, string>,
+    value: { SecretString: string; ClientRequestToken: string } | undefined = undefined,
+  ): Promise<void> {
     try {
-      await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      await this.#client.send(new DescribeSecretCommand({ SecretId: name }));
       return;
     } catch (error) {
       if (awsErrorName(error) !== "ResourceNotFoundException") throw error;
@@ -48,13 +155,14 @@ export class CredentialStore {
     try {
       await this.#client.send(
         new CreateSecretCommand({
-          Name: secretId,
+          Name: name,
           ...(this.#kmsKeyId ? { KmsKeyId: this.#kmsKeyId } : {}),
-          Description: "mtls-rotator client credential (certificate, chain, private key, ACM ARN)",
+          Description: description,
           Tags: Object.entries({ "mtls-rotator:managed": "true", ...tags }).map(([Key, Value]) => ({
             Key,
             Value,
           })),
+          ...(value ?? {}),
         }),
       );
     } catch (error) {
@@ -63,42 +171,15 @@ export class CredentialStore {
     }
   }
 
-  /** The value of one version, or undefined when that version does not exist. */
-  async readVersion(secretId: string, versionId: string): Promise<CredentialSecret | undefined> {
-    try {
-      const out = await this.#client.send(
-        new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
-      );
-      return parse(out.SecretString, secretId);
-    } catch (error) {
-      if (awsErrorName(error) === "ResourceNotFoundException") return undefined;
-      throw error;
-    }
-  }
-
-  async readStage(
-    secretId: string,
-    stage: string,
-  ): Promise<{ versionId: string; value: CredentialSecret } | undefined> {
-    try {
-      const out = await this.#client.send(
-        new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }),
-      );
-      return { versionId: out.VersionId!, value: parse(out.SecretString, secretId) };
-    } catch (error) {
-      if (awsErrorName(error) === "ResourceNotFoundException") return undefined;
-      throw error;
-    }
-  }
-
   /**
-   * Write a version staged AWSPENDING under a deterministic version id: the same write repeated is a no-op,
-   * so a retried step never creates a second version.
+   * Write an in-flight document to the issuance secret under a deterministic version id, staged
+   * AWSPENDING (which moves the label off the rotation's earlier document). The same write repeated is a
+   * no-op, so a retried step never creates a second version.
    */
-  async putPending(secretId: string, versionId: string, value: CredentialSecret): Promise<void> {
+  async putInFlight(credentialSecret: string, versionId: string, value: CredentialDocument): Promise<void> {
     await this.#client.send(
       new PutSecretValueCommand({
-        SecretId: secretId,
+        SecretId: issuanceSecretName(credentialSecret),
         ClientRequestToken: versionId,
         SecretString: JSON.stringify(value),
         VersionStages: [STAGE.pending],
@@ -106,54 +187,158 @@ export class CredentialStore {
     );
   }
 
-  async stages(secretId: string): Promise<Record<string, string[]>> {
-    const out = await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
-    return out.VersionIdsToStages ?? {};
-  }
-
-  /** AWSCURRENT -> versionId (the old current becomes AWSPREVIOUS), then AWSPENDING is cleared. Idempotent. */
-  async promote(secretId: string, versionId: string): Promise<void> {
-    const stages = await this.stages(secretId);
-    const holder = Object.entries(stages).find(([, labels]) => labels.includes(STAGE.current))?.[0];
-    if (holder !== versionId) {
-      await this.#client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: secretId,
-          VersionStage: STAGE.current,
-          MoveToVersionId: versionId,
-          ...(holder ? { RemoveFromVersionId: holder } : {}),
-        }),
-      );
+  /**
+   * An in-flight document of a rotation by its version id: from the issuance secret, or (rotations started
+   * before the issuance secret existed) from the credential secret. Undefined when neither holds it.
+   */
+  async readInFlight(credentialSecret: string, versionId: string): Promise<StoredDocument | undefined> {
+    for (const secretId of [issuanceSecretName(credentialSecret), credentialSecret]) {
+      const text = await this.#readVersionText(secretId, versionId);
+      if (text !== undefined) return { value: parse(text, secretId), text, secretId };
     }
-    await this.clearPending(secretId);
+    return undefined;
   }
 
-  /** Take AWSPENDING off whichever version holds it (after a rollback, or once promoted). Idempotent. */
-  async clearPending(secretId: string): Promise<void> {
-    let stages: Record<string, string[]>;
+  /** The complete credential a rotation staged, or undefined when it has not staged one. */
+  async readStaged(credentialSecret: string, versionId: string): Promise<Credential | undefined> {
+    const stored = await this.readInFlight(credentialSecret, versionId);
+    return stored && isCompleteCredential(stored.value) ? stored.value : undefined;
+  }
+
+  /** The credential a stage of the credential secret points at, or undefined (no such secret or label). */
+  async readCredentialStage(
+    credentialSecret: string,
+    stage: string,
+  ): Promise<{ versionId: string; value: CredentialDocument } | undefined> {
     try {
-      stages = await this.stages(secretId);
+      const out = await this.#client.send(
+        new GetSecretValueCommand({ SecretId: credentialSecret, VersionStage: stage }),
+      );
+      return { versionId: out.VersionId!, value: parse(out.SecretString, credentialSecret) };
     } catch (error) {
-      // No secret yet (a rotation that ended before its key was stored): nothing is pending.
-      if (awsErrorName(error) === "ResourceNotFoundException") return;
+      if (awsErrorName(error) === "ResourceNotFoundException") return undefined;
       throw error;
     }
-    const pending = Object.entries(stages).find(([, labels]) => labels.includes(STAGE.pending))?.[0];
-    if (!pending) return;
+  }
+
+  async #readVersionText(secretId: string, versionId: string): Promise<string | undefined> {
+    try {
+      const out = await this.#client.send(
+        new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }),
+      );
+      // A binary or empty value is no credential document: parse() says so, naming the secret only.
+      return out.SecretString ?? "";
+    } catch (error) {
+      if (awsErrorName(error) === "ResourceNotFoundException") return undefined;
+      throw error;
+    }
+  }
+
+  /** Version id -> labels of a secret ({} when it does not exist). */
+  async stages(secretId: string): Promise<Record<string, string[]>> {
+    try {
+      const out = await this.#client.send(new DescribeSecretCommand({ SecretId: secretId }));
+      return out.VersionIdsToStages ?? {};
+    } catch (error) {
+      if (awsErrorName(error) === "ResourceNotFoundException") return {};
+      throw error;
+    }
+  }
+
+  /**
+   * Make `text` (a complete credential, validated by the caller) the credential secret's AWSCURRENT under
+   * the deterministic `versionId`: AWS moves AWSCURRENT to it and AWSPREVIOUS to the credential it replaced.
+   * Idempotent across retries and crashes: the same token with the same value "succeeds but does nothing",
+   * so a repeat never creates a second version, and AWSCURRENT is then moved onto it explicitly if it is not
+   * there (the version was written by a rotation started before the issuance secret existed, staged
+   * AWSPENDING). An AWSPREVIOUS left on an incomplete document by such a rotation is taken off.
+   */
+  async promote(credentialSecret: string, versionId: string, text: string): Promise<void> {
+    if (!isCompleteCredential(parse(text, credentialSecret))) {
+      throw new AdapterError(`refusing to promote an incomplete credential into ${credentialSecret}`);
+    }
+    await this.ensureCredentialSecret(credentialSecret);
+    const out = await this.#client.send(
+      new PutSecretValueCommand({
+        SecretId: credentialSecret,
+        ClientRequestToken: versionId,
+        SecretString: text,
+        VersionStages: [STAGE.current],
+      }),
+    );
+    if (!out.VersionStages?.includes(STAGE.current)) {
+      const holder = holderOf(await this.stages(credentialSecret), STAGE.current);
+      if (holder !== versionId) {
+        await this.#client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: credentialSecret,
+            VersionStage: STAGE.current,
+            MoveToVersionId: versionId,
+            ...(holder ? { RemoveFromVersionId: holder } : {}),
+          }),
+        );
+      }
+    }
+    await this.#dropIncompletePrevious(credentialSecret);
+  }
+
+  /** AWSPREVIOUS is the rollback record: it must be a complete credential, or not be at all. */
+  async #dropIncompletePrevious(credentialSecret: string): Promise<void> {
+    const holder = holderOf(await this.stages(credentialSecret), STAGE.previous);
+    if (!holder) return;
+    const text = await this.#readVersionText(credentialSecret, holder);
+    if (text === undefined || isCompleteCredential(tryParse(text))) return;
     await this.#client.send(
       new UpdateSecretVersionStageCommand({
-        SecretId: secretId,
-        VersionStage: STAGE.pending,
-        RemoveFromVersionId: pending,
+        SecretId: credentialSecret,
+        VersionStage: STAGE.previous,
+        RemoveFromVersionId: holder,
       }),
     );
   }
+
+  /**
+   * Take AWSPENDING off the rotation's in-flight documents (after an abort or rollback, or once promoted):
+   * in the issuance secret, and in the credential secret for a rotation started before the issuance secret
+   * existed. Only the given versions lose it; nothing else changes. Idempotent.
+   */
+  async clearPending(credentialSecret: string, versionIds: readonly string[]): Promise<void> {
+    for (const secretId of [issuanceSecretName(credentialSecret), credentialSecret]) {
+      const pending = holderOf(await this.stages(secretId), STAGE.pending);
+      if (!pending || !versionIds.includes(pending)) continue;
+      await this.#client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: STAGE.pending,
+          RemoveFromVersionId: pending,
+        }),
+      );
+    }
+  }
 }
 
-function parse(text: string | undefined, secretId: string): CredentialSecret {
+function holderOf(stages: Record<string, string[]>, stage: string): string | undefined {
+  return Object.entries(stages).find(([, labels]) => labels.includes(stage))?.[0];
+}
+
+/** A ClientRequestToken (UUID form, 36 characters) derived from `seed`. */
+function tokenFor(seed: string): string {
+  const hex = createHash("sha256").update(`mtls-rotator|${seed}`).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+function tryParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parse(text: string | undefined, secretId: string): CredentialDocument {
   if (!text) throw new AdapterError(`secret ${secretId} has no string value`);
   try {
-    return JSON.parse(text) as CredentialSecret;
+    return JSON.parse(text) as CredentialDocument;
   } catch (error) {
     // Never include the text: it holds a private key.
     throw new AdapterError(`secret ${secretId} does not hold a credential document`, {

@@ -135,6 +135,11 @@ export type RotationEvent =
       newIssuerArn: string;
       /** Pre-rotation 5xx error rate per distribution (percent; null = no traffic). */
       baselines: Record<string, number | null>;
+      /**
+       * Name of the credential secret the rotation promotes into: the one the certificate's lineage already
+       * uses, so AWSPREVIOUS stays the previous credential. Absent in rotations planned before it existed.
+       */
+      credentialSecret?: string;
     }
   | {
       type: "issued";
@@ -180,6 +185,8 @@ export interface RotationState {
   updatedAt?: string;
   old?: PlannedCertificate;
   newIssuerArn?: string;
+  /** The credential secret (a name, no value): where the new credential goes at promotion. */
+  credentialSecret?: string;
   baselines?: Record<string, number | null>;
   issued?: { certificateArn: string; serial: string; notAfter: string; fingerprint: string };
   bundleSha256?: string;
@@ -221,6 +228,7 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
         status: "planned",
         old: event.old,
         newIssuerArn: event.newIssuerArn,
+        ...(event.credentialSecret ? { credentialSecret: event.credentialSecret } : {}),
         baselines: event.baselines,
         waves: event.waves.map((w) => ({
           index: w.index,

@@ -1,19 +1,27 @@
 /**
  * Issue a replacement client certificate: key + CSR generated here, Private CA IssueCertificate with the
- * client-auth template, validation, ACM import as a NEW ARN, credential staged AWSPENDING.
+ * client-auth template, validation, ACM import as a NEW ARN, credential staged AWSPENDING in the
+ * credential's issuance secret; after the rotation succeeded, promotion into the credential secret.
  *
- * Three phases, each idempotent, so that a retry or a crash between any two never issues a second
+ * Three issuance phases, each idempotent, so that a retry or a crash between any two never issues a second
  * certificate for the same rotation:
- *   1. prepareKey          - key + CSR persisted (secret version derived from the rotation id)
+ *   1. prepareKey          - key + CSR persisted (issuance secret version derived from the rotation id)
  *   2. requestCertificate  - IssueCertificate with an idempotency token derived from the rotation id
  *   3. completeIssuance    - fetch, validate, import (or find the earlier import), stage the credential
+ * Then either promoteCredential (the credential secret's new AWSCURRENT, written once under a version id
+ * derived from the rotation id) or abandonIssuance (AWSPENDING cleared; the credential secret untouched).
  * Results carry ARNs, serials and dates only: safe to checkpoint, log, publish and answer.
  */
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import type { AcmAdapter } from "../adapters/acm.ts";
 import { AdapterError, awsErrorName } from "../adapters/errors.ts";
 import type { PrivateCaAdapter, WaitOptions } from "../adapters/private-ca.ts";
-import type { CredentialSecret, CredentialStore } from "../adapters/secrets.ts";
+import {
+  type Credential,
+  type CredentialStore,
+  isCompleteCredential,
+  type PreparedKey,
+} from "../adapters/secrets.ts";
 import type { SubjectAlternativeName, SupportedKeyAlgorithm } from "../core/certificate.ts";
 import { splitPem } from "../core/pem.ts";
 import { assertValidClientCertificate } from "../core/validation.ts";
@@ -29,7 +37,10 @@ export interface IssuanceDeps {
 
 export interface IssuanceRequest {
   rotationId: string;
-  /** Secret name of the credential (e.g. "mtls-rotator/credentials/edge-to-origin"). */
+  /**
+   * Name of the credential secret (e.g. "mtls-rotator/credentials/edge-to-origin"); in-flight material goes
+   * to its issuance secret (`<credential>/issuance`).
+   */
   credential: string;
   authorityArn: string;
   keyAlgorithm: SupportedKeyAlgorithm;
@@ -72,24 +83,28 @@ export function validateIssuanceRequest(request: IssuanceRequest): void {
   }
 }
 
-/** Phase 1: a key and CSR exist for this rotation, stored only in the credential secret. */
+/** The version ids a rotation's documents get (in the issuance secret; the credential one also at promotion). */
+export function rotationVersionIds(rotationId: string): { key: string; credential: string } {
+  return { key: derivedId(rotationId, "key"), credential: derivedId(rotationId, "credential") };
+}
+
+/** Phase 1: a key and CSR exist for this rotation, stored only in the credential's issuance secret. */
 export async function prepareKey(
   deps: IssuanceDeps,
   request: IssuanceRequest,
 ): Promise<{ keyVersionId: string }> {
   validateIssuanceRequest(request);
-  const keyVersionId = derivedId(request.rotationId, "key");
-  const credentialVersionId = derivedId(request.rotationId, "credential");
-  await deps.credentials.ensureSecret(request.credential);
-  if (await deps.credentials.readVersion(request.credential, credentialVersionId)) return { keyVersionId };
-  if (await deps.credentials.readVersion(request.credential, keyVersionId)) return { keyVersionId };
+  const { key: keyVersionId, credential: credentialVersionId } = rotationVersionIds(request.rotationId);
+  await deps.credentials.ensureIssuanceSecret(request.credential);
+  if (await deps.credentials.readInFlight(request.credential, credentialVersionId)) return { keyVersionId };
+  if (await deps.credentials.readInFlight(request.credential, keyVersionId)) return { keyVersionId };
   const generated = await generateKeyAndCsr({
     keyAlgorithm: request.keyAlgorithm,
     subject: request.subject,
     sans: request.sans,
   });
   try {
-    await deps.credentials.putPending(request.credential, keyVersionId, {
+    await deps.credentials.putInFlight(request.credential, keyVersionId, {
       kind: "key",
       rotationId: request.rotationId,
       privateKeyPem: generated.privateKeyPem,
@@ -102,9 +117,13 @@ export async function prepareKey(
   return { keyVersionId };
 }
 
-async function readKey(deps: IssuanceDeps, request: IssuanceRequest): Promise<CredentialSecret> {
-  const key = await deps.credentials.readVersion(request.credential, derivedId(request.rotationId, "key"));
-  if (!key?.csrPem)
+async function readKey(deps: IssuanceDeps, request: IssuanceRequest): Promise<PreparedKey> {
+  const stored = await deps.credentials.readInFlight(
+    request.credential,
+    derivedId(request.rotationId, "key"),
+  );
+  const key = stored?.value;
+  if (key?.kind !== "key" || !key.csrPem || !key.privateKeyPem)
     throw new IssuanceError(`no key prepared for rotation ${request.rotationId}; run prepareKey first`);
   return key;
 }
@@ -121,7 +140,7 @@ export async function requestCertificate(
   }
   const privateCaCertificateArn = await deps.privateCa.issue({
     authorityArn: request.authorityArn,
-    csrPem: key.csrPem!,
+    csrPem: key.csrPem,
     signingAlgorithm: authority.signingAlgorithm,
     validityDays: request.validityDays,
     idempotencyToken: derivedId(request.rotationId, "issue").replaceAll("-", ""),
@@ -129,7 +148,10 @@ export async function requestCertificate(
   return { privateCaCertificateArn };
 }
 
-/** Phase 3: fetch, validate, import as a new ARN (once), and stage the credential AWSPENDING. */
+/**
+ * Phase 3: fetch, validate, import as a new ARN (once), and stage the complete credential AWSPENDING in the
+ * issuance secret (where the probes read it). The credential secret is not touched: that is promotion's.
+ */
 export async function completeIssuance(
   deps: IssuanceDeps,
   request: IssuanceRequest,
@@ -138,8 +160,8 @@ export async function completeIssuance(
   const credentialVersionId = derivedId(request.rotationId, "credential");
   const authorityCertificatePem =
     splitPem(await deps.privateCa.authorityChainPem(request.authorityArn))[0] ?? "";
-  const staged = await deps.credentials.readVersion(request.credential, credentialVersionId);
-  if (staged?.certificatePem && staged.certificateArn) {
+  const staged = (await deps.credentials.readInFlight(request.credential, credentialVersionId))?.value;
+  if (isCompleteCredential(staged)) {
     return describeIssued(
       staged,
       privateCaCertificateArn,
@@ -186,7 +208,7 @@ export async function completeIssuance(
       },
     }));
 
-  const credential: CredentialSecret = {
+  const credential: Credential = {
     kind: "credential",
     rotationId: request.rotationId,
     privateKeyPem: key.privateKeyPem,
@@ -195,7 +217,7 @@ export async function completeIssuance(
     certificateArn,
     serial: facts.serial,
   };
-  await deps.credentials.putPending(request.credential, credentialVersionId, credential);
+  await deps.credentials.putInFlight(request.credential, credentialVersionId, credential);
   return describeIssued(
     credential,
     privateCaCertificateArn,
@@ -207,7 +229,7 @@ export async function completeIssuance(
 }
 
 function describeIssued(
-  credential: CredentialSecret,
+  credential: Credential,
   privateCaCertificateArn: string,
   credentialVersionId: string,
   authorityCertificatePem: string,
@@ -218,14 +240,14 @@ function describeIssued(
   // written by anything else must not be trusted blindly.
   const facts = assertValidClientCertificate(
     {
-      certificatePem: credential.certificatePem!,
-      chainPem: credential.chainPem ?? "",
+      certificatePem: credential.certificatePem,
+      chainPem: credential.chainPem,
       privateKeyPem: credential.privateKeyPem,
     },
     { now, trustAnchorsPem: authorityCertificatePem, expectedKeyAlgorithm: request.keyAlgorithm },
   );
   return {
-    certificateArn: credential.certificateArn!,
+    certificateArn: credential.certificateArn,
     privateCaCertificateArn,
     serial: facts.serial,
     fingerprint: facts.fingerprint,
@@ -246,4 +268,66 @@ export async function issueReplacement(
   await prepareKey(deps, request);
   const { privateCaCertificateArn } = await requestCertificate(deps, request);
   return completeIssuance(deps, request, privateCaCertificateArn);
+}
+
+/** The complete credential a rotation staged (for the probes), or an IssuanceError when there is none. */
+export async function readStagedCredential(
+  deps: Pick<IssuanceDeps, "credentials">,
+  request: Pick<IssuanceRequest, "rotationId" | "credential">,
+): Promise<Credential> {
+  const staged = await deps.credentials.readStaged(
+    request.credential,
+    derivedId(request.rotationId, "credential"),
+  );
+  if (!staged) throw new IssuanceError(`no staged credential for rotation ${request.rotationId}`);
+  return staged;
+}
+
+/**
+ * Promotion, once every wave passed: the staged credential becomes the credential secret's AWSCURRENT (and
+ * the one it replaces AWSPREVIOUS), then AWSPENDING is cleared. The staged version was fully validated
+ * (anchored on the configured CA) when it was written, and a version's value cannot change; here it is
+ * checked to be complete, to be the rotation's certificate, and its key to match. Idempotent: run again
+ * after a crash, it finds the same version and only makes sure AWSCURRENT is on it.
+ */
+export async function promoteCredential(
+  deps: Pick<IssuanceDeps, "credentials">,
+  request: Pick<IssuanceRequest, "rotationId" | "credential">,
+  issued: { certificateArn: string; serial: string },
+): Promise<void> {
+  const versions = rotationVersionIds(request.rotationId);
+  const stored = await deps.credentials.readInFlight(request.credential, versions.credential);
+  const staged = stored?.value;
+  if (!stored || !isCompleteCredential(staged)) {
+    throw new IssuanceError(`no complete staged credential for rotation ${request.rotationId}`);
+  }
+  if (staged.certificateArn !== issued.certificateArn || staged.serial !== issued.serial) {
+    throw new IssuanceError(
+      `the staged credential of rotation ${request.rotationId} is ${staged.certificateArn} (serial ${staged.serial}), not ${issued.certificateArn}`,
+    );
+  }
+  let matches = false;
+  try {
+    matches = new X509Certificate(staged.certificatePem).checkPrivateKey(
+      createPrivateKey(staged.privateKeyPem),
+    );
+  } catch {
+    // Unreadable certificate or key: not promotable (the error names neither).
+  }
+  if (!matches) {
+    throw new IssuanceError(
+      `the staged credential of rotation ${request.rotationId} does not hold a matching key`,
+    );
+  }
+  await deps.credentials.promote(request.credential, versions.credential, stored.text);
+  await deps.credentials.clearPending(request.credential, [versions.key, versions.credential]);
+}
+
+/** After an abort or a rollback: the rotation's in-flight documents lose AWSPENDING; nothing else changes. */
+export async function abandonIssuance(
+  deps: Pick<IssuanceDeps, "credentials">,
+  request: Pick<IssuanceRequest, "rotationId" | "credential">,
+): Promise<void> {
+  const versions = rotationVersionIds(request.rotationId);
+  await deps.credentials.clearPending(request.credential, [versions.key, versions.credential]);
 }

@@ -17,9 +17,10 @@
 import { X509Certificate } from "node:crypto";
 import type { RetryDecision } from "@aws/durable-execution-sdk-js";
 import type { workflow } from "sst/aws/workflow";
-import type { AcmAdapter } from "../adapters/acm.ts";
+import { type AcmAdapter, LINEAGE_TAGS } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { DistributionMetrics } from "../adapters/metrics.ts";
+import { isCredentialSecretName } from "../adapters/secrets.ts";
 import { factsOf, replacementKeyAlgorithm } from "../core/certificate.ts";
 import { describeGateFailure, evaluateGate } from "../core/gate.ts";
 import { type Notification, type NotificationEvent, rotationNotification } from "../core/notifications.ts";
@@ -34,11 +35,13 @@ import {
   swappedDistributions,
 } from "../core/rotation.ts";
 import {
+  abandonIssuance,
   completeIssuance,
-  derivedId,
   type IssuanceDeps,
   type IssuanceRequest,
   prepareKey,
+  promoteCredential,
+  readStagedCredential,
   requestCertificate,
 } from "../issuance/issue-certificate.ts";
 import { type OriginEndpoint, probeAll } from "../probe/origin-probe.ts";
@@ -78,7 +81,7 @@ export interface StepFaults {
 export interface RotationDeps {
   settings: RotationSettings;
   now: () => Date;
-  acm: Pick<AcmAdapter, "getCertificate" | "deleteIfUnused">;
+  acm: Pick<AcmAdapter, "getCertificate" | "deleteIfUnused" | "tagsOf">;
   distributions: Pick<
     CloudFrontAdapter,
     "findDistributionsPresenting" | "swapOriginCertificate" | "deploymentStatus" | "originEndpoints"
@@ -147,8 +150,28 @@ function parseControl(raw: unknown): ControlAction {
   }
 }
 
-export function credentialSecretName(settings: RotationSettings, certificateArn: string): string {
+/** The credential secret a certificate gets when nothing names one: the prefix and the ARN's id. */
+export function credentialSecretName(
+  settings: Pick<RotationSettings, "credentialSecretPrefix">,
+  certificateArn: string,
+): string {
   return `${settings.credentialSecretPrefix}${certificateArn.split("/").pop() ?? "credential"}`;
+}
+
+/**
+ * The credential secret of the certificate being rotated: the one its lineage tag names when this service
+ * imported it (so every rotation of a lineage writes the same secret, and AWSPREVIOUS is the credential
+ * before), else the one named after its ARN (a certificate imported by someone else: its first rotation).
+ * A tag naming anything but a credential secret under this stage's prefix is ignored.
+ */
+export function credentialSecretFor(
+  settings: RotationSettings,
+  certificateArn: string,
+  tags: Record<string, string>,
+): string {
+  const tagged = tags[LINEAGE_TAGS.credential];
+  if (tagged && isCredentialSecretName(settings.credentialSecretPrefix, tagged)) return tagged;
+  return credentialSecretName(settings, certificateArn);
 }
 
 export async function runRotation(
@@ -266,9 +289,14 @@ export async function runRotation(
     await notify("end", event, detail);
   };
 
-  const secretName = credentialSecretName(settings, request.certificateArn);
+  // Named at planning (checkpointed); a rotation planned before the name was recorded used the ARN's.
+  const secretName = () => state.credentialSecret ?? credentialSecretName(settings, request.certificateArn);
+  const inFlight = () => ({ rotationId, credential: secretName() });
 
-  /** Before any swap: undo what exists (new ACM certificate, pending secret label) and end. */
+  /**
+   * Before any swap: undo what exists (new ACM certificate, AWSPENDING in the issuance secret) and end. The
+   * credential secret was never written: it stays as it was.
+   */
   const abort = async (
     status: "aborted" | "failed",
     reason: RotationReason,
@@ -278,7 +306,7 @@ export async function runRotation(
       const newArn = state.issued.certificateArn;
       await act("abort:retire-new", () => deps.acm.deleteIfUnused(newArn));
     }
-    await act("abort:secret", () => deps.issuance.credentials.clearPending(secretName).then(() => true));
+    await act("abort:secret", () => abandonIssuance(deps.issuance, inFlight()).then(() => true));
     await record("abort", async () =>
       status === "aborted"
         ? { type: "aborted", at: at(), reason, detail }
@@ -297,6 +325,11 @@ export async function runRotation(
         settings.waves,
         settings.distributionIds,
       );
+      const credentialSecret = credentialSecretFor(
+        settings,
+        request.certificateArn,
+        await deps.acm.tagsOf(request.certificateArn),
+      );
       const now = deps.now();
       const baselines = targets.length
         ? await deps.metrics.errorRates(
@@ -312,6 +345,7 @@ export async function runRotation(
         waves: waves.map((w) => ({ index: w.index, canary: w.canary, targets: w.targets })),
         newIssuerArn: settings.authorityArn,
         baselines,
+        credentialSecret,
       };
     });
   } catch (error) {
@@ -329,7 +363,7 @@ export async function runRotation(
   // ---- issue ----------------------------------------------------------------------------------------
   const issuance: IssuanceRequest = {
     rotationId,
-    credential: secretName,
+    credential: secretName(),
     authorityArn: settings.authorityArn,
     keyAlgorithm: replacementKeyAlgorithm(old.keyAlgorithm),
     subject: { certificatePem: old.certificatePem },
@@ -358,7 +392,6 @@ export async function runRotation(
     return abort("failed", RotationReason.IssuanceFailed, (error as Error).message);
   }
   const newArn = state.issued!.certificateArn;
-  const credentialVersionId = derivedId(rotationId, "credential");
 
   // ---- trust ----------------------------------------------------------------------------------------
   try {
@@ -406,14 +439,14 @@ export async function runRotation(
         });
       }
     }
-    const credential = await deps.issuance.credentials.readVersion(secretName, credentialVersionId);
-    if (!credential?.certificatePem) throw new Error(`staged credential ${credentialVersionId} is missing`);
+    // The staged credential lives in the issuance secret until promotion.
+    const credential = await readStagedCredential(deps.issuance, issuance);
     const probe = deps.probe ?? probeAll;
     return probe(
       endpoints,
       {
         certificatePem: credential.certificatePem,
-        chainPem: credential.chainPem ?? "",
+        chainPem: credential.chainPem,
         privateKeyPem: credential.privateKeyPem,
       },
       { originServerCaPem: settings.originServerCaPem },
@@ -485,8 +518,14 @@ export async function runRotation(
       .map((d) => d.distributionId)
       .filter((id) => !swappedDistributions(state).some((d) => d.distributionId === id));
     await waitDeployed("rollback", restored);
-    await act("rollback:secret", () => deps.issuance.credentials.clearPending(secretName).then(() => true));
     const stuck = swappedDistributions(state).map((d) => d.distributionId);
+    // The credential secret was never written (promotion comes after every wave): only AWSPENDING goes —
+    // unless distributions still present the new certificate: then its staged credential (its only key
+    // copy besides ACM) keeps AWSPENDING, so Secrets Manager never prunes it as an unlabeled version.
+    await act("rollback:secret", async () => {
+      if (stuck.length === 0) await abandonIssuance(deps.issuance, issuance);
+      return true;
+    });
     if (stuck.length > 0) {
       // The new certificate stays: those distributions still present it. An operator must look.
       const incomplete = `${detail}; could not put back ${stuck.join(", ")} (they still present ${newArn})`;
@@ -657,8 +696,9 @@ export async function runRotation(
   }
 
   // ---- finalize: promote, grace, retire ---------------------------------------------------------------
+  // The credential secret's only write: AWSCURRENT = the new credential, AWSPREVIOUS = the one it replaces.
   await record("finalize:promote", async () => {
-    await deps.issuance.credentials.promote(secretName, credentialVersionId);
+    await promoteCredential(deps.issuance, issuance, state.issued!);
     return { type: "promoted", at: at() };
   });
   await ctx.wait("finalize:grace", { seconds: Math.max(1, settings.graceSeconds) });

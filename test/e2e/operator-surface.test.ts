@@ -16,6 +16,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
 import type { CertificateView, RotationDetail, RotationPlan } from "../../functions/cli/api-types.ts";
+import { credentialSecretName } from "../../functions/workflow/rotation-workflow.ts";
+import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 import { API_REGION, OPERATOR, type OperatorStack, startOperatorStack } from "../support/operator-stack.ts";
@@ -73,6 +75,11 @@ async function snapshot() {
 }
 
 const READ_OPERATION = /^(Get|List|Describe|Search|Head)/;
+
+/** The credential secret of the certificate's lineage and its issuance secret (stand-in reads only). */
+function lineageSecrets() {
+  return credentialSecrets(stack.standins, credentialSecretName(stack.settings, stack.certificateArn));
+}
 
 /** Every private key that exists: the one in service and every version the rotations stored. */
 function privateKeys(): string[] {
@@ -263,6 +270,15 @@ describe("the operator surface, end to end", () => {
     // Real mTLS probes (preflight and gates) reached every origin with the new certificate.
     for (const origin of stack.origins) expect(origin.counters.accepted).toBeGreaterThanOrEqual(2);
     for (const origin of stack.origins) expect(origin.counters.refused).toBe(0);
+    // The credential secret (its first rotation) holds one version: the complete new credential, AWSCURRENT.
+    const { credential, issuance } = lineageSecrets();
+    expect(credential.versions).toHaveLength(1);
+    const { current, previous } = expectOnlyCompleteCredentials(credential, {
+      trustAnchorsPem: stack.issuer.certificatePem,
+    });
+    expect(current?.certificateArn).toBe(newArn);
+    expect(previous).toBeUndefined();
+    expect(issuance.holder("AWSPENDING")).toBeUndefined();
 
     const events = stack.standins.sns
       .messages(stack.topicArn)
@@ -349,6 +365,16 @@ describe("the operator surface, end to end", () => {
     expect(detail.history[0]).toMatchObject({ type: "started", request: { actor: PRINCIPAL } });
     // The generation that was rolled back is gone from ACM; the one in service stays.
     expect(stack.standins.acm.arns()).toEqual([newArn]);
+    // The same lineage's secrets: the second generation staged its credential in the issuance secret (its
+    // key and credential versions, AWSPENDING cleared), and the credential secret is as the first left it.
+    const { credential, issuance } = lineageSecrets();
+    expect(credential.versions).toHaveLength(1);
+    expect(
+      expectOnlyCompleteCredentials(credential, { trustAnchorsPem: stack.issuer.certificatePem }).current
+        ?.certificateArn,
+    ).toBe(newArn);
+    expect(issuance.versions.filter((v) => v.document?.rotationId === secondId)).toHaveLength(2);
+    expect(issuance.holder("AWSPENDING")).toBeUndefined();
     expect(
       stack.standins.sns
         .messages(stack.topicArn)

@@ -6,7 +6,12 @@
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, expect, it } from "vitest";
-import { createRotationWorkflow, type StepFaults } from "../../functions/workflow/rotation-workflow.ts";
+import {
+  createRotationWorkflow,
+  credentialSecretName,
+  type StepFaults,
+} from "../../functions/workflow/rotation-workflow.ts";
+import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { Edge, type EdgeSummary } from "../support/edge.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
@@ -58,6 +63,17 @@ async function rotate(f: Fleet, faults?: StepFaults) {
   return runner.run({ payload: f.input() });
 }
 
+function secretsOf(f: Fleet) {
+  return credentialSecrets(f.standins, credentialSecretName(f.settings, f.oldCertificateArn));
+}
+
+/** A rotation that did not complete leaves no credential secret behind (first rotation) and nothing pending. */
+function expectCredentialSecretUntouched(f: Fleet): void {
+  const { credential, issuance } = secretsOf(f);
+  expect(credential.exists).toBe(false);
+  expect(issuance.holder("AWSPENDING")).toBeUndefined();
+}
+
 function presented(f: Fleet): string[] {
   return f.distributionIds.map((id) => f.standins.cloudfront.originCertificates(id)["origin-1"]!);
 }
@@ -89,6 +105,13 @@ describeWithNginx()("rotations against real nginx origins", () => {
     expect(summary.requests).toBeGreaterThan(30);
     // Every origin really served requests with the new certificate by the end.
     for (const origin of f.origins.values()) expect(origin.port).toBeGreaterThan(0);
+    // The credential the fleet presents is the credential secret's AWSCURRENT, its only version.
+    const { credential } = secretsOf(f);
+    expect(credential.versions).toHaveLength(1);
+    const { current } = expectOnlyCompleteCredentials(credential, {
+      trustAnchorsPem: f.newIssuer.certificatePem,
+    });
+    expect(current?.certificateArn).toBe(newArn);
   }, 120_000);
 
   it("one origin does not trust the new issuer: preflight aborts, nothing changes, zero refused requests", async () => {
@@ -110,6 +133,7 @@ describeWithNginx()("rotations against real nginx origins", () => {
     expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
     expect(summary.refused).toBe(0);
     expect(summary.requests).toBeGreaterThan(10);
+    expectCredentialSecretUntouched(f);
   }, 120_000);
 
   it("an origin stops trusting the new issuer after its wave swapped: the gate fails and everything rolls back", async () => {
@@ -161,5 +185,6 @@ describeWithNginx()("rotations against real nginx origins", () => {
     });
     await after.round();
     expect(after.summary().refused).toBe(0);
+    expectCredentialSecretUntouched(f);
   }, 120_000);
 });

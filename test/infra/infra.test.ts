@@ -266,6 +266,33 @@ describe("the rotation workflow", () => {
     ]);
   });
 
+  it("grants the workflow on a credential secret's issuance secret what it grants on the credential secret, and on no secret outside the prefix", async () => {
+    const { permissions } = await loadInfra("production");
+    const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
+    const credential = "mtls-rotator/production/credentials/1f2e3d4c-aaaa-bbbb-cccc-ddddeeeeffff";
+    const granted = (resource: string) =>
+      permissions
+        .filter((s) =>
+          s.resources.some((pattern) =>
+            new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
+          ),
+        )
+        .flatMap((s) => s.actions)
+        .filter((a) => a.startsWith("secretsmanager:"))
+        .sort();
+    const onCredential = granted(secret(credential));
+    expect(onCredential).toEqual([
+      "secretsmanager:CreateSecret",
+      "secretsmanager:DescribeSecret",
+      "secretsmanager:GetSecretValue",
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:TagResource",
+      "secretsmanager:UpdateSecretVersionStage",
+    ]);
+    expect(granted(secret(`${credential}/issuance`))).toEqual(onCredential);
+    expect(granted(secret("mtls-rotator/staging/credentials/x/issuance"))).toEqual([]);
+  });
+
   it("lets the credentials key be used only through Secrets Manager", async () => {
     const { permissions } = await loadInfra("production");
     const kms = permissions.filter((s) => s.actions.some((a) => a.startsWith("kms:")));

@@ -8,6 +8,7 @@ import { factsOf } from "../../functions/core/certificate.ts";
 import { CertificateValidationError } from "../../functions/core/validation.ts";
 import { generateKeyPair } from "../../functions/crypto/keys.ts";
 import {
+  abandonIssuance,
   completeIssuance,
   derivedId,
   type IssuanceDeps,
@@ -15,6 +16,8 @@ import {
   type IssuanceRequest,
   issueReplacement,
   prepareKey,
+  promoteCredential,
+  readStagedCredential,
   requestCertificate,
 } from "../../functions/issuance/issue-certificate.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
@@ -25,6 +28,11 @@ import {
   EKU,
   issueClientCredential,
 } from "../../standins/pki.ts";
+import {
+  credentialSecrets,
+  expectCompleteCredential,
+  expectOnlyCompleteCredentials,
+} from "../support/credential-secrets.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 import { mtlsRequest } from "../support/mtls-client.ts";
 import { type NginxOrigin, startNginxOrigin } from "../support/nginx.ts";
@@ -76,14 +84,20 @@ function request(overrides: Partial<IssuanceRequest> = {}): IssuanceRequest {
   };
 }
 
-async function stagedCredential(req: IssuanceRequest) {
-  const value = await deps.credentials.readVersion(req.credential, derivedId(req.rotationId, "credential"));
-  if (!value?.certificatePem) throw new Error("no staged credential");
-  return value;
+function stagedCredential(req: IssuanceRequest) {
+  return readStagedCredential(deps, req);
+}
+
+/** The issuance secret's first version: the marker AWS makes AWSCURRENT (no key in it). */
+function markerOf(req: IssuanceRequest): string {
+  const marker = credentialSecrets(standins, req.credential).issuance.holder("AWSCURRENT");
+  expect(marker?.document?.kind).toBe("issuance-secret");
+  expect(JSON.stringify(marker?.document)).not.toContain("PRIVATE KEY");
+  return marker!.versionId;
 }
 
 describe("issuing a replacement through the stand-ins", () => {
-  it("issues a client-auth certificate, imports it as a new tagged ARN and stages it AWSPENDING", async () => {
+  it("issues a client-auth certificate, imports it as a new tagged ARN and stages it AWSPENDING in the issuance secret, not in the credential secret", async () => {
     const req = request();
     const issued = await issueReplacement(deps, req);
 
@@ -110,11 +124,16 @@ describe("issuing a replacement through the stand-ins", () => {
       "mtls-rotator:previous-arn": req.previousCertificateArn,
     });
 
-    // The credential version holds certificate + key + ARN and is the only one staged AWSPENDING.
-    expect(standins.secrets.stagesOf(req.credential)).toEqual({
+    // The staged credential holds certificate + key + ARN and is the only one staged AWSPENDING, in the
+    // issuance secret, whose AWSCURRENT (AWS's label for a first version) sits on the keyless marker.
+    const secrets = credentialSecrets(standins, req.credential);
+    expect(secrets.issuance.stages).toEqual({
+      [markerOf(req)]: ["AWSCURRENT"],
       [derivedId(req.rotationId, "key")]: [],
       [issued.credentialVersionId]: ["AWSPENDING"],
     });
+    // Nothing was written to the credential secret: it does not even exist before a promotion.
+    expect(secrets.credential.exists).toBe(false);
     const credential = await stagedCredential(req);
     expect(credential.certificateArn).toBe(issued.certificateArn);
     expect(
@@ -209,10 +228,14 @@ describe("validation stops a bad certificate before ACM is called", () => {
     expect((error as CertificateValidationError).reason).toBe(reason);
     expect(standins.server.count("acm", "ImportCertificate")).toBe(importsBefore);
     expect(standins.acm.arns().some((arn) => standins.acm.certificatePemOf(arn) === undefined)).toBe(false);
-    // Only the key version exists; no credential was staged.
-    expect(standins.secrets.stagesOf(req.credential)).toEqual({
+    // Only the key version exists (in the issuance secret); no credential was staged; AWSCURRENT is on
+    // the keyless marker, never on the key; the credential secret was not created.
+    const secrets = credentialSecrets(standins, req.credential);
+    expect(secrets.issuance.stages).toEqual({
+      [markerOf(req)]: ["AWSCURRENT"],
       [derivedId(req.rotationId, "key")]: ["AWSPENDING"],
     });
+    expect(secrets.credential.exists).toBe(false);
     expectNoKeyMaterial((error as Error).message);
   });
 });
@@ -241,8 +264,15 @@ describe("retries converge on one certificate", () => {
     const x = await completeIssuance(deps, req, a.privateCaCertificateArn);
     const y = await completeIssuance(deps, req, b.privateCaCertificateArn);
     expect(y).toEqual(x);
+    await promoteCredential(deps, req, x);
+    await promoteCredential(deps, req, y);
     expect(standins.privateCa.issuedCount).toBe(issuedBefore + 1);
     expect(standins.acm.arns().length).toBe(importsBefore + 1);
+    // One credential version, AWSCURRENT; the issuance secret: marker, key, staged credential, nothing pending.
+    const secrets = credentialSecrets(standins, req.credential);
+    expect(secrets.credential.stages).toEqual({ [x.credentialVersionId]: ["AWSCURRENT"] });
+    expect(secrets.issuance.versions).toHaveLength(3);
+    expect(secrets.issuance.holder("AWSPENDING")).toBeUndefined();
   });
 
   it("a crash after the ACM import is recovered by finding the import, not importing again", async () => {
@@ -299,6 +329,168 @@ describe("retries converge on one certificate", () => {
     await issueReplacement(quick, request());
     expect(standins.server.faults.pending).toBe(0);
     expect(standins.privateCa.issuedCount).toBe(issuedBefore + 1);
+  });
+});
+
+describe("promotion and abandonment: the credential secret holds only complete credentials", () => {
+  const anchors = () => ({ trustAnchorsPem: issuing.certificatePem });
+
+  it("first rotation: promotion writes the credential secret's first version, AWSCURRENT, with no AWSPREVIOUS and nothing pending", async () => {
+    const req = request();
+    const issued = await issueReplacement(deps, req);
+    expect(credentialSecrets(standins, req.credential).credential.exists).toBe(false);
+
+    await promoteCredential(deps, req, issued);
+
+    const { credential, issuance } = credentialSecrets(standins, req.credential);
+    expect(credential.stages).toEqual({ [issued.credentialVersionId]: ["AWSCURRENT"] });
+    const { current, previous } = expectOnlyCompleteCredentials(credential, anchors());
+    expect(current?.certificateArn).toBe(issued.certificateArn);
+    expect(current?.serial).toBe(issued.serial);
+    expect(standins.acm.certificatePemOf(issued.certificateArn)).toBe(current?.certificatePem);
+    expect(previous).toBeUndefined();
+    expect(issuance.holder("AWSPENDING")).toBeUndefined();
+    expect(issuance.holder("AWSCURRENT")?.document?.kind).toBe("issuance-secret");
+  });
+
+  it("second rotation: AWSCURRENT is the new credential and AWSPREVIOUS the first one; an abandoned third leaves both as they were", async () => {
+    const credentialName = request().credential;
+    const first = request({ credential: credentialName });
+    const second = request({ credential: credentialName });
+    const third = request({ credential: credentialName });
+    const issued1 = await issueReplacement(deps, first);
+    await promoteCredential(deps, first, issued1);
+    const issued2 = await issueReplacement(deps, second);
+    await promoteCredential(deps, second, issued2);
+
+    const after = credentialSecrets(standins, credentialName).credential;
+    expect(after.stages).toEqual({
+      [issued1.credentialVersionId]: ["AWSPREVIOUS"],
+      [issued2.credentialVersionId]: ["AWSCURRENT"],
+    });
+    const { current, previous } = expectOnlyCompleteCredentials(after, anchors());
+    expect(current?.certificateArn).toBe(issued2.certificateArn);
+    expect(previous?.certificateArn).toBe(issued1.certificateArn);
+
+    // A third rotation issues, stages, then is rolled back: the credential secret is exactly as it was.
+    const before = standins.secrets.versionsOf(credentialName);
+    await issueReplacement(deps, third);
+    await abandonIssuance(deps, third);
+    await abandonIssuance(deps, third);
+    expect(standins.secrets.versionsOf(credentialName)).toEqual(before);
+    expect(credentialSecrets(standins, credentialName).issuance.holder("AWSPENDING")).toBeUndefined();
+  });
+
+  it("an abandoned first rotation (after its key, or after its credential was staged) leaves no credential secret at all", async () => {
+    const keyOnly = request();
+    await prepareKey(deps, keyOnly);
+    await abandonIssuance(deps, keyOnly);
+    const staged = request();
+    await issueReplacement(deps, staged);
+    await abandonIssuance(deps, staged);
+    for (const req of [keyOnly, staged]) {
+      const { credential, issuance } = credentialSecrets(standins, req.credential);
+      expect(credential.exists).toBe(false);
+      expect(issuance.holder("AWSPENDING")).toBeUndefined();
+      expect(issuance.holder("AWSCURRENT")?.document?.kind).toBe("issuance-secret");
+    }
+  });
+
+  it("a promotion that fails after its write (AWSPENDING not cleared) and runs again makes no second version, AWSCURRENT on it", async () => {
+    const credentialName = request().credential;
+    const first = request({ credential: credentialName });
+    const issued1 = await issueReplacement(deps, first);
+    await promoteCredential(deps, first, issued1);
+    const second = request({ credential: credentialName });
+    const issued2 = await issueReplacement(deps, second);
+
+    // The write lands; clearing AWSPENDING afterwards keeps failing (as if the step died there).
+    standins.server.faults.inject({
+      service: "secretsmanager",
+      operation: "UpdateSecretVersionStage",
+      kind: "server-error",
+      times: 10,
+    });
+    await expect(promoteCredential(deps, second, issued2)).rejects.toThrow();
+    const halfway = credentialSecrets(standins, credentialName);
+    expect(halfway.credential.holder("AWSCURRENT")?.versionId).toBe(issued2.credentialVersionId);
+    expect(halfway.issuance.holder("AWSPENDING")?.versionId).toBe(issued2.credentialVersionId);
+    standins.server.faults.clear();
+    await promoteCredential(deps, second, issued2);
+    await promoteCredential(deps, second, issued2);
+
+    const { credential, issuance } = credentialSecrets(standins, credentialName);
+    expect(credential.stages).toEqual({
+      [issued1.credentialVersionId]: ["AWSPREVIOUS"],
+      [issued2.credentialVersionId]: ["AWSCURRENT"],
+    });
+    expectOnlyCompleteCredentials(credential, anchors());
+    expect(issuance.holder("AWSPENDING")).toBeUndefined();
+  });
+
+  it("promotion refuses a staged credential that is not the rotation's certificate, and changes nothing", async () => {
+    const req = request();
+    const issued = await issueReplacement(deps, req);
+    const other = await issueReplacement(deps, request());
+    await expect(
+      promoteCredential(deps, req, { certificateArn: other.certificateArn, serial: other.serial }),
+    ).rejects.toThrow(IssuanceError);
+    await expect(promoteCredential(deps, request(), issued)).rejects.toThrow(/no complete staged credential/);
+    expect(credentialSecrets(standins, req.credential).credential.exists).toBe(false);
+  });
+
+  it("a rotation started before the issuance secret existed (documents in the credential secret, the key made AWSCURRENT by AWS) promotes into its own version and drops the key's labels", async () => {
+    // What the earlier layout left in AWS: the key-only document as the credential secret's first version
+    // (AWSCURRENT by AWS's rule, AWSPENDING as asked), then the staged credential taking AWSPENDING.
+    const staging = request();
+    const issued = await issueReplacement(deps, staging);
+    const stagedText = standins.secrets
+      .versionsOf(`${staging.credential}/issuance`)
+      .find((v) => v.versionId === issued.credentialVersionId)!.value;
+    const legacy = request({ rotationId: staging.rotationId });
+    const sm = standins.clients().secrets;
+    const { CreateSecretCommand, PutSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    await sm.send(new CreateSecretCommand({ Name: legacy.credential }));
+    const key = await stagedCredential(staging);
+    await sm.send(
+      new PutSecretValueCommand({
+        SecretId: legacy.credential,
+        ClientRequestToken: derivedId(legacy.rotationId, "key"),
+        SecretString: JSON.stringify({
+          kind: "key",
+          rotationId: legacy.rotationId,
+          privateKeyPem: key.privateKeyPem,
+          csrPem: "-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n",
+        }),
+        VersionStages: ["AWSPENDING"],
+      }),
+    );
+    await sm.send(
+      new PutSecretValueCommand({
+        SecretId: legacy.credential,
+        ClientRequestToken: issued.credentialVersionId,
+        SecretString: stagedText,
+        VersionStages: ["AWSPENDING"],
+      }),
+    );
+    const keyVersion = derivedId(legacy.rotationId, "key");
+    expect(standins.secrets.stagesOf(legacy.credential)).toEqual({
+      [keyVersion]: ["AWSCURRENT"],
+      [issued.credentialVersionId]: ["AWSPENDING"],
+    });
+
+    // The probes still find the staged credential there.
+    expect((await stagedCredential(legacy)).certificateArn).toBe(issued.certificateArn);
+    await promoteCredential(deps, legacy, issued);
+    await promoteCredential(deps, legacy, issued);
+
+    // No new version; AWSCURRENT on the complete credential; the key-only document keeps no label (the
+    // AWSPREVIOUS AWS gave it is taken off: the rollback record is a complete credential or nothing).
+    const { credential } = credentialSecrets(standins, legacy.credential);
+    expect(credential.stages).toEqual({ [keyVersion]: [], [issued.credentialVersionId]: ["AWSCURRENT"] });
+    const current = expectCompleteCredential(credential.holder("AWSCURRENT"), anchors());
+    expect(current.certificateArn).toBe(issued.certificateArn);
+    expect(credential.holder("AWSPREVIOUS")).toBeUndefined();
   });
 });
 

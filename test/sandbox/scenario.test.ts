@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SCENARIO, runSandboxCli, SCENARIO_DIR, shippedScenarios } from "../../sandbox/cli.ts";
-import { evaluateExpectations, type Observed } from "../../sandbox/report.ts";
+import { evaluateExpectations, type Observed, type RotationReport } from "../../sandbox/report.ts";
 import { loadScenario, parseScenario, ScenarioError, STEP_NAMES } from "../../sandbox/scenario.ts";
 
 /** A small valid scenario; each case below breaks one thing. */
@@ -433,6 +433,7 @@ describe("expectations", () => {
     ],
     notificationEvents: ["rotation-started"],
     dryRuns: [],
+    credentialSecrets: {},
   };
 
   it("fail with what was expected and what was found", () => {
@@ -497,5 +498,60 @@ describe("expectations", () => {
       },
     ).slice(1);
     expect(presenting).toMatchObject({ passed: false, actual: "mixed: arn:new, arn:old" });
+  });
+
+  it("check every rotated certificate's credential secret: AWSCURRENT is the latest completed rotation's, nothing incomplete or pending", () => {
+    const rotation = (status: string, newCertificateArn?: string) =>
+      ({
+        certificate: "edge",
+        status,
+        ...(newCertificateArn ? { newCertificateArn } : {}),
+      }) as RotationReport;
+    const secret = (current?: string, extra: { incomplete?: number; pending?: string[] } = {}) => ({
+      name: "mtls-rotator/sandbox/credentials/x",
+      versions: current ? 1 : 0,
+      ...(current
+        ? { current: { versionId: "v", certificateArn: current, serial: "0a", rotationId: "rot-1" } }
+        : {}),
+      incomplete: extra.incomplete ?? 0,
+      pending: extra.pending ?? [],
+    });
+    const check = (rotations: RotationReport[], edge: ReturnType<typeof secret>, timedOut = false) =>
+      evaluateExpectations(undefined, {
+        ...base,
+        timedOut,
+        rotations,
+        credentialSecrets: { edge, other: secret() },
+      }).find((r) => r.name === "credential secret of edge");
+
+    expect(check([rotation("completed", "arn:new")], secret("arn:new"))).toMatchObject({ passed: true });
+    expect(check([rotation("completed", "arn:new")], secret())).toMatchObject({
+      passed: false,
+      expected: { current: "arn:new", incomplete: 0, pending: [] },
+      actual: { current: "none", incomplete: 0, pending: [] },
+    });
+    // Rolled back (or aborted) first rotations leave no credential at all.
+    expect(check([rotation("rolled-back", "arn:new")], secret())).toMatchObject({ passed: true });
+    expect(check([rotation("rolled-back", "arn:new")], secret("arn:new"))).toMatchObject({ passed: false });
+    expect(
+      check([rotation("completed", "arn:1"), rotation("rolled-back", "arn:2")], secret("arn:1")),
+    ).toMatchObject({ passed: true });
+    expect(check([rotation("aborted")], secret(undefined, { pending: ["issuance secret"] }))).toMatchObject({
+      passed: false,
+    });
+    // An incomplete rollback keeps the credential the stuck distributions present staged.
+    const stuck = { ...rotation("failed", "arn:new"), reason: "RollbackIncomplete" };
+    expect(check([stuck], secret(undefined, { pending: ["issuance secret"] }))).toMatchObject({
+      passed: true,
+    });
+    expect(check([stuck], secret())).toMatchObject({ passed: false });
+    expect(check([rotation("completed", "arn:new")], secret("arn:new", { incomplete: 1 }))).toMatchObject({
+      passed: false,
+    });
+    // A certificate no rotation touched, and a run that timed out (rotations still running), are not judged.
+    expect(check([], secret())).toBeUndefined();
+    expect(
+      check([rotation("swapping")], secret(undefined, { pending: ["issuance secret"] }), true),
+    ).toBeUndefined();
   });
 });

@@ -69,6 +69,20 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins)", () => {
       "rotation-completed",
     ]);
     expect(report.timings.totalMs).toBeLessThan(60_000);
+    // The credential secret: one version, the new credential, AWSCURRENT; nothing pending anywhere.
+    expect(report.certificates[0]!.credentialSecret).toEqual({
+      name: expect.stringMatching(/^mtls-rotator\/sandbox\/credentials\//),
+      versions: 1,
+      current: {
+        versionId: expect.any(String),
+        certificateArn: newArn,
+        serial: rotation!.newSerial,
+        rotationId: rotation!.rotationId,
+      },
+      incomplete: 0,
+      pending: [],
+    });
+    expect(report.expectations.find((e) => e.name === "credential secret of edge")?.passed).toBe(true);
     expectNoKeysLeaked(run);
   }, 90_000);
 
@@ -98,6 +112,14 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins)", () => {
     expect(report.awsCalls["acm:DeleteCertificate"]).toBe(1);
     expect(report.notifications.map((n) => n.event)).toContain("rolled-back");
     expect(rotation!.phases.map((p) => p.phase)).toContain("rollback");
+    // A first rotation rolled back: its credential secret has no version (no AWSCURRENT on anything).
+    expect(report.certificates[0]!.credentialSecret).toMatchObject({
+      versions: 0,
+      incomplete: 0,
+      pending: [],
+    });
+    expect(report.certificates[0]!.credentialSecret.current).toBeUndefined();
+    expect(report.expectations.find((e) => e.name === "credential secret of edge")?.passed).toBe(true);
     expectNoKeysLeaked(run);
   }, 90_000);
 
@@ -125,6 +147,13 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins)", () => {
     const newArn = rotation!.newCertificateArn!;
     expect(Object.values(finalArns(report))).toEqual([newArn, newArn]);
     expect(report.edge.refused).toBe(0);
+    // Crashes and retries made one credential version, the new one.
+    expect(report.certificates[0]!.credentialSecret).toMatchObject({
+      versions: 1,
+      current: { certificateArn: newArn },
+      incomplete: 0,
+      pending: [],
+    });
     expectNoKeysLeaked(run);
   }, 90_000);
 });

@@ -1,7 +1,9 @@
 /**
  * The Secrets Manager stand-in, driven by the real `@aws-sdk/client-secrets-manager` over loopback HTTP:
- * versions and staging labels exactly as AWS moves them (AWSCURRENT hands AWSPREVIOUS to its former
- * holder, a label sits on one version at a time), client request tokens, lookups by stage and by version.
+ * versions and staging labels exactly as AWS moves them (the first version gets AWSCURRENT, AWSCURRENT
+ * hands AWSPREVIOUS to its former holder, a label sits on one version at a time), client request tokens,
+ * lookups by stage and by version. Each rule's id (in square brackets in a test's title) is listed with the
+ * AWS documentation it comes from at the top of standins/secrets-manager.ts.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -75,14 +77,14 @@ function move(name: string, stage: string, to?: string, from?: string) {
 }
 
 describe("staging labels", () => {
-  it("[secretsmanager.create-value-current] stages the value of CreateSecret as AWSCURRENT", async () => {
+  it("[secretsmanager.first-version-current] stages the value of CreateSecret as AWSCURRENT", async () => {
     const { name, v1 } = await createSecret("first");
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
     const got = await sm.send(new GetSecretValueCommand({ SecretId: name }));
     expect(got).toMatchObject({ SecretString: "first", VersionId: v1, VersionStages: ["AWSCURRENT"] });
   });
 
-  it("creates a secret without a version when CreateSecret has no value", async () => {
+  it("[secretsmanager.create-without-value] creates a secret without a version when CreateSecret has no value", async () => {
     counter += 1;
     const name = `mtls-rotator/test/empty-${counter}`;
     const out = await sm.send(new CreateSecretCommand({ Name: name }));
@@ -91,6 +93,48 @@ describe("staging labels", () => {
     await expect(sm.send(new GetSecretValueCommand({ SecretId: name }))).rejects.toMatchObject({
       name: "ResourceNotFoundException",
     });
+  });
+
+  it("[secretsmanager.first-version-current] gives the first PutSecretValue AWSCURRENT whatever VersionStages says", async () => {
+    counter += 1;
+    const name = `mtls-rotator/test/first-${counter}`;
+    await sm.send(new CreateSecretCommand({ Name: name }));
+    const token = randomUUID();
+    const out = await sm.send(
+      new PutSecretValueCommand({
+        SecretId: name,
+        SecretString: "pending only?",
+        ClientRequestToken: token,
+        VersionStages: ["AWSPENDING"],
+      }),
+    );
+    // As moto 5.2 answers it: the labels asked for, then AWSCURRENT.
+    expect(out.VersionStages).toEqual(["AWSPENDING", "AWSCURRENT"]);
+    expect(await stages(name)).toEqual({ [token]: ["AWSCURRENT", "AWSPENDING"] });
+    // A plain read (AWSCURRENT) now answers that value.
+    expect(await sm.send(new GetSecretValueCommand({ SecretId: name }))).toMatchObject({
+      SecretString: "pending only?",
+      VersionId: token,
+    });
+
+    // Only the first version: a second one staged AWSPENDING takes AWSPENDING and leaves AWSCURRENT alone.
+    const second = await put(name, "second", { VersionStages: ["AWSPENDING"] });
+    expect(await stages(name)).toEqual({ [token]: ["AWSCURRENT"], [second]: ["AWSPENDING"] });
+
+    // A first version with a custom label only gets AWSCURRENT too.
+    counter += 1;
+    const other = `mtls-rotator/test/first-${counter}`;
+    await sm.send(new CreateSecretCommand({ Name: other }));
+    const custom = await put(other, "x", { VersionStages: ["MYLABEL"] });
+    expect(await stages(other)).toEqual({ [custom]: ["AWSCURRENT", "MYLABEL"] });
+  });
+
+  it("[secretsmanager.first-version-current] gives the first PutSecretValue without VersionStages AWSCURRENT and no AWSPREVIOUS", async () => {
+    counter += 1;
+    const name = `mtls-rotator/test/first-${counter}`;
+    await sm.send(new CreateSecretCommand({ Name: name }));
+    const v1 = await put(name, "one");
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
   });
 
   it("[secretsmanager.put-default-current] has PutSecretValue stage AWSCURRENT by default, the old current becoming AWSPREVIOUS", async () => {
@@ -104,7 +148,7 @@ describe("staging labels", () => {
     expect(standins.secrets.stagesOf(name)[v1]).toEqual([]);
   });
 
-  it("[secretsmanager.label-on-one-version] moves AWSPENDING off any other version when PutSecretValue stages it, leaving AWSCURRENT alone", async () => {
+  it("[secretsmanager.put-moves-named-labels-only] [secretsmanager.label-on-one-version] moves AWSPENDING off any other version when PutSecretValue stages it, leaving AWSCURRENT alone", async () => {
     const { name, v1 } = await createSecret();
     const p1 = await put(name, "pending-1", { VersionStages: ["AWSPENDING"] });
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"], [p1]: ["AWSPENDING"] });
@@ -128,7 +172,7 @@ describe("staging labels", () => {
     expect(before[v1]).toEqual(["AWSCURRENT"]);
   });
 
-  it("[secretsmanager.current-move-leaves-previous] makes the old current AWSPREVIOUS when AWSCURRENT moves, taking AWSPREVIOUS off its former holder", async () => {
+  it("[secretsmanager.current-leaves-previous] makes the old current AWSPREVIOUS when AWSCURRENT moves, taking AWSPREVIOUS off its former holder", async () => {
     const { name, v1 } = await createSecret();
     const v2 = await put(name, "v2");
     const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
@@ -152,7 +196,17 @@ describe("staging labels", () => {
     expect(rolledBack[p]).not.toContain("AWSCURRENT");
   });
 
-  it("[secretsmanager.current-cannot-be-removed] refuses to remove AWSCURRENT without moving it", async () => {
+  it("[secretsmanager.current-leaves-previous] moves AWSCURRENT and AWSPREVIOUS when PutSecretValue names AWSCURRENT explicitly", async () => {
+    const { name, v1 } = await createSecret();
+    const v2 = await put(name, "v2", { VersionStages: ["AWSCURRENT"] });
+    expect(await stages(name)).toEqual({ [v1]: ["AWSPREVIOUS"], [v2]: ["AWSCURRENT"] });
+    const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
+    const v3 = await put(name, "v3", { VersionStages: ["AWSCURRENT"] });
+    expect(await stages(name)).toEqual({ [v2]: ["AWSPREVIOUS"], [v3]: ["AWSCURRENT"], [p]: ["AWSPENDING"] });
+    expect(standins.secrets.stagesOf(name)[v1]).toEqual([]);
+  });
+
+  it("[secretsmanager.current-only-moves] refuses to remove AWSCURRENT without moving it", async () => {
     const { name, v1 } = await createSecret();
     await expect(move(name, "AWSCURRENT", undefined, v1)).rejects.toMatchObject({
       name: "InvalidParameterException",
@@ -160,7 +214,7 @@ describe("staging labels", () => {
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
   });
 
-  it("[secretsmanager.remove-from-must-hold] removes another label from the version named, and only from the version that holds it", async () => {
+  it("[secretsmanager.remove-from-holder-only] removes another label from the version named, and only from the version that holds it", async () => {
     const { name, v1 } = await createSecret();
     const p = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
 
@@ -194,7 +248,27 @@ describe("ClientRequestToken", () => {
     expect(Object.keys(standins.secrets.stagesOf(name))).toEqual([v1, token]);
   });
 
-  it("[secretsmanager.token-idempotent] refuses the same token with a different value as ResourceExistsException", async () => {
+  it("[secretsmanager.token-idempotent] moves no label when the repeated write names other VersionStages", async () => {
+    const { name, v1 } = await createSecret();
+    const token = await put(name, "pending", { VersionStages: ["AWSPENDING"] });
+    // "succeeds but does nothing": AWSCURRENT stays where it is, AWSPENDING too.
+    const again = await sm.send(
+      new PutSecretValueCommand({
+        SecretId: name,
+        ClientRequestToken: token,
+        SecretString: "pending",
+        VersionStages: ["AWSCURRENT"],
+      }),
+    );
+    expect(again).toMatchObject({ VersionId: token, VersionStages: ["AWSPENDING"] });
+    const plain = await sm.send(
+      new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: "pending" }),
+    );
+    expect(plain.VersionStages).toEqual(["AWSPENDING"]);
+    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"], [token]: ["AWSPENDING"] });
+  });
+
+  it("[secretsmanager.version-immutable] refuses the same token with a different value as ResourceExistsException", async () => {
     const { name, v1 } = await createSecret();
     const token = randomUUID();
     await put(name, "pending", { ClientRequestToken: token, VersionStages: ["AWSPENDING"] });
@@ -214,7 +288,7 @@ describe("ClientRequestToken", () => {
 });
 
 describe("GetSecretValue", () => {
-  it("[secretsmanager.get-default-current] reads by VersionStage and by VersionId, and refuses a stage no version holds", async () => {
+  it("reads by VersionStage and by VersionId, and refuses a stage no version holds", async () => {
     const { name, v1 } = await createSecret("one");
     const v2 = await put(name, "two");
     const p = await put(name, "three", { VersionStages: ["AWSPENDING"] });
@@ -259,43 +333,17 @@ describe("GetSecretValue", () => {
       Name: name,
       SecretString: "by-arn",
     });
-    // A partial ARN (without the six random characters and their hyphen) finds it too.
-    expect(await sm.send(new GetSecretValueCommand({ SecretId: arn.slice(0, -7) }))).toMatchObject({
-      Name: name,
-      SecretString: "by-arn",
-    });
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: arn.slice(0, -3) }))).rejects.toMatchObject({
-      name: "ResourceNotFoundException",
-    });
   });
 });
 
 describe("CreateSecret and values", () => {
-  it("[secretsmanager.create-exists] refuses to create a secret twice with ResourceExistsException", async () => {
+  it("refuses to create a secret twice with ResourceExistsException", async () => {
     const { name, v1 } = await createSecret("original");
     await expect(
       sm.send(new CreateSecretCommand({ Name: name, SecretString: "again" })),
     ).rejects.toMatchObject({
       name: "ResourceExistsException",
     });
-    expect(standins.secrets.valuesOf(name)).toEqual(["original"]);
-    expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
-  });
-
-  it("ignores a retried CreateSecret (same ClientRequestToken, same value); another value or token is ResourceExistsException", async () => {
-    const { name, v1 } = await createSecret("original");
-    const retried = await sm.send(
-      new CreateSecretCommand({ Name: name, SecretString: "original", ClientRequestToken: v1 }),
-    );
-    expect(retried).toMatchObject({ Name: name, VersionId: v1 });
-    await expect(
-      sm.send(new CreateSecretCommand({ Name: name, SecretString: "changed", ClientRequestToken: v1 })),
-    ).rejects.toMatchObject({ name: "ResourceExistsException" });
-    await expect(
-      sm.send(
-        new CreateSecretCommand({ Name: name, SecretString: "original", ClientRequestToken: randomUUID() }),
-      ),
-    ).rejects.toMatchObject({ name: "ResourceExistsException" });
     expect(standins.secrets.valuesOf(name)).toEqual(["original"]);
     expect(await stages(name)).toEqual({ [v1]: ["AWSCURRENT"] });
   });
@@ -332,7 +380,7 @@ describe("CreateSecret and values", () => {
 });
 
 describe("DescribeSecret and ListSecretVersionIds", () => {
-  it("[secretsmanager.unlabelled-versions-deprecated] omit versions without a staging label (ListSecretVersionIds lists them with IncludeDeprecated)", async () => {
+  it("[secretsmanager.deprecated-versions] omit versions without a staging label (ListSecretVersionIds lists them with IncludeDeprecated)", async () => {
     const { name, v1 } = await createSecret();
     const v2 = await put(name, "v2");
     const v3 = await put(name, "v3");
@@ -352,5 +400,66 @@ describe("DescribeSecret and ListSecretVersionIds", () => {
       [v2]: ["AWSPREVIOUS"],
       [v3]: ["AWSCURRENT"],
     });
+  });
+});
+
+describe("version retention", () => {
+  it("[secretsmanager.unlabeled-versions-pruned] removes unlabeled versions above 100, oldest first, none younger than 24 hours and never a labeled one", async () => {
+    let clock = new Date("2026-06-01T00:00:00Z");
+    const local = await startStandins({ now: () => clock });
+    try {
+      const client = local.clients({ maxAttempts: 1 }).secrets;
+      const name = "mtls-rotator/test/retention";
+      const send = (value: string, stagesToAttach?: string[]) =>
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: name,
+            SecretString: value,
+            ClientRequestToken: randomUUID(),
+            ...(stagesToAttach ? { VersionStages: stagesToAttach } : {}),
+          }),
+        );
+      const first = await client.send(
+        new CreateSecretCommand({ Name: name, SecretString: "v0", ClientRequestToken: randomUUID() }),
+      );
+      // v0 keeps a label of its own: it must survive however old it gets.
+      await client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: name,
+          VersionStage: "KEEP",
+          MoveToVersionId: first.VersionId,
+        }),
+      );
+      const ids = [first.VersionId!];
+      for (let i = 1; i < 100; i += 1) ids.push((await send(`v${i}`)).VersionId!);
+      expect(local.secrets.valuesOf(name)).toHaveLength(100);
+
+      // A 101st version the same day: everything is younger than 24 hours, nothing goes.
+      clock = new Date("2026-06-01T23:00:00Z");
+      ids.push((await send("v100")).VersionId!);
+      expect(local.secrets.valuesOf(name)).toHaveLength(101);
+
+      // A day later, the next version brings the secret to 102: the two oldest unlabeled go (v1, v2),
+      // not v0 (labeled KEEP), not AWSPREVIOUS or AWSCURRENT.
+      clock = new Date("2026-06-02T01:00:00Z");
+      ids.push((await send("v101")).VersionId!);
+      const kept = local.secrets.stagesOf(name);
+      expect(Object.keys(kept)).toHaveLength(100);
+      expect(kept[ids[0]!]).toEqual(["KEEP"]);
+      expect(kept[ids[1]!]).toBeUndefined();
+      expect(kept[ids[2]!]).toBeUndefined();
+      expect(kept[ids[3]!]).toEqual([]);
+      expect(kept[ids[100]!]).toEqual(["AWSPREVIOUS"]);
+      expect(kept[ids[101]!]).toEqual(["AWSCURRENT"]);
+      await expect(
+        client.send(new GetSecretValueCommand({ SecretId: name, VersionId: ids[1]! })),
+      ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+      // An unlabeled version that is kept stays readable by its id.
+      expect(
+        await client.send(new GetSecretValueCommand({ SecretId: name, VersionId: ids[3]! })),
+      ).toMatchObject({ SecretString: "v3", VersionStages: [] });
+    } finally {
+      await local.close();
+    }
   });
 });

@@ -10,10 +10,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
   createRotationWorkflow,
+  credentialSecretName,
   type RotationOutcome,
   type RotationStorePort,
 } from "../../functions/workflow/rotation-workflow.ts";
 import type { RotationSettings } from "../../functions/workflow/settings.ts";
+import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
 
@@ -119,6 +121,18 @@ describe("replay with real waits", () => {
     expect(run.writes.map((w) => w.sequence)).toEqual(run.writes.map((_, i) => i));
     expect(history.map((e) => e.type)).toEqual(run.writes.map((w) => w.type));
     expect(await f.store.getControl(rotationId)).toBeUndefined();
+
+    // Across every replay, the credential secret got one version: the new credential, AWSCURRENT.
+    const { credential, issuance } = credentialSecrets(
+      f.standins,
+      credentialSecretName(f.settings, f.oldCertificateArn),
+    );
+    expect(credential.versions).toHaveLength(1);
+    const { current } = expectOnlyCompleteCredentials(credential, {
+      trustAnchorsPem: f.newIssuer.certificatePem,
+    });
+    expect(current?.certificateArn).toBe(newArn);
+    expect(issuance.holder("AWSPENDING")).toBeUndefined();
   }, 30_000);
 });
 
@@ -154,6 +168,13 @@ describe("manual intervention through the control callback", () => {
     expect(await f.store.getControl(rotationId)).toBeUndefined();
     expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
     expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes.event).toBe("rolled-back");
+    // A first rotation rolled back: no credential secret (so no AWSCURRENT on anything), nothing pending.
+    const { credential, issuance } = credentialSecrets(
+      f.standins,
+      credentialSecretName(f.settings, f.oldCertificateArn),
+    );
+    expect(credential.exists).toBe(false);
+    expect(issuance.holder("AWSPENDING")).toBeUndefined();
   }, 25_000);
 
   it("an unreadable operator message is treated as a rollback", async () => {

@@ -2,15 +2,22 @@
  * The rotation workflow on the real durable-execution runtime (local runner, time skipped), against the
  * stand-ins, dynalite and real TLS origins. Real timers, replay, manual rollback and approvals: rotation-replay.test.ts.
  */
+
+import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
+import { sha256Hex } from "../../functions/core/pem.ts";
+import { rotationIdFor } from "../../functions/core/rotation.ts";
 import {
   createRotationWorkflow,
   credentialSecretName,
   type RotationDeps,
+  type RotationInput,
+  type RotationOutcome,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
+import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -31,11 +38,18 @@ async function fleet(options: FleetOptions): Promise<Fleet> {
 
 async function rotate(
   f: Fleet,
-  options: { faults?: StepFaults; deps?: Partial<RotationDeps>; dryRun?: boolean } = {},
+  options: {
+    faults?: StepFaults;
+    deps?: Partial<RotationDeps>;
+    dryRun?: boolean;
+    input?: Partial<RotationInput>;
+  } = {},
 ) {
   const handler = createRotationWorkflow(workflow, { ...f.deps, ...options.deps, faults: options.faults });
   const runner = new LocalDurableTestRunner({ handlerFunction: handler });
-  const result = await runner.run({ payload: f.input(options.dryRun ? { dryRun: true } : {}) });
+  const result = await runner.run({
+    payload: f.input({ ...(options.dryRun ? { dryRun: true } : {}), ...options.input }),
+  });
   return { runner, result };
 }
 
@@ -43,12 +57,19 @@ function presented(f: Fleet): string[] {
   return f.distributionIds.map((id) => f.standins.cloudfront.originCertificates(id)["origin-1"]!);
 }
 
+/** The credential secret (and issuance secret) of the fleet's certificate lineage. */
+function secretsOf(f: Fleet) {
+  return credentialSecrets(f.standins, credentialSecretName(f.settings, f.oldCertificateArn));
+}
+
+/** Every private key: the one in service and every key the rotations stored (both secrets). */
 async function keyMaterialOf(f: Fleet): Promise<string[]> {
-  const secret = credentialSecretName(f.settings, f.oldCertificateArn);
-  const versions = f.standins.secrets.names().includes(secret) ? f.standins.secrets.valuesOf(secret) : [];
+  const { credential, issuance } = secretsOf(f);
   return [
     f.oldCredential.privateKeyPem,
-    ...versions.map((v) => (JSON.parse(v) as { privateKeyPem: string }).privateKeyPem),
+    ...[...credential.versions, ...issuance.versions]
+      .map((v) => v.document?.privateKeyPem)
+      .filter((key): key is string => typeof key === "string"),
   ];
 }
 
@@ -80,11 +101,17 @@ describe("a healthy rotation", () => {
     expect(f.standins.acm.arns()).not.toContain(f.oldCertificateArn);
     expect(f.standins.privateCa.issuedCount).toBe(1);
 
-    // The secret's AWSCURRENT is the new credential; nothing is left pending.
-    const secret = credentialSecretName(f.settings, f.oldCertificateArn);
-    const stages = Object.values(f.standins.secrets.stagesOf(secret)).flat();
-    expect(stages).toContain("AWSCURRENT");
-    expect(stages).not.toContain("AWSPENDING");
+    // The credential secret (never rotated before) holds one version: the complete new credential,
+    // AWSCURRENT, with no AWSPREVIOUS; nothing is pending anywhere.
+    const { credential, issuance } = secretsOf(f);
+    expect(Object.values(credential.stages)).toEqual([["AWSCURRENT"]]);
+    const { current, previous } = expectOnlyCompleteCredentials(credential, {
+      trustAnchorsPem: f.newIssuer.certificatePem,
+    });
+    expect(current?.certificateArn).toBe(newArn);
+    expect(f.standins.acm.certificatePemOf(newArn)).toBe(current?.certificatePem);
+    expect(previous).toBeUndefined();
+    expect(issuance.holder("AWSPENDING")).toBeUndefined();
 
     // The state the API will show, and the history, in DynamoDB.
     const rotationId = f.input().rotationId;
@@ -160,8 +187,9 @@ describe("a failing gate rolls everything back", () => {
     // The new certificate is retired again, the old one kept; the secret has nothing pending.
     expect(f.standins.acm.arns()).toContain(f.oldCertificateArn);
     expect(f.standins.acm.arns()).toHaveLength(1);
-    const secret = credentialSecretName(f.settings, f.oldCertificateArn);
-    expect(Object.values(f.standins.secrets.stagesOf(secret)).flat()).not.toContain("AWSPENDING");
+    // The credential secret was never written (first rotation: it does not exist); nothing is pending.
+    expect(secretsOf(f).credential.exists).toBe(false);
+    expect(secretsOf(f).issuance.holder("AWSPENDING")).toBeUndefined();
     expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes).toMatchObject({
       event: "rolled-back",
       severity: "critical",
@@ -319,6 +347,10 @@ describe("a rollback that cannot put one distribution back", () => {
     expect(f.standins.acm.arns()).toContain(stillNew);
     const last = f.standins.sns.messages(f.topicArn).at(-1)!;
     expect(last.attributes).toMatchObject({ event: "rotation-failed", severity: "critical" });
+    // The credential secret was not written; the new certificate's staged credential (its key's only copy
+    // in Secrets Manager) keeps AWSPENDING while a distribution presents it.
+    expect(secretsOf(f).credential.exists).toBe(false);
+    expect(secretsOf(f).issuance.holder("AWSPENDING")?.document?.certificateArn).toBe(stillNew);
     const body = JSON.parse(last.message);
     expect(body.stuck).toEqual([first]);
     expect(body.waves[0].distributions[0]).toMatchObject({ id: first, outcome: "rollback-failed" });
@@ -347,6 +379,10 @@ describe("trust before swap", () => {
     expect(state?.status).toBe("aborted");
     expect(state?.preflightAttempts).toBeGreaterThan(1);
     expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes.event).toBe("rotation-aborted");
+    // No credential secret at all (no AWSCURRENT on an orphan key); the issuance secret has nothing pending.
+    expect(secretsOf(f).credential.exists).toBe(false);
+    expect(secretsOf(f).issuance.exists).toBe(true);
+    expect(secretsOf(f).issuance.holder("AWSPENDING")).toBeUndefined();
   });
 
   it("an origin that trusts the new issuer late: preflight retries until it does, then swaps", async () => {
@@ -413,5 +449,65 @@ describe("per-rotation overrides change what the rotation does", () => {
     expect(history.filter((e) => e.type === "approved")).toEqual([
       expect.objectContaining({ wave: 0, actor: "carol" }),
     ]);
+  });
+});
+
+describe("the credential secret across a lineage's rotations: the rollback record", () => {
+  it("second rotation: rolled back, the credential secret is exactly as the first left it; completed, AWSPREVIOUS is the first rotation's credential and AWSCURRENT the new one", async () => {
+    const f = await fleet({ distributions: 2 });
+    const anchors = { trustAnchorsPem: f.newIssuer.certificatePem };
+    const first = await rotate(f);
+    expect(first.result.getStatus()).toBe("SUCCEEDED");
+    const gen1 = (first.result.getResult() as RotationOutcome).newCertificateArn!;
+    const afterFirst = secretsOf(f);
+    const firstCredential = expectOnlyCompleteCredentials(afterFirst.credential, anchors).current!;
+    expect(firstCredential.certificateArn).toBe(gen1);
+
+    // The next generation rotates the certificate the fleet presents now (imported by the first rotation,
+    // tagged with its lineage): the same credential secret.
+    const serial = new X509Certificate(firstCredential.certificatePem).serialNumber.toLowerCase();
+    const next: Partial<RotationInput> = {
+      certificateArn: gen1,
+      serial,
+      rotationId: rotationIdFor(gen1, serial, sha256Hex),
+    };
+
+    // An operator rolls it back during the canary's bake window.
+    const runner = new LocalDurableTestRunner({ handlerFunction: createRotationWorkflow(workflow, f.deps) });
+    const execution = runner.run({ payload: f.input({ ...next, overrides: { bakeSeconds: 300 } }) });
+    execution.catch(() => undefined);
+    const bake = await runner.getOperation("bake:0").waitForData(WaitingOperationStatus.STARTED);
+    await runner.getOperation("bake:0:open").waitForData(WaitingOperationStatus.COMPLETED);
+    // The canary presents the next generation's certificate now; the credential secret is untouched.
+    expect(presented(f).filter((arn) => arn !== gen1)).toHaveLength(1);
+    expect(secretsOf(f).credential.versions).toEqual(afterFirst.credential.versions);
+    await bake.sendCallbackSuccess(JSON.stringify({ action: "rollback", actor: "dave", reason: "test" }));
+    const rolledBack = await execution;
+    expect(rolledBack.getStatus()).toBe("FAILED");
+    expect(rolledBack.getError()?.errorMessage).toMatch(/rolled-back \(ManualRollback\)/);
+    expect(presented(f)).toEqual([gen1, gen1]);
+    const afterRollback = secretsOf(f);
+    expect(afterRollback.credential.versions).toEqual(afterFirst.credential.versions);
+    expect(expectOnlyCompleteCredentials(afterRollback.credential, anchors).current?.certificateArn).toBe(
+      gen1,
+    );
+    expect(afterRollback.issuance.holder("AWSPENDING")).toBeUndefined();
+
+    // The next attempt (a new execution name, as the dispatcher gives it) completes.
+    const second = await rotate(f, { input: { ...next, rotationId: `${next.rotationId}-2` } });
+    expect(second.result.getStatus()).toBe("SUCCEEDED");
+    const gen2 = (second.result.getResult() as RotationOutcome).newCertificateArn!;
+    expect(presented(f)).toEqual([gen2, gen2]);
+    const afterSecond = secretsOf(f);
+    expect(afterSecond.credential.versions).toHaveLength(2);
+    const { current, previous } = expectOnlyCompleteCredentials(afterSecond.credential, anchors);
+    expect(current?.certificateArn).toBe(gen2);
+    expect(previous?.certificateArn).toBe(gen1);
+    expect(previous?.versionId).toBe(firstCredential.versionId);
+    expect(afterSecond.issuance.holder("AWSPENDING")).toBeUndefined();
+    // Three rotations issued three certificates; the first generation's is retired, its credential kept.
+    expect(f.standins.privateCa.issuedCount).toBe(3);
+    expect(f.standins.acm.arns()).toEqual([gen2]);
+    await expectNoKeyLeak(f, second.result);
   });
 });
