@@ -13,7 +13,7 @@
  * Everything listens on 127.0.0.1, stops by itself (at the end, on failure, or at the scenario's timeout) and
  * leaves no temp directory behind.
  */
-import { randomUUID } from "node:crypto";
+import { randomUUID, X509Certificate } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { workflow } from "sst/aws/workflow";
 import type { RotationStore } from "../functions/adapters/rotation-store.ts";
 import { rotationsApiConfig, rotationsDepsFrom } from "../functions/api/wiring.ts";
+import { keyAlgorithmOf } from "../functions/core/certificate.ts";
 import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
 import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
 import { controlRotation } from "../functions/dispatch/control-rotation.ts";
@@ -712,7 +713,7 @@ function planSummary(dry: DryRunReport): string {
   const { typical, worstCase } = dry.plan.expectedDurationSeconds;
   return (
     `plan of ${count} distribution(s) in ${dry.waves.length} wave(s)${waves.length ? ` (${waves.join("; ")})` : ""}, ` +
-    `new ${dry.plan.keyAlgorithm} key from ${dry.issuer}; expected ${formatSeconds(typical)} ` +
+    `new key ${dry.plan.replacementKey.message} from ${dry.issuer}; expected ${formatSeconds(typical)} ` +
     `(worst case ${formatSeconds(worstCase)}); read-only, no rotation started`
   );
 }
@@ -726,7 +727,7 @@ function describePlan(world: SandboxFleet, printer: Printer, dry: DryRunReport):
     `plan (read-only, as POST /rotations with dryRun answers it; no rotation started): ` +
       `${count} distribution(s) in ${plan.waves.length} wave(s)`,
     `  in service: serial ${plan.serial}, ${plan.subject.replaceAll("\n", ", ")}, expires ${plan.notAfter}`,
-    `  replacement: ${plan.keyAlgorithm} key, issued by ${dry.issuer}` +
+    `  replacement: ${plan.replacementKey.message}, issued by ${dry.issuer}` +
       `${authority ? ` (${authority.subject})` : ""} ${plan.issuer.authorityArn}`,
     `  trust bundle published first to: ${plan.trustTargets.join(", ") || "(no target)"}`,
   ];
@@ -1027,7 +1028,11 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
       ...(state?.outcome?.reason ? { reason: state.outcome.reason } : {}),
       ...(state?.outcome?.detail ? { detail: state.outcome.detail } : {}),
       ...(state?.issued
-        ? { newCertificateArn: state.issued.certificateArn, newSerial: state.issued.serial }
+        ? {
+            newCertificateArn: state.issued.certificateArn,
+            newSerial: state.issued.serial,
+            ...issuedKeyType(world, state.issued.serial),
+          }
         : {}),
       execution: {
         status: result?.getStatus() ?? (tracked.ended ? "ERROR" : "RUNNING"),
@@ -1156,6 +1161,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
             {
               ref: a.ref,
               subject: a.subject,
+              keyType: a.keyType,
               arn: a.arn,
               fingerprint: a.fingerprint,
               rootSubject: a.rootSubject,
@@ -1183,6 +1189,12 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
     timings: { totalMs: 0, setupMs: 0, actionsMs: 0, drainMs: 0, teardownMs: 0 },
   };
   return { report, extra: { issuedCertificates: world.standins.privateCa.issuedCount, bundles } };
+}
+
+/** The key type of the certificate Private CA issued under `serial`, read off the certificate itself. */
+function issuedKeyType(world: SandboxFleet, serial: string): { newKeyType?: string } {
+  const issued = world.standins.privateCa.issuedCertificates().find((c) => c.serial === serial);
+  return issued ? { newKeyType: keyAlgorithmOf(new X509Certificate(issued.certificatePem)) } : {};
 }
 
 /** What the expectations need beyond the report itself. */
@@ -1221,6 +1233,7 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
     dryRuns: report.dryRuns.map((d) => ({
       certificate: d.certificate,
       waves: d.waves.map((w) => w.distributions),
+      keyType: d.plan.keyAlgorithm,
     })),
     issuedCertificates: extra.issuedCertificates,
     edgeRefused: report.edge.refused,
