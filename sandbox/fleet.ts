@@ -44,7 +44,13 @@ import {
 import { ACCOUNT_ID } from "../standins/protocol.ts";
 import { BundleFollower, DownOrigin, SlowProxy } from "./origins.ts";
 import type { Printer } from "./printer.ts";
-import type { KeyType, Scenario, ScenarioOrigin } from "./scenario.ts";
+import {
+  type CaKeyType,
+  defaultKeyType,
+  type KeyType,
+  type Scenario,
+  type ScenarioOrigin,
+} from "./scenario.ts";
 
 const DAY = 86_400_000;
 
@@ -66,6 +72,8 @@ export const ORIGIN_SYNC_INTERVAL_MS = 400;
 export interface SandboxAuthority {
   ref: "authority" | "nextAuthority";
   ca: CertificateAuthority;
+  /** Its key type (Private CA's KeyAlgorithm spelling). */
+  keyType: CaKeyType;
   arn: string;
   /** Issuing CA then its root: what an origin trusts to accept this CA's certificates. */
   trustPem: string;
@@ -172,6 +180,7 @@ async function authorityFrom(
   return {
     ref,
     ca,
+    keyType: keyAlgorithm,
     arn: standins.privateCa.addAuthority(ca),
     trustPem: ca.certificatePem + root.certificatePem,
     fingerprint: fingerprintOf(new X509Certificate(ca.certificatePem)),
@@ -221,8 +230,10 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     });
     const serverIdentity = await issueServerCredential(serverCa);
     printer.line(
-      `CA: ${authority.subject} (${authority.arn})` +
-        (nextAuthority ? `; next CA (migration): ${nextAuthority.subject} (${nextAuthority.arn})` : ""),
+      `CA: ${authority.subject}, key ${authority.keyType} (${authority.arn})` +
+        (nextAuthority
+          ? `; next CA (migration): ${nextAuthority.subject}, key ${nextAuthority.keyType} (${nextAuthority.arn})`
+          : ""),
     );
 
     // The service's own resources.
@@ -238,7 +249,7 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     const acm = new AcmAdapter(clients.acm);
     const certificates = new Map<string, SandboxCertificate>();
     for (const spec of scenario.certificates) {
-      const keyType = spec.keyType ?? "EC_prime256v1";
+      const keyType = spec.keyType ?? defaultKeyType(scenario.authority.keyType);
       const notAfter = new Date(Date.now() + spec.expiresInDays * DAY);
       const notBefore = new Date(notAfter.getTime() - (spec.validityDays ?? 90) * DAY);
       const subject = spec.subject ?? `CN=${spec.name}.sandbox.example, O=mtls-rotator sandbox`;

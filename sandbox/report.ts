@@ -30,6 +30,8 @@ export interface RotationReport {
   detail?: string;
   newCertificateArn?: string;
   newSerial?: string;
+  /** Key type of the certificate Private CA issued for it (read off the certificate itself). */
+  newKeyType?: string;
   /** The durable execution: SUCCEEDED / FAILED (a rollback, abort or failure ends it FAILED on purpose). */
   execution: { status: string; invocations: number; error?: string };
   waves: Array<{
@@ -151,6 +153,7 @@ export interface SandboxReport {
   authorities: Array<{
     ref: string;
     subject: string;
+    keyType: string;
     arn: string;
     fingerprint: string;
     rootSubject: string;
@@ -198,8 +201,8 @@ export interface Observed {
   actions: ActionReport[];
   rotations: RotationReport[];
   rotationCount: number;
-  /** Dry runs answered, in order, with their waves' distribution names. */
-  dryRuns: Array<{ certificate: string; waves: string[][] }>;
+  /** Dry runs answered, in order, with their waves' distribution names and the replacement's key type. */
+  dryRuns: Array<{ certificate: string; waves: string[][]; keyType: string }>;
   issuedCertificates: number;
   edgeRefused: number;
   refusingOrigins: string[];
@@ -274,20 +277,35 @@ export function evaluateExpectations(
   for (const wanted of expect.rotations ?? []) {
     const latest = o.rotations.filter((r) => r.certificate === wanted.certificate).at(-1);
     const actual = latest
-      ? { status: latest.status, ...(latest.reason ? { reason: latest.reason } : {}) }
+      ? {
+          status: latest.status,
+          ...(latest.reason ? { reason: latest.reason } : {}),
+          ...(wanted.keyType ? { keyType: latest.newKeyType ?? "none issued" } : {}),
+        }
       : "none";
     const passed =
       latest !== undefined &&
       latest.status === wanted.status &&
-      (wanted.reason === undefined || latest.reason === wanted.reason);
+      (wanted.reason === undefined || latest.reason === wanted.reason) &&
+      (wanted.keyType === undefined || latest.newKeyType === wanted.keyType);
     check(`rotation of ${wanted.certificate}`, passed, wanted, actual);
   }
   for (const wanted of expect.dryRuns ?? []) {
     const latest = o.dryRuns.filter((d) => d.certificate === wanted.certificate).at(-1);
-    const expected = wanted.waves ? { waves: wanted.waves } : "planned";
-    const actual = latest ? (wanted.waves ? { waves: latest.waves } : "planned") : "no dry run";
+    const { certificate: _, ...asked } = wanted;
+    const expected = Object.keys(asked).length > 0 ? asked : "planned";
+    const actual = !latest
+      ? "no dry run"
+      : Object.keys(asked).length > 0
+        ? {
+            ...(wanted.waves ? { waves: latest.waves } : {}),
+            ...(wanted.keyType ? { keyType: latest.keyType } : {}),
+          }
+        : "planned";
     const passed =
-      latest !== undefined && (wanted.waves === undefined || sameWaves(latest.waves, wanted.waves));
+      latest !== undefined &&
+      (wanted.waves === undefined || sameWaves(latest.waves, wanted.waves)) &&
+      (wanted.keyType === undefined || latest.keyType === wanted.keyType);
     check(`dry run of ${wanted.certificate}`, passed, expected, actual);
   }
   if (expect.rotationCount !== undefined)

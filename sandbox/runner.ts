@@ -22,6 +22,7 @@ import { workflow } from "sst/aws/workflow";
 import type { RotationStore } from "../functions/adapters/rotation-store.ts";
 import { isCompleteCredential, issuanceSecretName } from "../functions/adapters/secrets.ts";
 import { rotationsApiConfig, rotationsDepsFrom } from "../functions/api/wiring.ts";
+import { keyAlgorithmOf } from "../functions/core/certificate.ts";
 import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
 import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
 import { controlRotation } from "../functions/dispatch/control-rotation.ts";
@@ -717,7 +718,7 @@ function planSummary(dry: DryRunReport): string {
   const { typical, worstCase } = dry.plan.expectedDurationSeconds;
   return (
     `plan of ${count} distribution(s) in ${dry.waves.length} wave(s)${waves.length ? ` (${waves.join("; ")})` : ""}, ` +
-    `new ${dry.plan.keyAlgorithm} key from ${dry.issuer}; expected ${formatSeconds(typical)} ` +
+    `new key ${dry.plan.replacementKey.message} from ${dry.issuer}; expected ${formatSeconds(typical)} ` +
     `(worst case ${formatSeconds(worstCase)}); read-only, no rotation started`
   );
 }
@@ -731,7 +732,7 @@ function describePlan(world: SandboxFleet, printer: Printer, dry: DryRunReport):
     `plan (read-only, as POST /rotations with dryRun answers it; no rotation started): ` +
       `${count} distribution(s) in ${plan.waves.length} wave(s)`,
     `  in service: serial ${plan.serial}, ${plan.subject.replaceAll("\n", ", ")}, expires ${plan.notAfter}`,
-    `  replacement: ${plan.keyAlgorithm} key, issued by ${dry.issuer}` +
+    `  replacement: ${plan.replacementKey.message}, issued by ${dry.issuer}` +
       `${authority ? ` (${authority.subject})` : ""} ${plan.issuer.authorityArn}`,
     `  trust bundle published first to: ${plan.trustTargets.join(", ") || "(no target)"}`,
   ];
@@ -1032,7 +1033,11 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
       ...(state?.outcome?.reason ? { reason: state.outcome.reason } : {}),
       ...(state?.outcome?.detail ? { detail: state.outcome.detail } : {}),
       ...(state?.issued
-        ? { newCertificateArn: state.issued.certificateArn, newSerial: state.issued.serial }
+        ? {
+            newCertificateArn: state.issued.certificateArn,
+            newSerial: state.issued.serial,
+            ...issuedKeyType(world, state.issued.serial),
+          }
         : {}),
       execution: {
         status: result?.getStatus() ?? (tracked.ended ? "ERROR" : "RUNNING"),
@@ -1166,6 +1171,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
             {
               ref: a.ref,
               subject: a.subject,
+              keyType: a.keyType,
               arn: a.arn,
               fingerprint: a.fingerprint,
               rootSubject: a.rootSubject,
@@ -1239,6 +1245,12 @@ function wholeCredential(versionId: string, text: string): CredentialVersionRepo
   }
 }
 
+/** The key type of the certificate Private CA issued under `serial`, read off the certificate itself. */
+function issuedKeyType(world: SandboxFleet, serial: string): { newKeyType?: string } {
+  const issued = world.standins.privateCa.issuedCertificates().find((c) => c.serial === serial);
+  return issued ? { newKeyType: keyAlgorithmOf(new X509Certificate(issued.certificatePem)) } : {};
+}
+
 /** What the expectations need beyond the report itself. */
 interface ObservedExtra {
   issuedCertificates: number;
@@ -1275,6 +1287,7 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
     dryRuns: report.dryRuns.map((d) => ({
       certificate: d.certificate,
       waves: d.waves.map((w) => w.distributions),
+      keyType: d.plan.keyAlgorithm,
     })),
     issuedCertificates: extra.issuedCertificates,
     edgeRefused: report.edge.refused,

@@ -18,13 +18,16 @@ const wholeNumber = (min: number, max: number) =>
   z.number().int({ error: "expected a whole number" }).min(min).max(max);
 const number = (min: number, max: number) => z.number().min(min).max(max);
 
+/** Key types of a client certificate: the two CloudFront presents. */
 export const KEY_TYPES = ["RSA_2048", "EC_prime256v1"] as const;
 const keyType = z.enum(KEY_TYPES);
+/** Key types of a CA: the two above, and larger RSA keys and P-384 (whose leaves are RSA_2048 / P-256). */
+export const CA_KEY_TYPES = ["RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1"] as const;
 
 const authority = z.strictObject({
   /** Common name of the issuing CA (its root is named after it). */
   name: z.string().min(1).max(64),
-  keyType: keyType.optional(),
+  keyType: z.enum(CA_KEY_TYPES).optional(),
 });
 
 const certificate = z.strictObject({
@@ -207,6 +210,8 @@ const expectations = z.strictObject({
         certificate: name(),
         status: z.enum(ROTATION_STATUSES),
         reason: z.enum(ROTATION_REASONS).optional(),
+        /** Key type of the certificate the rotation had issued. */
+        keyType: keyType.optional(),
       }),
     )
     .optional(),
@@ -216,6 +221,8 @@ const expectations = z.strictObject({
         certificate: name(),
         /** Distribution names per wave, canary first (order within a wave is not significant). */
         waves: z.array(z.array(name()).min(1)).max(100).optional(),
+        /** Key type the plan gives the replacement. */
+        keyType: keyType.optional(),
       }),
     )
     .optional(),
@@ -262,6 +269,15 @@ export type ScenarioFault = NonNullable<Scenario["faults"]>[number];
 export type ScenarioOrigin = Scenario["distributions"][number]["origins"][number];
 export type ScenarioExpectations = NonNullable<Scenario["expect"]>;
 export type KeyType = (typeof KEY_TYPES)[number];
+export type CaKeyType = (typeof CA_KEY_TYPES)[number];
+
+/**
+ * A certificate's key type when the scenario does not name one: of its CA's key type (RSA_2048 for any RSA
+ * CA, P-256 for any EC CA), as ACM imports a certificate only with its signing CA's key type.
+ */
+export function defaultKeyType(authorityKeyType: CaKeyType | undefined): KeyType {
+  return (authorityKeyType ?? "EC_prime256v1").startsWith("RSA_") ? "RSA_2048" : "EC_prime256v1";
+}
 
 // ---- validation -----------------------------------------------------------------------------------------
 
@@ -422,9 +438,18 @@ function crossCheck(scenario: Scenario): string[] {
   const at = (path: Path, message: string) => problems.push(`${formatPath(path)}: ${message}`);
 
   const certificates = new Set<string>();
+  const authorityKeyType = scenario.authority.keyType ?? "EC_prime256v1";
   scenario.certificates.forEach((c, i) => {
     if (certificates.has(c.name)) at(["certificates", i, "name"], `duplicate certificate name "${c.name}"`);
     certificates.add(c.name);
+    if (c.keyType !== undefined && c.keyType !== defaultKeyType(authorityKeyType)) {
+      at(
+        ["certificates", i, "keyType"],
+        `"${c.keyType}" cannot come from authority (key ${authorityKeyType}): ACM imports a certificate only ` +
+          `with its signing CA's key type; use "${defaultKeyType(authorityKeyType)}", or give authority.keyType ` +
+          "of the certificate's type",
+      );
+    }
     const validity = c.validityDays ?? 90;
     if (c.expiresInDays >= validity) {
       at(

@@ -1,11 +1,12 @@
 /**
  * AWS Certificate Manager stand-in for imported certificates: import checks (key matches, supported key,
- * not expired, chain parses and leads from the leaf), ImportCertificate paced at 1 request per second,
- * certificates in use cannot be deleted, ListCertificates' default key-type filter.
+ * not expired, chain parses and leads from the leaf, key of the signing CA's type), ImportCertificate paced
+ * at 1 request per second, certificates in use cannot be deleted, ListCertificates' default key-type filter.
  */
 import { createPublicKey, randomUUID, X509Certificate } from "node:crypto";
 import { factsOf, keyAlgorithmOf } from "../functions/core/certificate.ts";
 import { pemLabels, splitPem } from "../functions/core/pem.ts";
+import { x509 } from "../functions/crypto/x509.ts";
 import {
   ACCOUNT_ID,
   AwsError,
@@ -222,6 +223,19 @@ export class AcmStandin implements JsonService {
       }
     }
 
+    // [acm.import-key-algorithm-matches-ca] AWS (ImportCertificate, API reference and the ACM model): "The
+    // cryptographic algorithm of an imported certificate must match the algorithm of the signing CA. For
+    // example, if the signing CA key type is RSA, then the certificate key type must also be RSA." A key
+    // type, not a size or curve: an RSA-4096 CA's RSA-2048 leaf imports. The error code and message are
+    // assumed (the documentation names none; ValidationException is among ImportCertificate's errors).
+    const signer = signingKeyOf(leaf, chain);
+    if (keyTypeOf(keyAlgorithm) !== signer.keyType) {
+      throw new AwsError(
+        "ValidationException",
+        `The certificate key algorithm ${keyAlgorithm} does not match the key algorithm of its signing CA (${signer.described})`,
+      );
+    }
+
     if (reimportArn) {
       const existing = this.#certificates.get(reimportArn);
       if (!existing)
@@ -364,6 +378,29 @@ export class AcmStandin implements JsonService {
       ...(next ? { NextToken: next } : {}),
     };
   }
+}
+
+/** "RSA" or "EC" for an ACM key algorithm name (RSA_2048, EC_prime256v1, ...). */
+function keyTypeOf(keyAlgorithm: string): string {
+  return keyAlgorithm.split("_")[0] ?? keyAlgorithm;
+}
+
+/**
+ * The key type of the CA that signed `leaf`: the key of the chain's first certificate (already checked to
+ * have signed it), the leaf's own for a self-signed one, else read off the leaf's signature algorithm.
+ */
+function signingKeyOf(
+  leaf: X509Certificate,
+  chain: X509Certificate[],
+): { keyType: string; described: string } {
+  const signer = chain[0] ?? (leaf.checkIssued(leaf) && leaf.verify(leaf.publicKey) ? leaf : undefined);
+  if (signer) {
+    const keyAlgorithm = keyAlgorithmOf(signer);
+    return { keyType: keyTypeOf(keyAlgorithm), described: keyAlgorithm };
+  }
+  const name = new x509.X509Certificate(leaf.raw).signatureAlgorithm.name;
+  const keyType = name === "ECDSA" ? "EC" : /^RSA/.test(name) ? "RSA" : name;
+  return { keyType, described: `${keyType}, from the certificate's signature algorithm` };
 }
 
 /** DistinguishedName as SearchCertificates answers it (the attributes this stand-in reads off the DN). */

@@ -4,17 +4,61 @@
  */
 import { randomBytes } from "node:crypto";
 import type { SupportedKeyAlgorithm } from "../functions/core/certificate.ts";
-import { generateKeyPair, privateKeyToPem, signingAlgorithmFor } from "../functions/crypto/keys.ts";
-import { x509 } from "../functions/crypto/x509.ts";
+import { generateKeyPair, privateKeyToPem } from "../functions/crypto/keys.ts";
+import { subtle, x509 } from "../functions/crypto/x509.ts";
 
 export const EKU = {
   clientAuth: "1.3.6.1.5.5.7.3.2",
   serverAuth: "1.3.6.1.5.5.7.3.1",
 } as const;
 
+/**
+ * Key algorithms of a CA (Private CA's KeyAlgorithm spelling): the two CloudFront presents, and larger ones
+ * a CA may well have (its leaves must then be of its family: ACM imports a leaf only of its CA's key type).
+ */
+export type CaKeyAlgorithm = SupportedKeyAlgorithm | "RSA_3072" | "RSA_4096" | "EC_secp384r1";
+
+const LARGER_CA_KEYS: Record<
+  Exclude<CaKeyAlgorithm, SupportedKeyAlgorithm>,
+  RsaHashedKeyGenParams | EcKeyGenParams
+> = {
+  RSA_3072: {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: 3072,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256",
+  },
+  RSA_4096: {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: 4096,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256",
+  },
+  EC_secp384r1: { name: "ECDSA", namedCurve: "P-384" },
+};
+
+async function caKeyPair(keyAlgorithm: CaKeyAlgorithm): Promise<CryptoKeyPair> {
+  if (keyAlgorithm === "RSA_2048" || keyAlgorithm === "EC_prime256v1") return generateKeyPair(keyAlgorithm);
+  return (await subtle.generateKey(LARGER_CA_KEYS[keyAlgorithm], true, ["sign", "verify"])) as CryptoKeyPair;
+}
+
+/** What a CA's key signs with: SHA-256 with RSA or ECDSA, as the service asks Private CA to (SHA256WITH*). */
+export function caSigningAlgorithm(keyAlgorithm: CaKeyAlgorithm): Algorithm {
+  return keyAlgorithm.startsWith("RSA_")
+    ? { name: "RSASSA-PKCS1-v1_5" }
+    : ({ name: "ECDSA", hash: "SHA-256" } as EcdsaParams);
+}
+
+/** The leaf key a CA's client certificates get unless asked otherwise: one CloudFront presents, of its family. */
+export function defaultLeafKeyAlgorithm(
+  ca: Pick<CertificateAuthority, "keyAlgorithm">,
+): SupportedKeyAlgorithm {
+  return ca.keyAlgorithm.startsWith("RSA_") ? "RSA_2048" : "EC_prime256v1";
+}
+
 export interface CertificateAuthority {
   name: string;
-  keyAlgorithm: SupportedKeyAlgorithm;
+  keyAlgorithm: CaKeyAlgorithm;
   keys: CryptoKeyPair;
   certificate: x509.X509Certificate;
   certificatePem: string;
@@ -37,14 +81,14 @@ function pem(cert: x509.X509Certificate): string {
 
 export interface CaOptions {
   name: string;
-  keyAlgorithm?: SupportedKeyAlgorithm;
+  keyAlgorithm?: CaKeyAlgorithm;
   notBefore?: Date;
   notAfter?: Date;
 }
 
 export async function createRootCa(options: CaOptions): Promise<CertificateAuthority> {
   const keyAlgorithm = options.keyAlgorithm ?? "EC_prime256v1";
-  const keys = await generateKeyPair(keyAlgorithm);
+  const keys = await caKeyPair(keyAlgorithm);
   const notBefore = options.notBefore ?? new Date(Date.now() - DAY);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
@@ -52,7 +96,7 @@ export async function createRootCa(options: CaOptions): Promise<CertificateAutho
     notBefore,
     notAfter: options.notAfter ?? new Date(notBefore.getTime() + 3650 * DAY),
     keys,
-    signingAlgorithm: signingAlgorithmFor(keyAlgorithm),
+    signingAlgorithm: caSigningAlgorithm(keyAlgorithm),
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
       new x509.KeyUsagesExtension(
@@ -77,7 +121,7 @@ export async function createSubordinateCa(
   options: CaOptions,
 ): Promise<CertificateAuthority> {
   const keyAlgorithm = options.keyAlgorithm ?? parent.keyAlgorithm;
-  const keys = await generateKeyPair(keyAlgorithm);
+  const keys = await caKeyPair(keyAlgorithm);
   const notBefore = options.notBefore ?? new Date(Date.now() - DAY);
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
@@ -87,7 +131,7 @@ export async function createSubordinateCa(
     notAfter: options.notAfter ?? new Date(notBefore.getTime() + 1825 * DAY),
     publicKey: keys.publicKey,
     signingKey: parent.keys.privateKey,
-    signingAlgorithm: signingAlgorithmFor(parent.keyAlgorithm),
+    signingAlgorithm: caSigningAlgorithm(parent.keyAlgorithm),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(
@@ -153,7 +197,7 @@ export async function signLeaf(
     notAfter: request.notAfter,
     publicKey: request.publicKey,
     signingKey: ca.keys.privateKey,
-    signingAlgorithm: signingAlgorithmFor(ca.keyAlgorithm),
+    signingAlgorithm: caSigningAlgorithm(ca.keyAlgorithm),
     extensions,
   });
 }
@@ -164,7 +208,10 @@ export interface IssuedCredential {
   privateKeyPem: string;
 }
 
-/** A complete client credential in one call (fixtures, sandbox seeding). */
+/**
+ * A complete client credential in one call (fixtures, sandbox seeding). The key is of the CA's family unless
+ * `keyAlgorithm` asks otherwise (a leaf of the other family is one ACM refuses to import).
+ */
 export async function issueClientCredential(
   ca: CertificateAuthority,
   options: {
@@ -176,7 +223,7 @@ export async function issueClientCredential(
     profile?: LeafProfile;
   },
 ): Promise<IssuedCredential> {
-  const keys = await generateKeyPair(options.keyAlgorithm ?? "EC_prime256v1");
+  const keys = await generateKeyPair(options.keyAlgorithm ?? defaultLeafKeyAlgorithm(ca));
   const notBefore = options.notBefore ?? new Date(Date.now() - 60_000);
   const leaf = await signLeaf(ca, {
     publicKey: keys.publicKey,

@@ -22,10 +22,24 @@ export const TEMPLATES: Record<string, string[]> = {
   "arn:aws:acm-pca:::template/EndEntityCertificate/V1": [EKU.serverAuth, EKU.clientAuth],
 };
 const DEFAULT_TEMPLATE = "arn:aws:acm-pca:::template/EndEntityCertificate/V1";
+/** What DescribeCertificateAuthority answers as a CA's SigningAlgorithm, by its key algorithm. */
 const SIGNING_FOR_KEY: Record<string, string> = {
   EC_prime256v1: "SHA256WITHECDSA",
+  EC_secp384r1: "SHA384WITHECDSA",
   RSA_2048: "SHA256WITHRSA",
+  RSA_3072: "SHA256WITHRSA",
+  RSA_4096: "SHA256WITHRSA",
 };
+
+/**
+ * AWS's model (IssueCertificate SigningAlgorithm): "The specified signing algorithm family (RSA or ECDSA)
+ * must match the algorithm family of the CA's secret key." Any hash of the family is accepted.
+ */
+function signingFamilyMatches(caKeyAlgorithm: string, signingAlgorithm: string): boolean {
+  if (caKeyAlgorithm.startsWith("RSA_")) return /^SHA(256|384|512)WITHRSA(_PSS)?$/.test(signingAlgorithm);
+  if (caKeyAlgorithm.startsWith("EC_")) return /^SHA(256|384|512)WITHECDSA$/.test(signingAlgorithm);
+  return false;
+}
 /** AWS keeps IssueCertificate idempotency tokens for five minutes. */
 const IDEMPOTENCY_WINDOW_MS = 5 * 60_000;
 const DAY = 86_400_000;
@@ -204,7 +218,7 @@ export class PrivateCaStandin implements JsonService {
     }
     const ekus = TEMPLATES[templateArn];
     if (!ekus) throw new AwsError("InvalidArgsException", `Template ${templateArn} is not supported`);
-    if (SIGNING_FOR_KEY[authority.ca.keyAlgorithm] !== signingAlgorithm) {
+    if (!signingFamilyMatches(authority.ca.keyAlgorithm, signingAlgorithm)) {
       throw new AwsError(
         "InvalidArgsException",
         `Signing algorithm ${signingAlgorithm} does not match the CA key algorithm ${authority.ca.keyAlgorithm}`,

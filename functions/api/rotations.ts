@@ -16,7 +16,7 @@ import {
   InvalidNextTokenError,
   type RotationStore,
 } from "../adapters/rotation-store.ts";
-import { factsOf } from "../core/certificate.ts";
+import { factsOf, ReplacementKeyError } from "../core/certificate.ts";
 import { tryParseCertificate } from "../core/pem.ts";
 import type {
   PlannedCertificate,
@@ -168,7 +168,8 @@ export async function requestRotation(deps: RotationsDeps, body: StartBody, acto
       planRotation(deps, { certificateArn, ...(overrides ? { overrides } : {}) }),
     ).catch((error: unknown) => {
       // The plan a real rotation would refuse at its first step: say so now.
-      if (error instanceof DistributionsNotAllowedError) throw conflict(error.message);
+      if (error instanceof DistributionsNotAllowedError || error instanceof ReplacementKeyError)
+        throw conflict(error.message);
       throw error;
     });
     return { status: 200, body: { dryRun: true, plan } };

@@ -7,7 +7,7 @@
  * Query values arrive as text and are converted here (`"true"` -> true, `"25"` -> 25).
  */
 import { z } from "zod";
-import { DEFAULT_KEY_ALGORITHM, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
+import { PLANNED_KEY_REASONS, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
 import { RenewalReason } from "../core/renewal.ts";
 import { RotationStatus } from "../core/rotation.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../dispatch/start-rotation.ts";
@@ -279,11 +279,24 @@ export const RotationPlanView = z.object({
   certificateArn: z.string(),
   serial: z.string(),
   subject: z.string(),
-  keyAlgorithm: z.string().meta({
+  keyAlgorithm: z.enum(SUPPORTED_KEY_ALGORITHMS).meta({
     description:
-      "Key algorithm of the replacement: the current certificate's when CloudFront accepts it " +
-      `(${SUPPORTED_KEY_ALGORITHMS.join(", ")}), otherwise ${DEFAULT_KEY_ALGORITHM}.`,
+      "Key algorithm of the replacement: it follows the issuing CA's key (ACM imports a certificate only " +
+      "with its signing CA's key type, RSA or EC), in the size or curve CloudFront presents " +
+      `(${SUPPORTED_KEY_ALGORITHMS.join(", ")}); see replacementKey for why.`,
   }),
+  replacementKey: z
+    .object({
+      reason: z.enum(PLANNED_KEY_REASONS),
+      caKeyAlgorithm: z.string().meta({
+        description: "Key algorithm of the issuing CA (the new CA during a CA migration).",
+      }),
+      inServiceKeyAlgorithm: z.string().meta({ description: "Key algorithm of the certificate in service." }),
+      message: z.string().meta({
+        description: 'For people, e.g. "EC_prime256v1 (follows CA key EC_prime256v1; was RSA_2048)".',
+      }),
+    })
+    .meta({ description: "Why the replacement gets keyAlgorithm." }),
   notAfter: Timestamp,
   issuer: z.object({ authorityArn: z.string() }),
   trustTargets: z.array(z.string()),

@@ -223,6 +223,8 @@ export function rotationsDepsFrom(
     settings: config.settings,
     acm: new AcmAdapter(aws.acm),
     distributions: new CloudFrontAdapter(aws.cloudfront),
+    // The configured CA's own certificate: a plan's replacement key follows its key.
+    privateCa: new PrivateCaAdapter(aws.privateCa),
     // Built only to name them in dry-run plans; the API never publishes a bundle.
     trustTargets: trustTargetsFrom(config, aws),
     store: new RotationStore(dynamo, { tableName: config.tableName }),

@@ -165,7 +165,9 @@ export function describeEvent(event: RotationEvent): string {
       return `started by ${event.request.actor}${event.request.reason ? `: ${event.request.reason}` : ""}`;
     case "planned": {
       const distributions = event.waves.reduce((n, w) => n + w.targets.length, 0);
-      return `planned ${plural(event.waves.length, "wave")} over ${plural(distributions, "distribution")}`;
+      // Rotations planned before the plan recorded the replacement key have none in their history.
+      const key = event.replacementKey ? `; new key ${event.replacementKey.message}` : "";
+      return `planned ${plural(event.waves.length, "wave")} over ${plural(distributions, "distribution")}${key}`;
     }
     case "dry-run":
       return "dry run: nothing changed";

@@ -3,6 +3,7 @@
  * state on every replay from checkpointed events (deterministic), the store persists it for the API, and
  * the history is the event list itself. Pure: no AWS, no clock (events carry their own timestamps).
  */
+import type { PlannedReplacementKey } from "./certificate.ts";
 import type { SwapTarget, Wave, WaveSize } from "./waves.ts";
 
 export const RotationStatus = {
@@ -133,6 +134,8 @@ export type RotationEvent =
       old: PlannedCertificate;
       waves: Array<Pick<Wave, "index" | "canary"> & { targets: SwapTarget[] }>;
       newIssuerArn: string;
+      /** The replacement's key algorithm, following the new issuer's key, and why. */
+      replacementKey: PlannedReplacementKey;
       /** Pre-rotation 5xx error rate per distribution (percent; null = no traffic). */
       baselines: Record<string, number | null>;
       /**
@@ -187,6 +190,7 @@ export interface RotationState {
   newIssuerArn?: string;
   /** The credential secret (a name, no value): where the new credential goes at promotion. */
   credentialSecret?: string;
+  replacementKey?: PlannedReplacementKey;
   baselines?: Record<string, number | null>;
   issued?: { certificateArn: string; serial: string; notAfter: string; fingerprint: string };
   bundleSha256?: string;
@@ -229,6 +233,7 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
         old: event.old,
         newIssuerArn: event.newIssuerArn,
         ...(event.credentialSecret ? { credentialSecret: event.credentialSecret } : {}),
+        replacementKey: event.replacementKey,
         baselines: event.baselines,
         waves: event.waves.map((w) => ({
           index: w.index,

@@ -52,7 +52,7 @@ export interface ValidationPolicy {
   now: Date;
   /** CA certificates the chain must end at (or be signed by): the configured Private CA's chain. */
   trustAnchorsPem: string;
-  /** When set, the new key must be of this algorithm (same as the certificate it replaces). */
+  /** When set, the new key must be of this algorithm (the one the plan chose from the issuing CA's key). */
   expectedKeyAlgorithm?: string;
   /** The certificate must stay valid at least this long from now (default: 1 day). */
   minimumRemainingMs?: number;
@@ -148,7 +148,7 @@ export function validateClientCertificate(
   if (policy.expectedKeyAlgorithm && policy.expectedKeyAlgorithm !== keyAlgorithm) {
     return fail(
       "KeyAlgorithmChanged",
-      `key algorithm ${keyAlgorithm} differs from the replaced certificate's ${policy.expectedKeyAlgorithm}`,
+      `key algorithm ${keyAlgorithm} differs from the planned ${policy.expectedKeyAlgorithm}`,
     );
   }
   if (!sameKey(publicOfPrivate, leaf.publicKey)) {

@@ -20,10 +20,6 @@ const SIGNING: Record<SupportedKeyAlgorithm, Algorithm | EcdsaParams> = {
   RSA_2048: { name: "RSASSA-PKCS1-v1_5" },
 };
 
-export function signingAlgorithmFor(keyAlgorithm: SupportedKeyAlgorithm): Algorithm {
-  return SIGNING[keyAlgorithm];
-}
-
 export async function generateKeyPair(keyAlgorithm: SupportedKeyAlgorithm): Promise<CryptoKeyPair> {
   return (await subtle.generateKey(GENERATION[keyAlgorithm], true, ["sign", "verify"])) as CryptoKeyPair;
 }

@@ -22,7 +22,7 @@ import {
   isCompleteCredential,
   type PreparedKey,
 } from "../adapters/secrets.ts";
-import type { SubjectAlternativeName, SupportedKeyAlgorithm } from "../core/certificate.ts";
+import { keyTypeOf, type SubjectAlternativeName, type SupportedKeyAlgorithm } from "../core/certificate.ts";
 import { splitPem } from "../core/pem.ts";
 import { assertValidClientCertificate } from "../core/validation.ts";
 import { generateKeyAndCsr, type SubjectSource } from "../crypto/keys.ts";
@@ -43,6 +43,7 @@ export interface IssuanceRequest {
    */
   credential: string;
   authorityArn: string;
+  /** Of the CA's key type (the plan's choice, replacementKeyFor): ACM refuses any other. */
   keyAlgorithm: SupportedKeyAlgorithm;
   subject: SubjectSource;
   sans: SubjectAlternativeName[];
@@ -137,6 +138,13 @@ export async function requestCertificate(
   const authority = await deps.privateCa.describeAuthority(request.authorityArn);
   if (authority.status !== "ACTIVE") {
     throw new IssuanceError(`Private CA ${request.authorityArn} is ${authority.status}, not ACTIVE`);
+  }
+  // ACM imports a certificate only with its signing CA's key type: never have one issued it would refuse.
+  if (keyTypeOf(request.keyAlgorithm) !== keyTypeOf(authority.keyAlgorithm)) {
+    throw new IssuanceError(
+      `a ${request.keyAlgorithm} certificate from Private CA ${request.authorityArn} (key ${authority.keyAlgorithm}) ` +
+        "would not import into ACM: its key type must be the CA's",
+    );
   }
   const privateCaCertificateArn = await deps.privateCa.issue({
     authorityArn: request.authorityArn,

@@ -3,12 +3,22 @@
  * presenting it, their waves), the settings a rotation runs with (the stage's, with the request's
  * overrides), and the dry-run plan the API answers without changing anything.
  *
- * Read-only: ACM GetCertificate, CloudFront listings. No store write, no lock, no execution, no metrics.
+ * Read-only: ACM GetCertificate, CloudFront listings, Private CA GetCertificateAuthorityCertificate. No store
+ * write, no lock, no execution, no metrics.
  */
 import { X509Certificate } from "node:crypto";
 import type { AcmAdapter } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
-import { type CertificateFacts, factsOf, replacementKeyAlgorithm } from "../core/certificate.ts";
+import type { PrivateCaAdapter } from "../adapters/private-ca.ts";
+import {
+  type CertificateFacts,
+  factsOf,
+  keyAlgorithmOf,
+  type PlannedReplacementKey,
+  ReplacementKeyError,
+  replacementKeyFor,
+} from "../core/certificate.ts";
+import { splitPem } from "../core/pem.ts";
 import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
 import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
@@ -44,36 +54,65 @@ export class DistributionsNotAllowedError extends Error {
 export interface PlanReadDeps {
   acm: Pick<AcmAdapter, "getCertificate">;
   distributions: Pick<CloudFrontAdapter, "findDistributionsPresenting">;
+  /** The issuing CA's own certificate: its key decides the replacement's. */
+  privateCa: Pick<PrivateCaAdapter, "authorityChainPem">;
+}
+
+export interface PlanTargetsRequest {
+  certificateArn: string;
+  /** The Private CA the replacement is issued by (the new one during a CA migration). */
+  authorityArn: string;
+  wavePolicy: WavePolicy;
+  allowedDistributionIds?: readonly string[];
 }
 
 export interface PlannedTargets {
   /** The certificate in service, as the rotation records it. */
   old: PlannedCertificate;
   facts: CertificateFacts;
+  /** The replacement's key: it follows the issuing CA's key (replacementKeyFor). */
+  replacementKey: PlannedReplacementKey;
   /** Distributions presenting the certificate, with the origins that present it. */
   targets: SwapTarget[];
   waves: Wave[];
 }
 
 /**
- * The certificate in service (read from ACM: its serial, subject and key come from the service, never from
- * the caller) and the distributions presenting it, ordered into waves. The workflow's plan step and the
- * dry-run plan both start here.
+ * The key algorithm of a CA, read off its own certificate (the first of its chain): the key ACM compares an
+ * imported certificate's with. "unreadable" when the certificate or its key does not parse.
  */
-export async function planTargets(
-  deps: PlanReadDeps,
-  certificateArn: string,
-  wavePolicy: WavePolicy,
-  allowedDistributionIds?: readonly string[],
-): Promise<PlannedTargets> {
-  const { certificatePem } = await deps.acm.getCertificate(certificateArn);
+export function caKeyAlgorithmOf(authorityChainPem: string): string {
+  try {
+    return keyAlgorithmOf(new X509Certificate(splitPem(authorityChainPem)[0] ?? ""));
+  } catch {
+    return "unreadable";
+  }
+}
+
+/**
+ * The certificate in service (read from ACM: its serial, subject and key come from the service, never from
+ * the caller), the key its replacement gets from the issuing CA, and the distributions presenting it,
+ * ordered into waves. The workflow's plan step and the dry-run plan both start here. Throws
+ * ReplacementKeyError when the CA's key leaves no key CloudFront could present.
+ */
+export async function planTargets(deps: PlanReadDeps, request: PlanTargetsRequest): Promise<PlannedTargets> {
+  const { certificateArn, allowedDistributionIds } = request;
+  const [{ certificatePem }, authorityChainPem] = await Promise.all([
+    deps.acm.getCertificate(certificateArn),
+    deps.privateCa.authorityChainPem(request.authorityArn),
+  ]);
   const facts = factsOf(new X509Certificate(certificatePem));
+  const choice = replacementKeyFor({
+    caKeyAlgorithm: caKeyAlgorithmOf(authorityChainPem),
+    inServiceKeyAlgorithm: facts.keyAlgorithm,
+  });
+  if (choice.keyAlgorithm === undefined) throw new ReplacementKeyError(choice);
   const targets = await deps.distributions.findDistributionsPresenting(certificateArn);
   if (allowedDistributionIds) {
     const outside = targets.map((t) => t.distributionId).filter((id) => !allowedDistributionIds.includes(id));
     if (outside.length > 0) throw new DistributionsNotAllowedError(certificateArn, outside);
   }
-  const waves = planWaves(targets, wavePolicy);
+  const waves = planWaves(targets, request.wavePolicy);
   return {
     old: {
       arn: certificateArn,
@@ -84,6 +123,7 @@ export async function planTargets(
       certificatePem,
     },
     facts,
+    replacementKey: choice,
     targets,
     waves,
   };
@@ -106,9 +146,10 @@ export interface RotationPlan {
   /** Serial of the certificate in service (lowercase hex). */
   serial: string;
   subject: string;
-  /** Key algorithm of the replacement (ACM spelling): the one in service when CloudFront accepts it, else
-   * the default (replacementKeyAlgorithm). */
+  /** Key algorithm of the replacement (ACM spelling): it follows the issuing CA's key (replacementKeyFor). */
   keyAlgorithm: string;
+  /** Why: the reason code, the issuing CA's key, the key in service, and one line for people. */
+  replacementKey: Omit<PlannedReplacementKey, "keyAlgorithm">;
   /** Expiry of the certificate in service. */
   notAfter: string;
   /** The Private CA the replacement would be issued by. */
@@ -121,22 +162,24 @@ export interface RotationPlan {
 }
 
 /**
- * What a rotation of `request.certificateArn` would do, from read-only calls. Throws what ACM or
- * CloudFront throw (ResourceNotFoundException for an unknown certificate).
+ * What a rotation of `request.certificateArn` would do, from read-only calls. Throws what ACM, CloudFront or
+ * Private CA throw (ResourceNotFoundException for an unknown certificate), and ReplacementKeyError.
  */
 export async function planRotation(deps: PlanDeps, request: PlanRequest): Promise<RotationPlan> {
   const settings = settingsWithOverrides(deps.settings, request.overrides);
-  const { old, waves } = await planTargets(
-    deps,
-    request.certificateArn,
-    settings.waves,
-    settings.distributionIds,
-  );
+  const { old, replacementKey, waves } = await planTargets(deps, {
+    certificateArn: request.certificateArn,
+    authorityArn: settings.authorityArn,
+    wavePolicy: settings.waves,
+    allowedDistributionIds: settings.distributionIds,
+  });
+  const { keyAlgorithm, ...why } = replacementKey;
   return {
     certificateArn: request.certificateArn,
     serial: old.serial,
     subject: old.subject,
-    keyAlgorithm: replacementKeyAlgorithm(old.keyAlgorithm),
+    keyAlgorithm,
+    replacementKey: why,
     notAfter: old.notAfter,
     issuer: { authorityArn: settings.authorityArn },
     trustTargets: deps.trustTargets.map((t) => t.name),

@@ -21,7 +21,7 @@ import { type AcmAdapter, LINEAGE_TAGS } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { DistributionMetrics } from "../adapters/metrics.ts";
 import { isCredentialSecretName } from "../adapters/secrets.ts";
-import { factsOf, replacementKeyAlgorithm } from "../core/certificate.ts";
+import { factsOf } from "../core/certificate.ts";
 import { describeGateFailure, evaluateGate } from "../core/gate.ts";
 import { type Notification, type NotificationEvent, rotationNotification } from "../core/notifications.ts";
 import {
@@ -123,6 +123,7 @@ const PERMANENT_ERRORS = new Set([
   "TrustBundleError",
   "UnsafeUpdateError",
   "PolicyError",
+  "ReplacementKeyError",
   "AccessDeniedException",
   "ValidationException",
   "InvalidArgument",
@@ -319,11 +320,14 @@ export async function runRotation(
   // ---- plan -----------------------------------------------------------------------------------------
   try {
     await record("plan", async () => {
-      const { old, targets, waves } = await planTargets(
-        deps,
-        request.certificateArn,
-        settings.waves,
-        settings.distributionIds,
+      const { old, replacementKey, targets, waves } = await planTargets(
+        { ...deps, privateCa: deps.issuance.privateCa },
+        {
+          certificateArn: request.certificateArn,
+          authorityArn: settings.authorityArn,
+          wavePolicy: settings.waves,
+          allowedDistributionIds: settings.distributionIds,
+        },
       );
       const credentialSecret = credentialSecretFor(
         settings,
@@ -344,6 +348,7 @@ export async function runRotation(
         old,
         waves: waves.map((w) => ({ index: w.index, canary: w.canary, targets: w.targets })),
         newIssuerArn: settings.authorityArn,
+        replacementKey,
         baselines,
         credentialSecret,
       };
@@ -365,7 +370,8 @@ export async function runRotation(
     rotationId,
     credential: secretName(),
     authorityArn: settings.authorityArn,
-    keyAlgorithm: replacementKeyAlgorithm(old.keyAlgorithm),
+    // The plan's choice: the issuing CA's key type, in a size CloudFront presents (replacementKeyFor).
+    keyAlgorithm: state.replacementKey!.keyAlgorithm,
     subject: { certificatePem: old.certificatePem },
     sans: factsOf(new X509Certificate(old.certificatePem)).sans,
     validityDays: settings.validityDays,

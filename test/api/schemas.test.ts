@@ -20,8 +20,8 @@ import {
   StartRotationBody,
 } from "../../functions/api/schemas.ts";
 import {
-  DEFAULT_KEY_ALGORITHM,
-  replacementKeyAlgorithm,
+  PLANNED_KEY_REASONS,
+  replacementKeyFor,
   SUPPORTED_KEY_ALGORITHMS,
 } from "../../functions/core/certificate.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
@@ -191,16 +191,32 @@ describe("limits the CLI imports", () => {
 });
 
 describe("the dry-run plan's keyAlgorithm", () => {
-  it("is described as the workflow picks it (replacementKeyAlgorithm)", () => {
+  it("is described as the workflow picks it (replacementKeyFor: it follows the issuing CA's key)", () => {
     const description = RotationPlanView.shape.keyAlgorithm.meta()?.description ?? "";
-    expect(description).not.toContain("the same as the current one");
-    for (const supported of SUPPORTED_KEY_ALGORITHMS) {
-      expect(replacementKeyAlgorithm(supported)).toBe(supported);
-      expect(description).toContain(supported);
+    expect(description).not.toContain("the current certificate's");
+    expect(description).toContain("follows the issuing CA's key");
+    for (const supported of SUPPORTED_KEY_ALGORITHMS) expect(description).toContain(supported);
+    // The key in service does not decide: the same certificate gets the CA's key type either way.
+    for (const inServiceKeyAlgorithm of ["RSA_2048", "EC_prime256v1", "RSA_4096"]) {
+      expect(replacementKeyFor({ caKeyAlgorithm: "EC_secp384r1", inServiceKeyAlgorithm }).keyAlgorithm).toBe(
+        "EC_prime256v1",
+      );
+      expect(replacementKeyFor({ caKeyAlgorithm: "RSA_4096", inServiceKeyAlgorithm }).keyAlgorithm).toBe(
+        "RSA_2048",
+      );
     }
-    for (const unsupported of ["RSA_4096", "EC_secp384r1", "RSA_1024"]) {
-      expect(replacementKeyAlgorithm(unsupported)).toBe(DEFAULT_KEY_ALGORITHM);
+  });
+
+  it("accepts exactly what planRotation can answer: a key CloudFront presents, and a reason it has", () => {
+    const view = RotationPlanView.pick({ keyAlgorithm: true, replacementKey: true });
+    for (const caKeyAlgorithm of ["RSA_2048", "RSA_4096", "EC_prime256v1", "EC_secp384r1"]) {
+      const { keyAlgorithm, ...replacementKey } = replacementKeyFor({
+        caKeyAlgorithm,
+        inServiceKeyAlgorithm: "RSA_2048",
+      });
+      expect(view.strict().safeParse({ keyAlgorithm, replacementKey }).success).toBe(true);
     }
-    expect(description).toMatch(new RegExp(`otherwise ${DEFAULT_KEY_ALGORITHM}\\.$`));
+    expect(RotationPlanView.shape.replacementKey.shape.reason.options).toEqual([...PLANNED_KEY_REASONS]);
+    expect(RotationPlanView.shape.keyAlgorithm.safeParse("RSA_4096").success).toBe(false);
   });
 });

@@ -197,7 +197,7 @@ describe("rotate", () => {
         "  serial   4c:1f:7a:22:90:0b:3e:5d",
         "  expires  2026-03-14 11:00:00Z (in 12d)",
         "Replacement",
-        "  new key  EC_prime256v1",
+        "  new key  EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
         `  issuer   ${PCA_ARN}`,
         "Trust targets (the new CA bundle is published to each, and every origin must accept the new certificate, before any swap)",
         "  s3://acme-trust/trust/origin-client-ca.pem",

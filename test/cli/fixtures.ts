@@ -15,6 +15,7 @@ import type {
   StartRotationRequest,
 } from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
+import { type ReplacementKeyChoice, replacementKeyFor } from "../../functions/core/certificate.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import {
   foldEvents,
@@ -207,6 +208,13 @@ function prelude(): RotationEvent[] {
       },
       waves: WAVES,
       newIssuerArn: PCA_ARN,
+      replacementKey: {
+        keyAlgorithm: "EC_prime256v1",
+        reason: "SameAsCa",
+        caKeyAlgorithm: "EC_prime256v1",
+        inServiceKeyAlgorithm: "EC_prime256v1",
+        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
+      },
       baselines: {
         E1CANARYAAAAAA: 0.1,
         E2BBBBBBBBBBBB: 0.1,
@@ -452,6 +460,15 @@ const invalid = (problems: Array<{ field: string; message: string }>) =>
     problems,
   });
 
+/** A plan's keyAlgorithm and replacementKey, as planRotation answers them. */
+function replacementKeyOf(
+  choice: ReplacementKeyChoice,
+): Pick<RotationPlan, "keyAlgorithm" | "replacementKey"> {
+  if (choice.keyAlgorithm === undefined) throw new Error(choice.message);
+  const { keyAlgorithm, ...replacementKey } = choice;
+  return { keyAlgorithm, replacementKey };
+}
+
 export function planFor(c: CertificateView, request: StartRotationRequest): RotationPlan {
   const targets = new Map<string, string[]>();
   for (const u of c.usage)
@@ -464,7 +481,10 @@ export function planFor(c: CertificateView, request: StartRotationRequest): Rota
     certificateArn: c.arn,
     serial: c.serial,
     subject: c.subject,
-    keyAlgorithm: c.keyAlgorithm,
+    // The contract's CA has a P-256 key: the replacement follows it (replacementKeyFor).
+    ...replacementKeyOf(
+      replacementKeyFor({ caKeyAlgorithm: "EC_prime256v1", inServiceKeyAlgorithm: c.keyAlgorithm }),
+    ),
     notAfter: c.notAfter,
     issuer: { authorityArn: PCA_ARN },
     trustTargets: ["s3://acme-trust/trust/origin-client-ca.pem", "secretsmanager:mtls-rotator/trust-bundle"],

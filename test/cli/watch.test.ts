@@ -89,7 +89,7 @@ describe("not on a terminal: prints what changed, as a log", () => {
     expectInOrder(stdout, [
       `Watching rotation ${ROTATION_ID}. Ctrl-C stops watching; the rotation keeps running.`,
       "10:00:00  started by arn:aws:sts::111122223333:assumed-role/rotator-operators/alice",
-      "10:00:02  planned 3 waves over 5 distributions",
+      "10:00:02  planned 3 waves over 5 distributions; new key EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
       `Rotation ${ROTATION_ID}: planned (0/3 waves passed)`,
       "  wave 0 (canary): pending - E1CANARYAAAAAA pending",
       "10:00:12  preflight attempt 1: 1/2 origins accept the new certificate",

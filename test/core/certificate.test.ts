@@ -1,12 +1,13 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  DEFAULT_KEY_ALGORITHM,
   factsOf,
   isSupportedKeyAlgorithm,
   keyAlgorithmOf,
+  keyTypeOf,
   oneLineName,
-  replacementKeyAlgorithm,
+  ReplacementKeyReason,
+  replacementKeyFor,
   SUPPORTED_KEY_ALGORITHMS,
   sansOf,
 } from "../../functions/core/certificate.ts";
@@ -16,12 +17,14 @@ import {
   daysFromNow,
   type FixtureKeyKind,
   ISSUING_NAME,
+  issuingFor,
   pki,
   ROOT_NAME,
 } from "../support/pki-fixtures.ts";
 
-async function leafWith(options: Parameters<typeof buildLeaf>[1]): Promise<X509Certificate> {
-  const { issuing } = await pki();
+/** A leaf from the issuing CA of its key type (RSA leaves from the RSA issuing CA). */
+async function leafWith(options: Parameters<typeof buildLeaf>[1] = {}): Promise<X509Certificate> {
+  const issuing = await issuingFor(options.key ?? "P-256");
   return new X509Certificate((await buildLeaf(issuing, options)).certificatePem);
 }
 
@@ -61,21 +64,133 @@ describe("isSupportedKeyAlgorithm", () => {
     expect(isSupportedKeyAlgorithm(value)).toBe(expected);
   });
 
-  it("lists exactly the two algorithms CloudFront accepts, P-256 by default", () => {
+  it("lists exactly the two algorithms CloudFront presents", () => {
     expect([...SUPPORTED_KEY_ALGORITHMS].sort()).toEqual(["EC_prime256v1", "RSA_2048"]);
-    expect(DEFAULT_KEY_ALGORITHM).toBe("EC_prime256v1");
   });
 });
 
-describe("replacementKeyAlgorithm", () => {
+describe("keyTypeOf", () => {
   it.each([
-    ["RSA_2048", "RSA_2048"],
-    ["EC_prime256v1", "EC_prime256v1"],
-    ["RSA_4096", "EC_prime256v1"],
-    ["EC_secp384r1", "EC_prime256v1"],
-    ["", "EC_prime256v1"],
-  ])("%s in service -> %s for the replacement", (current, expected) => {
-    expect(replacementKeyAlgorithm(current)).toBe(expected);
+    ["RSA_2048", "RSA"],
+    ["RSA_4096", "RSA"],
+    ["EC_prime256v1", "EC"],
+    ["EC_secp521r1", "EC"],
+    ["ML_DSA_44", undefined],
+    ["SM2", undefined],
+    ["RSA_unknown", undefined],
+    ["rsa_2048", undefined],
+    ["", undefined],
+  ] as const)("%s -> %s", (keyAlgorithm, expected) => {
+    expect(keyTypeOf(keyAlgorithm)).toBe(expected);
+  });
+});
+
+describe("replacementKeyFor: the replacement's key follows the issuing CA's key", () => {
+  const { SameAsCa, RsaCaOtherSize, EcCaOtherCurve } = ReplacementKeyReason;
+  it.each([
+    // CA key,        in service,       replacement,     reason,         message
+    [
+      "EC_prime256v1",
+      "EC_prime256v1",
+      "EC_prime256v1",
+      SameAsCa,
+      "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
+    ],
+    ["RSA_2048", "RSA_2048", "RSA_2048", SameAsCa, "RSA_2048 (follows CA key RSA_2048; unchanged)"],
+    // A CA migration to a CA of the other key type: the replacement changes type with it.
+    [
+      "EC_prime256v1",
+      "RSA_2048",
+      "EC_prime256v1",
+      SameAsCa,
+      "EC_prime256v1 (follows CA key EC_prime256v1; was RSA_2048)",
+    ],
+    [
+      "RSA_2048",
+      "EC_prime256v1",
+      "RSA_2048",
+      SameAsCa,
+      "RSA_2048 (follows CA key RSA_2048; was EC_prime256v1)",
+    ],
+    // A CA of a size or curve CloudFront does not present: its type, at the size/curve CloudFront presents.
+    [
+      "RSA_4096",
+      "RSA_2048",
+      "RSA_2048",
+      RsaCaOtherSize,
+      "RSA_2048 (follows CA key RSA_4096: RSA, at the one RSA size CloudFront presents; unchanged)",
+    ],
+    [
+      "RSA_3072",
+      "EC_prime256v1",
+      "RSA_2048",
+      RsaCaOtherSize,
+      "RSA_2048 (follows CA key RSA_3072: RSA, at the one RSA size CloudFront presents; was EC_prime256v1)",
+    ],
+    [
+      "EC_secp384r1",
+      "RSA_2048",
+      "EC_prime256v1",
+      EcCaOtherCurve,
+      "EC_prime256v1 (follows CA key EC_secp384r1: EC, on the one curve CloudFront presents; was RSA_2048)",
+    ],
+    [
+      "EC_secp521r1",
+      "EC_prime256v1",
+      "EC_prime256v1",
+      EcCaOtherCurve,
+      "EC_prime256v1 (follows CA key EC_secp521r1: EC, on the one curve CloudFront presents; unchanged)",
+    ],
+    // A certificate in service with a key CloudFront does not present moves to one it does, of the CA's type.
+    [
+      "EC_prime256v1",
+      "RSA_4096",
+      "EC_prime256v1",
+      SameAsCa,
+      "EC_prime256v1 (follows CA key EC_prime256v1; was RSA_4096)",
+    ],
+    [
+      "RSA_2048",
+      "EC_secp384r1",
+      "RSA_2048",
+      SameAsCa,
+      "RSA_2048 (follows CA key RSA_2048; was EC_secp384r1)",
+    ],
+  ] as const)(
+    "CA %s, in service %s -> %s (%s)",
+    (caKeyAlgorithm, inServiceKeyAlgorithm, keyAlgorithm, reason, message) => {
+      expect(replacementKeyFor({ caKeyAlgorithm, inServiceKeyAlgorithm })).toEqual({
+        keyAlgorithm,
+        reason,
+        caKeyAlgorithm,
+        inServiceKeyAlgorithm,
+        message,
+      });
+    },
+  );
+
+  it.each(["ML_DSA_65", "SM2", "unreadable", ""])(
+    "CA key %s: no key CloudFront presents would import into ACM (NoPresentableKey, no keyAlgorithm)",
+    (caKeyAlgorithm) => {
+      const choice = replacementKeyFor({ caKeyAlgorithm, inServiceKeyAlgorithm: "EC_prime256v1" });
+      expect(choice.reason).toBe(ReplacementKeyReason.NoPresentableKey);
+      expect(choice.keyAlgorithm).toBeUndefined();
+      expect(choice.message).toBe(
+        `no replacement key for CA key ${caKeyAlgorithm}: ACM imports a certificate only with its signing ` +
+          "CA's key type (RSA or EC), and CloudFront presents RSA_2048 or EC_prime256v1 only",
+      );
+    },
+  );
+
+  it("always answers a key CloudFront presents, of the CA's key type (never the key in service for its own sake)", () => {
+    const caKeys = ["RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"];
+    const inService = [...caKeys, "RSA_1024", "EC_unknown"];
+    for (const caKeyAlgorithm of caKeys)
+      for (const inServiceKeyAlgorithm of inService) {
+        const { keyAlgorithm } = replacementKeyFor({ caKeyAlgorithm, inServiceKeyAlgorithm });
+        expect(isSupportedKeyAlgorithm(keyAlgorithm ?? "")).toBe(true);
+        expect(keyTypeOf(keyAlgorithm ?? "")).toBe(keyTypeOf(caKeyAlgorithm));
+      }
   });
 });
 

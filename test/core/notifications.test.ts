@@ -50,6 +50,13 @@ function rolledBackState(): RotationState {
         },
       ],
       newIssuerArn: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
+      replacementKey: {
+        keyAlgorithm: "EC_prime256v1",
+        reason: "SameAsCa",
+        caKeyAlgorithm: "EC_prime256v1",
+        inServiceKeyAlgorithm: "EC_prime256v1",
+        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
+      },
       baselines: {},
     },
     { type: "issued", at, certificateArn: NEW_CERT, serial: "ff", notAfter: at, fingerprint: "00" },

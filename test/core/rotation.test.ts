@@ -61,6 +61,13 @@ const planned: RotationEvent = {
     },
   ],
   newIssuerArn: CA,
+  replacementKey: {
+    keyAlgorithm: "EC_prime256v1",
+    reason: "SameAsCa",
+    caKeyAlgorithm: "EC_prime256v1",
+    inServiceKeyAlgorithm: "EC_prime256v1",
+    message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
+  },
   baselines: { E1: 0.5, E2: null, E3: 1 },
 };
 

@@ -17,13 +17,13 @@ import {
   goodP256,
   goodRsa2048,
   HOUR,
-  ISSUING_NAME,
   MINUTE,
   msFromNow,
   NOW,
   pemBody,
   pemBodyLines,
   pki,
+  rsaIssuing,
 } from "../support/pki-fixtures.ts";
 
 const GARBAGE_CERTIFICATE =
@@ -147,7 +147,7 @@ const failures: FailureCase[] = [
     reason: "KeyAlgorithmChanged",
     credential: goodP256,
     policy: () => ({ expectedKeyAlgorithm: "RSA_2048" }),
-    message: /^key algorithm EC_prime256v1 differs from the replaced certificate's RSA_2048$/,
+    message: /^key algorithm EC_prime256v1 differs from the planned RSA_2048$/,
   },
   {
     name: "private key of another certificate",
@@ -310,22 +310,24 @@ describe("validateClientCertificate: every refusal has a named reason", () => {
 
 describe("validateClientCertificate: good credentials", () => {
   it.each([
-    { name: "P-256", credential: goodP256, keyAlgorithm: "EC_prime256v1" },
-    { name: "RSA-2048", credential: goodRsa2048, keyAlgorithm: "RSA_2048" },
-  ])("$name credential is valid", async ({ credential, keyAlgorithm }) => {
+    { name: "P-256", credential: goodP256, keyAlgorithm: "EC_prime256v1", issuing: async () => ca.issuing },
+    // RSA leaves come from an RSA issuing CA (ACM imports a certificate only with its CA's key type).
+    { name: "RSA-2048", credential: goodRsa2048, keyAlgorithm: "RSA_2048", issuing: rsaIssuing },
+  ])("$name credential is valid", async ({ credential, keyAlgorithm, issuing }) => {
     const c = await credential();
+    const issuer = await issuing();
     const result = validateClientCertificate(c, policy({ expectedKeyAlgorithm: keyAlgorithm }));
     expect(result.valid).toBe(true);
     if (!result.valid) return;
     expect(result.facts).toMatchObject({
       subject: CLIENT_SUBJECT,
-      issuer: ISSUING_NAME,
+      issuer: issuer.name,
       keyAlgorithm,
       isCA: false,
       sans: [{ type: "dns", value: "origin-client.example.com" }],
     });
     expect(result.chainFingerprints).toEqual([
-      fingerprintOf(new X509Certificate(ca.issuing.certificatePem)),
+      fingerprintOf(new X509Certificate(issuer.certificatePem)),
       fingerprintOf(new X509Certificate(ca.root.certificatePem)),
     ]);
     expect(assertValidClientCertificate(c, policy()).serial).toBe(result.facts.serial);
@@ -383,7 +385,7 @@ describe("validateClientCertificate: good credentials", () => {
     ).toMatchObject({
       valid: false,
       reason: "KeyAlgorithmChanged",
-      message: "key algorithm RSA_2048 differs from the replaced certificate's EC_prime256v1",
+      message: "key algorithm RSA_2048 differs from the planned EC_prime256v1",
     });
   });
 });

@@ -83,95 +83,108 @@ async function untilOrigins(f: Fleet, check: (fingerprints: Set<string>) => bool
 }
 
 describeWithNginx()("CA migration against real nginx origins kept in sync by origin-sync", () => {
-  it("moves the fleet from CA A to CA B with zero refused requests, and CA A leaves every bundle", async () => {
-    const f = await buildFleet({
-      distributions: 3,
-      origin: "nginx",
-      newIssuer: "other",
-      standins: { deployDelayMs: 1_000 },
-      settings: {
-        bakeSeconds: 1,
-        graceSeconds: 1,
-        deploy: { timeoutSeconds: 60, pollSeconds: 1 },
-        preflight: { timeoutSeconds: 30, intervalSeconds: 1, probePath: "/" },
-      },
-    });
-    cleanup.push(() => f.close());
-    const caA = fingerprintOf(new X509Certificate(f.oldIssuer.certificatePem));
-    const caB = fingerprintOf(new X509Certificate(f.newIssuer.certificatePem));
+  it.each([
+    { name: "same key type", from: "EC_prime256v1", to: "EC_prime256v1", replacement: "EC_prime256v1" },
+    // ACM imports a certificate only with its signing CA's key type: the replacement follows CA B's key.
+    { name: "RSA CA A -> P-256 CA B", from: "RSA_2048", to: "EC_prime256v1", replacement: "EC_prime256v1" },
+  ] as const)(
+    "$name: moves the fleet from CA A to CA B with zero refused requests, and CA A leaves every bundle",
+    async (c) => {
+      const f = await buildFleet({
+        distributions: 3,
+        origin: "nginx",
+        caKeyAlgorithm: c.from,
+        newIssuer: "other",
+        newCaKeyAlgorithm: c.to,
+        standins: { deployDelayMs: 1_000 },
+        settings: {
+          bakeSeconds: 1,
+          graceSeconds: 1,
+          deploy: { timeoutSeconds: 60, pollSeconds: 1 },
+          preflight: { timeoutSeconds: 30, intervalSeconds: 1, probePath: "/" },
+        },
+      });
+      cleanup.push(() => f.close());
+      const caA = fingerprintOf(new X509Certificate(f.oldIssuer.certificatePem));
+      const caB = fingerprintOf(new X509Certificate(f.newIssuer.certificatePem));
 
-    // Today: the published bundle is CA A, and the origins sync from it.
-    await publishTrustBundle({
-      targets: f.deps.trustTargets,
-      currentChainPem: f.oldTrustPem,
-      incomingChainPem: "",
-      now: new Date(),
-    });
-    const sync = startOriginSync(f);
-    cleanup.push(() => sync.stop());
-    await untilOrigins(f, (fps) => fps.has(caA) && !fps.has(caB));
-    const edge = new Edge({
-      standins: f.standins,
-      distributionIds: f.distributionIds,
-      serverCaPem: f.serverCaPem,
-    });
-    edge.start();
-    cleanup.push(() => edge.stop());
+      // Today: the published bundle is CA A, and the origins sync from it.
+      await publishTrustBundle({
+        targets: f.deps.trustTargets,
+        currentChainPem: f.oldTrustPem,
+        incomingChainPem: "",
+        now: new Date(),
+      });
+      const sync = startOriginSync(f);
+      cleanup.push(() => sync.stop());
+      await untilOrigins(f, (fps) => fps.has(caA) && !fps.has(caB));
+      const edge = new Edge({
+        standins: f.standins,
+        distributionIds: f.distributionIds,
+        serverCaPem: f.serverCaPem,
+      });
+      edge.start();
+      cleanup.push(() => edge.stop());
 
-    // The rotation publishes A + B, waits in preflight until every origin trusts B, then swaps.
-    const runner = new LocalDurableTestRunner({ handlerFunction: createRotationWorkflow(workflow, f.deps) });
-    const result = await runner.run({ payload: f.input({ reason: "CaMigration", actor: "operator" }) });
-    expect(result.getStatus()).toBe("SUCCEEDED");
-    const newArn = (result.getResult() as { newCertificateArn: string }).newCertificateArn;
-    for (const id of f.distributionIds)
-      expect(f.standins.cloudfront.originCertificates(id)["origin-1"]).toBe(newArn);
-    await untilOrigins(f, (fps) => fps.has(caA) && fps.has(caB));
+      // The rotation publishes A + B, waits in preflight until every origin trusts B, then swaps.
+      const runner = new LocalDurableTestRunner({
+        handlerFunction: createRotationWorkflow(workflow, f.deps),
+      });
+      const result = await runner.run({ payload: f.input({ reason: "CaMigration", actor: "operator" }) });
+      expect(result.getStatus()).toBe("SUCCEEDED");
+      const newArn = (result.getResult() as { newCertificateArn: string }).newCertificateArn;
+      expect(f.standins.acm.describeForCloudFront(newArn)?.keyAlgorithm).toBe(c.replacement);
+      for (const id of f.distributionIds)
+        expect(f.standins.cloudfront.originCertificates(id)["origin-1"]).toBe(newArn);
+      await untilOrigins(f, (fps) => fps.has(caA) && fps.has(caB));
 
-    // The next scan: no managed certificate chains to A any more -> A leaves the bundle, origins follow.
-    const clients = f.standins.clients();
-    const authorities = [
-      { chainPem: f.oldTrustPem, next: false },
-      { chainPem: f.newTrustPem, next: true },
-    ];
-    const scan = await scanFleet({
-      listCertificates: (o) => new AcmAdapter(clients.acm).searchClientCertificates(o),
-      indexUsage: () => new CloudFrontAdapter(clients.cloudfront).indexOriginCertificates(),
-      inventory: f.inventory,
-      startRotation: async () => {
-        throw new Error("nothing should be due");
-      },
-      notify: async () => undefined,
-      reconcileTrust: (inventory) =>
-        reconcileTrust({
-          targets: f.deps.trustTargets,
-          authorities,
-          inventory,
-          clock: f.inventory.retirementClock,
-          graceSeconds: 0,
-          now: new Date(),
-        }),
-      policy: {
-        managedIssuers: [f.oldIssuer, f.newIssuer].map((ca) =>
-          issuerKeyOfSubject(new X509Certificate(ca.certificatePem).subject),
-        ),
-      },
-      now: () => new Date(),
-    });
-    expect(scan.errors).toEqual([]);
-    expect(scan.trust?.retiredFingerprints).toContain(caA);
-    await untilOrigins(f, (fps) => !fps.has(caA) && fps.has(caB));
+      // The next scan: no managed certificate chains to A any more -> A leaves the bundle, origins follow.
+      const clients = f.standins.clients();
+      const authorities = [
+        { chainPem: f.oldTrustPem, next: false },
+        { chainPem: f.newTrustPem, next: true },
+      ];
+      const scan = await scanFleet({
+        listCertificates: (o) => new AcmAdapter(clients.acm).searchClientCertificates(o),
+        indexUsage: () => new CloudFrontAdapter(clients.cloudfront).indexOriginCertificates(),
+        inventory: f.inventory,
+        startRotation: async () => {
+          throw new Error("nothing should be due");
+        },
+        notify: async () => undefined,
+        reconcileTrust: (inventory) =>
+          reconcileTrust({
+            targets: f.deps.trustTargets,
+            authorities,
+            inventory,
+            clock: f.inventory.retirementClock,
+            graceSeconds: 0,
+            now: new Date(),
+          }),
+        policy: {
+          managedIssuers: [f.oldIssuer, f.newIssuer].map((ca) =>
+            issuerKeyOfSubject(new X509Certificate(ca.certificatePem).subject),
+          ),
+        },
+        now: () => new Date(),
+      });
+      expect(scan.errors).toEqual([]);
+      expect(scan.trust?.retiredFingerprints).toContain(caA);
+      await untilOrigins(f, (fps) => !fps.has(caA) && fps.has(caB));
 
-    await edge.round();
-    await sync.stop();
-    const summary = await edge.stop();
-    console.log(
-      `[e2e] ca-migration: status=completed swapped=${f.distributionIds.length} requests=${summary.requests} refused=${summary.refused}`,
-    );
-    expect(summary.refused).toBe(0);
-    expect(summary.requests).toBeGreaterThan(50);
-    expect(sync.failures).toEqual([]);
-    // And the published bundle itself no longer carries A.
-    const published = f.standins.s3.object(f.bucket, BUNDLE_KEY)!.body.toString("utf8");
-    expect(fingerprintsIn(published).has(caA)).toBe(false);
-  }, 120_000);
+      await edge.round();
+      await sync.stop();
+      const summary = await edge.stop();
+      console.log(
+        `[e2e] ca-migration (${c.name}): status=completed key=${c.replacement} swapped=${f.distributionIds.length} requests=${summary.requests} refused=${summary.refused}`,
+      );
+      expect(summary.refused).toBe(0);
+      expect(summary.requests).toBeGreaterThan(50);
+      expect(sync.failures).toEqual([]);
+      // And the published bundle itself no longer carries A.
+      const published = f.standins.s3.object(f.bucket, BUNDLE_KEY)!.body.toString("utf8");
+      expect(fingerprintsIn(published).has(caA)).toBe(false);
+    },
+    120_000,
+  );
 });

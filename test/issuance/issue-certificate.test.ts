@@ -146,8 +146,12 @@ describe("issuing a replacement through the stand-ins", () => {
     expectNoKeyMaterial(issued, [credential.privateKeyPem]);
   });
 
-  it("carries over the replaced certificate's subject, SANs and RSA-2048 key type", async () => {
-    const old = await issueClientCredential(issuing, {
+  it("issues an RSA-2048 replacement from an RSA CA, carrying over the replaced subject and SANs", async () => {
+    const rsaCa = await createSubordinateCa(root, {
+      name: "CN=Acme RSA CA, O=Acme",
+      keyAlgorithm: "RSA_2048",
+    });
+    const old = await issueClientCredential(rsaCa, {
       subject: "CN=legacy-edge, OU=Platform, O=Acme",
       dnsNames: ["legacy.acme.example", "edge.acme.example"],
       keyAlgorithm: "RSA_2048",
@@ -156,6 +160,7 @@ describe("issuing a replacement through the stand-ins", () => {
     const issued = await issueReplacement(
       deps,
       request({
+        authorityArn: standins.privateCa.addAuthority(rsaCa),
         keyAlgorithm: "RSA_2048",
         subject: { certificatePem: old.certificatePem },
         sans: oldFacts.sans,
@@ -184,6 +189,21 @@ describe("issuing a replacement through the stand-ins", () => {
       /DISABLED, not ACTIVE/,
     );
     expect(standins.privateCa.issuedCount).toBe(issuedBefore);
+  });
+});
+
+describe("a key of the CA's key type only", () => {
+  it("refuses to have an RSA-2048 certificate issued by a P-256 CA (ACM would not import it): nothing issued", async () => {
+    const issuedBefore = standins.privateCa.issuedCount;
+    const importsBefore = standins.server.count("acm", "ImportCertificate");
+    await expect(issueReplacement(deps, request({ keyAlgorithm: "RSA_2048" }))).rejects.toMatchObject({
+      name: "IssuanceError",
+      message: expect.stringMatching(
+        /RSA_2048 certificate .* \(key EC_prime256v1\) would not import into ACM/,
+      ),
+    });
+    expect(standins.privateCa.issuedCount).toBe(issuedBefore);
+    expect(standins.server.count("acm", "ImportCertificate")).toBe(importsBefore);
   });
 });
 

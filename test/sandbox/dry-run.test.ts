@@ -18,7 +18,7 @@ import { DYNAMODB_STANDIN_CREDENTIALS } from "../../standins/dynamodb.ts";
 
 const scenario = parseScenario({
   name: "dry-run-only",
-  authority: { name: "Dry Run CA" },
+  authority: { name: "Dry Run CA", keyType: "RSA_2048" },
   certificates: [{ name: "edge", keyType: "RSA_2048", expiresInDays: 10, validityDays: 90 }],
   distributions: [
     { name: "shop", origins: [{ name: "api", certificate: "edge" }] },
@@ -38,7 +38,12 @@ const scenario = parseScenario({
     dryRuns: [{ certificate: "edge", waves: [["shop"], ["media", "blog"]] }],
     rotationCount: 0,
     issuedCertificates: 0,
-    awsCalls: { "acm:GetCertificate": 1, "cloudfront:ListDistributions": 1, "sns:Publish": 0 },
+    awsCalls: {
+      "acm:GetCertificate": 1,
+      "acm-pca:GetCertificateAuthorityCertificate": 1,
+      "cloudfront:ListDistributions": 1,
+      "sns:Publish": 0,
+    },
   },
 });
 
@@ -133,15 +138,18 @@ it("a dry run answers the API's plan and changes nothing", async () => {
   expect(report.notifications).toEqual([]);
   expect(report.rotations).toEqual([]);
   expect(run.lines.filter((l) => /durable execution|started: |notify: /.test(l))).toEqual([]);
-  // Only reads reached the stand-ins: the plan's (ACM, CloudFront) and the origins' polls of the bundle.
+  // Only reads reached the stand-ins: the plan's (ACM, the CA's own certificate, CloudFront) and the
+  // origins' polls of the bundle.
   const calls = diff(after!.calls, before!.calls);
   for (const operation of Object.keys(calls))
     expect(operation).toMatch(/^[a-z0-9-]+:(Get|List|Describe|Head)/);
-  expect(diff(calls, diff(after!.originSync, before!.originSync))).toEqual({
+  const planReads = {
     "acm:GetCertificate": 1,
+    "acm-pca:GetCertificateAuthorityCertificate": 1,
     "cloudfront:ListDistributions": 1,
-  });
-  expect(report.awsCalls).toEqual({ "acm:GetCertificate": 1, "cloudfront:ListDistributions": 1 });
+  };
+  expect(diff(calls, diff(after!.originSync, before!.originSync))).toEqual(planReads);
+  expect(report.awsCalls).toEqual(planReads);
   expect(world!.standins.privateCa.issuedCount).toBe(0);
 
   // The plan: the API's answer, with names for the scenario's distributions.
@@ -160,6 +168,12 @@ it("a dry run answers the API's plan and changes nothing", async () => {
     certificateArn: edge.initialArn,
     serial: edge.serial,
     keyAlgorithm: "RSA_2048",
+    replacementKey: {
+      reason: "SameAsCa",
+      caKeyAlgorithm: "RSA_2048",
+      inServiceKeyAlgorithm: "RSA_2048",
+      message: "RSA_2048 (follows CA key RSA_2048; unchanged)",
+    },
     issuer: { authorityArn: authority!.arn },
     trustTargets: trustTargetsFrom(world!.config, world!.clients).map((t) => t.name),
     expectedDurationSeconds: expectedDurationSeconds(world!.config.settings, 2),
@@ -176,7 +190,7 @@ it("a dry run answers the API's plan and changes nothing", async () => {
   const text = run.lines.join("\n");
   expect(text).toMatch(/dry run edge: plan \(read-only, .*\): 3 distribution\(s\) in 2 wave\(s\)/);
   expect(text).toContain(
-    `dry run edge:   replacement: RSA_2048 key, issued by authority (CN=Dry Run CA, O=mtls-rotator sandbox) ${authority!.arn}`,
+    `dry run edge:   replacement: RSA_2048 (follows CA key RSA_2048; unchanged), issued by authority (CN=Dry Run CA, O=mtls-rotator sandbox) ${authority!.arn}`,
   );
   expect(text).toContain(
     `dry run edge:   trust bundle published first to: ${dry!.plan.trustTargets.join(", ")}`,

@@ -231,6 +231,28 @@ describe("scenario validation", () => {
       ],
     ],
     [
+      "a certificate of another key type than its CA's (ACM would not import it)",
+      (s) => {
+        s.certificates[0].keyType = "RSA_2048";
+        s.certificates.push({ name: "other", keyType: "EC_prime256v1", expiresInDays: 10 });
+        s.nextAuthority = { name: "CA 2", keyType: "RSA_4096" };
+      },
+      [
+        'certificates[0].keyType: "RSA_2048" cannot come from authority (key EC_prime256v1): ACM imports a ' +
+          'certificate only with its signing CA\'s key type; use "EC_prime256v1", or give authority.keyType of ' +
+          "the certificate's type",
+      ],
+    ],
+    [
+      "a CA key type no Private CA has",
+      (s) => {
+        s.authority.keyType = "RSA_1024";
+      },
+      [
+        'authority.keyType: expected "RSA_2048" | "RSA_3072" | "RSA_4096" | "EC_prime256v1" | "EC_secp384r1", got "RSA_1024"',
+      ],
+    ],
+    [
       "a certificate that is not valid yet",
       (s) => {
         s.certificates[0] = { name: "edge", expiresInDays: 120 };
@@ -339,6 +361,7 @@ describe("scenario validation", () => {
     expect(shippedScenarios()).toEqual([
       "ca-migration",
       "ca-migration-by-scan",
+      "ca-migration-key-type",
       "failing-wave",
       "faults",
       "healthy",
@@ -466,8 +489,8 @@ describe("expectations", () => {
     const observed: Observed = {
       ...base,
       dryRuns: [
-        { certificate: "edge", waves: [["shop"], ["media", "blog"]] },
-        { certificate: "other", waves: [] },
+        { certificate: "edge", waves: [["shop"], ["media", "blog"]], keyType: "EC_prime256v1" },
+        { certificate: "other", waves: [], keyType: "RSA_2048" },
       ],
     };
     const results = evaluateExpectations(
@@ -487,6 +510,49 @@ describe("expectations", () => {
       ["dry run of other", true, "planned"],
       ["dry run of third", false, "no dry run"],
     ]);
+  });
+
+  it("check the key type a dry run planned and the one a rotation had issued", () => {
+    const rotation = (newKeyType?: string) => ({
+      rotationId: "rot-1",
+      certificate: "edge",
+      certificateArn: "arn:old",
+      triggers: [],
+      status: "completed",
+      ...(newKeyType ? { newKeyType } : {}),
+      execution: { status: "SUCCEEDED", invocations: 1 },
+      waves: [],
+      preflightAttempts: 1,
+      phases: [],
+    });
+    const observed = (newKeyType?: string): Observed => ({
+      ...base,
+      dryRuns: [{ certificate: "edge", waves: [["shop"]], keyType: "EC_prime256v1" }],
+      rotations: [rotation(newKeyType)],
+    });
+    const wanted = {
+      dryRuns: [
+        { certificate: "edge", keyType: "EC_prime256v1" as const },
+        { certificate: "edge", keyType: "RSA_2048" as const, waves: [["shop"]] },
+      ],
+      rotations: [{ certificate: "edge", status: "completed" as const, keyType: "EC_prime256v1" as const }],
+    };
+    expect(
+      evaluateExpectations(wanted, observed("EC_prime256v1"))
+        .slice(2)
+        .map((r) => [r.name, r.passed, r.actual]),
+    ).toEqual([
+      ["rotation of edge", true, { status: "completed", keyType: "EC_prime256v1" }],
+      ["dry run of edge", true, { keyType: "EC_prime256v1" }],
+      ["dry run of edge", false, { waves: [["shop"]], keyType: "EC_prime256v1" }],
+    ]);
+    const [wrongKey] = evaluateExpectations(wanted, observed("RSA_2048")).slice(2);
+    expect(wrongKey).toMatchObject({ passed: false, actual: { status: "completed", keyType: "RSA_2048" } });
+    const [noneIssued] = evaluateExpectations(wanted, observed(undefined)).slice(2);
+    expect(noneIssued).toMatchObject({
+      passed: false,
+      actual: { status: "completed", keyType: "none issued" },
+    });
   });
 
   it("call a certificate presented partly old and partly new mixed", () => {

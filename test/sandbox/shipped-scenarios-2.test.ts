@@ -1,7 +1,7 @@
 /**
  * The shipped sandbox scenarios, part 2 (see shipped-scenarios-1.test.ts): untrusted-origin, ca-migration,
- * manual-rollback against real nginx origins; and one run with Node TLS origins through the CLI, which needs
- * nothing installed.
+ * ca-migration-by-scan, ca-migration-key-type, manual-rollback against real nginx origins; and one run with
+ * Node TLS origins through the CLI, which needs nothing installed.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -36,6 +36,8 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins), part 2", () => {
     expect(run.exitCode).toBe(0);
     const [rotation] = report.rotations;
     expect(rotation!.status).toBe("completed");
+    // Two RSA CAs: the replacement stays RSA_2048, following CA B's key.
+    expect(rotation!.newKeyType).toBe("RSA_2048");
     // The late origin held the preflight until it trusted B.
     expect(rotation!.preflightAttempts).toBeGreaterThan(1);
     const newArn = rotation!.newCertificateArn!;
@@ -64,6 +66,51 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins), part 2", () => {
     expectNoKeysLeaked(run);
   }, 90_000);
 
+  it("ca-migration-key-type: RSA CA A -> P-256 CA B; the plan says EC, ACM imports it, zero refused, A retired", async () => {
+    const run = await runShippedScenario("ca-migration-key-type");
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    expect(report.expectations.every((e) => e.passed)).toBe(true);
+    const [a, b] = report.authorities;
+    expect([a!.keyType, b!.keyType]).toEqual(["RSA_2048", "EC_prime256v1"]);
+    expect(report.certificates[0]!.keyType).toBe("RSA_2048");
+
+    // The dry run (the API's plan) says why the key type changes.
+    const [dry] = report.dryRuns;
+    expect(dry!.issuer).toBe("nextAuthority");
+    expect(dry!.plan).toMatchObject({
+      keyAlgorithm: "EC_prime256v1",
+      replacementKey: {
+        reason: "SameAsCa",
+        caKeyAlgorithm: "EC_prime256v1",
+        inServiceKeyAlgorithm: "RSA_2048",
+        message: "EC_prime256v1 (follows CA key EC_prime256v1; was RSA_2048)",
+      },
+      issuer: { authorityArn: b!.arn },
+    });
+    expect(run.lines.join("\n")).toContain(
+      "dry run edge:   replacement: EC_prime256v1 (follows CA key EC_prime256v1; was RSA_2048), issued by nextAuthority",
+    );
+
+    // The rotation had a P-256 certificate issued by B and imported into ACM (the stand-in refuses an import
+    // whose key type is not its CA's), trusted everywhere before any swap: zero refused requests.
+    const [rotation] = report.rotations;
+    expect(rotation).toMatchObject({ status: "completed", newKeyType: "EC_prime256v1" });
+    expect(rotation!.preflightAttempts).toBeGreaterThan(1);
+    expect(report.awsCalls["acm:ImportCertificate"]).toBeGreaterThanOrEqual(1);
+    const newArn = rotation!.newCertificateArn!;
+    expect(Object.values(finalArns(report))).toEqual([newArn, newArn, newArn, newArn]);
+    expect(report.edge.refused).toBe(0);
+    expect(report.edge.requests).toBeGreaterThan(100);
+
+    // A leaves the bundle: published and on every origin.
+    expect(report.trustBundle.published).toEqual([b!.subject]);
+    for (const origin of report.distributions.flatMap((d) => d.origins))
+      expect(origin.trusts).toEqual([b!.subject]);
+    expect(report.scans.at(-1)?.retiredAuthorities).toContain(`authority (${a!.subject})`);
+    expectNoKeysLeaked(run);
+  }, 90_000);
+
   it("manual-rollback: a dry run, an approval, then a rollback during the next bake", async () => {
     const run = await runShippedScenario("manual-rollback");
     const { report } = run;
@@ -81,6 +128,7 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins), part 2", () => {
     expect(dry!.plan).toMatchObject({
       certificateArn: report.certificates[0]!.initialArn,
       keyAlgorithm: "EC_prime256v1",
+      replacementKey: { message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)" },
       issuer: { authorityArn: report.authorities[0]!.arn },
     });
     expect(dry!.plan.trustTargets).toHaveLength(2);

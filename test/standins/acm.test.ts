@@ -1,6 +1,7 @@
 /**
  * The ACM stand-in, driven by the real `@aws-sdk/client-acm` over loopback HTTP: every import check ACM
- * makes (key matches, one certificate, parseable key, not expired, chain leads from the leaf), the 1/s
+ * makes (key matches, one certificate, parseable key, not expired, chain leads from the leaf, key algorithm
+ * of the signing CA's family), the 1/s
  * ImportCertificate pace, re-import semantics, what DescribeCertificate and ListCertificates answer, and
  * the rule that a certificate CloudFront uses cannot be deleted.
  */
@@ -23,6 +24,7 @@ import {
   UpdateDistributionCommand,
 } from "@aws-sdk/client-cloudfront";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { privateKeyToPem } from "../../functions/crypto/keys.ts";
 import { x509 } from "../../functions/crypto/x509.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 import {
@@ -41,6 +43,8 @@ const UNKNOWN_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-000
 
 let root: CertificateAuthority;
 let issuing: CertificateAuthority;
+/** An RSA issuing CA under the same root: RSA leaves come from it (ACM imports a leaf of its CA's family). */
+let issuingRsa: CertificateAuthority;
 let unrelated: CertificateAuthority;
 let ec: IssuedCredential;
 let ecNext: IssuedCredential;
@@ -50,12 +54,20 @@ const started: Standins[] = [];
 beforeAll(async () => {
   root = await createRootCa({ name: "CN=Acme Root CA, O=Acme" });
   issuing = await createSubordinateCa(root, { name: "CN=Acme Origin Client CA, O=Acme" });
+  issuingRsa = await createSubordinateCa(root, {
+    name: "CN=Acme Origin Client RSA CA, O=Acme",
+    keyAlgorithm: "RSA_2048",
+  });
   unrelated = await createSubordinateCa(await createRootCa({ name: "CN=Other Root CA, O=Other" }), {
     name: "CN=Other Issuing CA, O=Other",
   });
   ec = await credential();
   ecNext = await credential();
-  rsa = await credential({ keyAlgorithm: "RSA_2048" });
+  rsa = await issueClientCredential(issuingRsa, {
+    subject: "CN=edge-to-origin.acme.example, O=Acme",
+    dnsNames: ["edge-to-origin.acme.example", "edge.acme.example"],
+    keyAlgorithm: "RSA_2048",
+  });
 });
 
 afterAll(async () => {
@@ -234,6 +246,107 @@ describe("ImportCertificate", () => {
       acm.send(new ImportCertificateCommand(importInput(ec, { CertificateArn: UNKNOWN_ARN }))),
     ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
     expect(s.acm.arns().length).toBe(count);
+  });
+});
+
+describe("[acm.import-key-algorithm-matches-ca] ImportCertificate refuses a leaf whose key family is not its signing CA's", () => {
+  // ACM API reference, ImportCertificate: "The cryptographic algorithm of an imported certificate must match
+  // the algorithm of the signing CA. For example, if the signing CA key type is RSA, then the certificate
+  // key type must also be RSA." The rule is about the key type (RSA or EC), not its size or curve.
+  let s: Standins;
+  let acm: ACMClient;
+  let rsa4096Ca: CertificateAuthority;
+  let p384Ca: CertificateAuthority;
+  beforeAll(async () => {
+    s = await start();
+    acm = s.clients({ maxAttempts: 1 }).acm;
+    [rsa4096Ca, p384Ca] = await Promise.all([
+      createSubordinateCa(root, { name: "CN=Acme RSA-4096 CA, O=Acme", keyAlgorithm: "RSA_4096" }),
+      createSubordinateCa(root, { name: "CN=Acme P-384 CA, O=Acme", keyAlgorithm: "EC_secp384r1" }),
+    ]);
+  });
+
+  const leafOf = (ca: () => CertificateAuthority, keyAlgorithm: "RSA_2048" | "EC_prime256v1") => () =>
+    issueClientCredential(ca(), { subject: "CN=edge-to-origin.acme.example, O=Acme", keyAlgorithm });
+
+  const mismatched: Array<[string, () => Promise<IssuedCredential>, { withChain: boolean }]> = [
+    [
+      "an RSA-2048 leaf signed by a P-256 CA, with its chain",
+      leafOf(() => issuing, "RSA_2048"),
+      { withChain: true },
+    ],
+    [
+      "an RSA-2048 leaf signed by a P-256 CA, without a chain",
+      leafOf(() => issuing, "RSA_2048"),
+      { withChain: false },
+    ],
+    [
+      "a P-256 leaf signed by an RSA-2048 CA, with its chain",
+      leafOf(() => issuingRsa, "EC_prime256v1"),
+      { withChain: true },
+    ],
+    [
+      "a P-256 leaf signed by an RSA-4096 CA, without a chain",
+      leafOf(() => rsa4096Ca, "EC_prime256v1"),
+      { withChain: false },
+    ],
+    [
+      "an RSA-2048 leaf signed by a P-384 CA, with its chain",
+      leafOf(() => p384Ca, "RSA_2048"),
+      { withChain: true },
+    ],
+  ];
+
+  it.each(mismatched)(
+    "refuses %s with ValidationException, importing nothing",
+    async (_, leaf, { withChain }) => {
+      const c = await leaf();
+      const before = s.acm.arns();
+      await expect(
+        acm.send(new ImportCertificateCommand(importInput(withChain ? c : { ...c, chainPem: "" }))),
+      ).rejects.toMatchObject({
+        name: "ValidationException",
+        message: expect.stringMatching(/key algorithm .* does not match .*signing CA/),
+        $metadata: { httpStatusCode: 400 },
+      });
+      expect(s.acm.arns()).toEqual(before);
+    },
+  );
+
+  const matching: Array<[string, () => Promise<IssuedCredential>, string]> = [
+    ["a P-256 leaf of a P-256 CA", leafOf(() => issuing, "EC_prime256v1"), "EC_prime256v1"],
+    ["an RSA-2048 leaf of an RSA-2048 CA", leafOf(() => issuingRsa, "RSA_2048"), "RSA_2048"],
+    [
+      "an RSA-2048 leaf of an RSA-4096 CA (same family, other size)",
+      leafOf(() => rsa4096Ca, "RSA_2048"),
+      "RSA_2048",
+    ],
+    [
+      "a P-256 leaf of a P-384 CA (same family, other curve)",
+      leafOf(() => p384Ca, "EC_prime256v1"),
+      "EC_prime256v1",
+    ],
+  ];
+
+  it.each(matching)("imports %s, with or without its chain", async (_, leaf, keyAlgorithm) => {
+    const c = await leaf();
+    for (const input of [importInput(c), importInput({ ...c, chainPem: "" })]) {
+      const arn = await importCertificate(acm, input);
+      const described = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
+      expect(described.Certificate?.KeyAlgorithm).toBe(keyAlgorithm);
+    }
+  });
+
+  it("imports a self-signed leaf of either family (it is its own signing CA)", async () => {
+    for (const keyAlgorithm of ["RSA_2048", "EC_prime256v1"] as const) {
+      const selfSigned = await createRootCa({ name: "CN=self-signed.acme.example", keyAlgorithm });
+      const privateKeyPem = await privateKeyToPem(selfSigned.keys.privateKey);
+      const arn = await importCertificate(
+        acm,
+        importInput({ certificatePem: selfSigned.certificatePem, privateKeyPem, chainPem: "" }),
+      );
+      expect(s.acm.describeForCloudFront(arn)?.keyAlgorithm).toBe(keyAlgorithm);
+    }
   });
 });
 

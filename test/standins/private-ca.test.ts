@@ -234,6 +234,37 @@ describe("IdempotencyToken", () => {
   });
 });
 
+describe("IssueCertificate signing algorithm: the family of the CA's key (RSA or ECDSA), any hash", () => {
+  it("a P-384 CA signs with SHA256WITHECDSA or SHA384WITHECDSA, refuses SHA256WITHRSA; describes its key", async () => {
+    const p384 = await createSubordinateCa(root, {
+      name: "CN=Acme P-384 CA, O=Acme",
+      keyAlgorithm: "EC_secp384r1",
+    });
+    const arn = standins.privateCa.addAuthority(p384);
+    const described = await pca.send(
+      new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: arn }),
+    );
+    expect(described.CertificateAuthority?.CertificateAuthorityConfiguration).toMatchObject({
+      KeyAlgorithm: "EC_secp384r1",
+      SigningAlgorithm: "SHA384WITHECDSA",
+    });
+    for (const SigningAlgorithm of ["SHA256WITHECDSA", "SHA384WITHECDSA"] as const) {
+      const certificateArn = await issue({ CertificateAuthorityArn: arn, SigningAlgorithm });
+      const leaf = new X509Certificate(issuedPem(certificateArn));
+      expect(leaf.verify(new X509Certificate(p384.certificatePem).publicKey)).toBe(true);
+    }
+    const before = standins.privateCa.issuedCount;
+    await expect(
+      pca.send(
+        new IssueCertificateCommand(
+          issueInput({ CertificateAuthorityArn: arn, SigningAlgorithm: "SHA256WITHRSA" }),
+        ),
+      ),
+    ).rejects.toMatchObject({ name: "InvalidArgsException" });
+    expect(standins.privateCa.issuedCount).toBe(before);
+  });
+});
+
 describe("IssueCertificate refusals", () => {
   const refusals: Array<[string, string, () => Partial<IssueCertificateCommandInput>]> = [
     [

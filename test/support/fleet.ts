@@ -23,6 +23,7 @@ import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standi
 import { type FleetOrigin, startFleetOrigin } from "../../standins/fleet-origin.ts";
 import { type Standins, type StandinsOptions, startStandins } from "../../standins/index.ts";
 import {
+  type CaKeyAlgorithm,
   type CertificateAuthority,
   createRootCa,
   createSubordinateCa,
@@ -40,9 +41,17 @@ export type { FleetOrigin };
 export interface FleetOptions {
   distributions: number;
   origin?: "node" | "nginx";
+  /** Key of the certificate in service (default: P-256, or RSA-2048 under an RSA CA). */
   keyAlgorithm?: SupportedKeyAlgorithm;
+  /**
+   * Key of the CA that issued the certificate in service (default: of the certificate's key type, as ACM
+   * imports a certificate only of its signing CA's key type).
+   */
+  caKeyAlgorithm?: CaKeyAlgorithm;
   /** Issue the replacement from a different CA than the one the fleet trusts (a CA change). */
   newIssuer?: "same" | "other";
+  /** Key of the new CA when `newIssuer` is "other" (default: the old CA's). A CA change of key type. */
+  newCaKeyAlgorithm?: CaKeyAlgorithm;
   /** Origins (by index) that do not trust the new issuer at the start. */
   standins?: StandinsOptions;
   settings?: Partial<RotationSettings>;
@@ -84,11 +93,16 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     const now = () => new Date();
 
     // PKI: the CA the fleet trusts today, and the CA replacements come from.
-    const root = await createRootCa({ name: "CN=Acme Root CA, O=Acme" });
+    const oldCaKey =
+      options.caKeyAlgorithm ?? (options.keyAlgorithm?.startsWith("RSA_") ? "RSA_2048" : "EC_prime256v1");
+    const newCaKey = options.newCaKeyAlgorithm ?? oldCaKey;
+    const root = await createRootCa({ name: "CN=Acme Root CA, O=Acme", keyAlgorithm: oldCaKey });
     const oldIssuer = await createSubordinateCa(root, { name: "CN=Acme Origin Client CA 1, O=Acme" });
     // A CA change brings its own root: an origin trusting the old root must not trust the new CA by accident.
     const newRoot =
-      options.newIssuer === "other" ? await createRootCa({ name: "CN=Acme Root CA 2026, O=Acme" }) : root;
+      options.newIssuer === "other"
+        ? await createRootCa({ name: "CN=Acme Root CA 2026, O=Acme", keyAlgorithm: newCaKey })
+        : root;
     const newIssuer =
       options.newIssuer === "other"
         ? await createSubordinateCa(newRoot, { name: "CN=Acme Origin Client CA 2, O=Acme" })
@@ -142,7 +156,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     const oldCredential = await issueClientCredential(oldIssuer, {
       subject: "CN=cloudfront-to-origin, O=Acme",
       dnsNames: ["edge.acme.example"],
-      keyAlgorithm: options.keyAlgorithm ?? "EC_prime256v1",
+      ...(options.keyAlgorithm ? { keyAlgorithm: options.keyAlgorithm } : {}),
       notBefore: new Date(Date.now() - 80 * DAY),
       notAfter: new Date(Date.now() + 10 * DAY),
     });

@@ -128,6 +128,26 @@ export const pki = memo(async (): Promise<FixturePki> => {
   return { root, issuing, sibling, unrelated };
 });
 
+export const ISSUING_RSA_NAME = "CN=Fixture Issuing RSA CA, O=mtls-rotator tests";
+
+/**
+ * An RSA-2048 issuing CA under the same root as `issuing`: where RSA client certificates come from (AWS
+ * imports a certificate into ACM only with its signing CA's key type). Built only when a test asks.
+ */
+export const rsaIssuing = memo(async () =>
+  createSubordinateCa((await pki()).root, {
+    name: ISSUING_RSA_NAME,
+    keyAlgorithm: "RSA_2048",
+    notBefore: daysFromNow(-180),
+    notAfter: daysFromNow(1000),
+  }),
+);
+
+/** The issuing CA of a leaf key: the RSA one for RSA keys, otherwise the (P-256) issuing CA. */
+export async function issuingFor(key: FixtureKeyKind): Promise<CertificateAuthority> {
+  return key.startsWith("RSA") ? rsaIssuing() : (await pki()).issuing;
+}
+
 /** A self-signed P-256 CA valid from 30 days ago, for a year unless told otherwise. */
 export function smallCa(
   name: string,
@@ -245,9 +265,9 @@ export async function buildLeaf(
   };
 }
 
-/** The good client credentials, issued by the issuing CA. */
+/** The good client credentials, issued by the issuing CA of their key type. */
 export const goodP256 = memo(async () => buildLeaf((await pki()).issuing, { key: "P-256" }));
-export const goodRsa2048 = memo(async () => buildLeaf((await pki()).issuing, { key: "RSA-2048" }));
+export const goodRsa2048 = memo(async () => buildLeaf(await rsaIssuing(), { key: "RSA-2048" }));
 
 /** Builders of bad credentials, each wrong in exactly one way (all issued by the issuing CA unless named). */
 export const badCredentials = {
@@ -257,9 +277,9 @@ export const badCredentials = {
     const other = await newFixtureKey("P-256");
     return { ...good, privateKeyPem: other.privateKeyPem };
   },
-  /** A key CloudFront refuses (RSA-4096 or P-384). */
+  /** A key CloudFront refuses (RSA-4096 or P-384), from the issuing CA of its key type. */
   unsupportedKey: async (kind: "RSA-4096" | "P-384"): Promise<CertificateUnderTest> =>
-    buildLeaf((await pki()).issuing, { key: kind }),
+    buildLeaf(await issuingFor(kind), { key: kind }),
   serverAuthOnly: async () =>
     buildLeaf((await pki()).issuing, { profile: { extendedKeyUsages: [EKU.serverAuth] } }),
   noEku: async () => buildLeaf((await pki()).issuing, { profile: { extendedKeyUsages: [] } }),

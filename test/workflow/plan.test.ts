@@ -6,8 +6,10 @@
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ReplacementKeyError } from "../../functions/core/certificate.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
+  caKeyAlgorithmOf,
   expectedDurationSeconds,
   planRotation,
   settingsWithOverrides,
@@ -21,6 +23,7 @@ import {
   type RotationSettings,
   resolveSettings,
 } from "../../functions/workflow/settings.ts";
+import { type CaKeyAlgorithm, createRootCa, createSubordinateCa } from "../../standins/pki.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet } from "../support/fleet.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -109,6 +112,7 @@ describe("planRotation against the stand-ins", () => {
     settings: fleet.settings,
     acm: fleet.deps.acm,
     distributions: fleet.deps.distributions,
+    privateCa: fleet.deps.issuance.privateCa,
     trustTargets: fleet.deps.trustTargets,
   });
 
@@ -123,6 +127,12 @@ describe("planRotation against the stand-ins", () => {
       serial: fleet.oldSerial,
       subject: "CN=cloudfront-to-origin, O=Acme",
       keyAlgorithm: "EC_prime256v1",
+      replacementKey: {
+        reason: "SameAsCa",
+        caKeyAlgorithm: "EC_prime256v1",
+        inServiceKeyAlgorithm: "EC_prime256v1",
+        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
+      },
       notAfter: expect.any(String),
       issuer: { authorityArn: fleet.authorityArn },
       trustTargets: fleet.deps.trustTargets.map((t) => t.name),
@@ -134,9 +144,12 @@ describe("planRotation against the stand-ins", () => {
       expectedDurationSeconds: expectedDurationSeconds(fleet.settings, 3),
     });
     expect(plan.trustTargets.length).toBeGreaterThanOrEqual(2);
-    // Read-only: ACM GetCertificate and CloudFront listings, nothing else.
+    // Read-only: ACM GetCertificate, CloudFront listings and the CA's own certificate, nothing else.
     expect(calls.length).toBeGreaterThan(0);
     for (const call of calls) expect(call.operation).toMatch(/^(Get|List|Describe)/);
+    expect(calls.map((c) => `${c.service}:${c.operation}`)).toContain(
+      "acm-pca:GetCertificateAuthorityCertificate",
+    );
     expectNoKeyMaterial(plan, [fleet.oldCredential.privateKeyPem]);
 
     // The workflow's dry run plans the same waves from the same shared planning step.
@@ -154,6 +167,7 @@ describe("planRotation against the stand-ins", () => {
       notAfter: plan.notAfter,
     });
     expect(planned.newIssuerArn).toBe(plan.issuer.authorityArn);
+    expect(planned.replacementKey).toEqual({ keyAlgorithm: plan.keyAlgorithm, ...plan.replacementKey });
     expect(
       planned.waves.map((w) => ({ index: w.index, canary: w.canary, distributions: w.targets })),
     ).toEqual(plan.waves);
@@ -208,10 +222,66 @@ describe("planRotation against the stand-ins", () => {
     expect((await planRotation(all, { certificateArn: fleet.oldCertificateArn })).waves).toHaveLength(3);
   });
 
+  describe("the replacement's key follows the configured CA's key (the new CA during a migration)", () => {
+    // The fleet's certificate in service is P-256; each case configures another CA as the issuer.
+    const cases: Array<[CaKeyAlgorithm, string, string, string]> = [
+      ["RSA_2048", "RSA_2048", "SameAsCa", "RSA_2048 (follows CA key RSA_2048; was EC_prime256v1)"],
+      [
+        "RSA_4096",
+        "RSA_2048",
+        "RsaCaOtherSize",
+        "RSA_2048 (follows CA key RSA_4096: RSA, at the one RSA size CloudFront presents; was EC_prime256v1)",
+      ],
+      [
+        "EC_secp384r1",
+        "EC_prime256v1",
+        "EcCaOtherCurve",
+        "EC_prime256v1 (follows CA key EC_secp384r1: EC, on the one curve CloudFront presents; unchanged)",
+      ],
+    ];
+    it.each(cases)("a %s CA -> %s (%s)", async (caKey, keyAlgorithm, reason, message) => {
+      const root = await createRootCa({ name: `CN=${caKey} Root, O=Acme`, keyAlgorithm: caKey });
+      const ca = await createSubordinateCa(root, { name: `CN=${caKey} Issuing CA, O=Acme` });
+      const authorityArn = fleet.standins.privateCa.addAuthority(ca);
+      const deps = { ...planDeps(), settings: { ...fleet.settings, authorityArn } };
+      const plan = await planRotation(deps, { certificateArn: fleet.oldCertificateArn });
+      expect(plan).toMatchObject({
+        keyAlgorithm,
+        replacementKey: { reason, caKeyAlgorithm: caKey, inServiceKeyAlgorithm: "EC_prime256v1", message },
+        issuer: { authorityArn },
+      });
+    });
+
+    it("refuses a CA whose key no certificate CloudFront presents could share (ReplacementKeyError)", async () => {
+      const deps = { ...planDeps(), privateCa: { authorityChainPem: async () => "not a certificate" } };
+      await expect(planRotation(deps, { certificateArn: fleet.oldCertificateArn })).rejects.toMatchObject({
+        name: "ReplacementKeyError",
+        choice: { reason: "NoPresentableKey", caKeyAlgorithm: "unreadable" },
+        message: expect.stringMatching(/^no replacement key for CA key unreadable: ACM imports/),
+      });
+      await expect(planRotation(deps, { certificateArn: fleet.oldCertificateArn })).rejects.toBeInstanceOf(
+        ReplacementKeyError,
+      );
+    });
+  });
+
   it("fails with ACM's ResourceNotFoundException for a certificate ACM does not have", async () => {
     const unknown = fleet.oldCertificateArn.replace(/[0-9a-f]{12}$/, "000000000000");
     await expect(planRotation(planDeps(), { certificateArn: unknown })).rejects.toMatchObject({
       name: "ResourceNotFoundException",
     });
+  });
+});
+
+describe("caKeyAlgorithmOf", () => {
+  it("reads the CA's key algorithm off the first certificate of its chain; 'unreadable' otherwise", async () => {
+    const rsaRoot = await createRootCa({ name: "CN=RSA Root", keyAlgorithm: "RSA_2048" });
+    const p384 = await createSubordinateCa(rsaRoot, { name: "CN=P-384 CA", keyAlgorithm: "EC_secp384r1" });
+    expect(caKeyAlgorithmOf(p384.certificatePem + p384.chainPem)).toBe("EC_secp384r1");
+    expect(caKeyAlgorithmOf(rsaRoot.certificatePem)).toBe("RSA_2048");
+    expect(caKeyAlgorithmOf("")).toBe("unreadable");
+    expect(caKeyAlgorithmOf("-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n")).toBe(
+      "unreadable",
+    );
   });
 });

@@ -8,7 +8,7 @@ import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-exe
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../functions/core/pem.ts";
-import { rotationIdFor } from "../../functions/core/rotation.ts";
+import { type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
 import {
   createRotationWorkflow,
   credentialSecretName,
@@ -19,6 +19,7 @@ import {
 } from "../../functions/workflow/rotation-workflow.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
+import { Edge } from "../support/edge.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 
@@ -401,6 +402,97 @@ describe("trust before swap", () => {
     expect(state?.preflightAttempts).toBe(3);
     expect(state?.status).toBe("completed");
   });
+});
+
+describe("a CA migration to a CA of another key type", () => {
+  // ACM imports a certificate only with its signing CA's key type (the stand-in enforces it), so the
+  // replacement's key follows the new CA's, whatever the certificate in service had.
+  it.each([
+    {
+      from: "RSA_2048",
+      leaf: "RSA_2048",
+      to: "EC_prime256v1",
+      replacement: "EC_prime256v1",
+      reason: "SameAsCa",
+      message: "EC_prime256v1 (follows CA key EC_prime256v1; was RSA_2048)",
+    },
+    {
+      from: "EC_prime256v1",
+      leaf: "EC_prime256v1",
+      to: "RSA_4096",
+      replacement: "RSA_2048",
+      reason: "RsaCaOtherSize",
+      message:
+        "RSA_2048 (follows CA key RSA_4096: RSA, at the one RSA size CloudFront presents; was EC_prime256v1)",
+    },
+  ] as const)(
+    "$leaf certificates of a $from CA -> a $to CA: the plan says $replacement, ACM imports it, trust before swap, zero refused",
+    async (c) => {
+      const f = await fleet({
+        distributions: 3,
+        keyAlgorithm: c.leaf,
+        newIssuer: "other",
+        newCaKeyAlgorithm: c.to,
+      });
+      expect(new X509Certificate(f.oldCredential.certificatePem).publicKey.asymmetricKeyType).toBe(
+        c.leaf.startsWith("RSA") ? "rsa" : "ec",
+      );
+      // Real mTLS requests to every origin after every step, presenting what each distribution presents.
+      const edge = new Edge({
+        standins: f.standins,
+        distributionIds: f.distributionIds,
+        serverCaPem: f.serverCaPem,
+      });
+      const published = () =>
+        f.standins.s3.object(f.bucket, "trust/origin-client-ca.pem")?.body.toString("utf8") ?? "";
+      const { result } = await rotate(f, {
+        faults: {
+          after: async (step) => {
+            // The origins take the bundle the rotation published, as origin-sync would.
+            if (step === "trust:publish")
+              for (const origin of f.origins.values()) await origin.trust(published());
+            await edge.round();
+          },
+        },
+      });
+      expect(result.getStatus()).toBe("SUCCEEDED");
+      const newArn = (result.getResult() as { newCertificateArn: string }).newCertificateArn;
+
+      // The plan recorded the new CA's key and why; the dry run answers the same (plan.test.ts).
+      const history = await f.store.history(f.input().rotationId);
+      const planned = history.find(
+        (e): e is Extract<RotationEvent, { type: "planned" }> => e.type === "planned",
+      )!;
+      expect(planned.replacementKey).toEqual({
+        keyAlgorithm: c.replacement,
+        reason: c.reason,
+        caKeyAlgorithm: c.to,
+        inServiceKeyAlgorithm: c.leaf,
+        message: c.message,
+      });
+      expect(planned.newIssuerArn).toBe(f.authorityArn);
+
+      // ACM imported the new CA's certificate of that key type, with no refused import.
+      const issued = new X509Certificate(f.standins.acm.certificatePemOf(newArn)!);
+      expect(f.standins.acm.describeForCloudFront(newArn)?.keyAlgorithm).toBe(c.replacement);
+      expect(issued.verify(new X509Certificate(f.newIssuer.certificatePem).publicKey)).toBe(true);
+      const refusedImports = f.standins.server.calls.filter(
+        (call) =>
+          call.operation === "ImportCertificate" && call.error && call.error !== "ThrottlingException",
+      );
+      expect(refusedImports).toEqual([]);
+
+      // Trust before swap: the bundle carried both CAs before the first swap; nothing was ever refused.
+      const types = history.map((e) => e.type);
+      expect(types.indexOf("trust-published")).toBeLessThan(types.indexOf("swapped"));
+      expect(presented(f)).toEqual([newArn, newArn, newArn]);
+      await edge.round();
+      const summary = await edge.stop();
+      expect(summary.refused).toBe(0);
+      expect(summary.requests).toBeGreaterThan(30 * 3);
+      await expectNoKeyLeak(f, result);
+    },
+  );
 });
 
 describe("per-rotation overrides change what the rotation does", () => {

@@ -93,7 +93,8 @@ export function renderPlan(plan: RotationPlan, now: Date): string {
     "Replacement",
     indent(
       fields([
-        ["new key", plan.keyAlgorithm],
+        // "EC_prime256v1 (follows CA key EC_prime256v1; was RSA_2048)": the key, and why.
+        ["new key", plan.replacementKey.message],
         ["issuer", plan.issuer.authorityArn],
       ]),
     ),

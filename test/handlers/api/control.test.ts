@@ -52,6 +52,7 @@ async function apiOverFleet(distributions: number) {
     settings: fleet.settings,
     acm: fleet.deps.acm,
     distributions: fleet.deps.distributions,
+    privateCa: fleet.deps.issuance.privateCa,
     trustTargets: fleet.deps.trustTargets,
     store: fleet.store,
     managedIssuers: async () => [

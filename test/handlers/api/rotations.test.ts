@@ -70,7 +70,8 @@ beforeAll(async () => {
   await createRotationTable(client, TABLE);
   store = new RotationStore(client, { tableName: TABLE });
 
-  const root = await createRootCa({ name: "CN=Acme Root CA, O=Acme" });
+  // An RSA CA: its RSA-2048 certificates import into ACM, and a replacement follows its key (RSA_2048).
+  const root = await createRootCa({ name: "CN=Acme Root CA, O=Acme", keyAlgorithm: "RSA_2048" });
   const issuer = await createSubordinateCa(root, { name: "CN=Acme Origin Client CA 1, O=Acme" });
   authorityArn = standins.privateCa.addAuthority(issuer);
   const credential = await issueClientCredential(issuer, {
@@ -301,6 +302,32 @@ describe("POST /rotations", () => {
     }
   });
 
+  it("a dry run for a CA whose key no certificate CloudFront presents could share is a 409 saying why", async () => {
+    // An ML-DSA (or unreadable) CA: ACM imports only a certificate of its CA's key type, and CloudFront
+    // presents RSA_2048 or EC_prime256v1 only, so a rotation would fail at its plan.
+    const pqCa: RotationsDeps = {
+      ...f.deps,
+      privateCa: {
+        authorityChainPem: async () => "-----BEGIN CERTIFICATE-----\nbWxkc2E=\n-----END CERTIFICATE-----\n",
+      },
+    };
+    const before = await snapshot(f);
+    const answer = await invoke(
+      startRotationHandler(async () => pqCa, quiet),
+      apiEvent("POST /rotations", { body: { certificateArn, dryRun: true } }),
+    );
+    expect(answer.status).toBe(409);
+    expect((answer.body as { error: unknown }).error).toEqual({
+      code: "Conflict",
+      message:
+        "no replacement key for CA key unreadable: ACM imports a certificate only with its signing CA's key " +
+        "type (RSA or EC), and CloudFront presents RSA_2048 or EC_prime256v1 only",
+    });
+    await f.settled();
+    expect(f.starts).toEqual([]);
+    expect(await tableItems()).toBe(before.items);
+  });
+
   it("answers 404 for a certificate ACM does not have, starting nothing", async () => {
     const unknown = certificateArn.replace(/[0-9a-f]{12}$/, "000000000000");
     const before = await snapshot(f);
@@ -331,6 +358,12 @@ describe("POST /rotations", () => {
         serial,
         subject: "CN=cloudfront-to-origin, O=Acme",
         keyAlgorithm: "RSA_2048",
+        replacementKey: {
+          reason: "SameAsCa",
+          caKeyAlgorithm: "RSA_2048",
+          inServiceKeyAlgorithm: "RSA_2048",
+          message: "RSA_2048 (follows CA key RSA_2048; unchanged)",
+        },
         notAfter: expect.any(String),
         issuer: { authorityArn },
         trustTargets: [
@@ -366,8 +399,8 @@ describe("POST /rotations", () => {
     expect(await tableItems()).toBe(before.items);
     expect(await store.activeRotationFor(certificateArn)).toBeUndefined();
     const calls = standins.server.calls.slice(before.calls);
-    // Reads only: the certificate (managed check, then plan), the CA's certificate (its issuer name,
-    // read once per container), the distributions.
+    // Reads only: the certificate (managed check, then plan), the CA's certificate (its issuer name, read
+    // once per container; and its key, which the replacement's follows), the distributions.
     expect([...new Set(calls.map((c) => c.operation))].sort()).toEqual([
       "GetCertificate",
       "GetCertificateAuthorityCertificate",
@@ -586,6 +619,13 @@ function eventsOf(
       ],
       newIssuerArn:
         "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c",
+      replacementKey: {
+        keyAlgorithm: "EC_prime256v1",
+        reason: "SameAsCa",
+        caKeyAlgorithm: "EC_prime256v1",
+        inServiceKeyAlgorithm: "EC_prime256v1",
+        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
+      },
       baselines: { E1AAAAAAAAAAAA: 0.1 },
     },
   ];
