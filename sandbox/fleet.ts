@@ -44,7 +44,13 @@ import {
 import { ACCOUNT_ID } from "../standins/protocol.ts";
 import { BundleFollower, DownOrigin, SlowProxy } from "./origins.ts";
 import type { Printer } from "./printer.ts";
-import type { KeyType, Scenario, ScenarioOrigin } from "./scenario.ts";
+import {
+  type KeyType,
+  SANDBOX_GATE,
+  SANDBOX_METRICS_DELAY_SECONDS,
+  type Scenario,
+  type ScenarioOrigin,
+} from "./scenario.ts";
 
 const DAY = 86_400_000;
 
@@ -191,7 +197,11 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     cleanups.length = 0;
   };
   try {
-    const standins = await startStandins({ deployDelayMs: Math.round((policy.deploySeconds ?? 1) * 1000) });
+    const standins = await startStandins({
+      deployDelayMs: Math.round((policy.deploySeconds ?? 1) * 1000),
+      // CloudWatch shows CloudFront's datapoints late: a second here (minutes in AWS).
+      awsMetricsDelayMs: Math.round((policy.metricsDelaySeconds ?? SANDBOX_METRICS_DELAY_SECONDS) * 1000),
+    });
     cleanups.push(() => standins.close());
     const dynamo = await startDynamoDb();
     cleanups.push(() => dynamo.close());
@@ -384,6 +394,10 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
         maxIncreasePoints: policy.gate?.maxIncreasePoints ?? 2,
         floorPercent: policy.gate?.floorPercent ?? 1,
         baselineWindowSeconds: 300,
+        periodSeconds: SANDBOX_GATE.periodSeconds,
+        minDatapoints: policy.gate?.minDatapoints ?? SANDBOX_GATE.minDatapoints,
+        metricsDeadlineSeconds: policy.gate?.metricsDeadlineSeconds ?? SANDBOX_GATE.metricsDeadlineSeconds,
+        onNoData: policy.gate?.onNoData ?? SANDBOX_GATE.onNoData,
       },
       approval: {
         mode: policy.approval?.mode ?? "none",
