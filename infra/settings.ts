@@ -53,7 +53,23 @@ export interface RotationPolicy {
   bakeSeconds: number;
   deploy: { timeoutSeconds: number; pollSeconds: number };
   preflight: { timeoutSeconds: number; intervalSeconds: number; probePath: string };
-  gate: { maxIncreasePoints: number; floorPercent: number; baselineWindowSeconds: number };
+  /**
+   * The health gate after each wave's bake (functions/core/gate.ts). CloudFront's metrics reach CloudWatch
+   * minutes late, so the gate waits for `minDatapoints` datapoints of `periodSeconds` per swapped
+   * distribution after its swap deployed, until `metricsDeadlineSeconds` after the deployment (past the bake
+   * if need be); a distribution still short of them then fails the wave (`onNoData: "fail"`), or is judged
+   * on its probes alone (`"pass"`, for distributions with too little traffic to publish metrics).
+   */
+  gate: {
+    maxIncreasePoints: number;
+    floorPercent: number;
+    baselineWindowSeconds: number;
+    minDatapoints: number;
+    metricsDeadlineSeconds: number;
+    /** CloudFront publishes one-minute metrics: 60 or a multiple (CloudWatch serves no shorter period). */
+    periodSeconds: number;
+    onNoData: "fail" | "pass";
+  };
   approval: { mode: "none" | "between-waves"; timeoutSeconds: number; onTimeout: "rollback" | "proceed" };
   graceSeconds: number;
   revokeRetired: boolean;
@@ -162,7 +178,17 @@ export const STAGES: Record<string, StageSettings> & { default: StageSettings } 
       bakeSeconds: 15 * MINUTE,
       deploy: { timeoutSeconds: 30 * MINUTE, pollSeconds: 30 },
       preflight: { timeoutSeconds: 15 * MINUTE, intervalSeconds: 30, probePath: "/" },
-      gate: { maxIncreasePoints: 1, floorPercent: 1, baselineWindowSeconds: HOUR },
+      // Five one-minute datapoints per distribution, which with CloudWatch's minutes of delay are there
+      // before the 15-minute bake ends; five minutes more for late ones; no data fails the wave.
+      gate: {
+        maxIncreasePoints: 1,
+        floorPercent: 1,
+        baselineWindowSeconds: HOUR,
+        minDatapoints: 5,
+        metricsDeadlineSeconds: 20 * MINUTE,
+        periodSeconds: 60,
+        onNoData: "fail",
+      },
       approval: { mode: "between-waves", timeoutSeconds: DAY, onTimeout: "rollback" },
       graceSeconds: 7 * DAY,
       revokeRetired: true,
@@ -178,7 +204,15 @@ export const STAGES: Record<string, StageSettings> & { default: StageSettings } 
       bakeSeconds: 10 * MINUTE,
       deploy: { timeoutSeconds: 30 * MINUTE, pollSeconds: 30 },
       preflight: { timeoutSeconds: 10 * MINUTE, intervalSeconds: 30, probePath: "/" },
-      gate: { maxIncreasePoints: 2, floorPercent: 1, baselineWindowSeconds: HOUR },
+      gate: {
+        maxIncreasePoints: 2,
+        floorPercent: 1,
+        baselineWindowSeconds: HOUR,
+        minDatapoints: 5,
+        metricsDeadlineSeconds: 15 * MINUTE,
+        periodSeconds: 60,
+        onNoData: "fail",
+      },
       approval: { mode: "none", timeoutSeconds: DAY, onTimeout: "rollback" },
       graceSeconds: DAY,
       revokeRetired: false,
@@ -194,7 +228,17 @@ export const STAGES: Record<string, StageSettings> & { default: StageSettings } 
       bakeSeconds: 2 * MINUTE,
       deploy: { timeoutSeconds: 30 * MINUTE, pollSeconds: 30 },
       preflight: { timeoutSeconds: 5 * MINUTE, intervalSeconds: 15, probePath: "/" },
-      gate: { maxIncreasePoints: 2, floorPercent: 1, baselineWindowSeconds: HOUR },
+      // Short bakes: the gate waits past them for three datapoints (up to 10 minutes after the deployment).
+      // A stage without traffic fails closed too: send traffic through it, or set onNoData "pass" here.
+      gate: {
+        maxIncreasePoints: 2,
+        floorPercent: 1,
+        baselineWindowSeconds: HOUR,
+        minDatapoints: 3,
+        metricsDeadlineSeconds: 10 * MINUTE,
+        periodSeconds: 60,
+        onNoData: "fail",
+      },
       approval: { mode: "none", timeoutSeconds: HOUR, onTimeout: "rollback" },
       graceSeconds: HOUR,
       revokeRetired: false,
@@ -532,6 +576,7 @@ function policyProblems(p: RotationPolicy): string[] {
     if (!(value >= 0 && value <= 100))
       problems.push(`gate.${name} must be a percentage from 0 to 100, got ${value}`);
   }
+  problems.push(...gateWaitProblems(p.gate));
   if (p.approval.mode !== "none" && p.approval.mode !== "between-waves")
     problems.push(`approval.mode must be "none" or "between-waves", got ${p.approval.mode}`);
   if (p.approval.onTimeout !== "rollback" && p.approval.onTimeout !== "proceed")
@@ -539,17 +584,58 @@ function policyProblems(p: RotationPolicy): string[] {
   return problems;
 }
 
+/** The gate's wait for datapoints (mirrors functions/core/gate.ts, stricter on the period: AWS only). */
+function gateWaitProblems(g: RotationPolicy["gate"]): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(g.minDatapoints) || g.minDatapoints < 1)
+    problems.push(`gate.minDatapoints must be a whole number >= 1, got ${g.minDatapoints}`);
+  // CloudFront's metrics have one-minute resolution; CloudWatch serves such metrics only at periods of
+  // 60 s or multiples of it (MetricStat.Period, CloudWatch API reference).
+  if (!Number.isInteger(g.periodSeconds) || g.periodSeconds < 60 || g.periodSeconds % 60 !== 0)
+    problems.push(
+      `gate.periodSeconds must be a multiple of 60 (CloudFront's one-minute metrics), got ${g.periodSeconds}`,
+    );
+  if (
+    !Number.isInteger(g.metricsDeadlineSeconds) ||
+    g.metricsDeadlineSeconds < 0 ||
+    g.metricsDeadlineSeconds > MAX_SECONDS
+  )
+    problems.push(
+      `gate.metricsDeadlineSeconds must be a whole number of seconds from 0 to ${MAX_SECONDS}, got ${g.metricsDeadlineSeconds}`,
+    );
+  if (g.onNoData !== "fail" && g.onNoData !== "pass")
+    problems.push(`gate.onNoData must be "fail" or "pass", got ${g.onNoData}`);
+  if (problems.length > 0) return problems;
+  if (g.metricsDeadlineSeconds > MAX_GATE_POLLS * g.periodSeconds)
+    problems.push(
+      `gate.metricsDeadlineSeconds (${g.metricsDeadlineSeconds}) is more than ${MAX_GATE_POLLS} periods of ` +
+        `gate.periodSeconds (${g.periodSeconds}): the gate would poll too often`,
+    );
+  const needed = (g.minDatapoints + 1) * g.periodSeconds;
+  if (g.onNoData === "fail" && g.metricsDeadlineSeconds < needed)
+    problems.push(
+      `gate.metricsDeadlineSeconds (${g.metricsDeadlineSeconds}) is shorter than ${needed} s, the time ` +
+        `${g.minDatapoints} datapoint(s) of ${g.periodSeconds} s need after a deployment: with onNoData "fail" ` +
+        "every gate would fail",
+    );
+  return problems;
+}
+
+/** functions/core/gate.ts MAX_GATE_POLLS: the most metrics polls one wave's gate may take. */
+const MAX_GATE_POLLS = 240;
+
 /**
  * The longest a rotation can take under this policy: every wave (canary, the listed sizes, a last wave of
- * whatever is left) deploying to its deadline, baking, waiting for approval; preflight to its deadline; a
- * rollback's deploy wait; the grace period.
+ * whatever is left) deploying to its deadline, baking (or, if later, its gate waiting for datapoints until
+ * the metrics deadline), waiting for approval; preflight to its deadline; a rollback's deploy wait; the grace
+ * period.
  */
 export function worstCaseSeconds(p: RotationPolicy): number {
   const waves = 1 + p.waves.waves.length + 1;
   const approvals = p.approval.mode === "between-waves" ? (waves - 1) * p.approval.timeoutSeconds : 0;
   return (
     p.preflight.timeoutSeconds +
-    waves * (p.deploy.timeoutSeconds + p.bakeSeconds) +
+    waves * (p.deploy.timeoutSeconds + Math.max(p.bakeSeconds, p.gate.metricsDeadlineSeconds)) +
     approvals +
     p.deploy.timeoutSeconds +
     p.graceSeconds

@@ -48,6 +48,8 @@ import {
   type CaKeyType,
   defaultKeyType,
   type KeyType,
+  SANDBOX_GATE,
+  SANDBOX_METRICS_DELAY_SECONDS,
   type Scenario,
   type ScenarioOrigin,
 } from "./scenario.ts";
@@ -200,7 +202,11 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     cleanups.length = 0;
   };
   try {
-    const standins = await startStandins({ deployDelayMs: Math.round((policy.deploySeconds ?? 1) * 1000) });
+    const standins = await startStandins({
+      deployDelayMs: Math.round((policy.deploySeconds ?? 1) * 1000),
+      // CloudWatch shows CloudFront's datapoints late: a second here (minutes in AWS).
+      awsMetricsDelayMs: Math.round((policy.metricsDelaySeconds ?? SANDBOX_METRICS_DELAY_SECONDS) * 1000),
+    });
     cleanups.push(() => standins.close());
     const dynamo = await startDynamoDb();
     cleanups.push(() => dynamo.close());
@@ -395,6 +401,10 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
         maxIncreasePoints: policy.gate?.maxIncreasePoints ?? 2,
         floorPercent: policy.gate?.floorPercent ?? 1,
         baselineWindowSeconds: 300,
+        periodSeconds: SANDBOX_GATE.periodSeconds,
+        minDatapoints: policy.gate?.minDatapoints ?? SANDBOX_GATE.minDatapoints,
+        metricsDeadlineSeconds: policy.gate?.metricsDeadlineSeconds ?? SANDBOX_GATE.metricsDeadlineSeconds,
+        onNoData: policy.gate?.onNoData ?? SANDBOX_GATE.onNoData,
       },
       approval: {
         mode: policy.approval?.mode ?? "none",

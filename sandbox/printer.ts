@@ -161,10 +161,14 @@ export class Printer {
   }
 
   #gate(result: GateResult): string {
-    const checks = result.checks.map(
-      (c) =>
-        `${this.distribution(c.distributionId)} 5xx ${c.errorRate === null ? "n/a" : `${c.errorRate.toFixed(1)}%`} <= ${c.threshold.toFixed(1)}%${c.passed ? "" : " FAILED"}`,
-    );
+    const checks = result.checks.map((c) => {
+      const name = this.distribution(c.distributionId);
+      const needed = result.metrics?.minDatapoints;
+      if (c.reason === "TooFewDatapoints" || c.reason === "TooFewDatapointsAllowed")
+        return `${name} 5xx: ${c.datapoints ?? 0}/${needed ?? "?"} datapoints by the deadline${c.passed ? " (allowed)" : " FAILED"}`;
+      const rate = c.errorRate === null ? "n/a" : `${c.errorRate.toFixed(1)}%`;
+      return `${name} 5xx ${rate} <= ${c.threshold.toFixed(1)}%${c.passed ? "" : " FAILED"}`;
+    });
     return [...checks, `probes ${this.#probes(result.probes)}`].join("; ");
   }
 

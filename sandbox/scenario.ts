@@ -90,8 +90,12 @@ const policy = z.strictObject({
     .strictObject({
       maxIncreasePoints: number(0, 100).optional(),
       floorPercent: number(0, 100).optional(),
+      minDatapoints: wholeNumber(1, 100).optional(),
+      metricsDeadlineSeconds: wholeNumber(0, 120).optional(),
+      onNoData: z.enum(["fail", "pass"]).optional(),
     })
     .optional(),
+  metricsDelaySeconds: number(0, 30).optional(),
   preflight: z
     .strictObject({
       timeoutSeconds: wholeNumber(0, 120).optional(),
@@ -104,6 +108,20 @@ const policy = z.strictObject({
   revokeRetired: z.boolean().optional(),
   caRetirementGraceSeconds: wholeNumber(0, 300).optional(),
 });
+
+/**
+ * The sandbox's health gate over the stand-in edge's datapoints: one-second CloudWatch periods (the edge
+ * publishes every 50 ms; AWS has one-minute periods), two of them per distribution after its swap deployed,
+ * within 15 s of the deployment, else the wave fails (scenario files may change all but the period).
+ */
+export const SANDBOX_GATE = {
+  periodSeconds: 1,
+  minDatapoints: 2,
+  metricsDeadlineSeconds: 15,
+  onNoData: "fail",
+} as const;
+/** How late the CloudWatch stand-in shows AWS/* datapoints in the sandbox (AWS: minutes). */
+export const SANDBOX_METRICS_DELAY_SECONDS = 1;
 
 /** Stand-in services a fault can target (the SigV4 service names the stand-ins answer as). */
 export const FAULT_SERVICES = [
@@ -416,6 +434,7 @@ const STEP_PATTERNS: Array<{ pattern: string; regex: (d: string) => RegExp }> = 
   { pattern: "wave:<wave>:deploy:<poll>", regex: () => /^wave:\d+:deploy:[1-9]\d*$/ },
   { pattern: "deployed:<wave>", regex: () => /^deployed:\d+$/ },
   { pattern: "bake:<wave>:open|close", regex: () => /^bake:\d+:(open|close)$/ },
+  { pattern: "gate:<wave>:metrics:<poll>", regex: () => /^gate:\d+:metrics:[1-9]\d*$/ },
   { pattern: "gate:<wave>", regex: () => /^gate:\d+$/ },
   { pattern: "notify:wave:<wave>", regex: () => /^notify:wave:\d+$/ },
   { pattern: "approval:<wave>:open|close", regex: () => /^approval:\d+:(open|close)$/ },
@@ -525,6 +544,16 @@ function crossCheck(scenario: Scenario): string[] {
       );
     }
   });
+
+  // The gate counts second-long datapoints in the sandbox: minDatapoints of them need minDatapoints + 1 s.
+  const gate = scenario.policy?.gate;
+  const minDatapoints = gate?.minDatapoints ?? SANDBOX_GATE.minDatapoints;
+  const deadline = gate?.metricsDeadlineSeconds ?? SANDBOX_GATE.metricsDeadlineSeconds;
+  if ((gate?.onNoData ?? "fail") === "fail" && deadline < minDatapoints + 1)
+    at(
+      ["policy", "gate", "metricsDeadlineSeconds"],
+      `${deadline} s is too short for ${minDatapoints} one-second datapoint(s) after a deployment (at least ${minDatapoints + 1}): with onNoData "fail" every gate would fail`,
+    );
 
   const approval = scenario.policy?.approval?.mode === "between-waves";
   scenario.actions.forEach((a, i) => {

@@ -84,10 +84,14 @@ export interface Datapoint {
   minimum: number;
   maximum: number;
   unit: string;
+  /** When GetMetricData starts to return it. */
+  visibleAt: Date;
 }
 
 interface StoredPoint {
   at: number;
+  /** When GetMetricData starts to see it (stand-in clock, ms; 0: at once). */
+  visibleAt: number;
   sum: number;
   count: number;
   min: number;
@@ -95,9 +99,25 @@ interface StoredPoint {
   unit: string;
 }
 
+/**
+ * How long after its timestamp an AWS/* datapoint (CloudFront's 5xxErrorRate) becomes visible, by default.
+ * ASSUMED: neither the CloudFront developer guide (programming-cloudwatch-metrics: namespace, dimensions,
+ * statistics) nor the CloudWatch API reference documents how late AWS services publish their metrics; the
+ * design notes only that CloudFront's metrics reach CloudWatch "minutes after the fact". Three minutes after
+ * the datapoint's timestamp (the one-minute period itself plus about two minutes of publication latency,
+ * what monitoring vendors report for one-minute CloudWatch metrics) is the assumption; tests that run in real
+ * time and the sandbox pass a short delay instead.
+ */
+export const DEFAULT_AWS_METRICS_DELAY_MS = 3 * 60_000;
+
 export interface CloudWatchStandinOptions {
-  /** Clock for PutMetricData's default timestamp and its two-weeks / two-hours window. */
+  /** Clock for PutMetricData's default timestamp and its two-weeks / two-hours window, and for visibility. */
   now?: () => Date;
+  /**
+   * AWS/* datapoints fed with `record()` become visible to GetMetricData this long after their timestamp
+   * (default DEFAULT_AWS_METRICS_DELAY_MS; 0: at their timestamp).
+   */
+  awsMetricsDelayMs?: number;
 }
 
 export class CloudWatchStandin implements JsonService {
@@ -105,16 +125,22 @@ export class CloudWatchStandin implements JsonService {
   readonly targetPrefix = "GraniteServiceVersion20100801";
   readonly #series = new Map<string, StoredPoint[]>();
   readonly #now: () => Date;
+  readonly #awsDelayMs: number;
 
   constructor(options: CloudWatchStandinOptions = {}) {
     this.#now = options.now ?? (() => new Date());
+    const delay = options.awsMetricsDelayMs ?? DEFAULT_AWS_METRICS_DELAY_MS;
+    if (!Number.isFinite(delay) || delay < 0)
+      throw new RangeError(`awsMetricsDelayMs must be >= 0, got ${delay}`);
+    this.#awsDelayMs = delay;
   }
 
   // ---- plain methods for tests --------------------------------------------------------------------------
 
   /**
    * Feeds one datapoint without HTTP and without PutMetricData's checks: how tests publish AWS/* metrics
-   * (e.g. AWS/CloudFront 5xxErrorRate with { DistributionId, Region: "Global" }) as the services would.
+   * (e.g. AWS/CloudFront 5xxErrorRate with { DistributionId, Region: "Global" }) as the services would. An
+   * AWS/* datapoint becomes visible to GetMetricData `awsMetricsDelayMs` after its timestamp `at`.
    */
   record(
     namespace: string,
@@ -126,6 +152,7 @@ export class CloudWatchStandin implements JsonService {
   ): void {
     this.#store(options.region ?? "us-east-1", namespace, metricName, toList(dimensions), {
       at: at.getTime(),
+      visibleAt: namespace.startsWith("AWS/") ? at.getTime() + this.#awsDelayMs : 0,
       sum: value,
       count: 1,
       min: value,
@@ -134,7 +161,7 @@ export class CloudWatchStandin implements JsonService {
     });
   }
 
-  /** Stored datapoints of one metric (exact dimension set), oldest first. */
+  /** Stored datapoints of one metric (exact dimension set), oldest first, visible to GetMetricData or not yet. */
   datapoints(
     namespace: string,
     metricName: string,
@@ -146,6 +173,7 @@ export class CloudWatchStandin implements JsonService {
       .sort((a, b) => a.at - b.at)
       .map((p) => ({
         timestamp: new Date(p.at),
+        visibleAt: new Date(p.visibleAt),
         sum: p.sum,
         sampleCount: p.count,
         minimum: p.min,
@@ -255,12 +283,14 @@ export class CloudWatchStandin implements JsonService {
       return query;
     });
 
+    // Only what has been published by now [cloudwatch.cloudfront-metrics-delay].
+    const now = this.#now().getTime();
     const results = parsed
       .filter((q) => q.returnData)
       .map((q) => {
         const points = (
           this.#series.get(seriesKey(region, q.namespace, q.metricName, q.dimensions)) ?? []
-        ).filter((p) => q.unit === undefined || p.unit === q.unit);
+        ).filter((p) => p.visibleAt <= now && (q.unit === undefined || p.unit === q.unit));
         const buckets = aggregate(points, start, end, q.period, q.stat);
         if (scanBy === "TimestampDescending") buckets.reverse();
         return {
@@ -325,7 +355,7 @@ function readDatum(
   const points: StoredPoint[] = [];
   if (given[0] === "Value") {
     const v = finite(datum.Value, `${path}.Value`);
-    points.push({ at, sum: v, count: 1, min: v, max: v, unit });
+    points.push({ at, visibleAt: 0, sum: v, count: 1, min: v, max: v, unit });
   } else if (given[0] === "Values") {
     const values = datum.Values;
     const counts = datum.Counts;
@@ -350,7 +380,7 @@ function readDatum(
           `The value ${c} for parameter ${path}.Counts is invalid.`,
         );
       }
-      points.push({ at, sum: v * c, count: c, min: v, max: v, unit });
+      points.push({ at, visibleAt: 0, sum: v * c, count: c, min: v, max: v, unit });
     });
   } else {
     const stats = asRecord(datum.StatisticValues, `${path}.StatisticValues`);
@@ -367,7 +397,7 @@ function readDatum(
     if (count <= 0 || min > max) {
       throw new AwsError("InvalidParameterValue", `The parameter ${path}.StatisticValues is inconsistent.`);
     }
-    points.push({ at, sum, count, min, max, unit });
+    points.push({ at, visibleAt: 0, sum, count, min, max, unit });
   }
   return { metricName, dimensions, points };
 }

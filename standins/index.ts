@@ -29,6 +29,12 @@ export interface StandinsOptions extends StandinServerOptions {
   s3?: Omit<S3StandinOptions, "now">;
   /** ELBv2: how long a new trust store stays CREATING. */
   trustStoreCreationDelayMs?: number;
+  /**
+   * CloudWatch: how long after its timestamp an AWS/* datapoint (CloudFront's 5xxErrorRate) becomes visible
+   * to GetMetricData (default DEFAULT_AWS_METRICS_DELAY_MS, minutes; real-time tests and the sandbox pass a
+   * second or two).
+   */
+  awsMetricsDelayMs?: number;
 }
 
 export interface Standins {
@@ -80,7 +86,7 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
   const privateCa = new PrivateCaStandin({ ...options.privateCa, now });
   const secrets = new SecretsManagerStandin({ now });
   const sns = new SnsStandin();
-  const cloudwatch = new CloudWatchStandin({ now });
+  const cloudwatch = new CloudWatchStandin({ now, awsMetricsDelayMs: options.awsMetricsDelayMs });
   // ELB reads trust-store CA bundles from S3 when the call is made.
   const elbv2 = new Elbv2Standin({
     bundles,

@@ -129,8 +129,16 @@ export function gateLine(gate: GateResult): string {
 }
 
 export function gateParts(gate: GateResult): { verdict: string; rates: string; probes: string } {
+  // Too few datapoints by the metrics deadline is not a rate over its threshold: say what was missing.
+  const missing = gate.checks
+    .filter((c) => c.reason === "TooFewDatapoints")
+    .map(
+      (c) =>
+        `${c.distributionId} ${c.datapoints ?? 0}/${gate.metrics?.minDatapoints ?? "?"}` +
+        (gate.metrics ? ` within ${gate.metrics.deadlineSeconds} s` : ""),
+    );
   const over = gate.checks
-    .filter((c) => !c.passed)
+    .filter((c) => !c.passed && c.reason !== "TooFewDatapoints")
     .map(
       (c) =>
         `${c.distributionId} ${percent(c.errorRate)} > ${percent(c.threshold)} (baseline ${percent(c.baseline)})`,
@@ -143,6 +151,7 @@ export function gateParts(gate: GateResult): { verdict: string; rates: string; p
     )[0];
   const rates = [
     ...(over.length > 0 ? [`5xx over threshold: ${over.join(", ")}`] : []),
+    ...(missing.length > 0 ? [`too few 5xx datapoints: ${missing.join(", ")}`] : []),
     `5xx within threshold on ${within.length}/${gate.checks.length}` +
       (closest
         ? ` (highest ${percent(closest.errorRate)} vs ${percent(closest.threshold)})`

@@ -95,6 +95,21 @@ export interface DistributionState {
   error?: string;
 }
 
+/**
+ * Why a distribution passed or failed its gate (core/gate.ts): within / over its threshold, still waiting
+ * for datapoints (the metrics deadline has not passed), or short of datapoints at the deadline (a failure,
+ * or allowed by the policy's onNoData "pass").
+ */
+export type GateCheckReason =
+  | "WithinThreshold"
+  | "OverThreshold"
+  | "AwaitingDatapoints"
+  | "TooFewDatapoints"
+  | "TooFewDatapointsAllowed";
+
+/** "waiting": not enough datapoints yet and the deadline has not passed (never recorded as a wave's gate). */
+export type GateVerdict = "passed" | "failed" | "waiting";
+
 export interface GateCheck {
   distributionId: string;
   /** 5xx error rate (percent) observed since the swap, or null when no datapoint exists yet. */
@@ -102,6 +117,9 @@ export interface GateCheck {
   baseline: number | null;
   threshold: number;
   passed: boolean;
+  /** CloudWatch datapoints (periods with data) counted after the swap deployed (absent in older records). */
+  datapoints?: number;
+  reason?: GateCheckReason;
 }
 
 export interface ProbeResult {
@@ -116,6 +134,10 @@ export interface GateResult {
   passed: boolean;
   checks: GateCheck[];
   probes: ProbeResult[];
+  /** Absent in older records (passed or failed). */
+  verdict?: GateVerdict;
+  /** The metrics part of the policy the result was judged with, and how long after the deployment. */
+  metrics?: { minDatapoints: number; deadlineSeconds: number; periodSeconds: number; elapsedSeconds: number };
 }
 
 export interface WaveState {

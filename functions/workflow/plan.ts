@@ -19,6 +19,7 @@ import {
   replacementKeyFor,
 } from "../core/certificate.ts";
 import { splitPem } from "../core/pem.ts";
+import { resolveGatePolicy } from "../core/gate.ts";
 import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
 import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
@@ -201,13 +202,36 @@ export const TYPICAL_ISSUE_SECONDS = 60;
 export const WORST_ISSUE_SECONDS = 600;
 /** How long a CloudFront configuration change usually takes to deploy everywhere. */
 export const TYPICAL_DEPLOY_SECONDS = 300;
+/**
+ * How long after its period CloudWatch usually has CloudFront's datapoint. ASSUMED (AWS documents no
+ * publication latency for CloudFront's metrics; the CloudWatch stand-in assumes the same by default).
+ */
+export const TYPICAL_METRICS_DELAY_SECONDS = 180;
+
+/**
+ * From a wave deployed until its gate decides: the bake window, or longer while the gate waits for enough
+ * datapoints (typically (minDatapoints + 1) periods plus CloudWatch's delay; at worst until its deadline).
+ */
+export function afterDeploySeconds(settings: RotationSettings): { typical: number; worstCase: number } {
+  const gate = resolveGatePolicy(settings.gate);
+  const typicalMetrics = Math.min(
+    gate.metricsDeadlineSeconds,
+    (gate.minDatapoints + 1) * gate.periodSeconds + TYPICAL_METRICS_DELAY_SECONDS,
+  );
+  return {
+    typical: Math.max(settings.bakeSeconds, typicalMetrics),
+    worstCase: Math.max(settings.bakeSeconds, gate.metricsDeadlineSeconds),
+  };
+}
 
 /**
  * The expected duration of a rotation with `waveCount` waves under `settings`.
  * - typical: issuance without retries, the first preflight accepted, each wave deployed in about five
- *   minutes (whole deploy polls), its bake window, approvals given at once, then the grace period;
+ *   minutes (whole deploy polls), its bake window (or the gate's typical wait for datapoints, if longer),
+ *   approvals given at once, then the grace period;
  * - worstCase: issuance retried to its limits, preflight until its deadline, each wave's deploy until its
- *   timeout, its bake window, every approval window running out, then the grace period.
+ *   timeout, its bake window or the gate's metrics deadline (whichever is later), every approval window
+ *   running out, then the grace period.
  * A rollback adds to neither: it ends the rotation early.
  */
 /**
@@ -231,12 +255,13 @@ export function expectedDurationSeconds(
   const approvals = settings.approval.mode === "between-waves" ? Math.max(0, waveCount - 1) : 0;
   const grace = Math.max(1, settings.graceSeconds);
   const preflight = waveCount > 0 ? settings.preflight.timeoutSeconds : 0;
+  const afterDeploy = afterDeploySeconds(settings);
   return {
-    typical: TYPICAL_ISSUE_SECONDS + waveCount * (typicalDeploy + settings.bakeSeconds) + grace,
+    typical: TYPICAL_ISSUE_SECONDS + waveCount * (typicalDeploy + afterDeploy.typical) + grace,
     worstCase:
       WORST_ISSUE_SECONDS +
       preflight +
-      waveCount * (settings.deploy.timeoutSeconds + settings.bakeSeconds) +
+      waveCount * (settings.deploy.timeoutSeconds + afterDeploy.worstCase) +
       approvals * settings.approval.timeoutSeconds +
       grace,
   };

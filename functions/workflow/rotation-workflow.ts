@@ -22,7 +22,7 @@ import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { DistributionMetrics } from "../adapters/metrics.ts";
 import { isCredentialSecretName } from "../adapters/secrets.ts";
 import { factsOf } from "../core/certificate.ts";
-import { describeGateFailure, evaluateGate } from "../core/gate.ts";
+import { describeGateFailure, evaluateGate, type MetricsReading, resolveGatePolicy } from "../core/gate.ts";
 import { type Notification, type NotificationEvent, rotationNotification } from "../core/notifications.ts";
 import {
   applyEvent,
@@ -50,6 +50,12 @@ import { planTargets, settingsWithOverrides } from "./plan.ts";
 import type { RotationSettings } from "./settings.ts";
 
 type Context = workflow.Context;
+
+/** One poll of the gate's metrics (a step result): seconds since the wave deployed, and what CloudWatch had. */
+interface GateReading {
+  elapsedSeconds: number;
+  metrics: Record<string, MetricsReading>;
+}
 
 export interface RotationInput extends RotationRequest {
   rotationId: string;
@@ -88,7 +94,7 @@ export interface RotationDeps {
   >;
   issuance: IssuanceDeps;
   trustTargets: TrustTarget[];
-  metrics: Pick<DistributionMetrics, "errorRates">;
+  metrics: Pick<DistributionMetrics, "errorRates" | "errorRateReadings">;
   store: RotationStorePort;
   notify(notification: Notification): Promise<unknown>;
   probe?: typeof probeAll;
@@ -674,18 +680,47 @@ export async function runRotation(
       };
     }
 
-    const gate = await record(`gate:${waveIndex}`, async () => {
-      const [errorRates, probes] = await Promise.all([
-        deps.metrics.errorRates(swapped, new Date(deployedAt), deps.now()),
-        probeWithNewCertificateFor(swapped),
-      ]);
-      return {
-        type: "gate",
-        at: at(),
-        wave: waveIndex,
-        result: evaluateGate({ errorRates, baselines: state.baselines ?? {}, probes, policy: settings.gate }),
-      };
-    });
+    // The gate: CloudFront's datapoints reach CloudWatch minutes late, so an empty window means "not yet".
+    // Poll (durable waits between polls) until every swapped distribution has enough datapoints after its
+    // swap deployed, one is over its threshold, or the metrics deadline (counted from the checkpointed
+    // deployment time, so replays agree) has passed. Every clock reading happens inside a step.
+    const gatePolicy = resolveGatePolicy(settings.gate);
+    const baselines = state.baselines ?? {};
+    let reading: GateReading | undefined;
+    for (let poll = 1; ; poll += 1) {
+      reading = await act(`gate:${waveIndex}:metrics:${poll}`, async () => {
+        const now = deps.now();
+        return {
+          elapsedSeconds: Math.max(0, (now.getTime() - Date.parse(deployedAt)) / 1000),
+          metrics: await deps.metrics.errorRateReadings(
+            swapped,
+            new Date(deployedAt),
+            now,
+            gatePolicy.periodSeconds,
+          ),
+        };
+      });
+      const { verdict } = evaluateGate({ ...reading, baselines, probes: [], policy: gatePolicy });
+      if (verdict !== "waiting") break;
+      // Look again after one period (new datapoints come at most that often), or at the deadline.
+      const untilDeadline = Math.ceil(gatePolicy.metricsDeadlineSeconds - reading.elapsedSeconds);
+      await ctx.wait(`gate:${waveIndex}:metrics:${poll}:wait`, {
+        seconds: Math.max(1, Math.min(gatePolicy.periodSeconds, untilDeadline)),
+      });
+    }
+    const metricsReading = reading;
+    const gate = await record(`gate:${waveIndex}`, async () => ({
+      type: "gate",
+      at: at(),
+      wave: waveIndex,
+      // The metrics as the last poll read them (checkpointed), judged together with fresh probes.
+      result: evaluateGate({
+        ...metricsReading,
+        baselines,
+        probes: await probeWithNewCertificateFor(swapped),
+        policy: gatePolicy,
+      }),
+    }));
     if (!gate.result.passed) {
       return {
         reason: RotationReason.GateFailed,

@@ -18,6 +18,11 @@ export interface RotationSettings {
   bakeSeconds: number;
   deploy: { timeoutSeconds: number; pollSeconds: number };
   preflight: { timeoutSeconds: number; intervalSeconds: number; probePath: string };
+  /**
+   * The health gate after each wave's bake (core/gate.ts): thresholds over the pre-rotation baseline, and how
+   * it waits for CloudFront's late datapoints (minDatapoints per distribution after the swap deployed, until
+   * metricsDeadlineSeconds after the deployment, then onNoData). resolveSettings fills in every field.
+   */
   gate: GatePolicy & { baselineWindowSeconds: number };
   approval: { mode: "none" | "between-waves"; timeoutSeconds: number; onTimeout: "rollback" | "proceed" };
   /** After the last wave: how long the retired certificate stays before it is deleted. */
@@ -64,6 +69,11 @@ export function resolveSettings(
   // A field given as `undefined` keeps its default (a config loader's `x: env.X ?? undefined`).
   const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
   const s = { ...DEFAULT_SETTINGS, ...given } as RotationSettings;
+  // The gate field by field: a stage written before a gate field existed gets that field's default.
+  if (s.gate && typeof s.gate === "object") {
+    const gate = Object.fromEntries(Object.entries(s.gate).filter(([, value]) => value !== undefined));
+    s.gate = { ...DEFAULT_SETTINGS.gate, ...gate };
+  }
   const problems: string[] = [];
   if (!PCA_ARN.test(s.authorityArn)) problems.push(`authorityArn is not a Private CA ARN: ${s.authorityArn}`);
   if (!/^[A-Za-z0-9/_+=.@-]*$/.test(s.credentialSecretPrefix))

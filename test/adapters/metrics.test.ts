@@ -1,8 +1,9 @@
 /**
  * The CloudWatch adapter of the health gate, through the real `@aws-sdk/client-cloudwatch` against the
- * CloudWatch stand-in: the average 5xx error rate per distribution over a window widened to whole minutes
- * (the current minute included), null without datapoints, no mixing of distributions, and one GetMetricData
- * call per 500 distributions.
+ * CloudWatch stand-in: the baseline's average 5xx error rate per distribution over a window widened to whole
+ * minutes (the current minute included), null without datapoints, no mixing of distributions; the gate's
+ * readings after a swap (datapoints counted per period, whole periods after the deployment only, nothing
+ * from before it, late datapoints counted once they arrive); one GetMetricData call per 500 distributions.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DistributionMetrics } from "../../functions/adapters/metrics.ts";
@@ -14,8 +15,13 @@ let metrics: DistributionMetrics;
 let counter = 0;
 
 beforeAll(async () => {
-  // The stand-in's clock only matters for PutMetricData; record() feeds AWS/CloudFront as CloudFront would.
-  standins = await startStandins({ now: () => NOW });
+  // record() feeds AWS/CloudFront as CloudFront would. These tests pin windows with datapoints in the hours
+  // after NOW, read a day later and published at their timestamp (no delay); "datapoints arrive late" below
+  // runs with CloudWatch's delay and a moving clock.
+  standins = await startStandins({
+    now: () => new Date(NOW.getTime() + 24 * 60 * MINUTE),
+    awsMetricsDelayMs: 0,
+  });
   metrics = new DistributionMetrics(standins.clients({ maxAttempts: 1 }).cloudwatch);
 });
 
@@ -197,6 +203,125 @@ describe("errorRates: batches of 500", () => {
     expect(Object.keys(rates)).toHaveLength(count);
     for (const [i, id] of ids.entries()) {
       expect(rates[id], `distribution #${i}`).toBe(fed.get(id) ?? null);
+    }
+  });
+});
+
+describe("errorRateReadings: the gate's datapoints after a swap", () => {
+  /** The cases are in minutes after NOW; the swap deployed at 10.5 (mid-minute). */
+  const DEPLOYED = 10.5;
+
+  it("counts one datapoint per period with data, averages the periods' rates", async () => {
+    const [a, b, quiet] = [distribution(), distribution(), distribution()];
+    record(a, 0, t(11.2));
+    record(a, 4, t(11.8)); // same minute: one datapoint of 2
+    record(a, 4, t(12.5));
+    record(b, 9, t(13.1));
+    const readings = await metrics.errorRateReadings([a, b, quiet], t(DEPLOYED), t(14), 60);
+    expect(readings).toEqual({
+      [a]: { errorRate: 3, datapoints: 2 },
+      [b]: { errorRate: 9, datapoints: 1 },
+      [quiet]: { errorRate: null, datapoints: 0 },
+    });
+  });
+
+  const cases: Array<{ name: string; at: number; until: number; counted: boolean }> = [
+    {
+      name: "a datapoint before the deployment, in its minute, is never read",
+      at: 10.25,
+      until: 13,
+      counted: false,
+    },
+    {
+      name: "a datapoint after the deployment but in its minute is not read either",
+      at: 10.75,
+      until: 13,
+      counted: false,
+    },
+    { name: "a datapoint before the deployment's minute is not read", at: 9.5, until: 13, counted: false },
+    { name: "the first whole minute after the deployment is read", at: 11, until: 13, counted: true },
+    { name: "the minute still running at `until` is not read", at: 12.5, until: 12.75, counted: false },
+    { name: "a minute that ended exactly at `until` is read", at: 11.5, until: 12, counted: true },
+  ];
+
+  it.each(cases)("$name", async ({ at, until, counted }) => {
+    const id = distribution();
+    record(id, 50, t(at));
+    const readings = await metrics.errorRateReadings([id], t(DEPLOYED), t(until), 60);
+    expect(readings[id]).toEqual(
+      counted ? { errorRate: 50, datapoints: 1 } : { errorRate: null, datapoints: 0 },
+    );
+  });
+
+  it("no whole period since the deployment yet: no call, nothing counted", async () => {
+    const id = distribution();
+    record(id, 1, t(10.75));
+    const before = getMetricDataCalls();
+    expect(await metrics.errorRateReadings([id], t(DEPLOYED), t(10.99), 60)).toEqual({
+      [id]: { errorRate: null, datapoints: 0 },
+    });
+    expect(getMetricDataCalls()).toBe(before);
+  });
+
+  it("a deployment exactly on a period boundary: that period is the first one read", async () => {
+    const id = distribution();
+    record(id, 6, t(20));
+    record(id, 99, t(19.99));
+    expect(await metrics.errorRateReadings([id], t(20), t(21), 60)).toEqual({
+      [id]: { errorRate: 6, datapoints: 1 },
+    });
+  });
+
+  it("second-long periods (the sandbox): counts seconds, from the first whole second after the deployment", async () => {
+    const id = distribution();
+    const second = (s: number) => new Date(NOW.getTime() + 30 * MINUTE + s * 1000);
+    record(id, 100, second(0.2)); // before the deployment
+    record(id, 100, second(0.7)); // after it, but in the second it happened in
+    record(id, 0, second(1.1));
+    record(id, 2, second(2.9));
+    record(id, 4, second(3.5)); // second still running
+    expect(await metrics.errorRateReadings([id], second(0.5), second(3.6), 1)).toEqual({
+      [id]: { errorRate: 1, datapoints: 2 },
+    });
+  });
+
+  it.each([
+    { count: 500, calls: 1 },
+    { count: 501, calls: 2 },
+  ])("$count distributions: $calls GetMetricData call(s), every one answered", async ({ count, calls }) => {
+    const ids = Array.from({ length: count }, () => distribution());
+    record(ids[count - 1]!, 8, t(71));
+    record(ids[count - 1]!, 2, t(72));
+    const before = getMetricDataCalls();
+    const readings = await metrics.errorRateReadings(ids, t(70.5), t(73), 60);
+    expect(getMetricDataCalls() - before).toBe(calls);
+    expect(Object.keys(readings)).toHaveLength(count);
+    expect(readings[ids[count - 1]!]).toEqual({ errorRate: 5, datapoints: 2 });
+    expect(readings[ids[0]!]).toEqual({ errorRate: null, datapoints: 0 });
+  });
+});
+
+describe("errorRateReadings: datapoints arrive late (the stand-in's publication delay)", () => {
+  it("an empty window until CloudFront's datapoints are published, then they count", async () => {
+    let clock = NOW.getTime();
+    const late = await startStandins({ now: () => new Date(clock), awsMetricsDelayMs: 3 * MINUTE });
+    try {
+      const reader = new DistributionMetrics(late.clients({ maxAttempts: 1 }).cloudwatch);
+      const id = distribution();
+      const dims = { DistributionId: id, Region: "Global" };
+      for (const minute of [1, 2, 3])
+        late.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", dims, 0, t(minute));
+      clock = t(4).getTime();
+      // Three whole minutes after the deployment have passed, but only the first is published.
+      expect(await reader.errorRateReadings([id], t(0.5), t(4), 60)).toEqual({
+        [id]: { errorRate: 0, datapoints: 1 },
+      });
+      clock = t(6).getTime();
+      expect(await reader.errorRateReadings([id], t(0.5), t(6), 60)).toEqual({
+        [id]: { errorRate: 0, datapoints: 3 },
+      });
+    } finally {
+      await late.close();
     }
   });
 });

@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { RotationDetail } from "../../functions/cli/api-types.ts";
 import { MAX_FAILED_POLLS, NOT_FOUND_GRACE_MS } from "../../functions/cli/commands/watch.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
+import { gateLine } from "../../functions/cli/render.ts";
+import { evaluateGate } from "../../functions/core/gate.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
   abortedRotation,
@@ -314,5 +316,23 @@ describe("when the API cannot be asked", () => {
     );
     expect(code).toBe(2);
     expect(out.stderr()).toContain('--interval must be a positive number of seconds, got "soon"');
+  });
+});
+
+describe("a gate that failed for want of datapoints", () => {
+  it("says which distributions had too few 5xx datapoints by the deadline, not a rate over its threshold", () => {
+    const gate = evaluateGate({
+      metrics: {
+        E1AAAAAAAAAAAA: { errorRate: null, datapoints: 0 },
+        E2BBBBBBBBBBBB: { errorRate: 0.1, datapoints: 5 },
+      },
+      baselines: {},
+      probes: [{ target: "E1AAAAAAAAAAAA/web", status: 200, accepted: true }],
+      elapsedSeconds: 1200,
+    });
+    expect(gateLine(gate)).toBe(
+      "gate FAILED: too few 5xx datapoints: E1AAAAAAAAAAAA 0/5 within 1200 s; " +
+        "5xx within threshold on 1/2 (highest 0.10% vs 2.00%); probes 1/1 accepted",
+    );
   });
 });

@@ -18,7 +18,7 @@ import {
 import { localCallbackSender } from "../../functions/dispatch/local-callbacks.ts";
 import { createRotationWorkflow, type RotationOutcome } from "../../functions/workflow/rotation-workflow.ts";
 import { useDurableRunner } from "../support/durable.ts";
-import { buildFleet, type Fleet } from "../support/fleet.ts";
+import { buildFleet, type Fleet, REAL_TIME_GATE } from "../support/fleet.ts";
 
 useDurableRunner({ skipTime: false });
 
@@ -172,6 +172,7 @@ describe("end to end on the local durable runner", () => {
         bakeSeconds: 30,
         deploy: { timeoutSeconds: 60, pollSeconds: 1 },
         preflight: { timeoutSeconds: 2, intervalSeconds: 1, probePath: "/" },
+        gate: REAL_TIME_GATE,
         graceSeconds: 1,
       },
     });

@@ -21,7 +21,7 @@ import { reconcileTrust } from "../../functions/trust/reconcile.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { Edge } from "../support/edge.ts";
-import { buildFleet, type Fleet } from "../support/fleet.ts";
+import { buildFleet, type Fleet, REAL_TIME_GATE } from "../support/fleet.ts";
 import { describeWithNginx } from "../support/tools.ts";
 
 useDurableRunner({ skipTime: false });
@@ -97,7 +97,9 @@ describeWithNginx()("CA migration against real nginx origins kept in sync by ori
         newIssuer: "other",
         newCaKeyAlgorithm: c.to,
         standins: { deployDelayMs: 1_000 },
+        traffic: "none", // the edge below is the traffic the gate reads
         settings: {
+          gate: REAL_TIME_GATE,
           bakeSeconds: 1,
           graceSeconds: 1,
           deploy: { timeoutSeconds: 60, pollSeconds: 1 },

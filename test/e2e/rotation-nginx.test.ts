@@ -14,7 +14,7 @@ import {
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { Edge, type EdgeSummary } from "../support/edge.ts";
-import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
+import { buildFleet, type Fleet, type FleetOptions, REAL_TIME_GATE } from "../support/fleet.ts";
 import { describeWithNginx } from "../support/tools.ts";
 
 // Real timers: deployments take real (short) time, waits really suspend the workflow and replay it.
@@ -33,7 +33,11 @@ async function nginxFleet(options: Omit<FleetOptions, "origin">): Promise<Fleet>
     ...options,
     origin: "nginx",
     standins: { deployDelayMs: 1_500 },
+    // The edge's real requests are the traffic: it publishes each distribution's 5xx rate every round, and
+    // CloudWatch shows it a second later (REAL_TIME_GATE's second-long periods).
+    traffic: "none",
     settings: {
+      gate: REAL_TIME_GATE,
       bakeSeconds: 2,
       graceSeconds: 1,
       deploy: { timeoutSeconds: 60, pollSeconds: 1 },

@@ -354,6 +354,77 @@ describe("settings", () => {
     ).toThrow("MTLS_ROTATOR_AUTHORITY_ARN is not a Private CA ARN");
   });
 
+  it("every stage's gate fails closed on missing datapoints and waits at least as long as its bake", async () => {
+    const { settings } = await loadInfra("production");
+    type Gate = {
+      onNoData: string;
+      periodSeconds: number;
+      metricsDeadlineSeconds: number;
+      minDatapoints: number;
+    };
+    const stages = settings.STAGES as Record<string, { policy: { bakeSeconds: number; gate: Gate } }>;
+    for (const [stage, { policy }] of Object.entries(stages)) {
+      expect(policy.gate.onNoData, stage).toBe("fail");
+      expect(policy.gate.periodSeconds % 60, stage).toBe(0);
+      expect(policy.gate.metricsDeadlineSeconds, stage).toBeGreaterThanOrEqual(policy.bakeSeconds);
+      expect(policy.gate.metricsDeadlineSeconds, stage).toBeGreaterThanOrEqual(
+        (policy.gate.minDatapoints + 1) * policy.gate.periodSeconds,
+      );
+    }
+    expect(settings.STAGES.production.policy.gate).toMatchObject({
+      minDatapoints: 5,
+      metricsDeadlineSeconds: 20 * 60,
+      periodSeconds: 60,
+    });
+  });
+
+  it("refuses a gate that could never see enough datapoints, or asks CloudFront for a period it does not have", async () => {
+    const { settings } = await loadInfra("production");
+    const production = settings.STAGES.production;
+    const gate = production.policy.gate;
+    const problemsWith = (change: Partial<typeof gate>) => {
+      settings.STAGES.production = {
+        ...production,
+        policy: { ...production.policy, gate: { ...gate, ...change } },
+      };
+      try {
+        settings.settingsFor("production", { MTLS_ROTATOR_AUTHORITY_ARN: AUTHORITY_ARN });
+        return [];
+      } catch (error) {
+        return (error as { problems: string[] }).problems;
+      } finally {
+        settings.STAGES.production = production;
+      }
+    };
+    expect(problemsWith({ periodSeconds: 1 })).toEqual([
+      "gate.periodSeconds must be a multiple of 60 (CloudFront's one-minute metrics), got 1",
+    ]);
+    expect(problemsWith({ metricsDeadlineSeconds: 300 })).toEqual([
+      'gate.metricsDeadlineSeconds (300) is shorter than 360 s, the time 5 datapoint(s) of 60 s need after a deployment: with onNoData "fail" every gate would fail',
+    ]);
+    expect(problemsWith({ metricsDeadlineSeconds: 300, onNoData: "pass" })).toEqual([]);
+    expect(problemsWith({ minDatapoints: 0 })).toEqual([
+      "gate.minDatapoints must be a whole number >= 1, got 0",
+    ]);
+    expect(problemsWith({ onNoData: "ignore" as "pass" })).toEqual([
+      'gate.onNoData must be "fail" or "pass", got ignore',
+    ]);
+  });
+
+  it("counts a gate that waits past the bake in the worst case", async () => {
+    const { settings } = await loadInfra("production");
+    const policy = settings.STAGES.production.policy;
+    const longer = { ...policy, gate: { ...policy.gate, metricsDeadlineSeconds: policy.bakeSeconds + 3600 } };
+    const waves = 2 + policy.waves.waves.length;
+    expect(
+      settings.worstCaseSeconds(longer) -
+        settings.worstCaseSeconds({
+          ...longer,
+          gate: { ...longer.gate, metricsDeadlineSeconds: policy.bakeSeconds },
+        }),
+    ).toBe(waves * 3600);
+  });
+
   it("refuses a policy a rotation could outlive the execution timeout with", async () => {
     const { settings } = await loadInfra("production");
     const production = settings.STAGES.production;

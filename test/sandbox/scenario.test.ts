@@ -345,6 +345,42 @@ describe("scenario validation", () => {
     ],
   ];
 
+  cases.push(
+    [
+      "a gate that never waits for a datapoint, an unknown onNoData, a negative CloudWatch delay",
+      (s) => {
+        s.policy = { gate: { minDatapoints: 0, onNoData: "ignore" }, metricsDelaySeconds: -1 };
+      },
+      [
+        "policy.gate.minDatapoints: must be >= 1, got 0",
+        'policy.gate.onNoData: expected "fail" | "pass", got "ignore"',
+        "policy.metricsDelaySeconds: must be >= 0, got -1",
+      ],
+    ],
+    [
+      "a metrics deadline too short for the datapoints it needs while no data fails",
+      (s) => {
+        s.policy = { gate: { minDatapoints: 5, metricsDeadlineSeconds: 5 } };
+      },
+      [
+        'policy.gate.metricsDeadlineSeconds: 5 s is too short for 5 one-second datapoint(s) after a deployment (at least 6): with onNoData "fail" every gate would fail',
+      ],
+    ],
+  );
+
+  it("accepts the gate's wait for datapoints, and a crash at one of its metrics polls", () => {
+    expect(
+      problemsOf((s) => {
+        s.policy = {
+          gate: { minDatapoints: 3, metricsDeadlineSeconds: 20, onNoData: "pass" },
+          metricsDelaySeconds: 2.5,
+        };
+        s.faults = [{ kind: "crashBetweenSteps", step: "gate:0:metrics:2" }];
+      }),
+    ).toEqual([]);
+    expect(STEP_NAMES).toContain("gate:<wave>:metrics:<poll>");
+  });
+
   it.each(cases)("rejects %s with the exact message", (_, mutate, problems) => {
     expect(problemsOf(mutate)).toEqual(problems);
   });

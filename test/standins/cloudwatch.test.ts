@@ -14,6 +14,7 @@ import {
   type PutMetricDataCommandInput,
 } from "@aws-sdk/client-cloudwatch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_AWS_METRICS_DELAY_MS } from "../../standins/cloudwatch.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 
 /** The stand-ins' clock: PutMetricData accepts timestamps from two weeks before to two hours after it. */
@@ -25,7 +26,9 @@ let cw: CloudWatchClient;
 let counter = 0;
 
 beforeAll(async () => {
-  s = await startStandins({ now: () => NOW });
+  // These tests pin aggregation and validation with datapoints up to NOW: published at once here. The
+  // publication delay of AWS/* datapoints has its own tests below, with a clock that moves.
+  s = await startStandins({ now: () => NOW, awsMetricsDelayMs: 0 });
   cw = s.clients({ maxAttempts: 1 }).cloudwatch;
 });
 
@@ -188,6 +191,93 @@ describe("GetMetricData over AWS/CloudFront datapoints", () => {
       ["errors", "5xxErrorRate", [1]],
       ["requests", "Requests", [40]],
     ]);
+  });
+});
+
+describe("[cloudwatch.cloudfront-metrics-delay] AWS/* datapoints arrive late", () => {
+  let late: Standins;
+  let client: CloudWatchClient;
+  let clock = NOW.getTime();
+  const DELAY_MS = 4 * 60_000;
+
+  beforeAll(async () => {
+    late = await startStandins({ now: () => new Date(clock), awsMetricsDelayMs: DELAY_MS });
+    client = late.clients({ maxAttempts: 1 }).cloudwatch;
+  });
+  afterAll(async () => {
+    await late?.close();
+  });
+
+  const values = async (id: string, input: Partial<GetMetricDataCommandInput> = {}) => {
+    const out = await get([query(id)], input, client);
+    return out.MetricDataResults?.[0]?.Values;
+  };
+
+  it("a datapoint is visible to GetMetricData only once the clock reaches its timestamp plus the delay", async () => {
+    const id = distribution();
+    clock = at(0).getTime();
+    late.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 12, at(-2));
+    // Published two minutes ago, visible four minutes after its timestamp: not yet. Empty means "not known".
+    expect(await values(id)).toEqual([]);
+    clock = at(2, -1).getTime();
+    expect(await values(id, { EndTime: at(2) })).toEqual([]);
+    clock = at(2).getTime();
+    expect(await values(id, { EndTime: at(2) })).toEqual([12]);
+    // The stored datapoint says when it became visible.
+    expect(late.cloudwatch.datapoints("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id))).toEqual([
+      expect.objectContaining({ timestamp: at(-2), visibleAt: at(2), sum: 12 }),
+    ]);
+  });
+
+  it("a bucket fills in as its datapoints arrive: older ones first", async () => {
+    const id = distribution();
+    clock = at(0).getTime();
+    late.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 0, at(-6));
+    late.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 10, at(-3));
+    late.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 20, at(-1));
+    expect(await values(id)).toEqual([0]);
+    clock = at(1).getTime();
+    expect(await values(id, { EndTime: at(1) })).toEqual([10, 0]);
+    clock = at(3).getTime();
+    expect(await values(id, { EndTime: at(3) })).toEqual([20, 10, 0]);
+  });
+
+  it("PutMetricData's own datapoints (custom namespaces) are visible at once", async () => {
+    clock = NOW.getTime();
+    await client.send(
+      new PutMetricDataCommand({
+        Namespace: "MtlsRotator/Late",
+        MetricData: [{ MetricName: "WaveDuration", Value: 7, Timestamp: at(-1) }],
+      }),
+    );
+    const out = await get(
+      [
+        {
+          Id: "custom",
+          MetricStat: {
+            Metric: { Namespace: "MtlsRotator/Late", MetricName: "WaveDuration" },
+            Period: 60,
+            Stat: "Sum",
+          },
+        },
+      ],
+      {},
+      client,
+    );
+    expect(out.MetricDataResults?.[0]?.Values).toEqual([7]);
+  });
+
+  it("the default delay is minutes (DEFAULT_AWS_METRICS_DELAY_MS), not instant", async () => {
+    expect(DEFAULT_AWS_METRICS_DELAY_MS).toBeGreaterThanOrEqual(60_000);
+    const defaults = await startStandins({ now: () => NOW });
+    try {
+      const id = distribution();
+      defaults.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 3, at(-1));
+      const out = await get([query(id)], {}, defaults.clients({ maxAttempts: 1 }).cloudwatch);
+      expect(out.MetricDataResults?.[0]?.Values).toEqual([]);
+    } finally {
+      await defaults.close();
+    }
   });
 });
 

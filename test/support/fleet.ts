@@ -18,7 +18,11 @@ import { sha256Hex } from "../../functions/core/pem.ts";
 import { rotationIdFor } from "../../functions/core/rotation.ts";
 import { S3BundleTarget, SecretBundleTarget } from "../../functions/trust/publish-bundle.ts";
 import type { RotationDeps, RotationInput } from "../../functions/workflow/rotation-workflow.ts";
-import { type RotationSettings, resolveSettings } from "../../functions/workflow/settings.ts";
+import {
+  DEFAULT_SETTINGS,
+  type RotationSettings,
+  resolveSettings,
+} from "../../functions/workflow/settings.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type FleetOrigin, startFleetOrigin } from "../../standins/fleet-origin.ts";
 import { type Standins, type StandinsOptions, startStandins } from "../../standins/index.ts";
@@ -32,8 +36,23 @@ import {
   issueServerCredential,
 } from "../../standins/pki.ts";
 import { buildDistributionConfig } from "./distribution-config.ts";
+import { SteadyTraffic } from "./traffic.ts";
 
 const DAY = 86_400_000;
+
+/**
+ * The health gate for tests that run in real time (replay, end to end): second-long CloudWatch periods (the
+ * stand-in edge and SteadyTraffic publish every second), two of them after each deployment, within 20 s.
+ * A fleet with it gets CloudWatch's publication delay of REAL_TIME_METRICS_DELAY_MS (not minutes).
+ */
+export const REAL_TIME_GATE: RotationSettings["gate"] = {
+  ...DEFAULT_SETTINGS.gate,
+  periodSeconds: 1,
+  minDatapoints: 2,
+  metricsDeadlineSeconds: 20,
+};
+/** CloudWatch's publication delay for real-time tests: a second instead of minutes. */
+export const REAL_TIME_METRICS_DELAY_MS = 1_000;
 
 /** A real TLS origin whose trusted client CA bundle can be changed (standins/fleet-origin.ts). */
 export type { FleetOrigin };
@@ -55,6 +74,12 @@ export interface FleetOptions {
   /** Origins (by index) that do not trust the new issuer at the start. */
   standins?: StandinsOptions;
   settings?: Partial<RotationSettings>;
+  /**
+   * CloudFront's 5xx datapoints: "steady" (default) publishes healthy traffic for every distribution, one
+   * datapoint per gate period (SteadyTraffic, through the real adapter and the stand-in's publication
+   * delay); "none" publishes nothing (a test that runs the real edge, or one about missing data).
+   */
+  traffic?: "steady" | "none";
 }
 
 export interface Fleet {
@@ -78,6 +103,8 @@ export interface Fleet {
   serverCaPem: string;
   distributionIds: string[];
   origins: Map<string, FleetOrigin>;
+  /** The steady traffic CloudFront publishes metrics for (undefined with `traffic: "none"`). */
+  traffic?: SteadyTraffic;
   topicArn: string;
   bucket: string;
   input(overrides?: Partial<RotationInput>): RotationInput;
@@ -85,7 +112,14 @@ export interface Fleet {
 }
 
 export async function buildFleet(options: FleetOptions): Promise<Fleet> {
-  const standins = await startStandins({ deployDelayMs: 0, ...options.standins });
+  // CloudWatch publishes CloudFront's datapoints late: minutes, as in AWS, for minute periods (time-skipping
+  // tests); a second with the real-time gate (REAL_TIME_GATE), unless the test says otherwise.
+  const realTimeGate = (options.settings?.gate?.periodSeconds ?? 60) < 60;
+  const standins = await startStandins({
+    deployDelayMs: 0,
+    ...(realTimeGate ? { awsMetricsDelayMs: REAL_TIME_METRICS_DELAY_MS } : {}),
+    ...options.standins,
+  });
   const dynamo = await startDynamoDb();
   const cleanups: Array<() => Promise<void>> = [() => standins.close(), () => dynamo.close()];
   try {
@@ -195,6 +229,15 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
       origins.set(id, origin);
     }
 
+    const traffic =
+      options.traffic === "none"
+        ? undefined
+        : new SteadyTraffic(standins, distributionIds, {
+            periodSeconds: settings.gate.periodSeconds ?? 60,
+            since: new Date(),
+          });
+    if (traffic) deps.metrics = traffic.wrap(deps.metrics);
+
     return {
       standins,
       store,
@@ -214,6 +257,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
       serverCaPem: serverCa.certificatePem,
       distributionIds,
       origins,
+      ...(traffic ? { traffic } : {}),
       topicArn,
       bucket,
       input: (overrides = {}) => ({

@@ -75,6 +75,8 @@ import { ACCOUNT_ID } from "../../standins/protocol.ts";
 import { startTlsOrigin, type TlsOrigin } from "../../standins/tls-origin.ts";
 import { lambdaContext } from "./api-events.ts";
 import { buildDistributionConfig } from "./distribution-config.ts";
+import { REAL_TIME_GATE, REAL_TIME_METRICS_DELAY_MS } from "./fleet.ts";
+import { SteadyTraffic } from "./traffic.ts";
 
 const DAY = 86_400_000;
 const BIN = fileURLToPath(new URL("../../bin/mtls-rotator.ts", import.meta.url));
@@ -177,7 +179,11 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    const standins = await startStandins({ deployDelayMs: options.deployDelayMs ?? 300 });
+    // CloudWatch publishes CloudFront's datapoints a second late (REAL_TIME_GATE's second-long periods).
+    const standins = await startStandins({
+      deployDelayMs: options.deployDelayMs ?? 300,
+      awsMetricsDelayMs: REAL_TIME_METRICS_DELAY_MS,
+    });
     cleanups.push(() => standins.close());
     const dynamoServer = await startDynamoDb();
     cleanups.push(() => dynamoServer.close());
@@ -242,6 +248,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       bakeSeconds: 1,
       deploy: { timeoutSeconds: 60, pollSeconds: 1 },
       preflight: { timeoutSeconds: 2, intervalSeconds: 1, probePath: "/" },
+      gate: REAL_TIME_GATE,
       graceSeconds: 1,
       waves: { canarySize: 1, waves: [{ count: 1 }] },
       originServerCaPem: serverCa.certificatePem,
@@ -270,8 +277,15 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     // The workflow as deployed (rotationDepsFrom); its store on the test's DynamoDB client (the wiring's
     // own client would sign with the machine's credential chain).
     const workflowConfig = wiringConfig(sources);
+    const deployed = rotationDepsFrom(workflowConfig, standins.clients());
+    // Healthy traffic on every distribution: CloudFront's datapoints, published as the gate reads them.
+    const traffic = new SteadyTraffic(standins, distributionIds, {
+      periodSeconds: REAL_TIME_GATE.periodSeconds!,
+      since: new Date(),
+    });
     const workflowDeps = {
-      ...rotationDepsFrom(workflowConfig, standins.clients()),
+      ...deployed,
+      metrics: traffic.wrap(deployed.metrics),
       store: new RotationStore(dynamoDbClient(dynamoServer.endpoint), { tableName: TABLE }),
       log,
     };

@@ -10,11 +10,13 @@ import { ReplacementKeyError } from "../../functions/core/certificate.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
   caKeyAlgorithmOf,
+  afterDeploySeconds,
   expectedDurationSeconds,
   planRotation,
   settingsWithOverrides,
   TYPICAL_DEPLOY_SECONDS,
   TYPICAL_ISSUE_SECONDS,
+  TYPICAL_METRICS_DELAY_SECONDS,
   WORST_ISSUE_SECONDS,
 } from "../../functions/workflow/plan.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
@@ -74,6 +76,8 @@ describe("expectedDurationSeconds", () => {
     preflight: { timeoutSeconds: 900, intervalSeconds: 30, probePath: "/" },
     approval: { mode: "between-waves", timeoutSeconds: 7200, onTimeout: "rollback" },
     graceSeconds: 86_400,
+    // The gate decides within the bake, typically (6 periods + 180 s = 540 s < 600 s) and at worst.
+    gate: { ...DEFAULT_SETTINGS.gate, minDatapoints: 5, periodSeconds: 60, metricsDeadlineSeconds: 600 },
   });
 
   it("adds issuance, each wave's deploy and bake, approvals (worst case) and the grace period", () => {
@@ -95,6 +99,24 @@ describe("expectedDurationSeconds", () => {
   it("without approvals, a worst case has no approval windows", () => {
     const none = settingsWithOverrides(settings, { approval: "none" });
     expect(expectedDurationSeconds(none, 3).worstCase).toBe(WORST_ISSUE_SECONDS + 900 + 3 * 2400 + 86_400);
+  });
+
+  it("a gate that waits for datapoints beyond the bake makes each wave longer: typically, and at worst its deadline", () => {
+    const waiting = {
+      ...settings,
+      bakeSeconds: 60,
+      gate: { ...settings.gate, metricsDeadlineSeconds: 1200 },
+    };
+    expect(afterDeploySeconds(waiting)).toEqual({
+      typical: 6 * 60 + TYPICAL_METRICS_DELAY_SECONDS,
+      worstCase: 1200,
+    });
+    expect(expectedDurationSeconds(waiting, 3)).toEqual({
+      typical: TYPICAL_ISSUE_SECONDS + 3 * (315 + 540) + 86_400,
+      worstCase: WORST_ISSUE_SECONDS + 900 + 3 * (1800 + 1200) + 2 * 7200 + 86_400,
+    });
+    // A bake longer than the deadline: the gate decides when the bake ends.
+    expect(afterDeploySeconds({ ...waiting, bakeSeconds: 1500 })).toEqual({ typical: 1500, worstCase: 1500 });
   });
 });
 

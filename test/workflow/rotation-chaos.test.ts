@@ -15,17 +15,26 @@ import {
   credentialSecretName,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
+import { DEFAULT_SETTINGS } from "../../functions/workflow/settings.ts";
 import { credentialSecrets } from "../support/credential-secrets.ts";
-import { resetFakeClock, useDurableRunner } from "../support/durable.ts";
-import { buildFleet, type Fleet } from "../support/fleet.ts";
+import { resetFakeClock, useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
+import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
 
 useDurableRunner({ skipTime: true });
 
-const FLEET = { distributions: 2, settings: { bakeSeconds: 0 } } as const;
+/**
+ * No bake; a gate that needs one datapoint per distribution, which CloudWatch publishes a minute late: each
+ * wave's gate polls a few times (steps and durable waits a crash can hit) without making every run long.
+ */
+const FLEET: FleetOptions = {
+  distributions: 2,
+  standins: { awsMetricsDelayMs: 60_000 },
+  settings: { bakeSeconds: 0, gate: { ...DEFAULT_SETTINGS.gate, minDatapoints: 1 } },
+};
 
 async function rotate(f: Fleet, faults: StepFaults) {
   const runner = new LocalDurableTestRunner({
-    handlerFunction: createRotationWorkflow(workflow, { ...f.deps, faults }),
+    handlerFunction: createRotationWorkflow(withWaitsThatAddUp(workflow), { ...f.deps, faults }),
   });
   return runner.run({ payload: f.input() });
 }
@@ -117,6 +126,12 @@ describe("a crash at any step", () => {
     expect(steps).toContain("trust:publish");
     expect(steps).toContain("preflight:1");
     expect(steps.filter((s) => s.startsWith("swap:"))).toEqual(["swap:0:d0", "swap:1:d1"]);
+    // Each wave's gate waited for its datapoint: more than one metrics poll, then the gate itself.
+    for (const wave of [0, 1]) {
+      const polls = steps.filter((s) => s.startsWith(`gate:${wave}:metrics:`));
+      expect(polls.length).toBeGreaterThan(1);
+      expect(steps.indexOf(`gate:${wave}`)).toBeGreaterThan(steps.indexOf(polls.at(-1)!));
+    }
     expect(steps.slice(-5)).toEqual([
       "finalize:promote",
       "finalize:retire",

@@ -17,15 +17,19 @@ import {
 import type { RotationSettings } from "../../functions/workflow/settings.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
-import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
+import { buildFleet, type Fleet, type FleetOptions, REAL_TIME_GATE } from "../support/fleet.ts";
 
 useDurableRunner({ skipTime: false });
 
-/** Short real-time settings: one preflight, second-long polls, waits, bakes and grace. */
+/**
+ * Short real-time settings: one preflight, second-long polls, waits, bakes and grace, and a gate that counts
+ * second-long datapoints (CloudWatch publishing them a second late).
+ */
 const FAST: Partial<RotationSettings> = {
   bakeSeconds: 1,
   deploy: { timeoutSeconds: 60, pollSeconds: 1 },
   preflight: { timeoutSeconds: 2, intervalSeconds: 1, probePath: "/" },
+  gate: REAL_TIME_GATE,
   graceSeconds: 1,
 };
 
@@ -133,6 +137,84 @@ describe("replay with real waits", () => {
     });
     expect(current?.certificateArn).toBe(newArn);
     expect(issuance.holder("AWSPENDING")).toBeUndefined();
+  }, 30_000);
+});
+
+describe("the gate's wait for datapoints, with real waits and replays", () => {
+  /** The gate's metrics polls of a wave (checkpointed step results), in order. */
+  function gatePolls(result: Awaited<ReturnType<typeof start>["execution"]>, wave: number) {
+    return result
+      .getOperations()
+      .filter(
+        (op) =>
+          /^gate:\d+:metrics:\d+$/.test(op.getName() ?? "") && op.getName()!.startsWith(`gate:${wave}:`),
+      )
+      .map(
+        (op) =>
+          op.getStepDetails()?.result as {
+            elapsedSeconds: number;
+            metrics: Record<string, { errorRate: number | null; datapoints: number }>;
+          },
+      );
+  }
+
+  it("no datapoints: polls across replays until the deadline counted from the deployment, then rolls back", async () => {
+    const f = await fleet({
+      distributions: 1,
+      traffic: "none",
+      settings: { bakeSeconds: 0, gate: { ...REAL_TIME_GATE, metricsDeadlineSeconds: 4 } },
+    });
+    const [id] = f.distributionIds as [string];
+    const run = start(f);
+    const result = await run.execution;
+
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError().errorMessage).toMatch(
+      new RegExp(`rolled-back \\(GateFailed\\): wave 0: no 5xx datapoints for ${id} within 4 s`),
+    );
+    expect(presented(f)).toEqual([f.oldCertificateArn]);
+    const polls = gatePolls(result, 0);
+    // One-second polls, each its own step after a durable wait: the execution suspended and replayed.
+    expect(polls.length).toBeGreaterThanOrEqual(4);
+    expect(result.getInvocations().length).toBeGreaterThanOrEqual(polls.length);
+    expect(polls.slice(0, -1).every((p) => p.elapsedSeconds < 4)).toBe(true);
+    expect(polls.at(-1)!.elapsedSeconds).toBeGreaterThanOrEqual(4);
+    expect(polls.at(-1)!.elapsedSeconds).toBeLessThan(4 + 3);
+    // No poll ran twice: replays take the checkpointed readings (and with them the clock readings).
+    const pollRuns = [...run.stepRuns].filter(([step]) => /^gate:0:metrics:\d+$/.test(step));
+    expect(pollRuns).toHaveLength(polls.length);
+    expect(pollRuns.every(([, count]) => count === 1)).toBe(true);
+    // The deadline is counted from the recorded deployment, not from any invocation.
+    const history = await f.store.history(f.input().rotationId);
+    const deployed = history.find((e) => e.type === "deployed" && e.wave === 0)!;
+    const gate = history.find((e) => e.type === "gate" && e.wave === 0)!;
+    const waited = (Date.parse(gate.at) - Date.parse(deployed.at)) / 1000;
+    expect(waited).toBeGreaterThanOrEqual(4);
+    expect(waited).toBeLessThan(4 + 5);
+  }, 30_000);
+
+  it("datapoints published late (3 s) pass once they arrive; every poll step ran once", async () => {
+    const f = await fleet({
+      distributions: 2,
+      standins: { awsMetricsDelayMs: 3_000 },
+      settings: { bakeSeconds: 0, gate: { ...REAL_TIME_GATE, metricsDeadlineSeconds: 15 } },
+    });
+    const run = start(f);
+    const result = await run.execution;
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect(result.getResult()?.status).toBe("completed");
+    for (const wave of [0, 1]) {
+      const polls = gatePolls(result, wave);
+      const state = await f.store.get(f.input().rotationId);
+      const id = state!.waves[wave]!.distributions[0]!.distributionId;
+      expect(polls[0]!.metrics[id]).toEqual({ errorRate: null, datapoints: 0 });
+      expect(polls.at(-1)!.metrics[id]!.datapoints).toBeGreaterThanOrEqual(2);
+      expect(polls.at(-1)!.elapsedSeconds).toBeGreaterThanOrEqual(3);
+      expect(polls.at(-1)!.elapsedSeconds).toBeLessThan(15);
+    }
+    const repeated = [...run.stepRuns].filter(([, count]) => count !== 1);
+    expect(repeated).toEqual([]);
   }, 30_000);
 });
 

@@ -17,8 +17,9 @@ import {
   type RotationOutcome,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
+import { DEFAULT_SETTINGS } from "../../functions/workflow/settings.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
-import { useDurableRunner } from "../support/durable.ts";
+import { useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
 import { Edge } from "../support/edge.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -46,12 +47,30 @@ async function rotate(
     input?: Partial<RotationInput>;
   } = {},
 ) {
-  const handler = createRotationWorkflow(workflow, { ...f.deps, ...options.deps, faults: options.faults });
+  const handler = createRotationWorkflow(withWaitsThatAddUp(workflow), {
+    ...f.deps,
+    ...options.deps,
+    faults: options.faults,
+  });
   const runner = new LocalDurableTestRunner({ handlerFunction: handler });
   const result = await runner.run({
     payload: f.input({ ...(options.dryRun ? { dryRun: true } : {}), ...options.input }),
   });
   return { runner, result };
+}
+
+/**
+ * CloudFront's 5xx rate of a distribution for the first whole minute after now (call it once its swap
+ * deployed): a datapoint the gate may read, which CloudWatch publishes minutes later.
+ */
+function badMinuteAfter(f: Fleet, distributionId: string, errorRate: number): void {
+  f.standins.cloudwatch.record(
+    "AWS/CloudFront",
+    "5xxErrorRate",
+    { DistributionId: distributionId, Region: "Global" },
+    errorRate,
+    new Date(Math.ceil(Date.now() / 60_000) * 60_000),
+  );
 }
 
 function presented(f: Fleet): string[] {
@@ -204,25 +223,163 @@ describe("a failing gate rolls everything back", () => {
     const canary = [...f.distributionIds].sort()[0]!;
     const { result } = await rotate(f, {
       faults: {
-        before: (step) => {
-          if (step === "gate:0") {
-            f.standins.cloudwatch.record(
-              "AWS/CloudFront",
-              "5xxErrorRate",
-              { DistributionId: canary, Region: "Global" },
-              37.5,
-              new Date(),
-            );
-          }
+        // Once the canary's swap deployed: its first whole minute after the deployment goes bad. CloudWatch
+        // publishes it minutes later; the gate, polling, sees it then.
+        after: (step) => {
+          if (step === "deployed:0") badMinuteAfter(f, canary, 37.5);
         },
       },
     });
     expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      /rolled-back \(GateFailed\): wave 0: .*5xx 37\.50% > 2\.00%/,
+    );
     const state = await f.store.get(f.input().rotationId);
     expect(state?.status).toBe("rolled-back");
     const check = state?.waves[0]?.gate?.checks[0];
-    expect(check).toMatchObject({ distributionId: canary, errorRate: 37.5, passed: false });
+    expect(check).toMatchObject({
+      distributionId: canary,
+      errorRate: 37.5,
+      passed: false,
+      reason: "OverThreshold",
+    });
     expect(presented(f)).toEqual([f.oldCertificateArn, f.oldCertificateArn]);
+  });
+});
+
+describe("the gate waits for CloudFront's late datapoints, then fails closed", () => {
+  const MINUTE = 60_000;
+
+  /** The metrics polls of a wave's gate, in order, with what each read (a checkpointed step result). */
+  function gatePolls(result: Awaited<ReturnType<typeof rotate>>["result"], wave: number) {
+    const prefix = `gate:${wave}:metrics:`;
+    return result
+      .getOperations()
+      .filter((op) => op.getName()?.startsWith(prefix) && !op.getName()?.endsWith(":wait"))
+      .map(
+        (op) =>
+          op.getStepDetails()?.result as {
+            elapsedSeconds: number;
+            metrics: Record<string, { errorRate: number | null; datapoints: number }>;
+          },
+      );
+  }
+
+  it("a distribution that never gets datapoints rolls back at the deadline (GateFailed), by default", async () => {
+    const f = await fleet({ distributions: 1, traffic: "none" });
+    const [id] = f.distributionIds as [string];
+    const { result } = await rotate(f);
+
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      new RegExp(`rolled-back \\(GateFailed\\): wave 0: no 5xx datapoints for ${id} within 1200 s`),
+    );
+    expect(presented(f)).toEqual([f.oldCertificateArn]);
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    const gate = state?.waves[0]?.gate;
+    expect(gate?.checks).toEqual([
+      expect.objectContaining({
+        distributionId: id,
+        errorRate: null,
+        datapoints: 0,
+        reason: "TooFewDatapoints",
+        passed: false,
+      }),
+    ]);
+    // It waited for them, durably, until the deadline counted from the deployment; the probes still ran.
+    expect(gate?.probes.map((p) => p.accepted)).toEqual([true]);
+    const polls = gatePolls(result, 0);
+    expect(polls.length).toBeGreaterThan(10);
+    expect(polls.slice(0, -1).every((p) => p.elapsedSeconds < 1200)).toBe(true);
+    expect(polls.at(-1)!.elapsedSeconds).toBeGreaterThanOrEqual(1200);
+    expect(polls.at(-1)!.elapsedSeconds).toBeLessThan(1200 + 60);
+    expect(gate?.metrics).toMatchObject({ minDatapoints: 5, deadlineSeconds: 1200 });
+  });
+
+  it('the same distribution passes with onNoData "pass": the probes decide', async () => {
+    const f = await fleet({
+      distributions: 1,
+      traffic: "none",
+      settings: { gate: { ...DEFAULT_SETTINGS.gate, onNoData: "pass" } },
+    });
+    const { result } = await rotate(f);
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect((result.getResult() as { status: string }).status).toBe("completed");
+    const gate = (await f.store.get(f.input().rotationId))?.waves[0]?.gate;
+    expect(gate?.passed).toBe(true);
+    expect(gate?.checks[0]).toMatchObject({ datapoints: 0, reason: "TooFewDatapointsAllowed" });
+    // Still waited until the deadline before letting it pass.
+    expect(gatePolls(result, 0).at(-1)!.elapsedSeconds).toBeGreaterThanOrEqual(1200);
+  });
+
+  it("datapoints that arrive late (CloudWatch publishes them 10 minutes late) pass once they arrive", async () => {
+    const f = await fleet({ distributions: 2, standins: { awsMetricsDelayMs: 10 * MINUTE } });
+    const { result } = await rotate(f);
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("completed");
+    for (const wave of [0, 1]) {
+      const polls = gatePolls(result, wave);
+      const id = state!.waves[wave]!.distributions[0]!.distributionId;
+      // Nothing at first (not "no errors": not known yet), then enough, within the deadline.
+      expect(polls[0]!.metrics[id]).toEqual({ errorRate: null, datapoints: 0 });
+      expect(polls.at(-1)!.metrics[id]!.datapoints).toBeGreaterThanOrEqual(5);
+      expect(polls.at(-1)!.elapsedSeconds).toBeGreaterThan(10 * 60);
+      expect(polls.at(-1)!.elapsedSeconds).toBeLessThan(1200);
+      expect(state!.waves[wave]!.gate?.checks).toEqual([
+        expect.objectContaining({
+          distributionId: id,
+          errorRate: 0,
+          reason: "WithinThreshold",
+          passed: true,
+        }),
+      ]);
+    }
+  });
+
+  it("datapoints that arrive after the deadline (25 minutes late) are too late: rolled back", async () => {
+    const f = await fleet({ distributions: 1, standins: { awsMetricsDelayMs: 25 * MINUTE } });
+    const { result } = await rotate(f);
+
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      /GateFailed\): wave 0: no 5xx datapoints for .* within 1200 s/,
+    );
+    expect(presented(f)).toEqual([f.oldCertificateArn]);
+  });
+
+  it("the gate never reads datapoints from before the swap deployed", async () => {
+    const f = await fleet({ distributions: 1, settings: { bakeSeconds: 0 } });
+    const [id] = f.distributionIds as [string];
+    const { result } = await rotate(f, {
+      faults: {
+        // Just before the deployment is recorded: every request fails (on the old certificate, say). The
+        // minute this falls in also holds the deployment; its datapoint is not evidence about the swap.
+        before: (step) => {
+          if (step === "deployed:0") {
+            for (const at of [Date.now() - 90_000, Date.now() - 1]) {
+              f.standins.cloudwatch.record(
+                "AWS/CloudFront",
+                "5xxErrorRate",
+                { DistributionId: id, Region: "Global" },
+                100,
+                new Date(at),
+              );
+            }
+          }
+        },
+      },
+    });
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const gate = (await f.store.get(f.input().rotationId))?.waves[0]?.gate;
+    expect(gate?.checks).toEqual([
+      expect.objectContaining({ distributionId: id, errorRate: 0, passed: true }),
+    ]);
+    for (const poll of gatePolls(result, 0)) expect(poll.metrics[id]!.errorRate ?? 0).toBe(0);
   });
 });
 
@@ -314,17 +471,12 @@ describe("a rollback that cannot put one distribution back", () => {
     const [first, second] = [...f.distributionIds].sort() as [string, string, string];
     const { result } = await rotate(f, {
       faults: {
+        // Wave 1's gate fails (its first whole minute after the deployment is bad); then CloudFront keeps
+        // refusing to put the first distribution back.
+        after: (step) => {
+          if (step === "deployed:1") badMinuteAfter(f, second, 50);
+        },
         before: (step) => {
-          // Wave 1's gate fails; then CloudFront keeps refusing to put the first distribution back.
-          if (step === "gate:1") {
-            f.standins.cloudwatch.record(
-              "AWS/CloudFront",
-              "5xxErrorRate",
-              { DistributionId: second, Region: "Global" },
-              50,
-              new Date(),
-            );
-          }
           if (step === `rollback:${first}`) throw new Error("CloudFront keeps answering 503");
         },
       },
@@ -503,7 +655,7 @@ describe("per-rotation overrides change what the rotation does", () => {
     expect(f.settings.bakeSeconds).toBeGreaterThan(0);
 
     const overrides = { waves: { canarySize: 2, waves: [] }, bakeSeconds: 0 };
-    const handler = createRotationWorkflow(workflow, f.deps);
+    const handler = createRotationWorkflow(withWaitsThatAddUp(workflow), f.deps);
     const result = await new LocalDurableTestRunner({ handlerFunction: handler }).run({
       payload: f.input({ overrides }),
     });
@@ -523,7 +675,7 @@ describe("per-rotation overrides change what the rotation does", () => {
   it("approval: a stage without approvals waits between waves for this rotation, until approved", async () => {
     const f = await fleet({ distributions: 2 });
     expect(f.settings.approval.mode).toBe("none");
-    const handler = createRotationWorkflow(workflow, f.deps);
+    const handler = createRotationWorkflow(withWaitsThatAddUp(workflow), f.deps);
     const runner = new LocalDurableTestRunner({ handlerFunction: handler });
     const execution = runner.run({ payload: f.input({ overrides: { approval: "between-waves" } }) });
     execution.catch(() => undefined);

@@ -64,6 +64,22 @@ describe("resolveSettings: defaults", () => {
     });
   });
 
+  it("a gate given without the fields that came later gets their defaults (fail closed)", () => {
+    const s = resolveSettings({
+      authorityArn: CA,
+      gate: { maxIncreasePoints: 1, floorPercent: 0.5, baselineWindowSeconds: 1800 },
+    });
+    expect(s.gate).toEqual({
+      maxIncreasePoints: 1,
+      floorPercent: 0.5,
+      baselineWindowSeconds: 1800,
+      minDatapoints: 5,
+      metricsDeadlineSeconds: 1200,
+      periodSeconds: 60,
+      onNoData: "fail",
+    });
+  });
+
   it("a field given as undefined keeps its default", () => {
     const s = resolveSettings({
       authorityArn: CA,
@@ -186,6 +202,26 @@ describe("resolveSettings: each problem with its message", () => {
       name: "a gate increase over 100 points",
       input: { gate: { maxIncreasePoints: 150, baselineWindowSeconds: 3600 } },
       message: "gate.maxIncreasePoints must be a percentage from 0 to 100, got 150",
+    },
+    {
+      name: "a gate that never waits for a datapoint",
+      input: { gate: { minDatapoints: 0, baselineWindowSeconds: 3600 } },
+      message: "gate.minDatapoints must be a whole number >= 1, got 0",
+    },
+    {
+      name: "a gate period CloudWatch does not serve",
+      input: { gate: { periodSeconds: 90, baselineWindowSeconds: 3600 } },
+      message: "gate.periodSeconds must be 1, 5, 10, 30 or a multiple of 60 (CloudWatch periods), got 90",
+    },
+    {
+      name: "a misspelt onNoData",
+      input: { gate: { onNoData: "passes" as "pass", baselineWindowSeconds: 3600 } },
+      message: 'gate.onNoData must be "fail" or "pass", got passes',
+    },
+    {
+      name: "a metrics deadline that cannot fit minDatapoints while no data fails",
+      input: { gate: { metricsDeadlineSeconds: 120, baselineWindowSeconds: 3600 } },
+      message: "gate.metricsDeadlineSeconds (120) is shorter than 360 s",
     },
     {
       name: "renewBefore as a whole lifetime",

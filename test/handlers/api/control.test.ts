@@ -20,7 +20,7 @@ import { createRotationWorkflow } from "../../../functions/workflow/rotation-wor
 import type { RotationSettings } from "../../../functions/workflow/settings.ts";
 import { type ApiEventOptions, apiEvent, invoke, PRINCIPAL, ROLE_SESSION } from "../../support/api-events.ts";
 import { useDurableRunner } from "../../support/durable.ts";
-import { buildFleet, type Fleet } from "../../support/fleet.ts";
+import { buildFleet, type Fleet, REAL_TIME_GATE } from "../../support/fleet.ts";
 import { expectNoKeyMaterial } from "../../support/key-material.ts";
 
 useDurableRunner({ skipTime: false });
@@ -32,6 +32,7 @@ const FAST: Partial<RotationSettings> = {
   bakeSeconds: 1,
   deploy: { timeoutSeconds: 60, pollSeconds: 1 },
   preflight: { timeoutSeconds: 2, intervalSeconds: 1, probePath: "/" },
+  gate: REAL_TIME_GATE,
   graceSeconds: 1,
 };
 
