@@ -19,6 +19,7 @@ import {
   type WorkflowSdk,
 } from "../functions/dispatch/start-rotation.ts";
 import type { RotationInput } from "../functions/workflow/rotation-workflow.ts";
+import { modelCheckedStarter } from "../standins/lambda.ts";
 
 type Handler = ConstructorParameters<typeof LocalDurableTestRunner>[0]["handlerFunction"];
 
@@ -27,7 +28,9 @@ export type LocalExecutionResult = Awaited<ReturnType<LocalDurableTestRunner["ru
 
 /** An in-process starter running each new execution name on its own LocalDurableTestRunner. */
 export function localDurableStarter(handler: Handler): LocalWorkflowStarter {
-  return localWorkflowStarter(() => new LocalDurableTestRunner({ handlerFunction: handler }));
+  return modelCheckedStarter(
+    localWorkflowStarter(() => new LocalDurableTestRunner({ handlerFunction: handler })),
+  );
 }
 
 /** `workflow.start` over a local starter: Lambda's answers, including the refusal of a name already used. */

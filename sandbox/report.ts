@@ -168,6 +168,12 @@ export interface SandboxReport {
   awsCalls: Record<string, number>;
   /** Calls that were not the service's: building the world, and the origins' origin-sync polls. */
   awsCallsOutsideTheService: { setup: Record<string, number>; originSync: Record<string, number> };
+  /**
+   * Every AWS call of this run (setup and origin-sync included) checked against AWS's published service
+   * models (botocore, standins/model/): how many, and how many violated them (each described). A run with
+   * a violation fails.
+   */
+  modelChecks: { botocore: string; checked: number; violations: number; details: string[] };
   faults: {
     aws: Array<{ kind: string; service: string; operation?: string; times: number; delivered: number }>;
     crashes: Array<{ step: string; when: string; times: number; delivered: number }>;
@@ -209,6 +215,8 @@ export interface Observed {
   /** certificate name -> final ARNs of its origins, its initial ARN, the latest rotation's new ARN. */
   presenting: Record<string, { finalArns: string[]; initialArn: string; newArn?: string }>;
   awsCalls: Record<string, number>;
+  /** AWS calls that violated AWS's published models (standins/model/), described. */
+  modelViolations: string[];
   /** Authority refs (authority / nextAuthority) in the published bundle and in each following origin's. */
   bundles: Array<{ where: string; authorities: string[] }>;
   notificationEvents: string[];
@@ -216,7 +224,10 @@ export interface Observed {
   credentialSecrets: Record<string, CredentialSecretReport>;
 }
 
-/** Every expectation of the scenario, plus the two every run has (in time; every action completed). */
+/**
+ * Every expectation of the scenario, plus the three every run has (in time; no call AWS's models forbid;
+ * every action completed).
+ */
 export function evaluateExpectations(
   expect: ScenarioExpectations | undefined,
   o: Observed,
@@ -366,6 +377,12 @@ export function evaluateExpectations(
       "sent",
       o.notificationEvents.includes(event) ? "sent" : "not sent",
     );
+  check(
+    "no AWS call violated AWS's published models",
+    o.modelViolations.length === 0,
+    0,
+    o.modelViolations.length === 0 ? 0 : o.modelViolations,
+  );
   return results;
 }
 

@@ -42,6 +42,8 @@ import {
 import { dynamoDbClient } from "../standins/dynamodb.ts";
 import { Edge } from "../standins/edge.ts";
 import type { OriginKind } from "../standins/fleet-origin.ts";
+import { modelCheckedCallbackSender } from "../standins/lambda.ts";
+import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";
 import type { SecretsManagerStandin } from "../standins/secrets-manager.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
 import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
@@ -185,6 +187,8 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
   );
   let report: SandboxReport | undefined;
   let extra: ObservedExtra = { issuedCertificates: 0, bundles: [] };
+  // The process's model-check tally before this run (tests run several scenarios in one process).
+  const modelBefore = { checked: modelChecks.counts().checked, violations: modelChecks.all().length };
   let setupCalls: Record<string, number> = {};
 
   try {
@@ -323,7 +327,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       aws: world.clients,
       dynamo,
       starter: dispatcher,
-      callbacks: localCallbackSender(),
+      callbacks: modelCheckedCallbackSender(localCallbackSender()),
     });
     const scanDeps: ScanDeps = await scanDepsFrom(trackingConfig(world.wiring), {
       clients: { ...world.clients, dynamo, privateCa: () => world.clients.privateCa },
@@ -505,6 +509,13 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     report.dryRuns = dryRuns;
   }
   report.timings = { totalMs: printer.elapsedMs(), ...timings };
+  const modelViolations = modelChecks.all().slice(modelBefore.violations).map(describeModelViolation);
+  report.modelChecks = {
+    botocore: botocoreVersion(),
+    checked: modelChecks.counts().checked - modelBefore.checked,
+    violations: modelViolations.length,
+    details: modelViolations,
+  };
   const expectations = fatal
     ? [{ name: "sandbox ran", passed: false, expected: "no error", actual: fatal.message }]
     : evaluateExpectations(scenario.expect, observedFrom(report, extra, timedOut));
@@ -843,11 +854,16 @@ async function deliverControl(
         (at.kind === undefined || control.kind === at.kind)
       ) {
         try {
-          const result = await controlRotation(world.store, localCallbackSender(), rotation.rotationId, {
-            action,
-            actor: OPERATOR,
-            reason: reason ?? `${action} requested by the sandbox scenario`,
-          });
+          const result = await controlRotation(
+            world.store,
+            modelCheckedCallbackSender(localCallbackSender()),
+            rotation.rotationId,
+            {
+              action,
+              actor: OPERATOR,
+              reason: reason ?? `${action} requested by the sandbox scenario`,
+            },
+          );
           const text = `${action} delivered to ${rotation.rotationId} at its ${result.kind} of wave ${result.wave}`;
           printer.line(text);
           return text;
@@ -1190,6 +1206,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
     })),
     awsCalls: serviceCalls(world.standins.server.callsByOperation(), input.setupCalls, world.originSyncCalls),
     awsCallsOutsideTheService: { setup: sorted(input.setupCalls), originSync: sorted(world.originSyncCalls) },
+    modelChecks: { botocore: "", checked: 0, violations: 0, details: [] },
     faults: { aws: input.awsFaults, crashes: input.crashes },
     trustBundle: {
       published: subjectsIn(published),
@@ -1290,6 +1307,7 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
       keyType: d.plan.keyAlgorithm,
     })),
     issuedCertificates: extra.issuedCertificates,
+    modelViolations: report.modelChecks.details,
     edgeRefused: report.edge.refused,
     refusingOrigins: report.distributions.flatMap((d) =>
       d.origins.filter((o) => o.refused > 0).map((o) => `${d.name}/${o.name}`),
@@ -1347,6 +1365,7 @@ function emptyReport(
     notifications: [],
     awsCalls: {},
     awsCallsOutsideTheService: { setup: {}, originSync: {} },
+    modelChecks: { botocore: "", checked: 0, violations: 0, details: [] },
     faults: { aws: [], crashes: [] },
     trustBundle: { published: [] },
     scans: [],
@@ -1368,6 +1387,11 @@ function summarize(printer: Printer, report: SandboxReport): void {
   printer.always(
     `AWS calls: ${calls} (${Object.keys(report.awsCalls).length} operations); notifications: ${report.notifications.length}`,
   );
+  printer.always(
+    `AWS model checks (botocore ${report.modelChecks.botocore}): ${report.modelChecks.checked} calls checked, ` +
+      `${report.modelChecks.violations} violation(s)`,
+  );
+  for (const detail of report.modelChecks.details) printer.always(`model violation: ${detail}`);
   const failed = report.expectations.filter((e) => !e.passed);
   for (const e of failed)
     printer.always(

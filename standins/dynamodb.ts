@@ -2,12 +2,19 @@
  * DynamoDB for tests: dynalite (an in-memory DynamoDB engine) in this process on 127.0.0.1, OS-chosen port.
  * Conditional writes and ConditionalCheckFailedException behave as on AWS; TransactWriteItems is not served,
  * so the code under test must not need it. Tables become ACTIVE at once.
+ *
+ * dynalite is not ours, but what reaches it is: a model-checking front on its own loopback port reads every
+ * request and answer against AWS's DynamoDB model (standins/model/), as the other stand-ins do, refuses a
+ * request the model does not allow with DynamoDB's ValidationException, and forwards the rest to dynalite.
  */
-import type { Server } from "node:http";
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { rotationTableDefinition } from "../functions/adapters/rotation-store.ts";
+import { serviceCheck } from "./model/checks.ts";
+import type { Violation } from "./model/validate.ts";
+import { AwsError, jsonError } from "./protocol.ts";
 
 interface DynaliteOptions {
   createTableMs?: number;
@@ -43,18 +50,122 @@ export async function startDynamoDb(): Promise<DynamoDbStandin> {
     });
   });
   const { port } = server.address() as AddressInfo;
+  const front = modelCheckingFront(port);
+  await new Promise<void>((resolve, reject) => {
+    front.once("error", reject);
+    front.listen(0, "127.0.0.1", () => {
+      front.off("error", reject);
+      resolve();
+    });
+  });
+  const { port: frontPort } = front.address() as AddressInfo;
   let closed: Promise<void> | undefined;
+  const stop = (s: Server) =>
+    new Promise<void>((resolve, reject) => {
+      s.close((error?: Error) => (error ? reject(error) : resolve()));
+      // Keep-alive sockets of SDK clients would hold the server open.
+      s.closeIdleConnections();
+    });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${frontPort}`,
     close() {
-      closed ??= new Promise<void>((resolve, reject) => {
-        server.close((error?: Error) => (error ? reject(error) : resolve()));
-        // Keep-alive sockets of SDK clients would hold the server open.
-        server.closeIdleConnections();
-      });
+      closed ??= stop(front).then(() => stop(server));
       return closed;
     },
   };
+}
+
+/**
+ * Where dynalite's answers differ from AWS's model in table management only (the service never creates or
+ * describes tables at run time: infra does), counted as known deviations rather than failures:
+ * - TableId is not a UUID (dynalite's own format);
+ * - ProvisionedThroughput.NumberOfDecreasesToday is 0 where the model says min 1 (AWS answers 0 too);
+ * - TableThroughputModeSummary is a member dynalite sends that the model does not define.
+ * Everything our code sends, and every item-level answer, is checked strictly.
+ */
+function isDynaliteQuirk(operation: string, violation: Violation): boolean {
+  if (operation !== "CreateTable" && operation !== "DescribeTable") return false;
+  return /(^|\.)(TableId|NumberOfDecreasesToday|TableThroughputModeSummary)$/.test(violation.path);
+}
+
+/** The model-checking front of dynalite: check, forward, check the answer. */
+function modelCheckingFront(dynalitePort: number): Server {
+  const check = serviceCheck("dynamodb");
+  return createServer((req, res) => {
+    void (async () => {
+      const body = await readAll(req);
+      const target = String(req.headers["x-amz-target"] ?? "");
+      const operation = target.slice(target.lastIndexOf(".") + 1);
+      const url = new URL(req.url ?? "/", "http://dynamodb");
+      try {
+        check.checkRequest(operation, "json", {
+          method: req.method ?? "POST",
+          path: url.pathname,
+          query: url.searchParams,
+          headers: req.headers,
+          body: body.toString("utf8"),
+        });
+      } catch (error) {
+        if (!(error instanceof AwsError)) throw error;
+        // DynamoDB names its validation error with the Coral namespace.
+        const answer = jsonError(error);
+        const type = `com.amazon.coral.validate#${error.code}`;
+        res.writeHead(answer.status, { ...answer.headers, "x-amzn-errortype": type });
+        res.end(JSON.stringify({ __type: type, message: error.message }));
+        return;
+      }
+      const answer = await forward(dynalitePort, req, body);
+      const text = answer.body.toString("utf8");
+      if (answer.status === 200) {
+        check.checkResponse(
+          operation,
+          "json",
+          { status: 200, body: text },
+          req.method ?? "POST",
+          isDynaliteQuirk,
+        );
+      } else {
+        const type = /"__type"\s*:\s*"([^"]+)"/.exec(text)?.[1] ?? "";
+        check.checkError(operation, type.slice(type.indexOf("#") + 1), answer.status);
+      }
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+    })().catch((error: unknown) => {
+      res.writeHead(500);
+      res.end(String(error));
+    });
+  });
+}
+
+async function readAll(stream: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function forward(
+  port: number,
+  req: IncomingMessage,
+  body: Buffer,
+): Promise<{ status: number; headers: Record<string, string | string[]>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const out = httpRequest(
+      { host: "127.0.0.1", port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        readAll(answer).then(
+          (data) =>
+            resolve({
+              status: answer.statusCode ?? 500,
+              headers: answer.headers as Record<string, string | string[]>,
+              body: data,
+            }),
+          reject,
+        );
+      },
+    );
+    out.on("error", reject);
+    out.end(body);
+  });
 }
 
 /** A real DynamoDB client for the stand-in, configured as the stand-ins' other clients are. */

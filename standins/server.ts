@@ -89,11 +89,13 @@ export class StandinServer {
   constructor(services: Array<JsonService | RestService | WireService>, options: StandinServerOptions = {}) {
     this.#options = options;
     this.latencyMs = options.latencyMs ?? 0;
+    modelChecks.countServer();
     for (const service of services) {
       if ("targetPrefix" in service) this.#json.set(service.targetPrefix, service);
       else this.#rest.push(service);
       // Without the models the stand-ins do not start: a check that cannot run must not look like a pass.
-      if (!this.#checks.has(service.service)) this.#checks.set(service.service, serviceCheck(service.service));
+      if (!this.#checks.has(service.service))
+        this.#checks.set(service.service, serviceCheck(service.service));
     }
     this.#server = createServer((req, res) => {
       this.#serve(req, res).catch((error: unknown) => {

@@ -65,6 +65,8 @@ export interface Shape {
   streaming?: boolean;
   eventstream?: boolean;
   xmlNamespace?: { uri?: string; prefix?: string };
+  /** Secret strings and keys: never quoted in a message. */
+  sensitive?: boolean;
 }
 
 export interface Operation {

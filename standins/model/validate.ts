@@ -9,7 +9,7 @@
  * case, 1-based list positions, as AWS's validation messages name members) and the model path
  * (`MaxResults`, `Filters[0].Name`) for people reading a test failure.
  */
-import type { Shape, ShapeRef, ServiceModel } from "./botocore.ts";
+import type { ServiceModel, Shape, ShapeRef } from "./botocore.ts";
 
 export interface Violation {
   /** Where, as AWS names it in validation messages: `maxResults`, `distributionConfig.origins.items.1.member.id`. */
@@ -18,7 +18,7 @@ export interface Violation {
   path: string;
   /** AWS's wording of the failed constraint, e.g. "Member must not be null". */
   constraint: string;
-  /** The offending value, shortened, as AWS quotes it ('501', null). */
+  /** The offending value, shortened, as AWS quotes it ('501', null); empty for a sensitive value. */
   value: string;
 }
 
@@ -26,14 +26,17 @@ export interface Violation {
 export function validationMessage(violations: readonly Violation[]): string {
   const n = violations.length;
   const details = violations
-    .map((v) => `Value ${v.value} at '${v.member}' failed to satisfy constraint: ${v.constraint}`)
+    .map(
+      (v) =>
+        `Value${v.value ? ` ${v.value}` : ""} at '${v.member}' failed to satisfy constraint: ${v.constraint}`,
+    )
     .join("; ");
   return `${n} validation error${n === 1 ? "" : "s"} detected: ${details}`;
 }
 
 /** One line per violation, in model names, for test failures and reports. */
 export function describeViolation(v: Violation): string {
-  return `${v.path || "(root)"}: ${v.constraint} (value ${v.value})`;
+  return `${v.path || "(root)"}: ${v.constraint}${v.value ? ` (value ${v.value})` : ""}`;
 }
 
 export interface Location {
@@ -60,7 +63,7 @@ export function entry(at: Location, key: string): Location {
 }
 
 /** Quoted as AWS quotes values: strings in single quotes, cut after 120 characters; null for absent. */
-export function quote(value: unknown): string {
+export function quoteValue(value: unknown): string {
   if (value === undefined || value === null) return "null";
   let text: string;
   if (value instanceof Date) text = value.toISOString();
@@ -73,15 +76,16 @@ export function quote(value: unknown): string {
 const patternCache = new Map<string, RegExp | null>();
 
 /**
- * The model's pattern as a JavaScript RegExp (Unicode mode first, as the models use \p{..} classes), or null
- * when it cannot be expressed (then the pattern is not checked, and `uncheckedPatterns` says so).
+ * The model's pattern as a JavaScript RegExp matching the whole value (Unicode mode first, as the models use
+ * \p{..} classes), or null when it cannot be expressed (then the pattern is not checked, and
+ * `uncheckedPatterns` says so).
  */
 export function compilePattern(pattern: string): RegExp | null {
   if (patternCache.has(pattern)) return patternCache.get(pattern) ?? null;
   let compiled: RegExp | null = null;
   for (const flags of ["u", ""]) {
     try {
-      compiled = new RegExp(pattern, flags);
+      compiled = new RegExp(`^(?:${pattern})$`, flags);
       break;
     } catch {
       // try the next flavour
@@ -97,9 +101,16 @@ export const uncheckedPatterns = new Set<string>();
 
 export class ShapeValidator {
   readonly #model: ServiceModel;
+  /**
+   * Checking an answer: lower bounds (`min` of lengths and values) are not enforced, because AWS answers
+   * below them where a shape is shared with inputs: DynamoDB's BatchWriteItem answers `"UnprocessedItems": {}`
+   * and DescribeTable `"NumberOfDecreasesToday": 0` in AWS's own documented examples, against min 1.
+   */
+  readonly #answer: boolean;
 
-  constructor(model: ServiceModel) {
+  constructor(model: ServiceModel, options: { answer?: boolean } = {}) {
     this.#model = model;
+    this.#answer = options.answer ?? false;
   }
 
   shape(name: string): Shape {
@@ -115,15 +126,22 @@ export class ShapeValidator {
     return out;
   }
 
-  #value(ref: ShapeRef, value: unknown, at: Location, out: Violation[]): void {
+  #value(ref: ShapeRef, value: unknown, at: Location, out: Violation[], secret = false): void {
     const shape = this.shape(ref.shape);
+    // A sensitive value (a secret string, a private key) is never quoted, here or below it: AWS leaves it
+    // out of its messages too ("Value at 'password' failed to satisfy constraint ...").
+    const hidden = secret || shape.sensitive === true;
+    const quote = (v: unknown) => (hidden ? "" : quoteValue(v));
     const fail = (constraint: string): void => {
       out.push({ ...at, constraint, value: quote(value) });
     };
     switch (shape.type) {
       case "structure": {
         if (shape.document) return; // any JSON value
-        if (!isRecord(value)) return fail("Member must be a structure");
+        if (!isRecord(value)) {
+          fail("Member must be a structure");
+          return;
+        }
         for (const name of shape.required ?? []) {
           if (value[name] === undefined || value[name] === null) {
             const where = child(at, name);
@@ -138,43 +156,65 @@ export class ShapeValidator {
           const member = shape.members?.[name];
           if (!member) {
             const where = child(at, name);
-            out.push({ ...where, constraint: "Member is not defined by the model", value: quote(value[name]) });
+            out.push({
+              ...where,
+              constraint: "Member is not defined by the model",
+              value: quote(value[name]),
+            });
             continue;
           }
-          this.#value(member, value[name], child(at, name), out);
+          this.#value(member, value[name], child(at, name), out, hidden);
         }
         return;
       }
       case "list": {
-        if (!Array.isArray(value)) return fail("Member must be a list");
-        this.#size(shape, value.length, "length", value, at, out);
+        if (!Array.isArray(value)) {
+          fail("Member must be a list");
+          return;
+        }
+        this.#size(shape, value.length, "length", quote(value), at, out);
         value.forEach((element, i) => {
           if (element === null || element === undefined) {
             out.push({ ...item(at, i), constraint: "Member must not be null", value: "null" });
-          } else this.#value(shape.member!, element, item(at, i), out);
+          } else this.#value(shape.member!, element, item(at, i), out, hidden);
         });
         return;
       }
       case "map": {
-        if (!isRecord(value)) return fail("Member must be a map");
+        if (!isRecord(value)) {
+          fail("Member must be a map");
+          return;
+        }
         const keys = Object.keys(value);
-        this.#size(shape, keys.length, "length", value, at, out);
+        this.#size(shape, keys.length, "length", quote(value), at, out);
         for (const key of keys) {
-          this.#value(shape.key!, key, { ...entry(at, key), path: `${entry(at, key).path}(key)` }, out);
-          this.#value(shape.value!, value[key], entry(at, key), out);
+          this.#value(
+            shape.key!,
+            key,
+            { ...entry(at, key), path: `${entry(at, key).path}(key)` },
+            out,
+            hidden,
+          );
+          this.#value(shape.value!, value[key], entry(at, key), out, hidden);
         }
         return;
       }
       case "string": {
-        if (typeof value !== "string") return fail("Member must be a string");
+        if (typeof value !== "string") {
+          fail("Member must be a string");
+          return;
+        }
         // Lengths of strings count characters (Unicode code points), as Smithy's length trait does.
-        this.#size(shape, [...value].length, "length", value, at, out);
+        this.#size(shape, [...value].length, "length", quote(value), at, out);
         if (shape.enum && !shape.enum.includes(value)) {
           fail(`Member must satisfy enum value set: [${shape.enum.join(", ")}]`);
         }
         if (shape.pattern !== undefined) {
           const regex = compilePattern(shape.pattern);
-          // Smithy patterns are not implicitly anchored: a match anywhere satisfies them.
+          // The whole value must match. Smithy's spec leaves patterns unanchored, but AWS's services match
+          // the whole value: CloudFormation refused 'https://aws-quickstart...' against
+          // '[a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*', which a match anywhere would accept
+          // (docs/aws-behaviour.md, model.patterns-whole-value). Stricter than AWS if that is wrong, never laxer.
           if (regex && !regex.test(value)) {
             fail(`Member must satisfy regular expression pattern: ${shape.pattern}`);
           }
@@ -183,14 +223,21 @@ export class ShapeValidator {
       }
       case "integer":
       case "long": {
-        if (typeof value !== "number" || !Number.isInteger(value)) return fail("Member must be an integer");
-        this.#size(shape, value, "value", value, at, out);
+        if (typeof value !== "number" || !Number.isInteger(value)) {
+          fail("Member must be an integer");
+          return;
+        }
+        this.#size(shape, value, "value", quote(value), at, out);
         return;
       }
       case "float":
       case "double": {
-        if (typeof value !== "number" || Number.isNaN(value)) return fail("Member must be a number");
-        this.#size(shape, value, "value", value, at, out);
+        // NaN and the infinities are doubles too (the model sets no range that would exclude them).
+        if (typeof value !== "number") {
+          fail("Member must be a number");
+          return;
+        }
+        this.#size(shape, value, "value", quote(value), at, out);
         return;
       }
       case "boolean":
@@ -200,8 +247,11 @@ export class ShapeValidator {
         if (!(value instanceof Date) || Number.isNaN(value.getTime())) fail("Member must be a timestamp");
         return;
       case "blob": {
-        if (!(value instanceof Uint8Array)) return fail("Member must be a blob");
-        this.#size(shape, value.length, "length", value, at, out);
+        if (!(value instanceof Uint8Array)) {
+          fail("Member must be a blob");
+          return;
+        }
+        this.#size(shape, value.length, "length", quote(value), at, out);
         return;
       }
       default:
@@ -213,22 +263,22 @@ export class ShapeValidator {
     shape: Shape,
     size: number,
     what: "length" | "value",
-    value: unknown,
+    quoted: string,
     at: Location,
     out: Violation[],
   ): void {
-    if (shape.min !== undefined && size < shape.min) {
+    if (!this.#answer && shape.min !== undefined && size < shape.min) {
       out.push({
         ...at,
         constraint: `Member must have ${what} greater than or equal to ${shape.min}`,
-        value: quote(value),
+        value: quoted,
       });
     }
     if (shape.max !== undefined && size > shape.max) {
       out.push({
         ...at,
         constraint: `Member must have ${what} less than or equal to ${shape.max}`,
-        value: quote(value),
+        value: quoted,
       });
     }
   }

@@ -14,7 +14,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { parseXml, type XmlElement } from "../xml.ts";
 import type { Operation, ServiceModel, Shape, ShapeRef } from "./botocore.ts";
-import { child, entry, item, type Location, quote, ROOT, type Violation } from "./validate.ts";
+import { child, entry, item, type Location, quoteValue as quote, ROOT, type Violation } from "./validate.ts";
 
 export type Protocol = "json" | "rest-json" | "rest-xml" | "query";
 
@@ -152,13 +152,12 @@ export class WireReader {
         });
       }
     }
-    Object.assign(value, this.#restBody(protocol, input, shape, message.body, message.bytes, out));
+    Object.assign(value, this.#restBody(protocol, shape, message.body, message.bytes, out));
     return { value, violations: out };
   }
 
   #restBody(
     protocol: Protocol,
-    ref: ShapeRef,
     shape: Shape,
     body: string,
     bytes: Uint8Array | undefined,
@@ -179,7 +178,8 @@ export class WireReader {
       if (body.trim() === "") return value;
       if (protocol === "rest-json") {
         const json = readJsonBody(body, out);
-        if (json !== undefined) value[shape.payload] = this.#json(member, json, child(ROOT, shape.payload), out, "rest-json");
+        if (json !== undefined)
+          value[shape.payload] = this.#json(member, json, child(ROOT, shape.payload), out, "rest-json");
         return value;
       }
       const root = readXml(body, out);
@@ -198,7 +198,7 @@ export class WireReader {
     const bodyMembers = Object.entries(shape.members ?? {}).filter(([, m]) => m.location === undefined);
     if (body.trim() === "") return value;
     if (bodyMembers.length === 0) {
-      out.push({ ...ROOT, constraint: "The operation takes no body", value: quote(body) });
+      out.push({ ...ROOT, constraint: "The operation takes no body", value: `'${body.length} bytes'` });
       return value;
     }
     const only = { ...shape, members: Object.fromEntries(bodyMembers) };
@@ -220,7 +220,10 @@ export class WireReader {
     const output = operation.output;
     if (protocol === "json") {
       const json = body.trim() === "" ? {} : readJsonBody(body, out);
-      return { value: output ? asRecord(this.#json(output, json ?? {}, ROOT, out, "json")) : {}, violations: out };
+      return {
+        value: output ? asRecord(this.#json(output, json ?? {}, ROOT, out, "json")) : {},
+        violations: out,
+      };
     }
     const expectedStatus = protocol === "query" ? 200 : (operation.http.responseCode ?? 200);
     if (answer.status !== expectedStatus) {
@@ -271,7 +274,7 @@ export class WireReader {
     }
     if (method === "HEAD") return { value, violations: out };
     const bytes = typeof answer.body === "string" ? undefined : answer.body;
-    Object.assign(value, this.#restBody(protocol, output, shape, body, bytes, out));
+    Object.assign(value, this.#restBody(protocol, shape, body, bytes, out));
     return { value, violations: out };
   }
 
@@ -285,7 +288,9 @@ export class WireReader {
         if (shape.document) return raw;
         return this.#jsonStructure(shape, raw, at, out, protocol);
       case "list":
-        return Array.isArray(raw) ? raw.map((v, i) => this.#json(shape.member!, v, item(at, i), out, protocol)) : raw;
+        return Array.isArray(raw)
+          ? raw.map((v, i) => this.#json(shape.member!, v, item(at, i), out, protocol))
+          : raw;
       case "map":
         if (!isPlainObject(raw)) return raw;
         return Object.fromEntries(
@@ -298,6 +303,13 @@ export class WireReader {
       }
       case "blob":
         return typeof raw === "string" ? decodeBase64(raw) : raw;
+      case "float":
+      case "double":
+        // The JSON protocols send NaN and the infinities as strings.
+        if (raw === "NaN") return Number.NaN;
+        if (raw === "Infinity") return Number.POSITIVE_INFINITY;
+        if (raw === "-Infinity") return Number.NEGATIVE_INFINITY;
+        return raw;
       default:
         return raw;
     }
@@ -332,7 +344,11 @@ export class WireReader {
         const itemName = shape.member!.locationName ?? "member";
         return element.children.map((c, i) => {
           if (c.localName !== itemName) {
-            out.push({ ...item(at, i), constraint: `list items must be <${itemName}>`, value: quote(c.localName) });
+            out.push({
+              ...item(at, i),
+              constraint: `list items must be <${itemName}>`,
+              value: quote(c.localName),
+            });
           }
           return this.#xml(shape.member!, c, item(at, i), out);
         });
@@ -344,7 +360,12 @@ export class WireReader {
     }
   }
 
-  #xmlMapEntries(shape: Shape, entries: XmlElement[], at: Location, out: Violation[]): Record<string, unknown> {
+  #xmlMapEntries(
+    shape: Shape,
+    entries: XmlElement[],
+    at: Location,
+    out: Violation[],
+  ): Record<string, unknown> {
     const keyName = shape.key!.locationName ?? "key";
     const valueName = shape.value!.locationName ?? "value";
     const map: Record<string, unknown> = {};
@@ -352,7 +373,11 @@ export class WireReader {
       const k = e.children.find((c) => c.localName === keyName)?.text;
       const v = e.children.find((c) => c.localName === valueName);
       if (k === undefined || !v) {
-        out.push({ ...at, constraint: `map entries need <${keyName}> and <${valueName}>`, value: quote(e.raw) });
+        out.push({
+          ...at,
+          constraint: `map entries need <${keyName}> and <${valueName}>`,
+          value: "",
+        });
         continue;
       }
       map[k] = this.#xml(shape.value!, v, entry(at, k), out);
@@ -458,7 +483,13 @@ export class WireReader {
           const k = params.get(`${entryPrefix}.${i}.${keyName}`);
           this.#usedQueryKeys.add(`${entryPrefix}.${i}.${keyName}`);
           if (k === null) continue;
-          map[k] = this.#queryValue(shape.value!, params, `${entryPrefix}.${i}.${valueName}`, entry(at, k), out);
+          map[k] = this.#queryValue(
+            shape.value!,
+            params,
+            `${entryPrefix}.${i}.${valueName}`,
+            entry(at, k),
+            out,
+          );
         }
         return Object.keys(map).length > 0 ? map : undefined;
       }
@@ -596,7 +627,10 @@ function parseTime(text: string, format: string): unknown {
   if (format === "unixTimestamp") {
     return /^-?\d+(\.\d+)?$/.test(text) ? new Date(Number(text) * 1000) : text;
   }
-  if (format === "iso8601" && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(text)) {
+  if (
+    format === "iso8601" &&
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(text)
+  ) {
     return text;
   }
   const date = new Date(text);
@@ -613,7 +647,12 @@ function readJsonBody(body: string, out: Violation[]): unknown {
   try {
     return JSON.parse(body) as unknown;
   } catch (error) {
-    out.push({ ...ROOT, constraint: `body must be JSON (${(error as Error).message})`, value: quote(body) });
+    // The body is not quoted: it may hold a secret.
+    out.push({
+      ...ROOT,
+      constraint: `body must be JSON (${(error as Error).message})`,
+      value: `'${body.length} bytes'`,
+    });
     return undefined;
   }
 }
@@ -622,7 +661,11 @@ function readXml(body: string, out: Violation[]): XmlElement | undefined {
   try {
     return parseXml(body);
   } catch (error) {
-    out.push({ ...ROOT, constraint: `body must be XML (${(error as Error).message})`, value: quote(body) });
+    out.push({
+      ...ROOT,
+      constraint: `body must be XML (${(error as Error).message})`,
+      value: `'${body.length} bytes'`,
+    });
     return undefined;
   }
 }

@@ -17,6 +17,7 @@ import {
 } from "../../functions/dispatch/control-rotation.ts";
 import { localCallbackSender } from "../../functions/dispatch/local-callbacks.ts";
 import { createRotationWorkflow, type RotationOutcome } from "../../functions/workflow/rotation-workflow.ts";
+import { modelCheckedCallbackSender } from "../../standins/lambda.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet, REAL_TIME_GATE } from "../support/fleet.ts";
 
@@ -153,7 +154,9 @@ describe("controlRotation", () => {
 
 describe("the local callback sender", () => {
   it("reports a callback id no local execution has as closed", async () => {
-    const error = await refusal(localCallbackSender().succeed("bm8tc3VjaC1jYWxsYmFjaw==", "{}"));
+    const error = await refusal(
+      modelCheckedCallbackSender(localCallbackSender()).succeed("bm8tc3VjaC1jYWxsYmFjaw==", "{}"),
+    );
     expect(error).toBeInstanceOf(CallbackClosedError);
   });
 });
@@ -191,14 +194,21 @@ describe("end to end on the local durable runner", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const open = (await f.store.getControl(input.rotationId))!;
-    const result = await controlRotation(f.store, localCallbackSender(), input.rotationId, {
-      action: "rollback",
-      actor: ACTOR,
-      reason: "drill",
-    });
+    const result = await controlRotation(
+      f.store,
+      modelCheckedCallbackSender(localCallbackSender()),
+      input.rotationId,
+      {
+        action: "rollback",
+        actor: ACTOR,
+        reason: "drill",
+      },
+    );
     expect(result).toEqual({ rotationId: input.rotationId, action: "rollback", kind: "bake", wave: 0 });
     // The same callback answered twice (a retried request racing the first): refused, as Lambda does.
-    const again = await refusal(localCallbackSender().succeed(open.callbackId, "{}"));
+    const again = await refusal(
+      modelCheckedCallbackSender(localCallbackSender()).succeed(open.callbackId, "{}"),
+    );
     expect(again).toBeInstanceOf(CallbackClosedError);
 
     const done = await execution;
@@ -215,7 +225,7 @@ describe("end to end on the local durable runner", () => {
 
     // The window is closed now: a second decision is refused, not delivered.
     const late = await refusal(
-      controlRotation(f.store, localCallbackSender(), input.rotationId, {
+      controlRotation(f.store, modelCheckedCallbackSender(localCallbackSender()), input.rotationId, {
         action: "rollback",
         actor: ACTOR,
         reason: "",

@@ -493,6 +493,7 @@ describe("expectations", () => {
     notificationEvents: ["rotation-started"],
     dryRuns: [],
     credentialSecrets: {},
+    modelViolations: [],
   };
 
   it("fail with what was expected and what was found", () => {
@@ -518,7 +519,20 @@ describe("expectations", () => {
       ["awsCalls acm:ImportCertificate", true, 0],
       ["trustBundle (published, and every origin following it)", false, ["origin shop/api has authority"]],
       ["notification rotation-completed", false, "not sent"],
+      ["no AWS call violated AWS's published models", true, 0],
     ]);
+  });
+
+  it("fail any run in which an AWS call violated AWS's published models", () => {
+    const violation =
+      "acm:SearchCertificates request: MaxResults: Member must have value less than or equal to 500";
+    const results = evaluateExpectations({}, { ...base, modelViolations: [violation] });
+    expect(results.at(-1)).toEqual({
+      name: "no AWS call violated AWS's published models",
+      passed: false,
+      expected: 0,
+      actual: [violation],
+    });
   });
 
   it("check a dry run's waves by distribution names, in wave order, in any order within a wave", () => {
@@ -539,7 +553,7 @@ describe("expectations", () => {
         ],
       },
       observed,
-    ).slice(2);
+    ).slice(2, -1);
     expect(results.map((r) => [r.name, r.passed, r.actual])).toEqual([
       ["dry run of edge", true, { waves: [["shop"], ["media", "blog"]] }],
       ["dry run of edge", false, { waves: [["shop"], ["media", "blog"]] }],
@@ -575,7 +589,7 @@ describe("expectations", () => {
     };
     expect(
       evaluateExpectations(wanted, observed("EC_prime256v1"))
-        .slice(2)
+        .slice(2, -1)
         .map((r) => [r.name, r.passed, r.actual]),
     ).toEqual([
       ["rotation of edge", true, { status: "completed", keyType: "EC_prime256v1" }],

@@ -63,6 +63,7 @@ import type { RotationSettings } from "../../functions/workflow/settings.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type HttpApiAccount, type HttpApiHandler, startHttpApi } from "../../standins/http-api.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
+import { modelCheckedCallbackSender, modelCheckedStarter } from "../../standins/lambda.ts";
 import {
   type CertificateAuthority,
   createRootCa,
@@ -290,11 +291,13 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       log,
     };
     const handler = createRotationWorkflow(workflow, workflowDeps);
-    const starter = localWorkflowStarter(() => new LocalDurableTestRunner({ handlerFunction: handler }));
+    const starter = modelCheckedStarter(
+      localWorkflowStarter(() => new LocalDurableTestRunner({ handlerFunction: handler })),
+    );
 
     // The API functions, each with the dependencies its own wiring builds.
     const tableConfig = tableApiConfig(sources);
-    const callbacks = localCallbackSender();
+    const callbacks = modelCheckedCallbackSender(localCallbackSender());
     const certificates = certificatesDepsFrom(tableConfig, { dynamo });
     const reads = rotationReadDepsFrom(tableConfig, { dynamo });
     const control = controlDepsFrom(tableConfig, { dynamo, callbacks });

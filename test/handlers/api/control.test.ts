@@ -18,6 +18,7 @@ import { rollbackRotationHandler } from "../../../functions/handlers/api/rollbac
 import { startRotationHandler } from "../../../functions/handlers/api/start-rotation.ts";
 import { createRotationWorkflow } from "../../../functions/workflow/rotation-workflow.ts";
 import type { RotationSettings } from "../../../functions/workflow/settings.ts";
+import { modelCheckedCallbackSender } from "../../../standins/lambda.ts";
 import { type ApiEventOptions, apiEvent, invoke, PRINCIPAL, ROLE_SESSION } from "../../support/api-events.ts";
 import { useDurableRunner } from "../../support/durable.ts";
 import { buildFleet, type Fleet, REAL_TIME_GATE } from "../../support/fleet.ts";
@@ -60,7 +61,7 @@ async function apiOverFleet(distributions: number) {
       issuerKeyOfSubject(new X509Certificate(fleet.oldIssuer.certificatePem).subject),
     ],
     starter,
-    callbacks: localCallbackSender(),
+    callbacks: modelCheckedCallbackSender(localCallbackSender()),
   };
   const call = (handler: Parameters<typeof invoke>[0], route: string, options: ApiEventOptions = {}) =>
     invoke(handler, apiEvent(route, options));
