@@ -62,6 +62,9 @@ export interface CertificateDescription {
   extendedKeyUsages: string[];
 }
 
+/** ACM's DomainName pattern (botocore acm 2015-12-08, shape DomainNameString), anchored. */
+const FQDN = /^(\*\.)?(((?!-)[A-Za-z0-9-]{0,62}[A-Za-z0-9])\.)+((?!-)[A-Za-z0-9-]{1,62}[A-Za-z0-9])$/;
+
 export class AcmStandin implements JsonService {
   readonly service = "acm";
   readonly targetPrefix = "CertificateManager";
@@ -279,7 +282,11 @@ export class AcmStandin implements JsonService {
     const expired = facts.notAfter.getTime() <= this.#now().getTime();
     return {
       CertificateArn: record.arn,
-      DomainName: cn ?? sans[0],
+      // [acm.domain-name-fqdn] DomainName is an FQDN (the model's pattern): the CN when it is one, else the
+      // first DNS name among the SANs, else absent (client certificates' CNs often are no domain name).
+      DomainName: [cn, ...facts.sans.filter((s) => s.type === "dns").map((s) => s.value)].find(
+        (name) => name !== undefined && FQDN.test(name),
+      ),
       SubjectAlternativeNames: sans.length > 0 ? sans : undefined,
       Serial: facts.serial.match(/../g)?.join(":"),
       Subject: facts.subject,
@@ -306,11 +313,9 @@ export class AcmStandin implements JsonService {
   referencedArns?: () => ReadonlySet<string>;
 
   #search(input: Record<string, unknown>) {
-    // Unconfirmed: AWS's SearchCertificates page size limits; the stand-in allows 1..1000, default 100.
+    // AWS's model bounds MaxResults to 1..500 (the model check refuses anything else before this runs);
+    // the default page is 100 (SearchCertificates API reference).
     const maxResults = typeof input.MaxResults === "number" ? input.MaxResults : 100;
-    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 1000) {
-      throw new AwsError("ValidationException", "MaxResults must be between 1 and 1000");
-    }
     const start = typeof input.NextToken === "string" ? Number(input.NextToken) : 0;
     if (!Number.isInteger(start) || start < 0)
       throw new AwsError("InvalidArgsException", "NextToken is not valid");

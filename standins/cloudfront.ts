@@ -10,7 +10,9 @@
  * Rules enforced (each with its AWS source in docs/aws-behaviour.md):
  * - UpdateDistribution needs `If-Match` (400 InvalidIfMatchVersion) equal to the current ETag
  *   (412 PreconditionFailed); every write yields a new ETag.
- * - UpdateDistribution carries the whole config: missing required members -> 400 MalformedInput; a changed
+ * - UpdateDistribution carries the whole config: missing required members are refused by the model check
+ *   (400 InvalidArgument, standins/model/) before this stand-in sees them (its own MalformedInput checks stay
+ *   as a second line); a changed
  *   CallerReference -> 400 IllegalUpdate. CreateDistribution with a CallerReference already used -> 409
  *   DistributionAlreadyExists, even with the same config.
  * - Status is `InProgress` after every write and `Deployed` once `deployDelayMs` has passed on the
@@ -321,9 +323,12 @@ export class CloudFrontStandin implements RestService {
   #list(request: StandinRequest): StandinResponse {
     const marker = request.query.get("Marker") ?? "";
     const maxItemsText = request.query.get("MaxItems");
+    // [cloudfront.list-page-size] The model does not bound MaxItems; CloudFront's older API references give
+    // 100 as maximum and default, so the stand-in refuses more (assumed: if CloudFront allowed more, the
+    // service would only page more often than it must).
     const maxItems = maxItemsText === null ? 100 : Number(maxItemsText);
-    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 1000) {
-      throw new AwsError("InvalidArgument", "MaxItems must be an integer between 1 and 1000.");
+    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 100) {
+      throw new AwsError("InvalidArgument", "MaxItems must be an integer between 1 and 100.");
     }
     // Pages run in id order; a marker is the id of the last distribution of the previous page.
     const remaining = this.ids().filter((id) => id > marker);

@@ -187,7 +187,16 @@ export class Elbv2Standin implements WireService {
           .map(
             (store) =>
               `<member>${el("ResourceArn", escapeXml(store.arn))}` +
-              `${el("Tags", [...store.tags].map(([k, v]) => member(`${el("Key", escapeXml(k))}${el("Value", escapeXml(v))}`)).join(""))}</member>`,
+              // The model bounds TagList to 1..n: a resource without tags answers no <Tags>.
+              (store.tags.size > 0
+                ? el(
+                    "Tags",
+                    [...store.tags]
+                      .map(([k, v]) => member(`${el("Key", escapeXml(k))}${el("Value", escapeXml(v))}`))
+                      .join(""),
+                  )
+                : "") +
+              "</member>",
           )
           .join("");
         return answer(operation, el("TagDescriptions", descriptions));

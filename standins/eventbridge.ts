@@ -10,7 +10,7 @@
  * - Request level (400 ValidationException, nothing recorded): Entries holds 1-10 entries; the total entry
  *   size is at most 256 KB (262,144 bytes), computed as AWS documents it: Time 14 bytes if present, plus
  *   the UTF-8 bytes of Source, DetailType, Detail and each Resources entry; EventBusName 1-1600 characters,
- *   a name (`[/\.\-_A-Za-z0-9]+`) or an event-bus ARN.
+ *   a name (`[\.\-_A-Za-z0-9]+`, no `/`: partner buses are not PutEvents targets) or an event-bus ARN.
  * - Entry level (the call succeeds; the entry carries ErrorCode/ErrorMessage instead of an EventId and counts
  *   in FailedEntryCount; other entries are still accepted): Source, DetailType and Detail are required
  *   (InvalidArgument, with AWS's messages), and a request in which no entry has all three fails as a whole
@@ -60,6 +60,14 @@ type ResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: stri
 
 const BUS_NAME = /^[/.\-_A-Za-z0-9]+$/;
 const BUS_ARN = /^arn:aws[\w-]*:events:([a-z]+-[a-z]+-[\w-]+):(\d{12}):event-bus\/([/.\-_A-Za-z0-9]+)$/;
+/**
+ * A PutEvents entry's EventBusName: AWS's model (events 2015-10-07, shape NonPartnerEventBusNameOrArn) allows
+ * `(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[\.\-_A-Za-z0-9]+`, matched whole: unlike
+ * the names of CreateEventBus and DescribeEventBus (EventBusName, EventBusNameOrArn), no `/`.
+ */
+const PUT_EVENTS_BUS = /^(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[.\-_A-Za-z0-9]+$/;
+const PUT_EVENTS_BUS_PATTERN =
+  "(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[\\.\\-_A-Za-z0-9]+";
 
 export class EventBridgeStandin implements JsonService {
   readonly service = "events";
@@ -213,15 +221,10 @@ export function entrySize(entry: Entry): number {
 
 function checkBusName(value: unknown, index: number): void {
   if (value === undefined || value === null) return;
-  if (
-    typeof value !== "string" ||
-    value.length < 1 ||
-    value.length > 1600 ||
-    !(BUS_NAME.test(value) || BUS_ARN.test(value))
-  ) {
+  if (typeof value !== "string" || value.length < 1 || value.length > 1600 || !PUT_EVENTS_BUS.test(value)) {
     throw new AwsError(
       "ValidationException",
-      `1 validation error detected: Value '${String(value)}' at 'entries.${index + 1}.member.eventBusName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+`,
+      `1 validation error detected: Value '${String(value)}' at 'entries.${index + 1}.member.eventBusName' failed to satisfy constraint: Member must satisfy regular expression pattern: ${PUT_EVENTS_BUS_PATTERN}`,
     );
   }
 }

@@ -8,7 +8,8 @@
  * Operations: PutObject, GetObject, HeadObject, ListObjectVersions (prefix, markers and max-keys; not
  * delimiter), CreateBucket, HeadBucket, PutBucketVersioning. Anything else signed for S3 (multipart, tagging,
  * ranges, conditional requests, a listing delimiter, ...) answers 501 NotImplemented rather than being
- * silently ignored.
+ * silently ignored; such a request still goes by the name of the S3 operation it is (DeleteObject,
+ * PutObjectTagging, ...), so the model check validates it as that operation.
  *
  * Rules enforced:
  * - Unknown bucket -> 404 NoSuchBucket; missing key -> 404 NoSuchKey; unknown version -> 404 NoSuchVersion.
@@ -26,6 +27,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
+import { loadServiceModel } from "./model/botocore.ts";
 import { AwsError, escapeXml } from "./protocol.ts";
 import { signingServiceOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
 
@@ -158,6 +160,19 @@ export class S3Standin implements WireService {
 
   operationFor(request: WireRequest): string | undefined {
     if (signingServiceOf(request) !== "s3") return undefined;
+    const served = this.#served(request);
+    const named = operationNamedBySdk(request);
+    if (served !== "Unsupported" && (named === undefined || named === served)) return served;
+    // Not served (or the SDK names another operation on the same path, e.g. CopyObject): still named as the
+    // S3 operation it is. AWS's model (botocore s3 2006-03-01) has no operation "Unsupported"; under a
+    // made-up name the model check refuses the call as an unknown operation (UnknownOperationException)
+    // before the stand-in can answer its 501 NotImplemented.
+    const { bucket, key } = target(request);
+    return named ?? s3OperationOf(request, bucket, key) ?? "Unsupported";
+  }
+
+  /** The operation the stand-in serves for this request, or "Unsupported" for anything it does not model. */
+  #served(request: WireRequest): string {
     const { bucket, key } = target(request);
     const subresources = [...request.query.keys()].filter((k) => !NEUTRAL_QUERY.has(k));
     if (bucket === undefined) return "Unsupported"; // ListBuckets and friends
@@ -179,7 +194,10 @@ export class S3Standin implements WireService {
 
   handle(operation: string, request: WireRequest): WireResponse {
     const { bucket: bucketName, key } = target(request);
-    if (operation === "Unsupported" || UNSUPPORTED_HEADERS.some((h) => request.headers[h] !== undefined)) {
+    if (
+      operation !== this.#served(request) ||
+      UNSUPPORTED_HEADERS.some((h) => request.headers[h] !== undefined)
+    ) {
       throw new AwsError(
         "NotImplemented",
         `A header or query you provided implies functionality that is not implemented (stand-in: ${request.method} ${request.path}).`,
@@ -408,6 +426,39 @@ function target(request: WireRequest): { bucket?: string; key?: string } {
     bucket: decodeURIComponent(path.slice(0, slash)),
     key: key === "" ? undefined : decodeURIComponent(key),
   };
+}
+
+/**
+ * The operation the SDK names in its `x-id` query (it adds one where method and path alone do not tell S3's
+ * operations apart: DeleteObject, CopyObject, UploadPart, ...), when AWS's model has it with that method.
+ */
+function operationNamedBySdk(request: WireRequest): string | undefined {
+  const xId = request.query.get("x-id");
+  if (!xId) return undefined;
+  return loadServiceModel("s3").operations[xId]?.http.method === request.method ? xId : undefined;
+}
+
+/**
+ * The S3 operation a request is, by AWS's model (botocore s3 2006-03-01): the operation whose HTTP binding
+ * fits (same method, same kind of path: service, bucket or object; every subresource of its URI present),
+ * the most specific one winning.
+ */
+function s3OperationOf(request: WireRequest, bucket?: string, key?: string): string | undefined {
+  const model = loadServiceModel("s3");
+  const path = bucket === undefined ? "/" : key === undefined ? "/{Bucket}" : "/{Bucket}/{Key+}";
+  let best: { name: string; specificity: number } | undefined;
+  for (const [name, operation] of Object.entries(model.operations)) {
+    const [uriPath, literal = ""] = operation.http.requestUri.split("?");
+    if (operation.http.method !== request.method || uriPath !== path) continue;
+    const subresources = [...new URLSearchParams(literal)];
+    const fits = subresources.every(
+      ([k, v]) => request.query.has(k) && (v === "" || request.query.get(k) === v),
+    );
+    if (fits && (!best || subresources.length > best.specificity)) {
+      best = { name, specificity: subresources.length };
+    }
+  }
+  return best?.name;
 }
 
 function only(list: string[], item: string): boolean {

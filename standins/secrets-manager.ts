@@ -150,7 +150,8 @@ export class SecretsManagerStandin implements JsonService {
             .filter((v) => input.IncludeDeprecated === true || v.stages.size > 0)
             .map((v) => ({
               VersionId: v.id,
-              VersionStages: [...v.stages],
+              // A list the model bounds to 1..20 entries: a version without labels has none to list.
+              ...(v.stages.size > 0 ? { VersionStages: [...v.stages] } : {}),
               CreatedDate: v.created.getTime() / 1000,
             })),
         };
@@ -269,7 +270,8 @@ export class SecretsManagerStandin implements JsonService {
         ARN: secret.arn,
         Name: secret.name,
         VersionId: versionId,
-        VersionStages: [...existing.stages],
+        // AWS's model (SecretVersionStagesType) holds 1..20 labels: a version that lost its labels has none.
+        ...(existing.stages.size > 0 ? { VersionStages: [...existing.stages] } : {}),
       };
     }
     // [secretsmanager.first-version-current]: the first version gets AWSCURRENT whatever VersionStages says.
@@ -341,7 +343,7 @@ export class SecretsManagerStandin implements JsonService {
       Name: secret.name,
       VersionId: version.id,
       ...version.value,
-      VersionStages: [...version.stages],
+      ...(version.stages.size > 0 ? { VersionStages: [...version.stages] } : {}),
       CreatedDate: version.created.getTime() / 1000,
     };
   }

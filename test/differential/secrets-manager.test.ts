@@ -5,7 +5,11 @@
  * token), what reads answer, error codes and HTTP statuses.
  *
  * Two kinds of scenario: raw SDK call sequences (independent of the adapters' method names, which may change)
- * and the same protocol driven through the real CredentialStore / readSecretString / SecretBundleTarget.
+ * and the same protocol driven through the real CredentialStore (with the issuance phases of
+ * functions/issuance/issue-certificate.ts that need no Private CA or ACM), readSecretString and
+ * SecretBundleTarget. The CredentialStore scenarios record both secrets of a credential (the credential secret
+ * and its issuance secret `<credential>/issuance`): labels per version, what the store's reads answer, and
+ * the names of the errors its calls throw.
  */
 import { createHash } from "node:crypto";
 import {
@@ -20,15 +24,31 @@ import {
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { describe } from "vitest";
+import type { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { awsErrorName } from "../../functions/adapters/errors.ts";
+import type { PrivateCaAdapter } from "../../functions/adapters/private-ca.ts";
 import {
-  type CredentialSecret,
+  type Credential,
+  type CredentialDocument,
   CredentialStore,
+  issuanceSecretName,
+  type PreparedKey,
   readSecretString,
+  type StoredDocument,
 } from "../../functions/adapters/secrets.ts";
 import type { TrustBundle } from "../../functions/core/trust-bundle.ts";
+import {
+  abandonIssuance,
+  type IssuanceDeps,
+  type IssuanceRequest,
+  prepareKey,
+  promoteCredential,
+  readStagedCredential,
+  rotationVersionIds,
+} from "../../functions/issuance/issue-certificate.ts";
 import { SecretBundleTarget } from "../../functions/trust/publish-bundle.ts";
 import { describeError, type ScenarioContext, useDifferential } from "../support/differential.ts";
+import { goodP256 } from "../support/pki-fixtures.ts";
 
 const { differential } = useDifferential({
   // Every not-found answer would differ by its status alone; the status is compared on its own below.
@@ -174,23 +194,18 @@ describe("raw calls: versions and staging labels", () => {
     },
   );
 
-  differential(
-    "the first PutSecretValue, staged AWSPENDING, also gets AWSCURRENT",
-    async (ctx) => {
-      // AWS: "If this operation creates the first version for the secret, then Secrets Manager automatically
-      // attaches the staging label AWSCURRENT to the new version." The stand-in does not yet: another branch
-      // fixes it; when that lands this case turns red and the merger flips `standinGap` off.
-      // [secretsmanager.first-version-current]
-      aliasTokens(ctx);
-      const api = sm(ctx);
-      const name = ctx.name("secret");
-      await api.create("create without a value", { Name: name });
-      await api.put("first put, staged AWSPENDING", name, T1, "one", ["AWSPENDING"]);
-      await api.labels("labels after the first put", name);
-      await api.get("get AWSCURRENT", name);
-    },
-    { standinGap: "secretsmanager.first-version-current" },
-  );
+  differential("the first PutSecretValue, staged AWSPENDING, also gets AWSCURRENT", async (ctx) => {
+    // AWS: "If this operation creates the first version for the secret, then Secrets Manager automatically
+    // attaches the staging label AWSCURRENT to the new version" (API_PutSecretValue). moto and the
+    // stand-in both do (standins/secrets-manager.ts [secretsmanager.first-version-current]).
+    aliasTokens(ctx);
+    const api = sm(ctx);
+    const name = ctx.name("secret");
+    await api.create("create without a value", { Name: name });
+    await api.put("first put, staged AWSPENDING", name, T1, "one", ["AWSPENDING"]);
+    await api.labels("labels after the first put", name);
+    await api.get("get AWSCURRENT", name);
+  });
 
   differential("a first PutSecretValue without VersionStages is AWSCURRENT", async (ctx) => {
     aliasTokens(ctx);
@@ -319,11 +334,13 @@ describe("raw calls: versions and staging labels", () => {
   );
 
   differential(
-    "a retried first AWSPENDING put, then AWSCURRENT moved to it without RemoveFromVersionId (CredentialStore.promote)",
+    "a retried first AWSPENDING put, then AWSCURRENT moved to it without RemoveFromVersionId",
     async (ctx) => {
       // On AWS the first put makes v1 AWSCURRENT and the retry is ignored, so the move finds v1 holding it.
       // moto's retry takes AWSCURRENT off v1 ("secretsmanager.pending-put-rewrites-version"), and its move
-      // with no holder then crashes: the sequence CredentialStore.promote makes after a retried putPending.
+      // with no holder then crashes. (The sequence the CredentialStore made, before the issuance secret, when
+      // a first putPending was retried; CredentialStore.promote still moves AWSCURRENT without
+      // RemoveFromVersionId when it finds no holder.)
       aliasTokens(ctx);
       const api = sm(ctx);
       const name = ctx.name("secret");
@@ -334,6 +351,42 @@ describe("raw calls: versions and staging labels", () => {
       await api.labels("labels", name);
     },
     { deviation: "secretsmanager.move-current-without-holder" },
+  );
+
+  differential(
+    "PutSecretValue staged AWSCURRENT after UpdateSecretVersionStage moved AWSCURRENT: the label leaves the version holding it",
+    async (ctx) => {
+      // AWS (API_PutSecretValue, VersionStages): a label already on another version is removed from it, and
+      // AWSPREVIOUS moves to the version AWSCURRENT was removed from. moto takes neither from v2 (which
+      // holds AWSCURRENT) but from v1 (its stale default version).
+      aliasTokens(ctx);
+      const api = sm(ctx);
+      const name = await secretWithPending(ctx);
+      await api.move("move AWSCURRENT v1 -> v2", name, "AWSCURRENT", T2, T1);
+      await api.move("remove AWSPENDING from v2", name, "AWSPENDING", undefined, T2);
+      await api.put("put v3 staged AWSCURRENT", name, T3, "three", ["AWSCURRENT"]);
+      await api.labels("labels", name);
+      await api.get("get AWSCURRENT", name);
+      await api.get("get AWSPREVIOUS", name, { VersionStage: "AWSPREVIOUS" });
+    },
+    { deviation: "secretsmanager.put-current-from-stale-holder" },
+  );
+
+  differential(
+    "PutSecretValue moving AWSCURRENT leaves the old current's other labels (AWSPENDING) where they are",
+    async (ctx) => {
+      // AWS moves the labels named (AWSCURRENT, and AWSPREVIOUS to where AWSCURRENT was); moto replaces all of
+      // v1's labels with [AWSPREVIOUS].
+      aliasTokens(ctx);
+      const api = sm(ctx);
+      const name = ctx.name("secret");
+      await api.create("create without a value", { Name: name });
+      await api.put("first put, staged AWSPENDING (AWSCURRENT too)", name, T1, "one", ["AWSPENDING"]);
+      await api.put("put v2 staged AWSCURRENT", name, T2, "two", ["AWSCURRENT"]);
+      await api.labels("labels", name);
+      await api.get("get AWSPENDING", name, { VersionStage: "AWSPENDING" });
+    },
+    { deviation: "secretsmanager.put-current-replaces-old-labels" },
   );
 
   differential("GetSecretValue by stage, by version, and by both", async (ctx) => {
@@ -527,17 +580,47 @@ describe("raw calls: versions and staging labels", () => {
 
 // ---- through the adapters ---------------------------------------------------------------------------------
 
-/** A credential document as the rotation stores it (no real key material needed for label semantics). */
-function credential(rotationId: string): CredentialSecret {
+/** Rotations of the CredentialStore scenarios; their documents' version ids are the product's (rotationVersionIds). */
+const ROTATIONS = ["r1", "r2", "r3"] as const;
+type Rotation = (typeof ROTATIONS)[number];
+
+/** A key-only document as prepareKey stores it (no real key needed: the store checks no cryptography here). */
+function keyDocument(rotationId: Rotation): PreparedKey {
   return {
-    kind: "credential",
+    kind: "key",
     rotationId,
     privateKeyPem: `key of ${rotationId}`,
-    certificatePem: `cert of ${rotationId}`,
+    csrPem: `csr of ${rotationId}`,
   };
 }
 
-/** What a CredentialStore call did: its result, or the AWS error it threw. */
+/**
+ * A complete credential as completeIssuance stages it: a real certificate and its matching key (the fixture
+ * P-256 leaf, the same on both backends), so that promoteCredential's own checks pass.
+ */
+async function credentialDocument(rotationId: Rotation): Promise<Credential> {
+  const leaf = await goodP256();
+  return {
+    kind: "credential",
+    rotationId,
+    privateKeyPem: leaf.privateKeyPem,
+    certificatePem: leaf.certificatePem,
+    chainPem: leaf.chainPem,
+    certificateArn: `arn:aws:acm:us-east-1:111122223333:certificate/${rotationId}`,
+    serial: `serial-${rotationId}`,
+  };
+}
+
+/** The issuance secret's first version, the marker document: secrets.ts tokenFor(`marker|<issuance secret>`). */
+function markerVersionId(credentialSecret: string): string {
+  return uuidFrom(
+    createHash("sha256")
+      .update(`mtls-rotator|marker|${issuanceSecretName(credentialSecret)}`)
+      .digest("hex"),
+  );
+}
+
+/** What a call did: its result ("undefined" when none), or the name of the error it threw. */
 async function outcome<T>(call: Promise<T>): Promise<unknown> {
   try {
     const value = await call;
@@ -547,94 +630,474 @@ async function outcome<T>(call: Promise<T>): Promise<unknown> {
   }
 }
 
-describe("through CredentialStore, readSecretString and SecretBundleTarget", () => {
-  differential(
-    "CredentialStore: the first credential is stored AWSPENDING and promoted",
-    async (ctx) => {
-      // [secretsmanager.first-version-current]: on AWS (and moto) the first putPending already makes v1
-      // AWSCURRENT; the stand-in leaves it AWSPENDING only until the fix on another branch lands.
-      aliasTokens(ctx);
-      const store = new CredentialStore(ctx.clients.secrets);
-      const name = ctx.name("credential");
-      await store.ensureSecret(name, { "mtls-rotator:certificate": "c1" });
-      await store.ensureSecret(name);
-      ctx.record("stages after ensureSecret x2", await store.stages(name));
-      await store.putPending(name, T1, credential("r1"));
-      ctx.record("stages after putPending v1", labelled(await store.stages(name)));
-      ctx.record("readStage AWSCURRENT", await outcome(store.readStage(name, "AWSCURRENT")));
-      await store.promote(name, T1);
-      ctx.record("stages after promote v1", labelled(await store.stages(name)));
+/**
+ * A stored document as compared: which secret answered, what kind of document, and a digest of its exact
+ * text (compared byte for byte without printing the private key it holds).
+ */
+function documentFacts(stored: StoredDocument | undefined): unknown {
+  if (!stored) return "undefined";
+  const { value } = stored;
+  return {
+    secretId: stored.secretId,
+    kind: value.kind,
+    rotationId: value.rotationId,
+    ...(value.kind === "credential" ? { certificateArn: value.certificateArn, serial: value.serial } : {}),
+    sha256: createHash("sha256").update(stored.text).digest("hex"),
+  };
+}
+
+/** A credential as compared (readCredentialStage, readStaged...): its public facts and a digest of its key. */
+function credentialFacts(value: CredentialDocument | undefined): unknown {
+  if (!value) return "undefined";
+  return {
+    kind: value.kind,
+    rotationId: value.rotationId,
+    ...(value.kind === "credential" ? { certificateArn: value.certificateArn, serial: value.serial } : {}),
+    privateKeySha256: createHash("sha256").update(value.privateKeyPem).digest("hex"),
+  };
+}
+
+/** Private CA and ACM are not part of these scenarios (and moto is not faithful for them): any use throws. */
+function unusable<T>(what: string): T {
+  return new Proxy(
+    {},
+    {
+      get() {
+        throw new Error(`${what} is not part of the credential store scenarios`);
+      },
     },
-    { standinGap: "secretsmanager.first-version-current" },
-  );
+  ) as T;
+}
 
-  differential(
-    "CredentialStore: a second rotation — retried putPending, promote (twice), rollback record",
-    async (ctx) => {
-      aliasTokens(ctx);
-      const store = new CredentialStore(ctx.clients.secrets);
-      const name = ctx.name("credential");
-      // Set-up, not compared: a first credential promoted to AWSCURRENT (both end here, see the case above).
-      await store.ensureSecret(name);
-      await store.putPending(name, T1, credential("r1"));
-      await store.promote(name, T1);
-      ctx.record("stages after the first rotation", labelled(await store.stages(name)));
+/**
+ * One credential (its secret `<ctx prefix>-credential` and issuance secret) driven the way the rotation drives
+ * it: the phases of functions/issuance/issue-certificate.ts, the product's own functions where they need no
+ * Private CA or ACM (prepareKey's retry, readStagedCredential, promoteCredential, abandonIssuance), and the
+ * CredentialStore calls completeIssuance makes. Every call's outcome is recorded, and `labels` records both
+ * secrets' staging labels per version (DescribeSecret; a secret that does not exist shows as its error).
+ */
+function credentialScenario(ctx: ScenarioContext) {
+  const name = ctx.name("credential");
+  const store = new CredentialStore(ctx.clients.secrets);
+  const api = sm(ctx);
+  const deps: IssuanceDeps = {
+    credentials: store,
+    privateCa: unusable<PrivateCaAdapter>("Private CA"),
+    acm: unusable<AcmAdapter>("ACM"),
+    now: () => new Date(),
+  };
+  const ids = Object.fromEntries(ROTATIONS.map((r) => [r, rotationVersionIds(r)])) as Record<
+    Rotation,
+    { key: string; credential: string }
+  >;
+  ctx.alias(markerVersionId(name), "issuance-marker");
+  ctx.alias(MISSING, "missing-version");
+  for (const r of ROTATIONS) {
+    ctx.alias(ids[r].key, `key-${r}`);
+    ctx.alias(ids[r].credential, `credential-${r}`);
+  }
+  const request = (r: Rotation): IssuanceRequest => ({
+    rotationId: r,
+    credential: name,
+    authorityArn: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/differential",
+    keyAlgorithm: "EC_prime256v1",
+    subject: { name: "CN=origin-client.example.com" },
+    sans: [],
+    validityDays: 30,
+  });
+  const call = async (step: string, promise: Promise<unknown>) => ctx.record(step, await outcome(promise));
 
-      await store.putPending(name, T2, credential("r2"));
-      await store.putPending(name, T2, credential("r2")); // the retried step
-      ctx.record("stages after putPending v2 (twice)", labelled(await store.stages(name)));
-      ctx.record("readStage AWSPENDING", await outcome(store.readStage(name, "AWSPENDING")));
-      ctx.record("readStage AWSCURRENT", await outcome(store.readStage(name, "AWSCURRENT")));
-      await store.promote(name, T2);
-      await store.promote(name, T2); // idempotent
-      ctx.record("stages after promote v2 (twice)", labelled(await store.stages(name)));
+  const scenario = {
+    name,
+    store,
+    ids,
+    call,
+    /** Both secrets' labels per version. */
+    labels: async (step: string) => {
+      await api.labels(`${step}: credential secret`, name);
+      await api.labels(`${step}: issuance secret`, issuanceSecretName(name));
+    },
+    /** Phase 1's writes (prepareKey): the issuance secret ensured, the key-only document stored AWSPENDING. */
+    prepareKey: async (r: Rotation) => {
+      await call(`${r}: ensureIssuanceSecret`, store.ensureIssuanceSecret(name));
+      await call(`${r}: putInFlight key`, store.putInFlight(name, ids[r].key, keyDocument(r)));
+    },
+    /** prepareKey itself, run again (a retried step): it finds the rotation's document and writes nothing. */
+    prepareKeyAgain: (r: Rotation) => call(`${r}: prepareKey (retried step)`, prepareKey(deps, request(r))),
+    /** Phase 3's last write (completeIssuance): the complete credential staged AWSPENDING. */
+    stage: async (r: Rotation) =>
+      call(
+        `${r}: putInFlight credential`,
+        store.putInFlight(name, ids[r].credential, await credentialDocument(r)),
+      ),
+    /** What the probes read (readStagedCredential). */
+    readStaged: async (r: Rotation) =>
       ctx.record(
-        "readStage AWSPREVIOUS (the rollback record)",
-        await outcome(store.readStage(name, "AWSPREVIOUS")),
+        `${r}: readStagedCredential`,
+        await outcome(readStagedCredential(deps, request(r)).then(credentialFacts)),
+      ),
+    /** Promotion, once every wave passed (promoteCredential: promote, then clearPending). */
+    promote: async (r: Rotation) => {
+      const document = await credentialDocument(r);
+      await call(
+        `${r}: promoteCredential`,
+        promoteCredential(deps, request(r), {
+          certificateArn: document.certificateArn,
+          serial: document.serial,
+        }),
       );
-      ctx.record("readVersion v1", await outcome(store.readVersion(name, T1)));
-      ctx.record("readVersion of a missing version", await outcome(store.readVersion(name, MISSING)));
+    },
+    /** After an abort or a rollback (abandonIssuance: clearPending of the rotation's versions). */
+    abandon: (r: Rotation) => call(`${r}: abandonIssuance`, abandonIssuance(deps, request(r))),
+    /** A stage of the credential secret as the store reads it. */
+    readCredential: async (stage: string) => {
+      const read = await store.readCredentialStage(name, stage).catch((error: unknown) => ({
+        threw: awsErrorName(error) ?? String(error),
+      }));
+      ctx.record(
+        `readCredentialStage ${stage}`,
+        read === undefined || "threw" in read
+          ? (read ?? "undefined")
+          : { versionId: read.versionId, ...(credentialFacts(read.value) as object) },
+      );
+    },
+    /** GetSecretValue of one version: its labels and a digest of its value. */
+    readVersion: (step: string, secretId: string, versionId: string) =>
+      ctx.observe(
+        step,
+        ctx.clients.secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId })),
+        (out) => ({
+          VersionId: out.VersionId,
+          VersionStages: sorted(out.VersionStages),
+          sha256: createHash("sha256")
+            .update(out.SecretString ?? "")
+            .digest("hex"),
+        }),
+      ),
+    readInFlight: async (step: string, versionId: string) =>
+      ctx.record(
+        step,
+        await store.readInFlight(name, versionId).then(documentFacts, (error: unknown) => ({
+          threw: awsErrorName(error) ?? String(error),
+        })),
+      ),
+    /** A rotation run to completion: key, retried prepareKey, staged credential, probes' read, promotion. */
+    rotate: async (r: Rotation) => {
+      await scenario.prepareKey(r);
+      await scenario.prepareKeyAgain(r);
+      await scenario.stage(r);
+      await scenario.readStaged(r);
+      await scenario.promote(r);
+    },
+  };
+  return scenario;
+}
+
+/**
+ * The calls the CredentialStore made before the issuance secret existed (test material for the fall-back
+ * paths): a credential secret created without a value, documents put into it staged AWSPENDING, and promotion
+ * by UpdateSecretVersionStage.
+ */
+function oldLayout(ctx: ScenarioContext, name: string) {
+  const api = sm(ctx);
+  return {
+    ensureSecret: () => api.create("old layout: CreateSecret without a value", { Name: name }),
+    putPending: (step: string, versionId: string, value: CredentialDocument) =>
+      api.put(`old layout: ${step}`, name, versionId, JSON.stringify(value), ["AWSPENDING"]),
+    promote: async (versionId: string, holder: string) => {
+      await api.move("old layout: move AWSCURRENT", name, "AWSCURRENT", versionId, holder);
+      await api.move("old layout: remove AWSPENDING", name, "AWSPENDING", undefined, versionId);
+    },
+  };
+}
+
+describe("through CredentialStore and the issuance phases", () => {
+  differential(
+    "a first rotation: issuance secret with its marker, key document, staged credential; promotion creates the credential secret",
+    async (ctx) => {
+      const c = credentialScenario(ctx);
+      await c.call("ensureIssuanceSecret", c.store.ensureIssuanceSecret(c.name));
+      await c.call("ensureIssuanceSecret again", c.store.ensureIssuanceSecret(c.name));
+      await c.labels("after ensureIssuanceSecret x2");
+      await c.readInFlight("readInFlight key before it is written", c.ids.r1.key);
+      await c.call("putInFlight key", c.store.putInFlight(c.name, c.ids.r1.key, keyDocument("r1")));
+      await c.labels("after the key document");
+      await c.readInFlight("readInFlight key", c.ids.r1.key);
+      await c.prepareKeyAgain("r1");
+      await c.call(
+        "readStaged before staging",
+        c.store.readStaged(c.name, c.ids.r1.credential).then(credentialFacts),
+      );
+      await c.call(
+        "readStaged of the key version (not complete)",
+        c.store.readStaged(c.name, c.ids.r1.key).then(credentialFacts),
+      );
+      await c.stage("r1");
+      await c.labels("after staging");
+      await c.readInFlight("readInFlight staged credential", c.ids.r1.credential);
+      await c.readStaged("r1");
+      await c.readCredential("AWSCURRENT");
+      await c.promote("r1");
+      await c.labels("after promoteCredential");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+      await c.readCredential("AWSPENDING");
+      await c.readInFlight("readInFlight staged credential after promotion", c.ids.r1.credential);
+      ctx.record("stages of the credential secret", labelled(await c.store.stages(c.name)));
+      ctx.record("stages of the issuance secret", labelled(await c.store.stages(issuanceSecretName(c.name))));
     },
   );
 
   differential(
-    "CredentialStore: a rolled-back rotation — clearPending leaves AWSCURRENT where it was",
+    "a second rotation: retried writes, promote repeated, then AWSPREVIOUS is the rollback record",
     async (ctx) => {
-      aliasTokens(ctx);
-      const store = new CredentialStore(ctx.clients.secrets);
-      const name = ctx.name("credential");
-      await store.ensureSecret(name);
-      await store.putPending(name, T1, credential("r1"));
-      await store.promote(name, T1);
+      const c = credentialScenario(ctx);
+      await c.rotate("r1");
+      await c.labels("after the first rotation");
 
-      await store.putPending(name, T2, credential("r2"));
-      await store.clearPending(name);
-      ctx.record("stages after clearPending", labelled(await store.stages(name)));
-      await store.clearPending(name); // nothing pending: a no-op
-      ctx.record("stages after clearPending again", labelled(await store.stages(name)));
-      ctx.record("readStage AWSPENDING", await outcome(store.readStage(name, "AWSPENDING")));
-      ctx.record("readVersion v2 (unlabelled, still there)", await outcome(store.readVersion(name, T2)));
-      // A new attempt with a new token after the rollback.
-      await store.putPending(name, T3, credential("r3"));
-      await store.promote(name, T3);
-      ctx.record("stages after the new attempt", labelled(await store.stages(name)));
+      await c.prepareKey("r2");
+      // The SDK retries a write whose answer was lost: the same token and value again.
+      await c.call(
+        "r2: putInFlight key (retried)",
+        c.store.putInFlight(c.name, c.ids.r2.key, keyDocument("r2")),
+      );
+      await c.prepareKeyAgain("r2");
+      await c.labels("after r2's key (written twice)");
+      await c.stage("r2");
+      await c.stage("r2");
+      await c.prepareKeyAgain("r2");
+      await c.labels("after r2's credential (staged twice)");
+      await c.readStaged("r2");
+      await c.readCredential("AWSCURRENT");
+
+      // promote, then a crash before clearPending: the step runs again from the start.
+      const staged = await c.store.readInFlight(c.name, c.ids.r2.credential);
+      await c.call("r2: promote", c.store.promote(c.name, c.ids.r2.credential, staged?.text ?? ""));
+      await c.labels("after promote (AWSPENDING not cleared yet)");
+      await c.call("r2: promote again", c.store.promote(c.name, c.ids.r2.credential, staged?.text ?? ""));
+      await c.promote("r2");
+      await c.labels("after promoteCredential");
+      await c.promote("r2");
+      await c.labels("after promoteCredential again");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+      await c.readInFlight("readInFlight of a missing version", MISSING);
+      await c.call(
+        "promote of an incomplete document (the key-only one)",
+        c.store.promote(c.name, c.ids.r2.key, JSON.stringify(keyDocument("r2"))),
+      );
+
+      // A third rotation: r1's credential loses AWSPREVIOUS (and with it its last label).
+      await c.rotate("r3");
+      await c.labels("after the third rotation");
+      await c.readCredential("AWSPREVIOUS");
+      await c.readVersion("r1's credential by version id (no labels left)", c.name, c.ids.r1.credential);
     },
   );
 
   differential(
-    "CredentialStore on a missing secret: reads are undefined, clearPending is a no-op, stages throw",
+    "a rolled-back rotation: abandonIssuance clears AWSPENDING and leaves the credential secret untouched",
     async (ctx) => {
-      aliasTokens(ctx);
-      const store = new CredentialStore(ctx.clients.secrets);
-      const name = ctx.name("no-such-credential");
-      ctx.record("readStage", await outcome(store.readStage(name, "AWSCURRENT")));
-      ctx.record("readVersion", await outcome(store.readVersion(name, T1)));
-      ctx.record("clearPending", await outcome(store.clearPending(name)));
-      ctx.record("stages", await outcome(store.stages(name)));
-      ctx.record("putPending", await outcome(store.putPending(name, T1, credential("r1"))));
+      const c = credentialScenario(ctx);
+      await c.rotate("r1");
+      await c.labels("after the first rotation");
+
+      await c.prepareKey("r2");
+      await c.stage("r2");
+      await c.readStaged("r2");
+      await c.abandon("r2");
+      await c.labels("after abandonIssuance");
+      await c.abandon("r2");
+      await c.labels("after abandonIssuance again");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+      await c.readCredential("AWSPENDING");
+      await c.readInFlight("r2's staged credential (unlabelled, still readable)", c.ids.r2.credential);
+
+      // The next rotation after the rollback completes; its rollback record is r1's credential.
+      await c.rotate("r3");
+      await c.labels("after the next rotation");
+      await c.readCredential("AWSPREVIOUS");
     },
   );
 
+  differential(
+    "a rolled-back first rotation leaves no credential secret; the next rotation creates it",
+    async (ctx) => {
+      const c = credentialScenario(ctx);
+      await c.prepareKey("r1");
+      await c.abandon("r1");
+      await c.labels("after abandoning r1 after its key");
+      await c.prepareKey("r2");
+      await c.stage("r2");
+      await c.abandon("r2");
+      await c.labels("after abandoning r2 after staging");
+      await c.readCredential("AWSCURRENT");
+      ctx.record("stages of the credential secret", labelled(await c.store.stages(c.name)));
+
+      await c.rotate("r3");
+      await c.labels("after r3");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+    },
+  );
+
+  differential(
+    "a rotation that died in flight keeps AWSPENDING until the next rotation's first write takes it",
+    async (ctx) => {
+      const c = credentialScenario(ctx);
+      await c.rotate("r1");
+      // r2 stages its credential, then its execution dies: nothing clears its AWSPENDING.
+      await c.prepareKey("r2");
+      await c.stage("r2");
+      await c.labels("after r2 died");
+      // Clearing another rotation's versions leaves r2's label where it is.
+      await c.abandon("r3");
+      await c.labels("after abandonIssuance of r3 (nothing of r3 written)");
+      await c.prepareKey("r3");
+      await c.labels("after r3's key");
+      await c.stage("r3");
+      await c.promote("r3");
+      await c.labels("after r3");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+    },
+  );
+
+  differential(
+    "on missing secrets: reads are undefined, clearPending does nothing, writes to the issuance secret fail, promote creates the credential secret",
+    async (ctx) => {
+      const c = credentialScenario(ctx);
+      await c.readInFlight("readInFlight", c.ids.r1.key);
+      await c.call("readStaged", c.store.readStaged(c.name, c.ids.r1.credential).then(credentialFacts));
+      await c.readCredential("AWSCURRENT");
+      await c.call("stages of the credential secret", c.store.stages(c.name));
+      await c.call("stages of the issuance secret", c.store.stages(issuanceSecretName(c.name)));
+      await c.call("clearPending", c.store.clearPending(c.name, [c.ids.r1.key, c.ids.r1.credential]));
+      await c.abandon("r1");
+      await c.call("putInFlight key", c.store.putInFlight(c.name, c.ids.r1.key, keyDocument("r1")));
+      await c.readStaged("r1");
+      await c.promote("r1");
+      await c.labels("after those calls");
+      await c.call(
+        "promote of an incomplete document",
+        c.store.promote(c.name, c.ids.r1.key, JSON.stringify(keyDocument("r1"))),
+      );
+      await c.call(
+        "promote of a complete credential without its issuance secret",
+        c.store.promote(c.name, c.ids.r1.credential, JSON.stringify(await credentialDocument("r1"))),
+      );
+      await c.labels("after promote");
+      await c.readCredential("AWSCURRENT");
+    },
+  );
+
+  differential(
+    "a second key written under the rotation's key version (a concurrent prepareKey) is refused: the first key stays",
+    async (ctx) => {
+      const c = credentialScenario(ctx);
+      await c.prepareKey("r1");
+      await c.call(
+        "putInFlight another key under the same version",
+        c.store.putInFlight(c.name, c.ids.r1.key, { ...keyDocument("r1"), privateKeyPem: "another key" }),
+      );
+      await c.readInFlight("readInFlight key", c.ids.r1.key);
+      await c.labels("labels");
+    },
+    { deviation: "secretsmanager.pending-put-rewrites-version" },
+  );
+
+  differential(
+    "a rotation started before the issuance secret (documents in the credential secret) completes through the fall-backs",
+    async (ctx) => {
+      // Observed at the product's step boundaries; the state inside promoteCredential (between its promote and
+      // its clearPending) is the next case, which moto cannot check.
+      const c = credentialScenario(ctx);
+      const old = oldLayout(ctx, c.name);
+      await old.ensureSecret();
+      await old.putPending(
+        "key document (the first version: AWSCURRENT too)",
+        c.ids.r1.key,
+        keyDocument("r1"),
+      );
+      await old.putPending("staged credential", c.ids.r1.credential, await credentialDocument("r1"));
+      await c.labels("the old layout's state");
+      await c.readInFlight("readInFlight key (from the credential secret)", c.ids.r1.key);
+      await c.prepareKeyAgain("r1");
+      await c.readStaged("r1");
+      await c.labels("after prepareKey (it creates the issuance secret)");
+      await c.promote("r1");
+      await c.labels("after promoteCredential");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+      await c.readCredential("AWSPENDING");
+    },
+  );
+
+  differential(
+    "a rotation started before the issuance secret: its promote, then a crash before clearPending, then promoteCredential again",
+    async (ctx) => {
+      // On AWS promote's PutSecretValue repeats the staged version's token and value: it does nothing, so the
+      // version keeps AWSPENDING and promote moves AWSCURRENT onto it (UpdateSecretVersionStage). moto rewrites
+      // the AWSPENDING version instead, replacing its labels with [AWSCURRENT]: the state between promote and
+      // clearPending differs (after clearPending both agree: the case above).
+      const c = credentialScenario(ctx);
+      const old = oldLayout(ctx, c.name);
+      await old.ensureSecret();
+      await old.putPending("key document", c.ids.r1.key, keyDocument("r1"));
+      await old.putPending("staged credential", c.ids.r1.credential, await credentialDocument("r1"));
+      const staged = await c.store.readInFlight(c.name, c.ids.r1.credential);
+      await c.call("promote", c.store.promote(c.name, c.ids.r1.credential, staged?.text ?? ""));
+      await c.labels("after promote (AWSPENDING not cleared yet)");
+      await c.promote("r1");
+      await c.labels("after promoteCredential");
+    },
+    { deviation: "secretsmanager.pending-put-rewrites-version" },
+  );
+
+  differential(
+    "a credential rotated under the old layout (AWSCURRENT moved by UpdateSecretVersionStage), then rotated under the new one",
+    async (ctx) => {
+      // Every credential rotated before the issuance secret is in this state. On AWS the new promotion moves
+      // AWSCURRENT from r1's credential (which becomes AWSPREVIOUS, the rollback record); moto moves neither
+      // label from it (its AWSCURRENT stays: two versions hold it) and gives AWSPREVIOUS to r1's key document.
+      const c = credentialScenario(ctx);
+      const old = oldLayout(ctx, c.name);
+      await old.ensureSecret();
+      await old.putPending("key document", c.ids.r1.key, keyDocument("r1"));
+      await old.putPending("staged credential", c.ids.r1.credential, await credentialDocument("r1"));
+      await old.promote(c.ids.r1.credential, c.ids.r1.key);
+      await c.labels("after the old layout's rotation");
+      await c.rotate("r2");
+      await c.labels("after the new layout's rotation");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+    },
+    { deviation: "secretsmanager.put-current-from-stale-holder" },
+  );
+
+  differential(
+    "an old-layout first rotation that died in flight (its key AWSCURRENT and AWSPENDING), then a new-layout rotation",
+    async (ctx) => {
+      // On AWS r1's key document keeps AWSPENDING (only AWSCURRENT leaves it, AWSPREVIOUS comes and is taken off
+      // by promote), and clearPending of r2's versions leaves it: the credential secret keeps a labelled
+      // key-only document. moto drops AWSPENDING with the move.
+      const c = credentialScenario(ctx);
+      const old = oldLayout(ctx, c.name);
+      await old.ensureSecret();
+      await old.putPending("key document", c.ids.r1.key, keyDocument("r1"));
+      await c.labels("after the old layout's rotation died");
+      await c.rotate("r2");
+      await c.labels("after the new layout's rotation");
+      await c.readCredential("AWSCURRENT");
+      await c.readCredential("AWSPREVIOUS");
+      await c.readCredential("AWSPENDING");
+    },
+    { deviation: "secretsmanager.put-current-replaces-old-labels" },
+  );
+});
+
+describe("through readSecretString and SecretBundleTarget", () => {
   differential(
     "readSecretString: the current value; a secret without a value throws ResourceNotFoundException",
     async (ctx) => {

@@ -36,6 +36,7 @@ import {
   signLeaf,
 } from "../../standins/pki.ts";
 import { buildDistributionConfig, originId, withOriginCertificate } from "../support/distribution-config.ts";
+import { refusedByModel } from "../support/model-checks.ts";
 
 const DAY = 86_400_000;
 const ARN = /^arn:aws:acm:us-east-1:111122223333:certificate\/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/;
@@ -298,7 +299,7 @@ describe("[acm.import-key-algorithm-matches-ca] ImportCertificate refuses a leaf
   ];
 
   it.each(mismatched)(
-    "refuses %s with ValidationException, importing nothing",
+    "[acm.import-key-algorithm-matches-ca] refuses %s with ValidationException, importing nothing",
     async (_, leaf, { withChain }) => {
       const c = await leaf();
       const before = s.acm.arns();
@@ -415,6 +416,42 @@ describe("DescribeCertificate", () => {
   });
 });
 
+describe("[acm.domain-name-fqdn] DomainName is a fully qualified domain name, or absent", () => {
+  it.each([
+    {
+      case: "a CN that is no domain name, a DNS SAN",
+      subject: "CN=edge-to-origin, O=Acme",
+      dnsNames: ["edge.acme.example"],
+      domainName: "edge.acme.example",
+    },
+    {
+      case: "a CN that is no domain name, no SAN",
+      subject: "CN=edge-to-origin, O=Acme",
+      dnsNames: [],
+      domainName: undefined,
+    },
+    {
+      case: "a CN that is a domain name",
+      subject: "CN=origin.acme.example, O=Acme",
+      dnsNames: ["other.acme.example"],
+      domainName: "origin.acme.example",
+    },
+  ])("[acm.domain-name-fqdn] $case: DomainName $domainName", async (c) => {
+    const s = await start();
+    const { acm } = s.clients({ maxAttempts: 1 });
+    const arn = await importCertificate(
+      acm,
+      importInput(await credential({ subject: c.subject, dnsNames: c.dnsNames })),
+    );
+    const described = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
+    expect(described.Certificate?.DomainName).toBe(c.domainName);
+    const listed = await acm.send(new ListCertificatesCommand({ Includes: { keyTypes: ["EC_prime256v1"] } }));
+    expect(listed.CertificateSummaryList?.find((x) => x.CertificateArn === arn)?.DomainName).toBe(
+      c.domainName,
+    );
+  });
+});
+
 describe("ListCertificates", () => {
   let s: Standins;
   let acm: ACMClient;
@@ -489,9 +526,21 @@ describe("ListCertificates", () => {
   });
 
   it("rejects a MaxItems out of range", async () => {
-    await expect(acm.send(new ListCertificatesCommand({ MaxItems: 0 }))).rejects.toMatchObject({
-      name: "ValidationException",
-    });
+    // MaxItems is 1..1000 in AWS's model: the model check refuses 0 and 1001 as ACM does (ValidationException
+    // naming `maxItems`), before the stand-in sees them.
+    for (const [value, constraint] of [
+      [0, "Member must have value greater than or equal to 1"],
+      [1001, "Member must have value less than or equal to 1000"],
+    ] as const) {
+      const { error } = await refusedByModel(() =>
+        acm.send(new ListCertificatesCommand({ MaxItems: value })),
+      );
+      expect(error).toMatchObject({
+        name: "ValidationException",
+        $metadata: { httpStatusCode: 400 },
+        message: `1 validation error detected: Value '${value}' at 'maxItems' failed to satisfy constraint: ${constraint}`,
+      });
+    }
   });
 });
 
@@ -603,9 +652,12 @@ describe("SearchCertificates", () => {
 });
 
 describe("unknown and malformed ARNs", () => {
+  let s: Standins;
   let acm: ACMClient;
   beforeAll(async () => {
-    acm = (await start()).clients({ maxAttempts: 1 }).acm;
+    s = await start();
+    acm = s.clients({ maxAttempts: 1 }).acm;
+    await importCertificate(acm, importInput(ec));
   });
 
   const operations: Array<[string, (arn: string) => Promise<unknown>]> = [
@@ -621,10 +673,24 @@ describe("unknown and malformed ARNs", () => {
         name: "ResourceNotFoundException",
         $metadata: { httpStatusCode: 400 },
       });
+      const before = s.acm.arns();
+      // An ARN of the model's form whose certificate id is no certificate id: the stand-in's own check.
       await expect(call("arn:aws:acm:us-east-1:111122223333:certificate/NOT_AN_ID")).rejects.toMatchObject({
         name: "InvalidArnException",
+        $metadata: { httpStatusCode: 400 },
       });
-      await expect(call("not-an-arn")).rejects.toMatchObject({ name: "InvalidArnException" });
+      // Not an ARN at all: shorter than 20 characters and not of the model's ARN pattern, so the model check
+      // refuses it first, as ACM does, with ValidationException naming `certificateArn` (the stand-in, which
+      // answered InvalidArnException here, no longer sees it).
+      const { error } = await refusedByModel(() => call("not-an-arn"));
+      expect(error).toMatchObject({
+        name: "ValidationException",
+        $metadata: { httpStatusCode: 400 },
+        message: expect.stringMatching(
+          /^2 validation errors detected: Value 'not-an-arn' at 'certificateArn' failed to satisfy constraint: Member must have length greater than or equal to 20; Value 'not-an-arn' at 'certificateArn' failed to satisfy constraint: Member must satisfy regular expression pattern: /,
+        ),
+      });
+      expect(s.acm.arns()).toEqual(before);
     },
   );
 });

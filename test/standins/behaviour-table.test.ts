@@ -13,16 +13,6 @@ const ROOT = join(import.meta.dirname, "..", "..");
 const DOC = join(ROOT, "docs", "aws-behaviour.md");
 const TESTS = join(ROOT, "test", "standins");
 
-/**
- * TEMPORARY: rows whose pinning tests live on other engineers' branches. The merger deletes this constant
- * (and its use below) once those branches are merged; from then on each of these ids must be pinned here.
- */
-const PINNED_ON_OTHER_BRANCHES: readonly string[] = [
-  "secretsmanager.first-version-current",
-  "acm.import-key-algorithm-matches-ca",
-  "cloudwatch.cloudfront-metrics-delay",
-];
-
 const ID = /^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const HEADER = /^\|\s*id\s*\|\s*rule\s*\|\s*source \(URL\)\s*\|\s*quote\s*\|\s*status\s*\|$/;
 const STATUS = /^(documented|documented \(.+\)|assumed — if wrong: .+)$/;
@@ -136,7 +126,7 @@ describe("docs/aws-behaviour.md", () => {
   it("has every row pinned by a test of test/standins/ whose title carries its id", () => {
     const unpinned = rows
       .map((r) => r.id)
-      .filter((id) => !cited.has(id) && !PINNED_ON_OTHER_BRANCHES.includes(id));
+      .filter((id) => !cited.has(id));
     expect(unpinned).toEqual([]);
   });
 
@@ -148,11 +138,6 @@ describe("docs/aws-behaviour.md", () => {
     expect(orphans).toEqual([]);
   });
 
-  it("allows only rows of the document, not yet pinned here, on the temporary allow-list", () => {
-    const ids = new Set(rows.map((r) => r.id));
-    expect(PINNED_ON_OTHER_BRANCHES.filter((id) => !ids.has(id))).toEqual([]);
-    expect(PINNED_ON_OTHER_BRANCHES.filter((id) => cited.has(id))).toEqual([]);
-  });
 });
 
 describe("the checker itself", () => {

@@ -30,6 +30,7 @@ import {
   originId,
   withOriginCertificate,
 } from "../support/distribution-config.ts";
+import { refusedByModel } from "../support/model-checks.ts";
 
 // ---- a small in-memory certificate directory ---------------------------------------------------------------
 
@@ -156,14 +157,15 @@ describe("CloudFront stand-in", () => {
       expect(h.standin.originCertificates(id)).toEqual(originCertificatesOf(expected));
     });
 
-    it("[cloudfront.update-replaces-whole-config] keeps elements it does not understand, byte for byte", async () => {
-      // Sent without the SDK, to smuggle in formatting, a comment and members no SDK model knows.
+    it("[cloudfront.update-replaces-whole-config] keeps elements it does not interpret, formatting and comments, byte for byte", async () => {
+      // Sent without the SDK, to smuggle in formatting, a comment and a member the stand-in never interprets
+      // (CacheTagConfig: defined by AWS's model, not set by the fixture, not read by the stand-in).
       const sdkXml = h.standin.configXml((await create(h, buildDistributionConfig())).id);
       const exotic = sdkXml
         .replace(/<CallerReference>[^<]*<\/CallerReference>/, "<CallerReference>exotic-1</CallerReference>")
         .replace(
           "<Comment>",
-          "\n  <!-- kept -->\n  <FutureFeature><Mode>on</Mode><Weight>7</Weight></FutureFeature>\n  <Comment>",
+          "\n  <!-- kept -->\n  <CacheTagConfig>\n    <HeaderName>x-cache-tags</HeaderName>\n  </CacheTagConfig>\n  <Comment>",
         );
       const created = await fetch(`${h.server.endpoint}/2020-05-31/distribution`, {
         method: "POST",
@@ -177,27 +179,63 @@ describe("CloudFront stand-in", () => {
       const served = await fetch(`${h.server.endpoint}/2020-05-31/distribution/${id}/config`);
       expect(await served.text()).toBe(`<?xml version="1.0" encoding="UTF-8"?>${exotic}`);
 
-      // The SDK reads it (ignoring what it does not know) and writes it back; the stand-in stores the new text.
+      // The SDK reads it and writes it back in its own formatting; the stand-in stores the new text, whole.
       const read = await readConfig(h, id);
+      expect(read.config.CacheTagConfig).toEqual({ HeaderName: "x-cache-tags" });
       await update(h, id, withOriginCertificate(read.config, originId(0), current[2]), read.etag);
-      expect(h.standin.configXml(id)).not.toContain("FutureFeature");
+      expect(h.standin.configXml(id)).not.toContain("<!-- kept -->");
+      expect(h.standin.configXml(id)).toContain("<CacheTagConfig><HeaderName>x-cache-tags</HeaderName>");
       expect(h.standin.originCertificates(id)[originId(0)]).toBe(current[2]);
     });
 
+    it("refuses an element AWS's model does not define: the model check answers 400 InvalidArgument first, creating nothing", async () => {
+      // Before the model checks, the stand-in stored such an element verbatim; AWS's model (botocore
+      // cloudfront 2020-05-31, DistributionConfig) defines no <FutureFeature>, so the request never reaches it.
+      const sdkXml = h.standin.configXml((await create(h, buildDistributionConfig())).id);
+      const before = h.standin.ids();
+      const exotic = sdkXml
+        .replace(/<CallerReference>[^<]*<\/CallerReference>/, "<CallerReference>exotic-2</CallerReference>")
+        .replace("<Comment>", "<FutureFeature><Mode>on</Mode><Weight>7</Weight></FutureFeature><Comment>");
+      const { error } = await refusedByModel(async () => {
+        const answer = await fetch(`${h.server.endpoint}/2020-05-31/distribution`, {
+          method: "POST",
+          headers: { "content-type": "application/xml" },
+          body: `<?xml version="1.0" encoding="UTF-8"?>\n${exotic}`,
+        });
+        if (!answer.ok)
+          throw Object.assign(new Error(await answer.text()), {
+            $metadata: { httpStatusCode: answer.status },
+          });
+      });
+      expect(error.$metadata?.httpStatusCode).toBe(400);
+      expect(error.message).toContain("<Code>InvalidArgument</Code>");
+      expect(error.message).toContain(
+        "Value &apos;&apos; at &apos;distributionConfig.futureFeature&apos; failed to satisfy constraint: Member is not defined by the model",
+      );
+      expect(h.standin.ids()).toEqual(before);
+    });
+
+    // These members are required by AWS's model (DistributionConfig), so the model check refuses the update
+    // before the stand-in sees it, as CloudFront answers a missing parameter: 400 InvalidArgument naming the
+    // member. (The stand-in's own check answered MalformedInput; it is no longer reached.)
     it.each(["CallerReference", "Origins", "DefaultCacheBehavior", "Comment", "Enabled"] as const)(
-      "rejects an update without %s as MalformedInput",
+      "rejects an update without %s: AWS's model refuses it first as InvalidArgument (was the stand-in's MalformedInput)",
       async (member) => {
         const { id } = await create(h, buildDistributionConfig());
         const read = await readConfig(h, id);
+        const xmlBefore = h.standin.configXml(id);
         const partial: DistributionConfig = { ...read.config };
         delete partial[member];
 
-        await expect(update(h, id, partial, read.etag)).rejects.toMatchObject({
-          name: "MalformedInput",
-          message: expect.stringContaining(member),
+        const { error } = await refusedByModel(() => update(h, id, partial, read.etag));
+        const wireName = `${member[0]?.toLowerCase()}${member.slice(1)}`;
+        expect(error).toMatchObject({
+          name: "InvalidArgument",
+          message: `1 validation error detected: Value null at 'distributionConfig.${wireName}' failed to satisfy constraint: Member must not be null`,
           $metadata: { httpStatusCode: 400 },
         });
         expect((await readConfig(h, id)).etag).toBe(read.etag);
+        expect(h.standin.configXml(id)).toBe(xmlBefore);
       },
     );
 
@@ -627,9 +665,16 @@ describe("ListDistributions", () => {
     }
   });
 
-  it("[cloudfront.list-page-size] rejects a MaxItems out of range", async () => {
-    await expect(h.client.send(new ListDistributionsCommand({ MaxItems: 0 }))).rejects.toMatchObject({
-      name: "InvalidArgument",
-    });
+  it("[cloudfront.list-page-size] pages 100 by default and rejects a MaxItems outside 1..100", async () => {
+    const out = await h.client.send(new ListDistributionsCommand({}));
+    expect(out.DistributionList?.MaxItems).toBe(100);
+    expect(
+      (await h.client.send(new ListDistributionsCommand({ MaxItems: 100 }))).DistributionList?.MaxItems,
+    ).toBe(100);
+    for (const MaxItems of [0, 101, 1000]) {
+      await expect(h.client.send(new ListDistributionsCommand({ MaxItems }))).rejects.toMatchObject({
+        name: "InvalidArgument",
+      });
+    }
   });
 });

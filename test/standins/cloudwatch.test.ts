@@ -16,6 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_AWS_METRICS_DELAY_MS } from "../../standins/cloudwatch.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
+import { refusedByModel, withIntendedViolations } from "../support/model-checks.ts";
 
 /** The stand-ins' clock: PutMetricData accepts timestamps from two weeks before to two hours after it. */
 const NOW = new Date("2026-11-20T12:00:00Z");
@@ -213,7 +214,7 @@ describe("[cloudwatch.cloudfront-metrics-delay] AWS/* datapoints arrive late", (
     return out.MetricDataResults?.[0]?.Values;
   };
 
-  it("a datapoint is visible to GetMetricData only once the clock reaches its timestamp plus the delay", async () => {
+  it("[cloudwatch.cloudfront-metrics-delay] a datapoint is visible to GetMetricData only once the clock reaches its timestamp plus the delay", async () => {
     const id = distribution();
     clock = at(0).getTime();
     late.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 12, at(-2));
@@ -267,7 +268,7 @@ describe("[cloudwatch.cloudfront-metrics-delay] AWS/* datapoints arrive late", (
     expect(out.MetricDataResults?.[0]?.Values).toEqual([7]);
   });
 
-  it("the default delay is minutes (DEFAULT_AWS_METRICS_DELAY_MS), not instant", async () => {
+  it("[cloudwatch.cloudfront-metrics-delay] the default delay is minutes (DEFAULT_AWS_METRICS_DELAY_MS), not instant", async () => {
     expect(DEFAULT_AWS_METRICS_DELAY_MS).toBeGreaterThanOrEqual(60_000);
     const defaults = await startStandins({ now: () => NOW });
     try {
@@ -295,6 +296,23 @@ describe("GetMetricData validation (ValidationError)", () => {
     });
   };
 
+  /**
+   * A query AWS's model does not allow (botocore cloudwatch 2010-08-01): the model check refuses it before the
+   * stand-in sees it, as CloudWatch answers a request that fails its model validation: 400 ValidationError
+   * (query-compatible code) with AWS's "1 validation error detected" message naming the member.
+   */
+  const refusedByTheModel = async (queries: MetricDataQuery[], member: string, constraint: RegExp) => {
+    const { error } = await refusedByModel(() => get(queries));
+    expect(error).toMatchObject({
+      name: "ValidationException",
+      Code: "ValidationError",
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(error.message).toMatch(/^1 validation error detected: /);
+    expect(error.message).toContain(`at '${member}' failed to satisfy constraint:`);
+    expect(error.message).toMatch(constraint);
+  };
+
   it("[cloudwatch.max-500-queries] needs 1 to 500 queries", async () => {
     const id = distribution();
     await refused({}, [], /must not be empty/);
@@ -304,24 +322,37 @@ describe("GetMetricData validation (ValidationError)", () => {
     expect(out.MetricDataResults).toHaveLength(500);
   });
 
-  it.each(["Errors", "5xx", "_errors", "errors-5xx", ""])(
+  it.each(["Errors", "5xx", "_errors", "errors-5xx"])(
     "[cloudwatch.query-id-rules] refuses the query Id %j",
     async (badId) => {
-      await refused(
-        {},
-        [query(distribution(), { Id: badId })],
-        badId === "" ? /Id is required/ : /expected pattern/,
-      );
+      await refused({}, [query(distribution(), { Id: badId })], /expected pattern/);
     },
   );
+
+  it('[cloudwatch.query-id-rules] refuses the empty query Id "": AWS\'s model refuses it first (MetricId: min length 1), ValidationError', async () => {
+    // The stand-in's own "Id is required" check is not reached: the model check answers first.
+    await refusedByTheModel(
+      [query(distribution(), { Id: "" })],
+      "metricDataQueries.1.member.id",
+      /Member must have length greater than or equal to 1/,
+    );
+  });
 
   it("[cloudwatch.query-id-rules] refuses duplicate query Ids", async () => {
     const id = distribution();
     await refused({}, [query(id), query(id)], /errors .*not unique/);
   });
 
-  it.each([0, 59, 61, 90, 2, 15])("[cloudwatch.period-values] refuses Period %i", async (period) => {
+  it.each([59, 61, 90, 2, 15])("[cloudwatch.period-values] refuses Period %i", async (period) => {
     await refused({}, [query(distribution(), {}, "Average", period)], /Period/);
+  });
+
+  it("[cloudwatch.period-values] refuses Period 0: AWS's model refuses it first (Period: min 1), ValidationError", async () => {
+    await refusedByTheModel(
+      [query(distribution(), {}, "Average", 0)],
+      "metricDataQueries.1.member.metricStat.period",
+      /Member must have value greater than or equal to 1/,
+    );
   });
 
   it.each([1, 5, 10, 20, 30, 60, 120, 3600])(
@@ -351,11 +382,19 @@ describe("GetMetricData validation (ValidationError)", () => {
 
   it("[cloudwatch.not-modelled] answers 501 NotImplemented for metric math and percentiles, and InvalidNextToken for any token", async () => {
     const id = distribution();
-    await expect(get([{ Id: "e1", Expression: "SUM(METRICS())" }])).rejects.toMatchObject({
-      name: "NotImplemented",
-      $metadata: { httpStatusCode: 501 },
+    // NotImplemented is the stand-in's own refusal of what it does not model; GetMetricData declares only
+    // InvalidNextToken, so the model check records the undeclared code: declared intended here.
+    const { violations } = await withIntendedViolations(async () => {
+      await expect(get([{ Id: "e1", Expression: "SUM(METRICS())" }])).rejects.toMatchObject({
+        name: "NotImplemented",
+        $metadata: { httpStatusCode: 501 },
+      });
+      await expect(get([query(id, {}, "p99")])).rejects.toMatchObject({ name: "NotImplemented" });
     });
-    await expect(get([query(id, {}, "p99")])).rejects.toMatchObject({ name: "NotImplemented" });
+    expect(violations.map((v) => [v.operation, v.direction, v.violations[0]?.value])).toEqual([
+      ["GetMetricData", "error", "'NotImplemented'"],
+      ["GetMetricData", "error", "'NotImplemented'"],
+    ]);
     await expect(get([query(id)], { NextToken: "abc" })).rejects.toMatchObject({
       name: "InvalidNextToken",
       Code: "InvalidNextToken",
@@ -448,14 +487,7 @@ describe("PutMetricData", () => {
   });
 
   it.each<[string, Partial<PutMetricDataCommandInput>, string, string]>([
-    ["no Namespace", { Namespace: undefined }, "MissingRequiredParameterException", "MissingParameter"],
     ["no MetricData", { MetricData: [] }, "MissingRequiredParameterException", "MissingParameter"],
-    [
-      "no MetricName",
-      { MetricData: [{ Value: 1, MetricName: undefined }] },
-      "MissingRequiredParameterException",
-      "MissingParameter",
-    ],
     [
       "no value",
       { MetricData: [{ MetricName: "m" }] },
@@ -503,36 +535,10 @@ describe("PutMetricData", () => {
       "InvalidParameterValue",
     ],
     [
-      "31 dimensions",
-      {
-        MetricData: [
-          {
-            MetricName: "m",
-            Value: 1,
-            Dimensions: Array.from({ length: 31 }, (_, i) => ({ Name: `d${i}`, Value: "v" })),
-          },
-        ],
-      },
-      "InvalidParameterValueException",
-      "InvalidParameterValue",
-    ],
-    [
-      "an empty dimension value",
-      { MetricData: [{ MetricName: "m", Value: 1, Dimensions: [{ Name: "d", Value: "" }] }] },
-      "InvalidParameterValueException",
-      "InvalidParameterValue",
-    ],
-    [
       "Values and Counts of different sizes",
       { MetricData: [{ MetricName: "m", Values: [1, 2], Counts: [1] }] },
       "InvalidParameterValueException",
       "InvalidParameterValue",
-    ],
-    [
-      "an unknown Unit",
-      { MetricData: [{ MetricName: "m", Value: 1, Unit: "Furlongs" as "Count" }] },
-      "ValidationException",
-      "ValidationError",
     ],
     [
       "StorageResolution 30",
@@ -547,7 +553,71 @@ describe("PutMetricData", () => {
       Code: code,
       $metadata: { httpStatusCode: 400 },
     });
+    expect(s.cloudwatch.datapoints(namespace, "m", [])).toEqual([]);
   });
+
+  // What AWS's model already refuses (botocore cloudwatch 2010-08-01: PutMetricDataInput requires Namespace,
+  // MetricDatum requires MetricName, Dimensions max 30, DimensionValue min length 1, Unit is the StandardUnit
+  // enum): the model check answers first, as CloudWatch answers a request that fails its model validation,
+  // 400 ValidationError naming the member. The stand-in's own MissingParameter / InvalidParameterValue checks
+  // of these rules are not reached; nothing is stored.
+  it.each<[string, Partial<PutMetricDataCommandInput>, string, RegExp]>([
+    ["no Namespace", { Namespace: undefined }, "namespace", /Member must not be null/],
+    [
+      "no MetricName",
+      { MetricData: [{ Value: 1, MetricName: undefined }] },
+      "metricData.1.member.metricName",
+      /Member must not be null/,
+    ],
+    [
+      "31 dimensions",
+      {
+        MetricData: [
+          {
+            MetricName: "m",
+            Value: 1,
+            Dimensions: Array.from({ length: 31 }, (_, i) => ({ Name: `d${i}`, Value: "v" })),
+          },
+        ],
+      },
+      "metricData.1.member.dimensions",
+      /Member must have length less than or equal to 30/,
+    ],
+    [
+      "an empty dimension value",
+      { MetricData: [{ MetricName: "m", Value: 1, Dimensions: [{ Name: "d", Value: "" }] }] },
+      "metricData.1.member.dimensions.1.member.value",
+      /Member must have length greater than or equal to 1/,
+    ],
+    [
+      "an unknown Unit",
+      { MetricData: [{ MetricName: "m", Value: 1, Unit: "Furlongs" as "Count" }] },
+      "metricData.1.member.unit",
+      /Member must satisfy enum value set: \[Seconds, .*, None\]/,
+    ],
+  ])(
+    "[cloudwatch.put-datum-rules] refuses %s: AWS's model refuses it first (ValidationError)",
+    async (_, input, member, constraint) => {
+      const namespace = `Refused${++counter}`;
+      const { error } = await refusedByModel(() => put({ Namespace: namespace, ...input }));
+      expect(error).toMatchObject({
+        name: "ValidationException",
+        Code: "ValidationError",
+        $metadata: { httpStatusCode: 400 },
+      });
+      expect(error.message).toMatch(/^1 validation error detected: /);
+      expect(error.message).toContain(`at '${member}' failed to satisfy constraint:`);
+      expect(error.message).toMatch(constraint);
+      expect(s.server.calls.at(-1)).toMatchObject({
+        operation: "PutMetricData",
+        status: 400,
+        error: "ValidationError",
+      });
+      for (const name of ["m", "WaveDuration"]) {
+        expect(s.cloudwatch.datapoints(namespace, name, [])).toEqual([]);
+      }
+    },
+  );
 
   it("[cloudwatch.put-datum-rules] stores nothing from a request with one bad datum", async () => {
     const dims = [{ Name: "Distribution", Value: distribution() }];

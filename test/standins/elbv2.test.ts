@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_CA_CERTIFICATE_BYTES, validateCaBundle } from "../../standins/elbv2.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import type { CertificateAuthority } from "../../standins/pki.ts";
+import { refusedByModel } from "../support/model-checks.ts";
 import { goodP256, manySmallCas, paddedCa, smallCa } from "../support/pki-fixtures.ts";
 
 const BUCKET = "elbv2-bundles";
@@ -126,8 +127,16 @@ describe("create and describe", () => {
     );
     expect(second.TrustStores?.map((t) => t.TrustStoreArn)).toEqual(arns.slice(2));
     expect(second.NextMarker).toBeUndefined();
-    await expect(client.send(new DescribeTrustStoresCommand({ PageSize: 401 }))).rejects.toMatchObject({
+    // PageSize is 1..400 in AWS's model: the model check refuses 401 as ELB does, before the stand-in pages.
+    const { error } = await refusedByModel(() =>
+      client.send(new DescribeTrustStoresCommand({ PageSize: 401 })),
+    );
+    expect(error).toMatchObject({
       name: "ValidationError",
+      $metadata: { httpStatusCode: 400 },
+      message: expect.stringContaining(
+        "Value '401' at 'pageSize' failed to satisfy constraint: Member must have value less than or equal to 400",
+      ),
     });
   });
 });
@@ -143,9 +152,15 @@ describe("names and quotas", () => {
   ])("refuses %s (ValidationError) and creates nothing", async (_, bad) => {
     const { key } = await putBundle(pems(alpha));
     const before = s.elbv2.trustStores().length;
-    await expect(create({ key, Name: bad })).rejects.toMatchObject({
+    // TrustStoreName is 1..32 characters matching ^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$ in AWS's model: the model
+    // check refuses these names as ELB does (ValidationError naming `name`), before the stand-in sees them.
+    const { error } = await refusedByModel(() => create({ key, Name: bad }));
+    expect(error).toMatchObject({
       name: "ValidationError",
       $metadata: { httpStatusCode: 400 },
+      message: expect.stringMatching(
+        /^\d+ validation errors? detected: Value '.*' at 'name' failed to satisfy constraint: /,
+      ),
     });
     expect(s.elbv2.trustStores()).toHaveLength(before);
   });
@@ -184,11 +199,28 @@ describe("names and quotas", () => {
 
   it("requires Name, bucket and key: the SDK does not check them (ValidationError)", async () => {
     const { key } = await putBundle(pems(alpha));
-    await expect(create({ key, Name: undefined })).rejects.toMatchObject({ name: "ValidationError" });
-    await expect(create({ key, CaCertificatesBundleS3Bucket: undefined })).rejects.toMatchObject({
+    const before = s.elbv2.trustStores().length;
+    // Name and CaCertificatesBundleS3Bucket are required members in AWS's model: the model check refuses a
+    // request without them as ELB does ("Member must not be null"), before the stand-in sees it.
+    for (const [missing, member] of [
+      [{ Name: undefined }, "name"],
+      [{ CaCertificatesBundleS3Bucket: undefined }, "caCertificatesBundleS3Bucket"],
+    ] as const) {
+      const { error } = await refusedByModel(() => create({ key, ...missing }));
+      expect(error).toMatchObject({
+        name: "ValidationError",
+        $metadata: { httpStatusCode: 400 },
+        message: expect.stringContaining(
+          `Value null at '${member}' failed to satisfy constraint: Member must not be null`,
+        ),
+      });
+    }
+    // An empty key is present as far as the model goes (S3Key has no length bound): the stand-in refuses it.
+    await expect(create({ key: "" })).rejects.toMatchObject({
       name: "ValidationError",
+      $metadata: { httpStatusCode: 400 },
     });
-    await expect(create({ key: "" })).rejects.toMatchObject({ name: "ValidationError" });
+    expect(s.elbv2.trustStores()).toHaveLength(before);
   });
 });
 
@@ -368,6 +400,13 @@ describe("tags", () => {
         ],
       },
     ]);
+  });
+
+  it("DescribeTags answers an untagged trust store without Tags (AWS's model: a TagList holds at least one tag)", async () => {
+    const { key } = await putBundle(pems(alpha));
+    const arn = (await create({ key })).TrustStoreArn!;
+    const out = await elb.send(new DescribeTagsCommand({ ResourceArns: [arn] }));
+    expect(out.TagDescriptions).toEqual([{ ResourceArn: arn }]);
   });
 
   it("[elbv2.tag-limits] refuses a key twice in one request (DuplicateTagKeys) and more than 50 tags (TooManyTags)", async () => {

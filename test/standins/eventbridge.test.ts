@@ -14,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REQUEST_BYTES } from "../../standins/eventbridge.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
+import { refusedByModel } from "../support/model-checks.ts";
 
 let s: Standins;
 let eb: EventBridgeClient;
@@ -179,19 +180,33 @@ describe("entry-level failures (the call succeeds; only that entry fails)", () =
 });
 
 describe("request-level limits (ValidationException, nothing recorded)", () => {
+  // Entries is 1..10 in AWS's model: the model check refuses 11 and none as EventBridge does
+  // (ValidationException naming `entries`), before the stand-in sees the request.
   it("accepts 10 entries and refuses 11", async () => {
     const name = bus();
     await eb.send(new PutEventsCommand({ Entries: Array.from({ length: 10 }, () => entry(name)) }));
-    await expect(
+    const { error } = await refusedByModel(() =>
       eb.send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => entry(name)) })),
-    ).rejects.toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+    );
+    expect(error).toMatchObject({
+      name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+      message:
+        "1 validation error detected: Value '[11 items]' at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10",
+    });
     expect(s.eventbridge.events(name)).toHaveLength(10);
   });
 
   it("refuses an empty Entries list", async () => {
-    await expect(eb.send(new PutEventsCommand({ Entries: [] }))).rejects.toMatchObject({
+    const dropped = s.eventbridge.dropped().length;
+    const { error } = await refusedByModel(() => eb.send(new PutEventsCommand({ Entries: [] })));
+    expect(error).toMatchObject({
       name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+      message:
+        "1 validation error detected: Value '[0 items]' at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1",
     });
+    expect(s.eventbridge.dropped()).toHaveLength(dropped);
   });
 
   it(`[eventbridge.entry-size] accepts ${MAX_REQUEST_BYTES} bytes of entries and refuses one more, counted as AWS documents`, async () => {
@@ -227,14 +242,44 @@ describe("request-level limits (ValidationException, nothing recorded)", () => {
 
   it("refuses an EventBusName that is neither a bus name nor an event-bus ARN", async () => {
     const name = bus();
-    for (const bad of [
-      "bus name with spaces",
-      "arn:aws:sns:us-east-1:111122223333:topic",
-      "x".repeat(1601),
-    ]) {
-      await expect(
-        eb.send(new PutEventsCommand({ Entries: [entry(name), entry(name, { EventBusName: bad })] })),
-      ).rejects.toMatchObject({ name: "ValidationException" });
+    const send = (bad: string) =>
+      eb.send(new PutEventsCommand({ Entries: [entry(name), entry(name, { EventBusName: bad })] }));
+    // AWS's model (NonPartnerEventBusNameOrArn): 1..1600 characters, a bus name of [.-_A-Za-z0-9] (no `/`: a
+    // partner bus is no PutEvents target) or an event-bus ARN, matched whole. The model check refuses these
+    // as EventBridge does, naming the entry's member, before the stand-in sees them.
+    for (const [bad, constraint] of [
+      ["bus name with spaces", "Member must satisfy regular expression pattern: "],
+      ["arn:aws:sns:us-east-1:111122223333:topic", "Member must satisfy regular expression pattern: "],
+      ["partner/bus", "Member must satisfy regular expression pattern: "],
+      ["x".repeat(1601), "Member must have length less than or equal to 1600"],
+    ] as const) {
+      const { error } = await refusedByModel(() => send(bad));
+      expect(error).toMatchObject({
+        name: "ValidationException",
+        $metadata: { httpStatusCode: 400 },
+        message: expect.stringMatching(
+          /^1 validation error detected: Value '[^']+' at 'entries\.2\.member\.eventBusName' failed to satisfy constraint: /,
+        ),
+      });
+      expect(error.message).toContain(constraint);
+    }
+    expect(s.eventbridge.events(name)).toEqual([]);
+    // The stand-in's own check (reached when it is called without the server) agrees with the model.
+    for (const bad of ["bus name with spaces", "arn:aws:sns:us-east-1:111122223333:topic", "partner/bus"]) {
+      expect(() =>
+        s.eventbridge.handle(
+          "PutEvents",
+          { Entries: [entry(name), entry(name, { EventBusName: bad })] },
+          {
+            method: "POST",
+            path: "/",
+            query: new URLSearchParams(),
+            headers: {},
+            body: "",
+            region: "us-east-1",
+          },
+        ),
+      ).toThrow(expect.objectContaining({ code: "ValidationException" }));
     }
     expect(s.eventbridge.events(name)).toEqual([]);
   });

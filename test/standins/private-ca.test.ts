@@ -18,6 +18,7 @@ import { generateKeyAndCsr } from "../../functions/crypto/keys.ts";
 import { x509 } from "../../functions/crypto/x509.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { type CertificateAuthority, createRootCa, createSubordinateCa, EKU } from "../../standins/pki.ts";
+import { refusedByModel } from "../support/model-checks.ts";
 
 const DAY = 86_400_000;
 const CLIENT_AUTH_TEMPLATE = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1";
@@ -227,9 +228,16 @@ describe("IdempotencyToken", () => {
   it("accepts 36 characters and refuses 37 with ValidationException", async () => {
     await issue({ IdempotencyToken: "a".repeat(36) });
     const before = standins.privateCa.issuedCount;
-    await expect(
+    // IdempotencyToken is 1..36 characters in AWS's model: the model check refuses 37 as Private CA does,
+    // before the stand-in sees it.
+    const { error } = await refusedByModel(() =>
       pca.send(new IssueCertificateCommand(issueInput({ IdempotencyToken: "b".repeat(37) }))),
-    ).rejects.toMatchObject({ name: "ValidationException", $metadata: { httpStatusCode: 400 } });
+    );
+    expect(error).toMatchObject({
+      name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+      message: `1 validation error detected: Value '${"b".repeat(37)}' at 'idempotencyToken' failed to satisfy constraint: Member must have length less than or equal to 36`,
+    });
     expect(standins.privateCa.issuedCount).toBe(before);
   });
 });
@@ -301,16 +309,10 @@ describe("IssueCertificate refusals", () => {
       "InvalidArgsException",
       () => ({ TemplateArn: "arn:aws:acm-pca:::template/NoSuchTemplate/V1" }),
     ],
-    ["a missing Validity", "ValidationException", () => ({ Validity: undefined })],
     [
       "an unknown CA",
       "ResourceNotFoundException",
       () => ({ CertificateAuthorityArn: authorityArn.replace(/[0-9a-f]{12}$/, "000000000000") }),
-    ],
-    [
-      "a malformed CA ARN",
-      "InvalidArnException",
-      () => ({ CertificateAuthorityArn: "arn:aws:acm-pca:nope" }),
     ],
   ];
 
@@ -322,6 +324,36 @@ describe("IssueCertificate refusals", () => {
         name,
         $metadata: { httpStatusCode: 400 },
       });
+      expect(standins.privateCa.issuedCount).toBe(before);
+    },
+  );
+
+  // Requests AWS's model does not allow: the model check refuses them as Private CA does (ValidationException
+  // naming the member), before the stand-in sees them. The malformed CA ARN was the stand-in's own
+  // InvalidArnException; it does not match the model's Arn pattern, so the model check answers first now.
+  const modelRefusals: Array<[string, string, string, () => Partial<IssueCertificateCommandInput>]> = [
+    ["a missing Validity", "validity", "Member must not be null", () => ({ Validity: undefined })],
+    [
+      "a malformed CA ARN",
+      "certificateAuthorityArn",
+      "Member must satisfy regular expression pattern: ",
+      () => ({ CertificateAuthorityArn: "arn:aws:acm-pca:nope" }),
+    ],
+  ];
+
+  it.each(modelRefusals)(
+    "refuses %s with ValidationException naming %s, signing nothing",
+    async (_, member, constraint, overrides) => {
+      const before = standins.privateCa.issuedCount;
+      const { error } = await refusedByModel(() =>
+        pca.send(new IssueCertificateCommand(issueInput(overrides()))),
+      );
+      expect(error).toMatchObject({
+        name: "ValidationException",
+        $metadata: { httpStatusCode: 400 },
+        message: expect.stringContaining(`at '${member}' failed to satisfy constraint: ${constraint}`),
+      });
+      expect(error.message).toMatch(/^1 validation error detected: /);
       expect(standins.privateCa.issuedCount).toBe(before);
     },
   );

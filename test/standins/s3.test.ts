@@ -336,10 +336,19 @@ describe("limits and integrity", () => {
     await expect(s3.send(new DeleteObjectCommand({ Bucket: b, Key: "k" }))).rejects.toMatchObject({
       name: "NotImplemented",
     });
+    // Refused under the name of the S3 operation it is, so AWS's model checked it as DeleteObject (a made-up
+    // operation name would be refused by the model check as UnknownOperationException instead).
+    expect(s.server.calls.at(-1)).toMatchObject({
+      service: "s3",
+      operation: "DeleteObject",
+      status: 501,
+      error: "NotImplemented",
+    });
     // A listing delimiter would group keys into CommonPrefixes: not modelled, so not silently ignored either.
     await expect(s3.send(new ListObjectVersionsCommand({ Bucket: b, Delimiter: "/" }))).rejects.toMatchObject(
       { name: "NotImplemented", $metadata: { httpStatusCode: 501 } },
     );
+    expect(s.server.calls.at(-1)).toMatchObject({ operation: "ListObjectVersions", status: 501 });
     expect(await text(b, "k")).toBe("0123456789");
   });
 });

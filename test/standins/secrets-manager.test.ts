@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Standins, startStandins } from "../../standins/index.ts";
+import { refusedByModel } from "../support/model-checks.ts";
 
 let standins: Standins;
 let sm: SecretsManagerClient;
@@ -281,14 +282,37 @@ describe("ClientRequestToken", () => {
 
   it("refuses a token shorter than 32 characters", async () => {
     const { name } = await createSecret();
-    await expect(put(name, "x", { ClientRequestToken: "short-token" })).rejects.toMatchObject({
+    const before = standins.secrets.valuesOf(name);
+    // ClientRequestToken is 32..64 characters in AWS's model: the model check refuses a shorter one as
+    // Secrets Manager does (ValidationException naming `clientRequestToken`), before the stand-in sees it.
+    const { error } = await refusedByModel(() => put(name, "x", { ClientRequestToken: "short-token" }));
+    expect(error).toMatchObject({
       name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+      message:
+        "1 validation error detected: Value 'short-token' at 'clientRequestToken' failed to satisfy constraint: Member must have length greater than or equal to 32",
     });
+    expect(standins.secrets.valuesOf(name)).toEqual(before);
+  });
+
+  it("[secretsmanager.token-idempotent] answers no VersionStages for a repeated write of a version that has lost its labels", async () => {
+    const { name } = await createSecret();
+    const token = await put(name, "v2");
+    await put(name, "v3");
+    await put(name, "v4");
+    expect(standins.secrets.stagesOf(name)[token]).toEqual([]);
+    const again = await sm.send(
+      new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: "v2" }),
+    );
+    // AWS's model: a version's VersionStages list holds 1..20 labels, so a version without any answers none.
+    expect(again.VersionId).toBe(token);
+    expect(again.VersionStages).toBeUndefined();
+    expect(standins.secrets.stagesOf(name)[token]).toEqual([]);
   });
 });
 
 describe("GetSecretValue", () => {
-  it("reads by VersionStage and by VersionId, and refuses a stage no version holds", async () => {
+  it("[secretsmanager.get-default-current] reads by VersionStage and by VersionId, and refuses a stage no version holds", async () => {
     const { name, v1 } = await createSecret("one");
     const v2 = await put(name, "two");
     const p = await put(name, "three", { VersionStages: ["AWSPENDING"] });
@@ -316,8 +340,11 @@ describe("GetSecretValue", () => {
     await expect(read({ VersionId: v1, VersionStage: "AWSCURRENT" })).rejects.toMatchObject({
       name: "ResourceNotFoundException",
     });
-    // A version without labels is still readable by id.
-    expect(await read({ VersionId: p })).toMatchObject({ SecretString: "three", VersionStages: [] });
+    // A version without labels is still readable by id; it answers no VersionStages (AWS's model: the list
+    // holds 1..20 labels, so an empty one is not sent).
+    const unlabeled = await read({ VersionId: p });
+    expect(unlabeled).toMatchObject({ SecretString: "three", VersionId: p });
+    expect(unlabeled.VersionStages).toBeUndefined();
   });
 
   it("answers ResourceNotFoundException for an unknown secret, and finds a secret by ARN", async () => {
@@ -337,7 +364,7 @@ describe("GetSecretValue", () => {
 });
 
 describe("CreateSecret and values", () => {
-  it("refuses to create a secret twice with ResourceExistsException", async () => {
+  it("[secretsmanager.create-exists] refuses to create a secret twice with ResourceExistsException", async () => {
     const { name, v1 } = await createSecret("original");
     await expect(
       sm.send(new CreateSecretCommand({ Name: name, SecretString: "again" })),
@@ -353,10 +380,28 @@ describe("CreateSecret and values", () => {
     await put(name, "a".repeat(65_536));
     const before = standins.secrets.valuesOf(name).length;
 
-    await expect(put(name, "a".repeat(65_537))).rejects.toMatchObject({ name: "ValidationException" });
-    // 32,769 characters, 65,538 bytes in UTF-8.
-    await expect(put(name, "é".repeat(32_769))).rejects.toMatchObject({ name: "ValidationException" });
-    await expect(
+    // AWS's model bounds SecretString to 65,536 characters and SecretBinary to 65,536 bytes: the model check
+    // refuses 65,537 as Secrets Manager does (ValidationException naming the member), before the stand-in.
+    const tooLong = (member: string) => ({
+      name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+      message: expect.stringMatching(
+        new RegExp(
+          // A secret value is never quoted in the message (it is sensitive).
+          `^1 validation error detected: Value at '${member}' failed to satisfy constraint: Member must have length less than or equal to 65536$`,
+        ),
+      ),
+    });
+    expect((await refusedByModel(() => put(name, "a".repeat(65_537)))).error).toMatchObject(
+      tooLong("secretString"),
+    );
+    // 32,769 characters, 65,538 bytes in UTF-8: within the model's length (characters), over AWS's limit of
+    // 65,536 bytes, which the stand-in enforces.
+    await expect(put(name, "é".repeat(32_769))).rejects.toMatchObject({
+      name: "ValidationException",
+      $metadata: { httpStatusCode: 400 },
+    });
+    const binary = await refusedByModel(() =>
       sm.send(
         new PutSecretValueCommand({
           SecretId: name,
@@ -364,16 +409,18 @@ describe("CreateSecret and values", () => {
           ClientRequestToken: randomUUID(),
         }),
       ),
-    ).rejects.toMatchObject({ name: "ValidationException" });
+    );
+    expect(binary.error).toMatchObject(tooLong("secretBinary"));
     counter += 1;
-    await expect(
+    const created = await refusedByModel(() =>
       sm.send(
         new CreateSecretCommand({
           Name: `mtls-rotator/test/big-${counter}`,
           SecretString: "b".repeat(65_537),
         }),
       ),
-    ).rejects.toMatchObject({ name: "ValidationException" });
+    );
+    expect(created.error).toMatchObject(tooLong("secretString"));
     expect(standins.secrets.valuesOf(name)).toHaveLength(before);
     expect(standins.secrets.names()).not.toContain(`mtls-rotator/test/big-${counter}`);
   });
@@ -395,11 +442,13 @@ describe("DescribeSecret and ListSecretVersionIds", () => {
     const listed = await sm.send(new ListSecretVersionIdsCommand({ SecretId: name }));
     expect((listed.Versions ?? []).map((v) => v.VersionId).sort()).toEqual([v2, v3].sort());
     const all = await sm.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
+    // v1 has no label, so it answers no VersionStages (AWS's model: the list holds 1..20 labels).
     expect(Object.fromEntries((all.Versions ?? []).map((v) => [v.VersionId, v.VersionStages]))).toEqual({
-      [v1]: [],
+      [v1]: undefined,
       [v2]: ["AWSPREVIOUS"],
       [v3]: ["AWSCURRENT"],
     });
+    expect(all.Versions?.find((v) => v.VersionId === v1)).not.toHaveProperty("VersionStages");
   });
 });
 
@@ -454,10 +503,10 @@ describe("version retention", () => {
       await expect(
         client.send(new GetSecretValueCommand({ SecretId: name, VersionId: ids[1]! })),
       ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
-      // An unlabeled version that is kept stays readable by its id.
-      expect(
-        await client.send(new GetSecretValueCommand({ SecretId: name, VersionId: ids[3]! })),
-      ).toMatchObject({ SecretString: "v3", VersionStages: [] });
+      // An unlabeled version that is kept stays readable by its id (no VersionStages: AWS's model has 1..20).
+      const kept3 = await client.send(new GetSecretValueCommand({ SecretId: name, VersionId: ids[3]! }));
+      expect(kept3).toMatchObject({ SecretString: "v3", VersionId: ids[3] });
+      expect(kept3.VersionStages).toBeUndefined();
     } finally {
       await local.close();
     }

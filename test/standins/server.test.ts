@@ -18,7 +18,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyAndCsr } from "../../functions/crypto/keys.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
+import { expectModelViolations } from "../../standins/model/checks.ts";
 import { createRootCa } from "../../standins/pki.ts";
+import { withIntendedViolations } from "../support/model-checks.ts";
 
 let s: Standins;
 let counter = 0;
@@ -250,26 +252,39 @@ describe("call accounting", () => {
 });
 
 describe("protocol", () => {
-  async function post(target: string) {
+  async function post(target: string, body: Record<string, unknown> = {}) {
     const response = await fetch(s.endpoint, {
       method: "POST",
       headers: { "x-amz-target": target, "content-type": "application/x-amz-json-1.1" },
-      body: "{}",
+      body: JSON.stringify(body),
     });
-    return { status: response.status, body: (await response.json()) as { __type?: string } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { __type?: string; message?: string; Message?: string },
+    };
   }
 
   it("answers UnknownOperationException for an X-Amz-Target no stand-in serves", async () => {
     const calls = s.server.calls.length;
-    expect(await post("AmazonDynamoDBv2.GetItem")).toMatchObject({
-      status: 400,
-      body: { __type: "UnknownOperationException" },
-    });
+    // Sent on purpose: no stand-in serves DynamoDB's target here, which the model checks record as routing.
+    const { result, violations } = await withIntendedViolations(() => post("AmazonDynamoDBv2.GetItem"));
+    expect(result).toMatchObject({ status: 400, body: { __type: "UnknownOperationException" } });
+    expect(violations).toEqual([
+      expect.objectContaining({
+        service: "unknown",
+        operation: "AmazonDynamoDBv2.GetItem",
+        direction: "routing",
+      }),
+    ]);
     expect(s.server.calls.length).toBe(calls);
   });
 
   it("answers UnknownOperationException for an operation a stand-in does not implement", async () => {
-    expect(await post("CertificateManager.RequestCertificate")).toMatchObject({
+    // A request AWS's model allows (RequestCertificate requires DomainName), so it reaches the ACM stand-in,
+    // which does not implement the operation and says so (UnknownOperationException, a common error).
+    expect(
+      await post("CertificateManager.RequestCertificate", { DomainName: "origin.acme.example" }),
+    ).toMatchObject({
       status: 400,
       body: { __type: "UnknownOperationException" },
     });
@@ -277,6 +292,22 @@ describe("protocol", () => {
       service: "acm",
       operation: "RequestCertificate",
       error: "UnknownOperationException",
+    });
+    // The model check comes first: without DomainName it is refused as ACM refuses it, whoever implements it.
+    const { result, violations } = await expectModelViolations(() =>
+      post("CertificateManager.RequestCertificate"),
+    );
+    expect(result).toMatchObject({ status: 400, body: { __type: "ValidationException" } });
+    expect(JSON.stringify(result.body)).toContain(
+      "Value null at 'domainName' failed to satisfy constraint: Member must not be null",
+    );
+    expect(violations).toEqual([
+      expect.objectContaining({ service: "acm", operation: "RequestCertificate", direction: "request" }),
+    ]);
+    expect(s.server.calls.at(-1)).toMatchObject({
+      service: "acm",
+      operation: "RequestCertificate",
+      error: "ValidationException",
     });
   });
 

@@ -13,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { MAX_MESSAGE_BYTES } from "../../standins/sns.ts";
+import { refusedByModel } from "../support/model-checks.ts";
 
 let s: Standins;
 let sns: SNSClient;
@@ -146,10 +147,19 @@ describe("subject", () => {
 });
 
 describe("message", () => {
-  it("[sns.message-required] requires a non-empty message", async () => {
+  it("[sns.message-required] requires a non-empty message; a missing one is refused first by AWS's model (ValidationError)", async () => {
     const arn = topic();
     await refused(arn, { Message: "" }, "InvalidParameterException");
-    await refused(arn, { Message: undefined }, "InvalidParameterException");
+    // PublishInput requires Message (botocore sns 2010-03-31): without it the model check answers before the
+    // stand-in's own InvalidParameter check, as SNS answers a request failing its model validation.
+    const { error } = await refusedByModel(() => publish({ TopicArn: arn, Message: undefined }));
+    expect(error).toMatchObject({
+      name: "ValidationError",
+      message:
+        "1 validation error detected: Value null at 'message' failed to satisfy constraint: Member must not be null",
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(s.sns.messages(arn)).toEqual([]);
   });
 
   it(`[sns.message-size] accepts ${MAX_MESSAGE_BYTES} bytes and refuses one more (multi-byte characters count as bytes)`, async () => {

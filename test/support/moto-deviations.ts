@@ -89,6 +89,26 @@ export const KNOWN_MOTO_DEVIATIONS = {
     aws: "SecretString at most 65,536 bytes, VersionStages 1..20 items, names of letters, digits and /_+=.@-",
     doc: "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html#API_PutSecretValue_RequestParameters",
   },
+  "secretsmanager.put-current-from-stale-holder": {
+    moto:
+      "a PutSecretValue that makes a version AWSCURRENT takes the label from, and gives AWSPREVIOUS to, the version " +
+      "the last CreateSecret/PutSecretValue made current (its default version), not the version holding AWSCURRENT: " +
+      "after UpdateSecretVersionStage moved AWSCURRENT, two versions hold AWSCURRENT and AWSPREVIOUS lands on the " +
+      "wrong one (the same stale default version as secretsmanager.default-version-not-moved)",
+    aws:
+      "each staging label is attached to one version at a time: AWSCURRENT is removed from the version that holds " +
+      "it, and AWSPREVIOUS moves to that version",
+    doc: "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html#API_PutSecretValue_RequestParameters",
+  },
+  "secretsmanager.put-current-replaces-old-labels": {
+    moto:
+      "a PutSecretValue that moves AWSCURRENT replaces every label of the version it took AWSCURRENT from with " +
+      "[AWSPREVIOUS]: AWSPENDING (or any other label) there is dropped",
+    aws:
+      "only the labels named move: AWSCURRENT to the new version (removed from the other version), AWSPREVIOUS to " +
+      "the version AWSCURRENT was removed from; that version keeps its other labels",
+    doc: "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html#API_PutSecretValue_RequestParameters",
+  },
   "secretsmanager.move-current-without-holder": {
     moto: "UpdateSecretVersionStage AWSCURRENT with MoveToVersionId and no RemoveFromVersionId crashes (IndexError, HTTP 500) when no version holds AWSCURRENT",
     aws: "RemoveFromVersionId is needed only when the label is attached to another version",
@@ -168,12 +188,6 @@ export type MotoDeviationId = keyof typeof KNOWN_MOTO_DEVIATIONS;
  * fixed — then flip them to `it`).
  */
 export const KNOWN_STANDIN_GAPS = {
-  "secretsmanager.first-version-current": {
-    standin:
-      "the first PutSecretValue of a secret created without a value, staged [AWSPENDING], gets AWSPENDING only",
-    aws: "the first version of a secret always gets AWSCURRENT, whatever VersionStages says",
-    doc: "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html",
-  },
   "s3.list-versions-delimiter": {
     standin:
       "answers ListObjectVersions with a Delimiter 501 NotImplemented (it does not model CommonPrefixes; no adapter lists)",
