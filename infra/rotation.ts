@@ -69,8 +69,9 @@ export const rotationWorkflowPermissions: Statement[] = [
     ],
     resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
   },
-  // ListCertificates supports no resource-level permission.
-  { actions: ["acm:ListCertificates"], resources: ["*"] },
+  // SearchCertificates (finding a retried issuance's earlier import by serial) supports no resource-level
+  // permission.
+  { actions: ["acm:SearchCertificates"], resources: ["*"] },
   // CloudFront: ListDistributions supports no resource-level permission; reading and updating are scoped to
   // the configured distributions, or to every distribution of the account (the fleet is discovered by
   // which distributions present the certificate, so it is not known at deploy time).

@@ -182,10 +182,8 @@ async function main() {
       dynamoCalls = 0;
       const run = await measured(() =>
         scanFleet({
-          listCertificates: (o) =>
-            new AcmAdapter(clients.acm).searchClientCertificates({ pageSize: 1000, ...o }),
-          indexUsage: () =>
-            new CloudFrontAdapter(clients.cloudfront).indexOriginCertificates({ pageSize: 1000 }),
+          listCertificates: (o) => new AcmAdapter(clients.acm).searchClientCertificates(o),
+          indexUsage: () => new CloudFrontAdapter(clients.cloudfront).indexOriginCertificates(),
           inventory,
           startRotation: async ({ certificateArn }) => {
             const fresh = !started.has(certificateArn);

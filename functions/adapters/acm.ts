@@ -10,8 +10,6 @@ import {
   type DistinguishedName,
   GetCertificateCommand,
   ImportCertificateCommand,
-  type KeyAlgorithm,
-  ListCertificatesCommand,
   ListTagsForCertificateCommand,
   SearchCertificatesCommand,
 } from "@aws-sdk/client-acm";
@@ -25,6 +23,18 @@ export const LINEAGE_TAGS = {
   credential: "mtls-rotator:credential",
 } as const;
 
+/**
+ * SearchCertificates' largest page: AWS's model allows MaxResults 1..500 (botocore acm 2015-12-08; the
+ * default is 100). Asking for more is refused with ValidationException, which would fail every scan.
+ */
+export const SEARCH_CERTIFICATES_PAGE_SIZE = 500;
+
+/** A serial as ACM spells it (and as SearchCertificates' SerialNumber filter takes it): "0a:1b:...". */
+export function acmSerial(hex: string): string {
+  const even = hex.length % 2 === 1 ? `0${hex}` : hex;
+  return (even.toLowerCase().match(/../g) ?? []).join(":");
+}
+
 export interface ImportRequest {
   certificatePem: string;
   chainPem: string;
@@ -34,8 +44,8 @@ export interface ImportRequest {
 }
 
 export interface ImportedCertificateRef {
+  /** Hex, lowercase, no separators. */
   serial: string;
-  domainName: string;
   notAfter: Date;
   keyAlgorithm: string;
 }
@@ -98,27 +108,32 @@ export class AcmAdapter {
   }
 
   /**
-   * The ARN of an imported certificate with this serial, if one exists. Narrowed by the listing's
-   * NotAfter and DomainName (no DescribeCertificate per certificate) and confirmed by serial.
+   * The ARN of an imported certificate with this serial and expiry, if one exists (a retried issuance finds
+   * its earlier import instead of leaving an orphan ARN). One SearchCertificates filtered by serial number
+   * and type IMPORTED; nothing depends on DomainName, which ACM gives only for names that are FQDNs and a
+   * client certificate's CN often is not.
    */
   async findImported(ref: ImportedCertificateRef): Promise<string | undefined> {
+    const serial = acmSerial(ref.serial);
     let NextToken: string | undefined;
     do {
       const page = await this.#client.send(
-        new ListCertificatesCommand({
-          Includes: { keyTypes: [ref.keyAlgorithm as KeyAlgorithm] },
-          MaxItems: 1000,
+        new SearchCertificatesCommand({
+          FilterStatement: {
+            And: [
+              { Filter: { X509AttributeFilter: { SerialNumber: serial } } },
+              { Filter: { AcmCertificateMetadataFilter: { Type: "IMPORTED" } } },
+            ],
+          },
+          MaxResults: SEARCH_CERTIFICATES_PAGE_SIZE,
           NextToken,
         }),
       );
-      for (const summary of page.CertificateSummaryList ?? []) {
-        if (summary.Type !== "IMPORTED" || summary.DomainName !== ref.domainName) continue;
-        if (summary.NotAfter?.getTime() !== ref.notAfter.getTime() || !summary.CertificateArn) continue;
-        const { Certificate } = await this.#client.send(
-          new DescribeCertificateCommand({ CertificateArn: summary.CertificateArn }),
-        );
-        if (Certificate?.Serial?.replaceAll(":", "").toLowerCase() === ref.serial)
-          return summary.CertificateArn;
+      for (const result of page.Results ?? []) {
+        const x = result.X509Attributes;
+        if (!result.CertificateArn || x?.SerialNumber?.replaceAll(":", "").toLowerCase() !== ref.serial)
+          continue;
+        if (x.NotAfter?.getTime() === ref.notAfter.getTime()) return result.CertificateArn;
       }
       NextToken = page.NextToken;
     } while (NextToken);
@@ -146,7 +161,7 @@ export class AcmAdapter {
       const page = await this.#client.send(
         new SearchCertificatesCommand({
           FilterStatement: { And: filters },
-          MaxResults: options.pageSize ?? 1000,
+          MaxResults: options.pageSize ?? SEARCH_CERTIFICATES_PAGE_SIZE,
           NextToken,
         }),
       );

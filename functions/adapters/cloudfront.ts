@@ -86,8 +86,15 @@ export interface SwapResult {
   etag: string;
 }
 
+/**
+ * ListDistributions' page size. AWS's model does not bound MaxItems; CloudFront's older API references give
+ * 100 as both the maximum and the default, and no newer page documents more: 100 it is (if CloudFront allows
+ * more, a scan only makes more calls than it needs to).
+ */
+export const LIST_DISTRIBUTIONS_PAGE_SIZE = 100;
+
 export interface ListOptions {
-  /** ListDistributions MaxItems (1..1000). Default 1000. */
+  /** ListDistributions MaxItems (1..100). Default LIST_DISTRIBUTIONS_PAGE_SIZE. */
   pageSize?: number;
 }
 
@@ -147,7 +154,10 @@ export class CloudFrontAdapter {
     let marker: string | undefined;
     do {
       const { DistributionList: list } = await this.#client.send(
-        new ListDistributionsCommand({ MaxItems: options.pageSize ?? 1000, Marker: marker }),
+        new ListDistributionsCommand({
+          MaxItems: options.pageSize ?? LIST_DISTRIBUTIONS_PAGE_SIZE,
+          Marker: marker,
+        }),
       );
       for (const summary of list?.Items ?? []) {
         if (!summary.Id) continue;

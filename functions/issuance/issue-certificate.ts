@@ -197,11 +197,9 @@ export async function completeIssuance(
     },
   );
 
-  const domainName = /CN=([^,]+)/.exec(facts.subject)?.[1] ?? facts.sans[0]?.value ?? "";
   const certificateArn =
     (await deps.acm.findImported({
       serial: facts.serial,
-      domainName,
       notAfter: facts.notAfter,
       keyAlgorithm: facts.keyAlgorithm,
     })) ??

@@ -16,6 +16,7 @@ import {
   assertOnlyCertificatesChanged,
   CloudFrontAdapter,
   DistributionChangedError,
+  LIST_DISTRIBUTIONS_PAGE_SIZE,
   OriginNotFoundError,
   UnsafeUpdateError,
 } from "../../functions/adapters/cloudfront.ts";
@@ -190,6 +191,18 @@ describe("inventory from ListDistributions", () => {
     expect([...index.keys()].sort()).toEqual([old, other].sort());
     expect(index.get(old)).toEqual(expected(old));
     expect(index.get(other)).toEqual(expected(other));
+  });
+
+  it("lists 100 distributions a page by default, within CloudFront's documented page size", async () => {
+    // 101 distributions: 2 pages at the default 100. Before, the default asked for 1,000 a page, which
+    // CloudFront's API reference does not allow (the stand-in refuses MaxItems over 100).
+    const big = await world();
+    for (let i = 0; i < 101; i += 1) await createDistribution(big, { origins: 1 });
+    const before = big.s.server.count("cloudfront", "ListDistributions");
+    const index = await new CloudFrontAdapter(big.cloudfront).indexOriginCertificates();
+    expect(big.s.server.count("cloudfront", "ListDistributions") - before).toBe(2);
+    expect(LIST_DISTRIBUTIONS_PAGE_SIZE).toBe(100);
+    expect(index.size).toBe(0);
   });
 
   it("reads origin endpoints for probes, and names missing origins", async () => {

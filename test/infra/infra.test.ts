@@ -145,7 +145,7 @@ describe("the rotation workflow", () => {
     }
     const starred = permissions.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
     expect(starred.sort()).toEqual([
-      "acm:ListCertificates",
+      "acm:SearchCertificates",
       "cloudfront:ListDistributions",
       "cloudwatch:GetMetricData",
     ]);
@@ -948,6 +948,26 @@ describe("optional trust targets", () => {
       }),
     );
   });
+});
+
+describe("the event bus setting follows PutEvents' model", () => {
+  it.each(["team/bus", "partner/example.com/bus", "bus name"])(
+    "refuses %s at deploy: AWS's model for EventBusName (PutEvents) has no '/' and no spaces",
+    async (bus) => {
+      await expect(loadInfra("production", { MTLS_ROTATOR_EVENT_BUS: bus })).rejects.toThrow(
+        expect.objectContaining({
+          problems: [`event bus ${JSON.stringify(bus)} is neither a bus name nor an event bus ARN`],
+        }),
+      );
+    },
+  );
+
+  it.each(["mtls-rotator.bundles", `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/mtls_rotator-bundles`])(
+    "accepts %s",
+    async (bus) => {
+      await expect(loadInfra("production", { MTLS_ROTATOR_EVENT_BUS: bus })).resolves.toBeDefined();
+    },
+  );
 });
 
 describe("the operator API", () => {

@@ -331,7 +331,7 @@ describe("retries converge on one certificate", () => {
     faults.inject({ service: "acm-pca", operation: "IssueCertificate", kind: "throttle", times: 2 });
     faults.inject({ service: "acm-pca", operation: "GetCertificate", kind: "server-error", times: 2 });
     faults.inject({ service: "acm", operation: "ImportCertificate", kind: "throttle" });
-    faults.inject({ service: "acm", operation: "ListCertificates", kind: "server-error" });
+    faults.inject({ service: "acm", operation: "SearchCertificates", kind: "server-error" });
     faults.inject({ service: "secretsmanager", operation: "PutSecretValue", kind: "throttle" });
     faults.inject({ service: "secretsmanager", operation: "GetSecretValue", kind: "server-error" });
     const issued = await issueReplacement(deps, req);
