@@ -200,8 +200,9 @@ const CLOUDFRONT_TRUST_STORE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const ALB_TRUST_STORE_ARN =
   /^arn:aws[\w-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:truststore\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
 const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** PutEvents' EventBusName as AWS's model allows it (NonPartnerEventBusNameOrArn: no "/", no partner buses). */
 const EVENT_BUS =
-  /^([A-Za-z0-9._\-/]{1,256}|arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256})$/;
+  /^([A-Za-z0-9._-]{1,256}|arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:\d{12}:event-bus\/[A-Za-z0-9._-]{1,256})$/;
 
 /**
  * The optional trust targets under `trust.targets` (absent: none), each list checked entry by entry with
