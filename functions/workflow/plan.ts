@@ -18,8 +18,8 @@ import {
   ReplacementKeyError,
   replacementKeyFor,
 } from "../core/certificate.ts";
-import { splitPem } from "../core/pem.ts";
 import { resolveGatePolicy } from "../core/gate.ts";
+import { splitPem } from "../core/pem.ts";
 import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
 import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";

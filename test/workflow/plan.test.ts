@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReplacementKeyError } from "../../functions/core/certificate.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
-  caKeyAlgorithmOf,
   afterDeploySeconds,
+  caKeyAlgorithmOf,
   expectedDurationSeconds,
   planRotation,
   settingsWithOverrides,

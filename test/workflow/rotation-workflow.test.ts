@@ -19,7 +19,7 @@ import {
 } from "../../functions/workflow/rotation-workflow.ts";
 import { DEFAULT_SETTINGS } from "../../functions/workflow/settings.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
-import { useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
+import { resetFakeClock, useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
 import { Edge } from "../support/edge.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -716,6 +716,9 @@ describe("the credential secret across a lineage's rotations: the rollback recor
       rotationId: rotationIdFor(gen1, serial, sha256Hex),
     };
 
+    // The first rotation's skipped waits moved the fake clock ahead of real time; the origins check the next
+    // certificate's validity against the real clock, so start the next generation on real time.
+    resetFakeClock();
     // An operator rolls it back during the canary's bake window.
     const runner = new LocalDurableTestRunner({ handlerFunction: createRotationWorkflow(workflow, f.deps) });
     const execution = runner.run({ payload: f.input({ ...next, overrides: { bakeSeconds: 300 } }) });
@@ -738,6 +741,7 @@ describe("the credential secret across a lineage's rotations: the rollback recor
     expect(afterRollback.issuance.holder("AWSPENDING")).toBeUndefined();
 
     // The next attempt (a new execution name, as the dispatcher gives it) completes.
+    resetFakeClock();
     const second = await rotate(f, { input: { ...next, rotationId: `${next.rotationId}-2` } });
     expect(second.result.getStatus()).toBe("SUCCEEDED");
     const gen2 = (second.result.getResult() as RotationOutcome).newCertificateArn!;
