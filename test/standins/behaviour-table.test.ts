@@ -124,9 +124,7 @@ describe("docs/aws-behaviour.md", () => {
   });
 
   it("has every row pinned by a test of test/standins/ whose title carries its id", () => {
-    const unpinned = rows
-      .map((r) => r.id)
-      .filter((id) => !cited.has(id));
+    const unpinned = rows.map((r) => r.id).filter((id) => !cited.has(id));
     expect(unpinned).toEqual([]);
   });
 
@@ -137,7 +135,6 @@ describe("docs/aws-behaviour.md", () => {
       .map(([id, files]) => `${id} (${files.join(", ")})`);
     expect(orphans).toEqual([]);
   });
-
 });
 
 describe("the checker itself", () => {
