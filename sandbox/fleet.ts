@@ -8,6 +8,7 @@
  * Private keys stay in this process (the stand-ins' ACM and Secrets Manager hold them, as AWS would); nothing
  * here returns or prints one.
  */
+
 import { X509Certificate } from "node:crypto";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -42,6 +43,7 @@ import {
   issueServerCredential,
 } from "../standins/pki.ts";
 import { ACCOUNT_ID } from "../standins/protocol.ts";
+import { CALLER_HEADER } from "../standins/server.ts";
 import { BundleFollower, DownOrigin, SlowProxy } from "./origins.ts";
 import type { Printer } from "./printer.ts";
 import {
@@ -211,17 +213,17 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     const dynamo = await startDynamoDb();
     cleanups.push(() => dynamo.close());
     const clients = standins.clients();
-    // The origins' own S3 client (origin-sync runs on the origins, not in the service): its calls are
-    // counted apart from the service's.
-    const originSyncCalls: Record<string, number> = {};
+    // The origins' own S3 client (origin-sync runs on the origins, not in the service): its requests carry
+    // a caller header, so the stand-in server counts them apart from the service's, in the same call log
+    // (a count kept on the client side could be read between a request leaving and its arrival).
     const originS3 = standins.clients().s3;
     originS3.middlewareStack.add(
-      (next, context) => async (args) => {
-        const operation = `s3:${String(context.commandName ?? "").replace(/Command$/, "")}`;
-        originSyncCalls[operation] = (originSyncCalls[operation] ?? 0) + 1;
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers[CALLER_HEADER] = "origin-sync";
         return next(args);
       },
-      { step: "finalizeRequest", priority: "low", name: "sandboxOriginSyncCallCounter" },
+      { step: "build", name: "sandboxOriginSyncCaller" },
     );
     printer.line(`stand-ins: AWS on ${standins.endpoint}, DynamoDB (dynalite) on ${dynamo.endpoint}`);
 
@@ -469,7 +471,10 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
       distributions,
       origins,
       topicArn,
-      originSyncCalls,
+      /** The origins' origin-sync calls so far, by "service:Operation" (a fresh object at each read). */
+      get originSyncCalls() {
+        return standins.server.callsByOperation("origin-sync");
+      },
       dynamoCalls,
       store,
       inventory,

@@ -18,8 +18,8 @@ import {
   GetDistributionConfigCommand,
   ListDistributionsCommand,
 } from "@aws-sdk/client-cloudfront";
-import { AcmAdapter, Pacer } from "../functions/adapters/acm.ts";
-import { CloudFrontAdapter } from "../functions/adapters/cloudfront.ts";
+import { AcmAdapter, Pacer, SEARCH_CERTIFICATES_PAGE_SIZE } from "../functions/adapters/acm.ts";
+import { CloudFrontAdapter, LIST_DISTRIBUTIONS_PAGE_SIZE } from "../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../functions/adapters/inventory-store.ts";
 import { decideRenewal } from "../functions/core/renewal.ts";
 import { issuerKeyOfSubject } from "../functions/core/tracking.ts";
@@ -27,6 +27,7 @@ import { generateKeyPair, privateKeyToPem } from "../functions/crypto/keys.ts";
 import { scanFleet } from "../functions/tracking/scan.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../standins/dynamodb.ts";
 import { startStandins } from "../standins/index.ts";
+import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";
 import { createRootCa, createSubordinateCa, randomSerial, signLeaf } from "../standins/pki.ts";
 
 const CERTIFICATES = Number(process.env.BENCH_CERTIFICATES ?? 10_000);
@@ -44,10 +45,17 @@ async function measured<T>(run: () => Promise<T>) {
     peak = Math.max(peak, process.memoryUsage().heapUsed);
   }, 5);
   const started = performance.now();
+  const checkStarted = modelChecks.checkMs;
   try {
     const result = await run();
     peak = Math.max(peak, process.memoryUsage().heapUsed);
-    return { result, ms: performance.now() - started, peakHeapMb: (peak - base) / 1024 / 1024 };
+    return {
+      result,
+      ms: performance.now() - started,
+      // Of the wall time: the in-process stand-ins checking requests and answers against AWS's models.
+      checkMs: modelChecks.checkMs - checkStarted,
+      peakHeapMb: (peak - base) / 1024 / 1024,
+    };
   } finally {
     clearInterval(timer);
   }
@@ -95,7 +103,9 @@ async function naiveScan(acm: ACMClient, cloudfront: CloudFrontClient, now: Date
   const ids: string[] = [];
   let Marker: string | undefined;
   do {
-    const page = await cloudfront.send(new ListDistributionsCommand({ MaxItems: 1000, Marker }));
+    const page = await cloudfront.send(
+      new ListDistributionsCommand({ MaxItems: LIST_DISTRIBUTIONS_PAGE_SIZE, Marker }),
+    );
     for (const d of page.DistributionList?.Items ?? []) if (d.Id) ids.push(d.Id);
     Marker = page.DistributionList?.IsTruncated ? page.DistributionList.NextMarker : undefined;
   } while (Marker);
@@ -208,7 +218,10 @@ async function main() {
       Object.entries(calls)
         .filter(([k]) => k.startsWith("acm:") || k.startsWith("cloudfront:"))
         .reduce((sum, [, n]) => sum + n, 0);
-    const expectedPages = Math.ceil(CERTIFICATES / 1000) + Math.ceil(DISTRIBUTIONS / 1000);
+    const expectedPages =
+      Math.ceil(CERTIFICATES / SEARCH_CERTIFICATES_PAGE_SIZE) +
+      Math.ceil(DISTRIBUTIONS / LIST_DISTRIBUTIONS_PAGE_SIZE);
+    const model = modelChecks.counts();
     const report = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
@@ -222,6 +235,7 @@ async function main() {
       scan: {
         firstRun: {
           wallMs: Math.round(first.ms),
+          modelCheckMs: Math.round(first.checkMs),
           peakHeapMb: Number(first.peakHeapMb.toFixed(1)),
           controlPlaneCalls: controlPlane(first.calls),
           calls: first.calls,
@@ -232,6 +246,7 @@ async function main() {
         },
         steadyState: {
           wallMs: Math.round(steady.ms),
+          modelCheckMs: Math.round(steady.checkMs),
           peakHeapMb: Number(steady.peakHeapMb.toFixed(1)),
           controlPlaneCalls: controlPlane(steady.calls),
           calls: steady.calls,
@@ -244,6 +259,7 @@ async function main() {
       },
       naive: {
         wallMs: Math.round(naive.ms),
+        modelCheckMs: Math.round(naive.checkMs),
         peakHeapMb: Number(naive.peakHeapMb.toFixed(1)),
         controlPlaneCalls: controlPlane(naiveCalls),
         calls: naiveCalls,
@@ -252,6 +268,13 @@ async function main() {
       ratio: {
         calls: Number((controlPlane(naiveCalls) / Math.max(1, controlPlane(steady.calls))).toFixed(1)),
         wallTime: Number((naive.ms / Math.max(1, steady.ms)).toFixed(1)),
+      },
+      // Every call of the benchmark (seeding included) checked against AWS's published models.
+      modelChecks: {
+        botocore: botocoreVersion(),
+        checked: model.checked,
+        violations: model.violations,
+        details: modelChecks.all().map(describeModelViolation),
       },
     };
     mkdirSync("reports", { recursive: true });
@@ -262,21 +285,28 @@ ${report.date} · ${report.machine.cpus} CPUs · Node ${report.machine.node} · 
 
 ${CERTIFICATES} managed certificates, ${DISTRIBUTIONS} distributions (naive scan: ${NAIVE_CONCURRENCY} calls in flight).
 
-| | AWS control-plane calls | DynamoDB calls | wall time | peak heap |
-|---|---:|---:|---:|---:|
-| scan, first run (writes the inventory) | ${report.scan.firstRun.controlPlaneCalls} | ${report.scan.firstRun.dynamoDbCalls} | ${(first.ms / 1000).toFixed(2)} s | ${report.scan.firstRun.peakHeapMb} MB |
-| scan, steady state | ${report.scan.steadyState.controlPlaneCalls} | ${report.scan.steadyState.dynamoDbCalls} | ${(steady.ms / 1000).toFixed(2)} s | ${report.scan.steadyState.peakHeapMb} MB |
-| naive per-item scan | ${report.naive.controlPlaneCalls} | 0 | ${(naive.ms / 1000).toFixed(2)} s | ${report.naive.peakHeapMb} MB |
+| | AWS control-plane calls | DynamoDB calls | wall time | of which model checks | peak heap |
+|---|---:|---:|---:|---:|---:|
+| scan, first run (writes the inventory) | ${report.scan.firstRun.controlPlaneCalls} | ${report.scan.firstRun.dynamoDbCalls} | ${(first.ms / 1000).toFixed(2)} s | ${(first.checkMs / 1000).toFixed(2)} s | ${report.scan.firstRun.peakHeapMb} MB |
+| scan, steady state | ${report.scan.steadyState.controlPlaneCalls} | ${report.scan.steadyState.dynamoDbCalls} | ${(steady.ms / 1000).toFixed(2)} s | ${(steady.checkMs / 1000).toFixed(2)} s | ${report.scan.steadyState.peakHeapMb} MB |
+| naive per-item scan | ${report.naive.controlPlaneCalls} | 0 | ${(naive.ms / 1000).toFixed(2)} s | ${(naive.checkMs / 1000).toFixed(2)} s | ${report.naive.peakHeapMb} MB |
 
-- Listing pages needed: ${expectedPages} (ceil(${CERTIFICATES}/1000) SearchCertificates + ceil(${DISTRIBUTIONS}/1000) ListDistributions); the scan made **${report.scan.steadyState.controlPlaneCalls}** control-plane calls: ${report.scan.noMoreCallsThanListingPages ? "no more than the listing pages need" : "MORE than the listing pages need"}.
+"Of which model checks": time the stand-ins (in this process) spent reading requests and answers back and validating them against AWS's models; the checks are on here as in every test. Wall time and peak heap include them and the stand-ins' own work; the call counts are what AWS would see.
+
+- Listing pages needed: ${expectedPages} (ceil(${CERTIFICATES}/${SEARCH_CERTIFICATES_PAGE_SIZE}) SearchCertificates, the most AWS's model allows a page + ceil(${DISTRIBUTIONS}/${LIST_DISTRIBUTIONS_PAGE_SIZE}) ListDistributions, CloudFront's documented page size); the scan made **${report.scan.steadyState.controlPlaneCalls}** control-plane calls: ${report.scan.noMoreCallsThanListingPages ? "no more than the listing pages need" : "MORE than the listing pages need"}.
 - Naive / scan: **${report.ratio.calls}x** the calls, **${report.ratio.wallTime}x** the wall time (steady state).
 - Decisions agree: scan found ${report.scan.firstRun.due} due, naive ${report.naive.due} due.
 - Scan calls: ${JSON.stringify(report.scan.steadyState.calls)}; naive calls: ${JSON.stringify(report.naive.calls)}.
+- AWS model checks (botocore ${report.modelChecks.botocore}): ${report.modelChecks.checked} calls of this benchmark (seeding included) checked against AWS's published service models; **${report.modelChecks.violations} violation(s)**.
 `;
     writeFileSync("reports/bench-scan.md", md);
     console.log(md);
     if (!report.scan.noMoreCallsThanListingPages) process.exitCode = 1;
     if (report.scan.firstRun.due !== report.naive.due) process.exitCode = 1;
+    if (report.modelChecks.violations > 0) {
+      console.error(report.modelChecks.details.join("\n"));
+      process.exitCode = 1;
+    }
   } finally {
     await standins.close();
     await dynamo.close();

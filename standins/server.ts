@@ -18,8 +18,13 @@ import {
   xmlError,
 } from "./protocol.ts";
 
+/** A request header naming who made a call (e.g. "origin-sync"), for call logs that separate callers. */
+export const CALLER_HEADER = "x-standin-caller";
+
 export interface CallRecord {
   service: string;
+  /** The CALLER_HEADER of the request, when it had one. */
+  caller?: string;
   operation: string;
   status: number;
   /** Error code answered, if any (including injected faults). */
@@ -131,10 +136,11 @@ export class StandinServer {
     ).length;
   }
 
-  /** Calls by "service:Operation", for reports. */
-  callsByOperation(): Record<string, number> {
+  /** Calls by "service:Operation", for reports; only those of `caller` when given. */
+  callsByOperation(caller?: string): Record<string, number> {
     const out: Record<string, number> = {};
     for (const c of this.calls) {
+      if (caller !== undefined && c.caller !== caller) continue;
       const key = `${c.service}:${c.operation}`;
       out[key] = (out[key] ?? 0) + 1;
     }
@@ -215,7 +221,14 @@ export class StandinServer {
     toError: (error: AwsError) => WireResponse,
     run: () => Promise<WireResponse> | WireResponse,
   ): Promise<WireResponse | undefined> {
-    const record: CallRecord = { service, operation, status: 0, region: request.region };
+    const caller = request.headers[CALLER_HEADER];
+    const record: CallRecord = {
+      service,
+      operation,
+      status: 0,
+      region: request.region,
+      ...(typeof caller === "string" ? { caller } : {}),
+    };
     this.calls.push(record);
     const check = this.#checks.get(service);
     let response: WireResponse;

@@ -53,6 +53,17 @@ class ModelCheckRegistry {
 
   #servers = 0;
 
+  #checkMs = 0;
+
+  /** Time spent checking (reading wire messages back and validating them), for benchmarks. */
+  addCheckTime(ms: number): void {
+    this.#checkMs += ms;
+  }
+
+  get checkMs(): number {
+    return this.#checkMs;
+  }
+
   /** A stand-in server started (with model checks on). */
   countServer(): void {
     this.#servers += 1;
@@ -265,11 +276,13 @@ export class ServiceModelCheck {
   checkRequest(operationName: string, protocol: Protocol, message: WireMessage): Record<string, unknown> {
     const operation = this.requireOperation(operationName);
     modelChecks.countCall(this.service, operationName);
+    const started = performance.now();
     const decoded = this.#reader.request(protocol, operation, message);
     const violations = [
       ...decoded.violations,
       ...(operation.input ? this.#validator.validate(operation.input.shape, decoded.value) : []),
     ];
+    modelChecks.addCheckTime(performance.now() - started);
     if (violations.length === 0) return decoded.value;
     modelChecks.record({ service: this.service, operation: operationName, direction: "request", violations });
     const { code, status } = this.#options.invalidRequest;
@@ -300,11 +313,14 @@ export class ServiceModelCheck {
   ): void {
     const operation = this.operation(operationName);
     if (!operation) return;
+    const started = performance.now();
     const decoded = this.#reader.response(protocol, operation, answer, method);
-    const violations = [
+    const checked = [
       ...decoded.violations,
       ...(operation.output ? this.#answers.validate(operation.output.shape, decoded.value) : []),
-    ].filter((v) => {
+    ];
+    modelChecks.addCheckTime(performance.now() - started);
+    const violations = checked.filter((v) => {
       if (!known?.(operationName, v)) return true;
       modelChecks.countKnownDeviation();
       return false;

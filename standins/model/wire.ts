@@ -391,6 +391,13 @@ export class WireReader {
       ([, m]) => m.location === undefined && !m.xmlAttribute,
     );
     const claimed = new Set<XmlElement>();
+    // Children by element name, once (structures of CloudFront configs have dozens of each).
+    const byName = new Map<string, XmlElement[]>();
+    for (const c of element.children) {
+      const list = byName.get(c.localName);
+      if (list) list.push(c);
+      else byName.set(c.localName, [c]);
+    }
     for (const [name, member] of members) {
       const memberShape = this.#shape(member);
       const flattened = member.flattened ?? memberShape.flattened ?? false;
@@ -399,7 +406,7 @@ export class WireReader {
           memberShape.type === "list"
             ? (memberShape.member!.locationName ?? member.locationName ?? name)
             : (member.locationName ?? name);
-        const found = element.children.filter((c) => c.localName === elementName);
+        const found = byName.get(elementName) ?? [];
         if (found.length === 0) continue;
         for (const f of found) claimed.add(f);
         value[name] =
@@ -409,7 +416,7 @@ export class WireReader {
         continue;
       }
       const elementName = member.locationName ?? name;
-      const found = element.children.filter((c) => c.localName === elementName);
+      const found = byName.get(elementName) ?? [];
       if (found.length === 0) continue;
       if (found.length > 1) {
         out.push({
