@@ -341,45 +341,27 @@ export class ServiceModelCheck {
     if (!operation) return;
     if (COMMON_ERRORS.has(code) || this.#options.extraErrors?.includes(code)) return;
     if (code === this.#options.invalidRequest.code) return;
+    const fail = (constraint: string, value: string) =>
+      modelChecks.record({
+        service: this.service,
+        operation: operationName,
+        direction: "error",
+        violations: [{ member: "", path: "", constraint, value }],
+      });
     for (const ref of operation.errors ?? []) {
       const shape = this.model.shapes[ref.shape];
-      const declared = shape?.error?.code ?? ref.shape;
-      if (declared !== code && ref.shape !== code) continue;
+      if ((shape?.error?.code ?? ref.shape) !== code && ref.shape !== code) continue;
       const declaredStatus = shape?.error?.httpStatusCode;
       if (declaredStatus !== undefined && declaredStatus !== status) {
-        modelChecks.record({
-          service: this.service,
-          operation: operationName,
-          direction: "error",
-          violations: [
-            {
-              member: "",
-              path: "",
-              constraint: `error ${code} must have HTTP status ${declaredStatus}`,
-              value: `'${status}'`,
-            },
-          ],
-        });
+        fail(`error ${code} must have HTTP status ${declaredStatus}`, `'${status}'`);
       }
       return;
     }
-    modelChecks.record({
-      service: this.service,
-      operation: operationName,
-      direction: "error",
-      violations: [
-        {
-          member: "",
-          path: "",
-          constraint: `${operationName} does not declare error ${code} (declared: ${
-            (operation.errors ?? [])
-              .map((e) => this.model.shapes[e.shape]?.error?.code ?? e.shape)
-              .join(", ") || "none"
-          })`,
-          value: `'${code}'`,
-        },
-      ],
-    });
+    const declared = (operation.errors ?? []).map((e) => this.model.shapes[e.shape]?.error?.code ?? e.shape);
+    fail(
+      `${operationName} does not declare error ${code} (declared: ${declared.join(", ") || "none"})`,
+      `'${code}'`,
+    );
   }
 }
 

@@ -30,6 +30,7 @@ import {
   dynamoDbClient,
   startDynamoDb,
 } from "../../standins/dynamodb.ts";
+import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
 
 const CERT = "arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-origin-mtls";
 
@@ -92,13 +93,7 @@ function rotationEvents(certificateArn = CERT, day = 1): RotationEvent[] {
         },
       ],
       newIssuerArn: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/ca-1",
-      replacementKey: {
-        keyAlgorithm: "EC_prime256v1",
-        reason: "SameAsCa",
-        caKeyAlgorithm: "EC_prime256v1",
-        inServiceKeyAlgorithm: "EC_prime256v1",
-        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
-      },
+      replacementKey: UNCHANGED_EC_KEY,
       baselines: { E1CANARY: 0.25, E2REST: 0, E3REST: null },
     },
     {

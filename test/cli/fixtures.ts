@@ -31,6 +31,7 @@ import {
   type HttpApiStandin,
   startHttpApi,
 } from "../../standins/http-api.ts";
+import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
 
 export const REGION = "eu-west-1";
 export const NOW = new Date("2026-03-02T11:00:00Z");
@@ -208,13 +209,7 @@ function prelude(): RotationEvent[] {
       },
       waves: WAVES,
       newIssuerArn: PCA_ARN,
-      replacementKey: {
-        keyAlgorithm: "EC_prime256v1",
-        reason: "SameAsCa",
-        caKeyAlgorithm: "EC_prime256v1",
-        inServiceKeyAlgorithm: "EC_prime256v1",
-        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
-      },
+      replacementKey: UNCHANGED_EC_KEY,
       baselines: {
         E1CANARYAAAAAA: 0.1,
         E2BBBBBBBBBBBB: 0.1,

@@ -14,6 +14,7 @@ import { foldEvents, type RotationEvent, type RotationState } from "../../functi
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 import { goodP256, NOW } from "../support/pki-fixtures.ts";
+import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
 
 const CERT_ID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const CERT = `arn:aws:acm:us-east-1:111122223333:certificate/${CERT_ID}`;
@@ -50,13 +51,7 @@ function rolledBackState(): RotationState {
         },
       ],
       newIssuerArn: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
-      replacementKey: {
-        keyAlgorithm: "EC_prime256v1",
-        reason: "SameAsCa",
-        caKeyAlgorithm: "EC_prime256v1",
-        inServiceKeyAlgorithm: "EC_prime256v1",
-        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
-      },
+      replacementKey: UNCHANGED_EC_KEY,
       baselines: {},
     },
     { type: "issued", at, certificateArn: NEW_CERT, serial: "ff", notAfter: at, fingerprint: "00" },

@@ -17,6 +17,7 @@ import {
   TERMINAL_STATUSES,
 } from "../../functions/core/rotation.ts";
 import { MINUTE, NOW } from "../support/pki-fixtures.ts";
+import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
 
 const CERT = "arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const NEW_CERT = "arn:aws:acm:us-east-1:111122223333:certificate/9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f";
@@ -61,13 +62,7 @@ const planned: RotationEvent = {
     },
   ],
   newIssuerArn: CA,
-  replacementKey: {
-    keyAlgorithm: "EC_prime256v1",
-    reason: "SameAsCa",
-    caKeyAlgorithm: "EC_prime256v1",
-    inServiceKeyAlgorithm: "EC_prime256v1",
-    message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
-  },
+  replacementKey: UNCHANGED_EC_KEY,
   baselines: { E1: 0.5, E2: null, E3: 1 },
 };
 

@@ -4,25 +4,19 @@
  * refuses a region where AWS does not document durable functions before any resource is declared — unless
  * the deployer sets MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION=1. ACM and CloudFront stay in us-east-1.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ACCOUNT,
   AUTHORITY_ARN,
   importInfra,
+  isolateStubs,
   loadInfra,
   loadSstConfig,
   type Statement,
   stageSst,
 } from "../support/sst-infra.ts";
 
-beforeEach(() => {
-  vi.unstubAllGlobals();
-  vi.unstubAllEnvs();
-});
-afterEach(() => {
-  vi.unstubAllGlobals();
-  vi.unstubAllEnvs();
-});
+isolateStubs();
 
 /** Runs `sst deploy`'s program as SST would: app() for the stage, then run() against the stand-ins. */
 async function deploy(stage: string, env: Record<string, string>) {

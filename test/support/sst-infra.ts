@@ -6,7 +6,7 @@
  * infra/ is imported by computed path: it is type-checked by tsconfig.infra.json against SST's own types,
  * not by this project's tsconfig.
  */
-import { expect, vi } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 
 export const ACCOUNT = "123456789012";
 /** The home region infra is loaded in: one where AWS documents Lambda durable functions (infra/settings.ts). */
@@ -184,4 +184,14 @@ export async function loadInfra(stage: string, env: Record<string, string> = {},
     apiPermissions: api.apiPermissions as Record<string, Statement[]>,
     CLIENT_AUTH_TEMPLATE_ARN: rotation.CLIENT_AUTH_TEMPLATE_ARN as string,
   };
+}
+
+/** Each test starts and ends with no stubbed globals (SST's `$app`, ...) and no stubbed environment. */
+export function isolateStubs(): void {
+  const reset = () => {
+    vi.unstubAllGlobals();
+    vi.unstubAllEnvs();
+  };
+  beforeEach(reset);
+  afterEach(reset);
 }

@@ -47,6 +47,7 @@ import { createRootCa, createSubordinateCa, issueClientCredential } from "../../
 import { type ApiEventOptions, apiEvent, invoke, PRINCIPAL, ROLE_SESSION } from "../../support/api-events.ts";
 import { buildDistributionConfig } from "../../support/distribution-config.ts";
 import { expectNoKeyMaterial } from "../../support/key-material.ts";
+import { UNCHANGED_EC_KEY } from "../../support/replacement-key.ts";
 
 const DAY = 86_400_000;
 const TABLE = "mtls-rotator-api-rotations";
@@ -619,13 +620,7 @@ function eventsOf(
       ],
       newIssuerArn:
         "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c",
-      replacementKey: {
-        keyAlgorithm: "EC_prime256v1",
-        reason: "SameAsCa",
-        caKeyAlgorithm: "EC_prime256v1",
-        inServiceKeyAlgorithm: "EC_prime256v1",
-        message: "EC_prime256v1 (follows CA key EC_prime256v1; unchanged)",
-      },
+      replacementKey: UNCHANGED_EC_KEY,
       baselines: { E1AAAAAAAAAAAA: 0.1 },
     },
   ];
