@@ -47,7 +47,6 @@ export interface ImportedCertificateRef {
   /** Hex, lowercase, no separators. */
   serial: string;
   notAfter: Date;
-  keyAlgorithm: string;
 }
 
 /** ACM allows one ImportCertificate per second per account: space them out in this process too. */

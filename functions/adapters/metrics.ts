@@ -37,7 +37,7 @@ export class DistributionMetrics {
     return Object.fromEntries(
       distributionIds.map((id) => {
         const points = values.get(id) ?? [];
-        return [id, points.length === 0 ? null : points.reduce((a, b) => a + b, 0) / points.length];
+        return [id, mean(points)];
       }),
     );
   }
@@ -70,7 +70,7 @@ export class DistributionMetrics {
         return [
           id,
           {
-            errorRate: points.length === 0 ? null : points.reduce((a, b) => a + b, 0) / points.length,
+            errorRate: mean(points),
             datapoints: points.length,
           },
         ];
@@ -126,4 +126,9 @@ export class DistributionMetrics {
     }
     return out;
   }
+}
+
+/** The mean of the values; null for none. */
+function mean(values: number[]): number | null {
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
 }

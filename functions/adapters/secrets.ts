@@ -321,8 +321,11 @@ function holderOf(stages: Record<string, string[]>, stage: string): string | und
   return Object.entries(stages).find(([, labels]) => labels.includes(stage))?.[0];
 }
 
-/** A ClientRequestToken (UUID form, 36 characters) derived from `seed`. */
-function tokenFor(seed: string): string {
+/**
+ * A deterministic ClientRequestToken / version id (UUID form, 36 characters) derived from `seed`: the same
+ * seed always gives the same token, so a retried write converges on one version.
+ */
+export function tokenFor(seed: string): string {
   const hex = createHash("sha256").update(`mtls-rotator|${seed}`).digest("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

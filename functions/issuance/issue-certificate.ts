@@ -12,7 +12,7 @@
  * derived from the rotation id) or abandonIssuance (AWSPENDING cleared; the credential secret untouched).
  * Results carry ARNs, serials and dates only: safe to checkpoint, log, publish and answer.
  */
-import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { AcmAdapter } from "../adapters/acm.ts";
 import { AdapterError, awsErrorName } from "../adapters/errors.ts";
 import type { PrivateCaAdapter, WaitOptions } from "../adapters/private-ca.ts";
@@ -21,6 +21,7 @@ import {
   type CredentialStore,
   isCompleteCredential,
   type PreparedKey,
+  tokenFor,
 } from "../adapters/secrets.ts";
 import { keyTypeOf, type SubjectAlternativeName, type SupportedKeyAlgorithm } from "../core/certificate.ts";
 import { splitPem } from "../core/pem.ts";
@@ -71,8 +72,7 @@ export class IssuanceError extends AdapterError {
 
 /** Deterministic identifiers derived from the rotation, so retries converge. */
 export function derivedId(rotationId: string, purpose: "key" | "issue" | "credential"): string {
-  const hex = createHash("sha256").update(`mtls-rotator|${rotationId}|${purpose}`).digest("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  return tokenFor(`${rotationId}|${purpose}`);
 }
 
 export function validateIssuanceRequest(request: IssuanceRequest): void {
@@ -201,7 +201,6 @@ export async function completeIssuance(
     (await deps.acm.findImported({
       serial: facts.serial,
       notAfter: facts.notAfter,
-      keyAlgorithm: facts.keyAlgorithm,
     })) ??
     (await deps.acm.importCertificate({
       certificatePem,
