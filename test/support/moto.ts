@@ -165,8 +165,11 @@ async function startOnce(
   running.add(child);
   // moto logs every request; keep the tail for failure messages and never let the pipes fill up.
   let tail = "";
+  // moto's server says when it has bound the port (werkzeug: " * Running on http://127.0.0.1:<port>").
+  let bound = false;
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString("utf8")).slice(-8_000);
+    bound ||= tail.includes(`Running on ${endpoint}`);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
@@ -187,7 +190,10 @@ async function startOnce(
       if (/address already in use/i.test(tail)) throw new PortTakenError(`port ${port} is taken`);
       throw new Error(`moto exited (code ${exitCode}) before answering on ${endpoint}:\n${tail}`);
     }
-    if (await answers(`${endpoint}/moto-api/reset`)) break;
+    // moto itself, not whatever else may have taken the port in the meantime (a stand-in, a dynalite front:
+    // they listen on OS-chosen ports too, and any HTTP answer would look like "ready"): moto's server says it
+    // bound the port, is still running, and the port answers.
+    if (bound && exitCode === undefined && (await answers(`${endpoint}/moto-api/reset`))) break;
     if (Date.now() > deadline) {
       await stop(child, exited, 2_000);
       throw new Error(`moto did not answer on ${endpoint} within ${readyTimeoutMs} ms:\n${tail}`);
