@@ -19,9 +19,7 @@ import {
 import {
   applyEvent,
   foldEvents,
-  initialState,
   type RotationEvent,
-  type RotationState,
   type RotationStatus,
 } from "../../functions/core/rotation.ts";
 import {
@@ -31,6 +29,7 @@ import {
   startDynamoDb,
 } from "../../standins/dynamodb.ts";
 import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
+import { recordAll } from "../support/rotation-history.ts";
 
 const CERT = "arn:aws:acm:us-east-1:111122223333:certificate/0a1b2c3d-origin-mtls";
 
@@ -164,20 +163,6 @@ function rotationEvents(certificateArn = CERT, day = 1): RotationEvent[] {
     },
     { type: "completed", at: at(14, day) },
   ];
-}
-
-/** Record every event with its sequence (0, 1, ...) and the fold up to it; returns the final state. */
-async function recordAll(
-  store: RotationStore,
-  rotationId: string,
-  events: RotationEvent[],
-): Promise<RotationState> {
-  let state = initialState(rotationId);
-  for (const [sequence, event] of events.entries()) {
-    state = applyEvent(state, event);
-    await store.record(state, event, sequence);
-  }
-  return state;
 }
 
 /** The history items of a rotation as stored (sort keys), bypassing the store's own reading. */

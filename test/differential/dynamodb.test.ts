@@ -18,12 +18,12 @@ import {
   applyEvent,
   initialState,
   type RotationEvent,
-  type RotationState,
   type RotationStatus,
 } from "../../functions/core/rotation.ts";
 import type { InventoryRecord } from "../../functions/core/tracking.ts";
 import { createRotationTable } from "../../standins/dynamodb.ts";
 import { type ScenarioContext, useDifferential } from "../support/differential.ts";
+import { recordAll } from "../support/rotation-history.ts";
 
 const { differential } = useDifferential();
 
@@ -56,20 +56,6 @@ function started(certificateArn: string, day: number): RotationEvent {
     at: at(0, day),
     request: { certificateArn, serial: "0a:1b", reason: "renewal due", actor: "scheduler" },
   } as RotationEvent;
-}
-
-/** Record `events` as sequences 0.. with the fold up to each; returns the final state. */
-async function recordAll(
-  store: RotationStore,
-  rotationId: string,
-  events: RotationEvent[],
-): Promise<RotationState> {
-  let state = initialState(rotationId);
-  for (const [sequence, event] of events.entries()) {
-    state = applyEvent(state, event);
-    await store.record(state, event, sequence);
-  }
-  return state;
 }
 
 function inventoryRecord(n: number, padding = 0): InventoryRecord {

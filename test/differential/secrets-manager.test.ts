@@ -804,6 +804,19 @@ function oldLayout(ctx: ScenarioContext, name: string) {
     ensureSecret: () => api.create("old layout: CreateSecret without a value", { Name: name }),
     putPending: (step: string, versionId: string, value: CredentialDocument) =>
       api.put(`old layout: ${step}`, name, versionId, JSON.stringify(value), ["AWSPENDING"]),
+    /** The old layout's issuance of `rotation`: its key document, then its staged credential (AWSPENDING). */
+    stage: async (ids: { key: string; credential: string }, rotation: Rotation) => {
+      await api.put(`old layout: key document`, name, ids.key, JSON.stringify(keyDocument(rotation)), [
+        "AWSPENDING",
+      ]);
+      await api.put(
+        `old layout: staged credential`,
+        name,
+        ids.credential,
+        JSON.stringify(await credentialDocument(rotation)),
+        ["AWSPENDING"],
+      );
+    },
     promote: async (versionId: string, holder: string) => {
       await api.move("old layout: move AWSCURRENT", name, "AWSCURRENT", versionId, holder);
       await api.move("old layout: remove AWSPENDING", name, "AWSPENDING", undefined, versionId);
@@ -1044,8 +1057,7 @@ describe("through CredentialStore and the issuance phases", () => {
       const c = credentialScenario(ctx);
       const old = oldLayout(ctx, c.name);
       await old.ensureSecret();
-      await old.putPending("key document", c.ids.r1.key, keyDocument("r1"));
-      await old.putPending("staged credential", c.ids.r1.credential, await credentialDocument("r1"));
+      await old.stage(c.ids.r1, "r1");
       const staged = await c.store.readInFlight(c.name, c.ids.r1.credential);
       await c.call("promote", c.store.promote(c.name, c.ids.r1.credential, staged?.text ?? ""));
       await c.labels("after promote (AWSPENDING not cleared yet)");
@@ -1064,8 +1076,7 @@ describe("through CredentialStore and the issuance phases", () => {
       const c = credentialScenario(ctx);
       const old = oldLayout(ctx, c.name);
       await old.ensureSecret();
-      await old.putPending("key document", c.ids.r1.key, keyDocument("r1"));
-      await old.putPending("staged credential", c.ids.r1.credential, await credentialDocument("r1"));
+      await old.stage(c.ids.r1, "r1");
       await old.promote(c.ids.r1.credential, c.ids.r1.key);
       await c.labels("after the old layout's rotation");
       await c.rotate("r2");

@@ -20,7 +20,7 @@ import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import { reconcileTrust } from "../../functions/trust/reconcile.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
 import { useDurableRunner } from "../support/durable.ts";
-import { Edge } from "../support/edge.ts";
+import { startEdge } from "../support/edge.ts";
 import { buildFleet, type Fleet, REAL_TIME_GATE } from "../support/fleet.ts";
 import { describeWithNginx } from "../support/tools.ts";
 
@@ -120,12 +120,7 @@ describeWithNginx()("CA migration against real nginx origins kept in sync by ori
       const sync = startOriginSync(f);
       cleanup.push(() => sync.stop());
       await untilOrigins(f, (fps) => fps.has(caA) && !fps.has(caB));
-      const edge = new Edge({
-        standins: f.standins,
-        distributionIds: f.distributionIds,
-        serverCaPem: f.serverCaPem,
-      });
-      edge.start();
+      const edge = startEdge(f);
       cleanup.push(() => edge.stop());
 
       // The rotation publishes A + B, waits in preflight until every origin trusts B, then swaps.

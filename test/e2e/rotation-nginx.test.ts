@@ -13,7 +13,7 @@ import {
 } from "../../functions/workflow/rotation-workflow.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
-import { Edge, type EdgeSummary } from "../support/edge.ts";
+import { Edge, type EdgeSummary, startEdge } from "../support/edge.ts";
 import { buildFleet, type Fleet, type FleetOptions, REAL_TIME_GATE } from "../support/fleet.ts";
 import { describeWithNginx } from "../support/tools.ts";
 
@@ -49,13 +49,9 @@ async function nginxFleet(options: Omit<FleetOptions, "origin">): Promise<Fleet>
   return f;
 }
 
-function startEdge(f: Fleet): Edge {
-  const edge = new Edge({
-    standins: f.standins,
-    distributionIds: f.distributionIds,
-    serverCaPem: f.serverCaPem,
-  });
-  edge.start();
+/** The fleet's edge, stopped after the test. */
+function edgeFor(f: Fleet): Edge {
+  const edge = startEdge(f);
   cleanup.push(() => edge.stop());
   return edge;
 }
@@ -95,7 +91,7 @@ async function summarize(name: string, f: Fleet, edge: EdgeSummary): Promise<voi
 describeWithNginx()("rotations against real nginx origins", () => {
   it("healthy fleet: every wave completes with zero refused requests", async () => {
     const f = await nginxFleet({ distributions: 3 });
-    const edge = startEdge(f);
+    const edge = edgeFor(f);
     await edge.round();
     const result = await rotate(f);
     await edge.round();
@@ -123,7 +119,7 @@ describeWithNginx()("rotations against real nginx origins", () => {
     const [a, b, c] = [...f.distributionIds].sort() as [string, string, string];
     await f.origins.get(a)!.trust(f.bothTrustPem);
     await f.origins.get(b)!.trust(f.bothTrustPem);
-    const edge = startEdge(f);
+    const edge = edgeFor(f);
     await edge.round();
     const result = await rotate(f);
     await edge.round();
@@ -144,7 +140,7 @@ describeWithNginx()("rotations against real nginx origins", () => {
     const f = await nginxFleet({ distributions: 3, newIssuer: "other" });
     for (const origin of f.origins.values()) await origin.trust(f.bothTrustPem);
     const [, victim] = [...f.distributionIds].sort() as [string, string, string];
-    const edge = startEdge(f);
+    const edge = edgeFor(f);
     await edge.round();
     let distrustedAt = 0;
     const result = await rotate(f, {

@@ -91,6 +91,21 @@ function put(input: Partial<PutMetricDataCommandInput>) {
   );
 }
 
+/**
+ * CloudWatch's answer to a request its model does not allow (the model check answers it before the stand-in
+ * sees it): 400 ValidationError (query-compatible code) with AWS's message naming the member.
+ */
+function expectModelValidationError(error: Error, member: string, constraint: RegExp): void {
+  expect(error).toMatchObject({
+    name: "ValidationException",
+    Code: "ValidationError",
+    $metadata: { httpStatusCode: 400 },
+  });
+  expect(error.message).toMatch(/^1 validation error detected: /);
+  expect(error.message).toContain(`at '${member}' failed to satisfy constraint:`);
+  expect(error.message).toMatch(constraint);
+}
+
 describe("GetMetricData over AWS/CloudFront datapoints", () => {
   it("[cloudwatch.aggregation] aggregates into Period buckets aligned to StartTime, newest first, StatusCode Complete", async () => {
     const id = distribution();
@@ -303,14 +318,7 @@ describe("GetMetricData validation (ValidationError)", () => {
    */
   const refusedByTheModel = async (queries: MetricDataQuery[], member: string, constraint: RegExp) => {
     const { error } = await refusedByModel(() => get(queries));
-    expect(error).toMatchObject({
-      name: "ValidationException",
-      Code: "ValidationError",
-      $metadata: { httpStatusCode: 400 },
-    });
-    expect(error.message).toMatch(/^1 validation error detected: /);
-    expect(error.message).toContain(`at '${member}' failed to satisfy constraint:`);
-    expect(error.message).toMatch(constraint);
+    expectModelValidationError(error, member, constraint);
   };
 
   it("[cloudwatch.max-500-queries] needs 1 to 500 queries", async () => {
@@ -600,14 +608,7 @@ describe("PutMetricData", () => {
     async (_, input, member, constraint) => {
       const namespace = `Refused${++counter}`;
       const { error } = await refusedByModel(() => put({ Namespace: namespace, ...input }));
-      expect(error).toMatchObject({
-        name: "ValidationException",
-        Code: "ValidationError",
-        $metadata: { httpStatusCode: 400 },
-      });
-      expect(error.message).toMatch(/^1 validation error detected: /);
-      expect(error.message).toContain(`at '${member}' failed to satisfy constraint:`);
-      expect(error.message).toMatch(constraint);
+      expectModelValidationError(error, member, constraint);
       expect(s.server.calls.at(-1)).toMatchObject({
         operation: "PutMetricData",
         status: 400,
