@@ -4,6 +4,8 @@
  * dies without closing it.
  */
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateTopicCommand, ListTopicsCommand } from "@aws-sdk/client-sns";
@@ -32,6 +34,19 @@ async function gone(pid: number, timeoutMs: number): Promise<boolean> {
 describe("the moto harness", () => {
   it("fails, saying how to install moto, when the Python it needs is missing", () => {
     expect(() => requireMoto("/nonexistent/.venv/bin/python")).toThrow(/bash scripts\/setup\.sh/);
+  });
+
+  it("is not fooled by another server that took its port: that answer is not moto being ready", async () => {
+    // Loopback servers of the same run (stand-ins, dynalite fronts) listen on OS-chosen ports too; one may
+    // take the port moto was given before moto binds it.
+    const squatter = createServer((_, res) => res.end("not moto"));
+    await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", resolve));
+    const { port } = squatter.address() as AddressInfo;
+    try {
+      await expect(startMoto({ port, readyTimeoutMs: 20_000 })).rejects.toThrow(/taken|exited/);
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
   });
 
   it("starts moto on a loopback port, serves real SDK clients, resets, and stops", async () => {

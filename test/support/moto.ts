@@ -100,6 +100,8 @@ export interface Moto {
 export interface StartMotoOptions {
   /** How long to wait for moto to answer after the spawn (a loaded 2-core machine imports slowly). */
   readyTimeoutMs?: number;
+  /** This port only, no retry on another (the harness's own test); default: a free port, retried. */
+  port?: number;
 }
 
 /**
@@ -122,6 +124,9 @@ const BOOTSTRAP = [
 export async function startMoto(options: StartMotoOptions = {}): Promise<Moto> {
   const python = motoPython();
   const version = requireMoto(python);
+  if (options.port !== undefined) {
+    return startOnce(python, options.port, version, options.readyTimeoutMs ?? 30_000);
+  }
   let lastError: unknown;
   // The free port is found by binding and releasing it: another process may take it in between, so retry.
   for (let attempt = 0; attempt < 3; attempt += 1) {
