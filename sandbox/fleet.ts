@@ -13,17 +13,11 @@ import { X509Certificate } from "node:crypto";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AcmAdapter } from "../functions/adapters/acm.ts";
-import type { AwsClients } from "../functions/adapters/clients.ts";
+import { type AwsClients } from "../functions/wiring/aws-clients.ts";
 import { InventoryStore } from "../functions/adapters/inventory-store.ts";
 import { RotationStore } from "../functions/adapters/rotation-store.ts";
 import { fingerprintOf } from "../functions/core/pem.ts";
-import {
-  LINKS,
-  rotationDepsFrom,
-  TRACKING_LINKS,
-  type WiringConfig,
-  wiringConfig,
-} from "../functions/handlers/wiring.ts";
+import { rotationDepsFrom, type WiringConfig, wiringConfig } from "../functions/wiring/workflow.ts";
 import { publishTrustBundle } from "../functions/trust/publish-bundle.ts";
 import { buildDistributionConfig } from "../standins/distribution-config.ts";
 import {
@@ -423,18 +417,18 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     };
     const wiring: SandboxWiring = {
       resource: {
-        [LINKS.table]: { name: SANDBOX_RESOURCES.table },
-        [LINKS.bucket]: { name: SANDBOX_RESOURCES.bucket },
-        [LINKS.topic]: { arn: topicArn },
-        [LINKS.settings]: {
+        RotationTable: { name: SANDBOX_RESOURCES.table },
+        TrustBundleBucket: { name: SANDBOX_RESOURCES.bucket },
+        NotificationTopic: { arn: topicArn },
+        RotationSettings: {
           rotation,
           trust,
           credentialsKeyArn: SANDBOX_RESOURCES.credentialsKeyArn,
           // As infra/rotation.ts links it: with rotation.authorityArn, the CAs whose certificates are managed.
           previousAuthorityArns: nextAuthority ? [authority.arn] : [],
         },
-        [TRACKING_LINKS.workflow]: SANDBOX_RESOURCES.workflow,
-        [TRACKING_LINKS.settings]: {
+        RotationWorkflowStarter: SANDBOX_RESOURCES.workflow,
+        TrackingSettings: {
           authorityArn: issuingAuthority.arn,
           previousAuthorityArns: nextAuthority ? [authority.arn] : [],
           trust,

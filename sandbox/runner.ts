@@ -21,7 +21,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { workflow } from "sst/aws/workflow";
 import type { RotationStore } from "../functions/adapters/rotation-store.ts";
 import { isCompleteCredential, issuanceSecretName } from "../functions/adapters/secrets.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../functions/api/wiring.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../functions/wiring/api-rotations.ts";
 import { keyAlgorithmOf } from "../functions/core/certificate.ts";
 import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
 import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
@@ -30,7 +30,8 @@ import { localCallbackSender } from "../functions/dispatch/local-callbacks.ts";
 import { sstWorkflowStarter, startRotation } from "../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
-import { rotationDepsFrom, scanDepsFrom, trackingConfig } from "../functions/handlers/wiring.ts";
+import { rotationDepsFrom } from "../functions/wiring/workflow.ts";
+import { scanDepsFrom, trackingConfig } from "../functions/wiring/tracking.ts";
 import type { ScanDeps, ScanReport } from "../functions/tracking/scan.ts";
 import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
 import {

@@ -45,7 +45,7 @@ import {
   settingsWithOverrides,
   worstCaseSeconds,
 } from "../workflow/plan.ts";
-import type { RotationSettings } from "../workflow/settings.ts";
+import { type RotationSettings } from "../config/settings.ts";
 import { ApiError, conflict, notFound, validationError } from "./http.ts";
 import type { ListRotationsQuery, StartRotationBody } from "./schemas.ts";
 

@@ -14,7 +14,8 @@
  */
 import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
 import { finishScan, type LogLine } from "./scan.ts";
-import { buildScanDeps, oncePerColdStart } from "./wiring.ts";
+import { buildScanDeps } from "../wiring/tracking.ts";
+import { oncePerColdStart } from "../wiring/cold-start.ts";
 
 export const ACM_SOURCE = "aws.acm";
 export const ACM_EXPIRY_DETAIL_TYPE = "ACM Certificate Approaching Expiration";

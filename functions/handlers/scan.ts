@@ -14,7 +14,8 @@
  * per-certificate log lines and the thrown error, which name ARNs and AWS error messages, nothing more).
  */
 import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
-import { buildScanDeps, oncePerColdStart } from "./wiring.ts";
+import { buildScanDeps } from "../wiring/tracking.ts";
+import { oncePerColdStart } from "../wiring/cold-start.ts";
 
 /** Some certificates could not be handled; the rest of the fleet was. */
 export class ScanIncompleteError extends Error {

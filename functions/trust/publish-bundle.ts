@@ -14,6 +14,7 @@ import {
 } from "@aws-sdk/client-secrets-manager";
 import { awsErrorName } from "../adapters/errors.ts";
 import { type BundleLimits, computeTrustBundle, type TrustBundle } from "../core/trust-bundle.ts";
+import { trustTargetName } from "./target-names.ts";
 
 export interface TrustTarget {
   readonly name: string;
@@ -34,7 +35,7 @@ export class S3BundleTarget implements TrustTarget {
     this.#client = client;
     this.#bucket = bucket;
     this.#key = key;
-    this.name = `s3://${bucket}/${key}`;
+    this.name = trustTargetName.bundleObject(bucket, key);
   }
 
   async read(): Promise<string | undefined> {
@@ -75,7 +76,7 @@ export class SecretBundleTarget implements TrustTarget {
   constructor(client: SecretsManagerClient, secretId: string) {
     this.#client = client;
     this.#secretId = secretId;
-    this.name = `secretsmanager:${secretId}`;
+    this.name = trustTargetName.bundleSecret(secretId);
   }
 
   async read(): Promise<string | undefined> {

@@ -23,7 +23,7 @@ import { splitPem } from "../core/pem.ts";
 import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
 import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
-import type { RotationSettings } from "./settings.ts";
+import { type RotationSettings } from "../config/settings.ts";
 
 /** The settings one rotation runs with: the stage's, with the request's overrides applied. */
 export function settingsWithOverrides(

@@ -47,7 +47,7 @@ import {
 import { type OriginEndpoint, probeAll } from "../probe/origin-probe.ts";
 import { publishTrustBundle, type TrustTarget } from "../trust/publish-bundle.ts";
 import { planTargets, settingsWithOverrides } from "./plan.ts";
-import type { RotationSettings } from "./settings.ts";
+import { type RotationSettings } from "../config/settings.ts";
 
 type Context = workflow.Context;
 

@@ -3,19 +3,12 @@
  * once, and a function whose configuration is broken answers 500 without saying why (the log does).
  */
 import { describe, expect, it } from "vitest";
-import {
-  API_LINKS,
-  certificatesDepsFrom,
-  controlDepsFrom,
-  rotationReadDepsFrom,
-  rotationsApiConfig,
-  rotationsDepsFrom,
-  scanApiConfig,
-  scanApiDepsFrom,
-  tableApiConfig,
-} from "../../functions/api/wiring.ts";
+import { certificatesDepsFrom, rotationReadDepsFrom, tableApiConfig } from "../../functions/wiring/api-reads.ts";
+import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
+import { scanApiConfig, scanApiDepsFrom } from "../../functions/wiring/api-scan.ts";
 import { startScanHandler } from "../../functions/handlers/api/start-scan.ts";
-import { WiringError } from "../../functions/handlers/wiring.ts";
+import { WiringError } from "../../functions/config/links.ts";
 import { apiEvent, invoke } from "../support/api-events.ts";
 
 const ACCOUNT = "123456789012";
@@ -24,10 +17,10 @@ const ENV = { AWS_REGION: "eu-west-1" };
 
 function linked(overrides: Record<string, unknown> = {}) {
   return {
-    [API_LINKS.table]: { name: "mtls-rotator-production-RotationsTable" },
-    [API_LINKS.bucket]: { name: "mtls-rotator-production-trustbundles" },
-    [API_LINKS.workflow]: { name: "mtls-rotator-production-RotationWorkflow", qualifier: "7" },
-    [API_LINKS.settings]: {
+    RotationTable: { name: "mtls-rotator-production-RotationsTable" },
+    TrustBundleBucket: { name: "mtls-rotator-production-trustbundles" },
+    RotationWorkflowStarter: { name: "mtls-rotator-production-RotationWorkflow", qualifier: "7" },
+    RotationSettings: {
       rotation: { authorityArn: AUTHORITY, bakeSeconds: 600 },
       trust: {
         bucketKey: "trust/origin-client-ca.pem",
@@ -35,7 +28,7 @@ function linked(overrides: Record<string, unknown> = {}) {
       },
       credentialsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-2222-4333-8444-555555555555`,
     },
-    [API_LINKS.scan]: { name: "mtls-rotator-production-ScanFunction" },
+    ScanFunction: { name: "mtls-rotator-production-ScanFunction" },
     ...overrides,
   };
 }
@@ -59,7 +52,7 @@ describe("the routes that need the table only (certificates, reading rotations, 
   });
 
   it("needs nothing but the table (infra/api.ts links nothing else to them)", () => {
-    const only = { [API_LINKS.table]: { name: "rotations" } };
+    const only = { RotationTable: { name: "rotations" } };
     const config = tableApiConfig({ resource: only, env: ENV });
     expect(config.tableName).toBe("rotations");
     expect(Object.keys(certificatesDepsFrom(config))).toEqual(["inventory", "now"]);
@@ -101,9 +94,9 @@ describe("rotations", () => {
     const problems = wiringProblems(() =>
       rotationsApiConfig({
         resource: linked({
-          [API_LINKS.workflow]: { name: "has spaces" },
-          [API_LINKS.settings]: { rotation: { authorityArn: "nope" } },
-          [API_LINKS.bucket]: undefined,
+          RotationWorkflowStarter: { name: "has spaces" },
+          RotationSettings: { rotation: { authorityArn: "nope" } },
+          TrustBundleBucket: undefined,
         }),
         env: {},
       }),

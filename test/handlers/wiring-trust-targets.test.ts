@@ -11,13 +11,9 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
-import {
-  LINKS,
-  TRACKING_LINKS,
-  trackingConfig,
-  trustTargetsFrom,
-  wiringConfig,
-} from "../../functions/handlers/wiring.ts";
+import { trackingConfig } from "../../functions/wiring/tracking.ts";
+import { trustTargetsFrom } from "../../functions/wiring/trust-targets.ts";
+import { wiringConfig } from "../../functions/wiring/workflow.ts";
 import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
@@ -120,11 +116,11 @@ function targetsSettings(overrides: Record<string, unknown> = {}) {
 
 function trackingLinks(targets: unknown) {
   return {
-    [TRACKING_LINKS.table]: { name: TABLE },
-    [TRACKING_LINKS.topic]: { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-notifications` },
-    [TRACKING_LINKS.bucket]: { name: BUCKET },
-    [TRACKING_LINKS.workflow]: { name: "mtls-rotator-production-RotationWorkflowHandler", qualifier: "3" },
-    [TRACKING_LINKS.settings]: { authorityArn: AUTHORITY, trust: { ...TRUST, targets } },
+    RotationTable: { name: TABLE },
+    NotificationTopic: { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-notifications` },
+    TrustBundleBucket: { name: BUCKET },
+    RotationWorkflowStarter: { name: "mtls-rotator-production-RotationWorkflowHandler", qualifier: "3" },
+    TrackingSettings: { authorityArn: AUTHORITY, trust: { ...TRUST, targets } },
   };
 }
 
@@ -143,10 +139,10 @@ describe("trust targets from the deployment's settings", () => {
     });
     const workflow = wiringConfig({
       resource: {
-        [LINKS.table]: { name: TABLE },
-        [LINKS.bucket]: { name: BUCKET },
-        [LINKS.topic]: { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-notifications` },
-        [LINKS.settings]: {
+        RotationTable: { name: TABLE },
+        TrustBundleBucket: { name: BUCKET },
+        NotificationTopic: { arn: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-notifications` },
+        RotationSettings: {
           rotation: { authorityArn: AUTHORITY },
           trust: { ...TRUST, targets: targetsSettings() },
           credentialsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`,

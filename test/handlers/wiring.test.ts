@@ -14,20 +14,12 @@ import { fingerprintOf, splitPem } from "../../functions/core/pem.ts";
 import type { WorkflowSdk } from "../../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../../functions/handlers/acm-expiry-event.ts";
 import { scanHandler } from "../../functions/handlers/scan.ts";
-import {
-  authorityChainsOf,
-  buildScanDeps,
-  configuredAuthorities,
-  DEFAULT_CA_RETIREMENT_GRACE_SECONDS,
-  LINKS,
-  managedIssuersOf,
-  oncePerColdStart,
-  rotationDepsFrom,
-  TRACKING_LINKS,
-  trackingConfig,
-  WiringError,
-  wiringConfig,
-} from "../../functions/handlers/wiring.ts";
+import { authorityChainsOf, configuredAuthorities, managedIssuersOf } from "../../functions/wiring/authorities.ts";
+import { buildScanDeps, trackingConfig } from "../../functions/wiring/tracking.ts";
+import { DEFAULT_CA_RETIREMENT_GRACE_SECONDS } from "../../functions/config/settings.ts";
+import { WiringError } from "../../functions/config/links.ts";
+import { oncePerColdStart } from "../../functions/wiring/cold-start.ts";
+import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
@@ -59,11 +51,11 @@ function trackingSettings(overrides: Record<string, unknown> = {}) {
 
 function linked(overrides: Record<string, unknown> = {}) {
   return {
-    [TRACKING_LINKS.table]: { name: "mtls-rotator-production-RotationsTable" },
-    [TRACKING_LINKS.topic]: { arn: `arn:aws:sns:eu-west-1:${ACCOUNT}:mtls-rotator-notifications` },
-    [TRACKING_LINKS.bucket]: { name: BUCKET },
-    [TRACKING_LINKS.workflow]: WORKFLOW,
-    [TRACKING_LINKS.settings]: trackingSettings(),
+    RotationTable: { name: "mtls-rotator-production-RotationsTable" },
+    NotificationTopic: { arn: `arn:aws:sns:eu-west-1:${ACCOUNT}:mtls-rotator-notifications` },
+    TrustBundleBucket: { name: BUCKET },
+    RotationWorkflowStarter: WORKFLOW,
+    TrackingSettings: trackingSettings(),
     ...overrides,
   };
 }
@@ -90,7 +82,7 @@ describe("trackingConfig", () => {
   it("retires an unused CA after 7 days unless configured; 0 retires it at once", () => {
     const read = (settings: Record<string, unknown>) =>
       trackingConfig({
-        resource: linked({ [TRACKING_LINKS.settings]: settings }),
+        resource: linked({ TrackingSettings: settings }),
         env: { AWS_REGION: "eu-west-1" },
       }).caRetirementGraceSeconds;
     const { caRetirementGraceSeconds: _, ...unset } = trackingSettings();
@@ -103,7 +95,7 @@ describe("trackingConfig", () => {
   it("refuses a grace that is not whole seconds from 0 to 366 days", () => {
     for (const bad of [-1, 1.5, 366 * 86_400 + 1, "7 days", Number.NaN]) {
       const resource = linked({
-        [TRACKING_LINKS.settings]: trackingSettings({ caRetirementGraceSeconds: bad }),
+        TrackingSettings: trackingSettings({ caRetirementGraceSeconds: bad }),
       });
       expect(() => trackingConfig({ resource, env: { AWS_REGION: "eu-west-1" } }), String(bad)).toThrow(
         expect.objectContaining({
@@ -139,9 +131,9 @@ describe("trackingConfig", () => {
 
   it("names every malformed setting at once", () => {
     const resource = linked({
-      [TRACKING_LINKS.bucket]: { name: "Not_A_Bucket" },
-      [TRACKING_LINKS.workflow]: { name: WORKFLOW.name },
-      [TRACKING_LINKS.settings]: {
+      TrustBundleBucket: { name: "Not_A_Bucket" },
+      RotationWorkflowStarter: { name: WORKFLOW.name },
+      TrackingSettings: {
         authorityArn: "arn:aws:acm:us-east-1:123456789012:certificate/x",
         previousAuthorityArns: ["not-an-arn"],
         renewBefore: { fractionOfLifetime: 2 },
@@ -169,7 +161,7 @@ describe("trackingConfig", () => {
 
   it("needs the trust bundle's settings", () => {
     const { trust: _, ...withoutTrust } = trackingSettings();
-    const resource = linked({ [TRACKING_LINKS.settings]: withoutTrust });
+    const resource = linked({ TrackingSettings: withoutTrust });
     expect(() => trackingConfig({ resource, env: { AWS_REGION: "eu-west-1" } })).toThrow(
       expect.objectContaining({ problems: ["TrackingSettings.trust is missing"] }),
     );
@@ -274,9 +266,9 @@ describe("buildScanDeps, deployed shape", () => {
   /** What infra/tracking.ts links to the tracking functions. */
   const trackingLinks = (settings: Record<string, unknown> = {}) =>
     linked({
-      [TRACKING_LINKS.table]: { name: TABLE },
-      [TRACKING_LINKS.topic]: { arn: topicArn },
-      [TRACKING_LINKS.settings]: trackingSettings({
+      RotationTable: { name: TABLE },
+      NotificationTopic: { arn: topicArn },
+      TrackingSettings: trackingSettings({
         authorityArn,
         previousAuthorityArns: [previousArn],
         ...settings,
@@ -285,10 +277,10 @@ describe("buildScanDeps, deployed shape", () => {
 
   /** What infra/rotation.ts links to the workflow: the same bucket, key and secret. */
   const workflowLinks = () => ({
-    [LINKS.table]: { name: TABLE },
-    [LINKS.bucket]: { name: BUCKET },
-    [LINKS.topic]: { arn: topicArn },
-    [LINKS.settings]: { rotation: { authorityArn }, trust: TRUST, credentialsKeyArn: KEY_ARN },
+    RotationTable: { name: TABLE },
+    TrustBundleBucket: { name: BUCKET },
+    NotificationTopic: { arn: topicArn },
+    RotationSettings: { rotation: { authorityArn }, trust: TRUST, credentialsKeyArn: KEY_ARN },
   });
 
   const fingerprint = (ca: CertificateAuthority) => fingerprintOf(new X509Certificate(ca.certificatePem));

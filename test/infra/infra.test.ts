@@ -9,9 +9,12 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
 import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
-import { rotationsApiConfig, scanApiConfig, tableApiConfig } from "../../functions/api/wiring.ts";
-import { LINKS, TRACKING_LINKS, trackingConfig, wiringConfig } from "../../functions/handlers/wiring.ts";
-import { resolveSettings } from "../../functions/workflow/settings.ts";
+import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
+import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
+import { tableApiConfig } from "../../functions/wiring/api-reads.ts";
+import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
+import { WORKFLOW_LINKS, wiringConfig } from "../../functions/wiring/workflow.ts";
+import { resolveSettings } from "../../functions/config/settings.ts";
 import {
   ACCOUNT,
   AUTHORITY_ARN,
@@ -73,7 +76,7 @@ describe("notifications", () => {
       MTLS_ROTATOR_NOTIFY_EMAILS: "ops@example.com, OPS@example.com ,pki@example.org",
     });
     const subscriptions = declared.filter((d) => d.type === "aws:sns:TopicSubscription");
-    const topicArn = (one("sst:aws:SnsTopic") && one("sst:Linkable", LINKS.topic).args.properties) as {
+    const topicArn = (one("sst:aws:SnsTopic") && one("sst:Linkable", "NotificationTopic").args.properties) as {
       arn: string;
     };
     expect(subscriptions.map((s) => s.args)).toEqual([
@@ -115,7 +118,7 @@ describe("the rotation workflow", () => {
     )
       .map((l) => [l.name, l.properties] as const)
       .sort();
-    expect(links.map(([name]) => name)).toEqual(Object.values(LINKS).sort());
+    expect(links.map(([name]) => name)).toEqual([...WORKFLOW_LINKS].sort());
 
     const config = wiringConfig({ resource: Object.fromEntries(links), env: { AWS_REGION: REGION } });
     expect(config).toMatchObject({
@@ -707,7 +710,7 @@ describe("expiry tracking", () => {
         name: string;
         properties: Record<string, unknown>;
       }[];
-      expect(links.map((l) => l.name).sort()).toEqual(Object.values(TRACKING_LINKS).sort());
+      expect(links.map((l) => l.name).sort()).toEqual([...TRACKING_LINKS].sort());
       const resource = Object.fromEntries(links.map((l) => [l.name, l.properties]));
       const config = trackingConfig({ resource, env: { AWS_REGION: REGION } });
       expect(config).toEqual({

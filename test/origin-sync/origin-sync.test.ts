@@ -24,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../functions/adapters/clients.ts";
+import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { computeTrustBundle } from "../../functions/core/trust-bundle.ts";
 import { parseOriginSyncArgs, runOriginSyncCli } from "../../functions/origin-sync/cli.ts";

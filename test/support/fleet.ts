@@ -18,11 +18,7 @@ import { sha256Hex } from "../../functions/core/pem.ts";
 import { rotationIdFor } from "../../functions/core/rotation.ts";
 import { S3BundleTarget, SecretBundleTarget } from "../../functions/trust/publish-bundle.ts";
 import type { RotationDeps, RotationInput } from "../../functions/workflow/rotation-workflow.ts";
-import {
-  DEFAULT_SETTINGS,
-  type RotationSettings,
-  resolveSettings,
-} from "../../functions/workflow/settings.ts";
+import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type FleetOrigin, startFleetOrigin } from "../../standins/fleet-origin.ts";
 import { type Standins, type StandinsOptions, startStandins } from "../../standins/index.ts";

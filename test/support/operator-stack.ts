@@ -24,15 +24,9 @@ import { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { RotationStore } from "../../functions/adapters/rotation-store.ts";
 import type { HttpOptions } from "../../functions/api/http.ts";
-import {
-  API_LINKS,
-  certificatesDepsFrom,
-  controlDepsFrom,
-  rotationReadDepsFrom,
-  rotationsApiConfig,
-  rotationsDepsFrom,
-  tableApiConfig,
-} from "../../functions/api/wiring.ts";
+import { certificatesDepsFrom, rotationReadDepsFrom, tableApiConfig } from "../../functions/wiring/api-reads.ts";
+import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
 import type { CredentialProvider } from "../../functions/cli/api-client.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { localCallbackSender } from "../../functions/dispatch/local-callbacks.ts";
@@ -49,17 +43,11 @@ import { listCertificatesHandler } from "../../functions/handlers/api/list-certi
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
 import { rollbackRotationHandler } from "../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../functions/handlers/api/start-rotation.ts";
-import {
-  LINKS,
-  rotationDepsFrom,
-  scanDepsFrom,
-  TRACKING_LINKS,
-  trackingConfig,
-  wiringConfig,
-} from "../../functions/handlers/wiring.ts";
+import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
+import { scanDepsFrom, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { type ScanReport, scanFleet } from "../../functions/tracking/scan.ts";
 import { createRotationWorkflow, type RotationInput } from "../../functions/workflow/rotation-workflow.ts";
-import type { RotationSettings } from "../../functions/workflow/settings.ts";
+import { type RotationSettings } from "../../functions/config/settings.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type HttpApiAccount, type HttpApiHandler, startHttpApi } from "../../standins/http-api.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
@@ -258,12 +246,12 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     const trust = { bucketKey: BUNDLE_KEY, bundleSecretName: BUNDLE_SECRET };
     const workflowLink = { name: "mtls-rotator-test-RotationWorkflow", qualifier: "1" };
     const resource = {
-      [LINKS.table]: { name: TABLE },
-      [LINKS.bucket]: { name: BUCKET },
-      [LINKS.topic]: { arn: topicArn },
-      [LINKS.settings]: { rotation, trust, credentialsKeyArn: KMS_KEY },
-      [API_LINKS.workflow]: workflowLink,
-      [TRACKING_LINKS.settings]: { authorityArn, trust, caRetirementGraceSeconds: 0 },
+      RotationTable: { name: TABLE },
+      TrustBundleBucket: { name: BUCKET },
+      NotificationTopic: { arn: topicArn },
+      RotationSettings: { rotation, trust, credentialsKeyArn: KMS_KEY },
+      RotationWorkflowStarter: workflowLink,
+      TrackingSettings: { authorityArn, trust, caRetirementGraceSeconds: 0 },
     };
     const env = {
       AWS_REGION: API_REGION,

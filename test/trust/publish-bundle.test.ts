@@ -7,7 +7,7 @@
 import { X509Certificate } from "node:crypto";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../functions/adapters/clients.ts";
+import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { fingerprintOf, sha256Hex } from "../../functions/core/pem.ts";
 import { computeTrustBundle, type TrustBundle, TrustBundleError } from "../../functions/core/trust-bundle.ts";
 import {

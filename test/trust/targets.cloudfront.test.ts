@@ -11,7 +11,7 @@ import {
 } from "@aws-sdk/client-cloudfront";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../functions/adapters/clients.ts";
+import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import {
   computeTrustBundle,
   TRUST_TARGET_LIMITS,

@@ -5,7 +5,7 @@
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../functions/adapters/clients.ts";
+import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { computeTrustBundle } from "../../functions/core/trust-bundle.ts";
 import {
   publishTrustBundle,

@@ -20,11 +20,7 @@ import {
   WORST_ISSUE_SECONDS,
 } from "../../functions/workflow/plan.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
-import {
-  DEFAULT_SETTINGS,
-  type RotationSettings,
-  resolveSettings,
-} from "../../functions/workflow/settings.ts";
+import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import { type CaKeyAlgorithm, createRootCa, createSubordinateCa } from "../../standins/pki.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet } from "../support/fleet.ts";

@@ -15,7 +15,7 @@ import {
   credentialSecretName,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
-import { DEFAULT_SETTINGS } from "../../functions/workflow/settings.ts";
+import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
 import { credentialSecrets } from "../support/credential-secrets.ts";
 import { resetFakeClock, useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";

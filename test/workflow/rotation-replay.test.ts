@@ -14,7 +14,7 @@ import {
   type RotationOutcome,
   type RotationStorePort,
 } from "../../functions/workflow/rotation-workflow.ts";
-import type { RotationSettings } from "../../functions/workflow/settings.ts";
+import { type RotationSettings } from "../../functions/config/settings.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet, type FleetOptions, REAL_TIME_GATE } from "../support/fleet.ts";

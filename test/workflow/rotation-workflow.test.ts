@@ -17,7 +17,7 @@ import {
   type RotationOutcome,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
-import { DEFAULT_SETTINGS } from "../../functions/workflow/settings.ts";
+import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { resetFakeClock, useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
 import { Edge } from "../support/edge.ts";

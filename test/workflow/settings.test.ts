@@ -6,18 +6,13 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_GATE_POLICY } from "../../functions/core/gate.ts";
 import { DEFAULT_RENEW_BEFORE } from "../../functions/core/renewal.ts";
 import { DEFAULT_WAVE_POLICY } from "../../functions/core/waves.ts";
-import {
-  DEFAULT_SETTINGS,
-  type RotationSettings,
-  resolveSettings,
-  SettingsError,
-} from "../../functions/workflow/settings.ts";
+import { DEFAULT_SETTINGS, type RotationSettings, type RotationSettingsInput, resolveSettings, SettingsError } from "../../functions/config/settings.ts";
 
 const CA =
   "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/12345678-90ab-cdef-1234-567890abcdef";
 
 /** The SettingsError message of resolving `input`, or a failure when it resolved. */
-function problemsOf(input: Partial<RotationSettings> & { authorityArn: string }): string {
+function problemsOf(input: RotationSettingsInput): string {
   try {
     resolveSettings(input);
   } catch (error) {
@@ -132,7 +127,7 @@ describe("resolveSettings: a malformed authorityArn", () => {
 });
 
 describe("resolveSettings: each problem with its message", () => {
-  const cases: Array<{ name: string; input: Partial<RotationSettings>; message: string }> = [
+  const cases: Array<{ name: string; input: Partial<RotationSettingsInput>; message: string }> = [
     {
       name: "secret prefix with a space",
       input: { credentialSecretPrefix: "mtls rotator/" },

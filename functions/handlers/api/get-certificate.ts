@@ -2,7 +2,7 @@
 import { type CertificatesDeps, getCertificate } from "../../api/certificates.ts";
 import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
 import { CertificatePath } from "../../api/schemas.ts";
-import { certificatesApiDeps } from "../../api/wiring.ts";
+import { certificatesApiDeps } from "../../wiring/api-reads.ts";
 
 export function getCertificateHandler(deps: () => Promise<CertificatesDeps>, options: HttpOptions = {}) {
   return apiRoute(

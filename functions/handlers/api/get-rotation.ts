@@ -2,7 +2,7 @@
 import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
 import { getRotation, type RotationsDeps } from "../../api/rotations.ts";
 import { RotationPath } from "../../api/schemas.ts";
-import { rotationReadApiDeps } from "../../api/wiring.ts";
+import { rotationReadApiDeps } from "../../wiring/api-reads.ts";
 
 export function getRotationHandler(
   deps: () => Promise<Pick<RotationsDeps, "store">>,

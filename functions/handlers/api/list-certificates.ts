@@ -2,7 +2,7 @@
 import { type CertificatesDeps, listCertificates } from "../../api/certificates.ts";
 import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
 import { ListCertificatesQuery } from "../../api/schemas.ts";
-import { certificatesApiDeps } from "../../api/wiring.ts";
+import { certificatesApiDeps } from "../../wiring/api-reads.ts";
 
 export function listCertificatesHandler(deps: () => Promise<CertificatesDeps>, options: HttpOptions = {}) {
   return apiRoute(

@@ -2,7 +2,7 @@
 import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
 import { listRotations, type RotationsDeps } from "../../api/rotations.ts";
 import { ListRotationsQuery } from "../../api/schemas.ts";
-import { rotationReadApiDeps } from "../../api/wiring.ts";
+import { rotationReadApiDeps } from "../../wiring/api-reads.ts";
 
 export function listRotationsHandler(
   deps: () => Promise<Pick<RotationsDeps, "store">>,

@@ -2,7 +2,7 @@
 import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
 import { decideRotation, type RotationsDeps } from "../../api/rotations.ts";
 import { RollbackBody, RotationPath } from "../../api/schemas.ts";
-import { controlApiDeps } from "../../api/wiring.ts";
+import { controlApiDeps } from "../../wiring/api-control.ts";
 
 export function rollbackRotationHandler(
   deps: () => Promise<Pick<RotationsDeps, "store" | "callbacks">>,

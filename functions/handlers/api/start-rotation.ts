@@ -2,7 +2,7 @@
 import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
 import { type RotationsDeps, requestRotation } from "../../api/rotations.ts";
 import { StartRotationBody } from "../../api/schemas.ts";
-import { rotationsApiDeps } from "../../api/wiring.ts";
+import { rotationsApiDeps } from "../../wiring/api-rotations.ts";
 
 export function startRotationHandler(deps: () => Promise<RotationsDeps>, options: HttpOptions = {}) {
   return apiRoute(

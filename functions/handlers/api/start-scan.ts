@@ -2,7 +2,7 @@
 import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
 import { requestScan, type ScanApiDeps } from "../../api/scan.ts";
 import { ScanBody } from "../../api/schemas.ts";
-import { scanApiDeps } from "../../api/wiring.ts";
+import { scanApiDeps } from "../../wiring/api-scan.ts";
 
 export function startScanHandler(deps: () => Promise<ScanApiDeps>, options: HttpOptions = {}) {
   return apiRoute(

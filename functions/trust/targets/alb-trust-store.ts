@@ -25,6 +25,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
 import { awsErrorName } from "../../adapters/errors.ts";
 import { type BundleLimits, TRUST_TARGET_LIMITS, type TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
+import { trustTargetName } from "../target-names.ts";
 
 export const ALB_BUNDLE_SHA_TAG = "mtls-rotator:bundle-sha256";
 export const ALB_BUNDLE_VERSION_TAG = "mtls-rotator:bundle-version";
@@ -57,7 +58,7 @@ export class AlbTrustStoreTarget implements TrustTarget {
     this.#arn = options.trustStoreArn;
     this.#bucket = options.bucket;
     this.#key = options.key;
-    this.name = `alb-trust-store:${options.trustStoreArn}`;
+    this.name = trustTargetName.albTrustStore(options.trustStoreArn);
   }
 
   /** The bundle this target last loaded into the trust store (the tagged S3 version), or undefined. */

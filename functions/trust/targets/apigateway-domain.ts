@@ -28,6 +28,7 @@ import { AdapterError } from "../../adapters/errors.ts";
 import type { BundleLimits, TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
 import { type BundleObjectRef, ensureBundleVersion, headBundle, readBundle } from "./s3-bundle-version.ts";
+import { trustTargetName } from "../target-names.ts";
 
 /** API Gateway truststore quotas: 1,000 certificates, 1 MB. */
 export const API_GATEWAY_TRUSTSTORE_LIMITS = {
@@ -90,7 +91,7 @@ export class ApiGatewayDomainTarget implements TrustTarget {
     this.#object = { bucket: options.bucket, key: options.key };
     this.#uri = `s3://${options.bucket}/${options.key}`;
     this.#acceptWarnings = options.acceptWarnings ?? false;
-    this.name = `apigateway-domain:${options.domainName}`;
+    this.name = trustTargetName.apiGatewayDomain(options.domainName);
   }
 
   /** The truststore the domain uses now (whichever object it names); undefined without one. */

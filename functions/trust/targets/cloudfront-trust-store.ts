@@ -35,6 +35,7 @@ import { AdapterError, awsErrorName } from "../../adapters/errors.ts";
 import { type BundleLimits, TRUST_TARGET_LIMITS, type TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
 import { type BundleObjectRef, ensureBundleVersion, readBundle } from "./s3-bundle-version.ts";
+import { trustTargetName } from "../target-names.ts";
 
 export const TRUST_STORE_SHA_TAG = "mtls-rotator:bundle-sha256";
 export const TRUST_STORE_VERSION_TAG = "mtls-rotator:bundle-version";
@@ -124,7 +125,7 @@ export class CloudFrontTrustStoreTarget implements TrustTarget {
     this.#maxUpdateAttempts = Math.max(1, options.maxUpdateAttempts ?? 5);
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#now = options.now ?? Date.now;
-    this.name = `cloudfront-trust-store:${options.trustStoreId}`;
+    this.name = trustTargetName.cloudFrontTrustStore(options.trustStoreId);
   }
 
   /** The bundle of the last update that became active (per the tags); undefined before the first one. */

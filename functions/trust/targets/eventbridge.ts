@@ -30,6 +30,7 @@ import {
 import { awsErrorName } from "../../adapters/errors.ts";
 import type { TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
+import { trustTargetName } from "../target-names.ts";
 
 export const EVENT_SOURCE = "mtls-rotator";
 export const EVENT_DETAIL_TYPE = "TrustBundlePublished";
@@ -114,7 +115,7 @@ export class EventBridgeTarget implements TrustTarget {
     this.#now = options.now ?? (() => new Date());
     this.#maxAttempts = options.maxAttempts ?? 3;
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.name = `eventbridge:${this.#bus}`;
+    this.name = trustTargetName.eventBus(this.#bus);
   }
 
   async read(): Promise<string | undefined> {

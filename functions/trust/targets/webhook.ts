@@ -25,9 +25,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { inspect } from "node:util";
+import { webhookUrlProblem } from "../../config/rules.ts";
 import type { TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
 import { signWebhook, WEBHOOK_HEADERS } from "../webhook-verify.ts";
+import { trustTargetName } from "../target-names.ts";
 
 export interface WebhookAttemptLog {
   target: string;
@@ -87,27 +89,8 @@ export class WebhookDeliveryError extends Error {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429]);
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-/**
- * Why `url` cannot be a webhook target ("" when it can): https:// only (http:// on a loopback address, for
- * tests and the sandbox), and no credentials in it (the HMAC secret authenticates).
- */
-export function webhookUrlProblem(url: string | URL): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `webhook URL ${JSON.stringify(String(url))} is not a URL`;
-  }
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && LOOPBACK.has(parsed.hostname))) {
-    return `webhook URL must be https:// (http:// only on a loopback address): ${parsed.protocol}//${parsed.host}`;
-  }
-  if (parsed.username || parsed.password) {
-    return "webhook URL must not carry credentials; the HMAC secret authenticates";
-  }
-  return "";
-}
+export { webhookUrlProblem };
 
 export class WebhookTarget implements TrustTarget {
   readonly name: string;
@@ -134,7 +117,7 @@ export class WebhookTarget implements TrustTarget {
     }
     this.#url = url;
     this.#secret = options.secret;
-    this.name = options.name ?? `webhook:${url.origin}${url.pathname}`;
+    this.name = options.name ?? trustTargetName.webhook(url);
     this.#now = options.now ?? (() => new Date());
     this.#maxAttempts = maxAttempts;
     this.#timeoutMs = options.timeoutMs ?? 10_000;

@@ -17,7 +17,7 @@ import { getRotationHandler } from "../../../functions/handlers/api/get-rotation
 import { rollbackRotationHandler } from "../../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../../functions/handlers/api/start-rotation.ts";
 import { createRotationWorkflow } from "../../../functions/workflow/rotation-workflow.ts";
-import type { RotationSettings } from "../../../functions/workflow/settings.ts";
+import { type RotationSettings } from "../../../functions/config/settings.ts";
 import { modelCheckedCallbackSender } from "../../../standins/lambda.ts";
 import { type ApiEventOptions, apiEvent, invoke, PRINCIPAL, ROLE_SESSION } from "../../support/api-events.ts";
 import { useDurableRunner } from "../../support/durable.ts";

@@ -21,7 +21,7 @@ import {
   RotationListAnswer,
   RotationStartedAnswer,
 } from "../../../functions/api/schemas.ts";
-import { API_LINKS, rotationsApiConfig, rotationsDepsFrom } from "../../../functions/api/wiring.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../../../functions/wiring/api-rotations.ts";
 import {
   applyEvent,
   initialState,
@@ -125,10 +125,10 @@ function fixture() {
   };
   const config = rotationsApiConfig({
     resource: {
-      [API_LINKS.table]: { name: TABLE },
-      [API_LINKS.bucket]: { name: BUCKET },
-      [API_LINKS.workflow]: { name: "mtls-rotator-test-RotationWorkflow", qualifier: "1" },
-      [API_LINKS.settings]: {
+      RotationTable: { name: TABLE },
+      TrustBundleBucket: { name: BUCKET },
+      RotationWorkflowStarter: { name: "mtls-rotator-test-RotationWorkflow", qualifier: "1" },
+      RotationSettings: {
         rotation: { authorityArn, waves: { canarySize: 1, waves: [{ count: 1 }] }, bakeSeconds: 300 },
         trust: {
           bucketKey: "trust/origin-client-ca.pem",

@@ -1,0 +1,24 @@
+/**
+ * Wiring of operators' decisions (POST /rotations/{id}/rollback, /approve): the open control point in the
+ * rotation table, the decision delivered as the durable execution's callback through the Lambda API.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
+import type { RotationsDeps } from "../api/rotations.ts";
+import type { CallbackSender } from "../dispatch/control-rotation.ts";
+import { type TableApiConfig, rotationReadDepsFrom, tableApiConfig } from "./api-reads.ts";
+import { clientConfig } from "./clients.ts";
+import { deployed, oncePerColdStart } from "./cold-start.ts";
+
+export function controlDepsFrom(
+  config: TableApiConfig,
+  clients: { dynamo?: DynamoDBClient; lambda?: LambdaClient; callbacks?: CallbackSender } = {},
+): Pick<RotationsDeps, "store" | "callbacks"> {
+  return {
+    ...rotationReadDepsFrom(config, clients),
+    callbacks: clients.callbacks ?? lambdaCallbackSender(clients.lambda ?? new LambdaClient(clientConfig(config))),
+  };
+}
+
+export const controlApiDeps = oncePerColdStart(async () => controlDepsFrom(tableApiConfig(deployed())));

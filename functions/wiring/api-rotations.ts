@@ -1,0 +1,105 @@
+/**
+ * Wiring of POST /rotations: plans (dry runs) and starts rotations. It links the rotation table, the
+ * workflow's settings (RotationSettings: policy, trust targets to name in plans, the managed CAs), the bundle
+ * bucket (its name is a target's) and the workflow's name and qualifier (RotationWorkflowStarter). It reads
+ * the certificate (ACM), the fleet (CloudFront) and the CAs' own certificates (Private CA); it never issues,
+ * publishes or swaps anything, so none of that code is here.
+ */
+import { ACMClient } from "@aws-sdk/client-acm";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { workflow } from "sst/aws/workflow";
+import { AcmAdapter } from "../adapters/acm.ts";
+import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
+import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
+import { PrivateCaAdapter } from "../adapters/private-ca.ts";
+import { RotationStore } from "../adapters/rotation-store.ts";
+import type { RotationsDeps } from "../api/rotations.ts";
+import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
+import type { RotationSettings } from "../config/settings.ts";
+import type { CallbackSender } from "../dispatch/control-rotation.ts";
+import { sstWorkflowStarter, type WorkflowSdk, type WorkflowStarter } from "../dispatch/start-rotation.ts";
+import type { AwsClients } from "./aws-clients.ts";
+import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
+import { deployed, oncePerColdStart } from "./cold-start.ts";
+import { managedIssuersOf } from "./authorities.ts";
+import { type TrustBundleConfig, trustTargetNames } from "./trust-target-names.ts";
+
+export interface RotationsApiConfig extends AwsLocation, TrustBundleConfig {
+  region: string;
+  tableName: string;
+  settings: RotationSettings;
+  /** The configured CA, then the CAs being migrated away from: certificates they issued are managed. */
+  authorityArns: string[];
+  /** The durable workflow rotations are started on (a qualified invoke). */
+  workflow: workflow.Resource;
+}
+
+export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
+  const { links, location } = readLinks(sources, [
+    "RotationTable",
+    "TrustBundleBucket",
+    "RotationSettings",
+    "RotationWorkflowStarter",
+  ]);
+  const linked = links.RotationSettings;
+  return {
+    ...location,
+    tableName: links.RotationTable.name,
+    bucketName: links.TrustBundleBucket.name,
+    bundleKey: linked.trust.bucketKey,
+    bundleSecretName: linked.trust.bundleSecretName,
+    targets: linked.trust.targets,
+    settings: linked.rotation,
+    authorityArns: [...new Set([linked.rotation.authorityArn, ...linked.previousAuthorityArns])],
+    workflow: { name: links.RotationWorkflowStarter.name, qualifier: links.RotationWorkflowStarter.qualifier },
+  };
+}
+
+/** What tests (and the sandbox) may put in place of the clients and ports built from the configuration. */
+export interface RotationsApiClients {
+  aws?: Pick<AwsClients, "acm" | "cloudfront" | "privateCa">;
+  dynamo?: DynamoDBClient;
+  lambda?: LambdaClient;
+  starter?: WorkflowStarter;
+  callbacks?: CallbackSender;
+  workflowSdk?: WorkflowSdk;
+}
+
+export function rotationsDepsFrom(config: RotationsApiConfig, clients: RotationsApiClients = {}): RotationsDeps {
+  const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
+  const privateCaIn = (region: string | undefined) =>
+    new ACMPCAClient(clientConfig(settings, region ?? config.region));
+  const aws = clients.aws ?? {
+    acm: new ACMClient(clientConfig(settings, CLOUDFRONT_REGION)),
+    cloudfront: new CloudFrontClient(clientConfig(settings, CLOUDFRONT_REGION)),
+    privateCa: privateCaIn(regionOfArn(config.settings.authorityArn)),
+  };
+  const dynamo = clients.dynamo ?? new DynamoDBClient(dynamoDbConfig(config));
+  return {
+    settings: config.settings,
+    acm: new AcmAdapter(aws.acm),
+    distributions: new CloudFrontAdapter(aws.cloudfront),
+    // The configured CA's own certificate: a plan's replacement key follows its key.
+    privateCa: new PrivateCaAdapter(aws.privateCa),
+    // Named in dry-run plans; the API never publishes a bundle.
+    trustTargets: trustTargetNames(config),
+    store: new RotationStore(dynamo, { tableName: config.tableName }),
+    // Issuer names of the configured CAs, read once per container (the scan derives them the same way).
+    managedIssuers: oncePerColdStart(() =>
+      managedIssuersOf(config.authorityArns, (arn) =>
+        new PrivateCaAdapter(
+          // Injected clients (tests, sandbox) serve every region; deployed, a CA elsewhere gets its own client.
+          arn === config.settings.authorityArn || clients.aws ? aws.privateCa : privateCaIn(regionOfArn(arn)),
+        ).authorityChainPem(arn),
+      ),
+    ),
+    starter: clients.starter ?? sstWorkflowStarter(config.workflow, clients.workflowSdk),
+    callbacks:
+      clients.callbacks ?? lambdaCallbackSender(clients.lambda ?? new LambdaClient(clientConfig(config))),
+  };
+}
+
+export const rotationsApiDeps = oncePerColdStart(async () => rotationsDepsFrom(rotationsApiConfig(deployed())));

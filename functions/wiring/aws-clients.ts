@@ -1,0 +1,68 @@
+/**
+ * Every SDK client the workflow and the tracking functions use, built lazily (each on first use, then kept):
+ * a function that never publishes to an ALB trust store never constructs its client. Read-only API routes do
+ * not import this module (their wiring constructs their one or two clients itself).
+ */
+import { ACMClient } from "@aws-sdk/client-acm";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
+import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { CLOUDFRONT_REGION, type ClientSettings, clientConfig } from "./clients.ts";
+
+export interface AwsClientSettings extends ClientSettings {
+  /** Region of the Private CA replacements are issued from (default: the service's region). */
+  privateCaRegion?: string;
+}
+
+export interface AwsClients {
+  acm: ACMClient;
+  privateCa: ACMPCAClient;
+  cloudfront: CloudFrontClient;
+  secrets: SecretsManagerClient;
+  /** The versioned trust-bundle bucket. */
+  s3: S3Client;
+  /** The notification topic. */
+  sns: SNSClient;
+  /** us-east-1: where AWS/CloudFront metrics live. */
+  cloudwatch: CloudWatchClient;
+  /** ALB trust stores (trust target), in the service's region. */
+  elbv2: ElasticLoadBalancingV2Client;
+  /** TrustBundlePublished events (trust target), in the service's region. */
+  eventbridge: EventBridgeClient;
+  /** API Gateway (HTTP APIs) custom domains whose mTLS truststore is a trust target, in the service's region. */
+  apigateway: ApiGatewayV2Client;
+}
+
+/** The clients, each constructed on first use and then kept (one per container). */
+export function createAwsClients(settings: AwsClientSettings): AwsClients {
+  const clients: Partial<AwsClients> = {};
+  const lazy = <K extends keyof AwsClients>(name: K, build: () => AwsClients[K]) => ({
+    get: () => {
+      clients[name] ??= build();
+      return clients[name] as AwsClients[K];
+    },
+    enumerable: true,
+  });
+  const config = (region?: string) => clientConfig(settings, region);
+  return Object.defineProperties({} as AwsClients, {
+    acm: lazy("acm", () => new ACMClient(config(CLOUDFRONT_REGION))),
+    // client-acm-pca is capped at 3.523.0 on this registry: its config types come from an older @smithy,
+    // but the options used here are plain data and accepted by both.
+    privateCa: lazy("privateCa", () => new ACMPCAClient(config(settings.privateCaRegion ?? settings.region))),
+    cloudfront: lazy("cloudfront", () => new CloudFrontClient(config(CLOUDFRONT_REGION))),
+    secrets: lazy("secrets", () => new SecretsManagerClient(config())),
+    // A custom endpoint (the stand-ins) is one host: buckets go in the path, not in a subdomain.
+    s3: lazy("s3", () => new S3Client({ ...config(), forcePathStyle: settings.endpoint !== undefined })),
+    sns: lazy("sns", () => new SNSClient(config())),
+    cloudwatch: lazy("cloudwatch", () => new CloudWatchClient(config(CLOUDFRONT_REGION))),
+    elbv2: lazy("elbv2", () => new ElasticLoadBalancingV2Client(config())),
+    eventbridge: lazy("eventbridge", () => new EventBridgeClient(config())),
+    apigateway: lazy("apigateway", () => new ApiGatewayV2Client(config())),
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Wiring of the rotation workflow (infra/rotation.ts links RotationTable, TrustBundleBucket,
+ * NotificationTopic and RotationSettings to it): the linked resources parsed with the settings schema, then
+ * the workflow's dependencies. Environment: `AWS_REGION` (set by Lambda); optional `MTLS_ROTATOR_AWS_ENDPOINT`
+ * and `MTLS_ROTATOR_DYNAMODB_ENDPOINT` send the clients to local stand-ins (sandbox).
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { AcmAdapter } from "../adapters/acm.ts";
+import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
+import { InventoryStore } from "../adapters/inventory-store.ts";
+import { DistributionMetrics } from "../adapters/metrics.ts";
+import { Notifier } from "../adapters/notifier.ts";
+import { PrivateCaAdapter } from "../adapters/private-ca.ts";
+import { RotationStore } from "../adapters/rotation-store.ts";
+import { CredentialStore } from "../adapters/secrets.ts";
+import { readLinks, type WiringSources } from "../config/links.ts";
+import type { RotationSettings } from "../config/settings.ts";
+import type { RotationDeps } from "../workflow/rotation-workflow.ts";
+import { type AwsClients, createAwsClients } from "./aws-clients.ts";
+import { dynamoDbConfig, regionOfArn } from "./clients.ts";
+import { deployed } from "./cold-start.ts";
+import { logLine } from "./logging.ts";
+import { type TrustBundleConfig, trustTargetsFrom } from "./trust-targets.ts";
+
+export interface WiringConfig extends TrustBundleConfig {
+  region: string;
+  endpoint?: string;
+  /** Override for DynamoDB alone (dynalite serves it apart from the other stand-ins). */
+  dynamodbEndpoint?: string;
+  tableName: string;
+  topicArn: string;
+  /** Customer-managed KMS key the credential secrets are encrypted with. */
+  credentialsKeyArn: string;
+  settings: RotationSettings;
+}
+
+/** What infra/rotation.ts links to the workflow. */
+export const WORKFLOW_LINKS = ["RotationTable", "TrustBundleBucket", "NotificationTopic", "RotationSettings"] as const;
+
+/** The workflow's configuration; WiringError lists every link that is missing or malformed. */
+export function wiringConfig(sources: WiringSources): WiringConfig {
+  const { links, location } = readLinks(sources, WORKFLOW_LINKS);
+  const linked = links.RotationSettings;
+  return {
+    ...location,
+    tableName: links.RotationTable.name,
+    bucketName: links.TrustBundleBucket.name,
+    topicArn: links.NotificationTopic.arn,
+    bundleKey: linked.trust.bucketKey,
+    bundleSecretName: linked.trust.bundleSecretName,
+    targets: linked.trust.targets,
+    credentialsKeyArn: linked.credentialsKeyArn,
+    settings: linked.rotation,
+  };
+}
+
+/** The workflow's dependencies from a checked configuration; SDK clients are built here, once. */
+export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): RotationDeps {
+  const aws =
+    clients ??
+    createAwsClients({
+      region: config.region,
+      privateCaRegion: regionOfArn(config.settings.authorityArn),
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    });
+  const dynamo = new DynamoDBClient(dynamoDbConfig(config));
+  const now = () => new Date();
+  const acm = new AcmAdapter(aws.acm);
+  const privateCa = new PrivateCaAdapter(aws.privateCa);
+  const credentials = new CredentialStore(aws.secrets, { kmsKeyId: config.credentialsKeyArn });
+  const notifier = new Notifier(aws.sns, config.topicArn);
+  return {
+    settings: config.settings,
+    now,
+    acm,
+    distributions: new CloudFrontAdapter(aws.cloudfront),
+    issuance: { privateCa, acm, credentials, now },
+    trustTargets: trustTargetsFrom(config, aws, {
+      announcements: new InventoryStore(dynamo, { tableName: config.tableName }).announcements(
+        config.targets.eventBus ?? "",
+      ),
+    }),
+    metrics: new DistributionMetrics(aws.cloudwatch),
+    store: new RotationStore(dynamo, { tableName: config.tableName }),
+    notify: (notification) => notifier.publish(notification),
+    log: logLine,
+  };
+}
+
+/** The deployed workflow's dependencies, from SST's linked resources and the Lambda environment. */
+export function buildRotationDeps(sources: WiringSources = deployed()): RotationDeps {
+  return rotationDepsFrom(wiringConfig(sources));
+}
