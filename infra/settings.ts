@@ -52,6 +52,11 @@ import {
 } from "../functions/config/stage.ts";
 
 export {
+  NO_TRUST_TARGETS,
+  type TrustTargets as TrustTargetSettings,
+  worstCaseSeconds,
+} from "../functions/config/settings.ts";
+export {
   ALLOW_UNLISTED_DURABLE_REGION,
   DEFAULT_HOME_REGION,
   DEFAULT_TRACKING,
@@ -64,7 +69,6 @@ export {
   scheduleProblem,
   type TrackingSettings,
 } from "../functions/config/stage.ts";
-export { NO_TRUST_TARGETS, type TrustTargets as TrustTargetSettings, worstCaseSeconds } from "../functions/config/settings.ts";
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -160,5 +164,7 @@ export const settings: DeploySettings = settingsFor($app.stage, {
   // The region sst.config.ts deploys to, where region-bound targets (ALB trust stores) must be.
   MTLS_ROTATOR_REGION:
     (($app.providers as Record<string, unknown> | undefined)?.aws as { region?: string } | undefined)
-      ?.region ?? process.env.MTLS_ROTATOR_REGION ?? DEFAULT_HOME_REGION,
+      ?.region ??
+    process.env.MTLS_ROTATOR_REGION ??
+    DEFAULT_HOME_REGION,
 });

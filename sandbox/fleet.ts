@@ -13,12 +13,12 @@ import { X509Certificate } from "node:crypto";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AcmAdapter } from "../functions/adapters/acm.ts";
-import { type AwsClients } from "../functions/wiring/aws-clients.ts";
 import { InventoryStore } from "../functions/adapters/inventory-store.ts";
 import { RotationStore } from "../functions/adapters/rotation-store.ts";
 import { fingerprintOf } from "../functions/core/pem.ts";
-import { rotationDepsFrom, type WiringConfig, wiringConfig } from "../functions/wiring/workflow.ts";
 import { publishTrustBundle } from "../functions/trust/publish-bundle.ts";
+import type { AwsClients } from "../functions/wiring/aws-clients.ts";
+import { rotationDepsFrom, type WiringConfig, wiringConfig } from "../functions/wiring/workflow.ts";
 import { buildDistributionConfig } from "../standins/distribution-config.ts";
 import {
   createRotationTable,

@@ -21,18 +21,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { workflow } from "sst/aws/workflow";
 import type { RotationStore } from "../functions/adapters/rotation-store.ts";
 import { isCompleteCredential, issuanceSecretName } from "../functions/adapters/secrets.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../functions/wiring/api-rotations.ts";
 import { keyAlgorithmOf } from "../functions/core/certificate.ts";
 import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
 import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
 import { controlRotation } from "../functions/dispatch/control-rotation.ts";
-import { localCallbackSender } from "../functions/dispatch/local-callbacks.ts";
 import { sstWorkflowStarter, startRotation } from "../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
-import { rotationDepsFrom } from "../functions/wiring/workflow.ts";
-import { scanDepsFrom, trackingConfig } from "../functions/wiring/tracking.ts";
 import type { ScanDeps, ScanReport } from "../functions/tracking/scan.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../functions/wiring/api-rotations.ts";
+import { scanDepsFrom, trackingConfig } from "../functions/wiring/tracking.ts";
+import { rotationDepsFrom } from "../functions/wiring/workflow.ts";
 import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
 import {
   createRotationWorkflow,
@@ -40,6 +39,13 @@ import {
   type RotationDeps,
   type RotationStorePort,
 } from "../functions/workflow/rotation-workflow.ts";
+import {
+  type LocalExecutionResult,
+  localCallbackSender,
+  localDurableStarter,
+  localWorkflowSdk,
+  startLocalDurableEnvironment,
+} from "../standins/durable.ts";
 import { dynamoDbClient } from "../standins/dynamodb.ts";
 import { Edge } from "../standins/edge.ts";
 import type { OriginKind } from "../standins/fleet-origin.ts";
@@ -48,12 +54,6 @@ import { botocoreVersion, describeModelViolation, modelChecks } from "../standin
 import type { SecretsManagerStandin } from "../standins/secrets-manager.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
 import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
-import {
-  type LocalExecutionResult,
-  localDurableStarter,
-  localWorkflowSdk,
-  startLocalDurableEnvironment,
-} from "./local-lambda.ts";
 import { Printer } from "./printer.ts";
 import {
   type ActionReport,

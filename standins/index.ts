@@ -2,7 +2,11 @@
  * All AWS stand-ins behind one loopback endpoint, wired to each other as AWS wires the real services:
  * CloudFront checks origin-mTLS ARNs against ACM; ACM refuses to delete a certificate CloudFront uses.
  */
-import { type AwsClientSettings, type AwsClients, createAwsClients } from "../functions/wiring/aws-clients.ts";
+import {
+  type AwsClientSettings,
+  type AwsClients,
+  createAwsClients,
+} from "../functions/wiring/aws-clients.ts";
 import { AcmStandin } from "./acm.ts";
 import { ApiGatewayStandin } from "./apigateway.ts";
 import type { BundleStore } from "./ca-bundle.ts";

@@ -8,7 +8,7 @@
  * A call Lambda's model would refuse is refused with Lambda's ValidationException and counted.
  */
 import type { CallbackSender } from "../functions/dispatch/control-rotation.ts";
-import type { LocalWorkflowStarter } from "../functions/dispatch/start-rotation.ts";
+import type { LocalWorkflowStarter } from "./durable.ts";
 import { type ServiceModelCheck, serviceCheck } from "./model/checks.ts";
 
 let check: ServiceModelCheck | undefined;

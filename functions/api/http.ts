@@ -17,23 +17,20 @@ import type {
   Context,
 } from "aws-lambda";
 import { type ZodType, z } from "zod";
+import { type LogFn, log, logger } from "../wiring/observability.ts";
 import { type ErrorCode, MAX_BODY_BYTES, type Problem } from "./schemas.ts";
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
-export type LogFn = (
-  level: "INFO" | "WARN" | "ERROR",
-  message: string,
-  data?: Record<string, unknown>,
-) => void;
+export type { LogFn };
 
 export interface HttpOptions {
   /** One structured line per call; JSON on stdout by default. */
   log?: LogFn;
 }
 
-export const jsonLog: LogFn = (level, message, data) =>
-  console.log(JSON.stringify({ level, message, ...data }));
+/** Powertools' structured logger (functions/wiring/observability.ts). */
+export const jsonLog: LogFn = log;
 
 const STATUS: Record<ErrorCode, number> = {
   ValidationError: 400,
@@ -137,6 +134,21 @@ export function problemsOf(error: z.ZodError, prefix = ""): Problem[] {
  * One log line per call: route, request id, principal, status, duration. Never the body, the query values
  * or headers (they may carry tokens). Errors behind a 500 are logged with their name and message.
  */
+/**
+ * Every line of an invocation carries the Lambda context (request id, cold start) and the API Gateway
+ * request id as `correlation_id`, the id operators find in the access log.
+ */
+export function correlation(): MiddlewareObj<ApiEvent, ApiResult> {
+  return {
+    before: (request) => {
+      logger.resetKeys();
+      logger.addContext(request.context);
+      const requestId = request.event.requestContext?.requestId;
+      if (requestId) logger.appendKeys({ correlation_id: requestId });
+    },
+  };
+}
+
 export function requestLog(options: HttpOptions = {}): MiddlewareObj<ApiEvent, ApiResult> {
   const log = options.log ?? jsonLog;
   const started = new WeakMap<object, number>();
@@ -380,6 +392,7 @@ export function apiRoute<
   options: HttpOptions = {},
 ) {
   const chain = middy<ApiEvent, ApiResult>()
+    .use(correlation())
     .use(requestLog(options))
     .use(errorResponse())
     .use(jsonResponse())

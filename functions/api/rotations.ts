@@ -16,6 +16,7 @@ import {
   InvalidNextTokenError,
   type RotationStore,
 } from "../adapters/rotation-store.ts";
+import type { RotationSettings } from "../config/settings.ts";
 import { factsOf, ReplacementKeyError } from "../core/certificate.ts";
 import { tryParseCertificate } from "../core/pem.ts";
 import type {
@@ -45,7 +46,6 @@ import {
   settingsWithOverrides,
   worstCaseSeconds,
 } from "../workflow/plan.ts";
-import { type RotationSettings } from "../config/settings.ts";
 import { ApiError, conflict, notFound, validationError } from "./http.ts";
 import type { ListRotationsQuery, StartRotationBody } from "./schemas.ts";
 

@@ -5,7 +5,7 @@
  * Missing or malformed configuration fails at once with a WiringError naming every problem.
  */
 import * as z from "zod/mini";
-import { MAX_SECONDS, privateCaArn, RenewBeforeSchema, RotationSettingsSchema, TrackingPolicySchema, TrustSchema } from "./settings.ts";
+import { DEFAULT_RENEW_BEFORE } from "../core/renewal.ts";
 import {
   BUCKET_NAME,
   FUNCTION_NAME,
@@ -17,7 +17,14 @@ import {
   TOPIC_ARN,
   text,
 } from "./rules.ts";
-import { DEFAULT_RENEW_BEFORE } from "../core/renewal.ts";
+import {
+  MAX_SECONDS,
+  privateCaArn,
+  RenewBeforeSchema,
+  RotationSettingsSchema,
+  TrackingPolicySchema,
+  TrustSchema,
+} from "./settings.ts";
 
 export class WiringError extends Error {
   override name = "WiringError";

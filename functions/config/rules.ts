@@ -8,7 +8,8 @@
  */
 import * as z from "zod/mini";
 
-export const PRIVATE_CA_ARN = /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
+export const PRIVATE_CA_ARN =
+  /^arn:aws[\w-]*:acm-pca:[a-z0-9-]+:\d{12}:certificate-authority\/[0-9a-f-]{36}$/;
 /** Secrets Manager's secret names (CreateSecret Name: 1..512 of these characters). */
 export const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 export const DISTRIBUTION_ID = /^[A-Z0-9]{8,20}$/;
@@ -129,5 +130,7 @@ export function parseWith<S extends z.ZodMiniType>(
   path = "",
 ): { ok: true; value: z.output<S> } | { ok: false; problems: string[] } {
   const result = schema.safeParse(value);
-  return result.success ? { ok: true, value: result.data } : { ok: false, problems: problemsOf(result.error, path) };
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, problems: problemsOf(result.error, path) };
 }

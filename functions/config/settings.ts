@@ -64,14 +64,20 @@ const renewBefore = z
   );
 
 const waveSize = z.union(
-  [z.strictObject({ count: numberWhere(Number.isFinite, "a number") }), z.strictObject({ percent: numberWhere(Number.isFinite, "a number") })],
+  [
+    z.strictObject({ count: numberWhere(Number.isFinite, "a number") }),
+    z.strictObject({ percent: numberWhere(Number.isFinite, "a number") }),
+  ],
   { error: mustBe("{ count } or { percent }") },
 );
 
 const waves = z
   .strictObject({
     canarySize: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_WAVE_POLICY.canarySize),
-    waves: z._default(z.array(waveSize, { error: mustBe("a list of wave sizes") }), DEFAULT_WAVE_POLICY.waves),
+    waves: z._default(
+      z.array(waveSize, { error: mustBe("a list of wave sizes") }),
+      DEFAULT_WAVE_POLICY.waves,
+    ),
     canaryPreference: z.optional(z.array(z.string({ error: mustBe("a distribution id") }))),
   })
   .check(
@@ -86,7 +92,10 @@ const waves = z
 
 const gate = z
   .strictObject({
-    maxIncreasePoints: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.maxIncreasePoints),
+    maxIncreasePoints: z._default(
+      numberWhere(Number.isFinite, "a number"),
+      DEFAULT_GATE_POLICY.maxIncreasePoints,
+    ),
     floorPercent: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.floorPercent),
     baselineWindowSeconds: z._default(seconds(60), 60 * 60),
     minDatapoints: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.minDatapoints),
@@ -234,13 +243,19 @@ export function worstCaseSeconds(p: RotationPolicy): number {
 /** Where the trust bundle goes besides the bundle object and secret (each optional). */
 export const TrustTargetsSchema = z.strictObject({
   /** CloudFront viewer-mTLS trust stores (ids): at most 25 CAs / 64 KB, checked before anything is written. */
-  cloudFrontTrustStoreIds: listOf(text(CLOUDFRONT_TRUST_STORE_ID, "a trust store id"), "trust store ids").check(
+  cloudFrontTrustStoreIds: listOf(
+    text(CLOUDFRONT_TRUST_STORE_ID, "a trust store id"),
+    "trust store ids",
+  ).check(
     // CloudFront allows 20 trust stores per account.
     z.maxLength(20, { error: "must list at most 20 CloudFront trust stores (an account's quota)" }),
   ),
   /** ALB (ELBv2) trust stores, by ARN, in the service region. */
   albTrustStoreArns: listOf(
-    text(ALB_TRUST_STORE_ARN, "an ALB trust store ARN (arn:aws:elasticloadbalancing:<region>:<account>:truststore/<name>/<id>)"),
+    text(
+      ALB_TRUST_STORE_ARN,
+      "an ALB trust store ARN (arn:aws:elasticloadbalancing:<region>:<account>:truststore/<name>/<id>)",
+    ),
     "ALB trust store ARNs",
   ),
   /** API Gateway custom domain names with mutual TLS, in the service region. */
@@ -251,7 +266,8 @@ export const TrustTargetsSchema = z.strictObject({
       url: z.string({ error: mustBe("a URL") }).check(
         z.superRefine((url, ctx) => {
           const problem = webhookUrlProblem(url);
-          if (problem) ctx.addIssue({ code: "custom", message: problem, input: url, params: { whole: true } });
+          if (problem)
+            ctx.addIssue({ code: "custom", message: problem, input: url, params: { whole: true } });
         }),
       ),
       secretName: text(SECRET_NAME, "a secret name (the secret holding the webhook's HMAC key)"),
@@ -280,10 +296,9 @@ export const DEFAULT_CA_RETIREMENT_GRACE_SECONDS = 7 * 86_400;
 /** Expiry tracking's policy (the scan and the ACM expiry event; linked as TrackingSettings). */
 export const TrackingPolicySchema = z.strictObject({
   /** Days before expiry at which a managed certificate is alerted, once each. */
-  thresholdsDays: z._default(
-    z.array(whole(0, 3650, " of days"), { error: mustBe("a list of whole days") }),
-    [...DEFAULT_ALERT_THRESHOLDS_DAYS],
-  ),
+  thresholdsDays: z._default(z.array(whole(0, 3650, " of days"), { error: mustBe("a list of whole days") }), [
+    ...DEFAULT_ALERT_THRESHOLDS_DAYS,
+  ]),
   /** Private CAs being migrated away from: certificates they issued still count as managed. */
   previousAuthorityArns: listOf(privateCaArn(), "Private CA ARNs"),
   /**
@@ -295,5 +310,5 @@ export const TrackingPolicySchema = z.strictObject({
 
 export type TrackingPolicy = z.output<typeof TrackingPolicySchema>;
 
-export { MAX_SECONDS, privateCaArn, renewBefore as RenewBeforeSchema };
 export type { RenewBefore };
+export { MAX_SECONDS, privateCaArn, renewBefore as RenewBeforeSchema };

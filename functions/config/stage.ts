@@ -5,7 +5,7 @@
  * the rules only a deployment has (the home region, the scan's schedule, the execution timeout, CloudFront's
  * one-minute metrics). Pure: infra/settings.ts calls it with SST's stage and the environment.
  */
-import * as z from "zod/mini";
+import type * as z from "zod/mini";
 import {
   DAY,
   DISTRIBUTION_ID,
@@ -18,12 +18,12 @@ import {
 } from "./rules.ts";
 import {
   type RotationPolicy,
-  RotationPolicySchema,
+  type RotationPolicySchema,
   RotationSettingsSchema,
   type TrackingPolicy,
   TrackingPolicySchema,
-  type TrustSettings,
   TrustSchema,
+  type TrustSettings,
   type TrustTargets,
   worstCaseSeconds,
 } from "./settings.ts";
@@ -232,7 +232,8 @@ export function deploySettings(
     },
     "rotation",
   );
-  if (!rotation.ok) problems.push(...rotation.problems.filter((p) => authorityArn || !p.startsWith("rotation.authorityArn")));
+  if (!rotation.ok)
+    problems.push(...rotation.problems.filter((p) => authorityArn || !p.startsWith("rotation.authorityArn")));
   else problems.push(...deployOnlyPolicyProblems(rotation.value, base.workflow));
 
   const trackingBase = { ...DEFAULT_TRACKING, ...base.tracking };
@@ -325,10 +326,14 @@ function trustTargetsOf(
   const eventBus = env.MTLS_ROTATOR_EVENT_BUS?.trim() || stage?.eventBus;
   const unique = (values: string[] | undefined) => [...new Set(values ?? [])];
   return {
-    cloudFrontTrustStoreIds: unique(list(env.MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS) ?? stage?.cloudFrontTrustStoreIds),
+    cloudFrontTrustStoreIds: unique(
+      list(env.MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS) ?? stage?.cloudFrontTrustStoreIds,
+    ),
     albTrustStoreArns: unique(list(env.MTLS_ROTATOR_ALB_TRUST_STORE_ARNS) ?? stage?.albTrustStoreArns),
     apiGatewayDomainNames: unique(
-      (list(env.MTLS_ROTATOR_APIGATEWAY_DOMAINS) ?? stage?.apiGatewayDomainNames)?.map((d) => d.toLowerCase()),
+      (list(env.MTLS_ROTATOR_APIGATEWAY_DOMAINS) ?? stage?.apiGatewayDomainNames)?.map((d) =>
+        d.toLowerCase(),
+      ),
     ),
     ...(webhook ? { webhook } : {}),
     ...(eventBus ? { eventBus } : {}),

@@ -12,10 +12,13 @@
  *   unmanaged (the report shows managed 0) and ignored with a log line.
  * - Failures follow the scan's contract (functions/handlers/scan.ts): summary line, then ScanIncompleteError.
  */
+
+import type { Context } from "aws-lambda";
 import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
-import { finishScan, type LogLine } from "./scan.ts";
-import { buildScanDeps } from "../wiring/tracking.ts";
 import { oncePerColdStart } from "../wiring/cold-start.ts";
+import { log as defaultLog, type LogFn, logger } from "../wiring/observability.ts";
+import { buildScanDeps } from "../wiring/tracking.ts";
+import { finishScan } from "./scan.ts";
 
 export const ACM_SOURCE = "aws.acm";
 export const ACM_EXPIRY_DETAIL_TYPE = "ACM Certificate Approaching Expiration";
@@ -47,29 +50,26 @@ export function parseAcmExpiryEvent(event: unknown): ParsedEvent {
 
 export interface AcmExpiryHandlerOptions {
   deps: () => Promise<ScanDeps>;
-  log?: LogLine;
+  log?: LogFn;
 }
 
 export function acmExpiryHandler(options: AcmExpiryHandlerOptions) {
-  const log = options.log ?? ((line: string) => console.log(line));
-  return async (event: unknown): Promise<ScanReport | undefined> => {
+  const log = options.log ?? defaultLog;
+  return async (event: unknown, context?: Context): Promise<ScanReport | undefined> => {
+    if (context) logger.addContext(context);
     const parsed = parseAcmExpiryEvent(event);
     if ("ignored" in parsed) {
       // The reason only: an unexpected event is not echoed into the logs.
-      log(JSON.stringify({ level: "WARN", message: "acm expiry event ignored", reason: parsed.ignored }));
+      log("WARN", "acm expiry event ignored", { reason: parsed.ignored });
       return undefined;
     }
     const deps = await options.deps();
     const report = await scanFleet(deps, { onlyArn: parsed.certificateArn, actor: ACTOR });
     if (report.managed === 0) {
-      log(
-        JSON.stringify({
-          level: "INFO",
-          message: "acm expiry event for an unmanaged certificate ignored",
-          certificateArn: parsed.certificateArn,
-          found: report.certificates > 0,
-        }),
-      );
+      log("INFO", "acm expiry event for an unmanaged certificate ignored", {
+        certificateArn: parsed.certificateArn,
+        found: report.certificates > 0,
+      });
     }
     return finishScan(report, { trigger: ACTOR, certificateArn: parsed.certificateArn }, log);
   };

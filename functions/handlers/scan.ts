@@ -13,9 +13,12 @@
  * The summary line has counts only: no subjects, serials, key material or error texts (those are in the
  * per-certificate log lines and the thrown error, which name ARNs and AWS error messages, nothing more).
  */
+
+import type { Context } from "aws-lambda";
 import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
-import { buildScanDeps } from "../wiring/tracking.ts";
 import { oncePerColdStart } from "../wiring/cold-start.ts";
+import { log as defaultLog, type LogFn, logger } from "../wiring/observability.ts";
+import { buildScanDeps } from "../wiring/tracking.ts";
 
 /** Some certificates could not be handled; the rest of the fleet was. */
 export class ScanIncompleteError extends Error {
@@ -48,10 +51,6 @@ export function scanSummary(report: ScanReport) {
   };
 }
 
-export type LogLine = (line: string) => void;
-
-const stdoutLine: LogLine = (line) => console.log(line);
-
 /**
  * Log the summary line, then throw ScanIncompleteError if anything failed. `context` adds what triggered the
  * scan (and, for an event, the certificate it was about).
@@ -59,17 +58,13 @@ const stdoutLine: LogLine = (line) => console.log(line);
 export function finishScan(
   report: ScanReport,
   context: { trigger: string; certificateArn?: string },
-  log: LogLine = stdoutLine,
+  log: LogFn = defaultLog,
 ): ScanReport {
   const failed = report.errors.length > 0;
-  log(
-    JSON.stringify({
-      level: failed ? "ERROR" : "INFO",
-      message: failed ? "scan finished with failures" : "scan finished",
-      ...context,
-      ...scanSummary(report),
-    }),
-  );
+  log(failed ? "ERROR" : "INFO", failed ? "scan finished with failures" : "scan finished", {
+    ...context,
+    ...scanSummary(report),
+  });
   if (failed) throw new ScanIncompleteError(context.trigger, report);
   return report;
 }
@@ -77,7 +72,7 @@ export function finishScan(
 export interface ScanHandlerOptions {
   /** The scan's dependencies; built once per cold start in production. */
   deps: () => Promise<ScanDeps>;
-  log?: LogLine;
+  log?: LogFn;
 }
 
 export const SCHEDULED_SCAN = "scheduled-scan";
@@ -100,7 +95,8 @@ export function scanTriggerOf(event: unknown): { trigger: string; actor: string 
 
 /** The handler over the given dependencies. */
 export function scanHandler(options: ScanHandlerOptions) {
-  return async (event?: unknown): Promise<ScanReport> => {
+  return async (event?: unknown, context?: Context): Promise<ScanReport> => {
+    if (context) logger.addContext(context);
     const deps = await options.deps();
     const { trigger, actor } = scanTriggerOf(event);
     const report = await scanFleet(deps, { actor });

@@ -17,8 +17,8 @@ import { request as httpsRequest } from "node:https";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { regionOfArn } from "../wiring/clients.ts";
 import { awsErrorName } from "../adapters/errors.ts";
+import { regionOfArn } from "../wiring/clients.ts";
 
 export type SourceSpec =
   | { kind: "s3"; bucket: string; key: string; display: string }

@@ -216,20 +216,3 @@ export async function scanFleet(
   });
   return report;
 }
-
-/** A CloudWatch embedded-metric-format line for the given metrics (namespace mtls-rotator). */
-export function embeddedMetrics(metrics: Record<string, number>, now: Date): string {
-  return JSON.stringify({
-    _aws: {
-      Timestamp: now.getTime(),
-      CloudWatchMetrics: [
-        {
-          Namespace: "mtls-rotator",
-          Dimensions: [[]],
-          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: "Count" })),
-        },
-      ],
-    },
-    ...metrics,
-  });
-}

@@ -2,12 +2,12 @@
  * Wiring of operators' decisions (POST /rotations/{id}/rollback, /approve): the open control point in the
  * rotation table, the decision delivered as the durable execution's callback through the Lambda API.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
 import type { RotationsDeps } from "../api/rotations.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
-import { type TableApiConfig, rotationReadDepsFrom, tableApiConfig } from "./api-reads.ts";
+import { rotationReadDepsFrom, type TableApiConfig, tableApiConfig } from "./api-reads.ts";
 import { clientConfig } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
@@ -17,7 +17,8 @@ export function controlDepsFrom(
 ): Pick<RotationsDeps, "store" | "callbacks"> {
   return {
     ...rotationReadDepsFrom(config, clients),
-    callbacks: clients.callbacks ?? lambdaCallbackSender(clients.lambda ?? new LambdaClient(clientConfig(config))),
+    callbacks:
+      clients.callbacks ?? lambdaCallbackSender(clients.lambda ?? new LambdaClient(clientConfig(config))),
   };
 }
 

@@ -40,5 +40,9 @@ export function rotationReadDepsFrom(
 }
 
 /** The deployed functions' dependencies, built on the first call of each cold start. */
-export const certificatesApiDeps = oncePerColdStart(async () => certificatesDepsFrom(tableApiConfig(deployed())));
-export const rotationReadApiDeps = oncePerColdStart(async () => rotationReadDepsFrom(tableApiConfig(deployed())));
+export const certificatesApiDeps = oncePerColdStart(async () =>
+  certificatesDepsFrom(tableApiConfig(deployed())),
+);
+export const rotationReadApiDeps = oncePerColdStart(async () =>
+  rotationReadDepsFrom(tableApiConfig(deployed())),
+);

@@ -21,10 +21,10 @@ import { type AwsLocation, readLinks, type WiringSources } from "../config/links
 import type { RotationSettings } from "../config/settings.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import { sstWorkflowStarter, type WorkflowSdk, type WorkflowStarter } from "../dispatch/start-rotation.ts";
+import { managedIssuersOf } from "./authorities.ts";
 import type { AwsClients } from "./aws-clients.ts";
 import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
-import { managedIssuersOf } from "./authorities.ts";
 import { type TrustBundleConfig, trustTargetNames } from "./trust-target-names.ts";
 
 export interface RotationsApiConfig extends AwsLocation, TrustBundleConfig {
@@ -54,7 +54,10 @@ export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
     targets: linked.trust.targets,
     settings: linked.rotation,
     authorityArns: [...new Set([linked.rotation.authorityArn, ...linked.previousAuthorityArns])],
-    workflow: { name: links.RotationWorkflowStarter.name, qualifier: links.RotationWorkflowStarter.qualifier },
+    workflow: {
+      name: links.RotationWorkflowStarter.name,
+      qualifier: links.RotationWorkflowStarter.qualifier,
+    },
   };
 }
 
@@ -68,7 +71,10 @@ export interface RotationsApiClients {
   workflowSdk?: WorkflowSdk;
 }
 
-export function rotationsDepsFrom(config: RotationsApiConfig, clients: RotationsApiClients = {}): RotationsDeps {
+export function rotationsDepsFrom(
+  config: RotationsApiConfig,
+  clients: RotationsApiClients = {},
+): RotationsDeps {
   const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
   const privateCaIn = (region: string | undefined) =>
     new ACMPCAClient(clientConfig(settings, region ?? config.region));
@@ -102,4 +108,6 @@ export function rotationsDepsFrom(config: RotationsApiConfig, clients: Rotations
   };
 }
 
-export const rotationsApiDeps = oncePerColdStart(async () => rotationsDepsFrom(rotationsApiConfig(deployed())));
+export const rotationsApiDeps = oncePerColdStart(async () =>
+  rotationsDepsFrom(rotationsApiConfig(deployed())),
+);

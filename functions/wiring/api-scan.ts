@@ -15,7 +15,9 @@ export function scanApiConfig(sources: WiringSources): ScanApiConfig {
 }
 
 export function scanApiDepsFrom(config: ScanApiConfig, clients: { lambda?: LambdaClient } = {}): ScanApiDeps {
-  return { scan: lambdaScanTrigger(clients.lambda ?? new LambdaClient(clientConfig(config)), config.functionName) };
+  return {
+    scan: lambdaScanTrigger(clients.lambda ?? new LambdaClient(clientConfig(config)), config.functionName),
+  };
 }
 
 export const scanApiDeps = oncePerColdStart(async () => scanApiDepsFrom(scanApiConfig(deployed())));

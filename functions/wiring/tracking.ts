@@ -6,17 +6,18 @@
  * for a single-certificate scan), so only the scan's role may write the bundle: the ACM expiry-event
  * function's deps carry a reconcileTrust that it never calls and could not run.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
 import type { ACMClient } from "@aws-sdk/client-acm";
 import type { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import type { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SNSClient } from "@aws-sdk/client-sns";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
@@ -27,13 +28,13 @@ import { RotationStore } from "../adapters/rotation-store.ts";
 import { readLinks, type WiringSources } from "../config/links.ts";
 import type { RenewBefore } from "../core/renewal.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
-import { embeddedMetrics, type ScanDeps } from "../tracking/scan.ts";
+import type { ScanDeps } from "../tracking/scan.ts";
 import { reconcileTrust } from "../trust/reconcile.ts";
 import { authorityChainsOf, configuredAuthorities, managedIssuersOf } from "./authorities.ts";
 import { createAwsClients } from "./aws-clients.ts";
 import { dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
-import { logLine } from "./logging.ts";
+import { logLine, metricsDocument, writeMetricsLine } from "./observability.ts";
 import { type TrustBundleConfig, trustTargetsFrom } from "./trust-targets.ts";
 
 export interface TrackingConfig extends TrustBundleConfig {
@@ -75,7 +76,10 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
     bundleKey: settings.trust.bucketKey,
     bundleSecretName: settings.trust.bundleSecretName,
     targets: settings.trust.targets,
-    workflow: { name: links.RotationWorkflowStarter.name, qualifier: links.RotationWorkflowStarter.qualifier },
+    workflow: {
+      name: links.RotationWorkflowStarter.name,
+      qualifier: links.RotationWorkflowStarter.qualifier,
+    },
     authorityArns: [...new Set([settings.authorityArn, ...settings.previousAuthorityArns])],
     renewBefore: settings.renewBefore,
     thresholdsDays: settings.thresholdsDays,
@@ -153,7 +157,7 @@ export async function scanDepsFrom(
 ): Promise<ScanDeps> {
   const clients = options.clients ?? trackingClients(config);
   const now = options.now ?? (() => new Date());
-  const writeMetrics = options.writeMetrics ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const writeMetrics = options.writeMetrics ?? writeMetricsLine;
   const log = options.log ?? logLine;
   const chains = await authorityChainsOf(config.authorityArns, (arn) =>
     new PrivateCaAdapter(clients.privateCa(regionOfArn(arn) ?? config.region)).authorityChainPem(arn),
@@ -198,7 +202,7 @@ export async function scanDepsFrom(
       });
       return result;
     },
-    emitMetrics: (metrics) => writeMetrics(embeddedMetrics(metrics, now())),
+    emitMetrics: (metrics) => writeMetrics(metricsDocument(metrics, now())),
     policy: { managedIssuers, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
     now,
     log,

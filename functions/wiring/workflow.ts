@@ -19,7 +19,7 @@ import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type AwsClients, createAwsClients } from "./aws-clients.ts";
 import { dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
-import { logLine } from "./logging.ts";
+import { logLine } from "./observability.ts";
 import { type TrustBundleConfig, trustTargetsFrom } from "./trust-targets.ts";
 
 export interface WiringConfig extends TrustBundleConfig {
@@ -35,7 +35,12 @@ export interface WiringConfig extends TrustBundleConfig {
 }
 
 /** What infra/rotation.ts links to the workflow. */
-export const WORKFLOW_LINKS = ["RotationTable", "TrustBundleBucket", "NotificationTopic", "RotationSettings"] as const;
+export const WORKFLOW_LINKS = [
+  "RotationTable",
+  "TrustBundleBucket",
+  "NotificationTopic",
+  "RotationSettings",
+] as const;
 
 /** The workflow's configuration; WiringError lists every link that is missing or malformed. */
 export function wiringConfig(sources: WiringSources): WiringConfig {

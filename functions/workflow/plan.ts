@@ -10,6 +10,7 @@ import { X509Certificate } from "node:crypto";
 import type { AcmAdapter } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { PrivateCaAdapter } from "../adapters/private-ca.ts";
+import type { RotationSettings } from "../config/settings.ts";
 import {
   type CertificateFacts,
   factsOf,
@@ -23,7 +24,6 @@ import { splitPem } from "../core/pem.ts";
 import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
 import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
-import { type RotationSettings } from "../config/settings.ts";
 
 /** The settings one rotation runs with: the stage's, with the request's overrides applied. */
 export function settingsWithOverrides(

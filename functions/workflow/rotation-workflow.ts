@@ -21,6 +21,7 @@ import { type AcmAdapter, LINEAGE_TAGS } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { DistributionMetrics } from "../adapters/metrics.ts";
 import { isCredentialSecretName } from "../adapters/secrets.ts";
+import type { RotationSettings } from "../config/settings.ts";
 import { factsOf } from "../core/certificate.ts";
 import { describeGateFailure, evaluateGate, type MetricsReading, resolveGatePolicy } from "../core/gate.ts";
 import { type Notification, type NotificationEvent, rotationNotification } from "../core/notifications.ts";
@@ -47,7 +48,6 @@ import {
 import { type OriginEndpoint, probeAll } from "../probe/origin-probe.ts";
 import { publishTrustBundle, type TrustTarget } from "../trust/publish-bundle.ts";
 import { planTargets, settingsWithOverrides } from "./plan.ts";
-import { type RotationSettings } from "../config/settings.ts";
 
 type Context = workflow.Context;
 

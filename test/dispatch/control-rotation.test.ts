@@ -15,7 +15,7 @@ import {
   NotControllableError,
   UnknownRotationError,
 } from "../../functions/dispatch/control-rotation.ts";
-import { localCallbackSender } from "../../functions/dispatch/local-callbacks.ts";
+import { localCallbackSender } from "../../standins/durable.ts";
 import { createRotationWorkflow, type RotationOutcome } from "../../functions/workflow/rotation-workflow.ts";
 import { modelCheckedCallbackSender } from "../../standins/lambda.ts";
 import { useDurableRunner } from "../support/durable.ts";

@@ -110,7 +110,7 @@ describe("the ACM expiry event handler", () => {
       throw new Error("must not be built");
     });
     const lines: string[] = [];
-    const handler = acmExpiryHandler({ deps, log: (line) => lines.push(line) });
+    const handler = acmExpiryHandler({ deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) });
 
     expect(await handler(acmEvent(["arn:aws:s3:::bucket"]))).toBeUndefined();
     expect(await handler({ hello: "world" })).toBeUndefined();
@@ -126,7 +126,7 @@ describe("the ACM expiry event handler", () => {
     const { deps, listed, rotations, driftState } = fakeDeps([certificate(ARN), certificate(OTHER_ARN)]);
     const lines: string[] = [];
 
-    const report = await acmExpiryHandler({ deps: async () => deps, log: (line) => lines.push(line) })(
+    const report = await acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(
       acmEvent(),
     );
 
@@ -152,7 +152,7 @@ describe("the ACM expiry event handler", () => {
     const { deps, rotations } = fakeDeps([certificate(ARN, "CN=Someone Else CA, O=Other")]);
     const lines: string[] = [];
 
-    const report = await acmExpiryHandler({ deps: async () => deps, log: (line) => lines.push(line) })(
+    const report = await acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(
       acmEvent(),
     );
 
@@ -169,7 +169,7 @@ describe("the ACM expiry event handler", () => {
   it("says so when the certificate is not an imported client certificate at all", async () => {
     const { deps } = fakeDeps([]);
     const lines: string[] = [];
-    const report = await acmExpiryHandler({ deps: async () => deps, log: (line) => lines.push(line) })(
+    const report = await acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(
       acmEvent(),
     );
     expect(report).toMatchObject({ certificates: 0, managed: 0 });
@@ -180,7 +180,7 @@ describe("the ACM expiry event handler", () => {
     const { deps } = fakeDeps([certificate(ARN)], { failRotation: true });
     const lines: string[] = [];
     await expect(
-      acmExpiryHandler({ deps: async () => deps, log: (line) => lines.push(line) })(acmEvent()),
+      acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(acmEvent()),
     ).rejects.toBeInstanceOf(ScanIncompleteError);
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ level: "ERROR", certificateArn: ARN, errors: 1 });
   });

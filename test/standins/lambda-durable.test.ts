@@ -6,14 +6,9 @@
 import type { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { describe, expect, it } from "vitest";
 import { CallbackClosedError } from "../../functions/dispatch/control-rotation.ts";
-import { localCallbackSender } from "../../functions/dispatch/local-callbacks.ts";
-import {
-  ALREADY_STARTED,
-  localWorkflowStarter,
-  startErrorCode,
-} from "../../functions/dispatch/start-rotation.ts";
+import { localCallbackSender, localWorkflowStarter, localWorkflowSdk } from "../../standins/durable.ts";
+import { ALREADY_STARTED, startErrorCode } from "../../functions/dispatch/start-rotation.ts";
 import type { RotationInput } from "../../functions/workflow/rotation-workflow.ts";
-import { localWorkflowSdk } from "../../sandbox/local-lambda.ts";
 
 const payload = { rotationId: "rot-test" } as unknown as RotationInput;
 

@@ -15,7 +15,7 @@ import { PutBucketVersioningCommand } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { GetSMSSandboxAccountStatusCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localWorkflowStarter } from "../../functions/dispatch/start-rotation.ts";
+import { localWorkflowStarter } from "../../standins/durable.ts";
 import { dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 import { modelCheckedStarter } from "../../standins/lambda.ts";

@@ -21,7 +21,7 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
+import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { type DynamoDbStandin, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { ACCOUNT_ID as STANDIN_ACCOUNT_ID } from "../../standins/protocol.ts";

@@ -19,7 +19,11 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { type AwsClientSettings, type AwsClients, createAwsClients } from "../../functions/wiring/aws-clients.ts";
+import {
+  type AwsClientSettings,
+  type AwsClients,
+  createAwsClients,
+} from "../../functions/wiring/aws-clients.ts";
 import { dynamoDbClient } from "../../standins/dynamodb.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

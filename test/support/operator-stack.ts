@@ -24,18 +24,10 @@ import { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { RotationStore } from "../../functions/adapters/rotation-store.ts";
 import type { HttpOptions } from "../../functions/api/http.ts";
-import { certificatesDepsFrom, rotationReadDepsFrom, tableApiConfig } from "../../functions/wiring/api-reads.ts";
-import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
 import type { CredentialProvider } from "../../functions/cli/api-client.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
-import { localCallbackSender } from "../../functions/dispatch/local-callbacks.ts";
-import {
-  ALREADY_STARTED,
-  type LocalWorkflowStarter,
-  localWorkflowStarter,
-  type WorkflowSdk,
-} from "../../functions/dispatch/start-rotation.ts";
+import type { RotationSettings } from "../../functions/config/settings.ts";
+import { ALREADY_STARTED, type WorkflowSdk } from "../../functions/dispatch/start-rotation.ts";
 import { approveRotationHandler } from "../../functions/handlers/api/approve-rotation.ts";
 import { getCertificateHandler } from "../../functions/handlers/api/get-certificate.ts";
 import { getRotationHandler } from "../../functions/handlers/api/get-rotation.ts";
@@ -43,11 +35,22 @@ import { listCertificatesHandler } from "../../functions/handlers/api/list-certi
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
 import { rollbackRotationHandler } from "../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../functions/handlers/api/start-rotation.ts";
-import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
-import { scanDepsFrom, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { type ScanReport, scanFleet } from "../../functions/tracking/scan.ts";
+import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
+import {
+  certificatesDepsFrom,
+  rotationReadDepsFrom,
+  tableApiConfig,
+} from "../../functions/wiring/api-reads.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
+import { scanDepsFrom, trackingConfig } from "../../functions/wiring/tracking.ts";
+import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { createRotationWorkflow, type RotationInput } from "../../functions/workflow/rotation-workflow.ts";
-import { type RotationSettings } from "../../functions/config/settings.ts";
+import {
+  type LocalWorkflowStarter,
+  localCallbackSender,
+  localWorkflowStarter,
+} from "../../standins/durable.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type HttpApiAccount, type HttpApiHandler, startHttpApi } from "../../standins/http-api.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";

@@ -12,7 +12,8 @@ import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
 import { Notifier } from "../../functions/adapters/notifier.ts";
 import { issuerKeyOfSubject } from "../../functions/core/tracking.ts";
 import { startRotation, type WorkflowStarter } from "../../functions/dispatch/start-rotation.ts";
-import { embeddedMetrics, type ScanDeps, scanFleet } from "../../functions/tracking/scan.ts";
+import { type ScanDeps, scanFleet } from "../../functions/tracking/scan.ts";
+import { metricsDocument } from "../../functions/wiring/observability.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import {
@@ -82,7 +83,7 @@ function deps(at: number): ScanDeps {
     inventory,
     startRotation: (request) => startRotation(starter, request),
     notify: (n) => notifier.publish(n),
-    emitMetrics: (m) => metrics.push(embeddedMetrics(m, new Date(at))),
+    emitMetrics: (m) => metrics.push(metricsDocument(m, new Date(at))),
     policy: { managedIssuers: [issuerKeyOfSubject(new X509Certificate(managedCa.certificatePem).subject)] },
     now: () => new Date(at),
   };

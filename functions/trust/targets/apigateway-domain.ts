@@ -27,8 +27,8 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { AdapterError } from "../../adapters/errors.ts";
 import type { BundleLimits, TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
-import { type BundleObjectRef, ensureBundleVersion, headBundle, readBundle } from "./s3-bundle-version.ts";
 import { trustTargetName } from "../target-names.ts";
+import { type BundleObjectRef, ensureBundleVersion, headBundle, readBundle } from "./s3-bundle-version.ts";
 
 /** API Gateway truststore quotas: 1,000 certificates, 1 MB. */
 export const API_GATEWAY_TRUSTSTORE_LIMITS = {

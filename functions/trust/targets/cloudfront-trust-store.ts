@@ -34,8 +34,8 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { AdapterError, awsErrorName } from "../../adapters/errors.ts";
 import { type BundleLimits, TRUST_TARGET_LIMITS, type TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
-import { type BundleObjectRef, ensureBundleVersion, readBundle } from "./s3-bundle-version.ts";
 import { trustTargetName } from "../target-names.ts";
+import { type BundleObjectRef, ensureBundleVersion, readBundle } from "./s3-bundle-version.ts";
 
 export const TRUST_STORE_SHA_TAG = "mtls-rotator:bundle-sha256";
 export const TRUST_STORE_VERSION_TAG = "mtls-rotator:bundle-version";

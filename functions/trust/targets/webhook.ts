@@ -28,8 +28,8 @@ import { inspect } from "node:util";
 import { webhookUrlProblem } from "../../config/rules.ts";
 import type { TrustBundle } from "../../core/trust-bundle.ts";
 import type { TrustTarget } from "../publish-bundle.ts";
-import { signWebhook, WEBHOOK_HEADERS } from "../webhook-verify.ts";
 import { trustTargetName } from "../target-names.ts";
+import { signWebhook, WEBHOOK_HEADERS } from "../webhook-verify.ts";
 
 export interface WebhookAttemptLog {
   target: string;

@@ -29,11 +29,8 @@ import {
   type RotationState,
 } from "../../../functions/core/rotation.ts";
 import type { CallbackSender } from "../../../functions/dispatch/control-rotation.ts";
-import {
-  executionNameFor,
-  localWorkflowStarter,
-  ROTATION_ID,
-} from "../../../functions/dispatch/start-rotation.ts";
+import { executionNameFor, ROTATION_ID } from "../../../functions/dispatch/start-rotation.ts";
+import { localWorkflowStarter } from "../../../standins/durable.ts";
 import { approveRotationHandler } from "../../../functions/handlers/api/approve-rotation.ts";
 import { getRotationHandler } from "../../../functions/handlers/api/get-rotation.ts";
 import { listRotationsHandler } from "../../../functions/handlers/api/list-rotations.ts";
@@ -134,6 +131,8 @@ function fixture() {
           bucketKey: "trust/origin-client-ca.pem",
           bundleSecretName: "mtls-rotator/trust/origin-client-ca",
         },
+        // Linked with the workflow's settings (infra/rotation.ts); the API does not use it.
+        credentialsKeyArn: "arn:aws:kms:us-east-1:111122223333:key/0c3d1f0e-1a2b-4c5d-8e9f-0a1b2c3d4e5f",
       },
     },
     env: {
