@@ -2,14 +2,15 @@
 // exactly the permissions its steps use. No statement has a wildcard action; a resource is "*" only where the
 // action supports no narrower resource (noted on each). test/infra/iam-reference.test.ts checks every statement
 // against AWS's Service Authorization Reference.
+
+import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
 import { credentialsKey } from "./credentials";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
 import { trustTargetPermissions } from "./trust-targets";
 
-/** Private CA template for client certificates (functions/adapters/private-ca.ts CLIENT_AUTH_TEMPLATE_ARN). */
-export const CLIENT_AUTH_TEMPLATE_ARN = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1";
+export { CLIENT_AUTH_TEMPLATE_ARN };
 
 const partition = aws.getPartitionOutput().partition;
 const account = aws.getCallerIdentityOutput().accountId;

@@ -2,6 +2,7 @@
 // bundle — the workflow (trust before swap) and the scheduled scan (CA retirement) — and only for the targets
 // the stage configures. A stage with none gets no statement from here. Each resource is the configured one;
 // no wildcard action. What each target calls is in functions/trust/targets/*.ts (the infra test checks it).
+import { TARGET_KEY_PREFIX } from "../functions/wiring/trust-target-names.ts";
 import { settings } from "./settings";
 import { trustBundleBucket } from "./storage";
 
@@ -13,8 +14,7 @@ const { cloudFrontTrustStoreIds, albTrustStoreArns, apiGatewayDomainNames, webho
 
 type Statement = { actions: string[]; resources: ($util.Input<string> | string)[] };
 
-/** Where targets that load their bundle from S3 keep their own objects (functions/handlers/wiring.ts). */
-export const TARGET_KEY_PREFIX = "trust/targets";
+export { TARGET_KEY_PREFIX };
 
 const s3Loaded = cloudFrontTrustStoreIds.length + albTrustStoreArns.length + apiGatewayDomainNames.length > 0;
 

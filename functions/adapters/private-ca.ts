@@ -9,9 +9,10 @@ import {
   IssueCertificateCommand,
   RevokeCertificateCommand,
 } from "@aws-sdk/client-acm-pca";
+import { CLIENT_AUTH_TEMPLATE_ARN } from "../config/rules.ts";
 import { AdapterError, awsErrorName, IssuanceTimeoutError } from "./errors.ts";
 
-export const CLIENT_AUTH_TEMPLATE_ARN = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1";
+export { CLIENT_AUTH_TEMPLATE_ARN };
 
 const SIGNING_ALGORITHM: Record<string, "SHA256WITHECDSA" | "SHA256WITHRSA"> = {
   EC_prime256v1: "SHA256WITHECDSA",

@@ -31,6 +31,12 @@ export const EVENT_BUS =
 export const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 export const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
 
+/**
+ * The Private CA template replacements are issued with (client authentication only): the issuance adapter
+ * sends it, and the workflow's IAM policy allows IssueCertificate with this template alone.
+ */
+export const CLIENT_AUTH_TEMPLATE_ARN = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1";
+
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;

@@ -8,6 +8,6 @@ export const trustTargetName = {
   cloudFrontTrustStore: (trustStoreId: string) => `cloudfront-trust-store:${trustStoreId}`,
   albTrustStore: (trustStoreArn: string) => `alb-trust-store:${trustStoreArn}`,
   apiGatewayDomain: (domainName: string) => `apigateway-domain:${domainName}`,
-  webhook: (url: URL) => `webhook:${url.origin}${url.pathname}`,
+  webhook: (url: { origin: string; pathname: string }) => `webhook:${url.origin}${url.pathname}`,
   eventBus: (eventBusName: string) => `eventbridge:${eventBusName}`,
 };
