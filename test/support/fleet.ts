@@ -8,16 +8,12 @@ import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
-import { DistributionMetrics } from "../../functions/adapters/metrics.ts";
-import { Notifier } from "../../functions/adapters/notifier.ts";
-import { PrivateCaAdapter } from "../../functions/adapters/private-ca.ts";
 import { RotationStore } from "../../functions/adapters/rotation-store.ts";
-import { CredentialStore } from "../../functions/adapters/secrets.ts";
 import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import type { SupportedKeyAlgorithm } from "../../functions/core/certificate.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { rotationIdFor } from "../../functions/core/rotation.ts";
-import { S3BundleTarget, SecretBundleTarget } from "../../functions/trust/publish-bundle.ts";
+import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import type { RotationDeps, RotationInput } from "../../functions/workflow/rotation-workflow.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type FleetOrigin, startFleetOrigin } from "../../standins/fleet-origin.ts";
@@ -31,8 +27,12 @@ import {
   issueClientCredential,
   issueServerCredential,
 } from "../../standins/pki.ts";
+import { ACCOUNT_ID } from "../../standins/protocol.ts";
 import { buildDistributionConfig } from "./distribution-config.ts";
 import { SteadyTraffic } from "./traffic.ts";
+
+/** The credentials key the fleet's workflow encrypts credential secrets with (a stand-in ARN). */
+const FLEET_CREDENTIALS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000001`;
 
 const DAY = 86_400_000;
 
@@ -163,24 +163,42 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
       ...options.settings,
     });
 
+    // The workflow's dependencies as the deployed wiring builds them from its linked resources (pointed at
+    // the stand-ins); only what a test needs faster or observed is put in their place.
+    const wired = rotationDepsFrom(
+      wiringConfig({
+        resource: {
+          RotationTable: { name: "mtls-rotator" },
+          TrustBundleBucket: { name: bucket },
+          NotificationTopic: { arn: topicArn },
+          RotationSettings: {
+            rotation: settings,
+            trust: {
+              bucketKey: "trust/origin-client-ca.pem",
+              bundleSecretName: "mtls-rotator/trust/origin-client-ca",
+            },
+            credentialsKeyArn: FLEET_CREDENTIALS_KEY,
+          },
+        },
+        env: {
+          AWS_REGION: "us-east-1",
+          MTLS_ROTATOR_AWS_ENDPOINT: standins.endpoint,
+          MTLS_ROTATOR_DYNAMODB_ENDPOINT: dynamo.endpoint,
+        },
+      }),
+      clients,
+    );
+    // The test's own ACM access (importing the certificate in service).
     const acm = new AcmAdapter(clients.acm);
-    const credentials = new CredentialStore(clients.secrets);
-    const privateCa = new PrivateCaAdapter(clients.privateCa);
-    const notifier = new Notifier(clients.sns, topicArn);
     const deps: RotationDeps = {
-      settings,
-      now,
-      acm,
+      ...wired,
+      // No real waits between CloudFront polls, and issuance polled every 5 ms.
       distributions: new CloudFrontAdapter(clients.cloudfront, { sleep: async () => undefined }),
-      issuance: { privateCa, acm, credentials, now, wait: { initialDelayMs: 5 } },
-      trustTargets: [
-        new S3BundleTarget(clients.s3, bucket, "trust/origin-client-ca.pem"),
-        new SecretBundleTarget(clients.secrets, "mtls-rotator/trust/origin-client-ca"),
-      ],
-      metrics: new DistributionMetrics(clients.cloudwatch),
+      issuance: { ...wired.issuance, wait: { initialDelayMs: 5 } },
+      // The test's own client of the table (the stand-ins' credentials).
       store,
-      notify: (notification) => notifier.publish(notification),
     };
+    delete deps.log;
 
     // The certificate in service: issued earlier by the old CA, close to expiry, imported into ACM.
     const oldCredential = await issueClientCredential(oldIssuer, {
