@@ -11,6 +11,7 @@ import {
   FUNCTION_NAME,
   KMS_KEY_ARN,
   listOf,
+  loose,
   parseWith,
   QUALIFIER,
   TABLE_NAME,
@@ -38,13 +39,13 @@ export class WiringError extends Error {
 /** Every linked resource, by its `sst.Linkable` name in infra/, with the shape its properties must have. */
 export const LINKS = {
   /** DynamoDB table of the rotation store (and the inventory). */
-  RotationTable: z.object({ name: text(TABLE_NAME, "a DynamoDB table name") }),
+  RotationTable: loose({ name: text(TABLE_NAME, "a DynamoDB table name") }),
   /** Versioned bucket the trust bundle is published to. */
-  TrustBundleBucket: z.object({ name: text(BUCKET_NAME, "an S3 bucket name") }),
+  TrustBundleBucket: loose({ name: text(BUCKET_NAME, "an S3 bucket name") }),
   /** SNS topic of the notifications. */
-  NotificationTopic: z.object({ arn: text(TOPIC_ARN, "an SNS topic ARN") }),
+  NotificationTopic: loose({ arn: text(TOPIC_ARN, "an SNS topic ARN") }),
   /** The workflow's settings (infra/rotation.ts). */
-  RotationSettings: z.object({
+  RotationSettings: loose({
     rotation: RotationSettingsSchema,
     trust: TrustSchema,
     /** Customer-managed KMS key the credential secrets are encrypted with. */
@@ -61,12 +62,12 @@ export const LINKS = {
     trust: TrustSchema,
   }),
   /** The rotation workflow's name and qualifier (a durable start is a qualified invoke). */
-  RotationWorkflowStarter: z.object({
+  RotationWorkflowStarter: loose({
     name: text(FUNCTION_NAME, "a Lambda function name"),
     qualifier: text(QUALIFIER, "a Lambda qualifier"),
   }),
   /** The scheduled scan's function (POST /scan invokes it). */
-  ScanFunction: z.object({ name: text(FUNCTION_NAME, "a Lambda function name") }),
+  ScanFunction: loose({ name: text(FUNCTION_NAME, "a Lambda function name") }),
 } as const;
 
 export type LinkName = keyof typeof LINKS;

@@ -88,6 +88,16 @@ export function listOf<T extends z.ZodMiniType>(item: T, what: string) {
   return z._default(z.array(item, { error: mustBe(`a list of ${what}`) }), []);
 }
 
+/** An object of exactly these fields (an unknown field is a problem). */
+export function strict<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.strictObject(shape, { error: mustBe("an object") });
+}
+
+/** An object with these fields (others are ignored: SST adds its own to linked resources). */
+export function loose<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.object(shape, { error: mustBe("an object") });
+}
+
 export function flag(what: string) {
   return z.boolean({ error: mustBe(what) });
 }
@@ -103,7 +113,7 @@ export function webhookUrlProblem(url: string | { href: string }): string {
   const parsed = URL.canParse(href) ? new URL(href) : undefined;
   if (!parsed) return `webhook URL ${JSON.stringify(href)} is not a URL`;
   if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && LOOPBACK.has(parsed.hostname))) {
-    return `webhook URL must be https:// (http:// only on a loopback address): ${parsed.protocol}//${parsed.host}`;
+    return `webhook URL must be https:// (http:// only on a loopback address): ${parsed.protocol}//${parsed.host}${parsed.pathname}`;
   }
   if (parsed.username || parsed.password) {
     return "webhook URL must not carry credentials; the HMAC secret authenticates";

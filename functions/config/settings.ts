@@ -29,6 +29,7 @@ import {
   parseWith,
   SECRET_NAME,
   seconds,
+  strict,
   text,
   webhookUrlProblem,
   whole,
@@ -48,8 +49,8 @@ const privateCaArn = () => text(PRIVATE_CA_ARN, "a Private CA ARN");
 const renewBefore = z
   .union(
     [
-      z.strictObject({ fractionOfLifetime: numberWhere(Number.isFinite, "a number") }),
-      z.strictObject({ durationMs: numberWhere(Number.isFinite, "a number") }),
+      strict({ fractionOfLifetime: numberWhere(Number.isFinite, "a number") }),
+      strict({ durationMs: numberWhere(Number.isFinite, "a number") }),
     ],
     { error: mustBe("{ fractionOfLifetime } or { durationMs }") },
   )
@@ -65,74 +66,73 @@ const renewBefore = z
 
 const waveSize = z.union(
   [
-    z.strictObject({ count: numberWhere(Number.isFinite, "a number") }),
-    z.strictObject({ percent: numberWhere(Number.isFinite, "a number") }),
+    strict({ count: numberWhere(Number.isFinite, "a number") }),
+    strict({ percent: numberWhere(Number.isFinite, "a number") }),
   ],
   { error: mustBe("{ count } or { percent }") },
 );
 
-const waves = z
-  .strictObject({
-    canarySize: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_WAVE_POLICY.canarySize),
-    waves: z._default(
-      z.array(waveSize, { error: mustBe("a list of wave sizes") }),
-      DEFAULT_WAVE_POLICY.waves,
-    ),
-    canaryPreference: z.optional(z.array(z.string({ error: mustBe("a distribution id") }))),
-  })
-  .check(
-    z.superRefine((value, ctx) => {
-      try {
-        validateWavePolicy(value as WavePolicy);
-      } catch (error) {
-        coreProblem(ctx, value, (error as Error).message);
-      }
-    }),
-  );
+const waves = strict({
+  canarySize: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_WAVE_POLICY.canarySize),
+  waves: z._default(z.array(waveSize, { error: mustBe("a list of wave sizes") }), DEFAULT_WAVE_POLICY.waves),
+  canaryPreference: z.optional(z.array(z.string({ error: mustBe("a distribution id") }))),
+}).check(
+  z.superRefine((value, ctx) => {
+    try {
+      validateWavePolicy(value as WavePolicy);
+    } catch (error) {
+      coreProblem(ctx, value, (error as Error).message);
+    }
+  }),
+);
 
-const gate = z
-  .strictObject({
-    maxIncreasePoints: z._default(
-      numberWhere(Number.isFinite, "a number"),
-      DEFAULT_GATE_POLICY.maxIncreasePoints,
-    ),
-    floorPercent: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.floorPercent),
-    baselineWindowSeconds: z._default(seconds(60), 60 * 60),
-    minDatapoints: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.minDatapoints),
-    metricsDeadlineSeconds: z._default(seconds(0), DEFAULT_GATE_POLICY.metricsDeadlineSeconds),
-    periodSeconds: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.periodSeconds),
-    onNoData: z._default(oneOf(["fail", "pass"]), DEFAULT_GATE_POLICY.onNoData),
-  })
-  .check(
-    z.superRefine((value, ctx) => {
-      for (const message of gatePolicyProblems(value as GatePolicy))
-        coreProblem(ctx, value, message.replace(/^gate\./, ""));
-    }),
-  );
+const gate = strict({
+  maxIncreasePoints: z._default(
+    numberWhere(Number.isFinite, "a number"),
+    DEFAULT_GATE_POLICY.maxIncreasePoints,
+  ),
+  floorPercent: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.floorPercent),
+  baselineWindowSeconds: z._default(seconds(60), 60 * 60),
+  minDatapoints: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.minDatapoints),
+  metricsDeadlineSeconds: z._default(seconds(0), DEFAULT_GATE_POLICY.metricsDeadlineSeconds),
+  periodSeconds: z._default(numberWhere(Number.isFinite, "a number"), DEFAULT_GATE_POLICY.periodSeconds),
+  onNoData: z._default(oneOf(["fail", "pass"]), DEFAULT_GATE_POLICY.onNoData),
+}).check(
+  z.superRefine((value, ctx) => {
+    for (const message of gatePolicyProblems(value as GatePolicy))
+      coreProblem(ctx, value, message.replace(/^gate\./, ""));
+  }),
+);
 
 /** The rotation policy of a stage: how a rotation proceeds. Every field has a default. */
-export const RotationPolicySchema = z.strictObject({
+export const RotationPolicySchema = strict({
   validityDays: z._default(whole(1, 3650, " of days"), 90),
   renewBefore: z._default(renewBefore, DEFAULT_RENEW_BEFORE),
   waves: z._default(waves, { ...DEFAULT_WAVE_POLICY }),
   /** Manual-rollback window after each wave deployed, before its gate. */
   bakeSeconds: z._default(seconds(0), 15 * 60),
   deploy: z._default(
-    z
-      .strictObject({
-        timeoutSeconds: z._default(seconds(1), 30 * 60),
-        pollSeconds: z._default(seconds(1), 30),
-      })
-      .check(
-        z.refine((d) => d.pollSeconds <= d.timeoutSeconds, {
-          error: "pollSeconds must not exceed deploy.timeoutSeconds",
-          path: ["pollSeconds"],
-        }),
-      ),
+    strict({
+      timeoutSeconds: z._default(seconds(1), 30 * 60),
+      pollSeconds: z._default(seconds(1), 30),
+    }).check(
+      z.superRefine((d, ctx) => {
+        // Judged only when both are valid on their own (each has its own problem otherwise).
+        const valid = (v: unknown) =>
+          Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_SECONDS;
+        if (valid(d.pollSeconds) && valid(d.timeoutSeconds) && d.pollSeconds > d.timeoutSeconds)
+          ctx.addIssue({
+            code: "custom",
+            path: ["pollSeconds"],
+            input: d.pollSeconds,
+            message: `must not exceed deploy.timeoutSeconds (${d.timeoutSeconds}), got ${d.pollSeconds}`,
+          });
+      }),
+    ),
     { timeoutSeconds: 30 * 60, pollSeconds: 30 },
   ),
   preflight: z._default(
-    z.strictObject({
+    strict({
       timeoutSeconds: z._default(seconds(0), 15 * 60),
       intervalSeconds: z._default(seconds(1), 30),
       probePath: z._default(text(/^\//, 'a path starting with "/"'), "/"),
@@ -145,7 +145,7 @@ export const RotationPolicySchema = z.strictObject({
    */
   gate: z._default(gate, { ...DEFAULT_GATE_POLICY, baselineWindowSeconds: 60 * 60 }),
   approval: z._default(
-    z.strictObject({
+    strict({
       mode: z._default(oneOf(["none", "between-waves"]), "none"),
       timeoutSeconds: z._default(seconds(1), 24 * 3600),
       onTimeout: z._default(oneOf(["rollback", "proceed"]), "rollback"),
@@ -241,7 +241,7 @@ export function worstCaseSeconds(p: RotationPolicy): number {
 }
 
 /** Where the trust bundle goes besides the bundle object and secret (each optional). */
-export const TrustTargetsSchema = z.strictObject({
+export const TrustTargetsSchema = strict({
   /** CloudFront viewer-mTLS trust stores (ids): at most 25 CAs / 64 KB, checked before anything is written. */
   cloudFrontTrustStoreIds: listOf(
     text(CLOUDFRONT_TRUST_STORE_ID, "a trust store id"),
@@ -262,7 +262,7 @@ export const TrustTargetsSchema = z.strictObject({
   apiGatewayDomainNames: listOf(text(DOMAIN_NAME, "a domain name"), "domain names"),
   /** A signed (HMAC, timestamped) push of the bundle to custom origins; the key lives in Secrets Manager. */
   webhook: z.optional(
-    z.strictObject({
+    strict({
       url: z.string({ error: mustBe("a URL") }).check(
         z.superRefine((url, ctx) => {
           const problem = webhookUrlProblem(url);
@@ -282,7 +282,7 @@ export type TrustTargets = z.output<typeof TrustTargetsSchema>;
 export const NO_TRUST_TARGETS: TrustTargets = TrustTargetsSchema.parse({});
 
 /** Where the trust bundle is published: the bundle object's key, the bundle secret, the other targets. */
-export const TrustSchema = z.strictObject({
+export const TrustSchema = strict({
   bucketKey: text(BUNDLE_KEY, "an S3 object key"),
   bundleSecretName: text(SECRET_NAME, "a secret name"),
   targets: z._default(TrustTargetsSchema, NO_TRUST_TARGETS),
@@ -294,7 +294,7 @@ export type TrustSettings = z.output<typeof TrustSchema>;
 export const DEFAULT_CA_RETIREMENT_GRACE_SECONDS = 7 * 86_400;
 
 /** Expiry tracking's policy (the scan and the ACM expiry event; linked as TrackingSettings). */
-export const TrackingPolicySchema = z.strictObject({
+export const TrackingPolicySchema = strict({
   /** Days before expiry at which a managed certificate is alerted, once each. */
   thresholdsDays: z._default(z.array(whole(0, 3650, " of days"), { error: mustBe("a list of whole days") }), [
     ...DEFAULT_ALERT_THRESHOLDS_DAYS,

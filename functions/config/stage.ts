@@ -7,6 +7,7 @@
  */
 import type * as z from "zod/mini";
 import {
+  ALB_TRUST_STORE_ARN,
   DAY,
   DISTRIBUTION_ID,
   EMAIL,
@@ -213,8 +214,8 @@ export function deploySettings(
   const emails = list(env.MTLS_ROTATOR_NOTIFY_EMAILS) ?? base.notifyEmails ?? [];
   for (const email of emails)
     if (!EMAIL.test(email)) problems.push(`notification email ${JSON.stringify(email)} is not an address`);
-  const distributionIds = list(env.MTLS_ROTATOR_DISTRIBUTION_IDS) ?? base.distributionIds;
-  const uniqueDistributionIds = distributionIds ? [...new Set(distributionIds)] : undefined;
+  const distributionIds: unknown = list(env.MTLS_ROTATOR_DISTRIBUTION_IDS) ?? base.distributionIds;
+  const uniqueDistributionIds = distributionIds === undefined ? undefined : unique(distributionIds);
 
   // sst.config.ts deploys to the same region (its providers.aws.region).
   const region = env.MTLS_ROTATOR_REGION?.trim() || DEFAULT_HOME_REGION;
@@ -227,14 +228,19 @@ export function deploySettings(
       ...base.policy,
       ...(authorityArn ? { authorityArn } : { authorityArn: "arn:unset" }),
       credentialSecretPrefix: `mtls-rotator/${stage}/credentials/`,
-      ...(uniqueDistributionIds ? { distributionIds: uniqueDistributionIds } : {}),
-      maxRotationSeconds: base.workflow.executionTimeoutDays * DAY,
+      ...(uniqueDistributionIds !== undefined ? { distributionIds: uniqueDistributionIds } : {}),
+      // Derived from the execution timeout when that is valid (its own problem is reported otherwise).
+      ...(workflowProblems(base.workflow).length === 0
+        ? { maxRotationSeconds: base.workflow.executionTimeoutDays * DAY }
+        : {}),
     },
     "rotation",
   );
   if (!rotation.ok)
     problems.push(...rotation.problems.filter((p) => authorityArn || !p.startsWith("rotation.authorityArn")));
-  else problems.push(...deployOnlyPolicyProblems(rotation.value, base.workflow));
+  problems.push(
+    ...deployOnlyPolicyProblems(base.policy, rotation.ok ? rotation.value : undefined, base.workflow),
+  );
 
   const trackingBase = { ...DEFAULT_TRACKING, ...base.tracking };
   const schedule = env.MTLS_ROTATOR_SCAN_SCHEDULE?.trim() || trackingBase.schedule;
@@ -244,31 +250,34 @@ export function deploySettings(
     TrackingPolicySchema,
     {
       thresholdsDays: trackingBase.thresholdsDays,
-      previousAuthorityArns: [
-        ...new Set(list(env.MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS) ?? trackingBase.previousAuthorityArns),
-      ].filter((arn) => arn !== authorityArn),
+      previousAuthorityArns: withoutValue(
+        unique(list(env.MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS) ?? trackingBase.previousAuthorityArns),
+        authorityArn,
+      ),
       caRetirementGraceSeconds: trackingBase.caRetirementGraceSeconds,
     },
     "tracking",
   );
   if (!tracking.ok) problems.push(...tracking.problems);
 
+  const targets = trustTargetsOf(base.trustTargets, env);
   const trust = parseWith(
     TrustSchema,
     {
       bucketKey: "trust/origin-client-ca.pem",
       bundleSecretName: `mtls-rotator/${stage}/trust/origin-client-ca`,
-      targets: trustTargetsOf(base.trustTargets, env),
+      targets,
     },
     "trust",
   );
   if (!trust.ok) problems.push(...trust.problems);
-  else
-    for (const arn of trust.value.targets.albTrustStoreArns)
-      if (regionOfArn(arn) !== region)
-        problems.push(
-          `trust.targets.albTrustStoreArns: ${arn} is in ${regionOfArn(arn)}, not in the service region ${region} (MTLS_ROTATOR_REGION)`,
-        );
+  // ALB trust stores must be where the service runs (one ELBv2 client, in the home region).
+  const albArns: unknown = trust.ok ? trust.value.targets.albTrustStoreArns : targets.albTrustStoreArns;
+  for (const arn of Array.isArray(albArns) ? albArns : [])
+    if (typeof arn === "string" && ALB_TRUST_STORE_ARN.test(arn) && regionOfArn(arn) !== region)
+      problems.push(
+        `ALB trust store ${arn} is in ${regionOfArn(arn)}, not in the service region ${region} (MTLS_ROTATOR_REGION)`,
+      );
 
   if (problems.length > 0 || !rotation.ok || !tracking.ok || !trust.ok)
     throw new DeploySettingsError(stage, problems.map(withSource));
@@ -278,7 +287,7 @@ export function deploySettings(
     rotation: rotation.value as DeploySettings["rotation"],
     trust: trust.value,
     notifications: { emails: [...new Set(emails.map((e) => e.toLowerCase()))] },
-    cloudfront: uniqueDistributionIds ? { distributionIds: uniqueDistributionIds } : {},
+    cloudfront: rotation.value.distributionIds ? { distributionIds: rotation.value.distributionIds } : {},
     workflow: base.workflow,
     tracking: {
       schedule: schedule as ScanSchedule,
@@ -293,16 +302,19 @@ export function deploySettings(
  * periods of 60 s or multiples of it (MetricStat.Period, CloudWatch API reference); the durable execution's
  * timeout and retention (see StageSettings.workflow) and a policy that fits in that timeout.
  */
-function deployOnlyPolicyProblems(policy: RotationPolicy, w: StageSettings["workflow"]): string[] {
+function deployOnlyPolicyProblems(
+  given: StageSettings["policy"],
+  policy: RotationPolicy | undefined,
+  w: StageSettings["workflow"],
+): string[] {
   const problems: string[] = [];
-  if (policy.gate.periodSeconds % 60 !== 0)
+  const period = (given as { gate?: { periodSeconds?: unknown } }).gate?.periodSeconds;
+  if (typeof period === "number" && period % 60 !== 0)
     problems.push(
-      `rotation.gate.periodSeconds must be a multiple of 60 (CloudFront's one-minute metrics), got ${policy.gate.periodSeconds}`,
+      `rotation.gate.periodSeconds must be a multiple of 60 (CloudFront's one-minute metrics), got ${period}`,
     );
-  if (!Number.isInteger(w.executionTimeoutDays) || w.executionTimeoutDays < 1 || w.executionTimeoutDays > 366)
-    problems.push(`workflow.executionTimeoutDays must be 1..366, got ${w.executionTimeoutDays}`);
-  if (!Number.isInteger(w.retentionDays) || w.retentionDays < 1 || w.retentionDays > 90)
-    problems.push(`workflow.retentionDays must be 1..90, got ${w.retentionDays}`);
+  problems.push(...workflowProblems(w));
+  if (!policy) return problems;
   const needed = worstCaseSeconds(policy);
   if (problems.length === 0 && needed > Math.min(w.executionTimeoutDays * DAY, MAX_SECONDS))
     problems.push(
@@ -312,11 +324,30 @@ function deployOnlyPolicyProblems(policy: RotationPolicy, w: StageSettings["work
   return problems;
 }
 
+/** The durable execution's timeout and retention (see StageSettings.workflow). */
+function workflowProblems(w: StageSettings["workflow"]): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(w.executionTimeoutDays) || w.executionTimeoutDays < 1 || w.executionTimeoutDays > 366)
+    problems.push(`workflow.executionTimeoutDays must be 1..366, got ${w.executionTimeoutDays}`);
+  if (!Number.isInteger(w.retentionDays) || w.retentionDays < 1 || w.retentionDays > 90)
+    problems.push(`workflow.retentionDays must be 1..90, got ${w.retentionDays}`);
+  return problems;
+}
+
+/** A list without repeats; anything that is not a list is left as it is (the schema refuses it). */
+function unique(value: unknown): unknown {
+  return Array.isArray(value) ? [...new Set(value)] : value;
+}
+
+function withoutValue(value: unknown, drop: string): unknown {
+  return Array.isArray(value) ? value.filter((item) => item !== drop) : value;
+}
+
 /** The stage's trust targets with the deploying shell's variables over them. */
 function trustTargetsOf(
   stage: Partial<TrustTargets> | undefined,
   env: Record<string, string | undefined>,
-): Partial<TrustTargets> {
+): Record<string, unknown> {
   const url = env.MTLS_ROTATOR_WEBHOOK_URL?.trim();
   const secretName = env.MTLS_ROTATOR_WEBHOOK_SECRET_NAME?.trim();
   const webhook =
@@ -324,16 +355,15 @@ function trustTargetsOf(
       ? { url: url ?? stage?.webhook?.url ?? "", secretName: secretName ?? stage?.webhook?.secretName ?? "" }
       : stage?.webhook;
   const eventBus = env.MTLS_ROTATOR_EVENT_BUS?.trim() || stage?.eventBus;
-  const unique = (values: string[] | undefined) => [...new Set(values ?? [])];
+  const lower = (value: unknown) =>
+    Array.isArray(value) ? value.map((d) => (typeof d === "string" ? d.toLowerCase() : d)) : value;
   return {
     cloudFrontTrustStoreIds: unique(
-      list(env.MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS) ?? stage?.cloudFrontTrustStoreIds,
+      list(env.MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS) ?? stage?.cloudFrontTrustStoreIds ?? [],
     ),
-    albTrustStoreArns: unique(list(env.MTLS_ROTATOR_ALB_TRUST_STORE_ARNS) ?? stage?.albTrustStoreArns),
+    albTrustStoreArns: unique(list(env.MTLS_ROTATOR_ALB_TRUST_STORE_ARNS) ?? stage?.albTrustStoreArns ?? []),
     apiGatewayDomainNames: unique(
-      (list(env.MTLS_ROTATOR_APIGATEWAY_DOMAINS) ?? stage?.apiGatewayDomainNames)?.map((d) =>
-        d.toLowerCase(),
-      ),
+      lower(list(env.MTLS_ROTATOR_APIGATEWAY_DOMAINS) ?? stage?.apiGatewayDomainNames ?? []),
     ),
     ...(webhook ? { webhook } : {}),
     ...(eventBus ? { eventBus } : {}),

@@ -3,12 +3,16 @@
  * once, and a function whose configuration is broken answers 500 without saying why (the log does).
  */
 import { describe, expect, it } from "vitest";
-import { certificatesDepsFrom, rotationReadDepsFrom, tableApiConfig } from "../../functions/wiring/api-reads.ts";
+import { WiringError } from "../../functions/config/links.ts";
+import { startScanHandler } from "../../functions/handlers/api/start-scan.ts";
 import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
+import {
+  certificatesDepsFrom,
+  rotationReadDepsFrom,
+  tableApiConfig,
+} from "../../functions/wiring/api-reads.ts";
 import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig, scanApiDepsFrom } from "../../functions/wiring/api-scan.ts";
-import { startScanHandler } from "../../functions/handlers/api/start-scan.ts";
-import { WiringError } from "../../functions/config/links.ts";
 import { apiEvent, invoke } from "../support/api-events.ts";
 
 const ACCOUNT = "123456789012";
@@ -105,10 +109,10 @@ describe("rotations", () => {
       expect.arrayContaining([
         "environment variable AWS_REGION is missing",
         expect.stringContaining("TrustBundleBucket"),
-        expect.stringContaining("RotationWorkflowStarter.name is malformed"),
+        'RotationWorkflowStarter.name must be a Lambda function name, got "has spaces"',
         "RotationWorkflowStarter.qualifier is missing",
         "RotationSettings.trust is missing",
-        expect.stringContaining("authorityArn is not a Private CA ARN"),
+        'RotationSettings.rotation.authorityArn must be a Private CA ARN, got "nope"',
       ]),
     );
   });

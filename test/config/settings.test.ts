@@ -3,10 +3,15 @@
  * before anything runs.
  */
 import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_SETTINGS,
+  type RotationSettingsInput,
+  resolveSettings,
+  SettingsError,
+} from "../../functions/config/settings.ts";
 import { DEFAULT_GATE_POLICY } from "../../functions/core/gate.ts";
 import { DEFAULT_RENEW_BEFORE } from "../../functions/core/renewal.ts";
 import { DEFAULT_WAVE_POLICY } from "../../functions/core/waves.ts";
-import { DEFAULT_SETTINGS, type RotationSettings, type RotationSettingsInput, resolveSettings, SettingsError } from "../../functions/config/settings.ts";
 
 const CA =
   "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/12345678-90ab-cdef-1234-567890abcdef";
@@ -121,7 +126,7 @@ describe("resolveSettings: a malformed authorityArn", () => {
     { name: "the wrong resource type", arn: CA.replace("certificate-authority", "ca") },
   ])("$name", ({ arn }) => {
     expect(problemsOf({ authorityArn: arn })).toBe(
-      `invalid rotation settings: authorityArn is not a Private CA ARN: ${arn}`,
+      `invalid rotation settings: authorityArn must be a Private CA ARN, got ${JSON.stringify(arn)}`,
     );
   });
 });
@@ -131,67 +136,72 @@ describe("resolveSettings: each problem with its message", () => {
     {
       name: "secret prefix with a space",
       input: { credentialSecretPrefix: "mtls rotator/" },
-      message: "credentialSecretPrefix has characters Secrets Manager refuses",
+      message:
+        'credentialSecretPrefix must be a secret name prefix (characters Secrets Manager accepts), got "mtls rotator/"',
     },
-    { name: "validity 0 days", input: { validityDays: 0 }, message: "validityDays must be 1..3650, got 0" },
+    {
+      name: "validity 0 days",
+      input: { validityDays: 0 },
+      message: "validityDays must be a whole number of days from 1 to 3650, got 0",
+    },
     {
       name: "validity 1.5 days",
       input: { validityDays: 1.5 },
-      message: "validityDays must be 1..3650, got 1.5",
+      message: "validityDays must be a whole number of days from 1 to 3650, got 1.5",
     },
     {
       name: "validity over 10 years",
       input: { validityDays: 3651 },
-      message: "validityDays must be 1..3650, got 3651",
+      message: "validityDays must be a whole number of days from 1 to 3650, got 3651",
     },
     {
       name: "negative bake",
       input: { bakeSeconds: -1 },
-      message: "bakeSeconds must be a whole number of seconds >= 0, got -1",
+      message: "bakeSeconds must be a whole number of seconds from 0 to 31622400, got -1",
     },
     {
       name: "a zero deploy poll",
       input: { deploy: { timeoutSeconds: 60, pollSeconds: 0 } },
-      message: "deploy.pollSeconds must be a whole number of seconds >= 1, got 0",
+      message: "deploy.pollSeconds must be a whole number of seconds from 1 to 31622400, got 0",
     },
     {
       name: "a fractional preflight interval",
       input: { preflight: { timeoutSeconds: 60, intervalSeconds: 0.5, probePath: "/" } },
-      message: "preflight.intervalSeconds must be a whole number of seconds >= 1, got 0.5",
+      message: "preflight.intervalSeconds must be a whole number of seconds from 1 to 31622400, got 0.5",
     },
     {
       name: "a baseline window under a minute",
       input: { gate: { baselineWindowSeconds: 59 } },
-      message: "gate.baselineWindowSeconds must be a whole number of seconds >= 60, got 59",
+      message: "gate.baselineWindowSeconds must be a whole number of seconds from 60 to 31622400, got 59",
     },
     {
       name: "a grace period over 366 days",
       input: { graceSeconds: 366 * 86_400 + 1 },
-      message: `graceSeconds must be a whole number of seconds >= 0, got ${366 * 86_400 + 1}`,
+      message: `graceSeconds must be a whole number of seconds from 0 to 31622400, got ${366 * 86_400 + 1}`,
     },
     {
       name: "an approval timeout of 0",
       input: { approval: { mode: "between-waves", timeoutSeconds: 0, onTimeout: "rollback" } },
-      message: "approval.timeoutSeconds must be a whole number of seconds >= 1, got 0",
+      message: "approval.timeoutSeconds must be a whole number of seconds from 1 to 31622400, got 0",
     },
     {
       name: "a misspelt approval mode",
       input: {
         approval: { mode: "between_waves" as "between-waves", timeoutSeconds: 60, onTimeout: "rollback" },
       },
-      message: 'approval.mode must be "none" or "between-waves", got between_waves',
+      message: 'approval.mode must be "none" or "between-waves", got "between_waves"',
     },
     {
       name: "a misspelt approval timeout action",
       input: {
         approval: { mode: "between-waves", timeoutSeconds: 60, onTimeout: "roll-back" as "rollback" },
       },
-      message: 'approval.onTimeout must be "rollback" or "proceed", got roll-back',
+      message: 'approval.onTimeout must be "rollback" or "proceed", got "roll-back"',
     },
     {
       name: "a canary of 0",
       input: { waves: { canarySize: 0 } },
-      message: "canarySize must be a whole number >= 1, got 0",
+      message: "waves.canarySize must be a whole number >= 1, got 0",
     },
     {
       name: "a gate increase over 100 points",
@@ -211,7 +221,7 @@ describe("resolveSettings: each problem with its message", () => {
     {
       name: "a misspelt onNoData",
       input: { gate: { onNoData: "passes" as "pass", baselineWindowSeconds: 3600 } },
-      message: 'gate.onNoData must be "fail" or "pass", got passes',
+      message: 'gate.onNoData must be "fail" or "pass", got "passes"',
     },
     {
       name: "a metrics deadline that cannot fit minDatapoints while no data fails",
@@ -245,18 +255,19 @@ describe("resolveSettings: each problem with its message", () => {
       renewBefore: { durationMs: -1 },
       approval: { mode: "always" as "none", timeoutSeconds: 60, onTimeout: "rollback" },
     });
+    // In the schema's field order (settings.ts RotationSettingsSchema): the policy, then the CA and prefix.
     expect(text.replace("invalid rotation settings: ", "").split("; ")).toEqual([
-      "authorityArn is not a Private CA ARN: arn:aws:acm-pca:nowhere",
-      "credentialSecretPrefix has characters Secrets Manager refuses",
-      "validityDays must be 1..3650, got 0",
-      "bakeSeconds must be a whole number of seconds >= 0, got -5",
-      "deploy.timeoutSeconds must be a whole number of seconds >= 1, got 0",
-      "deploy.pollSeconds must be a whole number of seconds >= 1, got 1.5",
-      "gate.baselineWindowSeconds must be a whole number of seconds >= 60, got 10",
-      'approval.mode must be "none" or "between-waves", got always',
-      "canarySize must be a whole number >= 1, got 0",
-      "gate.floorPercent must be a percentage from 0 to 100, got -1",
+      "validityDays must be a whole number of days from 1 to 3650, got 0",
       "renewBefore.durationMs must be a positive number, got -1",
+      "waves.canarySize must be a whole number >= 1, got 0",
+      "bakeSeconds must be a whole number of seconds from 0 to 31622400, got -5",
+      "deploy.timeoutSeconds must be a whole number of seconds from 1 to 31622400, got 0",
+      "deploy.pollSeconds must be a whole number of seconds from 1 to 31622400, got 1.5",
+      "gate.baselineWindowSeconds must be a whole number of seconds from 60 to 31622400, got 10",
+      "gate.floorPercent must be a percentage from 0 to 100, got -1",
+      'approval.mode must be "none" or "between-waves", got "always"',
+      'authorityArn must be a Private CA ARN, got "arn:aws:acm-pca:nowhere"',
+      'credentialSecretPrefix must be a secret name prefix (characters Secrets Manager accepts), got "bad prefix!"',
     ]);
   });
 

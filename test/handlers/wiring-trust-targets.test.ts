@@ -11,10 +11,10 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
+import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import { trackingConfig } from "../../functions/wiring/tracking.ts";
 import { trustTargetsFrom } from "../../functions/wiring/trust-targets.ts";
 import { wiringConfig } from "../../functions/wiring/workflow.ts";
-import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import type { CertificateAuthority } from "../../standins/pki.ts";
@@ -171,12 +171,12 @@ describe("trust targets from the deployment's settings", () => {
     expect(() => trackingConfig({ resource: trackingLinks(bad), env: { AWS_REGION: REGION } })).toThrow(
       expect.objectContaining({
         problems: [
-          'TrackingSettings.trust.targets.cloudFrontTrustStoreIds[1] is not a trust store id: "has space"',
-          'TrackingSettings.trust.targets.albTrustStoreArns[0] is not an ALB trust store ARN: "arn:aws:elasticloadbalancing:us-east-1:123:loadbalancer/app/x/y"',
-          "TrackingSettings.trust.targets.apiGatewayDomainNames must be a list of a domain name",
-          'TrackingSettings.trust.targets.webhook.url must be an https:// URL (http:// only on a loopback address), got "ftp://origin.example.com/hook"',
-          'TrackingSettings.trust.targets.webhook.secretName is not a secret name: ""',
-          'TrackingSettings.trust.targets.eventBus is not an event bus name or ARN: "arn:aws:sns:us-east-1:123456789012:topic"',
+          'TrackingSettings.trust.targets.cloudFrontTrustStoreIds[1] must be a trust store id, got "has space"',
+          'TrackingSettings.trust.targets.albTrustStoreArns[0] must be an ALB trust store ARN (arn:aws:elasticloadbalancing:<region>:<account>:truststore/<name>/<id>), got "arn:aws:elasticloadbalancing:us-east-1:123:loadbalancer/app/x/y"',
+          'TrackingSettings.trust.targets.apiGatewayDomainNames must be a list of domain names, got "api.example.com"',
+          "TrackingSettings.trust.targets.webhook.url: webhook URL must be https:// (http:// only on a loopback address): ftp://origin.example.com/hook",
+          `TrackingSettings.trust.targets.webhook.secretName must be a secret name (the secret holding the webhook's HMAC key), got ""`,
+          'TrackingSettings.trust.targets.eventBus must be an event bus name or ARN, got "arn:aws:sns:us-east-1:123456789012:topic"',
         ],
       }),
     );

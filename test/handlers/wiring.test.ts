@@ -10,17 +10,21 @@ import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
+import { WiringError } from "../../functions/config/links.ts";
+import { DEFAULT_CA_RETIREMENT_GRACE_SECONDS } from "../../functions/config/settings.ts";
 import { fingerprintOf, splitPem } from "../../functions/core/pem.ts";
 import type { WorkflowSdk } from "../../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../../functions/handlers/acm-expiry-event.ts";
 import { scanHandler } from "../../functions/handlers/scan.ts";
-import { authorityChainsOf, configuredAuthorities, managedIssuersOf } from "../../functions/wiring/authorities.ts";
-import { buildScanDeps, trackingConfig } from "../../functions/wiring/tracking.ts";
-import { DEFAULT_CA_RETIREMENT_GRACE_SECONDS } from "../../functions/config/settings.ts";
-import { WiringError } from "../../functions/config/links.ts";
-import { oncePerColdStart } from "../../functions/wiring/cold-start.ts";
-import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
+import {
+  authorityChainsOf,
+  configuredAuthorities,
+  managedIssuersOf,
+} from "../../functions/wiring/authorities.ts";
+import { oncePerColdStart } from "../../functions/wiring/cold-start.ts";
+import { buildScanDeps, trackingConfig } from "../../functions/wiring/tracking.ts";
+import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 import { type CertificateAuthority, createRootCa, issueClientCredential } from "../../standins/pki.ts";
@@ -144,16 +148,17 @@ describe("trackingConfig", () => {
     });
     expect(() => trackingConfig({ resource, env: { AWS_REGION: "eu-west-1" } })).toThrow(
       expect.objectContaining({
+        // Links in TRACKING_LINKS order; within TrackingSettings, the schema's field order (links.ts).
         problems: [
-          'TrustBundleBucket.name is malformed: "Not_A_Bucket"',
+          'TrustBundleBucket.name must be an S3 bucket name, got "Not_A_Bucket"',
           "RotationWorkflowStarter.qualifier is missing",
-          'TrackingSettings.authorityArn is malformed: "arn:aws:acm:us-east-1:123456789012:certificate/x"',
-          'TrackingSettings.previousAuthorityArns has a malformed ARN: "not-an-arn"',
-          expect.stringMatching(/^TrackingSettings\.renewBefore: .*fractionOfLifetime/),
-          expect.stringMatching(/^TrackingSettings\.thresholdsDays: .*-1/),
-          'TrackingSettings.trust.bucketKey is malformed: "/trust/origin-client-ca.pem"',
-          "TrackingSettings.trust.bundleSecretName is missing",
+          "TrackingSettings.thresholdsDays[1] must be a whole number of days from 0 to 3650, got -1",
+          'TrackingSettings.previousAuthorityArns[0] must be a Private CA ARN, got "not-an-arn"',
           "TrackingSettings.caRetirementGraceSeconds must be a whole number of seconds from 0 to 31622400, got -1",
+          'TrackingSettings.authorityArn must be a Private CA ARN, got "arn:aws:acm:us-east-1:123456789012:certificate/x"',
+          "TrackingSettings.renewBefore.fractionOfLifetime must be between 0 and 1 (exclusive), got 2",
+          'TrackingSettings.trust.bucketKey must be an S3 object key, got "/trust/origin-client-ca.pem"',
+          "TrackingSettings.trust.bundleSecretName is missing",
         ],
       }),
     );

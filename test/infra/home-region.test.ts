@@ -50,7 +50,7 @@ describe("the home region", () => {
       'mtls-rotator settings for stage "production" are invalid (infra/settings.ts):\n' +
         "  - home region us-east-1 (MTLS_ROTATOR_REGION): the rotation workflow is a Lambda durable function," +
         " and AWS's documentation checked for this project names durable functions only in us-east-2" +
-        " (infra/settings.ts DURABLE_FUNCTION_REGIONS). Deploy to us-east-2, or confirm on AWS's Capabilities" +
+        " (functions/config/stage.ts DURABLE_FUNCTION_REGIONS). Deploy to us-east-2, or confirm on AWS's Capabilities" +
         " by Region page that durable functions exist in us-east-1 and set" +
         " MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION=1 (ACM certificates and CloudFront stay in us-east-1 either way)",
     );

@@ -9,12 +9,12 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
 import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
+import { resolveSettings } from "../../functions/config/settings.ts";
+import { tableApiConfig } from "../../functions/wiring/api-reads.ts";
 import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
-import { tableApiConfig } from "../../functions/wiring/api-reads.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { WORKFLOW_LINKS, wiringConfig } from "../../functions/wiring/workflow.ts";
-import { resolveSettings } from "../../functions/config/settings.ts";
 import {
   ACCOUNT,
   AUTHORITY_ARN,
@@ -76,7 +76,8 @@ describe("notifications", () => {
       MTLS_ROTATOR_NOTIFY_EMAILS: "ops@example.com, OPS@example.com ,pki@example.org",
     });
     const subscriptions = declared.filter((d) => d.type === "aws:sns:TopicSubscription");
-    const topicArn = (one("sst:aws:SnsTopic") && one("sst:Linkable", "NotificationTopic").args.properties) as {
+    const topicArn = (one("sst:aws:SnsTopic") &&
+      one("sst:Linkable", "NotificationTopic").args.properties) as {
       arn: string;
     };
     expect(subscriptions.map((s) => s.args)).toEqual([
@@ -342,13 +343,15 @@ describe("settings", () => {
     expect(error.problems).toEqual([
       'no Private CA: set MTLS_ROTATOR_AUTHORITY_ARN=arn:aws:acm-pca:<region>:<account>:certificate-authority/<id> (or authorityArn in STAGES["production"])',
       'notification email "not-an-address" is not an address',
-      '"e2qwruhapomqzl" is not a CloudFront distribution id',
+      'rotation.distributionIds[0] must be a CloudFront distribution id, got "e2qwruhapomqzl" (MTLS_ROTATOR_DISTRIBUTION_IDS)',
     ]);
     expect(error.message).toContain('stage "production"');
 
     expect(() =>
       settings.settingsFor("production", { MTLS_ROTATOR_AUTHORITY_ARN: "arn:aws:acm:us-east-1:1:x" }),
-    ).toThrow("MTLS_ROTATOR_AUTHORITY_ARN is not a Private CA ARN");
+    ).toThrow(
+      'rotation.authorityArn must be a Private CA ARN, got "arn:aws:acm:us-east-1:1:x" (MTLS_ROTATOR_AUTHORITY_ARN)',
+    );
   });
 
   it("every stage's gate fails closed on missing datapoints and waits at least as long as its bake", async () => {
@@ -394,17 +397,18 @@ describe("settings", () => {
       }
     };
     expect(problemsWith({ periodSeconds: 1 })).toEqual([
-      "gate.periodSeconds must be a multiple of 60 (CloudFront's one-minute metrics), got 1",
+      "rotation.gate.metricsDeadlineSeconds (1200) is more than 240 periods of gate.periodSeconds (1): the gate would poll too often",
+      "rotation.gate.periodSeconds must be a multiple of 60 (CloudFront's one-minute metrics), got 1",
     ]);
     expect(problemsWith({ metricsDeadlineSeconds: 300 })).toEqual([
-      'gate.metricsDeadlineSeconds (300) is shorter than 360 s, the time 5 datapoint(s) of 60 s need after a deployment: with onNoData "fail" every gate would fail',
+      'rotation.gate.metricsDeadlineSeconds (300) is shorter than 360 s, the time 5 datapoint(s) of 60 s need after a deployment: with onNoData "fail" every gate would fail',
     ]);
     expect(problemsWith({ metricsDeadlineSeconds: 300, onNoData: "pass" })).toEqual([]);
     expect(problemsWith({ minDatapoints: 0 })).toEqual([
-      "gate.minDatapoints must be a whole number >= 1, got 0",
+      "rotation.gate.minDatapoints must be a whole number >= 1, got 0",
     ]);
     expect(problemsWith({ onNoData: "ignore" as "pass" })).toEqual([
-      'gate.onNoData must be "fail" or "pass", got ignore',
+      'rotation.gate.onNoData must be "fail" or "pass", got "ignore"',
     ]);
   });
 
@@ -935,12 +939,12 @@ describe("optional trust targets", () => {
     ).rejects.toThrow(
       expect.objectContaining({
         problems: [
-          'CloudFront trust store id "has space" is not a trust store id',
+          'trust.targets.cloudFrontTrustStoreIds[0] must be a trust store id, got "has space" (MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS)',
+          'trust.targets.apiGatewayDomainNames[0] must be a domain name, got "not a domain" (MTLS_ROTATOR_APIGATEWAY_DOMAINS)',
+          "trust.targets.webhook.url: webhook URL must be https:// (http:// only on a loopback address): http://origins.example.com/hook (MTLS_ROTATOR_WEBHOOK_URL)",
+          `trust.targets.webhook.secretName must be a secret name (the secret holding the webhook's HMAC key), got "" (MTLS_ROTATOR_WEBHOOK_SECRET_NAME)`,
+          'trust.targets.eventBus must be an event bus name or ARN, got "arn:aws:sns:eu-west-1:123456789012:topic" (MTLS_ROTATOR_EVENT_BUS)',
           `ALB trust store arn:aws:elasticloadbalancing:us-west-2:${ACCOUNT}:truststore/x/0123456789abcdef is in us-west-2, not in the service region ${REGION} (MTLS_ROTATOR_REGION)`,
-          'API Gateway domain "not a domain" is not a domain name',
-          "webhook URL http://origins.example.com/hook must be https://",
-          "a webhook needs MTLS_ROTATOR_WEBHOOK_SECRET_NAME: the secret holding its HMAC key",
-          'event bus "arn:aws:sns:eu-west-1:123456789012:topic" is neither a bus name nor an event bus ARN',
         ],
       }),
     );
@@ -953,7 +957,9 @@ describe("the event bus setting follows PutEvents' model", () => {
     async (bus) => {
       await expect(loadInfra("production", { MTLS_ROTATOR_EVENT_BUS: bus })).rejects.toThrow(
         expect.objectContaining({
-          problems: [`event bus ${JSON.stringify(bus)} is neither a bus name nor an event bus ARN`],
+          problems: [
+            `trust.targets.eventBus must be an event bus name or ARN, got ${JSON.stringify(bus)} (MTLS_ROTATOR_EVENT_BUS)`,
+          ],
         }),
       );
     },
