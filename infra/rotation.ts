@@ -3,6 +3,7 @@
 // action supports no narrower resource (noted on each). test/infra/iam-reference.test.ts checks every statement
 // against AWS's Service Authorization Reference.
 import { credentialsKey } from "./credentials";
+import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
@@ -143,7 +144,8 @@ export const rotationWorkflowPermissions: Statement[] = [
 ];
 
 export const rotationWorkflow = new sst.aws.Workflow("RotationWorkflow", {
-  handler: "functions/handlers/rotation-workflow.handler",
+  handler: lambdaHandler("RotationWorkflow"),
+  nodejs: LAMBDA_NODEJS,
   runtime: "nodejs22.x",
   architecture: "arm64",
   // RSA-2048 key generation and X.509 work in WebCrypto: more memory is also more CPU.
