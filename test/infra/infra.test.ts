@@ -1107,8 +1107,8 @@ describe("the operator API", () => {
 describe("Lambda functions", () => {
   it("are exactly infra/lambdas.ts's entries, each built with the common nodejs options", async () => {
     const { declared } = await loadInfra("production", {
-      MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS: "tsx-1",
-      MTLS_ROTATOR_EVENT_BUS: "rotations",
+      MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS: "TS1ABCDEFGH",
+      MTLS_ROTATOR_EVENT_BUS: "origin-trust",
     });
     // Anything declared with a handler is a function SST bundles (sst.aws.Workflow, sst.aws.Function, API
     // routes); the scan's schedule runs the TrackingScan function, not inline arguments of its own.
