@@ -10,6 +10,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { version as esbuildVersion } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LAMBDA_BUDGETS, LAMBDA_NODEJS, LAMBDAS, type LambdaName } from "../../infra/lambdas.ts";
 import {
@@ -191,6 +192,13 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+describe("SST's build", () => {
+  it("is read from the installed SST: the esbuild its CLI is built with is the esbuild package bundling here", () => {
+    // readInstalledSst also found each banner line and the plugin runner's path in SST's CLI.
+    expect(sst).toMatchObject({ esbuildVersion, version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
+  });
 });
 
 describe("the bundle checks", () => {
