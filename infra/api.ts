@@ -2,6 +2,7 @@
 // need execute-api:Invoke on the route), one Lambda per route (functions/handlers/api/*.ts), each linked to
 // and granted only what its use-case touches. No statement has a wildcard action; "*" resources only where
 // the action supports nothing narrower (noted).
+import { LAMBDA_NODEJS, type LambdaName, lambdaHandler } from "./lambdas";
 import { rotationSettingsLink, rotationWorkflow } from "./rotation";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucketLink } from "./storage";
@@ -101,11 +102,12 @@ export const api = new sst.aws.ApiGatewayV2("Api", {
   },
 });
 
-const route = (key: string, file: string, link: unknown[], permissions: Statement[], description: string) =>
+const route = (key: LambdaName, link: unknown[], permissions: Statement[], description: string) =>
   api.route(
     key,
     {
-      handler: `functions/handlers/api/${file}.handler`,
+      handler: lambdaHandler(key),
+      nodejs: LAMBDA_NODEJS,
       description: `mtls-rotator API: ${description}`,
       runtime: "nodejs22.x",
       architecture: "arm64",
@@ -129,48 +131,17 @@ const rotationLinks = [
 ];
 
 export const apiRoutes = [
-  route(
-    "GET /certificates",
-    "list-certificates",
-    readLinks,
-    apiPermissions.certificates,
-    "list the inventory",
-  ),
-  route(
-    "GET /certificates/{id}",
-    "get-certificate",
-    readLinks,
-    apiPermissions.certificates,
-    "one certificate",
-  ),
-  route(
-    "POST /rotations",
-    "start-rotation",
-    rotationLinks,
-    apiPermissions.startRotation,
-    "start a rotation or plan a dry run",
-  ),
-  route("GET /rotations", "list-rotations", readLinks, apiPermissions.readRotations, "list rotations"),
-  route(
-    "GET /rotations/{id}",
-    "get-rotation",
-    readLinks,
-    apiPermissions.readRotations,
-    "one rotation and its history",
-  ),
-  route(
-    "POST /rotations/{id}/rollback",
-    "rollback-rotation",
-    readLinks,
-    apiPermissions.controlRotation,
-    "roll a rotation back",
-  ),
+  route("GET /certificates", readLinks, apiPermissions.certificates, "list the inventory"),
+  route("GET /certificates/{id}", readLinks, apiPermissions.certificates, "one certificate"),
+  route("POST /rotations", rotationLinks, apiPermissions.startRotation, "start a rotation or plan a dry run"),
+  route("GET /rotations", readLinks, apiPermissions.readRotations, "list rotations"),
+  route("GET /rotations/{id}", readLinks, apiPermissions.readRotations, "one rotation and its history"),
+  route("POST /rotations/{id}/rollback", readLinks, apiPermissions.controlRotation, "roll a rotation back"),
   route(
     "POST /rotations/{id}/approve",
-    "approve-rotation",
     readLinks,
     apiPermissions.controlRotation,
     "approve a rotation's next wave",
   ),
-  route("POST /scan", "start-scan", [scanFunctionLink], apiPermissions.startScan, "run the fleet scan now"),
+  route("POST /scan", [scanFunctionLink], apiPermissions.startScan, "run the fleet scan now"),
 ];

@@ -5,6 +5,7 @@
 
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
 import { credentialsKey } from "./credentials";
+import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
@@ -144,7 +145,8 @@ export const rotationWorkflowPermissions: Statement[] = [
 ];
 
 export const rotationWorkflow = new sst.aws.Workflow("RotationWorkflow", {
-  handler: "functions/handlers/rotation-workflow.handler",
+  handler: lambdaHandler("RotationWorkflow"),
+  nodejs: LAMBDA_NODEJS,
   runtime: "nodejs22.x",
   architecture: "arm64",
   // RSA-2048 key generation and X.509 work in WebCrypto: more memory is also more CPU.

@@ -16,6 +16,7 @@
 // Where ACM's events arrive: in the region of the certificate, i.e. us-east-1 for origin-mTLS certificates.
 // When the service runs elsewhere, a rule in us-east-1 forwards them to the service region's default bus,
 // where the rule that invokes the handler sees them.
+import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { rotationWorkflow } from "./rotation";
 import { settings } from "./settings";
@@ -143,6 +144,7 @@ export const scanPermissions: Statement[] = [...trackingPermissions, ...trustRec
 // the full listing); SearchCertificates is one pass. 5 minutes leaves room for large fleets and retries.
 const trackingFunction = (handler: string, description: string, permissions: Statement[]) => ({
   handler,
+  nodejs: LAMBDA_NODEJS,
   description,
   runtime: "nodejs22.x" as const,
   architecture: "arm64" as const,
@@ -167,7 +169,7 @@ const trackingFunction = (handler: string, description: string, permissions: Sta
 export const scanFunction = new sst.aws.Function(
   "TrackingScan",
   trackingFunction(
-    "functions/handlers/scan.handler",
+    lambdaHandler("TrackingScan"),
     "mtls-rotator: scheduled fleet scan and trust-bundle reconciliation",
     scanPermissions,
   ),
@@ -183,7 +185,7 @@ export const scanSchedule = new sst.aws.CronV2("TrackingScanSchedule", {
 export const acmExpiryFunction = new sst.aws.Function(
   "AcmExpiryEvent",
   trackingFunction(
-    "functions/handlers/acm-expiry-event.handler",
+    lambdaHandler("AcmExpiryEvent"),
     "mtls-rotator: scan one certificate on ACM's Approaching Expiration event",
     // No trust-bundle access: a single-certificate scan never reconciles the bundle.
     trackingPermissions,

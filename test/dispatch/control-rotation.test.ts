@@ -15,8 +15,8 @@ import {
   NotControllableError,
   UnknownRotationError,
 } from "../../functions/dispatch/control-rotation.ts";
-import { localCallbackSender } from "../../standins/durable.ts";
 import { createRotationWorkflow, type RotationOutcome } from "../../functions/workflow/rotation-workflow.ts";
+import { localCallbackSender } from "../../standins/durable.ts";
 import { modelCheckedCallbackSender } from "../../standins/lambda.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet, REAL_TIME_GATE } from "../support/fleet.ts";

@@ -3,9 +3,19 @@ import { workflow } from "sst/aws/workflow";
 import { describe, expect, it, vi } from "vitest";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { type RotationStatus, rotationIdFor } from "../../functions/core/rotation.ts";
-import { ALREADY_STARTED, executionNameFor, InvalidRotationRequestError, type RotationHistory, sstWorkflowStarter, startErrorCode, startRotation, type WorkflowSdk, type WorkflowStarter } from "../../functions/dispatch/start-rotation.ts";
-import { type LocalRunner, localWorkflowStarter } from "../../standins/durable.ts";
+import {
+  ALREADY_STARTED,
+  executionNameFor,
+  InvalidRotationRequestError,
+  type RotationHistory,
+  sstWorkflowStarter,
+  startErrorCode,
+  startRotation,
+  type WorkflowSdk,
+  type WorkflowStarter,
+} from "../../functions/dispatch/start-rotation.ts";
 import type { RotationInput } from "../../functions/workflow/rotation-workflow.ts";
+import { type LocalRunner, localWorkflowStarter } from "../../standins/durable.ts";
 import { useDurableRunner } from "../support/durable.ts";
 
 useDurableRunner({ skipTime: false });

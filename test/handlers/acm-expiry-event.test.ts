@@ -110,7 +110,10 @@ describe("the ACM expiry event handler", () => {
       throw new Error("must not be built");
     });
     const lines: string[] = [];
-    const handler = acmExpiryHandler({ deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) });
+    const handler = acmExpiryHandler({
+      deps,
+      log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+    });
 
     expect(await handler(acmEvent(["arn:aws:s3:::bucket"]))).toBeUndefined();
     expect(await handler({ hello: "world" })).toBeUndefined();
@@ -126,9 +129,10 @@ describe("the ACM expiry event handler", () => {
     const { deps, listed, rotations, driftState } = fakeDeps([certificate(ARN), certificate(OTHER_ARN)]);
     const lines: string[] = [];
 
-    const report = await acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(
-      acmEvent(),
-    );
+    const report = await acmExpiryHandler({
+      deps: async () => deps,
+      log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+    })(acmEvent());
 
     expect(listed).toEqual([ARN]);
     expect(report).toMatchObject({ certificates: 1, managed: 1, due: 1, errors: [] });
@@ -152,9 +156,10 @@ describe("the ACM expiry event handler", () => {
     const { deps, rotations } = fakeDeps([certificate(ARN, "CN=Someone Else CA, O=Other")]);
     const lines: string[] = [];
 
-    const report = await acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(
-      acmEvent(),
-    );
+    const report = await acmExpiryHandler({
+      deps: async () => deps,
+      log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+    })(acmEvent());
 
     expect(report).toMatchObject({ certificates: 1, managed: 0, due: 0, rotations: [], alerts: [] });
     expect(rotations).toEqual([]);
@@ -169,9 +174,10 @@ describe("the ACM expiry event handler", () => {
   it("says so when the certificate is not an imported client certificate at all", async () => {
     const { deps } = fakeDeps([]);
     const lines: string[] = [];
-    const report = await acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(
-      acmEvent(),
-    );
+    const report = await acmExpiryHandler({
+      deps: async () => deps,
+      log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+    })(acmEvent());
     expect(report).toMatchObject({ certificates: 0, managed: 0 });
     expect(JSON.parse(lines[0]!)).toMatchObject({ certificateArn: ARN, found: false });
   });
@@ -180,7 +186,10 @@ describe("the ACM expiry event handler", () => {
     const { deps } = fakeDeps([certificate(ARN)], { failRotation: true });
     const lines: string[] = [];
     await expect(
-      acmExpiryHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })(acmEvent()),
+      acmExpiryHandler({
+        deps: async () => deps,
+        log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+      })(acmEvent()),
     ).rejects.toBeInstanceOf(ScanIncompleteError);
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ level: "ERROR", certificateArn: ARN, errors: 1 });
   });

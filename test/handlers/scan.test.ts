@@ -66,7 +66,10 @@ describe("the scheduled scan handler", () => {
     const { deps, rotations } = fakeDeps(fleet);
     const lines: string[] = [];
 
-    const report = await scanHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })({});
+    const report = await scanHandler({
+      deps: async () => deps,
+      log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+    })({});
 
     expect(report).toMatchObject({ certificates: 3, managed: 2, due: 1, errors: [] });
     expect(rotations).toEqual([{ certificateArn: arn(1), actor: "scheduled-scan" }]);
@@ -98,7 +101,10 @@ describe("the scheduled scan handler", () => {
     const { deps, records, rotations } = fakeDeps(fleet, [arn(2)]);
     const lines: string[] = [];
 
-    const failure = await scanHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })({}).then(
+    const failure = await scanHandler({
+      deps: async () => deps,
+      log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+    })({}).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -126,7 +132,10 @@ describe("the scheduled scan handler", () => {
     });
     const lines: string[] = [];
     await expect(
-      scanHandler({ deps: async () => deps, log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })) })({}),
+      scanHandler({
+        deps: async () => deps,
+        log: (level, message, data) => lines.push(JSON.stringify({ level, message, ...data })),
+      })({}),
     ).rejects.toThrow("AccessDeniedException");
     expect(lines).toEqual([]);
   });

@@ -5,7 +5,7 @@
  * that reads them, and every stage's settings against resolveSettings. test/infra/iam-reference.test.ts
  * checks the same IAM against AWS's Service Authorization Reference.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
 import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
@@ -15,6 +15,7 @@ import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { WORKFLOW_LINKS, wiringConfig } from "../../functions/wiring/workflow.ts";
+import { LAMBDA_NODEJS, LAMBDAS } from "../../infra/lambdas.ts";
 import {
   ACCOUNT,
   AUTHORITY_ARN,
@@ -1109,5 +1110,26 @@ describe("the operator API", () => {
         String(forbidden),
       ).toEqual([]);
     }
+  });
+});
+
+describe("Lambda functions", () => {
+  it("are exactly infra/lambdas.ts's entries, each built with the common nodejs options", async () => {
+    const { declared } = await loadInfra("production", {
+      MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS: "TS1ABCDEFGH",
+      MTLS_ROTATOR_EVENT_BUS: "origin-trust",
+    });
+    // Anything declared with a handler is a function SST bundles (sst.aws.Workflow, sst.aws.Function, API
+    // routes); the scan's schedule runs the TrackingScan function, not inline arguments of its own.
+    const functions = declared.filter((d) => typeof d.args.handler === "string");
+    expect(functions.map((f) => [f.name, f.args.handler]).sort()).toEqual(
+      LAMBDAS.map((l) => [l.name, l.handler]).sort(),
+    );
+    for (const fn of functions) expect(fn.args.nodejs, fn.name).toEqual(LAMBDA_NODEJS);
+    expect(declared.filter((d) => d.type === "sst:aws:CronV2").map((c) => typeof c.args.function)).toEqual([
+      "object",
+    ]);
+    // SST resolves `plugins` against the directory of sst.config.ts.
+    expect(existsSync(new URL(`../../${LAMBDA_NODEJS.plugins}`, import.meta.url))).toBe(true);
   });
 });

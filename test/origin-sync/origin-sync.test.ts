@@ -24,7 +24,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { computeTrustBundle } from "../../functions/core/trust-bundle.ts";
 import { parseOriginSyncArgs, runOriginSyncCli } from "../../functions/origin-sync/cli.ts";
@@ -37,6 +36,7 @@ import {
 } from "../../functions/origin-sync/origin-sync.ts";
 import { parseSource } from "../../functions/origin-sync/source.ts";
 import { S3BundleTarget, SecretBundleTarget } from "../../functions/trust/publish-bundle.ts";
+import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 import {
   type CertificateAuthority,

@@ -6,9 +6,9 @@
 import type { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { describe, expect, it } from "vitest";
 import { CallbackClosedError } from "../../functions/dispatch/control-rotation.ts";
-import { localCallbackSender, localWorkflowStarter, localWorkflowSdk } from "../../standins/durable.ts";
 import { ALREADY_STARTED, startErrorCode } from "../../functions/dispatch/start-rotation.ts";
 import type { RotationInput } from "../../functions/workflow/rotation-workflow.ts";
+import { localCallbackSender, localWorkflowSdk, localWorkflowStarter } from "../../standins/durable.ts";
 
 const payload = { rotationId: "rot-test" } as unknown as RotationInput;
 

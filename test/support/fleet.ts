@@ -120,7 +120,6 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
   const cleanups: Array<() => Promise<void>> = [() => standins.close(), () => dynamo.close()];
   try {
     const clients = standins.clients();
-    const now = () => new Date();
 
     // PKI: the CA the fleet trusts today, and the CA replacements come from.
     const oldCaKey =

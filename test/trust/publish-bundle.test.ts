@@ -7,7 +7,6 @@
 import { X509Certificate } from "node:crypto";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { fingerprintOf, sha256Hex } from "../../functions/core/pem.ts";
 import { computeTrustBundle, type TrustBundle, TrustBundleError } from "../../functions/core/trust-bundle.ts";
 import {
@@ -16,6 +15,7 @@ import {
   SecretBundleTarget,
   type TrustTarget,
 } from "../../functions/trust/publish-bundle.ts";
+import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import type { CertificateAuthority } from "../../standins/pki.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";

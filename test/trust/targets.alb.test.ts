@@ -6,7 +6,6 @@
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { computeTrustBundle, type TrustBundle, TrustBundleError } from "../../functions/core/trust-bundle.ts";
 import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import {
@@ -14,6 +13,7 @@ import {
   ALB_BUNDLE_VERSION_TAG,
   AlbTrustStoreTarget,
 } from "../../functions/trust/targets/alb-trust-store.ts";
+import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import type { CertificateAuthority } from "../../standins/pki.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";

@@ -12,7 +12,6 @@ import {
 import { CreateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { computeTrustBundle, type TrustBundle } from "../../functions/core/trust-bundle.ts";
 import {
   publishTrustBundle,
@@ -26,6 +25,7 @@ import {
   ApiGatewayTruststoreError,
 } from "../../functions/trust/targets/apigateway-domain.ts";
 import { CloudFrontTrustStoreTarget } from "../../functions/trust/targets/cloudfront-trust-store.ts";
+import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import type { CertificateAuthority } from "../../standins/pki.ts";
 import { fiveDeepChain, pemOf } from "../support/ca-bundles.ts";

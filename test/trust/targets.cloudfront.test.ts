@@ -11,7 +11,6 @@ import {
 } from "@aws-sdk/client-cloudfront";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import {
   computeTrustBundle,
   TRUST_TARGET_LIMITS,
@@ -30,6 +29,7 @@ import {
   TRUST_STORE_SHA_TAG,
   TRUST_STORE_VERSION_TAG,
 } from "../../functions/trust/targets/cloudfront-trust-store.ts";
+import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import type { CertificateAuthority } from "../../standins/pki.ts";
 import { fiveDeepChain, pemOf } from "../support/ca-bundles.ts";

@@ -5,7 +5,6 @@
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { computeTrustBundle } from "../../functions/core/trust-bundle.ts";
 import {
   publishTrustBundle,
@@ -15,6 +14,7 @@ import {
 import { AlbTrustStoreTarget } from "../../functions/trust/targets/alb-trust-store.ts";
 import { EventBridgeTarget } from "../../functions/trust/targets/eventbridge.ts";
 import { WebhookTarget } from "../../functions/trust/targets/webhook.ts";
+import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import type { CertificateAuthority } from "../../standins/pki.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";

@@ -6,6 +6,7 @@
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import { ReplacementKeyError } from "../../functions/core/certificate.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
@@ -20,7 +21,6 @@ import {
   WORST_ISSUE_SECONDS,
 } from "../../functions/workflow/plan.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
-import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import { type CaKeyAlgorithm, createRootCa, createSubordinateCa } from "../../standins/pki.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet } from "../support/fleet.ts";

@@ -10,12 +10,12 @@
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
 import {
   createRotationWorkflow,
   credentialSecretName,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
-import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
 import { credentialSecrets } from "../support/credential-secrets.ts";
 import { resetFakeClock, useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";

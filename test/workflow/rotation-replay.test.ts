@@ -7,6 +7,7 @@
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
+import type { RotationSettings } from "../../functions/config/settings.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import {
   createRotationWorkflow,
@@ -14,7 +15,6 @@ import {
   type RotationOutcome,
   type RotationStorePort,
 } from "../../functions/workflow/rotation-workflow.ts";
-import { type RotationSettings } from "../../functions/config/settings.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet, type FleetOptions, REAL_TIME_GATE } from "../support/fleet.ts";

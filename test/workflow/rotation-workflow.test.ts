@@ -7,6 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
+import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
 import {
@@ -17,7 +18,6 @@ import {
   type RotationOutcome,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
-import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { resetFakeClock, useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
 import { Edge } from "../support/edge.ts";

@@ -21,7 +21,6 @@ import {
   RotationListAnswer,
   RotationStartedAnswer,
 } from "../../../functions/api/schemas.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../../../functions/wiring/api-rotations.ts";
 import {
   applyEvent,
   initialState,
@@ -30,14 +29,15 @@ import {
 } from "../../../functions/core/rotation.ts";
 import type { CallbackSender } from "../../../functions/dispatch/control-rotation.ts";
 import { executionNameFor, ROTATION_ID } from "../../../functions/dispatch/start-rotation.ts";
-import { localWorkflowStarter } from "../../../standins/durable.ts";
 import { approveRotationHandler } from "../../../functions/handlers/api/approve-rotation.ts";
 import { getRotationHandler } from "../../../functions/handlers/api/get-rotation.ts";
 import { listRotationsHandler } from "../../../functions/handlers/api/list-rotations.ts";
 import { rollbackRotationHandler } from "../../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../../functions/handlers/api/start-rotation.ts";
+import { rotationsApiConfig, rotationsDepsFrom } from "../../../functions/wiring/api-rotations.ts";
 import { expectedDurationSeconds } from "../../../functions/workflow/plan.ts";
 import type { RotationInput } from "../../../functions/workflow/rotation-workflow.ts";
+import { localWorkflowStarter } from "../../../standins/durable.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../../standins/index.ts";
 import { createRootCa, createSubordinateCa, issueClientCredential } from "../../../standins/pki.ts";
