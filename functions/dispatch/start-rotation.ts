@@ -8,7 +8,8 @@
  * The starter is a port: `sstWorkflowStarter` over the SST workflow SDK in Lambda, `localWorkflowStarter`
  * over an in-process runner (tests, sandbox). Nothing here reads `Resource`; the caller passes what it needs.
  */
-import { workflow } from "sst/aws/workflow";
+import type { workflow } from "sst/aws/workflow";
+import { durableStarts } from "../adapters/durable-starts.ts";
 import { sha256Hex } from "../core/pem.ts";
 import { PolicyError } from "../core/renewal.ts";
 import {
@@ -362,7 +363,7 @@ export interface WorkflowSdk {
  */
 export function sstWorkflowStarter(
   resource: workflow.Resource,
-  sdk: WorkflowSdk = workflow,
+  sdk: WorkflowSdk = durableStarts,
   options?: workflow.Options,
 ): WorkflowStarter {
   return {

@@ -1,0 +1,53 @@
+/**
+ * Starting a durable execution of the rotation workflow: Lambda's `Invoke` of the workflow's qualified
+ * function, asynchronous (`X-Amz-Invocation-Type: Event`), with the execution's name
+ * (`X-Amz-Durable-Execution-Name`) — the durable invocation flow of AWS's "Invoking durable Lambda functions"
+ * (https://docs.aws.amazon.com/lambda/latest/dg/durable-invoking.html), the same request SST's
+ * `workflow.start` sends. Signed with SST's own SigV4 fetch (`sst/aws/client`), so a function that only
+ * starts rotations (the scan, POST /rotations) carries neither the durable execution SDK nor the Lambda SDK
+ * client; Lambda refuses a second start of a name with DurableExecutionAlreadyStartedException, which the
+ * dispatcher reads from the answer (start-rotation.ts startErrorCode).
+ */
+import { awsFetch } from "sst/aws/client";
+import type { workflow } from "sst/aws/workflow";
+
+/** Lambda answered a start with an error status; `response` carries its code. */
+export class StartError extends Error {
+  override name = "StartError";
+  readonly response: Response;
+  constructor(response: Response) {
+    super("Failed to start workflow");
+    this.response = response;
+  }
+}
+
+export async function startDurableExecution<TPayload = unknown>(
+  resource: workflow.Resource,
+  input: Parameters<typeof workflow.start<TPayload>>[1],
+  options?: workflow.Options,
+): Promise<workflow.StartResponse> {
+  const query = new URLSearchParams({ Qualifier: resource.qualifier });
+  const response = await awsFetch(
+    "lambda",
+    `/2015-03-31/functions/${encodeURIComponent(resource.name)}/invocations?${query}`,
+    {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "X-Amz-Durable-Execution-Name": input.name,
+        "X-Amz-Invocation-Type": "Event",
+      },
+      ...(input.payload === undefined ? {} : { body: JSON.stringify(input.payload) }),
+    },
+    options,
+  );
+  if (!response.ok) throw new StartError(response);
+  return {
+    arn: response.headers.get("X-Amz-Durable-Execution-Arn") ?? undefined,
+    statusCode: response.status,
+    version: response.headers.get("X-Amz-Executed-Version") ?? undefined,
+  };
+}
+
+/** What the dispatcher starts executions with in Lambda (tests and the sandbox pass their own). */
+export const durableStarts = { start: startDurableExecution, StartError };
