@@ -16,7 +16,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
-import { type ZodType, z } from "zod";
+import * as z from "zod/mini";
 import { type ErrorCode, MAX_BODY_BYTES, type Problem } from "./schemas.ts";
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
@@ -115,7 +115,7 @@ export function fieldPath(path: ReadonlyArray<PropertyKey>, prefix = ""): string
 }
 
 /** Each issue of a failed parse as a Problem naming its field (unknown keys each named on their own). */
-export function problemsOf(error: z.ZodError, prefix = ""): Problem[] {
+export function problemsOf(error: z.core.$ZodError, prefix = ""): Problem[] {
   const problems: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -295,6 +295,9 @@ export function jsonBody(
   };
 }
 
+/** Any zod schema: the API's (zod/mini) or one built with full zod (tests). */
+type ZodType = z.core.$ZodType;
+
 export interface RouteSchemas<P extends ZodType, Q extends ZodType, B extends ZodType> {
   params?: P;
   query?: Q;
@@ -331,7 +334,7 @@ export function validate<
       const problems: Problem[] = [];
       const parse = (schema: ZodType | undefined, value: unknown) => {
         if (!schema) return undefined;
-        const result = schema.safeParse(value, { reportInput: true });
+        const result = z.safeParse(schema, value, { reportInput: true });
         if (!result.success) {
           problems.push(...problemsOf(result.error));
           return undefined;

@@ -6,7 +6,7 @@
  * Requests are described as callers send them (zod "input": query values are text), answers as the API
  * gives them ("output").
  */
-import { type ZodObject, type ZodType, z } from "zod";
+import * as z from "zod/mini";
 import { MAX_PAGE_BYTES } from "./certificates.ts";
 import {
   ApproveBody,
@@ -37,6 +37,9 @@ import {
 } from "./schemas.ts";
 
 export const API_VERSION = "1.0.0";
+
+type ZodType = z.core.$ZodType;
+type ZodObject = z.ZodMiniObject;
 
 /** Request schemas (described as sent) and answer schemas (as given), by their component name. */
 const REQUEST_SCHEMAS: Record<string, ZodType> = {

@@ -9,7 +9,7 @@
  */
 
 import type { X509Certificate } from "node:crypto";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { awsErrorName } from "../adapters/errors.ts";
 import {
   InvalidListRequestError,
