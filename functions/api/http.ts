@@ -17,7 +17,7 @@ import type {
   Context,
 } from "aws-lambda";
 import * as z from "zod/mini";
-import { type ErrorCode, MAX_BODY_BYTES, type Problem } from "./schemas.ts";
+import { type AnswerOf, type ErrorCode, MAX_BODY_BYTES, type Problem, type Route } from "./schemas.ts";
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -295,14 +295,8 @@ export function jsonBody(
   };
 }
 
-/** Any zod schema: the API's (zod/mini) or one built with full zod (tests). */
+/** Any zod schema, zod/mini (the API's) or full zod. */
 type ZodType = z.core.$ZodType;
-
-export interface RouteSchemas<P extends ZodType, Q extends ZodType, B extends ZodType> {
-  params?: P;
-  query?: Q;
-  body?: B;
-}
 
 type Parsed<S> = S extends ZodType ? z.output<S> : undefined;
 
@@ -358,28 +352,19 @@ export function validate<
   };
 }
 
-/** A route's schemas, and whether it takes a body that must be there. */
-export interface RouteSpec<P, Q, B> {
-  params?: P;
-  query?: Q;
-  /** A route with a body schema reads the body: size limit, JSON media type, parse, validation. */
-  body?: B;
-  bodyRequired?: boolean;
-}
+/** The validated input of a route: what its schemas parse path parameters, query and body into. */
+export type RouteInput<R extends Route> = InputContext<R["params"], R["query"], R["body"]>["input"];
 
 /**
  * A route's whole middleware chain, the same for every route: request log (no bodies), error mapping
  * (4xx naming the field; a 500 never shows internals), JSON answers, the IAM principal as the actor, then
- * for routes with a body its size limit and JSON parsing, then validation of path, query and body. `run`
- * gets the validated input and the actor and answers.
+ * for routes with a body its size limit and JSON parsing, then validation of path, query and body against
+ * the route's schemas (schemas.ts ROUTES). `run` gets the validated input and the actor, and answers one of
+ * the route's success statuses with that status's answer.
  */
-export function apiRoute<
-  P extends ZodType | undefined = undefined,
-  Q extends ZodType | undefined = undefined,
-  B extends ZodType | undefined = undefined,
->(
-  spec: RouteSpec<P, Q, B>,
-  run: (input: InputContext<P, Q, B>["input"], actor: string) => Promise<ApiResult>,
+export function apiRoute<R extends Route>(
+  route: R,
+  run: (input: RouteInput<R>, actor: string) => Promise<AnswerOf<R>>,
   options: HttpOptions = {},
 ) {
   const chain = middy<ApiEvent, ApiResult>()
@@ -387,14 +372,16 @@ export function apiRoute<
     .use(errorResponse())
     .use(jsonResponse())
     .use(iamPrincipal());
-  if (spec.body) chain.use(bodyLimit()).use(jsonBody({ required: spec.bodyRequired === true }));
+  if (route.body) chain.use(bodyLimit()).use(jsonBody({ required: route.bodyRequired === true }));
   const schemas = {
-    ...(spec.params ? { params: spec.params } : {}),
-    ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body } : {}),
-  } as { params?: P; query?: Q; body?: B };
+    ...(route.params ? { params: route.params } : {}),
+    ...(route.query ? { query: route.query } : {}),
+    ...(route.body ? { body: route.body } : {}),
+  } as { params?: R["params"]; query?: R["query"]; body?: R["body"] };
   return chain.use(validate(schemas)).handler(async (_event, context) => {
-    const { input, actor } = context as unknown as InputContext<P, Q, B> & PrincipalContext;
-    return run(input, actor);
+    const { input, actor } = context as unknown as InputContext<R["params"], R["query"], R["body"]> &
+      PrincipalContext;
+    const answer = await run(input, actor);
+    return json(answer.status, answer.body);
   });
 }

@@ -27,9 +27,9 @@ import type {
 import { issuerKeyOfSubject } from "../core/tracking.ts";
 import {
   type CallbackSender,
-  type ControlAction,
   controlRotation,
   NotControllableError,
+  type OperatorDecision,
   UnknownRotationError,
 } from "../dispatch/control-rotation.ts";
 import {
@@ -47,7 +47,7 @@ import {
 } from "../workflow/plan.ts";
 import type { RotationSettings } from "../workflow/settings.ts";
 import { ApiError, conflict, notFound, validationError } from "./http.ts";
-import type { ListRotationsQuery, StartRotationBody } from "./schemas.ts";
+import type { AnswerOf, ListRotationsQuery, ROUTES, StartRotationBody } from "./schemas.ts";
 
 export const DEFAULT_REASON = "manual rotation via API";
 
@@ -57,12 +57,6 @@ export interface RotationsDeps extends PlanDeps {
   managedIssuers(): Promise<string[]>;
   starter: WorkflowStarter;
   callbacks: CallbackSender;
-}
-
-/** An answer: HTTP status and JSON body. */
-export interface Answer {
-  status: number;
-  body: unknown;
 }
 
 type StartBody = z.output<typeof StartRotationBody>;
@@ -151,7 +145,11 @@ function oneLine(name: string): string {
 }
 
 /** POST /rotations: 200 with the plan (dry run), or 202 with the rotation started (or converged on). */
-export async function requestRotation(deps: RotationsDeps, body: StartBody, actor: string): Promise<Answer> {
+export async function requestRotation(
+  deps: RotationsDeps,
+  body: StartBody,
+  actor: string,
+): Promise<AnswerOf<typeof ROUTES.startRotation>> {
   const { certificateArn } = body;
   const overrides = overridesOf(body);
   if (overrides) refuseOverridesOutlastingTheExecution(deps.settings, overrides);
@@ -216,7 +214,10 @@ function fieldOfProblem(message: string): string {
 }
 
 /** GET /rotations: newest first, a page at a time. */
-export async function listRotations(deps: Pick<RotationsDeps, "store">, query: ListQuery): Promise<Answer> {
+export async function listRotations(
+  deps: Pick<RotationsDeps, "store">,
+  query: ListQuery,
+): Promise<AnswerOf<typeof ROUTES.listRotations>> {
   try {
     const page = await deps.store.list({
       ...(query.status ? { status: query.status } : {}),
@@ -241,7 +242,9 @@ function withoutBody(old: PlannedCertificate): Omit<PlannedCertificate, "certifi
   return rest;
 }
 
-export function rotationView(state: RotationState) {
+export function rotationView(
+  state: RotationState,
+): Omit<RotationState, "old"> & { old?: Omit<PlannedCertificate, "certificatePem"> } {
   return state.old ? { ...state, old: withoutBody(state.old) } : state;
 }
 
@@ -255,7 +258,10 @@ export function historyView(events: RotationEvent[]) {
  * GET /rotations/{id}: the rotation's state and its history, and the control point it waits at when it
  * waits at one (kind and wave only: the callback id stays in the store).
  */
-export async function getRotation(deps: Pick<RotationsDeps, "store">, rotationId: string): Promise<Answer> {
+export async function getRotation(
+  deps: Pick<RotationsDeps, "store">,
+  rotationId: string,
+): Promise<AnswerOf<typeof ROUTES.getRotation>> {
   const state = await deps.store.get(rotationId);
   if (!state) throw notFound(`no rotation ${rotationId}`);
   const [history, control] = await Promise.all([
@@ -279,10 +285,10 @@ export async function getRotation(deps: Pick<RotationsDeps, "store">, rotationId
 export async function decideRotation(
   deps: Pick<RotationsDeps, "store" | "callbacks">,
   rotationId: string,
-  action: ControlAction,
+  action: OperatorDecision,
   actor: string,
   reason: string | undefined,
-): Promise<Answer> {
+): Promise<AnswerOf<(typeof ROUTES)["rollbackRotation" | "approveRotation"]>> {
   try {
     const result = await controlRotation(deps.store, deps.callbacks, rotationId, {
       action,

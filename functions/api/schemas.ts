@@ -1,7 +1,9 @@
 /**
- * The HTTP API's contract as zod schemas: every request the API accepts (path, query, body) and every answer
- * it gives. Handlers validate with these, and the OpenAPI document (openapi.ts) is generated from the very
- * same schemas, so the two cannot drift apart.
+ * The HTTP API's contract as zod schemas, the one definition of its requests and answers: every request the
+ * API accepts (path, query, body), every answer it gives, and the eight routes tying them together
+ * (ROUTES). Handlers validate requests with these and are typed to answer by them (http.ts apiRoute), the
+ * OpenAPI document (openapi.ts) is generated from the very same schemas, and the CLI's types are inferred
+ * from them (functions/cli/api-types.ts), so none of the three can drift from the others.
  *
  * Requests are strict: an unknown field is refused (a misspelt `dryRun` must not start a real rotation).
  * Query values arrive as text and are converted here (`"true"` -> true, `"25"` -> 25).
@@ -14,7 +16,16 @@ import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { PLANNED_KEY_REASONS, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
 import { RenewalReason } from "../core/renewal.ts";
-import { RotationStatus } from "../core/rotation.ts";
+import {
+  type DistributionOutcome,
+  type GateCheckReason,
+  type GateVerdict,
+  RotationReason,
+  RotationStatus,
+  type WaveState,
+} from "../core/rotation.ts";
+import { DriftKind } from "../core/tracking.ts";
+import { OPERATOR_DECISIONS } from "../dispatch/control-rotation.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../dispatch/start-rotation.ts";
 
 /** Largest request body accepted, in bytes (decoded). */
@@ -38,6 +49,7 @@ z.config(en());
 
 const ROTATION_STATUSES = Object.values(RotationStatus) as [RotationStatus, ...RotationStatus[]];
 const RENEWAL_REASONS = Object.values(RenewalReason) as [RenewalReason, ...RenewalReason[]];
+const DRIFT_KINDS = Object.values(DriftKind) as [DriftKind, ...DriftKind[]];
 /**
  * What free text must not hold: C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F) and the line and
  * paragraph separators U+2028/U+2029. Free text ends up in terminals (escape sequences) and notifications
@@ -262,7 +274,12 @@ export const CertificateView = z.object({
   alerted: described(z.array(z.int()), "Expiry thresholds (days) already alerted."),
   drift: z.optional(
     z.array(
-      z.object({ kind: z.string(), distributionId: z.string(), originId: z.string(), detail: z.string() }),
+      z.object({
+        kind: z.enum(DRIFT_KINDS),
+        distributionId: z.string(),
+        originId: z.string(),
+        detail: z.string(),
+      }),
     ),
   ),
   lastSeenAt: Timestamp,
@@ -332,61 +349,322 @@ export const RotationListAnswer = z.object({
   nextToken: z.optional(z.string()),
 });
 
+// The rotation's state and history, as functions/core/rotation.ts records them. The enums below are that
+// module's type unions: `satisfies` holds each value to them, and the answers the API builds from the core's
+// types (rotations.ts) hold the core to these schemas, so the two cannot part.
+
+const ROTATION_REASONS = Object.values(RotationReason) as [RotationReason, ...RotationReason[]];
+const DISTRIBUTION_OUTCOMES = [
+  "pending",
+  "swapped",
+  "rolled-back",
+  "rollback-failed",
+  "not-presenting",
+] as const satisfies readonly DistributionOutcome[];
+const WAVE_STATUSES = [
+  "pending",
+  "swapping",
+  "baking",
+  "gated",
+  "passed",
+  "failed",
+] as const satisfies readonly WaveState["status"][];
+const GATE_CHECK_REASONS = [
+  "WithinThreshold",
+  "OverThreshold",
+  "AwaitingDatapoints",
+  "TooFewDatapoints",
+  "TooFewDatapointsAllowed",
+] as const satisfies readonly GateCheckReason[];
+const GATE_VERDICTS = ["passed", "failed", "waiting"] as const satisfies readonly GateVerdict[];
+
+/**
+ * An object the rotation store keeps as a workflow recorded it: the fields this version records, typed,
+ * and the document leaves it open (`additionalProperties`), as it always did: records written by other
+ * versions of the workflow may hold other fields.
+ */
+function recorded<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.object(shape).check(z.meta({ additionalProperties: {} }));
+}
+
+export const RotationRequestView = recorded({
+  certificateArn: z.string(),
+  serial: z.string(),
+  reason: z.string(),
+  actor: z.string(),
+  dryRun: z.optional(z.boolean()),
+  overrides: z.optional(
+    recorded({
+      waves: z.optional(recorded({ canarySize: z.optional(z.int()), waves: z.optional(z.array(WaveSize)) })),
+      bakeSeconds: z.optional(z.int()),
+      approval: z.optional(z.enum(["none", "between-waves"])),
+    }),
+  ),
+});
+
+/** The certificate being replaced, without its body. */
+const OldCertificateView = recorded({
+  arn: z.string(),
+  serial: z.string(),
+  keyAlgorithm: z.string(),
+  subject: z.string(),
+  notAfter: Timestamp,
+});
+
+export const RecordedReplacementKey = recorded({
+  keyAlgorithm: z.enum(SUPPORTED_KEY_ALGORITHMS),
+  reason: z.enum(PLANNED_KEY_REASONS),
+  caKeyAlgorithm: z.string(),
+  inServiceKeyAlgorithm: z.string(),
+  message: z.string(),
+});
+
+export const ProbeResultView = recorded({
+  target: described(z.string(), '"distributionId/originId".'),
+  status: z.nullable(z.int()),
+  accepted: z.boolean(),
+  error: z.optional(z.string()),
+});
+
+export const GateResultView = recorded({
+  passed: z.boolean(),
+  checks: z.array(
+    recorded({
+      distributionId: z.string(),
+      errorRate: described(
+        z.nullable(z.number()),
+        "5xx error rate (percent) since the swap; null before any datapoint.",
+      ),
+      baseline: z.nullable(z.number()),
+      threshold: z.number(),
+      passed: z.boolean(),
+      datapoints: z.optional(z.int()),
+      reason: z.optional(z.enum(GATE_CHECK_REASONS)),
+    }),
+  ),
+  probes: z.array(ProbeResultView),
+  verdict: z.optional(z.enum(GATE_VERDICTS)),
+  metrics: z.optional(
+    recorded({
+      minDatapoints: z.int(),
+      deadlineSeconds: z.number(),
+      periodSeconds: z.number(),
+      elapsedSeconds: z.number(),
+    }),
+  ),
+});
+
+/** Pre-rotation 5xx error rate per distribution id (percent; null: no traffic). */
+const Baselines = z.record(z.string(), z.nullable(z.number()));
+
 /** The rotation's state (functions/core/rotation.ts RotationState), without the old certificate's body. */
-export const RotationStateView = z.looseObject({
+export const RotationStateView = recorded({
   rotationId: z.string(),
   status: z.enum(ROTATION_STATUSES),
-  request: z.optional(
-    z.looseObject({
-      certificateArn: z.string(),
-      serial: z.string(),
-      reason: z.string(),
-      actor: z.string(),
-      dryRun: z.optional(z.boolean()),
-      overrides: z.optional(z.looseObject({})),
-    }),
-  ),
+  request: z.optional(RotationRequestView),
   startedAt: z.optional(Timestamp),
   updatedAt: z.optional(Timestamp),
-  old: z.optional(
-    z.looseObject({
-      arn: z.string(),
+  old: z.optional(OldCertificateView),
+  newIssuerArn: z.optional(z.string()),
+  credentialSecret: optional(z.string(), "Name of the secret the new credential goes to (never its value)."),
+  replacementKey: z.optional(RecordedReplacementKey),
+  baselines: z.optional(Baselines),
+  issued: z.optional(
+    recorded({
+      certificateArn: z.string(),
       serial: z.string(),
-      keyAlgorithm: z.string(),
-      subject: z.string(),
       notAfter: Timestamp,
+      fingerprint: z.string(),
     }),
   ),
+  bundleSha256: z.optional(z.string()),
   waves: z.array(
-    z.looseObject({
+    recorded({
       index: z.int(),
       canary: z.boolean(),
-      status: z.string(),
+      status: z.enum(WAVE_STATUSES),
       distributions: z.array(
-        z.looseObject({ distributionId: z.string(), originIds: z.array(z.string()), outcome: z.string() }),
+        recorded({
+          distributionId: z.string(),
+          originIds: z.array(z.string()),
+          outcome: z.enum(DISTRIBUTION_OUTCOMES),
+          changedOriginIds: z.optional(z.array(z.string())),
+          error: z.optional(z.string()),
+        }),
       ),
+      gate: z.optional(GateResultView),
     }),
   ),
   preflightAttempts: z.int(),
+  lastPreflight: z.optional(z.array(ProbeResultView)),
+  rollback: z.optional(recorded({ reason: z.enum(ROTATION_REASONS), actor: z.string(), detail: z.string() })),
+  outcome: z.optional(
+    recorded({ reason: z.optional(z.enum(ROTATION_REASONS)), detail: z.optional(z.string()) }),
+  ),
 });
 
+/** A history event of type `type` with these fields besides `type` and `at`. */
+function event<T extends string, S extends z.core.$ZodLooseShape>(type: T, shape: S) {
+  return recorded({ type: z.literal(type), at: Timestamp, ...shape });
+}
+
 /** One history event (functions/core/rotation.ts RotationEvent); `type` says which. */
-export const RotationEventView = z.looseObject({ type: z.string(), at: Timestamp });
+export const RotationEventView = z.discriminatedUnion("type", [
+  event("started", { request: RotationRequestView }),
+  event("planned", {
+    old: OldCertificateView,
+    waves: z.array(
+      recorded({
+        index: z.int(),
+        canary: z.boolean(),
+        targets: z.array(recorded({ distributionId: z.string(), originIds: z.array(z.string()) })),
+      }),
+    ),
+    newIssuerArn: z.string(),
+    replacementKey: optional(RecordedReplacementKey, "Absent in rotations planned before it was recorded."),
+    baselines: Baselines,
+    credentialSecret: z.optional(z.string()),
+  }),
+  event("issued", {
+    certificateArn: z.string(),
+    serial: z.string(),
+    notAfter: Timestamp,
+    fingerprint: z.string(),
+  }),
+  event("trust-published", {
+    bundleSha256: z.string(),
+    targets: z.array(recorded({ target: z.string(), changed: z.boolean() })),
+  }),
+  event("preflight", { attempt: z.int(), probes: z.array(ProbeResultView), deadlinePassed: z.boolean() }),
+  event("swapped", {
+    wave: z.int(),
+    distributionId: z.string(),
+    outcome: z.enum(["swapped", "not-presenting"]),
+    changedOriginIds: z.array(z.string()),
+  }),
+  event("deployed", { wave: z.int() }),
+  event("gate", { wave: z.int(), result: GateResultView }),
+  event("approved", { wave: z.int(), actor: z.string() }),
+  event("rollback-requested", { reason: z.enum(ROTATION_REASONS), actor: z.string(), detail: z.string() }),
+  event("rolled-back-distribution", {
+    distributionId: z.string(),
+    ok: z.boolean(),
+    error: z.optional(z.string()),
+  }),
+  event("rolled-back", {}),
+  event("aborted", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
+  event("promoted", {}),
+  event("retired", { deleted: z.boolean(), revoked: z.boolean(), detail: z.string() }),
+  event("completed", {}),
+  event("failed", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
+  event("dry-run", {}),
+]);
+
+const CONTROL_POINT_KINDS = ["bake", "approval"] as const;
 
 export const RotationAnswer = z.object({
   rotation: RotationStateView,
   history: z.array(RotationEventView),
   control: optional(
-    z.object({ kind: z.enum(["bake", "approval"]), wave: z.int() }),
+    z.object({ kind: z.enum(CONTROL_POINT_KINDS), wave: z.int() }),
     "The control point the rotation waits at now, if any (where rollback/approve land).",
   ),
 });
 
 export const ControlAnswer = z.object({
   rotationId: z.string(),
-  action: z.enum(["rollback", "approve"]),
-  kind: described(z.enum(["bake", "approval"]), "The control point the decision was delivered to."),
+  action: z.enum(OPERATOR_DECISIONS),
+  kind: described(z.enum(CONTROL_POINT_KINDS), "The control point the decision was delivered to."),
   wave: z.int(),
 });
 
 export const ScanAcceptedAnswer = z.object({ accepted: z.literal(true) });
+
+// ---- routes ---------------------------------------------------------------------------------------------
+
+/** Any zod schema (this module's are zod/mini ones). */
+type Schema = z.core.$ZodType;
+
+/**
+ * One route of the API: its method and path, the schemas its request is validated with (path parameters,
+ * query, body; a part without one must be empty), the answer of each success status, and the error
+ * statuses it may answer besides 400 and 500 (every error answer is an ErrorAnswer).
+ */
+export interface Route {
+  method: "GET" | "POST";
+  path: string;
+  params?: z.ZodMiniObject;
+  query?: z.ZodMiniObject;
+  /** A route with a body schema reads the body: size limit, JSON media type, parse, validation. */
+  body?: z.ZodMiniObject;
+  bodyRequired?: boolean;
+  answers: Readonly<Record<number, Schema>>;
+  errors?: readonly (404 | 409 | 413 | 415)[];
+}
+
+/** What a route's handler answers: one of its success statuses, with that status's answer. */
+export type AnswerOf<R extends Route> = {
+  [S in keyof R["answers"] & number]: { status: S; body: z.input<R["answers"][S]> };
+}[keyof R["answers"] & number];
+
+/** The eight routes, by operation id: the one definition of what the API takes and answers. */
+export const ROUTES = {
+  listCertificates: {
+    method: "GET",
+    path: "/certificates",
+    query: ListCertificatesQuery,
+    answers: { 200: CertificateListAnswer },
+  },
+  getCertificate: {
+    method: "GET",
+    path: "/certificates/{id}",
+    params: CertificatePath,
+    answers: { 200: CertificateAnswer },
+    errors: [404],
+  },
+  startRotation: {
+    method: "POST",
+    path: "/rotations",
+    body: StartRotationBody,
+    bodyRequired: true,
+    answers: { 200: DryRunAnswer, 202: RotationStartedAnswer },
+    errors: [404, 409, 413, 415],
+  },
+  listRotations: {
+    method: "GET",
+    path: "/rotations",
+    query: ListRotationsQuery,
+    answers: { 200: RotationListAnswer },
+  },
+  getRotation: {
+    method: "GET",
+    path: "/rotations/{id}",
+    params: RotationPath,
+    answers: { 200: RotationAnswer },
+    errors: [404],
+  },
+  rollbackRotation: {
+    method: "POST",
+    path: "/rotations/{id}/rollback",
+    params: RotationPath,
+    body: RollbackBody,
+    answers: { 202: ControlAnswer },
+    errors: [404, 409, 413, 415],
+  },
+  approveRotation: {
+    method: "POST",
+    path: "/rotations/{id}/approve",
+    params: RotationPath,
+    body: ApproveBody,
+    answers: { 202: ControlAnswer },
+    errors: [404, 409, 413, 415],
+  },
+  startScan: {
+    method: "POST",
+    path: "/scan",
+    body: ScanBody,
+    answers: { 202: ScanAcceptedAnswer },
+    errors: [413, 415],
+  },
+} as const satisfies Record<string, Route>;
+export type OperationId = keyof typeof ROUTES;

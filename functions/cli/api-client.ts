@@ -8,15 +8,18 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type {
+  CertificateAnswer,
   CertificateList,
   CertificateQuery,
-  CertificateView,
-  ControlAction,
+  CertificateRef,
   ControlAnswer,
+  DecisionRequest,
+  OperatorDecision,
   RotationDetail,
   RotationList,
   RotationQuery,
   RotatorApi,
+  ScanAccepted,
   StartRotationAnswer,
   StartRotationRequest,
 } from "./api-types.ts";
@@ -242,7 +245,7 @@ export class HttpRotatorApi implements RotatorApi {
     return this.#call("GET", ["certificates"], { query: { ...query } });
   }
 
-  getCertificate(id: string): Promise<{ certificate: CertificateView }> {
+  getCertificate(id: CertificateRef): Promise<CertificateAnswer> {
     return this.#call("GET", ["certificates", id]);
   }
 
@@ -258,11 +261,12 @@ export class HttpRotatorApi implements RotatorApi {
     return this.#call("GET", ["rotations", rotationId]);
   }
 
-  control(rotationId: string, action: ControlAction, reason?: string): Promise<ControlAnswer> {
-    return this.#call("POST", ["rotations", rotationId, action], { body: reason ? { reason } : {} });
+  control(rotationId: string, action: OperatorDecision, reason?: string): Promise<ControlAnswer> {
+    const body: DecisionRequest = reason ? { reason } : {};
+    return this.#call("POST", ["rotations", rotationId, action], { body });
   }
 
-  scan(): Promise<{ accepted: boolean }> {
+  scan(): Promise<ScanAccepted> {
     return this.#call("POST", ["scan"], { body: {} });
   }
 

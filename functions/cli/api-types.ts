@@ -1,83 +1,73 @@
 /**
- * The HTTP API's answers as the CLI reads them (the contract functions/api/ implements). Where the server
- * has the type (the certificate view's schema, the plan, rotation summaries, state and history, control
- * answers) it is imported, type-only, so a change of the contract is a type error here, not a surprise in
- * an operator's terminal.
+ * The HTTP API's requests and answers as the CLI sends and reads them: every type here is inferred from
+ * the API's contract (functions/api/schemas.ts), requests as the schemas take them (`z.input`), answers as
+ * they describe them (`z.output`). A change of the contract is a type error here, not a surprise in an
+ * operator's terminal. Type-only imports: nothing of zod is loaded for them.
  */
-import type { RotationSummary } from "../adapters/rotation-store.ts";
-import type { CertificateListAnswer, CertificateView } from "../api/schemas.ts";
-import type { RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
-import type { WaveSize } from "../core/waves.ts";
-import type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/control-rotation.ts";
-import type { RotationPlan } from "../workflow/plan.ts";
+import type * as z from "zod/mini";
+import type {
+  CertificateAnswer as CertificateAnswerSchema,
+  CertificateListAnswer,
+  CertificatePath,
+  CertificateView as CertificateViewSchema,
+  ControlAnswer as ControlAnswerSchema,
+  DryRunAnswer as DryRunAnswerSchema,
+  ListCertificatesQuery,
+  ListRotationsQuery,
+  RollbackBody,
+  RotationAnswer,
+  RotationListAnswer,
+  RotationStartedAnswer,
+  ScanAcceptedAnswer,
+  StartRotationBody,
+} from "../api/schemas.ts";
 
-/** One certificate as the API answers it (the API's own schema, so the CLI cannot drift from it). */
-export type { CertificateView } from "../api/schemas.ts";
+/** One certificate as the API answers it. */
+export type CertificateView = z.output<typeof CertificateViewSchema>;
+/** A certificate as GET /certificates/{id} names it: its id (UUID) or full ARN. */
+export type CertificateRef = z.input<typeof CertificatePath>["id"];
+export type CertificateAnswer = z.output<typeof CertificateAnswerSchema>;
 
-export interface CertificateQuery {
-  due?: boolean;
-  expiringWithinDays?: number;
-  managed?: boolean;
-  /** Certificates per page (the API's default when absent). */
-  limit?: number;
-  /** The nextToken of the previous page (valid with the same filters only). */
-  nextToken?: string;
-}
-
+/**
+ * The filters and page of GET /certificates, as the API reads them: the query carries them as text
+ * (`due=true`, `limit=100`), and the client writes each value as such.
+ */
+export type CertificateQuery = z.output<typeof ListCertificatesQuery>;
 /** One page of GET /certificates: `nextToken` when more certificates match. */
-export type CertificateList = CertificateListAnswer;
+export type CertificateList = z.output<typeof CertificateListAnswer>;
 
-export type ApprovalMode = "none" | "between-waves";
-
-export interface StartRotationRequest {
-  certificateArn: string;
-  dryRun?: boolean;
-  waves?: { canarySize?: number; waves?: WaveSize[] };
-  bakeSeconds?: number;
-  approval?: ApprovalMode;
-  reason?: string;
-}
-
-export interface RotationStarted {
-  rotationId: string;
-  started: boolean;
-  status: RotationStatus;
-}
-
-/** The plan of a dry run: the workflow's own plan (functions/workflow/plan.ts). */
-export type { RotationPlan } from "../workflow/plan.ts";
-
-export interface DryRunAnswer {
-  dryRun: true;
-  plan: RotationPlan;
-}
-
+export type StartRotationRequest = z.input<typeof StartRotationBody>;
+export type ApprovalMode = NonNullable<StartRotationRequest["approval"]>;
+export type RotationStarted = z.output<typeof RotationStartedAnswer>;
+export type DryRunAnswer = z.output<typeof DryRunAnswerSchema>;
+/** The plan of a dry run. */
+export type RotationPlan = DryRunAnswer["plan"];
 export type StartRotationAnswer = RotationStarted | DryRunAnswer;
 
-export type { RotationSummary } from "../adapters/rotation-store.ts";
+/** The filters and page of GET /rotations (written as text, as for certificates). */
+export type RotationQuery = z.output<typeof ListRotationsQuery>;
+export type RotationList = z.output<typeof RotationListAnswer>;
+export type RotationSummary = RotationList["rotations"][number];
 
-export interface RotationQuery {
-  status?: string;
-  limit?: number;
-  nextToken?: string;
-}
+/**
+ * GET /rotations/{id}: the rotation's state and history, and the control point it waits at when the API
+ * reports one (without it the CLI infers bake windows from the wave status and says when an approval may
+ * be awaited).
+ */
+export type RotationDetail = z.output<typeof RotationAnswer>;
+export type RotationState = RotationDetail["rotation"];
+export type RotationStatus = RotationState["status"];
+export type WaveState = RotationState["waves"][number];
+export type DistributionState = WaveState["distributions"][number];
+export type GateResult = NonNullable<WaveState["gate"]>;
+export type RotationEvent = RotationDetail["history"][number];
 
-export interface RotationList {
-  rotations: RotationSummary[];
-  nextToken?: string;
-}
-
-export interface RotationDetail {
-  rotation: RotationState;
-  history: RotationEvent[];
-  /**
-   * The control point the rotation waits at, when the API reports it (the store keeps it); without it the
-   * CLI infers bake windows from the wave status and says when an approval may be awaited.
-   */
-  control?: { kind: "bake" | "approval"; wave: number };
-}
-
-export type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/control-rotation.ts";
+/** An operator's decision at a control point: roll back, or approve the next wave. */
+export type OperatorDecision = ControlAnswer["action"];
+/** The body of POST /rotations/{id}/rollback and /approve. */
+export type DecisionRequest = z.input<typeof RollbackBody>;
+export type ControlAnswer = z.output<typeof ControlAnswerSchema>;
+export type ScanAccepted = z.output<typeof ScanAcceptedAnswer>;
 
 /** Everything the commands need from the API: one method per route. */
 export interface RotatorApi {
@@ -85,10 +75,10 @@ export interface RotatorApi {
   readonly endpoint: string;
   /** One page of the certificates; follow `nextToken` for the rest (see paging.ts). */
   listCertificates(query?: CertificateQuery): Promise<CertificateList>;
-  getCertificate(id: string): Promise<{ certificate: CertificateView }>;
+  getCertificate(id: CertificateRef): Promise<CertificateAnswer>;
   startRotation(request: StartRotationRequest): Promise<StartRotationAnswer>;
   listRotations(query?: RotationQuery): Promise<RotationList>;
   getRotation(rotationId: string): Promise<RotationDetail>;
-  control(rotationId: string, action: ControlAction, reason?: string): Promise<ControlAnswer>;
-  scan(): Promise<{ accepted: boolean }>;
+  control(rotationId: string, action: OperatorDecision, reason?: string): Promise<ControlAnswer>;
+  scan(): Promise<ScanAccepted>;
 }

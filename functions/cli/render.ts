@@ -2,15 +2,15 @@
  * Text the operator reads: tables, durations, times, and a rotation's waves, gates, control point and
  * history in the rotation's own words. Pure: the clock is a parameter.
  */
-import {
-  type DistributionState,
-  type GateResult,
-  type RotationEvent,
-  type RotationState,
-  TERMINAL_STATUSES,
-  type WaveState,
-} from "../core/rotation.ts";
-import type { RotationDetail } from "./api-types.ts";
+import { TERMINAL_STATUSES } from "../core/rotation.ts";
+import type {
+  DistributionState,
+  GateResult,
+  RotationDetail,
+  RotationEvent,
+  RotationState,
+  WaveState,
+} from "./api-types.ts";
 
 /** Left-aligned columns (right-aligned where `right[i]`), two spaces apart, no trailing blanks. */
 export function table(header: string[], rows: string[][], right: boolean[] = []): string {
@@ -242,7 +242,7 @@ export function controlPointOf(detail: RotationDetail): ControlPoint | undefined
 
 /** The approval mode the rotation was started with, when its request set one (else the stage's applies). */
 function approvalOf(state: RotationState): string | undefined {
-  return (state.request as { overrides?: { approval?: string } } | undefined)?.overrides?.approval;
+  return state.request?.overrides?.approval;
 }
 
 /**

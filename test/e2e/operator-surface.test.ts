@@ -14,9 +14,12 @@
  * operator, the API or a subscriber can read.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod/mini";
+import { RotationAnswer } from "../../functions/api/schemas.ts";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
 import type { CertificateView, RotationDetail, RotationPlan } from "../../functions/cli/api-types.ts";
 import { credentialSecretName } from "../../functions/workflow/rotation-workflow.ts";
+import { strictly } from "../support/contract.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -250,6 +253,8 @@ describe("the operator surface, end to end", () => {
     expect((run.result as { getStatus(): string }).getStatus()).toBe("SUCCEEDED");
 
     const detail: RotationDetail = await operatorApi().getRotation(firstId);
+    // What a real rotation recorded is what the contract says, field for field.
+    z.parse(strictly(RotationAnswer), detail);
     expect(detail.rotation.status).toBe("completed");
     newArn = detail.rotation.issued!.certificateArn;
     expect(newArn).not.toBe(stack.certificateArn);
@@ -353,6 +358,7 @@ describe("the operator surface, end to end", () => {
     expect(stack.presented()).toEqual([newArn, newArn, newArn]);
 
     const detail = await api.getRotation(secondId);
+    z.parse(strictly(RotationAnswer), detail);
     expect(detail.rotation.status).toBe("rolled-back");
     expect(detail.rotation.rollback).toMatchObject({
       actor: PRINCIPAL,

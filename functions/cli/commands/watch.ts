@@ -4,8 +4,7 @@
  * for and how to act, the latest events); otherwise only what changed is printed, as a log. Exits 0 when the
  * rotation completed, 6 when it was rolled back or aborted, 7 when it failed.
  */
-import type { RotationState, RotationStatus, WaveState } from "../../core/rotation.ts";
-import type { RotationDetail } from "../api-types.ts";
+import type { RotationDetail, RotationState, RotationStatus, WaveState } from "../api-types.ts";
 import { type CommandDeps, type CommandSpec, positionalsOf, seconds } from "../command.ts";
 import { ApiError, ExitCode, explainError } from "../errors.ts";
 import {

@@ -1,7 +1,7 @@
 /** Lambda entry of `POST /rotations/{id}/approve`: let a rotation waiting for approval go on to its next wave. */
-import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
+import { apiRoute, type HttpOptions } from "../../api/http.ts";
 import { decideRotation, type RotationsDeps } from "../../api/rotations.ts";
-import { ApproveBody, RotationPath } from "../../api/schemas.ts";
+import { ROUTES } from "../../api/schemas.ts";
 import { controlApiDeps } from "../../api/wiring.ts";
 
 export function approveRotationHandler(
@@ -9,11 +9,8 @@ export function approveRotationHandler(
   options: HttpOptions = {},
 ) {
   return apiRoute(
-    { params: RotationPath, body: ApproveBody },
-    async ({ params, body }, actor) => {
-      const answer = await decideRotation(await deps(), params.id, "approve", actor, body.reason);
-      return json(answer.status, answer.body);
-    },
+    ROUTES.approveRotation,
+    async ({ params, body }, actor) => decideRotation(await deps(), params.id, "approve", actor, body.reason),
     options,
   );
 }

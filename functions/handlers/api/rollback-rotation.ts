@@ -1,7 +1,7 @@
 /** Lambda entry of `POST /rotations/{id}/rollback`: roll back at the rotation's bake window or approval. */
-import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
+import { apiRoute, type HttpOptions } from "../../api/http.ts";
 import { decideRotation, type RotationsDeps } from "../../api/rotations.ts";
-import { RollbackBody, RotationPath } from "../../api/schemas.ts";
+import { ROUTES } from "../../api/schemas.ts";
 import { controlApiDeps } from "../../api/wiring.ts";
 
 export function rollbackRotationHandler(
@@ -9,11 +9,9 @@ export function rollbackRotationHandler(
   options: HttpOptions = {},
 ) {
   return apiRoute(
-    { params: RotationPath, body: RollbackBody },
-    async ({ params, body }, actor) => {
-      const answer = await decideRotation(await deps(), params.id, "rollback", actor, body.reason);
-      return json(answer.status, answer.body);
-    },
+    ROUTES.rollbackRotation,
+    async ({ params, body }, actor) =>
+      decideRotation(await deps(), params.id, "rollback", actor, body.reason),
     options,
   );
 }
