@@ -16,7 +16,7 @@ import {
   InvalidNextTokenError,
   type RotationStore,
 } from "../adapters/rotation-store.ts";
-import { factsOf, ReplacementKeyError } from "../core/certificate.ts";
+import { factsOf, oneLineName, ReplacementKeyError } from "../core/certificate.ts";
 import { tryParseCertificate } from "../core/pem.ts";
 import type {
   PlannedCertificate,
@@ -24,7 +24,7 @@ import type {
   RotationOverrides,
   RotationState,
 } from "../core/rotation.ts";
-import { issuerKeyOfSubject } from "../core/tracking.ts";
+import { managementFactsOf, managementOf, type NotManagedReason } from "../core/tracking.ts";
 import {
   type CallbackSender,
   controlRotation,
@@ -120,28 +120,26 @@ function refuseOverridesOutlastingTheExecution(settings: RotationSettings, overr
   throw validationError(fields.map((field) => ({ field, message })));
 }
 
-const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
+/** Why POST /rotations refuses a certificate the service does not manage, by reason (field certificateArn). */
+const NOT_MANAGED: Record<NotManagedReason, (certificate: X509Certificate) => string> = {
+  OtherIssuer: (certificate) =>
+    `is not a certificate this service manages: it was issued by ${oneLineName(certificate.issuer)}, not by a configured Private CA`,
+  NotClientAuth: () => "is not a client certificate (no clientAuth extended key usage)",
+  NotImported: () => "is not a certificate this service manages: ACM did not import it",
+};
 
-/** 400 on `certificateArn` unless a configured CA issued this client-auth certificate. */
+/**
+ * 400 on `certificateArn` unless the service manages the certificate (core/tracking.ts managementOf): a
+ * client-auth certificate of a configured CA. Whether ACM imported it is not known here (GetCertificate
+ * does not say), so that check is the scan's alone.
+ */
 async function requireManaged(deps: Pick<RotationsDeps, "managedIssuers">, certificate: X509Certificate) {
-  const issuer = issuerKeyOfSubject(certificate.issuer);
-  if (!(await deps.managedIssuers()).includes(issuer)) {
+  const management = managementOf(managementFactsOf(certificate), await deps.managedIssuers());
+  if (!management.managed) {
     throw validationError([
-      {
-        field: "certificateArn",
-        message: `is not a certificate this service manages: it was issued by ${oneLine(certificate.issuer)}, not by a configured Private CA`,
-      },
+      { field: "certificateArn", message: NOT_MANAGED[management.reason](certificate) },
     ]);
   }
-  if (!(certificate.keyUsage ?? []).includes(CLIENT_AUTH_OID)) {
-    throw validationError([
-      { field: "certificateArn", message: "is not a client certificate (no clientAuth extended key usage)" },
-    ]);
-  }
-}
-
-function oneLine(name: string): string {
-  return name.split("\n").filter(Boolean).join(", ");
 }
 
 /** POST /rotations: 200 with the plan (dry run), or 202 with the rotation started (or converged on). */

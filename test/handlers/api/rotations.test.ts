@@ -44,7 +44,7 @@ import { expectedDurationSeconds } from "../../../functions/workflow/plan.ts";
 import type { RotationInput } from "../../../functions/workflow/rotation-workflow.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../../standins/index.ts";
-import { createRootCa, createSubordinateCa, issueClientCredential } from "../../../standins/pki.ts";
+import { createRootCa, createSubordinateCa, EKU, issueClientCredential } from "../../../standins/pki.ts";
 import { type ApiEventOptions, apiEvent, invoke, PRINCIPAL, ROLE_SESSION } from "../../support/api-events.ts";
 import { strictly } from "../../support/contract.ts";
 import { buildDistributionConfig } from "../../support/distribution-config.ts";
@@ -61,6 +61,7 @@ let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
 let client: ReturnType<typeof dynamoDbClient>;
 let store: RotationStore;
 let authorityArn: string;
+let issuingCa: Awaited<ReturnType<typeof createSubordinateCa>>;
 let certificateArn: string;
 let serial: string;
 let privateKeyPem: string;
@@ -76,6 +77,7 @@ beforeAll(async () => {
   // An RSA CA: its RSA-2048 certificates import into ACM, and a replacement follows its key (RSA_2048).
   const root = await createRootCa({ name: "CN=Acme Root CA, O=Acme", keyAlgorithm: "RSA_2048" });
   const issuer = await createSubordinateCa(root, { name: "CN=Acme Origin Client CA 1, O=Acme" });
+  issuingCa = issuer;
   authorityArn = standins.privateCa.addAuthority(issuer);
   const credential = await issueClientCredential(issuer, {
     subject: "CN=cloudfront-to-origin, O=Acme",
@@ -445,6 +447,32 @@ describe("POST /rotations", () => {
       .slice(before.calls)
       .filter((c) => !/^(Get|List|Describe)/.test(c.operation));
     expect(writes).toEqual([]);
+  });
+
+  it("refuses a certificate of the configured CA that is not a client certificate (no clientAuth EKU)", async () => {
+    const serverOnly = await new AcmAdapter(standins.clients().acm).importCertificate({
+      ...(await issueClientCredential(issuingCa, {
+        subject: "CN=origin.example.com, O=Acme",
+        keyAlgorithm: "RSA_2048",
+        notBefore: new Date(Date.now() - DAY),
+        notAfter: new Date(Date.now() + 30 * DAY),
+        profile: { extendedKeyUsages: [EKU.serverAuth] },
+      })),
+      lineage: { rotationId: "elsewhere", credential: "elsewhere" },
+    });
+    const before = { items: await tableItems(), calls: standins.server.calls.length };
+    for (const dryRun of [true, false]) {
+      const answer = await start(f, { body: { certificateArn: serverOnly, dryRun } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.problems).toEqual([
+        {
+          field: "certificateArn",
+          message: "is not a client certificate (no clientAuth extended key usage)",
+        },
+      ]);
+    }
+    expect(f.starts).toEqual([]);
+    expect(await tableItems()).toBe(before.items);
   });
 
   it("a dry run of a certificate ACM does not have is a 404", async () => {
