@@ -31,7 +31,7 @@ import { sstWorkflowStarter, startRotation } from "../functions/dispatch/start-r
 import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
 import { rotationDepsFrom, scanDepsFrom, trackingConfig } from "../functions/handlers/wiring.ts";
-import type { ScanDeps, ScanReport } from "../functions/tracking/scan.ts";
+import type { ScanDeps, ScanReport } from "../functions/tracking/scan-fleet.ts";
 import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
 import {
   createRotationWorkflow,

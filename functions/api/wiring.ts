@@ -54,7 +54,7 @@ import {
 import type { RotationSettings } from "../workflow/settings.ts";
 import type { CertificatesDeps } from "./certificates.ts";
 import type { RotationsDeps } from "./rotations.ts";
-import { lambdaScanTrigger, type ScanApiDeps } from "./scan.ts";
+import { lambdaScanTrigger, type ScanApiDeps } from "./scan-request.ts";
 
 export const API_LINKS = {
   table: LINKS.table,

@@ -12,7 +12,7 @@
  *   unmanaged (the report shows managed 0) and ignored with a log line.
  * - Failures follow the scan's contract (functions/handlers/scan.ts): summary line, then ScanIncompleteError.
  */
-import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
+import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan-fleet.ts";
 import { finishScan, type LogLine } from "./scan.ts";
 import { buildScanDeps, oncePerColdStart } from "./wiring.ts";
 

@@ -41,7 +41,7 @@ import { splitPem, tryParseCertificate } from "../core/pem.ts";
 import { DEFAULT_RENEW_BEFORE, type RenewBefore, validateRenewBefore } from "../core/renewal.ts";
 import { issuerKeyOfSubject } from "../core/tracking.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
-import { embeddedMetrics, type ScanDeps } from "../tracking/scan.ts";
+import { embeddedMetrics, type ScanDeps } from "../tracking/scan-fleet.ts";
 import { S3BundleTarget, SecretBundleTarget, type TrustTarget } from "../trust/publish-bundle.ts";
 import { type ConfiguredAuthority, reconcileTrust } from "../trust/reconcile.ts";
 import { AlbTrustStoreTarget } from "../trust/targets/alb-trust-store.ts";

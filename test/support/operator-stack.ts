@@ -57,7 +57,7 @@ import {
   trackingConfig,
   wiringConfig,
 } from "../../functions/handlers/wiring.ts";
-import { type ScanReport, scanFleet } from "../../functions/tracking/scan.ts";
+import { type ScanReport, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { createRotationWorkflow, type RotationInput } from "../../functions/workflow/rotation-workflow.ts";
 import type { RotationSettings } from "../../functions/workflow/settings.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";

@@ -1,6 +1,6 @@
 /** Lambda entry of `POST /scan`: run the fleet scan now (asynchronously), the caller as its actor. */
 import { apiRoute, type HttpOptions } from "../../api/http.ts";
-import { requestScan, type ScanApiDeps } from "../../api/scan.ts";
+import { requestScan, type ScanApiDeps } from "../../api/scan-request.ts";
 import { ROUTES } from "../../api/schemas.ts";
 import { scanApiDeps } from "../../api/wiring.ts";
 

@@ -4,14 +4,8 @@
  * API's tests see the call; in Lambda it is an `Event` invoke of the scan function.
  */
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
+import type { ApiScanRequest } from "../tracking/scan-trigger.ts";
 import type { AnswerOf, ROUTES } from "./schemas.ts";
-
-/** The payload the scan function receives from the API (functions/handlers/scan.ts reads `actor`). */
-export interface ApiScanRequest {
-  source: "api";
-  /** IAM principal that asked. */
-  actor: string;
-}
 
 export interface ScanTrigger {
   trigger(request: ApiScanRequest): Promise<void>;
