@@ -51,7 +51,11 @@ import type { AnswerOf, ListRotationsQuery, ROUTES, StartRotationBody } from "./
 
 export const DEFAULT_REASON = "manual rotation via API";
 
-export interface RotationsDeps extends PlanDeps {
+/**
+ * What the rotation routes need (start, list, show, roll back, approve); each route takes only its part.
+ * Not the workflow's own dependencies (functions/workflow/rotation-workflow.ts RotationDeps).
+ */
+export interface RotationRoutesDeps extends PlanDeps {
   store: Pick<RotationStore, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl">;
   /** Issuer names (tracking's issuerKey) of the configured CAs: whose certificates the service manages. */
   managedIssuers(): Promise<string[]>;
@@ -133,7 +137,10 @@ const NOT_MANAGED: Record<NotManagedReason, (certificate: X509Certificate) => st
  * client-auth certificate of a configured CA. Whether ACM imported it is not known here (GetCertificate
  * does not say), so that check is the scan's alone.
  */
-async function requireManaged(deps: Pick<RotationsDeps, "managedIssuers">, certificate: X509Certificate) {
+async function requireManaged(
+  deps: Pick<RotationRoutesDeps, "managedIssuers">,
+  certificate: X509Certificate,
+) {
   const management = managementOf(managementFactsOf(certificate), await deps.managedIssuers());
   if (!management.managed) {
     throw validationError([
@@ -144,7 +151,7 @@ async function requireManaged(deps: Pick<RotationsDeps, "managedIssuers">, certi
 
 /** POST /rotations: 200 with the plan (dry run), or 202 with the rotation started (or converged on). */
 export async function requestRotation(
-  deps: RotationsDeps,
+  deps: RotationRoutesDeps,
   body: StartBody,
   actor: string,
 ): Promise<AnswerOf<typeof ROUTES.startRotation>> {
@@ -213,7 +220,7 @@ function fieldOfProblem(message: string): string {
 
 /** GET /rotations: newest first, a page at a time. */
 export async function listRotations(
-  deps: Pick<RotationsDeps, "store">,
+  deps: Pick<RotationRoutesDeps, "store">,
   query: ListQuery,
 ): Promise<AnswerOf<typeof ROUTES.listRotations>> {
   try {
@@ -257,7 +264,7 @@ export function historyView(events: RotationEvent[]) {
  * waits at one (kind and wave only: the callback id stays in the store).
  */
 export async function getRotation(
-  deps: Pick<RotationsDeps, "store">,
+  deps: Pick<RotationRoutesDeps, "store">,
   rotationId: string,
 ): Promise<AnswerOf<typeof ROUTES.getRotation>> {
   const state = await deps.store.get(rotationId);
@@ -281,7 +288,7 @@ export async function getRotation(
  * control point the rotation waits at (202); 404 for an unknown rotation, 409 when it is not at one.
  */
 export async function decideRotation(
-  deps: Pick<RotationsDeps, "store" | "callbacks">,
+  deps: Pick<RotationRoutesDeps, "store" | "callbacks">,
   rotationId: string,
   action: OperatorDecision,
   actor: string,

@@ -53,7 +53,7 @@ import {
 } from "../handlers/wiring.ts";
 import type { RotationSettings } from "../workflow/settings.ts";
 import type { CertificatesDeps } from "./certificates.ts";
-import type { RotationsDeps } from "./rotations.ts";
+import type { RotationRoutesDeps } from "./rotations.ts";
 import { lambdaScanTrigger, type ScanApiDeps } from "./scan-request.ts";
 
 export const API_LINKS = {
@@ -179,7 +179,7 @@ export function certificatesDepsFrom(
 export function rotationReadDepsFrom(
   config: TableApiConfig,
   clients: { dynamo?: DynamoDBClient } = {},
-): Pick<RotationsDeps, "store"> {
+): Pick<RotationRoutesDeps, "store"> {
   return {
     store: new RotationStore(clients.dynamo ?? dynamoDbClientFor(config), { tableName: config.tableName }),
   };
@@ -189,7 +189,7 @@ export function rotationReadDepsFrom(
 export function controlDepsFrom(
   config: TableApiConfig,
   clients: { dynamo?: DynamoDBClient; lambda?: LambdaClient; callbacks?: CallbackSender } = {},
-): Pick<RotationsDeps, "store" | "callbacks"> {
+): Pick<RotationRoutesDeps, "store" | "callbacks"> {
   return {
     ...rotationReadDepsFrom(config, clients),
     callbacks: clients.callbacks ?? lambdaCallbackSender(clients.lambda ?? lambdaClientFor(config)),
@@ -206,10 +206,10 @@ export interface RotationsApiClients {
   workflowSdk?: WorkflowSdk;
 }
 
-export function rotationsDepsFrom(
+export function rotationRoutesDepsFrom(
   config: RotationsApiConfig,
   clients: RotationsApiClients = {},
-): RotationsDeps {
+): RotationRoutesDeps {
   const aws =
     clients.aws ??
     createAwsClients({
@@ -263,6 +263,6 @@ export const rotationReadApiDeps = oncePerColdStart(async () =>
 );
 export const controlApiDeps = oncePerColdStart(async () => controlDepsFrom(tableApiConfig(deployed())));
 export const rotationsApiDeps = oncePerColdStart(async () =>
-  rotationsDepsFrom(rotationsApiConfig(deployed())),
+  rotationRoutesDepsFrom(rotationsApiConfig(deployed())),
 );
 export const scanApiDeps = oncePerColdStart(async () => scanApiDepsFrom(scanApiConfig(deployed())));

@@ -8,8 +8,8 @@ import {
   certificatesDepsFrom,
   controlDepsFrom,
   rotationReadDepsFrom,
+  rotationRoutesDepsFrom,
   rotationsApiConfig,
-  rotationsDepsFrom,
   scanApiConfig,
   scanApiDepsFrom,
   tableApiConfig,
@@ -90,7 +90,7 @@ describe("rotations", () => {
     });
     expect(config.settings.bakeSeconds).toBe(600);
     expect(config.settings.authorityArn).toBe(AUTHORITY);
-    const deps = rotationsDepsFrom(config);
+    const deps = rotationRoutesDepsFrom(config);
     expect(deps.trustTargets.map((t) => t.name)).toEqual([
       "s3://mtls-rotator-production-trustbundles/trust/origin-client-ca.pem",
       "secretsmanager:mtls-rotator/trust/origin-client-ca",

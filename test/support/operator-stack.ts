@@ -29,8 +29,8 @@ import {
   certificatesDepsFrom,
   controlDepsFrom,
   rotationReadDepsFrom,
+  rotationRoutesDepsFrom,
   rotationsApiConfig,
-  rotationsDepsFrom,
   tableApiConfig,
 } from "../../functions/api/wiring.ts";
 import type { CredentialProvider } from "../../functions/cli/api-client.ts";
@@ -301,7 +301,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     const certificates = certificatesDepsFrom(tableConfig, { dynamo });
     const reads = rotationReadDepsFrom(tableConfig, { dynamo });
     const control = controlDepsFrom(tableConfig, { dynamo, callbacks });
-    const rotations = rotationsDepsFrom(rotationsApiConfig(sources), {
+    const rotations = rotationRoutesDepsFrom(rotationsApiConfig(sources), {
       aws: standins.clients(),
       dynamo,
       starter,

@@ -1,11 +1,11 @@
 /** Lambda entry of `POST /rotations/{id}/approve`: let a rotation waiting for approval go on to its next wave. */
 import { apiRoute, type HttpOptions } from "../../api/http.ts";
-import { decideRotation, type RotationsDeps } from "../../api/rotations.ts";
+import { decideRotation, type RotationRoutesDeps } from "../../api/rotations.ts";
 import { ROUTES } from "../../api/schemas.ts";
 import { controlApiDeps } from "../../api/wiring.ts";
 
 export function approveRotationHandler(
-  deps: () => Promise<Pick<RotationsDeps, "store" | "callbacks">>,
+  deps: () => Promise<Pick<RotationRoutesDeps, "store" | "callbacks">>,
   options: HttpOptions = {},
 ) {
   return apiRoute(

@@ -1,11 +1,11 @@
 /** Lambda entry of `GET /rotations/{id}`: the rotation's state and history. */
 import { apiRoute, type HttpOptions } from "../../api/http.ts";
-import { getRotation, type RotationsDeps } from "../../api/rotations.ts";
+import { getRotation, type RotationRoutesDeps } from "../../api/rotations.ts";
 import { ROUTES } from "../../api/schemas.ts";
 import { rotationReadApiDeps } from "../../api/wiring.ts";
 
 export function getRotationHandler(
-  deps: () => Promise<Pick<RotationsDeps, "store">>,
+  deps: () => Promise<Pick<RotationRoutesDeps, "store">>,
   options: HttpOptions = {},
 ) {
   return apiRoute(ROUTES.getRotation, async ({ params }) => getRotation(await deps(), params.id), options);

@@ -1,10 +1,10 @@
 /** Lambda entry of `POST /rotations`: start a rotation (202), or plan one without changing anything (200). */
 import { apiRoute, type HttpOptions } from "../../api/http.ts";
-import { type RotationsDeps, requestRotation } from "../../api/rotations.ts";
+import { type RotationRoutesDeps, requestRotation } from "../../api/rotations.ts";
 import { ROUTES } from "../../api/schemas.ts";
 import { rotationsApiDeps } from "../../api/wiring.ts";
 
-export function startRotationHandler(deps: () => Promise<RotationsDeps>, options: HttpOptions = {}) {
+export function startRotationHandler(deps: () => Promise<RotationRoutesDeps>, options: HttpOptions = {}) {
   return apiRoute(
     ROUTES.startRotation,
     async ({ body }, actor) => requestRotation(await deps(), body, actor),

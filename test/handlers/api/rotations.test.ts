@@ -15,14 +15,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { AcmAdapter } from "../../../functions/adapters/acm.ts";
 import { RotationStore } from "../../../functions/adapters/rotation-store.ts";
-import type { RotationsDeps } from "../../../functions/api/rotations.ts";
+import type { RotationRoutesDeps } from "../../../functions/api/rotations.ts";
 import {
   DryRunAnswer,
   RotationAnswer,
   RotationListAnswer,
   RotationStartedAnswer,
 } from "../../../functions/api/schemas.ts";
-import { API_LINKS, rotationsApiConfig, rotationsDepsFrom } from "../../../functions/api/wiring.ts";
+import { API_LINKS, rotationRoutesDepsFrom, rotationsApiConfig } from "../../../functions/api/wiring.ts";
 import {
   applyEvent,
   initialState,
@@ -146,7 +146,7 @@ function fixture() {
       MTLS_ROTATOR_DYNAMODB_ENDPOINT: dynamo.endpoint,
     },
   });
-  const deps: RotationsDeps = rotationsDepsFrom(config, {
+  const deps: RotationRoutesDeps = rotationRoutesDepsFrom(config, {
     aws: standins.clients(),
     dynamo: client,
     starter,
@@ -259,7 +259,7 @@ describe("POST /rotations", () => {
   });
 
   it("refuses overrides a rotation could outlast its execution with, naming them, and changes nothing", async () => {
-    const limited: RotationsDeps = {
+    const limited: RotationRoutesDeps = {
       ...f.deps,
       settings: { ...f.deps.settings, maxRotationSeconds: 2 * 86_400 },
     };
@@ -288,7 +288,7 @@ describe("POST /rotations", () => {
     ["AccessDeniedException", 404, "NotFound"],
     ["RequestInProgressException", 409, "Conflict"],
   ] as const)("ACM answering %s is a %i, not a 500", async (errorName, status, code) => {
-    const failing: RotationsDeps = {
+    const failing: RotationRoutesDeps = {
       ...f.deps,
       acm: {
         ...f.deps.acm,
@@ -310,7 +310,7 @@ describe("POST /rotations", () => {
   it("a dry run for a CA whose key no certificate CloudFront presents could share is a 409 saying why", async () => {
     // An ML-DSA (or unreadable) CA: ACM imports only a certificate of its CA's key type, and CloudFront
     // presents RSA_2048 or EC_prime256v1 only, so a rotation would fail at its plan.
-    const pqCa: RotationsDeps = {
+    const pqCa: RotationRoutesDeps = {
       ...f.deps,
       privateCa: {
         authorityChainPem: async () => "-----BEGIN CERTIFICATE-----\nbWxkc2E=\n-----END CERTIFICATE-----\n",
