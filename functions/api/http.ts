@@ -44,9 +44,13 @@ const STATUS: Record<ErrorCode, number> = {
   InternalError: 500,
 };
 
-/** An answer the API gives on purpose (4xx); its message is meant for the caller. */
-export class ApiError extends Error {
-  override name = "ApiError";
+/**
+ * The API refuses the request on purpose (a 4xx answer): its code, status and message (meant for the
+ * caller), the fields at fault, the rotation a conflict is about. The CLI's counterpart, the answer as the
+ * operator's client receives it, is functions/cli/errors.ts ApiAnswerError.
+ */
+export class RequestRefusedError extends Error {
+  override name = "RequestRefusedError";
   readonly code: ErrorCode;
   readonly status: number;
   readonly problems?: Problem[];
@@ -64,17 +68,17 @@ export class ApiError extends Error {
   }
 }
 
-export function validationError(problems: Problem[]): ApiError {
+export function validationError(problems: Problem[]): RequestRefusedError {
   const shown = problems.map((p) => `${p.field}: ${p.message}`).join("; ");
-  return new ApiError("ValidationError", `invalid request: ${shown}`, { problems });
+  return new RequestRefusedError("ValidationError", `invalid request: ${shown}`, { problems });
 }
 
-export function notFound(message: string): ApiError {
-  return new ApiError("NotFound", message);
+export function notFound(message: string): RequestRefusedError {
+  return new RequestRefusedError("NotFound", message);
 }
 
-export function conflict(message: string, rotationId?: string): ApiError {
-  return new ApiError("Conflict", message, rotationId ? { rotationId } : {});
+export function conflict(message: string, rotationId?: string): RequestRefusedError {
+  return new RequestRefusedError("Conflict", message, rotationId ? { rotationId } : {});
 }
 
 /** The route has no IAM principal: it is not behind IAM authorization. Never answered in detail. */
@@ -89,9 +93,9 @@ export function json(statusCode: number, body: unknown): ApiResult {
   return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
 }
 
-/** The answer for an error: the ApiError as it is, anything else as a 500 that reveals nothing. */
+/** The answer for an error: a refusal as it is, anything else as a 500 that reveals nothing. */
 export function errorAnswer(error: unknown): ApiResult {
-  if (error instanceof ApiError) {
+  if (error instanceof RequestRefusedError) {
     return json(error.status, {
       error: {
         code: error.code,
@@ -150,7 +154,7 @@ export function requestLog(options: HttpOptions = {}): MiddlewareObj<ApiEvent, A
       status,
       ...(startedAt !== undefined ? { durationMs: Math.round(performance.now() - startedAt) } : {}),
       ...(status >= 500 && error !== undefined ? { error: describe(error) } : {}),
-      ...(status < 500 && error instanceof ApiError ? { code: error.code } : {}),
+      ...(status < 500 && error instanceof RequestRefusedError ? { code: error.code } : {}),
     });
   };
   return {
@@ -173,7 +177,7 @@ function describe(error: unknown): Record<string, unknown> {
   return { value: String(error) };
 }
 
-/** Turns every error into its JSON answer (ApiError: its status; anything else: 500 InternalError). */
+/** Turns every error into its JSON answer (a refusal: its status; anything else: 500 InternalError). */
 export function errorResponse(): MiddlewareObj<ApiEvent, ApiResult> {
   return {
     onError: (request) => {
@@ -235,7 +239,7 @@ export function bodyLimit(
         ? Buffer.byteLength(raw, "base64")
         : Buffer.byteLength(raw, "utf8");
       if (bytes > maxBytes) {
-        throw new ApiError(
+        throw new RequestRefusedError(
           "PayloadTooLarge",
           `the body is ${bytes} bytes; at most ${maxBytes} are accepted`,
           {
@@ -280,9 +284,13 @@ export function jsonBody(
         return;
       }
       if (!isJsonMediaType(header(request.event, "content-type"))) {
-        throw new ApiError("UnsupportedMediaType", "the body must be JSON (content-type: application/json)", {
-          problems: [{ field: "content-type", message: "must be application/json" }],
-        });
+        throw new RequestRefusedError(
+          "UnsupportedMediaType",
+          "the body must be JSON (content-type: application/json)",
+          {
+            problems: [{ field: "content-type", message: "must be application/json" }],
+          },
+        );
       }
       try {
         request.internal.json = JSON.parse(text);

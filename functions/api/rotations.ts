@@ -46,7 +46,7 @@ import {
   worstCaseSeconds,
 } from "../workflow/plan.ts";
 import type { RotationSettings } from "../workflow/settings.ts";
-import { ApiError, conflict, notFound, validationError } from "./http.ts";
+import { conflict, notFound, RequestRefusedError, validationError } from "./http.ts";
 import type { AnswerOf, ListRotationsQuery, ROUTES, StartRotationBody } from "./schemas.ts";
 
 export const DEFAULT_REASON = "manual rotation via API";
@@ -87,7 +87,7 @@ async function orNotFound<T>(certificateArn: string, read: () => Promise<T>): Pr
   } catch (error) {
     const name = awsErrorName(error);
     if (name === "ResourceNotFoundException" || name === "AccessDeniedException") {
-      throw new ApiError(
+      throw new RequestRefusedError(
         "NotFound",
         `no certificate ${certificateArn} in ACM us-east-1 that this service can read`,
         {

@@ -24,7 +24,7 @@ import type {
   StartRotationRequest,
 } from "./api-types.ts";
 import {
-  ApiError,
+  ApiAnswerError,
   EndpointUnreachableError,
   NoCredentialsError,
   regionOfEndpoint,
@@ -338,7 +338,7 @@ export class HttpRotatorApi implements RotatorApi {
     }
     if (status >= 200 && status < 300) {
       if (parsed === undefined || parsed === null || typeof parsed !== "object") {
-        throw new ApiError({
+        throw new ApiAnswerError({
           status,
           method,
           url,
@@ -366,7 +366,7 @@ export class HttpRotatorApi implements RotatorApi {
       Message?: string;
     };
     if (document.error && typeof document.error === "object") {
-      throw new ApiError({
+      throw new ApiAnswerError({
         status,
         method,
         url,
@@ -379,7 +379,7 @@ export class HttpRotatorApi implements RotatorApi {
         signing,
       });
     }
-    throw new ApiError({
+    throw new ApiAnswerError({
       status,
       method,
       url,

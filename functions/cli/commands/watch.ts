@@ -6,7 +6,7 @@
  */
 import type { RotationDetail, RotationState, RotationStatus, WaveState } from "../api-types.ts";
 import { type CommandDeps, type CommandSpec, positionalsOf, seconds } from "../command.ts";
-import { ApiError, ExitCode, explainError } from "../errors.ts";
+import { ApiAnswerError, ExitCode, explainError } from "../errors.ts";
 import {
   clock,
   describeEvent,
@@ -156,7 +156,7 @@ export async function watchRotation(input: WatchInput, deps: CommandDeps): Promi
       // Not visible yet (just started): wait for it a while, saying so once.
       const notYet =
         !last &&
-        error instanceof ApiError &&
+        error instanceof ApiAnswerError &&
         error.status === 404 &&
         deps.now().getTime() - startedWatching < NOT_FOUND_GRACE_MS;
       if (notYet) {
