@@ -94,7 +94,7 @@ export function json(statusCode: number, body: unknown): ApiResult {
 }
 
 /** The answer for an error: a refusal as it is, anything else as a 500 that reveals nothing. */
-export function errorAnswer(error: unknown): ApiResult {
+export function answerForError(error: unknown): ApiResult {
   if (error instanceof RequestRefusedError) {
     return json(error.status, {
       error: {
@@ -181,7 +181,7 @@ function describe(error: unknown): Record<string, unknown> {
 export function errorResponse(): MiddlewareObj<ApiEvent, ApiResult> {
   return {
     onError: (request) => {
-      request.response = errorAnswer(request.error);
+      request.response = answerForError(request.error);
     },
   };
 }

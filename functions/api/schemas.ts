@@ -156,6 +156,9 @@ export const ListCertificatesQuery = z.strictObject({
   ),
 });
 
+/** The filters of GET /certificates (a nextToken is valid only with the ones it was handed out for). */
+export type CertificateFilter = Omit<z.output<typeof ListCertificatesQuery>, "limit" | "nextToken">;
+
 export const CertificatePath = z.strictObject({
   id: described(
     z.pipe(

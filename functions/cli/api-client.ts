@@ -9,19 +9,18 @@ import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type {
   CertificateAnswer,
-  CertificateList,
-  CertificateQuery,
+  CertificateListAnswer,
   CertificateRef,
   ControlAnswer,
-  DecisionRequest,
-  OperatorDecision,
-  RotationDetail,
-  RotationList,
-  RotationQuery,
+  DecisionBody,
+  ListCertificatesQuery,
+  ListRotationsQuery,
+  RotationAnswer,
+  RotationListAnswer,
   RotatorApi,
-  ScanAccepted,
+  ScanAcceptedAnswer,
   StartRotationAnswer,
-  StartRotationRequest,
+  StartRotationBody,
 } from "./api-types.ts";
 import {
   ApiAnswerError,
@@ -241,7 +240,7 @@ export class HttpRotatorApi implements RotatorApi {
     this.endpoint = settings.endpoint.replace(/\/$/, "");
   }
 
-  listCertificates(query: CertificateQuery = {}): Promise<CertificateList> {
+  listCertificates(query: ListCertificatesQuery = {}): Promise<CertificateListAnswer> {
     return this.#call("GET", ["certificates"], { query: { ...query } });
   }
 
@@ -249,24 +248,24 @@ export class HttpRotatorApi implements RotatorApi {
     return this.#call("GET", ["certificates", id]);
   }
 
-  startRotation(request: StartRotationRequest): Promise<StartRotationAnswer> {
+  startRotation(request: StartRotationBody): Promise<StartRotationAnswer> {
     return this.#call("POST", ["rotations"], { body: request });
   }
 
-  listRotations(query: RotationQuery = {}): Promise<RotationList> {
+  listRotations(query: ListRotationsQuery = {}): Promise<RotationListAnswer> {
     return this.#call("GET", ["rotations"], { query: { ...query } });
   }
 
-  getRotation(rotationId: string): Promise<RotationDetail> {
+  getRotation(rotationId: string): Promise<RotationAnswer> {
     return this.#call("GET", ["rotations", rotationId]);
   }
 
-  control(rotationId: string, action: OperatorDecision, reason?: string): Promise<ControlAnswer> {
-    const body: DecisionRequest = reason ? { reason } : {};
+  control(rotationId: string, action: ControlAnswer["action"], reason?: string): Promise<ControlAnswer> {
+    const body: DecisionBody = reason ? { reason } : {};
     return this.#call("POST", ["rotations", rotationId, action], { body });
   }
 
-  scan(): Promise<ScanAccepted> {
+  scan(): Promise<ScanAcceptedAnswer> {
     return this.#call("POST", ["scan"], { body: {} });
   }
 

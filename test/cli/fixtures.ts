@@ -17,9 +17,9 @@ import {
 } from "../../functions/api/schemas.ts";
 import type {
   CertificateView,
-  RotationDetail,
-  RotationPlan,
-  StartRotationRequest,
+  RotationAnswer,
+  RotationPlanView,
+  StartRotationBody,
 } from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { type ReplacementKeyChoice, replacementKeyFor } from "../../functions/core/certificate.ts";
@@ -401,7 +401,7 @@ export function withApproval(events: RotationEvent[], approval: "none" | "betwee
 }
 
 /** GET /rotations/{id}'s answer for these events, shaped as the API shapes it (no old certificate's body). */
-export function detailOf(events: RotationEvent[], control?: RotationDetail["control"]): RotationDetail {
+export function detailOf(events: RotationEvent[], control?: RotationAnswer["control"]): RotationAnswer {
   return {
     rotation: rotationView(foldEvents(ROTATION_ID, events)),
     history: historyView(events),
@@ -427,11 +427,11 @@ export interface Backend {
   /** Every rotation the API lists: its events so far. */
   rotations: Map<string, RotationEvent[]>;
   /** GET /rotations/{id} answers, one per call (the last one repeats): drives `watch`. */
-  timelines: Map<string, Array<RotationDetail | "error" | "not-yet">>;
+  timelines: Map<string, Array<RotationAnswer | "error" | "not-yet">>;
   /** The control point each rotation waits at (rollback/approve are delivered there). */
   controls: Map<string, { kind: "bake" | "approval"; wave: number }>;
   /** Bodies POST /rotations received. */
-  started: StartRotationRequest[];
+  started: StartRotationBody[];
   /** Bodies POST /rotations/{id}/rollback|approve received. */
   decisions: Array<{ rotationId: string; action: string; body: unknown }>;
   /** POST /scan calls received. */
@@ -471,13 +471,13 @@ const invalid = (problems: Array<{ field: string; message: string }>) =>
 /** A plan's keyAlgorithm and replacementKey, as planRotation answers them. */
 function replacementKeyOf(
   choice: ReplacementKeyChoice,
-): Pick<RotationPlan, "keyAlgorithm" | "replacementKey"> {
+): Pick<RotationPlanView, "keyAlgorithm" | "replacementKey"> {
   if (choice.keyAlgorithm === undefined) throw new Error(choice.message);
   const { keyAlgorithm, ...replacementKey } = choice;
   return { keyAlgorithm, replacementKey };
 }
 
-export function planFor(c: CertificateView, request: StartRotationRequest): RotationPlan {
+export function planFor(c: CertificateView, request: StartRotationBody): RotationPlanView {
   const targets = new Map<string, string[]>();
   for (const u of c.usage)
     targets.set(u.distributionId, [...(targets.get(u.distributionId) ?? []), u.originId]);
@@ -591,7 +591,7 @@ function answerRoutes(backend: Backend): Record<string, AnswerHandler> {
       return json(200, { certificate });
     },
     "POST /rotations": async (event) => {
-      const body = bodyOf(event) as StartRotationRequest | undefined;
+      const body = bodyOf(event) as StartRotationBody | undefined;
       if (!body) return invalid([{ field: "body", message: "must be a JSON object" }]);
       const problems: Array<{ field: string; message: string }> = [];
       if (typeof body.certificateArn !== "string" || !/^arn:aws[\w-]*:acm:/.test(body.certificateArn)) {

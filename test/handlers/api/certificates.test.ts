@@ -8,8 +8,8 @@ import * as z from "zod/mini";
 import { InventoryStore } from "../../../functions/adapters/inventory-store.ts";
 import {
   type CertificatesDeps,
-  certificateView,
   MAX_PAGE_BYTES,
+  viewOfCertificate,
 } from "../../../functions/api/certificates.ts";
 import { CertificateAnswer, CertificateListAnswer } from "../../../functions/api/schemas.ts";
 import {
@@ -442,7 +442,7 @@ describe("GET /certificates, a page at a time", () => {
     const records = Array.from({ length: 10_000 }, (_, n) => realistic(n));
     const d = memoryDeps(records);
     // The whole inventory in one body was over the limit (what the listing answered before paging).
-    const all = JSON.stringify({ certificates: records.map((r) => certificateView(r, NOW)) });
+    const all = JSON.stringify({ certificates: records.map((r) => viewOfCertificate(r, NOW)) });
     expect(Buffer.byteLength(all)).toBeGreaterThan(6 * 1024 * 1024);
 
     const event = apiEvent("GET /certificates", { query: { limit: "500" } });
