@@ -610,6 +610,21 @@ export type AnswerOf<R extends Route> = {
   [S in keyof R["answers"] & number]: { status: S; body: z.input<R["answers"][S]> };
 }[keyof R["answers"] & number];
 
+/** POST /rotations/{id}/<decision>: an operator's decision, delivered to the rotation's control point. */
+function decisionRoute<const D extends (typeof OPERATOR_DECISIONS)[number], B extends z.ZodMiniObject>(
+  decision: D,
+  body: B,
+) {
+  return {
+    method: "POST",
+    path: `/rotations/{id}/${decision}`,
+    params: RotationPath,
+    body,
+    answers: { 202: ControlAnswer },
+    errors: [404, 409, 413, 415],
+  } as const;
+}
+
 /** The eight routes, by operation id: the one definition of what the API takes and answers. */
 export const ROUTES = {
   listCertificates: {
@@ -646,22 +661,8 @@ export const ROUTES = {
     answers: { 200: RotationAnswer },
     errors: [404],
   },
-  rollbackRotation: {
-    method: "POST",
-    path: "/rotations/{id}/rollback",
-    params: RotationPath,
-    body: RollbackBody,
-    answers: { 202: ControlAnswer },
-    errors: [404, 409, 413, 415],
-  },
-  approveRotation: {
-    method: "POST",
-    path: "/rotations/{id}/approve",
-    params: RotationPath,
-    body: ApproveBody,
-    answers: { 202: ControlAnswer },
-    errors: [404, 409, 413, 415],
-  },
+  rollbackRotation: decisionRoute("rollback", RollbackBody),
+  approveRotation: decisionRoute("approve", ApproveBody),
   startScan: {
     method: "POST",
     path: "/scan",
