@@ -1,5 +1,5 @@
 // Expiry tracking (Detect): a scheduled fleet scan and ACM's "Approaching Expiration" event, both running
-// functions/tracking/scan.ts through their handlers, with exactly the permissions the scan uses. No statement
+// functions/tracking/scan-fleet.ts through their handlers, with exactly the permissions the scan uses. No statement
 // has a wildcard action; a resource is "*" only where the action supports no narrower resource.
 //
 // Trust reconciliation (CA migrations): after a full scan, the scheduled scan publishes the trust bundle

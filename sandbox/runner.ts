@@ -7,7 +7,7 @@
  * (rotationDepsFrom over the linked resources infra/ declares), the scan and the ACM expiry event are the
  * Lambda handlers over scanDepsFrom, rotations start through the dispatcher (startRotation over
  * sstWorkflowStarter, answered by a local Lambda), rollback and approval go through controlRotation, and a
- * dry run is the API's: planRotation over the deps the API's wiring builds (rotationsDepsFrom), read-only.
+ * dry run is the API's: planRotation over the deps the API's wiring builds (rotationRoutesDepsFrom), read-only.
  * The sandbox adds only what AWS would be: stand-ins, a local durable runtime, origins and an edge.
  *
  * Everything listens on 127.0.0.1, stops by itself (at the end, on failure, or at the scenario's timeout) and
@@ -28,8 +28,8 @@ import { controlRotation } from "../functions/dispatch/control-rotation.ts";
 import { sstWorkflowStarter, startRotation } from "../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
-import type { ScanDeps, ScanReport } from "../functions/tracking/scan.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../functions/wiring/api-rotations.ts";
+import type { ScanDeps, ScanReport } from "../functions/tracking/scan-fleet.ts";
+import { rotationRoutesDepsFrom, rotationsApiConfig } from "../functions/wiring/api-rotations.ts";
 import { scanDepsFrom, trackingConfig } from "../functions/wiring/tracking.ts";
 import { rotationDepsFrom } from "../functions/wiring/workflow.ts";
 import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
@@ -324,7 +324,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     const dynamo = countDynamoCalls(dynamoDbClient(world.dynamo.endpoint), world.dynamoCalls);
     // Dry runs: what POST /rotations with dryRun answers, over the deps the API's wiring builds from the
     // same linked resources (settings, ACM, CloudFront, trust target names). planRotation only reads.
-    const planDeps: PlanDeps = rotationsDepsFrom(rotationsApiConfig(world.wiring), {
+    const planDeps: PlanDeps = rotationRoutesDepsFrom(rotationsApiConfig(world.wiring), {
       aws: world.clients,
       dynamo,
       starter: dispatcher,
@@ -553,7 +553,7 @@ interface ActionContext {
   dryRuns: DryRunReport[];
   scans: SandboxReport["scans"];
   dispatcher: ReturnType<typeof sstWorkflowStarter>;
-  /** What the API's dry run reads with (rotationsDepsFrom). */
+  /** What the API's dry run reads with (rotationRoutesDepsFrom). */
   planDeps: PlanDeps;
   scanDeps: ScanDeps;
   latestRotation(certificate: string): TrackedRotation | undefined;

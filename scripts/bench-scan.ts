@@ -24,7 +24,7 @@ import { InventoryStore } from "../functions/adapters/inventory-store.ts";
 import { decideRenewal } from "../functions/core/renewal.ts";
 import { issuerKeyOfSubject } from "../functions/core/tracking.ts";
 import { generateKeyPair, privateKeyToPem } from "../functions/crypto/keys.ts";
-import { scanFleet } from "../functions/tracking/scan.ts";
+import { scanFleet } from "../functions/tracking/scan-fleet.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../standins/dynamodb.ts";
 import { startStandins } from "../standins/index.ts";
 import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";

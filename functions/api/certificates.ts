@@ -3,22 +3,23 @@
  * operators, the listing a page at a time. Reads the inventory only; changes nothing.
  */
 import { createHash } from "node:crypto";
+import type * as z from "zod/mini";
 import type { InventoryStore } from "../adapters/inventory-store.ts";
 import type { InventoryRecord } from "../core/tracking.ts";
 import { notFound, validationError } from "./http.ts";
-import { type CertificateListAnswer, type CertificateView, DEFAULT_CERTIFICATE_PAGE } from "./schemas.ts";
+import {
+  type CertificateFilter,
+  type CertificateListAnswer,
+  type CertificateView,
+  DEFAULT_CERTIFICATE_PAGE,
+  type ListCertificatesQuery,
+} from "./schemas.ts";
 
 const DAY_MS = 86_400_000;
 
 export interface CertificatesDeps {
   inventory: Pick<InventoryStore, "loadAll">;
   now: () => Date;
-}
-
-export interface CertificateFilter {
-  due?: boolean;
-  expiringWithinDays?: number;
-  managed?: boolean;
 }
 
 /** The ACM certificate id: the last segment of its ARN. */
@@ -38,7 +39,7 @@ export function isDue(record: InventoryRecord, now: Date): boolean {
 }
 
 /** An inventory record as the API shows it. Public facts only (the inventory holds nothing else). */
-export function certificateView(record: InventoryRecord, now: Date): CertificateView {
+export function viewOfCertificate(record: InventoryRecord, now: Date): CertificateView {
   return {
     id: certificateIdOf(record.arn),
     arn: record.arn,
@@ -163,10 +164,7 @@ export function decodeNextToken(token: string, filter: CertificateFilter): Posit
   return { at: parsed[1], arn: parsed[2] };
 }
 
-export interface ListCertificatesQuery extends CertificateFilter {
-  limit?: number;
-  nextToken?: string;
-}
+type ListQuery = z.output<typeof ListCertificatesQuery>;
 
 /**
  * GET /certificates: the certificates matching every given filter, soonest expiry first (notAfter, then
@@ -179,7 +177,7 @@ export interface ListCertificatesQuery extends CertificateFilter {
  */
 export async function listCertificates(
   deps: CertificatesDeps,
-  query: ListCertificatesQuery = {},
+  query: ListQuery = {},
 ): Promise<CertificateListAnswer> {
   const now = deps.now();
   const filter: CertificateFilter = {
@@ -207,7 +205,7 @@ export async function listCertificates(
   let bytes = 0;
   for (const { record } of matching) {
     if (certificates.length >= limit) break;
-    const view = certificateView(record, now);
+    const view = viewOfCertificate(record, now);
     const size = Buffer.byteLength(JSON.stringify(view), "utf8") + 1;
     if (certificates.length > 0 && bytes + size > MAX_PAGE_BYTES) break;
     certificates.push(view);
@@ -229,5 +227,5 @@ export async function getCertificate(
     ? records.get(ref)
     : [...records.values()].find((r) => certificateIdOf(r.arn) === ref);
   if (!record) throw notFound(`no certificate ${ref} in the inventory (it is filled by the scan)`);
-  return { certificate: certificateView(record, deps.now()) };
+  return { certificate: viewOfCertificate(record, deps.now()) };
 }

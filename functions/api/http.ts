@@ -16,9 +16,9 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from "aws-lambda";
-import { type ZodType, z } from "zod";
+import * as z from "zod/mini";
 import { type LogFn, log, logger } from "../wiring/observability.ts";
-import { type ErrorCode, MAX_BODY_BYTES, type Problem } from "./schemas.ts";
+import { type AnswerOf, type ErrorCode, MAX_BODY_BYTES, type Problem, type Route } from "./schemas.ts";
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -41,9 +41,13 @@ const STATUS: Record<ErrorCode, number> = {
   InternalError: 500,
 };
 
-/** An answer the API gives on purpose (4xx); its message is meant for the caller. */
-export class ApiError extends Error {
-  override name = "ApiError";
+/**
+ * The API refuses the request on purpose (a 4xx answer): its code, status and message (meant for the
+ * caller), the fields at fault, the rotation a conflict is about. The CLI's counterpart, the answer as the
+ * operator's client receives it, is functions/cli/errors.ts ApiAnswerError.
+ */
+export class RequestRefusedError extends Error {
+  override name = "RequestRefusedError";
   readonly code: ErrorCode;
   readonly status: number;
   readonly problems?: Problem[];
@@ -61,17 +65,17 @@ export class ApiError extends Error {
   }
 }
 
-export function validationError(problems: Problem[]): ApiError {
+export function validationError(problems: Problem[]): RequestRefusedError {
   const shown = problems.map((p) => `${p.field}: ${p.message}`).join("; ");
-  return new ApiError("ValidationError", `invalid request: ${shown}`, { problems });
+  return new RequestRefusedError("ValidationError", `invalid request: ${shown}`, { problems });
 }
 
-export function notFound(message: string): ApiError {
-  return new ApiError("NotFound", message);
+export function notFound(message: string): RequestRefusedError {
+  return new RequestRefusedError("NotFound", message);
 }
 
-export function conflict(message: string, rotationId?: string): ApiError {
-  return new ApiError("Conflict", message, rotationId ? { rotationId } : {});
+export function conflict(message: string, rotationId?: string): RequestRefusedError {
+  return new RequestRefusedError("Conflict", message, rotationId ? { rotationId } : {});
 }
 
 /** The route has no IAM principal: it is not behind IAM authorization. Never answered in detail. */
@@ -86,9 +90,9 @@ export function json(statusCode: number, body: unknown): ApiResult {
   return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
 }
 
-/** The answer for an error: the ApiError as it is, anything else as a 500 that reveals nothing. */
-export function errorAnswer(error: unknown): ApiResult {
-  if (error instanceof ApiError) {
+/** The answer for an error: a refusal as it is, anything else as a 500 that reveals nothing. */
+export function answerForError(error: unknown): ApiResult {
+  if (error instanceof RequestRefusedError) {
     return json(error.status, {
       error: {
         code: error.code,
@@ -112,7 +116,7 @@ export function fieldPath(path: ReadonlyArray<PropertyKey>, prefix = ""): string
 }
 
 /** Each issue of a failed parse as a Problem naming its field (unknown keys each named on their own). */
-export function problemsOf(error: z.ZodError, prefix = ""): Problem[] {
+export function problemsOf(error: z.core.$ZodError, prefix = ""): Problem[] {
   const problems: Problem[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -162,7 +166,7 @@ export function requestLog(options: HttpOptions = {}): MiddlewareObj<ApiEvent, A
       status,
       ...(startedAt !== undefined ? { durationMs: Math.round(performance.now() - startedAt) } : {}),
       ...(status >= 500 && error !== undefined ? { error: describe(error) } : {}),
-      ...(status < 500 && error instanceof ApiError ? { code: error.code } : {}),
+      ...(status < 500 && error instanceof RequestRefusedError ? { code: error.code } : {}),
     });
   };
   return {
@@ -185,11 +189,11 @@ function describe(error: unknown): Record<string, unknown> {
   return { value: String(error) };
 }
 
-/** Turns every error into its JSON answer (ApiError: its status; anything else: 500 InternalError). */
+/** Turns every error into its JSON answer (a refusal: its status; anything else: 500 InternalError). */
 export function errorResponse(): MiddlewareObj<ApiEvent, ApiResult> {
   return {
     onError: (request) => {
-      request.response = errorAnswer(request.error);
+      request.response = answerForError(request.error);
     },
   };
 }
@@ -247,7 +251,7 @@ export function bodyLimit(
         ? Buffer.byteLength(raw, "base64")
         : Buffer.byteLength(raw, "utf8");
       if (bytes > maxBytes) {
-        throw new ApiError(
+        throw new RequestRefusedError(
           "PayloadTooLarge",
           `the body is ${bytes} bytes; at most ${maxBytes} are accepted`,
           {
@@ -292,9 +296,13 @@ export function jsonBody(
         return;
       }
       if (!isJsonMediaType(header(request.event, "content-type"))) {
-        throw new ApiError("UnsupportedMediaType", "the body must be JSON (content-type: application/json)", {
-          problems: [{ field: "content-type", message: "must be application/json" }],
-        });
+        throw new RequestRefusedError(
+          "UnsupportedMediaType",
+          "the body must be JSON (content-type: application/json)",
+          {
+            problems: [{ field: "content-type", message: "must be application/json" }],
+          },
+        );
       }
       try {
         request.internal.json = JSON.parse(text);
@@ -307,11 +315,8 @@ export function jsonBody(
   };
 }
 
-export interface RouteSchemas<P extends ZodType, Q extends ZodType, B extends ZodType> {
-  params?: P;
-  query?: Q;
-  body?: B;
-}
+/** Any zod schema, zod/mini (the API's) or full zod. */
+type ZodType = z.core.$ZodType;
 
 type Parsed<S> = S extends ZodType ? z.output<S> : undefined;
 
@@ -343,7 +348,7 @@ export function validate<
       const problems: Problem[] = [];
       const parse = (schema: ZodType | undefined, value: unknown) => {
         if (!schema) return undefined;
-        const result = schema.safeParse(value, { reportInput: true });
+        const result = z.safeParse(schema, value, { reportInput: true });
         if (!result.success) {
           problems.push(...problemsOf(result.error));
           return undefined;
@@ -367,28 +372,19 @@ export function validate<
   };
 }
 
-/** A route's schemas, and whether it takes a body that must be there. */
-export interface RouteSpec<P, Q, B> {
-  params?: P;
-  query?: Q;
-  /** A route with a body schema reads the body: size limit, JSON media type, parse, validation. */
-  body?: B;
-  bodyRequired?: boolean;
-}
+/** The validated input of a route: what its schemas parse path parameters, query and body into. */
+export type RouteInput<R extends Route> = InputContext<R["params"], R["query"], R["body"]>["input"];
 
 /**
  * A route's whole middleware chain, the same for every route: request log (no bodies), error mapping
  * (4xx naming the field; a 500 never shows internals), JSON answers, the IAM principal as the actor, then
- * for routes with a body its size limit and JSON parsing, then validation of path, query and body. `run`
- * gets the validated input and the actor and answers.
+ * for routes with a body its size limit and JSON parsing, then validation of path, query and body against
+ * the route's schemas (schemas.ts ROUTES). `run` gets the validated input and the actor, and answers one of
+ * the route's success statuses with that status's answer.
  */
-export function apiRoute<
-  P extends ZodType | undefined = undefined,
-  Q extends ZodType | undefined = undefined,
-  B extends ZodType | undefined = undefined,
->(
-  spec: RouteSpec<P, Q, B>,
-  run: (input: InputContext<P, Q, B>["input"], actor: string) => Promise<ApiResult>,
+export function apiRoute<R extends Route>(
+  route: R,
+  run: (input: RouteInput<R>, actor: string) => Promise<AnswerOf<R>>,
   options: HttpOptions = {},
 ) {
   const chain = middy<ApiEvent, ApiResult>()
@@ -397,14 +393,16 @@ export function apiRoute<
     .use(errorResponse())
     .use(jsonResponse())
     .use(iamPrincipal());
-  if (spec.body) chain.use(bodyLimit()).use(jsonBody({ required: spec.bodyRequired === true }));
+  if (route.body) chain.use(bodyLimit()).use(jsonBody({ required: route.bodyRequired === true }));
   const schemas = {
-    ...(spec.params ? { params: spec.params } : {}),
-    ...(spec.query ? { query: spec.query } : {}),
-    ...(spec.body ? { body: spec.body } : {}),
-  } as { params?: P; query?: Q; body?: B };
+    ...(route.params ? { params: route.params } : {}),
+    ...(route.query ? { query: route.query } : {}),
+    ...(route.body ? { body: route.body } : {}),
+  } as { params?: R["params"]; query?: R["query"]; body?: R["body"] };
   return chain.use(validate(schemas)).handler(async (_event, context) => {
-    const { input, actor } = context as unknown as InputContext<P, Q, B> & PrincipalContext;
-    return run(input, actor);
+    const { input, actor } = context as unknown as InputContext<R["params"], R["query"], R["body"]> &
+      PrincipalContext;
+    const answer = await run(input, actor);
+    return json(answer.status, answer.body);
   });
 }

@@ -1,35 +1,40 @@
 /**
- * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas the handlers validate
- * with (schemas.ts), so the document and the behaviour cannot drift apart. `npm run openapi` writes it to
- * docs/openapi.json; a test fails when the committed document differs from what this generates.
+ * The OpenAPI 3.1 document of the HTTP API, generated from the contract the handlers validate with and
+ * answer by (schemas.ts ROUTES: each route's method, path, request schemas, answers and error statuses), so
+ * the document and the behaviour cannot drift apart. What is written here is prose only: summaries,
+ * descriptions, and which Lambda entry serves each route. `npm run openapi` writes it to docs/openapi.json;
+ * a test fails when the committed document differs from what this generates.
  *
  * Requests are described as callers send them (zod "input": query values are text), answers as the API
  * gives them ("output").
  */
-import { type ZodObject, type ZodType, z } from "zod";
+import * as z from "zod/mini";
 import { MAX_PAGE_BYTES } from "./certificates.ts";
 import {
   ApproveBody,
   CertificateAnswer,
   CertificateListAnswer,
-  CertificatePath,
   CertificateView,
   ControlAnswer,
   DryRunAnswer,
   ErrorAnswer,
-  ListCertificatesQuery,
-  ListRotationsQuery,
+  GateResultView,
   MAX_BODY_BYTES,
+  type OperationId,
+  ProbeResultView,
   Problem,
+  RecordedReplacementKey,
+  ROUTES,
   RollbackBody,
   RotationAnswer,
   RotationEventView,
   RotationListAnswer,
-  RotationPath,
   RotationPlanView,
+  RotationRequestView,
   RotationStartedAnswer,
   RotationStateView,
   RotationSummaryView,
+  type Route,
   ScanAcceptedAnswer,
   ScanBody,
   StartRotationBody,
@@ -38,7 +43,12 @@ import {
 
 export const API_VERSION = "1.0.0";
 
-/** Request schemas (described as sent) and answer schemas (as given), by their component name. */
+type ZodType = z.core.$ZodType;
+
+/**
+ * The component name of each schema a route names, and of the parts the document shows on their own:
+ * requests described as sent, answers as given.
+ */
 const REQUEST_SCHEMAS: Record<string, ZodType> = {
   StartRotationRequest: StartRotationBody,
   WaveSize,
@@ -58,131 +68,100 @@ const ANSWER_SCHEMAS: Record<string, ZodType> = {
   RotationSummary: RotationSummaryView,
   RotationList: RotationListAnswer,
   RotationState: RotationStateView,
+  RotationRequest: RotationRequestView,
+  ReplacementKey: RecordedReplacementKey,
+  GateResult: GateResultView,
+  ProbeResult: ProbeResultView,
+  WaveSize,
   RotationEvent: RotationEventView,
   RotationAnswer,
   ControlAnswer,
   ScanAccepted: ScanAcceptedAnswer,
 };
+/** Each schema's component name (WaveSize is one of both lists: the same either way). */
+const COMPONENT_NAMES = new Map<ZodType, string>(
+  [...Object.entries(REQUEST_SCHEMAS), ...Object.entries(ANSWER_SCHEMAS)].map(([name, schema]) => [
+    schema,
+    name,
+  ]),
+);
 
-type Method = "get" | "post";
-
-interface Route {
-  method: Method;
-  path: string;
-  operationId: string;
+/** What the document says of a route besides its schemas (schemas.ts ROUTES). */
+interface RouteDoc<R extends Route> {
   /** The Lambda entry serving it (functions/handlers/api/<handler>.ts). */
   handler: string;
   summary: string;
   description?: string;
-  params?: ZodObject;
-  query?: ZodObject;
-  body?: { schema: string; required: boolean };
-  /** Success statuses and the component schema each answers. */
-  answers: Record<number, { description: string; schema: string }>;
-  /** Error statuses this route may answer, besides 400 and 500. */
-  errors?: number[];
+  /** What each success status means. */
+  answers: { [S in keyof R["answers"]]: string };
 }
 
-/** Every route of the API. Handlers: functions/handlers/api/<handler>.ts. */
-export const ROUTES: readonly Route[] = [
-  {
-    method: "get",
-    path: "/certificates",
-    operationId: "listCertificates",
+const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
+  listCertificates: {
     handler: "list-certificates",
     summary: "Certificates in the inventory, soonest expiry first, a page at a time",
     description:
       "Ordered by notAfter, then ARN. The filters apply before paging; follow nextToken (with the same " +
       "filters) until an answer has none. A page holds at most `limit` certificates and is kept under " +
       `${MAX_PAGE_BYTES} bytes, so it may hold fewer and still have a nextToken.`,
-    query: ListCertificatesQuery,
-    answers: {
-      200: { description: "A page of the certificates matching every filter.", schema: "CertificateList" },
-    },
+    answers: { 200: "A page of the certificates matching every filter." },
   },
-  {
-    method: "get",
-    path: "/certificates/{id}",
-    operationId: "getCertificate",
+  getCertificate: {
     handler: "get-certificate",
     summary: "One certificate of the inventory",
-    params: CertificatePath,
-    answers: { 200: { description: "The certificate.", schema: "CertificateAnswer" } },
-    errors: [404],
+    answers: { 200: "The certificate." },
   },
-  {
-    method: "post",
-    path: "/rotations",
-    operationId: "startRotation",
+  startRotation: {
     handler: "start-rotation",
     summary: "Start a rotation of a certificate, or plan one (dryRun)",
     description:
       "The serial of the certificate in service is read from ACM. A dry run answers 200 with the plan and " +
       "changes nothing. A certificate that already has a rotation running answers 409 with its rotationId.",
-    body: { schema: "StartRotationRequest", required: true },
     answers: {
-      200: { description: "Dry run: the plan; nothing was changed.", schema: "DryRunAnswer" },
-      202: {
-        description: "The rotation was started (or converged on an existing one).",
-        schema: "RotationStarted",
-      },
+      200: "Dry run: the plan; nothing was changed.",
+      202: "The rotation was started (or converged on an existing one).",
     },
-    errors: [404, 409, 413, 415],
   },
-  {
-    method: "get",
-    path: "/rotations",
-    operationId: "listRotations",
+  listRotations: {
     handler: "list-rotations",
     summary: "Rotations, newest first",
-    query: ListRotationsQuery,
-    answers: { 200: { description: "A page of rotations.", schema: "RotationList" } },
+    answers: { 200: "A page of rotations." },
   },
-  {
-    method: "get",
-    path: "/rotations/{id}",
-    operationId: "getRotation",
+  getRotation: {
     handler: "get-rotation",
     summary: "A rotation's state and history",
-    params: RotationPath,
-    answers: { 200: { description: "The rotation and its history.", schema: "RotationAnswer" } },
-    errors: [404],
+    answers: { 200: "The rotation and its history." },
   },
-  {
-    method: "post",
-    path: "/rotations/{id}/rollback",
-    operationId: "rollbackRotation",
+  rollbackRotation: {
     handler: "rollback-rotation",
     summary: "Roll a rotation back at its bake window or approval",
     description:
       "Delivered while a wave bakes or waits for approval; at any other moment the answer is 409 (retry then).",
-    params: RotationPath,
-    body: { schema: "RollbackRequest", required: false },
-    answers: { 202: { description: "The rollback was delivered.", schema: "ControlAnswer" } },
-    errors: [404, 409, 413, 415],
+    answers: { 202: "The rollback was delivered." },
   },
-  {
-    method: "post",
-    path: "/rotations/{id}/approve",
-    operationId: "approveRotation",
+  approveRotation: {
     handler: "approve-rotation",
     summary: "Approve the next wave of a rotation waiting for approval",
-    params: RotationPath,
-    body: { schema: "ApproveRequest", required: false },
-    answers: { 202: { description: "The approval was delivered.", schema: "ControlAnswer" } },
-    errors: [404, 409, 413, 415],
+    answers: { 202: "The approval was delivered." },
   },
-  {
-    method: "post",
-    path: "/scan",
-    operationId: "startScan",
+  startScan: {
     handler: "start-scan",
     summary: "Scan the fleet now (asynchronously)",
-    body: { schema: "ScanRequest", required: false },
-    answers: { 202: { description: "The scan was queued.", schema: "ScanAccepted" } },
-    errors: [413, 415],
+    answers: { 202: "The scan was queued." },
   },
-];
+};
+
+/** A route of the contract with what the document says of it. */
+export interface DocumentedRoute {
+  operationId: OperationId;
+  route: Route;
+  doc: RouteDoc<Route>;
+}
+
+/** Every route of the API, in the contract's order. Handlers: functions/handlers/api/<handler>.ts. */
+export const DOCUMENTED_ROUTES: readonly DocumentedRoute[] = (Object.keys(ROUTES) as OperationId[]).map(
+  (operationId) => ({ operationId, route: ROUTES[operationId], doc: DOCS[operationId] as RouteDoc<Route> }),
+);
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "ValidationError: the request is malformed; `problems` names each field.",
@@ -195,7 +174,10 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 type JsonSchema = Record<string, unknown>;
 
-function ref(name: string): JsonSchema {
+/** A reference to the component of `schema` (every schema a route names is one). */
+function ref(schema: ZodType): JsonSchema {
+  const name = COMPONENT_NAMES.get(schema);
+  if (name === undefined) throw new Error("a route names a schema that is not a component of the document");
   return { $ref: `#/components/schemas/${name}` };
 }
 
@@ -217,7 +199,7 @@ function components(schemas: Record<string, ZodType>, io: "input" | "output"): R
 }
 
 /** One OpenAPI parameter per field of a path or query schema, as callers send them. */
-function parameters(schema: ZodObject | undefined, where: "path" | "query"): JsonSchema[] {
+function parameters(schema: z.ZodMiniObject | undefined, where: "path" | "query"): JsonSchema[] {
   if (!schema) return [];
   const json = z.toJSONSchema(schema, { io: "input", target: "draft-2020-12" }) as {
     properties?: Record<string, JsonSchema>;
@@ -242,29 +224,29 @@ function jsonContent(schema: JsonSchema) {
 /** The OpenAPI 3.1 document. Deterministic: the same schemas always give the same document. */
 export function openApiDocument(): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const route of ROUTES) {
+  for (const { operationId, route, doc } of DOCUMENTED_ROUTES) {
     const responses: Record<string, JsonSchema> = {};
-    for (const [status, answer] of Object.entries(route.answers)) {
-      responses[status] = { description: answer.description, content: jsonContent(ref(answer.schema)) };
+    for (const [status, schema] of Object.entries(route.answers)) {
+      responses[status] = { description: doc.answers[Number(status)], content: jsonContent(ref(schema)) };
     }
     for (const status of [...new Set([400, ...(route.errors ?? []), 500])].sort((a, b) => a - b)) {
       responses[String(status)] = {
         description: ERROR_DESCRIPTIONS[status],
-        content: jsonContent(ref("Error")),
+        content: jsonContent(ref(ErrorAnswer)),
       };
     }
     const operation: JsonSchema = {
-      operationId: route.operationId,
-      summary: route.summary,
-      ...(route.description ? { description: route.description } : {}),
+      operationId,
+      summary: doc.summary,
+      ...(doc.description ? { description: doc.description } : {}),
       parameters: [...parameters(route.params, "path"), ...parameters(route.query, "query")],
       ...(route.body
-        ? { requestBody: { required: route.body.required, content: jsonContent(ref(route.body.schema)) } }
+        ? { requestBody: { required: route.bodyRequired === true, content: jsonContent(ref(route.body)) } }
         : {}),
       responses,
     };
     paths[route.path] ??= {};
-    paths[route.path]![route.method] = operation;
+    paths[route.path]![route.method.toLowerCase()] = operation;
   }
   return {
     openapi: "3.1.0",

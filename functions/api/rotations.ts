@@ -9,7 +9,7 @@
  */
 
 import type { X509Certificate } from "node:crypto";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { awsErrorName } from "../adapters/errors.ts";
 import {
   InvalidListRequestError,
@@ -17,7 +17,7 @@ import {
   type RotationStore,
 } from "../adapters/rotation-store.ts";
 import type { RotationSettings } from "../config/settings.ts";
-import { factsOf, ReplacementKeyError } from "../core/certificate.ts";
+import { factsOf, oneLineName, ReplacementKeyError } from "../core/certificate.ts";
 import { tryParseCertificate } from "../core/pem.ts";
 import type {
   PlannedCertificate,
@@ -25,12 +25,12 @@ import type {
   RotationOverrides,
   RotationState,
 } from "../core/rotation.ts";
-import { issuerKeyOfSubject } from "../core/tracking.ts";
+import { managementFactsOf, managementOf, type NotManagedReason } from "../core/tracking.ts";
 import {
   type CallbackSender,
-  type ControlAction,
   controlRotation,
   NotControllableError,
+  type OperatorDecision,
   UnknownRotationError,
 } from "../dispatch/control-rotation.ts";
 import {
@@ -46,23 +46,21 @@ import {
   settingsWithOverrides,
   worstCaseSeconds,
 } from "../workflow/plan.ts";
-import { ApiError, conflict, notFound, validationError } from "./http.ts";
-import type { ListRotationsQuery, StartRotationBody } from "./schemas.ts";
+import { conflict, notFound, RequestRefusedError, validationError } from "./http.ts";
+import type { AnswerOf, ListRotationsQuery, ROUTES, StartRotationBody } from "./schemas.ts";
 
 export const DEFAULT_REASON = "manual rotation via API";
 
-export interface RotationsDeps extends PlanDeps {
+/**
+ * What the rotation routes need (start, list, show, roll back, approve); each route takes only its part.
+ * Not the workflow's own dependencies (functions/workflow/rotation-workflow.ts RotationDeps).
+ */
+export interface RotationRoutesDeps extends PlanDeps {
   store: Pick<RotationStore, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl">;
   /** Issuer names (tracking's issuerKey) of the configured CAs: whose certificates the service manages. */
   managedIssuers(): Promise<string[]>;
   starter: WorkflowStarter;
   callbacks: CallbackSender;
-}
-
-/** An answer: HTTP status and JSON body. */
-export interface Answer {
-  status: number;
-  body: unknown;
 }
 
 type StartBody = z.output<typeof StartRotationBody>;
@@ -89,7 +87,7 @@ async function orNotFound<T>(certificateArn: string, read: () => Promise<T>): Pr
   } catch (error) {
     const name = awsErrorName(error);
     if (name === "ResourceNotFoundException" || name === "AccessDeniedException") {
-      throw new ApiError(
+      throw new RequestRefusedError(
         "NotFound",
         `no certificate ${certificateArn} in ACM us-east-1 that this service can read`,
         {
@@ -126,32 +124,37 @@ function refuseOverridesOutlastingTheExecution(settings: RotationSettings, overr
   throw validationError(fields.map((field) => ({ field, message })));
 }
 
-const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
+/** Why POST /rotations refuses a certificate the service does not manage, by reason (field certificateArn). */
+const NOT_MANAGED: Record<NotManagedReason, (certificate: X509Certificate) => string> = {
+  OtherIssuer: (certificate) =>
+    `is not a certificate this service manages: it was issued by ${oneLineName(certificate.issuer)}, not by a configured Private CA`,
+  NotClientAuth: () => "is not a client certificate (no clientAuth extended key usage)",
+  NotImported: () => "is not a certificate this service manages: ACM did not import it",
+};
 
-/** 400 on `certificateArn` unless a configured CA issued this client-auth certificate. */
-async function requireManaged(deps: Pick<RotationsDeps, "managedIssuers">, certificate: X509Certificate) {
-  const issuer = issuerKeyOfSubject(certificate.issuer);
-  if (!(await deps.managedIssuers()).includes(issuer)) {
+/**
+ * 400 on `certificateArn` unless the service manages the certificate (core/tracking.ts managementOf): a
+ * client-auth certificate of a configured CA. Whether ACM imported it is not known here (GetCertificate
+ * does not say), so that check is the scan's alone.
+ */
+async function requireManaged(
+  deps: Pick<RotationRoutesDeps, "managedIssuers">,
+  certificate: X509Certificate,
+) {
+  const management = managementOf(managementFactsOf(certificate), await deps.managedIssuers());
+  if (!management.managed) {
     throw validationError([
-      {
-        field: "certificateArn",
-        message: `is not a certificate this service manages: it was issued by ${oneLine(certificate.issuer)}, not by a configured Private CA`,
-      },
+      { field: "certificateArn", message: NOT_MANAGED[management.reason](certificate) },
     ]);
   }
-  if (!(certificate.keyUsage ?? []).includes(CLIENT_AUTH_OID)) {
-    throw validationError([
-      { field: "certificateArn", message: "is not a client certificate (no clientAuth extended key usage)" },
-    ]);
-  }
-}
-
-function oneLine(name: string): string {
-  return name.split("\n").filter(Boolean).join(", ");
 }
 
 /** POST /rotations: 200 with the plan (dry run), or 202 with the rotation started (or converged on). */
-export async function requestRotation(deps: RotationsDeps, body: StartBody, actor: string): Promise<Answer> {
+export async function requestRotation(
+  deps: RotationRoutesDeps,
+  body: StartBody,
+  actor: string,
+): Promise<AnswerOf<typeof ROUTES.startRotation>> {
   const { certificateArn } = body;
   const overrides = overridesOf(body);
   if (overrides) refuseOverridesOutlastingTheExecution(deps.settings, overrides);
@@ -216,7 +219,10 @@ function fieldOfProblem(message: string): string {
 }
 
 /** GET /rotations: newest first, a page at a time. */
-export async function listRotations(deps: Pick<RotationsDeps, "store">, query: ListQuery): Promise<Answer> {
+export async function listRotations(
+  deps: Pick<RotationRoutesDeps, "store">,
+  query: ListQuery,
+): Promise<AnswerOf<typeof ROUTES.listRotations>> {
   try {
     const page = await deps.store.list({
       ...(query.status ? { status: query.status } : {}),
@@ -241,7 +247,9 @@ function withoutBody(old: PlannedCertificate): Omit<PlannedCertificate, "certifi
   return rest;
 }
 
-export function rotationView(state: RotationState) {
+export function rotationView(
+  state: RotationState,
+): Omit<RotationState, "old"> & { old?: Omit<PlannedCertificate, "certificatePem"> } {
   return state.old ? { ...state, old: withoutBody(state.old) } : state;
 }
 
@@ -255,7 +263,10 @@ export function historyView(events: RotationEvent[]) {
  * GET /rotations/{id}: the rotation's state and its history, and the control point it waits at when it
  * waits at one (kind and wave only: the callback id stays in the store).
  */
-export async function getRotation(deps: Pick<RotationsDeps, "store">, rotationId: string): Promise<Answer> {
+export async function getRotation(
+  deps: Pick<RotationRoutesDeps, "store">,
+  rotationId: string,
+): Promise<AnswerOf<typeof ROUTES.getRotation>> {
   const state = await deps.store.get(rotationId);
   if (!state) throw notFound(`no rotation ${rotationId}`);
   const [history, control] = await Promise.all([
@@ -277,12 +288,12 @@ export async function getRotation(deps: Pick<RotationsDeps, "store">, rotationId
  * control point the rotation waits at (202); 404 for an unknown rotation, 409 when it is not at one.
  */
 export async function decideRotation(
-  deps: Pick<RotationsDeps, "store" | "callbacks">,
+  deps: Pick<RotationRoutesDeps, "store" | "callbacks">,
   rotationId: string,
-  action: ControlAction,
+  action: OperatorDecision,
   actor: string,
   reason: string | undefined,
-): Promise<Answer> {
+): Promise<AnswerOf<(typeof ROUTES)["rollbackRotation" | "approveRotation"]>> {
   try {
     const result = await controlRotation(deps.store, deps.callbacks, rotationId, {
       action,

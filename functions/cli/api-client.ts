@@ -8,20 +8,22 @@ import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type {
-  CertificateList,
-  CertificateQuery,
-  CertificateView,
-  ControlAction,
+  CertificateAnswer,
+  CertificateListAnswer,
+  CertificateRef,
   ControlAnswer,
-  RotationDetail,
-  RotationList,
-  RotationQuery,
+  DecisionBody,
+  ListCertificatesQuery,
+  ListRotationsQuery,
+  RotationAnswer,
+  RotationListAnswer,
   RotatorApi,
+  ScanAcceptedAnswer,
   StartRotationAnswer,
-  StartRotationRequest,
+  StartRotationBody,
 } from "./api-types.ts";
 import {
-  ApiError,
+  ApiAnswerError,
   EndpointUnreachableError,
   NoCredentialsError,
   regionOfEndpoint,
@@ -238,31 +240,32 @@ export class HttpRotatorApi implements RotatorApi {
     this.endpoint = settings.endpoint.replace(/\/$/, "");
   }
 
-  listCertificates(query: CertificateQuery = {}): Promise<CertificateList> {
+  listCertificates(query: ListCertificatesQuery = {}): Promise<CertificateListAnswer> {
     return this.#call("GET", ["certificates"], { query: { ...query } });
   }
 
-  getCertificate(id: string): Promise<{ certificate: CertificateView }> {
+  getCertificate(id: CertificateRef): Promise<CertificateAnswer> {
     return this.#call("GET", ["certificates", id]);
   }
 
-  startRotation(request: StartRotationRequest): Promise<StartRotationAnswer> {
+  startRotation(request: StartRotationBody): Promise<StartRotationAnswer> {
     return this.#call("POST", ["rotations"], { body: request });
   }
 
-  listRotations(query: RotationQuery = {}): Promise<RotationList> {
+  listRotations(query: ListRotationsQuery = {}): Promise<RotationListAnswer> {
     return this.#call("GET", ["rotations"], { query: { ...query } });
   }
 
-  getRotation(rotationId: string): Promise<RotationDetail> {
+  getRotation(rotationId: string): Promise<RotationAnswer> {
     return this.#call("GET", ["rotations", rotationId]);
   }
 
-  control(rotationId: string, action: ControlAction, reason?: string): Promise<ControlAnswer> {
-    return this.#call("POST", ["rotations", rotationId, action], { body: reason ? { reason } : {} });
+  control(rotationId: string, action: ControlAnswer["action"], reason?: string): Promise<ControlAnswer> {
+    const body: DecisionBody = reason ? { reason } : {};
+    return this.#call("POST", ["rotations", rotationId, action], { body });
   }
 
-  scan(): Promise<{ accepted: boolean }> {
+  scan(): Promise<ScanAcceptedAnswer> {
     return this.#call("POST", ["scan"], { body: {} });
   }
 
@@ -334,7 +337,7 @@ export class HttpRotatorApi implements RotatorApi {
     }
     if (status >= 200 && status < 300) {
       if (parsed === undefined || parsed === null || typeof parsed !== "object") {
-        throw new ApiError({
+        throw new ApiAnswerError({
           status,
           method,
           url,
@@ -362,7 +365,7 @@ export class HttpRotatorApi implements RotatorApi {
       Message?: string;
     };
     if (document.error && typeof document.error === "object") {
-      throw new ApiError({
+      throw new ApiAnswerError({
         status,
         method,
         url,
@@ -375,7 +378,7 @@ export class HttpRotatorApi implements RotatorApi {
         signing,
       });
     }
-    throw new ApiError({
+    throw new ApiAnswerError({
       status,
       method,
       url,

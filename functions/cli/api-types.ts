@@ -1,94 +1,68 @@
 /**
- * The HTTP API's answers as the CLI reads them (the contract functions/api/ implements). Where the server
- * has the type (the certificate view's schema, the plan, rotation summaries, state and history, control
- * answers) it is imported, type-only, so a change of the contract is a type error here, not a surprise in
- * an operator's terminal.
+ * The HTTP API's requests and answers as the CLI sends and reads them: every type here is inferred from
+ * the API's contract (functions/api/schemas.ts) and named as the schema it comes from, requests as the
+ * schemas take them (`z.input`), answers as they describe them (`z.output`). A change of the contract is a
+ * type error here, not a surprise in an operator's terminal. Type-only imports: nothing of zod is loaded
+ * for them.
  */
-import type { RotationSummary } from "../adapters/rotation-store.ts";
-import type { CertificateListAnswer, CertificateView } from "../api/schemas.ts";
-import type { RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
-import type { WaveSize } from "../core/waves.ts";
-import type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/control-rotation.ts";
-import type { RotationPlan } from "../workflow/plan.ts";
+import type * as z from "zod/mini";
+import type * as contract from "../api/schemas.ts";
 
-/** One certificate as the API answers it (the API's own schema, so the CLI cannot drift from it). */
-export type { CertificateView } from "../api/schemas.ts";
+/** One certificate as the API answers it. */
+export type CertificateView = z.output<typeof contract.CertificateView>;
+/** A certificate as GET /certificates/{id} names it: its id (UUID) or full ARN. */
+export type CertificateRef = z.input<typeof contract.CertificatePath>["id"];
+export type CertificateAnswer = z.output<typeof contract.CertificateAnswer>;
 
-export interface CertificateQuery {
-  due?: boolean;
-  expiringWithinDays?: number;
-  managed?: boolean;
-  /** Certificates per page (the API's default when absent). */
-  limit?: number;
-  /** The nextToken of the previous page (valid with the same filters only). */
-  nextToken?: string;
-}
-
+/**
+ * The filters and page of GET /certificates, as the API reads them: the query carries them as text
+ * (`due=true`, `limit=100`), and the client writes each value as such.
+ */
+export type ListCertificatesQuery = z.output<typeof contract.ListCertificatesQuery>;
 /** One page of GET /certificates: `nextToken` when more certificates match. */
-export type CertificateList = CertificateListAnswer;
+export type CertificateListAnswer = z.output<typeof contract.CertificateListAnswer>;
 
-export type ApprovalMode = "none" | "between-waves";
+export type StartRotationBody = z.input<typeof contract.StartRotationBody>;
+export type ApprovalMode = NonNullable<StartRotationBody["approval"]>;
+export type RotationStartedAnswer = z.output<typeof contract.RotationStartedAnswer>;
+export type DryRunAnswer = z.output<typeof contract.DryRunAnswer>;
+/** The plan of a dry run. */
+export type RotationPlanView = DryRunAnswer["plan"];
+export type StartRotationAnswer = RotationStartedAnswer | DryRunAnswer;
 
-export interface StartRotationRequest {
-  certificateArn: string;
-  dryRun?: boolean;
-  waves?: { canarySize?: number; waves?: WaveSize[] };
-  bakeSeconds?: number;
-  approval?: ApprovalMode;
-  reason?: string;
-}
+/** The filters and page of GET /rotations (written as text, as for certificates). */
+export type ListRotationsQuery = z.output<typeof contract.ListRotationsQuery>;
+export type RotationListAnswer = z.output<typeof contract.RotationListAnswer>;
+export type RotationSummaryView = RotationListAnswer["rotations"][number];
 
-export interface RotationStarted {
-  rotationId: string;
-  started: boolean;
-  status: RotationStatus;
-}
+/**
+ * GET /rotations/{id}: the rotation's state and history, and the control point it waits at when the API
+ * reports one (without it the CLI infers bake windows from the wave status and says when an approval may
+ * be awaited).
+ */
+export type RotationAnswer = z.output<typeof contract.RotationAnswer>;
+export type RotationStateView = RotationAnswer["rotation"];
+export type WaveView = RotationStateView["waves"][number];
+export type DistributionView = WaveView["distributions"][number];
+export type GateResultView = NonNullable<WaveView["gate"]>;
+export type RotationEventView = RotationAnswer["history"][number];
 
-/** The plan of a dry run: the workflow's own plan (functions/workflow/plan.ts). */
-export type { RotationPlan } from "../workflow/plan.ts";
-
-export interface DryRunAnswer {
-  dryRun: true;
-  plan: RotationPlan;
-}
-
-export type StartRotationAnswer = RotationStarted | DryRunAnswer;
-
-export type { RotationSummary } from "../adapters/rotation-store.ts";
-
-export interface RotationQuery {
-  status?: string;
-  limit?: number;
-  nextToken?: string;
-}
-
-export interface RotationList {
-  rotations: RotationSummary[];
-  nextToken?: string;
-}
-
-export interface RotationDetail {
-  rotation: RotationState;
-  history: RotationEvent[];
-  /**
-   * The control point the rotation waits at, when the API reports it (the store keeps it); without it the
-   * CLI infers bake windows from the wave status and says when an approval may be awaited.
-   */
-  control?: { kind: "bake" | "approval"; wave: number };
-}
-
-export type { ControlAction, ControlResult as ControlAnswer } from "../dispatch/control-rotation.ts";
+/** The body of POST /rotations/{id}/rollback and /approve. */
+export type DecisionBody = z.input<typeof contract.RollbackBody> & z.input<typeof contract.ApproveBody>;
+/** Where a rollback or an approval was delivered; `action` is the operator's decision. */
+export type ControlAnswer = z.output<typeof contract.ControlAnswer>;
+export type ScanAcceptedAnswer = z.output<typeof contract.ScanAcceptedAnswer>;
 
 /** Everything the commands need from the API: one method per route. */
 export interface RotatorApi {
   /** Where the API is, for messages. */
   readonly endpoint: string;
   /** One page of the certificates; follow `nextToken` for the rest (see paging.ts). */
-  listCertificates(query?: CertificateQuery): Promise<CertificateList>;
-  getCertificate(id: string): Promise<{ certificate: CertificateView }>;
-  startRotation(request: StartRotationRequest): Promise<StartRotationAnswer>;
-  listRotations(query?: RotationQuery): Promise<RotationList>;
-  getRotation(rotationId: string): Promise<RotationDetail>;
-  control(rotationId: string, action: ControlAction, reason?: string): Promise<ControlAnswer>;
-  scan(): Promise<{ accepted: boolean }>;
+  listCertificates(query?: ListCertificatesQuery): Promise<CertificateListAnswer>;
+  getCertificate(id: CertificateRef): Promise<CertificateAnswer>;
+  startRotation(request: StartRotationBody): Promise<StartRotationAnswer>;
+  listRotations(query?: ListRotationsQuery): Promise<RotationListAnswer>;
+  getRotation(rotationId: string): Promise<RotationAnswer>;
+  control(rotationId: string, action: ControlAnswer["action"], reason?: string): Promise<ControlAnswer>;
+  scan(): Promise<ScanAcceptedAnswer>;
 }

@@ -58,9 +58,12 @@ export interface SigningContext {
   regionSource: string;
 }
 
-/** The API answered with an error status. `gateway` when API Gateway answered it, not the API's code. */
-export class ApiError extends Error {
-  override name = "ApiError";
+/**
+ * The API answered with an error status (its refusals, its failures, API Gateway's own answers: `gateway`
+ * when API Gateway answered, not the API's code).
+ */
+export class ApiAnswerError extends Error {
+  override name = "ApiAnswerError";
   readonly status: number;
   readonly method: string;
   readonly url: string;
@@ -134,7 +137,7 @@ function apiIdOf(url: string): string {
 }
 
 /** The route part of an execute-api resource ARN for a request: "GET/rotations/rot-1". */
-function resourceOf(error: ApiError): string {
+function resourceOf(error: ApiAnswerError): string {
   try {
     return `${error.method}${new URL(error.url).pathname}`;
   } catch {
@@ -142,7 +145,7 @@ function resourceOf(error: ApiError): string {
   }
 }
 
-function describeForbidden(error: ApiError): string {
+function describeForbidden(error: ApiAnswerError): string {
   const s = error.signing;
   const hostRegion = regionOfEndpoint(error.url);
   const message = error.message;
@@ -198,7 +201,7 @@ function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
 
-function describeApiError(error: ApiError): { message: string; exitCode: ExitCode } {
+function describeApiAnswer(error: ApiAnswerError): { message: string; exitCode: ExitCode } {
   const where = `${error.method} ${error.url}`;
   const requestId = error.requestId ? ` (request id ${error.requestId})` : "";
   if (error.status < 400) {
@@ -243,7 +246,7 @@ function describeApiError(error: ApiError): { message: string; exitCode: ExitCod
 /** The operator's message and exit code for any error a command ends with. */
 export function explainError(error: unknown): { message: string; exitCode: ExitCode } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
-  if (error instanceof ApiError) return describeApiError(error);
+  if (error instanceof ApiAnswerError) return describeApiAnswer(error);
   if (error instanceof EndpointUnreachableError) {
     return {
       message:

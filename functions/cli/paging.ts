@@ -1,17 +1,15 @@
 /**
  * Following GET /certificates to its end: the API answers a page at a time (at most MAX_CERTIFICATE_PAGE
  * certificates) with a `nextToken` while more match. The commands ask for the largest pages and stop, with
- * a message saying how to narrow the listing, after MAX_CERTIFICATE_PAGES of them (or when the API hands
+ * a message saying how to narrow the listing, after MAX_LISTING_PAGES of them (or when the API hands
  * out a token it handed out before: it would never end).
  */
-import { MAX_CERTIFICATE_PAGE } from "../api/schemas.ts";
-import type { CertificateQuery, CertificateView, RotatorApi } from "./api-types.ts";
+import { type CertificateFilter, MAX_CERTIFICATE_PAGE } from "../api/schemas.ts";
+import type { CertificateView, RotatorApi } from "./api-types.ts";
 import { CliError, ExitCode } from "./errors.ts";
 
 /** Most pages a command reads: MAX_CERTIFICATE_PAGE (500) each, 50,000 certificates. */
-export const MAX_CERTIFICATE_PAGES = 100;
-
-export type CertificateFilter = Omit<CertificateQuery, "limit" | "nextToken">;
+export const MAX_LISTING_PAGES = 100;
 
 /** The listing did not end within the pages a command reads. */
 export class TooManyPagesError extends CliError {
@@ -25,7 +23,7 @@ export class TooManyPagesError extends CliError {
 }
 
 export interface PageOptions {
-  /** Most pages to read (default MAX_CERTIFICATE_PAGES). */
+  /** Most pages to read (default MAX_LISTING_PAGES). */
   maxPages?: number;
   /** What the operator can do when the listing is longer than that (the end of TooManyPagesError's message). */
   narrow?: string;
@@ -37,7 +35,7 @@ export async function* certificatePages(
   filter: CertificateFilter = {},
   options: PageOptions = {},
 ): AsyncGenerator<CertificateView[]> {
-  const maxPages = options.maxPages ?? MAX_CERTIFICATE_PAGES;
+  const maxPages = options.maxPages ?? MAX_LISTING_PAGES;
   const seen = new Set<string>();
   let nextToken: string | undefined;
   let pages = 0;

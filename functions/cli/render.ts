@@ -2,15 +2,15 @@
  * Text the operator reads: tables, durations, times, and a rotation's waves, gates, control point and
  * history in the rotation's own words. Pure: the clock is a parameter.
  */
-import {
-  type DistributionState,
-  type GateResult,
-  type RotationEvent,
-  type RotationState,
-  TERMINAL_STATUSES,
-  type WaveState,
-} from "../core/rotation.ts";
-import type { RotationDetail } from "./api-types.ts";
+import { TERMINAL_STATUSES } from "../core/rotation.ts";
+import type {
+  DistributionView,
+  GateResultView,
+  RotationAnswer,
+  RotationEventView,
+  RotationStateView,
+  WaveView,
+} from "./api-types.ts";
 
 /** Left-aligned columns (right-aligned where `right[i]`), two spaces apart, no trailing blanks. */
 export function table(header: string[], rows: string[][], right: boolean[] = []): string {
@@ -99,22 +99,22 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-export function isTerminal(state: Pick<RotationState, "status">): boolean {
+export function isTerminal(state: Pick<RotationStateView, "status">): boolean {
   return TERMINAL_STATUSES.includes(state.status);
 }
 
 // ---- rotation -------------------------------------------------------------------------------------------
 
-function distributionText(d: DistributionState): string {
+function distributionText(d: DistributionView): string {
   const error = d.error ? ` (${d.error})` : "";
   return `${d.distributionId} ${d.outcome}${error}`;
 }
 
-export function waveTitle(wave: WaveState): string {
+export function waveTitle(wave: WaveView): string {
   return `wave ${wave.index}${wave.canary ? " (canary)" : ""}`;
 }
 
-export function waveLine(wave: WaveState): string {
+export function waveLine(wave: WaveView): string {
   return `${waveTitle(wave)}: ${wave.status} - ${wave.distributions.map(distributionText).join(", ")}`;
 }
 
@@ -123,12 +123,12 @@ export function waveLine(wave: WaveState): string {
  * stayed within it (with the closest to its threshold), and the probes accepted / refused.
  * "gate passed: 5xx within threshold on 2/2 (highest 0.20% vs 2.10%); probes 3/3 accepted"
  */
-export function gateLine(gate: GateResult): string {
+export function gateLine(gate: GateResultView): string {
   const { verdict, rates, probes } = gateParts(gate);
   return `${verdict}: ${rates}; ${probes}`;
 }
 
-export function gateParts(gate: GateResult): { verdict: string; rates: string; probes: string } {
+export function gateParts(gate: GateResultView): { verdict: string; rates: string; probes: string } {
   // Too few datapoints by the metrics deadline is not a rate over its threshold: say what was missing.
   const missing = gate.checks
     .filter((c) => c.reason === "TooFewDatapoints")
@@ -168,7 +168,7 @@ export function gateParts(gate: GateResult): { verdict: string; rates: string; p
 }
 
 /** One history event in a line. */
-export function describeEvent(event: RotationEvent): string {
+export function describeEvent(event: RotationEventView): string {
   switch (event.type) {
     case "started":
       return `started by ${event.request.actor}${event.request.reason ? `: ${event.request.reason}` : ""}`;
@@ -232,7 +232,7 @@ export interface ControlPoint {
  * Where the rotation waits for an operator, if anywhere: reported by the API, or a wave that is baking
  * (between "deployed" and its gate, the manual-rollback window).
  */
-export function controlPointOf(detail: RotationDetail): ControlPoint | undefined {
+export function controlPointOf(detail: RotationAnswer): ControlPoint | undefined {
   const state = detail.rotation;
   if (isTerminal(state) || state.status === "rolling-back") return undefined;
   if (detail.control) return { ...detail.control, inferred: false };
@@ -241,15 +241,15 @@ export function controlPointOf(detail: RotationDetail): ControlPoint | undefined
 }
 
 /** The approval mode the rotation was started with, when its request set one (else the stage's applies). */
-function approvalOf(state: RotationState): string | undefined {
-  return (state.request as { overrides?: { approval?: string } } | undefined)?.overrides?.approval;
+function approvalOf(state: RotationStateView): string | undefined {
+  return state.request?.overrides?.approval;
 }
 
 /**
  * A wave passed its gate, the next has not started, and nothing happened since: with approval between
  * waves, the rotation waits for an operator here.
  */
-function mayAwaitApproval(detail: RotationDetail): WaveState | undefined {
+function mayAwaitApproval(detail: RotationAnswer): WaveView | undefined {
   const state = detail.rotation;
   if (detail.control || state.status !== "swapping" || approvalOf(state) === "none") return undefined;
   const last = detail.history.at(-1);
@@ -260,7 +260,7 @@ function mayAwaitApproval(detail: RotationDetail): WaveState | undefined {
 }
 
 /** What the rotation is doing or waiting for, and what the operator can do about it (lines). */
-export function waitingLines(detail: RotationDetail): string[] {
+export function waitingLines(detail: RotationAnswer): string[] {
   const state = detail.rotation;
   const id = state.rotationId;
   const rollback = `mtls-rotator rollback ${id} --reason "<why>"`;
@@ -324,7 +324,7 @@ export function waitingLines(detail: RotationDetail): string[] {
 }
 
 /** The closing line for a rotation that ended. */
-export function outcomeLine(state: RotationState): string {
+export function outcomeLine(state: RotationStateView): string {
   const reason = state.outcome?.reason ? ` (${state.outcome.reason})` : "";
   const detail = state.outcome?.detail ? `: ${state.outcome.detail}` : "";
   switch (state.status) {

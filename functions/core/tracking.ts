@@ -2,14 +2,17 @@
  * Expiry tracking, pure: which certificates are managed, what a scan decides for each (rotate? alert?),
  * and where distributions drifted. Inputs are what the listings return; no AWS, clock injected.
  *
- * A certificate is MANAGED when it is an imported ACM certificate (us-east-1) with the clientAuth EKU whose
- * issuer is one of the configured CAs (the Private CA the service issues from, and any CA it is migrating
- * away from). The issuer comes with every result of SearchCertificates, so deciding costs no extra call;
- * a tag would need one ListTagsForCertificate call per certificate.
+ * A certificate is MANAGED when its issuer is one of the configured CAs (the Private CA the service issues
+ * from, and any CA it is migrating away from), it has the clientAuth EKU, and ACM imported it (us-east-1):
+ * managementOf is that rule, the only one, for the scan and for POST /rotations alike. The issuer comes
+ * with every result of SearchCertificates, so deciding costs the scan no extra call; a tag would need one
+ * ListTagsForCertificate call per certificate.
  */
+import type { X509Certificate } from "node:crypto";
 import { type ExpiryAlert, pendingExpiryAlert } from "./alerts.ts";
 import type { CertificateUsage } from "./certificate.ts";
 import { decideRenewal, type RenewalReason, type RenewBefore } from "./renewal.ts";
+import { CLIENT_AUTH_OID } from "./validation.ts";
 import type { SwapTarget } from "./waves.ts";
 
 /**
@@ -30,6 +33,51 @@ export function issuerKeyOfSubject(subject: string): string {
       .find((line) => line.startsWith(`${key}=`))
       ?.slice(key.length + 1);
   return issuerKey({ commonName: field("CN"), organization: field("O") });
+}
+
+/** Why a certificate is not managed; checked in this order, the first that applies is the reason. */
+export const NotManagedReason = {
+  /** No configured CA issued it (its issuer, by issuerKey, is none of the managed issuers). */
+  OtherIssuer: "OtherIssuer",
+  /** It has no clientAuth extended key usage: not a certificate CloudFront presents to origins. */
+  NotClientAuth: "NotClientAuth",
+  /** ACM did not import it (ACM issued it itself): nothing the service put there. */
+  NotImported: "NotImported",
+} as const;
+export type NotManagedReason = (typeof NotManagedReason)[keyof typeof NotManagedReason];
+
+/** What decides whether a certificate is managed. */
+export interface ManagementFacts {
+  /** The issuer's issuerKey ("CN=…, O=…"). */
+  issuer: string;
+  /** Whether it has the clientAuth extended key usage. */
+  clientAuth: boolean;
+  /**
+   * Whether ACM imported it; undefined when the caller cannot know: the certificate itself does not say
+   * (POST /rotations reads only its body from ACM), ACM's listing does.
+   */
+  imported?: boolean;
+}
+
+export type Management = { managed: true } | { managed: false; reason: NotManagedReason };
+
+/**
+ * Whether the service manages a certificate, and may rotate it, alert on it and keep its CA trusted: the
+ * one definition. `managedIssuers` are the issuerKeys of the configured CAs.
+ */
+export function managementOf(facts: ManagementFacts, managedIssuers: readonly string[]): Management {
+  if (!managedIssuers.includes(facts.issuer)) return { managed: false, reason: NotManagedReason.OtherIssuer };
+  if (!facts.clientAuth) return { managed: false, reason: NotManagedReason.NotClientAuth };
+  if (facts.imported === false) return { managed: false, reason: NotManagedReason.NotImported };
+  return { managed: true };
+}
+
+/** The facts managementOf decides on, read off the certificate (whether ACM imported it is not there). */
+export function managementFactsOf(certificate: X509Certificate): ManagementFacts {
+  return {
+    issuer: issuerKeyOfSubject(certificate.issuer),
+    clientAuth: (certificate.keyUsage ?? []).includes(CLIENT_AUTH_OID),
+  };
 }
 
 /** One certificate as the listing describes it. */
@@ -86,10 +134,6 @@ export interface Assessment {
   changed: boolean;
 }
 
-export function isManaged(certificate: ListedCertificate, policy: TrackingPolicy): boolean {
-  return certificate.imported && certificate.clientAuth && policy.managedIssuers.includes(certificate.issuer);
-}
-
 export function usageOf(arn: string, index: ReadonlyMap<string, SwapTarget[]>): CertificateUsage[] {
   return (index.get(arn) ?? [])
     .flatMap((t) => t.originIds.map((originId) => ({ distributionId: t.distributionId, originId })))
@@ -104,7 +148,7 @@ export function assessCertificate(input: {
   now: Date;
 }): Assessment {
   const { certificate, previous, policy, now } = input;
-  const managed = isManaged(certificate, policy);
+  const { managed } = managementOf(certificate, policy.managedIssuers);
   const decision = decideRenewal({
     certificate: {
       arn: certificate.arn,

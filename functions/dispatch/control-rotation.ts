@@ -10,11 +10,13 @@
  */
 import { type RotationStatus, TERMINAL_STATUSES } from "../core/rotation.ts";
 
-export type ControlAction = "rollback" | "approve";
+/** What an operator may decide at a control point: roll the rotation back, or approve its next wave. */
+export const OPERATOR_DECISIONS = ["rollback", "approve"] as const;
+export type OperatorDecision = (typeof OPERATOR_DECISIONS)[number];
 
 /** The message the workflow reads at a control point (rotation-workflow.ts parseControl). */
 export interface ControlMessage {
-  action: ControlAction;
+  action: OperatorDecision;
   /** Who asked (IAM principal ARN through the API); recorded in the rotation's history. */
   actor: string;
   reason: string;
@@ -59,7 +61,7 @@ export class NotControllableError extends Error {
 
 export interface ControlResult {
   rotationId: string;
-  action: ControlAction;
+  action: OperatorDecision;
   /** The control point the decision was delivered to. */
   kind: "bake" | "approval";
   wave: number;

@@ -12,9 +12,8 @@
  *   unmanaged (the report shows managed 0) and ignored with a log line.
  * - Failures follow the scan's contract (functions/handlers/scan.ts): summary line, then ScanIncompleteError.
  */
-
 import type { Context } from "aws-lambda";
-import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
+import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan-fleet.ts";
 import { oncePerColdStart } from "../wiring/cold-start.ts";
 import { log as defaultLog, type LogFn, logger } from "../wiring/observability.ts";
 import { buildScanDeps } from "../wiring/tracking.ts";

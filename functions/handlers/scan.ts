@@ -13,9 +13,9 @@
  * The summary line has counts only: no subjects, serials, key material or error texts (those are in the
  * per-certificate log lines and the thrown error, which name ARNs and AWS error messages, nothing more).
  */
-
 import type { Context } from "aws-lambda";
-import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan.ts";
+import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan-fleet.ts";
+import { scanTriggerOf } from "../tracking/scan-trigger.ts";
 import { oncePerColdStart } from "../wiring/cold-start.ts";
 import { log as defaultLog, type LogFn, logger } from "../wiring/observability.ts";
 import { buildScanDeps } from "../wiring/tracking.ts";
@@ -73,24 +73,6 @@ export interface ScanHandlerOptions {
   /** The scan's dependencies; built once per cold start in production. */
   deps: () => Promise<ScanDeps>;
   log?: LogFn;
-}
-
-export const SCHEDULED_SCAN = "scheduled-scan";
-/** A scan an operator asked for through the API (POST /scan). */
-export const API_SCAN = "api-scan";
-
-const PRINCIPAL_ARN = /^arn:aws[\w-]*:(iam|sts)::\d{12}:\S{1,230}$/;
-
-/**
- * What triggered the scan and who the actor of the rotations it starts is: the API invokes with
- * `{ source: "api", actor: <IAM principal ARN> }` (functions/api/scan.ts); the scheduler's event carries
- * nothing the scan needs.
- */
-export function scanTriggerOf(event: unknown): { trigger: string; actor: string } {
-  const e = (typeof event === "object" && event !== null ? event : {}) as Record<string, unknown>;
-  if (e.source !== "api") return { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN };
-  const actor = typeof e.actor === "string" && PRINCIPAL_ARN.test(e.actor) ? e.actor : API_SCAN;
-  return { trigger: API_SCAN, actor };
 }
 
 /** The handler over the given dependencies. */

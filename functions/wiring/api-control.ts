@@ -5,7 +5,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
-import type { RotationsDeps } from "../api/rotations.ts";
+import type { RotationRoutesDeps } from "../api/rotations.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import { rotationReadDepsFrom, type TableApiConfig, tableApiConfig } from "./api-reads.ts";
 import { clientConfig } from "./clients.ts";
@@ -14,7 +14,7 @@ import { deployed, oncePerColdStart } from "./cold-start.ts";
 export function controlDepsFrom(
   config: TableApiConfig,
   clients: { dynamo?: DynamoDBClient; lambda?: LambdaClient; callbacks?: CallbackSender } = {},
-): Pick<RotationsDeps, "store" | "callbacks"> {
+): Pick<RotationRoutesDeps, "store" | "callbacks"> {
   return {
     ...rotationReadDepsFrom(config, clients),
     callbacks:

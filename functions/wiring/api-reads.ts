@@ -7,7 +7,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { InventoryStore } from "../adapters/inventory-store.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import type { CertificatesDeps } from "../api/certificates.ts";
-import type { RotationsDeps } from "../api/rotations.ts";
+import type { RotationRoutesDeps } from "../api/rotations.ts";
 import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
 import { dynamoDbConfig } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
@@ -34,7 +34,7 @@ export function certificatesDepsFrom(
 export function rotationReadDepsFrom(
   config: TableApiConfig,
   clients: { dynamo?: DynamoDBClient } = {},
-): Pick<RotationsDeps, "store"> {
+): Pick<RotationRoutesDeps, "store"> {
   const dynamo = clients.dynamo ?? new DynamoDBClient(dynamoDbConfig(config));
   return { store: new RotationStore(dynamo, { tableName: config.tableName }) };
 }

@@ -16,7 +16,7 @@ import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
-import type { RotationsDeps } from "../api/rotations.ts";
+import type { RotationRoutesDeps } from "../api/rotations.ts";
 import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
@@ -71,10 +71,10 @@ export interface RotationsApiClients {
   workflowSdk?: WorkflowSdk;
 }
 
-export function rotationsDepsFrom(
+export function rotationRoutesDepsFrom(
   config: RotationsApiConfig,
   clients: RotationsApiClients = {},
-): RotationsDeps {
+): RotationRoutesDeps {
   const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
   const privateCaIn = (region: string | undefined) =>
     new ACMPCAClient(clientConfig(settings, region ?? config.region));
@@ -109,5 +109,5 @@ export function rotationsDepsFrom(
 }
 
 export const rotationsApiDeps = oncePerColdStart(async () =>
-  rotationsDepsFrom(rotationsApiConfig(deployed())),
+  rotationRoutesDepsFrom(rotationsApiConfig(deployed())),
 );

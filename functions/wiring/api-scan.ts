@@ -1,6 +1,6 @@
 /** Wiring of POST /scan: an asynchronous invoke of the scheduled scan's function (linked as ScanFunction). */
 import { LambdaClient } from "@aws-sdk/client-lambda";
-import { lambdaScanTrigger, type ScanApiDeps } from "../api/scan.ts";
+import { lambdaScanTrigger, type ScanApiDeps } from "../api/scan-request.ts";
 import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
 import { clientConfig } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";

@@ -28,7 +28,7 @@ import { RotationStore } from "../adapters/rotation-store.ts";
 import { readLinks, type WiringSources } from "../config/links.ts";
 import type { RenewBefore } from "../core/renewal.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
-import type { ScanDeps } from "../tracking/scan.ts";
+import type { ScanDeps } from "../tracking/scan-fleet.ts";
 import { reconcileTrust } from "../trust/reconcile.ts";
 import { authorityChainsOf, configuredAuthorities, managedIssuersOf } from "./authorities.ts";
 import { createAwsClients } from "./aws-clients.ts";

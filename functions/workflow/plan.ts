@@ -148,7 +148,7 @@ export interface RotationPlan {
   serial: string;
   subject: string;
   /** Key algorithm of the replacement (ACM spelling): it follows the issuing CA's key (replacementKeyFor). */
-  keyAlgorithm: string;
+  keyAlgorithm: PlannedReplacementKey["keyAlgorithm"];
   /** Why: the reason code, the issuing CA's key, the key in service, and one line for people. */
   replacementKey: Omit<PlannedReplacementKey, "keyAlgorithm">;
   /** Expiry of the certificate in service. */

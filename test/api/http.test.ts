@@ -5,7 +5,7 @@
  */
 import middy from "@middy/core";
 import { describe, expect, it, vi } from "vitest";
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   type ApiEvent,
   type ApiResult,
@@ -39,8 +39,8 @@ function testRoute(options: { fail?: unknown } = {}) {
     .use(jsonBody({ required: true }))
     .use(
       validate({
-        params: z.strictObject({ id: z.string().regex(/^t-\d+$/, "must be t-<digits>") }),
-        query: z.strictObject({ verbose: z.enum(["true", "false"]).optional() }),
+        params: z.strictObject({ id: z.string().check(z.regex(/^t-\d+$/, "must be t-<digits>")) }),
+        query: z.strictObject({ verbose: z.optional(z.enum(["true", "false"])) }),
         body: StartRotationBody,
       }),
     )

@@ -3,7 +3,9 @@
  * the API accepts, every certificate ARN the dispatcher accepts is one the API accepts, and the API refuses
  * what the dispatcher would refuse.
  */
+
 import { describe, expect, it } from "vitest";
+import * as z from "zod/mini";
 import { problemsOf, validationError } from "../../functions/api/http.ts";
 import {
   ApproveBody,
@@ -192,7 +194,7 @@ describe("limits the CLI imports", () => {
 
 describe("the dry-run plan's keyAlgorithm", () => {
   it("is described as the workflow picks it (replacementKeyFor: it follows the issuing CA's key)", () => {
-    const description = RotationPlanView.shape.keyAlgorithm.meta()?.description ?? "";
+    const description = z.globalRegistry.get(RotationPlanView.shape.keyAlgorithm)?.description ?? "";
     expect(description).not.toContain("the current certificate's");
     expect(description).toContain("follows the issuing CA's key");
     for (const supported of SUPPORTED_KEY_ALGORITHMS) expect(description).toContain(supported);
@@ -208,15 +210,31 @@ describe("the dry-run plan's keyAlgorithm", () => {
   });
 
   it("accepts exactly what planRotation can answer: a key CloudFront presents, and a reason it has", () => {
-    const view = RotationPlanView.pick({ keyAlgorithm: true, replacementKey: true });
+    const view = z.strictObject(z.pick(RotationPlanView, { keyAlgorithm: true, replacementKey: true }).shape);
     for (const caKeyAlgorithm of ["RSA_2048", "RSA_4096", "EC_prime256v1", "EC_secp384r1"]) {
       const { keyAlgorithm, ...replacementKey } = replacementKeyFor({
         caKeyAlgorithm,
         inServiceKeyAlgorithm: "RSA_2048",
       });
-      expect(view.strict().safeParse({ keyAlgorithm, replacementKey }).success).toBe(true);
+      expect(view.safeParse({ keyAlgorithm, replacementKey }).success).toBe(true);
     }
     expect(RotationPlanView.shape.replacementKey.shape.reason.options).toEqual([...PLANNED_KEY_REASONS]);
     expect(RotationPlanView.shape.keyAlgorithm.safeParse("RSA_4096").success).toBe(false);
+  });
+});
+
+describe("messages", () => {
+  it("zod's own are in English, as with full zod (zod/mini loads no locale by itself)", () => {
+    const certificateArn = ARNS[0]!;
+    const problems = (body: object) => {
+      const result = StartRotationBody.safeParse({ certificateArn, ...body }, { reportInput: true });
+      return result.success ? [] : problemsOf(result.error);
+    };
+    expect(problems({ bakeSeconds: "60", dryRun: 1, approval: "always", waves: { canarySize: 0 } })).toEqual([
+      { field: "dryRun", message: "Invalid input: expected boolean, received number" },
+      { field: "waves.canarySize", message: "Too small: expected number to be >=1" },
+      { field: "bakeSeconds", message: "Invalid input: expected number, received string" },
+      { field: "approval", message: 'Invalid option: expected one of "none"|"between-waves"' },
+    ]);
   });
 });

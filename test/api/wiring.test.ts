@@ -11,7 +11,7 @@ import {
   rotationReadDepsFrom,
   tableApiConfig,
 } from "../../functions/wiring/api-reads.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
+import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig, scanApiDepsFrom } from "../../functions/wiring/api-scan.ts";
 import { apiEvent, invoke } from "../support/api-events.ts";
 
@@ -87,7 +87,7 @@ describe("rotations", () => {
     });
     expect(config.settings.bakeSeconds).toBe(600);
     expect(config.settings.authorityArn).toBe(AUTHORITY);
-    const deps = rotationsDepsFrom(config);
+    const deps = rotationRoutesDepsFrom(config);
     expect(deps.trustTargets.map((t) => t.name)).toEqual([
       "s3://mtls-rotator-production-trustbundles/trust/origin-client-ca.pem",
       "secretsmanager:mtls-rotator/trust/origin-client-ca",

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { resolveEndpoint, resolveRegion, signRequest } from "../../functions/cli/api-client.ts";
-import { ApiError, explainError, NoCredentialsError } from "../../functions/cli/errors.ts";
+import { ApiAnswerError, explainError, NoCredentialsError } from "../../functions/cli/errors.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { startHttpApi } from "../../standins/http-api.ts";
 import {
@@ -170,7 +170,7 @@ describe("credentials and signatures API Gateway refuses: exit 3", () => {
     ],
   ])("an execute-api URL names the region to pass (region from %s)", (regionSource, expected) => {
     const { message, exitCode } = explainError(
-      new ApiError({
+      new ApiAnswerError({
         status: 403,
         method: "GET",
         url: "https://abc123.execute-api.eu-central-1.amazonaws.com/certificates",
@@ -244,7 +244,7 @@ describe("credentials and signatures API Gateway refuses: exit 3", () => {
 
   it("a resource policy denial names the principal API Gateway names", () => {
     const { message } = explainError(
-      new ApiError({
+      new ApiAnswerError({
         status: 403,
         method: "POST",
         url: "https://abc123.execute-api.eu-west-1.amazonaws.com/rotations/rot-1/rollback",
@@ -263,9 +263,9 @@ describe("credentials and signatures API Gateway refuses: exit 3", () => {
 });
 
 describe("the API's 4xx answers", () => {
-  const refusal = (input: Partial<ConstructorParameters<typeof ApiError>[0]>) =>
+  const refusal = (input: Partial<ConstructorParameters<typeof ApiAnswerError>[0]>) =>
     explainError(
-      new ApiError({
+      new ApiAnswerError({
         status: 400,
         method: "POST",
         url: "https://api.example.com/rotations",

@@ -7,12 +7,19 @@
 
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import { DEFAULT_CERTIFICATE_PAGE, MAX_CERTIFICATE_PAGE } from "../../functions/api/schemas.ts";
+import * as z from "zod/mini";
+import { historyView, rotationView } from "../../functions/api/rotations.ts";
+import {
+  DEFAULT_CERTIFICATE_PAGE,
+  ErrorAnswer,
+  MAX_CERTIFICATE_PAGE,
+  ROUTES,
+} from "../../functions/api/schemas.ts";
 import type {
   CertificateView,
-  RotationDetail,
-  RotationPlan,
-  StartRotationRequest,
+  RotationAnswer,
+  RotationPlanView,
+  StartRotationBody,
 } from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { type ReplacementKeyChoice, replacementKeyFor } from "../../functions/core/certificate.ts";
@@ -31,6 +38,7 @@ import {
   type HttpApiStandin,
   startHttpApi,
 } from "../../standins/http-api.ts";
+import { strictly } from "../support/contract.ts";
 import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
 
 export const REGION = "eu-west-1";
@@ -392,8 +400,13 @@ export function withApproval(events: RotationEvent[], approval: "none" | "betwee
   );
 }
 
-export function detailOf(events: RotationEvent[], control?: RotationDetail["control"]): RotationDetail {
-  return { rotation: foldEvents(ROTATION_ID, events), history: events, ...(control ? { control } : {}) };
+/** GET /rotations/{id}'s answer for these events, shaped as the API shapes it (no old certificate's body). */
+export function detailOf(events: RotationEvent[], control?: RotationAnswer["control"]): RotationAnswer {
+  return {
+    rotation: rotationView(foldEvents(ROTATION_ID, events)),
+    history: historyView(events),
+    ...(control ? { control } : {}),
+  };
 }
 
 // ---- the API, as the contract describes it --------------------------------------------------------------
@@ -414,11 +427,11 @@ export interface Backend {
   /** Every rotation the API lists: its events so far. */
   rotations: Map<string, RotationEvent[]>;
   /** GET /rotations/{id} answers, one per call (the last one repeats): drives `watch`. */
-  timelines: Map<string, Array<RotationDetail | "error" | "not-yet">>;
+  timelines: Map<string, Array<RotationAnswer | "error" | "not-yet">>;
   /** The control point each rotation waits at (rollback/approve are delivered there). */
   controls: Map<string, { kind: "bake" | "approval"; wave: number }>;
   /** Bodies POST /rotations received. */
-  started: StartRotationRequest[];
+  started: StartRotationBody[];
   /** Bodies POST /rotations/{id}/rollback|approve received. */
   decisions: Array<{ rotationId: string; action: string; body: unknown }>;
   /** POST /scan calls received. */
@@ -458,13 +471,13 @@ const invalid = (problems: Array<{ field: string; message: string }>) =>
 /** A plan's keyAlgorithm and replacementKey, as planRotation answers them. */
 function replacementKeyOf(
   choice: ReplacementKeyChoice,
-): Pick<RotationPlan, "keyAlgorithm" | "replacementKey"> {
+): Pick<RotationPlanView, "keyAlgorithm" | "replacementKey"> {
   if (choice.keyAlgorithm === undefined) throw new Error(choice.message);
   const { keyAlgorithm, ...replacementKey } = choice;
   return { keyAlgorithm, replacementKey };
 }
 
-export function planFor(c: CertificateView, request: StartRotationRequest): RotationPlan {
+export function planFor(c: CertificateView, request: StartRotationBody): RotationPlanView {
   const targets = new Map<string, string[]>();
   for (const u of c.usage)
     targets.set(u.distributionId, [...(targets.get(u.distributionId) ?? []), u.originId]);
@@ -491,8 +504,36 @@ export function planFor(c: CertificateView, request: StartRotationRequest): Rota
   };
 }
 
-/** Route handlers answering as the API contract says. */
+/**
+ * Route handlers answering as the API contract says: every answer is checked against the contract's schema
+ * for its route and status (strictly: nothing the contract does not name), so the CLI is tested against
+ * answers the API can give.
+ */
 export function contractRoutes(backend: Backend): Record<string, HttpApiHandler> {
+  const routes = answerRoutes(backend);
+  return Object.fromEntries(
+    Object.entries(routes).map(([key, handler]) => [key, checkedAgainstContract(key, handler)]),
+  );
+}
+
+type AnswerHandler = (
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+function checkedAgainstContract(key: string, handler: AnswerHandler): HttpApiHandler {
+  const route = Object.values(ROUTES).find((r) => `${r.method} ${r.path}` === key);
+  if (!route) throw new Error(`the contract has no route ${key}`);
+  return async (event) => {
+    const answer = await handler(event);
+    const status = answer.statusCode ?? 200;
+    const schema = status >= 400 ? ErrorAnswer : (route.answers as Record<number, z.core.$ZodType>)[status];
+    if (!schema) throw new Error(`the contract has no ${status} answer for ${key}`);
+    z.parse(strictly(schema), JSON.parse(String(answer.body)));
+    return answer;
+  };
+}
+
+function answerRoutes(backend: Backend): Record<string, AnswerHandler> {
   const rotationSummaries = () =>
     [...backend.rotations].map(([rotationId, events]) => {
       const state = foldEvents(rotationId, events);
@@ -550,7 +591,7 @@ export function contractRoutes(backend: Backend): Record<string, HttpApiHandler>
       return json(200, { certificate });
     },
     "POST /rotations": async (event) => {
-      const body = bodyOf(event) as StartRotationRequest | undefined;
+      const body = bodyOf(event) as StartRotationBody | undefined;
       if (!body) return invalid([{ field: "body", message: "must be a JSON object" }]);
       const problems: Array<{ field: string; message: string }> = [];
       if (typeof body.certificateArn !== "string" || !/^arn:aws[\w-]*:acm:/.test(body.certificateArn)) {
@@ -619,7 +660,7 @@ function decide(
     const why = control
       ? `rotation ${rotationId} is baking wave ${control.wave}, not waiting for approval`
       : `rotation ${rotationId} is ${state.status} and not at a bake window or approval; retry then`;
-    return apiError(409, { code: "NotControllable", message: why, rotationId });
+    return apiError(409, { code: "Conflict", message: why, rotationId });
   }
   backend.decisions.push({ rotationId, action, body: bodyOf(event) });
   return json(202, { rotationId, action, kind: control.kind, wave: control.wave });

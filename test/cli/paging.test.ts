@@ -6,9 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CertificatesDeps } from "../../functions/api/certificates.ts";
 import { MAX_CERTIFICATE_PAGE } from "../../functions/api/schemas.ts";
-import type { CertificateList, CertificateQuery, RotatorApi } from "../../functions/cli/api-types.ts";
+import type {
+  CertificateListAnswer,
+  ListCertificatesQuery,
+  RotatorApi,
+} from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
-import { allCertificates, MAX_CERTIFICATE_PAGES } from "../../functions/cli/paging.ts";
+import { allCertificates, MAX_LISTING_PAGES } from "../../functions/cli/paging.ts";
 import type { InventoryRecord } from "../../functions/core/tracking.ts";
 import { listCertificatesHandler } from "../../functions/handlers/api/list-certificates.ts";
 import { type HttpApiStandin, startHttpApi } from "../../standins/http-api.ts";
@@ -108,10 +112,10 @@ describe("against the API's own GET /certificates", () => {
 });
 
 /** An API whose GET /certificates answers `page(call)` for each call. */
-function fakeApi(page: (call: number, query: CertificateQuery) => CertificateList): RotatorApi & {
-  queries: CertificateQuery[];
+function fakeApi(page: (call: number, query: ListCertificatesQuery) => CertificateListAnswer): RotatorApi & {
+  queries: ListCertificatesQuery[];
 } {
-  const queries: CertificateQuery[] = [];
+  const queries: ListCertificatesQuery[] = [];
   const unused = async () => {
     throw new Error("not used");
   };
@@ -134,16 +138,16 @@ function fakeApi(page: (call: number, query: CertificateQuery) => CertificateLis
 const [one] = inventory();
 
 describe("listings that would not end", () => {
-  it("stops after MAX_CERTIFICATE_PAGES pages: exit 1, saying how to narrow the listing", async () => {
+  it("stops after MAX_LISTING_PAGES pages: exit 1, saying how to narrow the listing", async () => {
     const api = fakeApi((call) => ({ certificates: [one!], nextToken: `page-${call}` }));
     const { code, stdout, stderr } = await run(["certificates"], { api });
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr).toBe(
-      `mtls-rotator certificates: stopped after ${MAX_CERTIFICATE_PAGES} pages (${MAX_CERTIFICATE_PAGES} certificates) ` +
+      `mtls-rotator certificates: stopped after ${MAX_LISTING_PAGES} pages (${MAX_LISTING_PAGES} certificates) ` +
         "and the API still lists more: narrow the listing (mtls-rotator certificates --due or --expiring-within <days>)\n",
     );
-    expect(api.queries).toHaveLength(MAX_CERTIFICATE_PAGES);
+    expect(api.queries).toHaveLength(MAX_LISTING_PAGES);
 
     const status = await run(["status"], {
       api: fakeApi((call) => ({ certificates: [], nextToken: `p${call}` })),
@@ -161,7 +165,7 @@ describe("listings that would not end", () => {
   });
 
   it("an answer that is not a page: exit 1, naming what was expected", async () => {
-    const api = fakeApi(() => ({ items: [] }) as unknown as CertificateList);
+    const api = fakeApi(() => ({ items: [] }) as unknown as CertificateListAnswer);
     const { code, stderr } = await run(["certificates"], { api });
     expect(code).toBe(1);
     expect(stderr).toContain("is not a page of certificates ({ certificates, nextToken? })");

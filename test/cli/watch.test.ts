@@ -5,7 +5,7 @@
  * redraws in place on a terminal, prints only changes otherwise, and exits with how the rotation ended.
  */
 import { describe, expect, it } from "vitest";
-import type { RotationDetail } from "../../functions/cli/api-types.ts";
+import type { RotationAnswer } from "../../functions/cli/api-types.ts";
 import { MAX_FAILED_POLLS, NOT_FOUND_GRACE_MS } from "../../functions/cli/commands/watch.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { gateLine } from "../../functions/cli/render.ts";
@@ -31,7 +31,7 @@ const watch = OPERATOR_COMMANDS.find((c) => c.name === "watch")!;
 
 /** Serves `events` cut at each of `cuts` (one GET each), then runs watch. */
 async function watchTimeline(
-  timeline: Array<RotationDetail | "error" | "not-yet">,
+  timeline: Array<RotationAnswer | "error" | "not-yet">,
   options: { args?: string[]; environment?: Partial<OperatorEnvironment> } = {},
 ) {
   contract.api.backend.timelines.set(ROTATION_ID, [...timeline]);

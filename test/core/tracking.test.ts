@@ -1,12 +1,19 @@
+import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   assessCertificate,
   type DriftFinding,
   findDrift,
   type InventoryRecord,
+  issuerKeyOfSubject,
   type ListedCertificate,
+  type Management,
+  type ManagementFacts,
+  managementFactsOf,
+  managementOf,
   withDrift,
 } from "../../functions/core/tracking.ts";
+import { createRootCa, EKU, issueClientCredential } from "../../standins/pki.ts";
 
 const NOW = new Date("2026-11-21T06:00:00Z");
 const ARN = "arn:aws:acm:us-east-1:111122223333:certificate/11111111-2222-3333-4444-555555555555";
@@ -98,5 +105,112 @@ describe("drift on inventory records", () => {
       now: NOW,
     });
     expect(reimported.record.drift).toBeUndefined();
+  });
+});
+
+describe("managementOf: the one rule of a managed certificate", () => {
+  const CA = "CN=Acme Origin Client CA, O=Acme";
+  const OLD_CA = "CN=Acme Origin Client CA 2019, O=Acme";
+  const managed = { issuer: CA, clientAuth: true, imported: true };
+  const cases: Array<{ name: string; facts: ManagementFacts; issuers?: string[]; expected: Management }> = [
+    {
+      name: "a client certificate ACM imported, of the configured CA",
+      facts: managed,
+      expected: { managed: true },
+    },
+    {
+      name: "of a CA being migrated away from",
+      facts: { ...managed, issuer: OLD_CA },
+      issuers: [CA, OLD_CA],
+      expected: { managed: true },
+    },
+    {
+      name: "whether ACM imported it not known (the certificate alone): the rest decides",
+      facts: { issuer: CA, clientAuth: true },
+      expected: { managed: true },
+    },
+    {
+      name: "another issuer",
+      facts: { ...managed, issuer: "CN=Someone Else CA, O=Other" },
+      expected: { managed: false, reason: "OtherIssuer" },
+    },
+    {
+      name: "the same common name, another organization: another issuer",
+      facts: { ...managed, issuer: "CN=Acme Origin Client CA, O=Mallory" },
+      expected: { managed: false, reason: "OtherIssuer" },
+    },
+    {
+      name: "the configured CA's common name without its organization: another issuer",
+      facts: { ...managed, issuer: "CN=Acme Origin Client CA" },
+      expected: { managed: false, reason: "OtherIssuer" },
+    },
+    {
+      name: "no configured CA at all",
+      facts: managed,
+      issuers: [],
+      expected: { managed: false, reason: "OtherIssuer" },
+    },
+    {
+      name: "no clientAuth extended key usage",
+      facts: { ...managed, clientAuth: false },
+      expected: { managed: false, reason: "NotClientAuth" },
+    },
+    {
+      name: "issued by ACM itself, not imported",
+      facts: { ...managed, imported: false },
+      expected: { managed: false, reason: "NotImported" },
+    },
+    {
+      name: "another issuer and no clientAuth: the issuer is the reason (checked first)",
+      facts: { issuer: "CN=Someone Else CA, O=Other", clientAuth: false, imported: false },
+      expected: { managed: false, reason: "OtherIssuer" },
+    },
+    {
+      name: "no clientAuth and not imported: clientAuth is the reason",
+      facts: { ...managed, clientAuth: false, imported: false },
+      expected: { managed: false, reason: "NotClientAuth" },
+    },
+  ];
+  for (const { name, facts, issuers, expected } of cases) {
+    it(name, () => expect(managementOf(facts, issuers ?? [CA])).toEqual(expected));
+  }
+
+  it("reads the facts off a certificate: the issuer's issuerKey and the clientAuth EKU", async () => {
+    const ca = await createRootCa({
+      name: "CN=Acme Origin Client CA, O=Acme, C=DE",
+      keyAlgorithm: "EC_prime256v1",
+    });
+    const issuers = [issuerKeyOfSubject(new X509Certificate(ca.certificatePem).subject)];
+    expect(issuers).toEqual([CA]);
+    const leaf = async (extendedKeyUsages: string[]) =>
+      new X509Certificate(
+        (await issueClientCredential(ca, { subject: "CN=origin-client", profile: { extendedKeyUsages } }))
+          .certificatePem,
+      );
+    const client = managementFactsOf(await leaf([EKU.clientAuth]));
+    expect(client).toEqual({ issuer: CA, clientAuth: true });
+    expect(managementOf(client, issuers)).toEqual({ managed: true });
+    expect(managementOf(managementFactsOf(await leaf([EKU.serverAuth])), issuers)).toEqual({
+      managed: false,
+      reason: "NotClientAuth",
+    });
+    expect(managementOf(managementFactsOf(await leaf([])), issuers)).toEqual({
+      managed: false,
+      reason: "NotClientAuth",
+    });
+  });
+
+  it("is what the scan records: a listed certificate is managed exactly when managementOf says so", () => {
+    for (const { facts, issuers, expected } of cases) {
+      if (facts.imported === undefined) continue; // the listing always says
+      const certificate = { ...listed, ...facts } as ListedCertificate;
+      const { record } = assessCertificate({
+        certificate,
+        usage: [],
+        policy: { managedIssuers: issuers ?? [CA] },
+        now: NOW,
+      });
+      expect(record.managed, JSON.stringify(facts)).toBe(expected.managed);
+    }
   });
 });

@@ -15,7 +15,7 @@ import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { fingerprintOf, splitPem } from "../../functions/core/pem.ts";
 import { issuerKeyOfSubject } from "../../functions/core/tracking.ts";
 import { originSync } from "../../functions/origin-sync/origin-sync.ts";
-import { scanFleet } from "../../functions/tracking/scan.ts";
+import { scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import { reconcileTrust } from "../../functions/trust/reconcile.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";

@@ -14,9 +14,12 @@
  * operator, the API or a subscriber can read.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod/mini";
+import * as contract from "../../functions/api/schemas.ts";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
-import type { CertificateView, RotationDetail, RotationPlan } from "../../functions/cli/api-types.ts";
+import type { CertificateView, RotationAnswer, RotationPlanView } from "../../functions/cli/api-types.ts";
 import { credentialSecretName } from "../../functions/workflow/rotation-workflow.ts";
+import { strictly } from "../support/contract.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -174,7 +177,7 @@ describe("the operator surface, end to end", () => {
 
     const json = await stack.cli(["rotate", stack.certificateArn, "--dry-run", "--json"]);
     expect(json.code).toBe(0);
-    const { plan } = JSON.parse(json.stdout) as { plan: RotationPlan };
+    const { plan } = JSON.parse(json.stdout) as { plan: RotationPlanView };
     expect(plan.serial.replaceAll(":", "").toLowerCase()).toBe(stack.serial);
     expect(plan.waves.map((w) => w.distributions.length)).toEqual([1, 1, 1]);
     expect(plan.waves.flatMap((w) => w.distributions.map((d) => d.distributionId)).sort()).toEqual(
@@ -249,7 +252,9 @@ describe("the operator surface, end to end", () => {
     expect(run.error).toBeUndefined();
     expect((run.result as { getStatus(): string }).getStatus()).toBe("SUCCEEDED");
 
-    const detail: RotationDetail = await operatorApi().getRotation(firstId);
+    const detail: RotationAnswer = await operatorApi().getRotation(firstId);
+    // What a real rotation recorded is what the contract says, field for field.
+    z.parse(strictly(contract.RotationAnswer), detail);
     expect(detail.rotation.status).toBe("completed");
     newArn = detail.rotation.issued!.certificateArn;
     expect(newArn).not.toBe(stack.certificateArn);
@@ -353,6 +358,7 @@ describe("the operator surface, end to end", () => {
     expect(stack.presented()).toEqual([newArn, newArn, newArn]);
 
     const detail = await api.getRotation(secondId);
+    z.parse(strictly(contract.RotationAnswer), detail);
     expect(detail.rotation.status).toBe("rolled-back");
     expect(detail.rotation.rollback).toMatchObject({
       actor: PRINCIPAL,

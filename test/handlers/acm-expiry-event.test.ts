@@ -10,7 +10,7 @@ import {
   parseAcmExpiryEvent,
 } from "../../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError } from "../../functions/handlers/scan.ts";
-import type { ScanDeps } from "../../functions/tracking/scan.ts";
+import type { ScanDeps } from "../../functions/tracking/scan-fleet.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-03-01T00:00:00Z");

@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { InventoryRecord, ListedCertificate } from "../../functions/core/tracking.ts";
 import { ScanIncompleteError, scanHandler, scanSummary } from "../../functions/handlers/scan.ts";
-import type { ScanDeps } from "../../functions/tracking/scan.ts";
+import type { ScanDeps } from "../../functions/tracking/scan-fleet.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-03-01T00:00:00Z");

@@ -8,7 +8,7 @@ import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { expect, it } from "vitest";
 import { requestRotation } from "../../functions/api/rotations.ts";
 import { StartRotationBody } from "../../functions/api/schemas.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
+import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { trustTargetsFrom } from "../../functions/wiring/trust-targets.ts";
 import { expectedDurationSeconds } from "../../functions/workflow/plan.ts";
 import { SANDBOX_RESOURCES, type SandboxFleet } from "../../sandbox/fleet.ts";
@@ -111,7 +111,7 @@ it("a dry run answers the API's plan and changes nothing", async () => {
       }
       after = await snapshot(fleet);
       // What an operator gets from the API for the same certificate, asked after the run (read-only too).
-      const deps = rotationsDepsFrom(rotationsApiConfig(fleet.wiring), {
+      const deps = rotationRoutesDepsFrom(rotationsApiConfig(fleet.wiring), {
         aws: fleet.clients,
         starter: { start: () => Promise.reject(new Error("a dry run must not start anything")) },
         callbacks: { succeed: () => Promise.reject(new Error("a dry run must not deliver anything")) },

@@ -35,14 +35,14 @@ import { listCertificatesHandler } from "../../functions/handlers/api/list-certi
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
 import { rollbackRotationHandler } from "../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../functions/handlers/api/start-rotation.ts";
-import { type ScanReport, scanFleet } from "../../functions/tracking/scan.ts";
+import { type ScanReport, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
 import {
   certificatesDepsFrom,
   rotationReadDepsFrom,
   tableApiConfig,
 } from "../../functions/wiring/api-reads.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../../functions/wiring/api-rotations.ts";
+import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanDepsFrom, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { createRotationWorkflow, type RotationInput } from "../../functions/workflow/rotation-workflow.ts";
@@ -292,7 +292,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     const certificates = certificatesDepsFrom(tableConfig, { dynamo });
     const reads = rotationReadDepsFrom(tableConfig, { dynamo });
     const control = controlDepsFrom(tableConfig, { dynamo, callbacks });
-    const rotations = rotationsDepsFrom(rotationsApiConfig(sources), {
+    const rotations = rotationRoutesDepsFrom(rotationsApiConfig(sources), {
       aws: standins.clients(),
       dynamo,
       starter,

@@ -2,7 +2,7 @@
 import { MAX_CERTIFICATE_PAGE, MAX_EXPIRY_WINDOW_DAYS } from "../../api/schemas.ts";
 import type { CertificateView } from "../api-types.ts";
 import { type CommandSpec, flag, wholeNumber } from "../command.ts";
-import { allCertificates, MAX_CERTIFICATE_PAGES } from "../paging.ts";
+import { allCertificates, MAX_LISTING_PAGES } from "../paging.ts";
 import { indent, plural, table } from "../render.ts";
 
 export interface CertificatesInput {
@@ -43,7 +43,7 @@ export const certificatesCommand: CommandSpec<CertificatesInput> = {
 Lists the client certificates the service tracks, soonest expiry first: days left, the renewal decision
 (Due, Expired, Fresh, NotManaged, ...), how many distributions present each, and drift (a distribution
 presenting a certificate it should not: unmanaged or retired), with each finding under the table.
-The API answers a page at a time and every page is read, up to ${MAX_CERTIFICATE_PAGES * MAX_CERTIFICATE_PAGE} certificates
+The API answers a page at a time and every page is read, up to ${MAX_LISTING_PAGES * MAX_CERTIFICATE_PAGE} certificates
 (narrow the listing with the options below beyond that).
 
 Options:

@@ -1,5 +1,5 @@
 /** `mtls-rotator rollback|approve <rotation-id>`: an operator's decision at a rotation's control point. */
-import type { ControlAction } from "../api-types.ts";
+import type { ControlAnswer } from "../api-types.ts";
 import { type CommandSpec, flag, positionalsOf, reasonOption } from "../command.ts";
 
 export interface ControlInput {
@@ -8,7 +8,7 @@ export interface ControlInput {
   json: boolean;
 }
 
-function controlCommand(action: ControlAction): CommandSpec<ControlInput> {
+function controlCommand(action: ControlAnswer["action"]): CommandSpec<ControlInput> {
   const rollback = action === "rollback";
   return {
     name: action,

@@ -2,7 +2,7 @@
 import { MAX_BAKE_SECONDS, MAX_WAVE_SIZES } from "../../api/schemas.ts";
 import { PolicyError } from "../../core/renewal.ts";
 import { validateWavePolicy, type WaveSize } from "../../core/waves.ts";
-import type { ApprovalMode, DryRunAnswer, RotationPlan, StartRotationRequest } from "../api-types.ts";
+import type { ApprovalMode, DryRunAnswer, RotationPlanView, StartRotationBody } from "../api-types.ts";
 import {
   type CommandDeps,
   type CommandSpec,
@@ -73,7 +73,7 @@ function startCommand(arn: string, input: RotateInput): string {
   return parts.join(" ");
 }
 
-export function renderPlan(plan: RotationPlan, now: Date): string {
+export function renderPlan(plan: RotationPlanView, now: Date): string {
   const distributions = plan.waves.reduce((n, w) => n + w.distributions.length, 0);
   const waveRows = plan.waves.map((w) => [
     `wave ${w.index}${w.canary ? " (canary)" : ""}`,
@@ -163,7 +163,7 @@ Options:
   },
   async run(input, deps) {
     const certificateArn = await certificateArnOf(input.certificate, deps);
-    const request: StartRotationRequest = {
+    const request: StartRotationBody = {
       certificateArn,
       ...(input.dryRun ? { dryRun: true } : {}),
       ...(input.waves ? { waves: input.waves } : {}),

@@ -1,6 +1,6 @@
 /** `mtls-rotator status`: the overview an operator starts with (certificates, rotations running and recent). */
 import { TERMINAL_STATUSES } from "../../core/rotation.ts";
-import type { CertificateView, RotationSummary } from "../api-types.ts";
+import type { CertificateView, RotationSummaryView } from "../api-types.ts";
 import { type CommandSpec, flag } from "../command.ts";
 import { allCertificates } from "../paging.ts";
 import { indent, plural, relative, shortArn, table, truncate } from "../render.ts";
@@ -34,7 +34,7 @@ function distributionsUsing(c: CertificateView): number {
   return new Set(c.usage.map((u) => u.distributionId)).size;
 }
 
-function rotationRows(rotations: RotationSummary[], now: Date, when: "started" | "updated"): string[][] {
+function rotationRows(rotations: RotationSummaryView[], now: Date, when: "started" | "updated"): string[][] {
   return rotations.map((r) => [
     r.rotationId,
     r.status,

@@ -4,10 +4,9 @@
  * for and how to act, the latest events); otherwise only what changed is printed, as a log. Exits 0 when the
  * rotation completed, 6 when it was rolled back or aborted, 7 when it failed.
  */
-import type { RotationState, RotationStatus, WaveState } from "../../core/rotation.ts";
-import type { RotationDetail } from "../api-types.ts";
+import type { RotationAnswer, RotationStateView, WaveView } from "../api-types.ts";
 import { type CommandDeps, type CommandSpec, positionalsOf, seconds } from "../command.ts";
-import { ApiError, ExitCode, explainError } from "../errors.ts";
+import { ApiAnswerError, ExitCode, explainError } from "../errors.ts";
 import {
   clock,
   describeEvent,
@@ -38,7 +37,7 @@ export const MAX_FAILED_POLLS = 5;
 export const NOT_FOUND_GRACE_MS = 60_000;
 const RECENT_EVENTS = 6;
 
-export function exitCodeFor(status: RotationStatus): number {
+export function exitCodeFor(status: RotationStateView["status"]): number {
   switch (status) {
     case "completed":
     case "dry-run":
@@ -53,17 +52,17 @@ export function exitCodeFor(status: RotationStatus): number {
   }
 }
 
-function progress(state: RotationState): string {
+function progress(state: RotationStateView): string {
   if (state.waves.length === 0) return "";
   const passed = state.waves.filter((w) => w.status === "passed").length;
   return ` (${passed}/${state.waves.length} waves passed)`;
 }
 
-function statusLine(state: RotationState): string {
+function statusLine(state: RotationStateView): string {
   return `Rotation ${state.rotationId}: ${state.status}${progress(state)}`;
 }
 
-function certificateLine(state: RotationState): string {
+function certificateLine(state: RotationStateView): string {
   const old = state.old
     ? `${shortArn(state.old.arn)} (serial ${state.old.serial})`
     : shortArn(state.request?.certificateArn);
@@ -73,7 +72,7 @@ function certificateLine(state: RotationState): string {
   return `${old} -> ${next}`;
 }
 
-function waveRows(waves: WaveState[]): string[] {
+function waveRows(waves: WaveView[]): string[] {
   const titleWidth = Math.max(0, ...waves.map((w) => waveTitle(w).length));
   const statusWidth = Math.max(0, ...waves.map((w) => w.status.length));
   const rows: string[] = [];
@@ -95,7 +94,7 @@ function waveRows(waves: WaveState[]): string[] {
 }
 
 /** The full view drawn on a terminal. */
-export function watchFrame(detail: RotationDetail, now: Date, intervalMs: number): string[] {
+export function watchFrame(detail: RotationAnswer, now: Date, intervalMs: number): string[] {
   const state = detail.rotation;
   const lines = [
     statusLine(state),
@@ -119,7 +118,7 @@ export function watchFrame(detail: RotationDetail, now: Date, intervalMs: number
 }
 
 /** Lines of the log view, keyed so that only a changed line is printed again. */
-export function watchLog(detail: RotationDetail): Array<{ key: string; text: string }> {
+export function watchLog(detail: RotationAnswer): Array<{ key: string; text: string }> {
   const state = detail.rotation;
   return [
     ...detail.history.map((e, i) => ({ key: `event:${i}`, text: `${clock(e.at)}  ${describeEvent(e)}` })),
@@ -133,7 +132,7 @@ export async function watchRotation(input: WatchInput, deps: CommandDeps): Promi
   const printed = new Map<string, string>();
   let drawn = 0;
   let failures = 0;
-  let last: RotationDetail | undefined;
+  let last: RotationAnswer | undefined;
   const startedWatching = deps.now().getTime();
   let announcedWait = false;
 
@@ -149,7 +148,7 @@ export async function watchRotation(input: WatchInput, deps: CommandDeps): Promi
     deps.out(`Watching rotation ${input.rotationId}. Ctrl-C stops watching; the rotation keeps running.\n`);
   }
   for (;;) {
-    let detail: RotationDetail;
+    let detail: RotationAnswer;
     try {
       detail = await deps.api.getRotation(input.rotationId);
       failures = 0;
@@ -157,7 +156,7 @@ export async function watchRotation(input: WatchInput, deps: CommandDeps): Promi
       // Not visible yet (just started): wait for it a while, saying so once.
       const notYet =
         !last &&
-        error instanceof ApiError &&
+        error instanceof ApiAnswerError &&
         error.status === 404 &&
         deps.now().getTime() - startedWatching < NOT_FOUND_GRACE_MS;
       if (notYet) {

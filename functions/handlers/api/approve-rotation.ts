@@ -1,19 +1,16 @@
 /** Lambda entry of `POST /rotations/{id}/approve`: let a rotation waiting for approval go on to its next wave. */
-import { apiRoute, type HttpOptions, json } from "../../api/http.ts";
-import { decideRotation, type RotationsDeps } from "../../api/rotations.ts";
-import { ApproveBody, RotationPath } from "../../api/schemas.ts";
+import { apiRoute, type HttpOptions } from "../../api/http.ts";
+import { decideRotation, type RotationRoutesDeps } from "../../api/rotations.ts";
+import { ROUTES } from "../../api/schemas.ts";
 import { controlApiDeps } from "../../wiring/api-control.ts";
 
 export function approveRotationHandler(
-  deps: () => Promise<Pick<RotationsDeps, "store" | "callbacks">>,
+  deps: () => Promise<Pick<RotationRoutesDeps, "store" | "callbacks">>,
   options: HttpOptions = {},
 ) {
   return apiRoute(
-    { params: RotationPath, body: ApproveBody },
-    async ({ params, body }, actor) => {
-      const answer = await decideRotation(await deps(), params.id, "approve", actor, body.reason);
-      return json(answer.status, answer.body);
-    },
+    ROUTES.approveRotation,
+    async ({ params, body }, actor) => decideRotation(await deps(), params.id, "approve", actor, body.reason),
     options,
   );
 }

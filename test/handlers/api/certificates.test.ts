@@ -4,11 +4,12 @@
  */
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as z from "zod/mini";
 import { InventoryStore } from "../../../functions/adapters/inventory-store.ts";
 import {
   type CertificatesDeps,
-  certificateView,
   MAX_PAGE_BYTES,
+  viewOfCertificate,
 } from "../../../functions/api/certificates.ts";
 import { CertificateAnswer, CertificateListAnswer } from "../../../functions/api/schemas.ts";
 import {
@@ -20,6 +21,7 @@ import { getCertificateHandler } from "../../../functions/handlers/api/get-certi
 import { listCertificatesHandler } from "../../../functions/handlers/api/list-certificates.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../../standins/dynamodb.ts";
 import { apiEvent, invoke } from "../../support/api-events.ts";
+import { strictly } from "../../support/contract.ts";
 import { expectNoKeyMaterial } from "../../support/key-material.ts";
 
 const DAY = 86_400_000;
@@ -118,7 +120,7 @@ describe("GET /certificates", () => {
     const answer = await list();
     expect(answer.status).toBe(200);
     expect(answer.headers["content-type"]).toBe("application/json");
-    CertificateListAnswer.strict().parse(answer.body);
+    z.parse(strictly(CertificateListAnswer), answer.body);
     const views = answer.body.certificates as Array<Record<string, unknown>>;
     expect(views.map((v) => v.arn)).toEqual([arn(4), arn(5), arn(1), arn(6), arn(3), arn(2)]);
     expect(views[2]).toEqual({
@@ -195,7 +197,7 @@ describe("GET /certificates/{id}", () => {
   it("finds a certificate by its id", async () => {
     const answer = await get(id(2));
     expect(answer.status).toBe(200);
-    CertificateAnswer.strict().parse(answer.body);
+    z.parse(strictly(CertificateAnswer), answer.body);
     expect(answer.body.certificate).toMatchObject({ id: id(2), arn: arn(2), due: false, daysToExpiry: 80 });
     expect(answer.body.certificate.drift).toBeUndefined();
   });
@@ -325,7 +327,7 @@ async function allPages(d: CertificatesDeps, query: Record<string, string> = {})
   do {
     const answer = await listFrom(d, { ...query, ...(nextToken ? { nextToken } : {}) });
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-    CertificateListAnswer.strict().parse(answer.body);
+    z.parse(strictly(CertificateListAnswer), answer.body);
     pages.push(answer.body.certificates.map((c: { arn: string }) => c.arn));
     nextToken = answer.body.nextToken;
   } while (nextToken && pages.length < 1000);
@@ -440,7 +442,7 @@ describe("GET /certificates, a page at a time", () => {
     const records = Array.from({ length: 10_000 }, (_, n) => realistic(n));
     const d = memoryDeps(records);
     // The whole inventory in one body was over the limit (what the listing answered before paging).
-    const all = JSON.stringify({ certificates: records.map((r) => certificateView(r, NOW)) });
+    const all = JSON.stringify({ certificates: records.map((r) => viewOfCertificate(r, NOW)) });
     expect(Buffer.byteLength(all)).toBeGreaterThan(6 * 1024 * 1024);
 
     const event = apiEvent("GET /certificates", { query: { limit: "500" } });

@@ -8,7 +8,7 @@ import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RotationsDeps } from "../../../functions/api/rotations.ts";
+import type { RotationRoutesDeps } from "../../../functions/api/rotations.ts";
 import type { RotationSettings } from "../../../functions/config/settings.ts";
 import { issuerKeyOfSubject } from "../../../functions/core/tracking.ts";
 import { approveRotationHandler } from "../../../functions/handlers/api/approve-rotation.ts";
@@ -49,7 +49,7 @@ async function apiOverFleet(distributions: number) {
   const starter = localWorkflowStarter(
     () => new LocalDurableTestRunner({ handlerFunction: createRotationWorkflow(workflow, fleet.deps) }),
   );
-  const deps: RotationsDeps = {
+  const deps: RotationRoutesDeps = {
     settings: fleet.settings,
     acm: fleet.deps.acm,
     distributions: fleet.deps.distributions,

@@ -12,9 +12,10 @@ import { X509Certificate } from "node:crypto";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import * as z from "zod/mini";
 import { AcmAdapter } from "../../../functions/adapters/acm.ts";
 import { RotationStore } from "../../../functions/adapters/rotation-store.ts";
-import type { RotationsDeps } from "../../../functions/api/rotations.ts";
+import type { RotationRoutesDeps } from "../../../functions/api/rotations.ts";
 import {
   DryRunAnswer,
   RotationAnswer,
@@ -34,14 +35,15 @@ import { getRotationHandler } from "../../../functions/handlers/api/get-rotation
 import { listRotationsHandler } from "../../../functions/handlers/api/list-rotations.ts";
 import { rollbackRotationHandler } from "../../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../../functions/handlers/api/start-rotation.ts";
-import { rotationsApiConfig, rotationsDepsFrom } from "../../../functions/wiring/api-rotations.ts";
+import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../../functions/wiring/api-rotations.ts";
 import { expectedDurationSeconds } from "../../../functions/workflow/plan.ts";
 import type { RotationInput } from "../../../functions/workflow/rotation-workflow.ts";
 import { localWorkflowStarter } from "../../../standins/durable.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../../standins/index.ts";
-import { createRootCa, createSubordinateCa, issueClientCredential } from "../../../standins/pki.ts";
+import { createRootCa, createSubordinateCa, EKU, issueClientCredential } from "../../../standins/pki.ts";
 import { type ApiEventOptions, apiEvent, invoke, PRINCIPAL, ROLE_SESSION } from "../../support/api-events.ts";
+import { strictly } from "../../support/contract.ts";
 import { buildDistributionConfig } from "../../support/distribution-config.ts";
 import { expectNoKeyMaterial } from "../../support/key-material.ts";
 import { UNCHANGED_EC_KEY } from "../../support/replacement-key.ts";
@@ -56,6 +58,7 @@ let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
 let client: ReturnType<typeof dynamoDbClient>;
 let store: RotationStore;
 let authorityArn: string;
+let issuingCa: Awaited<ReturnType<typeof createSubordinateCa>>;
 let certificateArn: string;
 let serial: string;
 let privateKeyPem: string;
@@ -71,6 +74,7 @@ beforeAll(async () => {
   // An RSA CA: its RSA-2048 certificates import into ACM, and a replacement follows its key (RSA_2048).
   const root = await createRootCa({ name: "CN=Acme Root CA, O=Acme", keyAlgorithm: "RSA_2048" });
   const issuer = await createSubordinateCa(root, { name: "CN=Acme Origin Client CA 1, O=Acme" });
+  issuingCa = issuer;
   authorityArn = standins.privateCa.addAuthority(issuer);
   const credential = await issueClientCredential(issuer, {
     subject: "CN=cloudfront-to-origin, O=Acme",
@@ -141,7 +145,7 @@ function fixture() {
       MTLS_ROTATOR_DYNAMODB_ENDPOINT: dynamo.endpoint,
     },
   });
-  const deps: RotationsDeps = rotationsDepsFrom(config, {
+  const deps: RotationRoutesDeps = rotationRoutesDepsFrom(config, {
     aws: standins.clients(),
     dynamo: client,
     starter,
@@ -189,7 +193,7 @@ describe("POST /rotations", () => {
     await f.settled();
 
     expect(answer.status).toBe(202);
-    RotationStartedAnswer.strict().parse(answer.body);
+    z.parse(strictly(RotationStartedAnswer), answer.body);
     const rotationId = executionNameFor({ certificateArn, serial });
     expect(answer.body).toEqual({ rotationId, started: true, status: "started" });
     expect(rotationId).toMatch(ROTATION_ID);
@@ -254,7 +258,7 @@ describe("POST /rotations", () => {
   });
 
   it("refuses overrides a rotation could outlast its execution with, naming them, and changes nothing", async () => {
-    const limited: RotationsDeps = {
+    const limited: RotationRoutesDeps = {
       ...f.deps,
       settings: { ...f.deps.settings, maxRotationSeconds: 2 * 86_400 },
     };
@@ -283,7 +287,7 @@ describe("POST /rotations", () => {
     ["AccessDeniedException", 404, "NotFound"],
     ["RequestInProgressException", 409, "Conflict"],
   ] as const)("ACM answering %s is a %i, not a 500", async (errorName, status, code) => {
-    const failing: RotationsDeps = {
+    const failing: RotationRoutesDeps = {
       ...f.deps,
       acm: {
         ...f.deps.acm,
@@ -305,7 +309,7 @@ describe("POST /rotations", () => {
   it("a dry run for a CA whose key no certificate CloudFront presents could share is a 409 saying why", async () => {
     // An ML-DSA (or unreadable) CA: ACM imports only a certificate of its CA's key type, and CloudFront
     // presents RSA_2048 or EC_prime256v1 only, so a rotation would fail at its plan.
-    const pqCa: RotationsDeps = {
+    const pqCa: RotationRoutesDeps = {
       ...f.deps,
       privateCa: {
         authorityChainPem: async () => "-----BEGIN CERTIFICATE-----\nbWxkc2E=\n-----END CERTIFICATE-----\n",
@@ -350,7 +354,7 @@ describe("POST /rotations", () => {
     await f.settled();
 
     expect(answer.status).toBe(200);
-    DryRunAnswer.strict().parse(answer.body);
+    z.parse(strictly(DryRunAnswer), answer.body);
     expect(answer.body).toEqual({
       dryRun: true,
       plan: {
@@ -442,6 +446,32 @@ describe("POST /rotations", () => {
       .slice(before.calls)
       .filter((c) => !/^(Get|List|Describe)/.test(c.operation));
     expect(writes).toEqual([]);
+  });
+
+  it("refuses a certificate of the configured CA that is not a client certificate (no clientAuth EKU)", async () => {
+    const serverOnly = await new AcmAdapter(standins.clients().acm).importCertificate({
+      ...(await issueClientCredential(issuingCa, {
+        subject: "CN=origin.example.com, O=Acme",
+        keyAlgorithm: "RSA_2048",
+        notBefore: new Date(Date.now() - DAY),
+        notAfter: new Date(Date.now() + 30 * DAY),
+        profile: { extendedKeyUsages: [EKU.serverAuth] },
+      })),
+      lineage: { rotationId: "elsewhere", credential: "elsewhere" },
+    });
+    const before = { items: await tableItems(), calls: standins.server.calls.length };
+    for (const dryRun of [true, false]) {
+      const answer = await start(f, { body: { certificateArn: serverOnly, dryRun } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.problems).toEqual([
+        {
+          field: "certificateArn",
+          message: "is not a client certificate (no clientAuth extended key usage)",
+        },
+      ]);
+    }
+    expect(f.starts).toEqual([]);
+    expect(await tableItems()).toBe(before.items);
   });
 
   it("a dry run of a certificate ACM does not have is a 404", async () => {
@@ -658,7 +688,7 @@ describe("GET /rotations and GET /rotations/{id}", () => {
   it("lists rotations newest first, a page at a time", async () => {
     const first = await list({ limit: "2" });
     expect(first.status).toBe(200);
-    RotationListAnswer.strict().parse(first.body);
+    z.parse(strictly(RotationListAnswer), first.body);
     expect(first.body.rotations.map((r: { rotationId: string }) => r.rotationId)).toEqual([
       ROT.running,
       ROT.rolledBack,
@@ -700,7 +730,7 @@ describe("GET /rotations and GET /rotations/{id}", () => {
   it("shows a rotation's state and history, without the old certificate's body", async () => {
     const answer = await get(ROT.rolledBack);
     expect(answer.status).toBe(200);
-    RotationAnswer.parse(answer.body);
+    z.parse(strictly(RotationAnswer), answer.body);
     expect(answer.body.rotation).toMatchObject({
       rotationId: ROT.rolledBack,
       status: "rolled-back",

@@ -4,14 +4,8 @@
  * API's tests see the call; in Lambda it is an `Event` invoke of the scan function.
  */
 import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
-import type { Answer } from "./rotations.ts";
-
-/** The payload the scan function receives from the API (functions/handlers/scan.ts reads `actor`). */
-export interface ApiScanRequest {
-  source: "api";
-  /** IAM principal that asked. */
-  actor: string;
-}
+import type { ApiScanRequest } from "../tracking/scan-trigger.ts";
+import type { AnswerOf, ROUTES } from "./schemas.ts";
 
 export interface ScanTrigger {
   trigger(request: ApiScanRequest): Promise<void>;
@@ -39,7 +33,10 @@ export interface ScanApiDeps {
   scan: ScanTrigger;
 }
 
-export async function requestScan(deps: ScanApiDeps, actor: string): Promise<Answer> {
+export async function requestScan(
+  deps: ScanApiDeps,
+  actor: string,
+): Promise<AnswerOf<typeof ROUTES.startScan>> {
   await deps.scan.trigger({ source: "api", actor });
   return { status: 202, body: { accepted: true } };
 }

@@ -12,7 +12,7 @@ import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
 import { Notifier } from "../../functions/adapters/notifier.ts";
 import { issuerKeyOfSubject } from "../../functions/core/tracking.ts";
 import { startRotation, type WorkflowStarter } from "../../functions/dispatch/start-rotation.ts";
-import { type ScanDeps, scanFleet } from "../../functions/tracking/scan.ts";
+import { type ScanDeps, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { metricsDocument } from "../../functions/wiring/observability.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";

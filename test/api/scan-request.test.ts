@@ -1,11 +1,11 @@
 /**
  * POST /scan's use-case and its Lambda port: an asynchronous (`Event`) invoke of the scan function with
- * the caller as actor, and the scan handler reading that actor.
+ * the caller as actor, and the scan function reading that actor.
  */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { describe, expect, it } from "vitest";
-import { lambdaScanTrigger, requestScan } from "../../functions/api/scan.ts";
-import { API_SCAN, SCHEDULED_SCAN, scanTriggerOf } from "../../functions/handlers/scan.ts";
+import { lambdaScanTrigger, requestScan } from "../../functions/api/scan-request.ts";
+import { API_SCAN, scanTriggerOf } from "../../functions/tracking/scan-trigger.ts";
 import { PRINCIPAL } from "../support/api-events.ts";
 
 function recordingClient(answer: { StatusCode?: number } = { StatusCode: 202 }) {
@@ -37,6 +37,8 @@ describe("lambdaScanTrigger", () => {
     expect(command.input.InvocationType).toBe("Event");
     const payload = JSON.parse(new TextDecoder().decode(command.input.Payload as Uint8Array));
     expect(payload).toEqual({ source: "api", actor: PRINCIPAL });
+    // What the scan function reads of it: an API scan, the caller as actor.
+    expect(scanTriggerOf(payload)).toEqual({ trigger: API_SCAN, actor: PRINCIPAL });
   });
 
   it("fails when Lambda did not queue the invocation", async () => {
@@ -44,25 +46,5 @@ describe("lambdaScanTrigger", () => {
     await expect(
       lambdaScanTrigger(client, "scan").trigger({ source: "api", actor: PRINCIPAL }),
     ).rejects.toThrow(/answered 200, not 202/);
-  });
-});
-
-describe("the scan handler's trigger", () => {
-  it.each([
-    ["the scheduler's event", {}, { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN }],
-    ["no event", undefined, { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN }],
-    ["the API's invoke", { source: "api", actor: PRINCIPAL }, { trigger: API_SCAN, actor: PRINCIPAL }],
-    [
-      "an API invoke with a malformed actor",
-      { source: "api", actor: "x\ny" },
-      { trigger: API_SCAN, actor: API_SCAN },
-    ],
-    [
-      "an EventBridge event",
-      { source: "aws.events", actor: PRINCIPAL },
-      { trigger: SCHEDULED_SCAN, actor: SCHEDULED_SCAN },
-    ],
-  ])("%s", (_, event, expected) => {
-    expect(scanTriggerOf(event)).toEqual(expected);
   });
 });
