@@ -1,15 +1,18 @@
 /**
  * Durable callbacks in Lambda: an operator's decision (rollback, approve) delivered to the callback a
- * rotation waits on, with SendDurableExecutionCallbackSuccess. The result is the payload the workflow's
- * control point reads (a JSON ControlMessage).
+ * rotation waits on, with SendDurableExecutionCallbackSuccess (POST
+ * /2025-12-01/durable-execution-callbacks/{CallbackId}/succeed, the decision as the Result payload). The
+ * result is the payload the workflow's control point reads (a JSON ControlMessage). Signed with SST's SigV4
+ * fetch, as durable starts are (durable-starts.ts): the routes that answer callbacks carry no Lambda client.
  *
  * Lambda answers CallbackTimeoutException ("expired or already closed") or ResourceNotFoundException for a
  * callback that is not open any more; both are reported as CallbackClosedError, so the API answers 409 and
  * not 500 when a window closed between reading the control point and sending.
  */
-import { type LambdaClient, SendDurableExecutionCallbackSuccessCommand } from "@aws-sdk/client-lambda";
+import { awsFetch } from "sst/aws/client";
+import type { workflow } from "sst/aws/workflow";
 import { CallbackClosedError, type CallbackSender } from "../dispatch/control-rotation.ts";
-import { awsErrorName } from "./errors.ts";
+import { errorCodeOf } from "./durable-starts.ts";
 
 /** Lambda's error codes for a callback id that is no longer open. */
 export const CLOSED_CALLBACK_ERRORS: ReadonlySet<string> = new Set([
@@ -17,23 +20,31 @@ export const CLOSED_CALLBACK_ERRORS: ReadonlySet<string> = new Set([
   "ResourceNotFoundException",
 ]);
 
-export function lambdaCallbackSender(client: Pick<LambdaClient, "send">): CallbackSender {
+/** Lambda refused a callback answer; `name` is its error code. */
+export class CallbackAnswerError extends Error {
+  readonly status: number;
+  constructor(code: string, status: number) {
+    super(`Lambda refused the callback answer: ${code} (HTTP ${status})`);
+    this.name = code;
+    this.status = status;
+  }
+}
+
+export function lambdaCallbackSender(options?: workflow.Options): CallbackSender {
   return {
     async succeed(callbackId, result) {
-      try {
-        await client.send(
-          new SendDurableExecutionCallbackSuccessCommand({
-            CallbackId: callbackId,
-            Result: new TextEncoder().encode(result),
-          }),
-        );
-      } catch (error) {
-        const name = awsErrorName(error);
-        if (name !== undefined && CLOSED_CALLBACK_ERRORS.has(name)) {
-          throw new CallbackClosedError(`callback is no longer open (${name})`, { cause: error });
-        }
-        throw error;
-      }
+      const response = await awsFetch(
+        "lambda",
+        `/2025-12-01/durable-execution-callbacks/${encodeURIComponent(callbackId)}/succeed`,
+        { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body: result },
+        options,
+      );
+      if (response.ok) return;
+      const code = (await errorCodeOf(response)) ?? "UnknownError";
+      const error = new CallbackAnswerError(code, response.status);
+      if (CLOSED_CALLBACK_ERRORS.has(code))
+        throw new CallbackClosedError(`callback is no longer open (${code})`, { cause: error });
+      throw error;
     },
   };
 }

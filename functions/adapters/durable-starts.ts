@@ -51,3 +51,22 @@ export async function startDurableExecution<TPayload = unknown>(
 
 /** What the dispatcher starts executions with in Lambda (tests and the sandbox pass their own). */
 export const durableStarts = { start: startDurableExecution, StartError };
+
+/**
+ * The error code of a failed Lambda call: the `X-Amzn-ErrorType` header ("Code" or "Code:uri"), else a code
+ * field of the JSON body (`__type`, `code`, `Code`, `errorType`). Undefined when neither says.
+ */
+export async function errorCodeOf(response: Response): Promise<string | undefined> {
+  const header = response.headers.get("x-amzn-errortype");
+  if (header) return header.split(":")[0]!.trim();
+  try {
+    const body = (await response.clone().json()) as Record<string, unknown>;
+    for (const key of ["__type", "code", "Code", "errorType"]) {
+      const value = body[key];
+      if (typeof value === "string" && value !== "") return value.split("#").pop()!.split(":")[0];
+    }
+  } catch {
+    // Not JSON (or already read): no code.
+  }
+  return undefined;
+}

@@ -63,6 +63,9 @@ export interface RotationRoutesDeps extends PlanDeps {
   callbacks: CallbackSender;
 }
 
+/** What POST /rotations needs: it plans and starts, it never answers a control point. */
+export type RotationRequestDeps = Omit<RotationRoutesDeps, "callbacks">;
+
 type StartBody = z.output<typeof StartRotationBody>;
 type ListQuery = z.output<typeof ListRotationsQuery>;
 
@@ -151,7 +154,7 @@ async function requireManaged(
 
 /** POST /rotations: 200 with the plan (dry run), or 202 with the rotation started (or converged on). */
 export async function requestRotation(
-  deps: RotationRoutesDeps,
+  deps: RotationRequestDeps,
   body: StartBody,
   actor: string,
 ): Promise<AnswerOf<typeof ROUTES.startRotation>> {

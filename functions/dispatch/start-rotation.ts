@@ -9,7 +9,7 @@
  * over an in-process runner (tests, sandbox). Nothing here reads `Resource`; the caller passes what it needs.
  */
 import type { workflow } from "sst/aws/workflow";
-import { durableStarts } from "../adapters/durable-starts.ts";
+import { durableStarts, errorCodeOf } from "../adapters/durable-starts.ts";
 import { sha256Hex } from "../core/pem.ts";
 import { PolicyError } from "../core/renewal.ts";
 import {
@@ -381,21 +381,5 @@ export function sstWorkflowStarter(
   };
 }
 
-/**
- * The error code of a failed Lambda call: the `X-Amzn-ErrorType` header ("Code" or "Code:uri"), else a code
- * field of the JSON body (`__type`, `code`, `Code`, `errorType`). Undefined when neither says.
- */
-export async function startErrorCode(response: Response): Promise<string | undefined> {
-  const header = response.headers.get("x-amzn-errortype");
-  if (header) return header.split(":")[0]!.trim();
-  try {
-    const body = (await response.clone().json()) as Record<string, unknown>;
-    for (const key of ["__type", "code", "Code", "errorType"]) {
-      const value = body[key];
-      if (typeof value === "string" && value !== "") return value.split("#").pop()!.split(":")[0];
-    }
-  } catch {
-    // Not JSON (or already read): no code.
-  }
-  return undefined;
-}
+/** The error code of a failed Lambda call (adapters/durable-starts.ts errorCodeOf). */
+export const startErrorCode = errorCodeOf;

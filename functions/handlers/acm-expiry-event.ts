@@ -14,10 +14,10 @@
  */
 import type { Context } from "aws-lambda";
 import { type ScanDeps, type ScanReport, scanFleet } from "../tracking/scan-fleet.ts";
+import { finishScan } from "../tracking/scan-outcome.ts";
 import { oncePerColdStart } from "../wiring/cold-start.ts";
 import { log as defaultLog, type LogFn, logger } from "../wiring/observability.ts";
-import { buildScanDeps } from "../wiring/tracking.ts";
-import { finishScan } from "./scan.ts";
+import { buildExpiryEventDeps } from "../wiring/tracking.ts";
 
 export const ACM_SOURCE = "aws.acm";
 export const ACM_EXPIRY_DETAIL_TYPE = "ACM Certificate Approaching Expiration";
@@ -74,4 +74,4 @@ export function acmExpiryHandler(options: AcmExpiryHandlerOptions) {
   };
 }
 
-export const handler = acmExpiryHandler({ deps: oncePerColdStart(() => buildScanDeps()) });
+export const handler = acmExpiryHandler({ deps: oncePerColdStart(() => buildExpiryEventDeps()) });

@@ -1,24 +1,22 @@
 /**
  * Wiring of operators' decisions (POST /rotations/{id}/rollback, /approve): the open control point in the
- * rotation table, the decision delivered as the durable execution's callback through the Lambda API.
+ * rotation table, the decision delivered as the durable execution's callback through the Lambda API
+ * (SendDurableExecutionCallbackSuccess, signed with SST's SigV4 fetch: no Lambda SDK client in these routes).
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { LambdaClient } from "@aws-sdk/client-lambda";
 import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
 import type { RotationRoutesDeps } from "../api/rotations.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import { rotationReadDepsFrom, type TableApiConfig, tableApiConfig } from "./api-reads.ts";
-import { clientConfig } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
 export function controlDepsFrom(
   config: TableApiConfig,
-  clients: { dynamo?: DynamoDBClient; lambda?: LambdaClient; callbacks?: CallbackSender } = {},
+  clients: { dynamo?: DynamoDBClient; callbacks?: CallbackSender } = {},
 ): Pick<RotationRoutesDeps, "store" | "callbacks"> {
   return {
     ...rotationReadDepsFrom(config, clients),
-    callbacks:
-      clients.callbacks ?? lambdaCallbackSender(clients.lambda ?? new LambdaClient(clientConfig(config))),
+    callbacks: clients.callbacks ?? lambdaCallbackSender(),
   };
 }
 

@@ -9,14 +9,12 @@ import { ACMClient } from "@aws-sdk/client-acm";
 import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
-import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
-import type { RotationRoutesDeps } from "../api/rotations.ts";
+import type { RotationRequestDeps, RotationRoutesDeps } from "../api/rotations.ts";
 import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
@@ -65,16 +63,24 @@ export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
 export interface RotationsApiClients {
   aws?: Pick<AwsClients, "acm" | "cloudfront" | "privateCa">;
   dynamo?: DynamoDBClient;
-  lambda?: LambdaClient;
   starter?: WorkflowStarter;
+  /** Only tests and the sandbox, which drive control points through the same deps, pass one. */
   callbacks?: CallbackSender;
   workflowSdk?: WorkflowSdk;
 }
 
 export function rotationRoutesDepsFrom(
   config: RotationsApiConfig,
+  clients: RotationsApiClients & { callbacks: CallbackSender },
+): RotationRoutesDeps;
+export function rotationRoutesDepsFrom(
+  config: RotationsApiConfig,
+  clients?: RotationsApiClients,
+): RotationRequestDeps;
+export function rotationRoutesDepsFrom(
+  config: RotationsApiConfig,
   clients: RotationsApiClients = {},
-): RotationRoutesDeps {
+): RotationRequestDeps & { callbacks?: CallbackSender } {
   const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
   const privateCaIn = (region: string | undefined) =>
     new ACMPCAClient(clientConfig(settings, region ?? config.region));
@@ -103,8 +109,7 @@ export function rotationRoutesDepsFrom(
       ),
     ),
     starter: clients.starter ?? sstWorkflowStarter(config.workflow, clients.workflowSdk),
-    callbacks:
-      clients.callbacks ?? lambdaCallbackSender(clients.lambda ?? new LambdaClient(clientConfig(config))),
+    ...(clients.callbacks ? { callbacks: clients.callbacks } : {}),
   };
 }
 

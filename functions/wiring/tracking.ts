@@ -7,16 +7,16 @@
  * function's deps carry a reconcileTrust that it never calls and could not run.
  */
 
-import type { ACMClient } from "@aws-sdk/client-acm";
-import type { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import { ACMClient } from "@aws-sdk/client-acm";
+import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import type { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
-import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { SNSClient } from "@aws-sdk/client-sns";
+import { SNSClient } from "@aws-sdk/client-sns";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../adapters/acm.ts";
@@ -29,13 +29,11 @@ import { readLinks, type WiringSources } from "../config/links.ts";
 import type { RenewBefore } from "../core/renewal.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
 import type { ScanDeps } from "../tracking/scan-fleet.ts";
-import { reconcileTrust } from "../trust/reconcile.ts";
 import { authorityChainsOf, configuredAuthorities, managedIssuersOf } from "./authorities.ts";
-import { createAwsClients } from "./aws-clients.ts";
-import { dynamoDbConfig, regionOfArn } from "./clients.ts";
+import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
 import { logLine, metricsDocument, writeMetricsLine } from "./observability.ts";
-import { type TrustBundleConfig, trustTargetsFrom } from "./trust-targets.ts";
+import type { TrustBundleConfig } from "./trust-target-names.ts";
 
 export interface TrackingConfig extends TrustBundleConfig {
   region: string;
@@ -103,32 +101,25 @@ export interface TrackingClients {
   privateCa(region: string): ACMPCAClient;
 }
 
-function trackingClients(config: TrackingConfig): TrackingClients {
-  const forRegion = (privateCaRegion: string | undefined) =>
-    createAwsClients({
-      region: config.region,
-      ...(privateCaRegion ? { privateCaRegion } : {}),
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    });
-  const aws = forRegion(regionOfArn(config.authorityArns[0]!));
-  // A CA being migrated away from may live in another region: one more client there, built on first use.
-  const privateCa = new Map<string, ACMPCAClient>([
-    [regionOfArn(config.authorityArns[0]!) ?? "", aws.privateCa],
-  ]);
+/** The clients both tracking functions call (no trust target's: the expiry event never publishes). */
+export type TrackingCoreClients = Pick<
+  TrackingClients,
+  "acm" | "cloudfront" | "sns" | "dynamo" | "privateCa"
+>;
+
+export function trackingCoreClients(config: TrackingConfig): TrackingCoreClients {
+  const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
+  // A CA being migrated away from may live in another region: one client per region, built on first use.
+  const privateCa = new Map<string, ACMPCAClient>();
   return {
-    acm: aws.acm,
-    cloudfront: aws.cloudfront,
-    sns: aws.sns,
-    s3: aws.s3,
-    secrets: aws.secrets,
-    elbv2: aws.elbv2,
-    apigateway: aws.apigateway,
-    eventbridge: aws.eventbridge,
+    acm: new ACMClient(clientConfig(settings, CLOUDFRONT_REGION)),
+    cloudfront: new CloudFrontClient(clientConfig(settings, CLOUDFRONT_REGION)),
+    sns: new SNSClient(clientConfig(settings)),
     dynamo: new DynamoDBClient(dynamoDbConfig(config)),
     privateCa(region) {
       let client = privateCa.get(region);
       if (!client) {
-        client = forRegion(region).privateCa;
+        client = new ACMPCAClient(clientConfig(settings, region));
         privateCa.set(region, client);
       }
       return client;
@@ -148,14 +139,15 @@ export interface ScanWiringOptions {
 }
 
 /**
- * The scan's dependencies from a checked configuration; reads each CA's chain once (per cold start, with
- * oncePerColdStart) for both the managed issuers and the trust reconciliation.
+ * What both tracking functions run on, from a checked configuration: every decision of the scan (list,
+ * assess, alert, start rotations, inventory, drift, metrics) and nothing that publishes trust. Reads each
+ * CA's chain once per cold start (managed issuers; the scan's trust reconciliation reuses the chains).
  */
-export async function scanDepsFrom(
+export async function trackingDepsFrom(
   config: TrackingConfig,
   options: ScanWiringOptions = {},
-): Promise<ScanDeps> {
-  const clients = options.clients ?? trackingClients(config);
+  clients: TrackingCoreClients = options.clients ?? trackingCoreClients(config),
+): Promise<ScanDeps & { chains: Map<string, string> }> {
   const now = options.now ?? (() => new Date());
   const writeMetrics = options.writeMetrics ?? writeMetricsLine;
   const log = options.log ?? logLine;
@@ -163,17 +155,14 @@ export async function scanDepsFrom(
     new PrivateCaAdapter(clients.privateCa(regionOfArn(arn) ?? config.region)).authorityChainPem(arn),
   );
   const managedIssuers = await managedIssuersOf(config.authorityArns, async (arn) => chains.get(arn)!);
-  const authorities = configuredAuthorities(config.authorityArns, chains);
   const acm = new AcmAdapter(clients.acm);
   const cloudfront = new CloudFrontAdapter(clients.cloudfront);
   const notifier = new Notifier(clients.sns, config.topicArn);
   const history = new RotationStore(clients.dynamo, { tableName: config.tableName });
   const inventory = new InventoryStore(clients.dynamo, { tableName: config.tableName });
-  const trustTargets = trustTargetsFrom(config, clients, {
-    announcements: inventory.announcements(config.targets.eventBus ?? ""),
-  });
   const starter = sstWorkflowStarter(config.workflow, options.workflowSdk);
   return {
+    chains,
     listCertificates: (only) => acm.searchClientCertificates(only),
     indexUsage: () => cloudfront.indexOriginCertificates(),
     inventory,
@@ -182,26 +171,6 @@ export async function scanDepsFrom(
       return { rotationId, started };
     },
     notify: (notification) => notifier.publish(notification),
-    // Only the full scan calls this (scanFleet skips it for a single certificate).
-    reconcileTrust: async (records) => {
-      const result = await reconcileTrust({
-        targets: trustTargets,
-        authorities,
-        inventory: records,
-        clock: inventory.retirementClock,
-        graceSeconds: config.caRetirementGraceSeconds,
-        now: now(),
-      });
-      log("trust bundle reconciled", {
-        bundleSha256: result.bundleSha256,
-        certificates: result.certificates,
-        kept: result.kept,
-        inGrace: result.inGrace,
-        retiredFingerprints: result.retiredFingerprints,
-        changedTargets: result.targets.filter((t) => t.changed).map((t) => t.target),
-      });
-      return result;
-    },
     emitMetrics: (metrics) => writeMetrics(metricsDocument(metrics, now())),
     policy: { managedIssuers, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
     now,
@@ -209,12 +178,16 @@ export async function scanDepsFrom(
   };
 }
 
-/** The deployed scan's dependencies, from SST's linked resources and the Lambda environment. */
-export async function buildScanDeps(
+/**
+ * The ACM expiry event's dependencies: a single certificate's scan never reconciles the trust bundle (its
+ * role may not write it), so no trust target's code or client is built or bundled.
+ */
+export async function buildExpiryEventDeps(
   sources: WiringSources = deployed(),
   options?: ScanWiringOptions,
 ): Promise<ScanDeps> {
-  return scanDepsFrom(trackingConfig(sources), options);
+  const { chains: _chains, ...deps } = await trackingDepsFrom(trackingConfig(sources), options);
+  return deps;
 }
 
 export { authorityChainsOf, configuredAuthorities, managedIssuersOf };

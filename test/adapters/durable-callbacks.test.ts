@@ -1,46 +1,77 @@
 /**
  * The Lambda callback sender: SendDurableExecutionCallbackSuccess with the callback id and the decision as
- * the result payload; a callback that is no longer open is reported as CallbackClosedError.
+ * the result payload — the request read back on the wire and checked against Lambda's published model,
+ * signed with SigV4 for lambda — and a callback that is no longer open reported as CallbackClosedError.
  */
-import { SendDurableExecutionCallbackSuccessCommand } from "@aws-sdk/client-lambda";
-import { describe, expect, it } from "vitest";
-import { lambdaCallbackSender } from "../../functions/adapters/durable-callbacks.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { CallbackAnswerError, lambdaCallbackSender } from "../../functions/adapters/durable-callbacks.ts";
 import { CallbackClosedError } from "../../functions/dispatch/control-rotation.ts";
+import { serviceCheck } from "../../standins/model/checks.ts";
 
-function client(fail?: { name: string; message: string }) {
-  const sent: SendDurableExecutionCallbackSuccessCommand[] = [];
-  return {
-    sent,
-    client: {
-      send: async (command: SendDurableExecutionCallbackSuccessCommand) => {
-        sent.push(command);
-        if (fail) throw Object.assign(new Error(fail.message), { name: fail.name, $fault: "client" });
-        return {};
-      },
-    } as never,
-  };
+const AWS = {
+  accessKeyId: "AKIAEXAMPLEEXAMPLE00",
+  secretAccessKey: "secret/example/key",
+  region: "us-east-2",
+};
+
+function stubLambda(answer: () => Response) {
+  const seen: Request[] = [];
+  vi.stubGlobal("fetch", async (input: Request | string, init?: RequestInit) => {
+    seen.push(input instanceof Request ? input : new Request(input, init));
+    return answer();
+  });
+  return seen;
 }
 
+const refusal = (code: string, status: number) => () =>
+  new Response(JSON.stringify({ message: "The callback ID token has either expired" }), {
+    status,
+    headers: { "x-amzn-errortype": code },
+  });
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
 describe("lambdaCallbackSender", () => {
-  it("sends the callback id and the decision as the result payload", async () => {
-    const { sent, client: lambda } = client();
+  it("sends the callback id and the decision as the result payload, as Lambda's model has it", async () => {
+    const seen = stubLambda(() => new Response(null, { status: 200 }));
     const message = JSON.stringify({
       action: "rollback",
       actor: "arn:aws:iam::123456789012:user/alice",
       reason: "x",
     });
-    await lambdaCallbackSender(lambda).succeed("Y2FsbGJhY2staWQ=", message);
-    expect(sent).toHaveLength(1);
-    expect(sent[0]).toBeInstanceOf(SendDurableExecutionCallbackSuccessCommand);
-    expect(sent[0]!.input.CallbackId).toBe("Y2FsbGJhY2staWQ=");
-    expect(new TextDecoder().decode(sent[0]!.input.Result as Uint8Array)).toBe(message);
+    await lambdaCallbackSender({ aws: AWS }).succeed("Y2FsbGJhY2staWQ=", message);
+    expect(seen).toHaveLength(1);
+    const request = seen[0]!;
+    const url = new URL(request.url);
+    expect(url.host).toBe("lambda.us-east-2.amazonaws.com");
+    expect(request.headers.get("authorization")).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEEXAMPLE00\/\d{8}\/us-east-2\/lambda\/aws4_request, /,
+    );
+    const body = await request.text();
+    expect(body).toBe(message);
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, key) => {
+      headers[key] = value;
+    });
+    const input = serviceCheck("lambda").checkRequest("SendDurableExecutionCallbackSuccess", "rest-json", {
+      method: request.method,
+      path: decodeURIComponent(url.pathname),
+      query: url.searchParams,
+      headers,
+      body,
+      bytes: new TextEncoder().encode(body),
+    });
+    expect(input.CallbackId).toBe("Y2FsbGJhY2staWQ=");
+    expect(new TextDecoder().decode(input.Result as Uint8Array)).toBe(message);
   });
 
   it.each(["CallbackTimeoutException", "ResourceNotFoundException"])(
     "reports %s as a closed callback",
     async (name) => {
-      const { client: lambda } = client({ name, message: "The callback ID token has either expired" });
-      const error = await lambdaCallbackSender(lambda)
+      stubLambda(refusal(name, name === "ResourceNotFoundException" ? 404 : 400));
+      const error = await lambdaCallbackSender({ aws: AWS })
         .succeed("id", "{}")
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CallbackClosedError);
@@ -48,10 +79,12 @@ describe("lambdaCallbackSender", () => {
     },
   );
 
-  it("lets every other failure through", async () => {
-    const { client: lambda } = client({ name: "AccessDeniedException", message: "not authorized" });
-    await expect(lambdaCallbackSender(lambda).succeed("id", "{}")).rejects.toMatchObject({
-      name: "AccessDeniedException",
-    });
+  it("lets every other failure through, named by Lambda's error code", async () => {
+    stubLambda(refusal("AccessDeniedException", 403));
+    const error = await lambdaCallbackSender({ aws: AWS })
+      .succeed("id", "{}")
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CallbackAnswerError);
+    expect(error).toMatchObject({ name: "AccessDeniedException", status: 403 });
   });
 });

@@ -23,7 +23,8 @@ import {
   managedIssuersOf,
 } from "../../functions/wiring/authorities.ts";
 import { oncePerColdStart } from "../../functions/wiring/cold-start.ts";
-import { buildScanDeps, trackingConfig } from "../../functions/wiring/tracking.ts";
+import { buildScanDeps } from "../../functions/wiring/scan.ts";
+import { trackingConfig } from "../../functions/wiring/tracking.ts";
 import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";

@@ -43,7 +43,8 @@ import {
   tableApiConfig,
 } from "../../functions/wiring/api-reads.ts";
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
-import { scanDepsFrom, trackingConfig } from "../../functions/wiring/tracking.ts";
+import { scanDepsFrom } from "../../functions/wiring/scan.ts";
+import { trackingConfig } from "../../functions/wiring/tracking.ts";
 import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { createRotationWorkflow, type RotationInput } from "../../functions/workflow/rotation-workflow.ts";
 import {
