@@ -1,16 +1,14 @@
 /**
  * The linked resources (SST `Resource`) each kind of function reads, and the one reader that checks them at
- * cold start with the same schemas infra/ checked the settings with at deploy time (settings.ts).
+ * cold start. The stage's settings links (settings-links.ts) are parsed with the same schemas infra/ checked
+ * the settings with at deploy time (settings.ts); a function that reads only the table loads none of them.
  *
  * Missing or malformed configuration fails at once with a WiringError naming every problem.
  */
-import * as z from "zod/mini";
-import { DEFAULT_RENEW_BEFORE } from "../core/renewal.ts";
+import type * as z from "zod/mini";
 import {
   BUCKET_NAME,
   FUNCTION_NAME,
-  KMS_KEY_ARN,
-  listOf,
   loose,
   parseWith,
   QUALIFIER,
@@ -18,14 +16,6 @@ import {
   TOPIC_ARN,
   text,
 } from "./rules.ts";
-import {
-  MAX_SECONDS,
-  privateCaArn,
-  RenewBeforeSchema,
-  RotationSettingsSchema,
-  TrackingPolicySchema,
-  TrustSchema,
-} from "./settings.ts";
 
 export class WiringError extends Error {
   override name = "WiringError";
@@ -36,31 +26,14 @@ export class WiringError extends Error {
   }
 }
 
-/** Every linked resource, by its `sst.Linkable` name in infra/, with the shape its properties must have. */
-export const LINKS = {
+/** The linked resources every function kind may read (names as infra/ declares their `sst.Linkable`). */
+export const RESOURCE_LINKS = {
   /** DynamoDB table of the rotation store (and the inventory). */
   RotationTable: loose({ name: text(TABLE_NAME, "a DynamoDB table name") }),
   /** Versioned bucket the trust bundle is published to. */
   TrustBundleBucket: loose({ name: text(BUCKET_NAME, "an S3 bucket name") }),
   /** SNS topic of the notifications. */
   NotificationTopic: loose({ arn: text(TOPIC_ARN, "an SNS topic ARN") }),
-  /** The workflow's settings (infra/rotation.ts). */
-  RotationSettings: loose({
-    rotation: RotationSettingsSchema,
-    trust: TrustSchema,
-    /** Customer-managed KMS key the credential secrets are encrypted with. */
-    credentialsKeyArn: text(KMS_KEY_ARN, "a KMS key ARN"),
-    /** With rotation.authorityArn: the CAs whose certificates are managed (the API refuses any other). */
-    previousAuthorityArns: listOf(privateCaArn(), "Private CA ARNs"),
-  }),
-  /** Expiry tracking's settings (infra/tracking.ts). */
-  TrackingSettings: z.extend(TrackingPolicySchema, {
-    authorityArn: privateCaArn(),
-    /** The same renewal policy as the workflow's. */
-    renewBefore: z._default(RenewBeforeSchema, DEFAULT_RENEW_BEFORE),
-    /** Where the scan's trust reconciliation publishes: the workflow's bundle object and secret. */
-    trust: TrustSchema,
-  }),
   /** The rotation workflow's name and qualifier (a durable start is a qualified invoke). */
   RotationWorkflowStarter: loose({
     name: text(FUNCTION_NAME, "a Lambda function name"),
@@ -69,9 +42,6 @@ export const LINKS = {
   /** The scheduled scan's function (POST /scan invokes it). */
   ScanFunction: loose({ name: text(FUNCTION_NAME, "a Lambda function name") }),
 } as const;
-
-export type LinkName = keyof typeof LINKS;
-export type Linked<N extends LinkName> = z.output<(typeof LINKS)[N]>;
 
 /** Where linked resources and the environment come from: SST's `Resource` and `process.env` when deployed. */
 export interface WiringSources {
@@ -98,17 +68,17 @@ export function awsLocationOf(env: WiringSources["env"], problems: string[]): Aw
 }
 
 /**
- * The named links, each parsed with its schema, and the AWS location; one WiringError with every problem of
+ * The given links, each parsed with its schema, and the AWS location; one WiringError with every problem of
  * every link when anything is missing or malformed.
  */
-export function readLinks<const N extends LinkName>(
+export function readLinks<const S extends Record<string, z.ZodMiniType>>(
   sources: WiringSources,
-  names: readonly N[],
-): { links: { [K in N]: Linked<K> }; location: AwsLocation } {
+  schemas: S,
+): { links: { [K in keyof S]: z.output<S[K]> }; location: AwsLocation } {
   const problems: string[] = [];
   const location = awsLocationOf(sources.env, problems);
-  const links = {} as { [K in N]: Linked<K> };
-  for (const name of names) {
+  const links = {} as { [K in keyof S]: z.output<S[K]> };
+  for (const [name, schema] of Object.entries(schemas) as [keyof S & string, S[keyof S]][]) {
     // `in` first: SST's Resource throws on a name that is not linked; `in` only asks.
     if (!(name in sources.resource)) {
       problems.push(`linked resource ${name} is missing (link it to the function in infra/)`);
@@ -119,12 +89,10 @@ export function readLinks<const N extends LinkName>(
       problems.push(`linked resource ${name} has no properties`);
       continue;
     }
-    const parsed = parseWith(LINKS[name], value, name);
-    if (parsed.ok) links[name] = parsed.value as Linked<N>;
+    const parsed = parseWith(schema, value, name);
+    if (parsed.ok) links[name] = parsed.value;
     else problems.push(...parsed.problems);
   }
   if (problems.length > 0) throw new WiringError(problems);
   return { links, location };
 }
-
-export { MAX_SECONDS };

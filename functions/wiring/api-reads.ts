@@ -8,7 +8,7 @@ import { InventoryStore } from "../adapters/inventory-store.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import type { CertificatesDeps } from "../api/certificates.ts";
 import type { RotationRoutesDeps } from "../api/rotations.ts";
-import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
+import { type AwsLocation, RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
 import { dynamoDbConfig } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
@@ -18,7 +18,7 @@ export interface TableApiConfig extends AwsLocation {
 }
 
 export function tableApiConfig(sources: WiringSources): TableApiConfig {
-  const { links, location } = readLinks(sources, ["RotationTable"]);
+  const { links, location } = readLinks(sources, { RotationTable: RESOURCE_LINKS.RotationTable });
   return { ...location, tableName: links.RotationTable.name };
 }
 

@@ -15,8 +15,9 @@ import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import type { RotationRequestDeps, RotationRoutesDeps } from "../api/rotations.ts";
-import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
+import type { AwsLocation, WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
+import { readNamedLinks } from "../config/settings-links.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import { sstWorkflowStarter, type WorkflowSdk, type WorkflowStarter } from "../dispatch/start-rotation.ts";
 import { managedIssuersOf } from "./authorities.ts";
@@ -36,7 +37,7 @@ export interface RotationsApiConfig extends AwsLocation, TrustBundleConfig {
 }
 
 export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
-  const { links, location } = readLinks(sources, [
+  const { links, location } = readNamedLinks(sources, [
     "RotationTable",
     "TrustBundleBucket",
     "RotationSettings",

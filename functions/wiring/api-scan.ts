@@ -1,7 +1,7 @@
 /** Wiring of POST /scan: an asynchronous invoke of the scheduled scan's function (linked as ScanFunction). */
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { lambdaScanTrigger, type ScanApiDeps } from "../api/scan-request.ts";
-import { type AwsLocation, readLinks, type WiringSources } from "../config/links.ts";
+import { type AwsLocation, RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
 import { clientConfig } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
@@ -10,7 +10,7 @@ export interface ScanApiConfig extends AwsLocation {
 }
 
 export function scanApiConfig(sources: WiringSources): ScanApiConfig {
-  const { links, location } = readLinks(sources, ["ScanFunction"]);
+  const { links, location } = readLinks(sources, { ScanFunction: RESOURCE_LINKS.ScanFunction });
   return { ...location, functionName: links.ScanFunction.name };
 }
 

@@ -25,7 +25,8 @@ import { InventoryStore } from "../adapters/inventory-store.ts";
 import { Notifier } from "../adapters/notifier.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
-import { readLinks, type WiringSources } from "../config/links.ts";
+import type { WiringSources } from "../config/links.ts";
+import { readNamedLinks } from "../config/settings-links.ts";
 import type { RenewBefore } from "../core/renewal.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
 import type { ScanDeps } from "../tracking/scan-fleet.ts";
@@ -64,7 +65,7 @@ export const TRACKING_LINKS = [
 
 /** What the tracking functions need; WiringError lists every link that is missing or malformed. */
 export function trackingConfig(sources: WiringSources): TrackingConfig {
-  const { links, location } = readLinks(sources, TRACKING_LINKS);
+  const { links, location } = readNamedLinks(sources, TRACKING_LINKS);
   const settings = links.TrackingSettings;
   return {
     ...location,

@@ -13,8 +13,9 @@ import { Notifier } from "../adapters/notifier.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import { CredentialStore } from "../adapters/secrets.ts";
-import { readLinks, type WiringSources } from "../config/links.ts";
+import type { WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
+import { readNamedLinks } from "../config/settings-links.ts";
 import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type AwsClients, createAwsClients } from "./aws-clients.ts";
 import { dynamoDbConfig, regionOfArn } from "./clients.ts";
@@ -44,7 +45,7 @@ export const WORKFLOW_LINKS = [
 
 /** The workflow's configuration; WiringError lists every link that is missing or malformed. */
 export function wiringConfig(sources: WiringSources): WiringConfig {
-  const { links, location } = readLinks(sources, WORKFLOW_LINKS);
+  const { links, location } = readNamedLinks(sources, WORKFLOW_LINKS);
   const linked = links.RotationSettings;
   return {
     ...location,
