@@ -9,9 +9,7 @@
  * gives them ("output").
  */
 import * as z from "zod/mini";
-import { MAX_PAGE_BYTES } from "./certificates.ts";
 import {
-  ApproveBody,
   CertificateAnswer,
   CertificateListAnswer,
   CertificateView,
@@ -19,13 +17,10 @@ import {
   DryRunAnswer,
   ErrorAnswer,
   GateResultView,
-  MAX_BODY_BYTES,
-  type OperationId,
   ProbeResultView,
   Problem,
   RecordedReplacementKey,
-  ROUTES,
-  RollbackBody,
+  ROUTE_ANSWERS,
   RotationAnswer,
   RotationEventView,
   RotationListAnswer,
@@ -34,8 +29,16 @@ import {
   RotationStartedAnswer,
   RotationStateView,
   RotationSummaryView,
-  type Route,
   ScanAcceptedAnswer,
+} from "./answers.ts";
+import { MAX_PAGE_BYTES } from "./certificates.ts";
+import {
+  ApproveBody,
+  MAX_BODY_BYTES,
+  type OperationId,
+  ROUTES,
+  RollbackBody,
+  type Route,
   ScanBody,
   StartRotationBody,
   WaveSize,
@@ -226,7 +229,7 @@ export function openApiDocument(): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const { operationId, route, doc } of DOCUMENTED_ROUTES) {
     const responses: Record<string, JsonSchema> = {};
-    for (const [status, schema] of Object.entries(route.answers)) {
+    for (const [status, schema] of Object.entries(ROUTE_ANSWERS[operationId])) {
       responses[status] = { description: doc.answers[Number(status)], content: jsonContent(ref(schema)) };
     }
     for (const status of [...new Set([400, ...(route.errors ?? []), 500])].sort((a, b) => a - b)) {

@@ -7,15 +7,9 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import type { ListResult } from "../../functions/adapters/rotation-store.ts";
+import { ControlAnswer, RotationAnswer, RotationEventView } from "../../functions/api/answers.ts";
 import { historyView, rotationView } from "../../functions/api/rotations.ts";
-import {
-  ControlAnswer,
-  RotationAnswer,
-  RotationEventView,
-  type RotationListAnswer,
-  type RotationPlanView,
-  type RotationStateView,
-} from "../../functions/api/schemas.ts";
+import type { RotationListAnswer, RotationPlanView, RotationStateView } from "../../functions/api/schemas.ts";
 import { foldEvents, type RotationEvent, RotationReason } from "../../functions/core/rotation.ts";
 import type { ControlResult } from "../../functions/dispatch/control-rotation.ts";
 import { OPERATOR_DECISIONS } from "../../functions/dispatch/control-rotation.ts";

@@ -6,6 +6,7 @@
 
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
+import { RotationPlanView } from "../../functions/api/answers.ts";
 import { problemsOf, validationError } from "../../functions/api/http.ts";
 import {
   ApproveBody,
@@ -18,7 +19,6 @@ import {
   MAX_WAVE_SIZES,
   RollbackBody,
   RotationPath,
-  RotationPlanView,
   StartRotationBody,
 } from "../../functions/api/schemas.ts";
 import {

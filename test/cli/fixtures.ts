@@ -8,13 +8,9 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import * as z from "zod/mini";
+import { ErrorAnswer, ROUTE_ANSWERS } from "../../functions/api/answers.ts";
 import { historyView, rotationView } from "../../functions/api/rotations.ts";
-import {
-  DEFAULT_CERTIFICATE_PAGE,
-  ErrorAnswer,
-  MAX_CERTIFICATE_PAGE,
-  ROUTES,
-} from "../../functions/api/schemas.ts";
+import { DEFAULT_CERTIFICATE_PAGE, MAX_CERTIFICATE_PAGE, ROUTES } from "../../functions/api/schemas.ts";
 import type {
   CertificateView,
   RotationAnswer,
@@ -521,12 +517,16 @@ type AnswerHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 function checkedAgainstContract(key: string, handler: AnswerHandler): HttpApiHandler {
-  const route = Object.values(ROUTES).find((r) => `${r.method} ${r.path}` === key);
-  if (!route) throw new Error(`the contract has no route ${key}`);
+  const found = (
+    Object.entries(ROUTES) as [keyof typeof ROUTES, (typeof ROUTES)[keyof typeof ROUTES]][]
+  ).find(([, r]) => `${r.method} ${r.path}` === key);
+  if (!found) throw new Error(`the contract has no route ${key}`);
+  const [operationId] = found;
   return async (event) => {
     const answer = await handler(event);
     const status = answer.statusCode ?? 200;
-    const schema = status >= 400 ? ErrorAnswer : (route.answers as Record<number, z.core.$ZodType>)[status];
+    const schema =
+      status >= 400 ? ErrorAnswer : (ROUTE_ANSWERS[operationId] as Record<number, z.core.$ZodType>)[status];
     if (!schema) throw new Error(`the contract has no ${status} answer for ${key}`);
     z.parse(strictly(schema), JSON.parse(String(answer.body)));
     return answer;

@@ -15,6 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
+import * as answers from "../../functions/api/answers.ts";
 import * as contract from "../../functions/api/schemas.ts";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
 import type { CertificateView, RotationAnswer, RotationPlanView } from "../../functions/cli/api-types.ts";
@@ -254,7 +255,7 @@ describe("the operator surface, end to end", () => {
 
     const detail: RotationAnswer = await operatorApi().getRotation(firstId);
     // What a real rotation recorded is what the contract says, field for field.
-    z.parse(strictly(contract.RotationAnswer), detail);
+    z.parse(strictly(answers.RotationAnswer), detail);
     expect(detail.rotation.status).toBe("completed");
     newArn = detail.rotation.issued!.certificateArn;
     expect(newArn).not.toBe(stack.certificateArn);
@@ -358,7 +359,7 @@ describe("the operator surface, end to end", () => {
     expect(stack.presented()).toEqual([newArn, newArn, newArn]);
 
     const detail = await api.getRotation(secondId);
-    z.parse(strictly(contract.RotationAnswer), detail);
+    z.parse(strictly(answers.RotationAnswer), detail);
     expect(detail.rotation.status).toBe("rolled-back");
     expect(detail.rotation.rollback).toMatchObject({
       actor: PRINCIPAL,

@@ -6,12 +6,12 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { InventoryStore } from "../../../functions/adapters/inventory-store.ts";
+import { CertificateAnswer, CertificateListAnswer } from "../../../functions/api/answers.ts";
 import {
   type CertificatesDeps,
   MAX_PAGE_BYTES,
   viewOfCertificate,
 } from "../../../functions/api/certificates.ts";
-import { CertificateAnswer, CertificateListAnswer } from "../../../functions/api/schemas.ts";
 import {
   assessCertificate,
   type InventoryRecord,

@@ -15,13 +15,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { AcmAdapter } from "../../../functions/adapters/acm.ts";
 import { RotationStore } from "../../../functions/adapters/rotation-store.ts";
-import type { RotationRoutesDeps } from "../../../functions/api/rotations.ts";
 import {
   DryRunAnswer,
   RotationAnswer,
   RotationListAnswer,
   RotationStartedAnswer,
-} from "../../../functions/api/schemas.ts";
+} from "../../../functions/api/answers.ts";
+import type { RotationRoutesDeps } from "../../../functions/api/rotations.ts";
 import {
   applyEvent,
   initialState,

@@ -1,0 +1,393 @@
+/**
+ * The API's answers as zod/mini schemas (the contract's other half; requests and ROUTES are in schemas.ts).
+ * Routes carry only these schemas' types; the OpenAPI document and the tests read the schemas here
+ * (ROUTE_ANSWERS), so no Lambda builds them at cold start.
+ */
+import * as z from "zod/mini";
+import { PLANNED_KEY_REASONS, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
+import {
+  type DistributionOutcome,
+  type GateCheckReason,
+  type GateVerdict,
+  RotationReason,
+  type WaveState,
+} from "../core/rotation.ts";
+import { OPERATOR_DECISIONS } from "../dispatch/control-rotation.ts";
+import {
+  DRIFT_KINDS,
+  described,
+  type OperationId,
+  optional,
+  RENEWAL_REASONS,
+  ROTATION_STATUSES,
+  WaveSize,
+} from "./schemas.ts";
+
+export const ErrorCode = z.enum([
+  "ValidationError",
+  "NotFound",
+  "Conflict",
+  "PayloadTooLarge",
+  "UnsupportedMediaType",
+  "InternalError",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const Problem = z.object({
+  field: described(z.string(), 'Path of the field, e.g. "waves.waves[0].percent"; "body" for the body.'),
+  message: z.string(),
+});
+export type Problem = z.infer<typeof Problem>;
+
+export const ErrorAnswer = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    problems: z.optional(z.array(Problem)),
+    rotationId: optional(z.string(), "The rotation a 409 is about."),
+  }),
+});
+export type ErrorAnswer = z.infer<typeof ErrorAnswer>;
+
+/** An ISO 8601 UTC timestamp, as the service writes them (`2026-03-01T06:00:00.000Z`). */
+const Timestamp = z.string().check(z.meta({ format: "date-time" }));
+
+export const CertificateView = z.object({
+  id: described(z.string(), "ACM certificate id (the ARN's last segment)."),
+  arn: z.string(),
+  subject: z.string(),
+  issuer: z.string(),
+  keyAlgorithm: z.string(),
+  serial: z.string(),
+  notBefore: Timestamp,
+  notAfter: Timestamp,
+  daysToExpiry: described(z.int(), "Whole days until notAfter; negative once expired."),
+  managed: z.boolean(),
+  retired: described(z.boolean(), "A rotation replaced it: nothing should present it any more."),
+  due: described(z.boolean(), "Its renewal decision says rotate (due or expired), and it is not retired."),
+  usage: z.array(z.object({ distributionId: z.string(), originId: z.string() })),
+  decision: z.object({
+    reason: z.enum(RENEWAL_REASONS),
+    message: z.string(),
+    renewAt: z.optional(Timestamp),
+  }),
+  alerted: described(z.array(z.int()), "Expiry thresholds (days) already alerted."),
+  drift: z.optional(
+    z.array(
+      z.object({
+        kind: z.enum(DRIFT_KINDS),
+        distributionId: z.string(),
+        originId: z.string(),
+        detail: z.string(),
+      }),
+    ),
+  ),
+  lastSeenAt: Timestamp,
+});
+export type CertificateView = z.infer<typeof CertificateView>;
+
+export const CertificateListAnswer = z.object({
+  certificates: z.array(CertificateView),
+  nextToken: optional(
+    z.string(),
+    "Present when more certificates match: pass it as nextToken, with the same filters, for the next page.",
+  ),
+});
+export type CertificateListAnswer = z.infer<typeof CertificateListAnswer>;
+export const CertificateAnswer = z.object({ certificate: CertificateView });
+
+const SwapTargetView = z.object({ distributionId: z.string(), originIds: z.array(z.string()) });
+
+export const RotationPlanView = z.object({
+  certificateArn: z.string(),
+  serial: z.string(),
+  subject: z.string(),
+  keyAlgorithm: described(
+    z.enum(SUPPORTED_KEY_ALGORITHMS),
+    "Key algorithm of the replacement: it follows the issuing CA's key (ACM imports a certificate only " +
+      "with its signing CA's key type, RSA or EC), in the size or curve CloudFront presents " +
+      `(${SUPPORTED_KEY_ALGORITHMS.join(", ")}); see replacementKey for why.`,
+  ),
+  replacementKey: described(
+    z.object({
+      reason: z.enum(PLANNED_KEY_REASONS),
+      caKeyAlgorithm: described(
+        z.string(),
+        "Key algorithm of the issuing CA (the new CA during a CA migration).",
+      ),
+      inServiceKeyAlgorithm: described(z.string(), "Key algorithm of the certificate in service."),
+      message: described(
+        z.string(),
+        'For people, e.g. "EC_prime256v1 (follows CA key EC_prime256v1; was RSA_2048)".',
+      ),
+    }),
+    "Why the replacement gets keyAlgorithm.",
+  ),
+  notAfter: Timestamp,
+  issuer: z.object({ authorityArn: z.string() }),
+  trustTargets: z.array(z.string()),
+  waves: z.array(z.object({ index: z.int(), canary: z.boolean(), distributions: z.array(SwapTargetView) })),
+  expectedDurationSeconds: z.object({ typical: z.int(), worstCase: z.int() }),
+});
+
+export const DryRunAnswer = z.object({ dryRun: z.literal(true), plan: RotationPlanView });
+export const RotationStartedAnswer = z.object({
+  rotationId: z.string(),
+  started: described(z.boolean(), "False when the request converged on an execution that already existed."),
+  status: z.enum(ROTATION_STATUSES),
+});
+
+export const RotationSummaryView = z.object({
+  rotationId: z.string(),
+  certificateArn: z.string(),
+  status: z.enum(ROTATION_STATUSES),
+  startedAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export const RotationListAnswer = z.object({
+  rotations: z.array(RotationSummaryView),
+  nextToken: z.optional(z.string()),
+});
+
+// The rotation's state and history, as functions/core/rotation.ts records them. The enums below are that
+// module's type unions: `satisfies` holds each value to them, and the answers the API builds from the core's
+// types (rotations.ts) hold the core to these schemas, so the two cannot part.
+
+const ROTATION_REASONS = Object.values(RotationReason) as [RotationReason, ...RotationReason[]];
+const DISTRIBUTION_OUTCOMES = [
+  "pending",
+  "swapped",
+  "rolled-back",
+  "rollback-failed",
+  "not-presenting",
+] as const satisfies readonly DistributionOutcome[];
+const WAVE_STATUSES = [
+  "pending",
+  "swapping",
+  "baking",
+  "gated",
+  "passed",
+  "failed",
+] as const satisfies readonly WaveState["status"][];
+const GATE_CHECK_REASONS = [
+  "WithinThreshold",
+  "OverThreshold",
+  "AwaitingDatapoints",
+  "TooFewDatapoints",
+  "TooFewDatapointsAllowed",
+] as const satisfies readonly GateCheckReason[];
+const GATE_VERDICTS = ["passed", "failed", "waiting"] as const satisfies readonly GateVerdict[];
+
+/**
+ * An object the rotation store keeps as a workflow recorded it: the fields this version records, typed,
+ * and the document leaves it open (`additionalProperties`), as it always did: records written by other
+ * versions of the workflow may hold other fields.
+ */
+function recorded<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.object(shape).check(z.meta({ additionalProperties: {} }));
+}
+
+export const RotationRequestView = recorded({
+  certificateArn: z.string(),
+  serial: z.string(),
+  reason: z.string(),
+  actor: z.string(),
+  dryRun: z.optional(z.boolean()),
+  overrides: z.optional(
+    recorded({
+      waves: z.optional(recorded({ canarySize: z.optional(z.int()), waves: z.optional(z.array(WaveSize)) })),
+      bakeSeconds: z.optional(z.int()),
+      approval: z.optional(z.enum(["none", "between-waves"])),
+    }),
+  ),
+});
+
+/** The certificate being replaced, without its body. */
+const OldCertificateView = recorded({
+  arn: z.string(),
+  serial: z.string(),
+  keyAlgorithm: z.string(),
+  subject: z.string(),
+  notAfter: Timestamp,
+});
+
+export const RecordedReplacementKey = recorded({
+  keyAlgorithm: z.enum(SUPPORTED_KEY_ALGORITHMS),
+  reason: z.enum(PLANNED_KEY_REASONS),
+  caKeyAlgorithm: z.string(),
+  inServiceKeyAlgorithm: z.string(),
+  message: z.string(),
+});
+
+export const ProbeResultView = recorded({
+  target: described(z.string(), '"distributionId/originId".'),
+  status: z.nullable(z.int()),
+  accepted: z.boolean(),
+  error: z.optional(z.string()),
+});
+
+export const GateResultView = recorded({
+  passed: z.boolean(),
+  checks: z.array(
+    recorded({
+      distributionId: z.string(),
+      errorRate: described(
+        z.nullable(z.number()),
+        "5xx error rate (percent) since the swap; null before any datapoint.",
+      ),
+      baseline: z.nullable(z.number()),
+      threshold: z.number(),
+      passed: z.boolean(),
+      datapoints: z.optional(z.int()),
+      reason: z.optional(z.enum(GATE_CHECK_REASONS)),
+    }),
+  ),
+  probes: z.array(ProbeResultView),
+  verdict: z.optional(z.enum(GATE_VERDICTS)),
+  metrics: z.optional(
+    recorded({
+      minDatapoints: z.int(),
+      deadlineSeconds: z.number(),
+      periodSeconds: z.number(),
+      elapsedSeconds: z.number(),
+    }),
+  ),
+});
+
+/** Pre-rotation 5xx error rate per distribution id (percent; null: no traffic). */
+const Baselines = z.record(z.string(), z.nullable(z.number()));
+
+/** The rotation's state (functions/core/rotation.ts RotationState), without the old certificate's body. */
+export const RotationStateView = recorded({
+  rotationId: z.string(),
+  status: z.enum(ROTATION_STATUSES),
+  request: z.optional(RotationRequestView),
+  startedAt: z.optional(Timestamp),
+  updatedAt: z.optional(Timestamp),
+  old: z.optional(OldCertificateView),
+  newIssuerArn: z.optional(z.string()),
+  credentialSecret: optional(z.string(), "Name of the secret the new credential goes to (never its value)."),
+  replacementKey: z.optional(RecordedReplacementKey),
+  baselines: z.optional(Baselines),
+  issued: z.optional(
+    recorded({
+      certificateArn: z.string(),
+      serial: z.string(),
+      notAfter: Timestamp,
+      fingerprint: z.string(),
+    }),
+  ),
+  bundleSha256: z.optional(z.string()),
+  waves: z.array(
+    recorded({
+      index: z.int(),
+      canary: z.boolean(),
+      status: z.enum(WAVE_STATUSES),
+      distributions: z.array(
+        recorded({
+          distributionId: z.string(),
+          originIds: z.array(z.string()),
+          outcome: z.enum(DISTRIBUTION_OUTCOMES),
+          changedOriginIds: z.optional(z.array(z.string())),
+          error: z.optional(z.string()),
+        }),
+      ),
+      gate: z.optional(GateResultView),
+    }),
+  ),
+  preflightAttempts: z.int(),
+  lastPreflight: z.optional(z.array(ProbeResultView)),
+  rollback: z.optional(recorded({ reason: z.enum(ROTATION_REASONS), actor: z.string(), detail: z.string() })),
+  outcome: z.optional(
+    recorded({ reason: z.optional(z.enum(ROTATION_REASONS)), detail: z.optional(z.string()) }),
+  ),
+});
+
+/** A history event of type `type` with these fields besides `type` and `at`. */
+function event<T extends string, S extends z.core.$ZodLooseShape>(type: T, shape: S) {
+  return recorded({ type: z.literal(type), at: Timestamp, ...shape });
+}
+
+/** One history event (functions/core/rotation.ts RotationEvent); `type` says which. */
+export const RotationEventView = z.discriminatedUnion("type", [
+  event("started", { request: RotationRequestView }),
+  event("planned", {
+    old: OldCertificateView,
+    waves: z.array(
+      recorded({
+        index: z.int(),
+        canary: z.boolean(),
+        targets: z.array(recorded({ distributionId: z.string(), originIds: z.array(z.string()) })),
+      }),
+    ),
+    newIssuerArn: z.string(),
+    replacementKey: optional(RecordedReplacementKey, "Absent in rotations planned before it was recorded."),
+    baselines: Baselines,
+    credentialSecret: z.optional(z.string()),
+  }),
+  event("issued", {
+    certificateArn: z.string(),
+    serial: z.string(),
+    notAfter: Timestamp,
+    fingerprint: z.string(),
+  }),
+  event("trust-published", {
+    bundleSha256: z.string(),
+    targets: z.array(recorded({ target: z.string(), changed: z.boolean() })),
+  }),
+  event("preflight", { attempt: z.int(), probes: z.array(ProbeResultView), deadlinePassed: z.boolean() }),
+  event("swapped", {
+    wave: z.int(),
+    distributionId: z.string(),
+    outcome: z.enum(["swapped", "not-presenting"]),
+    changedOriginIds: z.array(z.string()),
+  }),
+  event("deployed", { wave: z.int() }),
+  event("gate", { wave: z.int(), result: GateResultView }),
+  event("approved", { wave: z.int(), actor: z.string() }),
+  event("rollback-requested", { reason: z.enum(ROTATION_REASONS), actor: z.string(), detail: z.string() }),
+  event("rolled-back-distribution", {
+    distributionId: z.string(),
+    ok: z.boolean(),
+    error: z.optional(z.string()),
+  }),
+  event("rolled-back", {}),
+  event("aborted", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
+  event("promoted", {}),
+  event("retired", { deleted: z.boolean(), revoked: z.boolean(), detail: z.string() }),
+  event("completed", {}),
+  event("failed", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
+  event("dry-run", {}),
+]);
+
+const CONTROL_POINT_KINDS = ["bake", "approval"] as const;
+
+export const RotationAnswer = z.object({
+  rotation: RotationStateView,
+  history: z.array(RotationEventView),
+  control: optional(
+    z.object({ kind: z.enum(CONTROL_POINT_KINDS), wave: z.int() }),
+    "The control point the rotation waits at now, if any (where rollback/approve land).",
+  ),
+});
+
+export const ControlAnswer = z.object({
+  rotationId: z.string(),
+  action: z.enum(OPERATOR_DECISIONS),
+  kind: described(z.enum(CONTROL_POINT_KINDS), "The control point the decision was delivered to."),
+  wave: z.int(),
+});
+
+export const ScanAcceptedAnswer = z.object({ accepted: z.literal(true) });
+
+/** Each route's answer schema per success status (ROUTES carries their types). */
+export const ROUTE_ANSWERS = {
+  listCertificates: { 200: CertificateListAnswer },
+  getCertificate: { 200: CertificateAnswer },
+  startRotation: { 200: DryRunAnswer, 202: RotationStartedAnswer },
+  listRotations: { 200: RotationListAnswer },
+  getRotation: { 200: RotationAnswer },
+  rollbackRotation: { 202: ControlAnswer },
+  approveRotation: { 202: ControlAnswer },
+  startScan: { 202: ScanAcceptedAnswer },
+} as const satisfies Record<OperationId, Readonly<Record<number, z.core.$ZodType>>>;
