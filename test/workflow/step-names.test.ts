@@ -120,15 +120,30 @@ function answer(name: string, message: Record<string, string>) {
 const denied = (what: string) =>
   Object.assign(new Error(`User is not authorized to perform: ${what}`), { name: "AccessDeniedException" });
 
-/** CloudFront's 5xx rate of a distribution for the first whole minute after now: fails its wave's gate. */
-function badMinuteAfter(f: Fleet, distributionId: string): void {
-  f.standins.cloudwatch.record(
-    "AWS/CloudFront",
-    "5xxErrorRate",
-    { DistributionId: distributionId, Region: "Global" },
-    50,
-    new Date(Math.ceil(Date.now() / 60_000) * 60_000),
-  );
+/** Faults that make the step `name` (ids normalized) throw every time it runs. */
+const failing =
+  (name: string, error: () => Error): Scenario["faults"] =>
+  (_f, normalize) => ({
+    before: (step) => {
+      if (normalize(step) === name) throw error();
+    },
+  });
+
+/**
+ * A fault hook: once the second wave deployed, its distribution's 5xx rate for the first whole minute after is
+ * bad, which fails that wave's gate.
+ */
+function secondWaveGoesBad(f: Fleet, normalize: (name: string) => string) {
+  return (step: string) => {
+    if (normalize(step) !== "deployed:1") return;
+    f.standins.cloudwatch.record(
+      "AWS/CloudFront",
+      "5xxErrorRate",
+      { DistributionId: [...f.distributionIds].sort()[1]!, Region: "Global" },
+      50,
+      new Date(Math.ceil(Date.now() / 60_000) * 60_000),
+    );
+  };
 }
 
 const wave = (w: number, d: string, { bake = true } = {}) => [
@@ -139,19 +154,24 @@ const wave = (w: number, d: string, { bake = true } = {}) => [
   `STEP gate:${w}:metrics:<n>… (WAIT gate:${w}:metrics:<n>:wait between)`,
   `STEP gate:${w}`,
 ];
+/** A wave that passed its gate: subscribers are told. */
+const passedWave = (w: number, d: string, options?: { bake: boolean }) => [
+  ...wave(w, d, options),
+  `STEP notify:wave:${w}`,
+];
 const START = ["STEP lock", "STEP start", "STEP notify:started", "STEP plan"];
 const ISSUE = ["STEP issue:key", "STEP issue:request", "STEP issue:complete"];
 const TRUST = ["STEP trust:publish", "STEP notify:trust"];
 const PREFLIGHT = ["STEP preflight:<n>… (WAIT preflight:<n>:wait between)"];
+const BEFORE_SWAPS = [...START, ...ISSUE, ...TRUST, ...PREFLIGHT];
+const END = ["STEP unlock", "STEP notify:end"];
 const FINALIZE = [
   "STEP finalize:promote",
   "WAIT finalize:grace",
   "STEP finalize:retire",
   "STEP complete",
-  "STEP unlock",
-  "STEP notify:end",
+  ...END,
 ];
-const END = ["STEP unlock", "STEP notify:end"];
 const rollback = (...distributions: string[]) => [
   "STEP rollback:requested",
   ...distributions.flatMap((d) => [`STEP rollback:${d}`, `STEP rollback:${d}:result`]),
@@ -159,6 +179,7 @@ const rollback = (...distributions: string[]) => [
   "STEP rollback:secret",
 ];
 const ROLLED_BACK = ["STEP rollback:retire-new", "STEP rollback:done", ...END];
+const ABORTED = ["STEP abort:secret", "STEP abort", ...END];
 const approval = (w: number) => [
   `CALLBACK approval:${w}`,
   `STEP approval:${w}:open`,
@@ -178,16 +199,10 @@ async function expectTrail(scenario: Scenario, expected: string[]): Promise<Resu
 describe("the operations a rotation checkpoints, by path", () => {
   it("three waves, each baked and gated, then finalize", async () => {
     const result = await expectTrail({ fleet: { distributions: 3 } }, [
-      ...START,
-      ...ISSUE,
-      ...TRUST,
-      ...PREFLIGHT,
-      ...wave(0, "d0"),
-      "STEP notify:wave:0",
-      ...wave(1, "d1"),
-      "STEP notify:wave:1",
-      ...wave(2, "d2"),
-      "STEP notify:wave:2",
+      ...BEFORE_SWAPS,
+      ...passedWave(0, "d0"),
+      ...passedWave(1, "d1"),
+      ...passedWave(2, "d2"),
       ...FINALIZE,
     ]);
     expect(result.getStatus()).toBe("SUCCEEDED");
@@ -209,14 +224,9 @@ describe("the operations a rotation checkpoints, by path", () => {
         },
       },
       [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        ...wave(0, "d0", { bake: false }),
-        "STEP notify:wave:0",
-        ...wave(1, "d1", { bake: false }),
-        "STEP notify:wave:1",
+        ...BEFORE_SWAPS,
+        ...passedWave(0, "d0", { bake: false }),
+        ...passedWave(1, "d1", { bake: false }),
         ...FINALIZE,
       ],
     );
@@ -233,16 +243,11 @@ describe("the operations a rotation checkpoints, by path", () => {
         operator: answer("approval:0", { action: "approve", actor: "carol", reason: "ok" }),
       },
       [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        ...wave(0, "d0"),
-        "STEP notify:wave:0",
+        ...BEFORE_SWAPS,
+        ...passedWave(0, "d0"),
         ...approval(0),
         "STEP approved:0",
-        ...wave(1, "d1"),
-        "STEP notify:wave:1",
+        ...passedWave(1, "d1"),
         ...FINALIZE,
       ],
     );
@@ -257,17 +262,7 @@ describe("the operations a rotation checkpoints, by path", () => {
           settings: { approval: { mode: "between-waves", timeoutSeconds: 1, onTimeout: "rollback" } },
         },
       },
-      [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        ...wave(0, "d0"),
-        "STEP notify:wave:0",
-        ...approval(0),
-        ...rollback("d0"),
-        ...ROLLED_BACK,
-      ],
+      [...BEFORE_SWAPS, ...passedWave(0, "d0"), ...approval(0), ...rollback("d0"), ...ROLLED_BACK],
     );
     expect(result.getError()?.errorMessage).toMatch(/rolled-back \(ApprovalTimedOut\)/);
   });
@@ -280,10 +275,7 @@ describe("the operations a rotation checkpoints, by path", () => {
         operator: answer("bake:0", { action: "rollback", actor: "dave", reason: "test" }),
       },
       [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
+        ...BEFORE_SWAPS,
         "STEP swap:0:d0",
         "STEP wave:0:deploy:<n>… (WAIT wave:0:deploy:<n>:wait between)",
         "STEP deployed:0",
@@ -297,79 +289,47 @@ describe("the operations a rotation checkpoints, by path", () => {
     expect(result.getError()?.errorMessage).toMatch(/rolled-back \(ManualRollback\)/);
   });
 
-  it("a failing gate in the second wave rolls both waves back", async () => {
+  it.each([
+    {
+      what: "a failing gate in the second wave rolls both waves back",
+      stuck: false,
+      ending: ROLLED_BACK,
+      message: /rolled-back \(GateFailed\)/,
+    },
+    {
+      what: "a rollback that cannot put a distribution back ends failed",
+      stuck: true,
+      ending: ["STEP rollback:done", ...END],
+      message: /failed \(RollbackIncomplete\)/,
+    },
+  ])("$what", async ({ stuck, ending, message }) => {
+    const cannotPutBack = failing("rollback:d0", () => new Error("CloudFront keeps answering 503"));
     const result = await expectTrail(
       {
         fleet: { distributions: 3, settings: { bakeSeconds: 0 } },
         faults: (f, normalize) => ({
-          after: (step) => {
-            if (normalize(step) === "deployed:1") badMinuteAfter(f, [...f.distributionIds].sort()[1]!);
-          },
+          after: secondWaveGoesBad(f, normalize),
+          ...(stuck ? cannotPutBack?.(f, normalize) : {}),
         }),
       },
       [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        ...wave(0, "d0", { bake: false }),
-        "STEP notify:wave:0",
+        ...BEFORE_SWAPS,
+        ...passedWave(0, "d0", { bake: false }),
         ...wave(1, "d1", { bake: false }),
         ...rollback("d1", "d0"),
-        ...ROLLED_BACK,
+        ...ending,
       ],
     );
-    expect(result.getError()?.errorMessage).toMatch(/rolled-back \(GateFailed\)/);
-  });
-
-  it("a rollback that cannot put a distribution back ends failed", async () => {
-    const result = await expectTrail(
-      {
-        fleet: { distributions: 3, settings: { bakeSeconds: 0 } },
-        faults: (f, normalize) => ({
-          after: (step) => {
-            if (normalize(step) === "deployed:1") badMinuteAfter(f, [...f.distributionIds].sort()[1]!);
-          },
-          before: (step) => {
-            if (normalize(step) === "rollback:d0") throw new Error("CloudFront keeps answering 503");
-          },
-        }),
-      },
-      [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        ...wave(0, "d0", { bake: false }),
-        "STEP notify:wave:0",
-        ...wave(1, "d1", { bake: false }),
-        ...rollback("d1", "d0"),
-        "STEP rollback:done",
-        ...END,
-      ],
-    );
-    expect(result.getError()?.errorMessage).toMatch(/failed \(RollbackIncomplete\)/);
+    expect(result.getError()?.errorMessage).toMatch(message);
   });
 
   it("a gate step that cannot run rolls back (Unexpected)", async () => {
     const result = await expectTrail(
       {
         fleet: { distributions: 2, settings: { bakeSeconds: 0 } },
-        faults: (_f, normalize) => ({
-          before: (step) => {
-            if (normalize(step) === "gate:0") throw denied("cloudwatch:GetMetricData");
-          },
-        }),
+        faults: failing("gate:0", () => denied("cloudwatch:GetMetricData")),
       },
-      [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        ...wave(0, "d0", { bake: false }),
-        ...rollback("d0"),
-        ...ROLLED_BACK,
-      ],
+      [...BEFORE_SWAPS, ...wave(0, "d0", { bake: false }), ...rollback("d0"), ...ROLLED_BACK],
     );
     expect(result.getError()?.errorMessage).toMatch(/rolled-back \(Unexpected\)/);
   });
@@ -378,19 +338,11 @@ describe("the operations a rotation checkpoints, by path", () => {
     const result = await expectTrail(
       {
         fleet: { distributions: 2, settings: { bakeSeconds: 0 } },
-        faults: (_f, normalize) => ({
-          before: (step) => {
-            if (normalize(step) === "swap:1:d1") throw new Error("CloudFront keeps failing");
-          },
-        }),
+        faults: failing("swap:1:d1", () => new Error("CloudFront keeps failing")),
       },
       [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        ...wave(0, "d0", { bake: false }),
-        "STEP notify:wave:0",
+        ...BEFORE_SWAPS,
+        ...passedWave(0, "d0", { bake: false }),
         "STEP swap:1:d1",
         ...rollback("d0"),
         ...ROLLED_BACK,
@@ -408,57 +360,37 @@ describe("the operations a rotation checkpoints, by path", () => {
     expect(result.getStatus()).toBe("SUCCEEDED");
   });
 
-  it("a plan that fails ends failed", async () => {
+  it.each([
+    {
+      what: "a plan that fails",
+      step: "plan",
+      trail: [...START, ...ABORTED],
+      message: /failed \(Unexpected\): plan failed/,
+    },
+    {
+      what: "issuance that fails",
+      step: "issue:request",
+      trail: [...START, "STEP issue:key", "STEP issue:request", ...ABORTED],
+      message: /failed \(IssuanceFailed\)/,
+    },
+    {
+      what: "a trust bundle that cannot be published (the new certificate retired)",
+      step: "trust:publish",
+      trail: [...START, ...ISSUE, "STEP trust:publish", "STEP abort:retire-new", ...ABORTED],
+      message: /failed \(Unexpected\): trust bundle not published/,
+    },
+    {
+      what: "a preflight that cannot probe",
+      step: "preflight:1",
+      trail: [...BEFORE_SWAPS, "STEP abort:retire-new", ...ABORTED],
+      message: /failed \(Unexpected\): preflight failed/,
+    },
+  ])("$what ends failed", async ({ step, trail, message }) => {
     const result = await expectTrail(
-      {
-        fleet: { distributions: 2 },
-        faults: () => ({
-          before: (step) => {
-            if (step === "plan") throw denied("cloudfront:ListDistributions");
-          },
-        }),
-      },
-      [...START, "STEP abort:secret", "STEP abort", ...END],
+      { fleet: { distributions: 2 }, faults: failing(step, () => denied("the step's AWS call")) },
+      trail,
     );
-    expect(result.getError()?.errorMessage).toMatch(/failed \(Unexpected\): plan failed/);
-  });
-
-  it("issuance that fails ends failed", async () => {
-    const result = await expectTrail(
-      {
-        fleet: { distributions: 2 },
-        faults: () => ({
-          before: (step) => {
-            if (step === "issue:request") throw denied("acm-pca:IssueCertificate");
-          },
-        }),
-      },
-      [...START, "STEP issue:key", "STEP issue:request", "STEP abort:secret", "STEP abort", ...END],
-    );
-    expect(result.getError()?.errorMessage).toMatch(/failed \(IssuanceFailed\)/);
-  });
-
-  it("a trust bundle that cannot be published ends failed, the new certificate retired", async () => {
-    const result = await expectTrail(
-      {
-        fleet: { distributions: 2 },
-        faults: () => ({
-          before: (step) => {
-            if (step === "trust:publish") throw denied("s3:PutObject");
-          },
-        }),
-      },
-      [
-        ...START,
-        ...ISSUE,
-        "STEP trust:publish",
-        "STEP abort:retire-new",
-        "STEP abort:secret",
-        "STEP abort",
-        ...END,
-      ],
-    );
-    expect(result.getError()?.errorMessage).toMatch(/failed \(Unexpected\): trust bundle not published/);
+    expect(result.getError()?.errorMessage).toMatch(message);
   });
 
   it("origins that keep refusing the new certificate abort the rotation", async () => {
@@ -469,42 +401,9 @@ describe("the operations a rotation checkpoints, by path", () => {
           await f.origins.get([...f.distributionIds].sort()[0]!)!.trust(f.bothTrustPem);
         },
       },
-      [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        "STEP abort:retire-new",
-        "STEP abort:secret",
-        "STEP abort",
-        ...END,
-      ],
+      [...BEFORE_SWAPS, "STEP abort:retire-new", ...ABORTED],
     );
     expect(result.getError()?.errorMessage).toMatch(/aborted \(PreflightRefused\)/);
-  });
-
-  it("a preflight that cannot probe ends failed", async () => {
-    const result = await expectTrail(
-      {
-        fleet: { distributions: 2 },
-        faults: () => ({
-          before: (step) => {
-            if (step === "preflight:1") throw denied("cloudfront:GetDistributionConfig");
-          },
-        }),
-      },
-      [
-        ...START,
-        ...ISSUE,
-        ...TRUST,
-        ...PREFLIGHT,
-        "STEP abort:retire-new",
-        "STEP abort:secret",
-        "STEP abort",
-        ...END,
-      ],
-    );
-    expect(result.getError()?.errorMessage).toMatch(/failed \(Unexpected\): preflight failed/);
   });
 
   it("a certificate another rotation holds the lock of is not rotated", async () => {
