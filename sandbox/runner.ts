@@ -30,7 +30,8 @@ import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
 import type { ScanDeps, ScanReport } from "../functions/tracking/scan-fleet.ts";
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../functions/wiring/api-rotations.ts";
-import { scanDepsFrom, trackingConfig } from "../functions/wiring/tracking.ts";
+import { scanDepsFrom } from "../functions/wiring/scan.ts";
+import { trackingConfig } from "../functions/wiring/tracking.ts";
 import { rotationDepsFrom } from "../functions/wiring/workflow.ts";
 import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
 import {

@@ -404,7 +404,7 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   }
 }
 
-/** The workflow's step names (functions/workflow/rotation-workflow.ts); `<d>` is a distribution name. */
+/** The workflow's step names (functions/workflow/phases/); `<d>` is a distribution name. */
 const STEP_PATTERNS: Array<{ pattern: string; regex: (d: string) => RegExp }> = [
   ...[
     "lock",

@@ -31,6 +31,8 @@ export type DeploymentStatus = "InProgress" | "Deployed";
 /** UpdateDistribution kept answering 412 PreconditionFailed: the distribution changes faster than we write. */
 export class DistributionChangedError extends AdapterError {
   override name = "DistributionChangedError";
+  /** A conflict the adapter already re-read and retried through: final. */
+  override readonly retryable = false;
   readonly distributionId: string;
   readonly attempts: number;
   constructor(distributionId: string, attempts: number, options?: { cause?: unknown }) {
@@ -46,11 +48,13 @@ export class DistributionChangedError extends AdapterError {
 /** A distribution config does not have the origins a caller named. */
 export class OriginNotFoundError extends AdapterError {
   override name = "OriginNotFoundError";
+  override readonly retryable = false;
 }
 
 /** A planned update would break a CloudFront rule or touch more than the certificate ARN. Nothing was written. */
 export class UnsafeUpdateError extends AdapterError {
   override name = "UnsafeUpdateError";
+  override readonly retryable = false;
 }
 
 export interface OriginEndpoint {

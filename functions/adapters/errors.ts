@@ -1,13 +1,21 @@
 /** Error classes that keep their cause, and a helper to read AWS error names across SDK versions. */
 export class AdapterError extends Error {
   override name = "AdapterError";
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * Whether the same call could succeed later (the workflow retries its step). An answer this code could not
+   * use may be transient: retryable unless the thrower or the subclass says otherwise.
+   */
+  readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
     super(message, options);
+    this.retryable = options?.retryable ?? true;
   }
 }
 
+/** The Private CA did not issue in time: it may later. */
 export class IssuanceTimeoutError extends AdapterError {
   override name = "IssuanceTimeoutError";
+  override readonly retryable = true;
 }
 
 /** The AWS error code of an SDK error (`name`), whichever SDK release threw it. */

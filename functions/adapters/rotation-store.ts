@@ -94,11 +94,13 @@ export class RotationStoreError extends AdapterError {
 /** An item would exceed DynamoDB's 400 KB limit; nothing was written. */
 export class ItemTooLargeError extends RotationStoreError {
   override name = "ItemTooLargeError";
+  override readonly retryable = false;
 }
 
 /** `list()` was asked for something it cannot answer (the API answers 400). */
 export class InvalidListRequestError extends RotationStoreError {
   override name = "InvalidListRequestError";
+  override readonly retryable = false;
 }
 
 /** The `nextToken` is not one `list()` handed out (the API answers 400). */

@@ -114,6 +114,7 @@ export function replacementKeyFor(input: {
 /** The issuing CA's key cannot sign any certificate CloudFront could present (ReplacementKeyReason). */
 export class ReplacementKeyError extends Error {
   override name = "ReplacementKeyError";
+  readonly retryable = false;
   readonly choice: ReplacementKeyChoice;
   constructor(choice: ReplacementKeyChoice) {
     super(choice.message);

@@ -30,6 +30,7 @@ export interface RenewalDecision {
 
 export class PolicyError extends Error {
   override name = "PolicyError";
+  readonly retryable = false;
 }
 
 export function validateRenewBefore(renewBefore: RenewBefore): void {

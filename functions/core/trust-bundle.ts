@@ -60,6 +60,7 @@ export type BundleReason = (typeof BundleReason)[keyof typeof BundleReason];
 
 export class TrustBundleError extends Error {
   override name = "TrustBundleError";
+  readonly retryable = false;
   readonly reason: BundleReason;
   constructor(reason: BundleReason, message: string) {
     super(`${reason}: ${message}`);

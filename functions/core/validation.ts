@@ -64,6 +64,7 @@ export type ValidationResult =
 
 export class CertificateValidationError extends Error {
   override name = "CertificateValidationError";
+  readonly retryable = false;
   readonly reason: ValidationReason;
   constructor(reason: ValidationReason, message: string) {
     super(`${reason}: ${message}`);

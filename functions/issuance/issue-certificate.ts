@@ -68,6 +68,7 @@ export interface IssuedCertificate {
 
 export class IssuanceError extends AdapterError {
   override name = "IssuanceError";
+  override readonly retryable = false;
 }
 
 /** Deterministic identifiers derived from the rotation, so retries converge. */

@@ -42,6 +42,7 @@ export function settingsWithOverrides(
 /** The certificate is presented by distributions this deployment may not change. */
 export class DistributionsNotAllowedError extends Error {
   override name = "DistributionsNotAllowedError";
+  readonly retryable = false;
   readonly distributionIds: string[];
   constructor(certificateArn: string, distributionIds: string[]) {
     super(

@@ -41,6 +41,7 @@ export interface AlbTrustStoreTargetOptions {
 
 export class AlbTrustStoreError extends Error {
   override name = "AlbTrustStoreError";
+  readonly retryable = false;
 }
 
 export class AlbTrustStoreTarget implements TrustTarget {

@@ -58,6 +58,8 @@ export type ApiGatewayTruststoreErrorCode =
 
 export class ApiGatewayTruststoreError extends AdapterError {
   override name = "ApiGatewayTruststoreError";
+  /** A domain without mutual TLS, or a bundle API Gateway warned about: neither changes by itself. */
+  override readonly retryable = false;
   readonly code: ApiGatewayTruststoreErrorCode;
   readonly domainName: string;
   readonly warnings: string[];

@@ -85,7 +85,9 @@ export class CloudFrontTrustStoreError extends AdapterError {
     details: { trustStoreId: string; status?: string; reason?: string },
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    // Not active yet may change; a bundle CloudFront failed to load, or a writer that keeps changing the
+    // trust store (a conflict), will not.
+    super(message, { ...options, retryable: code === TrustStoreErrorCode.NotActive });
     this.code = code;
     this.trustStoreId = details.trustStoreId;
     this.status = details.status;

@@ -84,9 +84,12 @@ export interface EventBridgeTargetOptions {
 export class EventBridgeTargetError extends Error {
   override name = "EventBridgeTargetError";
   readonly errorCode?: string;
+  /** Only an entry error EventBridge calls transient: a refusal, a missing bus or PEM in an event is final. */
+  readonly retryable: boolean;
   constructor(message: string, errorCode?: string, options?: { cause?: unknown }) {
     super(message, options);
     this.errorCode = errorCode;
+    this.retryable = RETRYABLE_ENTRY_ERRORS.has(errorCode ?? "");
   }
 }
 

@@ -14,6 +14,7 @@ export interface BundleObjectRef {
 
 export class BundleBucketError extends AdapterError {
   override name = "BundleBucketError";
+  override readonly retryable = false;
 }
 
 const NOT_FOUND = ["NoSuchKey", "NoSuchVersion", "NotFound"];

@@ -65,6 +65,7 @@ export interface WebhookTargetOptions {
 
 export class WebhookConfigError extends Error {
   override name = "WebhookConfigError";
+  readonly retryable = false;
 }
 
 export class WebhookDeliveryError extends Error {
@@ -75,6 +76,8 @@ export class WebhookDeliveryError extends Error {
   readonly status?: number;
   /** The receiver's reason (`{"reason": ...}` in its answer), e.g. BadSignature. */
   readonly reason?: string;
+  /** No answer, or one a later attempt may change; a refusal is final. */
+  readonly retryable: boolean;
   constructor(
     message: string,
     details: { target: string; attempts: number; status?: number; reason?: string },
@@ -85,10 +88,16 @@ export class WebhookDeliveryError extends Error {
     this.attempts = details.attempts;
     this.status = details.status;
     this.reason = details.reason;
+    this.retryable = details.status === undefined || isRetryableStatus(details.status);
   }
 }
 
 const RETRYABLE_STATUS = new Set([408, 429]);
+
+/** An answer a later attempt may change: a server error, a timeout, too many requests. */
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || RETRYABLE_STATUS.has(status);
+}
 
 export { webhookUrlProblem };
 
@@ -180,7 +189,7 @@ export class WebhookTarget implements TrustTarget {
       }
       const reason = typeof answer.reason === "string" ? answer.reason : undefined;
       last = { status: response.status, reason };
-      const retryable = response.status >= 500 || RETRYABLE_STATUS.has(response.status);
+      const retryable = isRetryableStatus(response.status);
       const retryInMs =
         retryable && attempt < this.#maxAttempts
           ? this.#backoff(attempt, response.headers.get("retry-after"))

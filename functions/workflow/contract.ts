@@ -1,0 +1,65 @@
+/**
+ * The rotation workflow's contract with the rest of the service: what starts a rotation, what the workflow is
+ * given (its dependencies, built once per cold start), and what it answers.
+ */
+import type { AcmAdapter } from "../adapters/acm.ts";
+import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
+import type { DistributionMetrics } from "../adapters/metrics.ts";
+import type { RotationSettings } from "../config/settings.ts";
+import type { Notification } from "../core/notifications.ts";
+import type { RotationEvent, RotationRequest, RotationState } from "../core/rotation.ts";
+import type { IssuanceDeps } from "../issuance/issue-certificate.ts";
+import type { probeAll } from "../probe/origin-probe.ts";
+import type { TrustTarget } from "../trust/publish-bundle.ts";
+
+export interface RotationInput extends RotationRequest {
+  rotationId: string;
+}
+
+export interface ControlPoint {
+  callbackId: string;
+  kind: "bake" | "approval";
+  wave: number;
+}
+
+/** What the workflow needs from the rotation store (DynamoDB). */
+export interface RotationStorePort {
+  acquireLock(
+    certificateArn: string,
+    rotationId: string,
+  ): Promise<{ acquired: true } | { acquired: false; heldBy: string }>;
+  releaseLock(certificateArn: string, rotationId: string): Promise<unknown>;
+  record(state: RotationState, event: RotationEvent, sequence: number): Promise<unknown>;
+  setControl(rotationId: string, control: ControlPoint | undefined): Promise<unknown>;
+}
+
+/** Test hooks to crash a step before or after its side effects (chaos testing). */
+export interface StepFaults {
+  before?(step: string): void | Promise<void>;
+  after?(step: string): void | Promise<void>;
+}
+
+export interface RotationDeps {
+  settings: RotationSettings;
+  now: () => Date;
+  acm: Pick<AcmAdapter, "getCertificate" | "deleteIfUnused" | "tagsOf">;
+  distributions: Pick<
+    CloudFrontAdapter,
+    "findDistributionsPresenting" | "swapOriginCertificate" | "deploymentStatus" | "originEndpoints"
+  >;
+  issuance: IssuanceDeps;
+  trustTargets: TrustTarget[];
+  metrics: Pick<DistributionMetrics, "errorRates" | "errorRateReadings">;
+  store: RotationStorePort;
+  notify(notification: Notification): Promise<unknown>;
+  probe?: typeof probeAll;
+  faults?: StepFaults;
+  log?: (message: string, data?: Record<string, unknown>) => void;
+}
+
+export interface RotationOutcome {
+  rotationId: string;
+  status: RotationState["status"];
+  newCertificateArn?: string;
+  waves: number;
+}

@@ -1,0 +1,48 @@
+/**
+ * The one way a rotation ends, whatever the path: its last history event, the lock released, subscribers told
+ * once; then the outcome, or a failed execution (so alarms fire) when it did not complete.
+ */
+import type { NotificationEvent } from "../../core/notifications.ts";
+import type { RotationEvent, RotationReason, RotationState } from "../../core/rotation.ts";
+import type { RotationOutcome } from "../contract.ts";
+import type { Rotation } from "../steps.ts";
+
+/** The workflow ends FAILED (so alarms fire) when a rotation is rolled back, aborted or fails. */
+export class RotationEndedError extends Error {
+  override name = "RotationEndedError";
+  readonly reason: RotationReason;
+  readonly status: RotationState["status"];
+  constructor(status: RotationState["status"], reason: RotationReason, detail: string) {
+    super(`rotation ${status} (${reason}): ${detail}`);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** How a rotation ends. */
+export interface Ending {
+  /** The name of the last history step. */
+  step: "complete" | "dry-run" | "abort" | "rollback:done";
+  /** Its event, stamped inside the step. */
+  event: (at: string) => RotationEvent;
+  /** What subscribers are told (a dry run tells nobody). */
+  notification?: { event: NotificationEvent; detail: Record<string, unknown> };
+  /** Why the execution fails, when the rotation did not complete. */
+  failure?: { status: RotationState["status"]; reason: RotationReason; detail: string };
+}
+
+export async function end(r: Rotation, ending: Ending): Promise<RotationOutcome> {
+  await r.record(ending.step, async () => ending.event(r.at()));
+  await r.act("unlock", () => r.deps.store.releaseLock(r.request.certificateArn, r.id));
+  if (ending.notification) await r.notify("end", ending.notification.event, ending.notification.detail);
+  if (ending.failure) {
+    const { status, reason, detail } = ending.failure;
+    throw new RotationEndedError(status, reason, detail);
+  }
+  return {
+    rotationId: r.id,
+    status: r.state.status,
+    newCertificateArn: r.state.issued?.certificateArn,
+    waves: r.state.waves.length,
+  };
+}

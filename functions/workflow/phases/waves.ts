@@ -1,0 +1,133 @@
+/**
+ * The waves: each swaps its distributions to the new certificate, waits until CloudFront deployed them, gives
+ * an operator the bake window to roll back, passes the health gate, and (when asked for) waits for an
+ * operator's approval before the next wave. Any reason to stop is a reason to roll back.
+ */
+import { RotationReason } from "../../core/rotation.ts";
+import type { ControlAction, Rotation } from "../steps.ts";
+import { gate } from "./gate.ts";
+import type { Halt } from "./rollback.ts";
+
+/**
+ * Every wave in order; a reason to roll back, or undefined when all passed. Once the first swap may have
+ * happened, every way out that is not success goes through the rollback: a failed gate, an operator, and any
+ * error a retry could not fix (a step out of retries, a failed callback).
+ */
+export async function swapWaves(r: Rotation): Promise<Halt | undefined> {
+  try {
+    return await everyWave(r);
+  } catch (error) {
+    return { reason: RotationReason.Unexpected, actor: "mtls-rotator", detail: (error as Error).message };
+  }
+}
+
+async function everyWave(r: Rotation): Promise<Halt | undefined> {
+  const waves = r.state.waves.map((w) => w.index);
+  for (const wave of waves) {
+    const halt = await swapWave(r, wave);
+    if (halt) return halt;
+    const passed = r.state.waves.find((w) => w.index === wave)?.gate;
+    await r.notify(`wave:${wave}`, "wave-completed", { wave, gate: passed });
+
+    const last = wave === waves[waves.length - 1];
+    if (last || r.settings.approval.mode !== "between-waves") continue;
+    const refused = await approval(r, wave);
+    if (refused) return refused;
+  }
+  return undefined;
+}
+
+/** Swap, deploy, bake, gate one wave; a reason to roll back, or undefined when the wave passed. */
+async function swapWave(r: Rotation, wave: number): Promise<Halt | undefined> {
+  const old = r.state.old!;
+  const newArn = r.state.issued!.certificateArn;
+  const distributions = r.state.waves.find((w) => w.index === wave)!.distributions;
+  for (const distribution of distributions) {
+    try {
+      await r.record(`swap:${wave}:${distribution.distributionId}`, async () => {
+        const swap = await r.deps.distributions.swapOriginCertificate({
+          distributionId: distribution.distributionId,
+          fromArn: old.arn,
+          toArn: newArn,
+        });
+        return {
+          type: "swapped",
+          at: r.at(),
+          wave,
+          distributionId: distribution.distributionId,
+          outcome: swap.notPresenting ? "not-presenting" : "swapped",
+          changedOriginIds: swap.alreadySwapped ? distribution.originIds : swap.changedOriginIds,
+        };
+      });
+    } catch (error) {
+      return {
+        reason: RotationReason.SwapFailed,
+        actor: "mtls-rotator",
+        detail: `${distribution.distributionId}: ${(error as Error).message}`,
+      };
+    }
+  }
+  const swapped = distributions.map((d) => d.distributionId);
+  if (!(await waitDeployed(r, `wave:${wave}`, swapped))) {
+    return {
+      reason: RotationReason.DeployTimedOut,
+      actor: "mtls-rotator",
+      detail: `wave ${wave} did not deploy in time`,
+    };
+  }
+  const deployedAt = (
+    await r.record(`deployed:${wave}`, async () => ({ type: "deployed", at: r.at(), wave }))
+  ).at;
+
+  const bake: ControlAction =
+    r.settings.bakeSeconds > 0
+      ? await r.control(`bake:${wave}`, "bake", wave, r.settings.bakeSeconds)
+      : { action: "timeout" };
+  if (bake.action === "rollback") {
+    return {
+      reason: RotationReason.ManualRollback,
+      actor: bake.actor,
+      detail: bake.reason || `rollback requested during bake of wave ${wave}`,
+    };
+  }
+  return gate(r, wave, swapped, deployedAt);
+}
+
+/** The operator's approval after a wave: a reason to roll back, or undefined to go on. */
+async function approval(r: Rotation, wave: number): Promise<Halt | undefined> {
+  const { approval: policy } = r.settings;
+  const decision = await r.control(`approval:${wave}`, "approval", wave, policy.timeoutSeconds);
+  if (decision.action === "rollback") {
+    return {
+      reason: RotationReason.ManualRollback,
+      actor: decision.actor,
+      detail: decision.reason || "rollback requested at approval",
+    };
+  }
+  if (decision.action === "timeout" && policy.onTimeout === "rollback") {
+    return {
+      reason: RotationReason.ApprovalTimedOut,
+      actor: "policy",
+      detail: `no approval within ${policy.timeoutSeconds} s`,
+    };
+  }
+  const actor = decision.action === "approve" ? decision.actor : "policy";
+  await r.record(`approved:${wave}`, async () => ({ type: "approved", at: r.at(), wave, actor }));
+  return undefined;
+}
+
+/** Poll until the distributions are Deployed (durable waits between polls); false at the deadline. */
+export async function waitDeployed(r: Rotation, name: string, ids: string[]): Promise<boolean> {
+  if (ids.length === 0) return true;
+  const { deploy } = r.settings;
+  const polls = 1 + Math.floor(deploy.timeoutSeconds / deploy.pollSeconds);
+  for (let poll = 1; ; poll += 1) {
+    const pending = await r.act(`${name}:deploy:${poll}`, async () => {
+      const statuses = await r.deps.distributions.deploymentStatus(ids);
+      return ids.filter((id) => statuses[id] !== "Deployed");
+    });
+    if (pending.length === 0) return true;
+    if (poll >= polls) return false;
+    await r.wait(`${name}:deploy:${poll}:wait`, deploy.pollSeconds);
+  }
+}

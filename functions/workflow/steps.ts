@@ -1,0 +1,158 @@
+/**
+ * The step toolkit every phase uses: one rotation's durable context, its state, and the four kinds of step
+ * the workflow takes. Each call is one durable operation whose name is its checkpoint key.
+ * - `record`: a step whose result is a rotation event, written to the store inside the step and folded into
+ *   the state outside it (so a replay folds the checkpointed event and writes nothing);
+ * - `act`: a step with side effects and a plain result;
+ * - `notify`: a step that tells subscribers; a failure to publish is logged, never fatal;
+ * - `control`: a window an operator can answer (rollback / approve) through a durable callback;
+ * - `wait`: a durable wait.
+ * Every step but the callback runs with the fault hooks around it and the workflow's retry strategy.
+ */
+import type { workflow } from "sst/aws/workflow";
+import type { RotationSettings } from "../config/settings.ts";
+import { type NotificationEvent, rotationNotification } from "../core/notifications.ts";
+import {
+  applyEvent,
+  initialState,
+  type RotationEvent,
+  type RotationRequest,
+  type RotationState,
+} from "../core/rotation.ts";
+import type { ControlPoint, RotationDeps, RotationInput } from "./contract.ts";
+import { settingsWithOverrides } from "./plan.ts";
+import { stepRetry } from "./retry.ts";
+
+type Context = workflow.Context;
+
+/** What an operator's message (or its absence) at a control point asks for. */
+export type ControlAction =
+  | { action: "timeout" }
+  | { action: "rollback" | "approve"; actor: string; reason: string };
+
+/** One rotation as its phases see it: who it is, what it runs with, where it stands, and its steps. */
+export interface Rotation {
+  readonly id: string;
+  readonly request: RotationRequest;
+  /** The stage's settings with this request's overrides (waves, bake window, approval). */
+  readonly settings: RotationSettings;
+  readonly deps: RotationDeps;
+  /** The fold of every event recorded so far. */
+  readonly state: RotationState;
+  log(message: string, data?: Record<string, unknown>): void;
+  /** Now, as recorded in events: read it inside a step only. */
+  at(): string;
+  record<E extends RotationEvent>(name: string, produce: () => Promise<E>): Promise<E>;
+  act<T>(name: string, run: () => Promise<T>): Promise<T>;
+  notify(name: string, event: NotificationEvent, detail?: Record<string, unknown>): Promise<void>;
+  control(name: string, kind: ControlPoint["kind"], wave: number, seconds: number): Promise<ControlAction>;
+  wait(name: string, seconds: number): Promise<void>;
+}
+
+export function openRotation(input: RotationInput, ctx: Context, deps: RotationDeps): Rotation {
+  const rotationId = input.rotationId;
+  const request: RotationRequest = {
+    certificateArn: input.certificateArn,
+    serial: input.serial,
+    reason: input.reason,
+    actor: input.actor,
+    ...(input.dryRun ? { dryRun: true } : {}),
+    ...(input.overrides ? { overrides: input.overrides } : {}),
+  };
+  const log = deps.log ?? (() => undefined);
+  let state = initialState(rotationId);
+  let sequence = 0;
+
+  const act = <T>(name: string, run: () => Promise<T>): Promise<T> =>
+    ctx.step(
+      name,
+      async () => {
+        await deps.faults?.before?.(name);
+        const result = await run();
+        await deps.faults?.after?.(name);
+        return result;
+      },
+      { retryStrategy: stepRetry },
+    );
+
+  return {
+    id: rotationId,
+    request,
+    settings: settingsWithOverrides(deps.settings, request.overrides),
+    deps,
+    get state() {
+      return state;
+    },
+    log,
+    at: () => deps.now().toISOString(),
+    act,
+
+    async record<E extends RotationEvent>(name: string, produce: () => Promise<E>): Promise<E> {
+      const event = (await act(name, async () => {
+        const produced = await produce();
+        await deps.store.record(applyEvent(state, produced), produced, sequence);
+        return produced;
+      })) as E;
+      state = applyEvent(state, event);
+      sequence += 1;
+      return event;
+    },
+
+    async notify(name, event, detail = {}) {
+      const snapshot = state;
+      try {
+        await act(`notify:${name}`, async () => {
+          await deps.notify(rotationNotification(event, snapshot, detail));
+          return true;
+        });
+      } catch (error) {
+        log("notification failed", { event, error: (error as Error).message });
+      }
+    },
+
+    /**
+     * Wait for an operator's message (rollback / approve) until the window closes. The window is the
+     * callback's own timeout, so no callback is left open once the rotation moves on.
+     */
+    async control(name, kind, wave, seconds) {
+      const [message, callbackId] = await ctx.createCallback(name, {
+        timeout: { seconds: Math.max(1, seconds) },
+      });
+      await act(`${name}:open`, () => deps.store.setControl(rotationId, { callbackId, kind, wave }));
+      let outcome: ControlAction;
+      try {
+        outcome = parseControl(await message);
+      } catch (error) {
+        // Timeout: the window closed with no intervention. Any other callback failure (an operator's
+        // SendDurableExecutionCallbackFailure, a broken callback) is treated as a rollback request: the safe way.
+        outcome =
+          (error as { errorType?: string }).errorType === "CallbackTimeoutError"
+            ? { action: "timeout" }
+            : {
+                action: "rollback",
+                actor: "unknown",
+                reason: `control ${name} failed: ${(error as Error).message}`,
+              };
+      }
+      await act(`${name}:close`, () => deps.store.setControl(rotationId, undefined));
+      return outcome;
+    },
+
+    async wait(name, seconds) {
+      await ctx.wait(name, { seconds });
+    },
+  };
+}
+
+function parseControl(raw: unknown): ControlAction {
+  try {
+    const value = (typeof raw === "string" ? JSON.parse(raw) : raw) as Record<string, unknown>;
+    const action =
+      value.action === "approve" ? "approve" : value.action === "rollback" ? "rollback" : undefined;
+    if (!action) return { action: "rollback", actor: "unknown", reason: "unreadable control message" };
+    return { action, actor: String(value.actor ?? "unknown"), reason: String(value.reason ?? "") };
+  } catch {
+    // A message that cannot be read is treated as the safe choice.
+    return { action: "rollback", actor: "unknown", reason: "unreadable control message" };
+  }
+}
