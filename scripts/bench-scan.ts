@@ -8,7 +8,6 @@
  * Writes reports/bench-scan.json and reports/bench-scan.md. Everything runs on 127.0.0.1 and stops by itself.
  */
 
-import { X509Certificate } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { type ACMClient, DescribeCertificateCommand, ListCertificatesCommand } from "@aws-sdk/client-acm";
@@ -19,16 +18,17 @@ import {
   ListDistributionsCommand,
 } from "@aws-sdk/client-cloudfront";
 import { AcmAdapter, Pacer, SEARCH_CERTIFICATES_PAGE_SIZE } from "../functions/adapters/acm.ts";
-import { CloudFrontAdapter, LIST_DISTRIBUTIONS_PAGE_SIZE } from "../functions/adapters/cloudfront.ts";
+import { LIST_DISTRIBUTIONS_PAGE_SIZE } from "../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../functions/adapters/inventory-store.ts";
 import { decideRenewal } from "../functions/core/renewal.ts";
-import { issuerKeyOfSubject } from "../functions/core/tracking.ts";
 import { generateKeyPair, privateKeyToPem } from "../functions/crypto/keys.ts";
-import { scanFleet } from "../functions/tracking/scan-fleet.ts";
+import { type ScanDeps, scanFleet } from "../functions/tracking/scan-fleet.ts";
+import { trackingConfig, trackingDepsFrom } from "../functions/wiring/tracking.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../standins/dynamodb.ts";
 import { startStandins } from "../standins/index.ts";
 import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";
 import { createRootCa, createSubordinateCa, randomSerial, signLeaf } from "../standins/pki.ts";
+import { ACCOUNT_ID } from "../standins/protocol.ts";
 
 const CERTIFICATES = Number(process.env.BENCH_CERTIFICATES ?? 10_000);
 const DISTRIBUTIONS = Number(process.env.BENCH_DISTRIBUTIONS ?? 1_000);
@@ -183,28 +183,54 @@ async function main() {
       { step: "initialize", name: "countCalls" },
     );
 
-    standins.server.latencyMs = LATENCY_MS;
-    const managedIssuers = [issuerKeyOfSubject(new X509Certificate(ca.certificatePem).subject)];
+    // The scan's dependencies as the deployed wiring builds them (trackingDepsFrom over linked resources),
+    // pointed at the stand-ins; starting and notifying are counted, not done.
+    const authorityArn = standins.privateCa.addAuthority(ca);
+    const config = trackingConfig({
+      resource: {
+        RotationTable: { name: "bench" },
+        NotificationTopic: { arn: `arn:aws:sns:us-east-1:${ACCOUNT_ID}:bench` },
+        TrustBundleBucket: { name: "bench-trust" },
+        RotationWorkflowStarter: { name: "bench-RotationWorkflow", qualifier: "1" },
+        TrackingSettings: {
+          authorityArn,
+          trust: { bucketKey: "trust/origin-client-ca.pem", bundleSecretName: "bench/trust" },
+        },
+      },
+      env: {
+        AWS_REGION: "us-east-1",
+        MTLS_ROTATOR_AWS_ENDPOINT: standins.endpoint,
+        MTLS_ROTATOR_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      },
+    });
     const started = new Set<string>();
+    const { chains: _chains, ...wired } = await trackingDepsFrom(
+      config,
+      { now: () => now, writeMetrics: () => undefined, log: () => undefined },
+      {
+        acm: clients.acm,
+        cloudfront: clients.cloudfront,
+        sns: clients.sns,
+        dynamo: dynamoClient,
+        privateCa: () => clients.privateCa,
+      },
+    );
+    const deps: ScanDeps = {
+      ...wired,
+      inventory,
+      startRotation: async ({ certificateArn }) => {
+        const fresh = !started.has(certificateArn);
+        started.add(certificateArn);
+        return { rotationId: `rot-${certificateArn.slice(-12)}`, started: fresh };
+      },
+      notify: async () => undefined,
+    };
+    standins.server.latencyMs = LATENCY_MS;
 
     const runScan = async () => {
       standins.server.calls.length = 0;
       dynamoCalls = 0;
-      const run = await measured(() =>
-        scanFleet({
-          listCertificates: (o) => new AcmAdapter(clients.acm).searchClientCertificates(o),
-          indexUsage: () => new CloudFrontAdapter(clients.cloudfront).indexOriginCertificates(),
-          inventory,
-          startRotation: async ({ certificateArn }) => {
-            const fresh = !started.has(certificateArn);
-            started.add(certificateArn);
-            return { rotationId: `rot-${certificateArn.slice(-12)}`, started: fresh };
-          },
-          notify: async () => undefined,
-          policy: { managedIssuers },
-          now: () => now,
-        }),
-      );
+      const run = await measured(() => scanFleet(deps));
       return { ...run, calls: standins.server.callsByOperation(), dynamoCalls };
     };
     const first = await runScan();

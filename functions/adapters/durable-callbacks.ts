@@ -23,10 +23,13 @@ export const CLOSED_CALLBACK_ERRORS: ReadonlySet<string> = new Set([
 /** Lambda refused a callback answer; `name` is its error code. */
 export class CallbackAnswerError extends Error {
   readonly status: number;
+  /** A refusal (4xx) is final; a server error or throttling may pass. */
+  readonly retryable: boolean;
   constructor(code: string, status: number) {
     super(`Lambda refused the callback answer: ${code} (HTTP ${status})`);
     this.name = code;
     this.status = status;
+    this.retryable = status >= 500 || status === 429;
   }
 }
 

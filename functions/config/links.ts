@@ -19,6 +19,8 @@ import {
 
 export class WiringError extends Error {
   override name = "WiringError";
+  /** Configuration a retry cannot fix (functions/workflow/retry.ts). */
+  readonly retryable = false;
   readonly problems: string[];
   constructor(problems: string[]) {
     super(`mtls-rotator is not configured: ${problems.join("; ")}`);

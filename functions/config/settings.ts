@@ -194,6 +194,8 @@ export const DEFAULT_SETTINGS: RotationPolicy = RotationPolicySchema.parse({});
 
 export class SettingsError extends Error {
   override name = "SettingsError";
+  /** Settings a retry cannot fix (functions/workflow/retry.ts). */
+  readonly retryable = false;
   readonly problems: string[];
   constructor(problems: string[]) {
     super(`invalid rotation settings: ${problems.join("; ")}`);

@@ -179,7 +179,7 @@ function list(value: string | undefined): string[] | undefined {
 }
 
 /** Where the deploying shell can set a value: named next to a problem with it. */
-const SOURCES: [prefix: string, variable: string][] = [
+export const SHELL_SOURCES: readonly [prefix: string, variable: string][] = [
   ["rotation.authorityArn", "MTLS_ROTATOR_AUTHORITY_ARN"],
   ["rotation.distributionIds", "MTLS_ROTATOR_DISTRIBUTION_IDS"],
   ["tracking.previousAuthorityArns", "MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS"],
@@ -192,7 +192,7 @@ const SOURCES: [prefix: string, variable: string][] = [
 ];
 
 function withSource(problem: string): string {
-  const source = SOURCES.find(([prefix]) => problem.startsWith(prefix));
+  const source = SHELL_SOURCES.find(([prefix]) => problem.startsWith(prefix));
   return source ? `${problem} (${source[1]})` : problem;
 }
 

@@ -6,22 +6,9 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { CallbackAnswerError, lambdaCallbackSender } from "../../functions/adapters/durable-callbacks.ts";
 import { CallbackClosedError } from "../../functions/dispatch/control-rotation.ts";
-import { serviceCheck } from "../../standins/model/checks.ts";
+import { lambdaInputOf, stubLambda, TEST_AWS } from "../support/lambda-wire.ts";
 
-const AWS = {
-  accessKeyId: "AKIAEXAMPLEEXAMPLE00",
-  secretAccessKey: "secret/example/key",
-  region: "us-east-2",
-};
-
-function stubLambda(answer: () => Response) {
-  const seen: Request[] = [];
-  vi.stubGlobal("fetch", async (input: Request | string, init?: RequestInit) => {
-    seen.push(input instanceof Request ? input : new Request(input, init));
-    return answer();
-  });
-  return seen;
-}
+const AWS = TEST_AWS;
 
 const refusal = (code: string, status: number) => () =>
   new Response(JSON.stringify({ message: "The callback ID token has either expired" }), {
@@ -49,20 +36,9 @@ describe("lambdaCallbackSender", () => {
     expect(request.headers.get("authorization")).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEEXAMPLE00\/\d{8}\/us-east-2\/lambda\/aws4_request, /,
     );
-    const body = await request.text();
+    const body = await request.clone().text();
     expect(body).toBe(message);
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, key) => {
-      headers[key] = value;
-    });
-    const input = serviceCheck("lambda").checkRequest("SendDurableExecutionCallbackSuccess", "rest-json", {
-      method: request.method,
-      path: decodeURIComponent(url.pathname),
-      query: url.searchParams,
-      headers,
-      body,
-      bytes: new TextEncoder().encode(body),
-    });
+    const input = await lambdaInputOf("SendDurableExecutionCallbackSuccess", request);
     expect(input.CallbackId).toBe("Y2FsbGJhY2staWQ=");
     expect(new TextDecoder().decode(input.Result as Uint8Array)).toBe(message);
   });

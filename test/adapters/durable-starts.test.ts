@@ -11,26 +11,12 @@ import {
   sstWorkflowStarter,
   startErrorCode,
 } from "../../functions/dispatch/start-rotation.ts";
-import { serviceCheck } from "../../standins/model/checks.ts";
+import { lambdaInputOf, stubLambda, TEST_AWS } from "../support/lambda-wire.ts";
 
 const RESOURCE = { name: "mtls-rotator-production-RotationWorkflow", qualifier: "7" };
-const AWS = {
-  accessKeyId: "AKIAEXAMPLEEXAMPLE00",
-  secretAccessKey: "secret/example/key",
-  region: "us-east-2",
-};
+const AWS = TEST_AWS;
 const ARN =
   "arn:aws:lambda:us-east-2:111122223333:function:mtls-rotator-production-RotationWorkflow:7/durable-execution/rot-abc/1";
-
-/** Every request the stubbed fetch saw, and the answer it gives. */
-function stubLambda(answer: () => Response) {
-  const seen: Request[] = [];
-  vi.stubGlobal("fetch", async (input: Request | string, init?: RequestInit) => {
-    seen.push(input instanceof Request ? input : new Request(input, init));
-    return answer();
-  });
-  return seen;
-}
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -53,21 +39,10 @@ describe("startDurableExecution", () => {
     expect(request.headers.get("authorization")).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEEXAMPLE00\/\d{8}\/us-east-2\/lambda\/aws4_request, /,
     );
-    const body = await request.text();
+    const body = await request.clone().text();
     expect(JSON.parse(body)).toEqual(payload);
     // Read back as Lambda would, and validated against its published model (Invoke).
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, key) => {
-      headers[key] = value;
-    });
-    const input = serviceCheck("lambda").checkRequest("Invoke", "rest-json", {
-      method: request.method,
-      path: decodeURIComponent(url.pathname),
-      query: url.searchParams,
-      headers,
-      body,
-      bytes: new TextEncoder().encode(body),
-    });
+    const input = await lambdaInputOf("Invoke", request);
     expect(input).toMatchObject({
       FunctionName: RESOURCE.name,
       Qualifier: "7",

@@ -25,6 +25,7 @@ import {
   type DeploySettings,
   DeploySettingsError,
   deploySettings,
+  SHELL_SOURCES,
   type StageSettings,
 } from "../../functions/config/stage.ts";
 import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
@@ -356,17 +357,7 @@ const deployOnlyRule = (problem: string) => DEPLOY_ONLY.find(({ pattern }) => pa
  * Where the deploying shell can set a linked value: deploySettings names the variable after a problem with it
  * (`… (MTLS_ROTATOR_X)`), which is no part of the rule.
  */
-const SHELL_VARIABLES: [prefix: string, variable: string][] = [
-  ["rotation.authorityArn", "MTLS_ROTATOR_AUTHORITY_ARN"],
-  ["rotation.distributionIds", "MTLS_ROTATOR_DISTRIBUTION_IDS"],
-  ["tracking.previousAuthorityArns", "MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS"],
-  ["trust.targets.cloudFrontTrustStoreIds", "MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS"],
-  ["trust.targets.albTrustStoreArns", "MTLS_ROTATOR_ALB_TRUST_STORE_ARNS"],
-  ["trust.targets.apiGatewayDomainNames", "MTLS_ROTATOR_APIGATEWAY_DOMAINS"],
-  ["trust.targets.webhook.url", "MTLS_ROTATOR_WEBHOOK_URL"],
-  ["trust.targets.webhook.secretName", "MTLS_ROTATOR_WEBHOOK_SECRET_NAME"],
-  ["trust.targets.eventBus", "MTLS_ROTATOR_EVENT_BUS"],
-];
+const SHELL_VARIABLES = SHELL_SOURCES;
 
 /**
  * The one shared rule the deploy words for the deployer (what to set), not as its path: a missing CA. The

@@ -16,7 +16,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import * as answers from "../../functions/api/answers.ts";
-import * as contract from "../../functions/api/schemas.ts";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
 import type { CertificateView, RotationAnswer, RotationPlanView } from "../../functions/cli/api-types.ts";
 import { credentialSecretName } from "../../functions/workflow/rotation-workflow.ts";

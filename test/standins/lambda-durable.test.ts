@@ -1,6 +1,6 @@
 /**
- * The local doubles of Lambda durable execution (sandbox/local-lambda.ts, functions/dispatch/start-rotation.ts's
- * localWorkflowStarter, functions/dispatch/local-callbacks.ts): the AWS rules they enforce, each pinned by the
+ * The local doubles of Lambda durable execution (standins/durable.ts: localDurableStarter, localWorkflowSdk,
+ * localWorkflowStarter, localCallbackSender): the AWS rules they enforce, each pinned by the
  * id of its row in docs/aws-behaviour.md.
  */
 import type { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
