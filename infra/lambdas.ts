@@ -10,7 +10,7 @@
  * - `answer`: a route that reads and answers a durable callback or invokes a function (approve, rollback,
  *   POST /scan);
  * - `start`: POST /rotations (plans and starts a rotation);
- * - `scan`: the scheduled scan and the ACM expiry event;
+ * - `scan`: the scheduled scan, the ACM expiry event and the trust reconciliation the scan invokes;
  * - `workflow`: the rotation workflow (durable execution).
  */
 export type LambdaKind = "read" | "answer" | "start" | "scan" | "workflow";
@@ -57,6 +57,11 @@ export const LAMBDAS = [
   },
   { name: "TrackingScan", handler: "functions/handlers/scan.handler", kind: "scan" },
   { name: "AcmExpiryEvent", handler: "functions/handlers/acm-expiry-event.handler", kind: "scan" },
+  {
+    name: "TrustReconciliation",
+    handler: "functions/handlers/trust-reconciliation.handler",
+    kind: "scan",
+  },
   {
     name: "GET /certificates",
     handler: "functions/handlers/api/list-certificates.handler",

@@ -2,11 +2,12 @@
 // functions/tracking/scan-fleet.ts through their handlers, with exactly the permissions the scan uses. No statement
 // has a wildcard action; a resource is "*" only where the action supports no narrower resource.
 //
-// Trust reconciliation (CA migrations): after a full scan, the scheduled scan publishes the trust bundle
-// again with every CA still in service and retires the ones unused for tracking.caRetirementGraceSeconds
-// (functions/trust/reconcile.ts), to the same targets the workflow publishes to. Only the scheduled scan
-// does this (a single-certificate scan skips it), so only its role may read and write the bundle; the ACM
-// expiry-event function gets none of those permissions. Both link the same names (a link grants nothing).
+// Trust reconciliation (CA migrations): after a full scan, the scheduled scan invokes the TrustReconciliation
+// function (synchronously, with the issuers of the managed certificates in service), which publishes the
+// trust bundle again with every CA still in service and retires the ones unused for
+// tracking.caRetirementGraceSeconds (functions/trust/reconcile.ts), to the same targets the workflow
+// publishes to. Only that function's role may read and write the bundle and the targets; the scan may only
+// invoke it, and the ACM expiry-event function (a single-certificate scan never reconciles) neither.
 //
 // Failures are kept, not dropped: both functions are invoked asynchronously (EventBridge Scheduler, an
 // EventBridge rule), so a failed invocation is retried by Lambda and then sent to the dead-letter queue
@@ -110,9 +111,16 @@ export const trackingPermissions: Statement[] = [
 
 /**
  * The trust reconciliation's publishing (functions/trust/publish-bundle.ts through functions/trust/
- * reconcile.ts), granted to the scheduled scan only: the same bundle object and secret as the workflow's.
+ * reconcile.ts), granted to the TrustReconciliation function only: the same bundle object and secret as the
+ * workflow's, the configured CAs' certificates, and its items in the table (the CA retirement clock, the
+ * announcements of the EventBridge target).
  */
 export const trustReconcilePermissions: Statement[] = [
+  {
+    actions: ["acm-pca:GetCertificateAuthorityCertificate"],
+    resources: [rotation.authorityArn, ...tracking.previousAuthorityArns],
+  },
+  { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], resources: [rotationTable.arn] },
   // The bundle object: read (GetObject also covers HeadObject) and publish, this key only.
   {
     actions: ["s3:GetObject", "s3:PutObject"],
@@ -137,8 +145,14 @@ export const trustReconcilePermissions: Statement[] = [
   ...trustTargetPermissions,
 ];
 
-/** The scheduled scan: the tracking permissions plus publishing the trust bundle. */
-export const scanPermissions: Statement[] = [...trackingPermissions, ...trustReconcilePermissions];
+/** What both tracking functions link (functions/wiring/tracking.ts TRACKING_LINKS). */
+const trackingLinks = [
+  rotationTableLink,
+  notificationTopicLink,
+  trustBundleBucketLink,
+  trackingSettingsLink,
+  rotationWorkflowStarterLink,
+];
 
 // Both read the whole inventory and list every distribution (one certificate's usage is only known from
 // the full listing); SearchCertificates is one pass. 5 minutes leaves room for large fleets and retries.
@@ -150,13 +164,7 @@ const trackingFunction = (handler: string, description: string, permissions: Sta
   architecture: "arm64" as const,
   memory: "512 MB" as const,
   timeout: "5 minutes" as const,
-  link: [
-    rotationTableLink,
-    notificationTopicLink,
-    trustBundleBucketLink,
-    trackingSettingsLink,
-    rotationWorkflowStarterLink,
-  ],
+  link: trackingLinks,
   permissions,
   retries: FUNCTION_RETRIES,
   transform: {
@@ -166,14 +174,38 @@ const trackingFunction = (handler: string, description: string, permissions: Sta
   },
 });
 
-export const scanFunction = new sst.aws.Function(
-  "TrackingScan",
-  trackingFunction(
+// Publishing can take a while (trust stores, a webhook's retries); the scan waits for it.
+export const trustReconciliationFunction = new sst.aws.Function("TrustReconciliation", {
+  handler: lambdaHandler("TrustReconciliation"),
+  nodejs: LAMBDA_NODEJS,
+  description: "mtls-rotator: reconcile the trust bundle with the CAs in service (invoked by the scan)",
+  runtime: "nodejs22.x",
+  architecture: "arm64",
+  memory: "512 MB",
+  timeout: "3 minutes",
+  link: [rotationTableLink, trustBundleBucketLink, trackingSettingsLink],
+  permissions: trustReconcilePermissions,
+});
+
+/** What the scan reads: the reconciliation function's name only (a link to the function would grant more). */
+export const trustReconciliationFunctionLink = new sst.Linkable("TrustReconciliationFunction", {
+  properties: { name: trustReconciliationFunction.name },
+});
+
+/** The scheduled scan: the tracking permissions plus a synchronous invoke of the reconciliation function. */
+export const scanPermissions: Statement[] = [
+  ...trackingPermissions,
+  { actions: ["lambda:InvokeFunction"], resources: [trustReconciliationFunction.arn] },
+];
+
+export const scanFunction = new sst.aws.Function("TrackingScan", {
+  ...trackingFunction(
     lambdaHandler("TrackingScan"),
-    "mtls-rotator: scheduled fleet scan and trust-bundle reconciliation",
+    "mtls-rotator: scheduled fleet scan, then trust-bundle reconciliation (its own function)",
     scanPermissions,
   ),
-);
+  link: [...trackingLinks, trustReconciliationFunctionLink],
+});
 
 export const scanSchedule = new sst.aws.CronV2("TrackingScanSchedule", {
   function: scanFunction,

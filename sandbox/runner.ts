@@ -32,6 +32,7 @@ import type { ScanDeps, ScanReport } from "../functions/tracking/scan-fleet.ts";
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../functions/wiring/api-rotations.ts";
 import { scanDepsFrom } from "../functions/wiring/scan.ts";
 import { trackingConfig } from "../functions/wiring/tracking.ts";
+import { trustReconcilerFrom } from "../functions/wiring/trust-reconciliation.ts";
 import { rotationDepsFrom } from "../functions/wiring/workflow.ts";
 import { type PlanDeps, planRotation } from "../functions/workflow/plan.ts";
 import {
@@ -331,19 +332,24 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       starter: dispatcher,
       callbacks: modelCheckedCallbackSender(localCallbackSender()),
     });
-    const scanDeps: ScanDeps = await scanDepsFrom(trackingConfig(world.wiring), {
-      clients: { ...world.clients, dynamo, privateCa: () => world.clients.privateCa },
+    const trackingWiring = trackingConfig(world.wiring);
+    const scanClients = { ...world.clients, dynamo, privateCa: () => world.clients.privateCa };
+    const scanLog = (message: string, data?: Record<string, unknown>) => {
+      if (message === "trust bundle reconciled") {
+        const retired = (data?.retiredFingerprints as string[] | undefined) ?? [];
+        printer.line(
+          `scan: trust bundle reconciled (kept ${JSON.stringify(data?.kept ?? [])}` +
+            `${retired.length ? `, retired ${retired.length} CA(s): ${retired.map((f) => authorityName(world, f)).join(", ")}` : ""})`,
+        );
+      } else printer.line(`scan: ${message}${data ? ` ${JSON.stringify(data)}` : ""}`);
+    };
+    const scanDeps: ScanDeps = await scanDepsFrom(trackingWiring, {
+      clients: scanClients,
       workflowSdk: sdk,
       writeMetrics: () => undefined,
-      log: (message, data) => {
-        if (message === "trust bundle reconciled") {
-          const retired = (data?.retiredFingerprints as string[] | undefined) ?? [];
-          printer.line(
-            `scan: trust bundle reconciled (kept ${JSON.stringify(data?.kept ?? [])}` +
-              `${retired.length ? `, retired ${retired.length} CA(s): ${retired.map((f) => authorityName(world, f)).join(", ")}` : ""})`,
-          );
-        } else printer.line(`scan: ${message}${data ? ` ${JSON.stringify(data)}` : ""}`);
-      },
+      log: scanLog,
+      // Trust reconciliation in process: what the deployed TrustReconciliation function runs.
+      reconcile: await trustReconcilerFrom(trackingWiring, { clients: scanClients, log: scanLog }),
     });
 
     // Origins follow the published bundle (origin-sync), the edge starts sending requests.

@@ -41,6 +41,8 @@ export const RESOURCE_LINKS = {
     name: text(FUNCTION_NAME, "a Lambda function name"),
     qualifier: text(QUALIFIER, "a Lambda qualifier"),
   }),
+  /** Trust reconciliation's function (the scheduled scan invokes it after a full scan). */
+  TrustReconciliationFunction: loose({ name: text(FUNCTION_NAME, "a Lambda function name") }),
   /** The scheduled scan's function (POST /scan invokes it). */
   ScanFunction: loose({ name: text(FUNCTION_NAME, "a Lambda function name") }),
 } as const;

@@ -285,3 +285,16 @@ export function canonical(value: unknown): string {
       : v,
   );
 }
+
+/**
+ * The issuers (tracking's issuer keys) of managed certificates in service: all reconciliation needs to know
+ * of the inventory (a handful of names, whatever the fleet's size).
+ */
+export function issuersInService(inventory: Iterable<InventoryRecord>, now: Date): string[] {
+  const inService = new Set<string>();
+  for (const record of inventory) {
+    if (record.managed && !record.retired && new Date(record.notAfter).getTime() > now.getTime())
+      inService.add(record.issuer);
+  }
+  return [...inService].sort();
+}

@@ -6,8 +6,10 @@
  */
 import { X509Certificate } from "node:crypto";
 import { fingerprintOf, splitPem } from "../core/pem.ts";
-import { type InventoryRecord, issuerKeyOfSubject } from "../core/tracking.ts";
+import { type InventoryRecord, issuerKeyOfSubject, issuersInService } from "../core/tracking.ts";
 import { type PublishResult, publishTrustBundle, type TrustTarget } from "./publish-bundle.ts";
+
+export { issuersInService };
 
 export interface ConfiguredAuthority {
   /** The CA certificate followed by its chain (GetCertificateAuthorityCertificate). */
@@ -31,20 +33,19 @@ export interface ReconcileResult extends PublishResult {
   retiredFingerprints: string[];
 }
 
-export async function reconcileTrust(input: {
-  targets: TrustTarget[];
-  authorities: ConfiguredAuthority[];
-  inventory: Iterable<InventoryRecord>;
-  clock: RetirementClock;
-  graceSeconds: number;
-  now: Date;
-}): Promise<ReconcileResult> {
+export async function reconcileTrust(
+  input: {
+    targets: TrustTarget[];
+    authorities: ConfiguredAuthority[];
+    clock: RetirementClock;
+    graceSeconds: number;
+    now: Date;
+  } & ({ inventory: Iterable<InventoryRecord> } | { issuersInService: Iterable<string> }),
+): Promise<ReconcileResult> {
   const now = input.now.getTime();
-  const inService = new Set<string>();
-  for (const record of input.inventory) {
-    if (record.managed && !record.retired && new Date(record.notAfter).getTime() > now)
-      inService.add(record.issuer);
-  }
+  const inService = new Set(
+    "issuersInService" in input ? input.issuersInService : issuersInService(input.inventory, input.now),
+  );
   const authorities = input.authorities.map((a) => {
     const certificates = splitPem(a.chainPem).map((pem) => new X509Certificate(pem));
     const issuer = issuerKeyOfSubject(certificates[0]!.subject);

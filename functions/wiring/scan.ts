@@ -1,90 +1,65 @@
 /**
- * Wiring of the scheduled scan: expiry tracking's dependencies (tracking.ts) plus the trust reconciliation
- * only a full scan runs (CA retirement: every trust target the workflow publishes to).
+ * Wiring of the scheduled scan: expiry tracking's dependencies (tracking.ts), and after a full scan the
+ * trust reconciliation, run by its own function (trust-reconciliation.ts) with the issuers in service —
+ * the scan holds no trust target's code or client and may publish nothing itself. Tests and the sandbox
+ * pass the reconciler in process (`reconcile`), the same code the function runs.
  */
-import { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
-import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { InventoryStore } from "../adapters/inventory-store.ts";
-import type { WiringSources } from "../config/links.ts";
+import { lambdaTrustReconciliation, type ReconciliationAnswer } from "../adapters/trust-reconciliation.ts";
+import { RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
+import { issuersInService } from "../core/tracking.ts";
 import type { ScanDeps } from "../tracking/scan-fleet.ts";
-import { reconcileTrust } from "../trust/reconcile.ts";
-import { configuredAuthorities } from "./authorities.ts";
-import { clientConfig } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
-import { logLine } from "./observability.ts";
 import {
   type ScanWiringOptions,
-  type TrackingClients,
+  TRACKING_LINKS,
   type TrackingConfig,
   trackingConfig,
-  trackingCoreClients,
   trackingDepsFrom,
 } from "./tracking.ts";
-import { trustTargetsFrom } from "./trust-targets.ts";
 
-/** Every client the scan calls: tracking's, and the trust targets' (in the service region). */
-export function scanClients(config: TrackingConfig): TrackingClients {
-  const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
-  return {
-    ...trackingCoreClients(config),
-    // A custom endpoint (the stand-ins) is one host: buckets go in the path, not in a subdomain.
-    s3: new S3Client({ ...clientConfig(settings), forcePathStyle: config.endpoint !== undefined }),
-    secrets: new SecretsManagerClient(clientConfig(settings)),
-    elbv2: new ElasticLoadBalancingV2Client(clientConfig(settings)),
-    apigateway: new ApiGatewayV2Client(clientConfig(settings)),
-    eventbridge: new EventBridgeClient(clientConfig(settings)),
-  };
+/** What infra/tracking.ts links to the scheduled scan: tracking's links and the reconciliation function. */
+export const SCAN_LINKS = [...TRACKING_LINKS, "TrustReconciliationFunction"] as const;
+
+export interface ScanConfig extends TrackingConfig {
+  /** The trust reconciliation function the scan invokes after a full scan. */
+  reconciliationFunction: string;
 }
 
-/**
- * The scan's dependencies from a checked configuration: tracking's, and the trust reconciliation over the
- * same CA chains (read once per cold start).
- */
-export async function scanDepsFrom(
-  config: TrackingConfig,
-  options: ScanWiringOptions = {},
-): Promise<ScanDeps> {
-  const clients = options.clients ?? scanClients(config);
-  const { chains, ...deps } = await trackingDepsFrom(config, options, clients);
-  const now = options.now ?? (() => new Date());
-  const log = options.log ?? logLine;
-  const authorities = configuredAuthorities(config.authorityArns, chains);
-  const inventory = new InventoryStore(clients.dynamo, { tableName: config.tableName });
-  const trustTargets = trustTargetsFrom(config, clients, {
-    announcements: inventory.announcements(config.targets.eventBus ?? ""),
+export function scanConfig(sources: WiringSources): ScanConfig {
+  const tracking = trackingConfig(sources);
+  const { links } = readLinks(sources, {
+    TrustReconciliationFunction: RESOURCE_LINKS.TrustReconciliationFunction,
   });
+  return { ...tracking, reconciliationFunction: links.TrustReconciliationFunction.name };
+}
+
+export interface ScanOptions extends ScanWiringOptions {
+  /** Reconciles the trust bundle with the issuers in service (default: invoke the reconciliation function). */
+  reconcile?: (issuersInService: readonly string[]) => Promise<ReconciliationAnswer>;
+}
+
+/** The scan's dependencies from a checked configuration. */
+export async function scanDepsFrom(
+  config: TrackingConfig & { reconciliationFunction?: string },
+  options: ScanOptions = {},
+): Promise<ScanDeps> {
+  const { chains: _chains, ...deps } = await trackingDepsFrom(config, options);
+  const reconcile =
+    options.reconcile ??
+    (config.reconciliationFunction ? lambdaTrustReconciliation(config.reconciliationFunction) : undefined);
+  if (!reconcile) throw new TypeError("scanDepsFrom: no reconciliation function and no reconcile option");
+  const now = deps.now ?? (() => new Date());
   return {
     ...deps,
     // Only the full scan calls this (scanFleet skips it for a single certificate).
-    reconcileTrust: async (records) => {
-      const result = await reconcileTrust({
-        targets: trustTargets,
-        authorities,
-        inventory: records,
-        clock: inventory.retirementClock,
-        graceSeconds: config.caRetirementGraceSeconds,
-        now: now(),
-      });
-      log("trust bundle reconciled", {
-        bundleSha256: result.bundleSha256,
-        certificates: result.certificates,
-        kept: result.kept,
-        inGrace: result.inGrace,
-        retiredFingerprints: result.retiredFingerprints,
-        changedTargets: result.targets.filter((t) => t.changed).map((t) => t.target),
-      });
-      return result;
-    },
+    reconcileTrust: (records) => reconcile(issuersInService(records, now())),
   };
 }
 
 /** The deployed scan's dependencies, from SST's linked resources and the Lambda environment. */
 export async function buildScanDeps(
   sources: WiringSources = deployed(),
-  options?: ScanWiringOptions,
+  options?: ScanOptions,
 ): Promise<ScanDeps> {
-  return scanDepsFrom(trackingConfig(sources), options);
+  return scanDepsFrom(scanConfig(sources), options);
 }

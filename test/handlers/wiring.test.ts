@@ -25,6 +25,7 @@ import {
 import { oncePerColdStart } from "../../functions/wiring/cold-start.ts";
 import { buildScanDeps } from "../../functions/wiring/scan.ts";
 import { trackingConfig } from "../../functions/wiring/tracking.ts";
+import { reconciliationConfig, trustReconcilerFrom } from "../../functions/wiring/trust-reconciliation.ts";
 import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
@@ -61,6 +62,8 @@ function linked(overrides: Record<string, unknown> = {}) {
     TrustBundleBucket: { name: BUCKET },
     RotationWorkflowStarter: WORKFLOW,
     TrackingSettings: trackingSettings(),
+    // The scheduled scan's only: the function it invokes to reconcile the trust bundle.
+    TrustReconciliationFunction: { name: "mtls-rotator-production-TrustReconciliation" },
     ...overrides,
   };
 }
@@ -332,10 +335,17 @@ describe("buildScanDeps, deployed shape", () => {
       StartError: workflow.StartError,
     };
     const emf: string[] = [];
+    // Trust reconciliation in process, as its function runs it (built first: it reads the CA chains too).
+    const reconcile = await trustReconcilerFrom(
+      reconciliationConfig({ resource: trackingLinks(), env: env() }),
+      {
+        log: () => {},
+      },
+    );
     standins.server.calls.length = 0;
     const deps = await buildScanDeps(
       { resource: trackingLinks(), env: env() },
-      { workflowSdk: sdk, writeMetrics: (l) => emf.push(l), log: () => {} },
+      { workflowSdk: sdk, writeMetrics: (l) => emf.push(l), log: () => {}, reconcile },
     );
 
     expect(deps.policy).toEqual({
@@ -382,12 +392,16 @@ describe("buildScanDeps, deployed shape", () => {
     const inService = await presented(current, "in-service", 60);
 
     const logged: Array<{ message: string; data?: Record<string, unknown> }> = [];
+    const log = (message: string, data?: Record<string, unknown>) =>
+      logged.push({ message, ...(data ? { data } : {}) });
+    const links = trackingLinks({ caRetirementGraceSeconds: 0 });
     const deps = await buildScanDeps(
-      { resource: trackingLinks({ caRetirementGraceSeconds: 0 }), env: env() },
+      { resource: links, env: env() },
       {
         workflowSdk: { start: async () => ({ arn: "", statusCode: 202 }), StartError: workflow.StartError },
         writeMetrics: () => {},
-        log: (message, data) => logged.push({ message, ...(data ? { data } : {}) }),
+        log,
+        reconcile: await trustReconcilerFrom(reconciliationConfig({ resource: links, env: env() }), { log }),
       },
     );
 

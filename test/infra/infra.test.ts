@@ -13,7 +13,9 @@ import { resolveSettings } from "../../functions/config/settings.ts";
 import { tableApiConfig } from "../../functions/wiring/api-reads.ts";
 import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
+import { SCAN_LINKS, scanConfig } from "../../functions/wiring/scan.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
+import { RECONCILIATION_LINKS, reconciliationConfig } from "../../functions/wiring/trust-reconciliation.ts";
 import { WORKFLOW_LINKS, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { LAMBDA_NODEJS, LAMBDAS } from "../../infra/lambdas.ts";
 import {
@@ -466,8 +468,10 @@ describe("expiry tracking", () => {
       functions(declared)
         .map((f) => f.name)
         .sort(),
-    ).toEqual(["AcmExpiryEvent", "TrackingScan"]);
-    for (const fn of functions(declared)) {
+    ).toEqual(["AcmExpiryEvent", "TrackingScan", "TrustReconciliation"]);
+    // The two invoked asynchronously (the scheduler, the event rule); the scan invokes the reconciliation
+    // synchronously and records its failure itself.
+    for (const fn of functions(declared).filter((f) => f.name !== "TrustReconciliation")) {
       expect(fn.args).toMatchObject({
         runtime: "nodejs22.x",
         retries: expect.any(Number),
@@ -600,8 +604,8 @@ describe("expiry tracking", () => {
     }
   });
 
-  it("lets only the scheduled scan publish the trust bundle: this object, this bucket, this secret", async () => {
-    const { trackingPermissions, scanPermissions } = await loadInfra("production");
+  it("lets only the trust reconciliation publish the trust bundle: this object, this bucket, this secret", async () => {
+    const { trackingPermissions, scanPermissions, trustReconcilePermissions } = await loadInfra("production");
     const bucket = "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef";
     const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/trust/origin-client-ca*`;
     const trust = [
@@ -618,7 +622,12 @@ describe("expiry tracking", () => {
         resources: [secret],
       },
     ];
-    expect(scanPermissions).toEqual([...trackingPermissions, ...trust]);
+    expect(trustReconcilePermissions).toEqual(expect.arrayContaining(trust));
+    // The scan may only invoke the reconciliation function (synchronously, after a full scan).
+    expect(scanPermissions).toEqual([
+      ...trackingPermissions,
+      { actions: ["lambda:InvokeFunction"], resources: [expect.stringContaining("TrustReconciliation")] },
+    ]);
     // The expiry function scans one certificate and never reconciles: no bundle access at all.
     const bundleAccess = trackingPermissions.flatMap((s) =>
       s.actions.filter((a) => a.startsWith("s3:") || a.startsWith("secretsmanager:")),
@@ -657,11 +666,12 @@ describe("expiry tracking", () => {
             new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
           ),
       );
-    expect(calls.filter((call) => !allows(scanPermissions, call))).toEqual([]);
+    expect(calls.filter((call) => !allows(trustReconcilePermissions, call))).toEqual([]);
+    expect(calls.filter((call) => allows(scanPermissions, call))).toEqual([]);
     expect(calls.filter((call) => allows(trackingPermissions, call))).toEqual([]);
     // Not another secret of the stage (the credential secrets hold private keys).
     expect(
-      allows(scanPermissions, {
+      allows([...scanPermissions, ...trustReconcilePermissions], {
         action: "secretsmanager:GetSecretValue",
         resource: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/credentials/x-AbCdEf`,
       }),
@@ -715,7 +725,9 @@ describe("expiry tracking", () => {
         name: string;
         properties: Record<string, unknown>;
       }[];
-      expect(links.map((l) => l.name).sort()).toEqual([...TRACKING_LINKS].sort());
+      expect(links.map((l) => l.name).sort()).toEqual(
+        [...(name === "TrackingScan" ? SCAN_LINKS : TRACKING_LINKS)].sort(),
+      );
       const resource = Object.fromEntries(links.map((l) => [l.name, l.properties]));
       const config = trackingConfig({ resource, env: { AWS_REGION: REGION } });
       expect(config).toEqual({
@@ -750,7 +762,28 @@ describe("expiry tracking", () => {
         bundleKey: workflow.bundleKey,
         bundleSecretName: workflow.bundleSecretName,
       });
+      if (name === "TrackingScan")
+        expect(scanConfig({ resource, env: { AWS_REGION: REGION } }).reconciliationFunction).toBe(
+          "mtls-rotator-production-TrustReconciliationFunction",
+        );
     }
+    // The reconciliation function reads what it publishes from: the workflow's bundle, the same CAs.
+    const reconcileLinks = one("sst:aws:Function", "TrustReconciliation").args.link as {
+      name: string;
+      properties: Record<string, unknown>;
+    }[];
+    expect(reconcileLinks.map((l) => l.name).sort()).toEqual([...RECONCILIATION_LINKS].sort());
+    const reconciliation = reconciliationConfig({
+      resource: Object.fromEntries(reconcileLinks.map((l) => [l.name, l.properties])),
+      env: { AWS_REGION: REGION },
+    });
+    expect(reconciliation).toMatchObject({
+      bucketName: "mtls-rotator-production-trustbundlesbucket-abcdef",
+      bundleKey: "trust/origin-client-ca.pem",
+      bundleSecretName: "mtls-rotator/production/trust/origin-client-ca",
+      authorityArns: [AUTHORITY_ARN, PREVIOUS_ARN],
+      caRetirementGraceSeconds: 7 * 86_400,
+    });
   });
 
   it("keeps an unused CA in the bundle per stage: 7 days in production, refused outside 0..366 days", async () => {
@@ -850,8 +883,11 @@ describe("optional trust targets", () => {
     expect(scan.targets).toEqual(settings.settings.trust.targets);
   });
 
-  it("lets the workflow and the scan make every call the targets make, on those resources only", async () => {
-    const { permissions, trackingPermissions, scanPermissions } = await loadInfra("production", TARGETS);
+  it("lets the workflow and the trust reconciliation make every call the targets make, on those resources only", async () => {
+    const { permissions, trackingPermissions, scanPermissions, trustReconcilePermissions } = await loadInfra(
+      "production",
+      TARGETS,
+    );
     const resources: Record<string, string[]> = {
       cloudfront: [
         `arn:aws:cloudfront::${ACCOUNT}:trust-store/TS1ABCDEFGH`,
@@ -903,8 +939,9 @@ describe("optional trust targets", () => {
     });
     expect(calls.length).toBeGreaterThan(15);
     expect(calls.filter((call) => !allows(permissions, call))).toEqual([]);
-    expect(calls.filter((call) => !allows(scanPermissions, call))).toEqual([]);
-    // The ACM expiry-event function publishes nothing.
+    expect(calls.filter((call) => !allows(trustReconcilePermissions, call))).toEqual([]);
+    // The scan (which only invokes the reconciliation) and the ACM expiry-event function publish nothing.
+    expect(calls.filter((call) => allows(scanPermissions, call))).toEqual([]);
     expect(calls.filter((call) => allows(trackingPermissions, call))).toEqual([]);
     // Not a trust store, domain or bus that is not configured.
     for (const call of [

@@ -56,22 +56,24 @@ const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
     clients: ["acm", "acm-pca", "cloudfront", "dynamodb", "lambda", "sns"],
     forbidden: ["functions/issuance/", "functions/trust/"],
   },
-  // The fleet scan and its trust reconciliation (bundle object and secret, and the optional targets).
+  // The fleet scan: tracking's decisions; it invokes the trust reconciliation, it publishes nothing.
   TrackingScan: {
+    clients: ["acm", "acm-pca", "cloudfront", "dynamodb", "lambda", "sns"],
+    forbidden: ["functions/issuance/", "functions/trust/targets/", "functions/trust/publish-bundle.ts"],
+  },
+  // Trust reconciliation: the CAs (Private CA), the retirement clock (DynamoDB), every trust target.
+  TrustReconciliation: {
     clients: [
-      "acm",
       "acm-pca",
       "apigatewayv2",
       "cloudfront",
       "dynamodb",
       "elastic-load-balancing-v2",
       "eventbridge",
-      "lambda",
       "s3",
       "secrets-manager",
-      "sns",
     ],
-    forbidden: ["functions/issuance/"],
+    forbidden: ["functions/issuance/", "@aws/durable-execution-sdk-js"],
   },
   RotationWorkflow: {
     clients: [

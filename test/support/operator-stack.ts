@@ -45,6 +45,7 @@ import {
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanDepsFrom } from "../../functions/wiring/scan.ts";
 import { trackingConfig } from "../../functions/wiring/tracking.ts";
+import { trustReconcilerFrom } from "../../functions/wiring/trust-reconciliation.ts";
 import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { createRotationWorkflow, type RotationInput } from "../../functions/workflow/rotation-workflow.ts";
 import {
@@ -332,11 +333,15 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
 
     // The scheduled scan as deployed (scanDepsFrom), its dispatcher starting on the same local runner.
     const aws = standins.clients();
-    const scanDeps = await scanDepsFrom(trackingConfig(sources), {
-      clients: { ...aws, dynamo, privateCa: () => aws.privateCa },
+    const trackingWiring = trackingConfig(sources);
+    const scanClients = { ...aws, dynamo, privateCa: () => aws.privateCa };
+    const scanDeps = await scanDepsFrom(trackingWiring, {
+      clients: scanClients,
       workflowSdk: localWorkflowSdk(starter),
       writeMetrics: (line) => void logs.push(line),
       log,
+      // Trust reconciliation in process: what the deployed TrustReconciliation function runs.
+      reconcile: await trustReconcilerFrom(trackingWiring, { clients: scanClients, log }),
     });
 
     const outputs: string[] = [];

@@ -181,6 +181,7 @@ export async function loadInfra(stage: string, env: Record<string, string> = {},
     permissions: rotation.rotationWorkflowPermissions as Statement[],
     trackingPermissions: tracking.trackingPermissions as Statement[],
     scanPermissions: tracking.scanPermissions as Statement[],
+    trustReconcilePermissions: tracking.trustReconcilePermissions as Statement[],
     apiPermissions: api.apiPermissions as Record<string, Statement[]>,
     CLIENT_AUTH_TEMPLATE_ARN: rotation.CLIENT_AUTH_TEMPLATE_ARN as string,
   };
