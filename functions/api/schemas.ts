@@ -15,10 +15,10 @@
 import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { RenewalReason } from "../core/renewal.ts";
+import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
 import { RotationStatus } from "../core/rotation.ts";
 import { DriftKind } from "../core/tracking.ts";
 import type { OPERATOR_DECISIONS } from "../dispatch/control-rotation.ts";
-import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../dispatch/start-rotation.ts";
 import type * as A from "./answers.ts";
 
 /** Largest request body accepted, in bytes (decoded). */

@@ -12,6 +12,7 @@ import type { workflow } from "sst/aws/workflow";
 import { durableStarts, errorCodeOf } from "../adapters/durable-starts.ts";
 import { sha256Hex } from "../core/pem.ts";
 import { PolicyError } from "../core/renewal.ts";
+import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
 import {
   type RotationOverrides,
   type RotationStatus,
@@ -62,27 +63,8 @@ export class InvalidRotationRequestError extends Error {
 /** Lambda's error code for a name already taken by an execution with a different payload. */
 export const ALREADY_STARTED = "DurableExecutionAlreadyStartedException";
 
-export const LIMITS = {
-  reason: 512,
-  // IAM principal ARNs: a user's path alone may be 512 characters.
-  actor: 1024,
-  serialHexDigits: 64,
-  /** Longest bake window a rotation may ask for (one day). */
-  bakeSeconds: 86_400,
-  /** Most wave sizes a rotation may list after its canary. */
-  waves: 100,
-} as const;
+export { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID };
 
-/** An ACM certificate id: a lowercase UUID. */
-export const CERTIFICATE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** Origin-mTLS certificates live in ACM us-east-1; certificate ids are lowercase UUIDs. */
-export const CERTIFICATE_ARN =
-  /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/**
- * Every rotation id the dispatcher hands out: `rot-<certificate id>-<16 hex>` (a dry run `dry-…`), and from
- * the second attempt on `-<attempt>` after it; at most 64 characters (a durable execution name).
- */
-export const ROTATION_ID = /^(rot|dry)-[a-z0-9-]{1,60}$/;
 /** Durable execution names: 1..64 of [A-Za-z0-9_-]. */
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const FIELDS = new Set(["certificateArn", "serial", "reason", "actor", "dryRun", "overrides"]);
