@@ -44,12 +44,19 @@ export const ROTATION_STATUSES = Object.values(RotationStatus) as [RotationStatu
 export const RENEWAL_REASONS = Object.values(RenewalReason) as [RenewalReason, ...RenewalReason[]];
 export const DRIFT_KINDS = Object.values(DriftKind) as [DriftKind, ...DriftKind[]];
 /**
- * What free text must not hold: C0 and C1 control characters (U+0000–U+001F, U+007F–U+009F) and the line and
- * paragraph separators U+2028/U+2029. Free text ends up in terminals (escape sequences) and notifications
- * (line breaks forging extra lines).
+ * What free text must not hold (one rule for every free-text field, the API's and the dispatcher's): C0 and
+ * C1 control characters (U+0000–U+001F, U+007F–U+009F), the line and paragraph separators U+2028/U+2029 and
+ * the bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069). Free text ends up in terminals
+ * (escape sequences), notifications (line breaks forging extra lines) and history (text shown reversed).
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/;
+const CONTROL_CHARACTERS_MESSAGE =
+  "must not contain control characters (U+0000–U+001F, U+007F–U+009F), line/paragraph separators (U+2028, U+2029) or bidirectional overrides (U+202A–U+202E, U+2066–U+2069)";
+
+/** `is required` for an absent value, else `otherwise`. */
+const requiredOr = (otherwise: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? "is required" : otherwise;
 /** An opaque nextToken of GET /certificates: base64url parts joined by `.`, at most 1024 characters. */
 const NEXT_TOKEN = /^[A-Za-z0-9_.-]{1,1024}$/;
 const ANY_CERTIFICATE_REF = new RegExp(
@@ -59,7 +66,11 @@ const ANY_CERTIFICATE_REF = new RegExp(
 // ---- building blocks ------------------------------------------------------------------------------------
 
 export const CertificateArn = z
-  .string()
+  .string({
+    error: requiredOr(
+      "must be an ACM certificate ARN in us-east-1: arn:aws:acm:us-east-1:<12-digit account>:certificate/<id>",
+    ),
+  })
   .check(
     z.maxLength(200),
     z.regex(
@@ -69,18 +80,42 @@ export const CertificateArn = z
     z.meta({ description: "ACM certificate ARN in us-east-1 (where CloudFront takes certificates from)." }),
   );
 
+/** Free text of at most `max` characters, trimmed, never blank, never with control characters. */
+function freeText(max: number) {
+  return z
+    .string({ error: requiredOr("must be text") })
+    .check(
+      z.trim(),
+      z.minLength(1, "must not be blank"),
+      z.maxLength(max, `must be at most ${max} characters`),
+      z.regex(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE),
+    );
+}
+
 /** Why an operator acts, recorded in the rotation's history and notifications. */
-export const Reason = z
-  .string()
-  .check(
-    z.trim(),
-    z.minLength(1, "must not be blank"),
-    z.maxLength(MAX_REASON_LENGTH, `must be at most ${MAX_REASON_LENGTH} characters`),
-    z.regex(
-      NO_CONTROL_CHARACTERS,
-      "must not contain control characters (U+0000–U+001F, U+007F–U+009F) or line/paragraph separators (U+2028, U+2029)",
-    ),
-  );
+export const Reason = freeText(MAX_REASON_LENGTH);
+
+/** Who asked for a rotation: an IAM principal ARN, or the service's own trigger (scan, ACM expiry event). */
+export const Actor = freeText(LIMITS.actor);
+
+/** Serial of the certificate in service: hex, colons and either case accepted ("0A:1B" = "0a1b"). */
+export const Serial = z.pipe(
+  z.pipe(
+    z.string({ error: "is required" }).check(z.trim(), z.minLength(1, "is required")),
+    z.transform((serial) => serial.replaceAll(":", "").toLowerCase()),
+  ),
+  z.string().check(
+    z.regex(/^[0-9a-f]+$/, "must be hexadecimal (colons between bytes are allowed)"),
+    z.maxLength(LIMITS.serialHexDigits, {
+      error: (issue) =>
+        `must be at most ${LIMITS.serialHexDigits} hex digits, got ${(issue.input as string).length}`,
+    }),
+    z.refine((serial) => !/^0+$/.test(serial), "must not be zero"),
+  ),
+);
+
+/** Whether the request only plans (a dry run). */
+export const DryRun = z.boolean();
 
 /** A query value `true` or `false`. */
 const BooleanText = z.pipe(
@@ -164,34 +199,58 @@ export const CertificatePath = z.strictObject({
   ),
 });
 
+/** A rotation's own wave sizes (instead of the stage's). */
+export const WaveOverrides = z.strictObject({
+  canarySize: optional(z.int().check(z.gte(1)), "Distributions in the first (canary) wave."),
+  waves: optional(
+    z.array(WaveSize).check(z.maxLength(MAX_WAVE_SIZES, `must list at most ${MAX_WAVE_SIZES} wave sizes`)),
+    "Sizes of the waves after the canary; what is left forms one last wave.",
+  ),
+});
+
+/** A rotation's own manual-rollback window after each wave deployed. */
+export const BakeSeconds = z
+  .int()
+  .check(z.gte(0), z.lte(MAX_BAKE_SECONDS, `must be at most ${MAX_BAKE_SECONDS} seconds`));
+
+/** Whether each wave after the canary waits for an operator's approval. */
+export const ApprovalMode = z.enum(["none", "between-waves"]);
+
 export const StartRotationBody = z.strictObject({
   certificateArn: CertificateArn,
-  dryRun: optional(
-    z.boolean(),
-    "Answer the plan and change nothing (no execution, no lock, no store write).",
-  ),
-  waves: optional(
-    z.strictObject({
-      canarySize: optional(z.int().check(z.gte(1)), "Distributions in the first (canary) wave."),
-      waves: optional(
-        z
-          .array(WaveSize)
-          .check(z.maxLength(MAX_WAVE_SIZES, `must list at most ${MAX_WAVE_SIZES} wave sizes`)),
-        "Sizes of the waves after the canary; what is left forms one last wave.",
-      ),
-    }),
-    "Wave sizes for this rotation instead of the stage's.",
-  ),
-  bakeSeconds: optional(
-    z.int().check(z.gte(0), z.lte(MAX_BAKE_SECONDS, `must be at most ${MAX_BAKE_SECONDS} seconds`)),
-    "Manual-rollback window after each wave deployed, for this rotation.",
-  ),
-  approval: optional(
-    z.enum(["none", "between-waves"]),
-    "Whether each wave after the canary waits for an operator's approval.",
-  ),
+  dryRun: optional(DryRun, "Answer the plan and change nothing (no execution, no lock, no store write)."),
+  waves: optional(WaveOverrides, "Wave sizes for this rotation instead of the stage's."),
+  bakeSeconds: optional(BakeSeconds, "Manual-rollback window after each wave deployed, for this rotation."),
+  approval: optional(ApprovalMode, "Whether each wave after the canary waits for an operator's approval."),
   reason: optional(Reason, 'Why; default "manual rotation via API".'),
 });
+
+/**
+ * A rotation request as the dispatcher takes it (functions/dispatch/start-rotation.ts), from the API, the
+ * scan and the ACM expiry event alike: the same field rules as POST /rotations, plus the serial in service
+ * and the actor, and the overrides grouped.
+ */
+export const RotationRequest = z.strictObject(
+  {
+    certificateArn: CertificateArn,
+    serial: Serial,
+    reason: Reason,
+    actor: Actor,
+    dryRun: z.optional(DryRun),
+    overrides: z.optional(
+      z.strictObject(
+        {
+          waves: z.optional(WaveOverrides),
+          bakeSeconds: z.optional(BakeSeconds),
+          approval: z.optional(ApprovalMode),
+        },
+        { error: "must be an object" },
+      ),
+    ),
+    // (RotationRequest's overrides: the same wave sizes, bake window and approval mode as POST /rotations.)
+  },
+  { error: "the request must be a JSON object" },
+);
 
 export const ListRotationsQuery = z.strictObject({
   status: z.optional(z.enum(ROTATION_STATUSES)),

@@ -9,9 +9,10 @@
  * over an in-process runner (tests, sandbox). Nothing here reads `Resource`; the caller passes what it needs.
  */
 import type { workflow } from "sst/aws/workflow";
+import type * as z from "zod/mini";
 import { durableStarts, errorCodeOf } from "../adapters/durable-starts.ts";
+import { RotationRequest, WaveOverrides } from "../api/schemas.ts";
 import { sha256Hex } from "../core/pem.ts";
-import { PolicyError } from "../core/renewal.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
 import {
   type RotationOverrides,
@@ -19,7 +20,6 @@ import {
   rotationIdFor,
   TERMINAL_STATUSES,
 } from "../core/rotation.ts";
-import { validateWavePolicy, type WaveSize } from "../core/waves.ts";
 import type { RotationInput } from "../workflow/rotation-workflow.ts";
 
 /** What a starter reports: `started: false` when an execution of that name already exists. */
@@ -67,177 +67,48 @@ export { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID };
 
 /** Durable execution names: 1..64 of [A-Za-z0-9_-]. */
 const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const FIELDS = new Set(["certificateArn", "serial", "reason", "actor", "dryRun", "overrides"]);
-const OVERRIDE_FIELDS = new Set(["waves", "bakeSeconds", "approval"]);
-const WAVE_OVERRIDE_FIELDS = new Set(["canarySize", "waves"]);
-const APPROVAL_MODES = new Set(["none", "between-waves"]);
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters (C0, C1, line separators, bidi overrides) are what this rejects
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
-/** The request checked and normalized, or InvalidRotationRequestError listing every problem. */
+/**
+ * The request checked and normalized with the contract's RotationRequest schema (the same field rules as
+ * POST /rotations), or InvalidRotationRequestError listing every problem. Normalized: serial as lowercase
+ * hex without colons, text trimmed, overrides only as given (none when nothing is overridden), so identical
+ * requests make identical payloads.
+ */
 export function validateRotationRequest(request: unknown): StartRotationRequest {
-  if (!isPlainObject(request)) {
-    throw new InvalidRotationRequestError(["the request must be a JSON object"]);
-  }
-  const input = request as Record<string, unknown>;
-  const problems: string[] = [];
-
-  const unknown = Object.keys(input).filter((key) => !FIELDS.has(key));
-  if (unknown.length > 0) {
-    // A misspelt "dryRun" must not start a real rotation.
-    problems.push(`unknown field(s): ${unknown.join(", ")} (allowed: ${[...FIELDS].join(", ")})`);
-  }
-
-  const certificateArn = input.certificateArn;
-  if (typeof certificateArn !== "string" || certificateArn === "") {
-    problems.push("certificateArn is required");
-  } else if (certificateArn.length > 200 || !CERTIFICATE_ARN.test(certificateArn)) {
-    problems.push(
-      "certificateArn must be an ACM certificate ARN in us-east-1: arn:aws:acm:us-east-1:<12-digit account>:certificate/<id>",
-    );
-  }
-
-  let serial = "";
-  if (typeof input.serial !== "string" || input.serial.trim() === "") {
-    problems.push("serial is required");
-  } else {
-    serial = input.serial.trim().replaceAll(":", "").toLowerCase();
-    if (!/^[0-9a-f]+$/.test(serial)) {
-      problems.push("serial must be hexadecimal (colons between bytes are allowed)");
-    } else if (serial.length > LIMITS.serialHexDigits) {
-      problems.push(`serial must be at most ${LIMITS.serialHexDigits} hex digits, got ${serial.length}`);
-    } else if (/^0+$/.test(serial)) {
-      problems.push("serial must not be zero");
-    }
-  }
-
-  const reason = text(input.reason, "reason", LIMITS.reason, problems);
-  const actor = text(input.actor, "actor", LIMITS.actor, problems);
-
-  if (input.dryRun !== undefined && typeof input.dryRun !== "boolean") {
-    problems.push("dryRun must be true or false");
-  }
-
-  const overrides = input.overrides === undefined ? undefined : validateOverrides(input.overrides, problems);
-
-  if (problems.length > 0) throw new InvalidRotationRequestError(problems);
+  const parsed = RotationRequest.safeParse(request);
+  if (!parsed.success) throw new InvalidRotationRequestError(requestProblems(parsed.error.issues));
+  const { overrides, dryRun, ...fields } = parsed.data;
+  const waves = overrides?.waves && Object.keys(overrides.waves).length > 0 ? overrides.waves : undefined;
+  const given: RotationOverrides = {
+    ...(waves ? { waves } : {}),
+    ...(overrides?.bakeSeconds !== undefined ? { bakeSeconds: overrides.bakeSeconds } : {}),
+    ...(overrides?.approval !== undefined ? { approval: overrides.approval } : {}),
+  };
   return {
-    certificateArn: certificateArn as string,
-    serial,
-    reason,
-    actor,
-    ...(input.dryRun === true ? { dryRun: true } : {}),
-    ...(overrides ? { overrides } : {}),
+    ...fields,
+    ...(dryRun === true ? { dryRun: true } : {}),
+    ...(Object.keys(given).length > 0 ? { overrides: given } : {}),
   };
 }
 
-/**
- * The overrides checked and normalized (only the keys given, in a fixed order, so that identical requests
- * make identical payloads); undefined when nothing is overridden. Problems are added to `problems`.
- */
-function validateOverrides(value: unknown, problems: string[]): RotationOverrides | undefined {
-  if (!isPlainObject(value)) {
-    problems.push("overrides must be an object");
-    return undefined;
-  }
-  const unknown = Object.keys(value).filter((key) => !OVERRIDE_FIELDS.has(key));
-  if (unknown.length > 0) {
-    problems.push(
-      `unknown field(s) in overrides: ${unknown.join(", ")} (allowed: ${[...OVERRIDE_FIELDS].join(", ")})`,
-    );
-  }
-  const out: RotationOverrides = {};
+/** The fields each object of a request may have (named when an unknown one is refused). */
+const ALLOWED_FIELDS: Record<string, readonly string[]> = {
+  "": Object.keys(RotationRequest.def.shape),
+  overrides: ["waves", "bakeSeconds", "approval"],
+  "overrides.waves": Object.keys(WaveOverrides.def.shape),
+};
 
-  if (value.waves !== undefined) {
-    const waves = value.waves;
-    if (!isPlainObject(waves)) {
-      problems.push("overrides.waves must be an object");
-    } else {
-      const unknownWaves = Object.keys(waves).filter((key) => !WAVE_OVERRIDE_FIELDS.has(key));
-      if (unknownWaves.length > 0) {
-        problems.push(
-          `unknown field(s) in overrides.waves: ${unknownWaves.join(", ")} (allowed: canarySize, waves)`,
-        );
-      }
-      const policy: { canarySize?: number; waves?: WaveSize[] } = {};
-      if (waves.canarySize !== undefined) {
-        // validateWavePolicy reads a null canary size as "not given": only a number is one.
-        if (typeof waves.canarySize === "number") policy.canarySize = waves.canarySize;
-        else problems.push("overrides.waves.canarySize must be a whole number >= 1");
-      }
-      if (waves.waves !== undefined) {
-        if (!Array.isArray(waves.waves) || waves.waves.length > LIMITS.waves) {
-          problems.push(`overrides.waves.waves must be a list of at most ${LIMITS.waves} wave sizes`);
-        } else {
-          const sizes: WaveSize[] = [];
-          for (const [i, size] of waves.waves.entries()) {
-            const keys = isPlainObject(size) ? Object.keys(size) : [];
-            if (keys.length === 1 && (keys[0] === "count" || keys[0] === "percent")) {
-              sizes.push(size as WaveSize);
-            } else {
-              problems.push(`overrides.waves.waves[${i}] must be { count } or { percent }`);
-            }
-          }
-          policy.waves = sizes;
-        }
-      }
-      try {
-        validateWavePolicy(policy);
-        if (Object.keys(policy).length > 0) {
-          out.waves = {
-            ...(policy.canarySize !== undefined ? { canarySize: policy.canarySize } : {}),
-            ...(policy.waves !== undefined
-              ? {
-                  waves: policy.waves.map((s) =>
-                    "count" in s ? { count: s.count } : { percent: s.percent },
-                  ),
-                }
-              : {}),
-          };
-        }
-      } catch (error) {
-        if (!(error instanceof PolicyError)) throw error;
-        problems.push(`overrides.waves: ${error.message}`);
-      }
-    }
-  }
-
-  if (value.bakeSeconds !== undefined) {
-    const bake = value.bakeSeconds;
-    if (typeof bake !== "number" || !Number.isInteger(bake) || bake < 0 || bake > LIMITS.bakeSeconds) {
-      problems.push(
-        `overrides.bakeSeconds must be a whole number of seconds from 0 to ${LIMITS.bakeSeconds}`,
-      );
-    } else {
-      out.bakeSeconds = bake;
-    }
-  }
-
-  if (value.approval !== undefined) {
-    if (typeof value.approval !== "string" || !APPROVAL_MODES.has(value.approval)) {
-      problems.push(`overrides.approval must be "none" or "between-waves"`);
-    } else {
-      out.approval = value.approval as RotationOverrides["approval"];
-    }
-  }
-
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function text(value: unknown, field: string, max: number, problems: string[]): string {
-  if (typeof value !== "string" || value.trim() === "") {
-    problems.push(`${field} is required and must not be blank`);
-    return "";
-  }
-  const trimmed = value.trim();
-  if (trimmed.length > max)
-    problems.push(`${field} must be at most ${max} characters, got ${trimmed.length}`);
-  if (CONTROL_CHARACTERS.test(trimmed)) problems.push(`${field} must not contain control characters`);
-  return trimmed;
+/** A schema's issues as the dispatcher's problems: `<field> <what is wrong>`, one each. */
+function requestProblems(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const where = issue.path
+      .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+      .join(".")
+      .replaceAll(".[", "[");
+    if (issue.code === "unrecognized_keys")
+      return `unknown field(s)${where ? ` in ${where}` : ""}: ${issue.keys.join(", ")} (allowed: ${(ALLOWED_FIELDS[where] ?? []).join(", ")})`;
+    return where ? `${where} ${issue.message}` : issue.message;
+  });
 }
 
 /**

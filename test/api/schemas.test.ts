@@ -149,6 +149,11 @@ describe("free text (reason)", () => {
         ["APC, the last C1", "\u009f"],
         ["LINE SEPARATOR", "\u2028"],
         ["PARAGRAPH SEPARATOR", "\u2029"],
+        // Bidirectional overrides and isolates: the dispatcher's rule too (one free-text rule).
+        ["LEFT-TO-RIGHT EMBEDDING, the first override", "\u202a"],
+        ["RIGHT-TO-LEFT OVERRIDE", "\u202e"],
+        ["LEFT-TO-RIGHT ISOLATE", "\u2066"],
+        ["POP DIRECTIONAL ISOLATE, the last isolate", "\u2069"],
       ].map(([name, bad]) => [route, name, bad] as const),
     ),
   )("%s refuses a reason with %s, naming the field", (route, _, bad) => {

@@ -58,8 +58,8 @@ describe("request validation: nothing starts on a rejected request", () => {
     expect(error.problems).toEqual([
       "certificateArn is required",
       "serial is required",
-      "reason is required and must not be blank",
-      "actor is required and must not be blank",
+      "reason is required",
+      "actor is required",
     ]);
     expect(error.message).toContain("certificateArn is required; serial is required");
   });
@@ -97,10 +97,18 @@ describe("request validation: nothing starts on a rejected request", () => {
       actor: "alice\nbob",
     });
     expect(problems).toEqual([
-      "reason must be at most 512 characters, got 513",
-      "actor must not contain control characters",
+      "reason must be at most 512 characters",
+      "actor must not contain control characters (U+0000–U+001F, U+007F–U+009F), line/paragraph separators (U+2028, U+2029) or bidirectional overrides (U+202A–U+202E, U+2066–U+2069)",
     ]);
   });
+
+  it.each(["\u202e", "\u2066", "\u2028", "\u0085"])(
+    "refuses a reason with %j: one free-text rule with the API (the contract's Reason)",
+    async (character) => {
+      const { problems } = await rejection({ ...request, reason: `rollback${character}now` });
+      expect(problems).toEqual([expect.stringMatching(/^reason must not contain control characters/)]);
+    },
+  );
 
   it("refuses unknown fields, so a misspelt dryRun cannot start a real rotation", async () => {
     const { problems } = await rejection({ ...request, dryrun: true });
@@ -111,7 +119,7 @@ describe("request validation: nothing starts on a rejected request", () => {
 
   it("refuses a dryRun that is not a boolean", async () => {
     expect((await rejection({ ...request, dryRun: "yes" })).problems).toEqual([
-      "dryRun must be true or false",
+      "dryRun Invalid input: expected boolean, received string",
     ]);
   });
 });
@@ -152,37 +160,33 @@ describe("per-rotation overrides", () => {
     [
       "a canary of 0",
       { waves: { canarySize: 0 } },
-      "overrides.waves: canarySize must be a whole number >= 1, got 0",
+      "overrides.waves.canarySize Too small: expected number to be >=1",
     ],
     [
       "a null canary",
       { waves: { canarySize: null } },
-      "overrides.waves.canarySize must be a whole number >= 1",
+      "overrides.waves.canarySize Invalid input: expected number, received null",
     ],
     [
       "a percent over 100",
       { waves: { waves: [{ percent: 150 }] } },
-      "overrides.waves: waves[0].percent must be > 0 and <= 100, got 150",
+      "overrides.waves.waves[0].percent Too big: expected number to be <=100",
     ],
     [
       "a wave size with both",
       { waves: { waves: [{ count: 1, percent: 5 }] } },
-      "overrides.waves.waves[0] must be { count } or { percent }",
+      "overrides.waves.waves[0] must be { count: whole number >= 1 } or { percent: number > 0 and <= 100 }",
     ],
     [
       "a fractional bake",
       { bakeSeconds: 1.5 },
-      "overrides.bakeSeconds must be a whole number of seconds from 0 to 86400",
+      "overrides.bakeSeconds Invalid input: expected int, received number",
     ],
-    [
-      "a bake over a day",
-      { bakeSeconds: 86_401 },
-      "overrides.bakeSeconds must be a whole number of seconds from 0 to 86400",
-    ],
+    ["a bake over a day", { bakeSeconds: 86_401 }, "overrides.bakeSeconds must be at most 86400 seconds"],
     [
       "an unknown approval mode",
       { approval: "always" },
-      'overrides.approval must be "none" or "between-waves"',
+      'overrides.approval Invalid option: expected one of "none"|"between-waves"',
     ],
   ])("refuses %s", async (_, overrides, problem) => {
     expect((await rejection({ ...request, overrides })).problems).toEqual([problem]);
