@@ -81,7 +81,7 @@ export const CertificateArn = z
   );
 
 /** Free text of at most `max` characters, trimmed, never blank, never with control characters. */
-function freeText(max: number) {
+export function freeText(max: number) {
   return z
     .string({ error: requiredOr("must be text") })
     .check(
@@ -94,25 +94,6 @@ function freeText(max: number) {
 
 /** Why an operator acts, recorded in the rotation's history and notifications. */
 export const Reason = freeText(MAX_REASON_LENGTH);
-
-/** Who asked for a rotation: an IAM principal ARN, or the service's own trigger (scan, ACM expiry event). */
-export const Actor = freeText(LIMITS.actor);
-
-/** Serial of the certificate in service: hex, colons and either case accepted ("0A:1B" = "0a1b"). */
-export const Serial = z.pipe(
-  z.pipe(
-    z.string({ error: "is required" }).check(z.trim(), z.minLength(1, "is required")),
-    z.transform((serial) => serial.replaceAll(":", "").toLowerCase()),
-  ),
-  z.string().check(
-    z.regex(/^[0-9a-f]+$/, "must be hexadecimal (colons between bytes are allowed)"),
-    z.maxLength(LIMITS.serialHexDigits, {
-      error: (issue) =>
-        `must be at most ${LIMITS.serialHexDigits} hex digits, got ${(issue.input as string).length}`,
-    }),
-    z.refine((serial) => !/^0+$/.test(serial), "must not be zero"),
-  ),
-);
 
 /** Whether the request only plans (a dry run). */
 export const DryRun = z.boolean();
@@ -224,33 +205,6 @@ export const StartRotationBody = z.strictObject({
   approval: optional(ApprovalMode, "Whether each wave after the canary waits for an operator's approval."),
   reason: optional(Reason, 'Why; default "manual rotation via API".'),
 });
-
-/**
- * A rotation request as the dispatcher takes it (functions/dispatch/start-rotation.ts), from the API, the
- * scan and the ACM expiry event alike: the same field rules as POST /rotations, plus the serial in service
- * and the actor, and the overrides grouped.
- */
-export const RotationRequest = z.strictObject(
-  {
-    certificateArn: CertificateArn,
-    serial: Serial,
-    reason: Reason,
-    actor: Actor,
-    dryRun: z.optional(DryRun),
-    overrides: z.optional(
-      z.strictObject(
-        {
-          waves: z.optional(WaveOverrides),
-          bakeSeconds: z.optional(BakeSeconds),
-          approval: z.optional(ApprovalMode),
-        },
-        { error: "must be an object" },
-      ),
-    ),
-    // (RotationRequest's overrides: the same wave sizes, bake window and approval mode as POST /rotations.)
-  },
-  { error: "the request must be a JSON object" },
-);
 
 export const ListRotationsQuery = z.strictObject({
   status: z.optional(z.enum(ROTATION_STATUSES)),

@@ -11,7 +11,8 @@
 import type { workflow } from "sst/aws/workflow";
 import type * as z from "zod/mini";
 import { durableStarts, errorCodeOf } from "../adapters/durable-starts.ts";
-import { RotationRequest, WaveOverrides } from "../api/schemas.ts";
+import { RotationRequest } from "../api/rotation-request.ts";
+import { WaveOverrides } from "../api/schemas.ts";
 import { sha256Hex } from "../core/pem.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
 import {
