@@ -83,15 +83,20 @@ export const rotationWorkflowStarterLink = new sst.Linkable("RotationWorkflowSta
   properties: { name: rotationWorkflow.name, qualifier: rotationWorkflow.qualifier },
 });
 
+/**
+ * The configured CA's and the previous CAs' own certificates: the managed issuers (tracking) and the
+ * authorities the bundle is reconciled against (trust reconciliation).
+ */
+const readConfiguredCas: Statement = {
+  actions: ["acm-pca:GetCertificateAuthorityCertificate"],
+  resources: [rotation.authorityArn, ...tracking.previousAuthorityArns],
+};
+
 export const trackingPermissions: Statement[] = [
   // SearchCertificates and ListDistributions support no resource-level permission.
   { actions: ["acm:SearchCertificates"], resources: ["*"] },
   { actions: ["cloudfront:ListDistributions"], resources: ["*"] },
-  // The issuer names of managed certificates: the configured CA and any CA being migrated away from.
-  {
-    actions: ["acm-pca:GetCertificateAuthorityCertificate"],
-    resources: [rotation.authorityArn, ...tracking.previousAuthorityArns],
-  },
+  readConfiguredCas,
   // Inventory (Query of its partition, BatchWriteItem of changed records, Get/Put of reported drift and of
   // the scan's CA retirement clock) and the rotation store's status lookup (GetItem) the dispatcher makes
   // before starting. No index access, no updates or deletes.
@@ -116,10 +121,7 @@ export const trackingPermissions: Statement[] = [
  * announcements of the EventBridge target).
  */
 export const trustReconcilePermissions: Statement[] = [
-  {
-    actions: ["acm-pca:GetCertificateAuthorityCertificate"],
-    resources: [rotation.authorityArn, ...tracking.previousAuthorityArns],
-  },
+  readConfiguredCas,
   { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], resources: [rotationTable.arn] },
   // The bundle object: read (GetObject also covers HeadObject) and publish, this key only.
   {

@@ -2,7 +2,7 @@
 // bundle — the workflow (trust before swap) and the scheduled scan (CA retirement) — and only for the targets
 // the stage configures. A stage with none gets no statement from here. Each resource is the configured one;
 // no wildcard action. What each target calls is in functions/trust/targets/*.ts (the infra test checks it).
-import { TARGET_KEY_PREFIX } from "../functions/wiring/trust-target-names.ts";
+import { TARGET_KEY_PREFIX } from "../functions/wiring/trust-bundle.ts";
 import { settings } from "./settings";
 import { trustBundleBucket } from "./storage";
 

@@ -204,17 +204,12 @@ async function main() {
       },
     });
     const started = new Set<string>();
-    const { chains: _chains, ...wired } = await trackingDepsFrom(
-      config,
-      { now: () => now, writeMetrics: () => undefined, log: () => undefined },
-      {
-        acm: clients.acm,
-        cloudfront: clients.cloudfront,
-        sns: clients.sns,
-        dynamo: dynamoClient,
-        privateCa: () => clients.privateCa,
-      },
-    );
+    const wired = await trackingDepsFrom(config, {
+      now: () => now,
+      writeMetrics: () => undefined,
+      log: () => undefined,
+      clients: { ...clients, dynamo: dynamoClient, privateCa: () => clients.privateCa },
+    });
     const deps: ScanDeps = {
       ...wired,
       inventory,

@@ -121,13 +121,18 @@ export function webhookUrlProblem(url: string | { href: string }): string {
   return "";
 }
 
+/** An issue's path as a field name: `a.b[0].c`, under `owner` when given. */
+export function fieldPath(path: readonly PropertyKey[], owner = ""): string {
+  return [owner, ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))]
+    .filter((part) => part !== "")
+    .join(".")
+    .replaceAll(".[", "[");
+}
+
 /** A schema's issues as one sentence each, prefixed with `path` (the owner's name). */
 export function problemsOf(error: z.core.$ZodError, path = ""): string[] {
   return error.issues.map((issue) => {
-    const where = [path, ...issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))]
-      .filter((part) => part !== "")
-      .join(".")
-      .replaceAll(".[", "[");
+    const where = fieldPath(issue.path, path);
     if (issue.code === "unrecognized_keys")
       return `${where ? `${where} ` : ""}has unknown field(s) ${issue.keys.join(", ")}`;
     const params = (issue as { params?: { relative?: boolean; whole?: boolean } }).params;

@@ -50,3 +50,11 @@ export function readNamedLinks<const N extends LinkName>(
   };
   return readLinks(sources, schemas);
 }
+
+/** The CAs whose certificates are managed: the configured one (replacements come from it), then the previous ones. */
+export function managedAuthorityArns(linked: {
+  authorityArn: string;
+  previousAuthorityArns: string[];
+}): string[] {
+  return [...new Set([linked.authorityArn, ...linked.previousAuthorityArns])];
+}

@@ -313,4 +313,4 @@ export const TrackingPolicySchema = strict({
 export type TrackingPolicy = z.output<typeof TrackingPolicySchema>;
 
 export type { RenewBefore };
-export { MAX_SECONDS, privateCaArn, renewBefore as RenewBeforeSchema };
+export { privateCaArn, renewBefore as RenewBeforeSchema };

@@ -9,10 +9,8 @@ import type * as z from "zod/mini";
 import {
   ALB_TRUST_STORE_ARN,
   DAY,
-  DISTRIBUTION_ID,
   EMAIL,
   MAX_SECONDS,
-  PRIVATE_CA_ARN,
   parseWith,
   REGION_NAME,
   regionOfArn,
@@ -369,5 +367,3 @@ function trustTargetsOf(
     ...(eventBus ? { eventBus } : {}),
   };
 }
-
-export { DISTRIBUTION_ID, PRIVATE_CA_ARN };

@@ -13,6 +13,7 @@ import type * as z from "zod/mini";
 import { durableStarts, errorCodeOf } from "../adapters/durable-starts.ts";
 import { RotationRequest } from "../api/rotation-request.ts";
 import { WaveOverrides } from "../api/schemas.ts";
+import { fieldPath } from "../config/rules.ts";
 import { sha256Hex } from "../core/pem.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
 import {
@@ -102,10 +103,7 @@ const ALLOWED_FIELDS: Record<string, readonly string[]> = {
 /** A schema's issues as the dispatcher's problems: `<field> <what is wrong>`, one each. */
 function requestProblems(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
-    const where = issue.path
-      .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
-      .join(".")
-      .replaceAll(".[", "[");
+    const where = fieldPath(issue.path);
     if (issue.code === "unrecognized_keys")
       return `unknown field(s)${where ? ` in ${where}` : ""}: ${issue.keys.join(", ")} (allowed: ${(ALLOWED_FIELDS[where] ?? []).join(", ")})`;
     return where ? `${where} ${issue.message}` : issue.message;

@@ -6,7 +6,6 @@
  * publishes or swaps anything, so none of that code is here.
  */
 import { ACMClient } from "@aws-sdk/client-acm";
-import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { workflow } from "sst/aws/workflow";
@@ -17,14 +16,16 @@ import { RotationStore } from "../adapters/rotation-store.ts";
 import type { RotationRequestDeps, RotationRoutesDeps } from "../api/rotations.ts";
 import type { AwsLocation, WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
-import { readNamedLinks } from "../config/settings-links.ts";
+import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import { sstWorkflowStarter, type WorkflowSdk, type WorkflowStarter } from "../dispatch/start-rotation.ts";
 import { managedIssuersOf } from "./authorities.ts";
 import type { AwsClients } from "./aws-clients.ts";
 import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
-import { type TrustBundleConfig, trustTargetNames } from "./trust-target-names.ts";
+import { privateCaClients } from "./private-ca-clients.ts";
+import { type TrustBundleConfig, trustBundleOf } from "./trust-bundle.ts";
+import { trustTargetNames } from "./trust-target-names.ts";
 
 export interface RotationsApiConfig extends AwsLocation, TrustBundleConfig {
   region: string;
@@ -47,12 +48,12 @@ export function rotationsApiConfig(sources: WiringSources): RotationsApiConfig {
   return {
     ...location,
     tableName: links.RotationTable.name,
-    bucketName: links.TrustBundleBucket.name,
-    bundleKey: linked.trust.bucketKey,
-    bundleSecretName: linked.trust.bundleSecretName,
-    targets: linked.trust.targets,
+    ...trustBundleOf(links.TrustBundleBucket, linked.trust),
     settings: linked.rotation,
-    authorityArns: [...new Set([linked.rotation.authorityArn, ...linked.previousAuthorityArns])],
+    authorityArns: managedAuthorityArns({
+      authorityArn: linked.rotation.authorityArn,
+      previousAuthorityArns: linked.previousAuthorityArns,
+    }),
     workflow: {
       name: links.RotationWorkflowStarter.name,
       qualifier: links.RotationWorkflowStarter.qualifier,
@@ -82,13 +83,12 @@ export function rotationRoutesDepsFrom(
   config: RotationsApiConfig,
   clients: RotationsApiClients = {},
 ): RotationRequestDeps & { callbacks?: CallbackSender } {
-  const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
-  const privateCaIn = (region: string | undefined) =>
-    new ACMPCAClient(clientConfig(settings, region ?? config.region));
+  const privateCaIn = privateCaClients(config);
+  const caRegion = (arn: string) => regionOfArn(arn) ?? config.region;
   const aws = clients.aws ?? {
-    acm: new ACMClient(clientConfig(settings, CLOUDFRONT_REGION)),
-    cloudfront: new CloudFrontClient(clientConfig(settings, CLOUDFRONT_REGION)),
-    privateCa: privateCaIn(regionOfArn(config.settings.authorityArn)),
+    acm: new ACMClient(clientConfig(config, CLOUDFRONT_REGION)),
+    cloudfront: new CloudFrontClient(clientConfig(config, CLOUDFRONT_REGION)),
+    privateCa: privateCaIn(caRegion(config.settings.authorityArn)),
   };
   const dynamo = clients.dynamo ?? new DynamoDBClient(dynamoDbConfig(config));
   return {
@@ -105,7 +105,7 @@ export function rotationRoutesDepsFrom(
       managedIssuersOf(config.authorityArns, (arn) =>
         new PrivateCaAdapter(
           // Injected clients (tests, sandbox) serve every region; deployed, a CA elsewhere gets its own client.
-          arn === config.settings.authorityArn || clients.aws ? aws.privateCa : privateCaIn(regionOfArn(arn)),
+          arn === config.settings.authorityArn || clients.aws ? aws.privateCa : privateCaIn(caRegion(arn)),
         ).authorityChainPem(arn),
       ),
     ),

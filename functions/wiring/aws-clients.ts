@@ -1,7 +1,6 @@
 /**
- * Every SDK client the workflow and the tracking functions use, built lazily (each on first use, then kept):
- * a function that never publishes to an ALB trust store never constructs its client. Read-only API routes do
- * not import this module (their wiring constructs their one or two clients itself).
+ * Every SDK client the rotation workflow uses (and the stand-ins hand to tests). The other functions do not
+ * import this module: their wiring constructs the few clients each calls.
  */
 import { ACMClient } from "@aws-sdk/client-acm";
 import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
@@ -39,30 +38,22 @@ export interface AwsClients {
   apigateway: ApiGatewayV2Client;
 }
 
-/** The clients, each constructed on first use and then kept (one per container). */
+/** Every client, built once (one per container) and passed into the adapters. */
 export function createAwsClients(settings: AwsClientSettings): AwsClients {
-  const clients: Partial<AwsClients> = {};
-  const lazy = <K extends keyof AwsClients>(name: K, build: () => AwsClients[K]) => ({
-    get: () => {
-      clients[name] ??= build();
-      return clients[name] as AwsClients[K];
-    },
-    enumerable: true,
-  });
   const config = (region?: string) => clientConfig(settings, region);
-  return Object.defineProperties({} as AwsClients, {
-    acm: lazy("acm", () => new ACMClient(config(CLOUDFRONT_REGION))),
+  return {
+    acm: new ACMClient(config(CLOUDFRONT_REGION)),
     // client-acm-pca is capped at 3.523.0 on this registry: its config types come from an older @smithy,
     // but the options used here are plain data and accepted by both.
-    privateCa: lazy("privateCa", () => new ACMPCAClient(config(settings.privateCaRegion ?? settings.region))),
-    cloudfront: lazy("cloudfront", () => new CloudFrontClient(config(CLOUDFRONT_REGION))),
-    secrets: lazy("secrets", () => new SecretsManagerClient(config())),
+    privateCa: new ACMPCAClient(config(settings.privateCaRegion ?? settings.region)),
+    cloudfront: new CloudFrontClient(config(CLOUDFRONT_REGION)),
+    secrets: new SecretsManagerClient(config()),
     // A custom endpoint (the stand-ins) is one host: buckets go in the path, not in a subdomain.
-    s3: lazy("s3", () => new S3Client({ ...config(), forcePathStyle: settings.endpoint !== undefined })),
-    sns: lazy("sns", () => new SNSClient(config())),
-    cloudwatch: lazy("cloudwatch", () => new CloudWatchClient(config(CLOUDFRONT_REGION))),
-    elbv2: lazy("elbv2", () => new ElasticLoadBalancingV2Client(config())),
-    eventbridge: lazy("eventbridge", () => new EventBridgeClient(config())),
-    apigateway: lazy("apigateway", () => new ApiGatewayV2Client(config())),
-  });
+    s3: new S3Client({ ...config(), forcePathStyle: settings.endpoint !== undefined }),
+    sns: new SNSClient(config()),
+    cloudwatch: new CloudWatchClient(config(CLOUDFRONT_REGION)),
+    elbv2: new ElasticLoadBalancingV2Client(config()),
+    eventbridge: new EventBridgeClient(config()),
+    apigateway: new ApiGatewayV2Client(config()),
+  };
 }

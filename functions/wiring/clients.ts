@@ -49,12 +49,3 @@ export function dynamoDbConfig(location: AwsLocation) {
     ...(location.dynamodbEndpoint ? { endpoint: location.dynamodbEndpoint } : {}),
   });
 }
-
-/** `build` once: the first call builds, every later call returns the same value. */
-export function once<T>(build: () => T): () => T {
-  let built: { value: T } | undefined;
-  return () => {
-    built ??= { value: build() };
-    return built.value;
-  };
-}

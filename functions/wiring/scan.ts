@@ -43,7 +43,7 @@ export async function scanDepsFrom(
   config: TrackingConfig & { reconciliationFunction?: string },
   options: ScanOptions = {},
 ): Promise<ScanDeps> {
-  const { chains: _chains, ...deps } = await trackingDepsFrom(config, options);
+  const deps = await trackingDepsFrom(config, options);
   const reconcile =
     options.reconcile ??
     (config.reconciliationFunction ? lambdaTrustReconciliation(config.reconciliationFunction) : undefined);

@@ -8,14 +8,9 @@
  */
 
 import { ACMClient } from "@aws-sdk/client-acm";
-import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
-import type { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
+import type { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import type { S3Client } from "@aws-sdk/client-s3";
-import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { workflow } from "sst/aws/workflow";
@@ -26,15 +21,17 @@ import { Notifier } from "../adapters/notifier.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import type { WiringSources } from "../config/links.ts";
-import { readNamedLinks } from "../config/settings-links.ts";
+import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
 import type { RenewBefore } from "../core/renewal.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
 import type { ScanDeps } from "../tracking/scan-fleet.ts";
-import { authorityChainsOf, configuredAuthorities, managedIssuersOf } from "./authorities.ts";
+import { authorityChainsOf, managedIssuersOf } from "./authorities.ts";
 import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
 import { logLine, metricsDocument, writeMetricsLine } from "./observability.ts";
-import type { TrustBundleConfig } from "./trust-target-names.ts";
+import { privateCaClients } from "./private-ca-clients.ts";
+import type { TrustBundleConfig } from "./trust-bundle.ts";
+import { trustBundleOf } from "./trust-bundle.ts";
 
 export interface TrackingConfig extends TrustBundleConfig {
   region: string;
@@ -71,60 +68,35 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
     ...location,
     tableName: links.RotationTable.name,
     topicArn: links.NotificationTopic.arn,
-    bucketName: links.TrustBundleBucket.name,
-    bundleKey: settings.trust.bucketKey,
-    bundleSecretName: settings.trust.bundleSecretName,
-    targets: settings.trust.targets,
+    ...trustBundleOf(links.TrustBundleBucket, settings.trust),
     workflow: {
       name: links.RotationWorkflowStarter.name,
       qualifier: links.RotationWorkflowStarter.qualifier,
     },
-    authorityArns: [...new Set([settings.authorityArn, ...settings.previousAuthorityArns])],
+    authorityArns: managedAuthorityArns(settings),
     renewBefore: settings.renewBefore,
     thresholdsDays: settings.thresholdsDays,
     caRetirementGraceSeconds: settings.caRetirementGraceSeconds,
   };
 }
 
-/** The clients the tracking functions use (tests pass their own). */
+/** The clients both tracking functions call (tests pass their own); no trust target's: neither publishes. */
 export interface TrackingClients {
   acm: ACMClient;
   cloudfront: CloudFrontClient;
   sns: SNSClient;
   dynamo: DynamoDBClient | DynamoDBDocumentClient;
-  /** The trust-bundle targets' clients, in the service's region (CloudFront's in us-east-1). */
-  s3: S3Client;
-  secrets: SecretsManagerClient;
-  elbv2: ElasticLoadBalancingV2Client;
-  apigateway: ApiGatewayV2Client;
-  eventbridge: EventBridgeClient;
   /** The Private CA client of the region a CA lives in. */
   privateCa(region: string): ACMPCAClient;
 }
 
-/** The clients both tracking functions call (no trust target's: the expiry event never publishes). */
-export type TrackingCoreClients = Pick<
-  TrackingClients,
-  "acm" | "cloudfront" | "sns" | "dynamo" | "privateCa"
->;
-
-export function trackingCoreClients(config: TrackingConfig): TrackingCoreClients {
-  const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
-  // A CA being migrated away from may live in another region: one client per region, built on first use.
-  const privateCa = new Map<string, ACMPCAClient>();
+function trackingClients(config: TrackingConfig): TrackingClients {
   return {
-    acm: new ACMClient(clientConfig(settings, CLOUDFRONT_REGION)),
-    cloudfront: new CloudFrontClient(clientConfig(settings, CLOUDFRONT_REGION)),
-    sns: new SNSClient(clientConfig(settings)),
+    acm: new ACMClient(clientConfig(config, CLOUDFRONT_REGION)),
+    cloudfront: new CloudFrontClient(clientConfig(config, CLOUDFRONT_REGION)),
+    sns: new SNSClient(clientConfig(config)),
     dynamo: new DynamoDBClient(dynamoDbConfig(config)),
-    privateCa(region) {
-      let client = privateCa.get(region);
-      if (!client) {
-        client = new ACMPCAClient(clientConfig(settings, region));
-        privateCa.set(region, client);
-      }
-      return client;
-    },
+    privateCa: privateCaClients(config),
   };
 }
 
@@ -142,13 +114,13 @@ export interface ScanWiringOptions {
 /**
  * What both tracking functions run on, from a checked configuration: every decision of the scan (list,
  * assess, alert, start rotations, inventory, drift, metrics) and nothing that publishes trust. Reads each
- * CA's chain once per cold start (managed issuers; the scan's trust reconciliation reuses the chains).
+ * CA's chain once per cold start (the managed issuers).
  */
 export async function trackingDepsFrom(
   config: TrackingConfig,
   options: ScanWiringOptions = {},
-  clients: TrackingCoreClients = options.clients ?? trackingCoreClients(config),
-): Promise<ScanDeps & { chains: Map<string, string> }> {
+): Promise<ScanDeps> {
+  const clients = options.clients ?? trackingClients(config);
   const now = options.now ?? (() => new Date());
   const writeMetrics = options.writeMetrics ?? writeMetricsLine;
   const log = options.log ?? logLine;
@@ -163,7 +135,6 @@ export async function trackingDepsFrom(
   const inventory = new InventoryStore(clients.dynamo, { tableName: config.tableName });
   const starter = sstWorkflowStarter(config.workflow, options.workflowSdk);
   return {
-    chains,
     listCertificates: (only) => acm.searchClientCertificates(only),
     indexUsage: () => cloudfront.indexOriginCertificates(),
     inventory,
@@ -187,8 +158,5 @@ export async function buildExpiryEventDeps(
   sources: WiringSources = deployed(),
   options?: ScanWiringOptions,
 ): Promise<ScanDeps> {
-  const { chains: _chains, ...deps } = await trackingDepsFrom(trackingConfig(sources), options);
-  return deps;
+  return trackingDepsFrom(trackingConfig(sources), options);
 }
-
-export { authorityChainsOf, configuredAuthorities, managedIssuersOf };

@@ -5,7 +5,7 @@
  * clock, announcements), TrustBundleBucket and TrackingSettings (the CAs, the targets, the grace period).
  */
 
-import { ACMPCAClient } from "@aws-sdk/client-acm-pca";
+import type { ACMPCAClient } from "@aws-sdk/client-acm-pca";
 import { ApiGatewayV2Client } from "@aws-sdk/client-apigatewayv2";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -16,14 +16,15 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { InventoryStore } from "../adapters/inventory-store.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import type { AwsLocation, WiringSources } from "../config/links.ts";
-import { readNamedLinks } from "../config/settings-links.ts";
+import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
 import { type ReconcileResult, reconcileTrust } from "../trust/reconcile.ts";
 import { authorityChainsOf, configuredAuthorities } from "./authorities.ts";
 import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
 import { logLine } from "./observability.ts";
-import type { TrackingClients } from "./tracking.ts";
-import { type TrustBundleConfig, trustTargetsFrom } from "./trust-targets.ts";
+import { privateCaClients } from "./private-ca-clients.ts";
+import { trustBundleOf } from "./trust-bundle.ts";
+import { type TrustBundleConfig, type TrustTargetClients, trustTargetsFrom } from "./trust-targets.ts";
 
 /** What infra/tracking.ts links to the reconciliation function. */
 export const RECONCILIATION_LINKS = ["RotationTable", "TrustBundleBucket", "TrackingSettings"] as const;
@@ -41,11 +42,8 @@ export function reconciliationConfig(sources: WiringSources): ReconciliationConf
   return {
     ...location,
     tableName: links.RotationTable.name,
-    bucketName: links.TrustBundleBucket.name,
-    bundleKey: settings.trust.bucketKey,
-    bundleSecretName: settings.trust.bundleSecretName,
-    targets: settings.trust.targets,
-    authorityArns: [...new Set([settings.authorityArn, ...settings.previousAuthorityArns])],
+    ...trustBundleOf(links.TrustBundleBucket, settings.trust),
+    authorityArns: managedAuthorityArns(settings),
     caRetirementGraceSeconds: settings.caRetirementGraceSeconds,
   };
 }
@@ -53,32 +51,23 @@ export function reconciliationConfig(sources: WiringSources): ReconciliationConf
 /** Reconciles every trust target with the issuers of the managed certificates in service. */
 export type TrustReconciler = (issuersInService: readonly string[]) => Promise<ReconcileResult>;
 
-export type ReconciliationClients = Pick<
-  TrackingClients,
-  "s3" | "secrets" | "cloudfront" | "elbv2" | "apigateway" | "eventbridge" | "dynamo" | "privateCa"
->;
+/** The trust targets' clients, the table's (retirement clock, announcements) and the CAs'. */
+export interface ReconciliationClients extends TrustTargetClients {
+  dynamo: DynamoDBClient;
+  privateCa(region: string): ACMPCAClient;
+}
 
 function reconciliationClients(config: ReconciliationConfig): ReconciliationClients {
-  const settings = { region: config.region, ...(config.endpoint ? { endpoint: config.endpoint } : {}) };
-  const privateCa = new Map<string, ACMPCAClient>();
   return {
     // A custom endpoint (the stand-ins) is one host: buckets go in the path, not in a subdomain.
-    s3: new S3Client({ ...clientConfig(settings), forcePathStyle: config.endpoint !== undefined }),
-    secrets: new SecretsManagerClient(clientConfig(settings)),
-    cloudfront: new CloudFrontClient(clientConfig(settings, CLOUDFRONT_REGION)),
-    elbv2: new ElasticLoadBalancingV2Client(clientConfig(settings)),
-    apigateway: new ApiGatewayV2Client(clientConfig(settings)),
-    eventbridge: new EventBridgeClient(clientConfig(settings)),
+    s3: new S3Client({ ...clientConfig(config), forcePathStyle: config.endpoint !== undefined }),
+    secrets: new SecretsManagerClient(clientConfig(config)),
+    cloudfront: new CloudFrontClient(clientConfig(config, CLOUDFRONT_REGION)),
+    elbv2: new ElasticLoadBalancingV2Client(clientConfig(config)),
+    apigateway: new ApiGatewayV2Client(clientConfig(config)),
+    eventbridge: new EventBridgeClient(clientConfig(config)),
     dynamo: new DynamoDBClient(dynamoDbConfig(config)),
-    // A CA being migrated away from may live in another region: one client per region, built on first use.
-    privateCa(region) {
-      let client = privateCa.get(region);
-      if (!client) {
-        client = new ACMPCAClient(clientConfig(settings, region));
-        privateCa.set(region, client);
-      }
-      return client;
-    },
+    privateCa: privateCaClients(config),
   };
 }
 

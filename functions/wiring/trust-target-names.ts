@@ -1,24 +1,9 @@
 /**
- * Where the trust bundle is published, as configuration, and the names of those targets without building
- * them (a dry run names them; only the workflow and the scan load the targets' code and clients).
+ * The names of the targets the trust bundle is published to, without building them (a dry run names them;
+ * only the workflow and the trust reconciliation load the targets' code and clients).
  */
-import type { TrustTargets } from "../config/settings.ts";
 import { trustTargetName } from "../trust/target-names.ts";
-
-/** Where in the bundle bucket each target that loads its bundle from S3 keeps its own object. */
-export const TARGET_KEY_PREFIX = "trust/targets";
-
-/** Where the trust bundle is published (the workflow and the scan publish to the same targets). */
-export interface TrustBundleConfig {
-  /** The service region: the bucket's, and the ALB / API Gateway / EventBridge targets'. */
-  region: string;
-  /** Versioned bucket of the bundle object. */
-  bucketName: string;
-  bundleKey: string;
-  /** Secrets Manager secret holding the same bundle. */
-  bundleSecretName: string;
-  targets: TrustTargets;
-}
+import type { TrustBundleConfig } from "./trust-bundle.ts";
 
 /** The names trustTargetsFrom's targets carry, in the same order. */
 export function trustTargetNames(config: TrustBundleConfig): { name: string }[] {

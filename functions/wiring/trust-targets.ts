@@ -15,9 +15,10 @@ import { CloudFrontTrustStoreTarget } from "../trust/targets/cloudfront-trust-st
 import { type AnnouncementStore, EventBridgeTarget } from "../trust/targets/eventbridge.ts";
 import { WebhookTarget } from "../trust/targets/webhook.ts";
 import type { AwsClients } from "./aws-clients.ts";
-import { TARGET_KEY_PREFIX, type TrustBundleConfig } from "./trust-target-names.ts";
+import { TARGET_KEY_PREFIX, type TrustBundleConfig } from "./trust-bundle.ts";
 
-export { TARGET_KEY_PREFIX, type TrustBundleConfig, trustTargetNames } from "./trust-target-names.ts";
+export { TARGET_KEY_PREFIX, type TrustBundleConfig } from "./trust-bundle.ts";
+export { trustTargetNames } from "./trust-target-names.ts";
 export type { TrustTargets };
 
 /** The clients trust targets use (all in the service region, CloudFront's in us-east-1). */

@@ -21,6 +21,7 @@ import { type AwsClients, createAwsClients } from "./aws-clients.ts";
 import { dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
 import { logLine } from "./observability.ts";
+import { trustBundleOf } from "./trust-bundle.ts";
 import { type TrustBundleConfig, trustTargetsFrom } from "./trust-targets.ts";
 
 export interface WiringConfig extends TrustBundleConfig {
@@ -50,11 +51,8 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
   return {
     ...location,
     tableName: links.RotationTable.name,
-    bucketName: links.TrustBundleBucket.name,
+    ...trustBundleOf(links.TrustBundleBucket, linked.trust),
     topicArn: links.NotificationTopic.arn,
-    bundleKey: linked.trust.bucketKey,
-    bundleSecretName: linked.trust.bundleSecretName,
-    targets: linked.trust.targets,
     credentialsKeyArn: linked.credentialsKeyArn,
     settings: linked.rotation,
   };
