@@ -73,7 +73,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-/** Not an infra entry: what a lean read route weighs (test/infra/lambda-bundles.test.ts's fixture). */
+/** Not an infra entry: a read route on the SDK's DynamoDB client (test/infra/lambda-bundles.test.ts's fixture). */
 const LEAN_READ_ROUTE = "test/infra/fixtures/lean-read-route.handler";
 
 interface Measured {
@@ -104,7 +104,7 @@ try {
       importMs: [],
     })),
     bundleLambda(LEAN_READ_ROUTE, LAMBDA_NODEJS, out("lean-read-route"), sst).then((bundle) => ({
-      name: "lean read route (reference)",
+      name: "SDK read route (reference)",
       kind: "reference" as const,
       bundle,
       coldMs: [],
@@ -174,8 +174,9 @@ try {
     "- **cold import**: median over fresh `node` processes of the time from the process's start until " +
       "`import()` of the bundle resolved (Node's own start included, as in a cold start's init); **import()**: " +
       "the import alone. **ratio**: cold import / the empty handler's, same run, processes interleaved.",
-    `- The lean read route is no infra entry: ${LEAN_READ_ROUTE} (one DynamoDB client, a zod/mini schema), ` +
-      "for what a GET route can weigh.",
+    `- The SDK read route is no infra entry: ${LEAN_READ_ROUTE} (the SDK's DynamoDB client, one zod/mini ` +
+      "schema, nothing else): what a read route weighs on an SDK client. The deployed read and decision routes " +
+      "read the table with SigV4-signed requests instead (functions/adapters/signed-table-reads.ts), no SDK client.",
     "- Which modules each function may import: test/infra/lambda-bundles.test.ts.",
     "",
     ...table,

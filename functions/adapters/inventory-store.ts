@@ -9,43 +9,26 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { DriftFinding, DriftState, InventoryRecord } from "../core/tracking.ts";
-import { toDocumentClient } from "./rotation-store.ts";
+import { InventoryReads, INVENTORY_PARTITION as PARTITION } from "./inventory-reads.ts";
+import { documentTableReads, toDocumentClient } from "./rotation-store.ts";
 
-const PARTITION = "INVENTORY";
 /** The last full scan's drift findings and which were notified, one item. */
 const DRIFT_KEY = { pk: "DRIFT", sk: "REPORTED" };
 /** When each configured CA was first seen unused (trust reconciliation), one item. */
 const RETIREMENT_KEY = { pk: "TRUST", sk: "UNUSED-SINCE" };
 
-export class InventoryStore {
+export class InventoryStore extends InventoryReads {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
   constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: { tableName: string }) {
-    this.#doc = toDocumentClient(client);
+    const doc = toDocumentClient(client);
+    super(documentTableReads(doc, options.tableName));
+    this.#doc = doc;
     this.#table = options.tableName;
-  }
-
-  async loadAll(): Promise<Map<string, InventoryRecord>> {
-    const out = new Map<string, InventoryRecord>();
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": PARTITION },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) out.set(String(item.sk), item.record as InventoryRecord);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return out;
   }
 
   async put(record: InventoryRecord): Promise<void> {

@@ -30,26 +30,21 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  type QueryCommandInput,
-  type QueryCommandOutput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { RotationEvent, RotationState } from "../core/rotation.ts";
+import { awsErrorName } from "./errors.ts";
+import type { RotationControl } from "./rotation-reads.ts";
 import {
-  type RotationEvent,
-  type RotationState,
-  type RotationStatus,
-  RotationStatus as RotationStatuses,
-} from "../core/rotation.ts";
-import { AdapterError, awsErrorName } from "./errors.ts";
-
-/** Key schema of the rotation table: the stand-in creates exactly this, and the SST infra declares it. */
-export const ROTATION_TABLE = {
-  partitionKey: "pk",
-  sortKey: "sk",
-  listIndex: { name: "list", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
-  /** Non-key attributes the `list` index projects (what `list()` answers). */
-  listProjection: ["rotationId", "certificateArn", "status", "startedAt", "updatedAt"],
-} as const;
+  isObject,
+  LIST_PARTITION,
+  lockPk,
+  ROTATION_TABLE,
+  RotationReads,
+  RotationStoreError,
+  rotationPk,
+} from "./rotation-reads.ts";
+import type { Item, TableReads } from "./table-reads.ts";
 
 /** CreateTable input for the rotation table (on-demand capacity). */
 export function rotationTableDefinition(tableName: string): CreateTableCommandInput {
@@ -82,61 +77,13 @@ export function rotationTableDefinition(tableName: string): CreateTableCommandIn
 export const MAX_ITEM_BYTES = 400 * 1024;
 /** History sort keys are `EVENT#` + six digits. */
 export const MAX_SEQUENCE = 999_999;
-const LIST_PARTITION = "ROTATION";
-const MAX_LIST_LIMIT = 100;
-/** With a status filter, how many index pages one `list` call reads before answering with what it has. */
-const MAX_FILTERED_PAGES = 10;
-
-export class RotationStoreError extends AdapterError {
-  override name = "RotationStoreError";
-}
-
 /** An item would exceed DynamoDB's 400 KB limit; nothing was written. */
 export class ItemTooLargeError extends RotationStoreError {
   override name = "ItemTooLargeError";
   override readonly retryable = false;
 }
 
-/** `list()` was asked for something it cannot answer (the API answers 400). */
-export class InvalidListRequestError extends RotationStoreError {
-  override name = "InvalidListRequestError";
-  override readonly retryable = false;
-}
-
-/** The `nextToken` is not one `list()` handed out (the API answers 400). */
-export class InvalidNextTokenError extends InvalidListRequestError {
-  override name = "InvalidNextTokenError";
-}
-
 export type LockResult = { acquired: true } | { acquired: false; heldBy: string };
-
-export interface RotationControl {
-  /** Durable callback id the rotation is waiting on. */
-  callbackId: string;
-  kind: "bake" | "approval";
-  wave: number;
-}
-
-export interface RotationSummary {
-  rotationId: string;
-  /** "" when the rotation's request is not known (a state recorded before its `started` event). */
-  certificateArn: string;
-  status: RotationStatus;
-  startedAt: string;
-  updatedAt: string;
-}
-
-export interface ListOptions {
-  /** Rotations per page, 1..100. Default 25. */
-  limit?: number;
-  nextToken?: string;
-  status?: RotationStatus;
-}
-
-export interface ListResult {
-  rotations: RotationSummary[];
-  nextToken?: string;
-}
 
 export interface RotationStoreOptions {
   tableName: string;
@@ -146,8 +93,6 @@ export interface RotationStoreOptions {
   now?: () => Date;
 }
 
-type Item = Record<string, unknown>;
-
 /** A document client over `client`; a DynamoDBDocumentClient is used as it is. */
 export function toDocumentClient(client: DynamoDBClient | DynamoDBDocumentClient): DynamoDBDocumentClient {
   if (client instanceof DynamoDBDocumentClient) return client;
@@ -156,17 +101,38 @@ export function toDocumentClient(client: DynamoDBClient | DynamoDBDocumentClient
   throw new RotationStoreError("RotationStore needs a DynamoDBClient or a DynamoDBDocumentClient");
 }
 
-export class RotationStore {
+/** TableReads over the SDK's document client (the stores that also write read through it). */
+export function documentTableReads(doc: DynamoDBDocumentClient, tableName: string): TableReads {
+  return {
+    async getItem(key, options = {}) {
+      const out = await doc.send(
+        new GetCommand({
+          TableName: tableName,
+          Key: key,
+          ...(options.consistentRead !== undefined ? { ConsistentRead: options.consistentRead } : {}),
+        }),
+      );
+      return out.Item;
+    },
+    async query(query) {
+      const out = await doc.send(new QueryCommand({ TableName: tableName, ...query }));
+      return { items: out.Items ?? [], ...(out.LastEvaluatedKey ? { lastKey: out.LastEvaluatedKey } : {}) };
+    },
+  };
+}
+
+/** The rotation table's reads (RotationReads) and its writes: records, locks, control items. */
+export class RotationStore extends RotationReads {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
-  readonly #historyPageSize: number | undefined;
   readonly #now: () => Date;
 
   constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: RotationStoreOptions) {
     if (!options.tableName) throw new RotationStoreError("RotationStore needs a table name");
-    this.#doc = toDocumentClient(client);
+    const doc = toDocumentClient(client);
+    super(documentTableReads(doc, options.tableName), options);
+    this.#doc = doc;
     this.#table = options.tableName;
-    this.#historyPageSize = options.historyPageSize;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -217,19 +183,6 @@ export class RotationStore {
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
     }
-  }
-
-  /** The rotation holding the certificate's lock, if any. */
-  async activeRotationFor(certificateArn: string): Promise<string | undefined> {
-    const out = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: { pk: lockPk(certificateArn), sk: "LOCK" },
-        ConsistentRead: true,
-      }),
-    );
-    const holder = out.Item?.rotationId;
-    return typeof holder === "string" ? holder : undefined;
   }
 
   /**
@@ -292,101 +245,6 @@ export class RotationStore {
     }
   }
 
-  /** The status of a rotation, or undefined when there is none (the dispatcher's view of earlier attempts). */
-  async statusOf(rotationId: string): Promise<RotationState["status"] | undefined> {
-    return (await this.get(rotationId))?.status;
-  }
-
-  async get(rotationId: string): Promise<RotationState | undefined> {
-    const out = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: { pk: rotationPk(rotationId), sk: "STATE" },
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const state = out.Item.state;
-    if (!isObject(state)) throw new RotationStoreError(`state item of rotation ${rotationId} has no state`);
-    return state as unknown as RotationState;
-  }
-
-  /** The rotation's events in sequence order (every page read). */
-  async history(rotationId: string): Promise<RotationEvent[]> {
-    const events: RotationEvent[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-          ExpressionAttributeValues: { ":pk": rotationPk(rotationId), ":prefix": "EVENT#" },
-          ConsistentRead: true,
-          ScanIndexForward: true,
-          ...(this.#historyPageSize !== undefined ? { Limit: this.#historyPageSize } : {}),
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        if (!isObject(item.event))
-          throw new RotationStoreError(
-            `history item ${String(item.sk)} of rotation ${rotationId} has no event`,
-          );
-        events.push(item.event as unknown as RotationEvent);
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return events;
-  }
-
-  /**
-   * Rotations newest first, `limit` per page. `nextToken` is opaque (base64url of the index position); one
-   * this store did not hand out is refused with InvalidNextTokenError. With a status filter a page may hold
-   * fewer than `limit` rotations and still have a `nextToken`.
-   */
-  async list(options: ListOptions = {}): Promise<ListResult> {
-    const limit = options.limit ?? 25;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT)
-      throw new InvalidListRequestError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
-    const status = options.status;
-    if (status !== undefined && !(Object.values(RotationStatuses) as string[]).includes(status))
-      throw new InvalidListRequestError(`unknown rotation status ${JSON.stringify(status)}`);
-    let startKey = options.nextToken !== undefined ? decodeNextToken(options.nextToken) : undefined;
-
-    const rotations: RotationSummary[] = [];
-    let pages = 0;
-    do {
-      const input: QueryCommandInput = {
-        TableName: this.#table,
-        IndexName: ROTATION_TABLE.listIndex.name,
-        KeyConditionExpression: "gsi1pk = :list",
-        ExpressionAttributeValues: { ":list": LIST_PARTITION, ...(status ? { ":status": status } : {}) },
-        ScanIndexForward: false,
-        // DynamoDB applies Limit before the filter: asking for what is still missing means a page never
-        // holds more than `limit` rotations, and LastEvaluatedKey is then exactly where the next page begins.
-        Limit: limit - rotations.length,
-        ...(status
-          ? { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" } }
-          : {}),
-        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-      };
-      let out: QueryCommandOutput;
-      try {
-        out = await this.#doc.send(new QueryCommand(input));
-      } catch (error) {
-        // DynamoDB's own word on a start key that does not belong to this index.
-        if (options.nextToken !== undefined && awsErrorName(error) === "ValidationException")
-          throw new InvalidNextTokenError("nextToken is not valid for this listing", { cause: error });
-        throw error;
-      }
-      for (const item of out.Items ?? []) rotations.push(toSummary(item));
-      startKey = out.LastEvaluatedKey;
-      pages += 1;
-    } while (startKey && rotations.length < limit && (!status || pages < MAX_FILTERED_PAGES));
-
-    return { rotations, ...(startKey ? { nextToken: encodeNextToken(startKey) } : {}) };
-  }
-
   /** Record (or, with undefined, clear) the durable callback the rotation currently waits on. */
   async setControl(rotationId: string, control: RotationControl | undefined): Promise<void> {
     const key = { pk: rotationPk(rotationId), sk: "CONTROL" };
@@ -413,26 +271,6 @@ export class RotationStore {
     );
   }
 
-  async getControl(rotationId: string): Promise<RotationControl | undefined> {
-    const out = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: { pk: rotationPk(rotationId), sk: "CONTROL" },
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Item;
-    if (!item) return undefined;
-    const { callbackId, kind, wave } = item;
-    if (
-      typeof callbackId !== "string" ||
-      (kind !== "bake" && kind !== "approval") ||
-      typeof wave !== "number"
-    )
-      throw new RotationStoreError(`control item of rotation ${rotationId} is malformed`);
-    return { callbackId, kind, wave };
-  }
-
   async #put(input: ConstructorParameters<typeof PutCommand>[0], rotationId: string): Promise<void> {
     try {
       await this.#doc.send(new PutCommand(input));
@@ -450,24 +288,12 @@ export class RotationStore {
   }
 }
 
-function rotationPk(rotationId: string): string {
-  return `ROT#${rotationId}`;
-}
-
-function lockPk(certificateArn: string): string {
-  return `CERT#${certificateArn}`;
-}
-
 function eventSk(sequence: number): string {
   return `EVENT#${String(sequence).padStart(6, "0")}`;
 }
 
 function isConditionFailed(error: unknown): boolean {
   return awsErrorName(error) === "ConditionalCheckFailedException";
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function actorOf(event: RotationEvent): string | undefined {
@@ -486,43 +312,6 @@ function toJsonDocument(value: RotationState | RotationEvent, what: string): Ite
   } catch (error) {
     throw new RotationStoreError(`${what} is not JSON-compatible`, { cause: error });
   }
-}
-
-function toSummary(item: Item): RotationSummary {
-  return {
-    rotationId: String(item.rotationId),
-    certificateArn: typeof item.certificateArn === "string" ? item.certificateArn : "",
-    status: item.status as RotationStatus,
-    startedAt: String(item.startedAt),
-    updatedAt: typeof item.updatedAt === "string" ? item.updatedAt : String(item.startedAt),
-  };
-}
-
-const TOKEN_KEYS = ["gsi1pk", "gsi1sk", "pk", "sk"] as const;
-
-function encodeNextToken(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), "utf8").toString("base64url");
-}
-
-/** The index position a token names, checked to be one `list()` could have handed out. */
-function decodeNextToken(token: string): Record<string, string> {
-  let parsed: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("not base64url");
-    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch (error) {
-    throw new InvalidNextTokenError("nextToken is malformed", { cause: error });
-  }
-  if (!isObject(parsed)) throw new InvalidNextTokenError("nextToken is malformed");
-  const keys = Object.keys(parsed).sort();
-  const valid =
-    keys.length === TOKEN_KEYS.length &&
-    TOKEN_KEYS.every((k, i) => keys[i] === k && typeof parsed[k] === "string" && parsed[k] !== "") &&
-    parsed.gsi1pk === LIST_PARTITION &&
-    parsed.sk === "STATE" &&
-    String(parsed.pk).startsWith("ROT#");
-  if (!valid) throw new InvalidNextTokenError("nextToken is malformed");
-  return parsed as Record<string, string>;
 }
 
 /** Size of an item as DynamoDB counts it (UTF-8 names and strings; numbers and containers estimated high). */

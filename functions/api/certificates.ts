@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as z from "zod/mini";
-import type { InventoryStore } from "../adapters/inventory-store.ts";
+import type { InventoryReads } from "../adapters/inventory-reads.ts";
 import type { InventoryRecord } from "../core/tracking.ts";
 import { notFound, validationError } from "./http.ts";
 import {
@@ -18,7 +18,7 @@ import {
 const DAY_MS = 86_400_000;
 
 export interface CertificatesDeps {
-  inventory: Pick<InventoryStore, "loadAll">;
+  inventory: Pick<InventoryReads, "loadAll">;
   now: () => Date;
 }
 

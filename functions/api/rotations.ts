@@ -14,8 +14,8 @@ import { awsErrorName } from "../adapters/errors.ts";
 import {
   InvalidListRequestError,
   InvalidNextTokenError,
-  type RotationStore,
-} from "../adapters/rotation-store.ts";
+  type RotationReads,
+} from "../adapters/rotation-reads.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import { factsOf, oneLineName, ReplacementKeyError } from "../core/certificate.ts";
 import { tryParseCertificate } from "../core/pem.ts";
@@ -56,7 +56,7 @@ export const DEFAULT_REASON = "manual rotation via API";
  * Not the workflow's own dependencies (functions/workflow/rotation-workflow.ts RotationDeps).
  */
 export interface RotationRoutesDeps extends PlanDeps {
-  store: Pick<RotationStore, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl">;
+  store: Pick<RotationReads, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl">;
   /** Issuer names (tracking's issuerKey) of the configured CAs: whose certificates the service manages. */
   managedIssuers(): Promise<string[]>;
   starter: WorkflowStarter;

@@ -3,10 +3,8 @@
  * (API Gateway IAM authorization) with credentials from the standard AWS chain, one method per route, and
  * every failure turned into a typed error (errors.ts) that names what to fix.
  */
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { HttpRequest } from "@smithy/protocol-http";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { type AwsCredentials, signedHeaders } from "../adapters/sigv4.ts";
 import type {
   CertificateAnswer,
   CertificateListAnswer,
@@ -31,11 +29,7 @@ import {
   UsageError,
 } from "./errors.ts";
 
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export type { AwsCredentials };
 
 export type CredentialProvider = () => Promise<AwsCredentials>;
 
@@ -132,34 +126,6 @@ export function defaultCredentials(profile?: string): CredentialProvider {
   };
 }
 
-/** SHA-256 / HMAC-SHA256 for the signer, from node:crypto. */
-class NodeSha256 {
-  readonly #secret: Buffer | undefined;
-  #hash: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.#secret = secret === undefined ? undefined : bytesOf(secret);
-    this.#hash = this.#fresh();
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.#hash.update(bytesOf(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
-  }
-  reset(): void {
-    this.#hash = this.#fresh();
-  }
-  #fresh(): Hash | Hmac {
-    return this.#secret ? createHmac("sha256", this.#secret) : createHash("sha256");
-  }
-}
-
-function bytesOf(data: string | ArrayBuffer | ArrayBufferView): Buffer {
-  if (typeof data === "string") return Buffer.from(data, "utf8");
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data);
-}
-
 /** RFC 3986 percent-encoding (what SigV4 and API Gateway expect in paths and queries). */
 function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(
@@ -203,31 +169,9 @@ export async function signRequest(
   request: { method: string; url: string; body?: string; headers?: Record<string, string> },
   signing: { credentials: AwsCredentials; region: string; date: Date },
 ): Promise<Record<string, string>> {
-  const url = new URL(request.url);
-  const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = value;
-  const headers: Record<string, string> = { host: url.host, accept: "application/json", ...request.headers };
+  const headers: Record<string, string> = { accept: "application/json", ...request.headers };
   if (request.body !== undefined) headers["content-type"] ??= "application/json";
-  const signer = new SignatureV4({
-    service: "execute-api",
-    region: signing.region,
-    credentials: signing.credentials,
-    sha256: NodeSha256,
-  });
-  const signed = await signer.sign(
-    new HttpRequest({
-      method: request.method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: url.pathname,
-      query,
-      headers,
-      body: request.body,
-    }),
-    { signingDate: signing.date },
-  );
-  return signed.headers;
+  return signedHeaders({ ...request, headers }, { service: "execute-api", ...signing });
 }
 
 export class HttpRotatorApi implements RotatorApi {

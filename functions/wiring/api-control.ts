@@ -1,18 +1,22 @@
 /**
  * Wiring of operators' decisions (POST /rotations/{id}/rollback, /approve): the open control point in the
- * rotation table, the decision delivered as the durable execution's callback through the Lambda API
+ * rotation table (read as api-reads.ts reads it), the decision delivered as the durable execution's callback through the Lambda API
  * (SendDurableExecutionCallbackSuccess, signed with SST's SigV4 fetch: no Lambda SDK client in these routes).
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
 import type { RotationRoutesDeps } from "../api/rotations.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
-import { rotationReadDepsFrom, type TableApiConfig, tableApiConfig } from "./api-reads.ts";
+import {
+  rotationReadDepsFrom,
+  type TableApiConfig,
+  type TableReadClients,
+  tableApiConfig,
+} from "./api-reads.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
 export function controlDepsFrom(
   config: TableApiConfig,
-  clients: { dynamo?: DynamoDBClient; callbacks?: CallbackSender } = {},
+  clients: TableReadClients & { callbacks?: CallbackSender } = {},
 ): Pick<RotationRoutesDeps, "store" | "callbacks"> {
   return {
     ...rotationReadDepsFrom(config, clients),

@@ -1,15 +1,16 @@
 /**
  * Wiring of the read-only routes: GET /certificates, GET /certificates/{id} (the inventory), GET /rotations,
- * GET /rotations/{id} (rotations and history). They link the rotation table alone and build one DynamoDB
- * client; nothing here can issue, publish or start anything.
+ * GET /rotations/{id} (rotations and history); the decision routes (api-control.ts) read through it too.
+ * They link the rotation table alone and read it with SigV4-signed fetches of DynamoDB's JSON API
+ * (signed-table-reads.ts): no SDK client, nothing here can issue, publish or start anything.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { InventoryStore } from "../adapters/inventory-store.ts";
-import { RotationStore } from "../adapters/rotation-store.ts";
+import { InventoryReads } from "../adapters/inventory-reads.ts";
+import { RotationReads } from "../adapters/rotation-reads.ts";
+import { type Credentials, SignedTableReads } from "../adapters/signed-table-reads.ts";
+import type { TableReads } from "../adapters/table-reads.ts";
 import type { CertificatesDeps } from "../api/certificates.ts";
 import type { RotationRoutesDeps } from "../api/rotations.ts";
 import { type AwsLocation, RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
-import { dynamoDbConfig } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
 /** The routes that need the rotation table only. */
@@ -22,21 +23,39 @@ export function tableApiConfig(sources: WiringSources): TableApiConfig {
   return { ...location, tableName: links.RotationTable.name };
 }
 
+/** What the read wiring may be given: the table's reads, or the credentials to sign them with. */
+export interface TableReadClients {
+  reads?: TableReads;
+  /** The environment's (the execution role's) when absent. */
+  credentials?: Credentials;
+}
+
+/** The table's reads: signed fetches to the table's region (or the local stand-in's endpoint). */
+export function tableReadsOf(config: TableApiConfig, clients: TableReadClients = {}): TableReads {
+  return (
+    clients.reads ??
+    new SignedTableReads({
+      tableName: config.tableName,
+      region: config.region,
+      ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+      ...(clients.credentials ? { credentials: clients.credentials } : {}),
+    })
+  );
+}
+
 export function certificatesDepsFrom(
   config: TableApiConfig,
-  clients: { dynamo?: DynamoDBClient } = {},
+  clients: TableReadClients = {},
 ): CertificatesDeps {
-  const dynamo = clients.dynamo ?? new DynamoDBClient(dynamoDbConfig(config));
-  return { inventory: new InventoryStore(dynamo, { tableName: config.tableName }), now: () => new Date() };
+  return { inventory: new InventoryReads(tableReadsOf(config, clients)), now: () => new Date() };
 }
 
 /** Reading rotations (GET /rotations, GET /rotations/{id}). */
 export function rotationReadDepsFrom(
   config: TableApiConfig,
-  clients: { dynamo?: DynamoDBClient } = {},
+  clients: TableReadClients = {},
 ): Pick<RotationRoutesDeps, "store"> {
-  const dynamo = clients.dynamo ?? new DynamoDBClient(dynamoDbConfig(config));
-  return { store: new RotationStore(dynamo, { tableName: config.tableName }) };
+  return { store: new RotationReads(tableReadsOf(config, clients)) };
 }
 
 /** The deployed functions' dependencies, built on the first call of each cold start. */

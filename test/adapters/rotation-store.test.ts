@@ -11,11 +11,9 @@ import { awsErrorName } from "../../functions/adapters/errors.ts";
 import {
   InvalidListRequestError,
   InvalidNextTokenError,
-  ItemTooLargeError,
-  MAX_ITEM_BYTES,
-  RotationStore,
   type RotationSummary,
-} from "../../functions/adapters/rotation-store.ts";
+} from "../../functions/adapters/rotation-reads.ts";
+import { ItemTooLargeError, MAX_ITEM_BYTES, RotationStore } from "../../functions/adapters/rotation-store.ts";
 import {
   applyEvent,
   foldEvents,

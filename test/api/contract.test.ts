@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
-import type { ListResult } from "../../functions/adapters/rotation-store.ts";
+import type { ListResult } from "../../functions/adapters/rotation-reads.ts";
 import { ControlAnswer, RotationAnswer, RotationEventView } from "../../functions/api/answers.ts";
 import { historyView, rotationView } from "../../functions/api/rotations.ts";
 import type { RotationListAnswer, RotationPlanView, RotationStateView } from "../../functions/api/schemas.ts";

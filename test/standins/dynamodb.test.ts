@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { awsErrorName } from "../../functions/adapters/errors.ts";
-import { ROTATION_TABLE } from "../../functions/adapters/rotation-store.ts";
+import { ROTATION_TABLE } from "../../functions/adapters/rotation-reads.ts";
 import {
   createRotationTable,
   type DynamoDbStandin,

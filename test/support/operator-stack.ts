@@ -53,7 +53,12 @@ import {
   localCallbackSender,
   localWorkflowStarter,
 } from "../../standins/durable.ts";
-import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
+import {
+  createRotationTable,
+  DYNAMODB_STANDIN_CREDENTIALS,
+  dynamoDbClient,
+  startDynamoDb,
+} from "../../standins/dynamodb.ts";
 import { type HttpApiAccount, type HttpApiHandler, startHttpApi } from "../../standins/http-api.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { modelCheckedCallbackSender, modelCheckedStarter } from "../../standins/lambda.ts";
@@ -291,9 +296,11 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     // The API functions, each with the dependencies its own wiring builds.
     const tableConfig = tableApiConfig(sources);
     const callbacks = modelCheckedCallbackSender(localCallbackSender());
-    const certificates = certificatesDepsFrom(tableConfig, { dynamo });
-    const reads = rotationReadDepsFrom(tableConfig, { dynamo });
-    const control = controlDepsFrom(tableConfig, { dynamo, callbacks });
+    // The read routes sign their own DynamoDB calls (no SDK client), with the stand-ins' credentials here.
+    const tableReads = { credentials: DYNAMODB_STANDIN_CREDENTIALS };
+    const certificates = certificatesDepsFrom(tableConfig, tableReads);
+    const reads = rotationReadDepsFrom(tableConfig, tableReads);
+    const control = controlDepsFrom(tableConfig, { ...tableReads, callbacks });
     const rotations = rotationRoutesDepsFrom(rotationsApiConfig(sources), {
       aws: standins.clients(),
       dynamo,

@@ -21,7 +21,8 @@ import {
   UnsafeUpdateError,
 } from "../../functions/adapters/cloudfront.ts";
 import { AdapterError, IssuanceTimeoutError } from "../../functions/adapters/errors.ts";
-import { ItemTooLargeError, RotationStoreError } from "../../functions/adapters/rotation-store.ts";
+import { RotationStoreError } from "../../functions/adapters/rotation-reads.ts";
+import { ItemTooLargeError } from "../../functions/adapters/rotation-store.ts";
 import { ReplacementKeyError } from "../../functions/core/certificate.ts";
 import { PolicyError } from "../../functions/core/renewal.ts";
 import { TrustBundleError } from "../../functions/core/trust-bundle.ts";

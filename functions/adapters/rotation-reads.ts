@@ -1,0 +1,246 @@
+/**
+ * Reading the rotation table (rotation-store.ts describes its items): a rotation's state, its history, its
+ * control item, the rotations newest first, the rotation holding a certificate's lock. SDK-free: the
+ * read-only API routes read through a signed fetch (signed-table-reads.ts); RotationStore, which also
+ * writes, extends this class over the SDK's document client.
+ */
+import type { RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
+import { RotationStatus as RotationStatuses } from "../core/rotation.ts";
+import { AdapterError, awsErrorName } from "./errors.ts";
+import type { Item, TablePage, TableQuery, TableReads } from "./table-reads.ts";
+
+/** Key schema of the rotation table: the stand-in creates exactly this, and the SST infra declares it. */
+export const ROTATION_TABLE = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  listIndex: { name: "list", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
+  /** Non-key attributes the `list` index projects (what `list()` answers). */
+  listProjection: ["rotationId", "certificateArn", "status", "startedAt", "updatedAt"],
+} as const;
+
+export const LIST_PARTITION = "ROTATION";
+export const MAX_LIST_LIMIT = 100;
+/** With a status filter, how many index pages one `list` call reads before answering with what it has. */
+const MAX_FILTERED_PAGES = 10;
+
+export class RotationStoreError extends AdapterError {
+  override name = "RotationStoreError";
+}
+
+/** `list()` was asked for something it cannot answer (the API answers 400). */
+export class InvalidListRequestError extends RotationStoreError {
+  override name = "InvalidListRequestError";
+  override readonly retryable = false;
+}
+
+/** The `nextToken` is not one `list()` handed out (the API answers 400). */
+export class InvalidNextTokenError extends InvalidListRequestError {
+  override name = "InvalidNextTokenError";
+}
+
+export interface RotationControl {
+  /** Durable callback id the rotation is waiting on. */
+  callbackId: string;
+  kind: "bake" | "approval";
+  wave: number;
+}
+
+export interface RotationSummary {
+  rotationId: string;
+  /** "" when the rotation's request is not known (a state recorded before its `started` event). */
+  certificateArn: string;
+  status: RotationStatus;
+  startedAt: string;
+  updatedAt: string;
+}
+
+export interface ListOptions {
+  /** Rotations per page, 1..100. Default 25. */
+  limit?: number;
+  nextToken?: string;
+  status?: RotationStatus;
+}
+
+export interface ListResult {
+  rotations: RotationSummary[];
+  nextToken?: string;
+}
+
+export interface RotationReadsOptions {
+  /** Query page size (`Limit`) for history reads; DynamoDB's 1 MB pages when absent. For tests. */
+  historyPageSize?: number;
+}
+
+export class RotationReads {
+  readonly #reads: TableReads;
+  readonly #historyPageSize: number | undefined;
+
+  constructor(reads: TableReads, options: RotationReadsOptions = {}) {
+    this.#reads = reads;
+    this.#historyPageSize = options.historyPageSize;
+  }
+
+  /** The rotation holding the certificate's lock, if any. */
+  async activeRotationFor(certificateArn: string): Promise<string | undefined> {
+    const item = await this.#reads.getItem(
+      { pk: lockPk(certificateArn), sk: "LOCK" },
+      { consistentRead: true },
+    );
+    const holder = item?.rotationId;
+    return typeof holder === "string" ? holder : undefined;
+  }
+
+  /** The status of a rotation, or undefined when there is none (the dispatcher's view of earlier attempts). */
+  async statusOf(rotationId: string): Promise<RotationState["status"] | undefined> {
+    return (await this.get(rotationId))?.status;
+  }
+
+  async get(rotationId: string): Promise<RotationState | undefined> {
+    const item = await this.#reads.getItem(
+      { pk: rotationPk(rotationId), sk: "STATE" },
+      { consistentRead: true },
+    );
+    if (!item) return undefined;
+    const state = item.state;
+    if (!isObject(state)) throw new RotationStoreError(`state item of rotation ${rotationId} has no state`);
+    return state as unknown as RotationState;
+  }
+
+  /** The rotation's events in sequence order (every page read). */
+  async history(rotationId: string): Promise<RotationEvent[]> {
+    const events: RotationEvent[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#reads.query({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": rotationPk(rotationId), ":prefix": "EVENT#" },
+        ConsistentRead: true,
+        ScanIndexForward: true,
+        ...(this.#historyPageSize !== undefined ? { Limit: this.#historyPageSize } : {}),
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      });
+      for (const item of page.items) {
+        if (!isObject(item.event))
+          throw new RotationStoreError(
+            `history item ${String(item.sk)} of rotation ${rotationId} has no event`,
+          );
+        events.push(item.event as unknown as RotationEvent);
+      }
+      startKey = page.lastKey;
+    } while (startKey);
+    return events;
+  }
+
+  /**
+   * Rotations newest first, `limit` per page. `nextToken` is opaque (base64url of the index position); one
+   * this store did not hand out is refused with InvalidNextTokenError. With a status filter a page may hold
+   * fewer than `limit` rotations and still have a `nextToken`.
+   */
+  async list(options: ListOptions = {}): Promise<ListResult> {
+    const limit = options.limit ?? 25;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT)
+      throw new InvalidListRequestError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
+    const status = options.status;
+    if (status !== undefined && !(Object.values(RotationStatuses) as string[]).includes(status))
+      throw new InvalidListRequestError(`unknown rotation status ${JSON.stringify(status)}`);
+    let startKey: Item | undefined =
+      options.nextToken !== undefined ? decodeNextToken(options.nextToken) : undefined;
+
+    const rotations: RotationSummary[] = [];
+    let pages = 0;
+    do {
+      const query: TableQuery = {
+        IndexName: ROTATION_TABLE.listIndex.name,
+        KeyConditionExpression: "gsi1pk = :list",
+        ExpressionAttributeValues: { ":list": LIST_PARTITION, ...(status ? { ":status": status } : {}) },
+        ScanIndexForward: false,
+        // DynamoDB applies Limit before the filter: asking for what is still missing means a page never
+        // holds more than `limit` rotations, and LastEvaluatedKey is then exactly where the next page begins.
+        Limit: limit - rotations.length,
+        ...(status
+          ? { FilterExpression: "#status = :status", ExpressionAttributeNames: { "#status": "status" } }
+          : {}),
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      };
+      let page: TablePage;
+      try {
+        page = await this.#reads.query(query);
+      } catch (error) {
+        // DynamoDB's own word on a start key that does not belong to this index.
+        if (options.nextToken !== undefined && awsErrorName(error) === "ValidationException")
+          throw new InvalidNextTokenError("nextToken is not valid for this listing", { cause: error });
+        throw error;
+      }
+      for (const item of page.items) rotations.push(toSummary(item));
+      startKey = page.lastKey;
+      pages += 1;
+    } while (startKey && rotations.length < limit && (!status || pages < MAX_FILTERED_PAGES));
+
+    return { rotations, ...(startKey ? { nextToken: encodeNextToken(startKey) } : {}) };
+  }
+
+  async getControl(rotationId: string): Promise<RotationControl | undefined> {
+    const item = await this.#reads.getItem(
+      { pk: rotationPk(rotationId), sk: "CONTROL" },
+      { consistentRead: true },
+    );
+    if (!item) return undefined;
+    const { callbackId, kind, wave } = item;
+    if (
+      typeof callbackId !== "string" ||
+      (kind !== "bake" && kind !== "approval") ||
+      typeof wave !== "number"
+    )
+      throw new RotationStoreError(`control item of rotation ${rotationId} is malformed`);
+    return { callbackId, kind, wave };
+  }
+}
+
+export function rotationPk(rotationId: string): string {
+  return `ROT#${rotationId}`;
+}
+
+export function lockPk(certificateArn: string): string {
+  return `CERT#${certificateArn}`;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function toSummary(item: Item): RotationSummary {
+  return {
+    rotationId: String(item.rotationId),
+    certificateArn: typeof item.certificateArn === "string" ? item.certificateArn : "",
+    status: item.status as RotationStatus,
+    startedAt: String(item.startedAt),
+    updatedAt: typeof item.updatedAt === "string" ? item.updatedAt : String(item.startedAt),
+  };
+}
+
+const TOKEN_KEYS = ["gsi1pk", "gsi1sk", "pk", "sk"] as const;
+
+function encodeNextToken(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), "utf8").toString("base64url");
+}
+
+/** The index position a token names, checked to be one `list()` could have handed out. */
+function decodeNextToken(token: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("not base64url");
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch (error) {
+    throw new InvalidNextTokenError("nextToken is malformed", { cause: error });
+  }
+  if (!isObject(parsed)) throw new InvalidNextTokenError("nextToken is malformed");
+  const keys = Object.keys(parsed).sort();
+  const valid =
+    keys.length === TOKEN_KEYS.length &&
+    TOKEN_KEYS.every((k, i) => keys[i] === k && typeof parsed[k] === "string" && parsed[k] !== "") &&
+    parsed.gsi1pk === LIST_PARTITION &&
+    parsed.sk === "STATE" &&
+    String(parsed.pk).startsWith("ROT#");
+  if (!valid) throw new InvalidNextTokenError("nextToken is malformed");
+  return parsed as Record<string, string>;
+}
