@@ -18,6 +18,7 @@ import type {
 } from "aws-lambda";
 import * as z from "zod/mini";
 import { type LogFn, log, logger } from "../wiring/observability.ts";
+import { firstDuplicateKey } from "./json-keys.ts";
 import { type AnswerOf, type ErrorCode, MAX_BODY_BYTES, type Problem, type Route } from "./schemas.ts";
 
 export type ApiEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
@@ -232,11 +233,29 @@ export function iamPrincipal(): MiddlewareObj<ApiEvent, ApiResult, Error, Princi
 
 type BodyInternal = { rawBody?: string; json?: unknown };
 
-/** The body as text (decoded from base64 when API Gateway encoded it); undefined when there is none. */
+/** Standard base64 with its padding, as API Gateway encodes bodies (nothing else: no whitespace, no URL alphabet). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The body as text (decoded from base64 when API Gateway encoded it); undefined when there is none. A body
+ * marked base64 that is not valid base64, or whose bytes are not UTF-8, is refused (400), never decoded
+ * leniently into something else.
+ */
 function bodyText(event: ApiEvent): string | undefined {
   if (event.body === undefined || event.body === null || event.body === "") return undefined;
-  return event.isBase64Encoded ? Buffer.from(event.body, "base64").toString("utf8") : event.body;
+  if (!event.isBase64Encoded) return event.body;
+  if (!BASE64.test(event.body)) throw validationError([{ field: "body", message: "is not valid base64" }]);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      Buffer.from(event.body, "base64"),
+    );
+  } catch {
+    throw validationError([{ field: "body", message: "is not valid UTF-8" }]);
+  }
 }
+
+/** Nothing but JSON's own whitespace (RFC 8259 §2: space, tab, line feed, carriage return). */
+const JSON_WHITESPACE_ONLY = /^[ \t\n\r]*$/;
 
 /** Bodies over `maxBytes` (decoded) are refused with 413 before anything reads them. */
 export function bodyLimit(
@@ -280,7 +299,8 @@ function isJsonMediaType(contentType: string | undefined): boolean {
 
 /**
  * Parses a JSON body into `request.internal.json`. A body that is not declared JSON -> 415; one that does
- * not parse -> 400 on field "body". No body: `{}` where the body is optional, 400 where it is required.
+ * not parse, or gives a key twice in one object -> 400 naming the field. No body (nothing, or JSON
+ * whitespace only): `{}` where the body is optional, 400 where it is required.
  */
 export function jsonBody(
   options: { required?: boolean } = {},
@@ -288,7 +308,8 @@ export function jsonBody(
   return {
     before: (request) => {
       const text = bodyText(request.event);
-      if (text === undefined || text.trim() === "") {
+      // Not String.prototype.trim(): it also empties a BOM, NBSP, U+2028, U+3000..., which are not "no body".
+      if (text === undefined || JSON_WHITESPACE_ONLY.test(text)) {
         if (options.required) {
           throw validationError([{ field: "body", message: "a JSON object is required" }]);
         }
@@ -311,6 +332,9 @@ export function jsonBody(
           { field: "body", message: `is not valid JSON (${(error as Error).message})` },
         ]);
       }
+      const duplicate = firstDuplicateKey(text);
+      if (duplicate)
+        throw validationError([{ field: fieldPath(duplicate), message: "is given more than once" }]);
     },
   };
 }

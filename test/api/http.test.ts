@@ -224,6 +224,107 @@ describe("bad input is a 4xx naming the field, and the handler never runs", () =
   });
 });
 
+/** A route whose body is optional (as approve, rollback and POST /scan): what it was given, or that it ran. */
+function optionalBodyRoute() {
+  const work = vi.fn();
+  const handler = middy<ApiEvent, ApiResult>()
+    .use(errorResponse())
+    .use(jsonResponse())
+    .use(iamPrincipal())
+    .use(bodyLimit())
+    .use(jsonBody({ required: false }))
+    .use(validate({ body: z.strictObject({ reason: z.optional(z.string()) }) }))
+    .handler(async (_event, context) => {
+      work(context.input.body);
+      return json(202, { body: context.input.body });
+    });
+  return { call: (event: ApiEvent) => invoke(handler, event), work };
+}
+
+describe("an optional body: only JSON whitespace counts as none", () => {
+  const OPTIONAL = "POST /things/{id}/act";
+
+  it.each([
+    ["nothing", undefined],
+    ["the empty string", ""],
+    ["JSON whitespace (space, tab, line feed, carriage return)", " \t\r\n "],
+  ])("%s: no body, the route runs with {}", async (_name, body) => {
+    const route = optionalBodyRoute();
+    const answer = await route.call(apiEvent(OPTIONAL, body === undefined ? {} : { body }));
+    expect(answer.status).toBe(202);
+    expect(route.work).toHaveBeenCalledWith({});
+  });
+
+  it.each([
+    ["a byte order mark", "\ufeff"],
+    ["a no-break space", "\u00a0"],
+    ["a line separator", "\u2028"],
+    ["an ideographic space", "\u3000"],
+    ["a vertical tab", "\u000b"],
+    ["a form feed", "\u000c"],
+    ["an em space between JSON whitespace", " \u2003\n"],
+    ["a byte order mark before an object", '\ufeff{"reason":"x"}'],
+  ])("%s: not JSON, refused with 400 on the body; the route never runs", async (_name, body) => {
+    for (const base64 of [false, true]) {
+      const route = optionalBodyRoute();
+      const answer = await route.call(apiEvent(OPTIONAL, { body, base64 }));
+      expect(answer.status, `base64: ${base64}`).toBe(400);
+      expect(answer.body.error.problems).toEqual([
+        { field: "body", message: expect.stringMatching(/not valid JSON/) },
+      ]);
+      expect(route.work).not.toHaveBeenCalled();
+    }
+  });
+
+  it.each([
+    ["characters outside base64", "e30=!"],
+    ["a length that is not a multiple of 4", "e30"],
+    ["padding in the middle", "e3=0"],
+    ["whitespace", "e3 0="],
+  ])("an isBase64Encoded body with %s: 400 on the body; the route never runs", async (_name, raw) => {
+    const route = optionalBodyRoute();
+    const event = apiEvent(OPTIONAL, {});
+    const answer = await route.call({ ...event, body: raw, isBase64Encoded: true });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.problems).toEqual([{ field: "body", message: "is not valid base64" }]);
+    expect(route.work).not.toHaveBeenCalled();
+  });
+
+  it("a base64 body that is not UTF-8: 400 on the body", async () => {
+    const route = optionalBodyRoute();
+    const event = apiEvent(OPTIONAL, {});
+    const raw = Buffer.from([0x7b, 0xff, 0x7d]).toString("base64");
+    const answer = await route.call({ ...event, body: raw, isBase64Encoded: true });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.problems).toEqual([{ field: "body", message: "is not valid UTF-8" }]);
+    expect(route.work).not.toHaveBeenCalled();
+  });
+});
+
+describe("a JSON body with a key given twice", () => {
+  it.each([
+    ['{"dryRun":true,"dryRun":false}', "dryRun"],
+    ['{"reason":"a","\\u0072eason":"b"}', "reason"],
+    ['{"overrides":{"waveSize":2,"waveSize":3}}', "overrides.waveSize"],
+    ['{"a":[{"x":1},{"x":2,"x":3}]}', "a[1].x"],
+  ])("%s is refused with 400 naming the key; the route never runs", async (body, field) => {
+    const route = optionalBodyRoute();
+    const answer = await route.call(apiEvent("POST /things/{id}/act", { body }));
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.problems).toEqual([{ field, message: "is given more than once" }]);
+    expect(route.work).not.toHaveBeenCalled();
+  });
+
+  it("the same key in different objects, or as a value, is no duplicate", async () => {
+    const route = optionalBodyRoute();
+    const answer = await route.call(
+      apiEvent("POST /things/{id}/act", { body: '{"reason":"reason: \\"reason\\" {\\"reason\\":1}"}' }),
+    );
+    expect(answer.status).toBe(202);
+    expect(answer.body.body).toEqual({ reason: 'reason: "reason" {"reason":1}' });
+  });
+});
+
 describe("failures that are not the caller's", () => {
   it("an unexpected error is a 500 InternalError that reveals nothing; the log has the details", async () => {
     const secret = new Error("AccessDeniedException: arn:aws:iam::123456789012:role/api is not authorized");
