@@ -17,7 +17,7 @@ import {
   type RotationReads,
 } from "../adapters/rotation-reads.ts";
 import type { RotationSettings } from "../config/settings.ts";
-import { factsOf, oneLineName, ReplacementKeyError } from "../core/certificate.ts";
+import { factsOf, ReplacementKeyError } from "../core/certificate.ts";
 import { tryParseCertificate } from "../core/pem.ts";
 import type {
   PlannedCertificate,
@@ -127,12 +127,15 @@ function refuseOverridesOutlastingTheExecution(settings: RotationSettings, overr
   throw validationError(fields.map((field) => ({ field, message })));
 }
 
-/** Why POST /rotations refuses a certificate the service does not manage, by reason (field certificateArn). */
-const NOT_MANAGED: Record<NotManagedReason, (certificate: X509Certificate) => string> = {
-  OtherIssuer: (certificate) =>
-    `is not a certificate this service manages: it was issued by ${oneLineName(certificate.issuer)}, not by a configured Private CA`,
-  NotClientAuth: () => "is not a client certificate (no clientAuth extended key usage)",
-  NotImported: () => "is not a certificate this service manages: ACM did not import it",
+/**
+ * Why POST /rotations refuses a certificate the service does not manage, by reason (field certificateArn).
+ * Never who issued it: anyone allowed to call POST /rotations would learn the issuer of any certificate in
+ * the account.
+ */
+const NOT_MANAGED: Record<NotManagedReason, string> = {
+  OtherIssuer: "is not a certificate this service manages: no configured Private CA issued it",
+  NotClientAuth: "is not a client certificate (no clientAuth extended key usage)",
+  NotImported: "is not a certificate this service manages: ACM did not import it",
 };
 
 /**
@@ -146,9 +149,7 @@ async function requireManaged(
 ) {
   const management = managementOf(managementFactsOf(certificate), await deps.managedIssuers());
   if (!management.managed) {
-    throw validationError([
-      { field: "certificateArn", message: NOT_MANAGED[management.reason](certificate) },
-    ]);
+    throw validationError([{ field: "certificateArn", message: NOT_MANAGED[management.reason] }]);
   }
 }
 
