@@ -12,11 +12,15 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { DriftFinding, DriftState, InventoryRecord } from "../core/tracking.ts";
+import type { AlertKey } from "../tracking/scan-fleet.ts";
 import { InventoryReads, INVENTORY_PARTITION as PARTITION } from "./inventory-reads.ts";
 import { documentTableReads, toDocumentClient } from "./rotation-store.ts";
 
 /** The last full scan's drift findings and which were notified, one item. */
 const DRIFT_KEY = { pk: "DRIFT", sk: "REPORTED" };
+/** How long a claimed alert may stay unsent before another scan may claim (and send) it again. */
+export const ALERT_CLAIM_LEASE_MS = 15 * 60_000;
+
 /** When each configured CA was first seen unused (trust reconciliation), one item. */
 const RETIREMENT_KEY = { pk: "TRUST", sk: "UNUSED-SINCE" };
 
@@ -56,6 +60,44 @@ export class InventoryStore extends InventoryReads {
       }
     }
   }
+
+  /**
+   * Expiry alerts, sent once under concurrency (a scan and an ACM expiry event at the same moment): the
+   * sender first claims the alert with a conditional put (`attribute_not_exists`), sends, then marks it
+   * sent. Only one caller wins a claim; a claim whose sender crashed before marking it sent may be taken
+   * again once it is older than `leaseMs`, so a crash delays an alert rather than losing it.
+   */
+  readonly alertClaims = {
+    claim: async (key: AlertKey, now: Date, leaseMs = ALERT_CLAIM_LEASE_MS): Promise<boolean> => {
+      try {
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { ...alertItemKey(key), state: "sending", claimedAt: now.toISOString() },
+            ConditionExpression:
+              "attribute_not_exists(pk) OR (#state = :sending AND claimedAt < :staleBefore)",
+            ExpressionAttributeNames: { "#state": "state" },
+            ExpressionAttributeValues: {
+              ":sending": "sending",
+              ":staleBefore": new Date(now.getTime() - leaseMs).toISOString(),
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if ((error as { name?: string }).name === "ConditionalCheckFailedException") return false;
+        throw error;
+      }
+    },
+    sent: async (key: AlertKey, now: Date): Promise<void> => {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { ...alertItemKey(key), state: "sent", sentAt: now.toISOString() },
+        }),
+      );
+    },
+  };
 
   /** The trust reconciliation's memory, as a RetirementClock. */
   readonly retirementClock = {
@@ -138,4 +180,8 @@ export class InventoryStore extends InventoryReads {
         if (error.name !== "ConditionalCheckFailedException") throw error;
       });
   }
+}
+
+function alertItemKey(key: AlertKey): { pk: string; sk: string } {
+  return { pk: `ALERT#${key.certificateArn}`, sk: `${key.notAfter}#${key.thresholdDays}` };
 }

@@ -20,6 +20,13 @@ import {
 } from "../core/tracking.ts";
 import type { SwapTarget } from "../core/waves.ts";
 
+/** One expiry alert of one certificate (its notAfter tells renewals under the same ARN apart). */
+export interface AlertKey {
+  certificateArn: string;
+  notAfter: string;
+  thresholdDays: number;
+}
+
 export interface ScanDeps {
   listCertificates(options?: { onlyArn?: string }): Promise<ListedCertificate[]>;
   indexUsage(): Promise<Map<string, SwapTarget[]>>;
@@ -29,6 +36,11 @@ export interface ScanDeps {
     /** The last full scan's drift: every finding, and the keys of those already notified. */
     driftState(): Promise<DriftState>;
     saveDriftState(state: DriftState): Promise<void>;
+    /** Each expiry alert is claimed before it is sent (a conditional write), and marked sent after. */
+    alertClaims: {
+      claim(key: AlertKey, now: Date): Promise<boolean>;
+      sent(key: AlertKey, now: Date): Promise<void>;
+    };
   };
   startRotation(request: { certificateArn: string; serial: string; reason: string; actor: string }): Promise<{
     rotationId: string;
@@ -116,7 +128,16 @@ export async function scanFleet(
         });
         report.rotations.push({ certificateArn: record.arn, ...started, reason: record.decision.reason });
       }
-      if (assessment.alert) {
+      const alertKey = assessment.alert
+        ? {
+            certificateArn: record.arn,
+            notAfter: record.notAfter,
+            thresholdDays: assessment.alert.thresholdDays,
+          }
+        : undefined;
+      // Once per threshold under concurrency too: only the caller that wins the claim sends the alert (a
+      // scan and an ACM expiry event deciding at the same moment would otherwise both send it).
+      if (assessment.alert && alertKey && (await deps.inventory.alertClaims.claim(alertKey, now))) {
         const { thresholdDays, daysLeft } = assessment.alert;
         await deps.notify(
           certificateNotification(
@@ -134,6 +155,7 @@ export async function scanFleet(
             thresholdDays <= 7 ? "critical" : "warning",
           ),
         );
+        await deps.inventory.alertClaims.sent(alertKey, now);
         report.alerts.push({ certificateArn: record.arn, thresholdDays, daysLeft });
       }
       // Written after the alert went out: a crash in between re-sends it rather than losing it.

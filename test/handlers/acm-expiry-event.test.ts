@@ -11,6 +11,7 @@ import {
 } from "../../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError } from "../../functions/handlers/scan.ts";
 import type { ScanDeps } from "../../functions/tracking/scan-fleet.ts";
+import { memoryAlertClaims } from "../support/alert-claims.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-03-01T00:00:00Z");
@@ -69,6 +70,7 @@ function fakeDeps(fleet: ListedCertificate[], options: { failRotation?: boolean 
       },
       driftState,
       saveDriftState: async () => {},
+      alertClaims: memoryAlertClaims(),
     },
     startRotation: async (request) => {
       if (options.failRotation) throw new Error("ServiceException: Lambda was unable to start");

@@ -6,6 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { InventoryRecord, ListedCertificate } from "../../functions/core/tracking.ts";
 import { ScanIncompleteError, scanHandler, scanSummary } from "../../functions/handlers/scan.ts";
 import type { ScanDeps } from "../../functions/tracking/scan-fleet.ts";
+import { memoryAlertClaims } from "../support/alert-claims.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-03-01T00:00:00Z");
@@ -46,6 +47,7 @@ function fakeDeps(certificates: ListedCertificate[], failing: string[] = []) {
       },
       driftState: async () => ({ findings: [], notified: [] }),
       saveDriftState: async () => {},
+      alertClaims: memoryAlertClaims(),
     },
     startRotation: async (request) => {
       if (failing.includes(request.certificateArn))

@@ -287,4 +287,26 @@ describe("the fleet scan", () => {
     expect(next.inventoryWrites).toBe(0);
     expect(next.rotations.map((r) => r.certificateArn)).not.toContain(arns.unused);
   });
+
+  it("a scan and an ACM expiry event deciding at the same moment send the expiry alert once", async () => {
+    const arn = await importCertificate(managedCa, "racing", -60, 45);
+    const at = NOW + 20 * DAY; // 25 days left: the 30-day threshold is crossed
+    const alertsFor = () =>
+      standins.sns
+        .messages(topicArn)
+        .filter((m) => m.message.includes(arn) && m.attributes.event === "certificate-expiring");
+    const before = alertsFor().length;
+    const [scan, event] = await Promise.all([
+      scanFleet(deps(at)),
+      scanFleet(deps(at), { onlyArn: arn, actor: "acm-event" }),
+    ]);
+    expect(alertsFor().length - before).toBe(1);
+    // Exactly one of them reports having sent it; both record the threshold as alerted.
+    const reported = [...scan.alerts, ...event.alerts].filter((a) => a.certificateArn === arn);
+    expect(reported).toEqual([{ certificateArn: arn, thresholdDays: 30, daysLeft: 25 }]);
+    expect((await inventory.loadAll()).get(arn)?.alerted).toEqual([30]);
+    // And later scans do not send it again either.
+    await scanFleet(deps(at + 60_000));
+    expect(alertsFor().length - before).toBe(1);
+  });
 });
