@@ -48,14 +48,17 @@ export const rotationWorkflowPermissions: Statement[] = [
     ],
   },
   {
+    actions: ["acm-pca:GetCertificate", "acm-pca:DescribeCertificateAuthority"],
+    resources: [rotation.authorityArn],
+  },
+  // The CA certificates of every managed CA (which of them issued a retired certificate), and revocation
+  // of retired certificates at the CA that issued them, only where the stage asks for it.
+  {
     actions: [
-      "acm-pca:GetCertificate",
-      "acm-pca:DescribeCertificateAuthority",
       "acm-pca:GetCertificateAuthorityCertificate",
-      // Revocation of retired certificates only where the stage asks for it.
       ...(rotation.revokeRetired ? ["acm-pca:RevokeCertificate"] : []),
     ],
-    resources: [rotation.authorityArn],
+    resources: [rotation.authorityArn, ...settings.tracking.previousAuthorityArns],
   },
   // ACM us-east-1 (where CloudFront takes certificates from): import new ARNs with lineage tags, read,
   // retire. Certificate ARNs of new imports are unknown in advance, hence certificate/* of this account.

@@ -2,7 +2,7 @@
  * AWS Private CA stand-in: real signatures from an in-process CA, the client-auth template's extensions,
  * asynchronous issuance (RequestInProgressException), idempotency tokens and request-rate quotas.
  */
-import { randomBytes } from "node:crypto";
+import { X509Certificate as NodeX509, randomBytes } from "node:crypto";
 import { x509 } from "../functions/crypto/x509.ts";
 import { type CertificateAuthority, EKU, randomSerial, signLeaf } from "./pki.ts";
 import {
@@ -57,6 +57,8 @@ interface IssuedRecord {
   serial: string;
   pendingPolls: number;
   revoked?: { reason: string };
+  /** Issued before the test began (recordIssued), not signed by IssueCertificate. */
+  recorded?: true;
 }
 
 /**
@@ -107,6 +109,28 @@ export class PrivateCaStandin implements JsonService {
     return arn;
   }
 
+  /**
+   * A certificate this CA issued before the test began (a fixture signed in process by the CA's key), known
+   * to the CA from now on as every certificate it issued is: GetCertificate and RevokeCertificate find it.
+   */
+  recordIssued(authorityArn: string, certificatePem: string): string {
+    const authority = this.#authority(authorityArn);
+    const certificate = new NodeX509(certificatePem);
+    if (!certificate.verify(new NodeX509(authority.ca.certificatePem).publicKey))
+      throw new Error(`recordIssued: ${authorityArn} did not sign this certificate`);
+    const certificateArn = `${authorityArn}/certificate/${randomBytes(16).toString("hex")}`;
+    this.#issued.set(certificateArn, {
+      arn: certificateArn,
+      authorityArn,
+      certificatePem,
+      // As IssueCertificate records it: @peculiar/x509's serial, lower-case hex.
+      serial: new x509.X509Certificate(certificatePem).serialNumber.toLowerCase(),
+      pendingPolls: 0,
+      recorded: true,
+    });
+    return certificateArn;
+  }
+
   disableAuthority(arn: string): void {
     this.#authority(arn).status = "DISABLED";
   }
@@ -118,7 +142,7 @@ export class PrivateCaStandin implements JsonService {
 
   /** Certificates actually signed (idempotent retries do not count twice). */
   get issuedCount(): number {
-    return this.#issued.size;
+    return [...this.#issued.values()].filter((r) => !r.recorded).length;
   }
 
   issuedCertificates(): Array<{ arn: string; serial: string; certificatePem: string; revoked: boolean }> {

@@ -15,12 +15,13 @@ import { RotationStore } from "../adapters/rotation-store.ts";
 import { CredentialStore } from "../adapters/secrets.ts";
 import type { WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
-import { readNamedLinks } from "../config/settings-links.ts";
+import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
 import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type AwsClients, createAwsClients } from "./aws-clients.ts";
 import { dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
 import { logLine } from "./observability.ts";
+import { privateCaClients } from "./private-ca-clients.ts";
 import { trustBundleOf } from "./trust-bundle.ts";
 import { type TrustBundleConfig, trustTargetsFrom } from "./trust-targets.ts";
 
@@ -34,6 +35,8 @@ export interface WiringConfig extends TrustBundleConfig {
   /** Customer-managed KMS key the credential secrets are encrypted with. */
   credentialsKeyArn: string;
   settings: RotationSettings;
+  /** The managed CAs: the configured one first, then those being migrated away from. */
+  authorityArns: string[];
 }
 
 /** What infra/rotation.ts links to the workflow. */
@@ -55,6 +58,10 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
     topicArn: links.NotificationTopic.arn,
     credentialsKeyArn: linked.credentialsKeyArn,
     settings: linked.rotation,
+    authorityArns: managedAuthorityArns({
+      authorityArn: linked.rotation.authorityArn,
+      previousAuthorityArns: linked.previousAuthorityArns,
+    }),
   };
 }
 
@@ -71,6 +78,8 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
   const now = () => new Date();
   const acm = new AcmAdapter(aws.acm);
   const privateCa = new PrivateCaAdapter(aws.privateCa);
+  // Another CA's region gets its own client (tests' stand-ins serve every region on one client).
+  const privateCaIn = clients ? () => aws.privateCa : privateCaClients(config);
   const credentials = new CredentialStore(aws.secrets, { kmsKeyId: config.credentialsKeyArn });
   const notifier = new Notifier(aws.sns, config.topicArn);
   return {
@@ -79,6 +88,10 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
     acm,
     distributions: new CloudFrontAdapter(aws.cloudfront),
     issuance: { privateCa, acm, credentials, now },
+    authorities: {
+      authorityArns: config.authorityArns,
+      privateCaOf: (arn) => new PrivateCaAdapter(privateCaIn(regionOfArn(arn) ?? config.region)),
+    },
     trustTargets: trustTargetsFrom(config, aws, {
       announcements: new InventoryStore(dynamo, { tableName: config.tableName }).announcements(
         config.targets.eventBus ?? "",

@@ -5,6 +5,7 @@
 import type { AcmAdapter } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { DistributionMetrics } from "../adapters/metrics.ts";
+import type { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { Notification } from "../core/notifications.ts";
 import type { RotationEvent, RotationRequest, RotationState } from "../core/rotation.ts";
@@ -48,6 +49,14 @@ export interface RotationDeps {
     "findDistributionsPresenting" | "swapOriginCertificate" | "deploymentStatus" | "originEndpoints"
   >;
   issuance: IssuanceDeps;
+  /**
+   * The managed CAs (the configured one first, then those being migrated away from), each reached in its
+   * own region: a retired certificate is revoked at the CA that issued it. Absent: the configured CA only.
+   */
+  authorities?: {
+    authorityArns: string[];
+    privateCaOf(authorityArn: string): Pick<PrivateCaAdapter, "authorityChainPem" | "revoke">;
+  };
   trustTargets: TrustTarget[];
   metrics: Pick<DistributionMetrics, "errorRates" | "errorRateReadings">;
   store: RotationStorePort;

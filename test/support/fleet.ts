@@ -88,6 +88,8 @@ export interface Fleet {
   oldIssuer: CertificateAuthority;
   newIssuer: CertificateAuthority;
   authorityArn: string;
+  /** The old CA as a Private CA, in a CA change (newIssuer "other"). */
+  previousAuthorityArn?: string;
   oldCertificateArn: string;
   oldCredential: IssuedCredential;
   oldSerial: string;
@@ -137,6 +139,9 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
         ? await createSubordinateCa(newRoot, { name: "CN=Acme Origin Client CA 2, O=Acme" })
         : oldIssuer;
     const authorityArn = standins.privateCa.addAuthority(newIssuer);
+    // In a CA change the old CA is a Private CA too, being migrated away from (previousAuthorityArns).
+    const previousAuthorityArn =
+      oldIssuer === newIssuer ? undefined : standins.privateCa.addAuthority(oldIssuer);
     const serverCa = await createRootCa({ name: "CN=Acme Origin Servers CA, O=Acme" });
     const serverIdentity = await issueServerCredential(serverCa);
 
@@ -177,6 +182,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
               bundleSecretName: "mtls-rotator/trust/origin-client-ca",
             },
             credentialsKeyArn: FLEET_CREDENTIALS_KEY,
+            previousAuthorityArns: previousAuthorityArn ? [previousAuthorityArn] : [],
           },
         },
         env: {
@@ -207,6 +213,8 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
       notBefore: new Date(Date.now() - 80 * DAY),
       notAfter: new Date(Date.now() + 10 * DAY),
     });
+    // Issued by its Private CA (the old one in a CA change), which knows it as every certificate it issued.
+    standins.privateCa.recordIssued(previousAuthorityArn ?? authorityArn, oldCredential.certificatePem);
     const oldCertificateArn = await acm.importCertificate({
       ...oldCredential,
       lineage: { rotationId: "initial", credential: "initial" },
@@ -261,6 +269,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
       oldIssuer,
       newIssuer,
       authorityArn,
+      ...(previousAuthorityArn ? { previousAuthorityArn } : {}),
       oldCertificateArn,
       oldCredential,
       oldSerial,

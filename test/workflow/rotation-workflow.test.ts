@@ -556,6 +556,39 @@ describe("trust before swap", () => {
   });
 });
 
+describe("a retired certificate is revoked at the CA that issued it (revokeRetired)", () => {
+  const revokedSerials = (f: Fleet) =>
+    f.standins.privateCa
+      .issuedCertificates()
+      .filter((c) => c.revoked)
+      .map((c) => c.serial);
+  const oldSerial = (f: Fleet) =>
+    new X509Certificate(f.oldCredential.certificatePem).serialNumber.toLowerCase();
+
+  it("after a CA migration: at the previous CA, not the configured one", async () => {
+    const f = await fleet({ distributions: 2, newIssuer: "other", settings: { revokeRetired: true } });
+    for (const origin of f.origins.values()) await origin.trust(f.bothTrustPem);
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const retired = (await f.store.history(f.input().rotationId)).find((e) => e.type === "retired");
+    expect(retired).toMatchObject({ deleted: true, revoked: true });
+    expect(revokedSerials(f)).toEqual([oldSerial(f)]);
+    // The stand-in finds a serial only under the CA that issued it: one call, answered, at the old CA.
+    expect(
+      f.standins.server.calls.filter((c) => c.operation === "RevokeCertificate").map((c) => c.status),
+    ).toEqual([200]);
+  });
+
+  it("without a migration: at the configured CA", async () => {
+    const f = await fleet({ distributions: 1, settings: { revokeRetired: true } });
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const retired = (await f.store.history(f.input().rotationId)).find((e) => e.type === "retired");
+    expect(retired).toMatchObject({ deleted: true, revoked: true });
+    expect(revokedSerials(f)).toEqual([oldSerial(f)]);
+  });
+});
+
 describe("a CA migration to a CA of another key type", () => {
   // ACM imports a certificate only with its signing CA's key type (the stand-in enforces it), so the
   // replacement's key follows the new CA's, whatever the certificate in service had.

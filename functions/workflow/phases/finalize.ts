@@ -3,6 +3,8 @@
  * the old certificate through the grace period, then retire it (and revoke it when asked).
  */
 
+import { X509Certificate } from "node:crypto";
+import { splitPem } from "../../core/pem.ts";
 import { promoteCredential } from "../../issuance/issue-certificate.ts";
 import type { Rotation } from "../steps.ts";
 import type { Ending } from "./end.ts";
@@ -23,10 +25,13 @@ export async function finalize(r: Rotation): Promise<Ending> {
     let revoked = false;
     if (settings.revokeRetired && retired.deleted) {
       try {
-        await deps.issuance.privateCa.revoke(settings.authorityArn, old.serial);
-        revoked = true;
+        // At the CA that issued it: after a CA migration that is the previous CA, not the configured one.
+        const issuer = await issuingAuthorityOf(r, old.certificatePem);
+        if (issuer) {
+          await issuer.privateCa.revoke(issuer.authorityArn, old.serial);
+          revoked = true;
+        } else r.log("revocation skipped: no managed Private CA issued the retired certificate", {});
       } catch (error) {
-        // The retired certificate may come from another CA (e.g. before a migration): report, do not fail.
         r.log("revocation skipped", { error: (error as Error).message });
       }
     }
@@ -37,4 +42,25 @@ export async function finalize(r: Rotation): Promise<Ending> {
     event: (at) => ({ type: "completed", at }),
     notification: { event: "rotation-completed", detail: { newCertificateArn: newArn } },
   };
+}
+
+/**
+ * The managed CA whose key signed `certificatePem` (its certificate names the CA as issuer and verifies with
+ * the CA's public key: a CA re-keyed under the same name is another CA), with the client of its region.
+ */
+async function issuingAuthorityOf(r: Rotation, certificatePem: string) {
+  const { deps, settings } = r;
+  const authorities = deps.authorities ?? {
+    authorityArns: [settings.authorityArn],
+    privateCaOf: () => deps.issuance.privateCa,
+  };
+  const certificate = new X509Certificate(certificatePem);
+  for (const authorityArn of authorities.authorityArns) {
+    const privateCa = authorities.privateCaOf(authorityArn);
+    const [caPem] = splitPem(await privateCa.authorityChainPem(authorityArn));
+    if (!caPem) continue;
+    const ca = new X509Certificate(caPem);
+    if (certificate.checkIssued(ca) && certificate.verify(ca.publicKey)) return { authorityArn, privateCa };
+  }
+  return undefined;
 }
