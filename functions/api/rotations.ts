@@ -41,6 +41,7 @@ import {
 } from "../dispatch/start-rotation.ts";
 import {
   DistributionsNotAllowedError,
+  NotPresentedError,
   type PlanDeps,
   planRotation,
   settingsWithOverrides,
@@ -175,7 +176,11 @@ export async function requestRotation(
       planRotation(deps, { certificateArn, ...(overrides ? { overrides } : {}) }),
     ).catch((error: unknown) => {
       // The plan a real rotation would refuse at its first step: say so now.
-      if (error instanceof DistributionsNotAllowedError || error instanceof ReplacementKeyError)
+      if (
+        error instanceof DistributionsNotAllowedError ||
+        error instanceof ReplacementKeyError ||
+        error instanceof NotPresentedError
+      )
         throw conflict(error.message);
       throw error;
     });
@@ -188,6 +193,10 @@ export async function requestRotation(
   if (running !== undefined) {
     throw conflict(`rotation ${running} is already running for ${certificateArn}`, running);
   }
+  // The rotation would refuse at its plan; say so now rather than start an execution that fails (after
+  // the running check: a running rotation's certificate may be presented by nothing any more).
+  if ((await deps.distributions.findDistributionsPresenting(certificateArn)).length === 0)
+    throw conflict(new NotPresentedError(certificateArn).message);
 
   let started: Awaited<ReturnType<typeof startRotation>>;
   try {

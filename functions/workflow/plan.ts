@@ -53,6 +53,21 @@ export class DistributionsNotAllowedError extends Error {
   }
 }
 
+/**
+ * No distribution presents the certificate: a rotation would swap nothing, then delete the certificate
+ * after the grace period. Refused, never "completed with zero waves".
+ */
+export class NotPresentedError extends Error {
+  override name = "NotPresentedError";
+  readonly retryable = false;
+  constructor(certificateArn: string) {
+    super(
+      `no CloudFront distribution presents ${certificateArn}: a rotation would swap nothing and then delete ` +
+        "it; nothing to rotate (attach it to an origin first, or retire it yourself)",
+    );
+  }
+}
+
 export interface PlanReadDeps {
   acm: Pick<AcmAdapter, "getCertificate">;
   distributions: Pick<CloudFrontAdapter, "findDistributionsPresenting">;
@@ -95,7 +110,8 @@ export function caKeyAlgorithmOf(authorityChainPem: string): string {
  * The certificate in service (read from ACM: its serial, subject and key come from the service, never from
  * the caller), the key its replacement gets from the issuing CA, and the distributions presenting it,
  * ordered into waves. The workflow's plan step and the dry-run plan both start here. Throws
- * ReplacementKeyError when the CA's key leaves no key CloudFront could present.
+ * ReplacementKeyError when the CA's key leaves no key CloudFront could present, NotPresentedError when no
+ * distribution presents the certificate.
  */
 export async function planTargets(deps: PlanReadDeps, request: PlanTargetsRequest): Promise<PlannedTargets> {
   const { certificateArn, allowedDistributionIds } = request;
@@ -110,6 +126,7 @@ export async function planTargets(deps: PlanReadDeps, request: PlanTargetsReques
   });
   if (choice.keyAlgorithm === undefined) throw new ReplacementKeyError(choice);
   const targets = await deps.distributions.findDistributionsPresenting(certificateArn);
+  if (targets.length === 0) throw new NotPresentedError(certificateArn);
   if (allowedDistributionIds) {
     const outside = targets.map((t) => t.distributionId).filter((id) => !allowedDistributionIds.includes(id));
     if (outside.length > 0) throw new DistributionsNotAllowedError(certificateArn, outside);

@@ -3,9 +3,11 @@
  * and the dry-run plan — against the AWS stand-ins and dynalite, compared with what the workflow's own plan
  * step records, and shown to change nothing.
  */
+import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import { ReplacementKeyError } from "../../functions/core/certificate.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
@@ -21,7 +23,12 @@ import {
   WORST_ISSUE_SECONDS,
 } from "../../functions/workflow/plan.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
-import { type CaKeyAlgorithm, createRootCa, createSubordinateCa } from "../../standins/pki.ts";
+import {
+  type CaKeyAlgorithm,
+  createRootCa,
+  createSubordinateCa,
+  issueClientCredential,
+} from "../../standins/pki.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { buildFleet, type Fleet } from "../support/fleet.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -223,6 +230,41 @@ describe("planRotation against the stand-ins", () => {
     expect(writes).toEqual([]);
     expect(fleet.standins.privateCa.issuedCount).toBe(0);
     expect(fleet.standins.sns.messages(fleet.topicArn)).toHaveLength(messages);
+  });
+
+  it("refuses a certificate no distribution presents; the workflow fails at its plan and deletes nothing", async () => {
+    const credential = await issueClientCredential(fleet.oldIssuer, {
+      subject: "CN=presented-nowhere, O=Acme",
+      notBefore: new Date(Date.now() - 80 * 86_400_000),
+      notAfter: new Date(Date.now() + 10 * 86_400_000),
+    });
+    const acm = new AcmAdapter(fleet.standins.clients().acm);
+    const unused = await acm.importCertificate({
+      ...credential,
+      lineage: { rotationId: "fixture", credential: "unused" },
+    });
+    await expect(planRotation(planDeps(), { certificateArn: unused })).rejects.toMatchObject({
+      name: "NotPresentedError",
+      retryable: false,
+      message: expect.stringMatching(/^no CloudFront distribution presents .* nothing to rotate/),
+    });
+
+    const handler = createRotationWorkflow(workflow, fleet.deps);
+    const serial = new X509Certificate(credential.certificatePem).serialNumber.toLowerCase();
+    const input = fleet.input({ certificateArn: unused, serial, rotationId: "presented-nowhere" });
+    const callsBefore = fleet.standins.server.calls.length;
+    const result = await new LocalDurableTestRunner({ handlerFunction: handler }).run({ payload: input });
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await fleet.store.get("presented-nowhere");
+    expect(state).toMatchObject({ status: "failed" });
+    expect(state?.outcome?.detail).toMatch(/no CloudFront distribution presents/);
+    // Nothing issued, swapped or deleted: the certificate is still in ACM, and no longer locked.
+    expect(fleet.standins.acm.arns()).toContain(unused);
+    const writes = fleet.standins.server.calls
+      .slice(callsBefore)
+      .filter((c) => /^(Issue|Import|Update|Delete|Put|Create)/.test(c.operation) && c.service !== "sns");
+    expect(writes).toEqual([]);
+    expect(await fleet.store.activeRotationFor(unused)).toBeUndefined();
   });
 
   it("refuses a certificate also presented by distributions the deployment may not change", async () => {

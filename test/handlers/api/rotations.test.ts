@@ -474,6 +474,31 @@ describe("POST /rotations", () => {
     expect(await tableItems()).toBe(before.items);
   });
 
+  it("refuses a managed certificate no distribution presents, dry run or not (409 saying why), and changes nothing", async () => {
+    const presentedNowhere = await new AcmAdapter(standins.clients().acm).importCertificate({
+      ...(await issueClientCredential(issuingCa, {
+        subject: "CN=presented-nowhere, O=Acme",
+        keyAlgorithm: "RSA_2048",
+        notBefore: new Date(Date.now() - DAY),
+        notAfter: new Date(Date.now() + 30 * DAY),
+      })),
+      lineage: { rotationId: "elsewhere", credential: "elsewhere" },
+    });
+    const before = await snapshot(f);
+    for (const dryRun of [true, false]) {
+      const answer = await start(f, { body: { certificateArn: presentedNowhere, dryRun } });
+      expect(answer.status).toBe(409);
+      expect(answer.body.error.code).toBe("Conflict");
+      expect(answer.body.error.message).toMatch(
+        /no CloudFront distribution presents .*: a rotation would swap nothing and then delete it/,
+      );
+    }
+    await f.settled();
+    expect(f.starts).toEqual([]);
+    expect(await tableItems()).toBe(before.items);
+    expect(standins.acm.arns()).toContain(presentedNowhere);
+  });
+
   it("a dry run of a certificate ACM does not have is a 404", async () => {
     const unknown = certificateArn.replace(/[0-9a-f]{12}$/, "000000000000");
     const answer = await start(f, { body: { certificateArn: unknown, dryRun: true } });
