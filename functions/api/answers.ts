@@ -335,7 +335,12 @@ export const RotationEventView = z.discriminatedUnion("type", [
     bundleSha256: z.string(),
     targets: z.array(recorded({ target: z.string(), changed: z.boolean() })),
   }),
-  event("preflight", { attempt: z.int(), probes: z.array(ProbeResultView), deadlinePassed: z.boolean() }),
+  event("preflight", {
+    attempt: z.int(),
+    probes: z.array(ProbeResultView),
+    deadlinePassed: z.boolean(),
+    elapsedSeconds: z.optional(z.number()),
+  }),
   event("swapped", {
     wave: z.int(),
     distributionId: z.string(),

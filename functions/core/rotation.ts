@@ -180,7 +180,16 @@ export type RotationEvent =
       bundleSha256: string;
       targets: Array<{ target: string; changed: boolean }>;
     }
-  | { type: "preflight"; at: string; attempt: number; probes: ProbeResult[]; deadlinePassed: boolean }
+  | {
+      type: "preflight";
+      /** When the attempt began. */
+      at: string;
+      attempt: number;
+      probes: ProbeResult[];
+      deadlinePassed: boolean;
+      /** Seconds from the first attempt's start to this attempt's end (absent in events before it was kept). */
+      elapsedSeconds?: number;
+    }
   | {
       type: "swapped";
       at: string;

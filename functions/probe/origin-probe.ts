@@ -23,6 +23,7 @@ export interface ClientIdentity {
 }
 
 export interface ProbeOptions {
+  /** The whole probe, connection to last byte (not a socket's idle time). Default 5 s. */
   timeoutMs?: number;
   /** Extra CA certificates trusted for the ORIGIN's server certificate (private origins, tests). */
   originServerCaPem?: string;
@@ -38,7 +39,11 @@ export function probeOrigin(
 ): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? 5_000;
   return new Promise<ProbeResult>((resolve) => {
-    const done = (result: Omit<ProbeResult, "target">) => resolve({ target: endpoint.target, ...result });
+    let timer: NodeJS.Timeout | undefined;
+    const done = (result: Omit<ProbeResult, "target">) => {
+      clearTimeout(timer);
+      resolve({ target: endpoint.target, ...result });
+    };
     const req = request(
       {
         host: endpoint.host,
@@ -51,7 +56,6 @@ export function probeOrigin(
         ca: options.originServerCaPem ? [...rootCertificates, options.originServerCaPem] : undefined,
         ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
         headers: { "user-agent": "mtls-rotator-probe/1", connection: "close" },
-        timeout: timeoutMs,
       },
       (res) => {
         res.resume();
@@ -61,7 +65,9 @@ export function probeOrigin(
         });
       },
     );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    // One deadline for the whole exchange: a socket timeout is idle time, which a slow origin that keeps
+    // sending (a handshake, then headers, then a trickle of body) would stretch without end.
+    timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     // Transport failures: refused connection, handshake rejected, untrusted origin certificate. The message
     // names the failure only; it never contains the credential.
     req.on("error", (error) => done({ status: null, accepted: false, error: error.message }));

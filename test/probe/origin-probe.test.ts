@@ -227,6 +227,31 @@ describe("probeOrigin: transport failures are reported, never thrown", () => {
     expect(elapsed).toBeLessThan(2_000);
   });
 
+  it("an origin that answers, then trickles its body: the timeout is the whole probe's, not idle time", async () => {
+    const trickling = createHttpsServer(
+      { key: server.privateKeyPem, cert: server.certificatePem },
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "text/plain" });
+        const drip = setInterval(() => res.write("."), 40);
+        res.on("close", () => clearInterval(drip));
+      },
+    );
+    await new Promise<void>((resolve) => trickling.listen(0, "127.0.0.1", resolve));
+    try {
+      const started = Date.now();
+      const result = await probe(endpoint((trickling.address() as AddressInfo).port), trusted, {
+        timeoutMs: 300,
+      });
+      const elapsed = Date.now() - started;
+      expect(result).toMatchObject({ status: null, accepted: false, error: "no answer within 300 ms" });
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      expect(elapsed).toBeLessThan(1_500);
+    } finally {
+      trickling.closeAllConnections();
+      await new Promise((resolve) => trickling.close(resolve));
+    }
+  });
+
   it.each([
     {
       name: "a key that does not match the certificate",

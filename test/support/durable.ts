@@ -28,6 +28,13 @@ export function resetFakeClock(): void {
   clock.setSystemTime(RealDate.now());
 }
 
+/** Moves the runner's fake clock forward (a call that takes `ms`, under time skipping). */
+export function advanceFakeClock(ms: number): void {
+  const clock = fakeClock();
+  if (!clock) throw new Error("time skipping is on but the runner has no fake clock");
+  clock.setSystemTime(Date.now() + ms);
+}
+
 function seconds(duration: Duration): number {
   const d = duration as { days?: number; hours?: number; minutes?: number; seconds?: number };
   return (d.days ?? 0) * 86_400 + (d.hours ?? 0) * 3600 + (d.minutes ?? 0) * 60 + (d.seconds ?? 0);

@@ -19,7 +19,12 @@ import {
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
-import { resetFakeClock, useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
+import {
+  advanceFakeClock,
+  resetFakeClock,
+  useDurableRunner,
+  withWaitsThatAddUp,
+} from "../support/durable.ts";
 import { Edge } from "../support/edge.ts";
 import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
@@ -553,6 +558,75 @@ describe("trust before swap", () => {
     const state = await f.store.get(f.input().rotationId);
     expect(state?.preflightAttempts).toBe(3);
     expect(state?.status).toBe("completed");
+  });
+});
+
+describe("deadlines are time, not attempts", () => {
+  it("a preflight whose origin takes 4 s to refuse ends within its 6 s deadline plus one probe", async () => {
+    const f = await fleet({
+      distributions: 1,
+      settings: { preflight: { timeoutSeconds: 6, intervalSeconds: 1, probePath: "/" } },
+    });
+    const { result } = await rotate(f, {
+      deps: {
+        // Each attempt takes 4 s of the (fake) clock, then the origin refuses.
+        probe: async (endpoints) => {
+          advanceFakeClock(4_000);
+          return endpoints.map((e) => ({ target: e.target, status: 400, accepted: false }));
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("aborted");
+    const attempts = (await f.store.history(f.input().rotationId)).filter(
+      (e): e is Extract<RotationEvent, { type: "preflight" }> => e.type === "preflight",
+    );
+    // Attempt 1 ends at 4 s (2 s left: wait 1 s), attempt 2 runs from 5 s to 9 s: past the deadline.
+    expect(attempts.map((a) => [a.attempt, Math.round(a.elapsedSeconds!), a.deadlinePassed])).toEqual([
+      [1, 4, false],
+      [2, 9, true],
+    ]);
+    expect(attempts.at(-1)!.elapsedSeconds!).toBeLessThanOrEqual(6 + 4);
+  });
+
+  it("a deploy wait whose polls take 20 s each gives up within its 60 s plus one poll", async () => {
+    const f = await fleet({
+      distributions: 1,
+      settings: { deploy: { timeoutSeconds: 60, pollSeconds: 30 } },
+    });
+    // What CloudFront is asked, in order: the swap, its deploy polls, the swap back, the rollback's polls.
+    const calls: Array<{ call: "swap" | "poll"; at: number }> = [];
+    const real = f.deps.distributions;
+    const { result } = await rotate(f, {
+      deps: {
+        distributions: {
+          findDistributionsPresenting: (arn) => real.findDistributionsPresenting(arn),
+          originEndpoints: (...a) => real.originEndpoints(...a),
+          swapOriginCertificate: async (...a) => {
+            calls.push({ call: "swap", at: Date.now() });
+            return real.swapOriginCertificate(...a);
+          },
+          // CloudFront never finishes deploying, and each look takes 20 s.
+          deploymentStatus: async (ids) => {
+            advanceFakeClock(20_000);
+            calls.push({ call: "poll", at: Date.now() });
+            return Object.fromEntries(ids.map((id) => [id, "InProgress" as const]));
+          },
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    const swaps = calls.flatMap((c, i) => (c.call === "swap" ? [i] : []));
+    expect(swaps.length).toBeGreaterThanOrEqual(2);
+    const swapWait = calls.slice(swaps[0]! + 1, swaps[1]!).map((c) => c.at);
+    // From the end of its first poll to its last, at most the 60 s deadline plus one poll (20 s): polls at
+    // 0, 50 (after a 30 s wait) and about 80 s (what is left of the deadline, then a poll), then it gives up.
+    const offsets = swapWait.map((at) => (at - swapWait[0]!) / 1000);
+    expect(offsets).toHaveLength(3);
+    expect(Math.round(offsets[1]!)).toBe(50);
+    expect(offsets[2]!).toBeGreaterThan(60);
+    expect(offsets[2]!).toBeLessThanOrEqual(60 + 20);
   });
 });
 

@@ -54,20 +54,32 @@ export async function probeWithNewCertificate(
   return all.filter((p) => distributionIds.some((id) => p.target.startsWith(`${id}/`)));
 }
 
+/**
+ * Probe until every origin accepts or the deadline passes. The deadline is time, counted from the first
+ * attempt's start: an origin slow to refuse does not stretch it by attempts. Each attempt reads the clock
+ * inside its step (checkpointed, so a replay decides the same); an attempt starts only before the deadline,
+ * so the preflight ends within its timeout plus one probe's timeout.
+ */
 export async function preflight(r: Rotation): Promise<Stop | undefined> {
   const { preflight: policy } = r.settings;
-  // Deadlines count attempts (timeout / interval), not clock readings: deterministic on replay.
-  const attempts = 1 + Math.floor(policy.timeoutSeconds / policy.intervalSeconds);
+  let startedAt: number | undefined;
   for (let attempt = 1; targetsOf(r.state).length > 0; attempt += 1) {
     let result: Extract<RotationEvent, { type: "preflight" }>;
     try {
-      result = await r.record(`preflight:${attempt}`, async () => ({
-        type: "preflight",
-        at: r.at(),
-        attempt,
-        probes: await probeWithNewCertificate(r),
-        deadlinePassed: attempt >= attempts,
-      }));
+      result = await r.record(`preflight:${attempt}`, async () => {
+        const at = r.at();
+        const probes = await probeWithNewCertificate(r);
+        const elapsedSeconds = (r.deps.now().getTime() - (startedAt ?? Date.parse(at))) / 1000;
+        return {
+          type: "preflight",
+          at,
+          attempt,
+          probes,
+          // Less than a second left is no time for another attempt (durable waits are whole seconds).
+          deadlinePassed: policy.timeoutSeconds - elapsedSeconds < 1,
+          elapsedSeconds,
+        };
+      });
     } catch (error) {
       // Probing itself failed (not an origin refusing): nothing was swapped, so undo and end.
       return {
@@ -76,6 +88,7 @@ export async function preflight(r: Rotation): Promise<Stop | undefined> {
         detail: `preflight failed: ${(error as Error).message}`,
       };
     }
+    startedAt ??= Date.parse(result.at);
     const refused = result.probes.filter((p) => !p.accepted);
     if (refused.length === 0) return undefined;
     if (result.deadlinePassed) {
@@ -85,7 +98,13 @@ export async function preflight(r: Rotation): Promise<Stop | undefined> {
         detail: `origins refused the new certificate: ${refused.map((p) => `${p.target} (${p.status ?? p.error})`).join(", ")}`,
       };
     }
-    await r.wait(`preflight:${attempt}:wait`, policy.intervalSeconds);
+    // Until the next attempt, but never past the deadline (an execution recorded before elapsedSeconds was
+    // kept waits its interval, as it did).
+    const remaining =
+      result.elapsedSeconds === undefined
+        ? policy.intervalSeconds
+        : Math.floor(policy.timeoutSeconds - result.elapsedSeconds);
+    await r.wait(`preflight:${attempt}:wait`, Math.max(1, Math.min(policy.intervalSeconds, remaining)));
   }
   return undefined;
 }

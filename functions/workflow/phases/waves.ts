@@ -116,18 +116,32 @@ async function approval(r: Rotation, wave: number): Promise<Halt | undefined> {
   return undefined;
 }
 
-/** Poll until the distributions are Deployed (durable waits between polls); false at the deadline. */
+/**
+ * Poll until the distributions are Deployed (durable waits between polls); false at the deadline. The
+ * deadline is time from the first poll, read inside each poll's step (checkpointed: a replay decides the
+ * same), and no wait runs past it.
+ */
 export async function waitDeployed(r: Rotation, name: string, ids: string[]): Promise<boolean> {
   if (ids.length === 0) return true;
   const { deploy } = r.settings;
-  const polls = 1 + Math.floor(deploy.timeoutSeconds / deploy.pollSeconds);
+  let firstPollAt: number | undefined;
   for (let poll = 1; ; poll += 1) {
-    const pending = await r.act(`${name}:deploy:${poll}`, async () => {
+    const answer = await r.act(`${name}:deploy:${poll}`, async () => {
       const statuses = await r.deps.distributions.deploymentStatus(ids);
-      return ids.filter((id) => statuses[id] !== "Deployed");
+      return { pending: ids.filter((id) => statuses[id] !== "Deployed"), at: r.at() };
     });
+    // Executions recorded before polls kept their time checkpointed a bare list: their deadline counts
+    // polls, as it did then.
+    const { pending, at } = Array.isArray(answer) ? { pending: answer as string[], at: undefined } : answer;
     if (pending.length === 0) return true;
-    if (poll >= polls) return false;
-    await r.wait(`${name}:deploy:${poll}:wait`, deploy.pollSeconds);
+    if (at === undefined) {
+      if (poll >= 1 + Math.floor(deploy.timeoutSeconds / deploy.pollSeconds)) return false;
+      await r.wait(`${name}:deploy:${poll}:wait`, deploy.pollSeconds);
+      continue;
+    }
+    firstPollAt ??= Date.parse(at);
+    const remaining = deploy.timeoutSeconds - (Date.parse(at) - firstPollAt) / 1000;
+    if (remaining < 1) return false;
+    await r.wait(`${name}:deploy:${poll}:wait`, Math.max(1, Math.min(deploy.pollSeconds, Math.floor(remaining))));
   }
 }
