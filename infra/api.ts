@@ -3,7 +3,7 @@
 // and granted only what its use-case touches. No statement has a wildcard action; "*" resources only where
 // the action supports nothing narrower (noted).
 import { LAMBDA_NODEJS, type LambdaName, lambdaHandler } from "./lambdas";
-import { rotationSettingsLink, rotationWorkflow } from "./rotation";
+import { deadRotationRelease, rotationSettingsLink, rotationWorkflow } from "./rotation";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucketLink } from "./storage";
 import { rotationWorkflowStarterLink, scanFunction } from "./tracking";
@@ -72,6 +72,7 @@ export const apiPermissions = {
       actions: ["lambda:InvokeFunction"],
       resources: [$interpolate`${rotationWorkflow.arn}:${rotationWorkflow.qualifier}`],
     },
+    ...deadRotationRelease,
   ] as Statement[],
   /** POST /rotations/{id}/rollback|approve: the open control point, and answering its durable callback. */
   controlRotation: [

@@ -163,3 +163,23 @@ export const rotationWorkflow = new sst.aws.Workflow("RotationWorkflow", {
     invocation: "5 minutes",
   },
 });
+
+/**
+ * For every function that starts rotations (the scan, the ACM expiry event, POST /rotations): whether an
+ * earlier rotation of the certificate is alive (its durable execution's status, by name), and releasing the
+ * lock of one that is not (functions/dispatch/start-rotation.ts liveLockHolder): a conditional DeleteItem of
+ * lock items only (`CERT#...` partitions).
+ */
+export const deadRotationRelease: Statement[] = [
+  {
+    // The action's resource is the function, unqualified (Service Authorization Reference); the request
+    // names the published version in its Qualifier.
+    actions: ["lambda:ListDurableExecutionsByFunction"],
+    resources: [rotationWorkflow.arn],
+  },
+  {
+    actions: ["dynamodb:DeleteItem"],
+    resources: [rotationTable.arn],
+    conditions: [{ test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: ["CERT#*"] }],
+  },
+];

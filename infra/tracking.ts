@@ -19,7 +19,7 @@
 // where the rule that invokes the handler sees them.
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
-import { rotationWorkflow } from "./rotation";
+import { deadRotationRelease, rotationWorkflow } from "./rotation";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
 import { trustTargetPermissions } from "./trust-targets";
@@ -109,6 +109,7 @@ export const trackingPermissions: Statement[] = [
     actions: ["lambda:InvokeFunction"],
     resources: [$interpolate`${rotationWorkflow.arn}:${rotationWorkflow.qualifier}`],
   },
+  ...deadRotationRelease,
   { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
   // Lambda sends the record of a failed invocation to the on-failure destination with the function's role.
   { actions: ["sqs:SendMessage"], resources: [trackingDeadLetters.arn] },

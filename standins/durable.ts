@@ -26,6 +26,7 @@ import { workflow } from "sst/aws/workflow";
 import { CallbackClosedError, type CallbackSender } from "../functions/dispatch/control-rotation.ts";
 import {
   ALREADY_STARTED,
+  type ExecutionStatus,
   type WorkflowSdk,
   type WorkflowStarter,
 } from "../functions/dispatch/start-rotation.ts";
@@ -55,6 +56,7 @@ export interface LocalWorkflowStarter extends WorkflowStarter {
  */
 export function localWorkflowStarter(runnerFactory: (name: string) => LocalRunner): LocalWorkflowStarter {
   const runs = new Map<string, LocalExecution>();
+  const ended = new Map<string, ExecutionStatus>();
   return {
     async start(name, payload) {
       if (runs.has(name)) return { started: false, executionArn: localArn(name) };
@@ -66,11 +68,31 @@ export function localWorkflowStarter(runnerFactory: (name: string) => LocalRunne
           (error: unknown) => ({ error }),
         );
       runs.set(name, { name, payload, done });
+      void done.then((outcome) => ended.set(name, endStatusOf(outcome)));
       return { started: true, executionArn: localArn(name) };
+    },
+    // Lambda's ExecutionStatus of the name: RUNNING until the run settles, then how it ended.
+    async status(name) {
+      if (!runs.has(name)) return undefined;
+      return ended.get(name) ?? "RUNNING";
     },
     execution: (name) => runs.get(name),
     executions: () => [...runs.values()],
   };
+}
+
+/** How a local run ended, as Lambda reports an execution: the runner's status when it has one. */
+function endStatusOf(outcome: { result?: unknown; error?: unknown }): ExecutionStatus {
+  if (outcome.error !== undefined) return "FAILED";
+  const status = (outcome.result as { getStatus?: () => unknown } | undefined)?.getStatus?.();
+  if (status === undefined) return "SUCCEEDED";
+  return status === "SUCCEEDED"
+    ? "SUCCEEDED"
+    : status === "TIMED_OUT"
+      ? "TIMED_OUT"
+      : status === "STOPPED"
+        ? "STOPPED"
+        : "FAILED";
 }
 
 function localArn(name: string): string {
@@ -103,7 +125,11 @@ export function localWorkflowSdk(starter: LocalWorkflowStarter): WorkflowSdk {
     }
     return { arn: result.executionArn, statusCode: 202 } as Awaited<ReturnType<WorkflowSdk["start"]>>;
   };
-  return { start, StartError: workflow.StartError };
+  return {
+    start,
+    StartError: workflow.StartError,
+    executionStatus: async (_resource, name) => starter.status?.(name),
+  };
 }
 
 /** Starts the local runner's environment with real timers; returns its teardown. */

@@ -36,6 +36,14 @@ export function modelCheckedStarter(
       });
       return starter.start(name, payload);
     },
+    async status(name) {
+      lambda().checkInput("ListDurableExecutionsByFunction", {
+        FunctionName: functionName,
+        Qualifier: "1",
+        DurableExecutionName: name,
+      });
+      return starter.status?.(name);
+    },
     execution: (name) => starter.execution(name),
     executions: () => starter.executions(),
   };

@@ -50,7 +50,12 @@ export async function startDurableExecution<TPayload = unknown>(
 }
 
 /** What the dispatcher starts executions with in Lambda (tests and the sandbox pass their own). */
-export const durableStarts = { start: startDurableExecution, StartError };
+export const durableStarts = {
+  start: startDurableExecution,
+  StartError,
+  executionStatus: (resource: workflow.Resource, name: string, options?: workflow.Options) =>
+    durableExecutionStatus(resource, name, options),
+};
 
 /**
  * The error code of a failed Lambda call: the `X-Amzn-ErrorType` header ("Code" or "Code:uri"), else a code
@@ -67,6 +72,63 @@ export async function errorCodeOf(response: Response): Promise<string | undefine
     }
   } catch {
     // Not JSON (or already read): no code.
+  }
+  return undefined;
+}
+
+/** A durable execution's status (Lambda's ExecutionStatus). */
+export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "STOPPED";
+
+const EXECUTION_STATUSES: readonly string[] = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "STOPPED"];
+
+/** Lambda answered a listing of executions with an error status; `response` carries its code. */
+export class ExecutionListError extends Error {
+  override name = "ExecutionListError";
+  readonly response: Response;
+  readonly retryable = true;
+  constructor(response: Response) {
+    super(`Lambda refused to list durable executions (${response.status})`);
+    this.response = response;
+  }
+}
+
+/**
+ * The status of the workflow's execution named `name` (of its qualified function): Lambda's
+ * ListDurableExecutionsByFunction filtered by the name ("Durable execution API", Lambda API reference),
+ * the pages read until the name is found. Undefined when Lambda has no execution of that name (never started,
+ * or dropped after the function's retention period).
+ */
+export async function durableExecutionStatus(
+  resource: workflow.Resource,
+  name: string,
+  options?: workflow.Options,
+): Promise<ExecutionStatus | undefined> {
+  let marker: string | undefined;
+  for (let page = 0; page < 20; page += 1) {
+    const query = new URLSearchParams({
+      Qualifier: resource.qualifier,
+      DurableExecutionName: name,
+      ...(marker ? { Marker: marker } : {}),
+    });
+    const response = await awsFetch(
+      "lambda",
+      `/2025-12-01/functions/${encodeURIComponent(resource.name)}/durable-executions?${query}`,
+      { method: "GET" },
+      options,
+    );
+    if (!response.ok) throw new ExecutionListError(response);
+    const body = (await response.json()) as {
+      DurableExecutions?: Array<{ DurableExecutionName?: unknown; Status?: unknown }>;
+      NextMarker?: unknown;
+    };
+    const found = (body.DurableExecutions ?? []).find((e) => e.DurableExecutionName === name);
+    if (found) {
+      if (typeof found.Status !== "string" || !EXECUTION_STATUSES.includes(found.Status))
+        throw new Error(`Lambda answered an unknown execution status ${JSON.stringify(found.Status)}`);
+      return found.Status as ExecutionStatus;
+    }
+    if (typeof body.NextMarker !== "string" || body.NextMarker === "") return undefined;
+    marker = body.NextMarker;
   }
   return undefined;
 }

@@ -81,13 +81,26 @@ export class RotationReads {
   }
 
   /** The rotation holding the certificate's lock, if any. */
-  async activeRotationFor(certificateArn: string): Promise<string | undefined> {
+  async activeRotationFor(certificateArn: string, now: Date = new Date()): Promise<string | undefined> {
+    const lock = await this.lockOf(certificateArn);
+    if (!lock) return undefined;
+    // A lease that ran out is no lock: its holder has outlived its worst case and is dead.
+    if (lock.expiresAt !== undefined && lock.expiresAt <= now.toISOString()) return undefined;
+    return lock.rotationId;
+  }
+
+  /** The certificate's lock item as stored (its holder, and its lease's end when it has one). */
+  async lockOf(certificateArn: string): Promise<{ rotationId: string; expiresAt?: string } | undefined> {
     const item = await this.#reads.getItem(
       { pk: lockPk(certificateArn), sk: "LOCK" },
       { consistentRead: true },
     );
     const holder = item?.rotationId;
-    return typeof holder === "string" ? holder : undefined;
+    if (typeof holder !== "string") return undefined;
+    return {
+      rotationId: holder,
+      ...(typeof item?.expiresAt === "string" ? { expiresAt: item.expiresAt } : {}),
+    };
   }
 
   /** The status of a rotation, or undefined when there is none (the dispatcher's view of earlier attempts). */

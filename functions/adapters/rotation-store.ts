@@ -138,24 +138,37 @@ export class RotationStore extends RotationReads {
 
   /**
    * Take the certificate's lock for `rotationId`: succeeds when nobody holds it or `rotationId` already
-   * does (re-acquiring is idempotent, so a replayed step gets the same answer).
+   * does (re-acquiring is idempotent, so a replayed step gets the same answer). With `leaseSeconds` the lock
+   * is a lease: it ends `leaseSeconds` after it was taken, and a lock whose lease ended is taken over (its
+   * holder outlived the longest a rotation can run: it is dead). The dispatcher also releases the lock of a
+   * holder Lambda reports ended, sooner (start-rotation.ts liveLockHolder).
    */
-  async acquireLock(certificateArn: string, rotationId: string): Promise<LockResult> {
+  async acquireLock(
+    certificateArn: string,
+    rotationId: string,
+    options: { leaseSeconds?: number } = {},
+  ): Promise<LockResult> {
+    const key = { pk: lockPk(certificateArn), sk: "LOCK" };
     // A lock released between the refused put and the read of its holder: try again (bounded).
     for (let attempt = 0; attempt < 5; attempt += 1) {
+      const now = this.#now();
+      const expiresAt =
+        options.leaseSeconds === undefined
+          ? undefined
+          : new Date(now.getTime() + options.leaseSeconds * 1000).toISOString();
       try {
-        // An update, not a put: re-acquiring keeps the original acquiredAt.
+        // An update, not a put: re-acquiring keeps the original acquiredAt and lease.
         await this.#doc.send(
           new UpdateCommand({
             TableName: this.#table,
-            Key: { pk: lockPk(certificateArn), sk: "LOCK" },
-            UpdateExpression:
-              "SET rotationId = :rotationId, certificateArn = :certificateArn, acquiredAt = if_not_exists(acquiredAt, :now)",
+            Key: key,
+            UpdateExpression: `SET rotationId = :rotationId, certificateArn = :certificateArn, acquiredAt = if_not_exists(acquiredAt, :now)${expiresAt ? ", expiresAt = if_not_exists(expiresAt, :expiresAt)" : ""}`,
             ConditionExpression: "attribute_not_exists(pk) OR rotationId = :rotationId",
             ExpressionAttributeValues: {
               ":rotationId": rotationId,
               ":certificateArn": certificateArn,
-              ":now": this.#now().toISOString(),
+              ":now": now.toISOString(),
+              ...(expiresAt ? { ":expiresAt": expiresAt } : {}),
             },
           }),
         );
@@ -163,8 +176,30 @@ export class RotationStore extends RotationReads {
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
       }
-      const heldBy = await this.activeRotationFor(certificateArn);
-      if (heldBy !== undefined && heldBy !== rotationId) return { acquired: false, heldBy };
+      const lock = await this.lockOf(certificateArn);
+      if (lock === undefined || lock.rotationId === rotationId) continue;
+      if (lock.expiresAt === undefined || lock.expiresAt > now.toISOString())
+        return { acquired: false, heldBy: lock.rotationId };
+      // The holder's lease ended: take the lock over, only from that holder and that lease.
+      try {
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: {
+              ...key,
+              rotationId,
+              certificateArn,
+              acquiredAt: now.toISOString(),
+              ...(expiresAt ? { expiresAt } : {}),
+            },
+            ConditionExpression: "rotationId = :holder AND expiresAt = :expiresAt",
+            ExpressionAttributeValues: { ":holder": lock.rotationId, ":expiresAt": lock.expiresAt },
+          }),
+        );
+        return { acquired: true };
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
     }
     throw new RotationStoreError(`lock for ${certificateArn} kept changing hands; try again`);
   }

@@ -36,6 +36,7 @@ import {
 import {
   AttemptsExhaustedError,
   InvalidRotationRequestError,
+  liveLockHolder,
   startRotation,
   type WorkflowStarter,
 } from "../dispatch/start-rotation.ts";
@@ -57,7 +58,10 @@ export const DEFAULT_REASON = "manual rotation via API";
  * Not the workflow's own dependencies (functions/workflow/rotation-workflow.ts RotationDeps).
  */
 export interface RotationRoutesDeps extends PlanDeps {
-  store: Pick<RotationReads, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl">;
+  store: Pick<RotationReads, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl"> & {
+    /** POST /rotations releases the lock of a rotation whose execution died (start-rotation.ts). */
+    releaseLock?(certificateArn: string, rotationId: string): Promise<void>;
+  };
   /** Issuer names (tracking's issuerKey) of the configured CAs: whose certificates the service manages. */
   managedIssuers(): Promise<string[]>;
   starter: WorkflowStarter;
@@ -189,7 +193,8 @@ export async function requestRotation(
 
   const serial = factsOf(certificate).serial;
 
-  const running = await deps.store.activeRotationFor(certificateArn);
+  // A holder whose execution ended without releasing the lock is dead: its lock is released, not a 409.
+  const running = await liveLockHolder(certificateArn, deps.store, deps.starter);
   if (running !== undefined) {
     throw conflict(`rotation ${running} is already running for ${certificateArn}`, running);
   }

@@ -10,7 +10,7 @@
  */
 import type { workflow } from "sst/aws/workflow";
 import type * as z from "zod/mini";
-import { durableStarts, errorCodeOf } from "../adapters/durable-starts.ts";
+import { durableStarts, type ExecutionStatus, errorCodeOf } from "../adapters/durable-starts.ts";
 import { RotationRequest } from "../api/rotation-request.ts";
 import { WaveOverrides } from "../api/schemas.ts";
 import { fieldPath } from "../config/rules.ts";
@@ -32,7 +32,15 @@ export interface StartResult {
 
 export interface WorkflowStarter {
   start(name: string, payload: RotationInput): Promise<StartResult>;
+  /**
+   * Whether the execution of that name is alive: Lambda's status of it, undefined when Lambda has none.
+   * Without it the dispatcher can only go by the store (a rotation that died before recording anything
+   * would then hold its name, and the certificate, for good).
+   */
+  status?(name: string): Promise<ExecutionStatus | undefined>;
 }
+
+export type { ExecutionStatus };
 
 export interface StartRotationRequest {
   certificateArn: string;
@@ -131,6 +139,8 @@ export interface RotationHistory {
    * runbook): the next attempt then takes a new name instead of converging on the dead one.
    */
   activeRotationFor?(certificateArn: string): Promise<string | undefined>;
+  /** Release the certificate's lock if `rotationId` holds it (conditional: a no-op otherwise). */
+  releaseLock?(certificateArn: string, rotationId: string): Promise<void>;
 }
 
 /** Every attempt name of a certificate generation is taken by a rotation that failed. */
@@ -141,24 +151,49 @@ export class AttemptsExhaustedError extends Error {
 /** Attempts per certificate generation before the dispatcher gives up (each is a whole rotation). */
 export const MAX_ATTEMPTS = 20;
 
+/** Whether Lambda's word on an execution says it can run no more. */
+function ended(status: ExecutionStatus | undefined): boolean {
+  return status !== undefined && status !== "RUNNING";
+}
+
 /**
- * The execution name to start: the first attempt for this certificate generation that is new or still
- * running. A rotation that ended without completing (rolled back, aborted, failed, or a finished dry run)
- * keeps its name until AWS drops the execution, so a retry must take the next attempt's name; a running
- * or completed one is where duplicate triggers converge.
+ * The execution name to start: the first attempt for this certificate generation that is new or alive. A
+ * rotation that ended without completing (rolled back, aborted, failed, or a finished dry run) keeps its name
+ * until AWS drops the execution, so a retry must take the next attempt's name; a running or completed one is
+ * where duplicate triggers converge.
+ *
+ * Alive is Lambda's word when the starter can ask (`status`): an execution that FAILED, TIMED_OUT or was
+ * STOPPED before its rotation recorded an end is dead, whatever the store says — including one that died
+ * before it recorded anything (its first step failing until its retries were spent), which would otherwise
+ * keep its name, and the certificate's lock, for good. Without that word: the store's, with the lock (a
+ * rotation recorded as running that no longer holds the lock is dead).
  */
 export async function attemptName(
   base: string,
   history: RotationHistory | undefined,
   certificateArn?: string,
+  starter?: Pick<WorkflowStarter, "status">,
 ): Promise<string> {
   if (!history) return base;
   let holder: Promise<string | undefined> | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const name = attempt === 1 ? base : `${base}-${attempt}`;
     const status = await history.statusOf(name);
-    if (status === undefined || status === "completed") return name;
-    if (TERMINAL_STATUSES.includes(status)) continue;
+    if (status === "completed") return name;
+    if (status !== undefined && TERMINAL_STATUSES.includes(status)) continue;
+    if (starter?.status) {
+      const execution = await starter.status(name);
+      // A name no execution has: new, unless the store knows it ran (Lambda dropped it after it died).
+      if (execution === undefined) {
+        if (status === undefined) return name;
+        continue;
+      }
+      if (!ended(execution)) return name;
+      // Ended. Succeeded means it ended its rotation (converge); anything else died mid-rotation.
+      if (execution === "SUCCEEDED" && status === undefined) return name;
+      continue;
+    }
+    if (status === undefined) return name;
     // Recorded as running: converge on it, unless it is known dead (no longer holding the lock).
     if (!history.activeRotationFor || certificateArn === undefined) return name;
     holder ??= history.activeRotationFor(certificateArn);
@@ -169,13 +204,38 @@ export async function attemptName(
   );
 }
 
+/**
+ * The rotation holding the certificate's lock, if it is alive. A holder whose execution Lambda reports
+ * ended (or no longer has) is dead: its lock is released (conditionally: only if it still holds it), so a
+ * fresh attempt can take the certificate. Never two live rotations: a holder Lambda reports RUNNING, or
+ * whose liveness cannot be known, keeps the lock.
+ */
+export async function liveLockHolder(
+  certificateArn: string,
+  history: RotationHistory,
+  starter: Pick<WorkflowStarter, "status">,
+): Promise<string | undefined> {
+  const holder = await history.activeRotationFor?.(certificateArn);
+  if (holder === undefined || !starter.status || !history.releaseLock) return holder;
+  const execution = await starter.status(holder);
+  if (execution === undefined || ended(execution)) {
+    await history.releaseLock(certificateArn, holder);
+    return undefined;
+  }
+  return holder;
+}
+
 export async function startRotation(
   starter: WorkflowStarter,
   request: unknown,
   history?: RotationHistory,
 ): Promise<StartRotationResult> {
   const valid = validateRotationRequest(request);
-  const rotationId = await attemptName(executionNameFor(valid), history, valid.certificateArn);
+  const rotationId = await attemptName(executionNameFor(valid), history, valid.certificateArn, starter);
+  // A dead rotation's lock would end the new attempt at its first step: release it (a live one keeps it,
+  // and the new attempt then ends AlreadyRotating, as a duplicate trigger should).
+  if (history && !valid.dryRun && starter.status)
+    await liveLockHolder(valid.certificateArn, history, starter);
   if (!EXECUTION_NAME.test(rotationId)) {
     throw new Error(
       `derived execution name ${JSON.stringify(rotationId)} is not a valid durable execution name`,
@@ -207,6 +267,12 @@ function isAlreadyStarted(error: unknown): boolean {
 export interface WorkflowSdk {
   start: typeof workflow.start;
   StartError: typeof workflow.StartError;
+  /** The status of an execution by name (ListDurableExecutionsByFunction); without it no liveness checks. */
+  executionStatus?(
+    resource: workflow.Resource,
+    name: string,
+    options?: workflow.Options,
+  ): Promise<ExecutionStatus | undefined>;
 }
 
 /**
@@ -230,6 +296,9 @@ export function sstWorkflowStarter(
         throw error;
       }
     },
+    ...(sdk.executionStatus
+      ? { status: (name: string) => sdk.executionStatus!(resource, name, options) }
+      : {}),
   };
 }
 

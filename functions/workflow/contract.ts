@@ -28,6 +28,7 @@ export interface RotationStorePort {
   acquireLock(
     certificateArn: string,
     rotationId: string,
+    options?: { leaseSeconds?: number },
   ): Promise<{ acquired: true } | { acquired: false; heldBy: string }>;
   releaseLock(certificateArn: string, rotationId: string): Promise<unknown>;
   record(state: RotationState, event: RotationEvent, sequence: number): Promise<unknown>;

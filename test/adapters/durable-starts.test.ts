@@ -5,7 +5,12 @@
  * the execution ARN on success, a refusal the dispatcher reads as "already started".
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { StartError, startDurableExecution } from "../../functions/adapters/durable-starts.ts";
+import {
+  durableExecutionStatus,
+  ExecutionListError,
+  StartError,
+  startDurableExecution,
+} from "../../functions/adapters/durable-starts.ts";
 import {
   ALREADY_STARTED,
   sstWorkflowStarter,
@@ -76,5 +81,67 @@ describe("startDurableExecution", () => {
     );
     const starter = sstWorkflowStarter(RESOURCE, undefined, { aws: AWS });
     await expect(starter.start("rot-abc", {} as never)).rejects.toBeInstanceOf(StartError);
+  });
+});
+
+describe("durableExecutionStatus", () => {
+  const execution = (name: string, status: string) => ({
+    DurableExecutionArn: `${ARN.replace("rot-abc", name)}`,
+    DurableExecutionName: name,
+    FunctionArn: "arn:aws:lambda:us-east-2:111122223333:function:mtls-rotator-production-RotationWorkflow:7",
+    Status: status,
+    StartTimestamp: "2026-12-01T00:00:00Z",
+  });
+
+  it("lists the qualified workflow's executions by name, signed, as Lambda's model reads it; answers its status", async () => {
+    const seen = stubLambda(
+      () =>
+        new Response(JSON.stringify({ DurableExecutions: [execution("rot-abc", "FAILED")] }), {
+          status: 200,
+        }),
+    );
+    expect(await durableExecutionStatus(RESOURCE, "rot-abc", { aws: AWS })).toBe("FAILED");
+    const request = seen[0]!;
+    expect(request.method).toBe("GET");
+    expect(request.headers.get("authorization")).toMatch(/\/us-east-2\/lambda\/aws4_request, /);
+    expect(await lambdaInputOf("ListDurableExecutionsByFunction", request)).toMatchObject({
+      FunctionName: RESOURCE.name,
+      Qualifier: "7",
+      DurableExecutionName: "rot-abc",
+    });
+    // The deployed starter asks the same.
+    expect(await sstWorkflowStarter(RESOURCE, undefined, { aws: AWS }).status!("rot-abc")).toBe("FAILED");
+  });
+
+  it("reads the pages until the exact name; none: undefined (never started, or dropped after retention)", async () => {
+    const pages = [
+      { DurableExecutions: [execution("rot-abc-2", "RUNNING")], NextMarker: "page-2" },
+      { DurableExecutions: [execution("rot-abc", "RUNNING")] },
+    ];
+    const seen = stubLambda(() => new Response(JSON.stringify(pages.shift()), { status: 200 }));
+    expect(await durableExecutionStatus(RESOURCE, "rot-abc", { aws: AWS })).toBe("RUNNING");
+    expect(new URL(seen[1]!.url).searchParams.get("Marker")).toBe("page-2");
+    await lambdaInputOf("ListDurableExecutionsByFunction", seen[1]!);
+
+    stubLambda(() => new Response(JSON.stringify({ DurableExecutions: [] }), { status: 200 }));
+    expect(await durableExecutionStatus(RESOURCE, "rot-abc", { aws: AWS })).toBeUndefined();
+  });
+
+  it("a refusal throws (liveness unknown is never taken for dead); an unknown status too", async () => {
+    stubLambda(
+      () => new Response("{}", { status: 429, headers: { "x-amzn-errortype": "TooManyRequestsException" } }),
+    );
+    await expect(durableExecutionStatus(RESOURCE, "rot-abc", { aws: AWS })).rejects.toBeInstanceOf(
+      ExecutionListError,
+    );
+    stubLambda(
+      () =>
+        new Response(JSON.stringify({ DurableExecutions: [execution("rot-abc", "PAUSED")] }), {
+          status: 200,
+        }),
+    );
+    await expect(durableExecutionStatus(RESOURCE, "rot-abc", { aws: AWS })).rejects.toThrow(
+      /unknown execution status/,
+    );
   });
 });

@@ -266,6 +266,39 @@ describe("certificate lock", () => {
     expect(await acquiredAt()).toBe("2026-03-01T09:05:00.000Z");
   });
 
+  it("a lease: refused to others until it ends, then taken over by one of them; re-acquiring keeps it", async () => {
+    const { table } = await freshStore();
+    let now = new Date("2026-03-01T09:00:00.000Z");
+    const store = new RotationStore(client, { tableName: table, now: () => now });
+    const lease = { leaseSeconds: 3600 };
+    expect(await store.acquireLock(CERT, "rot-a", lease)).toEqual({ acquired: true });
+    expect(await store.lockOf(CERT)).toEqual({ rotationId: "rot-a", expiresAt: "2026-03-01T10:00:00.000Z" });
+    now = new Date("2026-03-01T09:59:59.000Z");
+    expect(await store.acquireLock(CERT, "rot-b", lease)).toEqual({ acquired: false, heldBy: "rot-a" });
+    expect(await store.acquireLock(CERT, "rot-a", lease)).toEqual({ acquired: true });
+    expect((await store.lockOf(CERT))?.expiresAt).toBe("2026-03-01T10:00:00.000Z");
+    expect(await store.activeRotationFor(CERT, now)).toBe("rot-a");
+
+    // Past its end the holder is dead: no active rotation, and one of several contenders takes the lock.
+    now = new Date("2026-03-01T10:00:01.000Z");
+    expect(await store.activeRotationFor(CERT, now)).toBeUndefined();
+    const contenders = await Promise.all(
+      ["rot-b", "rot-c", "rot-d"].map((id) => store.acquireLock(CERT, id, lease)),
+    );
+    const winners = contenders.flatMap((r, i) => (r.acquired ? [["rot-b", "rot-c", "rot-d"][i]] : []));
+    expect(winners).toHaveLength(1);
+    for (const r of contenders) if (!r.acquired) expect(r.heldBy).toBe(winners[0]);
+    expect(await store.lockOf(CERT)).toEqual({
+      rotationId: winners[0],
+      expiresAt: "2026-03-01T11:00:01.000Z",
+    });
+    // A lock without a lease (taken by an older release of the service) never ends by itself.
+    await store.releaseLock(CERT, winners[0]!);
+    expect(await store.acquireLock(CERT, "rot-old")).toEqual({ acquired: true });
+    now = new Date("2027-03-01T00:00:00.000Z");
+    expect(await store.acquireLock(CERT, "rot-e", lease)).toEqual({ acquired: false, heldBy: "rot-old" });
+  });
+
   it("lets exactly one of 10 concurrent rotations win; every loser names the winner", async () => {
     const { store } = await freshStore();
     const ids = Array.from({ length: 10 }, (_, i) => `rot-race-${i}`);

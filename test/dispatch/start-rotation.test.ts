@@ -5,6 +5,7 @@ import { sha256Hex } from "../../functions/core/pem.ts";
 import { type RotationStatus, rotationIdFor } from "../../functions/core/rotation.ts";
 import {
   ALREADY_STARTED,
+  type ExecutionStatus,
   executionNameFor,
   InvalidRotationRequestError,
   type RotationHistory,
@@ -435,6 +436,63 @@ describe("retrying after a rotation that did not complete", () => {
     expect(names).toEqual([result.rotationId]);
     // The lock is read once, for this certificate.
     expect(locks).toEqual([request.certificateArn]);
+  });
+
+  // What Lambda says of each execution decides before the store: dead executions never hold a name.
+  it.each([
+    ["no record, no execution: a fresh start", {}, {}, ""],
+    ["no record, RUNNING (it has not recorded yet): converge", {}, { base: "RUNNING" }, ""],
+    ["no record, FAILED (died at its first step): the next attempt", {}, { base: "FAILED" }, "-2"],
+    ["no record, TIMED_OUT or STOPPED: the next attempt", {}, { base: "TIMED_OUT", "-2": "STOPPED" }, "-3"],
+    ["recorded running, FAILED: the next attempt", { base: "swapping" }, { base: "FAILED" }, "-2"],
+    ["recorded running, RUNNING: converge", { base: "swapping" }, { base: "RUNNING" }, ""],
+    ["recorded running, dropped by Lambda after it died: the next attempt", { base: "issued" }, {}, "-2"],
+    ["completed: converge, whatever Lambda says", { base: "completed" }, {}, ""],
+  ] as const)("%s", async (_name, recorded, executions, suffix) => {
+    const base = executionNameFor(request);
+    const name = (k: string) => (k === "base" ? base : `${base}${k}`);
+    const statuses = Object.fromEntries(Object.entries(recorded).map(([k, v]) => [name(k), v])) as Record<
+      string,
+      RotationStatus
+    >;
+    const lambda = Object.fromEntries(Object.entries(executions).map(([k, v]) => [name(k), v])) as Record<
+      string,
+      ExecutionStatus
+    >;
+    const { starter, names } = recordingStarter();
+    const result = await startRotation(
+      { ...starter, status: async (n) => lambda[n] },
+      request,
+      historyOf(statuses),
+    );
+    expect(result.rotationId).toBe(`${base}${suffix}`);
+    expect(names).toEqual([`${base}${suffix}`]);
+  });
+
+  it("releases the lock of a dead holder before starting, and never a live holder's", async () => {
+    for (const [holderStatus, released] of [
+      ["FAILED", true],
+      [undefined, true],
+      ["RUNNING", false],
+    ] as const) {
+      const releases: Array<[string, string]> = [];
+      const history: RotationHistory = {
+        statusOf: async () => undefined,
+        activeRotationFor: async () => "rot-dead-holder",
+        releaseLock: async (arn, id) => {
+          releases.push([arn, id]);
+        },
+      };
+      const { starter } = recordingStarter();
+      await startRotation(
+        { ...starter, status: async (n) => (n === "rot-dead-holder" ? holderStatus : undefined) },
+        request,
+        history,
+      );
+      expect(releases, String(holderStatus)).toEqual(
+        released ? [[request.certificateArn, "rot-dead-holder"]] : [],
+      );
+    }
   });
 
   it("gives up after too many failed attempts", async () => {

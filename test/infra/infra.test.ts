@@ -699,6 +699,12 @@ describe("expiry tracking", () => {
         action: "lambda:InvokeFunction",
         resource: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-RotationWorkflowHandler:3`,
       },
+      // Whether an earlier rotation is alive (its execution by name), and releasing a dead one's lock.
+      {
+        action: "lambda:ListDurableExecutionsByFunction",
+        resource: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-RotationWorkflowHandler`,
+      },
+      { action: "dynamodb:DeleteItem", resource: table },
       {
         action: "sns:Publish",
         resource: `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-production-NotificationsTopic-abcdef`,
@@ -1106,14 +1112,14 @@ describe("the operator API", () => {
     expect(granted("GET /rotations/{id}")).toEqual(
       [`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`, `dynamodb:Query ${table}/index/list`].sort(),
     );
-    // Starting and deciding read single items only.
-    for (const route of [
-      "POST /rotations",
-      "POST /rotations/{id}/rollback",
-      "POST /rotations/{id}/approve",
-    ]) {
+    // Starting and deciding read single items only; starting also releases a dead rotation's lock item.
+    for (const route of ["POST /rotations/{id}/rollback", "POST /rotations/{id}/approve"]) {
       expect(granted(route).filter((g) => g.startsWith("dynamodb:"))).toEqual([`dynamodb:GetItem ${table}`]);
     }
+    expect(granted("POST /rotations").filter((g) => g.startsWith("dynamodb:"))).toEqual([
+      `dynamodb:DeleteItem ${table}`,
+      `dynamodb:GetItem ${table}`,
+    ]);
     // POST /rotations reads the configured CA's certificate (managed issuers), nothing else of Private CA.
     expect(granted("POST /rotations").filter((g) => g.startsWith("acm-pca:"))).toEqual([
       `acm-pca:GetCertificateAuthorityCertificate ${AUTHORITY_ARN}`,
@@ -1133,10 +1139,21 @@ describe("the operator API", () => {
     expect(granted("POST /scan")).toEqual([
       `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-TrackingScanFunction`,
     ]);
-    // Nothing of the API may write the table, touch keys, secrets, Private CA or distributions' configs.
+    // Nothing of the API may write the table (but POST /rotations release a dead rotation's lock item, and
+    // lock items only), touch keys, secrets, Private CA or distributions' configs.
+    const deletes = routesOf(declared).flatMap((r) =>
+      r.args.permissions
+        .filter((statement) => statement.actions.includes("dynamodb:DeleteItem"))
+        .map((statement) => ({ route: r.name, statement })),
+    );
+    expect(deletes.map((d) => d.route)).toEqual(["POST /rotations"]);
+    expect(deletes[0]!.statement).toMatchObject({
+      actions: ["dynamodb:DeleteItem"],
+      conditions: [{ test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: ["CERT#*"] }],
+    });
     const all = routesOf(declared).flatMap((r) => granted(r.name));
     for (const forbidden of [
-      /^dynamodb:(Put|Update|Delete|BatchWrite)/,
+      /^dynamodb:(Put|Update|BatchWrite)/,
       /^secretsmanager:/,
       /^kms:/,
       /^acm-pca:(?!GetCertificateAuthorityCertificate )/,

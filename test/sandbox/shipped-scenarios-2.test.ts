@@ -20,7 +20,9 @@ describeWithNginx()("shipped sandbox scenarios (nginx origins), part 2", () => {
     const [rotation] = report.rotations;
     expect(rotation).toMatchObject({ status: "aborted", reason: "PreflightRefused" });
     expect(rotation!.detail).toContain("/app (400)");
-    expect(rotation!.preflightAttempts).toBe(4);
+    // The deadline is time (3 s, an attempt a second): as many attempts as start within it, never one after.
+    expect(rotation!.preflightAttempts).toBeGreaterThanOrEqual(2);
+    expect(rotation!.preflightAttempts).toBeLessThanOrEqual(3);
     expect(report.awsCalls["cloudfront:UpdateDistribution"]).toBeUndefined();
     expect(report.awsCalls["acm:DeleteCertificate"]).toBe(1);
     const initial = report.certificates[0]!.initialArn;

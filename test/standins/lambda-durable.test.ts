@@ -67,3 +67,34 @@ describe("callbacks", () => {
     expect(delivered).toEqual(["Y2FsbGJhY2stb25l"]);
   });
 });
+
+describe("execution status", () => {
+  it("[lambda.execution-status] RUNNING until the run settles, then how it ended; a name never started has none", async () => {
+    let finish: (value: unknown) => void = () => undefined;
+    const starter = localWorkflowStarter((name) => ({
+      run: () =>
+        name === "rot-fails"
+          ? Promise.reject(new Error("first step failed until its retries were spent"))
+          : new Promise((resolve) => {
+              finish = resolve;
+            }),
+    }));
+    expect(await starter.status!("rot-never")).toBeUndefined();
+    await starter.start("rot-runs", payload);
+    await starter.start("rot-fails", payload);
+    expect(await starter.status!("rot-runs")).toBe("RUNNING");
+    await starter.execution("rot-fails")!.done;
+    await Promise.resolve();
+    expect(await starter.status!("rot-fails")).toBe("FAILED");
+    finish({ getStatus: () => "SUCCEEDED" });
+    await starter.execution("rot-runs")!.done;
+    await Promise.resolve();
+    expect(await starter.status!("rot-runs")).toBe("SUCCEEDED");
+    // The runner's own word on how a run ended counts: a run that resolved FAILED is FAILED.
+    const failing = localWorkflowStarter(() => ({ run: async () => ({ getStatus: () => "FAILED" }) }));
+    await failing.start("rot-x", payload);
+    await failing.execution("rot-x")!.done;
+    await Promise.resolve();
+    expect(await failing.status!("rot-x")).toBe("FAILED");
+  });
+});

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
+import { startRotation } from "../../functions/dispatch/start-rotation.ts";
 import {
   createRotationWorkflow,
   credentialSecretName,
@@ -18,6 +19,7 @@ import {
   type RotationOutcome,
   type StepFaults,
 } from "../../functions/workflow/rotation-workflow.ts";
+import { localDurableStarter } from "../../standins/durable.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import {
   advanceFakeClock,
@@ -558,6 +560,49 @@ describe("trust before swap", () => {
     const state = await f.store.get(f.input().rotationId);
     expect(state?.preflightAttempts).toBe(3);
     expect(state?.status).toBe("completed");
+  });
+});
+
+describe("a rotation that dies before its start is recorded blocks nothing", () => {
+  it("the first step failing until its retries are spent: the next trigger starts a fresh attempt that rotates", async () => {
+    const f = await fleet({ distributions: 2 });
+    const request = {
+      certificateArn: f.oldCertificateArn,
+      serial: f.oldSerial,
+      reason: "Due",
+      actor: "scan",
+    };
+    let storeDown = true;
+    const handler = createRotationWorkflow(withWaitsThatAddUp(workflow), {
+      ...f.deps,
+      faults: {
+        // The store refuses the start record (after the lock was taken), every retry of it.
+        before: async (step) => {
+          if (storeDown && step === "start") throw new Error("ServiceUnavailable: DynamoDB is down");
+        },
+      },
+    });
+    const starter = localDurableStarter(handler);
+
+    const first = await startRotation(starter, request, f.store);
+    await starter.execution(first.rotationId)!.done;
+    expect(await starter.status!(first.rotationId)).toBe("FAILED");
+    // Nothing recorded, and the dead execution still holds the certificate's lock.
+    expect(await f.store.statusOf(first.rotationId)).toBeUndefined();
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBe(first.rotationId);
+
+    storeDown = false;
+    const second = await startRotation(starter, request, f.store);
+    expect(second).toMatchObject({ rotationId: `${first.rotationId}-2`, started: true });
+    await starter.execution(second.rotationId)!.done;
+    expect(await f.store.statusOf(second.rotationId)).toBe("completed");
+    expect(presented(f).every((arn) => arn !== f.oldCertificateArn)).toBe(true);
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+    // And a third trigger converges on the completed rotation: never two live rotations.
+    expect(await startRotation(starter, request, f.store)).toMatchObject({
+      rotationId: second.rotationId,
+      started: false,
+    });
   });
 });
 

@@ -142,6 +142,9 @@ export async function waitDeployed(r: Rotation, name: string, ids: string[]): Pr
     firstPollAt ??= Date.parse(at);
     const remaining = deploy.timeoutSeconds - (Date.parse(at) - firstPollAt) / 1000;
     if (remaining < 1) return false;
-    await r.wait(`${name}:deploy:${poll}:wait`, Math.max(1, Math.min(deploy.pollSeconds, Math.floor(remaining))));
+    await r.wait(
+      `${name}:deploy:${poll}:wait`,
+      Math.max(1, Math.min(deploy.pollSeconds, Math.floor(remaining))),
+    );
   }
 }

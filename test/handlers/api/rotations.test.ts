@@ -29,7 +29,11 @@ import {
   type RotationState,
 } from "../../../functions/core/rotation.ts";
 import type { CallbackSender } from "../../../functions/dispatch/control-rotation.ts";
-import { executionNameFor, ROTATION_ID } from "../../../functions/dispatch/start-rotation.ts";
+import {
+  type ExecutionStatus,
+  executionNameFor,
+  ROTATION_ID,
+} from "../../../functions/dispatch/start-rotation.ts";
 import { approveRotationHandler } from "../../../functions/handlers/api/approve-rotation.ts";
 import { getRotationHandler } from "../../../functions/handlers/api/get-rotation.ts";
 import { listRotationsHandler } from "../../../functions/handlers/api/list-rotations.ts";
@@ -240,12 +244,24 @@ describe("POST /rotations", () => {
     expect(f.starts).toHaveLength(1);
   });
 
+  /** The fixture's deps with Lambda saying `held`'s execution is `status`. */
+  const withExecution = (held: string, status: ExecutionStatus) => ({
+    ...f.deps,
+    starter: {
+      ...f.deps.starter,
+      status: async (name: string) => (name === held ? status : f.deps.starter.status?.(name)),
+    },
+  });
+
   it("answers 409 with the rotation id when the certificate has a rotation running", async () => {
     const held = "rot-0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c-aaaaaaaaaaaaaaaa";
     await store.acquireLock(certificateArn, held);
     try {
       const before = await snapshot(f);
-      const answer = await start(f, { body: { certificateArn } });
+      const answer = await invoke(
+        startRotationHandler(async () => withExecution(held, "RUNNING"), quiet),
+        apiEvent("POST /rotations", { body: { certificateArn } }),
+      );
       expect(answer.status).toBe(409);
       expect(answer.body.error).toMatchObject({ code: "Conflict", rotationId: held });
       expect(answer.body.error.message).toContain(held);
@@ -254,6 +270,23 @@ describe("POST /rotations", () => {
       expect(await tableItems()).toBe(before.items);
     } finally {
       await store.releaseLock(certificateArn, held);
+    }
+  });
+
+  it("a lock held by a rotation whose execution died (FAILED) is released, and the rotation starts", async () => {
+    const dead = "rot-0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c-bbbbbbbbbbbbbbbb";
+    await store.acquireLock(certificateArn, dead);
+    try {
+      const answer = await invoke(
+        startRotationHandler(async () => withExecution(dead, "FAILED"), quiet),
+        apiEvent("POST /rotations", { body: { certificateArn } }),
+      );
+      expect(answer.status).toBe(202);
+      await f.settled();
+      expect(f.starts.map((s) => s.rotationId)).toEqual([answer.body.rotationId]);
+      expect(await store.activeRotationFor(certificateArn)).toBeUndefined();
+    } finally {
+      await store.releaseLock(certificateArn, dead);
     }
   });
 
