@@ -74,12 +74,29 @@ export const apiPermissions = {
     },
     ...deadRotationRelease,
   ] as Statement[],
-  /** POST /rotations/{id}/rollback|approve: the open control point, and answering its durable callback. */
+  /** POST /rotations/{id}/approve: the open control point, and answering its durable callback. */
   controlRotation: [
     itemReads,
     {
       actions: ["lambda:SendDurableExecutionCallbackSuccess"],
       resources: [$interpolate`${rotationWorkflow.arn}:*`],
+    },
+  ] as Statement[],
+  /**
+   * POST /rotations/{id}/rollback: the control routes' permissions, and recording a rollback asked for
+   * between control points (functions/adapters/rollback-requests.ts): a conditional PutItem of a rotation's
+   * items only (`ROT#...` partitions).
+   */
+  rollbackRotation: [
+    itemReads,
+    {
+      actions: ["lambda:SendDurableExecutionCallbackSuccess"],
+      resources: [$interpolate`${rotationWorkflow.arn}:*`],
+    },
+    {
+      actions: ["dynamodb:PutItem"],
+      resources: [rotationTable.arn],
+      conditions: [{ test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: ["ROT#*"] }],
     },
   ] as Statement[],
   /** POST /scan: an asynchronous invoke of the scheduled scan's function. */
@@ -137,7 +154,7 @@ export const apiRoutes = [
   route("POST /rotations", rotationLinks, apiPermissions.startRotation, "start a rotation or plan a dry run"),
   route("GET /rotations", readLinks, apiPermissions.readRotations, "list rotations"),
   route("GET /rotations/{id}", readLinks, apiPermissions.readRotations, "one rotation and its history"),
-  route("POST /rotations/{id}/rollback", readLinks, apiPermissions.controlRotation, "roll a rotation back"),
+  route("POST /rotations/{id}/rollback", readLinks, apiPermissions.rollbackRotation, "roll a rotation back"),
   route(
     "POST /rotations/{id}/approve",
     readLinks,

@@ -176,7 +176,7 @@ try {
       "the import alone. **ratio**: cold import / the empty handler's, same run, processes interleaved.",
     `- The SDK read route is no infra entry: ${LEAN_READ_ROUTE} (the SDK's DynamoDB client, one zod/mini ` +
       "schema, nothing else): what a read route weighs on an SDK client. The deployed read and decision routes " +
-      "read the table with SigV4-signed requests instead (functions/adapters/signed-table-reads.ts), no SDK client.",
+      "read the table with SigV4-signed requests instead (functions/adapters/signed-table.ts), no SDK client.",
     "- Which modules each function may import: test/infra/lambda-bundles.test.ts.",
     "",
     ...table,

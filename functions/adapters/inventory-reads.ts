@@ -1,7 +1,7 @@
 /**
  * Reading the certificate inventory (inventory-store.ts describes its items): every record under the
  * partition `pk = INVENTORY`, one paginated Query. SDK-free, so GET /certificates reads it through a signed
- * fetch (signed-table-reads.ts); InventoryStore, which also writes, extends this class.
+ * fetch (signed-table.ts); InventoryStore, which also writes, extends this class.
  */
 import type { InventoryRecord } from "../core/tracking.ts";
 import type { Item, TableReads } from "./table-reads.ts";

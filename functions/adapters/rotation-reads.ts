@@ -1,7 +1,7 @@
 /**
  * Reading the rotation table (rotation-store.ts describes its items): a rotation's state, its history, its
  * control item, the rotations newest first, the rotation holding a certificate's lock. SDK-free: the
- * read-only API routes read through a signed fetch (signed-table-reads.ts); RotationStore, which also
+ * read-only API routes read through a signed fetch (signed-table.ts); RotationStore, which also
  * writes, extends this class over the SDK's document client.
  */
 import type { RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
@@ -101,6 +101,19 @@ export class RotationReads {
       rotationId: holder,
       ...(typeof item?.expiresAt === "string" ? { expiresAt: item.expiresAt } : {}),
     };
+  }
+
+  /**
+   * An operator's rollback asked for while the rotation had no control point open (adapters/rollback-
+   * requests.ts writes it): the workflow acts on it at its next safe point.
+   */
+  async rollbackRequestOf(rotationId: string): Promise<RollbackRequest | undefined> {
+    const item = await this.#reads.getItem(rollbackRequestKey(rotationId), { consistentRead: true });
+    if (!item) return undefined;
+    const { actor, reason, requestedAt } = item;
+    if (typeof actor !== "string" || typeof reason !== "string" || typeof requestedAt !== "string")
+      throw new RotationStoreError(`rollback request of rotation ${rotationId} is malformed`);
+    return { actor, reason, requestedAt };
   }
 
   /** The status of a rotation, or undefined when there is none (the dispatcher's view of earlier attempts). */
@@ -207,6 +220,18 @@ export class RotationReads {
       throw new RotationStoreError(`control item of rotation ${rotationId} is malformed`);
     return { callbackId, kind, wave };
   }
+}
+
+/** An operator's rollback waiting for the rotation's next safe point. */
+export interface RollbackRequest {
+  actor: string;
+  reason: string;
+  requestedAt: string;
+}
+
+/** The rollback request item of a rotation: `ROT#<id>` / `ROLLBACK`. */
+export function rollbackRequestKey(rotationId: string): { pk: string; sk: string } {
+  return { pk: rotationPk(rotationId), sk: "ROLLBACK" };
 }
 
 export function rotationPk(rotationId: string): string {

@@ -44,7 +44,7 @@ import {
   RotationStoreError,
   rotationPk,
 } from "./rotation-reads.ts";
-import type { Item, TableReads } from "./table-reads.ts";
+import type { Item, TableReads, TableWrites } from "./table-reads.ts";
 
 /** CreateTable input for the rotation table (on-demand capacity). */
 export function rotationTableDefinition(tableName: string): CreateTableCommandInput {
@@ -117,6 +117,27 @@ export function documentTableReads(doc: DynamoDBDocumentClient, tableName: strin
     async query(query) {
       const out = await doc.send(new QueryCommand({ TableName: tableName, ...query }));
       return { items: out.Items ?? [], ...(out.LastEvaluatedKey ? { lastKey: out.LastEvaluatedKey } : {}) };
+    },
+  };
+}
+
+/** TableWrites over the SDK's document client (rollback requests recorded by code that has one). */
+export function documentTableWrites(doc: DynamoDBDocumentClient, tableName: string): TableWrites {
+  return {
+    async putIfAbsent(item) {
+      try {
+        await doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * SigV4 request signing with the AWS SDK's own signer (`@smithy/signature-v4`) and node:crypto's SHA-256, for
  * the requests this project sends without an SDK client: the CLI's calls of the HTTP API (`execute-api`) and
- * the read-only API routes' DynamoDB reads (signed-table-reads.ts).
+ * the read-only API routes' DynamoDB reads (signed-table.ts).
  */
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { HttpRequest } from "@smithy/protocol-http";

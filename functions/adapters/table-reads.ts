@@ -3,7 +3,7 @@
  * Items and values are plain JSON data (DynamoDB's attribute values converted as the document client
  * converts them). Two transports serve it: the SDK's document client (`documentTableReads` in
  * rotation-store.ts, for every function that also writes) and a SigV4-signed fetch of DynamoDB's JSON API
- * (`SignedTableReads` in signed-table-reads.ts), so the read-only API routes bundle no SDK client.
+ * (`SignedTable` in signed-table.ts), so the read-only API routes bundle no SDK client.
  */
 
 /** An item, or a key, as plain data. */
@@ -26,6 +26,12 @@ export interface TablePage {
   items: Item[];
   /** Where the next page starts; absent on the last page. */
   lastKey?: Item;
+}
+
+/** The one write a route without an SDK client makes: an item put only where none is (a request, once). */
+export interface TableWrites {
+  /** Put `item` unless an item with its key exists; false when one did (nothing written). */
+  putIfAbsent(item: Item): Promise<boolean>;
 }
 
 export interface TableReads {

@@ -379,8 +379,12 @@ export const RotationAnswer = z.object({
 export const ControlAnswer = z.object({
   rotationId: z.string(),
   action: z.enum(OPERATOR_DECISIONS),
-  kind: described(z.enum(CONTROL_POINT_KINDS), "The control point the decision was delivered to."),
-  wave: z.int(),
+  kind: described(
+    z.enum([...CONTROL_POINT_KINDS, "requested"]),
+    "The control point the decision was delivered to; `requested`: a rollback asked for between control " +
+      "points, recorded and taken at the rotation's next safe point (a deploy or gate poll, a preflight attempt).",
+  ),
+  wave: described(z.int(), "The wave of the control point, or the wave in progress (0 before any swap)."),
 });
 
 export const ScanAcceptedAnswer = z.object({ accepted: z.literal(true) });

@@ -31,6 +31,7 @@ import {
   controlRotation,
   NotControllableError,
   type OperatorDecision,
+  type RollbackRequester,
   UnknownRotationError,
 } from "../dispatch/control-rotation.ts";
 import {
@@ -66,6 +67,10 @@ export interface RotationRoutesDeps extends PlanDeps {
   managedIssuers(): Promise<string[]>;
   starter: WorkflowStarter;
   callbacks: CallbackSender;
+  /** Rollbacks asked for between control points, for the rotation's next safe point. */
+  rollbackRequests?: RollbackRequester;
+  /** The clock of request times. */
+  now?: () => Date;
 }
 
 /** What POST /rotations needs: it plans and starts, it never answers a control point. */
@@ -306,19 +311,27 @@ export async function getRotation(
  * control point the rotation waits at (202); 404 for an unknown rotation, 409 when it is not at one.
  */
 export async function decideRotation(
-  deps: Pick<RotationRoutesDeps, "store" | "callbacks">,
+  deps: Pick<RotationRoutesDeps, "store" | "callbacks" | "rollbackRequests" | "now">,
   rotationId: string,
   action: OperatorDecision,
   actor: string,
   reason: string | undefined,
 ): Promise<AnswerOf<(typeof ROUTES)["rollbackRotation" | "approveRotation"]>> {
   try {
-    const result = await controlRotation(deps.store, deps.callbacks, rotationId, {
-      action,
-      actor,
-      // Empty: the workflow records where the decision was taken ("rollback requested during bake of wave 0").
-      reason: reason ?? "",
-    });
+    const result = await controlRotation(
+      deps.store,
+      deps.callbacks,
+      rotationId,
+      {
+        action,
+        actor,
+        // Empty: the workflow records where the decision was taken ("rollback requested during bake of wave 0").
+        reason: reason ?? "",
+      },
+      deps.rollbackRequests
+        ? { requester: deps.rollbackRequests, now: deps.now ?? (() => new Date()) }
+        : undefined,
+    );
     return { status: 202, body: result };
   } catch (error) {
     if (error instanceof UnknownRotationError) throw notFound(`no rotation ${rotationId}`);

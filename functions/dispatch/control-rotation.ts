@@ -38,6 +38,8 @@ export class CallbackClosedError extends Error {
 /** What control needs from the rotation store. */
 export interface ControlStore {
   statusOf(rotationId: string): Promise<RotationStatus | undefined>;
+  /** The rotation's state (the wave in progress, for a rollback requested between control points). */
+  get?(rotationId: string): Promise<{ waves: Array<{ index: number; status: string }> } | undefined>;
   getControl(
     rotationId: string,
   ): Promise<{ callbackId: string; kind: "bake" | "approval"; wave: number } | undefined>;
@@ -62,9 +64,29 @@ export class NotControllableError extends Error {
 export interface ControlResult {
   rotationId: string;
   action: OperatorDecision;
-  /** The control point the decision was delivered to. */
-  kind: "bake" | "approval";
+  /** The control point the decision was delivered to; `requested`: recorded for the next safe point. */
+  kind: "bake" | "approval" | "requested";
   wave: number;
+}
+
+/**
+ * Where a rollback may be requested between control points: from the start until the last wave passed.
+ * After that the credential is promoted (finalizing) and a rollback would have to undo the promotion too.
+ */
+const ROLLBACK_REQUESTABLE: readonly RotationStatus[] = [
+  "started",
+  "planned",
+  "issued",
+  "trust-published",
+  "swapping",
+];
+
+/** Records a rollback for the rotation's next safe point (adapters/rollback-requests.ts). */
+export interface RollbackRequester {
+  request(
+    rotationId: string,
+    request: { actor: string; reason: string; requestedAt: string },
+  ): Promise<boolean>;
 }
 
 /**
@@ -77,6 +99,7 @@ export async function controlRotation(
   sender: CallbackSender,
   rotationId: string,
   message: ControlMessage,
+  requests?: { requester: RollbackRequester; now: () => Date },
 ): Promise<ControlResult> {
   const status = await store.statusOf(rotationId);
   if (status === undefined) throw new UnknownRotationError(`no rotation ${rotationId}`);
@@ -88,6 +111,17 @@ export async function controlRotation(
     );
   }
   const control = await store.getControl(rotationId);
+  if (!control && message.action === "rollback" && requests && ROLLBACK_REQUESTABLE.includes(status)) {
+    // Between control points: recorded, and taken at the rotation's next safe point.
+    await requests.requester.request(rotationId, {
+      actor: message.actor,
+      reason: message.reason,
+      requestedAt: requests.now().toISOString(),
+    });
+    const waves = (await store.get?.(rotationId))?.waves ?? [];
+    const wave = waves.find((w) => w.status !== "passed")?.index ?? waves.at(-1)?.index ?? 0;
+    return { rotationId, action: "rollback", kind: "requested", wave };
+  }
   if (!control) {
     throw new NotControllableError(
       `rotation ${rotationId} is ${status} and not at a bake window or approval; ` +

@@ -4,6 +4,7 @@
  * (SendDurableExecutionCallbackSuccess, signed with SST's SigV4 fetch: no Lambda SDK client in these routes).
  */
 import { lambdaCallbackSender } from "../adapters/durable-callbacks.ts";
+import { RollbackRequests } from "../adapters/rollback-requests.ts";
 import type { RotationRoutesDeps } from "../api/rotations.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import {
@@ -11,16 +12,21 @@ import {
   type TableApiConfig,
   type TableReadClients,
   tableApiConfig,
+  tableReadsOf,
 } from "./api-reads.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
 export function controlDepsFrom(
   config: TableApiConfig,
   clients: TableReadClients & { callbacks?: CallbackSender } = {},
-): Pick<RotationRoutesDeps, "store" | "callbacks"> {
+): Pick<RotationRoutesDeps, "store" | "callbacks" | "rollbackRequests" | "now"> {
+  // One table for both: the reads, and the rollback requests recorded between control points.
+  const table = tableReadsOf(config, clients);
   return {
-    ...rotationReadDepsFrom(config, clients),
+    ...rotationReadDepsFrom(config, { table }),
     callbacks: clients.callbacks ?? lambdaCallbackSender(),
+    rollbackRequests: new RollbackRequests(table),
+    now: () => new Date(),
   };
 }
 

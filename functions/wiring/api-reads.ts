@@ -2,12 +2,12 @@
  * Wiring of the read-only routes: GET /certificates, GET /certificates/{id} (the inventory), GET /rotations,
  * GET /rotations/{id} (rotations and history); the decision routes (api-control.ts) read through it too.
  * They link the rotation table alone and read it with SigV4-signed fetches of DynamoDB's JSON API
- * (signed-table-reads.ts): no SDK client, nothing here can issue, publish or start anything.
+ * (signed-table.ts): no SDK client, nothing here can issue, publish or start anything.
  */
 import { InventoryReads } from "../adapters/inventory-reads.ts";
 import { RotationReads } from "../adapters/rotation-reads.ts";
-import { type Credentials, SignedTableReads } from "../adapters/signed-table-reads.ts";
-import type { TableReads } from "../adapters/table-reads.ts";
+import { type Credentials, SignedTable } from "../adapters/signed-table.ts";
+import type { TableReads, TableWrites } from "../adapters/table-reads.ts";
 import type { CertificatesDeps } from "../api/certificates.ts";
 import type { RotationRoutesDeps } from "../api/rotations.ts";
 import { type AwsLocation, RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
@@ -23,18 +23,21 @@ export function tableApiConfig(sources: WiringSources): TableApiConfig {
   return { ...location, tableName: links.RotationTable.name };
 }
 
-/** What the read wiring may be given: the table's reads, or the credentials to sign them with. */
+/** What the read wiring may be given: the table, or the credentials to sign its requests with. */
 export interface TableReadClients {
-  reads?: TableReads;
+  table?: TableReads & TableWrites;
   /** The environment's (the execution role's) when absent. */
   credentials?: Credentials;
 }
 
-/** The table's reads: signed fetches to the table's region (or the local stand-in's endpoint). */
-export function tableReadsOf(config: TableApiConfig, clients: TableReadClients = {}): TableReads {
+/** The table's reads (and a route's one write): signed requests to its region (or the local stand-in). */
+export function tableReadsOf(
+  config: TableApiConfig,
+  clients: TableReadClients = {},
+): TableReads & TableWrites {
   return (
-    clients.reads ??
-    new SignedTableReads({
+    clients.table ??
+    new SignedTable({
       tableName: config.tableName,
       region: config.region,
       ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),

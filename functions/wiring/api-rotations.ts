@@ -12,7 +12,8 @@ import type { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
-import { RotationStore } from "../adapters/rotation-store.ts";
+import { RollbackRequests } from "../adapters/rollback-requests.ts";
+import { documentTableWrites, RotationStore, toDocumentClient } from "../adapters/rotation-store.ts";
 import type { RotationRequestDeps, RotationRoutesDeps } from "../api/rotations.ts";
 import type { AwsLocation, WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
@@ -110,7 +111,16 @@ export function rotationRoutesDepsFrom(
       ),
     ),
     starter: clients.starter ?? sstWorkflowStarter(config.workflow, clients.workflowSdk),
-    ...(clients.callbacks ? { callbacks: clients.callbacks } : {}),
+    // Decisions driven through these deps (tests, sandbox) record rollbacks between control points too.
+    ...(clients.callbacks
+      ? {
+          callbacks: clients.callbacks,
+          rollbackRequests: new RollbackRequests(
+            documentTableWrites(toDocumentClient(dynamo), config.tableName),
+          ),
+          now: () => new Date(),
+        }
+      : {}),
   };
 }
 

@@ -33,6 +33,11 @@ export interface RotationStorePort {
   releaseLock(certificateArn: string, rotationId: string): Promise<unknown>;
   record(state: RotationState, event: RotationEvent, sequence: number): Promise<unknown>;
   setControl(rotationId: string, control: ControlPoint | undefined): Promise<unknown>;
+  /**
+   * A rollback an operator asked for between control points (absent: none asked for), read at the
+   * rotation's safe points: each swap, each deploy poll and each gate poll of a wave.
+   */
+  rollbackRequestOf?(rotationId: string): Promise<{ actor: string; reason: string } | undefined>;
 }
 
 /** Test hooks to crash a step before or after its side effects (chaos testing). */

@@ -61,7 +61,7 @@ describe("the routes that need the table only (certificates, reading rotations, 
     expect(config.tableName).toBe("rotations");
     expect(Object.keys(certificatesDepsFrom(config))).toEqual(["inventory", "now"]);
     expect(Object.keys(rotationReadDepsFrom(config))).toEqual(["store"]);
-    expect(Object.keys(controlDepsFrom(config))).toEqual(["store", "callbacks"]);
+    expect(Object.keys(controlDepsFrom(config))).toEqual(["store", "callbacks", "rollbackRequests", "now"]);
   });
 
   it("names a missing table", () => {

@@ -48,6 +48,67 @@ async function refusal(promise: Promise<unknown>) {
   return error as Error;
 }
 
+describe("a rollback between control points", () => {
+  function requester() {
+    const requests: Array<{ rotationId: string; actor: string; reason: string; requestedAt: string }> = [];
+    return {
+      requests,
+      requests_: {
+        requester: {
+          request: async (rotationId: string, r: { actor: string; reason: string; requestedAt: string }) => {
+            requests.push({ rotationId, ...r });
+            return requests.length === 1;
+          },
+        },
+        now: () => new Date("2026-12-03T10:00:00.000Z"),
+      },
+    };
+  }
+
+  it.each(["started", "planned", "issued", "trust-published", "swapping"] as const)(
+    "is recorded while the rotation is %s, for its next safe point; nothing is sent",
+    async (status) => {
+      const { store, sender, sent } = memory(status, undefined);
+      const { requests, requests_ } = requester();
+      const result = await controlRotation(
+        store,
+        sender,
+        ID,
+        { action: "rollback", actor: ACTOR, reason: "why" },
+        requests_,
+      );
+      expect(result).toEqual({ rotationId: ID, action: "rollback", kind: "requested", wave: 0 });
+      expect(requests).toEqual([
+        { rotationId: ID, actor: ACTOR, reason: "why", requestedAt: "2026-12-03T10:00:00.000Z" },
+      ]);
+      expect(sent).toEqual([]);
+    },
+  );
+
+  it.each(["finalizing", "rolling-back"] as const)(
+    "is refused (409) while the rotation is %s, and nothing is recorded",
+    async (status) => {
+      const { store, sender } = memory(status, undefined);
+      const { requests, requests_ } = requester();
+      const error = await refusal(
+        controlRotation(store, sender, ID, { action: "rollback", actor: ACTOR, reason: "" }, requests_),
+      );
+      expect(error).toBeInstanceOf(NotControllableError);
+      expect(requests).toEqual([]);
+    },
+  );
+
+  it("an approval between control points is still refused: there is nothing to approve", async () => {
+    const { store, sender } = memory("swapping", undefined);
+    const { requests, requests_ } = requester();
+    const error = await refusal(
+      controlRotation(store, sender, ID, { action: "approve", actor: ACTOR, reason: "" }, requests_),
+    );
+    expect(error).toBeInstanceOf(NotControllableError);
+    expect(requests).toEqual([]);
+  });
+});
+
 describe("controlRotation", () => {
   it("delivers a rollback to a bake window as the message the workflow reads", async () => {
     const { store, sender, sent } = memory("swapping", { callbackId: "cb-1", kind: "bake", wave: 1 });

@@ -1112,10 +1112,15 @@ describe("the operator API", () => {
     expect(granted("GET /rotations/{id}")).toEqual(
       [`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`, `dynamodb:Query ${table}/index/list`].sort(),
     );
-    // Starting and deciding read single items only; starting also releases a dead rotation's lock item.
-    for (const route of ["POST /rotations/{id}/rollback", "POST /rotations/{id}/approve"]) {
-      expect(granted(route).filter((g) => g.startsWith("dynamodb:"))).toEqual([`dynamodb:GetItem ${table}`]);
-    }
+    // Starting and deciding read single items only; starting also releases a dead rotation's lock item,
+    // and a rollback records its request for the rotation's next safe point.
+    expect(granted("POST /rotations/{id}/approve").filter((g) => g.startsWith("dynamodb:"))).toEqual([
+      `dynamodb:GetItem ${table}`,
+    ]);
+    expect(granted("POST /rotations/{id}/rollback").filter((g) => g.startsWith("dynamodb:"))).toEqual([
+      `dynamodb:GetItem ${table}`,
+      `dynamodb:PutItem ${table}`,
+    ]);
     expect(granted("POST /rotations").filter((g) => g.startsWith("dynamodb:"))).toEqual([
       `dynamodb:DeleteItem ${table}`,
       `dynamodb:GetItem ${table}`,
@@ -1139,21 +1144,31 @@ describe("the operator API", () => {
     expect(granted("POST /scan")).toEqual([
       `lambda:InvokeFunction arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-TrackingScanFunction`,
     ]);
-    // Nothing of the API may write the table (but POST /rotations release a dead rotation's lock item, and
-    // lock items only), touch keys, secrets, Private CA or distributions' configs.
-    const deletes = routesOf(declared).flatMap((r) =>
-      r.args.permissions
-        .filter((statement) => statement.actions.includes("dynamodb:DeleteItem"))
-        .map((statement) => ({ route: r.name, statement })),
-    );
-    expect(deletes.map((d) => d.route)).toEqual(["POST /rotations"]);
-    expect(deletes[0]!.statement).toMatchObject({
-      actions: ["dynamodb:DeleteItem"],
-      conditions: [{ test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: ["CERT#*"] }],
-    });
+    // Nothing of the API may write the table — but POST /rotations releases a dead rotation's lock item
+    // (lock items only) and POST /rollback records a rollback request (a rotation's items only) — touch
+    // keys, secrets, Private CA or distributions' configs.
+    const writesOf = (action: string) =>
+      routesOf(declared).flatMap((r) =>
+        r.args.permissions
+          .filter((statement) => statement.actions.includes(action))
+          .map((statement) => ({ route: r.name, statement })),
+      );
+    for (const [action, route, partitions] of [
+      ["dynamodb:DeleteItem", "POST /rotations", "CERT#*"],
+      ["dynamodb:PutItem", "POST /rotations/{id}/rollback", "ROT#*"],
+    ] as const) {
+      const writes = writesOf(action);
+      expect(writes.map((w) => w.route)).toEqual([route]);
+      expect(writes[0]!.statement).toMatchObject({
+        actions: [action],
+        conditions: [
+          { test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: [partitions] },
+        ],
+      });
+    }
     const all = routesOf(declared).flatMap((r) => granted(r.name));
     for (const forbidden of [
-      /^dynamodb:(Put|Update|BatchWrite)/,
+      /^dynamodb:(Update|BatchWrite)/,
       /^secretsmanager:/,
       /^kms:/,
       /^acm-pca:(?!GetCertificateAuthorityCertificate )/,

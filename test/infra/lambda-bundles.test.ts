@@ -39,7 +39,7 @@ const READ_ONLY_SDK_FORBIDDEN = [...READ_ONLY_FORBIDDEN, "@aws-sdk/lib-dynamodb"
  * call (checked against the infra's IAM below), and modules it must not import.
  */
 const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
-  // No SDK client: the table is read with signed fetches of DynamoDB's JSON API (signed-table-reads.ts).
+  // No SDK client: the table is read with signed fetches of DynamoDB's JSON API (signed-table.ts).
   "GET /certificates": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   "GET /certificates/{id}": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   "GET /rotations": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },

@@ -8,7 +8,12 @@ import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
-import { RotationStore } from "../../functions/adapters/rotation-store.ts";
+import { RollbackRequests } from "../../functions/adapters/rollback-requests.ts";
+import {
+  documentTableWrites,
+  RotationStore,
+  toDocumentClient,
+} from "../../functions/adapters/rotation-store.ts";
 import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import type { SupportedKeyAlgorithm } from "../../functions/core/certificate.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
@@ -82,6 +87,8 @@ export interface Fleet {
   standins: Standins;
   store: RotationStore;
   inventory: InventoryStore;
+  /** Rollbacks asked for between control points, as the API records them. */
+  rollbackRequests: RollbackRequests;
   deps: RotationDeps;
   settings: RotationSettings;
   root: CertificateAuthority;
@@ -153,6 +160,9 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     await createRotationTable(dynamoClient, "mtls-rotator");
     const store = new RotationStore(dynamoClient, { tableName: "mtls-rotator" });
     const inventory = new InventoryStore(dynamoClient, { tableName: "mtls-rotator" });
+    const rollbackRequests = new RollbackRequests(
+      documentTableWrites(toDocumentClient(dynamoClient), "mtls-rotator"),
+    );
 
     const settings = resolveSettings({
       authorityArn,
@@ -262,6 +272,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     return {
       standins,
       store,
+      rollbackRequests,
       inventory,
       deps,
       settings,

@@ -563,6 +563,88 @@ describe("trust before swap", () => {
   });
 });
 
+describe("a rollback asked for between control points is taken at the next safe point", () => {
+  const request = (f: Fleet, at = "2026-12-01T00:00:00.000Z") =>
+    f.rollbackRequests.request(f.input().rotationId, {
+      actor: "arn:aws:iam::111122223333:user/operator",
+      reason: "errors at the edge",
+      requestedAt: at,
+    });
+
+  it("during a deploy wait: the wait ends at its next poll, and every swapped distribution goes back", async () => {
+    const f = await fleet({
+      distributions: 2,
+      settings: { deploy: { timeoutSeconds: 3600, pollSeconds: 30 } },
+    });
+    const real = f.deps.distributions;
+    let polls = 0;
+    const { result } = await rotate(f, {
+      deps: {
+        distributions: {
+          findDistributionsPresenting: (arn) => real.findDistributionsPresenting(arn),
+          originEndpoints: (...a) => real.originEndpoints(...a),
+          swapOriginCertificate: (...a) => real.swapOriginCertificate(...a),
+          // The wave's deployment never ends by itself; the operator asks for a rollback after two polls.
+          deploymentStatus: async (ids) => {
+            polls += 1;
+            if (polls === 2) await request(f);
+            const statuses = await real.deploymentStatus(ids);
+            return polls <= 2 ? Object.fromEntries(ids.map((id) => [id, "InProgress" as const])) : statuses;
+          },
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.rollback).toMatchObject({
+      reason: "ManualRollback",
+      actor: "arn:aws:iam::111122223333:user/operator",
+      detail: "errors at the edge",
+    });
+    // Wave 0 (the canary) was swapped and waiting; it is back, and wave 1 was never swapped.
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+    expect(state?.waves.map((w) => w.distributions.map((d) => d.outcome))).toEqual([
+      ["rolled-back"],
+      ["pending"],
+    ]);
+  });
+
+  it("before a swap (asked while the preflight ran): nothing is swapped at all", async () => {
+    const f = await fleet({ distributions: 2 });
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step === "preflight:1") await request(f);
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.rollback).toMatchObject({ reason: "ManualRollback", detail: "errors at the edge" });
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+  });
+
+  it("while the gate waits for datapoints: the gate ends at its next poll and the wave goes back", async () => {
+    const f = await fleet({ distributions: 1, traffic: "none", settings: { bakeSeconds: 0 } });
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step === "gate:0:metrics:2") await request(f);
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.rollback).toMatchObject({ reason: "ManualRollback" });
+    expect(state?.waves[0]?.gate).toBeUndefined();
+    expect(presented(f)).toEqual([f.oldCertificateArn]);
+  });
+});
+
 describe("a rotation that dies before its start is recorded blocks nothing", () => {
   it("the first step failing until its retries are spent: the next trigger starts a fresh attempt that rotates", async () => {
     const f = await fleet({ distributions: 2 });

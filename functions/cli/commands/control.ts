@@ -19,9 +19,11 @@ function controlCommand(action: ControlAnswer["action"]): CommandSpec<ControlInp
       ? `Usage: mtls-rotator rollback <rotation-id> [--reason <text>] [--json]
 
 Asks a running rotation to roll back: every distribution swapped so far is put back on the old certificate.
-The rotation takes the decision at its next control point: while a wave bakes (the manual rollback window)
-or waits for approval. At any other moment (issuing, swapping, waiting for CloudFront to deploy) the API
-refuses (exit 5): retry when \`mtls-rotator watch\` shows the rotation waiting.
+While a wave bakes (the manual rollback window) or waits for approval, the decision is delivered there. At
+any other moment before the last wave passed (issuing, the preflight, swapping, waiting for CloudFront to
+deploy, the gate waiting for datapoints) it is recorded and taken at the rotation's next safe point: before
+its next swap, or at its next deploy or gate poll. Once the rotation is finalizing (the new credential
+promoted) the API refuses (exit 5).
 
 Options:
   --reason <text>      why (recorded in the rotation's history and notifications)
@@ -49,9 +51,13 @@ Options:
         answer.kind === "bake"
           ? `the bake window of wave ${answer.wave}`
           : `the approval after wave ${answer.wave}`;
-      const what = rollback
-        ? `Rollback delivered to rotation ${answer.rotationId} at ${where}: it puts every swapped distribution back.`
-        : `Approved: rotation ${answer.rotationId} continues after wave ${answer.wave}.`;
+      const what =
+        rollback && answer.kind === "requested"
+          ? `Rollback requested for rotation ${answer.rotationId}: it is taken at the rotation's next safe point ` +
+            "(before its next swap, at its next deploy or gate poll) and puts every swapped distribution back."
+          : rollback
+            ? `Rollback delivered to rotation ${answer.rotationId} at ${where}: it puts every swapped distribution back.`
+            : `Approved: rotation ${answer.rotationId} continues after wave ${answer.wave}.`;
       deps.out(`${what}\nFollow it: mtls-rotator watch ${answer.rotationId}\n`);
       return 0;
     },

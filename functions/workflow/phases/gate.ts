@@ -15,6 +15,7 @@ import { RotationReason } from "../../core/rotation.ts";
 import type { Rotation } from "../steps.ts";
 import { probeWithNewCertificate } from "./preflight.ts";
 import type { Halt } from "./rollback.ts";
+import { haltIfRollbackRequested } from "./rollback-requests.ts";
 
 /** One poll of the gate's metrics (a step result): seconds since the wave deployed, and what CloudWatch had. */
 interface GateReading {
@@ -34,6 +35,8 @@ export async function gate(
   let reading: GateReading;
   for (let poll = 1; ; poll += 1) {
     reading = await r.act(`gate:${wave}:metrics:${poll}`, async () => {
+      // A safe point: a rollback requested while the gate waits for datapoints ends the wait.
+      await haltIfRollbackRequested(r);
       const now = r.deps.now();
       return {
         elapsedSeconds: Math.max(0, (now.getTime() - Date.parse(deployedAt)) / 1000),

@@ -7,6 +7,7 @@ import { RotationReason } from "../../core/rotation.ts";
 import type { ControlAction, Rotation } from "../steps.ts";
 import { gate } from "./gate.ts";
 import type { Halt } from "./rollback.ts";
+import { haltIfRollbackRequested, requestedHalt } from "./rollback-requests.ts";
 
 /**
  * Every wave in order; a reason to roll back, or undefined when all passed. Once the first swap may have
@@ -45,6 +46,8 @@ async function swapWave(r: Rotation, wave: number): Promise<Halt | undefined> {
   for (const distribution of distributions) {
     try {
       await r.record(`swap:${wave}:${distribution.distributionId}`, async () => {
+        // A safe point: before this distribution changes, never between its swap and its record.
+        await haltIfRollbackRequested(r);
         const swap = await r.deps.distributions.swapOriginCertificate({
           distributionId: distribution.distributionId,
           fromArn: old.arn,
@@ -60,6 +63,8 @@ async function swapWave(r: Rotation, wave: number): Promise<Halt | undefined> {
         };
       });
     } catch (error) {
+      const requested = requestedHalt(error, `before wave ${wave} swapped ${distribution.distributionId}`);
+      if (requested) return requested;
       return {
         reason: RotationReason.SwapFailed,
         actor: "mtls-rotator",
@@ -68,7 +73,15 @@ async function swapWave(r: Rotation, wave: number): Promise<Halt | undefined> {
     }
   }
   const swapped = distributions.map((d) => d.distributionId);
-  if (!(await waitDeployed(r, `wave:${wave}`, swapped))) {
+  let deployed: boolean;
+  try {
+    deployed = await waitDeployed(r, `wave:${wave}`, swapped, { safePoint: true });
+  } catch (error) {
+    const requested = requestedHalt(error, `while wave ${wave} deployed`);
+    if (requested) return requested;
+    throw error;
+  }
+  if (!deployed) {
     return {
       reason: RotationReason.DeployTimedOut,
       actor: "mtls-rotator",
@@ -90,7 +103,13 @@ async function swapWave(r: Rotation, wave: number): Promise<Halt | undefined> {
       detail: bake.reason || `rollback requested during bake of wave ${wave}`,
     };
   }
-  return gate(r, wave, swapped, deployedAt);
+  try {
+    return await gate(r, wave, swapped, deployedAt);
+  } catch (error) {
+    const requested = requestedHalt(error, `while the gate of wave ${wave} waited`);
+    if (requested) return requested;
+    throw error;
+  }
 }
 
 /** The operator's approval after a wave: a reason to roll back, or undefined to go on. */
@@ -121,12 +140,19 @@ async function approval(r: Rotation, wave: number): Promise<Halt | undefined> {
  * deadline is time from the first poll, read inside each poll's step (checkpointed: a replay decides the
  * same), and no wait runs past it.
  */
-export async function waitDeployed(r: Rotation, name: string, ids: string[]): Promise<boolean> {
+export async function waitDeployed(
+  r: Rotation,
+  name: string,
+  ids: string[],
+  options: { safePoint?: boolean } = {},
+): Promise<boolean> {
   if (ids.length === 0) return true;
   const { deploy } = r.settings;
   let firstPollAt: number | undefined;
   for (let poll = 1; ; poll += 1) {
     const answer = await r.act(`${name}:deploy:${poll}`, async () => {
+      // A safe point of a wave (not of the rollback's own wait): a requested rollback ends the wait early.
+      if (options.safePoint) await haltIfRollbackRequested(r);
       const statuses = await r.deps.distributions.deploymentStatus(ids);
       return { pending: ids.filter((id) => statuses[id] !== "Deployed"), at: r.at() };
     });

@@ -16,6 +16,7 @@ import * as z from "zod/mini";
 import { AcmAdapter } from "../../../functions/adapters/acm.ts";
 import { RotationStore } from "../../../functions/adapters/rotation-store.ts";
 import {
+  ControlAnswer,
   DryRunAnswer,
   RotationAnswer,
   RotationListAnswer,
@@ -874,9 +875,27 @@ describe("POST /rotations/{id}/rollback and /approve (delivery and refusals)", (
     });
   });
 
+  it("records a rollback asked for between control points (202 requested), once: the first request is the one taken", async () => {
+    const first = await decide("rollback", waiting, { body: { reason: "edge errors" } });
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ rotationId: waiting, action: "rollback", kind: "requested", wave: 0 });
+    z.parse(strictly(ControlAnswer), first.body);
+    expect(await store.rollbackRequestOf(waiting)).toEqual({
+      actor: PRINCIPAL,
+      reason: "edge errors",
+      requestedAt: expect.any(String),
+    });
+    const again = await decide("rollback", waiting, {
+      body: { reason: "second thoughts" },
+      principal: ROLE_SESSION,
+    });
+    expect(again.status).toBe(202);
+    expect(await store.rollbackRequestOf(waiting)).toMatchObject({ actor: PRINCIPAL, reason: "edge errors" });
+    expect(f.delivered).toEqual([]);
+  });
+
   it("answers 409 with the rotation id when there is nothing to deliver to", async () => {
     for (const [action, id, control] of [
-      ["rollback", waiting, undefined],
       ["approve", waiting, undefined],
       ["approve", waiting, { callbackId: "cb", kind: "bake", wave: 0 }],
       ["rollback", ROT.completed, undefined],

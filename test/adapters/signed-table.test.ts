@@ -1,5 +1,5 @@
 /**
- * The read routes' DynamoDB transport (signed-table-reads.ts). Against dynalite behind its model-checking
+ * The read routes' DynamoDB transport (signed-table.ts). Against dynalite behind its model-checking
  * front (every request and answer checked against AWS's DynamoDB model): the stores' reads through the
  * signed transport answer exactly what they answer through the SDK's document client, over the same items.
  * Against a loopback server of the test's own: the signature's scope and signed headers, DynamoDB's error
@@ -15,9 +15,9 @@ import { InvalidNextTokenError, RotationReads } from "../../functions/adapters/r
 import { RotationStore } from "../../functions/adapters/rotation-store.ts";
 import {
   environmentCredentials,
-  SignedTableReads,
+  SignedTable,
   TableReadError,
-} from "../../functions/adapters/signed-table-reads.ts";
+} from "../../functions/adapters/signed-table.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import type { InventoryRecord } from "../../functions/core/tracking.ts";
 import {
@@ -46,8 +46,8 @@ afterAll(async () => {
   await dynamo?.close();
 });
 
-function signedReads(options: { tableName?: string } = {}): SignedTableReads {
-  return new SignedTableReads({
+function signedReads(options: { tableName?: string } = {}): SignedTable {
+  return new SignedTable({
     tableName: options.tableName ?? TABLE,
     region: "us-east-1",
     endpoint: dynamo.endpoint,
@@ -198,7 +198,7 @@ const error = (code: string, message = "refused") =>
 
 function readsAt(endpoint: string, options: { maxAttempts?: number; requestTimeoutMs?: number } = {}) {
   const sleeps: number[] = [];
-  const reads = new SignedTableReads({
+  const reads = new SignedTable({
     tableName: "t",
     region: "eu-west-1",
     endpoint,
@@ -316,7 +316,7 @@ describe("credentials", () => {
 
   it("without credentials given, each call signs with the environment's, as Lambda sets them", async () => {
     const { endpoint, seen } = await serve([{ status: 200, body: "{}" }]);
-    const reads = new SignedTableReads({ tableName: "t", region: "eu-west-1", endpoint });
+    const reads = new SignedTable({ tableName: "t", region: "eu-west-1", endpoint });
     try {
       vi.stubEnv("AWS_ACCESS_KEY_ID", "ASIAFROMTHEROLE");
       vi.stubEnv("AWS_SECRET_ACCESS_KEY", "role-secret");

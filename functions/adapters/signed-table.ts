@@ -27,11 +27,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { AdapterError } from "./errors.ts";
 import { type AwsCredentials, signedHeaders } from "./sigv4.ts";
-import type { Item, TablePage, TableQuery, TableReads } from "./table-reads.ts";
+import type { Item, TablePage, TableQuery, TableReads, TableWrites } from "./table-reads.ts";
 
 export type Credentials = AwsCredentials;
 
-export interface SignedTableReadsOptions {
+export interface SignedTableOptions {
   tableName: string;
   region: string;
   /** Another endpoint than `https://dynamodb.<region>.amazonaws.com` (the local stand-in). */
@@ -99,11 +99,11 @@ export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Cr
   };
 }
 
-export class SignedTableReads implements TableReads {
-  readonly #options: SignedTableReadsOptions;
+export class SignedTable implements TableReads, TableWrites {
+  readonly #options: SignedTableOptions;
   readonly #url: string;
 
-  constructor(options: SignedTableReadsOptions) {
+  constructor(options: SignedTableOptions) {
     if (!options.tableName)
       throw new TableReadError("InvalidConfiguration", "no table name", { retryable: false });
     if (!options.region) throw new TableReadError("InvalidConfiguration", "no region", { retryable: false });
@@ -118,6 +118,20 @@ export class SignedTableReads implements TableReads {
       ...(options.consistentRead !== undefined ? { ConsistentRead: options.consistentRead } : {}),
     });
     return isObject(answer.Item) ? unmarshall(answer.Item as never) : undefined;
+  }
+
+  async putIfAbsent(item: Item): Promise<boolean> {
+    try {
+      await this.#call("PutItem", {
+        TableName: this.#options.tableName,
+        Item: marshall(item, CONVERT),
+        ConditionExpression: "attribute_not_exists(pk)",
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof TableReadError && error.name === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
   }
 
   async query(query: TableQuery): Promise<TablePage> {
