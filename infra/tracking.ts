@@ -275,6 +275,14 @@ export const acmExpiryForwarding = (() => {
   if (region === CERTIFICATE_REGION) return undefined;
   const provider = new aws.Provider("CertificateRegion", { region: CERTIFICATE_REGION });
   const targetBus = $interpolate`arn:${partition}:events:${region}:${account}:event-bus/default`;
+  const rule = new aws.cloudwatch.EventRule(
+    "AcmExpiryForwardRule",
+    {
+      description: `mtls-rotator: ACM Certificate Approaching Expiration -> default bus in ${region}`,
+      eventPattern: JSON.stringify(ACM_EXPIRY_PATTERN),
+    },
+    { provider },
+  );
   const role = new aws.iam.Role("AcmExpiryForwardRole", {
     assumeRolePolicy: $jsonStringify({
       Version: "2012-10-17",
@@ -283,7 +291,13 @@ export const acmExpiryForwarding = (() => {
           Effect: "Allow",
           Principal: { Service: "events.amazonaws.com" },
           Action: "sts:AssumeRole",
-          Condition: { StringEquals: { "aws:SourceAccount": account } },
+          // Only this rule may pass the role (confused deputy): aws:SourceArn is "the ARN of the rule that
+          // sent the event" (EventBridge condition keys,
+          // https://docs.aws.amazon.com/eventbridge/latest/userguide/policy-keys-eventbridge.html).
+          Condition: {
+            StringEquals: { "aws:SourceAccount": account },
+            ArnEquals: { "aws:SourceArn": rule.arn },
+          },
         },
       ],
     }),
@@ -297,14 +311,6 @@ export const acmExpiryForwarding = (() => {
       },
     ],
   });
-  const rule = new aws.cloudwatch.EventRule(
-    "AcmExpiryForwardRule",
-    {
-      description: `mtls-rotator: ACM Certificate Approaching Expiration -> default bus in ${region}`,
-      eventPattern: JSON.stringify(ACM_EXPIRY_PATTERN),
-    },
-    { provider },
-  );
   const target = new aws.cloudwatch.EventTarget(
     "AcmExpiryForwardTarget",
     {

@@ -571,9 +571,24 @@ describe("expiry tracking", () => {
       roleArn: `arn:aws:iam::${ACCOUNT}:role/AcmExpiryForwardRole`,
     });
     expect(target.opts?.provider).toBe(forward.opts?.provider);
-    const role = elsewhere.one("aws:iam:Role").args as { inlinePolicies: { policy: string }[] };
+    const role = elsewhere.one("aws:iam:Role").args as {
+      inlinePolicies: { policy: string }[];
+      assumeRolePolicy: string;
+    };
     expect(role.inlinePolicies.map((p) => JSON.parse(p.policy).Statement)).toEqual([
       [{ Effect: "Allow", Action: "events:PutEvents", Resource: bus }],
+    ]);
+    // Only the forwarding rule may have EventBridge assume the role (aws:SourceArn), in this account.
+    expect(JSON.parse(role.assumeRolePolicy).Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": ACCOUNT },
+          ArnEquals: { "aws:SourceArn": expect.stringMatching(/AcmExpiryForwardRule/) },
+        },
+      },
     ]);
 
     // us-east-1 is not a documented durable-functions region (infra/settings.ts): deployable by override.
