@@ -17,6 +17,7 @@
 // Where ACM's events arrive: in the region of the certificate, i.e. us-east-1 for origin-mTLS certificates.
 // When the service runs elsewhere, a rule in us-east-1 forwards them to the service region's default bus,
 // where the rule that invokes the handler sees them.
+import { EXPIRY_EVENT_PARTITIONS } from "../functions/adapters/table-partitions.ts";
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { deadRotationRelease, rotationWorkflow } from "./rotation";
@@ -217,13 +218,36 @@ export const scanSchedule = new sst.aws.CronV2("TrackingScanSchedule", {
   dlq: trackingDeadLetters.arn,
 });
 
+/**
+ * The ACM expiry event: the tracking permissions with every DynamoDB action limited to the partitions one
+ * certificate's decision touches (functions/adapters/table-partitions.ts EXPIRY_EVENT_PARTITIONS, checked
+ * against its requests by test/wiring/tracking.test.ts) — not the drift report, not trust items.
+ */
+export const expiryEventPermissions: Statement[] = trackingPermissions.map((statement) =>
+  statement.actions.every((action) => action.startsWith("dynamodb:")) &&
+  // A statement limited to its partitions already (the lock release) keeps its narrower condition.
+  !statement.conditions?.some((c) => c.variable === "dynamodb:LeadingKeys")
+    ? {
+        ...statement,
+        conditions: [
+          ...(statement.conditions ?? []),
+          {
+            test: "ForAllValues:StringLike",
+            variable: "dynamodb:LeadingKeys",
+            values: [...EXPIRY_EVENT_PARTITIONS],
+          },
+        ],
+      }
+    : statement,
+);
+
 export const acmExpiryFunction = new sst.aws.Function(
   "AcmExpiryEvent",
   trackingFunction(
     lambdaHandler("AcmExpiryEvent"),
     "mtls-rotator: scan one certificate on ACM's Approaching Expiration event",
     // No trust-bundle access: a single-certificate scan never reconciles the bundle.
-    trackingPermissions,
+    expiryEventPermissions,
   ),
 );
 

@@ -606,10 +606,32 @@ describe("expiry tracking", () => {
   });
 
   it("grants no wildcard action, '*' resources only where AWS offers nothing narrower", async () => {
-    const { trackingPermissions, scanPermissions, one } = await loadInfra("production");
+    const { trackingPermissions, scanPermissions, expiryEventPermissions, one } =
+      await loadInfra("production");
     expect(one("sst:aws:Function", "TrackingScan").args.permissions).toBe(scanPermissions);
-    expect(one("sst:aws:Function", "AcmExpiryEvent").args.permissions).toBe(trackingPermissions);
-    for (const permissions of [trackingPermissions, scanPermissions]) {
+    expect(one("sst:aws:Function", "AcmExpiryEvent").args.permissions).toBe(expiryEventPermissions);
+    // The expiry event: the tracking permissions, every DynamoDB action limited to its partitions.
+    expect(expiryEventPermissions.map((s: Statement) => ({ ...s, conditions: undefined }))).toEqual(
+      trackingPermissions.map((s: Statement) => ({ ...s, conditions: undefined })),
+    );
+    for (const statement of expiryEventPermissions as Statement[]) {
+      const dynamodb = statement.actions.every((a) => a.startsWith("dynamodb:"));
+      const leading = statement.conditions?.find((c) => c.variable === "dynamodb:LeadingKeys");
+      if (statement.actions.includes("dynamodb:DeleteItem")) {
+        expect(leading?.values).toEqual(["CERT#*"]);
+        continue;
+      }
+      expect(leading, statement.actions.join()).toEqual(
+        dynamodb
+          ? {
+              test: "ForAllValues:StringLike",
+              variable: "dynamodb:LeadingKeys",
+              values: ["INVENTORY", "ALERT#*", "ROT#*", "CERT#*"],
+            }
+          : undefined,
+      );
+    }
+    for (const permissions of [trackingPermissions, scanPermissions, expiryEventPermissions]) {
       for (const statement of permissions) {
         for (const action of statement.actions) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
         expect(statement.resources.length).toBeGreaterThan(0);
