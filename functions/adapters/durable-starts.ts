@@ -95,8 +95,10 @@ export class ExecutionListError extends Error {
 /**
  * The status of the workflow's execution named `name` (of its qualified function): Lambda's
  * ListDurableExecutionsByFunction filtered by the name ("Durable execution API", Lambda API reference),
- * the pages read until the name is found. Undefined when Lambda has no execution of that name (never started,
- * or dropped after the function's retention period).
+ * the pages read until the name is found. Undefined when Lambda lists no execution of that name under this
+ * version ("If not specified, lists executions for the $LATEST version": the listing is per version) — never
+ * started, started by an earlier version (it runs on, and is listed under, that version), or dropped after
+ * the retention period: the dispatcher takes undefined as "unknown", never as "dead".
  */
 export async function durableExecutionStatus(
   resource: workflow.Resource,
@@ -130,5 +132,6 @@ export async function durableExecutionStatus(
     if (typeof body.NextMarker !== "string" || body.NextMarker === "") return undefined;
     marker = body.NextMarker;
   }
-  return undefined;
+  // Not found within the pages read is no proof of absence.
+  throw new Error(`durable execution ${name}: not found within 20 pages of executions; status unknown`);
 }

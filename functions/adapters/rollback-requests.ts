@@ -1,8 +1,8 @@
 /**
  * An operator's rollback asked for between control points (a deploy wait, a gate's wait for datapoints, the
  * preflight): one item per rotation (`ROT#<id>` / `ROLLBACK`, rotation-reads.ts), written only where none is,
- * so the first request is the one acted on. The workflow reads it at its next safe point (a deploy poll, a
- * gate poll, a preflight attempt) and rolls back from there: nothing is ever half-swapped.
+ * so the first request is the one acted on. The workflow reads it at its next safe point (before each swap,
+ * at each deploy or gate poll of a wave) and rolls back from there: nothing is ever half-swapped.
  */
 import { type RollbackRequest, rollbackRequestKey } from "./rotation-reads.ts";
 import type { TableWrites } from "./table-reads.ts";

@@ -382,7 +382,7 @@ export const ControlAnswer = z.object({
   kind: described(
     z.enum([...CONTROL_POINT_KINDS, "requested"]),
     "The control point the decision was delivered to; `requested`: a rollback asked for between control " +
-      "points, recorded and taken at the rotation's next safe point (a deploy or gate poll, a preflight attempt).",
+      "points, recorded and taken at the rotation's next safe point (before its next swap, at its next deploy or gate poll).",
   ),
   wave: described(z.int(), "The wave of the control point, or the wave in progress (0 before any swap)."),
 });

@@ -157,16 +157,34 @@ function ended(status: ExecutionStatus | undefined): boolean {
 }
 
 /**
+ * Lambda's word on an execution, or undefined when it has none to give: no execution of that name under the
+ * workflow's current version (one started before a deploy runs on, and is listed under, its own version),
+ * or the listing failed (throttled, or not allowed). Unknown is never taken for dead.
+ */
+async function lambdaSays(
+  starter: Pick<WorkflowStarter, "status"> | undefined,
+  name: string,
+): Promise<ExecutionStatus | undefined> {
+  if (!starter?.status) return undefined;
+  try {
+    return await starter.status(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The execution name to start: the first attempt for this certificate generation that is new or alive. A
  * rotation that ended without completing (rolled back, aborted, failed, or a finished dry run) keeps its name
  * until AWS drops the execution, so a retry must take the next attempt's name; a running or completed one is
  * where duplicate triggers converge.
  *
- * Alive is Lambda's word when the starter can ask (`status`): an execution that FAILED, TIMED_OUT or was
- * STOPPED before its rotation recorded an end is dead, whatever the store says — including one that died
- * before it recorded anything (its first step failing until its retries were spent), which would otherwise
- * keep its name, and the certificate's lock, for good. Without that word: the store's, with the lock (a
- * rotation recorded as running that no longer holds the lock is dead).
+ * Alive is Lambda's word when it has one (`status`): an execution that FAILED, TIMED_OUT or was STOPPED
+ * before its rotation recorded an end is dead, whatever the store says — including one that died before it
+ * recorded anything (its first step failing until its retries were spent), which would otherwise keep its
+ * name, and the certificate's lock, for good. Without that word (no such execution under the current
+ * version, or no answer): the store's, with the lock (a rotation recorded as running that no longer holds the
+ * lock is dead) — never "dead" for want of an answer.
  */
 export async function attemptName(
   base: string,
@@ -181,15 +199,10 @@ export async function attemptName(
     const status = await history.statusOf(name);
     if (status === "completed") return name;
     if (status !== undefined && TERMINAL_STATUSES.includes(status)) continue;
-    if (starter?.status) {
-      const execution = await starter.status(name);
-      // A name no execution has: new, unless the store knows it ran (Lambda dropped it after it died).
-      if (execution === undefined) {
-        if (status === undefined) return name;
-        continue;
-      }
-      if (!ended(execution)) return name;
-      // Ended. Succeeded means it ended its rotation (converge); anything else died mid-rotation.
+    const execution = await lambdaSays(starter, name);
+    if (execution === "RUNNING") return name;
+    if (ended(execution)) {
+      // Succeeded before its record was read: converge; anything else died mid-rotation.
       if (execution === "SUCCEEDED" && status === undefined) return name;
       continue;
     }
@@ -206,9 +219,9 @@ export async function attemptName(
 
 /**
  * The rotation holding the certificate's lock, if it is alive. A holder whose execution Lambda reports
- * ended (or no longer has) is dead: its lock is released (conditionally: only if it still holds it), so a
- * fresh attempt can take the certificate. Never two live rotations: a holder Lambda reports RUNNING, or
- * whose liveness cannot be known, keeps the lock.
+ * ended is dead: its lock is released (conditionally: only if it still holds it), so a fresh attempt can take
+ * the certificate. Never two live rotations: a holder Lambda reports RUNNING, or whose liveness cannot be
+ * known (not listed under the current version, no answer), keeps the lock until its lease ends.
  */
 export async function liveLockHolder(
   certificateArn: string,
@@ -216,9 +229,9 @@ export async function liveLockHolder(
   starter: Pick<WorkflowStarter, "status">,
 ): Promise<string | undefined> {
   const holder = await history.activeRotationFor?.(certificateArn);
-  if (holder === undefined || !starter.status || !history.releaseLock) return holder;
-  const execution = await starter.status(holder);
-  if (execution === undefined || ended(execution)) {
+  if (holder === undefined || !history.releaseLock) return holder;
+  // Only Lambda's word that it ended frees the lock early; otherwise the lease does, in time.
+  if (ended(await lambdaSays(starter, holder))) {
     await history.releaseLock(certificateArn, holder);
     return undefined;
   }

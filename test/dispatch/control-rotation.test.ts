@@ -98,6 +98,45 @@ describe("a rollback between control points", () => {
     },
   );
 
+  it("is refused (409) once the last wave passed: no safe point is left before the promotion", async () => {
+    const { store, sender } = memory("swapping", undefined);
+    const { requests, requests_ } = requester();
+    const passed = {
+      ...store,
+      get: async () => ({
+        waves: [
+          { index: 0, status: "passed" },
+          { index: 1, status: "passed" },
+        ],
+      }),
+    };
+    const error = await refusal(
+      controlRotation(passed, sender, ID, { action: "rollback", actor: ACTOR, reason: "" }, requests_),
+    );
+    expect(error).toBeInstanceOf(NotControllableError);
+    expect(error.message).toMatch(/last wave passed/);
+    expect(requests).toEqual([]);
+    // While a wave is still in flight, the request is recorded with that wave.
+    const inFlight = {
+      ...store,
+      get: async () => ({
+        waves: [
+          { index: 0, status: "passed" },
+          { index: 1, status: "swapping" },
+        ],
+      }),
+    };
+    expect(
+      await controlRotation(
+        inFlight,
+        sender,
+        ID,
+        { action: "rollback", actor: ACTOR, reason: "" },
+        requests_,
+      ),
+    ).toMatchObject({ kind: "requested", wave: 1 });
+  });
+
   it("an approval between control points is still refused: there is nothing to approve", async () => {
     const { store, sender } = memory("swapping", undefined);
     const { requests, requests_ } = requester();

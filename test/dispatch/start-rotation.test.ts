@@ -446,7 +446,13 @@ describe("retrying after a rotation that did not complete", () => {
     ["no record, TIMED_OUT or STOPPED: the next attempt", {}, { base: "TIMED_OUT", "-2": "STOPPED" }, "-3"],
     ["recorded running, FAILED: the next attempt", { base: "swapping" }, { base: "FAILED" }, "-2"],
     ["recorded running, RUNNING: converge", { base: "swapping" }, { base: "RUNNING" }, ""],
-    ["recorded running, dropped by Lambda after it died: the next attempt", { base: "issued" }, {}, "-2"],
+    // Unknown to Lambda (started by an earlier version, or dropped): never taken for dead; the store decides.
+    [
+      "recorded running, unknown to Lambda: converge (the store's word, no lock reading)",
+      { base: "issued" },
+      {},
+      "",
+    ],
     ["completed: converge, whatever Lambda says", { base: "completed" }, {}, ""],
   ] as const)("%s", async (_name, recorded, executions, suffix) => {
     const base = executionNameFor(request);
@@ -469,10 +475,39 @@ describe("retrying after a rotation that did not complete", () => {
     expect(names).toEqual([`${base}${suffix}`]);
   });
 
+  it("a liveness question Lambda cannot answer (throttled, not allowed) is not taken for dead", async () => {
+    const base = executionNameFor(request);
+    const releases: string[] = [];
+    const history: RotationHistory = {
+      statusOf: async (id) => (id === base ? "swapping" : undefined),
+      activeRotationFor: async () => base,
+      releaseLock: async (_arn, id) => {
+        releases.push(id);
+      },
+    };
+    const { starter, names } = recordingStarter();
+    const result = await startRotation(
+      {
+        ...starter,
+        status: async () => {
+          throw new Error("TooManyRequestsException");
+        },
+      },
+      request,
+      history,
+    );
+    // The store and the lock decide, as without liveness: base holds the lock, so converge on it.
+    expect(result.rotationId).toBe(base);
+    expect(names).toEqual([base]);
+    expect(releases).toEqual([]);
+  });
+
   it("releases the lock of a dead holder before starting, and never a live holder's", async () => {
     for (const [holderStatus, released] of [
       ["FAILED", true],
-      [undefined, true],
+      ["TIMED_OUT", true],
+      // Not listed under the current version (started before a deploy) or no answer: the lease decides.
+      [undefined, false],
       ["RUNNING", false],
     ] as const) {
       const releases: Array<[string, string]> = [];

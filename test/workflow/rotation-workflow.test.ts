@@ -627,6 +627,41 @@ describe("a rollback asked for between control points is taken at the next safe 
     expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
   });
 
+  it("a swap done by a step attempt that failed to record it is recorded on retry, and put back", async () => {
+    const f = await fleet({ distributions: 2 });
+    const canary = [...f.distributionIds].sort()[0]!;
+    let failed = false;
+    const { result } = await rotate(f, {
+      deps: {
+        store: {
+          ...f.deps.store,
+          acquireLock: (...a) => f.deps.store.acquireLock(...a),
+          releaseLock: (...a) => f.deps.store.releaseLock(...a),
+          setControl: (...a) => f.deps.store.setControl(...a),
+          rollbackRequestOf: (id) => f.store.rollbackRequestOf(id),
+          // The canary's swap happened, then recording it failed; the operator asked for a rollback meanwhile.
+          record: async (state, event, sequence) => {
+            if (!failed && event.type === "swapped" && event.distributionId === canary) {
+              failed = true;
+              await request(f);
+              throw Object.assign(new Error("ServiceUnavailable: the table did not answer"), {
+                retryable: true,
+              });
+            }
+            return f.deps.store.record(state, event, sequence);
+          },
+        },
+      },
+    });
+    expect(failed).toBe(true);
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.rollback).toMatchObject({ reason: "ManualRollback", detail: "errors at the edge" });
+    // The canary was swapped by the failed attempt: recorded on retry, and put back.
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+  });
+
   it("while the gate waits for datapoints: the gate ends at its next poll and the wave goes back", async () => {
     const f = await fleet({ distributions: 1, traffic: "none", settings: { bakeSeconds: 0 } });
     const { result } = await rotate(f, {

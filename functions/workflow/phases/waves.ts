@@ -7,7 +7,7 @@ import { RotationReason } from "../../core/rotation.ts";
 import type { ControlAction, Rotation } from "../steps.ts";
 import { gate } from "./gate.ts";
 import type { Halt } from "./rollback.ts";
-import { haltIfRollbackRequested, requestedHalt } from "./rollback-requests.ts";
+import { haltIfRollbackRequested, RollbackRequestedError, requestedHalt } from "./rollback-requests.ts";
 
 /**
  * Every wave in order; a reason to roll back, or undefined when all passed. Once the first swap may have
@@ -46,8 +46,24 @@ async function swapWave(r: Rotation, wave: number): Promise<Halt | undefined> {
   for (const distribution of distributions) {
     try {
       await r.record(`swap:${wave}:${distribution.distributionId}`, async () => {
-        // A safe point: before this distribution changes, never between its swap and its record.
-        await haltIfRollbackRequested(r);
+        // A safe point: before this distribution changes. An earlier attempt of this step may have swapped
+        // it and failed to record the swap: then the swap is recorded (so the rollback puts it back) and the
+        // next safe point, the deploy poll, halts.
+        const request = await r.deps.store.rollbackRequestOf?.(r.id);
+        if (request) {
+          const swappedBefore = (await r.deps.distributions.findDistributionsPresenting(newArn)).find(
+            (t) => t.distributionId === distribution.distributionId,
+          );
+          if (!swappedBefore) throw new RollbackRequestedError(request);
+          return {
+            type: "swapped",
+            at: r.at(),
+            wave,
+            distributionId: distribution.distributionId,
+            outcome: "swapped",
+            changedOriginIds: swappedBefore.originIds,
+          };
+        }
         const swap = await r.deps.distributions.swapOriginCertificate({
           distributionId: distribution.distributionId,
           fromArn: old.arn,
