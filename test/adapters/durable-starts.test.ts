@@ -128,8 +128,9 @@ describe("durableExecutionStatus", () => {
   });
 
   it("a refusal throws (liveness unknown is never taken for dead); an unknown status too", async () => {
+    // Not allowed (a 4xx SST's signed fetch does not retry): the dispatcher then takes liveness as unknown.
     stubLambda(
-      () => new Response("{}", { status: 429, headers: { "x-amzn-errortype": "TooManyRequestsException" } }),
+      () => new Response("{}", { status: 403, headers: { "x-amzn-errortype": "AccessDeniedException" } }),
     );
     await expect(durableExecutionStatus(RESOURCE, "rot-abc", { aws: AWS })).rejects.toBeInstanceOf(
       ExecutionListError,

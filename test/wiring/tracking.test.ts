@@ -88,7 +88,7 @@ afterAll(async () => {
   await Promise.all([standins?.close(), dynamo?.close()]);
 });
 
-async function expiryEventDeps(executions: "succeed" | "fail") {
+async function expiryEventDeps(executions: "succeed" | "fail", deadHolder?: string) {
   const config = trackingConfig({
     resource: {
       RotationTable: { name: TABLE },
@@ -119,7 +119,11 @@ async function expiryEventDeps(executions: "succeed" | "fail") {
       dynamo: client,
       privateCa: () => aws.privateCa,
     },
-    workflowSdk: localWorkflowSdk(starter),
+    workflowSdk: {
+      ...localWorkflowSdk(starter),
+      // Lambda's word on an earlier rotation's execution: it died.
+      executionStatus: async (_resource, name) => (name === deadHolder ? "FAILED" : starter.status?.(name)),
+    },
     writeMetrics: () => undefined,
     log: () => undefined,
   });
@@ -142,7 +146,7 @@ describe("an ACM expiry event's DynamoDB requests", () => {
     await scanFleet(await expiryEventDeps("succeed"), { onlyArn: certificateArn, actor: "acm-event" });
     // A dead rotation holds the certificate's lock: released, and a fresh attempt started.
     await store.acquireLock(certificateArn, "rot-dead-holder");
-    const third = await scanFleet(await expiryEventDeps("fail"), {
+    const third = await scanFleet(await expiryEventDeps("fail", "rot-dead-holder"), {
       onlyArn: certificateArn,
       actor: "acm-event",
     });
