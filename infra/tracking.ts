@@ -55,6 +55,7 @@ function serviceRegion(): string {
 type Statement = {
   actions: string[];
   resources: ($util.Input<string> | string)[];
+  conditions?: { test: string; variable: string; values: ($util.Input<string> | string)[] }[];
 };
 
 /** Failed scans and undeliverable events. Kept 14 days (the maximum) so a weekend's failures are still there. */
