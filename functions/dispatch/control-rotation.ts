@@ -112,15 +112,8 @@ export async function controlRotation(
   }
   const control = await store.getControl(rotationId);
   if (!control && message.action === "rollback" && requests && ROLLBACK_REQUESTABLE.includes(status)) {
+    // Taken up to the promotion (its step is the last safe point); once promoted, the rotation is finalizing.
     const waves = (await store.get?.(rotationId))?.waves ?? [];
-    // Once its last wave passed no safe point is left before the promotion: refused, as when finalizing.
-    if (waves.length > 0 && waves.every((w) => w.status === "passed")) {
-      throw new NotControllableError(
-        `rotation ${rotationId}'s last wave passed: it is finalizing and can no longer be rolled back`,
-        status,
-        rotationId,
-      );
-    }
     // Between control points: recorded, and taken at the rotation's next safe point.
     await requests.requester.request(rotationId, {
       actor: message.actor,

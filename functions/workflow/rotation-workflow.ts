@@ -60,7 +60,8 @@ async function rotate(r: Rotation): Promise<Ending> {
   if (stop) return abort(r, stop);
   const halt = await swapWaves(r);
   if (halt) return rollBack(r, halt);
-  return finalize(r);
+  const finalized = await finalize(r);
+  return "halt" in finalized ? rollBack(r, finalized.halt) : finalized;
 }
 
 /** The Lambda handler for the workflow, with dependencies built once per cold start. */

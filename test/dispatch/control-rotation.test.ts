@@ -98,40 +98,35 @@ describe("a rollback between control points", () => {
     },
   );
 
-  it("is refused (409) once the last wave passed: no safe point is left before the promotion", async () => {
+  it("names the wave in flight, or the last wave once every wave passed (taken at the promotion)", async () => {
     const { store, sender } = memory("swapping", undefined);
-    const { requests, requests_ } = requester();
-    const passed = {
+    const { requests_ } = requester();
+    const withWaves = (waves: Array<{ index: number; status: string }>) => ({
       ...store,
-      get: async () => ({
-        waves: [
-          { index: 0, status: "passed" },
-          { index: 1, status: "passed" },
-        ],
-      }),
-    };
-    const error = await refusal(
-      controlRotation(passed, sender, ID, { action: "rollback", actor: ACTOR, reason: "" }, requests_),
-    );
-    expect(error).toBeInstanceOf(NotControllableError);
-    expect(error.message).toMatch(/last wave passed/);
-    expect(requests).toEqual([]);
-    // While a wave is still in flight, the request is recorded with that wave.
-    const inFlight = {
-      ...store,
-      get: async () => ({
-        waves: [
-          { index: 0, status: "passed" },
-          { index: 1, status: "swapping" },
-        ],
-      }),
-    };
+      get: async () => ({ waves }),
+    });
+    const rollback = { action: "rollback" as const, actor: ACTOR, reason: "" };
     expect(
       await controlRotation(
-        inFlight,
+        withWaves([
+          { index: 0, status: "passed" },
+          { index: 1, status: "swapping" },
+        ]),
         sender,
         ID,
-        { action: "rollback", actor: ACTOR, reason: "" },
+        rollback,
+        requests_,
+      ),
+    ).toMatchObject({ kind: "requested", wave: 1 });
+    expect(
+      await controlRotation(
+        withWaves([
+          { index: 0, status: "passed" },
+          { index: 1, status: "passed" },
+        ]),
+        sender,
+        ID,
+        rollback,
         requests_,
       ),
     ).toMatchObject({ kind: "requested", wave: 1 });

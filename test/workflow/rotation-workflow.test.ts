@@ -627,6 +627,25 @@ describe("a rollback asked for between control points is taken at the next safe 
     expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
   });
 
+  it("after the last gate, before the promotion: every wave goes back and nothing is promoted", async () => {
+    const f = await fleet({ distributions: 2 });
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step === "finalize:promote") await request(f);
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.rollback).toMatchObject({ reason: "ManualRollback", detail: "errors at the edge" });
+    expect(presented(f)).toEqual(f.distributionIds.map(() => f.oldCertificateArn));
+    // Never promoted: the credential secret was not written.
+    expect(secretsOf(f).credential.exists).toBe(false);
+    expect((await f.store.history(f.input().rotationId)).some((e) => e.type === "promoted")).toBe(false);
+  });
+
   it("a swap done by a step attempt that failed to record it is recorded on retry, and put back", async () => {
     const f = await fleet({ distributions: 2 });
     const canary = [...f.distributionIds].sort()[0]!;

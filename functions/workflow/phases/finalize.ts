@@ -9,16 +9,26 @@ import { promoteCredential } from "../../issuance/issue-certificate.ts";
 import type { Rotation } from "../steps.ts";
 import type { Ending } from "./end.ts";
 import { issuanceOf } from "./issue.ts";
+import type { Halt } from "./rollback.ts";
+import { haltIfRollbackRequested, requestedHalt } from "./rollback-requests.ts";
 
-export async function finalize(r: Rotation): Promise<Ending> {
+export async function finalize(r: Rotation): Promise<Ending | { halt: Halt }> {
   const { deps, settings } = r;
   const old = r.state.old!;
   const newArn = r.state.issued!.certificateArn;
-  // AWSCURRENT = the new credential, AWSPREVIOUS = the one it replaces.
-  await r.record("finalize:promote", async () => {
-    await promoteCredential(deps.issuance, issuanceOf(r), r.state.issued!);
-    return { type: "promoted", at: r.at() };
-  });
+  // AWSCURRENT = the new credential, AWSPREVIOUS = the one it replaces. The last safe point: a rollback an
+  // operator asked for after the last gate read its request is taken here, before anything is promoted.
+  try {
+    await r.record("finalize:promote", async () => {
+      await haltIfRollbackRequested(r);
+      await promoteCredential(deps.issuance, issuanceOf(r), r.state.issued!);
+      return { type: "promoted", at: r.at() };
+    });
+  } catch (error) {
+    const halt = requestedHalt(error, "after the last wave, before the promotion");
+    if (halt) return { halt };
+    throw error;
+  }
   await r.wait("finalize:grace", Math.max(1, settings.graceSeconds));
   await r.record("finalize:retire", async () => {
     const retired = await deps.acm.deleteIfUnused(old.arn);
