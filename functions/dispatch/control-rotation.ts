@@ -70,8 +70,8 @@ export interface ControlResult {
 }
 
 /**
- * Where a rollback may be requested between control points: from the start until the last wave passed.
- * After that the credential is promoted (finalizing) and a rollback would have to undo the promotion too.
+ * Where a rollback may be requested between control points: from the start until the promotion (its step is
+ * the last safe point). After it the rotation is finalizing, and a rollback would have to undo the promotion.
  */
 const ROLLBACK_REQUESTABLE: readonly RotationStatus[] = [
   "started",

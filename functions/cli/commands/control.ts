@@ -20,10 +20,10 @@ function controlCommand(action: ControlAnswer["action"]): CommandSpec<ControlInp
 
 Asks a running rotation to roll back: every distribution swapped so far is put back on the old certificate.
 While a wave bakes (the manual rollback window) or waits for approval, the decision is delivered there. At
-any other moment before the last wave passed (issuing, the preflight, swapping, waiting for CloudFront to
-deploy, the gate waiting for datapoints) it is recorded and taken at the rotation's next safe point: before
-its next swap, or at its next deploy or gate poll. Once the rotation is finalizing (the new credential
-promoted) the API refuses (exit 5).
+any other moment before the promotion (issuing, the preflight, swapping, waiting for CloudFront to deploy,
+the gate waiting for datapoints) it is recorded and taken at the rotation's next safe point: before its next
+swap, at its next deploy or gate poll, or just before the promotion. Once the rotation is finalizing (the
+new credential promoted) the API refuses (exit 5).
 
 Options:
   --reason <text>      why (recorded in the rotation's history and notifications)
