@@ -29,15 +29,13 @@ import { AdapterError } from "./errors.ts";
 import { type AwsCredentials, signedHeaders } from "./sigv4.ts";
 import type { Item, TablePage, TableQuery, TableReads, TableWrites } from "./table-reads.ts";
 
-export type Credentials = AwsCredentials;
-
 export interface SignedTableOptions {
   tableName: string;
   region: string;
   /** Another endpoint than `https://dynamodb.<region>.amazonaws.com` (the local stand-in). */
   endpoint?: string;
   /** The environment's (Lambda's execution role) when absent. */
-  credentials?: Credentials;
+  credentials?: AwsCredentials;
   /** Attempts per call, the first included. Default 5. */
   maxAttempts?: number;
   /** Per attempt. Default 10 s. */
@@ -80,7 +78,7 @@ const MAX_DELAY_MS = 20_000;
 const CONVERT = { removeUndefinedValues: true } as const;
 
 /** The execution role's credentials as Lambda sets them in the environment. */
-export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Credentials {
+export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): AwsCredentials {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {

@@ -90,7 +90,7 @@ function sameKey(a: KeyObject, b: KeyObject): boolean {
 }
 
 /** True when `child` names `parent` as issuer and carries a valid signature by its key. */
-function signedBy(child: X509Certificate, parent: X509Certificate): boolean {
+export function signedBy(child: X509Certificate, parent: X509Certificate): boolean {
   return child.checkIssued(parent) && child.verify(parent.publicKey);
 }
 

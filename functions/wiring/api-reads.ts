@@ -6,7 +6,8 @@
  */
 import { InventoryReads } from "../adapters/inventory-reads.ts";
 import { RotationReads } from "../adapters/rotation-reads.ts";
-import { type Credentials, SignedTable } from "../adapters/signed-table.ts";
+import { SignedTable } from "../adapters/signed-table.ts";
+import type { AwsCredentials } from "../adapters/sigv4.ts";
 import type { TableReads, TableWrites } from "../adapters/table-reads.ts";
 import type { CertificatesDeps } from "../api/certificates.ts";
 import type { RotationRoutesDeps } from "../api/rotations.ts";
@@ -27,7 +28,7 @@ export function tableApiConfig(sources: WiringSources): TableApiConfig {
 export interface TableReadClients {
   table?: TableReads & TableWrites;
   /** The environment's (the execution role's) when absent. */
-  credentials?: Credentials;
+  credentials?: AwsCredentials;
 }
 
 /** The table's reads (and a route's one write): signed requests to its region (or the local stand-in). */

@@ -98,35 +98,22 @@ describe("a rollback between control points", () => {
     },
   );
 
-  it("names the wave in flight, or the last wave once every wave passed (taken at the promotion)", async () => {
+  it.each([
+    ["the wave in flight", "swapping"],
+    ["the last wave once every wave passed (taken at the promotion)", "passed"],
+  ] as const)("names %s", async (_name, lastStatus) => {
     const { store, sender } = memory("swapping", undefined);
     const { requests_ } = requester();
-    const withWaves = (waves: Array<{ index: number; status: string }>) => ({
-      ...store,
-      get: async () => ({ waves }),
-    });
-    const rollback = { action: "rollback" as const, actor: ACTOR, reason: "" };
+    const waves = [
+      { index: 0, status: "passed" },
+      { index: 1, status: lastStatus },
+    ];
     expect(
       await controlRotation(
-        withWaves([
-          { index: 0, status: "passed" },
-          { index: 1, status: "swapping" },
-        ]),
+        { ...store, get: async () => ({ waves }) },
         sender,
         ID,
-        rollback,
-        requests_,
-      ),
-    ).toMatchObject({ kind: "requested", wave: 1 });
-    expect(
-      await controlRotation(
-        withWaves([
-          { index: 0, status: "passed" },
-          { index: 1, status: "passed" },
-        ]),
-        sender,
-        ID,
-        rollback,
+        { action: "rollback", actor: ACTOR, reason: "" },
         requests_,
       ),
     ).toMatchObject({ kind: "requested", wave: 1 });

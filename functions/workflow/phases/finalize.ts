@@ -5,6 +5,7 @@
 
 import { X509Certificate } from "node:crypto";
 import { splitPem } from "../../core/pem.ts";
+import { signedBy } from "../../core/validation.ts";
 import { promoteCredential } from "../../issuance/issue-certificate.ts";
 import type { Rotation } from "../steps.ts";
 import type { Ending } from "./end.ts";
@@ -69,8 +70,7 @@ async function issuingAuthorityOf(r: Rotation, certificatePem: string) {
     const privateCa = authorities.privateCaOf(authorityArn);
     const [caPem] = splitPem(await privateCa.authorityChainPem(authorityArn));
     if (!caPem) continue;
-    const ca = new X509Certificate(caPem);
-    if (certificate.checkIssued(ca) && certificate.verify(ca.publicKey)) return { authorityArn, privateCa };
+    if (signedBy(certificate, new X509Certificate(caPem))) return { authorityArn, privateCa };
   }
   return undefined;
 }
