@@ -98,6 +98,11 @@ export const trackingPermissions: Statement[] = [
   // SearchCertificates and ListDistributions support no resource-level permission.
   { actions: ["acm:SearchCertificates"], resources: ["*"] },
   { actions: ["cloudfront:ListDistributions"], resources: ["*"] },
+  // The body of a certificate that names a configured CA, once per serial: which CA key signed it.
+  {
+    actions: ["acm:GetCertificate"],
+    resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
+  },
   readConfiguredCas,
   // Inventory (Query of its partition, BatchWriteItem of changed records, Get/Put of reported drift and of
   // the scan's CA retirement clock) and the rotation store's status lookup (GetItem) the dispatcher makes

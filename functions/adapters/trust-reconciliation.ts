@@ -1,6 +1,6 @@
 /**
  * The scheduled scan's call of the trust reconciliation function: Lambda's synchronous `Invoke`
- * (`X-Amz-Invocation-Type: RequestResponse`) with the issuers in service, signed with SST's SigV4 fetch (no
+ * (`X-Amz-Invocation-Type: RequestResponse`) with the key fingerprints of the CAs in service, signed with SST's SigV4 fetch (no
  * Lambda SDK client in the scan). A function error (Lambda's `X-Amz-Function-Error` header, the error in
  * the payload) and a refused invoke are thrown: the scan records them as its "trust-bundle" failure.
  */
@@ -25,14 +25,14 @@ export class TrustReconciliationError extends Error {
 }
 
 export function lambdaTrustReconciliation(functionName: string, options?: workflow.Options) {
-  return async (issuersInService: readonly string[]): Promise<ReconciliationAnswer> => {
+  return async (authorityKeysInService: readonly string[]): Promise<ReconciliationAnswer> => {
     const response = await awsFetch(
       "lambda",
       `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`,
       {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-Amz-Invocation-Type": "RequestResponse" },
-        body: JSON.stringify({ issuersInService }),
+        body: JSON.stringify({ authorityKeysInService }),
       },
       options,
     );

@@ -57,6 +57,12 @@ export const CertificateView = z.object({
   arn: z.string(),
   subject: z.string(),
   issuer: z.string(),
+  authorityKey: z.optional(
+    described(
+      z.string(),
+      "SHA-256 (hex) of the public key of the configured CA that signed it: the CA's identity (a CA re-keyed under the same name is another CA). Set on managed certificates.",
+    ),
+  ),
   keyAlgorithm: z.string(),
   serial: z.string(),
   notBefore: Timestamp,

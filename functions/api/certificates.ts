@@ -45,6 +45,7 @@ export function viewOfCertificate(record: InventoryRecord, now: Date): Certifica
     arn: record.arn,
     subject: record.subject,
     issuer: record.issuer,
+    ...(record.authorityKey ? { authorityKey: record.authorityKey } : {}),
     keyAlgorithm: record.keyAlgorithm,
     serial: record.serial,
     notBefore: record.notBefore,

@@ -25,7 +25,12 @@ import type {
   RotationOverrides,
   RotationState,
 } from "../core/rotation.ts";
-import { managementFactsOf, managementOf, type NotManagedReason } from "../core/tracking.ts";
+import {
+  type ManagedAuthority,
+  managementFactsOf,
+  managementOf,
+  type NotManagedReason,
+} from "../core/tracking.ts";
 import {
   type CallbackSender,
   controlRotation,
@@ -63,8 +68,8 @@ export interface RotationRoutesDeps extends PlanDeps {
     /** POST /rotations releases the lock of a rotation whose execution died (start-rotation.ts). */
     releaseLock?(certificateArn: string, rotationId: string): Promise<void>;
   };
-  /** Issuer names (tracking's issuerKey) of the configured CAs: whose certificates the service manages. */
-  managedIssuers(): Promise<string[]>;
+  /** The configured CAs (tracking's ManagedAuthority): certificates their keys signed are managed. */
+  managedAuthorities(): Promise<ManagedAuthority[]>;
   starter: WorkflowStarter;
   callbacks: CallbackSender;
   /** Rollbacks asked for between control points, for the rotation's next safe point. */
@@ -150,14 +155,15 @@ const NOT_MANAGED: Record<NotManagedReason, string> = {
 
 /**
  * 400 on `certificateArn` unless the service manages the certificate (core/tracking.ts managementOf): a
- * client-auth certificate of a configured CA. Whether ACM imported it is not known here (GetCertificate
+ * client-auth certificate a configured CA's key signed. Whether ACM imported it is not known here (GetCertificate
  * does not say), so that check is the scan's alone.
  */
 async function requireManaged(
-  deps: Pick<RotationRoutesDeps, "managedIssuers">,
+  deps: Pick<RotationRoutesDeps, "managedAuthorities">,
   certificate: X509Certificate,
 ) {
-  const management = managementOf(managementFactsOf(certificate), await deps.managedIssuers());
+  const authorities = await deps.managedAuthorities();
+  const management = managementOf(managementFactsOf(certificate, authorities), authorities);
   if (!management.managed) {
     throw validationError([{ field: "certificateArn", message: NOT_MANAGED[management.reason] }]);
   }

@@ -22,6 +22,17 @@ export function fingerprintOf(certificate: X509Certificate): string {
   return createHash("sha256").update(certificate.raw).digest("hex");
 }
 
+/**
+ * Lowercase hex SHA-256 of the certificate's public key (its DER SubjectPublicKeyInfo): a CA's identity.
+ * Two certificates of one CA key (a CA certificate renewed with its key) share it; a CA re-keyed under the
+ * same name does not.
+ */
+export function keyFingerprintOf(certificate: X509Certificate): string {
+  return createHash("sha256")
+    .update(certificate.publicKey.export({ type: "spki", format: "der" }))
+    .digest("hex");
+}
+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }

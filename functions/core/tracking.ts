@@ -2,17 +2,22 @@
  * Expiry tracking, pure: which certificates are managed, what a scan decides for each (rotate? alert?),
  * and where distributions drifted. Inputs are what the listings return; no AWS, clock injected.
  *
- * A certificate is MANAGED when its issuer is one of the configured CAs (the Private CA the service issues
- * from, and any CA it is migrating away from), it has the clientAuth EKU, and ACM imported it (us-east-1):
- * managementOf is that rule, the only one, for the scan and for POST /rotations alike. The issuer comes
- * with every result of SearchCertificates, so deciding costs the scan no extra call; a tag would need one
- * ListTagsForCertificate call per certificate.
+ * A certificate is MANAGED when the key of one of the configured CAs (the Private CA the service issues
+ * from, and any CA it is migrating away from) signed it, it has the clientAuth EKU, and ACM imported it
+ * (us-east-1): managementOf is that rule, the only one, for the scan and for POST /rotations alike.
+ *
+ * A CA is its key, not its name: a CA re-keyed under the same subject (the usual answer to a compromised CA
+ * key) is another CA, with its own place in the trust bundle and its own retirement. Names only narrow the
+ * search: SearchCertificates gives every certificate's issuer name for free, and only a certificate that
+ * names a configured CA is read (GetCertificate) and verified, once per serial (the inventory keeps the key
+ * that signed it, `authorityKey`).
  */
 import type { X509Certificate } from "node:crypto";
 import { type ExpiryAlert, pendingExpiryAlert } from "./alerts.ts";
 import type { CertificateUsage } from "./certificate.ts";
+import { keyFingerprintOf } from "./pem.ts";
 import { decideRenewal, type RenewalReason, type RenewBefore } from "./renewal.ts";
-import { CLIENT_AUTH_OID } from "./validation.ts";
+import { CLIENT_AUTH_OID, signedBy } from "./validation.ts";
 import type { SwapTarget } from "./waves.ts";
 
 /**
@@ -35,9 +40,46 @@ export function issuerKeyOfSubject(subject: string): string {
   return issuerKey({ commonName: field("CN"), organization: field("O") });
 }
 
+/** A configured CA as tracking knows it: its name (to narrow the search) and its key (its identity). */
+export interface ManagedAuthority {
+  /** issuerKey of the CA certificate's subject: what the certificates it issued name as issuer. */
+  issuer: string;
+  /** keyFingerprintOf the CA certificate: SHA-256 of its public key. */
+  key: string;
+  /** The CA's own certificate (the first of its chain): certificates it issued verify with its key. */
+  certificate: X509Certificate;
+}
+
+/** The CA a configured CA certificate stands for. */
+export function managedAuthorityOf(certificate: X509Certificate): ManagedAuthority {
+  return { issuer: issuerKeyOfSubject(certificate.subject), key: keyFingerprintOf(certificate), certificate };
+}
+
+/**
+ * The key fingerprint of the configured CA whose key signed `certificate` (it names that CA as issuer and
+ * its signature verifies with the CA's public key), or undefined when none did: a certificate that merely
+ * names a configured CA, or comes from a CA re-keyed away from, is not that CA's.
+ */
+export function issuingAuthorityKey(
+  certificate: X509Certificate,
+  authorities: readonly ManagedAuthority[],
+): string | undefined {
+  return authorities.find((a) => signedBy(certificate, a.certificate))?.key;
+}
+
+/** Whether a listed certificate could be managed, before its body is read: the facts listing gives. */
+export function mayBeManaged(
+  certificate: Pick<ListedCertificate, "issuer" | "clientAuth" | "imported">,
+  authorities: readonly Pick<ManagedAuthority, "issuer">[],
+): boolean {
+  return (
+    certificate.clientAuth && certificate.imported && authorities.some((a) => a.issuer === certificate.issuer)
+  );
+}
+
 /** Why a certificate is not managed; checked in this order, the first that applies is the reason. */
 export const NotManagedReason = {
-  /** No configured CA issued it (its issuer, by issuerKey, is none of the managed issuers). */
+  /** No configured CA issued it: no configured CA's key signed it (whatever issuer name it carries). */
   OtherIssuer: "OtherIssuer",
   /** It has no clientAuth extended key usage: not a certificate CloudFront presents to origins. */
   NotClientAuth: "NotClientAuth",
@@ -48,8 +90,8 @@ export type NotManagedReason = (typeof NotManagedReason)[keyof typeof NotManaged
 
 /** What decides whether a certificate is managed. */
 export interface ManagementFacts {
-  /** The issuer's issuerKey ("CN=…, O=…"). */
-  issuer: string;
+  /** The key fingerprint of the configured CA whose key signed it (issuingAuthorityKey); none: undefined. */
+  authorityKey: string | undefined;
   /** Whether it has the clientAuth extended key usage. */
   clientAuth: boolean;
   /**
@@ -63,19 +105,26 @@ export type Management = { managed: true } | { managed: false; reason: NotManage
 
 /**
  * Whether the service manages a certificate, and may rotate it, alert on it and keep its CA trusted: the
- * one definition. `managedIssuers` are the issuerKeys of the configured CAs.
+ * one definition. `authorities` are the configured CAs (by key).
  */
-export function managementOf(facts: ManagementFacts, managedIssuers: readonly string[]): Management {
-  if (!managedIssuers.includes(facts.issuer)) return { managed: false, reason: NotManagedReason.OtherIssuer };
+export function managementOf(
+  facts: ManagementFacts,
+  authorities: readonly Pick<ManagedAuthority, "key">[],
+): Management {
+  if (facts.authorityKey === undefined || !authorities.some((a) => a.key === facts.authorityKey))
+    return { managed: false, reason: NotManagedReason.OtherIssuer };
   if (!facts.clientAuth) return { managed: false, reason: NotManagedReason.NotClientAuth };
   if (facts.imported === false) return { managed: false, reason: NotManagedReason.NotImported };
   return { managed: true };
 }
 
 /** The facts managementOf decides on, read off the certificate (whether ACM imported it is not there). */
-export function managementFactsOf(certificate: X509Certificate): ManagementFacts {
+export function managementFactsOf(
+  certificate: X509Certificate,
+  authorities: readonly ManagedAuthority[],
+): ManagementFacts {
   return {
-    issuer: issuerKeyOfSubject(certificate.issuer),
+    authorityKey: issuingAuthorityKey(certificate, authorities),
     clientAuth: (certificate.keyUsage ?? []).includes(CLIENT_AUTH_OID),
   };
 }
@@ -95,8 +144,8 @@ export interface ListedCertificate {
 }
 
 export interface TrackingPolicy {
-  /** Issuer names (as `issuerName` renders them) whose certificates the service manages. */
-  managedIssuers: string[];
+  /** The configured CAs: certificates their keys signed are managed. */
+  managedAuthorities: ManagedAuthority[];
   renewBefore?: RenewBefore;
   thresholdsDays?: readonly number[];
 }
@@ -111,6 +160,12 @@ export interface InventoryRecord {
   notBefore: string;
   notAfter: string;
   managed: boolean;
+  /**
+   * The key fingerprint (SHA-256 of the public key) of the configured CA whose key signed this certificate:
+   * the CA it keeps in the trust bundle. Set on managed certificates; records written before CAs were known
+   * by their keys have none, and are verified again by the next scan.
+   */
+  authorityKey?: string;
   usage: CertificateUsage[];
   decision: { reason: RenewalReason; message: string; renewAt?: string };
   /** Thresholds (days) already alerted for this certificate. */
@@ -142,13 +197,18 @@ export function usageOf(arn: string, index: ReadonlyMap<string, SwapTarget[]>): 
 
 export function assessCertificate(input: {
   certificate: ListedCertificate;
+  /** issuingAuthorityKey of its body; undefined when no configured CA signed it (or it was not read). */
+  authorityKey: string | undefined;
   usage: CertificateUsage[];
   previous?: InventoryRecord;
   policy: TrackingPolicy;
   now: Date;
 }): Assessment {
   const { certificate, previous, policy, now } = input;
-  const { managed } = managementOf(certificate, policy.managedIssuers);
+  const { managed } = managementOf(
+    { ...certificate, authorityKey: input.authorityKey },
+    policy.managedAuthorities,
+  );
   const decision = decideRenewal({
     certificate: {
       arn: certificate.arn,
@@ -181,6 +241,7 @@ export function assessCertificate(input: {
     notBefore: certificate.notBefore,
     notAfter: certificate.notAfter,
     managed,
+    ...(managed && input.authorityKey ? { authorityKey: input.authorityKey } : {}),
     usage: input.usage,
     decision: {
       reason: decision.reason,
@@ -287,14 +348,19 @@ export function canonical(value: unknown): string {
 }
 
 /**
- * The issuers (tracking's issuer keys) of managed certificates in service: all reconciliation needs to know
- * of the inventory (a handful of names, whatever the fleet's size).
+ * The key fingerprints of the CAs that signed managed certificates in service: all reconciliation needs to
+ * know of the inventory (a handful of keys, whatever the fleet's size).
  */
-export function issuersInService(inventory: Iterable<InventoryRecord>, now: Date): string[] {
+export function authorityKeysInService(inventory: Iterable<InventoryRecord>, now: Date): string[] {
   const inService = new Set<string>();
   for (const record of inventory) {
-    if (record.managed && !record.retired && new Date(record.notAfter).getTime() > now.getTime())
-      inService.add(record.issuer);
+    if (
+      record.managed &&
+      record.authorityKey &&
+      !record.retired &&
+      new Date(record.notAfter).getTime() > now.getTime()
+    )
+      inService.add(record.authorityKey);
   }
   return [...inService].sort();
 }

@@ -4,7 +4,7 @@
  */
 import type { X509Certificate } from "node:crypto";
 import { factsOf } from "./certificate.ts";
-import { pemLabels, sha256Hex, splitPem, tryParseCertificate } from "./pem.ts";
+import { keyFingerprintOf, pemLabels, sha256Hex, splitPem, tryParseCertificate } from "./pem.ts";
 
 export interface BundleLimits {
   maxCertificates?: number;
@@ -34,7 +34,10 @@ export interface BundleInput {
 }
 
 export interface BundleEntry {
+  /** SHA-256 of the CA certificate (DER). */
   fingerprint: string;
+  /** SHA-256 of the CA's public key (SPKI DER): the CA's identity; a CA re-keyed under its name differs. */
+  keyFingerprint: string;
   subject: string;
   notAfter: string;
 }
@@ -113,6 +116,7 @@ export function computeTrustBundle(input: BundleInput): TrustBundle {
       pem,
       entry: {
         fingerprint: facts.fingerprint,
+        keyFingerprint: keyFingerprintOf(cert),
         subject: facts.subject,
         notAfter: facts.notAfter.toISOString(),
       },

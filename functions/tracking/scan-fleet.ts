@@ -1,10 +1,12 @@
 /**
  * The fleet scan: one SearchCertificates pass (expiry, serial, issuer of every imported client-auth
- * certificate), one ListDistributions pass (which origin presents which ARN), one inventory read; then the
- * pure decisions. Due certificates go to the dispatcher (duplicate triggers converge there), alerts go out
+ * certificate), one ListDistributions pass (which origin presents which ARN), one inventory read; one
+ * GetCertificate per certificate that names a configured CA and is not yet known by serial (which CA key
+ * signed it: a CA is its key, not its name); then the pure decisions. Due certificates go to the dispatcher (duplicate triggers converge there), alerts go out
  * once per threshold, drift is reported, and only changed inventory records are written.
  */
 import { certificateNotification, type Notification } from "../core/notifications.ts";
+import { tryParseCertificate } from "../core/pem.ts";
 import {
   assessCertificate,
   canonical,
@@ -13,7 +15,9 @@ import {
   driftKey,
   findDrift,
   type InventoryRecord,
+  issuingAuthorityKey,
   type ListedCertificate,
+  mayBeManaged,
   type TrackingPolicy,
   usageOf,
   withDrift,
@@ -29,6 +33,10 @@ export interface AlertKey {
 
 export interface ScanDeps {
   listCertificates(options?: { onlyArn?: string }): Promise<ListedCertificate[]>;
+  /** A certificate's body, PEM (ACM GetCertificate): read only to learn which CA key signed it. */
+  readCertificate(certificateArn: string): Promise<string>;
+  /** Bodies one scan reads at most (default READ_BUDGET). */
+  readBudget?: number;
   indexUsage(): Promise<Map<string, SwapTarget[]>>;
   inventory: {
     loadAll(): Promise<Map<string, InventoryRecord>>;
@@ -69,10 +77,67 @@ export interface ScanReport {
   newDrift: number;
   inventoryWrites: number;
   trust?: { bundleSha256: string; retiredFingerprints: string[] };
+  /** Why the trust bundle was not reconciled this scan, when it was not (no CA leaves on partial knowledge). */
+  trustDeferred?: string;
+  /** Certificates naming a configured CA whose body is left for the next scan (READ_BUDGET): not decided now. */
+  verificationsDeferred: number;
   errors: Array<{ certificateArn: string; error: string }>;
 }
 
 const DAY = 86_400_000;
+/** Certificate bodies read at once: a first scan reads every candidate once, later scans only new serials. */
+const READ_CONCURRENCY = 4;
+/**
+ * Certificate bodies one scan reads at most, soonest expiry first: a scan stays well inside its timeout
+ * even at a GetCertificate rate of 10 per second (assumed; ACM documents no rate for it here). The rest are
+ * decided by the next scans (the first scan after installing or upgrading a large fleet), never guessed.
+ */
+export const READ_BUDGET = 1_000;
+
+/**
+ * Which configured CA key signed each certificate that may be managed (by its listed name, EKU and
+ * origin), keyed by ARN: undefined when none did. Known serials keep what the inventory recorded; the rest
+ * are read and verified. A certificate whose body cannot be read is in `unread` (decided next scan).
+ */
+async function authorityKeysOf(
+  certificates: readonly ListedCertificate[],
+  inventory: ReadonlyMap<string, InventoryRecord>,
+  deps: Pick<ScanDeps, "readCertificate" | "policy" | "readBudget">,
+): Promise<{ keys: Map<string, string | undefined>; unread: Map<string, string>; deferred: Set<string> }> {
+  const authorities = deps.policy.managedAuthorities;
+  const configured = new Set(authorities.map((a) => a.key));
+  const keys = new Map<string, string | undefined>();
+  const unread = new Map<string, string>();
+  const toRead: ListedCertificate[] = [];
+  for (const certificate of certificates) {
+    if (!mayBeManaged(certificate, authorities)) continue;
+    const previous = inventory.get(certificate.arn);
+    if (
+      previous?.serial === certificate.serial &&
+      previous.authorityKey &&
+      configured.has(previous.authorityKey)
+    )
+      keys.set(certificate.arn, previous.authorityKey);
+    else toRead.push(certificate);
+  }
+  toRead.sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
+  const deferred = new Set(toRead.splice(deps.readBudget ?? READ_BUDGET).map((c) => c.arn));
+  let next = 0;
+  const worker = async () => {
+    while (next < toRead.length) {
+      const { arn } = toRead[next++]!;
+      try {
+        const body = tryParseCertificate(await deps.readCertificate(arn));
+        if (!body) throw new Error("ACM answered a certificate body that does not parse");
+        keys.set(arn, issuingAuthorityKey(body, authorities));
+      } catch (error) {
+        unread.set(arn, `could not read the certificate to verify its CA: ${(error as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, toRead.length) }, worker));
+  return { keys, unread, deferred };
+}
 
 export async function scanFleet(
   deps: ScanDeps,
@@ -93,6 +158,7 @@ export async function scanFleet(
     drift: [],
     newDrift: 0,
     inventoryWrites: 0,
+    verificationsDeferred: 0,
     errors: [],
   };
   const seen = new Map(inventory);
@@ -100,10 +166,27 @@ export async function scanFleet(
   /** Certificates whose alert or rotation failed: their records are not written (retried next scan). */
   const failed = new Set<string>();
   let minDaysToExpiry = Number.POSITIVE_INFINITY;
+  const { keys, unread, deferred } = await authorityKeysOf(certificates, inventory, deps);
+  report.verificationsDeferred = deferred.size;
+  if (deferred.size > 0)
+    deps.log?.("scan: certificate verifications left for the next scan", { deferred: deferred.size });
 
   for (const certificate of certificates) {
+    if (deferred.has(certificate.arn)) {
+      failed.add(certificate.arn); // its stored record stays as it was
+      continue;
+    }
+    const unreadError = unread.get(certificate.arn);
+    if (unreadError) {
+      // Not decided without knowing its CA: its stored record stays as it was, and the next scan tries again.
+      failed.add(certificate.arn);
+      report.errors.push({ certificateArn: certificate.arn, error: unreadError });
+      deps.log?.("scan: certificate failed", { certificateArn: certificate.arn, error: unreadError });
+      continue;
+    }
     const assessment = assessCertificate({
       certificate,
+      authorityKey: keys.get(certificate.arn),
       usage: usageOf(certificate.arn, usageIndex),
       previous: inventory.get(certificate.arn),
       policy: deps.policy,
@@ -220,12 +303,23 @@ export async function scanFleet(
   }
 
   if (!options.onlyArn && deps.reconcileTrust) {
-    try {
-      const { bundleSha256, retiredFingerprints } = await deps.reconcileTrust(seen.values());
-      report.trust = { bundleSha256, retiredFingerprints };
-    } catch (error) {
-      report.errors.push({ certificateArn: "trust-bundle", error: (error as Error).message });
-    }
+    // Which CAs are in service is known only when every managed certificate in service is known by its CA's
+    // key: until then no CA may leave the bundle (a record from before CAs were known by key, or one whose
+    // body could not be read, might be the last user of a CA).
+    const unknown = [...seen.values()].filter(
+      (r) => r.managed && !r.retired && !r.authorityKey && new Date(r.notAfter).getTime() > now.getTime(),
+    );
+    const unverified = new Set([...unknown.map((r) => r.arn), ...unread.keys(), ...deferred]).size;
+    if (unverified > 0) {
+      report.trustDeferred = `${unverified} certificate(s) naming a configured CA not yet verified against the configured CAs' keys`;
+      deps.log?.("scan: trust reconciliation deferred", { unverified });
+    } else
+      try {
+        const { bundleSha256, retiredFingerprints } = await deps.reconcileTrust(seen.values());
+        report.trust = { bundleSha256, retiredFingerprints };
+      } catch (error) {
+        report.errors.push({ certificateArn: "trust-bundle", error: (error as Error).message });
+      }
   }
 
   deps.emitMetrics?.({
@@ -234,6 +328,7 @@ export async function scanFleet(
     RotationsStarted: report.rotations.filter((r) => r.started).length,
     ExpiryAlerts: report.alerts.length,
     DriftFindings: report.drift.length,
+    VerificationsDeferred: report.verificationsDeferred,
     ...(Number.isFinite(minDaysToExpiry) ? { MinDaysToExpiry: Math.floor(minDaysToExpiry) } : {}),
   });
   return report;

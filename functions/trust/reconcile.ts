@@ -3,13 +3,16 @@
  * certificate in service still chains to, plus the CA new certificates come from. A configured CA that no
  * managed certificate uses any more stays for a grace period (clients and origins catch up), then leaves
  * the bundle, and every target is updated again. Runs after each scan, from the inventory.
+ *
+ * A CA is its key: "in use" means a managed certificate in service was signed by that CA's key (the
+ * inventory's `authorityKey`), so a CA re-keyed under the same name leaves the bundle like any other.
  */
 import { X509Certificate } from "node:crypto";
-import { fingerprintOf, splitPem } from "../core/pem.ts";
-import { type InventoryRecord, issuerKeyOfSubject, issuersInService } from "../core/tracking.ts";
+import { fingerprintOf, keyFingerprintOf, splitPem } from "../core/pem.ts";
+import { authorityKeysInService, type InventoryRecord } from "../core/tracking.ts";
 import { type PublishResult, publishTrustBundle, type TrustTarget } from "./publish-bundle.ts";
 
-export { issuersInService };
+export { authorityKeysInService };
 
 export interface ConfiguredAuthority {
   /** The CA certificate followed by its chain (GetCertificateAuthorityCertificate). */
@@ -25,9 +28,9 @@ export interface RetirementClock {
 }
 
 export interface ReconcileResult extends PublishResult {
-  /** Issuers kept because a managed certificate (or new issuance) needs them. */
+  /** Key fingerprints of the CAs kept because a managed certificate (or new issuance) needs them. */
   kept: string[];
-  /** Issuers unused but still inside their grace period. */
+  /** Key fingerprints of the CAs unused but still inside their grace period. */
   inGrace: string[];
   /** CA fingerprints removed from the bundle now. */
   retiredFingerprints: string[];
@@ -40,20 +43,22 @@ export async function reconcileTrust(
     clock: RetirementClock;
     graceSeconds: number;
     now: Date;
-  } & ({ inventory: Iterable<InventoryRecord> } | { issuersInService: Iterable<string> }),
+  } & ({ inventory: Iterable<InventoryRecord> } | { authorityKeysInService: Iterable<string> }),
 ): Promise<ReconcileResult> {
   const now = input.now.getTime();
   const inService = new Set(
-    "issuersInService" in input ? input.issuersInService : issuersInService(input.inventory, input.now),
+    "authorityKeysInService" in input
+      ? input.authorityKeysInService
+      : authorityKeysInService(input.inventory, input.now),
   );
   const authorities = input.authorities.map((a) => {
     const certificates = splitPem(a.chainPem).map((pem) => new X509Certificate(pem));
-    const issuer = issuerKeyOfSubject(certificates[0]!.subject);
+    const key = keyFingerprintOf(certificates[0]!);
     return {
       ...a,
-      issuer,
+      key,
       fingerprints: certificates.map(fingerprintOf),
-      used: a.next || inService.has(issuer),
+      used: a.next || inService.has(key),
     };
   });
   const keptFingerprints = new Set(authorities.filter((a) => a.used).flatMap((a) => a.fingerprints));
@@ -67,7 +72,7 @@ export async function reconcileTrust(
     const since = own.map((f) => unusedSince[f]).find(Boolean) ?? input.now.toISOString();
     for (const f of own) nextUnused[f] = since;
     if (now - new Date(since).getTime() >= input.graceSeconds * 1000) retired.push(...own);
-    else inGrace.push(authority.issuer);
+    else inGrace.push(authority.key);
   }
   const published = await publishTrustBundle({
     targets: input.targets,
@@ -87,7 +92,7 @@ export async function reconcileTrust(
   await input.clock.save({ ...remember, ...Object.fromEntries(retired.map((f) => [f, nextUnused[f]!])) });
   return {
     ...published,
-    kept: authorities.filter((a) => a.used).map((a) => a.issuer),
+    kept: [...new Set(authorities.filter((a) => a.used).map((a) => a.key))],
     inGrace,
     retiredFingerprints: retired,
   };

@@ -164,7 +164,8 @@ export class DeliveryLog implements SeenDeliveries {
 export interface TrustBundleDelivery {
   bundleSha256: string;
   pem: string;
-  certificates: Array<{ fingerprint: string; subject: string; notAfter: string }>;
+  /** `keyFingerprint` (SHA-256 of the CA's public key) is absent from deliveries of earlier versions. */
+  certificates: Array<{ fingerprint: string; keyFingerprint?: string; subject: string; notAfter: string }>;
   publishedAt: string;
 }
 

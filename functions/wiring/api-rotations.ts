@@ -20,7 +20,7 @@ import type { RotationSettings } from "../config/settings.ts";
 import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
 import type { CallbackSender } from "../dispatch/control-rotation.ts";
 import { sstWorkflowStarter, type WorkflowSdk, type WorkflowStarter } from "../dispatch/start-rotation.ts";
-import { managedIssuersOf } from "./authorities.ts";
+import { managedAuthoritiesOf } from "./authorities.ts";
 import type { AwsClients } from "./aws-clients.ts";
 import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
@@ -101,9 +101,9 @@ export function rotationRoutesDepsFrom(
     // Named in dry-run plans; the API never publishes a bundle.
     trustTargets: trustTargetNames(config),
     store: new RotationStore(dynamo, { tableName: config.tableName }),
-    // Issuer names of the configured CAs, read once per container (the scan derives them the same way).
-    managedIssuers: oncePerColdStart(() =>
-      managedIssuersOf(config.authorityArns, (arn) =>
+    // The configured CAs (name and key), read once per container (the scan derives them the same way).
+    managedAuthorities: oncePerColdStart(() =>
+      managedAuthoritiesOf(config.authorityArns, (arn) =>
         new PrivateCaAdapter(
           // Injected clients (tests, sandbox) serve every region; deployed, a CA elsewhere gets its own client.
           arn === config.settings.authorityArn || clients.aws ? aws.privateCa : privateCaIn(caRegion(arn)),

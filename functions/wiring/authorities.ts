@@ -1,7 +1,7 @@
-/** The configured Private CAs as the services read them: their chains, issuer names and trust roles. */
+/** The configured Private CAs as the services read them: their chains, keys and trust roles. */
 import { WiringError } from "../config/links.ts";
 import { splitPem, tryParseCertificate } from "../core/pem.ts";
-import { issuerKeyOfSubject } from "../core/tracking.ts";
+import { type ManagedAuthority, managedAuthorityOf } from "../core/tracking.ts";
 import type { ConfiguredAuthority } from "../trust/reconcile.ts";
 
 /**
@@ -34,23 +34,25 @@ export function configuredAuthorities(
 }
 
 /**
- * The issuer names (tracking's issuerKey) of the given CAs, from each CA's own certificate: what the
- * certificates they issued carry as issuer. A CA that cannot be read fails the whole build: scanning with
- * one CA missing would silently stop managing every certificate it issued.
+ * The given CAs as tracking knows them (name and key), from each CA's own certificate: certificates they
+ * issued name it as issuer and verify with its key. A CA that cannot be read fails the whole build:
+ * scanning with one CA missing would silently stop managing every certificate it issued.
  */
-export async function managedIssuersOf(
+export async function managedAuthoritiesOf(
   authorityArns: readonly string[],
   authorityChainPem: (authorityArn: string) => Promise<string>,
-): Promise<string[]> {
-  const issuers = await Promise.all(
+): Promise<ManagedAuthority[]> {
+  const authorities = await Promise.all(
     authorityArns.map(async (arn) => {
       const [caPem] = splitPem(await authorityChainPem(arn));
-      const subject = caPem ? tryParseCertificate(caPem)?.subject : undefined;
-      const key = subject === undefined ? "" : issuerKeyOfSubject(subject);
-      if (!key)
+      const certificate = caPem ? tryParseCertificate(caPem) : undefined;
+      if (!certificate) throw new WiringError([`Private CA ${arn}: its certificate does not parse`]);
+      const authority = managedAuthorityOf(certificate);
+      if (!authority.issuer)
         throw new WiringError([`Private CA ${arn}: its certificate has no CN or O to match issuers on`]);
-      return key;
+      return authority;
     }),
   );
-  return [...new Set(issuers)];
+  // Two ARNs of one CA key (the same CA configured twice) are one authority.
+  return authorities.filter((a, i) => authorities.findIndex((b) => b.key === a.key) === i);
 }

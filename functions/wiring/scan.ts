@@ -1,12 +1,12 @@
 /**
  * Wiring of the scheduled scan: expiry tracking's dependencies (tracking.ts), and after a full scan the
- * trust reconciliation, run by its own function (trust-reconciliation.ts) with the issuers in service —
+ * trust reconciliation, run by its own function (trust-reconciliation.ts) with the CA keys in service —
  * the scan holds no trust target's code or client and may publish nothing itself. Tests and the sandbox
  * pass the reconciler in process (`reconcile`), the same code the function runs.
  */
 import { lambdaTrustReconciliation, type ReconciliationAnswer } from "../adapters/trust-reconciliation.ts";
 import { RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
-import { issuersInService } from "../core/tracking.ts";
+import { authorityKeysInService } from "../core/tracking.ts";
 import type { ScanDeps } from "../tracking/scan-fleet.ts";
 import { deployed } from "./cold-start.ts";
 import {
@@ -34,8 +34,8 @@ export function scanConfig(sources: WiringSources): ScanConfig {
 }
 
 export interface ScanOptions extends ScanWiringOptions {
-  /** Reconciles the trust bundle with the issuers in service (default: invoke the reconciliation function). */
-  reconcile?: (issuersInService: readonly string[]) => Promise<ReconciliationAnswer>;
+  /** Reconciles the trust bundle with the CA keys in service (default: invoke the reconciliation function). */
+  reconcile?: (authorityKeysInService: readonly string[]) => Promise<ReconciliationAnswer>;
 }
 
 /** The scan's dependencies from a checked configuration. */
@@ -52,7 +52,7 @@ export async function scanDepsFrom(
   return {
     ...deps,
     // Only the full scan calls this (scanFleet skips it for a single certificate).
-    reconcileTrust: (records) => reconcile(issuersInService(records, now())),
+    reconcileTrust: (records) => reconcile(authorityKeysInService(records, now())),
   };
 }
 

@@ -25,7 +25,7 @@ import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.t
 import type { RenewBefore } from "../core/renewal.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
 import type { ScanDeps } from "../tracking/scan-fleet.ts";
-import { authorityChainsOf, managedIssuersOf } from "./authorities.ts";
+import { authorityChainsOf, managedAuthoritiesOf } from "./authorities.ts";
 import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
 import { logLine, metricsDocument, writeMetricsLine } from "./observability.ts";
@@ -114,7 +114,7 @@ export interface ScanWiringOptions {
 /**
  * What both tracking functions run on, from a checked configuration: every decision of the scan (list,
  * assess, alert, start rotations, inventory, drift, metrics) and nothing that publishes trust. Reads each
- * CA's chain once per cold start (the managed issuers).
+ * CA's chain once per cold start (the managed CAs, by key).
  */
 export async function trackingDepsFrom(
   config: TrackingConfig,
@@ -127,7 +127,10 @@ export async function trackingDepsFrom(
   const chains = await authorityChainsOf(config.authorityArns, (arn) =>
     new PrivateCaAdapter(clients.privateCa(regionOfArn(arn) ?? config.region)).authorityChainPem(arn),
   );
-  const managedIssuers = await managedIssuersOf(config.authorityArns, async (arn) => chains.get(arn)!);
+  const managedAuthorities = await managedAuthoritiesOf(
+    config.authorityArns,
+    async (arn) => chains.get(arn)!,
+  );
   const acm = new AcmAdapter(clients.acm);
   const cloudfront = new CloudFrontAdapter(clients.cloudfront);
   const notifier = new Notifier(clients.sns, config.topicArn);
@@ -136,6 +139,7 @@ export async function trackingDepsFrom(
   const starter = sstWorkflowStarter(config.workflow, options.workflowSdk);
   return {
     listCertificates: (only) => acm.searchClientCertificates(only),
+    readCertificate: async (arn) => (await acm.getCertificate(arn)).certificatePem,
     indexUsage: () => cloudfront.indexOriginCertificates(),
     inventory,
     startRotation: async (request) => {
@@ -144,7 +148,7 @@ export async function trackingDepsFrom(
     },
     notify: (notification) => notifier.publish(notification),
     emitMetrics: (metrics) => writeMetrics(metricsDocument(metrics, now())),
-    policy: { managedIssuers, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
+    policy: { managedAuthorities, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
     now,
     log,
   };

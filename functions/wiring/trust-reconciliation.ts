@@ -1,6 +1,6 @@
 /**
  * Wiring of trust reconciliation (CA retirement; functions/trust/reconcile.ts): its own function, invoked by
- * the scheduled scan after a full scan with the issuers in service, so the scan carries no trust target's
+ * the scheduled scan after a full scan with the CA keys in service, so the scan carries no trust target's
  * code or client and its role may publish nothing. infra/tracking.ts links RotationTable (the retirement
  * clock, announcements), TrustBundleBucket and TrackingSettings (the CAs, the targets, the grace period).
  */
@@ -48,8 +48,8 @@ export function reconciliationConfig(sources: WiringSources): ReconciliationConf
   };
 }
 
-/** Reconciles every trust target with the issuers of the managed certificates in service. */
-export type TrustReconciler = (issuersInService: readonly string[]) => Promise<ReconcileResult>;
+/** Reconciles every trust target with the CA keys that signed the managed certificates in service. */
+export type TrustReconciler = (authorityKeysInService: readonly string[]) => Promise<ReconcileResult>;
 
 /** The trust targets' clients, the table's (retirement clock, announcements) and the CAs'. */
 export interface ReconciliationClients extends TrustTargetClients {
@@ -94,11 +94,11 @@ export async function trustReconcilerFrom(
   const targets = trustTargetsFrom(config, clients, {
     announcements: inventory.announcements(config.targets.eventBus ?? ""),
   });
-  return async (issuers) => {
+  return async (keys) => {
     const result = await reconcileTrust({
       targets,
       authorities,
-      issuersInService: issuers,
+      authorityKeysInService: keys,
       clock: inventory.retirementClock,
       graceSeconds: config.caRetirementGraceSeconds,
       now: now(),

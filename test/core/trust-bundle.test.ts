@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fingerprintOf, sha256Hex, splitPem } from "../../functions/core/pem.ts";
+import { fingerprintOf, keyFingerprintOf, sha256Hex, splitPem } from "../../functions/core/pem.ts";
 import {
   type BundleInput,
   type BundleReason,
@@ -58,16 +58,19 @@ describe("computeTrustBundle: content and order", () => {
     expect(bundle.entries).toEqual([
       {
         fingerprint: fingerprint(alpha.certificatePem),
+        keyFingerprint: keyFingerprintOf(new X509Certificate(alpha.certificatePem)),
         subject: "CN=Alpha CA",
         notAfter: daysFromNow(335).toISOString(),
       },
       {
         fingerprint: fingerprint(bravo.certificatePem),
+        keyFingerprint: keyFingerprintOf(new X509Certificate(bravo.certificatePem)),
         subject: "CN=Bravo CA",
         notAfter: daysFromNow(335).toISOString(),
       },
       {
         fingerprint: fingerprint(charlie.certificatePem),
+        keyFingerprint: keyFingerprintOf(new X509Certificate(charlie.certificatePem)),
         subject: "CN=Charlie CA",
         notAfter: daysFromNow(335).toISOString(),
       },

@@ -13,7 +13,7 @@ import { afterEach, expect, it } from "vitest";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { fingerprintOf, splitPem } from "../../functions/core/pem.ts";
-import { issuerKeyOfSubject } from "../../functions/core/tracking.ts";
+import { managedAuthorityOf } from "../../functions/core/tracking.ts";
 import { originSync } from "../../functions/origin-sync/origin-sync.ts";
 import { scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
@@ -143,6 +143,8 @@ describeWithNginx()("CA migration against real nginx origins kept in sync by ori
       ];
       const scan = await scanFleet({
         listCertificates: (o) => new AcmAdapter(clients.acm).searchClientCertificates(o),
+        readCertificate: async (arn) =>
+          (await new AcmAdapter(clients.acm).getCertificate(arn)).certificatePem,
         indexUsage: () => new CloudFrontAdapter(clients.cloudfront).indexOriginCertificates(),
         inventory: f.inventory,
         startRotation: async () => {
@@ -159,8 +161,8 @@ describeWithNginx()("CA migration against real nginx origins kept in sync by ori
             now: new Date(),
           }),
         policy: {
-          managedIssuers: [f.oldIssuer, f.newIssuer].map((ca) =>
-            issuerKeyOfSubject(new X509Certificate(ca.certificatePem).subject),
+          managedAuthorities: [f.oldIssuer, f.newIssuer].map((ca) =>
+            managedAuthorityOf(new X509Certificate(ca.certificatePem)),
           ),
         },
         now: () => new Date(),

@@ -12,10 +12,12 @@ import {
 import { ScanIncompleteError } from "../../functions/handlers/scan.ts";
 import type { ScanDeps } from "../../functions/tracking/scan-fleet.ts";
 import { memoryAlertClaims } from "../support/alert-claims.ts";
+import { managedAuthorityFixture } from "../support/managed-authority.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-03-01T00:00:00Z");
-const MANAGED_CA = "CN=Acme Origin Client CA, O=Acme";
+const MANAGED = await managedAuthorityFixture();
+const MANAGED_CA = MANAGED.authority.issuer;
 const ID = "0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c";
 const ARN = `arn:aws:acm:us-east-1:123456789012:certificate/${ID}`;
 const OTHER_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-4333-8444-555555555555";
@@ -61,6 +63,8 @@ function fakeDeps(fleet: ListedCertificate[], options: { failRotation?: boolean 
       listed.push(o?.onlyArn);
       return fleet.filter((c) => o?.onlyArn === undefined || c.arn === o.onlyArn);
     },
+    // Only certificates naming the managed CA are read: each is one its key signed.
+    readCertificate: async () => MANAGED.leafPem,
     indexUsage: async () =>
       new Map(fleet.map((c) => [c.arn, [{ distributionId: "E2QWRUHAPOMQZL", originIds: ["o1"] }]])),
     inventory: {
@@ -78,7 +82,7 @@ function fakeDeps(fleet: ListedCertificate[], options: { failRotation?: boolean 
       return { rotationId: "rot-1", started: true };
     },
     notify: async () => undefined,
-    policy: { managedIssuers: [MANAGED_CA] },
+    policy: { managedAuthorities: [MANAGED.authority] },
     now: () => NOW,
   };
   return { deps, listed, rotations, records, driftState };

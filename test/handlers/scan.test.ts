@@ -7,10 +7,12 @@ import type { InventoryRecord, ListedCertificate } from "../../functions/core/tr
 import { ScanIncompleteError, scanHandler, scanSummary } from "../../functions/handlers/scan.ts";
 import type { ScanDeps } from "../../functions/tracking/scan-fleet.ts";
 import { memoryAlertClaims } from "../support/alert-claims.ts";
+import { managedAuthorityFixture } from "../support/managed-authority.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-03-01T00:00:00Z");
-const MANAGED_CA = "CN=Acme Origin Client CA, O=Acme";
+const MANAGED = await managedAuthorityFixture();
+const MANAGED_CA = MANAGED.authority.issuer;
 
 const arn = (n: number) =>
   `arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-4000-8000-00000000000${n}`;
@@ -36,6 +38,8 @@ function fakeDeps(certificates: ListedCertificate[], failing: string[] = []) {
   const rotations: Array<{ certificateArn: string; actor: string }> = [];
   const deps: ScanDeps = {
     listCertificates: async () => certificates,
+    // Only certificates naming the managed CA are read: each is one its key signed.
+    readCertificate: async () => MANAGED.leafPem,
     indexUsage: async () =>
       new Map(
         certificates.map((c, i) => [c.arn, [{ distributionId: `E2QWRUHAPOMQZ${i}`, originIds: ["o1"] }]]),
@@ -56,7 +60,7 @@ function fakeDeps(certificates: ListedCertificate[], failing: string[] = []) {
       return { rotationId: `rot-${rotations.length}`, started: true };
     },
     notify: async () => undefined,
-    policy: { managedIssuers: [MANAGED_CA] },
+    policy: { managedAuthorities: [MANAGED.authority] },
     now: () => NOW,
   };
   return { deps, records, rotations };

@@ -12,7 +12,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { WiringError } from "../../functions/config/links.ts";
 import { DEFAULT_CA_RETIREMENT_GRACE_SECONDS } from "../../functions/config/settings.ts";
-import { fingerprintOf, splitPem } from "../../functions/core/pem.ts";
+import { fingerprintOf, keyFingerprintOf, splitPem } from "../../functions/core/pem.ts";
 import type { WorkflowSdk } from "../../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../../functions/handlers/acm-expiry-event.ts";
 import { scanHandler } from "../../functions/handlers/scan.ts";
@@ -20,7 +20,7 @@ import { publishTrustBundle } from "../../functions/trust/publish-bundle.ts";
 import {
   authorityChainsOf,
   configuredAuthorities,
-  managedIssuersOf,
+  managedAuthoritiesOf,
 } from "../../functions/wiring/authorities.ts";
 import { oncePerColdStart } from "../../functions/wiring/cold-start.ts";
 import { buildScanDeps } from "../../functions/wiring/scan.ts";
@@ -192,22 +192,42 @@ describe("oncePerColdStart", () => {
   });
 });
 
-describe("managedIssuersOf", () => {
-  it("names each CA as the certificates it issued name their issuer", async () => {
+describe("managedAuthoritiesOf", () => {
+  it("knows each CA by the name its certificates carry as issuer and by its key", async () => {
     const current = await createRootCa({ name: "CN=Acme Origin Client CA G2, O=Acme" });
     const previous = await createRootCa({ name: "CN=Acme Origin Client CA, O=Acme, C=DE" });
     const chains: Record<string, string> = {
       [AUTHORITY]: current.certificatePem,
       [PREVIOUS]: previous.certificatePem,
     };
-    expect(await managedIssuersOf([AUTHORITY, PREVIOUS], async (arn) => chains[arn]!)).toEqual([
+    const authorities = await managedAuthoritiesOf([AUTHORITY, PREVIOUS], async (arn) => chains[arn]!);
+    expect(authorities.map((a) => a.issuer)).toEqual([
       "CN=Acme Origin Client CA G2, O=Acme",
       "CN=Acme Origin Client CA, O=Acme",
     ]);
+    expect(authorities.map((a) => a.key)).toEqual(
+      [current, previous].map((ca) => keyFingerprintOf(new X509Certificate(ca.certificatePem))),
+    );
+  });
+
+  it("a CA re-keyed under the same name is a second CA; one CA configured twice is one", async () => {
+    const name = "CN=Acme Origin Client CA, O=Acme";
+    const [before, after] = await Promise.all([createRootCa({ name }), createRootCa({ name })]);
+    const chains: Record<string, string> = {
+      [AUTHORITY]: after.certificatePem,
+      [PREVIOUS]: before.certificatePem,
+      [`${PREVIOUS}-again`]: before.certificatePem,
+    };
+    const authorities = await managedAuthoritiesOf(
+      [AUTHORITY, PREVIOUS, `${PREVIOUS}-again`],
+      async (arn) => chains[arn]!,
+    );
+    expect(authorities).toHaveLength(2);
+    expect(new Set(authorities.map((a) => a.issuer))).toEqual(new Set([name]));
   });
 
   it("fails when a CA answers no certificate it can name", async () => {
-    await expect(managedIssuersOf([AUTHORITY], async () => "")).rejects.toThrow(AUTHORITY);
+    await expect(managedAuthoritiesOf([AUTHORITY], async () => "")).rejects.toThrow(AUTHORITY);
   });
 });
 
@@ -349,10 +369,18 @@ describe("buildScanDeps, deployed shape", () => {
     );
 
     expect(deps.policy).toEqual({
-      managedIssuers: ["CN=Acme Origin Client CA G2, O=Acme", "CN=Acme Origin Client CA, O=Acme"],
+      managedAuthorities: [current, previous].map((ca) => ({
+        issuer: expect.any(String),
+        key: keyFingerprintOf(new X509Certificate(ca.certificatePem)),
+        certificate: expect.any(X509Certificate),
+      })),
       renewBefore: { fractionOfLifetime: 1 / 3 },
       thresholdsDays: [30, 14, 7, 1],
     });
+    expect(deps.policy.managedAuthorities.map((a) => a.issuer)).toEqual([
+      "CN=Acme Origin Client CA G2, O=Acme",
+      "CN=Acme Origin Client CA, O=Acme",
+    ]);
     expect(standins.server.callsByOperation()).toEqual({ "acm-pca:GetCertificateAuthorityCertificate": 2 });
 
     const report = await scanHandler({ deps: async () => deps, log: () => {} })({});
@@ -375,8 +403,10 @@ describe("buildScanDeps, deployed shape", () => {
     expect(report.trust).toEqual({ bundleSha256: expect.any(String), retiredFingerprints: [] });
     for (const bundle of [publishedS3(), await publishedSecret()])
       expect(fingerprints(bundle).sort()).toEqual([fingerprint(current), fingerprint(previous)].sort());
-    // The CA chains were read once, when the deps were built; the scan reads none again.
+    // The CA chains were read once, when the deps were built; the scan reads none again. The bodies of the
+    // certificates naming a configured CA were read once each (which CA key signed them), not the foreign one.
     expect(standins.server.count("acm-pca")).toBe(2);
+    expect(standins.server.callsByOperation()["acm:GetCertificate"]).toBe(2);
   });
 
   it("reconciles the trust bundle on the workflow's own targets: an unused previous CA leaves it (grace 0)", async () => {
@@ -431,7 +461,7 @@ describe("buildScanDeps, deployed shape", () => {
     expect(logged).toContainEqual({
       message: "trust bundle reconciled",
       data: expect.objectContaining({
-        kept: ["CN=Acme Origin Client CA G2, O=Acme"],
+        kept: [keyFingerprintOf(new X509Certificate(current.certificatePem))],
         retiredFingerprints: [fingerprint(previous)],
         changedTargets: [`s3://${BUCKET}/${TRUST.bucketKey}`, `secretsmanager:${TRUST.bundleSecretName}`],
       }),

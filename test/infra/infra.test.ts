@@ -723,6 +723,8 @@ describe("expiry tracking", () => {
     const calls = [
       { action: "acm:SearchCertificates", resource: "*" },
       { action: "cloudfront:ListDistributions", resource: "*" },
+      // Which CA key signed a certificate naming a configured CA: its body, any certificate in us-east-1.
+      { action: "acm:GetCertificate", resource: `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/*` },
       { action: "acm-pca:GetCertificateAuthorityCertificate", resource: AUTHORITY_ARN },
       { action: "acm-pca:GetCertificateAuthorityCertificate", resource: PREVIOUS_ARN },
       // Inventory: Query (loadAll), BatchWriteItem (putMany), GetItem/PutItem (reported drift, the CA

@@ -10,7 +10,7 @@ import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
 import { Notifier } from "../../functions/adapters/notifier.ts";
-import { issuerKeyOfSubject } from "../../functions/core/tracking.ts";
+import { managedAuthorityOf } from "../../functions/core/tracking.ts";
 import { startRotation, type WorkflowStarter } from "../../functions/dispatch/start-rotation.ts";
 import { type ScanDeps, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { metricsDocument } from "../../functions/wiring/observability.ts";
@@ -79,12 +79,13 @@ function deps(at: number): ScanDeps {
   };
   return {
     listCertificates: (options) => acm.searchClientCertificates({ pageSize: 2, ...options }),
+    readCertificate: async (arn) => (await acm.getCertificate(arn)).certificatePem,
     indexUsage: () => cloudfront.indexOriginCertificates({ pageSize: 2 }),
     inventory,
     startRotation: (request) => startRotation(starter, request),
     notify: (n) => notifier.publish(n),
     emitMetrics: (m) => metrics.push(metricsDocument(m, new Date(at))),
-    policy: { managedIssuers: [issuerKeyOfSubject(new X509Certificate(managedCa.certificatePem).subject)] },
+    policy: { managedAuthorities: [managedAuthorityOf(new X509Certificate(managedCa.certificatePem))] },
     now: () => new Date(at),
   };
 }

@@ -67,6 +67,7 @@ describe("EventBridgeTarget", () => {
       certificates: two.entries.map((e) => ({
         subject: e.subject,
         fingerprint: e.fingerprint,
+        keyFingerprint: e.keyFingerprint,
         notAfter: e.notAfter,
       })),
       location: `s3://trust-bundles/bundle.pem#${two.sha256.slice(0, 8)}`,

@@ -3,7 +3,7 @@
  * pull-based origin agent, an audit trail, a chat notification):
  *
  *   Source "mtls-rotator", DetailType "TrustBundlePublished",
- *   Detail { bundleSha256, version, certificates: [{ subject, fingerprint, notAfter }], location? }
+ *   Detail { bundleSha256, version, certificates: [{ subject, fingerprint, keyFingerprint, notAfter }], location? }
  *
  * Only metadata travels: fingerprints, subjects and expiry, never PEM (the bundle is public CA material, but
  * the event has no need for it and must never be a place key material could ride along; `location` says where
@@ -38,7 +38,8 @@ export const EVENT_DETAIL_TYPE = "TrustBundlePublished";
 export interface TrustBundlePublishedDetail {
   bundleSha256: string;
   version: number;
-  certificates: Array<{ subject: string; fingerprint: string; notAfter: string }>;
+  /** `keyFingerprint`: SHA-256 of the CA's public key, its identity (same name, new key: another CA). */
+  certificates: Array<{ subject: string; fingerprint: string; keyFingerprint: string; notAfter: string }>;
   location?: string;
 }
 
@@ -136,6 +137,7 @@ export class EventBridgeTarget implements TrustTarget {
       certificates: bundle.entries.map((e) => ({
         subject: e.subject,
         fingerprint: e.fingerprint,
+        keyFingerprint: e.keyFingerprint,
         notAfter: e.notAfter,
       })),
       ...(location ? { location } : {}),

@@ -3,7 +3,7 @@
  * a small receiver, or origin-sync), which installs it and reloads.
  *
  * Request: `POST <url>`, `content-type: application/json`, body
- * `{ bundleSha256, pem, certificates: [{ fingerprint, subject, notAfter }], publishedAt }` (public CA material
+ * `{ bundleSha256, pem, certificates: [{ fingerprint, keyFingerprint, subject, notAfter }], publishedAt }` (public CA material
  * only), signed as `webhook-verify.ts` describes (`x-mtls-rotator-timestamp`, `x-mtls-rotator-signature`,
  * `x-mtls-rotator-delivery`). The receiver verifies with `verifyWebhook` and answers 401 when it refuses.
  *
@@ -148,6 +148,7 @@ export class WebhookTarget implements TrustTarget {
       pem: bundle.pem,
       certificates: bundle.entries.map((e) => ({
         fingerprint: e.fingerprint,
+        keyFingerprint: e.keyFingerprint,
         subject: e.subject,
         notAfter: e.notAfter,
       })),

@@ -23,10 +23,12 @@ import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../../sta
 import { apiEvent, invoke } from "../../support/api-events.ts";
 import { strictly } from "../../support/contract.ts";
 import { expectNoKeyMaterial } from "../../support/key-material.ts";
+import { managedAuthorityFixture } from "../../support/managed-authority.ts";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-03-01T06:00:00.000Z");
-const MANAGED_CA = "CN=Acme Origin Client CA, O=Acme";
+const MANAGED = await managedAuthorityFixture();
+const MANAGED_CA = MANAGED.authority.issuer;
 const TABLE = "mtls-rotator-api-certificates";
 const quiet = { log: () => undefined };
 
@@ -56,8 +58,9 @@ function record(
   const usage = [{ distributionId: `E${certificate.serial.toUpperCase()}`, originId: "origin-1" }];
   const { record } = assessCertificate({
     certificate,
+    authorityKey: certificate.issuer === MANAGED_CA ? MANAGED.authority.key : undefined,
     usage,
-    policy: { managedIssuers: [MANAGED_CA] },
+    policy: { managedAuthorities: [MANAGED.authority] },
     now: at,
   });
   return { ...record, ...extra };
@@ -128,6 +131,7 @@ describe("GET /certificates", () => {
       arn: arn(1),
       subject: "CN=client-1.internal, O=Acme",
       issuer: MANAGED_CA,
+      authorityKey: MANAGED.authority.key,
       keyAlgorithm: "EC_prime256v1",
       serial: "5a3c0f9e11",
       notBefore: RECORDS.due.notBefore,
@@ -292,8 +296,9 @@ function realistic(n: number, distributions = 3): InventoryRecord {
   ]).flat();
   const { record } = assessCertificate({
     certificate,
+    authorityKey: certificate.issuer === MANAGED_CA ? MANAGED.authority.key : undefined,
     usage,
-    policy: { managedIssuers: [MANAGED_CA] },
+    policy: { managedAuthorities: [MANAGED.authority] },
     now: NOW,
   });
   return {

@@ -10,7 +10,7 @@ import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RotationRoutesDeps } from "../../../functions/api/rotations.ts";
 import type { RotationSettings } from "../../../functions/config/settings.ts";
-import { issuerKeyOfSubject } from "../../../functions/core/tracking.ts";
+import { managedAuthorityOf } from "../../../functions/core/tracking.ts";
 import { approveRotationHandler } from "../../../functions/handlers/api/approve-rotation.ts";
 import { getRotationHandler } from "../../../functions/handlers/api/get-rotation.ts";
 import { rollbackRotationHandler } from "../../../functions/handlers/api/rollback-rotation.ts";
@@ -56,9 +56,7 @@ async function apiOverFleet(distributions: number) {
     privateCa: fleet.deps.issuance.privateCa,
     trustTargets: fleet.deps.trustTargets,
     store: fleet.store,
-    managedIssuers: async () => [
-      issuerKeyOfSubject(new X509Certificate(fleet.oldIssuer.certificatePem).subject),
-    ],
+    managedAuthorities: async () => [managedAuthorityOf(new X509Certificate(fleet.oldIssuer.certificatePem))],
     starter,
     callbacks: modelCheckedCallbackSender(localCallbackSender()),
   };

@@ -482,6 +482,39 @@ describe("POST /rotations", () => {
     expect(writes).toEqual([]);
   });
 
+  it("refuses a certificate that carries the configured CA's name but not its signature (a look-alike CA), and changes nothing", async () => {
+    // Same subject as the configured CA, another key: by name it would pass as managed.
+    const lookalike = await createRootCa({
+      name: issuingCa.certificate.subject,
+      keyAlgorithm: "EC_prime256v1",
+    });
+    const certificate = await issueClientCredential(lookalike, {
+      subject: "CN=impostor, O=Acme",
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 30 * DAY),
+    });
+    expect(new X509Certificate(certificate.certificatePem).issuer).toBe(
+      new X509Certificate(issuingCa.certificatePem).subject,
+    );
+    const impostor = await new AcmAdapter(standins.clients().acm).importCertificate({
+      ...certificate,
+      lineage: { rotationId: "elsewhere", credential: "elsewhere" },
+    });
+    const before = { items: await tableItems(), calls: standins.server.calls.length };
+    for (const dryRun of [true, false]) {
+      const answer = await start(f, { body: { certificateArn: impostor, dryRun } });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.problems).toEqual([
+        {
+          field: "certificateArn",
+          message: "is not a certificate this service manages: no configured Private CA issued it",
+        },
+      ]);
+    }
+    expect(f.starts).toEqual([]);
+    expect(await tableItems()).toBe(before.items);
+  });
+
   it("refuses a certificate of the configured CA that is not a client certificate (no clientAuth EKU)", async () => {
     const serverOnly = await new AcmAdapter(standins.clients().acm).importCertificate({
       ...(await issueClientCredential(issuingCa, {
