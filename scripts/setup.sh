@@ -3,7 +3,8 @@
 # Node >= 22 (from the npm registry when the machine's is older), Debian's openssl and nginx (real CA
 # signatures and real TLS origins), the npm dependencies (npm ci when the lock changed or in CI), and the
 # Python test tools in a project-local virtual environment .venv (pinned with hashes: botocore's AWS service
-# models, which every stand-in checks each call against, and moto for differential checks).
+# models, which every stand-in checks each call against, moto for differential checks, and schemathesis, which
+# fuzzes the HTTP API from docs/openapi.json).
 # Source it (`. scripts/setup.sh`): it puts Node 22 on PATH for the caller.
 set -euo pipefail
 _root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,7 +61,8 @@ fi
 
 # --- Python test tools: .venv with the hash-pinned scripts/python/requirements.txt -------------------------
 # (Re)installed when the lock changed, in CI, or when the venv is missing. The tests read AWS's service models
-# from .venv (standins/model/botocore.ts) and start moto from it; without them the tests fail, never skip.
+# from .venv (standins/model/botocore.ts) and start moto and schemathesis from it; without them the tests fail,
+# never skip.
 _venv="$_root/.venv"
 _lock="$_root/scripts/python/requirements.txt"
 if [ "${CI:-}" = "true" ] || [ ! -f "$_venv/.requirements.txt" ] || ! cmp -s "$_lock" "$_venv/.requirements.txt"; then
@@ -83,4 +85,4 @@ if [ "${CI:-}" = "true" ] || [ ! -f "$_venv/.requirements.txt" ] || ! cmp -s "$_
     --require-hashes --no-deps --only-binary=:all: -r "$_lock"
   cp "$_lock" "$_venv/.requirements.txt"
 fi
-log "botocore $("$_venv/bin/python" -c 'import botocore; print(botocore.__version__)'), moto $("$_venv/bin/python" -c 'import moto; print(moto.__version__)')"
+log "botocore $("$_venv/bin/python" -c 'import botocore; print(botocore.__version__)'), moto $("$_venv/bin/python" -c 'import moto; print(moto.__version__)'), schemathesis $("$_venv/bin/python" -c 'from importlib.metadata import version; print(version("schemathesis"))')"
