@@ -154,6 +154,66 @@ const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
   },
 };
 
+/**
+ * OpenAPI links: where a value of an answer can be used in another request (a rotation's id, a
+ * certificate's ARN). Only links that hold for every answer of that status; a list's link names its first
+ * item. Clients and API tools (schemathesis' stateful tests) follow them.
+ */
+interface Link {
+  operationId: OperationId;
+  description: string;
+  /** Target parameter -> runtime expression. */
+  parameters?: Record<string, string>;
+  /** Fields of the target's body -> runtime expressions (the rest of the body is the caller's). */
+  requestBody?: Record<string, string>;
+}
+
+/** The links that lead to a rotation from an answer naming it at `pointer`. */
+function rotationLinks(pointer: string): Record<string, Link> {
+  const parameters = { id: `$response.body#${pointer}` };
+  return {
+    GetRotation: { operationId: "getRotation", parameters, description: "The rotation's state and history." },
+    RollbackRotation: {
+      operationId: "rollbackRotation",
+      parameters,
+      description: "Roll the rotation back (at its bake window or approval).",
+    },
+    ApproveRotation: {
+      operationId: "approveRotation",
+      parameters,
+      description: "Approve the rotation's next wave (when it waits for approval).",
+    },
+  };
+}
+
+/** The links that lead to a certificate from an answer naming its ARN at `pointer`. */
+function certificateLinks(pointer: string, withGet: boolean): Record<string, Link> {
+  return {
+    ...(withGet
+      ? {
+          GetCertificate: {
+            operationId: "getCertificate",
+            parameters: { id: `$response.body#${pointer}` },
+            description: "The certificate (by its ARN).",
+          } satisfies Link,
+        }
+      : {}),
+    StartRotation: {
+      operationId: "startRotation",
+      requestBody: { certificateArn: `$response.body#${pointer}` },
+      description: "Rotate the certificate, or plan its rotation (dryRun).",
+    },
+  };
+}
+
+const LINKS: { [K in OperationId]?: Record<number, Record<string, Link>> } = {
+  listCertificates: { 200: certificateLinks("/certificates/0/arn", true) },
+  getCertificate: { 200: certificateLinks("/certificate/arn", false) },
+  startRotation: { 202: rotationLinks("/rotationId") },
+  listRotations: { 200: rotationLinks("/rotations/0/rotationId") },
+  getRotation: { 200: rotationLinks("/rotation/rotationId") },
+};
+
 /** A route of the contract with what the document says of it. */
 export interface DocumentedRoute {
   operationId: OperationId;
@@ -230,7 +290,12 @@ export function openApiDocument(): JsonSchema {
   for (const { operationId, route, doc } of DOCUMENTED_ROUTES) {
     const responses: Record<string, JsonSchema> = {};
     for (const [status, schema] of Object.entries(ROUTE_ANSWERS[operationId])) {
-      responses[status] = { description: doc.answers[Number(status)], content: jsonContent(ref(schema)) };
+      const links = LINKS[operationId]?.[Number(status)];
+      responses[status] = {
+        description: doc.answers[Number(status)],
+        content: jsonContent(ref(schema)),
+        ...(links ? { links } : {}),
+      };
     }
     for (const status of [...new Set([400, ...(route.errors ?? []), 500])].sort((a, b) => a - b)) {
       responses[String(status)] = {

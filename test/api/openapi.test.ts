@@ -78,3 +78,95 @@ describe("docs/openapi.json", () => {
     }
   });
 });
+
+describe("links (where an answer's values lead)", () => {
+  type Json = Record<string, unknown>;
+  const doc = openApiDocument() as {
+    paths: Record<string, Record<string, Json>>;
+    components: { schemas: Record<string, Json> };
+  };
+  const operations = new Map<string, Json>();
+  for (const byMethod of Object.values(doc.paths)) {
+    for (const operation of Object.values(byMethod))
+      operations.set(operation.operationId as string, operation);
+  }
+  const resolve = (schema: Json): Json =>
+    typeof schema.$ref === "string"
+      ? resolve(doc.components.schemas[schema.$ref.replace("#/components/schemas/", "")]!)
+      : schema;
+  /** The schema a JSON pointer leads to in an answer's schema (list items by index). */
+  const at = (schema: Json, pointer: string): Json | undefined => {
+    let current: Json | undefined = resolve(schema);
+    for (const token of pointer.split("/").slice(1)) {
+      if (!current) return undefined;
+      current = /^\d+$/.test(token)
+        ? (current.items as Json | undefined)
+        : ((current.properties as Record<string, Json> | undefined)?.[token] ?? undefined);
+      if (current) current = resolve(current);
+    }
+    return current;
+  };
+  const links = [...operations.values()].flatMap((operation) =>
+    Object.entries(operation.responses as Record<string, Json>).flatMap(([status, response]) =>
+      Object.entries((response.links ?? {}) as Record<string, Json>).map(([name, link]) => ({
+        from: `${operation.operationId as string} ${status}`,
+        name,
+        link,
+        answer: (response.content as Record<string, { schema: Json }>)["application/json"]!.schema,
+      })),
+    ),
+  );
+
+  it("lead from a rotation's answers to its decisions, and from certificates to their rotation", () => {
+    expect(links.map(({ from, name }) => `${from} ${name}`)).toEqual(
+      expect.arrayContaining([
+        "startRotation 202 GetRotation",
+        "startRotation 202 RollbackRotation",
+        "listRotations 200 ApproveRotation",
+        "listCertificates 200 GetCertificate",
+        "getCertificate 200 StartRotation",
+      ]),
+    );
+  });
+
+  it("each names an operation, its parameters and body fields, and a string the answer always has", () => {
+    expect(links.length).toBeGreaterThan(0);
+    for (const { from, name, link, answer } of links) {
+      const label = `${from} ${name}`;
+      const target = operations.get(link.operationId as string);
+      expect(target, label).toBeDefined();
+      const expressions = {
+        ...((link.parameters ?? {}) as Record<string, string>),
+        ...((link.requestBody ?? {}) as Record<string, string>),
+      };
+      for (const parameter of Object.keys((link.parameters ?? {}) as Json)) {
+        expect(
+          (target!.parameters as Array<{ name: string }>).map((p) => p.name),
+          label,
+        ).toContain(parameter);
+      }
+      if (link.requestBody) {
+        const body = resolve(
+          (target!.requestBody as { content: Record<string, { schema: Json }> }).content["application/json"]!
+            .schema,
+        );
+        for (const field of Object.keys(link.requestBody as Json)) {
+          expect(Object.keys(body.properties as Json), label).toContain(field);
+        }
+      }
+      for (const expression of Object.values(expressions)) {
+        const pointer = /^\$response\.body#(\/.*)$/.exec(expression)?.[1];
+        expect(pointer, `${label}: ${expression}`).toBeDefined();
+        // Every step is required where it is an object property, and it ends at a string.
+        let schema = resolve(answer);
+        for (const token of pointer!.split("/").slice(1)) {
+          if (!/^\d+$/.test(token))
+            expect(schema.required as string[], `${label}: ${token}`).toContain(token);
+          schema = at(schema, `/${token}`)!;
+          expect(schema, `${label}: ${expression}`).toBeDefined();
+        }
+        expect(schema.type, `${label}: ${expression}`).toBe("string");
+      }
+    }
+  });
+});
