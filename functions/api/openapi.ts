@@ -5,7 +5,8 @@
  * descriptions, and which Lambda entry serves each route. `npm run openapi` writes it to docs/openapi.json;
  * a test fails when the committed document differs from what this generates.
  *
- * Requests are described as callers send them (zod "input": query values are text), answers as the API
+ * Requests are described as callers send them (zod "input"; query values by the value their text stands for,
+ * as OpenAPI serializes query parameters), answers as the API
  * gives them ("output").
  */
 import * as z from "zod/mini";
@@ -261,10 +262,16 @@ function components(schemas: Record<string, ZodType>, io: "input" | "output"): R
   );
 }
 
-/** One OpenAPI parameter per field of a path or query schema, as callers send them. */
+/**
+ * One OpenAPI parameter per field of a path or query schema. A path value as callers send it (zod "input");
+ * a query value by the value the API takes from its text (zod "output": `limit` an integer from 1 to 500,
+ * `due` a boolean), which OpenAPI serializes as that text (`limit=25`, `due=true`): described as text, a
+ * query value's range would not show, and `limit=0` would look valid.
+ */
 function parameters(schema: z.ZodMiniObject | undefined, where: "path" | "query"): JsonSchema[] {
   if (!schema) return [];
-  const json = z.toJSONSchema(schema, { io: "input", target: "draft-2020-12" }) as {
+  const io = where === "query" ? "output" : "input";
+  const json = z.toJSONSchema(schema, { io, target: "draft-2020-12" }) as {
     properties?: Record<string, JsonSchema>;
     required?: string[];
   };

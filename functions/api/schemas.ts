@@ -98,10 +98,13 @@ export const Reason = freeText(MAX_REASON_LENGTH);
 /** Whether the request only plans (a dry run). */
 export const DryRun = z.boolean();
 
-/** A query value `true` or `false`. */
+/** A query value `true` or `false` (a boolean once parsed: what the OpenAPI document shows). */
 const BooleanText = z.pipe(
-  z.enum(["true", "false"], "must be true or false"),
-  z.transform((v) => v === "true"),
+  z.pipe(
+    z.enum(["true", "false"], "must be true or false"),
+    z.transform((v) => v === "true"),
+  ),
+  z.boolean(),
 );
 
 /** A query value that is a whole number from `min` to `max`. */

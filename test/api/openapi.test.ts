@@ -170,3 +170,26 @@ describe("links (where an answer's values lead)", () => {
     }
   });
 });
+
+describe("query parameters (found by schemathesis: `limit=0` was schema-valid and answered 400)", () => {
+  const doc = openApiDocument() as {
+    paths: Record<
+      string,
+      Record<string, { parameters: Array<{ name: string; in: string; schema: unknown }> }>
+    >;
+  };
+  const query = (path: string, name: string) =>
+    doc.paths[path]!.get!.parameters.find((p) => p.in === "query" && p.name === name)?.schema;
+
+  it("are described by the values the API takes (OpenAPI sends them as text): ranges and booleans show", () => {
+    expect(query("/certificates", "limit")).toEqual({ type: "integer", minimum: 1, maximum: 500 });
+    expect(query("/certificates", "expiringWithinDays")).toEqual({
+      type: "integer",
+      minimum: 0,
+      maximum: 3650,
+    });
+    expect(query("/certificates", "due")).toEqual({ type: "boolean" });
+    expect(query("/certificates", "managed")).toEqual({ type: "boolean" });
+    expect(query("/rotations", "limit")).toEqual({ type: "integer", minimum: 1, maximum: 100 });
+  });
+});
