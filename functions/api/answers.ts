@@ -49,6 +49,12 @@ export const ErrorAnswer = z.object({
 });
 export type ErrorAnswer = z.infer<typeof ErrorAnswer>;
 
+/**
+ * API Gateway's own answer, given before any handler runs: 403 when IAM authorization refuses the request
+ * (unsigned, badly signed, expired, or a principal without execute-api:Invoke on the route).
+ */
+export const GatewayMessage = z.object({ message: z.string() });
+
 /** An ISO 8601 UTC timestamp, as the service writes them (`2026-03-01T06:00:00.000Z`). */
 const Timestamp = z.string().check(z.meta({ format: "date-time" }));
 

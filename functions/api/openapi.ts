@@ -5,9 +5,8 @@
  * descriptions, and which Lambda entry serves each route. `npm run openapi` writes it to docs/openapi.json;
  * a test fails when the committed document differs from what this generates.
  *
- * Requests are described as callers send them (zod "input"; query values by the value their text stands for,
- * as OpenAPI serializes query parameters), answers as the API
- * gives them ("output").
+ * Request bodies are described as callers send them (zod "input"), path and query parameters by the values
+ * their text stands for (as OpenAPI serializes parameters), answers as the API gives them ("output").
  */
 import * as z from "zod/mini";
 import {
@@ -18,6 +17,7 @@ import {
   DryRunAnswer,
   ErrorAnswer,
   GateResultView,
+  GatewayMessage,
   ProbeResultView,
   Problem,
   RecordedReplacementKey,
@@ -62,6 +62,7 @@ const REQUEST_SCHEMAS: Record<string, ZodType> = {
 };
 const ANSWER_SCHEMAS: Record<string, ZodType> = {
   Error: ErrorAnswer,
+  GatewayMessage,
   Problem,
   CertificateView,
   CertificateList: CertificateListAnswer,
@@ -123,7 +124,9 @@ const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
       "changes nothing. A certificate that already has a rotation running answers 409 with its rotationId.",
     answers: {
       200: "Dry run: the plan; nothing was changed.",
-      202: "The rotation was started (or converged on an existing one).",
+      202:
+        "The rotation was started (or converged on an existing one). Its execution records it moments " +
+        "later (its first step): until then GET /rotations/{id} answers 404 and `status` is `started`.",
     },
   },
   listRotations: {
@@ -229,6 +232,9 @@ export const DOCUMENTED_ROUTES: readonly DocumentedRoute[] = (Object.keys(ROUTES
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "ValidationError: the request is malformed; `problems` names each field.",
+  403:
+    "Forbidden, by API Gateway before any handler ran: IAM authorization refused the request (unsigned, " +
+    "badly signed, expired, or a principal without execute-api:Invoke on this route); body `{ message }`.",
   404: "NotFound.",
   409: "Conflict: the rotation's state does not allow this now; `rotationId` names the rotation.",
   413: `PayloadTooLarge: the body is over ${MAX_BODY_BYTES} bytes.`,
@@ -263,15 +269,14 @@ function components(schemas: Record<string, ZodType>, io: "input" | "output"): R
 }
 
 /**
- * One OpenAPI parameter per field of a path or query schema. A path value as callers send it (zod "input");
- * a query value by the value the API takes from its text (zod "output": `limit` an integer from 1 to 500,
- * `due` a boolean), which OpenAPI serializes as that text (`limit=25`, `due=true`): described as text, a
- * query value's range would not show, and `limit=0` would look valid.
+ * One OpenAPI parameter per field of a path or query schema, by the value the API takes (zod "output":
+ * `limit` an integer from 1 to 500, `due` a boolean, a certificate id a UUID or an ARN), which callers
+ * serialize as OpenAPI says (`limit=25`, `due=true`, a path value percent-encoded): described as the text
+ * on the wire, a query value's range and a path id's form would not show (`limit=0` would look valid).
  */
 function parameters(schema: z.ZodMiniObject | undefined, where: "path" | "query"): JsonSchema[] {
   if (!schema) return [];
-  const io = where === "query" ? "output" : "input";
-  const json = z.toJSONSchema(schema, { io, target: "draft-2020-12" }) as {
+  const json = z.toJSONSchema(schema, { io: "output", target: "draft-2020-12" }) as {
     properties?: Record<string, JsonSchema>;
     required?: string[];
   };
@@ -304,10 +309,10 @@ export function openApiDocument(): JsonSchema {
         ...(links ? { links } : {}),
       };
     }
-    for (const status of [...new Set([400, ...(route.errors ?? []), 500])].sort((a, b) => a - b)) {
+    for (const status of [...new Set([400, 403, ...(route.errors ?? []), 500])].sort((a, b) => a - b)) {
       responses[String(status)] = {
         description: ERROR_DESCRIPTIONS[status],
-        content: jsonContent(ref(ErrorAnswer)),
+        content: jsonContent(ref(status === 403 ? GatewayMessage : ErrorAnswer)),
       };
     }
     const operation: JsonSchema = {

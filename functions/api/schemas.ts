@@ -213,8 +213,8 @@ export const ListRotationsQuery = z.strictObject({
   status: z.optional(z.enum(ROTATION_STATUSES)),
   limit: optional(wholeNumberText(1, MAX_LIST_LIMIT), "Rotations per page (default 25)."),
   nextToken: optional(
-    z.string().check(z.minLength(1), z.maxLength(4096)),
-    "The nextToken of the previous page.",
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,4096}$/, "is not a nextToken this listing handed out")),
+    "The nextToken of the previous page (base64url, as the listing hands them out).",
   ),
 });
 

@@ -193,3 +193,49 @@ describe("query parameters (found by schemathesis: `limit=0` was schema-valid an
     expect(query("/rotations", "limit")).toEqual({ type: "integer", minimum: 1, maximum: 100 });
   });
 });
+
+describe("what schemathesis found the document did not say", () => {
+  const doc = openApiDocument() as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          parameters: Array<{ name: string; in: string; schema: Record<string, unknown> }>;
+          responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+        }
+      >
+    >;
+  };
+  const parameter = (path: string, method: string, name: string) =>
+    doc.paths[path]![method]!.parameters.find((p) => p.name === name)?.schema;
+
+  it("every route may answer API Gateway's 403 (IAM refused the request) with its { message } body", () => {
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(
+          operation.responses["403"]?.content?.["application/json"]?.schema,
+          `${method} ${path}`,
+        ).toEqual({
+          $ref: "#/components/schemas/GatewayMessage",
+        });
+      }
+    }
+  });
+
+  it("a certificate's path id shows its form (a UUID or an ARN), not only a length", () => {
+    const id = parameter("/certificates/{id}", "get", "id")!;
+    expect(typeof id.pattern).toBe("string");
+    const pattern = new RegExp(id.pattern as string);
+    expect(pattern.test("70ded101-b057-4ce4-9aed-9bec20ba3c0d")).toBe(true);
+    expect(
+      pattern.test("arn:aws:acm:us-east-1:111122223333:certificate/70ded101-b057-4ce4-9aed-9bec20ba3c0d"),
+    ).toBe(true);
+    expect(pattern.test("\u007f")).toBe(false);
+  });
+
+  it("a nextToken of GET /rotations is base64url, as the listing hands them out (not any 4096 characters)", () => {
+    const token = parameter("/rotations", "get", "nextToken")!;
+    expect(token.pattern).toBe("^[A-Za-z0-9_-]{1,4096}$");
+  });
+});
