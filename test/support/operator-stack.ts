@@ -24,6 +24,7 @@ import { workflow } from "sst/aws/workflow";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { RotationStore } from "../../functions/adapters/rotation-store.ts";
 import type { HttpOptions } from "../../functions/api/http.ts";
+import type { ScanTrigger } from "../../functions/api/scan-request.ts";
 import type { CredentialProvider } from "../../functions/cli/api-client.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import type { RotationSettings } from "../../functions/config/settings.ts";
@@ -35,7 +36,9 @@ import { listCertificatesHandler } from "../../functions/handlers/api/list-certi
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
 import { rollbackRotationHandler } from "../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../functions/handlers/api/start-rotation.ts";
+import { startScanHandler } from "../../functions/handlers/api/start-scan.ts";
 import { type ScanReport, scanFleet } from "../../functions/tracking/scan-fleet.ts";
+import type { ApiScanRequest } from "../../functions/tracking/scan-trigger.ts";
 import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
 import {
   certificatesDepsFrom,
@@ -116,6 +119,16 @@ export interface OperatorStack {
   store: RotationStore;
   api: { url: string; requests: Awaited<ReturnType<typeof startHttpApi>>["requests"] };
   starter: LocalWorkflowStarter;
+  /**
+   * From now on, executions the API starts are queued, as Lambda holds an asynchronous invoke before it
+   * runs: accepted (the name is taken, its status RUNNING) but not run, so nothing changes behind the API's
+   * back. What was started before goes on.
+   */
+  holdNewExecutions(): void;
+  /** The names of the executions queued since holdNewExecutions, in order. */
+  queuedExecutions(): string[];
+  /** Every scan POST /scan asked for (the scan function's asynchronous invokes), in order. */
+  scanRequests: ApiScanRequest[];
   settings: RotationSettings;
   authorityArn: string;
   issuer: CertificateAuthority;
@@ -170,6 +183,39 @@ function localWorkflowSdk(starter: LocalWorkflowStarter): WorkflowSdk {
     return { arn: result.executionArn, statusCode: 202 } as Awaited<ReturnType<WorkflowSdk["start"]>>;
   };
   return { start, StartError: workflow.StartError };
+}
+
+/**
+ * A local starter that, once told to hold, queues new executions instead of running them: Lambda's answers
+ * (the first start of a name is accepted, a later one is not; a queued execution is RUNNING) without a run.
+ */
+function holdingStarter(local: LocalWorkflowStarter): {
+  starter: LocalWorkflowStarter;
+  hold(): void;
+  queued: Set<string>;
+} {
+  let holding = false;
+  const queued = new Set<string>();
+  const arn = (name: string) =>
+    `arn:aws:lambda:local:000000000000:function:rotation-workflow:$LATEST/durable-execution/${name}/queued`;
+  return {
+    hold: () => {
+      holding = true;
+    },
+    queued,
+    starter: {
+      ...local,
+      async start(name, payload) {
+        if (!holding) return local.start(name, payload);
+        if (queued.has(name) || local.execution(name)) return { started: false, executionArn: arn(name) };
+        queued.add(name);
+        return { started: true, executionArn: arn(name) };
+      },
+      async status(name) {
+        return queued.has(name) ? "RUNNING" : local.status?.(name);
+      },
+    },
+  };
 }
 
 export async function startOperatorStack(options: OperatorStackOptions): Promise<OperatorStack> {
@@ -289,9 +335,9 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       log,
     };
     const handler = createRotationWorkflow(workflow, workflowDeps);
-    const starter = modelCheckedStarter(
-      localWorkflowStarter(() => new LocalDurableTestRunner({ handlerFunction: handler })),
-    );
+    const local = localWorkflowStarter(() => new LocalDurableTestRunner({ handlerFunction: handler }));
+    const queue = holdingStarter(local);
+    const starter = modelCheckedStarter(queue.starter);
 
     // The API functions, each with the dependencies its own wiring builds.
     const tableConfig = tableApiConfig(sources);
@@ -311,6 +357,8 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       log: (level, message, data) => void logs.push(JSON.stringify({ level, message, ...data })),
     };
     const answers: RecordedAnswer[] = [];
+    const scanRequests: ApiScanRequest[] = [];
+    const scanTrigger: ScanTrigger = { trigger: async (request) => void scanRequests.push(request) };
     type RouteHandler = (event: never, context: never) => Promise<unknown>;
     const route =
       (routeKey: string, lambda: RouteHandler): HttpApiHandler =>
@@ -330,6 +378,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       "GET /rotations/{id}": getRotationHandler(async () => reads, http),
       "POST /rotations/{id}/rollback": rollbackRotationHandler(async () => control, http),
       "POST /rotations/{id}/approve": approveRotationHandler(async () => control, http),
+      "POST /scan": startScanHandler(async () => ({ scan: scanTrigger }), http),
     };
     const api = await startHttpApi({
       region: API_REGION,
@@ -366,6 +415,9 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       store,
       api,
       starter,
+      holdNewExecutions: () => queue.hold(),
+      queuedExecutions: () => [...queue.queued],
+      scanRequests,
       settings: workflowConfig.settings,
       authorityArn,
       issuer,
