@@ -2,138 +2,264 @@
  * A CloudFront edge on this machine: it keeps sending real mTLS requests to every origin of the given
  * distributions, presenting the certificate each distribution's LIVE configuration references (the last
  * deployed one, as real edges do), with the key CloudFront would fetch from ACM. A refused request is what
- * a viewer would see as a 502; the edge publishes each distribution's 5xx error rate to CloudWatch.
+ * a viewer would see as a 502 (a timed-out one as a 504); the edge publishes each distribution's 5xx error
+ * rate to CloudWatch.
+ *
+ * Each origin has its own traffic loop, as viewers keep arriving whatever one origin does: every
+ * `intervalMs` it sends a request to its origin unless `maxInFlightPerOrigin` of its requests are still
+ * open, and each request has its own deadline (`requestTimeoutMs`). So a slow or hung origin delays only its
+ * own requests, never another origin's. The edge counts requests, refusals and timeouts per origin and per
+ * second (from `epochMs`).
  * Bounded: it stops on `stop()`, after `maxDurationMs`, or after `maxRequests`.
  */
 import type { Standins } from "./index.ts";
-import { mtlsRequest } from "./mtls-client.ts";
+import { MtlsTimeoutError, mtlsRequest } from "./mtls-client.ts";
+
+/** What the edge reads and writes: the live CloudFront configuration, ACM's keys, CloudWatch. */
+export interface EdgeWorld {
+  cloudfront: Pick<Standins["cloudfront"], "originsOf">;
+  acm: Pick<Standins["acm"], "presentable">;
+  cloudwatch: Pick<Standins["cloudwatch"], "record">;
+}
 
 export interface EdgeOptions {
-  standins: Standins;
+  standins: EdgeWorld;
   distributionIds: string[];
   /** CA that signed the origins' server certificates. */
   serverCaPem: string;
+  /** Each origin's loop sends one request this often (default 20 ms). */
   intervalMs?: number;
+  /** At most this many open requests per origin; a tick that finds them all open sends nothing (default 4). */
+  maxInFlightPerOrigin?: number;
+  /** A request not answered within this is given up and counted refused and timed out (default 3000 ms). */
+  requestTimeoutMs?: number;
+  /** Real-clock ms that second 0 of the per-second counts starts at (default: when the edge is made). */
+  epochMs?: number;
   maxDurationMs?: number;
   maxRequests?: number;
+}
+
+/** Requests an origin was sent in one second (by when they were sent), and how many of those failed. */
+export interface SecondTally {
+  /** Whole seconds since `epochMs`. */
+  second: number;
+  requests: number;
+  /** Not answered 200: HTTP errors, transport failures and timeouts. */
+  refused: number;
+  /** Of `refused`: given up after `requestTimeoutMs`. */
+  timedOut: number;
 }
 
 export interface OriginTally {
   distributionId: string;
   originId: string;
+  /** Requests that ended (answered, failed or timed out). */
   sent: number;
   refused: number;
+  /** Of `refused`: given up after `requestTimeoutMs`. */
+  timedOut: number;
   /** Real-clock times of refusals (ms). */
   refusedAt: number[];
+  /** Per second with requests, oldest first (seconds with none are left out). */
+  perSecond: SecondTally[];
 }
 
 export interface EdgeSummary {
   requests: number;
   refused: number;
+  timedOut: number;
   origins: OriginTally[];
 }
 
 // Real time even when a test fakes Date (the durable runner's time skipping does).
 const RealDate = globalThis.Date;
 
+interface OriginState {
+  tally: Omit<OriginTally, "perSecond">;
+  seconds: Map<number, SecondTally>;
+  inFlight: number;
+}
+
+type Outcome = "ok" | "refused" | "timedOut";
+
 export class Edge {
   readonly #options: Required<Omit<EdgeOptions, "standins" | "distributionIds" | "serverCaPem">> &
     EdgeOptions;
-  readonly #tallies = new Map<string, OriginTally>();
+  readonly #origins = new Map<string, OriginState>();
+  /** One loop per origin, by `<distribution id>/<origin id>`. */
+  readonly #loops = new Map<string, Promise<void>>();
+  readonly #open = new Set<Promise<void>>();
   #stopped = false;
-  #loop: Promise<void> | undefined;
+  /** Waits in progress; `stop()` ends them. */
+  readonly #sleepers = new Set<() => void>();
+  #discovery: Promise<void> | undefined;
   #requests = 0;
+  #started = 0;
 
   constructor(options: EdgeOptions) {
-    this.#options = { intervalMs: 20, maxDurationMs: 120_000, maxRequests: 200_000, ...options };
+    this.#options = {
+      intervalMs: 20,
+      maxInFlightPerOrigin: 4,
+      requestTimeoutMs: 3_000,
+      epochMs: RealDate.now(),
+      maxDurationMs: 120_000,
+      maxRequests: 200_000,
+      ...options,
+    };
   }
 
+  /**
+   * Starts a loop for every origin of the distributions, and watches their live configurations for origins
+   * added later (each gets its loop too).
+   */
   start(): void {
-    const started = RealDate.now();
-    this.#loop = (async () => {
-      while (!this.#stopped) {
-        if (
-          RealDate.now() - started > this.#options.maxDurationMs ||
-          this.#requests >= this.#options.maxRequests
-        )
-          break;
-        await Promise.all(this.#options.distributionIds.map((id) => this.#visit(id)));
-        await new Promise((resolve) => setTimeout(resolve, this.#options.intervalMs));
+    this.#started = RealDate.now();
+    this.#discovery = (async () => {
+      while (this.#running()) {
+        for (const distributionId of this.#options.distributionIds)
+          for (const origin of this.#options.standins.cloudfront.originsOf(distributionId)) {
+            const key = `${distributionId}/${origin.originId}`;
+            if (!this.#loops.has(key))
+              this.#loops.set(key, this.#originLoop(distributionId, origin.originId));
+          }
+        await this.#sleep(Math.max(this.#options.intervalMs, 250));
       }
     })();
   }
 
-  /** One round now (tests use it to make sure traffic happened at a given moment). */
+  /** One request to every origin now, all at once (tests use it to make sure traffic happened at a given moment). */
   async round(): Promise<void> {
-    await Promise.all(this.#options.distributionIds.map((id) => this.#visit(id)));
+    await Promise.all(
+      this.#options.distributionIds.flatMap((distributionId) =>
+        this.#options.standins.cloudfront
+          .originsOf(distributionId)
+          .map((origin) => this.#send(distributionId, origin.originId)),
+      ),
+    );
   }
 
+  /** Stops every loop and waits for the requests still open (each ends by its deadline). */
   async stop(): Promise<EdgeSummary> {
     this.#stopped = true;
-    await this.#loop;
+    for (const wake of [...this.#sleepers]) wake();
+    await this.#discovery;
+    await Promise.all(this.#loops.values());
+    await Promise.all(this.#open);
     return this.summary();
   }
 
   summary(): EdgeSummary {
-    const origins = [...this.#tallies.values()].map((t) => ({ ...t, refusedAt: [...t.refusedAt] }));
+    const origins = [...this.#origins.values()].map((o) => ({
+      ...o.tally,
+      refusedAt: [...o.tally.refusedAt],
+      perSecond: [...o.seconds.values()].sort((a, b) => a.second - b.second).map((s) => ({ ...s })),
+    }));
     return {
       requests: origins.reduce((sum, o) => sum + o.sent, 0),
       refused: origins.reduce((sum, o) => sum + o.refused, 0),
+      timedOut: origins.reduce((sum, o) => sum + o.timedOut, 0),
       origins,
     };
   }
 
-  async #visit(distributionId: string): Promise<void> {
-    const { standins } = this.#options;
-    let sent = 0;
-    let refused = 0;
-    for (const origin of standins.cloudfront.originsOf(distributionId)) {
-      if (!origin.presentedArn) continue;
-      const credential = standins.acm.presentable(origin.presentedArn);
-      const key = `${distributionId}/${origin.originId}`;
-      const tally = this.#tallies.get(key) ?? {
-        distributionId,
-        originId: origin.originId,
-        sent: 0,
-        refused: 0,
-        refusedAt: [],
+  #running(): boolean {
+    return (
+      !this.#stopped &&
+      RealDate.now() - this.#started <= this.#options.maxDurationMs &&
+      this.#requests < this.#options.maxRequests
+    );
+  }
+
+  /** A wait that `stop()` cuts short. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        resolve();
       };
-      this.#tallies.set(key, tally);
-      let ok = false;
-      if (credential) {
-        try {
-          const response = await mtlsRequest({
-            port: origin.httpsPort,
-            host: "127.0.0.1",
-            certificatePem: credential.certificatePem,
-            chainPem: credential.chainPem,
-            privateKeyPem: credential.privateKeyPem,
-            caPem: this.#options.serverCaPem,
-            timeoutMs: 3_000,
-          });
-          ok = response.status === 200;
-        } catch {
-          ok = false;
-        }
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+    });
+  }
+
+  /** One origin's traffic: a request every interval while fewer than the bound are open; never waits for one. */
+  async #originLoop(distributionId: string, originId: string): Promise<void> {
+    while (this.#running()) {
+      const state = this.#origins.get(`${distributionId}/${originId}`);
+      if ((state?.inFlight ?? 0) < this.#options.maxInFlightPerOrigin) {
+        const request = this.#send(distributionId, originId);
+        this.#open.add(request);
+        void request.finally(() => this.#open.delete(request));
       }
-      tally.sent += 1;
-      sent += 1;
-      this.#requests += 1;
-      if (!ok) {
-        tally.refused += 1;
-        tally.refusedAt.push(RealDate.now());
-        refused += 1;
+      await this.#sleep(this.#options.intervalMs);
+    }
+  }
+
+  /** One request to one origin with the certificate its distribution presents now; counted and published. */
+  async #send(distributionId: string, originId: string): Promise<void> {
+    const { standins } = this.#options;
+    const origin = standins.cloudfront.originsOf(distributionId).find((o) => o.originId === originId);
+    if (!origin?.presentedArn) return;
+    const credential = standins.acm.presentable(origin.presentedArn);
+    const state = this.#state(distributionId, originId);
+    const sentAt = RealDate.now();
+    state.inFlight += 1;
+    this.#requests += 1;
+    let outcome: Outcome = "refused";
+    if (credential) {
+      try {
+        const response = await mtlsRequest({
+          port: origin.httpsPort,
+          host: "127.0.0.1",
+          certificatePem: credential.certificatePem,
+          chainPem: credential.chainPem,
+          privateKeyPem: credential.privateKeyPem,
+          caPem: this.#options.serverCaPem,
+          timeoutMs: this.#options.requestTimeoutMs,
+        });
+        if (response.status === 200) outcome = "ok";
+      } catch (error) {
+        if (error instanceof MtlsTimeoutError) outcome = "timedOut";
       }
     }
-    if (sent > 0) {
-      // CloudFront's 5xxErrorRate: percent of viewer requests answered 5xx (an origin refusal is a 502).
-      standins.cloudwatch.record(
-        "AWS/CloudFront",
-        "5xxErrorRate",
-        { DistributionId: distributionId, Region: "Global" },
-        (refused / sent) * 100,
-        new Date(),
-      );
+    state.inFlight -= 1;
+    const second = Math.floor((sentAt - this.#options.epochMs) / 1000);
+    const bucket = state.seconds.get(second) ?? { second, requests: 0, refused: 0, timedOut: 0 };
+    state.seconds.set(second, bucket);
+    bucket.requests += 1;
+    state.tally.sent += 1;
+    if (outcome !== "ok") {
+      bucket.refused += 1;
+      state.tally.refused += 1;
+      state.tally.refusedAt.push(RealDate.now());
     }
+    if (outcome === "timedOut") {
+      bucket.timedOut += 1;
+      state.tally.timedOut += 1;
+    }
+    // CloudFront's 5xxErrorRate: percent of viewer requests answered 5xx (a refusal is a 502, a timeout a
+    // 504). One datapoint per request, so a period's average is the share of its requests that failed.
+    standins.cloudwatch.record(
+      "AWS/CloudFront",
+      "5xxErrorRate",
+      { DistributionId: distributionId, Region: "Global" },
+      outcome === "ok" ? 0 : 100,
+      new Date(),
+    );
+  }
+
+  #state(distributionId: string, originId: string): OriginState {
+    const key = `${distributionId}/${originId}`;
+    let state = this.#origins.get(key);
+    if (!state) {
+      state = {
+        tally: { distributionId, originId, sent: 0, refused: 0, timedOut: 0, refusedAt: [] },
+        seconds: new Map(),
+        inFlight: 0,
+      };
+      this.#origins.set(key, state);
+    }
+    return state;
   }
 }

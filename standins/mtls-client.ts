@@ -33,6 +33,11 @@ export interface MtlsRequestOptions {
   timeoutMs?: number;
 }
 
+/** The request's deadline (`timeoutMs`) passed before the response ended. */
+export class MtlsTimeoutError extends Error {
+  override name = "MtlsTimeoutError";
+}
+
 export interface MtlsResponse {
   status: number;
   body: string;
@@ -44,7 +49,7 @@ export interface MtlsResponse {
 /**
  * GET `https://<host>:<port><path>` with a client certificate. Resolves with the HTTP status and body for
  * ANY status (400 included); rejects only on transport failures (refused, reset, server certificate not
- * trusted, timeout), with the target in the message.
+ * trusted, timeout: {@link MtlsTimeoutError}), with the target in the message.
  */
 export function mtlsRequest(options: MtlsRequestOptions): Promise<MtlsResponse> {
   const host = options.host ?? "127.0.0.1";
@@ -93,7 +98,7 @@ export function mtlsRequest(options: MtlsRequestOptions): Promise<MtlsResponse> 
       },
     );
     const timer = setTimeout(() => {
-      req.destroy(new Error(`mTLS request to ${target} timed out after ${timeoutMs} ms`));
+      req.destroy(new MtlsTimeoutError(`mTLS request to ${target} timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     req.on("error", (error) => {
       // Keep the original error (and its `code`, e.g. ECONNREFUSED) as `cause`.
