@@ -6,6 +6,7 @@
  */
 import type { Notification } from "../functions/core/notifications.ts";
 import type { GateResult, ProbeResult, RotationEvent, RotationState } from "../functions/core/rotation.ts";
+import type { OriginReport } from "./report.ts";
 
 // Real time even if something fakes Date in this process.
 const RealDate = globalThis.Date;
@@ -183,4 +184,24 @@ export class Printer {
   notification(notification: Notification): void {
     this.line(`notify: ${notification.subject} [${notification.event}, ${notification.severity}]`);
   }
+}
+
+/**
+ * One origin's edge traffic on one line: `edge shop/api: 301 requests, 0 refused; per second from 1 s: 19 20
+ * ...`, then its refusals and timeouts per second (the same seconds) when it had any.
+ */
+export function originTrafficLine(
+  path: string,
+  origin: Pick<OriginReport, "requests" | "refused" | "timedOut" | "perSecond">,
+): string {
+  const series = (count: "requests" | "refused" | "timedOut") =>
+    origin.perSecond.map((s) => s[count]).join(" ");
+  const first = origin.perSecond[0];
+  return (
+    `edge ${path}: ${origin.requests} requests, ${origin.refused} refused` +
+    (origin.timedOut > 0 ? ` (${origin.timedOut} timed out)` : "") +
+    (first ? `; per second from ${first.second} s: ${series("requests")}` : "") +
+    (origin.refused > 0 ? `; refused per second: ${series("refused")}` : "") +
+    (origin.timedOut > 0 ? `; timed out per second: ${series("timedOut")}` : "")
+  );
 }

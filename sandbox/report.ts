@@ -75,13 +75,48 @@ export interface OriginReport {
   finalCertificateArn?: string;
   /** "initial", "new from <rotation id>", "none" or "unknown". */
   finalCertificate: string;
+  /** The edge's requests to this origin, and how many were refused (HTTP errors, transport failures, timeouts). */
   requests: number;
   refused: number;
+  /** Of `refused`: the edge gave up waiting (`edge.requestTimeoutMs`). */
+  timedOut: number;
+  /**
+   * The same counts per second of the run (by when the request was sent), from the first second the edge
+   * sent this origin a request to the last, seconds without one included (as 0): a slow or dead origin
+   * shows here, and "0 refused" can be read against how many requests each second had.
+   */
+  perSecond: EdgeSecond[];
   /** Issuing CAs in the bundle this origin trusts at the end (subjects). */
   trusts: string[];
   /** Whether the origin follows the published bundle with origin-sync at the end. */
   followsBundle: boolean;
   originSync?: { runs: number; updates: number; failures: number };
+}
+
+/** The edge's requests to one origin in one second of the run. */
+export interface EdgeSecond {
+  /** Whole seconds since the start of the run: second 3 is from 3.0 s to 4.0 s. */
+  second: number;
+  requests: number;
+  refused: number;
+  timedOut: number;
+}
+
+/**
+ * An origin's per-second counts as the report lists them: every second from its first to its last with
+ * requests, the seconds between included as zeros (the edge lists only seconds with requests).
+ */
+export function everySecond(seconds: readonly EdgeSecond[]): EdgeSecond[] {
+  if (seconds.length === 0) return [];
+  const bySecond = new Map(seconds.map((s) => [s.second, s]));
+  const first = Math.min(...bySecond.keys());
+  const last = Math.max(...bySecond.keys());
+  const out: EdgeSecond[] = [];
+  for (let second = first; second <= last; second += 1) {
+    const s = bySecond.get(second);
+    out.push({ second, requests: s?.requests ?? 0, refused: s?.refused ?? 0, timedOut: s?.timedOut ?? 0 });
+  }
+  return out;
 }
 
 export interface ExpectationResult {
@@ -160,7 +195,19 @@ export interface SandboxReport {
     rootFingerprint: string;
   }>;
   distributions: Array<{ name: string; id: string; origins: OriginReport[] }>;
-  edge: { requests: number; refused: number; intervalMs: number };
+  /**
+   * The edge's traffic, all origins together: requests, refused (timeouts included), timedOut; how often
+   * each origin's loop sends (`intervalMs`), how many of an origin's requests may be open at once
+   * (`maxInFlightPerOrigin`), and how long a request may take (`requestTimeoutMs`).
+   */
+  edge: {
+    requests: number;
+    refused: number;
+    timedOut: number;
+    intervalMs: number;
+    maxInFlightPerOrigin: number;
+    requestTimeoutMs: number;
+  };
   notifications: Array<{ subject: string; event: string; severity: string; certificateArn: string }>;
   /** Calls the service made to AWS (the stand-ins' counters, by "service:Operation", faulted calls and
    * retries included) after the setup, less the origins' origin-sync calls. DynamoDB (dynalite) is not

@@ -56,13 +56,14 @@ import { botocoreVersion, describeModelViolation, modelChecks } from "../standin
 import type { SecretsManagerStandin } from "../standins/secrets-manager.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
 import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
-import { Printer } from "./printer.ts";
+import { originTrafficLine, Printer } from "./printer.ts";
 import {
   type ActionReport,
   type CredentialSecretReport,
   type CredentialVersionReport,
   type DryRunReport,
   evaluateExpectations,
+  everySecond,
   type Observed,
   type PhaseTiming,
   REPORT_VERSION,
@@ -72,7 +73,16 @@ import {
 import type { Scenario, ScenarioAction } from "./scenario.ts";
 
 const RealDate = globalThis.Date;
+// The edge: each origin's own loop sends it a request every EDGE_INTERVAL_MS while fewer than
+// EDGE_MAX_IN_FLIGHT_PER_ORIGIN are open; a request unanswered after EDGE_REQUEST_TIMEOUT_MS is refused (timed out).
 const EDGE_INTERVAL_MS = 50;
+const EDGE_MAX_IN_FLIGHT_PER_ORIGIN = 4;
+const EDGE_REQUEST_TIMEOUT_MS = 3_000;
+const EDGE_SETTINGS = {
+  intervalMs: EDGE_INTERVAL_MS,
+  maxInFlightPerOrigin: EDGE_MAX_IN_FLIGHT_PER_ORIGIN,
+  requestTimeoutMs: EDGE_REQUEST_TIMEOUT_MS,
+} as const;
 const POLL_MS = 100;
 const OPERATOR = "sandbox-operator";
 
@@ -364,14 +374,17 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       standins: world.standins,
       distributionIds: world.distributions.map((d) => d.id),
       serverCaPem: world.serverCaPem,
-      intervalMs: EDGE_INTERVAL_MS,
+      ...EDGE_SETTINGS,
+      // Per-second counts are by seconds of the run, as every other time in the report.
+      epochMs: printer.startedAt,
       maxDurationMs: timeoutMs,
     });
     teardown.push(() => liveEdge.stop());
     await liveEdge.round();
     liveEdge.start();
     printer.line(
-      `edge: real mTLS requests to every origin every ${EDGE_INTERVAL_MS} ms, presenting each distribution's live certificate`,
+      `edge: real mTLS requests to every origin every ${EDGE_INTERVAL_MS} ms, presenting each distribution's live certificate ` +
+        `(each origin on its own: at most ${EDGE_MAX_IN_FLIGHT_PER_ORIGIN} open, each given up after ${EDGE_REQUEST_TIMEOUT_MS / 1000} s)`,
     );
 
     // AWS faults, armed once the world is built (so they hit the service, not the setup).
@@ -1124,6 +1137,8 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
                 : "unknown",
         requests: counts?.sent ?? 0,
         refused: counts?.refused ?? 0,
+        timedOut: counts?.timedOut ?? 0,
+        perSecond: everySecond(counts?.perSecond ?? []),
         trusts: subjectsIn(trusted),
         followsBundle: o.follower?.following ?? false,
         ...(o.follower
@@ -1205,7 +1220,12 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
         : [],
     ),
     distributions,
-    edge: { requests: summary.requests, refused: summary.refused, intervalMs: EDGE_INTERVAL_MS },
+    edge: {
+      requests: summary.requests,
+      refused: summary.refused,
+      timedOut: summary.timedOut,
+      ...EDGE_SETTINGS,
+    },
     notifications: world.standins.sns.messages(world.topicArn).map((m) => ({
       subject: m.subject ?? "",
       event: m.attributes.event ?? "",
@@ -1369,7 +1389,7 @@ function emptyReport(
     certificates: [],
     authorities: [],
     distributions: [],
-    edge: { requests: 0, refused: 0, intervalMs: EDGE_INTERVAL_MS },
+    edge: { requests: 0, refused: 0, timedOut: 0, ...EDGE_SETTINGS },
     notifications: [],
     awsCalls: {},
     awsCallsOutsideTheService: { setup: {}, originSync: {} },
@@ -1390,7 +1410,12 @@ function summarize(printer: Printer, report: SandboxReport): void {
         `${r.newCertificateArn ? `; ${r.status === "completed" ? "new certificate" : "issued"} ${r.newCertificateArn}` : ""}`,
     );
   }
-  printer.always(`edge: ${report.edge.requests} requests, ${report.edge.refused} refused`);
+  for (const d of report.distributions)
+    for (const o of d.origins) if (o.requests > 0) printer.line(originTrafficLine(`${d.name}/${o.name}`, o));
+  printer.always(
+    `edge: ${report.edge.requests} requests, ${report.edge.refused} refused` +
+      (report.edge.timedOut > 0 ? ` (${report.edge.timedOut} timed out)` : ""),
+  );
   const calls = Object.values(report.awsCalls).reduce((a, b) => a + b, 0);
   printer.always(
     `AWS calls: ${calls} (${Object.keys(report.awsCalls).length} operations); notifications: ${report.notifications.length}`,
