@@ -38,6 +38,7 @@ import {
 } from "../standins/pki.ts";
 import { ACCOUNT_ID } from "../standins/protocol.ts";
 import { CALLER_HEADER } from "../standins/server.ts";
+import { authoritySubjects } from "./distinguished-name.ts";
 import { BundleFollower, DownOrigin, SlowProxy } from "./origins.ts";
 import type { Printer } from "./printer.ts";
 import {
@@ -170,9 +171,11 @@ async function authorityFrom(
   standins: Standins,
 ): Promise<SandboxAuthority> {
   const keyAlgorithm = spec.keyType ?? "EC_prime256v1";
-  const root = await createRootCa({ name: `CN=${spec.name} Root, O=mtls-rotator sandbox`, keyAlgorithm });
+  // The scenario validator made sure the name is one attribute value (./distinguished-name.ts).
+  const { subject, rootSubject } = authoritySubjects(spec.name);
+  const root = await createRootCa({ name: rootSubject, keyAlgorithm });
   const ca = await createSubordinateCa(root, {
-    name: `CN=${spec.name}, O=mtls-rotator sandbox`,
+    name: subject,
     keyAlgorithm,
   });
   return {
@@ -182,9 +185,9 @@ async function authorityFrom(
     arn: standins.privateCa.addAuthority(ca),
     trustPem: ca.certificatePem + root.certificatePem,
     fingerprint: fingerprintOf(new X509Certificate(ca.certificatePem)),
-    subject: `CN=${spec.name}, O=mtls-rotator sandbox`,
+    subject,
     rootFingerprint: fingerprintOf(new X509Certificate(root.certificatePem)),
-    rootSubject: `CN=${spec.name} Root, O=mtls-rotator sandbox`,
+    rootSubject,
   };
 }
 

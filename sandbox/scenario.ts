@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { authorityNameProblem, parseSubject, printable } from "./distinguished-name.ts";
 
 // ---- schema ---------------------------------------------------------------------------------------------
 
@@ -24,16 +25,35 @@ const keyType = z.enum(KEY_TYPES);
 /** Key types of a CA: the two above, and larger RSA keys and P-384 (whose leaves are RSA_2048 / P-256). */
 export const CA_KEY_TYPES = ["RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1"] as const;
 
+/**
+ * A string that must also pass `problem` (checked only within the length bounds, which report themselves):
+ * the issue says what is wrong and shows the value, escaped.
+ */
+const checkedString = (min: number, max: number, problem: (value: string) => string | undefined) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .superRefine((value, ctx) => {
+      if (value.length < min || value.length > max) return;
+      const why = problem(value);
+      if (why) ctx.addIssue({ code: "custom", message: `${why}, got ${printable(value)}` });
+    });
+
 const authority = z.strictObject({
-  /** Common name of the issuing CA (its root is named after it). */
-  name: z.string().min(1).max(64),
+  /** Common name of the issuing CA (its root is named after it): a plain name, one attribute value. */
+  name: checkedString(1, 64, authorityNameProblem),
   keyType: z.enum(CA_KEY_TYPES).optional(),
 });
 
 const certificate = z.strictObject({
   name: name(),
   keyType: keyType.optional(),
-  subject: z.string().min(1).max(256).optional(),
+  /** A distinguished name, "CN=<name>, O=<organization>" (./distinguished-name.ts). */
+  subject: checkedString(1, 256, (value) => {
+    const parsed = parseSubject(value);
+    return parsed.ok ? undefined : `not a valid distinguished name: ${parsed.problem}`;
+  }).optional(),
   dnsNames: z
     .array(z.string().regex(/^[a-z0-9*][a-z0-9.-]{0,252}$/, { error: "expected a DNS name" }))
     .max(10)

@@ -368,6 +368,45 @@ describe("scenario validation", () => {
     ],
   );
 
+  cases.push(
+    [
+      "a subject with a line break, and one in OpenSSL's notation",
+      (s) => {
+        s.certificates[0].subject = "CN=edge\nO=evil";
+        s.certificates.push({ name: "api", subject: "/CN=api/O=Acme", expiresInDays: 10 });
+      },
+      [
+        'certificates[0].subject: not a valid distinguished name: contains a line break (U+000A), got "CN=edge\\nO=evil"',
+        `certificates[1].subject: not a valid distinguished name: OpenSSL's "/CN=.../O=..." notation is not read here: ` +
+          'write it as "CN=<name>, O=<organization>" (types: CN, O, OU, L, ST, C, DC, E, G, I, SN, T), got "/CN=api/O=Acme"',
+      ],
+    ],
+    [
+      "a subject with an empty value and an unknown attribute type",
+      (s) => {
+        s.certificates[0].subject = "CN=edge, O=";
+        s.certificates.push({ name: "api", subject: "CN=api, XX=1", expiresInDays: 10 });
+      },
+      [
+        'certificates[0].subject: not a valid distinguished name: O has an empty value, got "CN=edge, O="',
+        'certificates[1].subject: not a valid distinguished name: unknown attribute type "XX" ' +
+          '(types: CN, O, OU, L, ST, C, DC, E, G, I, SN, T), got "CN=api, XX=1"',
+      ],
+    ],
+    [
+      "CA names that would add attributes to the CA's subject or break a line",
+      (s) => {
+        s.authority.name = "CA 1, O=Evil";
+        s.nextAuthority = { name: "CA 2\u2028CN=Evil" };
+      },
+      [
+        "authority.name: must not contain ',': the name becomes the CA's common name " +
+          `(CN=<name>, O=mtls-rotator sandbox), which ',' would split or add attributes to, got "CA 1, O=Evil"`,
+        'nextAuthority.name: contains a line break (U+2028), got "CA 2\\u2028CN=Evil"',
+      ],
+    ],
+  );
+
   it("accepts the gate's wait for datapoints, and a crash at one of its metrics polls", () => {
     expect(
       problemsOf((s) => {
@@ -391,6 +430,15 @@ describe("scenario validation", () => {
     expect(() => parseScenario(document, "my.json")).toThrow(
       'invalid scenario my.json:\n  - certificates[0].keyType: expected "RSA_2048" | "EC_prime256v1", got "RSA_4096"',
     );
+  });
+
+  it("accepts subjects that are distinguished names, and CA names that are one plain value", () => {
+    expect(
+      problemsOf((s) => {
+        s.authority.name = "Acme Origin Client CA #1 (test)";
+        s.certificates[0].subject = "CN=edge.example, OU=Edge\\, Delivery, O=Acme, C=DE";
+      }),
+    ).toEqual([]);
   });
 
   it("accepts every shipped scenario", async () => {
@@ -444,6 +492,23 @@ describe("the sandbox CLI refuses bad input before starting anything", () => {
     expect(result.stderr).toContain(
       'distributions[1].origins[0].trustsNewIssuer: expected "now" | "late" | "never", got "soon"',
     );
+    expect(result.stdout).toBe("");
+  });
+
+  it("exits 2 on a subject that is not a distinguished name, naming its path, and starts nothing", async () => {
+    const file = join(dir, "bad-subject.json");
+    const document: Loose = valid();
+    document.certificates[0].subject = "CN=edge, O=Acme\r\nCN=admin";
+    document.authority.name = "CA/O=Evil";
+    await writeFile(file, JSON.stringify(document));
+    const result = await cli([file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")).toEqual([
+      `sandbox: invalid scenario ${file}:`,
+      "  - authority.name: must not contain '/': the name becomes the CA's common name " +
+        `(CN=<name>, O=mtls-rotator sandbox), which '/' would split or add attributes to, got "CA/O=Evil"`,
+      '  - certificates[0].subject: not a valid distinguished name: contains a line break (U+000D), got "CN=edge, O=Acme\\r\\nCN=admin"',
+    ]);
     expect(result.stdout).toBe("");
   });
 
