@@ -220,6 +220,8 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     const observedStore: RotationStorePort & Pick<RotationStore, "statusOf" | "getControl"> = {
       acquireLock: (arn, id) => world.store.acquireLock(arn, id),
       releaseLock: (arn, id) => world.store.releaseLock(arn, id),
+      claimDistributions: (id, arn, ids, options) => world.store.claimDistributions(id, arn, ids, options),
+      releaseDistributions: (id, ids) => world.store.releaseDistributions(id, ids),
       statusOf: (id) => world.store.statusOf(id),
       getControl: (id) => world.store.getControl(id),
       setControl: async (id, control) => {

@@ -89,6 +89,36 @@ export class RotationReads {
     return lock.rotationId;
   }
 
+  /**
+   * The rotation changing a distribution, if any: the holder of its claim, while the claim's lease runs and
+   * its holder still holds its own certificate's lock (a rotation that ended, or died and lost its lock, no
+   * longer changes anything). See RotationStore.claimDistributions.
+   */
+  async distributionHolder(distributionId: string, now: Date = new Date()): Promise<string | undefined> {
+    const claim = await this.distributionClaimOf(distributionId);
+    if (!claim || claim.expiresAt <= now.toISOString()) return undefined;
+    return (await this.activeRotationFor(claim.certificateArn, now)) === claim.rotationId
+      ? claim.rotationId
+      : undefined;
+  }
+
+  /** A distribution's claim item as stored. */
+  async distributionClaimOf(distributionId: string): Promise<DistributionClaimItem | undefined> {
+    const item = await this.#reads.getItem(
+      { pk: distributionPk(distributionId), sk: "CLAIM" },
+      { consistentRead: true },
+    );
+    const { rotationId, certificateArn, claimedAt, expiresAt } = item ?? {};
+    if (
+      typeof rotationId !== "string" ||
+      typeof certificateArn !== "string" ||
+      typeof claimedAt !== "string" ||
+      typeof expiresAt !== "string"
+    )
+      return undefined;
+    return { rotationId, certificateArn, claimedAt, expiresAt };
+  }
+
   /** The certificate's lock item as stored (its holder, and its lease's end when it has one). */
   async lockOf(certificateArn: string): Promise<{ rotationId: string; expiresAt?: string } | undefined> {
     const item = await this.#reads.getItem(
@@ -240,6 +270,19 @@ export function rotationPk(rotationId: string): string {
 
 export function lockPk(certificateArn: string): string {
   return `CERT#${certificateArn}`;
+}
+
+/** A distribution's claim: which rotation may change it (one at a time), `DIST#<distribution id>`. */
+export function distributionPk(distributionId: string): string {
+  return `DIST#${distributionId}`;
+}
+
+/** A distribution's claim as stored: its holder, the holder's certificate (whose lock it holds), its lease. */
+export interface DistributionClaimItem {
+  rotationId: string;
+  certificateArn: string;
+  claimedAt: string;
+  expiresAt: string;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

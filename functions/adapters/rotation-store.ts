@@ -15,6 +15,7 @@
  * | history | `ROT#<rotationId>`    | `EVENT#<seq, 6 wide>` | rotationId, sequence (N), type, at, actor?, event (M)       |
  * | control | `ROT#<rotationId>`    | `CONTROL`             | rotationId, callbackId, kind (bake / approval), wave (N)    |
  * | lock    | `CERT#<certificateArn>` | `LOCK`              | certificateArn, rotationId, acquiredAt                      |
+ * | claim   | `DIST#<distributionId>` | `CLAIM`             | rotationId, certificateArn, claimedAt, expiresAt            |
  *
  * One GSI, `list`: `gsi1pk` (S, partition) + `gsi1sk` (S, sort), INCLUDE projection of the summary
  * attributes. Only state items carry the GSI keys (sparse), so a descending Query on `gsi1pk = ROTATION`
@@ -32,10 +33,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { RotationEvent, RotationState } from "../core/rotation.ts";
+import type { DistributionClaim, RotationEvent, RotationState } from "../core/rotation.ts";
 import { awsErrorName } from "./errors.ts";
 import type { RotationControl } from "./rotation-reads.ts";
 import {
+  distributionPk,
   isObject,
   LIST_PARTITION,
   lockPk,
@@ -223,6 +225,109 @@ export class RotationStore extends RotationReads {
       }
     }
     throw new RotationStoreError(`lock for ${certificateArn} kept changing hands; try again`);
+  }
+
+  /**
+   * Claim the distributions a rotation changes, one rotation at a time per distribution. Claims are taken in
+   * ascending id order and kept while the rest are waited for: every rotation takes them in the same order,
+   * so no two wait for each other. A claim is a lease (`leaseSeconds`) tied to its holder's certificate
+   * lock: a claim whose lease ended, or whose holder no longer holds its certificate's lock (it ended, or
+   * died and the dispatcher released its lock), is taken over, only from that holder and that claim.
+   * Re-claiming what `rotationId` holds is idempotent (a replayed step gets the same answer).
+   * Answers the first distribution another rotation holds when not every one could be claimed.
+   */
+  async claimDistributions(
+    rotationId: string,
+    certificateArn: string,
+    distributionIds: readonly string[],
+    options: { leaseSeconds: number },
+  ): Promise<{ claimed: true } | { claimed: false; heldBy: DistributionClaim[] }> {
+    for (const distributionId of [...new Set(distributionIds)].sort()) {
+      const holder = await this.#claimOne(distributionId, rotationId, certificateArn, options.leaseSeconds);
+      if (holder !== undefined) return { claimed: false, heldBy: [{ distributionId, rotationId: holder }] };
+    }
+    return { claimed: true };
+  }
+
+  /** Claims one distribution; answers its live holder when another rotation has it. */
+  async #claimOne(
+    distributionId: string,
+    rotationId: string,
+    certificateArn: string,
+    leaseSeconds: number,
+  ): Promise<string | undefined> {
+    const key = { pk: distributionPk(distributionId), sk: "CLAIM" };
+    // A claim released between the refused write and the read of its holder: try again (bounded).
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const now = this.#now();
+      const expiresAt = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
+      try {
+        await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: key,
+            UpdateExpression:
+              "SET rotationId = :rotationId, certificateArn = :certificateArn, distributionId = :distributionId, claimedAt = if_not_exists(claimedAt, :now), expiresAt = if_not_exists(expiresAt, :expiresAt)",
+            ConditionExpression: "attribute_not_exists(pk) OR rotationId = :rotationId",
+            ExpressionAttributeValues: {
+              ":rotationId": rotationId,
+              ":certificateArn": certificateArn,
+              ":distributionId": distributionId,
+              ":now": now.toISOString(),
+              ":expiresAt": expiresAt,
+            },
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      const claim = await this.distributionClaimOf(distributionId);
+      if (claim === undefined || claim.rotationId === rotationId) continue;
+      if ((await this.distributionHolder(distributionId, now)) === claim.rotationId) return claim.rotationId;
+      // Its holder ended or died: take the claim over, only from that holder and that claim.
+      try {
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: {
+              ...key,
+              rotationId,
+              certificateArn,
+              distributionId,
+              claimedAt: now.toISOString(),
+              expiresAt,
+            },
+            ConditionExpression: "rotationId = :holder AND claimedAt = :claimedAt",
+            ExpressionAttributeValues: { ":holder": claim.rotationId, ":claimedAt": claim.claimedAt },
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    }
+    throw new RotationStoreError(
+      `the claim of distribution ${distributionId} kept changing hands; try again`,
+    );
+  }
+
+  /** Release the claims `rotationId` holds among `distributionIds`; others' claims stay as they are. */
+  async releaseDistributions(rotationId: string, distributionIds: readonly string[]): Promise<void> {
+    for (const distributionId of new Set(distributionIds)) {
+      try {
+        await this.#doc.send(
+          new DeleteCommand({
+            TableName: this.#table,
+            Key: { pk: distributionPk(distributionId), sk: "CLAIM" },
+            ConditionExpression: "rotationId = :rotationId",
+            ExpressionAttributeValues: { ":rotationId": rotationId },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    }
   }
 
   /** Release the lock if `rotationId` holds it; releasing a lock held by another (or by none) is a no-op. */

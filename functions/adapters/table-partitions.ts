@@ -14,6 +14,8 @@ export const TABLE_PARTITIONS = {
   rotations: "ROT#*",
   /** A certificate's rotation lock, `CERT#<certificate ARN>`. */
   locks: "CERT#*",
+  /** A distribution's claim (one rotation at a time changes it), `DIST#<distribution id>`. */
+  claims: "DIST#*",
 } as const;
 
 /**

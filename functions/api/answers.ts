@@ -140,6 +140,10 @@ export const RotationPlanView = z.object({
   trustTargets: z.array(z.string()),
   waves: z.array(z.object({ index: z.int(), canary: z.boolean(), distributions: z.array(SwapTargetView) })),
   expectedDurationSeconds: z.object({ typical: z.int(), worstCase: z.int() }),
+  waitsFor: optional(
+    z.array(z.object({ distributionId: z.string(), rotationId: z.string() })),
+    "Distributions other rotations are changing now: one rotation at a time per distribution, so a rotation started now waits its turn for them before it issues anything. Absent: none.",
+  ),
 });
 
 export const DryRunAnswer = z.object({ dryRun: z.literal(true), plan: RotationPlanView });
@@ -269,6 +273,9 @@ export const GateResultView = recorded({
 /** Pre-rotation 5xx error rate per distribution id (percent; null: no traffic). */
 const Baselines = z.record(z.string(), z.nullable(z.number()));
 
+/** A distribution another rotation is changing (it holds the distribution's claim). */
+const DistributionClaimView = recorded({ distributionId: z.string(), rotationId: z.string() });
+
 /** The rotation's state (functions/core/rotation.ts RotationState), without the old certificate's body. */
 export const RotationStateView = recorded({
   rotationId: z.string(),
@@ -312,6 +319,10 @@ export const RotationStateView = recorded({
   rollback: z.optional(recorded({ reason: z.enum(ROTATION_REASONS), actor: z.string(), detail: z.string() })),
   outcome: z.optional(
     recorded({ reason: z.optional(z.enum(ROTATION_REASONS)), detail: z.optional(z.string()) }),
+  ),
+  waitingFor: optional(
+    recorded({ since: Timestamp, heldBy: z.array(DistributionClaimView) }),
+    "Set while the rotation waits for distributions another rotation is changing (one rotation at a time per distribution): since when, and which rotation holds which distribution. Nothing is issued or swapped meanwhile.",
   ),
 });
 
@@ -375,6 +386,8 @@ export const RotationEventView = z.discriminatedUnion("type", [
   event("completed", {}),
   event("failed", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
   event("dry-run", {}),
+  event("waiting-for-distributions", { heldBy: z.array(DistributionClaimView) }),
+  event("distributions-claimed", { distributionIds: z.array(z.string()), baselines: Baselines }),
 ]);
 
 const CONTROL_POINT_KINDS = ["bake", "approval"] as const;

@@ -180,6 +180,10 @@ export function describeEvent(event: RotationEventView): string {
     }
     case "dry-run":
       return "dry run: nothing changed";
+    case "waiting-for-distributions":
+      return `waiting for ${event.heldBy.map((h) => `${h.distributionId} (changed by rotation ${h.rotationId})`).join(", ")}: one rotation at a time per distribution`;
+    case "distributions-claimed":
+      return `${plural(event.distributionIds.length, "distribution")} now this rotation's to change; baselines read again`;
     case "issued":
       return `issued ${shortArn(event.certificateArn)} (serial ${event.serial}, expires ${timestamp(event.notAfter)})`;
     case "trust-published": {
@@ -277,6 +281,13 @@ export function waitingLines(detail: RotationAnswer): string[] {
       `Waiting for approval: wave ${control.wave} passed its gate; the next wave starts when approved.`,
       `  To continue:     ${approve}`,
       `  To roll back:    ${rollback}`,
+    ];
+  }
+  if (state.waitingFor) {
+    const held = state.waitingFor.heldBy.map((h) => `${h.distributionId} (rotation ${h.rotationId})`);
+    return [
+      `Waiting its turn since ${timestamp(state.waitingFor.since)}: another rotation is changing ${held.join(", ")}.`,
+      "  One rotation at a time per distribution; nothing is issued or swapped until it ends.",
     ];
   }
   const passed = mayAwaitApproval(detail);

@@ -42,6 +42,8 @@ export const RotationReason = {
   DeployTimedOut: "DeployTimedOut",
   IssuanceFailed: "IssuanceFailed",
   AlreadyRotating: "AlreadyRotating",
+  /** Another rotation kept changing a distribution this one must change, past how long this one may wait. */
+  DistributionsBusy: "DistributionsBusy",
   Unexpected: "Unexpected",
 } as const;
 export type RotationReason = (typeof RotationReason)[keyof typeof RotationReason];
@@ -209,7 +211,26 @@ export type RotationEvent =
   | { type: "retired"; at: string; deleted: boolean; revoked: boolean; detail: string }
   | { type: "completed"; at: string }
   | { type: "failed"; at: string; reason: RotationReason; detail: string }
-  | { type: "dry-run"; at: string };
+  | { type: "dry-run"; at: string }
+  /**
+   * Another rotation is changing distributions this one must change: it waits its turn (nothing issued,
+   * nothing swapped). Recorded when the holders first block it and whenever they change.
+   */
+  | { type: "waiting-for-distributions"; at: string; heldBy: DistributionClaim[] }
+  /** Every distribution of the plan is this rotation's to change until it ends. */
+  | {
+      type: "distributions-claimed";
+      at: string;
+      distributionIds: string[];
+      /** The 5xx error rates before any change, read again once the other rotations were done. */
+      baselines: Record<string, number | null>;
+    };
+
+/** A distribution another rotation is changing. */
+export interface DistributionClaim {
+  distributionId: string;
+  rotationId: string;
+}
 
 export interface RotationState {
   rotationId: string;
@@ -230,6 +251,8 @@ export interface RotationState {
   lastPreflight?: ProbeResult[];
   rollback?: { reason: RotationReason; actor: string; detail: string };
   outcome?: { reason?: RotationReason; detail?: string };
+  /** Set while the rotation waits for distributions another rotation is changing: since when, and who. */
+  waitingFor?: { since: string; heldBy: DistributionClaim[] };
 }
 
 export function initialState(rotationId: string): RotationState {
@@ -273,6 +296,12 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
           distributions: w.targets.map((t) => ({ ...t, outcome: "pending" as const })),
         })),
       };
+    case "waiting-for-distributions":
+      return { ...base, waitingFor: { since: state.waitingFor?.since ?? event.at, heldBy: event.heldBy } };
+    case "distributions-claimed": {
+      const { waitingFor: _, ...rest } = base;
+      return { ...rest, baselines: { ...state.baselines, ...event.baselines } };
+    }
     case "dry-run":
       return { ...base, status: "dry-run" };
     case "issued":

@@ -92,6 +92,7 @@ export function rotationRoutesDepsFrom(
     privateCa: privateCaIn(caRegion(config.settings.authorityArn)),
   };
   const dynamo = clients.dynamo ?? new DynamoDBClient(dynamoDbConfig(config));
+  const store = new RotationStore(dynamo, { tableName: config.tableName });
   return {
     settings: config.settings,
     acm: new AcmAdapter(aws.acm),
@@ -100,7 +101,9 @@ export function rotationRoutesDepsFrom(
     privateCa: new PrivateCaAdapter(aws.privateCa),
     // Named in dry-run plans; the API never publishes a bundle.
     trustTargets: trustTargetNames(config),
-    store: new RotationStore(dynamo, { tableName: config.tableName }),
+    store,
+    // Which rotation changes each planned distribution now (a dry run's plan shows whom it would wait for).
+    claims: store,
     // The configured CAs (name and key), read once per container (the scan derives them the same way).
     managedAuthorities: oncePerColdStart(() =>
       managedAuthoritiesOf(config.authorityArns, (arn) =>

@@ -8,7 +8,7 @@ import type { DistributionMetrics } from "../adapters/metrics.ts";
 import type { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { Notification } from "../core/notifications.ts";
-import type { RotationEvent, RotationRequest, RotationState } from "../core/rotation.ts";
+import type { DistributionClaim, RotationEvent, RotationRequest, RotationState } from "../core/rotation.ts";
 import type { IssuanceDeps } from "../issuance/issue-certificate.ts";
 import type { probeAll } from "../probe/origin-probe.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
@@ -31,6 +31,14 @@ export interface RotationStorePort {
     options?: { leaseSeconds?: number },
   ): Promise<{ acquired: true } | { acquired: false; heldBy: string }>;
   releaseLock(certificateArn: string, rotationId: string): Promise<unknown>;
+  /** One rotation at a time per distribution (RotationStore.claimDistributions). */
+  claimDistributions(
+    rotationId: string,
+    certificateArn: string,
+    distributionIds: readonly string[],
+    options: { leaseSeconds: number },
+  ): Promise<{ claimed: true } | { claimed: false; heldBy: DistributionClaim[] }>;
+  releaseDistributions(rotationId: string, distributionIds: readonly string[]): Promise<unknown>;
   record(state: RotationState, event: RotationEvent, sequence: number): Promise<unknown>;
   setControl(rotationId: string, control: ControlPoint | undefined): Promise<unknown>;
   /**

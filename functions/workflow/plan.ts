@@ -21,7 +21,7 @@ import {
 } from "../core/certificate.ts";
 import { resolveGatePolicy } from "../core/gate.ts";
 import { splitPem } from "../core/pem.ts";
-import type { PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
+import type { DistributionClaim, PlannedCertificate, RotationOverrides } from "../core/rotation.ts";
 import { planWaves, type SwapTarget, type Wave, type WavePolicy } from "../core/waves.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
 
@@ -152,6 +152,8 @@ export interface PlanDeps extends PlanReadDeps {
   settings: RotationSettings;
   /** The configured trust targets (only their names are read). */
   trustTargets: ReadonlyArray<Pick<TrustTarget, "name">>;
+  /** Which rotation is changing a distribution now (adapters/rotation-reads.ts); absent: not shown. */
+  claims?: { distributionHolder(distributionId: string): Promise<string | undefined> };
 }
 
 export interface PlanRequest {
@@ -178,6 +180,34 @@ export interface RotationPlan {
   waves: Array<{ index: number; canary: boolean; distributions: SwapTarget[] }>;
   /** Estimate of how long the rotation would run, in seconds (see expectedDurationSeconds). */
   expectedDurationSeconds: { typical: number; worstCase: number };
+  /**
+   * Distributions other rotations are changing now: one rotation at a time per distribution, so a rotation
+   * started now waits its turn for them before it issues anything (absent: none).
+   */
+  waitsFor?: DistributionClaim[];
+}
+
+/** Holders looked up at once for a plan. */
+const HOLDER_LOOKUPS = 8;
+
+/** The distributions of `ids` another rotation is changing now, in id order. */
+async function heldDistributions(
+  claims: NonNullable<PlanDeps["claims"]>,
+  ids: readonly string[],
+): Promise<DistributionClaim[]> {
+  const sorted = [...new Set(ids)].sort();
+  const holders: Array<string | undefined> = new Array(sorted.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < sorted.length) {
+      const i = next++;
+      holders[i] = await claims.distributionHolder(sorted[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(HOLDER_LOOKUPS, sorted.length) }, worker));
+  return sorted.flatMap((distributionId, i) =>
+    holders[i] ? [{ distributionId, rotationId: holders[i]! }] : [],
+  );
 }
 
 /**
@@ -193,6 +223,12 @@ export async function planRotation(deps: PlanDeps, request: PlanRequest): Promis
     allowedDistributionIds: settings.distributionIds,
   });
   const { keyAlgorithm, ...why } = replacementKey;
+  const waitsFor = deps.claims
+    ? await heldDistributions(
+        deps.claims,
+        waves.flatMap((w) => w.targets.map((t) => t.distributionId)),
+      )
+    : [];
   return {
     certificateArn: request.certificateArn,
     serial: old.serial,
@@ -211,6 +247,7 @@ export async function planRotation(deps: PlanDeps, request: PlanRequest): Promis
       })),
     })),
     expectedDurationSeconds: expectedDurationSeconds(settings, waves.length),
+    ...(waitsFor.length > 0 ? { waitsFor } : {}),
   };
 }
 

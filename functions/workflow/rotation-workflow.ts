@@ -1,5 +1,5 @@
 /**
- * One durable workflow per rotation: lock -> plan -> issue -> trust -> preflight -> waves (swap, deploy, bake
+ * One durable workflow per rotation: lock -> plan -> claim -> issue -> trust -> preflight -> waves (swap, deploy, bake
  * with a manual-rollback window, health gate, optional approval) -> finalize; or back. One phase a file in
  * phases/, each taking its steps through the toolkit in steps.ts; every path ends in `end`.
  *
@@ -19,6 +19,7 @@
 import type { workflow } from "sst/aws/workflow";
 import type { RotationDeps, RotationInput, RotationOutcome } from "./contract.ts";
 import { abort } from "./phases/abort.ts";
+import { claimDistributions } from "./phases/claim.ts";
 import { type Ending, end } from "./phases/end.ts";
 import { finalize } from "./phases/finalize.ts";
 import { issue } from "./phases/issue.ts";
@@ -56,7 +57,8 @@ async function rotate(r: Rotation): Promise<Ending> {
   const planFailed = await plan(r);
   if (planFailed) return abort(r, planFailed);
   if (r.request.dryRun) return { step: "dry-run", event: (at) => ({ type: "dry-run", at }) };
-  const stop = (await issue(r)) ?? (await publishTrust(r)) ?? (await preflight(r));
+  const stop =
+    (await claimDistributions(r)) ?? (await issue(r)) ?? (await publishTrust(r)) ?? (await preflight(r));
   if (stop) return abort(r, stop);
   const halt = await swapWaves(r);
   if (halt) return rollBack(r, halt);

@@ -315,6 +315,81 @@ describe("certificate lock", () => {
   });
 });
 
+describe("distribution claims: one rotation at a time per distribution", () => {
+  const CERT_B = CERT.replace(/.$/, "b");
+  const lease = { leaseSeconds: 3600 };
+
+  it("claims in id order, keeps what it claimed while it waits, names the holder; re-claiming is idempotent", async () => {
+    const { store } = await freshStore();
+    await store.acquireLock(CERT, "rot-a", lease);
+    await store.acquireLock(CERT_B, "rot-b", lease);
+    expect(await store.claimDistributions("rot-a", CERT, ["E3", "E1"], lease)).toEqual({ claimed: true });
+    // rot-b needs E1 and E2: E1 is rot-a's (named), E2 is not tried (claims go in id order).
+    expect(await store.claimDistributions("rot-b", CERT_B, ["E2", "E1"], lease)).toEqual({
+      claimed: false,
+      heldBy: [{ distributionId: "E1", rotationId: "rot-a" }],
+    });
+    expect(await store.distributionHolder("E2")).toBeUndefined();
+    // rot-b needs E0 and E3: it keeps E0 while it waits for E3.
+    expect(await store.claimDistributions("rot-b", CERT_B, ["E3", "E0"], lease)).toEqual({
+      claimed: false,
+      heldBy: [{ distributionId: "E3", rotationId: "rot-a" }],
+    });
+    expect(await store.distributionHolder("E0")).toBe("rot-b");
+    expect(await store.claimDistributions("rot-a", CERT, ["E1", "E3"], lease)).toEqual({ claimed: true });
+    // Releasing frees only one's own claims.
+    await store.releaseDistributions("rot-b", ["E1", "E3", "E0"]);
+    expect(await store.distributionHolder("E1")).toBe("rot-a");
+    expect(await store.distributionHolder("E0")).toBeUndefined();
+    await store.releaseDistributions("rot-a", ["E1", "E3"]);
+    expect(await store.claimDistributions("rot-b", CERT_B, ["E3", "E1"], lease)).toEqual({ claimed: true });
+  });
+
+  it("a claim lives as long as its holder holds its certificate's lock, and at most its lease", async () => {
+    const { table } = await freshStore();
+    let now = new Date("2026-03-01T09:00:00.000Z");
+    const store = new RotationStore(client, { tableName: table, now: () => now });
+    await store.acquireLock(CERT, "rot-a", { leaseSeconds: 86_400 });
+    await store.acquireLock(CERT_B, "rot-b", { leaseSeconds: 86_400 });
+    expect(await store.claimDistributions("rot-a", CERT, ["E1"], lease)).toEqual({ claimed: true });
+    // The holder's lock released (it ended, or the dispatcher found its execution dead): the claim is stale.
+    await store.releaseLock(CERT, "rot-a");
+    expect(await store.distributionHolder("E1", now)).toBeUndefined();
+    expect(await store.claimDistributions("rot-b", CERT_B, ["E1"], lease)).toEqual({ claimed: true });
+    expect(await store.distributionClaimOf("E1")).toMatchObject({
+      rotationId: "rot-b",
+      certificateArn: CERT_B,
+    });
+    // Its lease ended while its holder still holds its lock: stale too.
+    await store.acquireLock(CERT, "rot-c", { leaseSeconds: 86_400 });
+    now = new Date("2026-03-01T09:59:59.000Z");
+    expect(await store.claimDistributions("rot-c", CERT, ["E1"], lease)).toEqual({
+      claimed: false,
+      heldBy: [{ distributionId: "E1", rotationId: "rot-b" }],
+    });
+    now = new Date("2026-03-01T10:00:00.000Z");
+    expect(await store.claimDistributions("rot-c", CERT, ["E1"], lease)).toEqual({ claimed: true });
+  });
+
+  it("lets exactly one of 8 concurrent rotations claim a distribution; the losers name the winner", async () => {
+    const { store } = await freshStore();
+    const ids = Array.from({ length: 8 }, (_, i) => `rot-race-${i}`);
+    const certificates = ids.map((id) => `${CERT}-${id}`);
+    await Promise.all(ids.map((id, i) => store.acquireLock(certificates[i]!, id, lease)));
+    const results = await Promise.all(
+      ids.map((id, i) => store.claimDistributions(id, certificates[i]!, ["E9", "E8"], lease)),
+    );
+    const winners = ids.filter((_, i) => results[i]!.claimed);
+    expect(winners).toHaveLength(1);
+    for (const [i, result] of results.entries())
+      if (ids[i] !== winners[0])
+        expect(result).toEqual({
+          claimed: false,
+          heldBy: [{ distributionId: "E8", rotationId: winners[0] }],
+        });
+  });
+});
+
 describe("state and history", () => {
   it("round-trips: the stored state equals foldEvents of the events, the history equals the events", async () => {
     const { store } = await freshStore();

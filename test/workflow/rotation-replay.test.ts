@@ -55,6 +55,8 @@ function start(f: Fleet) {
   const store: RotationStorePort = {
     acquireLock: (arn, id) => f.store.acquireLock(arn, id),
     releaseLock: (arn, id) => f.store.releaseLock(arn, id),
+    claimDistributions: (id, arn, ids, options) => f.store.claimDistributions(id, arn, ids, options),
+    releaseDistributions: (id, ids) => f.store.releaseDistributions(id, ids),
     setControl: (id, control) => f.store.setControl(id, control),
     record: (state, event, sequence) => {
       writes.push({ sequence, type: event.type });

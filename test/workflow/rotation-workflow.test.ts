@@ -7,7 +7,7 @@ import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS } from "../../functions/config/settings.ts";
+import { DEFAULT_SETTINGS, worstCaseSeconds } from "../../functions/config/settings.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
 import { startRotation } from "../../functions/dispatch/start-rotation.ts";
@@ -739,6 +739,93 @@ describe("a rotation that dies before its start is recorded blocks nothing", () 
       rotationId: second.rotationId,
       started: false,
     });
+  });
+});
+
+describe("one rotation at a time per distribution", () => {
+  /** Another rotation (of another certificate) holding its lock and the claim of `distributionId`. */
+  async function anotherRotationChanging(f: Fleet, distributionId: string) {
+    const other = { rotationId: "rot-other", certificateArn: `${f.oldCertificateArn.slice(0, -4)}0ther` };
+    await f.store.acquireLock(other.certificateArn, other.rotationId, { leaseSeconds: 86_400 });
+    expect(
+      await f.store.claimDistributions(other.rotationId, other.certificateArn, [distributionId], {
+        leaseSeconds: 86_400,
+      }),
+    ).toEqual({ claimed: true });
+    return {
+      ...other,
+      end: async () => {
+        await f.store.releaseDistributions(other.rotationId, [distributionId]);
+        await f.store.releaseLock(other.certificateArn, other.rotationId);
+      },
+    };
+  }
+
+  it("waits its turn (visible in its status and history), issues nothing meanwhile, then rotates with fresh baselines", async () => {
+    const f = await fleet({ distributions: 2 });
+    const busy = [...f.distributionIds].sort()[1]!;
+    const other = await anotherRotationChanging(f, busy);
+    const rotationId = f.input().rotationId;
+    const seenWhileWaiting: unknown[] = [];
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step !== "claim:3") return;
+          const state = await f.store.get(rotationId);
+          seenWhileWaiting.push(state?.waitingFor, f.standins.privateCa.issuedCount);
+          await other.end();
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect(seenWhileWaiting).toEqual([
+      { since: expect.any(String), heldBy: [{ distributionId: busy, rotationId: "rot-other" }] },
+      0,
+    ]);
+    const history = (await f.store.history(rotationId)).map((e) => e.type);
+    expect(history.slice(0, 5)).toEqual([
+      "started",
+      "planned",
+      "waiting-for-distributions",
+      "distributions-claimed",
+      "issued",
+    ]);
+    const claimed = (await f.store.history(rotationId)).find((e) => e.type === "distributions-claimed");
+    expect(claimed).toMatchObject({ distributionIds: [...f.distributionIds].sort() });
+    expect(Object.keys((claimed as { baselines: object }).baselines).sort()).toEqual(
+      [...f.distributionIds].sort(),
+    );
+    const state = await f.store.get(rotationId);
+    expect(state?.waitingFor).toBeUndefined();
+    expect(state?.status).toBe("completed");
+    // Ended: its claims are gone with its lock.
+    for (const id of f.distributionIds) expect(await f.store.distributionHolder(id)).toBeUndefined();
+  });
+
+  it("gives up at its wait's deadline (shorter when the execution's timeout leaves less room): aborted, nothing issued, claims and lock released", async () => {
+    // The execution's timeout leaves 10 minutes beside the rotation's own worst case: it waits 10 minutes.
+    const probe = await fleet({ distributions: 0 });
+    const f = await fleet({
+      distributions: 2,
+      settings: { maxRotationSeconds: worstCaseSeconds(probe.settings) + 600 },
+    });
+    const [free, busy] = [...f.distributionIds].sort();
+    await anotherRotationChanging(f, busy!);
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      new RegExp(
+        `aborted \\(DistributionsBusy\\): another rotation is changing ${busy} \\(rotation rot-other\\); waited \\d+ s of at most 600 s`,
+      ),
+    );
+    expect(f.standins.privateCa.issuedCount).toBe(0);
+    expect(f.standins.acm.arns()).toEqual([f.oldCertificateArn]);
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+    // The distribution it had claimed while it waited is free again; the other rotation's is still its own.
+    expect(await f.store.distributionHolder(free!)).toBeUndefined();
+    expect(await f.store.distributionHolder(busy!)).toBe("rot-other");
+    const history = (await f.store.history(f.input().rotationId)).map((e) => e.type);
+    expect(history).toEqual(["started", "planned", "waiting-for-distributions", "aborted"]);
   });
 });
 

@@ -79,6 +79,7 @@ function patternOf(entry: string): string {
     .replace(/ \(WAIT .*\)$/, "")
     .replace(/:d\d+\b/g, ":<distribution>")
     .replace(/^(STEP preflight):<n>…$/, "$1:<attempt>")
+    .replace(/^(STEP claim):\d+$/, "$1:<attempt>")
     .replace(/:<n>…/, ":<poll>")
     .replace(/^(\w+ (?:swap|wave|deployed|bake|gate|approval|approved|notify:wave)):\d+/, "$1:<wave>");
 }
@@ -163,7 +164,9 @@ const START = ["STEP lock", "STEP start", "STEP notify:started", "STEP plan"];
 const ISSUE = ["STEP issue:key", "STEP issue:request", "STEP issue:complete"];
 const TRUST = ["STEP trust:publish", "STEP notify:trust"];
 const PREFLIGHT = ["STEP preflight:<n>… (WAIT preflight:<n>:wait between)"];
-const BEFORE_SWAPS = [...START, ...ISSUE, ...TRUST, ...PREFLIGHT];
+/** Every distribution of the plan claimed at the first attempt (nothing else is changing them). */
+const CLAIM = ["STEP claim:1"];
+const BEFORE_SWAPS = [...START, ...CLAIM, ...ISSUE, ...TRUST, ...PREFLIGHT];
 const END = ["STEP unlock", "STEP notify:end"];
 const FINALIZE = [
   "STEP finalize:promote",
@@ -370,13 +373,13 @@ describe("the operations a rotation checkpoints, by path", () => {
     {
       what: "issuance that fails",
       step: "issue:request",
-      trail: [...START, "STEP issue:key", "STEP issue:request", ...ABORTED],
+      trail: [...START, ...CLAIM, "STEP issue:key", "STEP issue:request", ...ABORTED],
       message: /failed \(IssuanceFailed\)/,
     },
     {
       what: "a trust bundle that cannot be published (the new certificate retired)",
       step: "trust:publish",
-      trail: [...START, ...ISSUE, "STEP trust:publish", "STEP abort:retire-new", ...ABORTED],
+      trail: [...START, ...CLAIM, ...ISSUE, "STEP trust:publish", "STEP abort:retire-new", ...ABORTED],
       message: /failed \(Unexpected\): trust bundle not published/,
     },
     {
@@ -428,6 +431,7 @@ describe("the catalogue of names", () => {
       "STEP start",
       "STEP notify:started",
       "STEP plan",
+      "STEP claim:<attempt>",
       "STEP issue:key",
       "STEP issue:request",
       "STEP issue:complete",

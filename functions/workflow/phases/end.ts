@@ -1,11 +1,13 @@
 /**
- * The one way a rotation ends, whatever the path: its last history event, the lock released, subscribers told
+ * The one way a rotation ends, whatever the path: its last history event, its distributions' claims and its
+ * lock released, subscribers told
  * once; then the outcome, or a failed execution (so alarms fire) when it did not complete.
  */
 import type { NotificationEvent } from "../../core/notifications.ts";
 import type { RotationEvent, RotationReason, RotationState } from "../../core/rotation.ts";
 import type { RotationOutcome } from "../contract.ts";
 import type { Rotation } from "../steps.ts";
+import { plannedDistributionIds } from "./claim.ts";
 
 /** The workflow ends FAILED (so alarms fire) when a rotation is rolled back, aborted or fails. */
 export class RotationEndedError extends Error {
@@ -33,7 +35,11 @@ export interface Ending {
 
 export async function end(r: Rotation, ending: Ending): Promise<RotationOutcome> {
   await r.record(ending.step, async () => ending.event(r.at()));
-  await r.act("unlock", () => r.deps.store.releaseLock(r.request.certificateArn, r.id));
+  // The distributions first: a claim whose holder no longer holds its certificate's lock is stale anyway.
+  await r.act("unlock", async () => {
+    await r.deps.store.releaseDistributions(r.id, plannedDistributionIds(r));
+    return r.deps.store.releaseLock(r.request.certificateArn, r.id);
+  });
   if (ending.notification) await r.notify("end", ending.notification.event, ending.notification.detail);
   if (ending.failure) {
     const { status, reason, detail } = ending.failure;
