@@ -4,7 +4,7 @@
 // against AWS's Service Authorization Reference.
 
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
-import { credentialsKey } from "./credentials";
+import { credentialsKey, secretArn, secretsUnderArn } from "./credentials";
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { settings } from "./settings";
@@ -34,9 +34,6 @@ type Statement = {
   resources: ($util.Input<string> | string)[];
   conditions?: { test: string; variable: string; values: ($util.Input<string> | string)[] }[];
 };
-
-const secretArn = (name: string) =>
-  $interpolate`arn:${partition}:secretsmanager:${region}:${account}:secret:${name}`;
 
 export const rotationWorkflowPermissions: Statement[] = [
   // Private CA: issue (client-auth template only), fetch, describe and read the CA chain — this CA only.
@@ -102,7 +99,7 @@ export const rotationWorkflowPermissions: Statement[] = [
       "secretsmanager:PutSecretValue",
       "secretsmanager:UpdateSecretVersionStage",
     ],
-    resources: [secretArn(`${rotation.credentialSecretPrefix}*`)],
+    resources: [secretsUnderArn(rotation.credentialSecretPrefix)],
   },
   // The trust-bundle secret (public CA material).
   {
@@ -112,7 +109,7 @@ export const rotationWorkflowPermissions: Statement[] = [
       "secretsmanager:PutSecretValue",
       "secretsmanager:UpdateSecretVersionStage",
     ],
-    resources: [secretArn(`${trust.bundleSecretName}*`)],
+    resources: [secretArn(trust.bundleSecretName)],
   },
   // The credentials key, only through Secrets Manager (envelope encryption of the credential secrets).
   {

@@ -18,6 +18,7 @@
 // When the service runs elsewhere, a rule in us-east-1 forwards them to the service region's default bus,
 // where the rule that invokes the handler sees them.
 import { EXPIRY_EVENT_PARTITIONS } from "../functions/adapters/table-partitions.ts";
+import { secretArn } from "./credentials";
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { deadRotationRelease, rotationWorkflow } from "./rotation";
@@ -139,7 +140,7 @@ export const trustReconcilePermissions: Statement[] = [
   // Without ListBucket, S3 answers a missing object with 403 instead of 404, and the first publish (no
   // bundle yet) would fail. The bucket holds nothing but bundles.
   { actions: ["s3:ListBucket"], resources: [trustBundleBucket.arn] },
-  // The bundle secret (public CA material); Secrets Manager appends a random suffix to the name's ARN.
+  // The bundle secret (public CA material), this secret only (infra/credentials.ts secretArn).
   {
     actions: [
       "secretsmanager:GetSecretValue",
@@ -147,9 +148,7 @@ export const trustReconcilePermissions: Statement[] = [
       "secretsmanager:CreateSecret",
       "secretsmanager:UpdateSecretVersionStage",
     ],
-    resources: [
-      $interpolate`arn:${partition}:secretsmanager:${region}:${account}:secret:${trust.bundleSecretName}*`,
-    ],
+    resources: [secretArn(trust.bundleSecretName)],
   },
   // The stage's optional trust targets, the same as the workflow's (infra/trust-targets.ts).
   ...trustTargetPermissions,

@@ -3,6 +3,7 @@
 // the stage configures. A stage with none gets no statement from here. Each resource is the configured one;
 // no wildcard action. What each target calls is in functions/trust/targets/*.ts (the infra test checks it).
 import { TARGET_KEY_PREFIX } from "../functions/wiring/trust-bundle.ts";
+import { secretArn } from "./credentials";
 import { settings } from "./settings";
 import { trustBundleBucket } from "./storage";
 
@@ -75,9 +76,7 @@ export const trustTargetPermissions: Statement[] = [
     ? [
         {
           actions: ["secretsmanager:GetSecretValue"],
-          resources: [
-            $interpolate`arn:${partition}:secretsmanager:${region}:${account}:secret:${webhook.secretName}*`,
-          ],
+          resources: [secretArn(webhook.secretName)],
         },
       ]
     : []),

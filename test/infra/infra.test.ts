@@ -250,10 +250,7 @@ describe("the rotation workflow", () => {
     const allows = ({ action, resource }: { action: string; resource: string }) =>
       permissions.some(
         (s) =>
-          s.actions.includes(action) &&
-          s.resources.some((pattern) =>
-            new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
-          ),
+          s.actions.includes(action) && s.resources.some((pattern) => iamPatternMatches(pattern, resource)),
       );
     expect(calls.filter((call) => !allows(call))).toEqual([]);
 
@@ -273,11 +270,7 @@ describe("the rotation workflow", () => {
     const credential = "mtls-rotator/production/credentials/1f2e3d4c-aaaa-bbbb-cccc-ddddeeeeffff";
     const granted = (resource: string) =>
       permissions
-        .filter((s) =>
-          s.resources.some((pattern) =>
-            new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
-          ),
-        )
+        .filter((s) => s.resources.some((pattern) => iamPatternMatches(pattern, resource)))
         .flatMap((s) => s.actions)
         .filter((a) => a.startsWith("secretsmanager:"))
         .sort();
@@ -310,6 +303,44 @@ describe("the rotation workflow", () => {
         ],
       },
     ]);
+  });
+});
+
+describe("secret ARNs", () => {
+  const arn = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}`;
+  /** Every statement of every function, workflow and route the infra declares. */
+  const allStatements = (declared: Declared[]) =>
+    declared.flatMap((d) => ((d.args.permissions ?? []) as Statement[]).map((s) => ({ where: d.name, s })));
+
+  it("names every secret with Secrets Manager's suffix: a named secret is `<name>-??????`, never `<name>*`", async () => {
+    const { declared } = await loadInfra("production", {
+      MTLS_ROTATOR_WEBHOOK_URL: "https://origins.example.com/mtls/trust-bundle",
+      MTLS_ROTATOR_WEBHOOK_SECRET_NAME: "mtls-rotator/production/webhook-hmac",
+    });
+    const secretResources = allStatements(declared).flatMap(({ where, s }) =>
+      s.resources.filter((r) => r.includes(":secretsmanager:")).map((resource) => ({ where, resource })),
+    );
+    expect(new Set(secretResources.map((r) => r.resource))).toEqual(
+      new Set([
+        arn("mtls-rotator/production/credentials/*-??????"),
+        arn("mtls-rotator/production/trust/origin-client-ca-??????"),
+        arn("mtls-rotator/production/webhook-hmac-??????"),
+      ]),
+    );
+    for (const { where, resource } of secretResources) expect(resource, where).toMatch(/-\?{6}$/);
+
+    const matches = (name: string) =>
+      secretResources.some(({ resource }) => iamPatternMatches(resource, arn(name)));
+    // The secrets themselves, as their ARNs are (name, hyphen, six random characters).
+    expect(matches("mtls-rotator/production/trust/origin-client-ca-AbCdEf")).toBe(true);
+    expect(matches("mtls-rotator/production/webhook-hmac-x1Y2z3")).toBe(true);
+    expect(matches("mtls-rotator/production/credentials/1f2e3d4c-AbCdEf")).toBe(true);
+    expect(matches("mtls-rotator/production/credentials/1f2e3d4c/issuance-AbCdEf")).toBe(true);
+    // Other secrets whose names merely start with a granted name: `<name>*` would have matched them.
+    expect(matches("mtls-rotator/production/trust/origin-client-ca-old-AbCdEf")).toBe(false);
+    expect(matches("mtls-rotator/production/trust/origin-client-ca/x-AbCdEf")).toBe(false);
+    expect(matches("mtls-rotator/production/webhook-hmac2-AbCdEf")).toBe(false);
+    expect(matches("mtls-rotator/production/credentials-AbCdEf")).toBe(false);
   });
 });
 
@@ -644,7 +675,7 @@ describe("expiry tracking", () => {
   it("lets only the trust reconciliation publish the trust bundle: this object, this bucket, this secret", async () => {
     const { trackingPermissions, scanPermissions, trustReconcilePermissions } = await loadInfra("production");
     const bucket = "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef";
-    const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/trust/origin-client-ca*`;
+    const secret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:mtls-rotator/production/trust/origin-client-ca-??????`;
     const trust = [
       { actions: ["s3:GetObject", "s3:PutObject"], resources: [`${bucket}/trust/origin-client-ca.pem`] },
       // ListBucket: a missing bundle answers 404, not 403 (the first publish).
@@ -698,10 +729,7 @@ describe("expiry tracking", () => {
     const allows = (permissions: Statement[], { action, resource }: { action: string; resource: string }) =>
       permissions.some(
         (s) =>
-          s.actions.includes(action) &&
-          s.resources.some((pattern) =>
-            new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
-          ),
+          s.actions.includes(action) && s.resources.some((pattern) => iamPatternMatches(pattern, resource)),
       );
     expect(calls.filter((call) => !allows(trustReconcilePermissions, call))).toEqual([]);
     expect(calls.filter((call) => allows(scanPermissions, call))).toEqual([]);
@@ -882,6 +910,15 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\/]/g, "\\$&");
 }
 
+/** Whether an IAM resource pattern matches `resource`: `*` any run of characters, `?` any one character. */
+function iamPatternMatches(pattern: string, resource: string): boolean {
+  const regex = pattern
+    .split("*")
+    .map((part) => part.split("?").map(escapeRegExp).join("."))
+    .join(".*");
+  return new RegExp(`^${regex}$`).test(resource);
+}
+
 describe("optional trust targets", () => {
   const ALB = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:truststore/origin-alb/0123456789abcdef`;
   const TARGETS = {
@@ -896,10 +933,7 @@ describe("optional trust targets", () => {
   const allows = (permissions: Statement[], { action, resource }: { action: string; resource: string }) =>
     permissions.some(
       (s) =>
-        s.actions.includes(action) &&
-        s.resources.some((pattern) =>
-          new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`).test(resource),
-        ),
+        s.actions.includes(action) && s.resources.some((pattern) => iamPatternMatches(pattern, resource)),
     );
 
   it("are read from the deploying shell, checked, and linked to the workflow and the scan alike", async () => {
