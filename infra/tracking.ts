@@ -41,7 +41,6 @@ const SCHEDULE_RETRIES = 3;
 
 const partition = aws.getPartitionOutput().partition;
 const account = aws.getCallerIdentityOutput().accountId;
-const region = aws.getRegionOutput().region;
 const { rotation, tracking, trust } = settings;
 
 /** The region the app deploys to: sst.config.ts sets it on the AWS provider. */
