@@ -4,6 +4,11 @@
 // against AWS's Service Authorization Reference.
 
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
+import {
+  LINEAGE_TAG_KEY_PREFIX,
+  LINEAGE_TAGS,
+  MANAGED_TAG_VALUE,
+} from "../functions/core/certificate-tags.ts";
 import { credentialsKey, secretArn, secretsUnderArn } from "./credentials";
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
@@ -35,6 +40,66 @@ type Statement = {
   conditions?: { test: string; variable: string; values: ($util.Input<string> | string)[] }[];
 };
 
+const acmCertificates = $interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`;
+
+/**
+ * ACM writes, only on certificates carrying the service's mark (functions/core/certificate-tags.ts:
+ * `mtls-rotator:managed` = "true", on every import of every version of the service). What AWS documents
+ * (Service Authorization Reference, ACM:
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html):
+ * - ImportCertificate supports the condition keys aws:RequestTag/${TagKey} and aws:TagKeys, and an import
+ *   with Tags is also authorized as acm:AddTagsToCertificate (the reference's API-operations table maps
+ *   ImportCertificate to both actions:
+ *   https://docs.amazonaws.cn/service-authorization/latest/reference/list_acm.html); AddTagsToCertificate
+ *   supports the same two keys.
+ * - The certificate resource type (which ImportCertificate, AddTagsToCertificate and DeleteCertificate take)
+ *   supports aws:ResourceTag/${TagKey}.
+ * So an import is allowed only when its request carries the mark and tags nothing but `mtls-rotator:*` keys.
+ * A re-import onto an existing ARN cannot carry tags ("You cannot apply tags when reimporting a
+ * certificate", https://docs.aws.amazon.com/acm/latest/APIReference/API_ImportCertificate.html), so its
+ * request has no aws:RequestTag and StringEquals cannot match ("If the key that you specify in a policy
+ * condition is not present in the request context, the values do not match and the condition is false",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html): no
+ * re-import is allowed at all, which the service never does (a new ARN per rotation). The aws:RequestTag
+ * condition is also what keeps the set operator honest: ForAllValues "also returns true if there are no
+ * context keys in the request"
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition_examples-multi-valued-context-keys.html).
+ * DeleteCertificate is allowed only on a certificate whose own tags carry the mark (aws:ResourceTag): never
+ * a certificate someone else imported (AcmAdapter.deleteIfUnused leaves those in place, the rotation
+ * completes).
+ * Not conditioned on aws:ResourceTag: ImportCertificate / AddTagsToCertificate, because a new certificate
+ * has no tags of its own when the import is authorized, and AWS does not document that the request's tags
+ * count as the resource's then. Left open by that: the role could add the mark to a certificate it did not
+ * import (AddTagsToCertificate alone, with the mark) and then delete it; the service never calls
+ * AddTagsToCertificate on its own, and deletion of a certificate in use is refused by ACM anyway.
+ * RemoveTagsFromCertificate is not granted: the service cannot take the mark off.
+ */
+const acmImportAndRetire: Statement[] = [
+  {
+    actions: ["acm:ImportCertificate", "acm:AddTagsToCertificate"],
+    resources: [acmCertificates],
+    conditions: [
+      {
+        test: "StringEquals",
+        variable: `aws:RequestTag/${LINEAGE_TAGS.managed}`,
+        values: [MANAGED_TAG_VALUE],
+      },
+      { test: "ForAllValues:StringLike", variable: "aws:TagKeys", values: [`${LINEAGE_TAG_KEY_PREFIX}*`] },
+    ],
+  },
+  {
+    actions: ["acm:DeleteCertificate"],
+    resources: [acmCertificates],
+    conditions: [
+      {
+        test: "StringEquals",
+        variable: `aws:ResourceTag/${LINEAGE_TAGS.managed}`,
+        values: [MANAGED_TAG_VALUE],
+      },
+    ],
+  },
+];
+
 export const rotationWorkflowPermissions: Statement[] = [
   // Private CA: issue (client-auth template only), fetch, describe and read the CA chain — this CA only.
   {
@@ -57,20 +122,15 @@ export const rotationWorkflowPermissions: Statement[] = [
     ],
     resources: [rotation.authorityArn, ...settings.tracking.previousAuthorityArns],
   },
-  // ACM us-east-1 (where CloudFront takes certificates from): import new ARNs with lineage tags, read,
-  // retire. Certificate ARNs of new imports are unknown in advance, hence certificate/* of this account.
+  // ACM us-east-1 (where CloudFront takes certificates from). Certificate ARNs of new imports are unknown in
+  // advance, hence certificate/* of this account, narrowed by tags where ACM supports it.
+  // Reads of any certificate: the one in service may have been imported by someone else. The lineage tag
+  // names the credential secret every rotation of a certificate's lineage writes.
   {
-    actions: [
-      "acm:ImportCertificate",
-      "acm:AddTagsToCertificate",
-      "acm:DescribeCertificate",
-      "acm:GetCertificate",
-      "acm:DeleteCertificate",
-      // The lineage tag names the credential secret every rotation of a certificate's lineage writes.
-      "acm:ListTagsForCertificate",
-    ],
-    resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
+    actions: ["acm:DescribeCertificate", "acm:GetCertificate", "acm:ListTagsForCertificate"],
+    resources: [acmCertificates],
   },
+  ...acmImportAndRetire,
   // SearchCertificates (finding a retried issuance's earlier import by serial) supports no resource-level
   // permission.
   { actions: ["acm:SearchCertificates"], resources: ["*"] },

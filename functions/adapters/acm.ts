@@ -13,15 +13,11 @@ import {
   ListTagsForCertificateCommand,
   SearchCertificatesCommand,
 } from "@aws-sdk/client-acm";
+import { importedByService, LINEAGE_TAGS, MANAGED_TAG_VALUE } from "../core/certificate-tags.ts";
 import { issuerKey, type ListedCertificate } from "../core/tracking.ts";
 import { AdapterError, awsErrorName } from "./errors.ts";
 
-export const LINEAGE_TAGS = {
-  managed: "mtls-rotator:managed",
-  rotationId: "mtls-rotator:rotation-id",
-  previousArn: "mtls-rotator:previous-arn",
-  credential: "mtls-rotator:credential",
-} as const;
+export { LINEAGE_TAGS };
 
 /**
  * SearchCertificates' largest page: AWS's model allows MaxResults 1..500 (botocore acm 2015-12-08; the
@@ -85,7 +81,7 @@ export class AcmAdapter {
 
   async importCertificate(request: ImportRequest): Promise<string> {
     const tags = [
-      { Key: LINEAGE_TAGS.managed, Value: "true" },
+      { Key: LINEAGE_TAGS.managed, Value: MANAGED_TAG_VALUE },
       { Key: LINEAGE_TAGS.rotationId, Value: request.lineage.rotationId },
       { Key: LINEAGE_TAGS.credential, Value: request.lineage.credential },
       ...(request.lineage.previousArn
@@ -216,11 +212,24 @@ export class AcmAdapter {
   }
 
   /**
-   * Retire a certificate: delete it unless something still uses it (ACM refuses with ResourceInUse, and
-   * InUseBy says who). Already gone counts as deleted. Never throws for "in use": it reports it.
+   * Retire a certificate: delete it if mtls-rotator imported it (its tags carry the service's mark,
+   * core/certificate-tags.ts) and nothing still uses it (ACM refuses with ResourceInUse, and InUseBy says
+   * who). Already gone counts as deleted. Never throws for "in use", "not ours" or "not allowed": it reports
+   * them, and the certificate stays.
+   *
+   * Not ours: the workflow's role may delete only certificates carrying the mark (infra/rotation.ts), so a
+   * certificate imported by someone else — the one in service before a lineage's first rotation — is left for
+   * its owner to delete, and a rotation never fails (after its promotion) on a deletion IAM would refuse.
+   * AccessDenied anyway (the mark removed meanwhile, a narrower policy): reported the same way.
    */
   async deleteIfUnused(certificateArn: string): Promise<{ deleted: boolean; detail: string }> {
     try {
+      if (!importedByService(await this.tagsOf(certificateArn))) {
+        return {
+          deleted: false,
+          detail: `left in place: not imported by mtls-rotator (no ${LINEAGE_TAGS.managed}=${MANAGED_TAG_VALUE} tag); the service deletes only certificates it imported — delete it once nothing uses it`,
+        };
+      }
       await this.deleteCertificate(certificateArn);
       return { deleted: true, detail: "deleted" };
     } catch (error) {
@@ -228,6 +237,12 @@ export class AcmAdapter {
       if (name === "ResourceNotFoundException") return { deleted: true, detail: "already deleted" };
       if (name === "ResourceInUseException") {
         return { deleted: false, detail: `still in use: ${(error as Error).message}` };
+      }
+      if (name === "AccessDeniedException") {
+        return {
+          deleted: false,
+          detail: `left in place: ACM refused the deletion (${name}): ${(error as Error).message}`,
+        };
       }
       throw error;
     }

@@ -252,6 +252,57 @@ describe("the reference check", () => {
     ).toEqual(["test: ArnEqual is not an IAM condition operator"]);
   });
 
+  it("accepts the global tag keys only where the reference lists them for the action or its resource type", async () => {
+    const certificates = `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/*`;
+    const managed = ["true"];
+    // The reference's placeholder, written so that no linter takes it for a template's.
+    const tagKey = "$" + "{TagKey}";
+    // Listed: ImportCertificate and AddTagsToCertificate take request tags; the certificate resource type
+    // (of DeleteCertificate) its own tags.
+    expect(
+      await check({
+        actions: ["acm:ImportCertificate", "acm:AddTagsToCertificate"],
+        resources: [certificates],
+        conditions: [
+          { test: "StringEquals", variable: "aws:RequestTag/mtls-rotator:managed", values: managed },
+          { test: "ForAllValues:StringLike", variable: "aws:TagKeys", values: ["mtls-rotator:*"] },
+        ],
+      }),
+    ).toEqual([]);
+    expect(
+      await check({
+        actions: ["acm:DeleteCertificate"],
+        resources: [certificates],
+        conditions: [
+          { test: "StringEquals", variable: "aws:ResourceTag/mtls-rotator:managed", values: managed },
+        ],
+      }),
+    ).toEqual([]);
+    // Not listed: DeleteCertificate has no request tags; SearchCertificates takes no resource at all.
+    expect(
+      await check({
+        actions: ["acm:DeleteCertificate"],
+        resources: [certificates],
+        conditions: [
+          { test: "StringEquals", variable: "aws:RequestTag/mtls-rotator:managed", values: managed },
+          { test: "ForAllValues:StringLike", variable: "aws:TagKeys", values: ["mtls-rotator:*"] },
+        ],
+      }),
+    ).toEqual([
+      `test: acm:DeleteCertificate does not support the condition key aws:RequestTag/${tagKey}`,
+      "test: acm:DeleteCertificate does not support the condition key aws:TagKeys",
+    ]);
+    expect(
+      await check({
+        actions: ["acm:SearchCertificates"],
+        resources: ["*"],
+        conditions: [
+          { test: "StringEquals", variable: "aws:ResourceTag/mtls-rotator:managed", values: managed },
+        ],
+      }),
+    ).toEqual([`test: acm:SearchCertificates does not support the condition key aws:ResourceTag/${tagKey}`]);
+  });
+
   it("matches ARN formats with wildcards in the resource, but not across a format's separators", () => {
     // The reference's formats, written with {Name} for its ${Name} placeholders.
     const format = (text: string) => text.replaceAll("{", "$" + "{");

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { AcmAdapter, LINEAGE_TAGS, Pacer } from "../../functions/adapters/acm.ts";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../../functions/adapters/private-ca.ts";
 import { rotationTableDefinition } from "../../functions/adapters/rotation-store.ts";
 import { resolveSettings } from "../../functions/config/settings.ts";
@@ -262,6 +263,69 @@ describe("the rotation workflow", () => {
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
     ]);
+  });
+
+  it("lets the workflow import only certificates carrying the service's mark, and delete only certificates that carry it", async () => {
+    const { permissions } = await loadInfra("production");
+    const certificates = `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/*`;
+    const acm = permissions.filter((s) => s.actions.some((a) => a.startsWith("acm:")));
+    expect(acm).toEqual([
+      {
+        actions: ["acm:DescribeCertificate", "acm:GetCertificate", "acm:ListTagsForCertificate"],
+        resources: [certificates],
+      },
+      {
+        actions: ["acm:ImportCertificate", "acm:AddTagsToCertificate"],
+        resources: [certificates],
+        conditions: [
+          { test: "StringEquals", variable: "aws:RequestTag/mtls-rotator:managed", values: ["true"] },
+          { test: "ForAllValues:StringLike", variable: "aws:TagKeys", values: ["mtls-rotator:*"] },
+        ],
+      },
+      {
+        actions: ["acm:DeleteCertificate"],
+        resources: [certificates],
+        conditions: [
+          { test: "StringEquals", variable: "aws:ResourceTag/mtls-rotator:managed", values: ["true"] },
+        ],
+      },
+      { actions: ["acm:SearchCertificates"], resources: ["*"] },
+    ]);
+    // No other function may write certificates, and nobody may take tags off.
+    const { declared } = await loadInfra("production");
+    const writers = declared
+      .filter((d) => ((d.args.permissions ?? []) as Statement[]).some((s) => s.actions.some(isAcmWrite)))
+      .map((d) => d.name);
+    expect(writers).toEqual(["RotationWorkflow"]);
+    expect(permissions.flatMap((s) => s.actions)).not.toContain("acm:RemoveTagsFromCertificate");
+
+    // The adapter's import satisfies the import's conditions, as IAM evaluates them on its request; the
+    // certificate it imported satisfies the deletion's, one imported without the mark does not.
+    let sent: { Tags?: { Key?: string; Value?: string }[] } | undefined;
+    const client = {
+      send: async (command: { input: typeof sent }) => {
+        sent = command.input;
+        return {
+          CertificateArn: `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c`,
+        };
+      },
+    };
+    await new AcmAdapter(client as never, new Pacer(0)).importCertificate({
+      certificatePem: "leaf",
+      chainPem: "chain",
+      privateKeyPem: "key",
+      lineage: { rotationId: "r1", previousArn: "arn:aws:acm:us-east-1:1:certificate/x", credential: "c" },
+    });
+    const requestTags = Object.fromEntries((sent?.Tags ?? []).map((t) => [t.Key!, t.Value!]));
+    const importStatement = acm[1]!;
+    expect(conditionsHold(importStatement, { request: requestTags })).toBe(true);
+    // A re-import (no tags: ACM refuses them on a re-import) or an import with a foreign tag key does not.
+    expect(conditionsHold(importStatement, {})).toBe(false);
+    expect(conditionsHold(importStatement, { request: { ...requestTags, owner: "someone" } })).toBe(false);
+    const deleteStatement = acm[2]!;
+    expect(conditionsHold(deleteStatement, { resource: requestTags })).toBe(true);
+    expect(conditionsHold(deleteStatement, { resource: { owner: "someone" } })).toBe(false);
+    expect(conditionsHold(deleteStatement, { resource: { [LINEAGE_TAGS.managed]: "false" } })).toBe(false);
   });
 
   it("grants the workflow on a credential secret's issuance secret what it grants on the credential secret, and on no secret outside the prefix", async () => {
@@ -908,6 +972,37 @@ describe("expiry tracking", () => {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+/** ACM actions that change certificates. */
+function isAcmWrite(action: string): boolean {
+  return /^acm:(Import|Delete|AddTags|RemoveTags|Renew|Request|Export|Update|Resend)/.test(action);
+}
+
+/**
+ * Whether a statement's conditions hold for a request with these request tags and a resource with these
+ * tags, as IAM evaluates the operators used here: StringEquals on a single-valued key (false when the key is
+ * missing), ForAllValues:StringLike on aws:TagKeys (true when there are none).
+ */
+function conditionsHold(
+  statement: Statement,
+  context: { request?: Record<string, string>; resource?: Record<string, string> },
+): boolean {
+  const value = (variable: string): string[] | undefined => {
+    if (variable === "aws:TagKeys") return Object.keys(context.request ?? {});
+    const [, kind, key] = /^aws:(RequestTag|ResourceTag)\/(.+)$/.exec(variable) ?? [];
+    const tags =
+      kind === "RequestTag" ? context.request : kind === "ResourceTag" ? context.resource : undefined;
+    const found = key !== undefined ? tags?.[key] : undefined;
+    return found === undefined ? undefined : [found];
+  };
+  return (statement.conditions ?? []).every(({ test, variable, values }) => {
+    const actual = value(variable);
+    if (test === "StringEquals") return actual !== undefined && values.includes(actual[0]!);
+    if (test === "ForAllValues:StringLike")
+      return (actual ?? []).every((v) => values.some((pattern) => iamPatternMatches(pattern, v)));
+    throw new Error(`conditionsHold: no evaluation for ${test}`);
+  });
 }
 
 /** Whether an IAM resource pattern matches `resource`: `*` any run of characters, `?` any one character. */

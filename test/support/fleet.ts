@@ -4,6 +4,7 @@
  * present to real TLS origins (Node or nginx) on 127.0.0.1, and the workflow's dependencies built from the
  * real adapters. Nothing here is a mock of the code under test.
  */
+import { ImportCertificateCommand } from "@aws-sdk/client-acm";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
@@ -81,6 +82,11 @@ export interface FleetOptions {
    * delay); "none" publishes nothing (a test that runs the real edge, or one about missing data).
    */
   traffic?: "steady" | "none";
+  /**
+   * Who imported the certificate in service: "service" (default: an earlier rotation, with the lineage tags
+   * and the service's mark) or "operator" (by hand, without tags: a lineage's first rotation).
+   */
+  oldImportedBy?: "service" | "operator";
 }
 
 export interface Fleet {
@@ -225,10 +231,21 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     });
     // Issued by its Private CA (the old one in a CA change), which knows it as every certificate it issued.
     standins.privateCa.recordIssued(previousAuthorityArn ?? authorityArn, oldCredential.certificatePem);
-    const oldCertificateArn = await acm.importCertificate({
-      ...oldCredential,
-      lineage: { rotationId: "initial", credential: "initial" },
-    });
+    const oldCertificateArn =
+      options.oldImportedBy === "operator"
+        ? ((
+            await clients.acm.send(
+              new ImportCertificateCommand({
+                Certificate: Buffer.from(oldCredential.certificatePem),
+                PrivateKey: Buffer.from(oldCredential.privateKeyPem),
+                CertificateChain: Buffer.from(oldCredential.chainPem),
+              }),
+            )
+          ).CertificateArn ?? "")
+        : await acm.importCertificate({
+            ...oldCredential,
+            lineage: { rotationId: "initial", credential: "initial" },
+          });
     const oldSerial = new (await import("node:crypto")).X509Certificate(
       oldCredential.certificatePem,
     ).serialNumber.toLowerCase();

@@ -9,7 +9,9 @@
  *   statement (wildcards in the resource may stand for anything); `*` only for actions that list no resource
  *   type, or with a reason in STAR_RESOURCES;
  * - every condition key exists (global `aws:` keys, or the service's own, applicable to every action of the
- *   statement), and the operator fits the key's type (set operators only on multivalued keys).
+ *   statement; the global tag keys aws:RequestTag, aws:ResourceTag and aws:TagKeys only where the reference
+ *   lists them for every action of the statement or a resource type it takes), and the operator fits the
+ *   key's type (set operators only on multivalued keys).
  *
  * Where the dataset is known to be narrower than AWS's documentation, EXTRA_RESOURCE_TYPES adds resource
  * types of the same dataset to an action, each with its source. Everything else must match as published.
@@ -143,6 +145,15 @@ function operatorFits(family: string, keyType: string): boolean {
   return false;
 }
 
+/** Global keys about tags, which a service supports action by action (Service Authorization Reference). */
+const TAG_KEY = /^aws:(RequestTag|ResourceTag)\/|^aws:TagKeys$/i;
+
+/** A tag key as the reference lists it: `aws:RequestTag/mtls-rotator:managed` -> `aws:RequestTag/${TagKey}`. */
+function tagKeyAsListed(variable: string): string {
+  const match = /^(aws:(?:RequestTag|ResourceTag))\/./i.exec(variable);
+  return match ? `${match[1]}/\${TagKey}` : variable;
+}
+
 /** Everything wrong with `statement` by the reference; `where` names it in the messages. */
 export async function referenceProblems(statement: PolicyStatement, where: string): Promise<string[]> {
   const problems: string[] = [];
@@ -221,8 +232,11 @@ export async function referenceProblems(statement: PolicyStatement, where: strin
           ? `${where}: ${key.key} is multivalued: qualify ${condition.test} with ForAllValues: or ForAnyValue:`
           : `${where}: ${key.key} is single-valued: ${set}: does not apply to it`,
       );
-    // A service's key must be one every action of the statement (or a resource type it takes) supports.
-    if (!key.key.toLowerCase().startsWith("aws:")) {
+    // A service's key must be one every action of the statement (or a resource type it takes) supports; so
+    // must the global tag keys, which the reference lists per action and resource type like a service's own
+    // (aws:RequestTag/${TagKey}, aws:TagKeys; aws:ResourceTag/${TagKey} on resource types).
+    if (!key.key.toLowerCase().startsWith("aws:") || TAG_KEY.test(key.key)) {
+      const listedAs = TAG_KEY.test(key.key) ? tagKeyAsListed(condition.variable) : key.key;
       for (const { action, service, details } of actions) {
         const resourceKeys = await Promise.all(
           details.resourceTypes
@@ -230,8 +244,8 @@ export async function referenceProblems(statement: PolicyStatement, where: strin
             .map(async (r) => (await iamResourceTypeDetails(service, r.name)).conditionKeys),
         );
         const supported = [...details.conditionKeys, ...resourceKeys.flat()].map((k) => k.toLowerCase());
-        if (!supported.includes(key.key.toLowerCase()))
-          problems.push(`${where}: ${action} does not support the condition key ${key.key}`);
+        if (!supported.includes(listedAs.toLowerCase()))
+          problems.push(`${where}: ${action} does not support the condition key ${listedAs}`);
       }
     }
   }

@@ -172,6 +172,33 @@ describe("a healthy rotation", () => {
     await expectNoKeyLeak(f, result);
   });
 
+  it("leaves a certificate it did not import in place (its role may delete only certificates with its mark) and completes", async () => {
+    // The lineage's first rotation: the certificate in service was imported by an operator, without tags.
+    const f = await fleet({ distributions: 1, oldImportedBy: "operator" });
+    const { result } = await rotate(f);
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const outcome = result.getResult() as { status: string; newCertificateArn: string };
+    expect(outcome.status).toBe("completed");
+    expect(presented(f)).toEqual([outcome.newCertificateArn]);
+    // Not deleted, not even tried: IAM would refuse it (infra/rotation.ts), and the rotation is not stuck.
+    expect(f.standins.acm.arns()).toContain(f.oldCertificateArn);
+    expect(f.standins.server.count("acm", "DeleteCertificate")).toBe(0);
+    const rotationId = f.input().rotationId;
+    const retired = (await f.store.history(rotationId)).find((e) => e.type === "retired");
+    expect(retired).toMatchObject({
+      deleted: false,
+      revoked: false,
+      detail: expect.stringMatching(/^left in place: not imported by mtls-rotator/),
+    });
+    expect((await f.store.get(rotationId))?.status).toBe("completed");
+    expect(await f.store.activeRotationFor(f.oldCertificateArn)).toBeUndefined();
+    // The certificate it imported carries the mark: the next rotation of the lineage retires it.
+    expect(await f.deps.acm.tagsOf(outcome.newCertificateArn)).toMatchObject({
+      "mtls-rotator:managed": "true",
+    });
+  });
+
   it("a dry run plans and changes nothing", async () => {
     const f = await fleet({ distributions: 3 });
     const { result } = await rotate(f, { dryRun: true });
