@@ -18,6 +18,7 @@ import {
   AUTHORITY_ARN,
   type Declared,
   isolateStubs,
+  KEY_ARN,
   loadInfra,
   REGION,
 } from "../support/sst-infra.ts";
@@ -73,6 +74,13 @@ function grantedStatements(declared: Declared[]): { where: string; statement: Po
     if (d.type === "aws:sqs:QueuePolicy")
       for (const statement of documentStatements(d.args.policy as string))
         granted.push({ where: `${d.name}`, statement });
+    // A key policy's "*" is the key it is attached to.
+    if (d.type === "aws:kms:KeyPolicy")
+      for (const statement of documentStatements(d.args.policy as string))
+        granted.push({
+          where: `${d.name}`,
+          statement: { ...statement, resources: statement.resources?.map((r) => (r === "*" ? KEY_ARN : r)) },
+        });
     if (d.type === "aws:lambda:Permission")
       granted.push({ where: `${d.name}`, statement: { actions: [d.args.action as string] } });
   }
@@ -100,6 +108,7 @@ describe("IAM granted by infra/, against AWS's Service Authorization Reference",
       [
         "AcmExpiryForwardRole",
         "AcmExpiryPermission",
+        "CredentialsKeyPolicy",
         "TrackingDeadLettersPolicy",
         "sst:aws:ApiGatewayV2Route",
         "sst:aws:Function",

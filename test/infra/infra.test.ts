@@ -28,6 +28,7 @@ import {
   loadInfra,
   REGION,
   type Statement,
+  workflowRoleArn,
 } from "../support/sst-infra.ts";
 
 isolateStubs();
@@ -349,6 +350,42 @@ describe("the rotation workflow", () => {
     ]);
     expect(granted(secret(`${credential}/issuance`))).toEqual(onCredential);
     expect(granted(secret("mtls-rotator/staging/credentials/x/issuance"))).toEqual([]);
+  });
+
+  it("gives the credentials key a policy that lets only the workflow's role use it, through Secrets Manager, and the account administer it", async () => {
+    const { one } = await loadInfra("production");
+    const key = one("aws:kms:Key", "CredentialsKey");
+    const keyPolicy = one("aws:kms:KeyPolicy", "CredentialsKeyPolicy");
+    expect(keyPolicy.args.keyId).toBe(KEY_ARN.split("/")[1]);
+    expect(key.args.policy).toBeUndefined(); // one policy per key: the KeyPolicy resource's
+    const policy = JSON.parse(keyPolicy.args.policy as string) as {
+      Statement: { Sid: string; Principal: { AWS: string }; Action: string[]; Condition?: unknown }[];
+    };
+    expect(policy.Statement.map((s) => [s.Sid, s.Principal.AWS])).toEqual([
+      ["AccountAdministersTheKey", `arn:aws:iam::${ACCOUNT}:root`],
+      ["WorkflowUsesTheKeyThroughSecretsManager", workflowRoleArn("production")],
+    ]);
+    const [account, workflow] = policy.Statement;
+    // The account administers the key but cannot use it: no cryptographic operation, no grants, no wildcard.
+    const cryptographic =
+      /^kms:(Decrypt|Encrypt|ReEncrypt|GenerateDataKey|GenerateMac|VerifyMac|Sign|Verify|CreateGrant|Derive|\*)/;
+    expect(account!.Action.filter((a) => cryptographic.test(a) || a.includes("*"))).toEqual([]);
+    for (const needed of [
+      "kms:PutKeyPolicy",
+      "kms:ScheduleKeyDeletion",
+      "kms:EnableKeyRotation",
+      "kms:CreateAlias",
+    ])
+      expect(account!.Action).toContain(needed);
+    expect(account!.Condition).toBeUndefined();
+    // The workflow's role: what Secrets Manager needs for it, only through Secrets Manager, in this account.
+    expect(workflow!.Action).toEqual(["kms:GenerateDataKey", "kms:Decrypt"]);
+    expect(workflow!.Condition).toEqual({
+      StringEquals: {
+        "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com`,
+        "kms:CallerAccount": ACCOUNT,
+      },
+    });
   });
 
   it("lets the credentials key be used only through Secrets Manager", async () => {

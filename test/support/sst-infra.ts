@@ -37,6 +37,10 @@ export interface Statement {
   conditions?: { test: string; variable: string; values: string[] }[];
 }
 
+/** The role SST creates for a workflow's function (the stand-in's `nodes.function.nodes.role.arn`). */
+export const workflowRoleArn = (stage: string, name = "RotationWorkflow") =>
+  `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-${stage}-${name}Role-abcdef`;
+
 /** Installs recording stand-ins for SST's globals; returns what the infra declares. */
 export function installSst(stage: string, region = REGION): Declared[] {
   const declared: Declared[] = [];
@@ -75,6 +79,7 @@ export function installSst(stage: string, region = REGION): Declared[] {
     kms: {
       Key: component("aws:kms:Key", () => ({ arn: KEY_ARN, keyId: KEY_ARN.split("/")[1]! })),
       Alias: component("aws:kms:Alias", () => ({})),
+      KeyPolicy: component("aws:kms:KeyPolicy", () => ({})),
     },
     sns: { TopicSubscription: component("aws:sns:TopicSubscription", () => ({})) },
   });
@@ -104,6 +109,7 @@ export function installSst(stage: string, region = REGION): Declared[] {
         name: `mtls-rotator-${stage}-${name}Handler`,
         arn: lambdaArn(`${name}Handler`),
         qualifier: "3",
+        nodes: { function: { nodes: { role: { arn: workflowRoleArn(stage, name) } } } } as never,
       })),
       Function: component("sst:aws:Function", (name) => ({
         name: `mtls-rotator-${stage}-${name}Function`,
