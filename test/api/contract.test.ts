@@ -146,6 +146,12 @@ const EVERY_EVENT: RotationEvent[] = [
   { type: "completed", at: at(17) },
   { type: "failed", at: at(18), reason: RotationReason.Unexpected, detail: "d" },
   { type: "dry-run", at: at(19) },
+  {
+    type: "waiting-for-distributions",
+    at: at(20),
+    heldBy: [{ distributionId: "E1", rotationId: "rot-other" }],
+  },
+  { type: "distributions-claimed", at: at(21), distributionIds: ["E1"], baselines: { E1: 0.5 } },
 ];
 
 describe("the contract", () => {

@@ -1,7 +1,8 @@
 /**
  * The sandbox's dry run is the product's: planRotation over the deps the API's wiring builds, answering what
- * `POST /rotations` with `dryRun: true` answers. It changes nothing: no DynamoDB request at all (so no
- * rotation item, no lock), no SNS message, no durable execution, and only read calls to the AWS stand-ins
+ * `POST /rotations` with `dryRun: true` answers. It changes nothing: DynamoDB reads only (which rotation changes
+ * each planned distribution; no rotation item, no lock, no claim), no SNS message, no durable execution, and
+ * only read calls to the AWS stand-ins
  * between the world being ready and its teardown. Node TLS origins: nothing needs to be installed.
  */
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
@@ -113,6 +114,12 @@ it("a dry run answers the API's plan and changes nothing", async () => {
       // What an operator gets from the API for the same certificate, asked after the run (read-only too).
       const deps = rotationRoutesDepsFrom(rotationsApiConfig(fleet.wiring), {
         aws: fleet.clients,
+        // The plan reads which rotation changes each distribution (distribution claims): reads only.
+        dynamo: new DynamoDBClient({
+          region: "us-east-1",
+          endpoint: fleet.dynamo.endpoint,
+          credentials: DYNAMODB_STANDIN_CREDENTIALS,
+        }),
         starter: { start: () => Promise.reject(new Error("a dry run must not start anything")) },
         callbacks: { succeed: () => Promise.reject(new Error("a dry run must not deliver anything")) },
       });
@@ -131,9 +138,15 @@ it("a dry run answers the API's plan and changes nothing", async () => {
   expect(before && after && world).toBeTruthy();
   expect(after!.items).toEqual(before!.items);
   expect(after!.items.filter((item) => item.includes('"LOCK"') || item.includes('"ROT#'))).toEqual([]);
-  // The counter sees the sandbox's DynamoDB requests (the setup's), and none came from the dry run.
+  // The counter sees the sandbox's DynamoDB requests (the setup's); the dry runs' are reads only: which
+  // rotation changes each planned distribution (one GetItem of its claim each; none is claimed, so no lock
+  // is read), for the plan's waitsFor. Nothing is written.
   expect(before!.dynamoCalls["dynamodb:CreateTable"]).toBe(1);
-  expect(diff(after!.dynamoCalls, before!.dynamoCalls)).toEqual({});
+  const planned = new Set(
+    report.dryRuns.flatMap((d) => d.plan.waves.flatMap((w) => w.distributions.map((x) => x.distributionId))),
+  ).size;
+  expect(planned).toBeGreaterThan(0);
+  expect(diff(after!.dynamoCalls, before!.dynamoCalls)).toEqual({ "dynamodb:GetItem": planned });
   expect(after!.snsMessages).toBe(0);
   expect(report.notifications).toEqual([]);
   expect(report.rotations).toEqual([]);

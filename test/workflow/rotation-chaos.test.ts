@@ -114,11 +114,12 @@ beforeAll(async () => {
 
 describe("a crash at any step", () => {
   it("the undisturbed rotation has the expected shape of steps", () => {
-    expect(steps.slice(0, 7)).toEqual([
+    expect(steps.slice(0, 8)).toEqual([
       "lock",
       "start",
       "notify:started",
       "plan",
+      "claim:1",
       "issue:key",
       "issue:request",
       "issue:complete",

@@ -683,6 +683,8 @@ describe("a rollback asked for between control points is taken at the next safe 
           ...f.deps.store,
           acquireLock: (...a) => f.deps.store.acquireLock(...a),
           releaseLock: (...a) => f.deps.store.releaseLock(...a),
+          claimDistributions: (...a) => f.deps.store.claimDistributions(...a),
+          releaseDistributions: (...a) => f.deps.store.releaseDistributions(...a),
           setControl: (...a) => f.deps.store.setControl(...a),
           rollbackRequestOf: (id) => f.store.rollbackRequestOf(id),
           // The canary's swap happened, then recording it failed; the operator asked for a rollback meanwhile.
