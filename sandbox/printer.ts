@@ -5,7 +5,13 @@
  * serials, names and statuses only: never key material.
  */
 import type { Notification } from "../functions/core/notifications.ts";
-import type { GateResult, ProbeResult, RotationEvent, RotationState } from "../functions/core/rotation.ts";
+import type {
+  ControlPointKind,
+  GateResult,
+  ProbeResult,
+  RotationEvent,
+  RotationState,
+} from "../functions/core/rotation.ts";
 import type { OriginReport } from "./report.ts";
 
 // Real time even if something fakes Date in this process.
@@ -173,11 +179,13 @@ export class Printer {
     return [...checks, `probes ${this.#probes(result.probes)}`].join("; ");
   }
 
-  control(rotationId: string, control: { kind: "bake" | "approval"; wave: number } | undefined): void {
+  control(rotationId: string, control: { kind: ControlPointKind; wave: number } | undefined): void {
     const who = this.who(rotationId);
     if (!control) return;
     if (control.kind === "bake")
       this.line(`${who}: wave ${control.wave}: baking (manual-rollback window open)`);
+    else if (control.kind === "grace")
+      this.line(`${who}: promoted; grace period (rollback still possible until the old certificate goes)`);
     else this.line(`${who}: wave ${control.wave}: waiting for approval`);
   }
 

@@ -23,7 +23,12 @@ import type { RotationStore } from "../functions/adapters/rotation-store.ts";
 import { isCompleteCredential, issuanceSecretName } from "../functions/adapters/secrets.ts";
 import { keyAlgorithmOf } from "../functions/core/certificate.ts";
 import { fingerprintOf, splitPem, tryParseCertificate } from "../functions/core/pem.ts";
-import { type RotationEvent, type RotationState, TERMINAL_STATUSES } from "../functions/core/rotation.ts";
+import {
+  type ControlPointKind,
+  type RotationEvent,
+  type RotationState,
+  TERMINAL_STATUSES,
+} from "../functions/core/rotation.ts";
 import { controlRotation } from "../functions/dispatch/control-rotation.ts";
 import { sstWorkflowStarter, startRotation } from "../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
@@ -857,7 +862,7 @@ async function deliverControl(
   ctx: ActionContext,
   certificate: string,
   action: "rollback" | "approve",
-  at: { wave?: number; kind?: "bake" | "approval" },
+  at: { wave?: number; kind?: ControlPointKind },
   reason: string | undefined,
 ): Promise<string> {
   const { world, printer } = ctx;

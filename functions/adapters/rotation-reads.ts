@@ -4,8 +4,8 @@
  * read-only API routes read through a signed fetch (signed-table.ts); RotationStore, which also
  * writes, extends this class over the SDK's document client.
  */
-import type { RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
-import { RotationStatus as RotationStatuses } from "../core/rotation.ts";
+import type { ControlPointKind, RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
+import { CONTROL_POINT_KINDS, RotationStatus as RotationStatuses } from "../core/rotation.ts";
 import { AdapterError, awsErrorName } from "./errors.ts";
 import type { Item, TablePage, TableQuery, TableReads } from "./table-reads.ts";
 
@@ -41,7 +41,7 @@ export class InvalidNextTokenError extends InvalidListRequestError {
 export interface RotationControl {
   /** Durable callback id the rotation is waiting on. */
   callbackId: string;
-  kind: "bake" | "approval";
+  kind: ControlPointKind;
   wave: number;
 }
 
@@ -244,11 +244,11 @@ export class RotationReads {
     const { callbackId, kind, wave } = item;
     if (
       typeof callbackId !== "string" ||
-      (kind !== "bake" && kind !== "approval") ||
+      !(CONTROL_POINT_KINDS as readonly unknown[]).includes(kind) ||
       typeof wave !== "number"
     )
       throw new RotationStoreError(`control item of rotation ${rotationId} is malformed`);
-    return { callbackId, kind, wave };
+    return { callbackId, kind: kind as ControlPointKind, wave };
   }
 }
 

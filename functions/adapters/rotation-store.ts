@@ -33,7 +33,12 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import type { DistributionClaim, RotationEvent, RotationState } from "../core/rotation.ts";
+import {
+  CONTROL_POINT_KINDS,
+  type DistributionClaim,
+  type RotationEvent,
+  type RotationState,
+} from "../core/rotation.ts";
 import { awsErrorName } from "./errors.ts";
 import type { RotationControl } from "./rotation-reads.ts";
 import {
@@ -414,7 +419,7 @@ export class RotationStore extends RotationReads {
       return;
     }
     if (!control.callbackId) throw new RotationStoreError("control needs a callbackId");
-    if (control.kind !== "bake" && control.kind !== "approval")
+    if (!(CONTROL_POINT_KINDS as readonly string[]).includes(control.kind))
       throw new RotationStoreError(`unknown control kind ${JSON.stringify(control.kind)}`);
     if (!Number.isInteger(control.wave) || control.wave < 0)
       throw new RotationStoreError(`control wave must be a non-negative integer, got ${control.wave}`);

@@ -282,6 +282,46 @@ export class CredentialStore {
     await this.#dropIncompletePrevious(credentialSecret);
   }
 
+  /** Whether the credential secret holds an AWSPREVIOUS (the rollback record: a complete credential). */
+  async hasPrevious(credentialSecret: string): Promise<boolean> {
+    return holderOf(await this.stages(credentialSecret), STAGE.previous) !== undefined;
+  }
+
+  /**
+   * Undo a promotion (a rollback in the grace period): AWSCURRENT goes back from `versionId` to the credential
+   * it replaced (AWSPREVIOUS), and `versionId` keeps no label (Secrets Manager moves AWSPREVIOUS onto the
+   * version AWSCURRENT leaves; that is taken off: the rolled-back credential's certificate is retired, it is
+   * no rollback record). Idempotent: once AWSCURRENT is elsewhere, only a label left on `versionId` is taken
+   * off. Refuses when there is nothing to go back to (AWSCURRENT can only be moved, never removed).
+   */
+  async demote(credentialSecret: string, versionId: string): Promise<void> {
+    const stages = await this.stages(credentialSecret);
+    if (holderOf(stages, STAGE.current) === versionId) {
+      const previous = holderOf(stages, STAGE.previous);
+      if (!previous || previous === versionId)
+        throw new AdapterError(
+          `${credentialSecret} holds no credential before ${versionId}: the promotion cannot be undone`,
+          { retryable: false },
+        );
+      await this.#client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: credentialSecret,
+          VersionStage: STAGE.current,
+          MoveToVersionId: previous,
+          RemoveFromVersionId: versionId,
+        }),
+      );
+    }
+    if (holderOf(await this.stages(credentialSecret), STAGE.previous) === versionId)
+      await this.#client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: credentialSecret,
+          VersionStage: STAGE.previous,
+          RemoveFromVersionId: versionId,
+        }),
+      );
+  }
+
   /** AWSPREVIOUS is the rollback record: it must be a complete credential, or not be at all. */
   async #dropIncompletePrevious(credentialSecret: string): Promise<void> {
     const holder = holderOf(await this.stages(credentialSecret), STAGE.previous);

@@ -6,6 +6,7 @@
 import * as z from "zod/mini";
 import { PLANNED_KEY_REASONS, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
 import {
+  CONTROL_POINT_KINDS,
   type DistributionOutcome,
   type GateCheckReason,
   type GateVerdict,
@@ -320,6 +321,10 @@ export const RotationStateView = recorded({
   outcome: z.optional(
     recorded({ reason: z.optional(z.enum(ROTATION_REASONS)), detail: z.optional(z.string()) }),
   ),
+  promoted: optional(
+    recorded({ at: Timestamp, restorable: z.boolean() }),
+    "Set once the new credential was promoted (AWSCURRENT). restorable: a rollback in the grace period puts the one before it back.",
+  ),
   waitingFor: optional(
     recorded({ since: Timestamp, heldBy: z.array(DistributionClaimView) }),
     "Set while the rotation waits for distributions another rotation is changing (one rotation at a time per distribution): since when, and which rotation holds which distribution. Nothing is issued or swapped meanwhile.",
@@ -381,7 +386,12 @@ export const RotationEventView = z.discriminatedUnion("type", [
   }),
   event("rolled-back", {}),
   event("aborted", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
-  event("promoted", {}),
+  event("promoted", {
+    restorable: optional(
+      z.boolean(),
+      "The credential it replaced is AWSPREVIOUS, so a rollback in the grace period can put it back (false: a lineage's first credential). Absent in older records.",
+    ),
+  }),
   event("retired", { deleted: z.boolean(), revoked: z.boolean(), detail: z.string() }),
   event("completed", {}),
   event("failed", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
@@ -389,8 +399,6 @@ export const RotationEventView = z.discriminatedUnion("type", [
   event("waiting-for-distributions", { heldBy: z.array(DistributionClaimView) }),
   event("distributions-claimed", { distributionIds: z.array(z.string()), baselines: Baselines }),
 ]);
-
-const CONTROL_POINT_KINDS = ["bake", "approval"] as const;
 
 export const RotationAnswer = z.object({
   rotation: RotationStateView,

@@ -2,7 +2,7 @@
  * Text the operator reads: tables, durations, times, and a rotation's waves, gates, control point and
  * history in the rotation's own words. Pure: the clock is a parameter.
  */
-import { TERMINAL_STATUSES } from "../core/rotation.ts";
+import { type ControlPointKind, TERMINAL_STATUSES } from "../core/rotation.ts";
 import type {
   DistributionView,
   GateResultView,
@@ -226,7 +226,7 @@ export function describeEvent(event: RotationEventView): string {
 }
 
 export interface ControlPoint {
-  kind: "bake" | "approval";
+  kind: ControlPointKind;
   wave: number;
   /** True when the API did not report it and the CLI concluded it from the state. */
   inferred: boolean;
@@ -274,6 +274,12 @@ export function waitingLines(detail: RotationAnswer): string[] {
     return [
       `Waiting: wave ${control.wave} is baking (manual rollback window); its health gate runs when it ends.`,
       `  To roll back now: ${rollback}`,
+    ];
+  }
+  if (control?.kind === "grace") {
+    return [
+      "Grace period: every wave passed and the new credential is promoted; the old certificate is deleted when it ends.",
+      `  To roll back (every distribution and the credential secret go back): ${rollback}`,
     ];
   }
   if (control?.kind === "approval") {

@@ -30,6 +30,13 @@ export const TERMINAL_STATUSES: readonly RotationStatus[] = [
   "dry-run",
 ];
 
+/**
+ * Where a rotation waits for an operator (a durable callback): a wave's bake window (rollback), an approval
+ * between waves (approve / rollback), and the grace period after the promotion (rollback, which undoes it).
+ */
+export const CONTROL_POINT_KINDS = ["bake", "approval", "grace"] as const;
+export type ControlPointKind = (typeof CONTROL_POINT_KINDS)[number];
+
 /** Reason codes shared by logs, API answers and notifications. */
 export const RotationReason = {
   GateFailed: "GateFailed",
@@ -207,7 +214,15 @@ export type RotationEvent =
   | { type: "rolled-back-distribution"; at: string; distributionId: string; ok: boolean; error?: string }
   | { type: "rolled-back"; at: string }
   | { type: "aborted"; at: string; reason: RotationReason; detail: string }
-  | { type: "promoted"; at: string }
+  | {
+      type: "promoted";
+      at: string;
+      /**
+       * The credential it replaced is AWSPREVIOUS: a rollback in the grace period can put it back as
+       * AWSCURRENT (false: a lineage's first credential, nothing before it; absent in older records).
+       */
+      restorable?: boolean;
+    }
   | { type: "retired"; at: string; deleted: boolean; revoked: boolean; detail: string }
   | { type: "completed"; at: string }
   | { type: "failed"; at: string; reason: RotationReason; detail: string }
@@ -251,6 +266,8 @@ export interface RotationState {
   lastPreflight?: ProbeResult[];
   rollback?: { reason: RotationReason; actor: string; detail: string };
   outcome?: { reason?: RotationReason; detail?: string };
+  /** Set once the new credential is AWSCURRENT (whether the one before it can be put back). */
+  promoted?: { at: string; restorable: boolean };
   /** Set while the rotation waits for distributions another rotation is changing: since when, and who. */
   waitingFor?: { since: string; heldBy: DistributionClaim[] };
 }
@@ -370,7 +387,11 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
     case "aborted":
       return { ...base, status: "aborted", outcome: { reason: event.reason, detail: event.detail } };
     case "promoted":
-      return { ...base, status: "finalizing" };
+      return {
+        ...base,
+        status: "finalizing",
+        promoted: { at: event.at, restorable: event.restorable === true },
+      };
     case "retired":
       return base;
     case "completed":

@@ -8,7 +8,7 @@
  *
  * The sender is a port: `SendDurableExecutionCallbackSuccess` in Lambda, the local runner in the sandbox.
  */
-import { type RotationStatus, TERMINAL_STATUSES } from "../core/rotation.ts";
+import { type ControlPointKind, type RotationStatus, TERMINAL_STATUSES } from "../core/rotation.ts";
 
 /** What an operator may decide at a control point: roll the rotation back, or approve its next wave. */
 export const OPERATOR_DECISIONS = ["rollback", "approve"] as const;
@@ -39,10 +39,17 @@ export class CallbackClosedError extends Error {
 export interface ControlStore {
   statusOf(rotationId: string): Promise<RotationStatus | undefined>;
   /** The rotation's state (the wave in progress, for a rollback requested between control points). */
-  get?(rotationId: string): Promise<{ waves: Array<{ index: number; status: string }> } | undefined>;
+  get?(rotationId: string): Promise<
+    | {
+        waves: Array<{ index: number; status: string }>;
+        /** Set once promoted: whether the grace period can undo it. */
+        promoted?: { restorable: boolean };
+      }
+    | undefined
+  >;
   getControl(
     rotationId: string,
-  ): Promise<{ callbackId: string; kind: "bake" | "approval"; wave: number } | undefined>;
+  ): Promise<{ callbackId: string; kind: ControlPointKind; wave: number } | undefined>;
 }
 
 export class UnknownRotationError extends Error {
@@ -65,13 +72,14 @@ export interface ControlResult {
   rotationId: string;
   action: OperatorDecision;
   /** The control point the decision was delivered to; `requested`: recorded for the next safe point. */
-  kind: "bake" | "approval" | "requested";
+  kind: ControlPointKind | "requested";
   wave: number;
 }
 
 /**
  * Where a rollback may be requested between control points: from the start until the promotion (its step is
- * the last safe point). After it the rotation is finalizing, and a rollback would have to undo the promotion.
+ * the last safe point). After it the rotation is finalizing: a rollback is taken at its grace period's
+ * control point, which is open when the promotion can be undone (the credential it replaced is AWSPREVIOUS).
  */
 const ROLLBACK_REQUESTABLE: readonly RotationStatus[] = [
   "started",
@@ -123,9 +131,21 @@ export async function controlRotation(
     const wave = waves.find((w) => w.status !== "passed")?.index ?? waves.at(-1)?.index ?? 0;
     return { rotationId, action: "rollback", kind: "requested", wave };
   }
+  if (!control && status === "finalizing" && message.action === "rollback") {
+    const promoted = (await store.get?.(rotationId))?.promoted;
+    throw new NotControllableError(
+      promoted && !promoted.restorable
+        ? `rotation ${rotationId} promoted its lineage's first credential: there is none before it to put back, ` +
+            "so it can no longer be rolled back; rotate again instead"
+        : `rotation ${rotationId} is finalizing and its grace period is not open (it opens right after the ` +
+            "promotion, and closes when the old certificate is deleted) — retry in a moment",
+      status,
+      rotationId,
+    );
+  }
   if (!control) {
     throw new NotControllableError(
-      `rotation ${rotationId} is ${status} and not at a bake window or approval; ` +
+      `rotation ${rotationId} is ${status} and not at a bake window, approval or grace period; ` +
         "decisions are taken while a wave bakes or waits for approval — retry then",
       status,
       rotationId,
@@ -133,7 +153,9 @@ export async function controlRotation(
   }
   if (message.action === "approve" && control.kind !== "approval") {
     throw new NotControllableError(
-      `rotation ${rotationId} is baking wave ${control.wave}, not waiting for approval`,
+      control.kind === "grace"
+        ? `rotation ${rotationId} is in its grace period, not waiting for approval`
+        : `rotation ${rotationId} is baking wave ${control.wave}, not waiting for approval`,
       status,
       rotationId,
     );

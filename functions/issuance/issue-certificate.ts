@@ -300,7 +300,7 @@ export async function promoteCredential(
   deps: Pick<IssuanceDeps, "credentials">,
   request: Pick<IssuanceRequest, "rotationId" | "credential">,
   issued: { certificateArn: string; serial: string },
-): Promise<void> {
+): Promise<{ restorable: boolean }> {
   const versions = rotationVersionIds(request.rotationId);
   const stored = await deps.credentials.readInFlight(request.credential, versions.credential);
   const staged = stored?.value;
@@ -327,6 +327,20 @@ export async function promoteCredential(
   }
   await deps.credentials.promote(request.credential, versions.credential, stored.text);
   await deps.credentials.clearPending(request.credential, [versions.key, versions.credential]);
+  // The credential it replaced is the rollback record: a rollback in the grace period can put it back.
+  return { restorable: await deps.credentials.hasPrevious(request.credential) };
+}
+
+/**
+ * Undo `promoteCredential` (a rollback in the grace period, once every distribution is back on the old
+ * certificate): AWSCURRENT goes back to the credential the rotation replaced; the rolled-back one keeps no
+ * label. Only for a promotion that was restorable.
+ */
+export async function demoteCredential(
+  deps: Pick<IssuanceDeps, "credentials">,
+  request: Pick<IssuanceRequest, "rotationId" | "credential">,
+): Promise<void> {
+  await deps.credentials.demote(request.credential, rotationVersionIds(request.rotationId).credential);
 }
 
 /** After an abort or a rollback: the rotation's in-flight documents lose AWSPENDING; nothing else changes. */

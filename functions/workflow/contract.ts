@@ -8,7 +8,13 @@ import type { DistributionMetrics } from "../adapters/metrics.ts";
 import type { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { Notification } from "../core/notifications.ts";
-import type { DistributionClaim, RotationEvent, RotationRequest, RotationState } from "../core/rotation.ts";
+import type {
+  ControlPointKind,
+  DistributionClaim,
+  RotationEvent,
+  RotationRequest,
+  RotationState,
+} from "../core/rotation.ts";
 import type { IssuanceDeps } from "../issuance/issue-certificate.ts";
 import type { probeAll } from "../probe/origin-probe.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
@@ -19,7 +25,7 @@ export interface RotationInput extends RotationRequest {
 
 export interface ControlPoint {
   callbackId: string;
-  kind: "bake" | "approval";
+  kind: ControlPointKind;
   wave: number;
 }
 

@@ -144,6 +144,58 @@ describe("controlRotation", () => {
     ]);
   });
 
+  it("delivers a rollback to the grace period (after the promotion); an approval there is refused", async () => {
+    const { store, sender, sent } = memory("finalizing", { callbackId: "cb-g", kind: "grace", wave: 2 });
+    expect(
+      await controlRotation(store, sender, ID, { action: "rollback", actor: ACTOR, reason: "late 5xx" }),
+    ).toEqual({ rotationId: ID, action: "rollback", kind: "grace", wave: 2 });
+    expect(JSON.parse(sent[0]!.result)).toEqual({ action: "rollback", actor: ACTOR, reason: "late 5xx" });
+    const refused = await refusal(
+      controlRotation(store, sender, ID, { action: "approve", actor: ACTOR, reason: "" }),
+    );
+    expect(refused).toBeInstanceOf(NotControllableError);
+    expect(refused.message).toMatch(/is in its grace period, not waiting for approval/);
+    expect(sent).toHaveLength(1);
+  });
+
+  it.each([
+    [{ restorable: false }, /promoted its lineage's first credential: there is none before it to put back/],
+    [{ restorable: true }, /grace period is not open .* retry in a moment/],
+    [undefined, /grace period is not open .* retry in a moment/],
+  ])(
+    "finalizing without its grace control point (promoted %j): a rollback is refused and says why, nothing recorded",
+    async (promoted, message) => {
+      const { sender, sent } = memory("finalizing", undefined);
+      const requests: unknown[] = [];
+      const store: ControlStore = {
+        statusOf: async () => "finalizing",
+        getControl: async () => undefined,
+        get: async () => ({ waves: [], ...(promoted ? { promoted } : {}) }),
+      };
+      const refused = await refusal(
+        controlRotation(
+          store,
+          sender,
+          ID,
+          { action: "rollback", actor: ACTOR, reason: "late" },
+          {
+            requester: {
+              request: async (...a) => {
+                requests.push(a);
+                return true;
+              },
+            },
+            now: () => new Date(),
+          },
+        ),
+      );
+      expect(refused).toBeInstanceOf(NotControllableError);
+      expect(refused.message).toMatch(message);
+      expect(sent).toEqual([]);
+      expect(requests).toEqual([]);
+    },
+  );
+
   it("delivers a rollback or an approval to an approval", async () => {
     for (const action of ["rollback", "approve"] as const) {
       const { store, sender, sent } = memory("swapping", { callbackId: "cb-2", kind: "approval", wave: 0 });
@@ -180,7 +232,7 @@ describe("controlRotation", () => {
       undefined,
       "rollback",
       NotControllableError,
-      /not at a bake window or approval/,
+      /not at a bake window, approval or grace period/,
     ],
     [
       "an approval during a bake",

@@ -1146,7 +1146,12 @@ describe("the credential secret across a lineage's rotations: the rollback recor
 
     // The next attempt (a new execution name, as the dispatcher gives it) completes.
     resetFakeClock();
-    const second = await rotate(f, { input: { ...next, rotationId: `${next.rotationId}-2` } });
+    // A later generation's grace period is a control point (a durable callback, whose window the local runner
+    // lets run in real time): a short one.
+    const second = await rotate(f, {
+      input: { ...next, rotationId: `${next.rotationId}-2` },
+      deps: { settings: { ...f.deps.settings, graceSeconds: 1 } },
+    });
     expect(second.result.getStatus()).toBe("SUCCEEDED");
     const gen2 = (second.result.getResult() as RotationOutcome).newCertificateArn!;
     expect(presented(f)).toEqual([gen2, gen2]);
@@ -1162,4 +1167,70 @@ describe("the credential secret across a lineage's rotations: the rollback recor
     expect(f.standins.acm.arns()).toEqual([gen2]);
     await expectNoKeyLeak(f, second.result);
   });
+
+  it("a rollback in the grace period undoes the promotion: every distribution and AWSCURRENT go back, the old certificate stays", async () => {
+    const f = await fleet({ distributions: 2 });
+    const anchors = { trustAnchorsPem: f.newIssuer.certificatePem };
+    // The lineage's first credential: nothing before it, so its grace period is a plain wait (no control
+    // point) and its promotion says it cannot be undone.
+    const first = await rotate(f);
+    expect(first.result.getStatus()).toBe("SUCCEEDED");
+    expect(first.result.getOperations().map((o) => o.getName())).not.toContain("grace");
+    const firstState = await f.store.get(f.input().rotationId);
+    expect(firstState?.promoted).toEqual({ at: expect.any(String), restorable: false });
+    const gen1 = (first.result.getResult() as RotationOutcome).newCertificateArn!;
+    const afterFirst = secretsOf(f);
+    const firstCredential = expectOnlyCompleteCredentials(afterFirst.credential, anchors).current!;
+    const serial = new X509Certificate(firstCredential.certificatePem).serialNumber.toLowerCase();
+    const next: Partial<RotationInput> = {
+      certificateArn: gen1,
+      serial,
+      rotationId: rotationIdFor(gen1, serial, sha256Hex),
+    };
+
+    resetFakeClock();
+    const runner = new LocalDurableTestRunner({
+      handlerFunction: createRotationWorkflow(withWaitsThatAddUp(workflow), {
+        ...f.deps,
+        settings: { ...f.deps.settings, graceSeconds: 300 },
+      }),
+    });
+    const execution = runner.run({ payload: f.input(next) });
+    execution.catch(() => undefined);
+    const grace = await runner.getOperation("grace").waitForData(WaitingOperationStatus.STARTED);
+    await runner.getOperation("grace:open").waitForData(WaitingOperationStatus.COMPLETED);
+    // Promoted: every distribution presents the new generation, which is AWSCURRENT; the old one is previous.
+    const promoted = await f.store.get(next.rotationId!);
+    expect(promoted?.status).toBe("finalizing");
+    expect(promoted?.promoted?.restorable).toBe(true);
+    expect(await f.store.getControl(next.rotationId!)).toMatchObject({ kind: "grace", wave: 1 });
+    const gen2 = promoted!.issued!.certificateArn;
+    expect(presented(f)).toEqual([gen2, gen2]);
+    const during = expectOnlyCompleteCredentials(secretsOf(f).credential, anchors);
+    expect(during.current?.certificateArn).toBe(gen2);
+    expect(during.previous?.versionId).toBe(firstCredential.versionId);
+
+    await grace.sendCallbackSuccess(
+      JSON.stringify({ action: "rollback", actor: "erin", reason: "5xx after the promotion" }),
+    );
+    const rolledBack = await execution;
+    expect(rolledBack.getStatus()).toBe("FAILED");
+    expect(rolledBack.getError()?.errorMessage).toMatch(
+      /rolled-back \(ManualRollback\): 5xx after the promotion/,
+    );
+    // Every distribution back on the generation before, which is AWSCURRENT again; the rolled-back
+    // credential keeps no label (its certificate is gone); the old certificate was never deleted.
+    expect(presented(f)).toEqual([gen1, gen1]);
+    const after = expectOnlyCompleteCredentials(secretsOf(f).credential, anchors);
+    expect(after.current?.versionId).toBe(firstCredential.versionId);
+    expect(after.current?.certificateArn).toBe(gen1);
+    expect(after.previous).toBeUndefined();
+    expect(f.standins.acm.arns()).toEqual([gen1]);
+    const state = await f.store.get(next.rotationId!);
+    expect(state?.status).toBe("rolled-back");
+    expect(state?.rollback).toMatchObject({ reason: "ManualRollback", actor: "erin" });
+    expect(await f.store.getControl(next.rotationId!)).toBeUndefined();
+    expect(await f.store.activeRotationFor(gen1)).toBeUndefined();
+    await expectNoKeyLeak(f, rolledBack);
+  }, 90_000);
 });

@@ -1,10 +1,15 @@
 /**
  * Finalize, once every wave passed: promote the new credential (the credential secret's only write), keep
- * the old certificate through the grace period, then retire it (and revoke it when asked).
+ * the old certificate through the grace period, then retire it (and revoke it when asked). The grace period
+ * is a control point when the promotion can be undone (the credential it replaced is AWSPREVIOUS): an
+ * operator's rollback there puts every distribution back on the old certificate and the old credential back
+ * as AWSCURRENT (phases/rollback.ts). A lineage's first promotion has nothing before it: its grace period is a
+ * plain wait, and POST /rollback says why it cannot be taken.
  */
 
 import { X509Certificate } from "node:crypto";
 import { splitPem } from "../../core/pem.ts";
+import { RotationReason } from "../../core/rotation.ts";
 import { signedBy } from "../../core/validation.ts";
 import { promoteCredential } from "../../issuance/issue-certificate.ts";
 import type { Rotation } from "../steps.ts";
@@ -19,18 +24,33 @@ export async function finalize(r: Rotation): Promise<Ending | { halt: Halt }> {
   const newArn = r.state.issued!.certificateArn;
   // AWSCURRENT = the new credential, AWSPREVIOUS = the one it replaces. The last safe point: a rollback an
   // operator asked for after the last gate read its request is taken here, before anything is promoted.
+  let restorable: boolean;
   try {
-    await r.record("finalize:promote", async () => {
+    const promoted = await r.record("finalize:promote", async () => {
       await haltIfRollbackRequested(r);
-      await promoteCredential(deps.issuance, issuanceOf(r), r.state.issued!);
-      return { type: "promoted", at: r.at() };
+      const { restorable } = await promoteCredential(deps.issuance, issuanceOf(r), r.state.issued!);
+      return { type: "promoted", at: r.at(), restorable };
     });
+    restorable = promoted.restorable === true;
   } catch (error) {
     const halt = requestedHalt(error, "after the last wave, before the promotion");
     if (halt) return { halt };
     throw error;
   }
-  await r.wait("finalize:grace", Math.max(1, settings.graceSeconds));
+  const grace = Math.max(1, settings.graceSeconds);
+  if (restorable) {
+    // Until the old certificate is deleted, an operator may still undo the whole rotation.
+    const lastWave = r.state.waves.at(-1)?.index ?? 0;
+    const decision = await r.control("grace", "grace", lastWave, grace);
+    if (decision.action === "rollback")
+      return {
+        halt: {
+          reason: RotationReason.ManualRollback,
+          actor: decision.actor,
+          detail: decision.reason || "rollback requested in the grace period, after the promotion",
+        },
+      };
+  } else await r.wait("finalize:grace", grace);
   await r.record("finalize:retire", async () => {
     const retired = await deps.acm.deleteIfUnused(old.arn);
     let revoked = false;

@@ -4,7 +4,7 @@
  * presents it.
  */
 import { RotationReason, swappedDistributions } from "../../core/rotation.ts";
-import { abandonIssuance } from "../../issuance/issue-certificate.ts";
+import { abandonIssuance, demoteCredential } from "../../issuance/issue-certificate.ts";
 import type { Rotation } from "../steps.ts";
 import type { Ending } from "./end.ts";
 import { issuanceOf } from "./issue.ts";
@@ -54,11 +54,14 @@ export async function rollBack(r: Rotation, { reason, actor, detail }: Halt): Pr
   const restored = back.map((d) => d.distributionId).filter((id) => !stillSwapped().includes(id));
   await waitDeployed(r, "rollback", restored);
   const stuck = stillSwapped();
-  // The credential secret was never written (promotion comes after every wave): only AWSPENDING goes —
-  // unless distributions still present the new certificate: then its staged credential (its only key
-  // copy besides ACM) keeps AWSPENDING, so Secrets Manager never prunes it as an unlabeled version.
+  // Before the promotion the credential secret was never written: only AWSPENDING goes. After it (a rollback
+  // in the grace period), AWSCURRENT goes back to the credential it replaced. Unless distributions still
+  // present the new certificate: then its credential (its only key copy besides ACM) stays as it is —
+  // AWSPENDING before the promotion, so Secrets Manager never prunes it; AWSCURRENT after it.
   await r.act("rollback:secret", async () => {
-    if (stuck.length === 0) await abandonIssuance(r.deps.issuance, issuanceOf(r));
+    if (stuck.length > 0) return true;
+    if (r.state.promoted) await demoteCredential(r.deps.issuance, issuanceOf(r));
+    else await abandonIssuance(r.deps.issuance, issuanceOf(r));
     return true;
   });
   if (stuck.length > 0) {
