@@ -5,6 +5,7 @@
  */
 import * as z from "zod/mini";
 import { PLANNED_KEY_REASONS, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
+import { PREFLIGHT_PROBE_REASONS } from "../core/preflight.ts";
 import {
   CONTROL_POINT_KINDS,
   type DistributionOutcome,
@@ -238,10 +239,27 @@ export const RecordedReplacementKey = recorded({
 
 export const ProbeResultView = recorded({
   target: described(z.string(), '"distributionId/originId".'),
-  status: z.nullable(z.int()),
+  status: described(
+    z.nullable(z.int()),
+    "What the origin answered the new certificate (null: no HTTP answer).",
+  ),
   accepted: z.boolean(),
   error: z.optional(z.string()),
+  current: optional(
+    recorded({ status: z.nullable(z.int()), error: z.optional(z.string()) }),
+    "Preflight: what the origin answered the certificate in service, same path, same attempt (absent: nothing to compare with).",
+  ),
+  reason: optional(
+    z.enum(PREFLIGHT_PROBE_REASONS),
+    "Preflight: why the origin accepted (NotCompared, SameStatusClass, ServedWhileCurrentRefused) or refused (Refused, StatusClassDiffers, CurrentRefused) the new certificate.",
+  ),
 });
+
+/** What a preflight attempt compared the new certificate's answers with (ARN and serial, never a key). */
+export const PreflightComparisonView = z.discriminatedUnion("with", [
+  recorded({ with: z.literal("current-credential"), certificateArn: z.string(), serial: z.string() }),
+  recorded({ with: z.literal("nothing"), why: z.string() }),
+]);
 
 export const GateResultView = recorded({
   passed: z.boolean(),
@@ -317,6 +335,7 @@ export const RotationStateView = recorded({
   ),
   preflightAttempts: z.int(),
   lastPreflight: z.optional(z.array(ProbeResultView)),
+  lastPreflightCompared: z.optional(PreflightComparisonView),
   rollback: z.optional(recorded({ reason: z.enum(ROTATION_REASONS), actor: z.string(), detail: z.string() })),
   outcome: z.optional(
     recorded({ reason: z.optional(z.enum(ROTATION_REASONS)), detail: z.optional(z.string()) }),
@@ -366,6 +385,10 @@ export const RotationEventView = z.discriminatedUnion("type", [
   event("preflight", {
     attempt: z.int(),
     probes: z.array(ProbeResultView),
+    compared: optional(
+      PreflightComparisonView,
+      "Absent in events before the current certificate was probed too.",
+    ),
     deadlinePassed: z.boolean(),
     elapsedSeconds: z.optional(z.number()),
   }),

@@ -4,6 +4,7 @@
  * the history is the event list itself. Pure: no AWS, no clock (events carry their own timestamps).
  */
 import type { PlannedReplacementKey } from "./certificate.ts";
+import type { PreflightProbeReason } from "./preflight.ts";
 import type { SwapTarget, Wave, WaveSize } from "./waves.ts";
 
 export const RotationStatus = {
@@ -134,10 +135,26 @@ export interface GateCheck {
 export interface ProbeResult {
   /** "distributionId/originId" */
   target: string;
+  /** What the origin answered the new certificate (null: no HTTP answer, see `error`). */
   status: number | null;
   accepted: boolean;
   error?: string;
+  /**
+   * Preflight: what the same origin answered the certificate in service, on the same path in the same
+   * attempt (core/preflight.ts). Absent when there was nothing to compare with, and in gate probes.
+   */
+  current?: { status: number | null; error?: string };
+  /** Preflight: why the origin accepted or refused (absent in gate probes and older events). */
+  reason?: PreflightProbeReason;
 }
+
+/**
+ * What a preflight attempt compared the new certificate's answers with: the credential in service (its ARN
+ * and serial, never its key), or nothing, and why (then today's rule alone decides).
+ */
+export type PreflightComparison =
+  | { with: "current-credential"; certificateArn: string; serial: string }
+  | { with: "nothing"; why: string };
 
 export interface GateResult {
   passed: boolean;
@@ -195,6 +212,8 @@ export type RotationEvent =
       at: string;
       attempt: number;
       probes: ProbeResult[];
+      /** Absent in events before the current certificate was probed too. */
+      compared?: PreflightComparison;
       deadlinePassed: boolean;
       /** Seconds from the first attempt's start to this attempt's end (absent in events before it was kept). */
       elapsedSeconds?: number;
@@ -264,6 +283,8 @@ export interface RotationState {
   waves: WaveState[];
   preflightAttempts: number;
   lastPreflight?: ProbeResult[];
+  /** What the last preflight attempt compared the new certificate's answers with. */
+  lastPreflightCompared?: PreflightComparison;
   rollback?: { reason: RotationReason; actor: string; detail: string };
   outcome?: { reason?: RotationReason; detail?: string };
   /** Set once the new credential is AWSCURRENT (whether the one before it can be put back). */
@@ -335,7 +356,12 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
     case "trust-published":
       return { ...base, status: "trust-published", bundleSha256: event.bundleSha256 };
     case "preflight":
-      return { ...base, preflightAttempts: event.attempt, lastPreflight: event.probes };
+      return {
+        ...base,
+        preflightAttempts: event.attempt,
+        lastPreflight: event.probes,
+        ...(event.compared ? { lastPreflightCompared: event.compared } : {}),
+      };
     case "swapped":
       return {
         ...base,

@@ -1,0 +1,112 @@
+/**
+ * The preflight's verdict on one origin, from what it answered the new certificate and, when the service
+ * holds the credential in service, what it answered that one (same path, same timeout, same attempt).
+ *
+ * An origin may refuse a client certificate at the TLS layer (handshake failure, nginx's 400/495/496) or
+ * at the application layer (any status: 403 from `ssl_verify_client optional_no_ca` + an `if`, a 401 from
+ * an application that checks the certificate itself...). The second kind is told apart only by comparison:
+ * the new certificate is accepted when its answer is of the same status class (2xx, 3xx, 4xx, 5xx) as the
+ * answer to the certificate CloudFront presents today, so the swap changes nothing the origin decides.
+ *
+ * Rules, first match wins (each a named reason, shared by the event, the API and the abort's detail):
+ * 1. `Refused` — the new certificate got no HTTP answer, or 400/495/496 (today's rule, always applied).
+ * 2. `NotCompared` — accepted: nothing to compare with (no credential in service in the credential secret,
+ *    e.g. a certificate imported outside this service before its first rotation); today's rule alone.
+ * 3. Current certificate refused too (no HTTP answer, or 400/495/496): the origin gives no baseline.
+ *    `ServedWhileCurrentRefused` — accepted only on positive proof, a 2xx or 3xx to the new certificate (an
+ *    origin that verifies certificates and serves the new one: e.g. the certificate in service expired, or
+ *    the origin already dropped its CA — refusing there would block the rotation that ends an outage).
+ *    `CurrentRefused` — anything else (a 401, 403, 404, 5xx): the origin proves nothing about the new one.
+ * 4. `SameStatusClass` — accepted: both answered, in the same class.
+ *    `StatusClassDiffers` — refused: e.g. 403 to the new certificate, 200 to the current one.
+ *
+ * Pure: no I/O, no clock, no key material (statuses and transport error messages only).
+ */
+import type { ProbeResult } from "./rotation.ts";
+
+/** HTTP statuses with which TLS servers refuse a client certificate after the handshake (nginx: 400/495/496). */
+export const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 495, 496]);
+
+export const PreflightProbeReason = {
+  Refused: "Refused",
+  NotCompared: "NotCompared",
+  ServedWhileCurrentRefused: "ServedWhileCurrentRefused",
+  CurrentRefused: "CurrentRefused",
+  SameStatusClass: "SameStatusClass",
+  StatusClassDiffers: "StatusClassDiffers",
+} as const;
+export type PreflightProbeReason = (typeof PreflightProbeReason)[keyof typeof PreflightProbeReason];
+export const PREFLIGHT_PROBE_REASONS = Object.values(PreflightProbeReason) as [
+  PreflightProbeReason,
+  ...PreflightProbeReason[],
+];
+
+/** One certificate's answer: an HTTP status, or none (and why: the transport error's message). */
+export interface ProbeAnswer {
+  status: number | null;
+  error?: string;
+}
+
+/** Whether the TLS layer (or no answer at all) refused the certificate: today's rule. */
+export function refusedAtTls(answer: ProbeAnswer): boolean {
+  return answer.status === null || REFUSAL_STATUSES.has(answer.status);
+}
+
+/** 2 for 2xx, 4 for 4xx... */
+export function statusClass(status: number): number {
+  return Math.floor(status / 100);
+}
+
+/**
+ * The preflight's probe result for one origin: the new certificate's answer (`status`, `error`), the
+ * current one's (`current`, absent when there is nothing to compare with), the verdict and its reason.
+ */
+export function judgePreflightProbe(
+  target: string,
+  fresh: ProbeAnswer,
+  current: ProbeAnswer | undefined,
+): ProbeResult {
+  const verdict = (accepted: boolean, reason: PreflightProbeReason): ProbeResult => ({
+    target,
+    status: fresh.status,
+    accepted,
+    ...(fresh.error !== undefined ? { error: fresh.error } : {}),
+    ...(current
+      ? {
+          current: {
+            status: current.status,
+            ...(current.error !== undefined ? { error: current.error } : {}),
+          },
+        }
+      : {}),
+    reason,
+  });
+  if (refusedAtTls(fresh)) return verdict(false, "Refused");
+  if (!current) return verdict(true, "NotCompared");
+  if (refusedAtTls(current)) {
+    const served = statusClass(fresh.status!) === 2 || statusClass(fresh.status!) === 3;
+    return served ? verdict(true, "ServedWhileCurrentRefused") : verdict(false, "CurrentRefused");
+  }
+  return statusClass(fresh.status!) === statusClass(current.status!)
+    ? verdict(true, "SameStatusClass")
+    : verdict(false, "StatusClassDiffers");
+}
+
+function answerText(answer: ProbeAnswer): string {
+  return answer.status === null ? (answer.error ?? "no answer") : String(answer.status);
+}
+
+/** A refused origin as the abort's detail names it: what each certificate got, and why that is a refusal. */
+export function describeRefusal(probe: ProbeResult): string {
+  const fresh = answerText(probe);
+  if (!probe.current) return `${probe.target} (${fresh})`;
+  const current = answerText(probe.current);
+  switch (probe.reason) {
+    case "StatusClassDiffers":
+      return `${probe.target} (${fresh} to the new certificate, ${current} to the current one: a different answer)`;
+    case "CurrentRefused":
+      return `${probe.target} (${fresh} to the new certificate, ${current} to the current one: the current certificate is refused too, the origin proves nothing)`;
+    default:
+      return `${probe.target} (${fresh} to the new certificate, ${current} to the current one)`;
+  }
+}
