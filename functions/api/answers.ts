@@ -251,7 +251,7 @@ export const ProbeResultView = recorded({
   ),
   reason: optional(
     z.enum(PREFLIGHT_PROBE_REASONS),
-    "Preflight: why the origin accepted (NotCompared, SameStatusClass, ServedWhileCurrentRefused) or refused (Refused, StatusClassDiffers, CurrentRefused) the new certificate.",
+    "Preflight: why the origin accepted (NotCompared, SameStatusClass, Served) or refused (Refused, StatusClassDiffers, CurrentRefused) the new certificate.",
   ),
 });
 

@@ -12,13 +12,16 @@
  * 1. `Refused` — the new certificate got no HTTP answer, or 400/495/496 (today's rule, always applied).
  * 2. `NotCompared` — accepted: nothing to compare with (no credential in service in the credential secret,
  *    e.g. a certificate imported outside this service before its first rotation); today's rule alone.
- * 3. Current certificate refused too (no HTTP answer, or 400/495/496): the origin gives no baseline.
- *    `ServedWhileCurrentRefused` — accepted only on positive proof, a 2xx or 3xx to the new certificate (an
- *    origin that verifies certificates and serves the new one: e.g. the certificate in service expired, or
- *    the origin already dropped its CA — refusing there would block the rotation that ends an outage).
- *    `CurrentRefused` — anything else (a 401, 403, 404, 5xx): the origin proves nothing about the new one.
- * 4. `SameStatusClass` — accepted: both answered, in the same class.
- *    `StatusClassDiffers` — refused: e.g. 403 to the new certificate, 200 to the current one.
+ * 3. `SameStatusClass` — accepted: both answered, in the same class (200/200, 401/401, 404/403...).
+ * 4. `Served` — accepted: the new certificate got a 2xx, whatever the current one got. A 2xx is the
+ *    origin serving the certificate; when the current one is refused (it expired, the origin already dropped
+ *    its CA) the swap can only mend the origin, and refusing would block the rotation that ends an outage.
+ * 5. `CurrentRefused` — refused: the current certificate is refused too (no HTTP answer, or 400/495/496),
+ *    so the origin gives no baseline, and the new one's answer is no 2xx (a 401, 403, 302...): the origin
+ *    proves nothing about the new certificate. Fail closed: an origin that refuses the certificate in
+ *    service is broken or misconfigured, and an operator must look at it before anything is swapped.
+ * 6. `StatusClassDiffers` — refused: e.g. 403 (or a 302 to a login page) to the new certificate, 200 to the
+ *    current one: an application-level refusal.
  *
  * Pure: no I/O, no clock, no key material (statuses and transport error messages only).
  */
@@ -30,9 +33,9 @@ export const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 495, 496]);
 export const PreflightProbeReason = {
   Refused: "Refused",
   NotCompared: "NotCompared",
-  ServedWhileCurrentRefused: "ServedWhileCurrentRefused",
-  CurrentRefused: "CurrentRefused",
   SameStatusClass: "SameStatusClass",
+  Served: "Served",
+  CurrentRefused: "CurrentRefused",
   StatusClassDiffers: "StatusClassDiffers",
 } as const;
 export type PreflightProbeReason = (typeof PreflightProbeReason)[keyof typeof PreflightProbeReason];
@@ -83,13 +86,12 @@ export function judgePreflightProbe(
   });
   if (refusedAtTls(fresh)) return verdict(false, "Refused");
   if (!current) return verdict(true, "NotCompared");
-  if (refusedAtTls(current)) {
-    const served = statusClass(fresh.status!) === 2 || statusClass(fresh.status!) === 3;
-    return served ? verdict(true, "ServedWhileCurrentRefused") : verdict(false, "CurrentRefused");
+  const currentRefused = refusedAtTls(current);
+  if (!currentRefused && statusClass(fresh.status!) === statusClass(current.status!)) {
+    return verdict(true, "SameStatusClass");
   }
-  return statusClass(fresh.status!) === statusClass(current.status!)
-    ? verdict(true, "SameStatusClass")
-    : verdict(false, "StatusClassDiffers");
+  if (statusClass(fresh.status!) === 2) return verdict(true, "Served");
+  return currentRefused ? verdict(false, "CurrentRefused") : verdict(false, "StatusClassDiffers");
 }
 
 function answerText(answer: ProbeAnswer): string {

@@ -118,27 +118,35 @@ const cases: Array<{
     reason: "StatusClassDiffers",
   },
   {
-    name: "200 and 403",
-    fresh: answer(200),
-    current: answer(403),
+    name: "403 and 500",
+    fresh: answer(403),
+    current: answer(500),
     accepted: false,
     reason: "StatusClassDiffers",
   },
-  // The current certificate refused at the TLS layer: no baseline; only a served answer proves acceptance.
+  // A 2xx to the new certificate is the origin serving it, whatever the current one got.
   {
     name: "current refused (400), new 200",
     fresh: answer(200),
     current: answer(400),
     accepted: true,
-    reason: "ServedWhileCurrentRefused",
+    reason: "Served",
   },
   {
-    name: "current no answer, new 301",
-    fresh: answer(301),
+    name: "current no answer, new 204",
+    fresh: answer(204),
     current: handshake,
     accepted: true,
-    reason: "ServedWhileCurrentRefused",
+    reason: "Served",
   },
+  {
+    name: "current 403, new 200",
+    fresh: answer(200),
+    current: answer(403),
+    accepted: true,
+    reason: "Served",
+  },
+  // The current certificate refused at the TLS layer and no 2xx to the new one: the origin proves nothing.
   {
     name: "current refused (400), new 403",
     fresh: answer(403),
@@ -150,6 +158,13 @@ const cases: Array<{
     name: "current refused (496), new 401",
     fresh: answer(401),
     current: answer(496),
+    accepted: false,
+    reason: "CurrentRefused",
+  },
+  {
+    name: "current no answer, new 301",
+    fresh: answer(301),
+    current: handshake,
     accepted: false,
     reason: "CurrentRefused",
   },
