@@ -2,14 +2,15 @@
  * A real TLS origin whose trusted client-CA bundle can be changed: an nginx origin (./nginx-origin.ts, the
  * real thing: `ssl_verify_client on`, reloads) or a Node TLS server (./tls-origin.ts, needs nothing
  * installed, trust swapped at once). Both answer 200 to a trusted client certificate and 400 to an untrusted
- * one, on 127.0.0.1. Used by the test fleet (test/support/fleet.ts) and the sandbox.
+ * one, on 127.0.0.1, unless told other statuses (`answers`: e.g. an application-level 403). Used by the test fleet (test/support/fleet.ts) and the sandbox.
  */
 import { readFile } from "node:fs/promises";
 import { type NginxControl, startNginxOrigin } from "./nginx-origin.ts";
 import type { IssuedCredential } from "./pki.ts";
-import { startTlsOrigin } from "./tls-origin.ts";
+import { type OriginAnswers, startTlsOrigin } from "./tls-origin.ts";
 
 export type OriginKind = "nginx" | "node";
+export type { OriginAnswers };
 
 export interface FleetOrigin {
   name: string;
@@ -32,6 +33,7 @@ export async function startFleetOrigin(
   name: string,
   server: IssuedCredential,
   clientCaPem: string,
+  answers?: OriginAnswers,
 ): Promise<FleetOrigin> {
   if (kind === "nginx") {
     const nginx = await startNginxOrigin({
@@ -39,6 +41,7 @@ export async function startFleetOrigin(
       serverCertPem: server.certificatePem,
       serverKeyPem: server.privateKeyPem,
       clientCaBundlePem: clientCaPem,
+      ...(answers ? { answers } : {}),
     });
     return {
       name,
@@ -55,6 +58,7 @@ export async function startFleetOrigin(
     serverCertPem: server.certificatePem,
     serverKeyPem: server.privateKeyPem,
     clientCaPem,
+    ...(answers ? { answers } : {}),
   });
   let trusted = clientCaPem;
   return {

@@ -48,6 +48,13 @@ export interface NginxOriginOptions {
   name?: string;
   /** `ssl_verify_depth` (default 3: leaf, issuing CA, root). */
   verifyDepth?: number;
+  /**
+   * Statuses answered to a trusted and to an untrusted client certificate. Default 200, and nginx's own
+   * TLS-level 400 (`ssl_verify_client on`). With `untrusted` set, the origin refuses at the application
+   * level instead: `ssl_verify_client optional_no_ca` and `if ($ssl_client_verify != SUCCESS) { return
+   * <untrusted>; }` (with `optional`, nginx itself would still answer 400 to an untrusted certificate).
+   */
+  answers?: { trusted?: number; untrusted?: number };
   /** How long `startNginxOrigin` waits for the origin to answer (default 10 s). */
   startTimeoutMs?: number;
   /** How long `setClientCaBundle` waits for the reload to take effect (default 10 s). */
@@ -329,7 +336,8 @@ function killAllSync(): void {
 
 class NginxOriginProcess implements NginxOrigin {
   readonly name: string;
-  readonly #options: Required<Omit<NginxOriginOptions, "name">>;
+  readonly #options: Required<Omit<NginxOriginOptions, "name" | "answers">> &
+    Pick<NginxOriginOptions, "answers">;
   /** Random token answered in X-Origin-Id: proves a probe reached THIS nginx. */
   readonly #originId = randomUUID();
   #dir = "";
@@ -355,6 +363,7 @@ class NginxOriginProcess implements NginxOrigin {
       startTimeoutMs: options.startTimeoutMs ?? DEFAULTS.startTimeoutMs,
       reloadTimeoutMs: options.reloadTimeoutMs ?? DEFAULTS.reloadTimeoutMs,
     };
+    if (options.answers) this.#options.answers = options.answers;
     this.#bundlePem = options.clientCaBundlePem;
   }
 
@@ -390,6 +399,8 @@ class NginxOriginProcess implements NginxOrigin {
   #renderConfig(generation: number, bundleFile: string): string {
     const p = (file: string) => q(this.#path(file));
     const runningAsRoot = process.getuid?.() === 0;
+    const trusted = this.#options.answers?.trusted ?? 200;
+    const untrusted = this.#options.answers?.untrusted;
     // Access log as JSON (escape=json makes nginx escape the variable values).
     const logFormat =
       `'{"time":"$time_iso8601","request":"$request","status":$status,` +
@@ -426,7 +437,7 @@ http {
     ssl_session_cache off;
     ssl_session_tickets off;
 
-    ssl_verify_client on;
+    ssl_verify_client ${untrusted === undefined ? "on" : "optional_no_ca"};
     ssl_client_certificate ${p(bundleFile)};
     ssl_verify_depth ${this.#options.verifyDepth};
 
@@ -438,8 +449,16 @@ http {
     add_header X-Client-Serial $ssl_client_serial always;
 
     location / {
-      default_type text/plain;
-      return 200 "ok $ssl_client_s_dn\\n";
+      default_type text/plain;${
+        untrusted === undefined
+          ? ""
+          : `
+      # An application-level refusal: the TLS layer lets any certificate through.
+      if ($ssl_client_verify != SUCCESS) {
+        return ${untrusted} "refused $ssl_client_verify\\n";
+      }`
+      }
+      return ${trusted} "ok $ssl_client_s_dn\\n";
     }
   }
 }

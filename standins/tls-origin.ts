@@ -1,6 +1,7 @@
 /**
  * A real mTLS origin in Node: HTTPS on 127.0.0.1 requiring a client certificate, answering 200 to trusted
- * clients and 400 to untrusted ones (as nginx does). Its trust can be swapped instantly, which lets tests
+ * clients and 400 to untrusted ones (as nginx does), or other statuses (`answers`): e.g. an origin that
+ * refuses an unknown certificate at the application level (403 from the application, no TLS-level refusal). Its trust can be swapped instantly, which lets tests
  * script origins that trust a new issuer late, never, or stop trusting it. nginx origins are in
  * test/support/nginx.ts; this one needs nothing installed.
  */
@@ -14,6 +15,15 @@ export interface TlsOriginOptions {
   serverKeyPem: string;
   /** CA bundle trusted for client certificates. */
   clientCaPem: string;
+  answers?: OriginAnswers;
+}
+
+/** The HTTP status an origin answers a trusted and an untrusted (or missing) client certificate with. */
+export interface OriginAnswers {
+  /** Default 200. A 401 is an origin that also wants a header no probe sends. */
+  trusted?: number;
+  /** Default 400 (nginx's TLS-level refusal). A 403 is an application-level refusal. */
+  untrusted?: number;
 }
 
 export interface OriginCounters {
@@ -43,12 +53,16 @@ export class TlsOrigin {
         const socket = req.socket as TLSSocket;
         if (socket.authorized) {
           this.counters.accepted += 1;
-          res.writeHead(200, { "content-type": "text/plain", "x-origin": this.name });
+          res.writeHead(options.answers?.trusted ?? 200, {
+            "content-type": "text/plain",
+            "x-origin": this.name,
+          });
           res.end(`ok ${socket.getPeerCertificate().serialNumber ?? ""}\n`);
         } else {
           this.counters.refused += 1;
-          res.writeHead(400, { "content-type": "text/plain", "x-origin": this.name });
-          res.end(`400 The SSL certificate error (${socket.authorizationError ?? "no certificate"})\n`);
+          const status = options.answers?.untrusted ?? 400;
+          res.writeHead(status, { "content-type": "text/plain", "x-origin": this.name });
+          res.end(`${status} The SSL certificate error (${socket.authorizationError ?? "no certificate"})\n`);
         }
       },
     );

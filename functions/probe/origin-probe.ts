@@ -1,10 +1,13 @@
 /**
  * Synthetic probe: a real mTLS request to an origin with a client credential, exactly what CloudFront will
  * do once it presents that credential. The origin is the only verifier, so only the origin can say yes.
+ * `accepted` here is the TLS-level rule (an answer, and not 400/495/496); an origin that refuses at the
+ * application level (403...) is caught only by comparing with the current certificate (core/preflight.ts).
  */
 import { request } from "node:https";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
+import { REFUSAL_STATUSES } from "../core/preflight.ts";
 import type { ProbeResult } from "../core/rotation.ts";
 
 export interface OriginEndpoint {
@@ -28,9 +31,6 @@ export interface ProbeOptions {
   /** Extra CA certificates trusted for the ORIGIN's server certificate (private origins, tests). */
   originServerCaPem?: string;
 }
-
-/** HTTP statuses with which TLS servers refuse a client certificate after the handshake (nginx: 400/495/496). */
-const REFUSAL_STATUSES = new Set([400, 495, 496]);
 
 export function probeOrigin(
   endpoint: OriginEndpoint,

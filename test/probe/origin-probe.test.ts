@@ -12,6 +12,7 @@ import {
   type Socket,
 } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { judgePreflightProbe } from "../../functions/core/preflight.ts";
 import type { ProbeResult } from "../../functions/core/rotation.ts";
 import {
   type ClientIdentity,
@@ -19,6 +20,7 @@ import {
   probeAll,
   probeOrigin,
 } from "../../functions/probe/origin-probe.ts";
+import { startNginxOrigin } from "../../standins/nginx-origin.ts";
 import {
   type CertificateAuthority,
   createRootCa,
@@ -26,7 +28,7 @@ import {
   issueClientCredential,
   issueServerCredential,
 } from "../../standins/pki.ts";
-import { startTlsOrigin, type TlsOrigin } from "../../standins/tls-origin.ts";
+import { type OriginAnswers, startTlsOrigin, type TlsOrigin } from "../../standins/tls-origin.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 
 let clientCa: CertificateAuthority;
@@ -174,6 +176,54 @@ describe("probeOrigin: the origin decides", () => {
     } finally {
       https.closeAllConnections();
       await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
+  });
+});
+
+describe("application-level refusals (issue 11): only a comparison with the current certificate tells", () => {
+  // An origin whose TLS layer lets any certificate through and whose application answers 403 to one it
+  // does not trust: the probe's TLS-level rule accepts that 403; judged against the trusted (current)
+  // certificate's 200, it is a refusal.
+  const expectApplicationRefusal = async (port: number) => {
+    const fresh = await probe(endpoint(port), untrusted);
+    const current = await probe(endpoint(port), trusted);
+    expect(fresh).toEqual({ target: "E1/origin-a", status: 403, accepted: true });
+    expect(current).toEqual({ target: "E1/origin-a", status: 200, accepted: true });
+    expect(judgePreflightProbe(fresh.target, fresh, current)).toMatchObject({
+      accepted: false,
+      reason: "StatusClassDiffers",
+    });
+    expect(judgePreflightProbe(current.target, current, current)).toMatchObject({ accepted: true });
+  };
+  const answers: OriginAnswers = { untrusted: 403 };
+
+  it("nginx: ssl_verify_client optional_no_ca + if ($ssl_client_verify != SUCCESS) { return 403; }", async () => {
+    const nginx = await startNginxOrigin({
+      name: "app-403",
+      serverCertPem: server.certificatePem,
+      serverKeyPem: server.privateKeyPem,
+      clientCaBundlePem: clientCa.certificatePem,
+      answers,
+    });
+    try {
+      await expectApplicationRefusal(nginx.port);
+    } finally {
+      await nginx.stop();
+    }
+  });
+
+  it("Node: requests a certificate, never rejects the handshake, answers 403 to an untrusted one", async () => {
+    const app = await startTlsOrigin({
+      name: "app-403",
+      serverCertPem: server.certificatePem,
+      serverKeyPem: server.privateKeyPem,
+      clientCaPem: clientCa.certificatePem,
+      answers,
+    });
+    try {
+      await expectApplicationRefusal(app.port);
+    } finally {
+      await app.close();
     }
   });
 });

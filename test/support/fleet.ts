@@ -15,14 +15,16 @@ import {
   RotationStore,
   toDocumentClient,
 } from "../../functions/adapters/rotation-store.ts";
+import { tokenFor } from "../../functions/adapters/secrets.ts";
 import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import type { SupportedKeyAlgorithm } from "../../functions/core/certificate.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { rotationIdFor } from "../../functions/core/rotation.ts";
 import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
+import { credentialSecretName } from "../../functions/workflow/phases/plan.ts";
 import type { RotationDeps, RotationInput } from "../../functions/workflow/rotation-workflow.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
-import { type FleetOrigin, startFleetOrigin } from "../../standins/fleet-origin.ts";
+import { type FleetOrigin, type OriginAnswers, startFleetOrigin } from "../../standins/fleet-origin.ts";
 import { type Standins, type StandinsOptions, startStandins } from "../../standins/index.ts";
 import {
   type CaKeyAlgorithm,
@@ -73,8 +75,19 @@ export interface FleetOptions {
   newIssuer?: "same" | "other";
   /** Key of the new CA when `newIssuer` is "other" (default: the old CA's). A CA change of key type. */
   newCaKeyAlgorithm?: CaKeyAlgorithm;
-  /** Origins (by index) that do not trust the new issuer at the start. */
   standins?: StandinsOptions;
+  /**
+   * What origins (by index) answer a trusted and an untrusted client certificate (default 200 and the
+   * TLS-level 400): e.g. `{ untrusted: 403 }`, an origin refusing an unknown certificate at the application
+   * level; `{ trusted: 401 }`, one that also wants a header no probe sends.
+   */
+  originAnswers?: Record<number, OriginAnswers>;
+  /**
+   * The certificate in service's complete credential (with its key) as the credential secret's AWSCURRENT,
+   * as after a rotation this service completed; by default the secret has no version (a certificate
+   * imported outside the service, before its first rotation).
+   */
+  currentCredential?: boolean;
   settings?: Partial<RotationSettings>;
   /**
    * CloudFront's 5xx datapoints: "steady" (default) publishes healthy traffic for every distribution, one
@@ -250,6 +263,22 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
       oldCredential.certificatePem,
     ).serialNumber.toLowerCase();
 
+    if (options.currentCredential) {
+      // What a completed rotation leaves: the credential in service is the credential secret's AWSCURRENT.
+      const document = {
+        kind: "credential",
+        rotationId: "initial",
+        ...oldCredential,
+        certificateArn: oldCertificateArn,
+        serial: oldSerial,
+      };
+      await deps.issuance.credentials.promote(
+        credentialSecretName(settings, oldCertificateArn),
+        tokenFor("initial"),
+        JSON.stringify(document),
+      );
+    }
+
     const oldTrustPem = oldIssuer.certificatePem + root.certificatePem;
     const newTrustPem = newIssuer.certificatePem + newRoot.certificatePem;
     const bothTrustPem = oldIssuer === newIssuer ? oldTrustPem : oldTrustPem + newTrustPem;
@@ -259,7 +288,13 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     const distributionIds: string[] = [];
     for (let i = 0; i < options.distributions; i += 1) {
       const name = `origin-${i + 1}`;
-      const origin = await startFleetOrigin(options.origin ?? "node", name, serverIdentity, oldTrustPem);
+      const origin = await startFleetOrigin(
+        options.origin ?? "node",
+        name,
+        serverIdentity,
+        oldTrustPem,
+        options.originAnswers?.[i],
+      );
       cleanups.push(() => origin.stop());
       const config = buildDistributionConfig({
         origins: 1,

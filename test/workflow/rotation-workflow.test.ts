@@ -858,6 +858,149 @@ describe("one rotation at a time per distribution", () => {
   });
 });
 
+describe("application-level refusals (issue 11): the preflight compares with the current certificate", () => {
+  type Preflight = Extract<RotationEvent, { type: "preflight" }>;
+  const preflights = async (f: Fleet) =>
+    (await f.store.history(f.input().rotationId)).filter((e): e is Preflight => e.type === "preflight");
+
+  it("an origin answering 403 to the new certificate and 200 to the current one: aborted, nothing swapped", async () => {
+    // Origin 2 does not trust the new CA and says so at the application level (no TLS-level refusal).
+    const f = await fleet({
+      distributions: 2,
+      newIssuer: "other",
+      currentCredential: true,
+      originAnswers: { 1: { untrusted: 403 } },
+    });
+    const [first, second] = f.distributionIds as [string, string];
+    await f.origins.get(first)!.trust(f.bothTrustPem);
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      new RegExp(
+        `aborted \\(PreflightRefused\\): origins refused the new certificate: ${second}/origin-1 \\(403 to the new certificate, 200 to the current one: a different answer\\)$`,
+      ),
+    );
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    expect(presented(f)).toEqual([f.oldCertificateArn, f.oldCertificateArn]);
+    expect(f.standins.acm.arns()).toEqual([f.oldCertificateArn]);
+    const last = (await preflights(f)).at(-1)!;
+    expect(last.compared).toEqual({
+      with: "current-credential",
+      certificateArn: f.oldCertificateArn,
+      serial: f.oldSerial,
+    });
+    // In wave order (the plan's), so compared as a set.
+    expect(last.probes).toHaveLength(2);
+    expect(last.probes).toEqual(
+      expect.arrayContaining([
+        {
+          target: `${first}/origin-1`,
+          status: 200,
+          accepted: true,
+          current: { status: 200 },
+          reason: "SameStatusClass",
+        },
+        {
+          target: `${second}/origin-1`,
+          status: 403,
+          accepted: false,
+          current: { status: 200 },
+          reason: "StatusClassDiffers",
+        },
+      ]),
+    );
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("aborted");
+    expect(state?.lastPreflightCompared?.with).toBe("current-credential");
+    // The credential in service is untouched; the rotation's staged credential is no longer pending.
+    expect(secretsOf(f).credential.holder("AWSCURRENT")?.document?.certificateArn).toBe(f.oldCertificateArn);
+    expect(secretsOf(f).issuance.holder("AWSPENDING")).toBeUndefined();
+    await expectNoKeyLeak(f, result);
+  });
+
+  it("an origin answering 200 to both: accepted, and the rotation completes", async () => {
+    const f = await fleet({ distributions: 1, currentCredential: true });
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const [only] = await preflights(f);
+    expect(only?.compared?.with).toBe("current-credential");
+    expect(only?.probes).toEqual([
+      {
+        target: `${f.distributionIds[0]}/origin-1`,
+        status: 200,
+        accepted: true,
+        current: { status: 200 },
+        reason: "SameStatusClass",
+      },
+    ]);
+    // The credential it compared with is now the rollback record.
+    const { credential } = secretsOf(f);
+    expect(credential.holder("AWSPREVIOUS")?.document?.certificateArn).toBe(f.oldCertificateArn);
+    expect(credential.holder("AWSCURRENT")?.document?.certificateArn).not.toBe(f.oldCertificateArn);
+    await expectNoKeyLeak(f, result);
+  });
+
+  it("an origin answering 401 to both (it wants a header no probe sends): accepted, same status class", async () => {
+    const f = await fleet({
+      distributions: 1,
+      currentCredential: true,
+      originAnswers: { 0: { trusted: 401 } },
+    });
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const [only] = await preflights(f);
+    expect(only?.probes[0]).toMatchObject({ status: 401, accepted: true, current: { status: 401 } });
+    expect(only?.probes[0]?.reason).toBe("SameStatusClass");
+  });
+
+  it("the current certificate refused and no 2xx to the new one: the origin proves nothing, aborted", async () => {
+    // The origin already trusts only the new CA (the current certificate gets the TLS-level 400) and wants a
+    // header: the new certificate's 401 says nothing about whether the origin accepts it.
+    const f = await fleet({
+      distributions: 1,
+      newIssuer: "other",
+      currentCredential: true,
+      originAnswers: { 0: { trusted: 401 } },
+    });
+    const [only] = f.distributionIds as [string];
+    await f.origins.get(only)!.trust(f.newTrustPem);
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toContain(
+      `${only}/origin-1 (401 to the new certificate, 400 to the current one: the current certificate is refused too, the origin proves nothing)`,
+    );
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    expect((await preflights(f)).at(-1)?.probes[0]?.reason).toBe("CurrentRefused");
+  });
+
+  it("the current certificate refused and a 200 to the new one: served, the swap mends the origin", async () => {
+    const f = await fleet({ distributions: 1, newIssuer: "other", currentCredential: true });
+    const [only] = f.distributionIds as [string];
+    await f.origins.get(only)!.trust(f.newTrustPem);
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect((await preflights(f))[0]?.probes[0]).toMatchObject({
+      status: 200,
+      accepted: true,
+      current: { status: 400 },
+      reason: "Served",
+    });
+  });
+
+  it("no credential in service (a first rotation): today's rule alone, and the event says so", async () => {
+    // The 403 passes: without the current certificate's key there is nothing to compare with.
+    const f = await fleet({ distributions: 1, newIssuer: "other", originAnswers: { 0: { untrusted: 403 } } });
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const [only] = await preflights(f);
+    expect(only?.compared).toMatchObject({ with: "nothing" });
+    expect(only?.compared?.with === "nothing" && only.compared.why).toMatch(/^no credential in service in /);
+    expect(only?.probes).toEqual([
+      { target: `${f.distributionIds[0]}/origin-1`, status: 403, accepted: true, reason: "NotCompared" },
+    ]);
+  });
+});
+
 describe("deadlines are time, not attempts", () => {
   it("a preflight whose origin takes 4 s to refuse ends within its 6 s deadline plus one probe", async () => {
     const f = await fleet({
