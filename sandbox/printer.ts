@@ -163,7 +163,12 @@ export class Printer {
     const accepted = probes.filter((p) => p.accepted).length;
     const refused = probes
       .filter((p) => !p.accepted)
-      .map((p) => `${this.target(p.target)} ${p.status ?? p.error ?? "refused"}`);
+      .map(
+        (p) =>
+          `${this.target(p.target)} ${p.status ?? p.error ?? "refused"}${
+            p.current ? ` (current ${p.current.status ?? p.current.error ?? "refused"})` : ""
+          }`,
+      );
     return `${accepted}/${probes.length} accepted${refused.length ? `, refused: ${refused.join(", ")}` : ""}`;
   }
 

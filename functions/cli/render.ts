@@ -317,8 +317,11 @@ export function waitingLines(detail: RotationAnswer): string[] {
       const probes = state.lastPreflight ?? [];
       if (probes.length === 0) return ["Preflight: checking that every origin accepts the new certificate."];
       const refused = probes.filter((p) => !p.accepted);
+      const answer = (a: { status: number | null; error?: string }) =>
+        a.status === null ? (a.error ?? "no answer") : `HTTP ${a.status}`;
+      // With the current certificate's answer when it was compared (an application-level refusal shows).
       const list = refused.map(
-        (p) => `${p.target} ${p.status === null ? (p.error ?? "no answer") : `HTTP ${p.status}`}`,
+        (p) => `${p.target} ${answer(p)}${p.current ? ` (current certificate: ${answer(p.current)})` : ""}`,
       );
       return [
         `Preflight attempt ${state.preflightAttempts}: ${probes.length - refused.length}/${probes.length} origins ` +
