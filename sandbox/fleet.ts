@@ -455,6 +455,11 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
       now: new Date(),
     });
 
+    // The fleet was in service before the run: CloudFront has deployed every distribution (the edge serves
+    // each one's certificate from the start, and the baselines measure real traffic) before anything happens.
+    while (distributions.some((d) => standins.cloudfront.status(d.id) !== "Deployed"))
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
     return {
       standins,
       dynamo,
