@@ -71,6 +71,10 @@ export const ORIGIN_SYNC_INTERVAL_MS = 400;
 export interface SandboxAuthority {
   ref: "authority" | "nextAuthority";
   ca: CertificateAuthority;
+  /** Its root (shared by a re-keyed CA with the CA it re-keys). */
+  root: CertificateAuthority;
+  /** The CA it re-keys under the same name and root (nextAuthority with `rekeyed`). */
+  rekeyed?: boolean;
   /** Its key type (Private CA's KeyAlgorithm spelling). */
   keyType: CaKeyType;
   arn: string;
@@ -165,15 +169,17 @@ export interface BuildFleetOptions {
   printer: Printer;
 }
 
+/** A CA of the scenario with its own root, or, re-keying `rekeys`, a new key under its name and root. */
 async function authorityFrom(
   ref: SandboxAuthority["ref"],
   spec: Scenario["authority"],
   standins: Standins,
+  rekeys?: SandboxAuthority,
 ): Promise<SandboxAuthority> {
   const keyAlgorithm = spec.keyType ?? "EC_prime256v1";
   // The scenario validator made sure the name is one attribute value (./distinguished-name.ts).
   const { subject, rootSubject } = authoritySubjects(spec.name);
-  const root = await createRootCa({ name: rootSubject, keyAlgorithm });
+  const root = rekeys?.root ?? (await createRootCa({ name: rootSubject, keyAlgorithm }));
   const ca = await createSubordinateCa(root, {
     name: subject,
     keyAlgorithm,
@@ -181,6 +187,8 @@ async function authorityFrom(
   return {
     ref,
     ca,
+    root,
+    ...(rekeys ? { rekeyed: true } : {}),
     keyType: keyAlgorithm,
     arn: standins.privateCa.addAuthority(ca),
     trustPem: ca.certificatePem + root.certificatePem,
@@ -227,7 +235,12 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     // PKI: the CA in service, the CA being migrated to, and the CA of the origins' own server certificates.
     const authority = await authorityFrom("authority", scenario.authority, standins);
     const nextAuthority = scenario.nextAuthority
-      ? await authorityFrom("nextAuthority", scenario.nextAuthority, standins)
+      ? await authorityFrom(
+          "nextAuthority",
+          scenario.nextAuthority,
+          standins,
+          scenario.nextAuthority.rekeyed ? authority : undefined,
+        )
       : undefined;
     const issuingAuthority = nextAuthority ?? authority;
     const serverCa = await createRootCa({
@@ -237,7 +250,8 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     printer.line(
       `CA: ${authority.subject}, key ${authority.keyType} (${authority.arn})` +
         (nextAuthority
-          ? `; next CA (migration): ${nextAuthority.subject}, key ${nextAuthority.keyType} (${nextAuthority.arn})`
+          ? `; next CA (${nextAuthority.rekeyed ? "the same CA re-keyed: same subject and root, new key" : "migration"}): ` +
+            `${nextAuthority.subject}, key ${nextAuthority.keyType} (${nextAuthority.arn})`
           : ""),
     );
 

@@ -156,6 +156,12 @@ export class Printer {
         return "COMPLETED";
       case "failed":
         return `FAILED (${event.reason}): ${event.detail}`;
+      case "waiting-for-distributions":
+        return `waiting for distributions another rotation is changing: ${event.heldBy
+          .map((h) => `${this.distribution(h.distributionId)} (${this.who(h.rotationId)})`)
+          .join(", ")}`;
+      case "distributions-claimed":
+        return `claimed ${event.distributionIds.map((id) => this.distribution(id)).join(", ")} after waiting; baselines read again`;
     }
   }
 

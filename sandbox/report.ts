@@ -42,6 +42,11 @@ export interface RotationReport {
     distributions: Array<{ name: string; id: string; outcome: string }>;
   }>;
   preflightAttempts: number;
+  /**
+   * The distributions it waited for while another rotation was changing them (history
+   * waiting-for-distributions), as "<distribution> (rotation <id>)"; absent when it never waited.
+   */
+  waitedFor?: string[];
   phases: PhaseTiming[];
   durationMs?: number;
 }
@@ -223,7 +228,7 @@ export interface SandboxReport {
   modelChecks: { botocore: string; checked: number; violations: number; details: string[] };
   faults: {
     aws: Array<{ kind: string; service: string; operation?: string; times: number; delivered: number }>;
-    crashes: Array<{ step: string; when: string; times: number; delivered: number }>;
+    crashes: Array<{ step: string; when: string; times: number; final?: boolean; delivered: number }>;
   };
   trustBundle: { published: string[]; sha256?: string };
   scans: Array<{
@@ -334,18 +339,31 @@ export function evaluateExpectations(
 
   for (const wanted of expect.rotations ?? []) {
     const latest = o.rotations.filter((r) => r.certificate === wanted.certificate).at(-1);
+    const phases = Object.fromEntries(
+      Object.keys(wanted.maxPhaseSeconds ?? {}).map((phase) => {
+        const timing = latest?.phases.find((p) => p.phase === phase);
+        return [phase, timing ? Math.round(timing.durationMs) / 1000 : "not reached"];
+      }),
+    );
     const actual = latest
       ? {
           status: latest.status,
           ...(latest.reason ? { reason: latest.reason } : {}),
           ...(wanted.keyType ? { keyType: latest.newKeyType ?? "none issued" } : {}),
+          ...(wanted.waited !== undefined ? { waited: latest.waitedFor !== undefined } : {}),
+          ...(wanted.maxPhaseSeconds ? { maxPhaseSeconds: phases } : {}),
         }
       : "none";
     const passed =
       latest !== undefined &&
       latest.status === wanted.status &&
       (wanted.reason === undefined || latest.reason === wanted.reason) &&
-      (wanted.keyType === undefined || latest.newKeyType === wanted.keyType);
+      (wanted.keyType === undefined || latest.newKeyType === wanted.keyType) &&
+      (wanted.waited === undefined || (latest.waitedFor !== undefined) === wanted.waited) &&
+      Object.entries(wanted.maxPhaseSeconds ?? {}).every(([phase, max]) => {
+        const seconds = phases[phase];
+        return typeof seconds === "number" && seconds <= max;
+      });
     check(`rotation of ${wanted.certificate}`, passed, wanted, actual);
   }
   for (const wanted of expect.dryRuns ?? []) {

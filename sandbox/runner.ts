@@ -29,7 +29,7 @@ import {
   type RotationState,
   TERMINAL_STATUSES,
 } from "../functions/core/rotation.ts";
-import { controlRotation } from "../functions/dispatch/control-rotation.ts";
+import { controlRotation, type RollbackRequester } from "../functions/dispatch/control-rotation.ts";
 import { sstWorkflowStarter, startRotation } from "../functions/dispatch/start-rotation.ts";
 import { acmExpiryHandler } from "../functions/handlers/acm-expiry-event.ts";
 import { ScanIncompleteError, scanHandler } from "../functions/handlers/scan.ts";
@@ -130,6 +130,12 @@ export function chooseOrigins(wanted: "auto" | "nginx" | "node"): { kind: Origin
 
 class InjectedCrash extends Error {
   override name = "InjectedCrash";
+  /** A final crash: the workflow's retry policy reads `retryable` and does not try the step again. */
+  readonly retryable?: boolean;
+  constructor(message: string, final: boolean) {
+    super(message);
+    if (final) this.retryable = false;
+  }
 }
 
 interface TrackedRotation {
@@ -189,7 +195,13 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
   const scans: SandboxReport["scans"] = [];
   const crashes = (scenario.faults ?? [])
     .filter((f) => f.kind === "crashBetweenSteps")
-    .map((f) => ({ step: f.step, when: f.when ?? "after", times: f.times ?? 1, delivered: 0 }));
+    .map((f) => ({
+      step: f.step,
+      when: f.when ?? "after",
+      times: f.times ?? 1,
+      ...(f.final ? { final: true } : {}),
+      delivered: 0,
+    }));
   const awsFaults = (scenario.faults ?? []).flatMap((f) =>
     f.kind === "crashBetweenSteps"
       ? []
@@ -222,6 +234,8 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     // The workflow's dependencies, as the deployed wiring builds them, observed by the sandbox.
     const base = rotationDepsFrom(world.config, world.clients);
     const seen = new Map<string, Set<number>>();
+    // Each rotation's open control point, and the ones it closed ("<kind>:<wave>"), for rollbacks timed by them.
+    const controls: ControlTracker = new Map();
     const observedStore: RotationStorePort & Pick<RotationStore, "statusOf" | "getControl"> = {
       acquireLock: (arn, id) => world.store.acquireLock(arn, id),
       releaseLock: (arn, id) => world.store.releaseLock(arn, id),
@@ -229,9 +243,18 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       releaseDistributions: (id, ids) => world.store.releaseDistributions(id, ids),
       statusOf: (id) => world.store.statusOf(id),
       getControl: (id) => world.store.getControl(id),
+      // Rollbacks an operator asked for between control points (POST /rollback answered "requested").
+      rollbackRequestOf: (id) => world.store.rollbackRequestOf(id),
       setControl: async (id, control) => {
         await world.store.setControl(id, control);
         printer.control(id, control);
+        const tracked = controls.get(id) ?? { closed: new Set<string>() };
+        if (control) tracked.open = `${control.kind}:${control.wave}`;
+        else if (tracked.open) {
+          tracked.closed.add(tracked.open);
+          delete tracked.open;
+        }
+        controls.set(id, tracked);
       },
       record: async (state, event, sequence) => {
         await world.store.record(state, event, sequence);
@@ -251,9 +274,12 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       if (!fault) return;
       fault.delivered += 1;
       printer.line(
-        `fault: crash ${when} step ${step} (${fault.delivered}/${fault.times}): the runtime retries the step`,
+        `fault: crash ${when} step ${step} (${fault.delivered}/${fault.times}): ` +
+          (fault.final
+            ? "a final error, the runtime does not retry the step"
+            : "the runtime retries the step"),
       );
-      throw new InjectedCrash(`injected crash ${when} ${step}`);
+      throw new InjectedCrash(`injected crash ${when} ${step}`, fault.final === true);
     };
     const deps: RotationDeps = {
       ...base,
@@ -343,12 +369,15 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     const dynamo = countDynamoCalls(dynamoDbClient(world.dynamo.endpoint), world.dynamoCalls);
     // Dry runs: what POST /rotations with dryRun answers, over the deps the API's wiring builds from the
     // same linked resources (settings, ACM, CloudFront, trust target names). planRotation only reads.
-    const planDeps: PlanDeps = rotationRoutesDepsFrom(rotationsApiConfig(world.wiring), {
+    const routeDeps = rotationRoutesDepsFrom(rotationsApiConfig(world.wiring), {
       aws: world.clients,
       dynamo,
       starter: dispatcher,
       callbacks: modelCheckedCallbackSender(localCallbackSender()),
     });
+    const planDeps: PlanDeps = routeDeps;
+    // Rollbacks asked for between control points are recorded as the API records them.
+    const rollbackRequests = routeDeps.rollbackRequests!;
     const trackingWiring = trackingConfig(world.wiring);
     const scanClients = { ...world.clients, dynamo, privateCa: () => world.clients.privateCa };
     const scanLog = (message: string, data?: Record<string, unknown>) => {
@@ -439,6 +468,8 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       dispatcher,
       planDeps,
       scanDeps,
+      rollbackRequests,
+      controls,
       latestRotation: (certificate) =>
         [...rotations.values()].filter((r) => r.certificate === certificate).at(-1),
       triggered: (rotationId, certificate, trigger) => {
@@ -572,6 +603,9 @@ function stopped(limit: { interrupted: boolean }): string {
   return limit.interrupted ? "when the run was interrupted" : "at the scenario's timeout";
 }
 
+/** Per rotation: its open control point and the ones it closed, as "<kind>:<wave>" ("bake:0"). */
+type ControlTracker = Map<string, { open?: string; closed: Set<string> }>;
+
 interface ActionContext {
   world: SandboxFleet;
   printer: Printer;
@@ -582,6 +616,9 @@ interface ActionContext {
   dispatcher: ReturnType<typeof sstWorkflowStarter>;
   /** What the API's dry run reads with (rotationRoutesDepsFrom). */
   planDeps: PlanDeps;
+  /** Where the API records a rollback asked for between control points. */
+  rollbackRequests: RollbackRequester;
+  controls: ControlTracker;
   scanDeps: ScanDeps;
   latestRotation(certificate: string): TrackedRotation | undefined;
   triggered(rotationId: string, certificate: string, trigger: RotationReport["triggers"][number]): void;
@@ -596,7 +633,7 @@ function describeAction(action: ScenarioAction): string {
     case "dryRun":
       return `dry run for ${action.certificate}`;
     case "rollback":
-      return `roll back ${action.certificate ?? "the rotation"}${action.afterWave !== undefined ? ` after wave ${action.afterWave}` : ""}${action.when ? ` when ${action.when}` : ""}`;
+      return `roll back ${action.certificate ?? "the rotation"}${action.afterWave !== undefined ? ` after wave ${action.afterWave}` : ""}${action.when ? ` when ${action.when === "gate" ? "its gate waits" : action.when}` : ""}`;
     case "approve":
       return `approve ${action.certificate ?? "the rotation"}${action.wave !== undefined ? ` wave ${action.wave}` : ""}`;
     case "duplicateTriggers":
@@ -638,9 +675,18 @@ async function runAction(action: ScenarioAction, ctx: ActionContext): Promise<st
     }
     case "rollback":
     case "approve": {
+      if (action.action === "rollback" && (action.when === "deploying" || action.when === "gate"))
+        return requestRollback(
+          ctx,
+          action.certificate ?? [...world.certificates.keys()][0]!,
+          action.when,
+          action.afterWave,
+          action.reason,
+        );
       const certificate = action.certificate ?? [...world.certificates.keys()][0]!;
       const wave = action.action === "rollback" ? action.afterWave : action.wave;
-      const kind = action.action === "approve" ? "approval" : action.when === "baking" ? "bake" : action.when;
+      const when = action.action === "rollback" ? action.when : "approval";
+      const kind = when === "baking" ? "bake" : when === "approval" ? "approval" : undefined;
       return deliverControl(
         ctx,
         certificate,
@@ -905,6 +951,74 @@ async function deliverControl(
   }
 }
 
+/**
+ * A rollback asked for between control points, as an operator's POST /rollback while the wave deploys or its
+ * gate waits for datapoints: waits until the certificate's latest rotation is there (wave `afterWave`, or
+ * any), then asks through controlRotation with the API's rollback requests. It must be recorded for the next
+ * safe point (kind "requested"); anything else fails the action.
+ */
+async function requestRollback(
+  ctx: ActionContext,
+  certificate: string,
+  when: "deploying" | "gate",
+  afterWave: number | undefined,
+  reason: string | undefined,
+): Promise<string> {
+  const { world, printer } = ctx;
+  const where = `${when === "deploying" ? "deploy wait" : "gate's wait for datapoints"}${afterWave !== undefined ? ` of wave ${afterWave}` : ""}`;
+  for (;;) {
+    if (RealDate.now() > ctx.limit.deadline)
+      throw new DeadlineError(`no ${where} reached: ${stopped(ctx.limit)}`);
+    const rotation = ctx.latestRotation(certificate);
+    const state = rotation ? await world.store.get(rotation.rotationId) : undefined;
+    if (rotation && state) {
+      if (TERMINAL_STATUSES.includes(state.status))
+        throw new Error(`rotation ${rotation.rotationId} ended (${state.status}) before its ${where}`);
+      const waves = state.waves.filter((w) => afterWave === undefined || w.index === afterWave);
+      const control = ctx.controls.get(rotation.rotationId);
+      const there = waves.find((w) =>
+        when === "deploying"
+          ? // Every distribution of the wave swapped, CloudFront not done deploying them.
+            w.status === "swapping" && w.distributions.every((d) => d.outcome !== "pending")
+          : // Deployed, the bake window (if any) over, no gate result yet.
+            w.status === "baking" &&
+            control?.open === undefined &&
+            ((world.config.settings.bakeSeconds ?? 0) === 0 || control?.closed.has(`bake:${w.index}`)),
+      );
+      const past = waves.find((w) =>
+        when === "deploying"
+          ? ["baking", "gated", "passed", "failed"].includes(w.status)
+          : w.gate !== undefined,
+      );
+      if (!there && past && afterWave !== undefined)
+        throw new Error(
+          `rotation ${rotation.rotationId} moved past its ${where} before the rollback was asked for`,
+        );
+      if (there) {
+        const result = await controlRotation(
+          world.store,
+          modelCheckedCallbackSender(localCallbackSender()),
+          rotation.rotationId,
+          {
+            action: "rollback",
+            actor: OPERATOR,
+            reason: reason ?? `rollback requested by the sandbox scenario`,
+          },
+          { requester: ctx.rollbackRequests, now: () => new RealDate() },
+        );
+        if (result.kind !== "requested")
+          throw new Error(
+            `rollback asked for during the ${where} was delivered at a ${result.kind} of wave ${result.wave}, not recorded for the next safe point`,
+          );
+        const text = `rollback requested for ${rotation.rotationId} during its ${where.replace(/ of wave \d+$/, "")} of wave ${there.index}: recorded for the next safe point (kind requested)`;
+        printer.line(text);
+        return text;
+      }
+    }
+    await sleep(POLL_MS);
+  }
+}
+
 async function allRotationsEnded(
   rotations: Map<string, TrackedRotation>,
   limit: { deadline: number },
@@ -962,6 +1076,19 @@ function subjectsIn(pem: string): string[] {
   });
 }
 
+/**
+ * The distributions a rotation waited for (its history's waiting-for-distributions events): each as
+ * "<distribution> (rotation <id>)", in the order first seen; nothing when it never waited.
+ */
+function waitedFor(history: RotationEvent[], idToName: Map<string, string>): { waitedFor?: string[] } {
+  const held = new Set<string>();
+  for (const event of history)
+    if (event.type === "waiting-for-distributions")
+      for (const h of event.heldBy)
+        held.add(`${idToName.get(h.distributionId) ?? h.distributionId} (rotation ${h.rotationId})`);
+  return held.size > 0 ? { waitedFor: [...held] } : {};
+}
+
 function phasesOf(
   history: RotationEvent[],
   runStartedAt: number,
@@ -979,7 +1106,12 @@ function phasesOf(
     phases.push({ phase, startMs: start, durationMs: ms(at) - start });
   };
   let lastAt: string | undefined;
+  let preflightOver = false;
   for (const event of history) {
+    if (preflightOver && event.type !== "preflight") {
+      end("preflight", event.at);
+      preflightOver = false;
+    }
     switch (event.type) {
       case "started":
         begin("plan", event.at);
@@ -997,7 +1129,9 @@ function phasesOf(
         begin("preflight", event.at);
         break;
       case "preflight":
-        if (event.probes.every((p) => p.accepted) || event.deadlinePassed) end("preflight", event.at);
+        // An attempt's event is stamped when it starts: the preflight ends with the event that follows its
+        // last attempt (the first swap, or the abort), so a slow last attempt counts.
+        if (event.probes.every((p) => p.accepted) || event.deadlinePassed) preflightOver = true;
         break;
       case "swapped":
         begin(`wave ${event.wave}`, event.at);
@@ -1104,6 +1238,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
         })),
       })),
       preflightAttempts: state?.preflightAttempts ?? 0,
+      ...waitedFor(history, idToName),
       phases,
       ...(durationMs !== undefined ? { durationMs } : {}),
     });

@@ -46,6 +46,12 @@ const authority = z.strictObject({
   keyType: z.enum(CA_KEY_TYPES).optional(),
 });
 
+/**
+ * The CA replacements come from. `rekeyed`: the same CA re-keyed under its name (authority's subject and
+ * root, a new key): a CA is known by its key, not its name.
+ */
+const nextAuthority = authority.extend({ rekeyed: z.boolean().optional() });
+
 const certificate = z.strictObject({
   name: name(),
   keyType: keyType.optional(),
@@ -169,8 +175,19 @@ const fault = z.discriminatedUnion("kind", [
     step: z.string().min(1).max(120),
     when: z.enum(["before", "after"]).optional(),
     times: wholeNumber(1, 5).optional(),
+    /** The crash's error is final: the runtime does not retry the step (it fails at once, out of retries). */
+    final: z.boolean().optional(),
   }),
 ]);
+
+/**
+ * When a rollback action is delivered: at a control point (`baking`, `approval`: to its callback), or between
+ * them (`deploying`: once every distribution of the wave is swapped and CloudFront deploys them; `gate`:
+ * once the wave's bake is over and its gate waits for datapoints), where it is recorded for the next safe point.
+ */
+export const ROLLBACK_WHEN = ["baking", "approval", "deploying", "gate"] as const;
+/** The rollbacks delivered between control points: the API records them (kind "requested"). */
+export const REQUESTED_ROLLBACK_WHEN: ReadonlyArray<(typeof ROLLBACK_WHEN)[number]> = ["deploying", "gate"];
 
 const action = z.discriminatedUnion("action", [
   z.strictObject({ action: z.literal("scan") }),
@@ -184,7 +201,7 @@ const action = z.discriminatedUnion("action", [
     action: z.literal("rollback"),
     certificate: name().optional(),
     afterWave: wholeNumber(0, 1000).optional(),
-    when: z.enum(["baking", "approval"]).optional(),
+    when: z.enum(ROLLBACK_WHEN).optional(),
     reason: z.string().min(1).max(200).optional(),
   }),
   z.strictObject({
@@ -241,6 +258,9 @@ export const NOTIFICATION_EVENTS = [
 
 const authorityRef = z.enum(["authority", "nextAuthority"]);
 
+/** The phases the report times (RotationReport.phases). */
+const PHASE_NAME = /^(plan|issue|trust|preflight|wave (0|[1-9]\d{0,3})|rollback|finalize)$/;
+
 const expectations = z.strictObject({
   rotations: z
     .array(
@@ -250,6 +270,18 @@ const expectations = z.strictObject({
         reason: z.enum(ROTATION_REASONS).optional(),
         /** Key type of the certificate the rotation had issued. */
         keyType: keyType.optional(),
+        /** Whether it waited for distributions another rotation was changing (history waiting-for-distributions). */
+        waited: z.boolean().optional(),
+        /** The longest each named phase of the report (plan, preflight, wave 0, rollback, ...) may take, in seconds. */
+        maxPhaseSeconds: z
+          .record(
+            z.string().regex(PHASE_NAME, {
+              error:
+                'expected a phase: "plan", "issue", "trust", "preflight", "wave <n>", "rollback" or "finalize"',
+            }),
+            number(0, 300),
+          )
+          .optional(),
       }),
     )
     .optional(),
@@ -292,7 +324,7 @@ export const scenarioSchema = z.strictObject({
   origins: z.enum(["auto", "nginx", "node"]).optional(),
   timeoutSeconds: wholeNumber(5, 300).optional(),
   authority,
-  nextAuthority: authority.optional(),
+  nextAuthority: nextAuthority.optional(),
   certificates: z.array(certificate).min(1).max(20),
   distributions: z.array(distribution).min(1).max(20),
   policy: policy.optional(),
@@ -476,6 +508,12 @@ function crossCheck(scenario: Scenario): string[] {
   const problems: string[] = [];
   const at = (path: Path, message: string) => problems.push(`${formatPath(path)}: ${message}`);
 
+  if (scenario.nextAuthority?.rekeyed && scenario.nextAuthority.name !== scenario.authority.name)
+    at(
+      ["nextAuthority", "name"],
+      `a re-keyed CA keeps its name: expected ${JSON.stringify(scenario.authority.name)} (authority.name), got ${JSON.stringify(scenario.nextAuthority.name)}`,
+    );
+
   const certificates = new Set<string>();
   const authorityKeyType = scenario.authority.keyType ?? "EC_prime256v1";
   scenario.certificates.forEach((c, i) => {
@@ -585,13 +623,21 @@ function crossCheck(scenario: Scenario): string[] {
       at(path, `approve needs policy.approval.mode "between-waves" (nothing ever waits for an approval)`);
     if (a.action === "rollback" && a.when === "approval" && !approval)
       at([...path, "when"], `"approval" needs policy.approval.mode "between-waves"`);
+    const requested =
+      a.action === "rollback" && a.when !== undefined && REQUESTED_ROLLBACK_WHEN.includes(a.when);
     if (
       a.action === "rollback" &&
       a.when !== "approval" &&
+      !requested &&
       (scenario.policy?.bakeSeconds ?? 2) === 0 &&
       !approval
     )
       at(path, "a rollback needs a bake window (policy.bakeSeconds > 0) or approvals to be delivered to");
+    if (a.action === "rollback" && a.when === "deploying" && (scenario.policy?.deploySeconds ?? 1) < 2)
+      at(
+        [...path, "when"],
+        `"deploying" needs policy.deploySeconds >= 2 (got ${scenario.policy?.deploySeconds ?? 1}${scenario.policy?.deploySeconds === undefined ? ", the default" : ""}): the rollback must arrive while CloudFront still deploys the wave`,
+      );
   });
   if (certificates.size > 1) {
     scenario.actions.forEach((a, i) => {
