@@ -407,6 +407,95 @@ describe("scenario validation", () => {
     ],
   );
 
+  // Issue 11's defects: a final crash, a re-keyed CA, rollbacks between control points, waits and phase bounds.
+  cases.push(
+    [
+      "a final crash that is not true or false",
+      (s) => {
+        s.faults = [{ kind: "crashBetweenSteps", step: "lock", final: "yes" }];
+      },
+      ['faults[0].final: expected true or false, got "yes"'],
+    ],
+    [
+      "rekeyed on the authority (only the next CA can re-key it)",
+      (s) => {
+        s.authority.rekeyed = true;
+      },
+      ["authority.rekeyed: unknown field"],
+    ],
+    [
+      "a re-keyed CA under another name",
+      (s) => {
+        s.nextAuthority = { name: "CA 2", rekeyed: true };
+      },
+      ['nextAuthority.name: a re-keyed CA keeps its name: expected "CA 1" (authority.name), got "CA 2"'],
+    ],
+    [
+      "a rollback at an unknown moment",
+      (s) => {
+        s.actions.push({ action: "rollback", when: "swapping" });
+      },
+      ['actions[1].when: expected "baking" | "approval" | "deploying" | "gate", got "swapping"'],
+    ],
+    [
+      "a rollback while deploying with CloudFront deploying in 1 s (the default)",
+      (s) => {
+        s.actions.push({ action: "rollback", afterWave: 0, when: "deploying" });
+      },
+      [
+        'actions[1].when: "deploying" needs policy.deploySeconds >= 2 (got 1, the default): the rollback must arrive while CloudFront still deploys the wave',
+      ],
+    ],
+    [
+      "expectations of an unknown phase, a negative bound and a waited that is not true or false",
+      (s) => {
+        s.expect = {
+          rotations: [
+            {
+              certificate: "edge",
+              status: "completed",
+              waited: "yes",
+              maxPhaseSeconds: { bake: 3, "wave 0": -1 },
+            },
+          ],
+        };
+      },
+      [
+        'expect.rotations[0].waited: expected true or false, got "yes"',
+        'expect.rotations[0].maxPhaseSeconds.bake: expected a phase: "plan", "issue", "trust", "preflight", "wave <n>", "rollback" or "finalize", got "bake"',
+        'expect.rotations[0].maxPhaseSeconds.wave 0: must be >= 0, got -1',
+      ],
+    ],
+  );
+
+  it("accepts a final crash, a re-keyed CA, rollbacks between control points, waits and phase bounds", () => {
+    expect(
+      problemsOf((s) => {
+        s.nextAuthority = { name: "CA 1", keyType: "RSA_2048", rekeyed: true };
+        s.faults = [{ kind: "crashBetweenSteps", step: "lock", final: true }];
+        // Between control points: no bake window needed.
+        s.policy = { bakeSeconds: 0, deploySeconds: 2 };
+        s.actions.push(
+          { action: "rollback", afterWave: 0, when: "deploying" },
+          { action: "rollback", when: "gate", reason: "error budget" },
+        );
+        s.expect = {
+          rotations: [
+            {
+              certificate: "edge",
+              status: "rolled-back",
+              waited: false,
+              maxPhaseSeconds: { preflight: 9, "wave 0": 3, rollback: 10 },
+            },
+          ],
+        };
+      }),
+    ).toEqual([]);
+    // A scenario without the new fields means what it meant: not re-keyed, crashes retried.
+    const scenario = parseScenario({ ...valid(), nextAuthority: { name: "CA 2" } });
+    expect(scenario.nextAuthority).toEqual({ name: "CA 2" });
+  });
+
   it("accepts the gate's wait for datapoints, and a crash at one of its metrics polls", () => {
     expect(
       problemsOf((s) => {
@@ -446,10 +535,15 @@ describe("scenario validation", () => {
       "ca-migration",
       "ca-migration-by-scan",
       "ca-migration-key-type",
+      "ca-rekeyed-same-name",
+      "dead-first-attempt",
       "failing-wave",
       "faults",
       "healthy",
       "manual-rollback",
+      "one-rotation-per-distribution",
+      "preflight-deadline-slow-origin",
+      "rollback-between-control-points",
       "untrusted-origin",
     ]);
     for (const name of shippedScenarios()) {
@@ -508,6 +602,22 @@ describe("the sandbox CLI refuses bad input before starting anything", () => {
       "  - authority.name: must not contain '/': the name becomes the CA's common name " +
         `(CN=<name>, O=mtls-rotator sandbox), which '/' would split or add attributes to, got "CA/O=Evil"`,
       '  - certificates[0].subject: not a valid distinguished name: contains a line break (U+000D), got "CN=edge, O=Acme\\r\\nCN=admin"',
+    ]);
+    expect(result.stdout).toBe("");
+  });
+
+  it("exits 2 on a re-keyed CA under another name and a rollback while a 1 s deployment runs, naming their paths", async () => {
+    const file = join(dir, "bad-rekey.json");
+    const document: Loose = valid();
+    document.nextAuthority = { name: "CA 2", rekeyed: true };
+    document.actions.push({ action: "rollback", afterWave: 0, when: "deploying" });
+    await writeFile(file, JSON.stringify(document));
+    const result = await cli([file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")).toEqual([
+      `sandbox: invalid scenario ${file}:`,
+      '  - nextAuthority.name: a re-keyed CA keeps its name: expected "CA 1" (authority.name), got "CA 2"',
+      '  - actions[1].when: "deploying" needs policy.deploySeconds >= 2 (got 1, the default): the rollback must arrive while CloudFront still deploys the wave',
     ]);
     expect(result.stdout).toBe("");
   });
@@ -668,6 +778,48 @@ describe("expectations", () => {
       passed: false,
       actual: { status: "completed", keyType: "none issued" },
     });
+  });
+
+  it("check whether a rotation waited for another's distributions, and how long its phases took", () => {
+    const rotation = (certificate: string, waitedFor?: string[]): RotationReport => ({
+      rotationId: `rot-${certificate}`,
+      certificate,
+      certificateArn: `arn:${certificate}`,
+      triggers: [],
+      status: "completed",
+      execution: { status: "SUCCEEDED", invocations: 1 },
+      waves: [],
+      preflightAttempts: 1,
+      ...(waitedFor ? { waitedFor } : {}),
+      phases: [
+        { phase: "preflight", startMs: 1000, durationMs: 5275 },
+        { phase: "wave 0", startMs: 6275, durationMs: 1091 },
+      ],
+    });
+    const observed: Observed = {
+      ...base,
+      rotations: [rotation("a"), rotation("b", ["shop (rotation rot-a)"])],
+    };
+    const results = evaluateExpectations(
+      {
+        rotations: [
+          { certificate: "a", status: "completed", waited: false, maxPhaseSeconds: { preflight: 9 } },
+          { certificate: "b", status: "completed", waited: false },
+          { certificate: "a", status: "completed", maxPhaseSeconds: { "wave 0": 1, rollback: 5 } },
+        ],
+      },
+      observed,
+    ).slice(2, -1);
+    expect(results.map((r) => [r.name, r.passed, r.actual])).toEqual([
+      ["rotation of a", true, { status: "completed", waited: false, maxPhaseSeconds: { preflight: 5.275 } }],
+      ["rotation of b", false, { status: "completed", waited: true }],
+      // Over its bound, and a phase the rotation never reached.
+      [
+        "rotation of a",
+        false,
+        { status: "completed", maxPhaseSeconds: { "wave 0": 1.091, rollback: "not reached" } },
+      ],
+    ]);
   });
 
   it("call a certificate presented partly old and partly new mixed", () => {
