@@ -463,7 +463,7 @@ describe("scenario validation", () => {
       [
         'expect.rotations[0].waited: expected true or false, got "yes"',
         'expect.rotations[0].maxPhaseSeconds.bake: expected a phase: "plan", "issue", "trust", "preflight", "wave <n>", "rollback" or "finalize", got "bake"',
-        'expect.rotations[0].maxPhaseSeconds.wave 0: must be >= 0, got -1',
+        "expect.rotations[0].maxPhaseSeconds.wave 0: must be >= 0, got -1",
       ],
     ],
   );
