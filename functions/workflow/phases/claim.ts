@@ -16,7 +16,7 @@ import { LOCK_LEASE_MARGIN_SECONDS } from "./lock.ts";
 /** How long a rotation waits for distributions another rotation is changing, at most. */
 export const DISTRIBUTION_WAIT_SECONDS = 6 * 3600;
 /** The first look again after a refusal; each later one waits twice as long, up to the longest. */
-const FIRST_RETRY_SECONDS = 30;
+const FIRST_RETRY_SECONDS = 10;
 const LONGEST_RETRY_SECONDS = 300;
 
 /** Every distribution the plan changes. */
