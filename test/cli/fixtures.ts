@@ -146,7 +146,7 @@ export function inventory(): CertificateView[] {
 // ---- rotations as the workflow records them ------------------------------------------------------------
 
 const T0 = Date.parse("2026-03-02T10:00:00Z");
-const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+export const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
 export const ROTATION_ID = rotationIdFor(CERT_ARN, OLD_SERIAL, sha256Hex);
 
