@@ -22,7 +22,7 @@ import { LIST_DISTRIBUTIONS_PAGE_SIZE } from "../functions/adapters/cloudfront.t
 import { InventoryStore } from "../functions/adapters/inventory-store.ts";
 import { decideRenewal } from "../functions/core/renewal.ts";
 import { generateKeyPair, privateKeyToPem } from "../functions/crypto/keys.ts";
-import { type ScanDeps, scanFleet } from "../functions/tracking/scan-fleet.ts";
+import { READ_BUDGET, type ScanDeps, scanFleet } from "../functions/tracking/scan-fleet.ts";
 import { trackingConfig, trackingDepsFrom } from "../functions/wiring/tracking.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../standins/dynamodb.ts";
 import { startStandins } from "../standins/index.ts";
@@ -228,7 +228,26 @@ async function main() {
       const run = await measured(() => scanFleet(deps));
       return { ...run, calls: standins.server.callsByOperation(), dynamoCalls };
     };
-    const first = await runScan();
+    // The first scans read each managed certificate's body once (which CA key signed it), at most
+    // READ_BUDGET a scan: as many scans as that takes, then the steady state.
+    const firstScans: Array<Awaited<ReturnType<typeof runScan>>> = [];
+    do firstScans.push(await runScan());
+    while (firstScans.at(-1)!.result.verificationsDeferred > 0 && firstScans.length < 100);
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const addCalls = (all: Array<Record<string, number>>) => {
+      const total: Record<string, number> = {};
+      for (const calls of all) for (const [k, n] of Object.entries(calls)) total[k] = (total[k] ?? 0) + n;
+      return total;
+    };
+    const first = {
+      ms: sum(firstScans.map((r) => r.ms)),
+      checkMs: sum(firstScans.map((r) => r.checkMs)),
+      peakHeapMb: Math.max(...firstScans.map((r) => r.peakHeapMb)),
+      calls: addCalls(firstScans.map((r) => r.calls)),
+      dynamoCalls: sum(firstScans.map((r) => r.dynamoCalls)),
+      scans: firstScans.length,
+      inventoryWrites: sum(firstScans.map((r) => r.result.inventoryWrites)),
+    };
     const steady = await runScan();
 
     standins.server.calls.length = 0;
@@ -255,15 +274,17 @@ async function main() {
       seedSeconds: Number((seedMs / 1000).toFixed(1)),
       scan: {
         firstRun: {
+          /** Scans until every certificate was verified (READ_BUDGET bodies a scan). */
+          scans: first.scans,
           wallMs: Math.round(first.ms),
           modelCheckMs: Math.round(first.checkMs),
           peakHeapMb: Number(first.peakHeapMb.toFixed(1)),
           controlPlaneCalls: controlPlane(first.calls),
           calls: first.calls,
           dynamoDbCalls: first.dynamoCalls,
-          managed: first.result.managed,
-          due: first.result.due,
-          inventoryWrites: first.result.inventoryWrites,
+          managed: steady.result.managed,
+          due: steady.result.due,
+          inventoryWrites: first.inventoryWrites,
         },
         steadyState: {
           wallMs: Math.round(steady.ms),
@@ -279,8 +300,8 @@ async function main() {
         // runs read none: serials already verified keep their CA key in the inventory.
         firstRunBodyReads: first.calls["acm:GetCertificate"] ?? 0,
         noMoreCallsThanListingPages:
-          controlPlane(first.calls) <= expectedPages + first.result.managed &&
-          (first.calls["acm:GetCertificate"] ?? 0) <= first.result.managed &&
+          controlPlane(first.calls) <= first.scans * expectedPages + steady.result.managed &&
+          (first.calls["acm:GetCertificate"] ?? 0) <= steady.result.managed &&
           controlPlane(steady.calls) <= expectedPages,
       },
       naive: {
@@ -313,7 +334,7 @@ ${CERTIFICATES} managed certificates, ${DISTRIBUTIONS} distributions (naive scan
 
 | | AWS control-plane calls | DynamoDB calls | wall time | of which model checks | peak heap |
 |---|---:|---:|---:|---:|---:|
-| scan, first run (writes the inventory) | ${report.scan.firstRun.controlPlaneCalls} | ${report.scan.firstRun.dynamoDbCalls} | ${(first.ms / 1000).toFixed(2)} s | ${(first.checkMs / 1000).toFixed(2)} s | ${report.scan.firstRun.peakHeapMb} MB |
+| scan, first run${first.scans > 1 ? `s (${first.scans} scans: at most ${READ_BUDGET} bodies read a scan)` : ""} (writes the inventory) | ${report.scan.firstRun.controlPlaneCalls} | ${report.scan.firstRun.dynamoDbCalls} | ${(first.ms / 1000).toFixed(2)} s | ${(first.checkMs / 1000).toFixed(2)} s | ${report.scan.firstRun.peakHeapMb} MB |
 | scan, steady state | ${report.scan.steadyState.controlPlaneCalls} | ${report.scan.steadyState.dynamoDbCalls} | ${(steady.ms / 1000).toFixed(2)} s | ${(steady.checkMs / 1000).toFixed(2)} s | ${report.scan.steadyState.peakHeapMb} MB |
 | naive per-item scan | ${report.naive.controlPlaneCalls} | 0 | ${(naive.ms / 1000).toFixed(2)} s | ${(naive.checkMs / 1000).toFixed(2)} s | ${report.naive.peakHeapMb} MB |
 

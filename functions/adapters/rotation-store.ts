@@ -319,29 +319,22 @@ export class RotationStore extends RotationReads {
 
   /** Release the claims `rotationId` holds among `distributionIds`; others' claims stay as they are. */
   async releaseDistributions(rotationId: string, distributionIds: readonly string[]): Promise<void> {
-    for (const distributionId of new Set(distributionIds)) {
-      try {
-        await this.#doc.send(
-          new DeleteCommand({
-            TableName: this.#table,
-            Key: { pk: distributionPk(distributionId), sk: "CLAIM" },
-            ConditionExpression: "rotationId = :rotationId",
-            ExpressionAttributeValues: { ":rotationId": rotationId },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
-    }
+    for (const distributionId of new Set(distributionIds))
+      await this.#deleteIfHeldBy({ pk: distributionPk(distributionId), sk: "CLAIM" }, rotationId);
   }
 
   /** Release the lock if `rotationId` holds it; releasing a lock held by another (or by none) is a no-op. */
   async releaseLock(certificateArn: string, rotationId: string): Promise<void> {
+    await this.#deleteIfHeldBy({ pk: lockPk(certificateArn), sk: "LOCK" }, rotationId);
+  }
+
+  /** Deletes the item if `rotationId` holds it (a conditional delete); anyone else's stays. */
+  async #deleteIfHeldBy(key: { pk: string; sk: string }, rotationId: string): Promise<void> {
     try {
       await this.#doc.send(
         new DeleteCommand({
           TableName: this.#table,
-          Key: { pk: lockPk(certificateArn), sk: "LOCK" },
+          Key: key,
           ConditionExpression: "rotationId = :rotationId",
           ExpressionAttributeValues: { ":rotationId": rotationId },
         }),

@@ -1244,24 +1244,32 @@ describe("per-rotation overrides change what the rotation does", () => {
 });
 
 describe("the credential secret across a lineage's rotations: the rollback record", () => {
-  it("second rotation: rolled back, the credential secret is exactly as the first left it; completed, AWSPREVIOUS is the first rotation's credential and AWSCURRENT the new one", async () => {
-    const f = await fleet({ distributions: 2 });
+  /**
+   * The next generation of a lineage after `first` completed: the certificate the fleet presents now
+   * (imported by the first rotation, tagged with its lineage, so the same credential secret), its
+   * credential (AWSCURRENT) and the input that rotates it.
+   */
+  function nextGeneration(f: Fleet, first: Awaited<ReturnType<typeof rotate>>["result"]) {
     const anchors = { trustAnchorsPem: f.newIssuer.certificatePem };
-    const first = await rotate(f);
-    expect(first.result.getStatus()).toBe("SUCCEEDED");
-    const gen1 = (first.result.getResult() as RotationOutcome).newCertificateArn!;
+    const gen1 = (first.getResult() as RotationOutcome).newCertificateArn!;
     const afterFirst = secretsOf(f);
     const firstCredential = expectOnlyCompleteCredentials(afterFirst.credential, anchors).current!;
     expect(firstCredential.certificateArn).toBe(gen1);
-
-    // The next generation rotates the certificate the fleet presents now (imported by the first rotation,
-    // tagged with its lineage): the same credential secret.
     const serial = new X509Certificate(firstCredential.certificatePem).serialNumber.toLowerCase();
     const next: Partial<RotationInput> = {
       certificateArn: gen1,
       serial,
       rotationId: rotationIdFor(gen1, serial, sha256Hex),
     };
+    return { anchors, gen1, afterFirst, firstCredential, next };
+  }
+
+  it("second rotation: rolled back, the credential secret is exactly as the first left it; completed, AWSPREVIOUS is the first rotation's credential and AWSCURRENT the new one", async () => {
+    const f = await fleet({ distributions: 2 });
+    const anchors = { trustAnchorsPem: f.newIssuer.certificatePem };
+    const first = await rotate(f);
+    expect(first.result.getStatus()).toBe("SUCCEEDED");
+    const { gen1, afterFirst, firstCredential, next } = nextGeneration(f, first.result);
 
     // The first rotation's skipped waits moved the fake clock ahead of real time; the origins check the next
     // certificate's validity against the real clock, so start the next generation on real time.
@@ -1313,7 +1321,6 @@ describe("the credential secret across a lineage's rotations: the rollback recor
 
   it("a rollback in the grace period undoes the promotion: every distribution and AWSCURRENT go back, the old certificate stays", async () => {
     const f = await fleet({ distributions: 2 });
-    const anchors = { trustAnchorsPem: f.newIssuer.certificatePem };
     // The lineage's first credential: nothing before it, so its grace period is a plain wait (no control
     // point) and its promotion says it cannot be undone.
     const first = await rotate(f);
@@ -1321,15 +1328,7 @@ describe("the credential secret across a lineage's rotations: the rollback recor
     expect(first.result.getOperations().map((o) => o.getName())).not.toContain("grace");
     const firstState = await f.store.get(f.input().rotationId);
     expect(firstState?.promoted).toEqual({ at: expect.any(String), restorable: false });
-    const gen1 = (first.result.getResult() as RotationOutcome).newCertificateArn!;
-    const afterFirst = secretsOf(f);
-    const firstCredential = expectOnlyCompleteCredentials(afterFirst.credential, anchors).current!;
-    const serial = new X509Certificate(firstCredential.certificatePem).serialNumber.toLowerCase();
-    const next: Partial<RotationInput> = {
-      certificateArn: gen1,
-      serial,
-      rotationId: rotationIdFor(gen1, serial, sha256Hex),
-    };
+    const { anchors, gen1, firstCredential, next } = nextGeneration(f, first.result);
 
     resetFakeClock();
     const runner = new LocalDurableTestRunner({
