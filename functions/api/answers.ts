@@ -4,6 +4,7 @@
  * (ROUTE_ANSWERS), so no Lambda builds them at cold start.
  */
 import * as z from "zod/mini";
+import { ACKNOWLEDGEMENT_REASONS } from "../core/acknowledgement.ts";
 import { PLANNED_KEY_REASONS, SUPPORTED_KEY_ALGORITHMS } from "../core/certificate.ts";
 import { PREFLIGHT_PROBE_REASONS } from "../core/preflight.ts";
 import {
@@ -251,7 +252,23 @@ export const ProbeResultView = recorded({
   ),
   reason: optional(
     z.enum(PREFLIGHT_PROBE_REASONS),
-    "Preflight: why the origin accepted (NotCompared, SameStatusClass, Served) or refused (Refused, StatusClassDiffers, CurrentRefused) the new certificate.",
+    "Preflight: why the origin accepted (NotCompared, SameStatusClass, Served, Acknowledged) or refused (Refused, StatusClassDiffers, CurrentRefused, NotAcknowledged) the new certificate.",
+  ),
+  proof: optional(
+    z.enum(["acknowledgement", "both"]),
+    'Preflight: the proof that counted for this origin when it is not the probe alone (settings preflight.proofs). With "acknowledgement" the origin is not probed (status null).',
+  ),
+  acknowledgement: optional(
+    recorded({
+      ackId: z.string(),
+      accepted: z.boolean(),
+      reason: z.enum(ACKNOWLEDGEMENT_REASONS),
+      bundleSha256: z.optional(z.string()),
+      host: z.optional(z.string()),
+      reloadedAt: z.optional(Timestamp),
+      acknowledgedAt: z.optional(Timestamp),
+    }),
+    "Preflight: what the origin's acknowledgement (acks/<ackId>.json, written by origin-sync on its host) showed: for this rotation's bundle and naming the new certificate (Acknowledged), or Missing, Unreadable, OtherBundle, NewCertificateNotVerified.",
   ),
 });
 
@@ -381,6 +398,14 @@ export const RotationEventView = z.discriminatedUnion("type", [
   event("trust-published", {
     bundleSha256: z.string(),
     targets: z.array(recorded({ target: z.string(), changed: z.boolean() })),
+    probeCertificates: optional(
+      recorded({
+        certificates: z.int(),
+        changed: z.boolean(),
+        omitted: z.optional(z.array(z.string())),
+      }),
+      "The public probe certificates published next to the bundle for origin-sync's acknowledgements (how many, whether the object changed, and those left out because they do not verify against the bundle). Absent in older events.",
+    ),
   }),
   event("preflight", {
     attempt: z.int(),

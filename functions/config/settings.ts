@@ -8,8 +8,10 @@
  * the renewal point); the schema checks their shape and asks core for the rest.
  */
 import * as z from "zod/mini";
+import { ACK_ID, ACK_ID_RULE } from "../core/acknowledgement.ts";
 import { DEFAULT_ALERT_THRESHOLDS_DAYS } from "../core/alerts.ts";
 import { DEFAULT_GATE_POLICY, type GatePolicy, gatePolicyProblems } from "../core/gate.ts";
+import { PREFLIGHT_PROOFS } from "../core/preflight.ts";
 import { DEFAULT_RENEW_BEFORE, type RenewBefore, validateRenewBefore } from "../core/renewal.ts";
 import { DEFAULT_WAVE_POLICY, validateWavePolicy, type WavePolicy } from "../core/waves.ts";
 import {
@@ -104,6 +106,29 @@ const gate = strict({
   }),
 );
 
+/** "distributionId/originId", as the preflight names an origin. */
+const ORIGIN_KEY = /^[A-Z0-9]{8,20}\/[^\s]{1,128}$/;
+
+/**
+ * How the preflight proves that an origin accepts the new certificate: "probe" (a real mTLS request from
+ * the workflow), "acknowledgement" (origin-sync on the host acknowledged the rotation's bundle, for origins
+ * the workflow cannot reach), or "both".
+ */
+const originProof = strict({
+  proof: oneOf(PREFLIGHT_PROOFS),
+  ackId: z.optional(text(ACK_ID, `an acknowledgement id (${ACK_ID_RULE})`)),
+}).check(
+  z.superRefine((value, ctx) => {
+    if (value.proof !== "probe" && value.ackId === undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["ackId"],
+        input: value.ackId,
+        message: `is required when the proof is "${value.proof}" (the id origin-sync acknowledges with, --ack-id)`,
+      });
+  }),
+);
+
 /** The rotation policy of a stage: how a rotation proceeds. Every field has a default. */
 export const RotationPolicySchema = strict({
   validityDays: z._default(whole(1, 3650, " of days"), 90),
@@ -136,6 +161,21 @@ export const RotationPolicySchema = strict({
       timeoutSeconds: z._default(seconds(0), 15 * 60),
       intervalSeconds: z._default(seconds(1), 30),
       probePath: z._default(text(/^\//, 'a path starting with "/"'), "/"),
+      /**
+       * Which proof counts per origin (core/acknowledgement.ts), keyed by "distributionId/originId" or by
+       * the origin's domain name (the first wins); an origin not listed is probed (absent: every origin).
+       */
+      proofs: z.optional(
+        z.record(
+          z.string().check(
+            z.refine((key) => ORIGIN_KEY.test(key) || DOMAIN_NAME.test(key), {
+              error: mustBe('"distributionId/originId" or a domain name'),
+            }),
+          ),
+          originProof,
+          { error: mustBe('an object of origins ("distributionId/originId" or a domain name) to proofs') },
+        ),
+      ),
     }),
     { timeoutSeconds: 15 * 60, intervalSeconds: 30, probePath: "/" },
   ),

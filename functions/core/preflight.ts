@@ -25,7 +25,17 @@
  *
  * Pure: no I/O, no clock, no key material (statuses and transport error messages only).
  */
+import { type AcknowledgementCheck, describeAcknowledgement } from "./acknowledgement.ts";
 import type { ProbeResult } from "./rotation.ts";
+
+/**
+ * Which proof counts for an origin (settings `preflight.proofs`): "probe" (a real mTLS request from the
+ * workflow, the rules above; the default), "acknowledgement" (origin-sync on the origin's host acknowledged
+ * the rotation's bundle: core/acknowledgement.ts; for origins that accept connections only from CloudFront),
+ * or "both" (each must pass).
+ */
+export const PREFLIGHT_PROOFS = ["probe", "acknowledgement", "both"] as const;
+export type PreflightProof = (typeof PREFLIGHT_PROOFS)[number];
 
 /** HTTP statuses with which TLS servers refuse a client certificate after the handshake (nginx: 400/495/496). */
 export const REFUSAL_STATUSES: ReadonlySet<number> = new Set([400, 495, 496]);
@@ -37,6 +47,10 @@ export const PreflightProbeReason = {
   Served: "Served",
   CurrentRefused: "CurrentRefused",
   StatusClassDiffers: "StatusClassDiffers",
+  /** Proof "acknowledgement": the origin's acknowledgement counts (see `acknowledgement.reason`). */
+  Acknowledged: "Acknowledged",
+  /** Proof "acknowledgement" or "both": no acknowledgement that counts (see `acknowledgement.reason`). */
+  NotAcknowledged: "NotAcknowledged",
 } as const;
 export type PreflightProbeReason = (typeof PreflightProbeReason)[keyof typeof PreflightProbeReason];
 export const PREFLIGHT_PROBE_REASONS = Object.values(PreflightProbeReason) as [
@@ -94,12 +108,53 @@ export function judgePreflightProbe(
   return currentRefused ? verdict(false, "CurrentRefused") : verdict(false, "StatusClassDiffers");
 }
 
+/**
+ * The verdict on one origin under its proof: "probe" is the probe's verdict unchanged; "acknowledgement"
+ * is the acknowledgement's (the origin is not probed: `status` null); "both" needs both, and a refusing
+ * probe's reason comes first.
+ */
+export function judgeByProof(
+  target: string,
+  proof: PreflightProof,
+  probe: ProbeResult | undefined,
+  acknowledgement: AcknowledgementCheck | undefined,
+): ProbeResult {
+  if (proof === "probe") {
+    if (!probe) throw new Error(`preflight: no probe result for ${target}`);
+    return probe;
+  }
+  if (!acknowledgement) throw new Error(`preflight: no acknowledgement read for ${target}`);
+  if (proof === "acknowledgement") {
+    return {
+      target,
+      status: null,
+      accepted: acknowledgement.accepted,
+      reason: acknowledgement.accepted ? "Acknowledged" : "NotAcknowledged",
+      proof,
+      acknowledgement,
+    };
+  }
+  if (!probe) throw new Error(`preflight: no probe result for ${target}`);
+  const accepted = probe.accepted && acknowledgement.accepted;
+  return {
+    ...probe,
+    accepted,
+    ...(probe.accepted && !acknowledgement.accepted ? { reason: "NotAcknowledged" as const } : {}),
+    proof,
+    acknowledgement,
+  };
+}
+
 function answerText(answer: ProbeAnswer): string {
   return answer.status === null ? (answer.error ?? "no answer") : String(answer.status);
 }
 
 /** A refused origin as the abort's detail names it: what each certificate got, and why that is a refusal. */
 export function describeRefusal(probe: ProbeResult): string {
+  if (probe.reason === "NotAcknowledged" && probe.acknowledgement) {
+    const probed = probe.proof === "both" ? `${answerText(probe)} to the new certificate, ` : "";
+    return `${probe.target} (${probed}not acknowledged: ${describeAcknowledgement(probe.acknowledgement)})`;
+  }
   const fresh = answerText(probe);
   if (!probe.current) return `${probe.target} (${fresh})`;
   const current = answerText(probe.current);

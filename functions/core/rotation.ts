@@ -3,6 +3,8 @@
  * state on every replay from checkpointed events (deterministic), the store persists it for the API, and
  * the history is the event list itself. Pure: no AWS, no clock (events carry their own timestamps).
  */
+
+import type { AcknowledgementCheck } from "./acknowledgement.ts";
 import type { PlannedReplacementKey } from "./certificate.ts";
 import type { PreflightProbeReason } from "./preflight.ts";
 import type { SwapTarget, Wave, WaveSize } from "./waves.ts";
@@ -146,6 +148,10 @@ export interface ProbeResult {
   current?: { status: number | null; error?: string };
   /** Preflight: why the origin accepted or refused (absent in gate probes and older events). */
   reason?: PreflightProbeReason;
+  /** Preflight: the proof that counted, when it is not the probe alone (settings `preflight.proofs`). */
+  proof?: "acknowledgement" | "both";
+  /** Preflight, proof "acknowledgement" or "both": what the origin's acknowledgement showed. */
+  acknowledgement?: AcknowledgementCheck;
 }
 
 /**
@@ -205,6 +211,16 @@ export type RotationEvent =
       at: string;
       bundleSha256: string;
       targets: Array<{ target: string; changed: boolean }>;
+      /**
+       * The probe certificates published next to the bundle for origin-sync's acknowledgements (public
+       * certificates: the new one, the one in service, earlier ones that still verify). Absent in older events.
+       */
+      probeCertificates?: {
+        certificates: number;
+        changed: boolean;
+        /** Certificates left out because they do not verify against the bundle (fingerprint: why). */
+        omitted?: string[];
+      };
     }
   | {
       type: "preflight";

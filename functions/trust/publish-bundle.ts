@@ -147,6 +147,8 @@ export interface PublishInput {
 
 export interface PublishResult {
   bundleSha256: string;
+  /** The bundle as published to the first target (the bundle object): public CA certificates. */
+  bundlePem: string;
   certificates: number;
   targets: Array<{ target: string; changed: boolean; version?: string }>;
 }
@@ -174,7 +176,12 @@ export async function publishTrustBundle(input: PublishInput): Promise<PublishRe
     results.push({ target: target.name, ...(await target.write(bundles[i]!)) });
   }
   const bundle = bundles[0] ?? computeTrustBundle(sources);
-  return { bundleSha256: bundle.sha256, certificates: bundle.entries.length, targets: results };
+  return {
+    bundleSha256: bundle.sha256,
+    bundlePem: bundle.pem,
+    certificates: bundle.entries.length,
+    targets: results,
+  };
 }
 
 function sha256(text: string): string {

@@ -16,6 +16,7 @@ import { CredentialStore } from "../adapters/secrets.ts";
 import type { WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
+import { AcknowledgementStore } from "../trust/acknowledgements.ts";
 import type { RotationDeps } from "../workflow/rotation-workflow.ts";
 import { type AwsClients, createAwsClients } from "./aws-clients.ts";
 import { dynamoDbConfig, regionOfArn } from "./clients.ts";
@@ -97,6 +98,7 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
         config.targets.eventBus ?? "",
       ),
     }),
+    acknowledgements: new AcknowledgementStore(aws.s3, config.bucketName),
     metrics: new DistributionMetrics(aws.cloudwatch),
     store: new RotationStore(dynamo, { tableName: config.tableName }),
     notify: (notification) => notifier.publish(notification),

@@ -17,6 +17,7 @@ import type {
 } from "../core/rotation.ts";
 import type { IssuanceDeps } from "../issuance/issue-certificate.ts";
 import type { probeAll } from "../probe/origin-probe.ts";
+import type { AcknowledgementStore } from "../trust/acknowledgements.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
 
 export interface RotationInput extends RotationRequest {
@@ -78,6 +79,15 @@ export interface RotationDeps {
     privateCaOf(authorityArn: string): Pick<PrivateCaAdapter, "authorityChainPem" | "revoke">;
   };
   trustTargets: TrustTarget[];
+  /**
+   * The bundle bucket's acknowledgements: the trust phase publishes the probe certificates there, the
+   * preflight reads origins' acknowledgements (settings `preflight.proofs`). Absent: neither happens, and a
+   * proof other than "probe" fails the preflight.
+   */
+  acknowledgements?: Pick<
+    AcknowledgementStore,
+    "readProbeCertificates" | "publishProbeCertificates" | "read" | "bucket"
+  >;
   metrics: Pick<DistributionMetrics, "errorRates" | "errorRateReadings">;
   store: RotationStorePort;
   notify(notification: Notification): Promise<unknown>;

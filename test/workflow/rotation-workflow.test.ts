@@ -4,13 +4,18 @@
  */
 
 import { X509Certificate } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS, worstCaseSeconds } from "../../functions/config/settings.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
 import { startRotation } from "../../functions/dispatch/start-rotation.ts";
+import { originSync } from "../../functions/origin-sync/origin-sync.ts";
 import {
   createRotationWorkflow,
   credentialSecretName,
@@ -34,9 +39,12 @@ import { expectNoKeyMaterial } from "../support/key-material.ts";
 useDurableRunner({ skipTime: true });
 
 let fleets: Fleet[] = [];
+/** Directories of origin hosts' live files (origin-sync's --out). */
+const tempDirs: string[] = [];
 afterEach(async () => {
   await Promise.all(fleets.map((f) => f.close()));
   fleets = [];
+  await Promise.all(tempDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
 async function fleet(options: FleetOptions): Promise<Fleet> {
@@ -1375,4 +1383,226 @@ describe("the credential secret across a lineage's rotations: the rollback recor
     expect(await f.store.activeRotationFor(gen1)).toBeUndefined();
     await expectNoKeyLeak(f, rolledBack);
   }, 90_000);
+});
+
+describe("origins the workflow cannot reach (issue 11): an acknowledgement from origin-sync as the proof", () => {
+  type Preflight = Extract<RotationEvent, { type: "preflight" }>;
+  const preflights = async (f: Fleet) =>
+    (await f.store.history(f.input().rotationId)).filter((e): e is Preflight => e.type === "preflight");
+  const ACK_ID = "shop-api";
+
+  /** Which proof counts for the fleet's first origin (by "distributionId/originId"). */
+  function proveFirstOriginBy(f: Fleet, proof: "probe" | "acknowledgement" | "both"): string {
+    const target = `${f.distributionIds[0]}/origin-1`;
+    f.deps.settings = {
+      ...f.deps.settings,
+      preflight: { ...f.deps.settings.preflight, proofs: { [target]: { proof, ackId: ACK_ID } } },
+    };
+    return target;
+  }
+
+  /** Reachable only through CloudFront: nothing answers the workflow's probes (the port is closed). */
+  async function unreachable(f: Fleet): Promise<void> {
+    await f.origins.get(f.distributionIds[0]!)!.stop();
+  }
+
+  /** origin-sync on the origin's host: installs the published bundle, reloads, and acknowledges it. */
+  async function originSyncOnHost(f: Fleet, options: { reload?: string } = {}) {
+    const dir = await mkdtemp(join(tmpdir(), "ack-host-"));
+    tempDirs.push(dir);
+    return originSync(
+      {
+        source: `s3://${f.bucket}/trust/origin-client-ca.pem`,
+        out: join(dir, "client-ca.pem"),
+        check: "true",
+        reload: options.reload ?? "true",
+        ackId: ACK_ID,
+      },
+      { clients: { s3: () => f.standins.clients().s3 }, host: "origin-1.internal" },
+    );
+  }
+
+  it('proof "acknowledgement": an origin that refuses direct connections but acknowledged the new bundle is accepted, and the rotation completes', async () => {
+    const f = await fleet({ distributions: 2, newIssuer: "other" });
+    const target = proveFirstOriginBy(f, "acknowledgement");
+    await unreachable(f);
+    await f.origins.get(f.distributionIds[1]!)!.trust(f.bothTrustPem);
+    let synced: Awaited<ReturnType<typeof originSyncOnHost>> | undefined;
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          // The host's timer runs after the trust phase published the bundle and its probe certificates.
+          if (step === "preflight:2") synced = await originSyncOnHost(f);
+        },
+      },
+    });
+    expect(synced).toMatchObject({ exitCode: 0, outcome: "updated" });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const state = await f.store.get(f.input().rotationId);
+    expect(state?.status).toBe("completed");
+    const attempts = await preflights(f);
+    // Attempt 1: nothing acknowledged yet; attempt 2: acknowledged. The origin itself is never probed.
+    expect(attempts.map((a) => a.probes.find((p) => p.target === target))).toEqual([
+      {
+        target,
+        status: null,
+        accepted: false,
+        reason: "NotAcknowledged",
+        proof: "acknowledgement",
+        acknowledgement: { ackId: ACK_ID, accepted: false, reason: "Missing" },
+      },
+      {
+        target,
+        status: null,
+        accepted: true,
+        reason: "Acknowledged",
+        proof: "acknowledgement",
+        acknowledgement: {
+          ackId: ACK_ID,
+          accepted: true,
+          reason: "Acknowledged",
+          bundleSha256: state?.bundleSha256,
+          host: "origin-1.internal",
+          reloadedAt: expect.any(String),
+          acknowledgedAt: expect.any(String),
+        },
+      },
+    ]);
+    // The other origin is probed as before.
+    expect(attempts[1]?.probes.find((p) => p.target !== target)).toMatchObject({
+      status: 200,
+      accepted: true,
+    });
+    // The acknowledgement on S3 names the bundle, the new certificate and no key.
+    const trust = (await f.store.history(f.input().rotationId)).find((e) => e.type === "trust-published");
+    expect(trust).toMatchObject({ probeCertificates: { certificates: 2, changed: true } });
+    const ack = JSON.parse(
+      f.standins.s3.object(f.bucket, `acks/${ACK_ID}.json`)?.body.toString("utf8") ?? "{}",
+    );
+    expect(ack).toMatchObject({
+      version: 1,
+      originId: ACK_ID,
+      bundleSha256: state?.bundleSha256,
+      checks: { verified: true, reloaded: true },
+    });
+    expect(ack.probes.map((p: { certificateSha256: string }) => p.certificateSha256)).toContain(
+      state?.issued?.fingerprint,
+    );
+    await expectNoKeyLeak(f, result);
+    expectNoKeyMaterial(ack, await keyMaterialOf(f));
+  });
+
+  it('proof "probe" (the default): the same unreachable origin aborts the rotation, as before', async () => {
+    const f = await fleet({ distributions: 1, newIssuer: "other" });
+    await unreachable(f);
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step === "preflight:2") await originSyncOnHost(f);
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      /aborted \(PreflightRefused\): origins refused the new certificate: .*ECONNREFUSED/,
+    );
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    expect((await preflights(f)).at(-1)?.probes[0]).not.toHaveProperty("proof");
+  });
+
+  it("an acknowledgement of an older bundle does not count: aborted, nothing swapped", async () => {
+    const f = await fleet({ distributions: 1, newIssuer: "other" });
+    proveFirstOriginBy(f, "acknowledgement");
+    await unreachable(f);
+    // What origin-sync acknowledged before this rotation: the bundle of the old CA alone.
+    const older = {
+      version: 1,
+      originId: ACK_ID,
+      host: "origin-1.internal",
+      bundleSha256: sha256Hex("an older bundle"),
+      installedAt: "2026-11-01T00:00:00.000Z",
+      reloadedAt: "2026-11-01T00:00:01.000Z",
+      acknowledgedAt: "2026-11-01T00:00:02.000Z",
+      caKeyFingerprints: [],
+      probes: [],
+      unprobedCaKeyFingerprints: [],
+      checks: { verified: true, reloaded: true },
+    };
+    await f.standins
+      .clients()
+      .s3.send(
+        new PutObjectCommand({ Bucket: f.bucket, Key: `acks/${ACK_ID}.json`, Body: JSON.stringify(older) }),
+      );
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      new RegExp(
+        `aborted \\(PreflightRefused\\): origins refused the new certificate: ${f.distributionIds[0]}/origin-1 \\(not acknowledged: acks/${ACK_ID}.json acknowledges bundle ${older.bundleSha256.slice(0, 16)}…, not this rotation's\\)$`,
+      ),
+    );
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    expect((await preflights(f)).at(-1)?.probes[0]?.acknowledgement?.reason).toBe("OtherBundle");
+  });
+
+  it('proof "both": the probe alone is not enough (no acknowledgement): aborted', async () => {
+    const f = await fleet({ distributions: 1, newIssuer: "other" });
+    proveFirstOriginBy(f, "both");
+    await f.origins.get(f.distributionIds[0]!)!.trust(f.bothTrustPem);
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(
+      /\(200 to the new certificate, not acknowledged: no acknowledgement acks\/shop-api\.json\)$/,
+    );
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    expect((await preflights(f)).at(-1)?.probes[0]).toMatchObject({
+      status: 200,
+      accepted: false,
+      reason: "NotAcknowledged",
+      proof: "both",
+      acknowledgement: { reason: "Missing" },
+    });
+  });
+
+  it('proof "both": nor the acknowledgement alone (the origin refuses the new certificate): aborted', async () => {
+    // The host acknowledged the bundle, but the server still trusts the old CA only (another file, say).
+    const f = await fleet({ distributions: 1, newIssuer: "other" });
+    proveFirstOriginBy(f, "both");
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step === "preflight:1") await originSyncOnHost(f);
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("FAILED");
+    expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
+    // Refused at the TLS layer, whatever the acknowledgement says.
+    expect((await preflights(f)).at(-1)?.probes[0]).toMatchObject({
+      accepted: false,
+      reason: "Refused",
+      proof: "both",
+      acknowledgement: { accepted: true, reason: "Acknowledged" },
+    });
+  });
+
+  it('proof "both": probe and acknowledgement together pass, and the rotation completes', async () => {
+    const f = await fleet({ distributions: 1, newIssuer: "other" });
+    proveFirstOriginBy(f, "both");
+    await f.origins.get(f.distributionIds[0]!)!.trust(f.bothTrustPem);
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step === "preflight:1") await originSyncOnHost(f);
+        },
+      },
+    });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect((await preflights(f))[0]?.probes[0]).toMatchObject({
+      status: 200,
+      accepted: true,
+      reason: "NotCompared",
+      proof: "both",
+      acknowledgement: { accepted: true, reason: "Acknowledged" },
+    });
+  });
 });

@@ -7,7 +7,13 @@
  * again until the deadline; then the rotation aborts.
  */
 import { isCompleteCredential, STAGE } from "../../adapters/secrets.ts";
-import { describeRefusal, judgePreflightProbe } from "../../core/preflight.ts";
+import { type AcknowledgementCheck, judgeAcknowledgement } from "../../core/acknowledgement.ts";
+import {
+  describeRefusal,
+  judgeByProof,
+  judgePreflightProbe,
+  type PreflightProof,
+} from "../../core/preflight.ts";
 import {
   type PreflightComparison,
   type ProbeResult,
@@ -27,20 +33,43 @@ function targetsOf(state: RotationState) {
   return state.waves.flatMap((w) => w.distributions);
 }
 
+/** An origin as the preflight sees it: where a probe reaches it, and which proof counts for it. */
+interface PreflightOrigin extends OriginEndpoint {
+  proof: PreflightProof;
+  ackId?: string;
+}
+
+/**
+ * The proof settings name for an origin: by "distributionId/originId" first, then by its domain name;
+ * "probe" when neither is listed (and when nothing is: the settings before acknowledgements existed).
+ */
+export function proofOf(
+  settings: Rotation["settings"],
+  target: string,
+  domainName: string,
+): { proof: PreflightProof; ackId?: string } {
+  const proofs = settings.preflight.proofs ?? {};
+  const entry = proofs[target] ?? proofs[domainName.toLowerCase()];
+  if (!entry || entry.proof === "probe") return { proof: "probe" };
+  return { proof: entry.proof, ...(entry.ackId !== undefined ? { ackId: entry.ackId } : {}) };
+}
+
 /** The origins of the rotation's distributions (or of `distributionIds`), as the probes reach them. */
-async function endpointsOf(r: Rotation, distributionIds?: string[]): Promise<OriginEndpoint[]> {
-  const endpoints: OriginEndpoint[] = [];
+async function endpointsOf(r: Rotation, distributionIds?: string[]): Promise<PreflightOrigin[]> {
+  const endpoints: PreflightOrigin[] = [];
   for (const target of targetsOf(r.state)) {
     if (distributionIds && !distributionIds.includes(target.distributionId)) continue;
     for (const origin of await r.deps.distributions.originEndpoints(
       target.distributionId,
       target.originIds,
     )) {
+      const name = `${target.distributionId}/${origin.originId}`;
       endpoints.push({
-        target: `${target.distributionId}/${origin.originId}`,
+        target: name,
         host: origin.domainName,
         port: origin.httpsPort,
         path: r.settings.preflight.probePath,
+        ...proofOf(r.settings, name, origin.domainName),
       });
     }
   }
@@ -102,37 +131,92 @@ async function currentIdentity(
   };
 }
 
+/** Only what a probe needs (no proof settings in the probe's input). */
+function asEndpoint({ target, host, port, path }: PreflightOrigin): OriginEndpoint {
+  return { target, host, port, path };
+}
+
 /**
  * A real mTLS request to every origin of the rotation's distributions (or of `distributionIds`), presenting
  * the new certificate as staged in the issuance secret. The gate's probes (after the swap): today's rule.
+ * Origins whose proof is an acknowledgement alone are not probed: the workflow cannot reach them (they
+ * accept connections from CloudFront only); the gate judges them by CloudFront's metrics.
  */
 export async function probeWithNewCertificate(
   r: Rotation,
   distributionIds?: string[],
 ): Promise<ProbeResult[]> {
   const probe = r.deps.probe ?? probeAll;
-  return probe(await endpointsOf(r, distributionIds), await newIdentity(r), {
+  const reachable = (await endpointsOf(r, distributionIds)).filter((e) => e.proof !== "acknowledgement");
+  if (reachable.length === 0) return [];
+  return probe(reachable.map(asEndpoint), await newIdentity(r), {
     originServerCaPem: r.settings.originServerCaPem,
   });
 }
 
 /**
- * One preflight attempt's probes: every origin with the new certificate and, at the same time (same path,
- * same timeout), with the current one; each origin judged on both answers (core/preflight.ts). Both
- * credentials are read here and dropped here: the result holds statuses and transport errors only.
+ * Reads and judges the acknowledgements `ackIds` name, each once (origins may share a host): for the
+ * rotation's bundle and its new certificate. Public facts only.
+ */
+async function acknowledgementsOf(
+  r: Rotation,
+  ackIds: readonly string[],
+): Promise<Map<string, AcknowledgementCheck>> {
+  const checks = new Map<string, AcknowledgementCheck>();
+  if (ackIds.length === 0) return checks;
+  const store = r.deps.acknowledgements;
+  if (!store) throw new Error("acknowledgements are not wired: an origin's proof needs one");
+  const expected = {
+    bundleSha256: r.state.bundleSha256 ?? "",
+    newCertificateSha256: r.state.issued?.fingerprint ?? "",
+  };
+  const unique = [...new Set(ackIds)];
+  const read = await Promise.all(unique.map((id) => store.read(id)));
+  for (const [i, id] of unique.entries()) checks.set(id, judgeAcknowledgement(id, read[i], expected));
+  return checks;
+}
+
+/**
+ * One preflight attempt: every origin whose proof includes the probe is probed with the new certificate
+ * and, at the same time (same path, same timeout), with the current one, and judged on both answers
+ * (core/preflight.ts); every origin whose proof includes an acknowledgement has it read and judged
+ * (core/acknowledgement.ts); each origin's verdict follows its proof. Both credentials are read here and
+ * dropped here: the result holds statuses, transport errors and acknowledgement facts only.
  */
 export async function probeAgainstCurrent(
   r: Rotation,
 ): Promise<{ probes: ProbeResult[]; compared: PreflightComparison }> {
-  const endpoints = await endpointsOf(r);
-  const [fresh, current] = await Promise.all([newIdentity(r), currentIdentity(r)]);
+  const origins = await endpointsOf(r);
+  const probed = origins.filter((o) => o.proof !== "acknowledgement");
+  const [fresh, current, acknowledgements] = await Promise.all([
+    newIdentity(r),
+    currentIdentity(r),
+    acknowledgementsOf(
+      r,
+      origins.flatMap((o) => (o.proof !== "probe" && o.ackId ? [o.ackId] : [])),
+    ),
+  ]);
   const probe = r.deps.probe ?? probeAll;
   const options = { originServerCaPem: r.settings.originServerCaPem };
-  const [withNew, withCurrent] = await Promise.all([
-    probe(endpoints, fresh, options),
-    current.identity ? probe(endpoints, current.identity, options) : undefined,
-  ]);
-  const probes = withNew.map((p, i) => judgePreflightProbe(p.target, p, withCurrent?.[i]));
+  const endpoints = probed.map(asEndpoint);
+  const [withNew, withCurrent] =
+    endpoints.length === 0
+      ? [[], undefined]
+      : await Promise.all([
+          probe(endpoints, fresh, options),
+          current.identity ? probe(endpoints, current.identity, options) : undefined,
+        ]);
+  const judged = new Map(
+    withNew.map((p, i) => [probed[i]!.target, judgePreflightProbe(p.target, p, withCurrent?.[i])]),
+  );
+  const probes = origins.map((o) =>
+    judgeByProof(
+      o.target,
+      o.proof,
+      judged.get(o.target),
+      o.ackId === undefined ? undefined : acknowledgements.get(o.ackId),
+    ),
+  );
   return { probes, compared: current.compared };
 }
 
