@@ -1,5 +1,6 @@
 /** Command line of `mtls-rotator origin-sync`: options, usage text, and the run that maps to an exit code. */
 import { parseArgs } from "node:util";
+import { ACK_ID_RULE, ACK_PREFIX, PROBE_CERTIFICATES_KEY } from "../core/acknowledgement.ts";
 import {
   DEFAULTS,
   ExitCode,
@@ -40,6 +41,12 @@ Options:
   --timeout <sec>          deadline for fetching the source (default ${DEFAULTS.sourceTimeoutMs / 1000})
   --command-timeout <sec>  deadline for --check and for --reload, each (default ${DEFAULTS.commandTimeoutMs / 1000})
   --max-bytes <n>          refuse a bundle larger than this (default ${DEFAULTS.maxBytes})
+  --ack-id <id>            after installing, reloading and verifying, acknowledge the bundle to the rotator
+                           as this origin (the id its preflight settings name; ${ACK_ID_RULE}):
+                           verify each probe certificate the rotator publishes next to the bundle
+                           (s3://<bucket>/${PROBE_CERTIFICATES_KEY}) against the installed file, then write
+                           s3://<bucket>/${ACK_PREFIX}<id>.json with this host's AWS credentials; needs --reload
+  --ack-bucket <bucket>    the bundle bucket to acknowledge in (default: the bucket of an s3:// --source)
   --dry-run                fetch, validate and compare only: write nothing, run nothing
   --quiet                  print only warnings and errors
   -h, --help               show this help
@@ -55,6 +62,8 @@ Exit codes:
   4  --reload failed (the previous file was put back)
   5  the source could not be fetched (the live file is untouched)
   6  after the reload, the live file or --verify-url did not show the new bundle in effect
+  7  --ack-id: installed and reloaded, but not acknowledged (probe certificates missing, for another
+     bundle or not verifying against the installed file; or the write was refused)
   1  unexpected error
 
 Example:
@@ -108,6 +117,14 @@ export function parseOriginSyncArgs(args: string[]): { options: OriginSyncOption
   if ((v["verify-cert"] || v["verify-key"] || v["verify-ca"]) && !v["verify-url"]) {
     throw new UsageError("--verify-cert, --verify-key and --verify-ca need --verify-url");
   }
+  if (v["ack-id"] !== undefined && v["no-reload"]) {
+    throw new UsageError(
+      "--ack-id needs --reload: an acknowledgement attests that the server re-read the file",
+    );
+  }
+  if (v["ack-bucket"] !== undefined && v["ack-id"] === undefined) {
+    throw new UsageError("--ack-bucket needs --ack-id");
+  }
   if (Boolean(v["verify-cert"]) !== Boolean(v["verify-key"])) {
     throw new UsageError("--verify-cert and --verify-key go together");
   }
@@ -127,6 +144,8 @@ export function parseOriginSyncArgs(args: string[]): { options: OriginSyncOption
     commandTimeoutMs: seconds("--command-timeout", v["command-timeout"]),
     maxBytes: positiveInteger("--max-bytes", v["max-bytes"]),
     dryRun: v["dry-run"] ?? false,
+    ...(v["ack-id"] !== undefined ? { ackId: v["ack-id"] } : {}),
+    ...(v["ack-bucket"] !== undefined ? { ackBucket: v["ack-bucket"] } : {}),
   };
   return { options, quiet: v.quiet ?? false };
 }
@@ -153,6 +172,8 @@ function parse(args: string[]) {
       "command-timeout": { type: "string" },
       "max-bytes": { type: "string" },
       "dry-run": { type: "boolean" },
+      "ack-id": { type: "string" },
+      "ack-bucket": { type: "string" },
       quiet: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

@@ -15,8 +15,10 @@
  * source refuses it with a message that says so without repeating the key.
  */
 import { readFile } from "node:fs/promises";
+import { ACK_ID_RULE, isAckId } from "../core/acknowledgement.ts";
 import { sha256Hex } from "../core/pem.ts";
 import type { BundleEntry } from "../core/trust-bundle.ts";
+import { acknowledge, type InstallRecord, readInstallRecord, writeInstallRecord } from "./acknowledge.ts";
 import {
   type CommandRunner,
   CommandSyntaxError,
@@ -65,6 +67,12 @@ export const ExitCode = {
   SourceUnreachable: 5,
   /** After the reload, the live file or `--verify-url` did not show the new bundle in effect. */
   VerifyFailed: 6,
+  /**
+   * `--ack-id`: the bundle is installed and the server reloaded, but no acknowledgement was written (the
+   * probe certificates are missing, are for another bundle or do not verify against the installed file, or
+   * the write was refused).
+   */
+  AckFailed: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -99,6 +107,13 @@ export interface OriginSyncOptions {
   maxBytes?: number;
   /** Validate and compare only: write nothing, run nothing. */
   dryRun?: boolean;
+  /**
+   * Acknowledge the installed bundle to the rotator as this origin (acks/<ackId>.json in the bundle bucket,
+   * written with this host's AWS credentials): ./acknowledge.ts.
+   */
+  ackId?: string;
+  /** The bundle bucket to acknowledge in (default: the bucket of an s3:// source). */
+  ackBucket?: string;
 }
 
 export interface OriginSyncDeps {
@@ -110,6 +125,8 @@ export interface OriginSyncDeps {
   log?: (line: string) => void;
   /** Warnings and errors (stderr in the CLI). */
   warn?: (line: string) => void;
+  /** The host name an acknowledgement names (default os.hostname()). */
+  host?: string;
 }
 
 export type Outcome =
@@ -120,7 +137,8 @@ export type Outcome =
   | "unreachable"
   | "check-failed"
   | "reload-failed"
-  | "verify-failed";
+  | "verify-failed"
+  | "ack-failed";
 
 export interface OriginSyncResult {
   exitCode: ExitCode;
@@ -132,6 +150,8 @@ export interface OriginSyncResult {
   /** SHA-256 of the live file before the run, when it existed. */
   previousSha256?: string;
   certificates?: BundleEntry[];
+  /** `--ack-id`: the acknowledgement's S3 key, and whether this run wrote it (false: the same one was there). */
+  acknowledgement?: { key: string; written: boolean };
 }
 
 const PREFIX = "origin-sync: ";
@@ -160,10 +180,26 @@ export async function originSync(
   let live: LiveFile;
   let sourceCaPem: string | undefined;
   let verify: { url: URL; certificatePem?: string; privateKeyPem?: string; caPem?: string } | undefined;
+  let ack: { id: string; bucket: string } | undefined;
   try {
     checkArgs = options.check === undefined ? undefined : parseCommand("--check", options.check);
     reloadArgs = options.reload === undefined ? undefined : parseCommand("--reload", options.reload);
     spec = parseSource(options.source);
+    if (options.ackId !== undefined) {
+      if (!isAckId(options.ackId)) {
+        throw new InputError(`--ack-id ${JSON.stringify(options.ackId)}: must be ${ACK_ID_RULE}`);
+      }
+      const bucket = options.ackBucket ?? (spec.kind === "s3" ? spec.bucket : undefined);
+      if (!bucket) {
+        throw new InputError("--ack-id needs --ack-bucket (the bundle bucket) when --source is not s3://");
+      }
+      if (!reloadArgs) {
+        throw new InputError(
+          "--ack-id needs --reload: an acknowledgement attests that the server re-read the installed file",
+        );
+      }
+      ack = { id: options.ackId, bucket };
+    }
     live = await readLiveFile(options.out);
     sourceCaPem = options.sourceCaFile ? await readInput("--source-ca", options.sourceCaFile) : undefined;
     if (options.verifyUrl !== undefined) {
@@ -280,12 +316,34 @@ export async function originSync(
       const outcome = await verifyAfterReload(verify, options, log);
       if (outcome) return finish(ExitCode.VerifyFailed, "verify-failed", outcome, summary);
     }
-    return finish(
-      ExitCode.Ok,
-      "unchanged",
-      `${options.out} is already up to date (SHA-256 ${bundle.sha256})`,
-      summary,
-    );
+    const upToDate = `${options.out} is already up to date (SHA-256 ${bundle.sha256})`;
+    if (!ack || options.dryRun) return finish(ExitCode.Ok, "unchanged", upToDate, summary);
+    let record = await readInstallRecord(live.path);
+    if (record?.bundleSha256 !== bundle.sha256) {
+      // Installed before acknowledgements were asked for (or by hand): nothing says the server re-read it
+      // since. Check and reload once, so that the acknowledgement can attest it.
+      log("no record of a reload with this bundle: checking and reloading once to acknowledge it");
+      const installedAt = now().toISOString();
+      for (const [what, args] of [
+        ["check", checkArgs],
+        ["reload", reloadArgs],
+      ] as const) {
+        if (!args) continue;
+        const result = await run(args, commandTimeoutMs);
+        if (!result.ok) {
+          return finish(
+            what === "check" ? ExitCode.CheckFailed : ExitCode.ReloadFailed,
+            what === "check" ? "check-failed" : "reload-failed",
+            `${what} ${describeFailure(result, commandTimeoutMs)}: ${quoteCommand(args)}\n` +
+              `${outputTail(result.output)}${result.output ? "\n" : ""}${options.out} is unchanged; not acknowledged`,
+            summary,
+          );
+        }
+      }
+      record = { bundleSha256: bundle.sha256, installedAt, reloadedAt: now().toISOString() };
+      await writeInstallRecord(live.path, record);
+    }
+    return acknowledgeInstalled(ack, record, ExitCode.Ok, "unchanged", upToDate, summary);
   }
   if (options.dryRun) {
     return finish(
@@ -299,9 +357,11 @@ export async function originSync(
   }
 
   // 5. Install atomically, leaving a marker until the run has finished.
+  let installedAt: string;
   try {
     await writePending(live, bundle.sha256);
     await writeAtomically(live, bundle.pem);
+    installedAt = now().toISOString();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     if (!interrupted) await clearPending(live.path).catch(() => undefined);
@@ -334,6 +394,7 @@ export async function originSync(
   }
 
   // 7. Reload.
+  let reloadedAt: string | undefined;
   if (reloadArgs) {
     const result = await run(reloadArgs, commandTimeoutMs);
     if (!result.ok) {
@@ -348,6 +409,7 @@ export async function originSync(
       );
     }
     log(`reloaded: ${quoteCommand(reloadArgs)}`);
+    reloadedAt = now().toISOString();
   } else {
     log("no reload command (--no-reload): the server is expected to watch the file");
   }
@@ -380,7 +442,53 @@ export async function originSync(
         summary,
       );
   }
-  return finish(ExitCode.Ok, "updated", `updated ${options.out} to SHA-256 ${bundle.sha256}`, summary);
+  const updated = `updated ${options.out} to SHA-256 ${bundle.sha256}`;
+  if (!ack || !reloadedAt) return finish(ExitCode.Ok, "updated", updated, summary);
+  const record = { bundleSha256: bundle.sha256, installedAt, reloadedAt };
+  await writeInstallRecord(live.path, record);
+  return acknowledgeInstalled(ack, record, ExitCode.Ok, "updated", updated, summary);
+
+  /**
+   * 9. `--ack-id`: the probe certificates verified against the installed file, then the acknowledgement
+   * written. Only reached once the file is installed, checked, reloaded and verified.
+   */
+  async function acknowledgeInstalled(
+    target: { id: string; bucket: string },
+    record: InstallRecord,
+    exitCode: ExitCode,
+    outcome: Outcome,
+    message: string,
+    extra: Partial<OriginSyncResult>,
+  ): Promise<OriginSyncResult> {
+    const result = await acknowledge({
+      ackId: target.id,
+      bucket: target.bucket,
+      s3: clients.s3(),
+      livePath: live.path,
+      installedPem: await readFile(live.path, "utf8"),
+      record,
+      now: now(),
+      ...(deps.host ? { host: deps.host } : {}),
+    });
+    if (!result.ok) {
+      return finish(
+        ExitCode.AckFailed,
+        "ack-failed",
+        `${message}, but NOT acknowledged as ${target.id}: ${result.message}`,
+        extra,
+      );
+    }
+    const where = `s3://${target.bucket}/${result.key}`;
+    log(
+      result.written
+        ? `acknowledged as ${target.id}: ${where} (${result.acknowledgement.probes.length} probe certificate(s) verified)`
+        : `already acknowledged as ${target.id}: ${where}`,
+    );
+    return finish(exitCode, outcome, message, {
+      ...extra,
+      acknowledgement: { key: result.key, written: result.written },
+    });
+  }
 }
 
 class InputError extends Error {

@@ -4,6 +4,7 @@
  * byte-for-byte untouched (same inode, same mtime) and runs no command.
  */
 import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import {
   lstat,
   mkdir,
@@ -18,13 +19,13 @@ import {
 } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { CreateSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { sha256Hex } from "../../functions/core/pem.ts";
+import { fingerprintOf, keyFingerprintOf, sha256Hex } from "../../functions/core/pem.ts";
 import { computeTrustBundle } from "../../functions/core/trust-bundle.ts";
 import { parseOriginSyncArgs, runOriginSyncCli } from "../../functions/origin-sync/cli.ts";
 import { CommandSyntaxError, quoteCommand, splitCommand } from "../../functions/origin-sync/command.ts";
@@ -35,6 +36,7 @@ import {
   originSync,
 } from "../../functions/origin-sync/origin-sync.ts";
 import { parseSource } from "../../functions/origin-sync/source.ts";
+import { AcknowledgementStore } from "../../functions/trust/acknowledgements.ts";
 import { S3BundleTarget, SecretBundleTarget } from "../../functions/trust/publish-bundle.ts";
 import type { AwsClients } from "../../functions/wiring/aws-clients.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
@@ -810,5 +812,123 @@ describe("command line interface", () => {
     const usage = await cli(["origin-sync", "--source", "x"]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("--out is required");
+  });
+});
+
+describe("acknowledgements (--ack-id): only after install, reload and a verified probe certificate", () => {
+  const bundleKey = "trust/ack-bundle.pem";
+  const ackObject = (id: string) => standins.s3.object(BUCKET, `acks/${id}.json`);
+
+  /** What the trust phase publishes: the bundle, and the probe certificates chosen for it. */
+  async function publish(bundlePem: string, probes: string[]): Promise<string> {
+    await clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: bundleKey, Body: bundlePem }));
+    const sha = sha256Hex(bundlePem);
+    await new AcknowledgementStore(clients.s3, BUCKET).publishProbeCertificates(probes.join(""), sha);
+    return sha;
+  }
+
+  it("installs, checks, reloads, verifies the probe certificate against the installed file, then acknowledges; a second run writes nothing", async () => {
+    const bundle = bundleOf(alphaIssuing, alpha);
+    await publish(bundle.pem, [leaf.certificatePem]);
+    const result = await sync({ source: `s3://${BUCKET}/${bundleKey}`, ackId: "edge-1" });
+    expect(result.exitCode).toBe(ExitCode.Ok);
+    expect(result.outcome).toBe("updated");
+    expect(result.acknowledgement).toEqual({ key: "acks/edge-1.json", written: true });
+    expect(await commandsRun()).toEqual([`check ${bundle.sha256}`, expect.stringMatching(/^reload /)]);
+    const written = ackObject("edge-1");
+    const ack = JSON.parse(written!.body.toString("utf8"));
+    const leafCert = new X509Certificate(leaf.certificatePem);
+    expect(ack).toEqual({
+      version: 1,
+      originId: "edge-1",
+      host: hostname(),
+      bundleSha256: bundle.sha256,
+      installedAt: expect.any(String),
+      reloadedAt: expect.any(String),
+      acknowledgedAt: expect.any(String),
+      caKeyFingerprints: [alpha, alphaIssuing]
+        .map((ca) => keyFingerprintOf(new X509Certificate(ca.certificatePem)))
+        .sort(),
+      probes: [
+        {
+          certificateSha256: fingerprintOf(leafCert),
+          issuerKeySha256: keyFingerprintOf(new X509Certificate(alphaIssuing.certificatePem)),
+        },
+      ],
+      unprobedCaKeyFingerprints: [],
+      checks: { verified: true, reloaded: true },
+    });
+    expect(Date.parse(ack.reloadedAt)).toBeGreaterThanOrEqual(Date.parse(ack.installedAt));
+    expect(written!.contentType).toBe("application/json");
+    expectNoKeyMaterial(ack, [leaf.privateKeyPem]);
+
+    const again = await sync({ source: `s3://${BUCKET}/${bundleKey}`, ackId: "edge-1" });
+    expect(again).toMatchObject({ exitCode: ExitCode.Ok, outcome: "unchanged" });
+    expect(again.acknowledgement).toEqual({ key: "acks/edge-1.json", written: false });
+    expect(standins.s3.versions(BUCKET, "acks/edge-1.json")).toHaveLength(1);
+    expect(await commandsRun()).toHaveLength(2);
+  });
+
+  it("a failing reload: the previous file is back and nothing is acknowledged (4)", async () => {
+    const bundle = bundleOf(alphaIssuing, alpha);
+    await publish(bundle.pem, [leaf.certificatePem]);
+    const result = await sync({
+      source: `s3://${BUCKET}/${bundleKey}`,
+      ackId: "edge-reload-fails",
+      reload: recorder("reload", 1),
+    });
+    expect(result.exitCode).toBe(ExitCode.ReloadFailed);
+    expect(result.acknowledgement).toBeUndefined();
+    expect(ackObject("edge-reload-fails")).toBeUndefined();
+    expect(await readFile(live, "utf8")).toBe(alpha.certificatePem);
+  });
+
+  it("a bundle missing the new CA: its probe certificate does not verify against the installed file, nothing is acknowledged (7)", async () => {
+    const bravoLeaf = await issueClientCredential(bravo, { subject: "CN=new edge, O=origin-sync tests" });
+    const bundle = bundleOf(alphaIssuing, alpha);
+    await publish(bundle.pem, [leaf.certificatePem, bravoLeaf.certificatePem]);
+    const result = await sync({ source: `s3://${BUCKET}/${bundleKey}`, ackId: "edge-no-bravo" });
+    expect(result.exitCode).toBe(ExitCode.AckFailed);
+    expect(result.outcome).toBe("ack-failed");
+    expect(result.message).toMatch(/NOT acknowledged as edge-no-bravo: probe certificate\(s\) do not verify/);
+    expect(result.message).toContain("CN=new edge");
+    expect(ackObject("edge-no-bravo")).toBeUndefined();
+    // The bundle itself is installed and reloaded: only the acknowledgement is refused.
+    expect(await readFile(live, "utf8")).toBe(bundle.pem);
+  });
+
+  it("probe certificates for another bundle, or none at all: nothing is acknowledged (7)", async () => {
+    const bundle = bundleOf(alphaIssuing, alpha);
+    await publish(bundleOf(alphaIssuing, alpha, bravo).pem, [leaf.certificatePem]);
+    await clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: bundleKey, Body: bundle.pem }));
+    const other = await sync({ source: `s3://${BUCKET}/${bundleKey}`, ackId: "edge-other" });
+    expect(other.exitCode).toBe(ExitCode.AckFailed);
+    expect(other.message).toContain("not for the installed one");
+    expect(ackObject("edge-other")).toBeUndefined();
+  });
+
+  it("a bundle installed before acknowledgements were asked for: checked and reloaded once, then acknowledged", async () => {
+    const bundle = bundleOf(alphaIssuing, alpha);
+    await writeFile(live, bundle.pem);
+    await publish(bundle.pem, [leaf.certificatePem]);
+    const result = await sync({ source: `s3://${BUCKET}/${bundleKey}`, ackId: "edge-old-install" });
+    expect(result).toMatchObject({ exitCode: ExitCode.Ok, outcome: "unchanged" });
+    expect(result.output).toContain("no record of a reload with this bundle");
+    expect(await commandsRun()).toEqual([`check ${bundle.sha256}`, expect.stringMatching(/^reload /)]);
+    expect(ackObject("edge-old-install")).toBeDefined();
+  });
+
+  it("refuses a bad id, --no-reload, and a non-S3 source without --ack-bucket (2)", async () => {
+    const source = `s3://${BUCKET}/${bundleKey}`;
+    expect((await sync({ source, ackId: "a/b" })).message).toMatch(/--ack-id "a\/b": must be 1 to 128/);
+    expect((await sync({ source, ackId: "x", reload: undefined })).exitCode).toBe(ExitCode.Invalid);
+    const file = await writeSource("source.pem", bundleOf(alpha).pem);
+    expect((await sync({ source: file, ackId: "x" })).message).toContain("--ack-id needs --ack-bucket");
+    expect(() =>
+      parseOriginSyncArgs(["--source", source, "--out", live, "--no-reload", "--ack-id", "x"]),
+    ).toThrow(/--ack-id needs --reload/);
+    expect(
+      parseOriginSyncArgs(["--source", source, "--out", live, "--reload", "true", "--ack-id", "x"]),
+    ).toMatchObject({ options: { ackId: "x" } });
   });
 });
