@@ -29,6 +29,10 @@ export default $config({
       rotationTable: rotationTable.name,
       trustBundle: $interpolate`s3://${trustBundleBucket.name}/${settings.trust.bucketKey}`,
       trustBundleSecret: settings.trust.bundleSecretName,
+      // origin-sync --ack-id: what an origin host reads besides the bundle, and where it acknowledges it
+      // (its role: s3:PutObject on acks/<its id>.json only; README "Acknowledgements").
+      probeCertificates: $interpolate`s3://${trustBundleBucket.name}/trust/probe-certificates.pem`,
+      acknowledgements: $interpolate`s3://${trustBundleBucket.name}/acks/`,
       notificationTopic: notificationTopic.arn,
       credentialsKeyArn: credentialsKey.arn,
       credentialSecretPrefix,

@@ -4,6 +4,7 @@
 // against AWS's Service Authorization Reference.
 
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
+import { ACK_PREFIX, PROBE_CERTIFICATES_KEY } from "../functions/core/acknowledgement.ts";
 import {
   LINEAGE_TAG_KEY_PREFIX,
   LINEAGE_TAGS,
@@ -196,6 +197,14 @@ export const rotationWorkflowPermissions: Statement[] = [
   // Without ListBucket, S3 answers a missing object with 403 instead of 404, and the first publish (no
   // bundle yet) would fail. The bucket holds nothing but bundles.
   { actions: ["s3:ListBucket"], resources: [trustBundleBucket.arn] },
+  // Acknowledgements (functions/core/acknowledgement.ts): the probe certificates published next to the
+  // bundle (public certificates), read and published; origin hosts' acknowledgements, read only: each host
+  // writes its own with its own IAM identity, and the workflow can neither write nor forge one.
+  {
+    actions: ["s3:GetObject", "s3:PutObject"],
+    resources: [$interpolate`${trustBundleBucket.arn}/${PROBE_CERTIFICATES_KEY}`],
+  },
+  { actions: ["s3:GetObject"], resources: [$interpolate`${trustBundleBucket.arn}/${ACK_PREFIX}*`] },
   { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
   // GetMetricData on "*": metrics (AWS/CloudFront 5xxErrorRate) have no ARN; the only resource type the
   // Service Authorization Reference lists for it is an optional CloudWatch dataset, which the gate never reads.

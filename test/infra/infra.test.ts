@@ -266,6 +266,38 @@ describe("the rotation workflow", () => {
     ]);
   });
 
+  it("lets the workflow publish the probe certificates and read, never write, origins' acknowledgements", async () => {
+    const { permissions } = await loadInfra("production");
+    const bucket = "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef";
+    expect(permissions).toEqual(
+      expect.arrayContaining([
+        { actions: ["s3:GetObject", "s3:PutObject"], resources: [`${bucket}/trust/probe-certificates.pem`] },
+        { actions: ["s3:GetObject"], resources: [`${bucket}/acks/*`] },
+      ]),
+    );
+    const allowed = (action: string, resource: string) =>
+      permissions.some(
+        (s) =>
+          s.actions.includes(action) && s.resources.some((pattern) => iamPatternMatches(pattern, resource)),
+      );
+    // Every call functions/trust/acknowledgements.ts makes (HeadObject is authorised as GetObject)...
+    const source = readFileSync(
+      new URL("../../functions/trust/acknowledgements.ts", import.meta.url),
+      "utf8",
+    );
+    const commands = [...source.matchAll(/new (\w+)Command\(\{\s*Bucket: this\.bucket,\s*Key: (\w+)/g)].map(
+      ([, command, key]) => [command === "HeadObject" ? "GetObject" : command, key] as const,
+    );
+    expect(commands.length).toBe(4);
+    for (const [command, key] of commands) {
+      const resource =
+        key === "PROBE_CERTIFICATES_KEY" ? "trust/probe-certificates.pem" : "acks/shop-api.json";
+      expect(allowed(`s3:${command}`, `${bucket}/${resource}`), `${command} ${resource}`).toBe(true);
+    }
+    // ...and no write of an acknowledgement: only the origin host's own identity writes one.
+    expect(allowed("s3:PutObject", `${bucket}/acks/shop-api.json`)).toBe(false);
+  });
+
   it("lets the workflow import only certificates carrying the service's mark, and delete only certificates that carry it", async () => {
     const { permissions } = await loadInfra("production");
     const certificates = `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/*`;
