@@ -173,7 +173,14 @@ export const RotationPolicySchema = strict({
             }),
           ),
           originProof,
-          { error: mustBe('an object of origins ("distributionId/originId" or a domain name) to proofs') },
+          {
+            error: (issue) =>
+              issue.code === "invalid_key"
+                ? `must be named "distributionId/originId" or by a domain name, got ${JSON.stringify(issue.input)}`
+                : mustBe('an object of origins ("distributionId/originId" or a domain name) to proofs')(
+                    issue,
+                  ),
+          },
         ),
       ),
     }),

@@ -110,6 +110,23 @@ describe("resolveSettings: defaults", () => {
   });
 });
 
+describe("resolveSettings: preflight proofs", () => {
+  it("absent: every origin is probed, as before; given: kept as written", () => {
+    expect(resolveSettings({ authorityArn: CA }).preflight.proofs).toBeUndefined();
+    const proofs = {
+      "E2QWRUHAPOMQZL/origin-1": { proof: "acknowledgement" as const, ackId: "shop-api" },
+      "api.example.com": { proof: "both" as const, ackId: "api-1" },
+      "static.example.com": { proof: "probe" as const },
+    };
+    expect(resolveSettings({ authorityArn: CA, preflight: { proofs } }).preflight).toEqual({
+      timeoutSeconds: 900,
+      intervalSeconds: 30,
+      probePath: "/",
+      proofs,
+    });
+  });
+});
+
 describe("resolveSettings: a malformed authorityArn", () => {
   it.each([
     { name: "empty", arn: "" },
@@ -227,6 +244,32 @@ describe("resolveSettings: each problem with its message", () => {
       name: "a metrics deadline that cannot fit minDatapoints while no data fails",
       input: { gate: { metricsDeadlineSeconds: 120, baselineWindowSeconds: 3600 } },
       message: "gate.metricsDeadlineSeconds (120) is shorter than 360 s",
+    },
+    {
+      name: "a preflight proof by acknowledgement without the id origin-sync acknowledges with",
+      input: {
+        preflight: { proofs: { "shop.example.com": { proof: "acknowledgement" } } },
+      } as unknown as RotationSettingsInput,
+      message: 'preflight.proofs.shop.example.com.ackId is required when the proof is "acknowledgement"',
+    },
+    {
+      name: "a misspelt preflight proof",
+      input: {
+        preflight: { proofs: { "E2QWRUHAPOMQZL/origin-1": { proof: "ack" as "both", ackId: "shop" } } },
+      },
+      message:
+        'preflight.proofs.E2QWRUHAPOMQZL/origin-1.proof must be "probe" or "acknowledgement" or "both", got "ack"',
+    },
+    {
+      name: "an acknowledgement id with a slash",
+      input: { preflight: { proofs: { "shop.example.com": { proof: "both", ackId: "shop/api" } } } },
+      message: "preflight.proofs.shop.example.com.ackId must be an acknowledgement id",
+    },
+    {
+      name: "a preflight proof for something that names no origin",
+      input: { preflight: { proofs: { "not an origin": { proof: "probe" } } } },
+      message:
+        'preflight.proofs.not an origin must be named "distributionId/originId" or by a domain name, got "not an origin"',
     },
     {
       name: "renewBefore as a whole lifetime",
