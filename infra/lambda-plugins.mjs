@@ -28,4 +28,21 @@ export const lambdaCredentials = {
   },
 };
 
-export default [lambdaCredentials];
+/** EC2 instance metadata (only the SDK's defaults-mode resolution imports it in a bundle). */
+export const INSTANCE_METADATA = "@smithy/credential-provider-imds";
+/** What bundles get instead: functions/wiring/no-instance-metadata.ts (never reached in Lambda). */
+export const NO_INSTANCE_METADATA = fileURLToPath(
+  new URL("../functions/wiring/no-instance-metadata.ts", import.meta.url),
+);
+
+/** Resolves exactly `@smithy/credential-provider-imds` (from any importer) to NO_INSTANCE_METADATA. */
+export const noInstanceMetadata = {
+  name: "mtls-rotator-no-instance-metadata",
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) =>
+      args.path === INSTANCE_METADATA ? { path: NO_INSTANCE_METADATA } : undefined,
+    );
+  },
+};
+
+export default [lambdaCredentials, noInstanceMetadata];

@@ -15,6 +15,7 @@ import type { DriftFinding, DriftState, InventoryRecord } from "../core/tracking
 import type { AlertKey } from "../tracking/scan-fleet.ts";
 import { InventoryReads, INVENTORY_PARTITION as PARTITION } from "./inventory-reads.ts";
 import { documentTableReads, toDocumentClient } from "./rotation-store.ts";
+import { type AnnouncementStore, trustAnnouncements } from "./trust-announcements.ts";
 
 /** The last full scan's drift findings and which were notified, one item. */
 const DRIFT_KEY = { pk: "DRIFT", sk: "REPORTED" };
@@ -112,32 +113,9 @@ export class InventoryStore extends InventoryReads {
     },
   };
 
-  /**
-   * The last TrustBundlePublished announcement to `bus` (an EventBridge target's AnnouncementStore): kept
-   * here so a bundle is announced once, whichever function (workflow or scan) publishes it.
-   */
-  announcements(bus: string): {
-    load(): Promise<{ bundleSha256: string; version: number; eventId: string } | undefined>;
-    save(announcement: { bundleSha256: string; version: number; eventId: string }): Promise<void>;
-  } {
-    const Key = { pk: "TRUST", sk: `ANNOUNCED#${bus}` };
-    return {
-      load: async () => {
-        const out = await this.#doc.send(
-          new GetCommand({ TableName: this.#table, Key, ConsistentRead: true }),
-        );
-        const item = out.Item;
-        if (!item) return undefined;
-        return {
-          bundleSha256: String(item.bundleSha256),
-          version: Number(item.version),
-          eventId: String(item.eventId),
-        };
-      },
-      save: async (announcement) => {
-        await this.#doc.send(new PutCommand({ TableName: this.#table, Item: { ...Key, ...announcement } }));
-      },
-    };
+  /** The last TrustBundlePublished announcement to `bus` (adapters/trust-announcements.ts). */
+  announcements(bus: string): AnnouncementStore {
+    return trustAnnouncements(this.#doc, this.#table, bus);
   }
 
   /** The last full scan's drift findings and which of them were notified. */

@@ -7,12 +7,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AcmAdapter } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
-import { InventoryStore } from "../adapters/inventory-store.ts";
 import { DistributionMetrics } from "../adapters/metrics.ts";
 import { Notifier } from "../adapters/notifier.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import { CredentialStore } from "../adapters/secrets.ts";
+import { trustAnnouncements } from "../adapters/trust-announcements.ts";
 import type { WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
@@ -94,9 +94,7 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
       privateCaOf: (arn) => new PrivateCaAdapter(privateCaIn(regionOfArn(arn) ?? config.region)),
     },
     trustTargets: trustTargetsFrom(config, aws, {
-      announcements: new InventoryStore(dynamo, { tableName: config.tableName }).announcements(
-        config.targets.eventBus ?? "",
-      ),
+      announcements: trustAnnouncements(dynamo, config.tableName, config.targets.eventBus ?? ""),
     }),
     acknowledgements: new AcknowledgementStore(aws.s3, config.bucketName),
     metrics: new DistributionMetrics(aws.cloudwatch),

@@ -110,6 +110,8 @@ const CREDENTIAL_CHAIN = [
   "@aws-sdk/credential-provider-login",
   "@aws-sdk/nested-clients",
   "@aws-sdk/token-providers",
+  // EC2 instance metadata: bundles get functions/wiring/no-instance-metadata.ts instead.
+  "@smithy/credential-provider-imds",
 ];
 const LAMBDA_CREDENTIALS = "functions/wiring/lambda-credentials.ts";
 
