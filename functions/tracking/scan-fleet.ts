@@ -261,7 +261,10 @@ export async function scanFleet(
       seen.set(arn, gone);
       changed.set(arn, gone);
     }
-    report.drift = findDrift(usageIndex, seen);
+    // A certificate not decided this scan (its body left for a later scan, or unreadable) and not known from
+    // an earlier one is undecided, not unmanaged: no drift about it until it is verified.
+    const undecided = (arn: string) => (deferred.has(arn) || unread.has(arn)) && !seen.has(arn);
+    report.drift = findDrift(new Map([...usageIndex].filter(([arn]) => !undecided(arn))), seen);
     // Each certificate's record carries the findings about it (the API shows them per certificate).
     for (const [arn, record] of seen) {
       if (failed.has(arn)) continue; // its alert must be retried: the stored record stays as it was

@@ -199,6 +199,8 @@ describe("CAs known by their keys", () => {
     const stored = await inventory.loadAll();
     expect(stored.get(sooner)).toMatchObject({ managed: true, authorityKey: key(ca) });
     expect(stored.has(later)).toBe(false);
+    // Undecided is not unmanaged: no drift about the certificate left for the next scan.
+    expect(first.drift.map((d) => d.certificateArn)).not.toContain(later);
 
     const second = await scanFleet(deps());
     expect(reads).toEqual([sooner, later]);
