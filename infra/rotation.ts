@@ -3,6 +3,7 @@
 // action supports no narrower resource (noted on each). test/infra/iam-reference.test.ts checks every statement
 // against AWS's Service Authorization Reference.
 
+import { createHash } from "node:crypto";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
 import { ACK_PREFIX, PROBE_CERTIFICATES_KEY } from "../functions/core/acknowledgement.ts";
 import {
@@ -24,12 +25,32 @@ const account = aws.getCallerIdentityOutput().accountId;
 const region = aws.getRegionOutput().region;
 const { rotation, trust, cloudfront } = settings;
 
+/** IAM's limit on a role name. */
+const ROLE_NAME_MAX = 64;
+
+/**
+ * The workflow role's name, chosen here rather than by SST so that its ARN is known before the role exists:
+ * the workflow is told it (RotationSettings.workflowRoleArn) to name itself in the credential secrets'
+ * resource policy (functions/adapters/secrets.ts credentialSecretPolicy) — the function's own role output
+ * would make the function depend on itself. `<app>-<stage>-RotationWorkflowRole`; a name past IAM's 64
+ * characters keeps its first 51 and a hash of the whole.
+ */
+export function workflowRoleName(app: string, stage: string): string {
+  const name = `${app}-${stage}-RotationWorkflowRole`;
+  if (name.length <= ROLE_NAME_MAX) return name;
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 12);
+  return `${name.slice(0, ROLE_NAME_MAX - hash.length - 1)}-${hash}`;
+}
+
+const rotationWorkflowRoleName = workflowRoleName($app.name, $app.stage);
+
 /** The stage's settings as the workflow reads them (functions/handlers/wiring.ts). */
 export const rotationSettingsLink = new sst.Linkable("RotationSettings", {
   properties: {
     rotation,
     trust,
     credentialsKeyArn: credentialsKey.arn,
+    workflowRoleArn: $interpolate`arn:${partition}:iam::${account}:role/${rotationWorkflowRoleName}`,
     // With rotation.authorityArn: the CAs whose certificates are managed (the API refuses any other).
     previousAuthorityArns: settings.tracking.previousAuthorityArns,
   },
@@ -151,6 +172,12 @@ export const rotationWorkflowPermissions: Statement[] = [
   },
   // Credential secrets (certificate, chain, key) and their issuance secrets (`<credential>/issuance`: a
   // rotation's key + CSR and staged credential until promotion): only under the stage's prefix.
+  // Their resource policy (only this role may use their values), only with BlockPublicPolicy.
+  {
+    actions: ["secretsmanager:PutResourcePolicy"],
+    resources: [secretsUnderArn(rotation.credentialSecretPrefix)],
+    conditions: [{ test: "Bool", variable: "secretsmanager:BlockPublicPolicy", values: ["true"] }],
+  },
   {
     actions: [
       "secretsmanager:CreateSecret",
@@ -223,6 +250,8 @@ export const rotationWorkflow = new sst.aws.Workflow("RotationWorkflow", {
   link: [rotationTableLink, trustBundleBucketLink, notificationTopicLink, rotationSettingsLink],
   permissions: rotationWorkflowPermissions,
   retention: `${settings.workflow.retentionDays} days`,
+  // The role's name is fixed so the workflow can be told its ARN (workflowRoleName).
+  transform: { function: { role: { name: rotationWorkflowRoleName } } },
   timeout: {
     execution: `${settings.workflow.executionTimeoutDays} days`,
     // One invocation runs steps until the next wait; the slowest step (issuance polling) is well under this.

@@ -62,6 +62,7 @@ export const SANDBOX_RESOURCES = {
   topic: "mtls-rotator-sandbox-notifications",
   credentialSecretPrefix: "mtls-rotator/sandbox/credentials/",
   credentialsKeyArn: `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/5a4d1c2b-0e3f-4a6b-8c7d-9e0f1a2b3c4d`,
+  workflowRoleArn: `arn:aws:iam::${ACCOUNT_ID}:role/mtls-rotator-sandbox-RotationWorkflowRole`,
   workflow: { name: "mtls-rotator-sandbox-RotationWorkflow", qualifier: "sandbox" },
 } as const;
 
@@ -441,6 +442,7 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
           rotation,
           trust,
           credentialsKeyArn: SANDBOX_RESOURCES.credentialsKeyArn,
+          workflowRoleArn: SANDBOX_RESOURCES.workflowRoleArn,
           // As infra/rotation.ts links it: with rotation.authorityArn, the CAs whose certificates are managed.
           previousAuthorityArns: nextAuthority ? [authority.arn] : [],
         },

@@ -48,6 +48,18 @@
  *   (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html). Modelled as: when a
  *   new version brings a secret above 100 versions, its oldest unlabeled versions at least 24 hours old are
  *   removed until it has 100 (the exact moment AWS removes them is not documented).
+ * - [secretsmanager.resource-policy-replaces] PutResourcePolicy attaches the policy given, replacing the
+ *   secret's policy; GetResourcePolicy answers it, and a secret without one is answered without
+ *   ResourcePolicy (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutResourcePolicy.html,
+ *   API_GetResourcePolicy.html). moto 5.2 agrees (test/differential/secrets-manager.test.ts).
+ * - [secretsmanager.resource-policy-json] a ResourcePolicy that is not a JSON policy document is
+ *   MalformedPolicyDocumentException ("The resource policy has syntax errors", API_PutResourcePolicy). The
+ *   stand-in's syntax check is narrower than AWS's: JSON, a Statement, each with Effect and Action.
+ * - [secretsmanager.block-public-policy] BlockPublicPolicy "block[s] resource-based policies that allow broad
+ *   access to the secret, for example those that use a wildcard for the principal" (API_PutResourcePolicy);
+ *   refused with PublicPolicyException. Assumed in part: AWS decides with Zelkova, the stand-in refuses an
+ *   Allow for a wildcard principal without a condition only. The service attaches Deny statements alone,
+ *   which grant nobody anything, so a finer analysis cannot refuse them.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -73,6 +85,8 @@ interface Secret {
   description?: string;
   tags: Array<{ Key: string; Value: string }>;
   versions: Map<string, SecretVersion>;
+  /** The resource policy attached by PutResourcePolicy (its JSON text, as given). */
+  resourcePolicy?: string;
 }
 
 const MAX_SECRET_BYTES = 65_536;
@@ -111,6 +125,12 @@ export class SecretsManagerStandin implements JsonService {
       value: v.value.SecretString ?? v.value.SecretBinary ?? "",
       created: v.created,
     }));
+  }
+
+  /** Inspection for tests: the resource policy attached to a secret (parsed), if any. */
+  policyOf(secretId: string): unknown {
+    const text = this.#find(secretId).resourcePolicy;
+    return text === undefined ? undefined : JSON.parse(text);
   }
 
   names(): string[] {
@@ -155,6 +175,22 @@ export class SecretsManagerStandin implements JsonService {
               CreatedDate: v.created.getTime() / 1000,
             })),
         };
+      }
+      case "PutResourcePolicy":
+        return this.#putPolicy(input);
+      case "GetResourcePolicy": {
+        const s = this.#find(requireString(input, "SecretId"));
+        // [secretsmanager.resource-policy-replaces]: a secret without a policy answers without one.
+        return {
+          ARN: s.arn,
+          Name: s.name,
+          ...(s.resourcePolicy ? { ResourcePolicy: s.resourcePolicy } : {}),
+        };
+      }
+      case "DeleteResourcePolicy": {
+        const s = this.#find(requireString(input, "SecretId"));
+        s.resourcePolicy = undefined;
+        return { ARN: s.arn, Name: s.name };
       }
       default:
         throw new AwsError("UnknownOperationException", `stand-in does not implement ${operation}`);
@@ -393,4 +429,60 @@ export class SecretsManagerStandin implements JsonService {
     }
     return { ARN: secret.arn, Name: secret.name };
   }
+
+  /**
+   * [secretsmanager.resource-policy-replaces] the policy given replaces the secret's policy;
+   * [secretsmanager.resource-policy-json] it must be a JSON policy document (MalformedPolicyDocumentException);
+   * [secretsmanager.block-public-policy] with BlockPublicPolicy, a statement that allows a wildcard principal
+   * without any condition is refused (PublicPolicyException).
+   */
+  #putPolicy(input: Record<string, unknown>) {
+    const secret = this.#find(requireString(input, "SecretId"));
+    const text = requireString(input, "ResourcePolicy", 20_480);
+    const statements = policyStatements(text);
+    if (!statements)
+      throw new AwsError("MalformedPolicyDocumentException", "The resource policy has syntax errors.");
+    if (input.BlockPublicPolicy === true && statements.some(allowsAnyone)) {
+      throw new AwsError(
+        "PublicPolicyException",
+        "The BlockPublicPolicy parameter is set to true and the resource policy did not prevent broad access to the secret.",
+      );
+    }
+    secret.resourcePolicy = text;
+    return { ARN: secret.arn, Name: secret.name };
+  }
+}
+
+type PolicyStatement = Record<string, unknown>;
+
+/** The statements of a JSON policy document (Version and a non-empty Statement), or undefined. */
+function policyStatements(text: string): PolicyStatement[] | undefined {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof document !== "object" || document === null || Array.isArray(document)) return undefined;
+  const raw = (document as { Statement?: unknown }).Statement;
+  const statements = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  if (statements.length === 0) return undefined;
+  const valid = statements.every(
+    (s) =>
+      typeof s === "object" &&
+      s !== null &&
+      ((s as PolicyStatement).Effect === "Allow" || (s as PolicyStatement).Effect === "Deny") &&
+      ((s as PolicyStatement).Action !== undefined || (s as PolicyStatement).NotAction !== undefined),
+  );
+  return valid ? (statements as PolicyStatement[]) : undefined;
+}
+
+/** An Allow statement for a wildcard principal (`"*"` or `{"AWS": "*"}`) with no condition. */
+function allowsAnyone(statement: PolicyStatement): boolean {
+  if (statement.Effect !== "Allow" || statement.Condition !== undefined) return false;
+  const principal = statement.Principal;
+  if (principal === "*") return true;
+  if (typeof principal !== "object" || principal === null) return false;
+  const aws = (principal as { AWS?: unknown }).AWS;
+  return aws === "*" || (Array.isArray(aws) && aws.includes("*"));
 }

@@ -28,6 +28,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
@@ -103,13 +104,58 @@ export function isCompleteCredential(value: unknown): value is Credential {
   );
 }
 
+/**
+ * What a principal other than the workflow's role may not do to a credential or issuance secret, whatever its
+ * IAM policies allow: read or write a value, move a label, change the secret's value or key (UpdateSecret),
+ * rotate it or copy it to another region. The workflow is the only reader and writer of these secrets.
+ * Left to IAM: describing, tagging, deleting and restoring a secret, and its resource policy itself (an
+ * administrator can change or remove it — and still cannot read a key: the credentials key's policy lets only
+ * the workflow decrypt, infra/rotation.ts).
+ */
+export const CREDENTIAL_SECRET_DENIED_ACTIONS = [
+  "secretsmanager:GetSecretValue",
+  "secretsmanager:PutSecretValue",
+  "secretsmanager:UpdateSecret",
+  "secretsmanager:UpdateSecretVersionStage",
+  "secretsmanager:RotateSecret",
+  "secretsmanager:ReplicateSecretToRegions",
+] as const;
+
+/**
+ * The resource policy of every credential and issuance secret: one Deny for every principal but the
+ * workflow's role (`aws:PrincipalArn`: for a role session, the role's ARN — "the ARN of the role, not the
+ * role session", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+ * It grants nothing (no Allow), so the workflow's access still comes from its IAM policy alone.
+ */
+export function credentialSecretPolicy(workflowRoleArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "OnlyTheRotationWorkflowUsesTheValue",
+        Effect: "Deny",
+        Principal: "*",
+        Action: [...CREDENTIAL_SECRET_DENIED_ACTIONS],
+        Resource: "*",
+        Condition: { StringNotEquals: { "aws:PrincipalArn": workflowRoleArn } },
+      },
+    ],
+  });
+}
+
 export class CredentialStore {
   readonly #client: SecretsManagerClient;
   readonly #kmsKeyId: string | undefined;
+  readonly #workflowRoleArn: string | undefined;
 
-  constructor(client: SecretsManagerClient, options: { kmsKeyId?: string } = {}) {
+  /**
+   * `workflowRoleArn`: the only principal that may use the secrets' values; every secret the store ensures
+   * gets {@link credentialSecretPolicy} for it (deployed: always set; tests of the labels alone leave it out).
+   */
+  constructor(client: SecretsManagerClient, options: { kmsKeyId?: string; workflowRoleArn?: string } = {}) {
     this.#client = client;
     this.#kmsKeyId = options.kmsKeyId;
+    this.#workflowRoleArn = options.workflowRoleArn;
   }
 
   /** Create the credential secret (without a value: no version, so no AWSCURRENT) if it does not exist. */
@@ -145,6 +191,33 @@ export class CredentialStore {
     description: string,
     tags: Record<string, string>,
     value: { SecretString: string; ClientRequestToken: string } | undefined = undefined,
+  ): Promise<void> {
+    await this.#create(name, description, tags, value);
+    await this.#restrict(name);
+  }
+
+  /**
+   * Attach the resource policy (before any key can be written: the issuance secret is created with a marker,
+   * the credential secret without a value). Put on every ensure, not only at creation: a secret created by an
+   * earlier version of the service, or whose policy an administrator changed, gets it back at its next
+   * rotation. BlockPublicPolicy: AWS refuses any policy that would grant broad access (IAM also requires it).
+   */
+  async #restrict(name: string): Promise<void> {
+    if (this.#workflowRoleArn === undefined) return;
+    await this.#client.send(
+      new PutResourcePolicyCommand({
+        SecretId: name,
+        ResourcePolicy: credentialSecretPolicy(this.#workflowRoleArn),
+        BlockPublicPolicy: true,
+      }),
+    );
+  }
+
+  async #create(
+    name: string,
+    description: string,
+    tags: Record<string, string>,
+    value: { SecretString: string; ClientRequestToken: string } | undefined,
   ): Promise<void> {
     try {
       await this.#client.send(new DescribeSecretCommand({ SecretId: name }));

@@ -18,6 +18,8 @@ export const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export const BUNDLE_KEY = /^[^/].{0,1023}$/;
 export const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 export const KMS_KEY_ARN = /^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
+/** An IAM role's ARN (role names: 1..64 of these characters, after an optional path). */
+export const IAM_ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 export const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,140}$/;
 export const QUALIFIER = /^[A-Za-z0-9$_-]{1,128}$/;
 /** CloudFront trust store ids: 1..64 characters (UpdateTrustStore's constraint). */

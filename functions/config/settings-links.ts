@@ -5,7 +5,7 @@
 import * as z from "zod/mini";
 import { DEFAULT_RENEW_BEFORE } from "../core/renewal.ts";
 import { type AwsLocation, RESOURCE_LINKS, readLinks, type WiringSources } from "./links.ts";
-import { KMS_KEY_ARN, listOf, loose, text } from "./rules.ts";
+import { IAM_ROLE_ARN, KMS_KEY_ARN, listOf, loose, text } from "./rules.ts";
 import {
   privateCaArn,
   RenewBeforeSchema,
@@ -22,6 +22,8 @@ export const SETTINGS_LINKS = {
     trust: TrustSchema,
     /** Customer-managed KMS key the credential secrets are encrypted with. */
     credentialsKeyArn: text(KMS_KEY_ARN, "a KMS key ARN"),
+    /** The workflow's role: the only principal the credential secrets' resource policy lets use their values. */
+    workflowRoleArn: text(IAM_ROLE_ARN, "an IAM role ARN"),
     /** With rotation.authorityArn: the CAs whose certificates are managed (the API refuses any other). */
     previousAuthorityArns: listOf(privateCaArn(), "Private CA ARNs"),
   }),

@@ -35,6 +35,8 @@ export interface WiringConfig extends TrustBundleConfig {
   topicArn: string;
   /** Customer-managed KMS key the credential secrets are encrypted with. */
   credentialsKeyArn: string;
+  /** The workflow's own role: the only principal the credential secrets' resource policy lets use them. */
+  workflowRoleArn: string;
   settings: RotationSettings;
   /** The managed CAs: the configured one first, then those being migrated away from. */
   authorityArns: string[];
@@ -58,6 +60,7 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
     ...trustBundleOf(links.TrustBundleBucket, linked.trust),
     topicArn: links.NotificationTopic.arn,
     credentialsKeyArn: linked.credentialsKeyArn,
+    workflowRoleArn: linked.workflowRoleArn,
     settings: linked.rotation,
     authorityArns: managedAuthorityArns({
       authorityArn: linked.rotation.authorityArn,
@@ -81,7 +84,10 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
   const privateCa = new PrivateCaAdapter(aws.privateCa);
   // Another CA's region gets its own client (tests' stand-ins serve every region on one client).
   const privateCaIn = clients ? () => aws.privateCa : privateCaClients(config);
-  const credentials = new CredentialStore(aws.secrets, { kmsKeyId: config.credentialsKeyArn });
+  const credentials = new CredentialStore(aws.secrets, {
+    kmsKeyId: config.credentialsKeyArn,
+    workflowRoleArn: config.workflowRoleArn,
+  });
   const notifier = new Notifier(aws.sns, config.topicArn);
   return {
     settings: config.settings,

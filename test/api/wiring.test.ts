@@ -31,6 +31,7 @@ function linked(overrides: Record<string, unknown> = {}) {
         bundleSecretName: "mtls-rotator/trust/origin-client-ca",
       },
       credentialsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/11111111-2222-4333-8444-555555555555`,
+      workflowRoleArn: `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-test-RotationWorkflowRole`,
     },
     ScanFunction: { name: "mtls-rotator-production-ScanFunction" },
     ...overrides,

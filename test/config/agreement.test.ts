@@ -99,6 +99,7 @@ function linksOf(deployed: DeploySettings): Tree {
         rotation: deployed.rotation,
         trust: deployed.trust,
         credentialsKeyArn: KEY_ARN,
+        workflowRoleArn: `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-${stage}-RotationWorkflowRole`,
         previousAuthorityArns: deployed.tracking.previousAuthorityArns,
       },
       TrackingSettings: {

@@ -15,10 +15,12 @@ import { createHash } from "node:crypto";
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
   ListSecretVersionIdsCommand,
   type ListSecretVersionIdsCommandOutput,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   type PutSecretValueCommandOutput,
   UpdateSecretVersionStageCommand,
@@ -31,6 +33,7 @@ import {
   type Credential,
   type CredentialDocument,
   CredentialStore,
+  credentialSecretPolicy,
   issuanceSecretName,
   type PreparedKey,
   readSecretString,
@@ -155,6 +158,25 @@ function sm(ctx: ScenarioContext) {
           }),
         ),
       ),
+    putPolicy: (step: string, secretId: string, policy: string, blockPublic?: boolean) =>
+      ctx.observe(
+        step,
+        client.send(
+          new PutResourcePolicyCommand({
+            SecretId: secretId,
+            ResourcePolicy: policy,
+            ...(blockPublic !== undefined ? { BlockPublicPolicy: blockPublic } : {}),
+          }),
+        ),
+        (out) => ({ ARN: out.ARN, Name: out.Name }),
+      ),
+    /** The policy attached, parsed (moto may reformat the JSON text), or "none". */
+    policy: (step: string, secretId: string) =>
+      ctx.observe(step, client.send(new GetResourcePolicyCommand({ SecretId: secretId })), (out) => ({
+        ARN: out.ARN,
+        Name: out.Name,
+        ResourcePolicy: out.ResourcePolicy === undefined ? "none" : JSON.parse(out.ResourcePolicy),
+      })),
     list: (step: string, secretId: string, includeDeprecated?: boolean) =>
       ctx.observe(
         step,
@@ -676,9 +698,9 @@ function unusable<T>(what: string): T {
  * CredentialStore calls completeIssuance makes. Every call's outcome is recorded, and `labels` records both
  * secrets' staging labels per version (DescribeSecret; a secret that does not exist shows as its error).
  */
-function credentialScenario(ctx: ScenarioContext) {
+function credentialScenario(ctx: ScenarioContext, options: { workflowRoleArn?: string } = {}) {
   const name = ctx.name("credential");
-  const store = new CredentialStore(ctx.clients.secrets);
+  const store = new CredentialStore(ctx.clients.secrets, options);
   const api = sm(ctx);
   const deps: IssuanceDeps = {
     credentials: store,
@@ -1105,6 +1127,42 @@ describe("through CredentialStore and the issuance phases", () => {
       await c.readCredential("AWSPENDING");
     },
     { deviation: "secretsmanager.put-current-replaces-old-labels" },
+  );
+});
+
+describe("resource policies", () => {
+  const ROLE = "arn:aws:iam::123456789012:role/mtls-rotator-test-RotationWorkflowRole";
+
+  differential(
+    "a secret has no resource policy until one is put; a second one replaces the first",
+    async (ctx) => {
+      const api = sm(ctx);
+      const name = ctx.name("secret");
+      await api.create("create", { Name: name, SecretString: "one", ClientRequestToken: T1 });
+      await api.policy("no policy yet", name);
+      await api.putPolicy("put the workflow-only policy", name, credentialSecretPolicy(ROLE), true);
+      await api.policy("after the first put", name);
+      await api.putPolicy("put another role's", name, credentialSecretPolicy(`${ROLE}-2`), true);
+      await api.policy("after the second put", name);
+      await api.policy("missing secret", ctx.name("no-such-secret"));
+    },
+  );
+
+  differential(
+    "the credential store puts the workflow-only policy on both secrets of a credential, and again on every ensure",
+    async (ctx) => {
+      const c = credentialScenario(ctx, { workflowRoleArn: ROLE });
+      const api = sm(ctx);
+      await c.call("ensureIssuanceSecret", c.store.ensureIssuanceSecret(c.name));
+      await api.policy("issuance secret after ensure", issuanceSecretName(c.name));
+      await c.rotate("r1");
+      await api.policy("credential secret after the first rotation", c.name);
+      await api.policy("issuance secret after the first rotation", issuanceSecretName(c.name));
+      // Someone replaces the policy: the next rotation's ensure puts it back.
+      await api.putPolicy("an administrator's policy", c.name, credentialSecretPolicy(`${ROLE}-other`), true);
+      await c.rotate("r2");
+      await api.policy("credential secret after the second rotation", c.name);
+    },
   );
 });
 

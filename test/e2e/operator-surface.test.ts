@@ -15,6 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
+import { credentialSecretPolicy, issuanceSecretName } from "../../functions/adapters/secrets.ts";
 import * as answers from "../../functions/api/answers.ts";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
 import type { CertificateView, RotationAnswer, RotationPlanView } from "../../functions/cli/api-types.ts";
@@ -23,7 +24,13 @@ import { strictly } from "../support/contract.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
-import { API_REGION, OPERATOR, type OperatorStack, startOperatorStack } from "../support/operator-stack.ts";
+import {
+  API_REGION,
+  OPERATOR,
+  type OperatorStack,
+  startOperatorStack,
+  WORKFLOW_ROLE_ARN,
+} from "../support/operator-stack.ts";
 
 useDurableRunner({ skipTime: false });
 
@@ -284,6 +291,12 @@ describe("the operator surface, end to end", () => {
     expect(current?.certificateArn).toBe(newArn);
     expect(previous).toBeUndefined();
     expect(issuance.holder("AWSPENDING")).toBeUndefined();
+    // Both secrets of the lineage let no principal but the workflow's role (as its settings name it) use them.
+    const lineage = credentialSecretName(stack.settings, stack.certificateArn);
+    for (const secret of [lineage, issuanceSecretName(lineage)])
+      expect(stack.standins.secrets.policyOf(secret), secret).toEqual(
+        JSON.parse(credentialSecretPolicy(WORKFLOW_ROLE_ARN)),
+      );
 
     const events = stack.standins.sns
       .messages(stack.topicArn)

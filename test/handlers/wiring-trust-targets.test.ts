@@ -146,6 +146,7 @@ describe("trust targets from the deployment's settings", () => {
           rotation: { authorityArn: AUTHORITY },
           trust: { ...TRUST, targets: targetsSettings() },
           credentialsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`,
+          workflowRoleArn: `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-test-RotationWorkflowRole`,
         },
       },
       env: { AWS_REGION: REGION },

@@ -251,6 +251,7 @@ describe("buildScanDeps, deployed shape", () => {
   const REGION = "eu-west-1";
   const TABLE = "mtls-rotator";
   const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`;
+  const WORKFLOW_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-test-RotationWorkflowRole`;
   let standins: Standins;
   let dynamo: Awaited<ReturnType<typeof startDynamoDb>>;
   let topicArn: string;
@@ -309,7 +310,12 @@ describe("buildScanDeps, deployed shape", () => {
     RotationTable: { name: TABLE },
     TrustBundleBucket: { name: BUCKET },
     NotificationTopic: { arn: topicArn },
-    RotationSettings: { rotation: { authorityArn }, trust: TRUST, credentialsKeyArn: KEY_ARN },
+    RotationSettings: {
+      rotation: { authorityArn },
+      trust: TRUST,
+      credentialsKeyArn: KEY_ARN,
+      workflowRoleArn: WORKFLOW_ROLE_ARN,
+    },
   });
 
   const fingerprint = (ca: CertificateAuthority) => fingerprintOf(new X509Certificate(ca.certificatePem));

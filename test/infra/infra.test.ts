@@ -132,6 +132,7 @@ describe("the rotation workflow", () => {
       bundleKey: "trust/origin-client-ca.pem",
       bundleSecretName: "mtls-rotator/production/trust/origin-client-ca",
       credentialsKeyArn: KEY_ARN,
+      workflowRoleArn: `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-production-RotationWorkflowRole`,
       settings: {
         authorityArn: AUTHORITY_ARN,
         credentialSecretPrefix: "mtls-rotator/production/credentials/",
@@ -376,12 +377,51 @@ describe("the rotation workflow", () => {
       "secretsmanager:CreateSecret",
       "secretsmanager:DescribeSecret",
       "secretsmanager:GetSecretValue",
+      "secretsmanager:PutResourcePolicy",
       "secretsmanager:PutSecretValue",
       "secretsmanager:TagResource",
       "secretsmanager:UpdateSecretVersionStage",
     ]);
     expect(granted(secret(`${credential}/issuance`))).toEqual(onCredential);
     expect(granted(secret("mtls-rotator/staging/credentials/x/issuance"))).toEqual([]);
+  });
+
+  it("names the workflow's role itself and tells the workflow that name, the role the credentials key's policy names (the secrets' resource policy names it too)", async () => {
+    const { one } = await loadInfra("production");
+    const workflow = one("sst:aws:Workflow");
+    expect(workflow.args.transform).toEqual({
+      function: { role: { name: "mtls-rotator-production-RotationWorkflowRole" } },
+    });
+    const settings = (workflow.args.link as { name: string; properties: Record<string, unknown> }[]).find(
+      (l) => l.name === "RotationSettings",
+    );
+    const keyPolicy = JSON.parse(one("aws:kms:KeyPolicy", "CredentialsKeyPolicy").args.policy as string) as {
+      Statement: { Sid: string; Principal: { AWS: string } }[];
+    };
+    const keyUser = keyPolicy.Statement.find((s) => s.Sid === "WorkflowUsesTheKeyThroughSecretsManager");
+    expect(settings?.properties.workflowRoleArn).toBe(keyUser?.Principal.AWS);
+    expect(settings?.properties.workflowRoleArn).toBe(
+      `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-production-RotationWorkflowRole`,
+    );
+    // IAM role names are at most 64 characters: a long stage keeps a unique, valid name.
+    const long = (await loadInfra("a-very-long-stage-name-for-a-pull-request-preview")).one(
+      "sst:aws:Workflow",
+    );
+    const longName = (long.args.transform as { function: { role: { name: string } } }).function.role.name;
+    expect(longName).toMatch(/^mtls-rotator-a-very-long-stage-name-for-a-pull-requ-[0-9a-f]{12}$/);
+    expect(longName.length).toBeLessThanOrEqual(64);
+  });
+
+  it("lets the workflow put the credential secrets' resource policy only with BlockPublicPolicy", async () => {
+    const { permissions } = await loadInfra("production");
+    const grants = permissions.filter((p) => p.actions.includes("secretsmanager:PutResourcePolicy"));
+    expect(grants).toEqual([
+      {
+        actions: ["secretsmanager:PutResourcePolicy"],
+        resources: [expect.stringMatching(/:secret:mtls-rotator\/production\/credentials\/\*-\?{6}$/)],
+        conditions: [{ test: "Bool", variable: "secretsmanager:BlockPublicPolicy", values: ["true"] }],
+      },
+    ]);
   });
 
   it("gives the credentials key a policy that lets only the workflow's role use it, through Secrets Manager, and the account administer it", async () => {
@@ -395,7 +435,10 @@ describe("the rotation workflow", () => {
     };
     expect(policy.Statement.map((s) => [s.Sid, s.Principal.AWS])).toEqual([
       ["AccountAdministersTheKey", `arn:aws:iam::${ACCOUNT}:root`],
-      ["WorkflowUsesTheKeyThroughSecretsManager", workflowRoleArn("production")],
+      [
+        "WorkflowUsesTheKeyThroughSecretsManager",
+        workflowRoleArn("production", "RotationWorkflow", "mtls-rotator-production-RotationWorkflowRole"),
+      ],
     ]);
     const [account, workflow] = policy.Statement;
     // The account administers the key but cannot use it: no cryptographic operation, no grants, no wildcard.

@@ -8,9 +8,12 @@
 import { randomUUID } from "node:crypto";
 import {
   CreateSecretCommand,
+  DeleteResourcePolicyCommand,
   DescribeSecretCommand,
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   type PutSecretValueCommandInput,
   type SecretsManagerClient,
@@ -510,5 +513,83 @@ describe("version retention", () => {
     } finally {
       await local.close();
     }
+  });
+});
+
+describe("resource policies", () => {
+  const policy = (statement: Record<string, unknown>) =>
+    JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
+  const denyOthers = policy({
+    Effect: "Deny",
+    Principal: "*",
+    Action: "secretsmanager:GetSecretValue",
+    Resource: "*",
+    Condition: { StringNotEquals: { "aws:PrincipalArn": "arn:aws:iam::123456789012:role/reader" } },
+  });
+
+  it("[secretsmanager.resource-policy-replaces] attaches the policy given, replacing the one before; a secret without one is answered without ResourcePolicy", async () => {
+    const { name } = await createSecret();
+    const bare = await sm.send(new GetResourcePolicyCommand({ SecretId: name }));
+    expect(bare.Name).toBe(name);
+    expect(bare.ResourcePolicy).toBeUndefined();
+
+    await sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: denyOthers }));
+    expect((await sm.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy).toBe(denyOthers);
+    const other = policy({
+      Effect: "Deny",
+      Principal: "*",
+      Action: "secretsmanager:PutSecretValue",
+      Resource: "*",
+    });
+    await sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: other }));
+    expect((await sm.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy).toBe(other);
+
+    await sm.send(new DeleteResourcePolicyCommand({ SecretId: name }));
+    expect((await sm.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy).toBeUndefined();
+    await expect(
+      sm.send(new PutResourcePolicyCommand({ SecretId: `${name}-missing`, ResourcePolicy: denyOthers })),
+    ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+  });
+
+  it("[secretsmanager.resource-policy-json] refuses a ResourcePolicy that is not a policy document, and keeps the one before", async () => {
+    const { name } = await createSecret();
+    await sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: denyOthers }));
+    for (const malformed of [
+      "{not json",
+      "[]",
+      JSON.stringify({ Version: "2012-10-17" }),
+      JSON.stringify({ Version: "2012-10-17", Statement: [] }),
+      policy({ Effect: "Maybe", Principal: "*", Action: "secretsmanager:GetSecretValue" }),
+      policy({ Effect: "Deny", Principal: "*" }),
+    ]) {
+      await expect(
+        sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: malformed })),
+        malformed,
+      ).rejects.toMatchObject({ name: "MalformedPolicyDocumentException" });
+    }
+    expect((await sm.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy).toBe(denyOthers);
+  });
+
+  it("[secretsmanager.block-public-policy] with BlockPublicPolicy, refuses an Allow for any principal without a condition; a Deny for everyone but one role passes", async () => {
+    const { name } = await createSecret();
+    const publicRead = policy({
+      Effect: "Allow",
+      Principal: { AWS: "*" },
+      Action: "secretsmanager:GetSecretValue",
+      Resource: "*",
+    });
+    await expect(
+      sm.send(
+        new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: publicRead, BlockPublicPolicy: true }),
+      ),
+    ).rejects.toMatchObject({ name: "PublicPolicyException" });
+    expect((await sm.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy).toBeUndefined();
+    await sm.send(
+      new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: denyOthers, BlockPublicPolicy: true }),
+    );
+    expect((await sm.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy).toBe(denyOthers);
+    // Without BlockPublicPolicy, AWS does not block it ("By default, public policies aren't blocked").
+    await sm.send(new PutResourcePolicyCommand({ SecretId: name, ResourcePolicy: publicRead }));
+    expect((await sm.send(new GetResourcePolicyCommand({ SecretId: name }))).ResourcePolicy).toBe(publicRead);
   });
 });

@@ -41,6 +41,8 @@ import { SteadyTraffic } from "./traffic.ts";
 
 /** The credentials key the fleet's workflow encrypts credential secrets with (a stand-in ARN). */
 const FLEET_CREDENTIALS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000001`;
+/** The workflow's role as the fleet's settings name it: every credential secret's resource policy names it. */
+export const FLEET_WORKFLOW_ROLE = `arn:aws:iam::${ACCOUNT_ID}:role/mtls-rotator-test-RotationWorkflowRole`;
 
 const DAY = 86_400_000;
 
@@ -213,6 +215,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
               bundleSecretName: "mtls-rotator/trust/origin-client-ca",
             },
             credentialsKeyArn: FLEET_CREDENTIALS_KEY,
+            workflowRoleArn: FLEET_WORKFLOW_ROLE,
             previousAuthorityArns: previousAuthorityArn ? [previousAuthorityArn] : [],
           },
         },

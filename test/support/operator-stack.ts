@@ -85,6 +85,8 @@ const BIN = fileURLToPath(new URL("../../bin/mtls-rotator.ts", import.meta.url))
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
 export const API_REGION = "us-east-1";
+/** The workflow's role as its settings name it (infra/rotation.ts workflowRoleName). */
+export const WORKFLOW_ROLE_ARN = `arn:aws:iam::${ACCOUNT_ID}:role/mtls-rotator-test-RotationWorkflowRole`;
 const TABLE = "mtls-rotator-operator";
 const BUCKET = "mtls-rotator-operator-trust";
 const BUNDLE_KEY = "trust/origin-client-ca.pem";
@@ -305,7 +307,12 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       RotationTable: { name: TABLE },
       TrustBundleBucket: { name: BUCKET },
       NotificationTopic: { arn: topicArn },
-      RotationSettings: { rotation, trust, credentialsKeyArn: KMS_KEY },
+      RotationSettings: {
+        rotation,
+        trust,
+        credentialsKeyArn: KMS_KEY,
+        workflowRoleArn: WORKFLOW_ROLE_ARN,
+      },
       RotationWorkflowStarter: workflowLink,
       TrackingSettings: { authorityArn, trust, caRetirementGraceSeconds: 0 },
     };

@@ -37,19 +37,25 @@ export interface Statement {
   conditions?: { test: string; variable: string; values: string[] }[];
 }
 
-/** The role SST creates for a workflow's function (the stand-in's `nodes.function.nodes.role.arn`). */
-export const workflowRoleArn = (stage: string, name = "RotationWorkflow") =>
-  `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-${stage}-${name}Role-abcdef`;
+/**
+ * The role of a workflow's function (the stand-in's `nodes.function.nodes.role.arn`): named by the workflow's
+ * `transform.function.role.name` when it sets one, else as SST would name it (with a random suffix).
+ */
+export const workflowRoleArn = (stage: string, name = "RotationWorkflow", roleName?: string) =>
+  `arn:aws:iam::${ACCOUNT}:role/${roleName ?? `mtls-rotator-${stage}-${name}Role-abcdef`}`;
 
 /** Installs recording stand-ins for SST's globals; returns what the infra declares. */
 export function installSst(stage: string, region = REGION): Declared[] {
   const declared: Declared[] = [];
-  const component = (type: string, outputs: (name: string) => Record<string, string>) =>
+  const component = (
+    type: string,
+    outputs: (name: string, args: Record<string, unknown>) => Record<string, string>,
+  ) =>
     class {
       [key: string]: unknown;
       constructor(name: string, args: Record<string, unknown> = {}, opts?: Record<string, unknown>) {
         declared.push({ type, name, args, ...(opts ? { opts } : {}) });
-        Object.assign(this, outputs(name));
+        Object.assign(this, outputs(name, args));
       }
     };
   vi.stubGlobal("$app", { name: "mtls-rotator", stage, providers: { aws: { region } } });
@@ -105,12 +111,19 @@ export function installSst(stage: string, region = REGION): Declared[] {
       SnsTopic: component("sst:aws:SnsTopic", (name) => ({
         arn: `arn:aws:sns:${region}:${ACCOUNT}:mtls-rotator-${stage}-${name}Topic-abcdef`,
       })),
-      Workflow: component("sst:aws:Workflow", (name) => ({
-        name: `mtls-rotator-${stage}-${name}Handler`,
-        arn: lambdaArn(`${name}Handler`),
-        qualifier: "3",
-        nodes: { function: { nodes: { role: { arn: workflowRoleArn(stage, name) } } } } as never,
-      })),
+      Workflow: component("sst:aws:Workflow", (name, args) => {
+        const transform = args.transform as { function?: { role?: { name?: string } } } | undefined;
+        return {
+          name: `mtls-rotator-${stage}-${name}Handler`,
+          arn: lambdaArn(`${name}Handler`),
+          qualifier: "3",
+          nodes: {
+            function: {
+              nodes: { role: { arn: workflowRoleArn(stage, name, transform?.function?.role?.name) } },
+            },
+          } as never,
+        };
+      }),
       Function: component("sst:aws:Function", (name) => ({
         name: `mtls-rotator-${stage}-${name}Function`,
         arn: lambdaArn(`${name}Function`),

@@ -142,6 +142,7 @@ function fixture() {
         },
         // Linked with the workflow's settings (infra/rotation.ts); the API does not use it.
         credentialsKeyArn: "arn:aws:kms:us-east-1:111122223333:key/0c3d1f0e-1a2b-4c5d-8e9f-0a1b2c3d4e5f",
+        workflowRoleArn: "arn:aws:iam::111122223333:role/mtls-rotator-test-RotationWorkflowRole",
       },
     },
     env: {
