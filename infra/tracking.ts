@@ -18,6 +18,7 @@
 // When the service runs elsewhere, a rule in us-east-1 forwards them to the service region's default bus,
 // where the rule that invokes the handler sees them.
 import { EXPIRY_EVENT_PARTITIONS } from "../functions/adapters/table-partitions.ts";
+import { PROBE_CERTIFICATES_KEY } from "../functions/core/acknowledgement.ts";
 import { secretArn } from "./credentials";
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
@@ -139,6 +140,12 @@ export const trustReconcilePermissions: Statement[] = [
   // Without ListBucket, S3 answers a missing object with 403 instead of 404, and the first publish (no
   // bundle yet) would fail. The bucket holds nothing but bundles.
   { actions: ["s3:ListBucket"], resources: [trustBundleBucket.arn] },
+  // The probe certificates next to the bundle (public certificates), published again with each bundle it
+  // reconciles (functions/trust/reconcile.ts); never acks/*.
+  {
+    actions: ["s3:GetObject", "s3:PutObject"],
+    resources: [$interpolate`${trustBundleBucket.arn}/${PROBE_CERTIFICATES_KEY}`],
+  },
   // The bundle secret (public CA material), this secret only (infra/credentials.ts secretArn).
   {
     actions: [

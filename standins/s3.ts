@@ -7,7 +7,7 @@
  *
  * Operations: PutObject, GetObject, HeadObject, ListObjectVersions (prefix, markers and max-keys; not
  * delimiter), CreateBucket, HeadBucket, PutBucketVersioning. Anything else signed for S3 (multipart, tagging,
- * ranges, conditional requests, a listing delimiter, ...) answers 501 NotImplemented rather than being
+ * ranges, conditional reads, a listing delimiter, ...) answers 501 NotImplemented rather than being
  * silently ignored; such a request still goes by the name of the S3 operation it is (DeleteObject,
  * PutObjectTagging, ...), so the model check validates it as that operation.
  *
@@ -24,6 +24,13 @@
  *   `x-amz-checksum-crc32|crc32c|sha1|sha256`, in a header or an aws-chunked trailer (400 BadDigest).
  * - ETag is the quoted MD5 of the body; GetObject/HeadObject answer the stored checksum when the client asks
  *   (`x-amz-checksum-mode: ENABLED`), so the SDK validates the bytes it receives.
+ * - [s3.conditional-put] Conditional writes (PutObject only): `If-None-Match: *` writes only when the key has
+ *   no current object, else 412 PreconditionFailed; `If-Match: <etag>` writes only when the current object's
+ *   ETag is that one (quotes not significant), else 412, and 404 NoSuchKey when there is no current object
+ *   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html; moto 5.2 agrees,
+ *   test/differential/s3.test.ts). An `If-None-Match` other than `*` is not implemented (501). The stand-in
+ *   serves one request at a time, so it never answers 409 ConditionalRequestConflict (AWS's answer to a
+ *   conflicting write during the upload: writers treat it like a 412 and read again).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
@@ -96,14 +103,7 @@ const NEUTRAL_QUERY = new Set(["x-id", "versionId"]);
 /** The ListObjectVersions parameters the stand-in models; `delimiter` (CommonPrefixes) and the rest are not. */
 const LIST_VERSIONS_QUERY = new Set(["versions", "prefix", "key-marker", "version-id-marker", "max-keys"]);
 /** Headers whose semantics the stand-in does not implement; accepting them silently would lie. */
-const UNSUPPORTED_HEADERS = [
-  "range",
-  "if-match",
-  "if-none-match",
-  "if-modified-since",
-  "if-unmodified-since",
-  "x-amz-copy-source",
-];
+const UNSUPPORTED_HEADERS = ["range", "if-modified-since", "if-unmodified-since", "x-amz-copy-source"];
 
 export class S3Standin implements WireService {
   readonly service = "s3";
@@ -194,9 +194,13 @@ export class S3Standin implements WireService {
 
   handle(operation: string, request: WireRequest): WireResponse {
     const { bucket: bucketName, key } = target(request);
+    const conditional =
+      request.headers["if-match"] !== undefined || request.headers["if-none-match"] !== undefined;
     if (
       operation !== this.#served(request) ||
-      UNSUPPORTED_HEADERS.some((h) => request.headers[h] !== undefined)
+      UNSUPPORTED_HEADERS.some((h) => request.headers[h] !== undefined) ||
+      (conditional && operation !== "PutObject") ||
+      (request.headers["if-none-match"] !== undefined && header(request, "if-none-match") !== "*")
     ) {
       throw new AwsError(
         "NotImplemented",
@@ -290,6 +294,26 @@ export class S3Standin implements WireService {
     }
     verifyContentMd5(request, body);
     const checksum = verifyChecksum(request, trailers, body);
+    // [s3.conditional-put]
+    const current = bucket.objects.get(key)?.at(-1);
+    const ifMatch = header(request, "if-match");
+    if (ifMatch !== undefined) {
+      if (!current) throw new AwsError("NoSuchKey", "The specified key does not exist.", 404);
+      if (ifMatch.replaceAll('"', "") !== current.etag.replaceAll('"', "")) {
+        throw new AwsError(
+          "PreconditionFailed",
+          "At least one of the pre-conditions you specified did not hold",
+          412,
+        );
+      }
+    }
+    if (header(request, "if-none-match") === "*" && current) {
+      throw new AwsError(
+        "PreconditionFailed",
+        "At least one of the pre-conditions you specified did not hold",
+        412,
+      );
+    }
     const metadata = userMetadata(request);
     const versionId = bucket.versioning === "Enabled" ? newVersionId() : "null";
     const version: StoredVersion = {

@@ -268,7 +268,7 @@ export const ProbeResultView = recorded({
       reloadedAt: z.optional(Timestamp),
       acknowledgedAt: z.optional(Timestamp),
     }),
-    "Preflight: what the origin's acknowledgement (acks/<ackId>.json, written by origin-sync on its host) showed: for this rotation's bundle and naming the new certificate (Acknowledged), or Missing, Unreadable, OtherBundle, NewCertificateNotVerified.",
+    "Preflight: what the origin's acknowledgement (acks/<ackId>.json, written by origin-sync on its host) showed: naming the new certificate among those that verified against the installed bundle, this rotation's or a later one (Acknowledged), or Missing, Unreadable, OtherBundle, NewCertificateNotVerified.",
   ),
 });
 

@@ -158,13 +158,19 @@ export function unprobedCaKeys(
 
 /** Why the preflight accepted or refused an origin's acknowledgement (a reason code each). */
 export const AcknowledgementReason = {
-  /** The acknowledgement names the rotation's bundle and the new certificate verified against it. */
+  /**
+   * The new certificate verified against the file installed on the host (the rotation's bundle, or one
+   * published after it, e.g. by the reconciliation, which republishes the probe certificates with it).
+   */
   Acknowledged: "Acknowledged",
   /** No acknowledgement yet (origin-sync has not run since the bundle was published, or cannot write it). */
   Missing: "Missing",
   /** Not an acknowledgement this version of the service reads. */
   Unreadable: "Unreadable",
-  /** It acknowledges another bundle (an older one: origin-sync has not installed this rotation's yet). */
+  /**
+   * It acknowledges another bundle and does not name the new certificate (an older one: origin-sync has not
+   * installed this rotation's yet).
+   */
   OtherBundle: "OtherBundle",
   /** The bundle matches, but the new certificate is not among the probes that verified on the host. */
   NewCertificateNotVerified: "NewCertificateNotVerified",
@@ -226,11 +232,13 @@ export function parseAcknowledgement(raw: unknown): Acknowledgement | undefined 
 }
 
 /**
- * Judges an origin's acknowledgement for a rotation: accepted when it is for exactly the bundle the rotation
- * published (`bundleSha256`) and names the new certificate (`newCertificateSha256`) among the probe
- * certificates that verified against the installed file. The new certificate exists only from the rotation's
- * issue step on, and its probe is published in the trust step: an acknowledgement naming it was made after
- * the trust phase, whatever the host's clock says.
+ * Judges an origin's acknowledgement for a rotation: accepted when it names the new certificate
+ * (`newCertificateSha256`) among the probe certificates that verified against the installed file — the file
+ * being the bundle the rotation published (`bundleSha256`) or one published after it (the reconciliation, or
+ * another rotation, republished the bundle in between and the probe certificates with it: the host installed
+ * that one and verified the new certificate against it, which is what the preflight needs to know). The new
+ * certificate exists only from the rotation's issue step on, and its probe is published in the trust step:
+ * an acknowledgement naming it was made after the trust phase, whatever the host's clock says.
  */
 export function judgeAcknowledgement(
   ackId: string,
@@ -247,13 +255,13 @@ export function judgeAcknowledgement(
     reloadedAt: new Date(ack.reloadedAt).toISOString(),
     acknowledgedAt: new Date(ack.acknowledgedAt).toISOString(),
   };
+  if (ack.probes.some((p) => p.certificateSha256 === expected.newCertificateSha256)) {
+    return { ackId, accepted: true, reason: "Acknowledged", ...facts };
+  }
   if (ack.bundleSha256 !== expected.bundleSha256) {
     return { ackId, accepted: false, reason: "OtherBundle", ...facts };
   }
-  if (!ack.probes.some((p) => p.certificateSha256 === expected.newCertificateSha256)) {
-    return { ackId, accepted: false, reason: "NewCertificateNotVerified", ...facts };
-  }
-  return { ackId, accepted: true, reason: "Acknowledged", ...facts };
+  return { ackId, accepted: false, reason: "NewCertificateNotVerified", ...facts };
 }
 
 /** One line for the abort's detail: why an acknowledgement does not count. */

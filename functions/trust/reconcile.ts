@@ -8,8 +8,10 @@
  * inventory's `authorityKey`), so a CA re-keyed under the same name leaves the bundle like any other.
  */
 import { X509Certificate } from "node:crypto";
+import { selectProbeCertificates } from "../core/acknowledgement.ts";
 import { fingerprintOf, keyFingerprintOf, splitPem } from "../core/pem.ts";
 import { authorityKeysInService, type InventoryRecord } from "../core/tracking.ts";
+import type { AcknowledgementStore } from "./acknowledgements.ts";
 import { type PublishResult, publishTrustBundle, type TrustTarget } from "./publish-bundle.ts";
 
 export { authorityKeysInService };
@@ -34,6 +36,8 @@ export interface ReconcileResult extends PublishResult {
   inGrace: string[];
   /** CA fingerprints removed from the bundle now. */
   retiredFingerprints: string[];
+  /** Whether the probe certificates were published again for this bundle (acknowledgements). */
+  probesRepublished?: boolean;
 }
 
 export async function reconcileTrust(
@@ -43,6 +47,12 @@ export async function reconcileTrust(
     clock: RetirementClock;
     graceSeconds: number;
     now: Date;
+    /**
+     * The probe certificates next to the bundle (core/acknowledgement.ts): published again for the bundle
+     * reconciled, those that still verify against it, so origin-sync can acknowledge it (a rotation waiting
+     * for acknowledgements then sees its new certificate verified against this bundle).
+     */
+    probes?: Pick<AcknowledgementStore, "republishProbeCertificates">;
   } & ({ inventory: Iterable<InventoryRecord> } | { authorityKeysInService: Iterable<string> }),
 ): Promise<ReconcileResult> {
   const now = input.now.getTime();
@@ -87,6 +97,11 @@ export async function reconcileTrust(
     retiredFingerprints: retired,
     now: input.now,
   });
+  const probes = input.probes
+    ? await input.probes.republishProbeCertificates(published.bundleSha256, (previousPem) =>
+        selectProbeCertificates({ bundlePem: published.bundlePem, wanted: [], previousPem, now: input.now }),
+      )
+    : undefined;
   // Fingerprints retired now stay recorded: a CA that becomes used again starts a new grace period.
   const remember = Object.fromEntries(Object.entries(nextUnused).filter(([f]) => !retired.includes(f)));
   await input.clock.save({ ...remember, ...Object.fromEntries(retired.map((f) => [f, nextUnused[f]!])) });
@@ -95,5 +110,6 @@ export async function reconcileTrust(
     kept: [...new Set(authorities.filter((a) => a.used).map((a) => a.key))],
     inGrace,
     retiredFingerprints: retired,
+    ...(probes ? { probesRepublished: probes.changed } : {}),
   };
 }

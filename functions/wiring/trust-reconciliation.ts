@@ -17,6 +17,7 @@ import { InventoryStore } from "../adapters/inventory-store.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import type { AwsLocation, WiringSources } from "../config/links.ts";
 import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
+import { AcknowledgementStore } from "../trust/acknowledgements.ts";
 import { type ReconcileResult, reconcileTrust } from "../trust/reconcile.ts";
 import { authorityChainsOf, configuredAuthorities } from "./authorities.ts";
 import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
@@ -94,9 +95,11 @@ export async function trustReconcilerFrom(
   const targets = trustTargetsFrom(config, clients, {
     announcements: inventory.announcements(config.targets.eventBus ?? ""),
   });
+  const probes = new AcknowledgementStore(clients.s3, config.bucketName);
   return async (keys) => {
     const result = await reconcileTrust({
       targets,
+      probes,
       authorities,
       authorityKeysInService: keys,
       clock: inventory.retirementClock,
@@ -109,6 +112,7 @@ export async function trustReconcilerFrom(
       inGrace: result.inGrace,
       retiredFingerprints: result.retiredFingerprints,
       changedTargets: result.targets.filter((t) => t.changed).map((t) => t.target),
+      probesRepublished: result.probesRepublished,
     });
     return result;
   };

@@ -84,10 +84,7 @@ export interface RotationDeps {
    * preflight reads origins' acknowledgements (settings `preflight.proofs`). Absent: neither happens, and a
    * proof other than "probe" fails the preflight.
    */
-  acknowledgements?: Pick<
-    AcknowledgementStore,
-    "readProbeCertificates" | "publishProbeCertificates" | "read" | "bucket"
-  >;
+  acknowledgements?: Pick<AcknowledgementStore, "publishProbeCertificates" | "read" | "bucket">;
   metrics: Pick<DistributionMetrics, "errorRates" | "errorRateReadings">;
   store: RotationStorePort;
   notify(notification: Notification): Promise<unknown>;

@@ -152,13 +152,21 @@ describe("the preflight's verdict on an acknowledgement", () => {
     ["not JSON", "garbage", false, "Unreadable"],
     ["another version", { ...ack(), version: 2 }, false, "Unreadable"],
     ["checks not passed", { ...ack(), checks: { verified: true, reloaded: false } }, false, "Unreadable"],
-    ["an older bundle", ack({ bundleSha256: "d".repeat(64) }), false, "OtherBundle"],
+    ["an older bundle", ack({ bundleSha256: "d".repeat(64), probes: [] }), false, "OtherBundle"],
+    // The reconciliation (or another rotation) republished the bundle and its probes after this rotation's
+    // trust phase; the host installed that one and the new certificate verified against it.
+    [
+      "a later bundle, naming the new certificate",
+      ack({ bundleSha256: "e".repeat(64) }),
+      true,
+      "Acknowledged",
+    ],
     ["this bundle, without the new certificate", ack({ probes: [] }), false, "NewCertificateNotVerified"],
   ] as const)("%s", (_name, raw, accepted, reason) => {
     const check = judgeAcknowledgement("shop-api", raw, expected);
     expect(check).toMatchObject({ ackId: "shop-api", accepted, reason });
     if (reason === "Acknowledged" || reason === "NewCertificateNotVerified")
-      expect(check).toMatchObject(facts);
+      expect(check).toMatchObject({ ...facts, bundleSha256: (raw as { bundleSha256: string }).bundleSha256 });
   });
 
   it("times come back as ISO 8601 UTC whatever the host wrote", () => {
@@ -179,7 +187,7 @@ describe("the preflight's verdict on an acknowledgement", () => {
     );
     expect(
       describeAcknowledgement(
-        judgeAcknowledgement("shop-api", ack({ bundleSha256: "d".repeat(64) }), expected),
+        judgeAcknowledgement("shop-api", ack({ bundleSha256: "d".repeat(64), probes: [] }), expected),
       ),
     ).toBe(`acks/shop-api.json acknowledges bundle ${"d".repeat(16)}…, not this rotation's`);
   });

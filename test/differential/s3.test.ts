@@ -132,6 +132,36 @@ function s3(ctx: ScenarioContext, bucketName: string) {
   };
 }
 
+describe("raw calls: conditional writes", () => {
+  differential(
+    "If-None-Match: * creates once; If-Match replaces only over the current ETag; If-Match on a missing key",
+    async (ctx) => {
+      // Unversioned: the answers carry no version ids, so they compare as they are.
+      const name = await bucket(ctx, false);
+      const client = ctx.clients.s3;
+      const conditionalPut = (step: string, key: string, body: string, condition: Record<string, string>) =>
+        ctx.observe(
+          step,
+          client.send(new PutObjectCommand({ Bucket: name, Key: key, Body: body, ...condition })),
+          (out) => ({ ETag: out.ETag }),
+        );
+      const api = s3(ctx, name);
+      const first = await conditionalPut("create with If-None-Match", KEY, "one", { IfNoneMatch: "*" });
+      await conditionalPut("create again with If-None-Match", KEY, "two", { IfNoneMatch: "*" });
+      await conditionalPut("If-Match a stale ETag", KEY, "two", {
+        IfMatch: '"0123456789abcdef0123456789abcdef"',
+      });
+      await api.get("still the first", KEY);
+      await conditionalPut("If-Match the current ETag", KEY, "two", { IfMatch: first?.ETag ?? "" });
+      await api.get("replaced", KEY);
+      await conditionalPut("If-Match the first ETag again", KEY, "three", { IfMatch: first?.ETag ?? "" });
+      await conditionalPut("If-Match on a missing key", "trust/absent.pem", "x", {
+        IfMatch: first?.ETag ?? "",
+      });
+    },
+  );
+});
+
 describe("raw calls: a versioned bundle object", () => {
   differential("two puts make two versions: the latest by default, either by VersionId", async (ctx) => {
     ctx.alias(MISSING_VERSION, "missing-version");

@@ -289,7 +289,8 @@ describe("the rotation workflow", () => {
     const commands = [...source.matchAll(/new (\w+)Command\(\{\s*Bucket: this\.bucket,\s*Key: (\w+)/g)].map(
       ([, command, key]) => [command === "HeadObject" ? "GetObject" : command, key] as const,
     );
-    expect(commands.length).toBe(4);
+    // GetObject and a conditional PutObject of the probe certificates, GetObject of an acknowledgement.
+    expect(commands.length).toBe(3);
     for (const [command, key] of commands) {
       const resource =
         key === "PROBE_CERTIFICATES_KEY" ? "trust/probe-certificates.pem" : "acks/shop-api.json";
@@ -856,6 +857,8 @@ describe("expiry tracking", () => {
       { actions: ["s3:GetObject", "s3:PutObject"], resources: [`${bucket}/trust/origin-client-ca.pem`] },
       // ListBucket: a missing bundle answers 404, not 403 (the first publish).
       { actions: ["s3:ListBucket"], resources: [bucket] },
+      // The probe certificates, republished with each reconciled bundle; no acknowledgement.
+      { actions: ["s3:GetObject", "s3:PutObject"], resources: [`${bucket}/trust/probe-certificates.pem`] },
       {
         actions: [
           "secretsmanager:GetSecretValue",
@@ -867,6 +870,9 @@ describe("expiry tracking", () => {
       },
     ];
     expect(trustReconcilePermissions).toEqual(expect.arrayContaining(trust));
+    expect(trustReconcilePermissions.some((s) => s.resources.some((r) => String(r).includes("/acks/")))).toBe(
+      false,
+    );
     // The scan may only invoke the reconciliation function (synchronously, after a full scan).
     expect(scanPermissions).toEqual([
       ...trackingPermissions,

@@ -823,7 +823,9 @@ describe("acknowledgements (--ack-id): only after install, reload and a verified
   async function publish(bundlePem: string, probes: string[]): Promise<string> {
     await clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: bundleKey, Body: bundlePem }));
     const sha = sha256Hex(bundlePem);
-    await new AcknowledgementStore(clients.s3, BUCKET).publishProbeCertificates(probes.join(""), sha);
+    await new AcknowledgementStore(clients.s3, BUCKET).publishProbeCertificates(sha, () => ({
+      pem: probes.join(""),
+    }));
     return sha;
   }
 

@@ -3,7 +3,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { fingerprintOf, keyFingerprintOf, splitPem } from "../../functions/core/pem.ts";
 import { type InventoryRecord, issuerKeyOfSubject } from "../../functions/core/tracking.ts";
 import { type RetirementClock, reconcileTrust } from "../../functions/trust/reconcile.ts";
-import { type CertificateAuthority, createRootCa, createSubordinateCa } from "../../standins/pki.ts";
+import {
+  type CertificateAuthority,
+  createRootCa,
+  createSubordinateCa,
+  issueClientCredential,
+} from "../../standins/pki.ts";
 import { memoryTrustTarget } from "../support/memory-trust-target.ts";
 
 const MINUTE = 60_000;
@@ -190,5 +195,82 @@ describe("trust reconciliation during a CA change", () => {
     // reconciliation alone, A is merely unused and starts its grace period.
     expect(result.kept).toEqual([key(caB)]);
     expect(result.inGrace).toEqual([key(caA)]);
+  });
+});
+
+describe("the probe certificates, republished with the reconciled bundle (acknowledgements)", () => {
+  /** The probe certificates object, in memory, with the store's republish semantics. */
+  function memoryProbes(initial?: { pem: string; bundleSha256: string }) {
+    const probes = {
+      object: initial,
+      republishProbeCertificates: async (
+        bundleSha256: string,
+        choose: (previous: string) => { pem: string },
+      ) => {
+        if (!probes.object) return { changed: false };
+        const { pem } = choose(probes.object.pem);
+        const changed = pem !== probes.object.pem || bundleSha256 !== probes.object.bundleSha256;
+        probes.object = { pem, bundleSha256 };
+        return { changed };
+      },
+    };
+    return probes;
+  }
+
+  it("publishes again, for the reconciled bundle, the probes that still verify against it; none of a retired CA", async () => {
+    const leafA = await issueClientCredential(caA, { subject: "CN=edge-a, O=Acme" });
+    const leafB = await issueClientCredential(caB, { subject: "CN=edge-b, O=Acme" });
+    const probes = memoryProbes({
+      pem: leafA.certificatePem + leafB.certificatePem,
+      bundleSha256: "0".repeat(64),
+    });
+    const target = memoryTrustTarget();
+    const clock = memoryClock();
+    const authorities = [
+      { chainPem: caA.certificatePem + root.certificatePem, next: false },
+      { chainPem: caB.certificatePem + root.certificatePem, next: true },
+    ];
+    const t0 = Date.now();
+    const run = (at: number) =>
+      reconcileTrust({
+        targets: [target],
+        authorities,
+        inventory: [record(caB)],
+        clock,
+        graceSeconds: 60,
+        now: new Date(at),
+        probes,
+      });
+    const first = await run(t0);
+    expect(first.probesRepublished).toBe(true);
+    expect(probes.object?.bundleSha256).toBe(first.bundleSha256);
+    expect(fingerprints(probes.object?.pem)).toEqual(
+      new Set([fp(leafA.certificatePem), fp(leafB.certificatePem)]),
+    );
+
+    // A leaves the bundle after its grace: its leaf no longer verifies, so it is no probe of the new bundle.
+    const after = await run(t0 + 2 * MINUTE);
+    expect(after.retiredFingerprints).toEqual([fp(caA.certificatePem)]);
+    expect(after.bundleSha256).not.toBe(first.bundleSha256);
+    expect(probes.object?.bundleSha256).toBe(after.bundleSha256);
+    expect(fingerprints(probes.object?.pem)).toEqual(new Set([fp(leafB.certificatePem)]));
+
+    // The same bundle again: nothing changes.
+    expect((await run(t0 + 3 * MINUTE)).probesRepublished).toBe(false);
+  });
+
+  it("publishes none when no rotation has published probe certificates", async () => {
+    const probes = memoryProbes();
+    const result = await reconcileTrust({
+      targets: [memoryTrustTarget()],
+      authorities: [{ chainPem: caB.certificatePem + root.certificatePem, next: true }],
+      inventory: [],
+      clock: memoryClock(),
+      graceSeconds: 60,
+      now: new Date(),
+      probes,
+    });
+    expect(result.probesRepublished).toBe(false);
+    expect(probes.object).toBeUndefined();
   });
 });

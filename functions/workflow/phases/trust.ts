@@ -55,19 +55,20 @@ export async function publishTrust(r: Rotation): Promise<Stop | undefined> {
  * rotation). Certificates only: their keys stay where they are; nothing is issued for this.
  */
 async function publishProbeCertificates(
-  store: Pick<AcknowledgementStore, "readProbeCertificates" | "publishProbeCertificates">,
+  store: Pick<AcknowledgementStore, "publishProbeCertificates">,
   published: PublishResult,
   certificates: Array<{ certificatePem: string }>,
   now: Date,
 ): Promise<{ certificates: number; changed: boolean; omitted?: string[] }> {
-  const previousPem = await store.readProbeCertificates();
-  const chosen = selectProbeCertificates({
-    bundlePem: published.bundlePem,
-    wanted: certificates.map((c) => c.certificatePem),
-    ...(previousPem ? { previousPem } : {}),
-    now,
-  });
-  const { changed } = await store.publishProbeCertificates(chosen.pem, published.bundleSha256);
+  // Read, merged and written as one conditional update: a concurrent rotation's probes are kept.
+  const { changed, chosen } = await store.publishProbeCertificates(published.bundleSha256, (previousPem) =>
+    selectProbeCertificates({
+      bundlePem: published.bundlePem,
+      wanted: certificates.map((c) => c.certificatePem),
+      ...(previousPem ? { previousPem } : {}),
+      now,
+    }),
+  );
   return {
     certificates: chosen.certificates,
     changed,
