@@ -16,7 +16,8 @@ export class Notifier {
       new PublishCommand({
         TopicArn: this.#topicArn,
         Subject: notification.subject,
-        Message: JSON.stringify(notification.body, null, 2),
+        // Compact: the body is bounded (core/notifications.ts MAX_NOTIFICATION_BYTES) as compact JSON.
+        Message: JSON.stringify(notification.body),
         MessageAttributes: {
           event: { DataType: "String", StringValue: notification.event },
           severity: { DataType: "String", StringValue: notification.severity },

@@ -1,8 +1,21 @@
 /**
  * Notifications: a short human subject, a JSON body and attributes subscribers can filter on
  * (`event`, `severity`, `certificateArn`). Built from rotation state only, which holds no key material.
+ *
+ * Bounded at any fleet size: a body carries counts, the first few names and where to read the rest (the
+ * rotation in the API and the CLI), never a list that grows with the number of distributions; every list is
+ * cut to {@link NAMED_ITEMS} (its length beside it, `<name>Count`), every text to {@link MAX_TEXT}
+ * characters, and the whole body is at most {@link MAX_NOTIFICATION_BYTES} as compact JSON (SNS takes 256 KB;
+ * an email subscriber reads the first lines).
  */
-import type { RotationState } from "./rotation.ts";
+import type { DistributionState, RotationState } from "./rotation.ts";
+
+/** The largest notification body, compact JSON in UTF-8 bytes. */
+export const MAX_NOTIFICATION_BYTES = 16 * 1024;
+/** How many entries of a list a notification names; the rest are counted. */
+export const NAMED_ITEMS = 10;
+/** The longest text a notification carries (an error, a detail); the rest is in the rotation's history. */
+export const MAX_TEXT = 1_000;
 
 export const NotificationEvent = {
   CertificateExpiring: "certificate-expiring",
@@ -56,6 +69,93 @@ function shortArn(arn: string): string {
   return arn.split("/").pop() ?? arn;
 }
 
+/** Where the whole rotation can be read: the API route and the CLI command. */
+export function rotationPointer(rotationId: string): { api: string; cli: string } {
+  return { api: `GET /rotations/${rotationId}`, cli: `mtls-rotator watch ${rotationId}` };
+}
+
+function truncateText(text: string): string {
+  return text.length <= MAX_TEXT
+    ? text
+    : `${text.slice(0, MAX_TEXT)}… (${text.length - MAX_TEXT} more characters)`;
+}
+
+/**
+ * `value` with every list cut to its first NAMED_ITEMS entries (an object's list `key` gets `keyCount`
+ * beside it when cut) and every text to MAX_TEXT characters, to any depth.
+ */
+export function bounded(value: unknown): unknown {
+  if (typeof value === "string") return truncateText(value);
+  if (Array.isArray(value)) return value.slice(0, NAMED_ITEMS).map(bounded);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = bounded(item);
+    if (Array.isArray(item) && item.length > NAMED_ITEMS && !(`${key}Count` in value)) {
+      out[`${key}Count`] = item.length;
+    }
+  }
+  return out;
+}
+
+const bytesOf = (body: unknown) => Buffer.byteLength(JSON.stringify(body), "utf8");
+
+/**
+ * The body bounded; should it still pass MAX_NOTIFICATION_BYTES (many long fields), only the fields named
+ * in `essential` are kept, with `truncated: true`.
+ */
+function boundedBody(body: Record<string, unknown>, essential: readonly string[]): Record<string, unknown> {
+  const cut = bounded(body) as Record<string, unknown>;
+  if (bytesOf(cut) <= MAX_NOTIFICATION_BYTES) return cut;
+  const kept = Object.fromEntries(essential.filter((k) => k in cut).map((k) => [k, cut[k]]));
+  return { ...kept, truncated: true };
+}
+
+/** Counts per value of `key` (e.g. distributions per outcome). */
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
+/** Distributions an operator must look at: a failed rollback, or any recorded error. */
+const needsAttention = (d: DistributionState) => d.outcome === "rollback-failed" || d.error !== undefined;
+
+/**
+ * The rotation in numbers, bounded at any fleet size: distributions and waves counted by outcome and status,
+ * the first distributions that need attention (with their error), the current wave's first distributions
+ * (`currentWave`, for a wave's notification).
+ */
+function rotationSummary(state: RotationState, wave: unknown): Record<string, unknown> {
+  const all = state.waves.flatMap((w) => w.distributions.map((d) => ({ wave: w.index, d })));
+  const attention = all.filter(({ d }) => needsAttention(d));
+  const current = typeof wave === "number" ? state.waves.find((w) => w.index === wave) : undefined;
+  return {
+    distributions: { total: all.length, ...countBy(all, ({ d }) => d.outcome) },
+    waves: { total: state.waves.length, ...countBy(state.waves, (w) => w.status) },
+    ...(current
+      ? {
+          currentWave: {
+            index: current.index,
+            status: current.status,
+            distributions: current.distributions.slice(0, NAMED_ITEMS).map((d) => ({
+              id: d.distributionId,
+              outcome: d.outcome,
+            })),
+            distributionCount: current.distributions.length,
+          },
+        }
+      : {}),
+    attention: attention.slice(0, NAMED_ITEMS).map(({ wave: index, d }) => ({
+      wave: index,
+      id: d.distributionId,
+      outcome: d.outcome,
+      ...(d.error ? { error: d.error } : {}),
+    })),
+    attentionCount: attention.length,
+  };
+}
+
 export function rotationNotification(
   event: NotificationEvent,
   state: RotationState,
@@ -78,24 +178,30 @@ export function rotationNotification(
     severity: SEVERITY[event],
     certificateArn,
     subject: toSubject(`[mtls-rotator] ${headline[event]}: ${shortArn(certificateArn)}`),
-    body: {
-      event,
-      rotationId: state.rotationId,
-      status: state.status,
-      certificateArn,
-      newCertificateArn: state.issued?.certificateArn,
-      reason: state.rollback?.reason ?? state.outcome?.reason,
-      waves: state.waves.map((w) => ({
-        index: w.index,
-        status: w.status,
-        distributions: w.distributions.map((d) => ({
-          id: d.distributionId,
-          outcome: d.outcome,
-          error: d.error,
-        })),
-      })),
-      ...detail,
-    },
+    body: boundedBody(
+      {
+        event,
+        rotationId: state.rotationId,
+        status: state.status,
+        certificateArn,
+        newCertificateArn: state.issued?.certificateArn,
+        reason: state.rollback?.reason ?? state.outcome?.reason,
+        ...rotationSummary(state, detail.wave),
+        see: rotationPointer(state.rotationId),
+        ...detail,
+      },
+      [
+        "event",
+        "rotationId",
+        "status",
+        "certificateArn",
+        "newCertificateArn",
+        "reason",
+        "distributions",
+        "waves",
+        "see",
+      ],
+    ),
   };
 }
 
@@ -112,6 +218,6 @@ export function certificateNotification(
     severity,
     certificateArn,
     subject: toSubject(`[mtls-rotator] ${headline}: ${shortArn(certificateArn)}`),
-    body: { event, certificateArn, ...body },
+    body: boundedBody({ event, certificateArn, ...body }, ["event", "certificateArn"]),
   };
 }

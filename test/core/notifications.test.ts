@@ -5,6 +5,9 @@
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  bounded,
+  MAX_NOTIFICATION_BYTES,
+  MAX_TEXT,
   NotificationEvent,
   rotationNotification,
   type Severity,
@@ -138,7 +141,7 @@ describe("rotationNotification", () => {
     );
   });
 
-  it("the body of a rollback: state, new certificate, reason, each distribution's outcome", () => {
+  it("the body of a rollback: state, new certificate, reason, outcomes counted, the distributions that need attention, where to read the rest", () => {
     const n = rotationNotification("rolled-back", rolledBackState(), { detail: "gate failed" });
     expect(n.body).toEqual({
       event: "rolled-back",
@@ -147,16 +150,11 @@ describe("rotationNotification", () => {
       certificateArn: CERT,
       newCertificateArn: NEW_CERT,
       reason: "GateFailed",
-      waves: [
-        {
-          index: 0,
-          status: "failed",
-          distributions: [
-            { id: "E1", outcome: "rolled-back", error: undefined },
-            { id: "E2", outcome: "rollback-failed", error: "PreconditionFailed" },
-          ],
-        },
-      ],
+      distributions: { total: 2, "rolled-back": 1, "rollback-failed": 1 },
+      waves: { total: 1, failed: 1 },
+      attention: [{ wave: 0, id: "E2", outcome: "rollback-failed", error: "PreconditionFailed" }],
+      attentionCount: 1,
+      see: { api: "GET /rotations/rot-1", cli: "mtls-rotator watch rot-1" },
       detail: "gate failed",
     });
   });
@@ -170,7 +168,8 @@ describe("rotationNotification", () => {
     expect(rotationNotification("rotation-started", foldEvents("rot-3", [])).body).toMatchObject({
       certificateArn: "unknown",
       reason: undefined,
-      waves: [],
+      distributions: { total: 0 },
+      waves: { total: 0 },
     });
   });
 
@@ -252,5 +251,117 @@ describe("subjects against the SNS stand-in (real SDK client)", () => {
     await expect(
       sns.send(new PublishCommand({ TopicArn: topicArn, Subject: "a\nb", Message: "{}" })),
     ).rejects.toMatchObject({ name: "InvalidParameterException" });
+  });
+});
+
+describe("bounded at any fleet size", () => {
+  /** A rotation over `n` distributions in waves of a tenth, every one swapped and then rolled back, half failing. */
+  function fleetState(n: number): RotationState {
+    const ids = Array.from({ length: n }, (_, i) => `E${String(i).padStart(13, "0")}`);
+    const waveSize = Math.max(1, Math.ceil(n / 10));
+    const waves = Array.from({ length: Math.ceil(n / waveSize) }, (_, w) => ({
+      index: w,
+      canary: w === 0,
+      targets: ids
+        .slice(w * waveSize, (w + 1) * waveSize)
+        .map((id) => ({ distributionId: id, originIds: ["origin-1", "origin-2"] })),
+    }));
+    const events: RotationEvent[] = [
+      {
+        type: "started",
+        at,
+        request: { certificateArn: CERT, serial: "0a", reason: "Due", actor: "scheduler" },
+      },
+      {
+        type: "planned",
+        at,
+        old: {
+          arn: CERT,
+          serial: "0a",
+          keyAlgorithm: "EC_prime256v1",
+          subject: "CN=c",
+          notAfter: at,
+          certificatePem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        },
+        waves,
+        newIssuerArn: "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/x",
+        replacementKey: UNCHANGED_EC_KEY,
+        baselines: {},
+      },
+      { type: "issued", at, certificateArn: NEW_CERT, serial: "ff", notAfter: at, fingerprint: "00" },
+      ...waves.flatMap((w) =>
+        w.targets.map(
+          (t): RotationEvent => ({
+            type: "swapped",
+            at,
+            wave: w.index,
+            distributionId: t.distributionId,
+            outcome: "swapped",
+            changedOriginIds: t.originIds,
+          }),
+        ),
+      ),
+      { type: "rollback-requested", at, reason: "GateFailed", actor: "rotation", detail: "x".repeat(50_000) },
+      ...ids.map(
+        (id, i): RotationEvent => ({
+          type: "rolled-back-distribution",
+          at,
+          distributionId: id,
+          ok: i % 2 === 0,
+          ...(i % 2 === 0 ? {} : { error: `CloudFront keeps answering 503 for ${id} ${"y".repeat(300)}` }),
+        }),
+      ),
+      { type: "rolled-back", at },
+    ];
+    return foldEvents("rot-fleet", events);
+  }
+
+  const size = (n: { body: unknown }) => Buffer.byteLength(JSON.stringify(n.body), "utf8");
+
+  it.each([100, 1_000, 5_000])(
+    "every rotation notification of a %i-distribution rotation is at most 16 KB, counts every distribution and names at most 10",
+    (n) => {
+      const state = fleetState(n);
+      const stuck = state.waves.flatMap((w) => w.distributions.map((d) => d.distributionId));
+      for (const event of Object.values(NotificationEvent)) {
+        const notification = rotationNotification(event, state, {
+          wave: 3,
+          stuck,
+          detail: `origins refused the new certificate: ${stuck.join(", ")}`,
+        });
+        expect(size(notification), event).toBeLessThanOrEqual(MAX_NOTIFICATION_BYTES);
+        const body = notification.body as Record<string, unknown> & {
+          distributions: Record<string, number>;
+          attention: unknown[];
+          currentWave: { distributions: unknown[]; distributionCount: number };
+        };
+        expect(body.distributions).toEqual({ total: n, "rolled-back": n / 2, "rollback-failed": n / 2 });
+        expect(body.attention).toHaveLength(Math.min(10, n / 2));
+        expect(body.attentionCount).toBe(n / 2);
+        expect(body.stuck).toHaveLength(10);
+        expect(body.stuckCount).toBe(n);
+        expect(body.currentWave.distributions).toHaveLength(10);
+        expect(body.currentWave.distributionCount).toBe(n / 10);
+        expect(String(body.detail).length).toBeLessThanOrEqual(MAX_TEXT + 40);
+        expect(body.see).toEqual({ api: "GET /rotations/rot-fleet", cli: "mtls-rotator watch rot-fleet" });
+      }
+    },
+  );
+
+  it("bounded: lists cut to 10 with their length beside them, texts cut with what was left out, other values kept", () => {
+    expect(
+      bounded({
+        ids: Array.from({ length: 12 }, (_, i) => i),
+        few: [1, 2],
+        nested: { text: "z".repeat(1_200) },
+        n: 3,
+      }),
+    ).toEqual({
+      ids: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      idsCount: 12,
+      few: [1, 2],
+      nested: { text: `${"z".repeat(1_000)}… (200 more characters)` },
+      n: 3,
+    });
   });
 });

@@ -548,7 +548,7 @@ describe("a rollback that cannot put one distribution back", () => {
     expect(secretsOf(f).issuance.holder("AWSPENDING")?.document?.certificateArn).toBe(stillNew);
     const body = JSON.parse(last.message);
     expect(body.stuck).toEqual([first]);
-    expect(body.waves[0].distributions[0]).toMatchObject({ id: first, outcome: "rollback-failed" });
+    expect(body.attention[0]).toMatchObject({ id: first, outcome: "rollback-failed" });
   });
 });
 
