@@ -235,7 +235,7 @@ export class StandinServer {
     try {
       // AWS's model first: a request it does not allow is refused as AWS refuses it and changes nothing.
       check?.checkRequest(operation, protocol, request);
-      const fault = this.faults.take(service, operation);
+      const fault = this.faults.take(service, operation, typeof caller === "string" ? caller : undefined);
       if (fault === "timeout") {
         record.error = "Timeout";
         await this.#hold(res);
