@@ -71,6 +71,21 @@ export function queryActionOf(request: WireRequest, service: string): string | u
   return new URLSearchParams(request.body).get("Action") ?? "MissingAction";
 }
 
+/** A call as an interceptor sees it: checked against AWS's model, not yet answered (nor faulted). */
+export interface InterceptedCall {
+  service: string;
+  operation: string;
+  request: WireRequest;
+  /** The call's record in `calls`: its status and error are filled in once the call is answered. */
+  record: CallRecord;
+}
+
+/**
+ * Runs before a call is answered, and is awaited: e.g. to make another write first, as a second writer would
+ * whose request arrives just before this one. An AwsError it throws is the call's answer.
+ */
+export type CallInterceptor = (call: InterceptedCall) => void | Promise<void>;
+
 export interface StandinServerOptions {
   /** How long an injected timeout holds the request before dropping the connection (ms). */
   timeoutHoldMs?: number;
@@ -81,6 +96,7 @@ export interface StandinServerOptions {
 export class StandinServer {
   readonly faults = new FaultInjector();
   readonly calls: CallRecord[] = [];
+  readonly #interceptors: CallInterceptor[] = [];
   readonly #json = new Map<string, JsonService>();
   readonly #rest: WireService[] = [];
   /** AWS's model of every service served (botocore): each request and answer is checked against it. */
@@ -108,6 +124,15 @@ export class StandinServer {
         res.end(String(error));
       });
     });
+  }
+
+  /** Adds an interceptor (run in the order added, before every call is answered); returns its removal. */
+  intercept(interceptor: CallInterceptor): () => void {
+    this.#interceptors.push(interceptor);
+    return () => {
+      const at = this.#interceptors.indexOf(interceptor);
+      if (at >= 0) this.#interceptors.splice(at, 1);
+    };
   }
 
   async listen(): Promise<string> {
@@ -235,6 +260,8 @@ export class StandinServer {
     try {
       // AWS's model first: a request it does not allow is refused as AWS refuses it and changes nothing.
       check?.checkRequest(operation, protocol, request);
+      for (const interceptor of [...this.#interceptors])
+        await interceptor({ service, operation, request, record });
       const fault = this.faults.take(service, operation, typeof caller === "string" ? caller : undefined);
       if (fault === "timeout") {
         record.error = "Timeout";

@@ -20,6 +20,7 @@ import { generateKeyAndCsr } from "../../functions/crypto/keys.ts";
 import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 import { expectModelViolations } from "../../standins/model/checks.ts";
 import { createRootCa } from "../../standins/pki.ts";
+import { CALLER_HEADER, type CallRecord } from "../../standins/server.ts";
 import { withIntendedViolations } from "../support/model-checks.ts";
 
 let s: Standins;
@@ -204,6 +205,67 @@ describe("fault injection", () => {
       expect(() => s.server.faults.inject({ kind: "throttle", times })).toThrow(/positive integer/);
     }
     expect(s.server.faults.pending).toBe(0);
+  });
+});
+
+describe("interceptors", () => {
+  it("run before a call is answered and are awaited: a second writer's call lands first; faults spare excepted callers", async () => {
+    const name = secretName();
+    const secrets = s.clients({ maxAttempts: 1 }).secrets;
+    await secrets.send(new CreateSecretCommand({ Name: name, SecretString: "v1" }));
+    // The other writer: its own client, named by the caller header.
+    const other = s.clients({ maxAttempts: 1 }).secrets;
+    other.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers[CALLER_HEADER] = "other-writer";
+        return next(args);
+      },
+      { step: "build", name: "testCaller" },
+    );
+    const seen: string[] = [];
+    const records: CallRecord[] = [];
+    const remove = s.server.intercept(async ({ service, operation, record }) => {
+      seen.push(`${record.caller ?? "service"} ${service}:${operation}`);
+      if (operation !== "PutSecretValue" || record.caller) return;
+      records.push(record);
+      // Still unanswered while the interceptor runs.
+      expect(record.status).toBe(0);
+      await other.send(new PutSecretValueCommand({ SecretId: name, SecretString: "other" }));
+    });
+    // A fault on every PutSecretValue but the other writer's.
+    const rule = s.server.faults.inject({
+      service: "secretsmanager",
+      operation: "PutSecretValue",
+      kind: "server-error",
+      rate: 1,
+      times: 1,
+      exceptCallers: ["other-writer"],
+    });
+    try {
+      await expect(
+        secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: "mine" })),
+      ).rejects.toMatchObject({ name: "ServiceUnavailable" });
+      await secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: "mine" }));
+    } finally {
+      remove();
+    }
+    expect(seen).toEqual([
+      "service secretsmanager:PutSecretValue",
+      "other-writer secretsmanager:PutSecretValue",
+      "service secretsmanager:PutSecretValue",
+      "other-writer secretsmanager:PutSecretValue",
+    ]);
+    expect(records.map((r) => [r.status, r.error])).toEqual([
+      [503, "ServiceUnavailable"],
+      [200, undefined],
+    ]);
+    // Spent after its one fault: the second call was not decided on; the other writer's never counted.
+    expect([rule.matched, rule.delivered, rule.spent]).toEqual([1, 1, true]);
+    // Removed: no longer called.
+    await secrets.send(new GetSecretValueCommand({ SecretId: name }));
+    expect(seen).toHaveLength(4);
+    expect(s.secrets.valuesOf(name).at(-1)).toBe("mine");
   });
 });
 
