@@ -88,6 +88,34 @@ export interface Datapoint {
   visibleAt: Date;
 }
 
+/** Samples aggregated into one datapoint (PutMetricData's StatisticValues). */
+export interface StatisticSet {
+  sum: number;
+  /** How many samples (> 0). */
+  sampleCount: number;
+  minimum: number;
+  maximum: number;
+}
+
+/** The set, or a RangeError when it cannot describe any samples (min > max, a mean outside them...). */
+function checkedStatisticSet(set: StatisticSet): StatisticSet {
+  const { sum, sampleCount, minimum, maximum } = set;
+  const finite = [sum, sampleCount, minimum, maximum].every(Number.isFinite);
+  // A little slack for the mean's rounding (sum / count of floating-point samples).
+  const slack = 1e-9 * Math.max(1, Math.abs(minimum), Math.abs(maximum));
+  if (
+    !finite ||
+    sampleCount <= 0 ||
+    minimum > maximum ||
+    sum / sampleCount < minimum - slack ||
+    sum / sampleCount > maximum + slack
+  )
+    throw new RangeError(
+      `not a statistic set: sum ${sum}, sampleCount ${sampleCount}, minimum ${minimum}, maximum ${maximum}`,
+    );
+  return set;
+}
+
 interface StoredPoint {
   at: number;
   /** When GetMetricData starts to see it (stand-in clock, ms; 0: at once). */
@@ -141,22 +169,29 @@ export class CloudWatchStandin implements JsonService {
    * Feeds one datapoint without HTTP and without PutMetricData's checks: how tests publish AWS/* metrics
    * (e.g. AWS/CloudFront 5xxErrorRate with { DistributionId, Region: "Global" }) as the services would. An
    * AWS/* datapoint becomes visible to GetMetricData `awsMetricsDelayMs` after its timestamp `at`.
+   *
+   * `value` is one sample, or a statistic set (PutMetricData's StatisticValues): many samples aggregated,
+   * e.g. a whole minute of a distribution's requests, weighing `sampleCount` samples in every statistic.
    */
   record(
     namespace: string,
     metricName: string,
     dimensions: DimensionMap | DimensionList,
-    value: number,
+    value: number | StatisticSet,
     at: Date,
     options: { unit?: string; region?: string } = {},
   ): void {
+    const set =
+      typeof value === "number"
+        ? { sum: value, sampleCount: 1, minimum: value, maximum: value }
+        : checkedStatisticSet(value);
     this.#store(options.region ?? "us-east-1", namespace, metricName, toList(dimensions), {
       at: at.getTime(),
       visibleAt: namespace.startsWith("AWS/") ? at.getTime() + this.#awsDelayMs : 0,
-      sum: value,
-      count: 1,
-      min: value,
-      max: value,
+      sum: set.sum,
+      count: set.sampleCount,
+      min: set.minimum,
+      max: set.maximum,
       unit: options.unit ?? "None",
     });
   }

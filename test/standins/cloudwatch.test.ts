@@ -208,6 +208,39 @@ describe("GetMetricData over AWS/CloudFront datapoints", () => {
       ["requests", "Requests", [40]],
     ]);
   });
+
+  it("records a statistic set as that many samples: a minute of requests weighs against single ones", async () => {
+    const id = distribution();
+    // A minute of 1,000 requests, 4% of them 5xx (each request 0 or 100), and one request of 100 more.
+    s.cloudwatch.record(
+      "AWS/CloudFront",
+      "5xxErrorRate",
+      cloudFrontDims(id),
+      { sum: 4_000, sampleCount: 1_000, minimum: 0, maximum: 100 },
+      at(-3),
+    );
+    s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), 100, at(-2));
+    const stats = async (stat: string) =>
+      (await get([query(id, {}, stat, 600)], { StartTime: at(-10), EndTime: at(0) })).MetricDataResults?.[0]
+        ?.Values;
+    expect(await stats("Average")).toEqual([(4_000 + 100) / 1_001]);
+    expect(await stats("SampleCount")).toEqual([1_001]);
+    expect(await stats("Minimum")).toEqual([0]);
+    expect(await stats("Maximum")).toEqual([100]);
+    expect(s.cloudwatch.datapoints("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id))[0]).toMatchObject({
+      sum: 4_000,
+      sampleCount: 1_000,
+    });
+    for (const bad of [
+      { sum: 1, sampleCount: 0, minimum: 0, maximum: 1 },
+      { sum: 1, sampleCount: 1, minimum: 2, maximum: 1 },
+      { sum: 500, sampleCount: 2, minimum: 0, maximum: 100 },
+      { sum: Number.NaN, sampleCount: 1, minimum: 0, maximum: 1 },
+    ])
+      expect(() =>
+        s.cloudwatch.record("AWS/CloudFront", "5xxErrorRate", cloudFrontDims(id), bad, at(-1)),
+      ).toThrow(/not a statistic set/);
+  });
 });
 
 describe("[cloudwatch.cloudfront-metrics-delay] AWS/* datapoints arrive late", () => {

@@ -71,7 +71,11 @@ beforeAll(async () => {
     acm: { presentable: () => client },
     cloudwatch: {
       record: (_namespace, _metric, dimensions, value) => {
-        datapoints.push({ distributionId: (dimensions as Record<string, string>).DistributionId!, value });
+        // The edge records one sample per request, never a statistic set.
+        datapoints.push({
+          distributionId: (dimensions as Record<string, string>).DistributionId!,
+          value: value as number,
+        });
       },
     },
   };
