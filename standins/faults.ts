@@ -130,9 +130,30 @@ interface ArmedRule {
   decider: Decider;
 }
 
+/** One fault delivered: to which call, by which rule (its statistics include this fault). */
+export interface FaultDelivery {
+  kind: FaultKind;
+  service: string;
+  operation: string;
+  caller?: string;
+  /** The rule's position among the rules armed (0: the first). */
+  index: number;
+  rule: FaultRuleStats;
+}
+
 export class FaultInjector {
   readonly #rules: ArmedRule[] = [];
+  readonly #listeners: Array<(delivery: FaultDelivery) => void> = [];
   #injected = 0;
+
+  /** Tells `listener` of every fault delivered from now on; returns its removal. */
+  listen(listener: (delivery: FaultDelivery) => void): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const at = this.#listeners.indexOf(listener);
+      if (at >= 0) this.#listeners.splice(at, 1);
+    };
+  }
 
   /** Arms a rule (after the ones armed before it); its live statistics. */
   inject(rule: FaultRule): FaultRuleStats {
@@ -144,13 +165,23 @@ export class FaultInjector {
 
   /** The fault to apply to this call (made by `caller`, if named), from the first rule that fires. */
   take(service: string, operation: string, caller?: string): FaultKind | undefined {
-    for (const { rule, decider } of this.#rules) {
+    for (const [index, armed] of this.#rules.entries()) {
+      const { rule, decider } = armed;
       if (decider.spent) continue;
       if (rule.service !== undefined && rule.service !== service) continue;
       if (rule.operation !== undefined && rule.operation !== operation) continue;
       if (caller !== undefined && rule.exceptCallers?.includes(caller)) continue;
       if (!decider.decide()) continue;
       this.#injected += 1;
+      const delivery: FaultDelivery = {
+        kind: rule.kind,
+        service,
+        operation,
+        ...(caller !== undefined ? { caller } : {}),
+        index,
+        rule: statsOf(armed),
+      };
+      for (const listener of [...this.#listeners]) listener(delivery);
       return rule.kind;
     }
     return undefined;

@@ -133,6 +133,23 @@ describe("rule order, matching and callers", () => {
     ]);
   });
 
+  it("tells listeners of each fault delivered, with the rule's counts as of that fault", () => {
+    const faults = new FaultInjector();
+    faults.inject({ service: "sns", kind: "throttle" });
+    faults.inject({ service: "acm", kind: "throttle", rate: 1, maxConsecutive: 1 });
+    const heard: string[] = [];
+    const stop = faults.listen((d) =>
+      heard.push(`${d.index} ${d.kind} ${d.service}:${d.operation} ${d.rule.delivered}/${d.rule.matched}`),
+    );
+    offer(faults, 3);
+    stop();
+    offer(faults, 2);
+    expect(heard).toEqual([
+      "1 throttle acm:DescribeCertificate 1/1",
+      "1 throttle acm:DescribeCertificate 2/3",
+    ]);
+  });
+
   it("keeps count rules as they were: the first `times` matching calls, then pending 0", () => {
     const faults = new FaultInjector();
     faults.inject({ service: "acm", kind: "throttle", times: 3 });
