@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { RotationPlan } from "../functions/workflow/plan.ts";
+import type { AwsFaultReport } from "./aws-faults.ts";
 import type { ScenarioExpectations } from "./scenario.ts";
 
 /** 2: dry runs are `dryRuns[]` (the plan, as the API answers it), no longer rotations with status dry-run. */
@@ -227,7 +228,8 @@ export interface SandboxReport {
    */
   modelChecks: { botocore: string; checked: number; violations: number; details: string[] };
   faults: {
-    aws: Array<{ kind: string; service: string; operation?: string; times: number; delivered: number }>;
+    /** Throttle / 5xx faults: per rule, faults delivered out of the matching calls it decided on. */
+    aws: AwsFaultReport[];
     crashes: Array<{ step: string; when: string; times: number; final?: boolean; delivered: number }>;
   };
   trustBundle: { published: string[]; sha256?: string };
@@ -254,8 +256,11 @@ export interface SandboxReport {
 /** What the expectations are checked against (gathered while the world still runs). */
 export interface Observed {
   timedOut: boolean;
-  /** Injected faults armed and how many of each were delivered. */
-  faults: Array<{ fault: string; times: number; delivered: number }>;
+  /**
+   * Injected faults armed and how many of each were delivered: count faults (`times`) must deliver all;
+   * rate faults (`rate`) deliver what their rate gives, and must have seen a matching call (`matched`).
+   */
+  faults: Array<{ fault: string; times?: number; rate?: number; matched?: number; delivered: number }>;
   actions: ActionReport[];
   rotations: RotationReport[];
   rotationCount: number;
@@ -297,14 +302,20 @@ export function evaluateExpectations(
     failed.length === 0 ? "all ok" : failed.map((a) => `actions[${a.index}] ${a.action}: ${a.detail}`),
   );
   if (o.faults.length > 0) {
-    const undelivered = o.faults.filter((f) => f.delivered < f.times);
+    const undelivered = o.faults.filter((f) =>
+      f.rate !== undefined ? (f.matched ?? 0) === 0 : f.delivered < (f.times ?? 1),
+    );
     check(
       "every injected fault was delivered",
       undelivered.length === 0,
       "all delivered",
       undelivered.length === 0
         ? "all delivered"
-        : undelivered.map((f) => `${f.fault}: ${f.delivered}/${f.times} (the run never reached it)`),
+        : undelivered.map((f) =>
+            f.rate !== undefined
+              ? `${f.fault}: no matching call (the run never reached it)`
+              : `${f.fault}: ${f.delivered}/${f.times ?? 1} (the run never reached it)`,
+          ),
     );
   }
   // Every run with a rotation: the credential secret holds only complete credentials, AWSCURRENT is the

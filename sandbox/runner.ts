@@ -60,6 +60,7 @@ import { modelCheckedCallbackSender } from "../standins/lambda.ts";
 import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";
 import type { SecretsManagerStandin } from "../standins/secrets-manager.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
+import { type ArmedAwsFaults, armAwsFaults, awsFaultTally, describeAwsFault } from "./aws-faults.ts";
 import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
 import { originTrafficLine, Printer } from "./printer.ts";
 import {
@@ -202,19 +203,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       ...(f.final ? { final: true } : {}),
       delivered: 0,
     }));
-  const awsFaults = (scenario.faults ?? []).flatMap((f) =>
-    f.kind === "crashBetweenSteps"
-      ? []
-      : [
-          {
-            kind: f.kind,
-            service: f.service,
-            ...(f.operation ? { operation: f.operation } : {}),
-            times: f.times ?? 1,
-            delivered: 0,
-          },
-        ],
-  );
+  let awsFaults: ArmedAwsFaults | undefined;
   let report: SandboxReport | undefined;
   let extra: ObservedExtra = { issuedCertificates: 0, bundles: [] };
   // The process's model-check tally before this run (tests run several scenarios in one process).
@@ -424,33 +413,8 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     );
 
     // AWS faults, armed once the world is built (so they hit the service, not the setup).
-    const take = world.standins.server.faults.take.bind(world.standins.server.faults);
-    world.standins.server.faults.take = (service, operation) => {
-      const kind = take(service, operation);
-      if (kind) {
-        const rule = awsFaults.find(
-          (f) =>
-            f.delivered < f.times &&
-            f.service === service &&
-            (f.operation === undefined || f.operation === operation) &&
-            (f.kind === "5xx" ? "server-error" : "throttle") === kind,
-        );
-        if (rule) rule.delivered += 1;
-        printer.line(`fault: ${kind} answered to ${service}:${operation}`);
-      }
-      return kind;
-    };
-    for (const fault of awsFaults) {
-      world.standins.server.faults.inject({
-        service: fault.service,
-        ...(fault.operation ? { operation: fault.operation } : {}),
-        kind: fault.kind === "5xx" ? "server-error" : "throttle",
-        times: fault.times,
-      });
-      printer.line(
-        `fault armed: ${fault.kind} on ${fault.service}:${fault.operation ?? "*"} x${fault.times}`,
-      );
-    }
+    awsFaults = armAwsFaults(world.standins.server, scenario, printer);
+    teardown.push(async () => awsFaults?.stop());
     for (const c of crashes) printer.line(`fault armed: crash ${c.when} workflow step ${c.step} x${c.times}`);
     await options.inspect?.("ready", world);
     setupCalls = world.standins.server.callsByOperation();
@@ -543,7 +507,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       actions,
       scans,
       crashes,
-      awsFaults,
+      awsFaults: awsFaults?.report() ?? [],
       printer,
       origins,
       timedOut,
@@ -1458,8 +1422,8 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
     timedOut,
     faults: [
       ...report.faults.aws.map((f) => ({
-        fault: `${f.kind} on ${f.service}:${f.operation ?? "*"}`,
-        times: f.times,
+        fault: `faults[${f.index}] ${describeAwsFault(f)}`,
+        ...(f.rate !== undefined ? { rate: f.rate, matched: f.matched } : { times: f.times ?? 1 }),
         delivered: f.delivered,
       })),
       ...report.faults.crashes.map((c) => ({
@@ -1552,6 +1516,7 @@ function summarize(printer: Printer, report: SandboxReport): void {
         `${r.newCertificateArn ? `; ${r.status === "completed" ? "new certificate" : "issued"} ${r.newCertificateArn}` : ""}`,
     );
   }
+  for (const f of report.faults.aws) printer.always(awsFaultTally(f));
   for (const d of report.distributions)
     for (const o of d.origins) if (o.requests > 0) printer.line(originTrafficLine(`${d.name}/${o.name}`, o));
   printer.always(

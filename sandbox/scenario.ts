@@ -149,6 +149,10 @@ export const SANDBOX_GATE = {
 /** How late the CloudWatch stand-in shows AWS/* datapoints in the sandbox (AWS: minutes). */
 export const SANDBOX_METRICS_DELAY_SECONDS = 1;
 
+/** The scenario's `seed` when it gives none. */
+export const DEFAULT_SEED = 1;
+export const MAX_SEED = 0xffff_ffff;
+
 /** Stand-in services a fault can target (the SigV4 service names the stand-ins answer as). */
 export const FAULT_SERVICES = [
   "acm",
@@ -169,6 +173,10 @@ const fault = z.discriminatedUnion("kind", [
       .regex(/^[A-Z][A-Za-z0-9]{1,63}$/, { error: "expected an API operation name, e.g. IssueCertificate" })
       .optional(),
     times: wholeNumber(1, 50).optional(),
+    /** A share of the matching calls (seeded by the scenario's `seed`); `times` then caps the total. */
+    rate: z.number().gt(0).max(1).optional(),
+    /** With a rate: the most matching calls answered with the fault in a row. */
+    maxConsecutive: wholeNumber(1, 50).optional(),
   }),
   z.strictObject({
     kind: z.literal("crashBetweenSteps"),
@@ -323,6 +331,8 @@ export const scenarioSchema = z.strictObject({
   description: z.string().max(500).optional(),
   origins: z.enum(["auto", "nginx", "node"]).optional(),
   timeoutSeconds: wholeNumber(5, 300).optional(),
+  /** Seeds every random choice the scenario asks for (fault rates), so a run is reproducible. */
+  seed: wholeNumber(0, MAX_SEED).optional(),
   authority,
   nextAuthority: nextAuthority.optional(),
   certificates: z.array(certificate).min(1).max(20),
@@ -503,6 +513,25 @@ function isKnownStep(step: string, distributionNames: string[]): boolean {
   return STEP_PATTERNS.some((s) => s.regex(names).test(step));
 }
 
+/** A throttle / 5xx fault's fields that do not go together. */
+function awsFaultProblems(f: { rate?: number; times?: number; maxConsecutive?: number }) {
+  const problems: Array<{ field: string; message: string }> = [];
+  if (f.maxConsecutive !== undefined && f.rate === undefined)
+    problems.push({
+      field: "maxConsecutive",
+      message: "only applies with a rate (without one, the first `times` matching calls fail, in a row)",
+    });
+  if (f.rate === 1 && f.times === undefined && f.maxConsecutive === undefined)
+    problems.push({
+      field: "rate",
+      message:
+        "1 without times or maxConsecutive answers every matching call with the fault for good, so nothing " +
+        "that needs the call could ever succeed: give times (the most faults in total) or maxConsecutive " +
+        "(the most in a row)",
+    });
+  return problems;
+}
+
 /** Checks that need the whole document: references, uniqueness, behaviours that need a second CA. */
 function crossCheck(scenario: Scenario): string[] {
   const problems: string[] = [];
@@ -593,6 +622,10 @@ function crossCheck(scenario: Scenario): string[] {
 
   const distributionNames = [...distributions];
   scenario.faults?.forEach((f, i) => {
+    if (f.kind === "throttle" || f.kind === "5xx") {
+      for (const problem of awsFaultProblems(f)) at(["faults", i, problem.field], problem.message);
+      return;
+    }
     if (f.kind !== "crashBetweenSteps") return;
     if (!isKnownStep(f.step, distributionNames)) {
       at(

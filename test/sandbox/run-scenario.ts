@@ -1,15 +1,15 @@
 /**
- * Runs a shipped sandbox scenario in process and collects every private key that existed during the run
- * (the certificates in service, issued replacements, staged credential versions) so that a test can assert
- * none of them appears in the progress lines or the report.
+ * Runs a sandbox scenario (a shipped one, or a test's own document) in process and collects every private
+ * key that existed during the run (the certificates in service, issued replacements, staged credential
+ * versions) so that a test can assert none of them appears in the progress lines or the report.
  */
 import { join } from "node:path";
 import { expect } from "vitest";
 import { SCENARIO_DIR } from "../../sandbox/cli.ts";
 import type { SandboxFleet } from "../../sandbox/fleet.ts";
 import type { SandboxReport } from "../../sandbox/report.ts";
-import { runSandbox } from "../../sandbox/runner.ts";
-import { loadScenario } from "../../sandbox/scenario.ts";
+import { type RunSandboxOptions, runSandbox } from "../../sandbox/runner.ts";
+import { loadScenario, parseScenario, type Scenario } from "../../sandbox/scenario.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 
 export interface ScenarioRun {
@@ -44,14 +44,34 @@ export async function runShippedScenario(
   name: string,
   options: { origins?: "nginx" | "node" } = {},
 ): Promise<ScenarioRun> {
-  const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.json`));
+  return runScenario(await loadScenario(join(SCENARIO_DIR, `${name}.json`)), options);
+}
+
+/**
+ * Runs a scenario document (validated as a file would be); `inspect` also sees the world when it is ready
+ * and before it is torn down.
+ */
+export async function runScenarioDocument(
+  document: unknown,
+  options: { origins?: "nginx" | "node"; inspect?: RunSandboxOptions["inspect"] } = {},
+): Promise<ScenarioRun> {
+  return runScenario(parseScenario(document, "test scenario"), options);
+}
+
+async function runScenario(
+  scenario: Scenario,
+  options: { origins?: "nginx" | "node"; inspect?: RunSandboxOptions["inspect"] },
+): Promise<ScenarioRun> {
   const keys = new Set<string>();
   const output: string[] = [];
   const run = await runSandbox({
     scenario,
     origins: options.origins ?? "nginx",
     write: (line) => output.push(line),
-    inspect: (_, fleet) => keysIn(fleet, keys),
+    inspect: async (stage, fleet) => {
+      keysIn(fleet, keys);
+      await options.inspect?.(stage, fleet);
+    },
   });
   // The summary line names every expectation that failed: show it when a test fails.
   if (!run.passed) console.log(run.lines.join("\n"));

@@ -468,6 +468,68 @@ describe("scenario validation", () => {
     ],
   );
 
+  // Fault rates, concurrent triggers, foreign writes, CloudWatch history.
+  cases.push(
+    [
+      "fault rates out of range, a bound that needs a rate, and a seed that is not a whole number",
+      (s) => {
+        s.seed = 1.5;
+        s.faults = [
+          { kind: "throttle", service: "acm", rate: 0 },
+          { kind: "5xx", service: "acm", rate: 1.5 },
+          { kind: "throttle", service: "cloudfront", maxConsecutive: 2 },
+        ];
+      },
+      [
+        "seed: expected a whole number, got 1.5",
+        "faults[0].rate: must be > 0, got 0",
+        "faults[1].rate: must be <= 1, got 1.5",
+      ],
+    ],
+    [
+      "maxConsecutive without a rate",
+      (s) => {
+        s.faults = [{ kind: "throttle", service: "cloudfront", times: 3, maxConsecutive: 2 }];
+      },
+      [
+        "faults[0].maxConsecutive: only applies with a rate (without one, the first `times` matching calls fail, in a row)",
+      ],
+    ],
+    [
+      "a rate of 1 with no bound (no rotation could get past it)",
+      (s) => {
+        s.faults = [{ kind: "5xx", service: "acm-pca", operation: "IssueCertificate", rate: 1 }];
+      },
+      [
+        "faults[0].rate: 1 without times or maxConsecutive answers every matching call with the fault for good, " +
+          "so nothing that needs the call could ever succeed: give times (the most faults in total) or " +
+          "maxConsecutive (the most in a row)",
+      ],
+    ],
+  );
+
+  it("accepts fault rates with and without bounds, and a seed; files without them mean what they meant", () => {
+    expect(
+      problemsOf((s) => {
+        s.seed = 4_294_967_295;
+        s.faults = [
+          { kind: "throttle", service: "cloudfront", rate: 0.3 },
+          { kind: "5xx", service: "acm", operation: "DescribeCertificate", rate: 1, times: 3 },
+          { kind: "throttle", service: "s3", rate: 1, maxConsecutive: 2 },
+          { kind: "throttle", service: "sns", rate: 0.5, times: 10, maxConsecutive: 1 },
+        ];
+      }),
+    ).toEqual([]);
+    const scenario = parseScenario({
+      ...valid(),
+      faults: [{ kind: "throttle", service: "acm-pca", operation: "IssueCertificate", times: 2 }],
+    });
+    expect(scenario.seed).toBeUndefined();
+    expect(scenario.faults).toEqual([
+      { kind: "throttle", service: "acm-pca", operation: "IssueCertificate", times: 2 },
+    ]);
+  });
+
   it("accepts a final crash, a re-keyed CA, rollbacks between control points, waits and phase bounds", () => {
     expect(
       problemsOf((s) => {
@@ -696,6 +758,27 @@ describe("expectations", () => {
       ["notification rotation-completed", false, "not sent"],
       ["no AWS call violated AWS's published models", true, 0],
     ]);
+  });
+
+  it("want every count fault delivered, and every rate fault to have met a matching call (what it delivers is its rate's)", () => {
+    const faults = [
+      { fault: "faults[0] throttle on acm:* x2", times: 2, delivered: 2 },
+      { fault: "faults[1] 5xx on sns:* at rate 0.5", rate: 0.5, matched: 3, delivered: 0 },
+      { fault: "faults[2] throttle on s3:GetObjekt at rate 0.5", rate: 0.5, matched: 0, delivered: 0 },
+      { fault: "faults[3] throttle on acm-pca:* x1", times: 1, delivered: 0 },
+    ];
+    const [, , delivered] = evaluateExpectations(undefined, { ...base, faults });
+    expect(delivered).toEqual({
+      name: "every injected fault was delivered",
+      passed: false,
+      expected: "all delivered",
+      actual: [
+        "faults[2] throttle on s3:GetObjekt at rate 0.5: no matching call (the run never reached it)",
+        "faults[3] throttle on acm-pca:* x1: 0/1 (the run never reached it)",
+      ],
+    });
+    const [, , fine] = evaluateExpectations(undefined, { ...base, faults: faults.slice(0, 2) });
+    expect(fine).toMatchObject({ passed: true, actual: "all delivered" });
   });
 
   it("fail any run in which an AWS call violated AWS's published models", () => {

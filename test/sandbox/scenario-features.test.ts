@@ -1,0 +1,69 @@
+/**
+ * Scenario features, each run end to end in a small scenario against nginx origins (short windows, one or
+ * two distributions): AWS faults at a seeded rate, N triggers released at once, a foreign writer changing a
+ * distribution during the swap (412s), and CloudWatch history seeded before the run (the gate's baseline).
+ */
+import { expect, it } from "vitest";
+import { ruleSeed } from "../../sandbox/aws-faults.ts";
+import { faultDecisions } from "../../standins/faults.ts";
+import { describeWithNginx } from "../support/tools.ts";
+import { expectNoKeysLeaked, finalArns, runScenarioDocument } from "./run-scenario.ts";
+
+const authority = { name: "Acme Origin Client CA 1" };
+
+describeWithNginx()("scenario features (nginx origins)", () => {
+  it("a throttle at a seeded rate on every CloudFront call: the rule delivers k of n matching calls as its seed says, and the rotation completes", async () => {
+    const run = await runScenarioDocument({
+      name: "rate-fault",
+      seed: 7,
+      authority,
+      certificates: [{ name: "edge", expiresInDays: 10, validityDays: 90 }],
+      distributions: [{ name: "shop", origins: [{ name: "api", certificate: "edge" }] }],
+      policy: { bakeSeconds: 0 },
+      faults: [{ kind: "throttle", service: "cloudfront", rate: 0.4, maxConsecutive: 2 }],
+      actions: [
+        { action: "rotate", certificate: "edge" },
+        { action: "wait", for: "rotations" },
+      ],
+      expect: {
+        rotations: [{ certificate: "edge", status: "completed" }],
+        issuedCertificates: 1,
+        presenting: { edge: "new" },
+        maxRefusals: 0,
+      },
+    });
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    const [fault] = report.faults.aws;
+    expect(fault).toMatchObject({ index: 0, kind: "throttle", service: "cloudfront", rate: 0.4, seed: 7 });
+    expect(fault!.times).toBeUndefined();
+    // Every CloudFront call of the service after the setup was offered to the rule: n of them.
+    const cloudfrontCalls = Object.entries(report.awsCalls)
+      .filter(([call]) => call.startsWith("cloudfront:"))
+      .reduce((sum, [, count]) => sum + count, 0);
+    expect(fault!.matched).toBe(cloudfrontCalls);
+    expect(fault!.matched).toBeGreaterThanOrEqual(6);
+    // k: what the seed decides for n calls (the rule's stream: the scenario's seed and its index).
+    const decisions = faultDecisions(
+      { kind: "throttle", rate: 0.4, maxConsecutive: 2, seed: ruleSeed(7, 0) },
+      fault!.matched,
+    );
+    expect(fault!.delivered).toBe(decisions.filter(Boolean).length);
+    expect(fault!.delivered).toBeGreaterThan(0);
+    expect(fault!.delivered).toBeLessThan(fault!.matched);
+    expect(run.lines.filter((l) => / fault: throttle answered to cloudfront:/.test(l))).toHaveLength(
+      fault!.delivered,
+    );
+    expect(run.lines).toContainEqual(
+      expect.stringContaining(
+        `fault faults[0] throttle on cloudfront:* at rate 0.4 (at most 2 in a row): delivered ${fault!.delivered} of ${fault!.matched} matching call(s) (seed 7)`,
+      ),
+    );
+    expect(report.expectations.find((e) => e.name === "every injected fault was delivered")).toMatchObject({
+      passed: true,
+    });
+    const newArn = report.rotations[0]!.newCertificateArn;
+    expect(finalArns(report)).toEqual({ "shop/api": newArn });
+    expectNoKeysLeaked(run);
+  }, 60_000);
+});
