@@ -61,6 +61,13 @@ import { botocoreVersion, describeModelViolation, modelChecks } from "../standin
 import type { SecretsManagerStandin } from "../standins/secrets-manager.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
 import { type ArmedAwsFaults, armAwsFaults, awsFaultTally, describeAwsFault } from "./aws-faults.ts";
+import {
+  describeConcurrentTriggers,
+  type FireTrigger,
+  releaseTogether,
+  TRIGGER_PATHS,
+  type TriggerAnswer,
+} from "./concurrent-triggers.ts";
 import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
 import { originTrafficLine, Printer } from "./printer.ts";
 import {
@@ -602,6 +609,8 @@ function describeAction(action: ScenarioAction): string {
       return `approve ${action.certificate ?? "the rotation"}${action.wave !== undefined ? ` wave ${action.wave}` : ""}`;
     case "duplicateTriggers":
       return `duplicate triggers for ${action.certificate}: scan + ACM expiry event + manual start at once`;
+    case "concurrentTriggers":
+      return `${action.count} triggers for ${action.certificate} released together (via ${(action.via ?? TRIGGER_PATHS).join(", ")})`;
     case "wait":
       return action.for ? `wait for every rotation to end` : `wait ${action.seconds} s`;
   }
@@ -715,6 +724,17 @@ async function runAction(action: ScenarioAction, ctx: ActionContext): Promise<st
       printer.line(text);
       return text;
     }
+    case "concurrentTriggers": {
+      const result = await releaseTogether(
+        action.count,
+        action.via ?? TRIGGER_PATHS,
+        fireTrigger(ctx, action.certificate),
+      );
+      const text = describeConcurrentTriggers(result);
+      printer.line(text);
+      if (result.triggers.some((t) => "error" in t)) throw new Error(text);
+      return text;
+    }
     case "wait": {
       if (action.for === "rotations") {
         if (!(await allRotationsEnded(ctx.rotations, ctx.limit)))
@@ -812,6 +832,66 @@ function describeTrigger(report: ScanReport | undefined, arn: string): string {
   const r = report?.rotations.find((x) => x.certificateArn === arn);
   if (!r) return "not due";
   return r.started ? "started" : "converged";
+}
+
+/**
+ * One trigger for the certificate through a real path (the scan, the ACM expiry event, the dispatcher's
+ * manual start), recorded as duplicateTriggers records them.
+ */
+function fireTrigger(ctx: ActionContext, name: string): FireTrigger {
+  const certificate = ctx.world.certificates.get(name)!;
+  const mine = (report: ScanReport | undefined): TriggerAnswer => {
+    const r = report?.rotations.find((x) => x.certificateArn === certificate.arn);
+    return r ? { rotationId: r.rotationId, started: r.started } : { started: false };
+  };
+  return async (path) => {
+    const at = ctx.printer.elapsedMs();
+    if (path === "scan") return mine(await runScan(ctx));
+    if (path === "acm-event") {
+      const report = await acmExpiryHandler({ deps: async () => ctx.scanDeps, log: () => undefined })(
+        acmExpiryEvent(certificate),
+      ).catch((error: unknown) =>
+        error instanceof ScanIncompleteError ? error.report : Promise.reject(error),
+      );
+      const answer = mine(report);
+      if (answer.rotationId)
+        ctx.triggered(answer.rotationId, name, {
+          source: "acm-event",
+          actor: "acm-expiry-event",
+          started: answer.started,
+          atMs: at,
+        });
+      if (report) recordScan(ctx, "acm-event", report);
+      return answer;
+    }
+    const manual = await startRotation(
+      ctx.dispatcher,
+      { certificateArn: certificate.arn, serial: certificate.serial, reason: "Manual", actor: OPERATOR },
+      ctx.world.store,
+    );
+    ctx.triggered(manual.rotationId, name, {
+      source: "manual",
+      actor: OPERATOR,
+      started: manual.started,
+      atMs: at,
+    });
+    return { rotationId: manual.rotationId, started: manual.started };
+  };
+}
+
+/** EventBridge's ACM "approaching expiration" event for a certificate. */
+function acmExpiryEvent(certificate: { arn: string; subject: string }) {
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": "ACM Certificate Approaching Expiration",
+    source: "aws.acm",
+    account: "111122223333",
+    time: new RealDate().toISOString(),
+    region: "us-east-1",
+    resources: [certificate.arn],
+    detail: { DaysToExpiry: 10, CommonName: certificate.subject },
+  };
 }
 
 async function runScan(ctx: ActionContext): Promise<ScanReport> {

@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { TRIGGER_PATHS } from "./concurrent-triggers.ts";
 import { authorityNameProblem, parseSubject, printable } from "./distinguished-name.ts";
 
 // ---- schema ---------------------------------------------------------------------------------------------
@@ -149,6 +150,9 @@ export const SANDBOX_GATE = {
 /** How late the CloudWatch stand-in shows AWS/* datapoints in the sandbox (AWS: minutes). */
 export const SANDBOX_METRICS_DELAY_SECONDS = 1;
 
+/** The most triggers a concurrentTriggers action releases at once. */
+export const MAX_CONCURRENT_TRIGGERS = 50;
+
 /** The scenario's `seed` when it gives none. */
 export const DEFAULT_SEED = 1;
 export const MAX_SEED = 0xffff_ffff;
@@ -218,6 +222,13 @@ const action = z.discriminatedUnion("action", [
     wave: wholeNumber(0, 1000).optional(),
   }),
   z.strictObject({ action: z.literal("duplicateTriggers"), certificate: name() }),
+  z.strictObject({
+    action: z.literal("concurrentTriggers"),
+    certificate: name(),
+    count: wholeNumber(2, MAX_CONCURRENT_TRIGGERS),
+    /** The paths the triggers take, in turn (trigger i takes via[i % length]); all three when omitted. */
+    via: z.array(z.enum(TRIGGER_PATHS)).min(1).max(TRIGGER_PATHS.length).optional(),
+  }),
   z.strictObject({
     action: z.literal("wait"),
     seconds: number(0, 120).optional(),
@@ -652,6 +663,10 @@ function crossCheck(scenario: Scenario): string[] {
     if ("certificate" in a) certificateRef([...path, "certificate"], a.certificate);
     if (a.action === "wait" && (a.seconds === undefined) === (a.for === undefined))
       at(path, `a wait needs exactly one of "seconds" or "for"`);
+    if (a.action === "concurrentTriggers")
+      a.via?.forEach((way, j) => {
+        if (a.via!.indexOf(way) !== j) at([...path, "via", j], `"${way}" is listed twice`);
+      });
     if (a.action === "approve" && !approval)
       at(path, `approve needs policy.approval.mode "between-waves" (nothing ever waits for an approval)`);
     if (a.action === "rollback" && a.when === "approval" && !approval)

@@ -66,4 +66,49 @@ describeWithNginx()("scenario features (nginx origins)", () => {
     expect(finalArns(report)).toEqual({ "shop/api": newArn });
     expectNoKeysLeaked(run);
   }, 60_000);
+
+  it("12 triggers released at once (scan, ACM event, manual start in turn) converge on one rotation and one issued certificate", async () => {
+    const run = await runScenarioDocument({
+      name: "concurrent-triggers",
+      authority,
+      // Due: the scan and the ACM event start rotations only for a certificate due for renewal.
+      certificates: [{ name: "edge", expiresInDays: 5, validityDays: 90 }],
+      distributions: [{ name: "shop", origins: [{ name: "api", certificate: "edge" }] }],
+      policy: { bakeSeconds: 0 },
+      actions: [
+        { action: "concurrentTriggers", certificate: "edge", count: 12 },
+        { action: "wait", for: "rotations" },
+      ],
+      expect: {
+        rotations: [{ certificate: "edge", status: "completed" }],
+        rotationCount: 1,
+        issuedCertificates: 1,
+        presenting: { edge: "new" },
+        maxRefusals: 0,
+      },
+    });
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    expect(report.rotations).toHaveLength(1);
+    const [rotation] = report.rotations;
+    // Every trigger reached the rotation; exactly one started it, the others converged.
+    const sources = rotation!.triggers.map((t) => t.source);
+    expect(sources.filter((s) => s === "scan")).toHaveLength(4);
+    expect(sources.filter((s) => s === "acm-event")).toHaveLength(4);
+    expect(sources.filter((s) => s === "manual")).toHaveLength(4);
+    expect(rotation!.triggers.filter((t) => t.started)).toHaveLength(1);
+    // Released together: every trigger was stamped in the same few milliseconds.
+    const at = rotation!.triggers.map((t) => t.atMs);
+    expect(Math.max(...at) - Math.min(...at)).toBeLessThan(100);
+    expect(report.scans.map((s) => s.source).sort()).toEqual([
+      ...Array(4).fill("acm-event"),
+      ...Array(4).fill("scan"),
+    ]);
+    expect(report.actions[0]).toMatchObject({ action: "concurrentTriggers", outcome: "ok" });
+    expect(report.actions[0]!.detail).toMatch(
+      /^12 triggers \(4 scan, 4 acm-event, 4 manual\) released together within [\d.]+ ms -> 1 rotation id\(s\) rot-[\w-]+; 1 started, 11 converged$/,
+    );
+    expect(report.awsCalls["acm-pca:IssueCertificate"]).toBe(1);
+    expect(report.certificates[0]!.credentialSecret).toMatchObject({ versions: 1, pending: [] });
+  }, 60_000);
 });

@@ -112,7 +112,7 @@ describe("scenario validation", () => {
         s.actions = [{ action: "rotat", certificate: "edge" }];
       },
       [
-        'actions[0].action: expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "wait", got "rotat"',
+        'actions[0].action: expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "concurrentTriggers" | "wait", got "rotat"',
       ],
     ],
     [
@@ -121,7 +121,7 @@ describe("scenario validation", () => {
         s.actions = [{ certificate: "edge" }];
       },
       [
-        'actions[0].action: required, expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "wait"',
+        'actions[0].action: required, expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "concurrentTriggers" | "wait"',
       ],
     ],
     [
@@ -507,6 +507,47 @@ describe("scenario validation", () => {
       ],
     ],
   );
+
+  cases.push(
+    [
+      "concurrent triggers: too few, too many, an unknown path and one listed twice",
+      (s) => {
+        s.actions = [
+          { action: "concurrentTriggers", certificate: "edge", count: 1 },
+          { action: "concurrentTriggers", certificate: "edge", count: 51 },
+          { action: "concurrentTriggers", certificate: "edge", count: 5, via: ["scan", "api"] },
+        ];
+      },
+      [
+        "actions[0].count: must be >= 2, got 1",
+        "actions[1].count: must be <= 50, got 51",
+        'actions[2].via[1]: expected "scan" | "acm-event" | "manual", got "api"',
+      ],
+    ],
+    [
+      "concurrent triggers for an unknown certificate, through a path listed twice",
+      (s) => {
+        s.actions = [
+          { action: "concurrentTriggers", certificate: "edgy", count: 5, via: ["manual", "scan", "manual"] },
+        ];
+      },
+      [
+        'actions[0].certificate: no certificate named "edgy" (certificates: "edge")',
+        'actions[0].via[2]: "manual" is listed twice',
+      ],
+    ],
+  );
+
+  it("accepts concurrent triggers through every path or some", () => {
+    expect(
+      problemsOf((s) => {
+        s.actions = [
+          { action: "concurrentTriggers", certificate: "edge", count: 50 },
+          { action: "concurrentTriggers", certificate: "edge", count: 2, via: ["acm-event", "manual"] },
+        ];
+      }),
+    ).toEqual([]);
+  });
 
   it("accepts fault rates with and without bounds, and a seed; files without them mean what they meant", () => {
     expect(
