@@ -7,6 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { RotationPlan } from "../functions/workflow/plan.ts";
 import type { AwsFaultReport } from "./aws-faults.ts";
+import type { ForeignWriteReport } from "./foreign-writes.ts";
 import type { ScenarioExpectations } from "./scenario.ts";
 
 /** 2: dry runs are `dryRuns[]` (the plan, as the API answers it), no longer rotations with status dry-run. */
@@ -220,7 +221,12 @@ export interface SandboxReport {
    * counted. */
   awsCalls: Record<string, number>;
   /** Calls that were not the service's: building the world, and the origins' origin-sync polls. */
-  awsCallsOutsideTheService: { setup: Record<string, number>; originSync: Record<string, number> };
+  awsCallsOutsideTheService: {
+    setup: Record<string, number>;
+    originSync: Record<string, number>;
+    /** The sandbox's foreign writer (faults of kind foreignWrite), when it wrote. */
+    foreignWrites?: Record<string, number>;
+  };
   /**
    * Every AWS call of this run (setup and origin-sync included) checked against AWS's published service
    * models (botocore, standins/model/): how many, and how many violated them (each described). A run with
@@ -231,6 +237,8 @@ export interface SandboxReport {
     /** Throttle / 5xx faults: per rule, faults delivered out of the matching calls it decided on. */
     aws: AwsFaultReport[];
     crashes: Array<{ step: string; when: string; times: number; final?: boolean; delivered: number }>;
+    /** Foreign writes (someone else changing a distribution during a swap / rollback) and the 412s after. */
+    foreignWrites: ForeignWriteReport[];
   };
   trustBundle: { published: string[]; sha256?: string };
   scans: Array<{
@@ -261,6 +269,8 @@ export interface Observed {
    * rate faults (`rate`) deliver what their rate gives, and must have seen a matching call (`matched`).
    */
   faults: Array<{ fault: string; times?: number; rate?: number; matched?: number; delivered: number }>;
+  /** Distributions a foreign writer changed, and whether its change is still there at the end. */
+  foreignChanges: Array<{ distribution: string; kept: boolean }>;
   actions: ActionReport[];
   rotations: RotationReport[];
   rotationCount: number;
@@ -316,6 +326,16 @@ export function evaluateExpectations(
               ? `${f.fault}: no matching call (the run never reached it)`
               : `${f.fault}: ${f.delivered}/${f.times ?? 1} (the run never reached it)`,
           ),
+    );
+  }
+  // The service never overwrites someone else's change to a distribution (it re-reads after a 412).
+  if (o.foreignChanges.length > 0) {
+    const lost = o.foreignChanges.filter((c) => !c.kept).map((c) => c.distribution);
+    check(
+      "no foreign change was overwritten",
+      lost.length === 0,
+      "every foreign change kept",
+      lost.length === 0 ? "every foreign change kept" : lost.map((d) => `${d}: its foreign change is gone`),
     );
   }
   // Every run with a rotation: the credential secret holds only complete credentials, AWSCURRENT is the

@@ -69,6 +69,12 @@ import {
   type TriggerAnswer,
 } from "./concurrent-triggers.ts";
 import { buildSandboxFleet, countDynamoCalls, SANDBOX_RESOURCES, type SandboxFleet } from "./fleet.ts";
+import {
+  armForeignWrites,
+  FOREIGN_WRITER,
+  type ForeignWriters,
+  foreignWriteTally,
+} from "./foreign-writes.ts";
 import { originTrafficLine, Printer } from "./printer.ts";
 import {
   type ActionReport,
@@ -211,6 +217,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       delivered: 0,
     }));
   let awsFaults: ArmedAwsFaults | undefined;
+  let foreignWrites: ForeignWriters | undefined;
   let report: SandboxReport | undefined;
   let extra: ObservedExtra = { issuedCertificates: 0, bundles: [] };
   // The process's model-check tally before this run (tests run several scenarios in one process).
@@ -287,7 +294,16 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
         return result;
       },
       log: (message, data) => printer.line(`workflow: ${message}${data ? ` ${JSON.stringify(data)}` : ""}`),
-      faults: { before: crash("before"), after: crash("after") },
+      faults: {
+        before: (step) => {
+          foreignWrites?.stepStarting(step);
+          return crash("before")(step);
+        },
+        after: (step) => {
+          foreignWrites?.stepDone(step);
+          return crash("after")(step);
+        },
+      },
     };
 
     // Behaviours that follow the rotation: late trust, distrust after the swap.
@@ -420,8 +436,10 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     );
 
     // AWS faults, armed once the world is built (so they hit the service, not the setup).
-    awsFaults = armAwsFaults(world.standins.server, scenario, printer);
+    awsFaults = armAwsFaults(world.standins.server, scenario, printer, { exceptCallers: [FOREIGN_WRITER] });
     teardown.push(async () => awsFaults?.stop());
+    foreignWrites = armForeignWrites(world.standins, scenario, world.distributions, printer);
+    teardown.push(async () => foreignWrites?.stop());
     for (const c of crashes) printer.line(`fault armed: crash ${c.when} workflow step ${c.step} x${c.times}`);
     await options.inspect?.("ready", world);
     setupCalls = world.standins.server.callsByOperation();
@@ -515,6 +533,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       scans,
       crashes,
       awsFaults: awsFaults?.report() ?? [],
+      foreignWrites: foreignWrites?.report() ?? [],
       printer,
       origins,
       timedOut,
@@ -1224,6 +1243,7 @@ interface GatherInput {
   scans: SandboxReport["scans"];
   crashes: SandboxReport["faults"]["crashes"];
   awsFaults: SandboxReport["faults"]["aws"];
+  foreignWrites: SandboxReport["faults"]["foreignWrites"];
   printer: Printer;
   origins: { kind: OriginKind; note: string };
   timedOut: boolean;
@@ -1341,6 +1361,8 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
     distributions.push({ name: d.name, id: d.id, origins });
   }
 
+  // The foreign writer's CloudFront calls (origin-sync's are S3 calls: the two never share an operation).
+  const foreignCalls = world.standins.server.callsByOperation(FOREIGN_WRITER);
   const publishedObject = world.standins.s3.object(SANDBOX_RESOURCES.bucket, SANDBOX_RESOURCES.bundleKey);
   const published = publishedObject?.body.toString("utf8") ?? "";
   const bundles: Observed["bundles"] = [
@@ -1418,10 +1440,17 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
       severity: m.attributes.severity ?? "",
       certificateArn: m.attributes.certificateArn ?? "",
     })),
-    awsCalls: serviceCalls(world.standins.server.callsByOperation(), input.setupCalls, world.originSyncCalls),
-    awsCallsOutsideTheService: { setup: sorted(input.setupCalls), originSync: sorted(world.originSyncCalls) },
+    awsCalls: serviceCalls(world.standins.server.callsByOperation(), input.setupCalls, {
+      ...world.originSyncCalls,
+      ...foreignCalls,
+    }),
+    awsCallsOutsideTheService: {
+      setup: sorted(input.setupCalls),
+      originSync: sorted(world.originSyncCalls),
+      ...(Object.keys(foreignCalls).length > 0 ? { foreignWrites: sorted(foreignCalls) } : {}),
+    },
     modelChecks: { botocore: "", checked: 0, violations: 0, details: [] },
-    faults: { aws: input.awsFaults, crashes: input.crashes },
+    faults: { aws: input.awsFaults, crashes: input.crashes, foreignWrites: input.foreignWrites },
     trustBundle: {
       published: subjectsIn(published),
       ...(publishedObject?.metadata.sha256 ? { sha256: publishedObject.metadata.sha256 } : {}),
@@ -1506,12 +1535,20 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
         ...(f.rate !== undefined ? { rate: f.rate, matched: f.matched } : { times: f.times ?? 1 }),
         delivered: f.delivered,
       })),
+      ...report.faults.foreignWrites.map((f) => ({
+        fault: `faults[${f.index}] foreign write to ${f.distribution} before its ${f.when}`,
+        times: f.times,
+        delivered: f.delivered,
+      })),
       ...report.faults.crashes.map((c) => ({
         fault: `crash ${c.when} ${c.step}`,
         times: c.times,
         delivered: c.delivered,
       })),
     ],
+    foreignChanges: report.faults.foreignWrites
+      .filter((f) => f.delivered > 0)
+      .map((f) => ({ distribution: f.distribution, kept: f.keptAtEnd })),
     actions: report.actions,
     rotations: report.rotations,
     rotationCount: report.rotations.length,
@@ -1580,7 +1617,7 @@ function emptyReport(
     awsCalls: {},
     awsCallsOutsideTheService: { setup: {}, originSync: {} },
     modelChecks: { botocore: "", checked: 0, violations: 0, details: [] },
-    faults: { aws: [], crashes: [] },
+    faults: { aws: [], crashes: [], foreignWrites: [] },
     trustBundle: { published: [] },
     scans: [],
     timings: { totalMs: 0, setupMs: 0, actionsMs: 0, drainMs: 0, teardownMs: 0 },
@@ -1597,6 +1634,7 @@ function summarize(printer: Printer, report: SandboxReport): void {
     );
   }
   for (const f of report.faults.aws) printer.always(awsFaultTally(f));
+  for (const f of report.faults.foreignWrites) printer.always(foreignWriteTally(f));
   for (const d of report.distributions)
     for (const o of d.origins) if (o.requests > 0) printer.line(originTrafficLine(`${d.name}/${o.name}`, o));
   printer.always(

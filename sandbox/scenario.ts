@@ -150,6 +150,9 @@ export const SANDBOX_GATE = {
 /** How late the CloudWatch stand-in shows AWS/* datapoints in the sandbox (AWS: minutes). */
 export const SANDBOX_METRICS_DELAY_SECONDS = 1;
 
+/** When a foreign write comes: before the rotation's UpdateDistribution of a swap, or of a rollback. */
+export const FOREIGN_WRITE_WHEN = ["swap", "rollback"] as const;
+
 /** The most triggers a concurrentTriggers action releases at once. */
 export const MAX_CONCURRENT_TRIGGERS = 50;
 
@@ -181,6 +184,13 @@ const fault = z.discriminatedUnion("kind", [
     rate: z.number().gt(0).max(1).optional(),
     /** With a rate: the most matching calls answered with the fault in a row. */
     maxConsecutive: wholeNumber(1, 50).optional(),
+  }),
+  z.strictObject({
+    kind: z.literal("foreignWrite"),
+    /** The distribution someone else changes (its Comment) right before the rotation's own write of it. */
+    distribution: name(),
+    when: z.enum(FOREIGN_WRITE_WHEN).optional(),
+    times: wholeNumber(1, 10).optional(),
   }),
   z.strictObject({
     kind: z.literal("crashBetweenSteps"),
@@ -635,6 +645,23 @@ function crossCheck(scenario: Scenario): string[] {
   scenario.faults?.forEach((f, i) => {
     if (f.kind === "throttle" || f.kind === "5xx") {
       for (const problem of awsFaultProblems(f)) at(["faults", i, problem.field], problem.message);
+      return;
+    }
+    if (f.kind === "foreignWrite") {
+      if (!distributions.has(f.distribution))
+        at(
+          ["faults", i, "distribution"],
+          `no distribution named "${f.distribution}" (distributions: ${distributionNames.join(", ")})`,
+        );
+      const when = f.when ?? "swap";
+      const first = scenario.faults!.findIndex(
+        (g) => g.kind === "foreignWrite" && g.distribution === f.distribution && (g.when ?? "swap") === when,
+      );
+      if (first !== i)
+        at(
+          ["faults", i],
+          `a second foreignWrite to "${f.distribution}" during a ${when} (faults[${first}]): give that one more times`,
+        );
       return;
     }
     if (f.kind !== "crashBetweenSteps") return;

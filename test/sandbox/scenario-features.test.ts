@@ -5,6 +5,7 @@
  */
 import { expect, it } from "vitest";
 import { ruleSeed } from "../../sandbox/aws-faults.ts";
+import type { SandboxFleet } from "../../sandbox/fleet.ts";
 import { faultDecisions } from "../../standins/faults.ts";
 import { describeWithNginx } from "../support/tools.ts";
 import { expectNoKeysLeaked, finalArns, runScenarioDocument } from "./run-scenario.ts";
@@ -110,5 +111,138 @@ describeWithNginx()("scenario features (nginx origins)", () => {
     );
     expect(report.awsCalls["acm-pca:IssueCertificate"]).toBe(1);
     expect(report.certificates[0]!.credentialSecret).toMatchObject({ versions: 1, pending: [] });
+  }, 60_000);
+
+  /** Two distributions, blog the canary: shop is swapped in wave 1, after blog's gate. */
+  const twoDistributions = {
+    authority,
+    certificates: [{ name: "edge", expiresInDays: 10, validityDays: 90 }],
+    distributions: [
+      { name: "shop", origins: [{ name: "api", certificate: "edge" }] },
+      { name: "blog", origins: [{ name: "web", certificate: "edge" }] },
+    ],
+    policy: { bakeSeconds: 0, waves: { canarySize: 1, canaryPreference: ["blog"] } },
+    actions: [
+      { action: "rotate", certificate: "edge" },
+      { action: "wait", for: "rotations" },
+    ],
+  };
+
+  /** Each distribution's config as CloudFront holds it at the end (read before the world is torn down). */
+  function configsAtTheEnd() {
+    const configs: Record<string, string> = {};
+    return {
+      configs,
+      inspect: (stage: "ready" | "teardown", fleet: SandboxFleet) => {
+        if (stage === "teardown")
+          for (const d of fleet.distributions) configs[d.name] = fleet.standins.cloudfront.configXml(d.id);
+      },
+    };
+  }
+
+  it("a foreign write to shop's config right before the rotation's UpdateDistribution: 412, the adapter re-reads and writes again, the rotation completes and the foreign change stays", async () => {
+    const end = configsAtTheEnd();
+    const run = await runScenarioDocument(
+      {
+        name: "foreign-write",
+        ...twoDistributions,
+        faults: [{ kind: "foreignWrite", distribution: "shop", when: "swap", times: 1 }],
+        expect: {
+          rotations: [{ certificate: "edge", status: "completed" }],
+          presenting: { edge: "new" },
+          maxRefusals: 0,
+        },
+      },
+      { inspect: end.inspect },
+    );
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    const comment = "changed by hand during a swap (sandbox foreign write 1 of shop)";
+    expect(report.faults.foreignWrites).toEqual([
+      {
+        index: 0,
+        distribution: "shop",
+        id: report.distributions.find((d) => d.name === "shop")!.id,
+        when: "swap",
+        times: 1,
+        delivered: 1,
+        writes: [{ atMs: expect.any(Number), step: "swap:1:shop", comment }],
+        // The rotation's first write met the foreign one's ETag: 412; its second, after a re-read, went in.
+        serviceUpdates: 2,
+        preconditionFailed: 1,
+        keptAtEnd: true,
+      },
+    ]);
+    // CloudFront's config at the end: the foreign Comment and the new certificate, both.
+    const newArn = report.rotations[0]!.newCertificateArn!;
+    expect(end.configs.shop).toContain(`<Comment>${comment}</Comment>`);
+    expect(end.configs.shop).toContain(`<ClientCertificateArn>${newArn}</ClientCertificateArn>`);
+    expect(end.configs.blog).not.toContain("changed by hand");
+    expect(finalArns(report)).toEqual({ "shop/api": newArn, "blog/web": newArn });
+    // The foreign writer's calls are not the service's.
+    expect(report.awsCallsOutsideTheService.foreignWrites).toEqual({
+      "cloudfront:GetDistributionConfig": 1,
+      "cloudfront:UpdateDistribution": 1,
+    });
+    expect(report.awsCalls["cloudfront:UpdateDistribution"]).toBe(3);
+    expect(report.expectations.find((e) => e.name === "no foreign change was overwritten")).toMatchObject({
+      passed: true,
+    });
+    expect(run.lines).toContainEqual(
+      expect.stringContaining(
+        "the rotation's UpdateDistribution of shop was answered 412 PreconditionFailed (stale IfMatch)",
+      ),
+    );
+    expect(run.lines).toContainEqual(
+      expect.stringContaining(
+        "foreign writes faults[0] to shop before its swap: 1 of 1 made; the service's UpdateDistribution of shop answered 412 PreconditionFailed 1 time(s) of 2; the foreign change is kept",
+      ),
+    );
+  }, 60_000);
+
+  it("a foreign writer that wins all six of the adapter's attempts: SwapFailed, and the rollback (itself met by a foreign write and a 412) keeps every foreign change", async () => {
+    const end = configsAtTheEnd();
+    const run = await runScenarioDocument(
+      {
+        name: "foreign-writes-win",
+        ...twoDistributions,
+        faults: [
+          { kind: "foreignWrite", distribution: "shop", times: 6 },
+          { kind: "foreignWrite", distribution: "blog", when: "rollback" },
+        ],
+        expect: {
+          rotations: [{ certificate: "edge", status: "rolled-back", reason: "SwapFailed" }],
+          presenting: { edge: "old" },
+        },
+      },
+      { inspect: end.inspect },
+    );
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    expect(report.rotations[0]!.detail).toMatch(
+      /changed under every one of 6 UpdateDistribution attempts \(412 PreconditionFailed\)/,
+    );
+    expect(
+      report.faults.foreignWrites.map((f) => [
+        f.distribution,
+        f.when,
+        f.delivered,
+        f.preconditionFailed,
+        f.serviceUpdates,
+        f.keptAtEnd,
+      ]),
+    ).toEqual([
+      ["shop", "swap", 6, 6, 6, true],
+      // Swapped in wave 0, then put back: the put-back met a foreign write, 412, and went in on its re-read.
+      ["blog", "rollback", 1, 1, 3, true],
+    ]);
+    expect(end.configs.shop).toContain(
+      "<Comment>changed by hand during a swap (sandbox foreign write 6 of shop)</Comment>",
+    );
+    expect(end.configs.blog).toContain(
+      "<Comment>changed by hand during a rollback (sandbox foreign write 1 of blog)</Comment>",
+    );
+    const initial = report.certificates[0]!.initialArn;
+    expect(finalArns(report)).toEqual({ "shop/api": initial, "blog/web": initial });
   }, 60_000);
 });

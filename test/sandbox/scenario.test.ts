@@ -143,7 +143,7 @@ describe("scenario validation", () => {
       (s) => {
         s.faults = [{ kind: "slow", service: "acm" }];
       },
-      ['faults[0].kind: expected "throttle" | "5xx" | "crashBetweenSteps", got "slow"'],
+      ['faults[0].kind: expected "throttle" | "5xx" | "foreignWrite" | "crashBetweenSteps", got "slow"'],
     ],
     [
       "a fault on a service the stand-ins do not serve",
@@ -538,6 +538,57 @@ describe("scenario validation", () => {
     ],
   );
 
+  cases.push(
+    [
+      "foreign writes to an unknown distribution, at an unknown moment, too often, and twice for one moment",
+      (s) => {
+        s.faults = [
+          { kind: "foreignWrite", distribution: "media" },
+          { kind: "foreignWrite", distribution: "shop", when: "deploy" },
+          { kind: "foreignWrite", distribution: "shop", times: 11 },
+        ];
+      },
+      [
+        'faults[1].when: expected "swap" | "rollback", got "deploy"',
+        "faults[2].times: must be <= 10, got 11",
+      ],
+    ],
+    [
+      "a foreign write to a distribution that does not exist, and a second one for the same moment",
+      (s) => {
+        s.faults = [
+          { kind: "foreignWrite", distribution: "media" },
+          { kind: "foreignWrite", distribution: "shop" },
+          { kind: "foreignWrite", distribution: "shop", when: "rollback" },
+          { kind: "foreignWrite", distribution: "shop", when: "swap", times: 2 },
+        ];
+      },
+      [
+        'faults[0].distribution: no distribution named "media" (distributions: shop, blog)',
+        'faults[3]: a second foreignWrite to "shop" during a swap (faults[1]): give that one more times',
+      ],
+    ],
+    [
+      "a foreign write without its distribution",
+      (s) => {
+        s.faults = [{ kind: "foreignWrite" }];
+      },
+      ["faults[0].distribution: required (a string)"],
+    ],
+  );
+
+  it("accepts foreign writes before a swap and before a rollback", () => {
+    expect(
+      problemsOf((s) => {
+        s.faults = [
+          { kind: "foreignWrite", distribution: "shop" },
+          { kind: "foreignWrite", distribution: "blog", when: "rollback", times: 10 },
+          { kind: "foreignWrite", distribution: "shop", when: "rollback" },
+        ];
+      }),
+    ).toEqual([]);
+  });
+
   it("accepts concurrent triggers through every path or some", () => {
     expect(
       problemsOf((s) => {
@@ -756,6 +807,7 @@ describe("expectations", () => {
   const base: Observed = {
     timedOut: false,
     faults: [],
+    foreignChanges: [],
     actions: [],
     rotations: [],
     rotationCount: 1,
@@ -820,6 +872,21 @@ describe("expectations", () => {
     });
     const [, , fine] = evaluateExpectations(undefined, { ...base, faults: faults.slice(0, 2) });
     expect(fine).toMatchObject({ passed: true, actual: "all delivered" });
+  });
+
+  it("fail a run in which the service overwrote a foreign writer's change to a distribution", () => {
+    const kept = (foreignChanges: Observed["foreignChanges"]) =>
+      evaluateExpectations(undefined, { ...base, foreignChanges }).find(
+        (r) => r.name === "no foreign change was overwritten",
+      );
+    expect(kept([])).toBeUndefined();
+    expect(kept([{ distribution: "shop", kept: true }])).toMatchObject({ passed: true });
+    expect(
+      kept([
+        { distribution: "shop", kept: true },
+        { distribution: "blog", kept: false },
+      ]),
+    ).toMatchObject({ passed: false, actual: ["blog: its foreign change is gone"] });
   });
 
   it("fail any run in which an AWS call violated AWS's published models", () => {
