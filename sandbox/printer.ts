@@ -185,7 +185,8 @@ export class Printer {
       if (c.reason === "TooFewDatapoints" || c.reason === "TooFewDatapointsAllowed")
         return `${name} 5xx: ${c.datapoints ?? 0}/${needed ?? "?"} datapoints by the deadline${c.passed ? " (allowed)" : " FAILED"}`;
       const rate = c.errorRate === null ? "n/a" : `${c.errorRate.toFixed(1)}%`;
-      return `${name} 5xx ${rate} <= ${c.threshold.toFixed(1)}%${c.passed ? "" : " FAILED"}`;
+      const baseline = c.baseline === null ? "no baseline" : `baseline ${c.baseline.toFixed(1)}%`;
+      return `${name} 5xx ${rate} ${c.reason === "OverThreshold" ? ">" : "<="} ${c.threshold.toFixed(1)}% (${baseline})${c.passed ? "" : " FAILED"}`;
     });
     return [...checks, `probes ${this.#probes(result.probes)}`].join("; ");
   }

@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import type { RotationPlan } from "../functions/workflow/plan.ts";
 import type { AwsFaultReport } from "./aws-faults.ts";
 import type { ForeignWriteReport } from "./foreign-writes.ts";
+import type { MetricHistoryReport } from "./metric-history.ts";
 import type { ScenarioExpectations } from "./scenario.ts";
 
 /** 2: dry runs are `dryRuns[]` (the plan, as the API answers it), no longer rotations with status dry-run. */
@@ -44,6 +45,11 @@ export interface RotationReport {
     distributions: Array<{ name: string; id: string; outcome: string }>;
   }>;
   preflightAttempts: number;
+  /**
+   * The pre-rotation 5xx error rate (percent) of each distribution it planned to change, by distribution
+   * name, as its plan read it from CloudWatch (null: no datapoint): what the gate's thresholds are over.
+   */
+  baselines?: Record<string, number | null>;
   /**
    * The distributions it waited for while another rotation was changing them (history
    * waiting-for-distributions), as "<distribution> (rotation <id>)"; absent when it never waited.
@@ -240,6 +246,8 @@ export interface SandboxReport {
     /** Foreign writes (someone else changing a distribution during a swap / rollback) and the 412s after. */
     foreignWrites: ForeignWriteReport[];
   };
+  /** CloudWatch history seeded before the run (the scenario's metricHistory), per distribution. */
+  metricHistory: MetricHistoryReport[];
   trustBundle: { published: string[]; sha256?: string };
   scans: Array<{
     source: string;

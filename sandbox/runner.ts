@@ -75,6 +75,7 @@ import {
   type ForeignWriters,
   foreignWriteTally,
 } from "./foreign-writes.ts";
+import { type MetricHistoryReport, seedMetricHistory } from "./metric-history.ts";
 import { originTrafficLine, Printer } from "./printer.ts";
 import {
   type ActionReport,
@@ -218,6 +219,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     }));
   let awsFaults: ArmedAwsFaults | undefined;
   let foreignWrites: ForeignWriters | undefined;
+  let metricHistory: MetricHistoryReport[] = [];
   let report: SandboxReport | undefined;
   let extra: ObservedExtra = { issuedCertificates: 0, bundles: [] };
   // The process's model-check tally before this run (tests run several scenarios in one process).
@@ -418,6 +420,22 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       for (const timer of timers) clearTimeout(timer);
       await Promise.all(world.origins.map((o) => o.follower?.stop()));
     });
+    // CloudWatch history from before the run (the gate's baseline reads it at the plan), then live traffic.
+    metricHistory = seedMetricHistory(
+      world.standins.cloudwatch,
+      scenario,
+      world.distributions.map((d) => ({
+        name: d.name,
+        id: d.id,
+        presentingOrigins: d.origins.filter((o) => o.certificate !== undefined).length,
+      })),
+      printer,
+      {
+        now: new RealDate(),
+        requestsPerMinutePerOrigin: 60_000 / EDGE_INTERVAL_MS,
+        baselineWindowSeconds: world.config.settings.gate.baselineWindowSeconds,
+      },
+    );
     const liveEdge = new Edge({
       standins: world.standins,
       distributionIds: world.distributions.map((d) => d.id),
@@ -534,6 +552,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       crashes,
       awsFaults: awsFaults?.report() ?? [],
       foreignWrites: foreignWrites?.report() ?? [],
+      metricHistory,
       printer,
       origins,
       timedOut,
@@ -1244,6 +1263,7 @@ interface GatherInput {
   crashes: SandboxReport["faults"]["crashes"];
   awsFaults: SandboxReport["faults"]["aws"];
   foreignWrites: SandboxReport["faults"]["foreignWrites"];
+  metricHistory: MetricHistoryReport[];
   printer: Printer;
   origins: { kind: OriginKind; note: string };
   timedOut: boolean;
@@ -1302,6 +1322,13 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
         })),
       })),
       preflightAttempts: state?.preflightAttempts ?? 0,
+      ...(state?.baselines
+        ? {
+            baselines: Object.fromEntries(
+              Object.entries(state.baselines).map(([id, rate]) => [idToName.get(id) ?? id, rate]),
+            ),
+          }
+        : {}),
       ...waitedFor(history, idToName),
       phases,
       ...(durationMs !== undefined ? { durationMs } : {}),
@@ -1451,6 +1478,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
     },
     modelChecks: { botocore: "", checked: 0, violations: 0, details: [] },
     faults: { aws: input.awsFaults, crashes: input.crashes, foreignWrites: input.foreignWrites },
+    metricHistory: input.metricHistory,
     trustBundle: {
       published: subjectsIn(published),
       ...(publishedObject?.metadata.sha256 ? { sha256: publishedObject.metadata.sha256 } : {}),
@@ -1618,6 +1646,7 @@ function emptyReport(
     awsCallsOutsideTheService: { setup: {}, originSync: {} },
     modelChecks: { botocore: "", checked: 0, violations: 0, details: [] },
     faults: { aws: [], crashes: [], foreignWrites: [] },
+    metricHistory: [],
     trustBundle: { published: [] },
     scans: [],
     timings: { totalMs: 0, setupMs: 0, actionsMs: 0, drainMs: 0, teardownMs: 0 },

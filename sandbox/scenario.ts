@@ -246,6 +246,23 @@ const action = z.discriminatedUnion("action", [
   }),
 ]);
 
+/**
+ * A distribution's 5xx error rate before the run (CloudWatch history): `errorRatePercent` for each of the
+ * last `minutes` minutes, or `points` one minute each.
+ */
+const metricHistoryEntry = z.strictObject({
+  distribution: name(),
+  errorRatePercent: number(0, 100).optional(),
+  minutes: wholeNumber(1, 60).optional(),
+  points: z
+    .array(z.strictObject({ minutesAgo: wholeNumber(1, 60), errorRatePercent: number(0, 100) }))
+    .min(1)
+    .max(60)
+    .optional(),
+  /** Requests each seeded minute stands for (default: what the edge sends the distribution in a minute). */
+  requestsPerMinute: wholeNumber(1, 1_000_000).optional(),
+});
+
 export const ROTATION_STATUSES = [
   "started",
   "planned",
@@ -360,6 +377,7 @@ export const scenarioSchema = z.strictObject({
   distributions: z.array(distribution).min(1).max(20),
   policy: policy.optional(),
   faults: z.array(fault).max(20).optional(),
+  metricHistory: z.array(metricHistoryEntry).max(20).optional(),
   actions: z.array(action).min(1).max(50),
   expect: expectations.optional(),
 });
@@ -672,6 +690,27 @@ function crossCheck(scenario: Scenario): string[] {
           `<distribution> is a distribution name: ${distributionNames.join(", ")})`,
       );
     }
+  });
+
+  scenario.metricHistory?.forEach((h, i) => {
+    const path = ["metricHistory", i];
+    if (!distributions.has(h.distribution))
+      at(
+        [...path, "distribution"],
+        `no distribution named "${h.distribution}" (distributions: ${distributionNames.join(", ")})`,
+      );
+    const first = scenario.metricHistory!.findIndex((g) => g.distribution === h.distribution);
+    if (first !== i)
+      at([...path, "distribution"], `"${h.distribution}" already has a history (metricHistory[${first}])`);
+    if ((h.errorRatePercent === undefined) === (h.points === undefined))
+      at(path, `needs exactly one of "errorRatePercent" (with "minutes") or "points"`);
+    if (h.minutes !== undefined && h.errorRatePercent === undefined)
+      at([...path, "minutes"], `only applies with "errorRatePercent"`);
+    h.points?.forEach((p, j) => {
+      const earlier = h.points!.findIndex((q) => q.minutesAgo === p.minutesAgo);
+      if (earlier !== j)
+        at([...path, "points", j, "minutesAgo"], `minute ${p.minutesAgo} is already points[${earlier}]`);
+    });
   });
 
   // The gate counts second-long datapoints in the sandbox: minDatapoints of them need minDatapoints + 1 s.

@@ -245,4 +245,79 @@ describeWithNginx()("scenario features (nginx origins)", () => {
     const initial = report.certificates[0]!.initialArn;
     expect(finalArns(report)).toEqual({ "shop/api": initial, "blog/web": initial });
   }, 60_000);
+
+  it("CloudWatch history seeded before the run is the gate's baseline: the same live 5xx rate passes where the history had it, fails where the history was clean", async () => {
+    // Each distribution: the rotated origin, and an origin that is down (it presents another certificate,
+    // so neither the preflight nor the gate probes it): the edge sees ~50% 5xx on both, before and after.
+    const origins = [
+      { name: "api", certificate: "edge" },
+      { name: "old", certificate: "legacy", down: true },
+    ];
+    const run = await runScenarioDocument({
+      name: "metric-history",
+      authority,
+      certificates: [
+        { name: "edge", expiresInDays: 10, validityDays: 90 },
+        { name: "legacy", expiresInDays: 80, validityDays: 90 },
+      ],
+      distributions: [
+        { name: "steady", origins },
+        { name: "incident", origins },
+      ],
+      policy: {
+        bakeSeconds: 0,
+        waves: { canarySize: 1, canaryPreference: ["steady"] },
+        gate: { maxIncreasePoints: 20 },
+      },
+      metricHistory: [
+        { distribution: "steady", errorRatePercent: 50, minutes: 10 },
+        {
+          distribution: "incident",
+          points: [3, 2, 1].map((minutesAgo) => ({ minutesAgo, errorRatePercent: 0 })),
+        },
+      ],
+      actions: [
+        { action: "rotate", certificate: "edge" },
+        { action: "wait", for: "rotations" },
+      ],
+      expect: {
+        rotations: [{ certificate: "edge", status: "rolled-back", reason: "GateFailed" }],
+        presenting: { edge: "old" },
+        refusalsOnlyAt: ["steady/old", "incident/old"],
+      },
+    });
+    const { report } = run;
+    expect(run.exitCode).toBe(0);
+    expect(report.metricHistory.map((h) => [h.distribution, h.requestsPerMinute, h.points.length])).toEqual([
+      ["steady", 2400, 10],
+      ["incident", 2400, 3],
+    ]);
+    // The live rates: about half of each distribution's requests refused, before and after the swap.
+    for (const d of report.distributions) {
+      const requests = d.origins.reduce((n, o) => n + o.requests, 0);
+      const refused = d.origins.reduce((n, o) => n + o.refused, 0);
+      expect(refused / requests).toBeGreaterThan(0.35);
+      expect(refused / requests).toBeLessThan(0.65);
+    }
+    // The baselines the plan read: the seeded history (and at most a few live samples).
+    const [rotation] = report.rotations;
+    expect(rotation!.baselines!.steady).toBeGreaterThan(45);
+    expect(rotation!.baselines!.steady).toBeLessThan(55);
+    expect(rotation!.baselines!.incident).toBeLessThan(3);
+    // steady: 50% against 50% + 20 passes; incident: 50% against 0% + 20 fails, and the wave rolls back.
+    expect(rotation!.waves.map((w) => [w.distributions.map((d) => d.name), w.gatePassed])).toEqual([
+      [["steady"], true],
+      [["incident"], false],
+    ]);
+    const incident = report.distributions.find((d) => d.name === "incident")!.id;
+    expect(rotation!.detail).toMatch(new RegExp(`^wave 1: ${incident}: 5xx \\d+\\.\\d+% > 2\\d\\.\\d+%$`));
+    expect(run.lines).toContainEqual(
+      expect.stringMatching(/gate passed \(steady 5xx [\d.]+% <= 7\d\.\d% \(baseline [\d.]+%\)/),
+    );
+    expect(run.lines).toContainEqual(
+      expect.stringContaining(
+        "metric history: incident: 3 one-minute datapoint(s) of AWS/CloudFront 5xxErrorRate from 3 to 1 min before the run, 0% of 2400 requests a minute",
+      ),
+    );
+  }, 60_000);
 });

@@ -577,6 +577,72 @@ describe("scenario validation", () => {
     ],
   );
 
+  cases.push(
+    [
+      "CloudWatch history out of range",
+      (s) => {
+        s.metricHistory = [
+          { distribution: "shop", errorRatePercent: 101, minutes: 0 },
+          { distribution: "blog", points: [{ minutesAgo: 61, errorRatePercent: -1 }], requestsPerMinute: 0 },
+        ];
+      },
+      [
+        "metricHistory[0].errorRatePercent: must be <= 100, got 101",
+        "metricHistory[0].minutes: must be >= 1, got 0",
+        "metricHistory[1].points[0].minutesAgo: must be <= 60, got 61",
+        "metricHistory[1].points[0].errorRatePercent: must be >= 0, got -1",
+        "metricHistory[1].requestsPerMinute: must be >= 1, got 0",
+      ],
+    ],
+    [
+      "CloudWatch history that is both, neither, of an unknown or repeated distribution, or repeats a minute",
+      (s) => {
+        s.metricHistory = [
+          { distribution: "shop", errorRatePercent: 4, points: [{ minutesAgo: 1, errorRatePercent: 4 }] },
+          { distribution: "blog", minutes: 5 },
+          { distribution: "media", errorRatePercent: 4 },
+          { distribution: "shop", errorRatePercent: 4 },
+          {
+            distribution: "blog",
+            points: [
+              { minutesAgo: 2, errorRatePercent: 1 },
+              { minutesAgo: 2, errorRatePercent: 3 },
+            ],
+          },
+        ];
+      },
+      [
+        'metricHistory[0]: needs exactly one of "errorRatePercent" (with "minutes") or "points"',
+        'metricHistory[1]: needs exactly one of "errorRatePercent" (with "minutes") or "points"',
+        'metricHistory[1].minutes: only applies with "errorRatePercent"',
+        'metricHistory[2].distribution: no distribution named "media" (distributions: shop, blog)',
+        'metricHistory[3].distribution: "shop" already has a history (metricHistory[0])',
+        'metricHistory[4].distribution: "blog" already has a history (metricHistory[1])',
+        "metricHistory[4].points[1].minutesAgo: minute 2 is already points[0]",
+      ],
+    ],
+  );
+
+  it("accepts CloudWatch history as a rate over minutes (10 by default) or as points", () => {
+    expect(
+      problemsOf((s) => {
+        s.metricHistory = [
+          { distribution: "shop", errorRatePercent: 4, minutes: 10 },
+          {
+            distribution: "blog",
+            points: [{ minutesAgo: 60, errorRatePercent: 100 }],
+            requestsPerMinute: 50,
+          },
+        ];
+      }),
+    ).toEqual([]);
+    expect(
+      problemsOf((s) => {
+        s.metricHistory = [{ distribution: "shop", errorRatePercent: 0 }];
+      }),
+    ).toEqual([]);
+  });
+
   it("accepts foreign writes before a swap and before a rollback", () => {
     expect(
       problemsOf((s) => {
