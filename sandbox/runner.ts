@@ -76,6 +76,7 @@ import {
   foreignWriteTally,
 } from "./foreign-writes.ts";
 import { type MetricHistoryReport, seedMetricHistory } from "./metric-history.ts";
+import { DeadlineError, findMoment } from "./moments.ts";
 import { originTrafficLine, Printer } from "./printer.ts";
 import {
   type ActionReport,
@@ -604,10 +605,6 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
 
 // ---- actions --------------------------------------------------------------------------------------------
 
-class DeadlineError extends Error {
-  override name = "DeadlineError";
-}
-
 function stopped(limit: { interrupted: boolean }): string {
   return limit.interrupted ? "when the run was interrupted" : "at the scenario's timeout";
 }
@@ -1056,21 +1053,12 @@ async function requestRollback(
     if (rotation && state) {
       if (TERMINAL_STATUSES.includes(state.status))
         throw new Error(`rotation ${rotation.rotationId} ended (${state.status}) before its ${where}`);
-      const waves = state.waves.filter((w) => afterWave === undefined || w.index === afterWave);
-      const control = ctx.controls.get(rotation.rotationId);
-      const there = waves.find((w) =>
-        when === "deploying"
-          ? // Every distribution of the wave swapped, CloudFront not done deploying them.
-            w.status === "swapping" && w.distributions.every((d) => d.outcome !== "pending")
-          : // Deployed, the bake window (if any) over, no gate result yet.
-            w.status === "baking" &&
-            control?.open === undefined &&
-            ((world.config.settings.bakeSeconds ?? 0) === 0 || control?.closed.has(`bake:${w.index}`)),
-      );
-      const past = waves.find((w) =>
-        when === "deploying"
-          ? ["baking", "gated", "passed", "failed"].includes(w.status)
-          : w.gate !== undefined,
+      const { there, past } = findMoment(
+        state,
+        ctx.controls.get(rotation.rotationId),
+        when,
+        afterWave,
+        world.config.settings.bakeSeconds ?? 0,
       );
       if (!there && past && afterWave !== undefined)
         throw new Error(
