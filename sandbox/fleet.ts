@@ -39,6 +39,7 @@ import {
 import { ACCOUNT_ID } from "../standins/protocol.ts";
 import { CALLER_HEADER } from "../standins/server.ts";
 import { authoritySubjects } from "./distinguished-name.ts";
+import { type OriginChangeReport, OriginFront } from "./origin-changes.ts";
 import { BundleFollower, DownOrigin, SlowProxy } from "./origins.ts";
 import type { Printer } from "./printer.ts";
 import {
@@ -50,6 +51,7 @@ import {
   type Scenario,
   type ScenarioOrigin,
 } from "./scenario.ts";
+import { changedOrigins } from "./scenario-origins.ts";
 
 const DAY = 86_400_000;
 
@@ -110,7 +112,7 @@ export interface SandboxOrigin {
   /** The certificate (name) the distribution presents to this origin at the start. */
   certificate?: string;
   initialArn?: string;
-  /** The port CloudFront connects to (the slow proxy's, for a slow origin). */
+  /** The port CloudFront connects to (the slow proxy's or the front's, for a slow or changing origin). */
   port: number;
   server?: FleetOrigin;
   proxy?: SlowProxy;
@@ -118,6 +120,10 @@ export interface SandboxOrigin {
   follower?: BundleFollower;
   /** Set once the origin dropped the new issuer (stopsTrustingAfterSwap). */
   distrustedAt?: number;
+  /** An origin an action changes during the run: the front whose condition (down, slow) changes. */
+  front?: OriginFront;
+  /** The changes made to it, in order. */
+  changes?: OriginChangeReport[];
 }
 
 export interface SandboxDistribution {
@@ -301,6 +307,7 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     // Origins and distributions.
     const distributions: SandboxDistribution[] = [];
     const origins: SandboxOrigin[] = [];
+    const changed = changedOrigins(scenario);
     for (const spec of scenario.distributions) {
       const built: SandboxOrigin[] = [];
       for (const originSpec of spec.origins) {
@@ -319,7 +326,9 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
             : {}),
           port: 0,
         };
-        if (originSpec.down) {
+        // An origin an action changes keeps its server behind a front (it may come back up).
+        const changes = changed.has(origin.path);
+        if (originSpec.down && !changes) {
           origin.down = new DownOrigin();
           cleanups.push(() => origin.down!.close());
           origin.port = await origin.down.listen();
@@ -333,7 +342,15 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
           cleanups.push(() => server.stop());
           origin.server = server;
           origin.port = server.port;
-          if (originSpec.slowMs) {
+          if (changes) {
+            const front = new OriginFront(server.port, {
+              down: originSpec.down ?? false,
+              slowMs: originSpec.slowMs ?? 0,
+            });
+            origin.front = front;
+            cleanups.push(() => front.close());
+            origin.port = await front.listen();
+          } else if (originSpec.slowMs) {
             origin.proxy = new SlowProxy(server.port, originSpec.slowMs);
             cleanups.push(() => origin.proxy!.close());
             origin.port = await origin.proxy.listen();
@@ -385,7 +402,7 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
         `distribution ${spec.name} (${id}): ${built
           .map(
             (o) =>
-              `${o.name} on 127.0.0.1:${o.port}${describeBehaviour(o.spec)}${o.certificate ? ` <- ${o.certificate}` : ""}`,
+              `${o.name} on 127.0.0.1:${o.port}${describeBehaviour(o)}${o.certificate ? ` <- ${o.certificate}` : ""}`,
           )
           .join(", ")}`,
       );
@@ -519,7 +536,8 @@ export function countDynamoCalls<C extends DynamoDBClient>(client: C, calls: Rec
   return client;
 }
 
-function describeBehaviour(spec: ScenarioOrigin): string {
+function describeBehaviour(origin: SandboxOrigin): string {
+  const spec = origin.spec;
   const parts: string[] = [];
   if (spec.down) parts.push("down");
   const trusts = spec.trustsNewIssuer ?? "now";
@@ -527,5 +545,6 @@ function describeBehaviour(spec: ScenarioOrigin): string {
   if (trusts === "never") parts.push("never trusts the new issuer");
   if (spec.stopsTrustingAfterSwap) parts.push("stops trusting the new issuer after its swap");
   if (spec.slowMs) parts.push(`slow: +${spec.slowMs} ms per connection`);
+  if (origin.front) parts.push("changes during the run");
   return parts.length ? ` [${parts.join("; ")}]` : "";
 }

@@ -141,7 +141,7 @@ export class BundleFollower {
 }
 
 /** Tracks a server's sockets so that close() does not wait for idle keep-alive connections. */
-function closable(server: Server): { sockets: Set<Socket>; close(): Promise<void> } {
+export function closable(server: Server): { sockets: Set<Socket>; close(): Promise<void> } {
   const sockets = new Set<Socket>();
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -157,7 +157,7 @@ function closable(server: Server): { sockets: Set<Socket>; close(): Promise<void
   };
 }
 
-async function listen(server: Server): Promise<number> {
+export async function listen(server: Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {

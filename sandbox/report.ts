@@ -104,6 +104,8 @@ export interface OriginReport {
   /** Whether the origin follows the published bundle with origin-sync at the end. */
   followsBundle: boolean;
   originSync?: { runs: number; updates: number; failures: number };
+  /** An origin action changed it: when, to what, at which rotation moment. */
+  changes?: Array<{ atMs: number; down: boolean; slowMs: number; at?: string }>;
 }
 
 /** The edge's requests to one origin in one second of the run. */

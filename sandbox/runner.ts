@@ -77,6 +77,7 @@ import {
 } from "./foreign-writes.ts";
 import { type MetricHistoryReport, seedMetricHistory } from "./metric-history.ts";
 import { DeadlineError, findMoment } from "./moments.ts";
+import { changeOrigin, describeOriginChange } from "./origin-changes.ts";
 import { originTrafficLine, Printer } from "./printer.ts";
 import {
   type ActionReport,
@@ -648,6 +649,8 @@ function describeAction(action: ScenarioAction): string {
       return `${action.count} triggers for ${action.certificate} released together (via ${(action.via ?? TRIGGER_PATHS).join(", ")})`;
     case "wait":
       return action.for ? `wait for every rotation to end` : `wait ${action.seconds} s`;
+    case "origin":
+      return describeOriginChange(action);
   }
 }
 
@@ -782,6 +785,8 @@ async function runAction(action: ScenarioAction, ctx: ActionContext): Promise<st
       await sleepUntil(ms, ctx.limit);
       return undefined;
     }
+    case "origin":
+      return changeOrigin(ctx, action);
   }
 }
 
@@ -1371,6 +1376,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
               },
             }
           : {}),
+        ...(o.changes ? { changes: o.changes } : {}),
       });
     }
     distributions.push({ name: d.name, id: d.id, origins });

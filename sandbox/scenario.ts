@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { TRIGGER_PATHS } from "./concurrent-triggers.ts";
 import { authorityNameProblem, parseSubject, printable } from "./distinguished-name.ts";
+import { originFeatureProblems } from "./scenario-origins.ts";
 
 // ---- schema ---------------------------------------------------------------------------------------------
 
@@ -72,6 +73,9 @@ const certificate = z.strictObject({
 });
 
 export const TRUSTS_NEW_ISSUER = ["now", "late", "never"] as const;
+/** "<distribution>/<origin>", as origins are named in actions and expectations. */
+const originPath = () =>
+  z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, { error: 'expected "<distribution>/<origin>"' });
 
 const origin = z.strictObject({
   name: name(),
@@ -240,6 +244,17 @@ const action = z.discriminatedUnion("action", [
     via: z.array(z.enum(TRIGGER_PATHS)).min(1).max(TRIGGER_PATHS.length).optional(),
   }),
   z.strictObject({
+    action: z.literal("origin"),
+    /** The origin that changes (sandbox/origin-changes.ts). */
+    origin: originPath(),
+    down: z.boolean().optional(),
+    slowMs: wholeNumber(0, 10_000).optional(),
+    /** With `when`: the rotation (of this certificate) whose moment the change waits for. */
+    certificate: name().optional(),
+    afterWave: wholeNumber(0, 1000).optional(),
+    when: z.enum(ROLLBACK_WHEN).optional(),
+  }),
+  z.strictObject({
     action: z.literal("wait"),
     seconds: number(0, 120).optional(),
     for: z.enum(["rotations"]).optional(),
@@ -344,9 +359,7 @@ const expectations = z.strictObject({
     .optional(),
   rotationCount: wholeNumber(0, 1000).optional(),
   maxRefusals: wholeNumber(0, 1_000_000).optional(),
-  refusalsOnlyAt: z
-    .array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, { error: 'expected "<distribution>/<origin>"' }))
-    .optional(),
+  refusalsOnlyAt: z.array(originPath()).optional(),
   issuedCertificates: wholeNumber(0, 1000).optional(),
   presenting: z.record(name(), z.enum(["new", "old"])).optional(),
   awsCalls: z
@@ -735,7 +748,7 @@ function crossCheck(scenario: Scenario): string[] {
       });
     if (a.action === "approve" && !approval)
       at(path, `approve needs policy.approval.mode "between-waves" (nothing ever waits for an approval)`);
-    if (a.action === "rollback" && a.when === "approval" && !approval)
+    if ((a.action === "rollback" || a.action === "origin") && a.when === "approval" && !approval)
       at([...path, "when"], `"approval" needs policy.approval.mode "between-waves"`);
     const requested =
       a.action === "rollback" && a.when !== undefined && REQUESTED_ROLLBACK_WHEN.includes(a.when);
@@ -755,7 +768,10 @@ function crossCheck(scenario: Scenario): string[] {
   });
   if (certificates.size > 1) {
     scenario.actions.forEach((a, i) => {
-      if ((a.action === "rollback" || a.action === "approve") && a.certificate === undefined)
+      if (
+        (a.action === "rollback" || a.action === "approve" || (a.action === "origin" && a.when)) &&
+        a.certificate === undefined
+      )
         at(["actions", i, "certificate"], "required when the scenario has more than one certificate");
     });
   }
@@ -776,6 +792,7 @@ function crossCheck(scenario: Scenario): string[] {
     if (!originPaths.has(path))
       at(["expect", "refusalsOnlyAt", i], `no origin "${path}" (origins: ${[...originPaths].join(", ")})`);
   });
+  originFeatureProblems(scenario, at);
   for (const key of ["contains", "excludes"] as const) {
     expect?.trustBundle?.[key]?.forEach((ref, i) => {
       if (ref === "nextAuthority" && !scenario.nextAuthority)

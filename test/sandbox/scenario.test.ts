@@ -112,7 +112,7 @@ describe("scenario validation", () => {
         s.actions = [{ action: "rotat", certificate: "edge" }];
       },
       [
-        'actions[0].action: expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "concurrentTriggers" | "wait", got "rotat"',
+        'actions[0].action: expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "concurrentTriggers" | "origin" | "wait", got "rotat"',
       ],
     ],
     [
@@ -121,7 +121,7 @@ describe("scenario validation", () => {
         s.actions = [{ certificate: "edge" }];
       },
       [
-        'actions[0].action: required, expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "concurrentTriggers" | "wait"',
+        'actions[0].action: required, expected "scan" | "rotate" | "dryRun" | "rollback" | "approve" | "duplicateTriggers" | "concurrentTriggers" | "origin" | "wait"',
       ],
     ],
     [
@@ -688,6 +688,114 @@ describe("scenario validation", () => {
     ]);
   });
 
+  // Origins that change during the run.
+  cases.push(
+    [
+      "an origin change whose origin is not a path",
+      (s) => {
+        s.actions.push({ action: "origin", origin: "shop", down: true });
+      },
+      ['actions[1].origin: expected "<distribution>/<origin>", got "shop"'],
+    ],
+    [
+      "an origin change naming an origin that does not exist",
+      (s) => {
+        s.actions.push({ action: "origin", origin: "shop/nope", down: true });
+      },
+      ['actions[1].origin: no origin "shop/nope" (origins: shop/api, blog/web)'],
+    ],
+    [
+      "an origin change that changes nothing, and a down origin that is slow",
+      (s) => {
+        s.actions.push(
+          { action: "origin", origin: "shop/api" },
+          { action: "origin", origin: "shop/api", down: true, slowMs: 500 },
+        );
+      },
+      [
+        'actions[1]: an origin change needs "down" and/or "slowMs"',
+        "actions[2].slowMs: a down origin takes no slowMs (nothing serves)",
+      ],
+    ],
+    [
+      "an origin change at an unknown moment",
+      (s) => {
+        s.actions.push({ action: "origin", origin: "shop/api", down: true, when: "swapped" });
+      },
+      ['actions[1].when: expected "baking" | "approval" | "deploying" | "gate", got "swapped"'],
+    ],
+    [
+      "an origin change's afterWave and certificate without when",
+      (s) => {
+        s.actions.push({
+          action: "origin",
+          origin: "shop/api",
+          down: true,
+          afterWave: 1,
+          certificate: "edge",
+        });
+      },
+      [
+        'actions[1].afterWave: only applies with "when" (the change is made when the action is reached)',
+        'actions[1].certificate: only applies with "when" (the rotation whose moment the change waits for)',
+      ],
+    ],
+    [
+      "an origin change at a bake window with no bake, at an approval without approvals, and an unknown certificate",
+      (s) => {
+        s.policy = { bakeSeconds: 0 };
+        s.actions.push(
+          { action: "origin", origin: "shop/api", down: true, when: "baking" },
+          { action: "origin", origin: "blog/web", slowMs: 4000, when: "approval", certificate: "api" },
+        );
+      },
+      [
+        'actions[2].certificate: no certificate named "api" (certificates: "edge")',
+        'actions[2].when: "approval" needs policy.approval.mode "between-waves"',
+        'actions[1].when: "baking" needs a bake window (policy.bakeSeconds > 0)',
+      ],
+    ],
+    [
+      "an origin change timed by a rotation when there are two certificates and it names none",
+      (s) => {
+        s.certificates.push({ name: "api", expiresInDays: 10 });
+        s.actions.push({ action: "origin", origin: "shop/api", down: true, when: "gate" });
+      },
+      ["actions[1].certificate: required when the scenario has more than one certificate"],
+    ],
+  );
+
+  it("accepts origin changes, at once or at a rotation's moment", () => {
+    const document: Loose = valid();
+    document.distributions.push({
+      name: "media",
+      origins: [{ name: "dead", certificate: "edge", down: true }],
+    });
+    document.policy = { approval: { mode: "between-waves" } };
+    document.actions.push(
+      { action: "origin", origin: "blog/web", down: true, when: "baking", afterWave: 1 },
+      {
+        action: "origin",
+        origin: "media/dead",
+        down: false,
+        slowMs: 0,
+        when: "approval",
+        certificate: "edge",
+      },
+      { action: "origin", origin: "shop/api", slowMs: 4000, when: "deploying" },
+      { action: "origin", origin: "shop/api", slowMs: 0, when: "gate", afterWave: 0 },
+      { action: "origin", origin: "blog/web", down: false },
+    );
+    const scenario = parseScenario(document);
+    expect(scenario.actions[1]).toEqual({
+      action: "origin",
+      origin: "blog/web",
+      down: true,
+      when: "baking",
+      afterWave: 1,
+    });
+  });
+
   it("accepts a final crash, a re-keyed CA, rollbacks between control points, waits and phase bounds", () => {
     expect(
       problemsOf((s) => {
@@ -838,6 +946,20 @@ describe("the sandbox CLI refuses bad input before starting anything", () => {
       `sandbox: invalid scenario ${file}:`,
       '  - nextAuthority.name: a re-keyed CA keeps its name: expected "CA 1" (authority.name), got "CA 2"',
       '  - actions[1].when: "deploying" needs policy.deploySeconds >= 2 (got 1, the default): the rollback must arrive while CloudFront still deploys the wave',
+    ]);
+    expect(result.stdout).toBe("");
+  });
+
+  it("exits 2 on an origin change of an unknown origin", async () => {
+    const file = join(dir, "bad-origin-change.json");
+    const document: Loose = valid();
+    document.actions.push({ action: "origin", origin: "blog/api", down: true, when: "baking" });
+    await writeFile(file, JSON.stringify(document));
+    const result = await cli([file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split("\n")).toEqual([
+      `sandbox: invalid scenario ${file}:`,
+      '  - actions[1].origin: no origin "blog/api" (origins: shop/api, blog/web)',
     ]);
     expect(result.stdout).toBe("");
   });
