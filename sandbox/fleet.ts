@@ -38,6 +38,14 @@ import {
 } from "../standins/pki.ts";
 import { ACCOUNT_ID } from "../standins/protocol.ts";
 import { CALLER_HEADER } from "../standins/server.ts";
+import {
+  acknowledgingFollower,
+  type DroppingAddress,
+  describeReachability,
+  guardServiceAcknowledgements,
+  proofsSetting,
+  reachableFromTheEdgeOnly,
+} from "./acknowledgements.ts";
 import { authoritySubjects } from "./distinguished-name.ts";
 import { type OriginChangeReport, OriginFront } from "./origin-changes.ts";
 import { BundleFollower, DownOrigin, SlowProxy } from "./origins.ts";
@@ -112,7 +120,10 @@ export interface SandboxOrigin {
   /** The certificate (name) the distribution presents to this origin at the start. */
   certificate?: string;
   initialArn?: string;
-  /** The port CloudFront connects to (the slow proxy's or the front's, for a slow or changing origin). */
+  /**
+   * The port its distribution names (the slow proxy's, for a slow origin; the dropping address's, for an
+   * edge-only origin): where CloudFront, and the workflow's probes, connect.
+   */
   port: number;
   server?: FleetOrigin;
   proxy?: SlowProxy;
@@ -124,6 +135,11 @@ export interface SandboxOrigin {
   front?: OriginFront;
   /** The changes made to it, in order. */
   changes?: OriginChangeReport[];
+  /** Edge-only: the port the edge reaches it on (CloudFront's path); `port` drops every connection. */
+  edgePort?: number;
+  direct?: DroppingAddress;
+  /** The id its origin-sync acknowledges with (proof "acknowledgement" or "both"). */
+  ackId?: string;
 }
 
 export interface SandboxDistribution {
@@ -225,6 +241,8 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
     const dynamo = await startDynamoDb();
     cleanups.push(() => dynamo.close());
     const clients = standins.clients();
+    // The service may read acknowledgements, never write one (only an origin host can, as itself).
+    guardServiceAcknowledgements(clients.s3);
     // The origins' own S3 client (origin-sync runs on the origins, not in the service): its requests carry
     // a caller header, so the stand-in server counts them apart from the service's, in the same call log
     // (a count kept on the client side could be read between a request leaving and its arrival).
@@ -369,10 +387,16 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
                   `origin ${origin.path}: origin-sync installed bundle ${result.sha256?.slice(0, 12)} ` +
                     `(${result.certificates?.length ?? 0} CA certificates) and reloaded`,
                 ),
+              // Proof "acknowledgement" / "both": --ack-id, with the host's own S3 client.
+              ...acknowledgingFollower(origin, standins, {
+                bundleKey: SANDBOX_RESOURCES.bundleKey,
+                printer,
+              }),
             });
             cleanups.push(() => origin.follower!.stop());
           }
         }
+        if (originSpec.reachable === "edge-only") await reachableFromTheEdgeOnly(origin, printer, cleanups);
         built.push(origin);
       }
       const config = buildDistributionConfig({
@@ -427,6 +451,8 @@ export async function buildSandboxFleet(options: BuildFleetOptions): Promise<San
         timeoutSeconds: policy.preflight?.timeoutSeconds ?? 10,
         intervalSeconds: policy.preflight?.intervalSeconds ?? 1,
         probePath: "/",
+        // Which proof counts per origin, for origins that name one (`proof`).
+        ...proofsSetting(origins),
       },
       gate: {
         maxIncreasePoints: policy.gate?.maxIncreasePoints ?? 2,
@@ -546,5 +572,6 @@ function describeBehaviour(origin: SandboxOrigin): string {
   if (spec.stopsTrustingAfterSwap) parts.push("stops trusting the new issuer after its swap");
   if (spec.slowMs) parts.push(`slow: +${spec.slowMs} ms per connection`);
   if (origin.front) parts.push("changes during the run");
+  parts.push(...describeReachability(origin));
   return parts.length ? ` [${parts.join("; ")}]` : "";
 }

@@ -29,6 +29,16 @@ export interface BundleFollowerOptions {
   onFailure?: (message: string) => void;
   /** A sync that changed what the origin trusts. */
   onUpdate?: (result: OriginSyncResult) => void;
+  /**
+   * Acknowledge each installed bundle as this id (origin-sync `--ack-id`, in the bundle's bucket, with `s3`:
+   * the host's own credentials); `host` is the name the acknowledgement gives (default os.hostname()).
+   */
+  ackId?: string;
+  host?: string;
+  /** A sync that wrote an acknowledgement. */
+  onAcknowledged?: (result: OriginSyncResult) => void;
+  /** A sync that installed (or kept) the bundle but wrote no acknowledgement (origin-sync's exit 7). */
+  onAckFailure?: (message: string) => void;
 }
 
 /** An origin that follows the published trust bundle with origin-sync, every `intervalMs`. */
@@ -44,7 +54,11 @@ export class BundleFollower {
   #bundleFile: string | undefined;
   syncs = 0;
   updates = 0;
+  /** Runs that exited non-zero (ack failures included: origin-sync exits 7 for them). */
   failures = 0;
+  /** With `ackId`: acknowledgements written, and runs that wrote none (exit 7). */
+  acknowledgements = 0;
+  ackFailures = 0;
 
   constructor(options: BundleFollowerOptions) {
     this.origin = options.origin;
@@ -93,22 +107,33 @@ export class BundleFollower {
 
   async #sync(): Promise<OriginSyncResult | undefined> {
     const command = this.#command();
+    const { ackId, host } = this.#options;
     const result = await originSync(
-      { source: this.#options.source, ...command.options },
+      { source: this.#options.source, ...command.options, ...(ackId ? { ackId } : {}) },
       {
         clients: { s3: () => this.#options.s3 },
         run: command.run,
         log: () => undefined,
         warn: () => undefined,
+        ...(host ? { host } : {}),
       },
     );
     this.syncs += 1;
-    if (result.exitCode !== 0) {
-      this.failures += 1;
-      this.#options.onFailure?.(result.message);
-    } else if (result.outcome === "updated") {
+    // Exit 7: the bundle is installed and reloaded (when it changed), only the acknowledgement is missing.
+    const ackFailed = result.outcome === "ack-failed";
+    const installed = ackFailed && result.sha256 !== undefined && result.sha256 !== result.previousSha256;
+    if (result.exitCode !== 0) this.failures += 1;
+    if (ackFailed) {
+      this.ackFailures += 1;
+      this.#options.onAckFailure?.(result.message);
+    } else if (result.exitCode !== 0) this.#options.onFailure?.(result.message);
+    if (result.outcome === "updated" || installed) {
       this.updates += 1;
       this.#options.onUpdate?.(result);
+    }
+    if (result.acknowledgement?.written) {
+      this.acknowledgements += 1;
+      this.#options.onAcknowledged?.(result);
     }
     return result;
   }

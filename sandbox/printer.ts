@@ -167,15 +167,28 @@ export class Printer {
 
   #probes(probes: ProbeResult[]): string {
     const accepted = probes.filter((p) => p.accepted).length;
-    const refused = probes
-      .filter((p) => !p.accepted)
+    // Origins whose proof is an acknowledgement (preflight.proofs): by whom, or why it does not count.
+    const acknowledged = probes
+      .filter((p) => p.accepted && p.acknowledgement)
       .map(
         (p) =>
-          `${this.target(p.target)} ${p.status ?? p.error ?? "refused"}${
-            p.current ? ` (current ${p.current.status ?? p.current.error ?? "refused"})` : ""
-          }`,
+          `${this.target(p.target)} by ${p.proof === "both" ? "probe + " : ""}acknowledgement ` +
+          `${p.acknowledgement!.ackId} from ${p.acknowledgement!.host ?? "?"}`,
       );
-    return `${accepted}/${probes.length} accepted${refused.length ? `, refused: ${refused.join(", ")}` : ""}`;
+    const refused = probes
+      .filter((p) => !p.accepted)
+      .map((p) =>
+        p.reason === "NotAcknowledged" && p.acknowledgement
+          ? `${this.target(p.target)} not acknowledged (${p.acknowledgement.reason})`
+          : `${this.target(p.target)} ${p.status ?? p.error ?? "refused"}${
+              p.current ? ` (current ${p.current.status ?? p.current.error ?? "refused"})` : ""
+            }`,
+      );
+    return (
+      `${accepted}/${probes.length} accepted` +
+      `${acknowledged.length ? ` (${acknowledged.join(", ")})` : ""}` +
+      `${refused.length ? `, refused: ${refused.join(", ")}` : ""}`
+    );
   }
 
   #gate(result: GateResult): string {

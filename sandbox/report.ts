@@ -57,6 +57,29 @@ export interface RotationReport {
   waitedFor?: string[];
   phases: PhaseTiming[];
   durationMs?: number;
+  /**
+   * The last preflight attempt's verdict on each origin: the new certificate's answer (`status`, `error`),
+   * the proof that counted and, for an acknowledgement, what it showed. Absent when it never probed.
+   */
+  preflight?: PreflightVerdict[];
+}
+
+export interface PreflightVerdict {
+  /** "<distribution>/<origin>" */
+  origin: string;
+  accepted: boolean;
+  reason?: string;
+  proof?: string;
+  /** What the new certificate got: an HTTP status, or none (`error` says why; null for an origin not probed). */
+  status: number | null;
+  error?: string;
+  acknowledgement?: {
+    ackId: string;
+    accepted: boolean;
+    reason: string;
+    host?: string;
+    bundleSha256?: string;
+  };
 }
 
 /**
@@ -106,6 +129,21 @@ export interface OriginReport {
   originSync?: { runs: number; updates: number; failures: number };
   /** An origin action changed it: when, to what, at which rotation moment. */
   changes?: Array<{ atMs: number; down: boolean; slowMs: number; at?: string }>;
+  /** Edge-only: the port the edge reached it on (`port`, its configured address, drops everyone else). */
+  edgePort?: number;
+  /** Edge-only: when (ms since the start) something other than the edge connected to its address (dropped). */
+  directConnections?: number[];
+  /**
+   * Proof "acknowledgement" or "both": its origin-sync's acknowledgements (`written`: runs that wrote one,
+   * `notWritten`: runs that exited 7) and the last one in the bucket (public facts).
+   */
+  acknowledgement?: {
+    ackId: string;
+    key: string;
+    written: number;
+    notWritten: number;
+    last?: { host: string; bundleSha256: string; acknowledgedAt: string; probes: number };
+  };
 }
 
 /** The edge's requests to one origin in one second of the run. */
@@ -299,6 +337,11 @@ export interface Observed {
   notificationEvents: string[];
   /** certificate name -> its lineage's credential secret at the end. */
   credentialSecrets: Record<string, CredentialSecretReport>;
+  /**
+   * "<distribution>/<origin>" -> acknowledgements its origin-sync wrote, and the latest rotation's last
+   * preflight verdict on it (accepted, the acknowledgement's reason), for origins that acknowledge.
+   */
+  acknowledgements?: Record<string, { written: number; accepted: boolean; acknowledgement: string }>;
 }
 
 /**
@@ -483,6 +526,16 @@ export function evaluateExpectations(
       "sent",
       o.notificationEvents.includes(event) ? "sent" : "not sent",
     );
+  for (const path of expect.acknowledged ?? []) {
+    const seen = o.acknowledgements?.[path];
+    const expected = { written: ">= 1", accepted: true, acknowledgement: "Acknowledged" };
+    check(
+      `acknowledged ${path}`,
+      seen !== undefined && seen.written >= 1 && seen.accepted && seen.acknowledgement === "Acknowledged",
+      expected,
+      seen ?? "no acknowledgement proof",
+    );
+  }
   check(
     "no AWS call violated AWS's published models",
     o.modelViolations.length === 0,

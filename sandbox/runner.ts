@@ -60,6 +60,13 @@ import { modelCheckedCallbackSender } from "../standins/lambda.ts";
 import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";
 import type { SecretsManagerStandin } from "../standins/secrets-manager.ts";
 import { toolPath, toolSearchDescription } from "../standins/tools.ts";
+import {
+  acknowledgementsObserved,
+  edgeView,
+  lastPreflight,
+  reachabilityReport,
+  reachabilitySummary,
+} from "./acknowledgements.ts";
 import { type ArmedAwsFaults, armAwsFaults, awsFaultTally, describeAwsFault } from "./aws-faults.ts";
 import {
   describeConcurrentTriggers,
@@ -439,7 +446,8 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       },
     );
     const liveEdge = new Edge({
-      standins: world.standins,
+      // Edge-only origins are reached by CloudFront's own path (./acknowledgements.ts).
+      standins: edgeView(world),
       distributionIds: world.distributions.map((d) => d.id),
       serverCaPem: world.serverCaPem,
       ...EDGE_SETTINGS,
@@ -1325,6 +1333,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
       ...waitedFor(history, idToName),
       phases,
       ...(durationMs !== undefined ? { durationMs } : {}),
+      ...lastPreflight(history, idToName),
     });
   }
   const newArns = new Map(
@@ -1350,6 +1359,9 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
           ...(o.spec.slowMs ? { slowMs: o.spec.slowMs } : {}),
           ...(o.spec.down ? { down: true } : {}),
           ...(o.distrustedAt ? { distrustedAtMs: o.distrustedAt - printer.startedAt } : {}),
+          ...(o.spec.reachable ? { reachable: o.spec.reachable } : {}),
+          ...(o.spec.proof ? { proof: o.spec.proof } : {}),
+          ...(o.ackId ? { ackId: o.ackId } : {}),
         },
         ...(o.certificate ? { certificate: o.certificate, initialCertificateArn: o.initialArn } : {}),
         ...(finalArn ? { finalCertificateArn: finalArn } : {}),
@@ -1377,6 +1389,7 @@ async function gatherReport(input: GatherInput): Promise<{ report: SandboxReport
             }
           : {}),
         ...(o.changes ? { changes: o.changes } : {}),
+        ...reachabilityReport(world, o, SANDBOX_RESOURCES.bucket, printer.startedAt),
       });
     }
     distributions.push({ name: d.name, id: d.id, origins });
@@ -1590,6 +1603,7 @@ function observedFrom(report: SandboxReport, extra: ObservedExtra, timedOut: boo
     bundles: extra.bundles,
     notificationEvents: [...new Set(report.notifications.map((n) => n.event))],
     credentialSecrets: Object.fromEntries(report.certificates.map((c) => [c.name, c.credentialSecret])),
+    acknowledgements: acknowledgementsObserved(report),
   };
 }
 
@@ -1660,6 +1674,7 @@ function summarize(printer: Printer, report: SandboxReport): void {
   for (const f of report.faults.foreignWrites) printer.always(foreignWriteTally(f));
   for (const d of report.distributions)
     for (const o of d.origins) if (o.requests > 0) printer.line(originTrafficLine(`${d.name}/${o.name}`, o));
+  for (const line of reachabilitySummary(report)) printer.line(line);
   printer.always(
     `edge: ${report.edge.requests} requests, ${report.edge.refused} refused` +
       (report.edge.timedOut > 0 ? ` (${report.edge.timedOut} timed out)` : ""),

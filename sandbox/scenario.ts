@@ -7,6 +7,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { ACK_ID, ACK_ID_RULE } from "../functions/core/acknowledgement.ts";
+import { PREFLIGHT_PROOFS } from "../functions/core/preflight.ts";
 import { TRIGGER_PATHS } from "./concurrent-triggers.ts";
 import { authorityNameProblem, parseSubject, printable } from "./distinguished-name.ts";
 import { originFeatureProblems } from "./scenario-origins.ts";
@@ -73,6 +75,8 @@ const certificate = z.strictObject({
 });
 
 export const TRUSTS_NEW_ISSUER = ["now", "late", "never"] as const;
+/** Who can connect to an origin's address: anyone, or CloudFront's edge only (a firewall drops the rest). */
+export const ORIGIN_REACHABLE = ["anywhere", "edge-only"] as const;
 /** "<distribution>/<origin>", as origins are named in actions and expectations. */
 const originPath = () =>
   z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, { error: 'expected "<distribution>/<origin>"' });
@@ -87,6 +91,15 @@ const origin = z.strictObject({
   stopsTrustingAfterSwap: z.boolean().optional(),
   slowMs: wholeNumber(0, 10_000).optional(),
   down: z.boolean().optional(),
+  /** "edge-only": its address drops every connection but CloudFront's edge (the workflow's probes time out). */
+  reachable: z.enum(ORIGIN_REACHABLE).optional(),
+  /** The proof the preflight counts for it (the stage settings' preflight.proofs); "probe" when omitted. */
+  proof: z.enum(PREFLIGHT_PROOFS).optional(),
+  /** The id its origin-sync acknowledges with (--ack-id); default "<distribution>-<origin>". */
+  ackId: z
+    .string()
+    .regex(ACK_ID, { error: `must be ${ACK_ID_RULE}` })
+    .optional(),
 });
 
 const distribution = z.strictObject({
@@ -375,6 +388,8 @@ const expectations = z.strictObject({
     })
     .optional(),
   notifications: z.array(z.enum(NOTIFICATION_EVENTS)).optional(),
+  /** Origins whose acknowledgement was written and counted by the latest rotation's preflight. */
+  acknowledged: z.array(originPath()).optional(),
 });
 
 export const scenarioSchema = z.strictObject({

@@ -688,7 +688,7 @@ describe("scenario validation", () => {
     ]);
   });
 
-  // Origins that change during the run.
+  // Origins that change during the run, and origins reachable only through acknowledgements.
   cases.push(
     [
       "an origin change whose origin is not a path",
@@ -763,13 +763,102 @@ describe("scenario validation", () => {
       },
       ["actions[1].certificate: required when the scenario has more than one certificate"],
     ],
+    [
+      "origin fields outside their enums, and an acknowledgement id with a slash",
+      (s) => {
+        Object.assign(s.distributions[0].origins[0], {
+          reachable: "cloudfront",
+          proof: "ack",
+          ackId: "shop/api",
+        });
+      },
+      [
+        'distributions[0].origins[0].reachable: expected "anywhere" | "edge-only", got "cloudfront"',
+        'distributions[0].origins[0].proof: expected "probe" | "acknowledgement" | "both", got "ack"',
+        "distributions[0].origins[0].ackId: must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' and '-', " +
+          'got "shop/api"',
+      ],
+    ],
+    [
+      "an acknowledgement from an origin that runs no origin-sync, from a down one, and from one with no certificate",
+      (s) => {
+        s.nextAuthority = { name: "CA 2" };
+        Object.assign(s.distributions[0].origins[0], { trustsNewIssuer: "never", proof: "acknowledgement" });
+        s.distributions[1].origins[0] = { name: "web", certificate: "edge", down: true, proof: "both" };
+        s.distributions[1].origins.push({ name: "static", proof: "acknowledgement" });
+      },
+      [
+        'distributions[0].origins[0].proof: "acknowledgement" needs an origin whose origin-sync installs the ' +
+          'published bundle and reloads the server (trustsNewIssuer "now" or "late"): with "never" it runs no ' +
+          "origin-sync and can acknowledge nothing",
+        'distributions[1].origins[0].proof: "both" needs an origin whose origin-sync installs the published ' +
+          "bundle and reloads the server: a down origin runs none",
+        'distributions[1].origins[1].proof: "acknowledgement" only applies to an origin that presents a ' +
+          "certificate (the preflight judges no other)",
+      ],
+    ],
+    [
+      "an acknowledgement id without an acknowledgement proof, and two origins acknowledging as one",
+      (s) => {
+        Object.assign(s.distributions[0].origins[0], { proof: "probe", ackId: "api" });
+        Object.assign(s.distributions[1].origins[0], { proof: "acknowledgement", ackId: "shared" });
+        s.distributions[1].origins.push({
+          name: "static",
+          certificate: "edge",
+          proof: "both",
+          ackId: "shared",
+        });
+        s.distributions.push({
+          name: "blog-web",
+          origins: [{ name: "x", certificate: "edge", proof: "acknowledgement" }],
+        });
+        s.distributions[1].origins.push({
+          name: "x",
+          certificate: "edge",
+          proof: "both",
+          ackId: "blog-web-x",
+        });
+      },
+      [
+        'distributions[0].origins[0].ackId: only applies with proof "acknowledgement" or "both"',
+        'distributions[1].origins[1].ackId: acknowledgement id "shared" is also blog/web\'s: each origin host acknowledges as itself',
+        'distributions[2].origins[0].name: acknowledgement id "blog-web-x" is also blog/x\'s: each origin host acknowledges as itself',
+      ],
+    ],
+    [
+      "an acknowledged expectation that is not a path",
+      (s) => {
+        s.expect = { acknowledged: ["shop"] };
+      },
+      ['expect.acknowledged[0]: expected "<distribution>/<origin>", got "shop"'],
+    ],
+    [
+      "an acknowledged expectation of an unknown origin and of one that is probed",
+      (s) => {
+        s.expect = { acknowledged: ["shop/nope", "shop/api"] };
+      },
+      [
+        'expect.acknowledged[0]: no origin "shop/nope" (origins: shop/api, blog/web)',
+        'expect.acknowledged[1]: "shop/api" has no acknowledgement proof (give it proof "acknowledgement" or "both")',
+      ],
+    ],
   );
 
-  it("accepts origin changes, at once or at a rotation's moment", () => {
+  it("accepts origin changes (at once, or at a rotation's moment) and origins reachable only through acknowledgements", () => {
     const document: Loose = valid();
+    Object.assign(document.distributions[0].origins[0], {
+      reachable: "edge-only",
+      proof: "acknowledgement",
+      ackId: "shop-api.host_1",
+    });
+    Object.assign(document.distributions[1].origins[0], { proof: "both", slowMs: 100 });
+    document.nextAuthority = { name: "CA 2" };
     document.distributions.push({
       name: "media",
-      origins: [{ name: "dead", certificate: "edge", down: true }],
+      origins: [
+        { name: "late", certificate: "edge", trustsNewIssuer: "late", trustDelaySeconds: 1, proof: "both" },
+        { name: "dead", certificate: "edge", down: true, reachable: "edge-only", proof: "probe" },
+      ],
     });
     document.policy = { approval: { mode: "between-waves" } };
     document.actions.push(
@@ -786,6 +875,7 @@ describe("scenario validation", () => {
       { action: "origin", origin: "shop/api", slowMs: 0, when: "gate", afterWave: 0 },
       { action: "origin", origin: "blog/web", down: false },
     );
+    document.expect = { acknowledged: ["shop/api", "blog/web", "media/late"] };
     const scenario = parseScenario(document);
     expect(scenario.actions[1]).toEqual({
       action: "origin",
@@ -794,6 +884,9 @@ describe("scenario validation", () => {
       when: "baking",
       afterWave: 1,
     });
+    // Without the new fields an origin means what it meant: reachable by anyone, probed.
+    const plain = parseScenario(valid());
+    expect(plain.distributions[0]!.origins[0]).toEqual({ name: "api", certificate: "edge" });
   });
 
   it("accepts a final crash, a re-keyed CA, rollbacks between control points, waits and phase bounds", () => {
@@ -950,15 +1043,24 @@ describe("the sandbox CLI refuses bad input before starting anything", () => {
     expect(result.stdout).toBe("");
   });
 
-  it("exits 2 on an origin change of an unknown origin", async () => {
-    const file = join(dir, "bad-origin-change.json");
+  it("exits 2 on an acknowledgement-only origin that runs no origin-sync and an origin change of an unknown origin", async () => {
+    const file = join(dir, "bad-acknowledgement.json");
     const document: Loose = valid();
+    document.nextAuthority = { name: "CA 2" };
+    Object.assign(document.distributions[0].origins[0], {
+      reachable: "edge-only",
+      proof: "acknowledgement",
+      trustsNewIssuer: "never",
+    });
     document.actions.push({ action: "origin", origin: "blog/api", down: true, when: "baking" });
     await writeFile(file, JSON.stringify(document));
     const result = await cli([file]);
     expect(result.code).toBe(2);
     expect(result.stderr.split("\n")).toEqual([
       `sandbox: invalid scenario ${file}:`,
+      '  - distributions[0].origins[0].proof: "acknowledgement" needs an origin whose origin-sync installs the ' +
+        'published bundle and reloads the server (trustsNewIssuer "now" or "late"): with "never" it runs no ' +
+        "origin-sync and can acknowledge nothing",
       '  - actions[1].origin: no origin "blog/api" (origins: shop/api, blog/web)',
     ]);
     expect(result.stdout).toBe("");
