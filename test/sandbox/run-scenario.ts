@@ -42,9 +42,17 @@ function keysIn(fleet: SandboxFleet, into: Set<string>): void {
 
 export async function runShippedScenario(
   name: string,
-  options: { origins?: "nginx" | "node" } = {},
+  options: {
+    origins?: "nginx" | "node";
+    /** A variant of the shipped scenario (the result is validated again). */
+    edit?: (scenario: Scenario) => unknown;
+    /** Also called with the running world ("ready", "teardown"), after the keys were collected. */
+    inspect?: RunSandboxOptions["inspect"];
+  } = {},
 ): Promise<ScenarioRun> {
-  return runScenario(await loadScenario(join(SCENARIO_DIR, `${name}.json`)), options);
+  const shipped = await loadScenario(join(SCENARIO_DIR, `${name}.json`));
+  const scenario = options.edit ? parseScenario(options.edit(structuredClone(shipped)), name) : shipped;
+  return runScenario(scenario, options);
 }
 
 /**

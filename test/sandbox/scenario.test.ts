@@ -953,6 +953,7 @@ describe("scenario validation", () => {
 
   it("accepts every shipped scenario", async () => {
     expect(shippedScenarios()).toEqual([
+      "acknowledgement-preflight",
       "ca-migration",
       "ca-migration-by-scan",
       "ca-migration-key-type",
@@ -1075,7 +1076,10 @@ describe("the sandbox CLI refuses bad input before starting anything", () => {
   });
 
   it.each([
-    [["nope"], 'no scenario file "nope" and no shipped scenario of that name (shipped: ca-migration, '],
+    [
+      ["nope"],
+      'no scenario file "nope" and no shipped scenario of that name (shipped: acknowledgement-preflight, ca-migration, ',
+    ],
     [["healthy", "faults"], "one scenario at a time, got 2: healthy faults"],
     [["--origins", "docker"], '--origins must be auto, nginx or node, got "docker"'],
     [["--verbose"], "Unknown option '--verbose'"],

@@ -1,7 +1,8 @@
 /**
  * The shipped sandbox scenarios, run in process against real nginx origins (the report is what is asserted):
- * healthy, failing-wave, faults. The others are in shipped-scenarios-2.test.ts and, one per defect of issue
- * 11, shipped-scenarios-3.test.ts (the files run in parallel). Each checks statuses, refusals, final ARNs, AWS calls by operation, and that no key material
+ * healthy, failing-wave, faults. The others are in shipped-scenarios-2.test.ts, one per defect of issue
+ * 11 in shipped-scenarios-3.test.ts, and acknowledgement-preflight in shipped-scenarios-4.test.ts (the files
+ * run in parallel). Each checks statuses, refusals, final ARNs, AWS calls by operation, and that no key material
  * appears in the progress lines or the report.
  */
 import { expect, it } from "vitest";
