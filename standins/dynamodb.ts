@@ -10,23 +10,12 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { rotationTableDefinition } from "../functions/adapters/rotation-store.ts";
 import { serviceCheck } from "./model/checks.ts";
 import type { Violation } from "./model/validate.ts";
 import { AwsError, jsonError } from "./protocol.ts";
-
-interface DynaliteOptions {
-  createTableMs?: number;
-  deleteTableMs?: number;
-  updateTableMs?: number;
-  maxItemSizeKb?: number;
-  /** A LevelDB directory; in memory when absent. */
-  path?: string;
-}
-
-// dynalite is CommonJS without type declarations: load it through require with the one signature used here.
-const dynalite = createRequire(import.meta.url)("dynalite") as (options: DynaliteOptions) => Server;
 
 /** The stand-ins' credentials (STANDIN_CREDENTIALS in ./index.ts, repeated to keep this module standalone). */
 export const DYNAMODB_STANDIN_CREDENTIALS = {
@@ -41,16 +30,8 @@ export interface DynamoDbStandin {
 }
 
 export async function startDynamoDb(): Promise<DynamoDbStandin> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const front = modelCheckingFront(port);
+  const engine = await startDynaliteThread();
+  const front = modelCheckingFront(engine.port);
   await new Promise<void>((resolve, reject) => {
     front.once("error", reject);
     front.listen(0, "127.0.0.1", () => {
@@ -69,11 +50,55 @@ export async function startDynamoDb(): Promise<DynamoDbStandin> {
   return {
     endpoint: `http://127.0.0.1:${frontPort}`,
     close() {
-      closed ??= stop(front).then(() => stop(server));
+      closed ??= stop(front).then(() => engine.close());
       return closed;
     },
   };
 }
+
+/**
+ * dynalite on a thread of its own, listening on loopback. It answers through setImmediate callbacks, and
+ * the durable test runner's time skipping installs fake timers on the main thread that run those only at
+ * its 20 ms ticks (every table call took 40-60 ms there, 1-2 ms here); a worker's timers are its own.
+ */
+async function startDynaliteThread(): Promise<{ port: number; close(): Promise<void> }> {
+  const worker = new Worker(DYNALITE_THREAD, {
+    eval: true,
+    workerData: { dynalite: createRequire(import.meta.url).resolve("dynalite") },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", (message: { port?: number; error?: string }) => {
+      worker.off("error", reject);
+      if (message.port) resolve(message.port);
+      else reject(new Error(`dynalite did not start: ${message.error}`));
+    });
+  });
+  return {
+    port,
+    async close() {
+      const closed = new Promise<void>((resolve) => worker.once("message", () => resolve()));
+      worker.postMessage("close");
+      await closed;
+      await worker.terminate();
+    },
+  };
+}
+
+/** The worker's code (CommonJS, as dynalite is): start it, say the port, close on request. */
+const DYNALITE_THREAD = `
+const { parentPort, workerData } = require("node:worker_threads");
+const dynalite = require(workerData.dynalite);
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.once("error", (error) => parentPort.postMessage({ error: String(error) }));
+server.listen(0, "127.0.0.1", () => parentPort.postMessage({ port: server.address().port }));
+parentPort.on("message", (message) => {
+  if (message !== "close") return;
+  server.close(() => parentPort.postMessage("closed"));
+  // Keep-alive sockets of the front would hold the server open.
+  server.closeIdleConnections();
+});
+`;
 
 /**
  * Where dynalite's answers differ from AWS's model in table management only (the service never creates or
