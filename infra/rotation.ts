@@ -211,9 +211,16 @@ export const rotationWorkflowPermissions: Statement[] = [
       },
     ],
   },
-  // Rotation store: the items the workflow writes (lock, state, history, control). No index access.
+  // Rotation store: the items the workflow writes (lock, state, distributions, history, control) and the
+  // Query that reads a large plan's distributions back. No index access.
   {
-    actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    actions: [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:Query",
+    ],
     resources: [rotationTable.arn],
   },
   // Trust bundle object: read (GetObject also covers HeadObject) and publish, this key only.
@@ -236,6 +243,12 @@ export const rotationWorkflowPermissions: Statement[] = [
   // GetMetricData on "*": metrics (AWS/CloudFront 5xxErrorRate) have no ARN; the only resource type the
   // Service Authorization Reference lists for it is an optional CloudWatch dataset, which the gate never reads.
   { actions: ["cloudwatch:GetMetricData"], resources: ["*"] },
+  // The NotificationsUndelivered counter, in the service's own namespace only.
+  {
+    actions: ["cloudwatch:PutMetricData"],
+    resources: ["*"],
+    conditions: [{ test: "StringEquals", variable: "cloudwatch:namespace", values: ["mtls-rotator"] }],
+  },
   // The stage's optional trust targets (CloudFront/ALB trust stores, API Gateway domains, webhook, bus).
   ...trustTargetPermissions,
 ];

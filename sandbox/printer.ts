@@ -161,7 +161,11 @@ export class Printer {
           .map((h) => `${this.distribution(h.distributionId)} (${this.who(h.rotationId)})`)
           .join(", ")}`;
       case "distributions-claimed":
-        return `claimed ${event.distributionIds.map((id) => this.distribution(id)).join(", ")} after waiting; baselines read again`;
+        return event.stored
+          ? `claimed ${event.stored.distributions} distributions after waiting; baselines read again`
+          : `claimed ${event.distributionIds.map((id) => this.distribution(id)).join(", ")} after waiting; baselines read again`;
+      case "notification-undelivered":
+        return `notification ${event.notification} NOT delivered: ${event.error}`;
     }
   }
 

@@ -255,6 +255,7 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
       releaseLock: (arn, id) => world.store.releaseLock(arn, id),
       claimDistributions: (id, arn, ids, options) => world.store.claimDistributions(id, arn, ids, options),
       releaseDistributions: (id, ids) => world.store.releaseDistributions(id, ids),
+      plannedTargetsPage: (id, options) => world.store.plannedTargetsPage(id, options),
       statusOf: (id) => world.store.statusOf(id),
       getControl: (id) => world.store.getControl(id),
       // Rollbacks an operator asked for between control points (POST /rollback answered "requested").

@@ -6,17 +6,34 @@ import {
   type CloudWatchClient,
   GetMetricDataCommand,
   type MetricDataQuery,
+  PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
 import type { MetricsReading } from "../core/gate.ts";
 
 /** One GetMetricData call answers at most 500 queries (one per distribution). */
 const QUERIES_PER_CALL = 500;
 
+/**
+ * The service's own namespace (wiring/observability.ts METRICS_NAMESPACE, where the other functions write
+ * EMF; repeated so the workflow does not bundle Powertools' metrics for one counter).
+ */
+export const SERVICE_NAMESPACE = "mtls-rotator";
+
 export class DistributionMetrics {
   readonly #client: CloudWatchClient;
 
   constructor(client: CloudWatchClient) {
     this.#client = client;
+  }
+
+  /** Adds `value` to the service's metric `name` (one PutMetricData, unit Count). */
+  async count(name: string, value: number): Promise<void> {
+    await this.#client.send(
+      new PutMetricDataCommand({
+        Namespace: SERVICE_NAMESPACE,
+        MetricData: [{ MetricName: name, Value: value, Unit: "Count" }],
+      }),
+    );
   }
 
   /**

@@ -4,8 +4,24 @@
  * read-only API routes read through a signed fetch (signed-table.ts); RotationStore, which also
  * writes, extends this class over the SDK's document client.
  */
-import type { ControlPointKind, RotationEvent, RotationState, RotationStatus } from "../core/rotation.ts";
-import { CONTROL_POINT_KINDS, RotationStatus as RotationStatuses } from "../core/rotation.ts";
+import type {
+  ControlPointKind,
+  DistributionOutcome,
+  DistributionState,
+  PlannedTarget,
+  PlannedTargetsPage,
+  RotationEvent,
+  RotationState,
+  RotationStatus,
+} from "../core/rotation.ts";
+import {
+  CONTROL_POINT_KINDS,
+  DEFAULT_DISTRIBUTIONS_PAGE,
+  MAX_DISTRIBUTIONS_PAGE,
+  MAX_HISTORY_SEQUENCE,
+  outcomeCounts,
+  RotationStatus as RotationStatuses,
+} from "../core/rotation.ts";
 import { AdapterError, awsErrorName } from "./errors.ts";
 import type { Item, TablePage, TableQuery, TableReads } from "./table-reads.ts";
 
@@ -73,10 +89,13 @@ export interface RotationReadsOptions {
 
 export class RotationReads {
   readonly #reads: TableReads;
+  /** The table's reads (the API's pages, rotation-pages.ts, read the same table). */
+  readonly tableReads: TableReads;
   readonly #historyPageSize: number | undefined;
 
   constructor(reads: TableReads, options: RotationReadsOptions = {}) {
     this.#reads = reads;
+    this.tableReads = reads;
     this.#historyPageSize = options.historyPageSize;
   }
 
@@ -148,10 +167,47 @@ export class RotationReads {
 
   /** The status of a rotation, or undefined when there is none (the dispatcher's view of earlier attempts). */
   async statusOf(rotationId: string): Promise<RotationState["status"] | undefined> {
-    return (await this.get(rotationId))?.status;
+    return (await this.summaryOf(rotationId))?.status;
   }
 
+  /**
+   * The rotation's whole state: its summary with every distribution read back into its wave (all pages).
+   * For the workflow's tests and the sandbox; the API reads the summary and a page (`summaryOf`,
+   * `distributionsPage`).
+   */
   async get(rotationId: string): Promise<RotationState | undefined> {
+    const stored = await this.stateItem(rotationId);
+    if (!stored?.summary) return stored?.state;
+    const state = stored.state;
+    const waves = state.waves.map((w) => ({ ...w, distributions: [] as DistributionState[] }));
+    const baselines: Record<string, number | null> = {};
+    let nextToken: string | undefined;
+    do {
+      const page = await this.distributionsPage(
+        rotationId,
+        { limit: MAX_DISTRIBUTIONS_PAGE, nextToken },
+        state,
+      );
+      for (const d of page.distributions) {
+        waves.find((w) => w.index === d.wave)?.distributions.push(distributionStateOf(d));
+        baselines[d.distributionId] = d.baseline;
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const whole = waves.map(({ counts: _counts, ...w }) => w);
+    return { ...state, waves: whole, ...(whole.some((w) => w.distributions.length) ? { baselines } : {}) };
+  }
+
+  /**
+   * The rotation's state as the store keeps it: without distribution lists when it keeps them as their own
+   * items (then each wave has `size` and `counts`; `distributionsPage` reads them), else whole (older items).
+   */
+  async summaryOf(rotationId: string): Promise<RotationState | undefined> {
+    return (await this.stateItem(rotationId))?.state;
+  }
+
+  /** The state item: its state, and whether it is a summary (distributions as their own items). */
+  async stateItem(rotationId: string): Promise<{ state: RotationState; summary: boolean } | undefined> {
     const item = await this.#reads.getItem(
       { pk: rotationPk(rotationId), sk: "STATE" },
       { consistentRead: true },
@@ -159,7 +215,70 @@ export class RotationReads {
     if (!item) return undefined;
     const state = item.state;
     if (!isObject(state)) throw new RotationStoreError(`state item of rotation ${rotationId} has no state`);
-    return state as unknown as RotationState;
+    return { state: state as unknown as RotationState, summary: item.layout === STATE_LAYOUT };
+  }
+
+  /**
+   * A page of the rotation's distributions in plan order (wave, then place in the wave), `limit` at most
+   * (1..MAX_DISTRIBUTIONS_PAGE). `nextToken` is opaque (base64url of the table position); one this store did
+   * not hand out for this rotation is refused with InvalidNextTokenError. Items beyond a wave's planned size
+   * (left by an attempt of the plan step that did not count) are not the plan's and are skipped.
+   */
+  async distributionsPage(
+    rotationId: string,
+    options: { limit?: number; nextToken?: string } = {},
+    summary?: RotationState,
+  ): Promise<{ distributions: StoredDistribution[]; nextToken?: string }> {
+    const limit = options.limit ?? DEFAULT_DISTRIBUTIONS_PAGE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_DISTRIBUTIONS_PAGE)
+      throw new InvalidListRequestError(
+        `limit must be an integer in 1..${MAX_DISTRIBUTIONS_PAGE}, got ${limit}`,
+      );
+    const state = summary ?? (await this.summaryOf(rotationId));
+    const sizes = new Map((state?.waves ?? []).map((w) => [w.index, waveSize(w)]));
+    const startKey =
+      options.nextToken !== undefined ? decodeDistributionsToken(options.nextToken, rotationId) : undefined;
+    const page = await this.#reads.query({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+      ExpressionAttributeValues: { ":pk": rotationPk(rotationId), ":prefix": DISTRIBUTION_SK_PREFIX },
+      ConsistentRead: true,
+      ScanIndexForward: true,
+      Limit: limit,
+      ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+    });
+    const distributions = page.items
+      .map(storedDistributionOf)
+      .filter((d): d is StoredDistribution => d !== undefined && d.position < (sizes.get(d.wave) ?? 0));
+    return {
+      distributions,
+      ...(page.lastKey
+        ? { nextToken: Buffer.from(JSON.stringify(page.lastKey), "utf8").toString("base64url") }
+        : {}),
+    };
+  }
+
+  /** A page of a stored plan, for the workflow to read back (a step result: PLANNED_TARGETS_PAGE at most). */
+  async plannedTargetsPage(
+    rotationId: string,
+    options: { limit: number; next?: string; summary: RotationState },
+  ): Promise<PlannedTargetsPage> {
+    const page = await this.distributionsPage(
+      rotationId,
+      { limit: options.limit, ...(options.next ? { nextToken: options.next } : {}) },
+      options.summary,
+    );
+    return {
+      targets: page.distributions.map(
+        (d): PlannedTarget => ({
+          wave: d.wave,
+          position: d.position,
+          distributionId: d.distributionId,
+          originIds: d.originIds,
+          baseline: d.baseline,
+        }),
+      ),
+      ...(page.nextToken ? { next: page.nextToken } : {}),
+    };
   }
 
   /** The rotation's events in sequence order (every page read). */
@@ -250,6 +369,108 @@ export class RotationReads {
       throw new RotationStoreError(`control item of rotation ${rotationId} is malformed`);
     return { callbackId, kind: kind as ControlPointKind, wave };
   }
+}
+
+/** A distribution of a rotation as the store keeps it (its own item). */
+export interface StoredDistribution extends DistributionState {
+  wave: number;
+  position: number;
+  baseline: number | null;
+}
+
+/** The state item's `layout` when it holds the summary and each distribution is its own item. */
+export const STATE_LAYOUT = "summary";
+export const DISTRIBUTION_SK_PREFIX = "DIST#";
+/** How many of the last preflight's probes the summary keeps (refused ones first). */
+export const SUMMARY_PROBES = 20;
+
+/** History sort keys: `EVENT#` + the sequence, six digits. */
+export function historySk(sequence: number): string {
+  return `EVENT#${String(sequence).padStart(6, "0")}`;
+}
+
+/** A distribution's sort key: its wave, then its place in the wave (plan order). */
+export function distributionSk(wave: number, position: number): string {
+  return `${DISTRIBUTION_SK_PREFIX}${String(wave).padStart(4, "0")}#${String(position).padStart(6, "0")}`;
+}
+
+/**
+ * What the state item keeps: the state without its distribution lists and baselines (their own items), each
+ * wave with its size and counts by outcome, and the last preflight's first SUMMARY_PROBES probes (refused
+ * first). Its size does not grow with the fleet.
+ */
+export function stateSummary(state: RotationState): RotationState {
+  const { baselines: _baselines, ...rest } = state;
+  const probes = state.lastPreflight;
+  return {
+    ...rest,
+    waves: state.waves.map((w) => ({
+      ...w,
+      counts: w.counts ?? outcomeCounts(w),
+      distributions: [],
+    })),
+    ...(probes && probes.length > SUMMARY_PROBES
+      ? {
+          lastPreflight: [...probes.filter((p) => !p.accepted), ...probes.filter((p) => p.accepted)].slice(
+            0,
+            SUMMARY_PROBES,
+          ),
+          lastPreflightCount: probes.length,
+        }
+      : {}),
+  };
+}
+
+/** A wave's size: as planned when the plan was stored, else what its counts (a summary) or its list hold. */
+export function waveSize(
+  wave: Pick<RotationState["waves"][number], "size" | "counts" | "distributions">,
+): number {
+  if (wave.size !== undefined) return wave.size;
+  if (wave.counts !== undefined) return Object.values(wave.counts).reduce((n, c) => n + (c ?? 0), 0);
+  return wave.distributions.length;
+}
+
+export function distributionStateOf(d: StoredDistribution): DistributionState {
+  const { wave: _w, position: _p, baseline: _b, ...rest } = d;
+  return rest;
+}
+
+function storedDistributionOf(item: Item): StoredDistribution | undefined {
+  const { distributionId, wave, position, originIds, outcome, changedOriginIds, error, baseline } = item;
+  if (typeof distributionId !== "string" || typeof wave !== "number" || typeof position !== "number")
+    return undefined;
+  return {
+    distributionId,
+    wave,
+    position,
+    originIds: Array.isArray(originIds) ? originIds.map(String) : [],
+    outcome: (typeof outcome === "string" ? outcome : "pending") as DistributionOutcome,
+    ...(Array.isArray(changedOriginIds) ? { changedOriginIds: changedOriginIds.map(String) } : {}),
+    ...(typeof error === "string" ? { error } : {}),
+    baseline: typeof baseline === "number" ? baseline : null,
+  };
+}
+
+/** A distributions page's token, checked to name a distribution item of this rotation. */
+export function decodeDistributionsToken(token: string, rotationId: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("not base64url");
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch (error) {
+    throw new InvalidNextTokenError("nextToken is malformed", { cause: error });
+  }
+  if (!isObject(parsed)) throw new InvalidNextTokenError("nextToken is malformed");
+  const keys = Object.keys(parsed).sort();
+  const valid =
+    keys.length === 2 &&
+    keys[0] === "pk" &&
+    keys[1] === "sk" &&
+    parsed.pk === rotationPk(rotationId) &&
+    typeof parsed.sk === "string" &&
+    /^DIST#\d{4}#\d{6}$/.test(parsed.sk);
+  if (!valid) throw new InvalidNextTokenError("nextToken is not one of this rotation's pages");
+  return parsed as Record<string, string>;
 }
 
 /** An operator's rollback waiting for the rotation's next safe point. */

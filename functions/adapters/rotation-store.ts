@@ -10,8 +10,12 @@
  * | item    | pk                    | sk                    | attributes                                                  |
  * |---------|-----------------------|-----------------------|-------------------------------------------------------------|
  * | state   | `ROT#<rotationId>`    | `STATE`               | rotationId, status, certificateArn, startedAt, updatedAt,   |
- * |         |                       |                       | sequence (N), state (M: the whole RotationState),           |
+ * |         |                       |                       | sequence (N), state (M: the RotationState's summary),       |
+ * |         |                       |                       | layout = `summary`,                                         |
  * |         |                       |                       | gsi1pk = `ROTATION`, gsi1sk = `<startedAt>#<rotationId>`    |
+ * | distribution | `ROT#<rotationId>` | `DIST#<wave, 4 wide>#<place, 6 wide>` | rotationId, distributionId, wave (N),   |
+ * |         |                       |                       | position (N), originIds, outcome, changedOriginIds?, error?,|
+ * |         |                       |                       | baseline (N or NULL), sequence (N)                          |
  * | history | `ROT#<rotationId>`    | `EVENT#<seq, 6 wide>` | rotationId, sequence (N), type, at, actor?, event (M)       |
  * | control | `ROT#<rotationId>`    | `CONTROL`             | rotationId, callbackId, kind (bake / approval), wave (N)    |
  * | lock    | `CERT#<certificateArn>` | `LOCK`              | certificateArn, rotationId, acquiredAt                      |
@@ -23,6 +27,12 @@
  * FilterExpression on `status`. The history sort key is zero-padded so that lexical order is sequence order;
  * a replayed step rewrites the same key (no duplicate, never a reorder). The control item is its own item,
  * not an attribute of the state item, because `record` replaces the state item whole.
+ *
+ * Sizes do not grow with the fleet: the state item holds the summary (waves with their sizes and counts by
+ * outcome, no distribution lists, no baselines, the last preflight's first probes), each distribution of the
+ * plan is its own item, and a recorded step writes its history item, the summary and at most the one
+ * distribution it changed (a plan, and a claim's new baselines, write every distribution once, in batches).
+ * State items written before (without `layout`) hold the whole state and are read as they are.
  */
 import { type CreateTableCommandInput, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -35,7 +45,11 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import {
   CONTROL_POINT_KINDS,
+  checkpointForm,
   type DistributionClaim,
+  MAX_HISTORY_SEQUENCE,
+  type PlannedTarget,
+  plannedTargetsOf,
   type RotationEvent,
   type RotationState,
 } from "../core/rotation.ts";
@@ -43,6 +57,8 @@ import { awsErrorName } from "./errors.ts";
 import type { RotationControl } from "./rotation-reads.ts";
 import {
   distributionPk,
+  distributionSk,
+  historySk,
   isObject,
   LIST_PARTITION,
   lockPk,
@@ -50,6 +66,8 @@ import {
   RotationReads,
   RotationStoreError,
   rotationPk,
+  STATE_LAYOUT,
+  stateSummary,
 } from "./rotation-reads.ts";
 import type { Item, TableReads, TableWrites } from "./table-reads.ts";
 
@@ -83,7 +101,9 @@ export function rotationTableDefinition(tableName: string): CreateTableCommandIn
 /** DynamoDB's item size limit (400 KB, attribute names included). */
 export const MAX_ITEM_BYTES = 400 * 1024;
 /** History sort keys are `EVENT#` + six digits. */
-export const MAX_SEQUENCE = 999_999;
+export const MAX_SEQUENCE = MAX_HISTORY_SEQUENCE;
+/** Distribution items written at once when an event changes many (a plan). */
+const DISTRIBUTION_WRITES = 16;
 /** An item would exceed DynamoDB's 400 KB limit; nothing was written. */
 export class ItemTooLargeError extends RotationStoreError {
   override name = "ItemTooLargeError";
@@ -345,21 +365,23 @@ export class RotationStore extends RotationReads {
   }
 
   /**
-   * Persist `event` as history item `sequence` and `state` (the fold up to and including it). Replaying a
-   * sequence rewrites the same items; a state older than the one stored is left as it is (the history item
-   * is still written). Both items are checked against the size limit before either is written.
+   * Persist `event` as history item `sequence`, the distributions it changed, and the summary of `state` (the
+   * fold up to and including it). Replaying a sequence rewrites the same items; an item already written by a
+   * later sequence is left as it is (the history item is still written). Every item is checked against the
+   * size limit before any is written. The history keeps the event in the form the step checkpoints
+   * (core/rotation.ts checkpointForm): a large plan's targets are its distribution items, not listed twice.
    */
   async record(state: RotationState, event: RotationEvent, sequence: number): Promise<void> {
     if (!Number.isInteger(sequence) || sequence < 0 || sequence > MAX_SEQUENCE)
       throw new RotationStoreError(`sequence must be an integer in 0..${MAX_SEQUENCE}, got ${sequence}`);
     const rotationId = state.rotationId;
     if (!rotationId) throw new RotationStoreError("state has no rotationId");
-    const eventDoc = toJsonDocument(event, "event");
-    const stateDoc = toJsonDocument(state, "state");
+    const eventDoc = toJsonDocument(checkpointForm(event), "event");
+    const stateDoc = toJsonDocument(stateSummary(state), "state");
     const actor = actorOf(event);
     const historyItem: Item = {
       pk: rotationPk(rotationId),
-      sk: eventSk(sequence),
+      sk: historySk(sequence),
       rotationId,
       sequence,
       type: event.type,
@@ -381,17 +403,36 @@ export class RotationStore extends RotationReads {
         ? { gsi1pk: LIST_PARTITION, gsi1sk: `${state.startedAt}#${rotationId}` }
         : {}),
       sequence,
+      layout: STATE_LAYOUT,
       state: stateDoc,
     };
+    const changed = changedDistributions(state, event).map((t) =>
+      distributionItem(rotationId, t, state, sequence),
+    );
     assertItemSize(historyItem, `history item ${sequence} of rotation ${rotationId}`);
     assertItemSize(stateItem, `state of rotation ${rotationId}`);
+    for (const item of changed)
+      assertItemSize(item, `distribution ${String(item.distributionId)} of rotation ${rotationId}`);
 
     await this.#put({ TableName: this.#table, Item: historyItem }, rotationId);
+    // A plan (or a claim's new baselines) writes every distribution, each a conditional put (a late write
+    // of an older step never undoes a newer one), DISTRIBUTION_WRITES at a time.
+    for (let i = 0; i < changed.length; i += DISTRIBUTION_WRITES)
+      await Promise.all(
+        changed
+          .slice(i, i + DISTRIBUTION_WRITES)
+          .map((item) => this.#putUnlessNewer(item, sequence, rotationId)),
+      );
+    await this.#putUnlessNewer(stateItem, sequence, rotationId);
+  }
+
+  /** Put the item unless one written by a later sequence is already there (a late write is dropped). */
+  async #putUnlessNewer(item: Item, sequence: number, rotationId: string): Promise<void> {
     try {
       await this.#put(
         {
           TableName: this.#table,
-          Item: stateItem,
+          Item: item,
           ConditionExpression: "attribute_not_exists(#sequence) OR #sequence <= :sequence",
           ExpressionAttributeNames: { "#sequence": "sequence" },
           ExpressionAttributeValues: { ":sequence": sequence },
@@ -399,7 +440,6 @@ export class RotationStore extends RotationReads {
         rotationId,
       );
     } catch (error) {
-      // A newer state is already stored: the late write of an older one is dropped.
       if (!isConditionFailed(error)) throw error;
     }
   }
@@ -445,10 +485,6 @@ export class RotationStore extends RotationReads {
       throw error;
     }
   }
-}
-
-function eventSk(sequence: number): string {
-  return `EVENT#${String(sequence).padStart(6, "0")}`;
 }
 
 function isConditionFailed(error: unknown): boolean {
@@ -498,4 +534,59 @@ function assertItemSize(item: Item, what: string): void {
     throw new ItemTooLargeError(
       `${what} is ${size} bytes, over DynamoDB's ${MAX_ITEM_BYTES}-byte item limit; nothing was written`,
     );
+}
+
+/** The distributions an event changes, with their wave, place and baseline (from the state after it). */
+function changedDistributions(state: RotationState, event: RotationEvent): PlannedTarget[] {
+  switch (event.type) {
+    case "planned":
+    case "distributions-claimed":
+      return plannedTargetsOf(state);
+    case "swapped":
+    case "rolled-back-distribution": {
+      for (const wave of state.waves) {
+        if (event.type === "swapped" && wave.index !== event.wave) continue;
+        const position = wave.distributions.findIndex((d) => d.distributionId === event.distributionId);
+        if (position < 0) continue;
+        const d = wave.distributions[position]!;
+        return [
+          {
+            wave: wave.index,
+            position,
+            distributionId: d.distributionId,
+            originIds: d.originIds,
+            baseline: state.baselines?.[d.distributionId] ?? null,
+          },
+        ];
+      }
+      return [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** A distribution's item: where it is in the plan, its baseline and its outcome so far. */
+function distributionItem(
+  rotationId: string,
+  target: PlannedTarget,
+  state: RotationState,
+  sequence: number,
+): Item {
+  const wave = state.waves.find((w) => w.index === target.wave);
+  const d = wave?.distributions[target.position];
+  return {
+    pk: rotationPk(rotationId),
+    sk: distributionSk(target.wave, target.position),
+    rotationId,
+    distributionId: target.distributionId,
+    wave: target.wave,
+    position: target.position,
+    originIds: target.originIds,
+    outcome: d?.outcome ?? "pending",
+    ...(d?.changedOriginIds ? { changedOriginIds: d.changedOriginIds } : {}),
+    ...(d?.error !== undefined ? { error: d.error } : {}),
+    baseline: target.baseline,
+    sequence,
+  };
 }

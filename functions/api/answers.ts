@@ -347,12 +347,24 @@ export const RotationStateView = recorded({
           error: z.optional(z.string()),
         }),
       ),
+      size: optional(
+        z.int(),
+        "How many distributions the wave holds; `distributions` lists those of this page only (see distributionsNextToken). Absent in older records: then all are listed.",
+      ),
+      counts: optional(
+        z.record(z.enum(DISTRIBUTION_OUTCOMES), z.int()),
+        "The wave's distributions by outcome, all pages together.",
+      ),
       gate: z.optional(GateResultView),
     }),
   ),
   preflightAttempts: z.int(),
   lastPreflight: z.optional(z.array(ProbeResultView)),
   lastPreflightCompared: z.optional(PreflightComparisonView),
+  lastPreflightCount: optional(
+    z.int(),
+    "How many probes the last preflight made, when `lastPreflight` lists only the first of them (refused ones first).",
+  ),
   rollback: z.optional(recorded({ reason: z.enum(ROTATION_REASONS), actor: z.string(), detail: z.string() })),
   outcome: z.optional(
     recorded({ reason: z.optional(z.enum(ROTATION_REASONS)), detail: z.optional(z.string()) }),
@@ -360,6 +372,10 @@ export const RotationStateView = recorded({
   promoted: optional(
     recorded({ at: Timestamp, restorable: z.boolean() }),
     "Set once the new credential was promoted (AWSCURRENT). restorable: a rollback in the grace period puts the one before it back.",
+  ),
+  undeliveredNotifications: optional(
+    z.int(),
+    "Notifications SNS did not take; each is a notification-undelivered event in the history.",
   ),
   waitingFor: optional(
     recorded({ since: Timestamp, heldBy: z.array(DistributionClaimView) }),
@@ -382,12 +398,20 @@ export const RotationEventView = z.discriminatedUnion("type", [
         index: z.int(),
         canary: z.boolean(),
         targets: z.array(recorded({ distributionId: z.string(), originIds: z.array(z.string()) })),
+        size: optional(
+          z.int(),
+          "The wave's size when `targets` is empty because the plan is stored (`stored`).",
+        ),
       }),
     ),
     newIssuerArn: z.string(),
     replacementKey: optional(RecordedReplacementKey, "Absent in rotations planned before it was recorded."),
     baselines: Baselines,
     credentialSecret: z.optional(z.string()),
+    stored: optional(
+      recorded({ distributions: z.int() }),
+      "A plan of more distributions than one event holds: its targets and baselines are the rotation's distributions (GET /rotations/{id} pages them), not listed here.",
+    ),
   }),
   event("issued", {
     certificateArn: z.string(),
@@ -416,6 +440,10 @@ export const RotationEventView = z.discriminatedUnion("type", [
     ),
     deadlinePassed: z.boolean(),
     elapsedSeconds: z.optional(z.number()),
+    counts: optional(
+      recorded({ probes: z.int(), refused: z.int() }),
+      "When `probes` lists only the first of them (refused ones first): how many origins were judged and how many refused.",
+    ),
   }),
   event("swapped", {
     wave: z.int(),
@@ -445,12 +473,31 @@ export const RotationEventView = z.discriminatedUnion("type", [
   event("failed", { reason: z.enum(ROTATION_REASONS), detail: z.string() }),
   event("dry-run", {}),
   event("waiting-for-distributions", { heldBy: z.array(DistributionClaimView) }),
-  event("distributions-claimed", { distributionIds: z.array(z.string()), baselines: Baselines }),
+  event("notification-undelivered", {
+    notification: described(z.string(), "The notification's event (e.g. wave-completed)."),
+    error: described(z.string(), "Why SNS did not take it."),
+  }),
+  event("distributions-claimed", {
+    distributionIds: z.array(z.string()),
+    baselines: Baselines,
+    stored: optional(
+      recorded({ distributions: z.int() }),
+      "Too many distributions to list: how many were claimed; their new baselines are the rotation's distributions.",
+    ),
+  }),
 ]);
 
 export const RotationAnswer = z.object({
   rotation: RotationStateView,
+  distributionsNextToken: optional(
+    z.string(),
+    "More distributions than this page holds: pass it as nextToken for the next page.",
+  ),
   history: z.array(RotationEventView),
+  historyStart: optional(
+    z.int(),
+    "Sequence number of the first event in `history`; when above 0, older events are read with historyBefore=historyStart.",
+  ),
   control: optional(
     z.object({ kind: z.enum(CONTROL_POINT_KINDS), wave: z.int() }),
     "The control point the rotation waits at now, if any (where rollback/approve land).",

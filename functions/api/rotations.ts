@@ -11,6 +11,7 @@
 import type { X509Certificate } from "node:crypto";
 import type * as z from "zod/mini";
 import { awsErrorName } from "../adapters/errors.ts";
+import type { RotationPages } from "../adapters/rotation-pages.ts";
 import {
   InvalidListRequestError,
   InvalidNextTokenError,
@@ -19,11 +20,12 @@ import {
 import type { RotationSettings } from "../config/settings.ts";
 import { factsOf, ReplacementKeyError } from "../core/certificate.ts";
 import { tryParseCertificate } from "../core/pem.ts";
-import type {
-  PlannedCertificate,
-  RotationEvent,
-  RotationOverrides,
-  RotationState,
+import {
+  DEFAULT_HISTORY_PAGE,
+  type PlannedCertificate,
+  type RotationEvent,
+  type RotationOverrides,
+  type RotationState,
 } from "../core/rotation.ts";
 import {
   type ManagedAuthority,
@@ -55,7 +57,7 @@ import {
   worstCaseSeconds,
 } from "../workflow/plan.ts";
 import { conflict, notFound, RequestRefusedError, validationError } from "./http.ts";
-import type { AnswerOf, ListRotationsQuery, ROUTES, StartRotationBody } from "./schemas.ts";
+import type { AnswerOf, GetRotationQuery, ListRotationsQuery, ROUTES, StartRotationBody } from "./schemas.ts";
 
 export const DEFAULT_REASON = "manual rotation via API";
 
@@ -64,7 +66,7 @@ export const DEFAULT_REASON = "manual rotation via API";
  * Not the workflow's own dependencies (functions/workflow/rotation-workflow.ts RotationDeps).
  */
 export interface RotationRoutesDeps extends PlanDeps {
-  store: Pick<RotationReads, "activeRotationFor" | "statusOf" | "get" | "history" | "list" | "getControl"> & {
+  store: Pick<RotationReads, "activeRotationFor" | "statusOf" | "list" | "getControl"> & {
     /** POST /rotations releases the lock of a rotation whose execution died (start-rotation.ts). */
     releaseLock?(certificateArn: string, rotationId: string): Promise<void>;
   };
@@ -270,6 +272,17 @@ export async function listRotations(
   }
 }
 
+/** A rotation's page; a nextToken it did not hand out is a 400 naming the parameter. */
+async function readPage<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InvalidNextTokenError)
+      throw validationError([{ field: "nextToken", message: "is not a nextToken this rotation handed out" }]);
+    throw error;
+  }
+}
+
 /** The old certificate without its body (a public certificate, but bulky and of no use to an operator). */
 function withoutBody(old: PlannedCertificate): Omit<PlannedCertificate, "certificatePem"> {
   const { certificatePem: _body, ...rest } = old;
@@ -289,24 +302,36 @@ export function historyView(events: RotationEvent[]) {
 }
 
 /**
- * GET /rotations/{id}: the rotation's state and its history, and the control point it waits at when it
- * waits at one (kind and wave only: the callback id stays in the store).
+ * GET /rotations/{id}: the rotation's state with a page of its distributions (each wave with its size and
+ * counts for all pages), its newest events, and the control point it waits at when it waits at one (kind and
+ * wave only: the callback id stays in the store). The answer's size does not grow with the fleet.
  */
 export async function getRotation(
-  deps: Pick<RotationRoutesDeps, "store">,
+  deps: { store: Pick<RotationPages, "rotationPage" | "historyPage" | "getControl"> },
   rotationId: string,
+  query: z.output<typeof GetRotationQuery> = {},
 ): Promise<AnswerOf<typeof ROUTES.getRotation>> {
-  const state = await deps.store.get(rotationId);
-  if (!state) throw notFound(`no rotation ${rotationId}`);
+  const page = await readPage(() =>
+    deps.store.rotationPage(rotationId, {
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(query.nextToken !== undefined ? { nextToken: query.nextToken } : {}),
+    }),
+  );
+  if (!page) throw notFound(`no rotation ${rotationId}`);
   const [history, control] = await Promise.all([
-    deps.store.history(rotationId),
+    deps.store.historyPage(rotationId, {
+      limit: query.historyLimit ?? DEFAULT_HISTORY_PAGE,
+      ...(query.historyBefore !== undefined ? { before: query.historyBefore } : {}),
+    }),
     deps.store.getControl(rotationId),
   ]);
   return {
     status: 200,
     body: {
-      rotation: rotationView(state),
-      history: historyView(history),
+      rotation: rotationView(page.state),
+      ...(page.nextToken ? { distributionsNextToken: page.nextToken } : {}),
+      history: historyView(history.events),
+      historyStart: history.start,
       ...(control ? { control: { kind: control.kind, wave: control.wave } } : {}),
     },
   };

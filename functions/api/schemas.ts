@@ -16,7 +16,14 @@ import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { RenewalReason } from "../core/renewal.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
-import { RotationStatus } from "../core/rotation.ts";
+import {
+  DEFAULT_DISTRIBUTIONS_PAGE,
+  DEFAULT_HISTORY_PAGE,
+  MAX_DISTRIBUTIONS_PAGE,
+  MAX_HISTORY_PAGE,
+  MAX_HISTORY_SEQUENCE,
+  RotationStatus,
+} from "../core/rotation.ts";
 import { DriftKind } from "../core/tracking.ts";
 import type { OPERATOR_DECISIONS } from "../dispatch/control-rotation.ts";
 import type * as A from "./answers.ts";
@@ -218,6 +225,25 @@ export const ListRotationsQuery = z.strictObject({
   ),
 });
 
+export const GetRotationQuery = z.strictObject({
+  limit: optional(
+    wholeNumberText(1, MAX_DISTRIBUTIONS_PAGE),
+    `Distributions per page (default ${DEFAULT_DISTRIBUTIONS_PAGE}, at most ${MAX_DISTRIBUTIONS_PAGE}), in plan order; each wave says its size and counts for all pages.`,
+  ),
+  nextToken: optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,1024}$/, "is not a nextToken this rotation handed out")),
+    "The distributionsNextToken of the previous page.",
+  ),
+  historyLimit: optional(
+    wholeNumberText(1, MAX_HISTORY_PAGE),
+    `Events per page (default ${DEFAULT_HISTORY_PAGE}, at most ${MAX_HISTORY_PAGE}): the newest ones, in order.`,
+  ),
+  historyBefore: optional(
+    wholeNumberText(0, MAX_HISTORY_SEQUENCE + 1),
+    "Only events before this sequence number (the historyStart of a newer page): the next older page.",
+  ),
+});
+
 export const RotationPath = z.strictObject({
   id: described(
     z
@@ -316,6 +342,7 @@ export const ROUTES = {
     method: "GET",
     path: "/rotations/{id}",
     params: RotationPath,
+    query: GetRotationQuery,
     answers: answersOf<{ 200: typeof A.RotationAnswer }>(),
     errors: [404],
   },

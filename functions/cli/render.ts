@@ -173,7 +173,8 @@ export function describeEvent(event: RotationEventView): string {
     case "started":
       return `started by ${event.request.actor}${event.request.reason ? `: ${event.request.reason}` : ""}`;
     case "planned": {
-      const distributions = event.waves.reduce((n, w) => n + w.targets.length, 0);
+      const distributions =
+        event.stored?.distributions ?? event.waves.reduce((n, w) => n + w.targets.length, 0);
       // Rotations planned before the plan recorded the replacement key have none in their history.
       const key = event.replacementKey ? `; new key ${event.replacementKey.message}` : "";
       return `planned ${plural(event.waves.length, "wave")} over ${plural(distributions, "distribution")}${key}`;
@@ -183,7 +184,9 @@ export function describeEvent(event: RotationEventView): string {
     case "waiting-for-distributions":
       return `waiting for ${event.heldBy.map((h) => `${h.distributionId} (changed by rotation ${h.rotationId})`).join(", ")}: one rotation at a time per distribution`;
     case "distributions-claimed":
-      return `${plural(event.distributionIds.length, "distribution")} now this rotation's to change; baselines read again`;
+      return `${plural(event.stored?.distributions ?? event.distributionIds.length, "distribution")} now this rotation's to change; baselines read again`;
+    case "notification-undelivered":
+      return `notification ${event.notification} was not delivered: ${event.error}`;
     case "issued":
       return `issued ${shortArn(event.certificateArn)} (serial ${event.serial}, expires ${timestamp(event.notAfter)})`;
     case "trust-published": {
@@ -191,8 +194,11 @@ export function describeEvent(event: RotationEventView): string {
       return `trust bundle published to ${plural(event.targets.length, "target")} (${changed} changed)`;
     }
     case "preflight": {
-      const accepted = event.probes.filter((p) => p.accepted).length;
-      return `preflight attempt ${event.attempt}: ${accepted}/${event.probes.length} origins accept the new certificate${event.deadlinePassed ? " (deadline passed)" : ""}`;
+      const total = event.counts?.probes ?? event.probes.length;
+      const accepted = event.counts
+        ? total - event.counts.refused
+        : event.probes.filter((p) => p.accepted).length;
+      return `preflight attempt ${event.attempt}: ${accepted}/${total} origins accept the new certificate${event.deadlinePassed ? " (deadline passed)" : ""}`;
     }
     case "swapped":
       return event.outcome === "swapped"

@@ -175,7 +175,18 @@ export interface GateResult {
 export interface WaveState {
   index: number;
   canary: boolean;
+  /**
+   * The wave's distributions, in the plan's order. In the store's summary and in an API page they may be
+   * fewer than `size` (the rest are on other pages).
+   */
   distributions: DistributionState[];
+  /** How many distributions the wave holds (absent in older records: then `distributions.length`). */
+  size?: number;
+  /**
+   * The wave's distributions by outcome, where `distributions` may be a part of the wave (the store's
+   * summary, an API page); absent in the workflow's own state (there it has them all).
+   */
+  counts?: Record<DistributionOutcome, number>;
   status: "pending" | "swapping" | "baking" | "gated" | "passed" | "failed";
   gate?: GateResult;
 }
@@ -186,7 +197,8 @@ export type RotationEvent =
       type: "planned";
       at: string;
       old: PlannedCertificate;
-      waves: Array<Pick<Wave, "index" | "canary"> & { targets: SwapTarget[] }>;
+      /** `size`: the wave's distributions, when `targets` holds none of them (a `stored` plan). */
+      waves: Array<Pick<Wave, "index" | "canary"> & { targets: SwapTarget[]; size?: number }>;
       newIssuerArn: string;
       /** The replacement's key algorithm, following the new issuer's key, and why. */
       replacementKey: PlannedReplacementKey;
@@ -197,6 +209,12 @@ export type RotationEvent =
        * uses, so AWSPREVIOUS stays the previous credential. Absent in rotations planned before it existed.
        */
       credentialSecret?: string;
+      /**
+       * A plan too large to be one step's result (more than PLAN_INLINE_TARGETS distributions): its targets
+       * and baselines are in the store's distribution items, and the waves here carry only their sizes; the
+       * workflow reads them back in pages (applyPlannedTargets). Absent: everything is in this event.
+       */
+      stored?: { distributions: number };
     }
   | {
       type: "issued";
@@ -233,6 +251,11 @@ export type RotationEvent =
       deadlinePassed: boolean;
       /** Seconds from the first attempt's start to this attempt's end (absent in events before it was kept). */
       elapsedSeconds?: number;
+      /**
+       * When `probes` lists only the first PREFLIGHT_PROBES_LISTED (refused ones first): how many origins
+       * were judged, and how many refused. Absent: `probes` lists them all.
+       */
+      counts?: { probes: number; refused: number };
     }
   | {
       type: "swapped";
@@ -267,13 +290,21 @@ export type RotationEvent =
    * nothing swapped). Recorded when the holders first block it and whenever they change.
    */
   | { type: "waiting-for-distributions"; at: string; heldBy: DistributionClaim[] }
+  /**
+   * A notification SNS did not take (after the step's retries, or at once for a refusal a retry cannot
+   * fix): which one, and why. Counted in the state; the rotation goes on.
+   */
+  | { type: "notification-undelivered"; at: string; notification: string; error: string }
   /** Every distribution of the plan is this rotation's to change until it ends. */
   | {
       type: "distributions-claimed";
       at: string;
+      /** Every distribution claimed (empty when `stored`: then `count` says how many). */
       distributionIds: string[];
       /** The 5xx error rates before any change, read again once the other rotations were done. */
       baselines: Record<string, number | null>;
+      /** As for `planned`: the baselines are in the store's distribution items, read back in pages. */
+      stored?: { distributions: number };
     };
 
 /** A distribution another rotation is changing. */
@@ -301,10 +332,14 @@ export interface RotationState {
   lastPreflight?: ProbeResult[];
   /** What the last preflight attempt compared the new certificate's answers with. */
   lastPreflightCompared?: PreflightComparison;
+  /** In the store's summary: how many probes the last preflight made, when `lastPreflight` holds only some. */
+  lastPreflightCount?: number;
   rollback?: { reason: RotationReason; actor: string; detail: string };
   outcome?: { reason?: RotationReason; detail?: string };
   /** Set once the new credential is AWSCURRENT (whether the one before it can be put back). */
   promoted?: { at: string; restorable: boolean };
+  /** Notifications SNS did not take (each is a `notification-undelivered` event in the history). */
+  undeliveredNotifications?: number;
   /** Set while the rotation waits for distributions another rotation is changing: since when, and who. */
   waitingFor?: { since: string; heldBy: DistributionClaim[] };
 }
@@ -313,15 +348,30 @@ export function initialState(rotationId: string): RotationState {
   return { rotationId, status: "started", waves: [], preflightAttempts: 0 };
 }
 
+/**
+ * The waves with one distribution changed. Only the wave holding it is copied (a wave holds thousands of
+ * distributions at most; the fleet may hold more), so an event costs the size of one wave, not the fleet.
+ */
 function updateDistribution(
   state: RotationState,
   distributionId: string,
   change: (d: DistributionState) => DistributionState,
+  waveIndex?: number,
 ): WaveState[] {
-  return state.waves.map((wave) => ({
-    ...wave,
-    distributions: wave.distributions.map((d) => (d.distributionId === distributionId ? change(d) : d)),
-  }));
+  // The wave the event names first, then the others (an event may name a wave the distribution is not in).
+  const order = [...state.waves.entries()].sort(
+    ([, a], [, b]) => Number(b.index === waveIndex) - Number(a.index === waveIndex),
+  );
+  for (const [w, wave] of order) {
+    const at = wave.distributions.findIndex((d) => d.distributionId === distributionId);
+    if (at < 0) continue;
+    const distributions = wave.distributions.slice();
+    distributions[at] = change(distributions[at]!);
+    const waves = state.waves.slice();
+    waves[w] = { ...wave, distributions };
+    return waves;
+  }
+  return state.waves;
 }
 
 function updateWave(state: RotationState, index: number, change: (w: WaveState) => WaveState): WaveState[] {
@@ -347,9 +397,12 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
           index: w.index,
           canary: w.canary,
           status: "pending",
+          ...(w.size !== undefined ? { size: w.size } : {}),
           distributions: w.targets.map((t) => ({ ...t, outcome: "pending" as const })),
         })),
       };
+    case "notification-undelivered":
+      return { ...base, undeliveredNotifications: (state.undeliveredNotifications ?? 0) + 1 };
     case "waiting-for-distributions":
       return { ...base, waitingFor: { since: state.waitingFor?.since ?? event.at, heldBy: event.heldBy } };
     case "distributions-claimed": {
@@ -371,13 +424,16 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
       };
     case "trust-published":
       return { ...base, status: "trust-published", bundleSha256: event.bundleSha256 };
-    case "preflight":
+    case "preflight": {
+      const { lastPreflightCount: _, ...rest } = base;
       return {
-        ...base,
+        ...rest,
         preflightAttempts: event.attempt,
         lastPreflight: event.probes,
         ...(event.compared ? { lastPreflightCompared: event.compared } : {}),
+        ...(event.counts ? { lastPreflightCount: event.counts.probes } : {}),
       };
+    }
     case "swapped":
       return {
         ...base,
@@ -386,6 +442,7 @@ export function applyEvent(state: RotationState, event: RotationEvent): Rotation
           { ...state, waves: updateWave(state, event.wave, (w) => ({ ...w, status: "swapping" })) },
           event.distributionId,
           (d) => ({ ...d, outcome: event.outcome, changedOriginIds: event.changedOriginIds }),
+          event.wave,
         ),
       };
     case "deployed":
@@ -469,3 +526,145 @@ export function rotationIdFor(
   const normalizedSerial = serial.replaceAll(":", "").toLowerCase();
   return `rot-${safe}-${hash(`${certificateArn}|${normalizedSerial}`).slice(0, 16)}`;
 }
+
+/**
+ * Plans larger than this many distributions are not one step's result: their targets and baselines go to the
+ * store's distribution items and come back in pages of PLANNED_TARGETS_PAGE (a durable step's result is at
+ * most 256 KB; a page of 500 targets is ~40 KB, a 5,000-distribution plan inline ~360 KB).
+ */
+export const PLAN_INLINE_TARGETS = 500;
+/** A preflight attempt's event lists at most this many probes (refused first) and counts the rest. */
+export const PREFLIGHT_PROBES_LISTED = 50;
+export const PLANNED_TARGETS_PAGE = 500;
+
+/** One planned distribution as the store keeps it: its wave, its place in the wave, its baseline. */
+export interface PlannedTarget {
+  wave: number;
+  position: number;
+  distributionId: string;
+  originIds: string[];
+  baseline: number | null;
+}
+
+/** A page of planned targets read back from the store (a step result), and where the next page starts. */
+export interface PlannedTargetsPage {
+  targets: PlannedTarget[];
+  next?: string;
+}
+
+/** Every distribution of the plan with its wave, place and baseline, in wave order (what the store keeps). */
+export function plannedTargetsOf(state: RotationState): PlannedTarget[] {
+  return state.waves.flatMap((wave) =>
+    wave.distributions.map((d, position) => ({
+      wave: wave.index,
+      position,
+      distributionId: d.distributionId,
+      originIds: d.originIds,
+      baseline: state.baselines?.[d.distributionId] ?? null,
+    })),
+  );
+}
+
+/**
+ * The form of an event that a step returns (its durable checkpoint): the event itself, except a plan (or a
+ * claim's new baselines) over PLAN_INLINE_TARGETS distributions, whose per-distribution part the store
+ * keeps (it writes it from the whole event) and the workflow reads back in pages.
+ */
+export function checkpointForm<E extends RotationEvent>(event: E): E;
+export function checkpointForm(event: RotationEvent): RotationEvent {
+  if (event.type === "planned") {
+    const count = event.waves.reduce((n, w) => n + w.targets.length, 0);
+    if (count <= PLAN_INLINE_TARGETS) return event;
+    return {
+      ...event,
+      waves: event.waves.map((w) => ({
+        index: w.index,
+        canary: w.canary,
+        targets: [],
+        size: w.targets.length,
+      })),
+      baselines: {},
+      stored: { distributions: count },
+    };
+  }
+  if (event.type === "preflight" && event.probes.length > PREFLIGHT_PROBES_LISTED) {
+    const refused = event.probes.filter((p) => !p.accepted);
+    return {
+      ...event,
+      probes: [...refused, ...event.probes.filter((p) => p.accepted)].slice(0, PREFLIGHT_PROBES_LISTED),
+      counts: { probes: event.probes.length, refused: refused.length },
+    };
+  }
+  if (event.type === "distributions-claimed" && event.distributionIds.length > PLAN_INLINE_TARGETS) {
+    return {
+      ...event,
+      distributionIds: [],
+      baselines: {},
+      stored: { distributions: event.distributionIds.length },
+    };
+  }
+  return event;
+}
+
+/**
+ * A page of a stored plan read back: each target joins its wave (in place) with its baseline; with
+ * `baselinesOnly` (a claim's new baselines) only the baselines change. Pure; a target of no planned wave is
+ * ignored.
+ */
+export function applyPlannedTargets(
+  state: RotationState,
+  page: PlannedTargetsPage,
+  options: { baselinesOnly?: boolean } = {},
+): RotationState {
+  const baselines = { ...state.baselines };
+  for (const t of page.targets) baselines[t.distributionId] = t.baseline;
+  if (options.baselinesOnly) return { ...state, baselines };
+  const byWave = new Map<number, PlannedTarget[]>();
+  for (const t of page.targets) {
+    const list = byWave.get(t.wave);
+    if (list) list.push(t);
+    else byWave.set(t.wave, [t]);
+  }
+  const waves = state.waves.map((wave) => {
+    const added = byWave.get(wave.index);
+    if (!added) return wave;
+    return {
+      ...wave,
+      distributions: [
+        ...wave.distributions,
+        ...added.map((t) => ({
+          distributionId: t.distributionId,
+          originIds: t.originIds,
+          outcome: "pending" as const,
+        })),
+      ],
+    };
+  });
+  return { ...state, baselines, waves };
+}
+
+/** Whether every planned distribution is in the state (a stored plan read back whole). */
+export function planComplete(state: RotationState): boolean {
+  return state.waves.every((w) => w.size === undefined || w.distributions.length >= w.size);
+}
+
+/** How many of the wave's distributions have each outcome. */
+export function outcomeCounts(wave: Pick<WaveState, "distributions">): Record<DistributionOutcome, number> {
+  const counts: Record<DistributionOutcome, number> = {
+    pending: 0,
+    swapped: 0,
+    "rolled-back": 0,
+    "rollback-failed": 0,
+    "not-presenting": 0,
+  };
+  for (const d of wave.distributions) counts[d.outcome] += 1;
+  return counts;
+}
+
+/** Pages of a rotation (GET /rotations/{id}): distributions in plan order, and its newest events. */
+export const DEFAULT_DISTRIBUTIONS_PAGE = 100;
+export const MAX_DISTRIBUTIONS_PAGE = 1000;
+export const DEFAULT_HISTORY_PAGE = 200;
+export const MAX_HISTORY_PAGE = 1000;
+/** History sequence numbers are 0..MAX_HISTORY_SEQUENCE (six digits in the store's keys). */
+export const MAX_HISTORY_SEQUENCE = 999_999;

@@ -5,7 +5,7 @@
  * (signed-table.ts): no SDK client, nothing here can issue, publish or start anything.
  */
 import { InventoryReads } from "../adapters/inventory-reads.ts";
-import { RotationReads } from "../adapters/rotation-reads.ts";
+import { RotationPages } from "../adapters/rotation-pages.ts";
 import { SignedTable } from "../adapters/signed-table.ts";
 import type { AwsCredentials } from "../adapters/sigv4.ts";
 import type { TableReads, TableWrites } from "../adapters/table-reads.ts";
@@ -58,8 +58,8 @@ export function certificatesDepsFrom(
 export function rotationReadDepsFrom(
   config: TableApiConfig,
   clients: TableReadClients = {},
-): Pick<RotationRoutesDeps, "store"> {
-  return { store: new RotationReads(tableReadsOf(config, clients)) };
+): { store: RotationPages } {
+  return { store: new RotationPages(tableReadsOf(config, clients)) };
 }
 
 /** The deployed functions' dependencies, built on the first call of each cold start. */

@@ -89,6 +89,7 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
     workflowRoleArn: config.workflowRoleArn,
   });
   const notifier = new Notifier(aws.sns, config.topicArn);
+  const metrics = new DistributionMetrics(aws.cloudwatch);
   return {
     settings: config.settings,
     now,
@@ -103,9 +104,10 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
       announcements: trustAnnouncements(dynamo, config.tableName, config.targets.eventBus ?? ""),
     }),
     acknowledgements: new AcknowledgementStore(aws.s3, config.bucketName),
-    metrics: new DistributionMetrics(aws.cloudwatch),
+    metrics,
     store: new RotationStore(dynamo, { tableName: config.tableName }),
     notify: (notification) => notifier.publish(notification),
+    countMetric: (name, value) => metrics.count(name, value),
     log: logLine,
   };
 }

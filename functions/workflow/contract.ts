@@ -11,6 +11,7 @@ import type { Notification } from "../core/notifications.ts";
 import type {
   ControlPointKind,
   DistributionClaim,
+  PlannedTargetsPage,
   RotationEvent,
   RotationRequest,
   RotationState,
@@ -47,6 +48,11 @@ export interface RotationStorePort {
   ): Promise<{ claimed: true } | { claimed: false; heldBy: DistributionClaim[] }>;
   releaseDistributions(rotationId: string, distributionIds: readonly string[]): Promise<unknown>;
   record(state: RotationState, event: RotationEvent, sequence: number): Promise<unknown>;
+  /** A page of the distributions a plan too large for one step keeps in the store (RotationReads). */
+  plannedTargetsPage(
+    rotationId: string,
+    options: { limit: number; next?: string; summary: RotationState },
+  ): Promise<PlannedTargetsPage>;
   setControl(rotationId: string, control: ControlPoint | undefined): Promise<unknown>;
   /**
    * A rollback an operator asked for between control points (absent: none asked for), read at the
@@ -88,6 +94,8 @@ export interface RotationDeps {
   metrics: Pick<DistributionMetrics, "errorRates" | "errorRateReadings">;
   store: RotationStorePort;
   notify(notification: Notification): Promise<unknown>;
+  /** Adds to a metric of the service's namespace (CloudWatch); absent: nothing is counted. */
+  countMetric?(name: string, value: number): Promise<unknown>;
   probe?: typeof probeAll;
   faults?: StepFaults;
   log?: (message: string, data?: Record<string, unknown>) => void;

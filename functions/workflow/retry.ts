@@ -16,7 +16,16 @@
 import type { RetryDecision } from "@aws/durable-execution-sdk-js";
 
 /** AWS error codes of client faults a retry cannot fix. */
-const FINAL_AWS_ERRORS = new Set(["AccessDeniedException", "ValidationException", "InvalidArgument"]);
+const FINAL_AWS_ERRORS = new Set([
+  "AccessDeniedException",
+  "ValidationException",
+  "InvalidArgument",
+  // SNS Publish: a message it refuses (too large, a bad attribute), a topic that is gone, a denied publish.
+  "InvalidParameterException",
+  "InvalidParameterValueException",
+  "NotFoundException",
+  "AuthorizationErrorException",
+]);
 
 export function isRetryable(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return true;

@@ -14,7 +14,11 @@ import type { RotationSettings } from "../config/settings.ts";
 import { type NotificationEvent, rotationNotification } from "../core/notifications.ts";
 import {
   applyEvent,
+  applyPlannedTargets,
+  checkpointForm,
   initialState,
+  PLANNED_TARGETS_PAGE,
+  planComplete,
   type RotationEvent,
   type RotationRequest,
   type RotationState,
@@ -43,6 +47,11 @@ export interface Rotation {
   /** Now, as recorded in events: read it inside a step only. */
   at(): string;
   record<E extends RotationEvent>(name: string, produce: () => Promise<E>): Promise<E>;
+  /**
+   * After a `planned` (or `distributions-claimed`) event whose distributions the store keeps (`stored`):
+   * read them back in pages, one step each (`<name>:<page>`), into the state.
+   */
+  readStored(name: string, options?: { baselinesOnly?: boolean }): Promise<void>;
   act<T>(name: string, run: () => Promise<T>): Promise<T>;
   notify(name: string, event: NotificationEvent, detail?: Record<string, unknown>): Promise<void>;
   control(name: string, kind: ControlPoint["kind"], wave: number, seconds: number): Promise<ControlAction>;
@@ -88,16 +97,42 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
     act,
 
     async record<E extends RotationEvent>(name: string, produce: () => Promise<E>): Promise<E> {
+      // The store writes the whole event (a large plan's distributions as their own items); the step's
+      // result is the form a checkpoint can hold (core/rotation.ts checkpointForm), folded on every replay.
       const event = (await act(name, async () => {
         const produced = await produce();
         await deps.store.record(applyEvent(state, produced), produced, sequence);
-        return produced;
+        return checkpointForm(produced);
       })) as E;
       state = applyEvent(state, event);
       sequence += 1;
       return event;
     },
 
+    async readStored(name, options = {}) {
+      let next: string | undefined;
+      for (let page = 1; ; page += 1) {
+        const summary = state;
+        const read = await act(`${name}:${page}`, () =>
+          deps.store.plannedTargetsPage(rotationId, {
+            limit: PLANNED_TARGETS_PAGE,
+            summary,
+            ...(next ? { next } : {}),
+          }),
+        );
+        state = applyPlannedTargets(state, read, options);
+        next = read.next;
+        if (!next) break;
+      }
+      if (!options.baselinesOnly && !planComplete(state))
+        throw new Error(`the stored plan of rotation ${rotationId} is incomplete`);
+    },
+
+    /**
+     * A notification that SNS does not take is never dropped silently: it is recorded in the rotation's
+     * history (`notification-undelivered`), counted in its state and in the NotificationsUndelivered metric,
+     * and the rotation goes on.
+     */
     async notify(name, event, detail = {}) {
       const snapshot = state;
       try {
@@ -106,7 +141,26 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
           return true;
         });
       } catch (error) {
-        log("notification failed", { event, error: (error as Error).message });
+        const message = (error as Error).message.slice(0, 500);
+        log("notification failed", { event, error: message });
+        try {
+          await this.record(`notify:${name}:undelivered`, async () => {
+            // Best effort: a metric that cannot be written must not keep the record from being written.
+            await deps
+              .countMetric?.("NotificationsUndelivered", 1)
+              .catch((metricError: unknown) =>
+                log("metric not written", { error: (metricError as Error).message }),
+              );
+            return {
+              type: "notification-undelivered",
+              at: deps.now().toISOString(),
+              notification: event,
+              error: message,
+            };
+          });
+        } catch (recordError) {
+          log("undelivered notification not recorded", { event, error: (recordError as Error).message });
+        }
       }
     },
 

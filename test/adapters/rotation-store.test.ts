@@ -8,6 +8,7 @@ import { type DynamoDBClient, GetItemCommand, QueryCommand } from "@aws-sdk/clie
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsErrorName } from "../../functions/adapters/errors.ts";
+import { RotationPages } from "../../functions/adapters/rotation-pages.ts";
 import {
   InvalidListRequestError,
   InvalidNextTokenError,
@@ -705,5 +706,161 @@ describe("control", () => {
     expect(await store.getControl("rot-ctl")).toBeUndefined();
     await store.setControl("rot-ctl", undefined);
     expect(await store.get("rot-ctl")).toEqual(foldEvents("rot-ctl", [started!]));
+  });
+});
+
+describe("sizes that do not grow with the fleet (issue 12)", () => {
+  /** A store whose client counts every PutItem and the bytes of its request. */
+  async function countingStore() {
+    tables += 1;
+    const table = `rotations-${tables}`;
+    const counting = dynamoDbClient(dynamo.endpoint, { maxAttempts: 1 });
+    await createRotationTable(counting, table);
+    const writes = { puts: 0, bytes: 0 };
+    counting.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "PutItemCommand") {
+          writes.puts += 1;
+          writes.bytes += Buffer.byteLength(String((args.request as { body?: unknown }).body ?? ""));
+        }
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "countWrites" },
+    );
+    return { store: new RotationStore(counting, { tableName: table }), writes, client: counting, table };
+  }
+
+  /** A rotation planned over `n` distributions (canary 1, half, the rest), ids of one width. */
+  function planOf(n: number, certificateArn = CERT): RotationEvent[] {
+    const [started, planned] = rotationEvents(certificateArn);
+    const ids = Array.from({ length: n }, (_, i) => `E${String(i).padStart(12, "0")}`);
+    const half = Math.ceil((n - 1) / 2);
+    const waves = [ids.slice(0, 1), ids.slice(1, 1 + half), ids.slice(1 + half)].map((wave, index) => ({
+      index,
+      canary: index === 0,
+      targets: wave.map((distributionId) => ({ distributionId, originIds: ["api"] })),
+    }));
+    return [
+      started!,
+      {
+        ...(planned as Extract<RotationEvent, { type: "planned" }>),
+        waves,
+        baselines: Object.fromEntries(ids.map((id, i) => [id, i % 3 === 0 ? null : i / n])),
+      },
+    ];
+  }
+
+  /** Records the plan, then one swap in the last wave; what that swap's record wrote. */
+  async function swapAfterPlanOf(n: number) {
+    const { store, writes, client } = await countingStore();
+    const rotationId = `rot-scale-${n}`;
+    const events = planOf(n);
+    let state = foldEvents(rotationId, []);
+    for (const [sequence, event] of events.entries()) {
+      state = applyEvent(state, event);
+      await store.record(state, event, sequence);
+    }
+    const planWrites = { ...writes };
+    const last = state.waves[2]!;
+    const swap: RotationEvent = {
+      type: "swapped",
+      at: at(20),
+      wave: 2,
+      distributionId: last.distributions[last.distributions.length - 1]!.distributionId,
+      outcome: "swapped",
+      changedOriginIds: ["api"],
+    };
+    writes.puts = 0;
+    writes.bytes = 0;
+    state = applyEvent(state, swap);
+    await store.record(state, swap, events.length);
+    client.destroy();
+    return { store, rotationId, state, planWrites, swapWrites: { ...writes } };
+  }
+
+  it("a recorded swap writes the same few items whatever the fleet's size; a plan writes each distribution once", async () => {
+    const small = await swapAfterPlanOf(100);
+    const large = await swapAfterPlanOf(3_000);
+    // history, the distribution, the summary: three puts, the same bytes (ids are of one width).
+    expect(small.swapWrites.puts).toBe(3);
+    expect(large.swapWrites.puts).toBe(3);
+    expect(Math.abs(large.swapWrites.bytes - small.swapWrites.bytes)).toBeLessThan(64);
+    expect(large.swapWrites.bytes).toBeLessThan(8 * 1024);
+    // started (history + state), planned (history + state + one item per distribution).
+    expect(small.planWrites.puts).toBe(4 + 100);
+    expect(large.planWrites.puts).toBe(4 + 3_000);
+    // The whole state reads back, the plan's order and baselines included.
+    const whole = await large.store.get(large.rotationId);
+    expect(whole).toEqual(large.state);
+  }, 120_000);
+
+  it("keeps the summary and the planned event small, and the distributions as their own items", async () => {
+    const { store, rotationId } = await swapAfterPlanOf(3_000);
+    const summary = await store.summaryOf(rotationId);
+    expect(summary?.waves.map((w) => w.distributions.length)).toEqual([0, 0, 0]);
+    const none = { pending: 0, swapped: 0, "rolled-back": 0, "rollback-failed": 0, "not-presenting": 0 };
+    expect(summary?.waves.map((w) => w.counts)).toEqual([
+      { ...none, pending: 1 },
+      { ...none, pending: 1_500 },
+      { ...none, pending: 1_498, swapped: 1 },
+    ]);
+    expect(summary?.baselines).toBeUndefined();
+    expect(JSON.stringify(summary).length).toBeLessThan(8 * 1024);
+    const planned = (await store.history(rotationId)).find((e) => e.type === "planned");
+    expect(planned).toMatchObject({ stored: { distributions: 3_000 }, baselines: {} });
+    expect(JSON.stringify(planned).length).toBeLessThan(4 * 1024);
+  }, 120_000);
+
+  it("pages a rotation's distributions in plan order, and refuses a token it did not hand out", async () => {
+    const { store, rotationId, state } = await swapAfterPlanOf(1_001);
+    const seen: string[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      const page = await new RotationPages(store.tableReads).rotationPage(rotationId, {
+        limit: 300,
+        ...(nextToken ? { nextToken } : {}),
+      });
+      pages += 1;
+      expect(page?.state.waves.map((w) => w.size)).toEqual([1, 500, 500]);
+      for (const wave of page!.state.waves) seen.push(...wave.distributions.map((d) => d.distributionId));
+      nextToken = page?.nextToken;
+    } while (nextToken);
+    expect(pages).toBe(4);
+    expect(seen).toEqual(state.waves.flatMap((w) => w.distributions.map((d) => d.distributionId)));
+
+    const first = await new RotationPages(store.tableReads).rotationPage(rotationId, { limit: 10 });
+    const other = await swapAfterPlanOf(20);
+    await expect(
+      new RotationPages(other.store.tableReads).rotationPage(other.rotationId, {
+        nextToken: first!.nextToken!,
+      }),
+    ).rejects.toThrow(InvalidNextTokenError);
+    await expect(
+      new RotationPages(store.tableReads).rotationPage(rotationId, { nextToken: "not-a-token" }),
+    ).rejects.toThrow(InvalidNextTokenError);
+    await expect(
+      new RotationPages(store.tableReads).rotationPage(rotationId, { limit: 1_001 }),
+    ).rejects.toThrow(InvalidListRequestError);
+  }, 120_000);
+
+  it("pages the history newest first, each page in order, with the sequence it starts at", async () => {
+    const { store } = await freshStore();
+    const events = rotationEvents();
+    let state = foldEvents("rot-history", []);
+    for (const [sequence, event] of events.entries()) {
+      state = applyEvent(state, event);
+      await store.record(state, event, sequence);
+    }
+    const newest = await new RotationPages(store.tableReads).historyPage("rot-history", { limit: 5 });
+    expect(newest).toEqual({ events: events.slice(-5), start: events.length - 5 });
+    const older = await new RotationPages(store.tableReads).historyPage("rot-history", {
+      limit: 5,
+      before: newest.start,
+    });
+    expect(older).toEqual({ events: events.slice(-10, -5), start: events.length - 10 });
+    expect(
+      await new RotationPages(store.tableReads).historyPage("rot-history", { limit: 5, before: 0 }),
+    ).toEqual({ events: [], start: 0 });
   });
 });

@@ -152,6 +152,7 @@ describe("the rotation workflow", () => {
       "acm:SearchCertificates",
       "cloudfront:ListDistributions",
       "cloudwatch:GetMetricData",
+      "cloudwatch:PutMetricData",
     ]);
   });
 
@@ -263,6 +264,7 @@ describe("the rotation workflow", () => {
       "dynamodb:DeleteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
+      "dynamodb:Query",
       "dynamodb:UpdateItem",
     ]);
   });

@@ -6,6 +6,7 @@
  */
 import { ImportCertificateCommand } from "@aws-sdk/client-acm";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
@@ -102,11 +103,18 @@ export interface FleetOptions {
    * and the service's mark) or "operator" (by hand, without tags: a lineage's first rotation).
    */
   oldImportedBy?: "service" | "operator";
+  /**
+   * How many origins the distributions share (distribution i presents to origin i mod sharedOrigins);
+   * default one origin per distribution. A large fleet stays cheap: hundreds of distributions, a few servers.
+   */
+  sharedOrigins?: number;
 }
 
 export interface Fleet {
   standins: Standins;
   store: RotationStore;
+  /** The rotation table's client and name, for tests that read its items as stored. */
+  table: { client: DynamoDBClient; name: string };
   inventory: InventoryStore;
   /** Rollbacks asked for between control points, as the API records them. */
   rollbackRequests: RollbackRequests;
@@ -291,16 +299,23 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     // Origins and the distributions that present the old certificate to them.
     const origins = new Map<string, FleetOrigin>();
     const distributionIds: string[] = [];
+    const started: FleetOrigin[] = [];
     for (let i = 0; i < options.distributions; i += 1) {
-      const name = `origin-${i + 1}`;
-      const origin = await startFleetOrigin(
-        options.origin ?? "node",
-        name,
-        serverIdentity,
-        oldTrustPem,
-        options.originAnswers?.[i],
-      );
-      cleanups.push(() => origin.stop());
+      const shared = options.sharedOrigins === undefined ? i : i % options.sharedOrigins;
+      const name = `origin-${shared + 1}`;
+      let origin = started[shared];
+      if (!origin) {
+        const server = await startFleetOrigin(
+          options.origin ?? "node",
+          name,
+          serverIdentity,
+          oldTrustPem,
+          options.originAnswers?.[shared],
+        );
+        cleanups.push(() => server.stop());
+        started[shared] = server;
+        origin = server;
+      }
       const config = buildDistributionConfig({
         origins: 1,
         mtlsArns: [oldCertificateArn],
@@ -328,6 +343,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
 
     return {
       standins,
+      table: { client: dynamoClient, name: "mtls-rotator" },
       store,
       rollbackRequests,
       inventory,

@@ -39,6 +39,9 @@ export const STAR_RESOURCES: Record<string, string> = {
   "cloudwatch:GetMetricData":
     "the reference's only resource type for it is an optional CloudWatch `dataset`; metrics (AWS/CloudFront " +
     "5xxErrorRate, read by the health gate) have no ARN, so reading them is granted on '*'",
+  "cloudwatch:PutMetricData":
+    "the same: metrics have no ARN; writing is held to the service's namespace by the cloudwatch:namespace " +
+    "condition (the workflow's NotificationsUndelivered counter)",
 };
 
 /** Resource types of the dataset that AWS's documentation accepts for an action beyond its listed ones. */

@@ -57,6 +57,7 @@ function start(f: Fleet) {
     releaseLock: (arn, id) => f.store.releaseLock(arn, id),
     claimDistributions: (id, arn, ids, options) => f.store.claimDistributions(id, arn, ids, options),
     releaseDistributions: (id, ids) => f.store.releaseDistributions(id, ids),
+    plannedTargetsPage: (id, options) => f.store.plannedTargetsPage(id, options),
     setControl: (id, control) => f.store.setControl(id, control),
     record: (state, event, sequence) => {
       writes.push({ sequence, type: event.type });

@@ -77,9 +77,13 @@ function waveRows(waves: WaveView[]): string[] {
   const statusWidth = Math.max(0, ...waves.map((w) => w.status.length));
   const rows: string[] = [];
   for (const wave of waves) {
-    const distributions = wave.distributions
-      .map((d) => `${d.distributionId} ${d.outcome}${d.error ? ` (${d.error})` : ""}`)
-      .join(", ");
+    const listed = wave.distributions.map(
+      (d) => `${d.distributionId} ${d.outcome}${d.error ? ` (${d.error})` : ""}`,
+    );
+    // The API answers a page of a large wave: say how many more, and their outcomes.
+    const more = (wave.size ?? wave.distributions.length) - wave.distributions.length;
+    if (more > 0) listed.push(`… ${more} more (${countsText(wave.counts)})`);
+    const distributions = listed.join(", ");
     rows.push(
       `  ${waveTitle(wave).padEnd(titleWidth)}  ${wave.status.padEnd(statusWidth)}  ${distributions}`,
     );
@@ -91,6 +95,14 @@ function waveRows(waves: WaveView[]): string[] {
     }
   }
   return rows;
+}
+
+/** A wave's distributions by outcome, all pages: "2 swapped, 1 pending". */
+function countsText(counts: WaveView["counts"]): string {
+  return Object.entries(counts ?? {})
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([outcome, n]) => `${n} ${outcome}`)
+    .join(", ");
 }
 
 /** The full view drawn on a terminal. */
@@ -121,7 +133,10 @@ export function watchFrame(detail: RotationAnswer, now: Date, intervalMs: number
 export function watchLog(detail: RotationAnswer): Array<{ key: string; text: string }> {
   const state = detail.rotation;
   return [
-    ...detail.history.map((e, i) => ({ key: `event:${i}`, text: `${clock(e.at)}  ${describeEvent(e)}` })),
+    ...detail.history.map((e, i) => ({
+      key: `event:${(detail.historyStart ?? 0) + i}`,
+      text: `${clock(e.at)}  ${describeEvent(e)}`,
+    })),
     { key: "status", text: statusLine(state) },
     ...state.waves.map((w) => ({ key: `wave:${w.index}`, text: `  ${waveLine(w)}` })),
     { key: "waiting", text: waitingLines(detail).join("\n") },

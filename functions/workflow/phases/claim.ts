@@ -8,10 +8,12 @@
  * The claims are released when the rotation ends (phases/end.ts), after its rollback if any.
  */
 import { worstCaseSeconds } from "../../config/settings.ts";
-import { type DistributionClaim, RotationReason } from "../../core/rotation.ts";
+import { type DistributionClaim, type RotationEvent, RotationReason } from "../../core/rotation.ts";
 import type { Rotation } from "../steps.ts";
 import type { Stop } from "./abort.ts";
 import { LOCK_LEASE_MARGIN_SECONDS } from "./lock.ts";
+
+type ClaimedEvent = Extract<RotationEvent, { type: "distributions-claimed" }>;
 
 /** How long a rotation waits for distributions another rotation is changing, at most. */
 export const DISTRIBUTION_WAIT_SECONDS = 6 * 3600;
@@ -51,8 +53,8 @@ export async function claimDistributions(r: Rotation): Promise<Stop | undefined>
     if (outcome.claimed) {
       // Claimed at once: nothing to record (the plan names the distributions). After a wait: say so, and
       // measure the starting point again.
-      if (r.state.waitingFor)
-        await r.record(`claim:${attempt}:claimed`, async () => {
+      if (r.state.waitingFor) {
+        const claimed = await r.record(`claim:${attempt}:claimed`, async (): Promise<ClaimedEvent> => {
           const now = r.deps.now();
           return {
             type: "distributions-claimed",
@@ -65,6 +67,9 @@ export async function claimDistributions(r: Rotation): Promise<Stop | undefined>
             ),
           };
         });
+        // Too many to be one step's result: the new baselines come back from the store, a page a step.
+        if (claimed.stored) await r.readStored(`claim:${attempt}:baselines`, { baselinesOnly: true });
+      }
       return undefined;
     }
     if (!r.state.waitingFor || !sameHolders(r.state.waitingFor.heldBy, outcome.heldBy))

@@ -76,6 +76,9 @@ export async function plan(r: Rotation): Promise<Stop | undefined> {
         credentialSecret,
       };
     });
+    // A plan too large for one step's result: its distributions come back from the store, a page a step.
+    if (r.state.waves.some((w) => w.size !== undefined && w.distributions.length < w.size))
+      await r.readStored("plan:targets");
   } catch (error) {
     // Nothing exists yet but the lock: end failed, releasing it (never leave a certificate locked).
     return {

@@ -28,6 +28,9 @@ import type { Stop } from "./abort.ts";
 import { issuanceOf } from "./issue.ts";
 import { credentialSecretOf } from "./plan.ts";
 
+/** Refusals a preflight abort names (the rest are counted). */
+const REFUSALS_NAMED = 10;
+
 /** The distributions the rotation swaps, with their origins. */
 function targetsOf(state: RotationState) {
   return state.waves.flatMap((w) => w.distributions);
@@ -131,6 +134,22 @@ async function currentIdentity(
   };
 }
 
+/**
+ * A probe that asks each endpoint (host, port, path) once, however many distributions' origins lead to it
+ * (a fleet of thousands of distributions on a few origins makes a few requests, not thousands), and answers
+ * every target with its endpoint's result, in the order asked.
+ */
+export function eachEndpointOnce(probe: typeof probeAll): typeof probeAll {
+  return async (endpoints, identity, options) => {
+    const keyOf = (e: OriginEndpoint) => JSON.stringify([e.host, e.port, e.path ?? ""]);
+    const unique = new Map<string, OriginEndpoint>();
+    for (const e of endpoints) if (!unique.has(keyOf(e))) unique.set(keyOf(e), e);
+    const results = await probe([...unique.values()], identity, options);
+    const byKey = new Map([...unique.keys()].map((key, i) => [key, results[i]!]));
+    return endpoints.map((e) => ({ ...byKey.get(keyOf(e))!, target: e.target }));
+  };
+}
+
 /** Only what a probe needs (no proof settings in the probe's input). */
 function asEndpoint({ target, host, port, path }: PreflightOrigin): OriginEndpoint {
   return { target, host, port, path };
@@ -196,7 +215,7 @@ export async function probeAgainstCurrent(
       origins.flatMap((o) => (o.proof !== "probe" && o.ackId ? [o.ackId] : [])),
     ),
   ]);
-  const probe = r.deps.probe ?? probeAll;
+  const probe = eachEndpointOnce(r.deps.probe ?? probeAll);
   const options = { originServerCaPem: r.settings.originServerCaPem };
   const endpoints = probed.map(asEndpoint);
   const [withNew, withCurrent] =
@@ -256,13 +275,17 @@ export async function preflight(r: Rotation): Promise<Stop | undefined> {
       };
     }
     startedAt ??= Date.parse(result.at);
+    // A large fleet's event lists the first refusals and counts them all (core/rotation.ts checkpointForm).
     const refused = result.probes.filter((p) => !p.accepted);
-    if (refused.length === 0) return undefined;
+    const refusedCount = result.counts?.refused ?? refused.length;
+    if (refusedCount === 0) return undefined;
     if (result.deadlinePassed) {
+      const named = refused.slice(0, REFUSALS_NAMED).map(describeRefusal).join(", ");
+      const more = refusedCount - Math.min(refused.length, REFUSALS_NAMED);
       return {
         status: "aborted",
         reason: RotationReason.PreflightRefused,
-        detail: `origins refused the new certificate: ${refused.map(describeRefusal).join(", ")}`,
+        detail: `origins refused the new certificate: ${named}${more > 0 ? `, and ${more} more (of ${refusedCount}: GET /rotations/${r.id})` : ""}`,
       };
     }
     // Until the next attempt, but never past the deadline (an execution recorded before elapsedSeconds was

@@ -8,6 +8,7 @@ import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
+import { RotationPages } from "../../../functions/adapters/rotation-pages.ts";
 import type { RotationRoutesDeps } from "../../../functions/api/rotations.ts";
 import type { RotationSettings } from "../../../functions/config/settings.ts";
 import { managedAuthorityOf } from "../../../functions/core/tracking.ts";
@@ -85,7 +86,7 @@ async function apiOverFleet(distributions: number) {
       ),
     get: (id: string) =>
       call(
-        getRotationHandler(async () => deps, quiet),
+        getRotationHandler(async () => ({ store: new RotationPages(fleet.store.tableReads) }), quiet),
         "GET /rotations/{id}",
         { params: { id } },
       ),

@@ -14,6 +14,7 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { AcmAdapter } from "../../../functions/adapters/acm.ts";
+import { RotationPages } from "../../../functions/adapters/rotation-pages.ts";
 import { RotationStore } from "../../../functions/adapters/rotation-store.ts";
 import {
   ControlAnswer,
@@ -774,7 +775,7 @@ describe("GET /rotations and GET /rotations/{id}", () => {
     );
   const get = (id: string) =>
     invoke(
-      getRotationHandler(async () => f.deps, quiet),
+      getRotationHandler(async () => ({ store: new RotationPages(store.tableReads) }), quiet),
       apiEvent("GET /rotations/{id}", { params: { id } }),
     );
 
@@ -880,7 +881,7 @@ describe("POST /rotations/{id}/rollback and /approve (delivery and refusals)", (
     await store.setControl(waiting, { callbackId: "cb-bake-0", kind: "bake", wave: 0 });
     // GET shows where a decision would land, never the callback id.
     const shown = await invoke(
-      getRotationHandler(async () => f.deps, quiet),
+      getRotationHandler(async () => ({ store: new RotationPages(store.tableReads) }), quiet),
       apiEvent("GET /rotations/{id}", { params: { id: waiting } }),
     );
     expect(shown.body.control).toEqual({ kind: "bake", wave: 0 });
