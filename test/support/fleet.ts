@@ -65,6 +65,11 @@ export type { FleetOrigin };
 
 export interface FleetOptions {
   distributions: number;
+  /**
+   * How many origins the distributions share (distribution i uses origin i mod this), for fleets of
+   * thousands of distributions; default: an origin of its own for each distribution.
+   */
+  sharedOrigins?: number;
   origin?: "node" | "nginx";
   /** Key of the certificate in service (default: P-256, or RSA-2048 under an RSA CA). */
   keyAlgorithm?: SupportedKeyAlgorithm;
@@ -128,6 +133,7 @@ export interface Fleet {
   /** Server CA the origins' own certificates chain to (for clients verifying origins). */
   serverCaPem: string;
   distributionIds: string[];
+  /** Each distribution's origin (shared by several with `sharedOrigins`). */
   origins: Map<string, FleetOrigin>;
   /** The steady traffic CloudFront publishes metrics for (undefined with `traffic: "none"`). */
   traffic?: SteadyTraffic;
@@ -291,16 +297,23 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
     // Origins and the distributions that present the old certificate to them.
     const origins = new Map<string, FleetOrigin>();
     const distributionIds: string[] = [];
+    const started: FleetOrigin[] = [];
     for (let i = 0; i < options.distributions; i += 1) {
-      const name = `origin-${i + 1}`;
-      const origin = await startFleetOrigin(
-        options.origin ?? "node",
-        name,
-        serverIdentity,
-        oldTrustPem,
-        options.originAnswers?.[i],
-      );
-      cleanups.push(() => origin.stop());
+      const shared = options.sharedOrigins === undefined ? undefined : i % options.sharedOrigins;
+      const name = `origin-${(shared ?? i) + 1}`;
+      const origin =
+        (shared !== undefined ? started[shared] : undefined) ??
+        (await startFleetOrigin(
+          options.origin ?? "node",
+          name,
+          serverIdentity,
+          oldTrustPem,
+          options.originAnswers?.[shared ?? i],
+        ));
+      if (!started.includes(origin)) {
+        started.push(origin);
+        cleanups.push(() => origin.stop());
+      }
       const config = buildDistributionConfig({
         origins: 1,
         mtlsArns: [oldCertificateArn],
