@@ -205,7 +205,21 @@ export class Printer {
       const baseline = c.baseline === null ? "no baseline" : `baseline ${c.baseline.toFixed(1)}%`;
       return `${name} 5xx ${rate} ${c.reason === "OverThreshold" ? ">" : "<="} ${c.threshold.toFixed(1)}% (${baseline})${c.passed ? "" : " FAILED"}`;
     });
-    return [...checks, `probes ${this.#probes(result.probes)}`].join("; ");
+    // A gate of a large wave names its first checks and probes only; its counts have them all.
+    const total = result.counts?.checks ?? result.checks.length;
+    const probes = result.counts?.probes ?? result.probes.length;
+    return [
+      ...checks,
+      ...(total > checks.length
+        ? [
+            `and ${total - checks.length} more distribution(s) (${result.counts?.checksPassed ?? "?"}/${total} passed in all)`,
+          ]
+        : []),
+      `probes ${this.#probes(result.probes)}` +
+        (probes > result.probes.length
+          ? ` (the first ${result.probes.length} of ${probes}; ${result.counts?.probesRefused ?? "?"} refused in all)`
+          : ""),
+    ].join("; ");
   }
 
   control(rotationId: string, control: { kind: ControlPointKind; wave: number } | undefined): void {

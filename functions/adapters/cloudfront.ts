@@ -275,18 +275,22 @@ export class CloudFrontAdapter {
 
   // ---- deployment ---------------------------------------------------------------------------------------
 
-  /** Status per distribution from GetDistribution; anything but "Deployed" counts as "InProgress". */
+  /**
+   * Status per distribution from GetDistribution (one read each, `statusConcurrency` at once: a slow answer
+   * holds up one reader, not a batch); anything but "Deployed" counts as "InProgress".
+   */
   async deploymentStatus(distributionIds: readonly string[]): Promise<Record<string, DeploymentStatus>> {
     const out: Record<string, DeploymentStatus> = {};
     const ids = [...new Set(distributionIds)];
-    for (let i = 0; i < ids.length; i += this.#statusConcurrency) {
-      await Promise.all(
-        ids.slice(i, i + this.#statusConcurrency).map(async (id) => {
-          const { Distribution } = await this.#client.send(new GetDistributionCommand({ Id: id }));
-          out[id] = Distribution?.Status === "Deployed" ? "Deployed" : "InProgress";
-        }),
-      );
-    }
+    let next = 0;
+    const reader = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        const { Distribution } = await this.#client.send(new GetDistributionCommand({ Id: id }));
+        out[id] = Distribution?.Status === "Deployed" ? "Deployed" : "InProgress";
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#statusConcurrency, ids.length) }, reader));
     return out;
   }
 

@@ -10,7 +10,11 @@ import {
 } from "@aws-sdk/client-cloudwatch";
 import type { MetricsReading } from "../core/gate.ts";
 
-/** One GetMetricData call answers at most 500 queries (one per distribution). */
+/**
+ * One GetMetricData call answers at most 500 queries (one per distribution): AWS's model of the operation
+ * (botocore cloudwatch 2010-08-01, `MetricDataQueries`: "as many as 500 MetricDataQuery structures"; the
+ * model carries no max trait, the documentation says it). The gate asks for one wave's distributions only.
+ */
 const QUERIES_PER_CALL = 500;
 
 /**

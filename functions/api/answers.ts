@@ -280,21 +280,27 @@ export const PreflightComparisonView = z.discriminatedUnion("with", [
 
 export const GateResultView = recorded({
   passed: z.boolean(),
-  checks: z.array(
-    recorded({
-      distributionId: z.string(),
-      errorRate: described(
-        z.nullable(z.number()),
-        "5xx error rate (percent) since the swap; null before any datapoint.",
-      ),
-      baseline: z.nullable(z.number()),
-      threshold: z.number(),
-      passed: z.boolean(),
-      datapoints: z.optional(z.int()),
-      reason: z.optional(z.enum(GATE_CHECK_REASONS)),
-    }),
+  checks: described(
+    z.array(
+      recorded({
+        distributionId: z.string(),
+        errorRate: described(
+          z.nullable(z.number()),
+          "5xx error rate (percent) since the swap; null before any datapoint.",
+        ),
+        baseline: z.nullable(z.number()),
+        threshold: z.number(),
+        passed: z.boolean(),
+        datapoints: z.optional(z.int()),
+        reason: z.optional(z.enum(GATE_CHECK_REASONS)),
+      }),
+    ),
+    "Per distribution, its 5xx check. With `counts`: only the first 20 (failing first, then waiting, then passing ones closest to their threshold); without (older records): every distribution of the wave.",
   ),
-  probes: z.array(ProbeResultView),
+  probes: described(
+    z.array(ProbeResultView),
+    "Per distribution's origin, its probe with the new certificate. With `counts`: only the first 20 (refused first).",
+  ),
   verdict: z.optional(z.enum(GATE_VERDICTS)),
   metrics: z.optional(
     recorded({
@@ -303,6 +309,22 @@ export const GateResultView = recorded({
       periodSeconds: z.number(),
       elapsedSeconds: z.number(),
     }),
+  ),
+  counts: optional(
+    recorded({
+      checks: z.int(),
+      checksPassed: z.int(),
+      byReason: recorded({
+        WithinThreshold: z.optional(z.int()),
+        OverThreshold: z.optional(z.int()),
+        AwaitingDatapoints: z.optional(z.int()),
+        TooFewDatapoints: z.optional(z.int()),
+        TooFewDatapointsAllowed: z.optional(z.int()),
+      }),
+      probes: z.int(),
+      probesRefused: z.int(),
+    }),
+    "Every distribution's check and every probe counted (checks by reason); `checks` and `probes` name the first ones only. Absent in older records, whose lists are whole.",
   ),
 });
 

@@ -120,7 +120,8 @@ export function waveLine(wave: WaveView): string {
 
 /**
  * A wave's gate in a line: the distributions over their 5xx threshold (rate, threshold, baseline), how many
- * stayed within it (with the closest to its threshold), and the probes accepted / refused.
+ * stayed within it (with the closest to its threshold), and the probes accepted / refused. A gate of a large
+ * wave names its first failures only (`counts` has them all): the line says how many more there are.
  * "gate passed: 5xx within threshold on 2/2 (highest 0.20% vs 2.10%); probes 3/3 accepted"
  */
 export function gateLine(gate: GateResultView): string {
@@ -128,42 +129,55 @@ export function gateLine(gate: GateResultView): string {
   return `${verdict}: ${rates}; ${probes}`;
 }
 
+/** ", and 12 more" when a list names `named` of `total`. */
+function andMore(named: number, total: number): string {
+  return total > named ? `, and ${total - named} more` : "";
+}
+
 export function gateParts(gate: GateResultView): { verdict: string; rates: string; probes: string } {
+  // Older records have no counts: their lists are whole.
+  const byReason = (reason: NonNullable<GateResultView["checks"][number]["reason"]>) =>
+    gate.counts ? (gate.counts.byReason[reason] ?? 0) : gate.checks.filter((c) => c.reason === reason).length;
+  const totalChecks = gate.counts?.checks ?? gate.checks.length;
   // Too few datapoints by the metrics deadline is not a rate over its threshold: say what was missing.
-  const missing = gate.checks
-    .filter((c) => c.reason === "TooFewDatapoints")
-    .map(
-      (c) =>
-        `${c.distributionId} ${c.datapoints ?? 0}/${gate.metrics?.minDatapoints ?? "?"}` +
-        (gate.metrics ? ` within ${gate.metrics.deadlineSeconds} s` : ""),
-    );
-  const over = gate.checks
-    .filter((c) => !c.passed && c.reason !== "TooFewDatapoints")
-    .map(
-      (c) =>
-        `${c.distributionId} ${percent(c.errorRate)} > ${percent(c.threshold)} (baseline ${percent(c.baseline)})`,
-    );
+  const missingChecks = gate.checks.filter((c) => c.reason === "TooFewDatapoints");
+  const missing = missingChecks.map(
+    (c) =>
+      `${c.distributionId} ${c.datapoints ?? 0}/${gate.metrics?.minDatapoints ?? "?"}` +
+      (gate.metrics ? ` within ${gate.metrics.deadlineSeconds} s` : ""),
+  );
+  const overChecks = gate.checks.filter((c) => !c.passed && c.reason !== "TooFewDatapoints");
+  const over = overChecks.map(
+    (c) =>
+      `${c.distributionId} ${percent(c.errorRate)} > ${percent(c.threshold)} (baseline ${percent(c.baseline)})`,
+  );
   const within = gate.checks.filter((c) => c.passed);
+  const withinCount = gate.counts?.checksPassed ?? within.length;
   const closest = within
     .filter((c) => c.errorRate !== null)
     .sort(
       (a, b) => b.errorRate! / Math.max(b.threshold, 1e-9) - a.errorRate! / Math.max(a.threshold, 1e-9),
     )[0];
+  const missingCount = byReason("TooFewDatapoints");
+  const overCount = totalChecks - withinCount - missingCount;
   const rates = [
-    ...(over.length > 0 ? [`5xx over threshold: ${over.join(", ")}`] : []),
-    ...(missing.length > 0 ? [`too few 5xx datapoints: ${missing.join(", ")}`] : []),
-    `5xx within threshold on ${within.length}/${gate.checks.length}` +
+    ...(over.length > 0 ? [`5xx over threshold: ${over.join(", ")}${andMore(over.length, overCount)}`] : []),
+    ...(missing.length > 0
+      ? [`too few 5xx datapoints: ${missing.join(", ")}${andMore(missing.length, missingCount)}`]
+      : []),
+    `5xx within threshold on ${withinCount}/${totalChecks}` +
       (closest
         ? ` (highest ${percent(closest.errorRate)} vs ${percent(closest.threshold)})`
-        : within.length
+        : withinCount
           ? " (no data yet)"
           : ""),
   ].join("; ");
-  const accepted = gate.probes.filter((p) => p.accepted).length;
+  const probeCount = gate.counts?.probes ?? gate.probes.length;
+  const refusedCount = gate.counts?.probesRefused ?? gate.probes.filter((p) => !p.accepted).length;
   const refused = gate.probes
     .filter((p) => !p.accepted)
     .map((p) => `${p.target} ${p.status === null ? (p.error ?? "no answer") : `HTTP ${p.status}`}`);
-  const probes = `probes ${accepted}/${gate.probes.length} accepted${refused.length ? ` (refused: ${refused.join(", ")})` : ""}`;
+  const probes = `probes ${probeCount - refusedCount}/${probeCount} accepted${refused.length ? ` (refused: ${refused.join(", ")}${andMore(refused.length, refusedCount)})` : ""}`;
   return { verdict: `gate ${gate.passed ? "passed" : "FAILED"}`, rates, probes };
 }
 

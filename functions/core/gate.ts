@@ -10,9 +10,16 @@
  * metric behind a rollback alarm as breaching). Evidence of harm needs no quorum: a distribution whose rate
  * is over its threshold fails at once, however few datapoints it has.
  */
-import type { GateCheck, GateCheckReason, GateResult, GateVerdict, ProbeResult } from "./rotation.ts";
+import type {
+  GateCheck,
+  GateCheckReason,
+  GateCounts,
+  GateResult,
+  GateVerdict,
+  ProbeResult,
+} from "./rotation.ts";
 
-export type { GateCheckReason, GateVerdict };
+export type { GateCheckReason, GateCounts, GateVerdict };
 
 export interface GatePolicy {
   /** Allowed increase of the 5xx error rate over the baseline, in percentage points. Default 2. */
@@ -227,31 +234,124 @@ export function evaluateGate(input: GateInput): GateResult {
   };
 }
 
-/** One line a person can read: which distributions or origins failed and why. */
+/**
+ * How many checks and probes a recorded gate names at most: a wave may hold thousands of distributions, and
+ * its gate is a step result (durable checkpoint, 256 KB) and an event; the rest are counted (`counts`).
+ */
+export const GATE_NAMED_ITEMS = 20;
+
+/** A check's outcome in the order a bounded result names them: failures first, then waiting, then passes. */
+const CHECK_ORDER: Record<GateCheckReason, number> = {
+  OverThreshold: 0,
+  TooFewDatapoints: 1,
+  AwaitingDatapoints: 2,
+  TooFewDatapointsAllowed: 3,
+  WithinThreshold: 4,
+};
+
+function reasonOf(check: GateCheck): GateCheckReason {
+  return check.reason ?? (check.passed ? "WithinThreshold" : "OverThreshold");
+}
+
+/** How close to its threshold a check's rate is (0 without a rate). */
+function closeness(check: GateCheck): number {
+  return check.errorRate === null ? 0 : check.errorRate / Math.max(check.threshold, 1e-9);
+}
+
+/**
+ * The counts of a gate result: recorded ones, or for an older record (whole lists, no counts) counted from
+ * its lists.
+ */
+export function gateCounts(result: GateResult): GateCounts {
+  if (result.counts) return result.counts;
+  const byReason: Partial<Record<GateCheckReason, number>> = {};
+  for (const check of result.checks) byReason[reasonOf(check)] = (byReason[reasonOf(check)] ?? 0) + 1;
+  return {
+    checks: result.checks.length,
+    checksPassed: result.checks.filter((c) => c.passed).length,
+    byReason,
+    probes: result.probes.length,
+    probesRefused: result.probes.filter((p) => !p.accepted).length,
+  };
+}
+
+/**
+ * The result with its lists cut to the first `limit` entries (failing checks first — the most over their
+ * threshold first —, then those still waiting, then passing ones closest to their threshold; refused probes
+ * first) and every entry counted in `counts`, so its size does not grow with the wave. A result already
+ * bounded keeps its counts (its lists are no longer whole).
+ */
+export function boundGateResult(result: GateResult, limit = GATE_NAMED_ITEMS): GateResult {
+  const counts = gateCounts(result);
+  const checks = [...result.checks]
+    .sort(
+      (a, b) =>
+        CHECK_ORDER[reasonOf(a)] - CHECK_ORDER[reasonOf(b)] ||
+        closeness(b) - closeness(a) ||
+        a.distributionId.localeCompare(b.distributionId),
+    )
+    .slice(0, limit);
+  const probes = [...result.probes]
+    .sort((a, b) => Number(a.accepted) - Number(b.accepted) || a.target.localeCompare(b.target))
+    .slice(0, limit);
+  return { ...result, checks, probes, counts };
+}
+
+/**
+ * A wave's gate: the metrics verdict its last poll reached (a bounded result judged without probes) together
+ * with the probes' results, bounded. Failed when the metrics failed or any probe was refused.
+ */
+export function judgeGate(metrics: GateResult, probes: ProbeResult[], limit = GATE_NAMED_ITEMS): GateResult {
+  const verdict: GateVerdict =
+    metrics.verdict === "failed" || probes.some((p) => !p.accepted)
+      ? "failed"
+      : (metrics.verdict ?? (metrics.passed ? "passed" : "failed"));
+  const counts: GateCounts = {
+    ...gateCounts(metrics),
+    probes: probes.length,
+    probesRefused: probes.filter((p) => !p.accepted).length,
+  };
+  return boundGateResult({ ...metrics, probes, passed: verdict === "passed", verdict, counts }, limit);
+}
+
+/** One line a person can read: which distributions or origins failed and why (the first ones, and how many). */
 export function describeGateFailure(result: GateResult): string {
+  const counts = gateCounts(result);
   const within = result.metrics ? ` within ${result.metrics.deadlineSeconds} s of its swap deploying` : "";
   const needed = result.metrics?.minDatapoints;
+  const failedChecks = result.checks.filter((c) => !c.passed);
+  const refusedProbes = result.probes.filter((p) => !p.accepted);
+  const failedCount = counts.checks - counts.checksPassed;
   const parts = [
-    ...result.checks
-      .filter((c) => !c.passed)
-      .map((c) => {
-        switch (c.reason) {
-          case "TooFewDatapoints":
-            return (c.datapoints ?? 0) === 0
-              ? `no 5xx datapoints for ${c.distributionId}${within}`
-              : `only ${c.datapoints} of ${needed ?? "the needed"} 5xx datapoints for ${c.distributionId}${within}`;
-          case "AwaitingDatapoints":
-            return `${c.distributionId}: still waiting for 5xx datapoints (${c.datapoints ?? 0} of ${needed ?? "?"})`;
-          default:
-            return `${c.distributionId}: 5xx ${c.errorRate?.toFixed(2)}% > ${c.threshold.toFixed(2)}%`;
-        }
-      }),
-    ...result.probes
-      .filter((p) => !p.accepted)
-      .map(
-        (p) =>
-          `${p.target}: probe ${p.status === null ? `failed (${p.error ?? "no answer"})` : `answered ${p.status}`}`,
-      ),
+    ...failedChecks.map((c) => {
+      switch (c.reason) {
+        case "TooFewDatapoints":
+          return (c.datapoints ?? 0) === 0
+            ? `no 5xx datapoints for ${c.distributionId}${within}`
+            : `only ${c.datapoints} of ${needed ?? "the needed"} 5xx datapoints for ${c.distributionId}${within}`;
+        case "AwaitingDatapoints":
+          return `${c.distributionId}: still waiting for 5xx datapoints (${c.datapoints ?? 0} of ${needed ?? "?"})`;
+        default:
+          return `${c.distributionId}: 5xx ${c.errorRate?.toFixed(2)}% > ${c.threshold.toFixed(2)}%`;
+      }
+    }),
+    ...refusedProbes.map(
+      (p) =>
+        `${p.target}: probe ${p.status === null ? `failed (${p.error ?? "no answer"})` : `answered ${p.status}`}`,
+    ),
   ];
-  return parts.length > 0 ? parts.join("; ") : "gate passed";
+  if (parts.length === 0) return "gate passed";
+  // A bounded result names the first ones only: say how many there are in all.
+  const cut = failedCount > failedChecks.length || counts.probesRefused > refusedProbes.length;
+  if (!cut) return parts.join("; ");
+  const reasons = (
+    [
+      ["OverThreshold", "over threshold"],
+      ["TooFewDatapoints", "too few 5xx datapoints"],
+      ["AwaitingDatapoints", "still waiting for datapoints"],
+    ] as const
+  )
+    .filter(([reason]) => (counts.byReason[reason] ?? 0) > 0)
+    .map(([reason, words]) => `${counts.byReason[reason]} ${words}`);
+  return `${parts.join("; ")}; in all, of ${counts.checks} distribution(s): ${reasons.join(", ") || "none failed"}; ${counts.probesRefused} of ${counts.probes} probe(s) refused`;
 }

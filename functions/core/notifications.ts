@@ -8,7 +8,8 @@
  * characters, and the whole body is at most {@link MAX_NOTIFICATION_BYTES} as compact JSON (SNS takes 256 KB;
  * an email subscriber reads the first lines).
  */
-import type { DistributionState, RotationState } from "./rotation.ts";
+import { gateCounts } from "./gate.ts";
+import type { DistributionState, GateResult, RotationState } from "./rotation.ts";
 
 /** The largest notification body, compact JSON in UTF-8 bytes. */
 export const MAX_NOTIFICATION_BYTES = 16 * 1024;
@@ -156,6 +157,37 @@ function rotationSummary(state: RotationState, wave: unknown): Record<string, un
   };
 }
 
+function isGateResult(value: unknown): value is GateResult {
+  const v = value as Partial<GateResult> | null;
+  return typeof v === "object" && v !== null && Array.isArray(v.checks) && Array.isArray(v.probes);
+}
+
+/**
+ * A wave's gate in a notification: its verdict, every check and probe counted, the first failures named
+ * (a recorded gate names its failures first; an older record's whole lists are counted the same way).
+ */
+export function gateNotice(gate: GateResult): Record<string, unknown> {
+  const failing = gate.checks.filter((c) => !c.passed);
+  const refused = gate.probes.filter((p) => !p.accepted);
+  return {
+    passed: gate.passed,
+    ...(gate.verdict ? { verdict: gate.verdict } : {}),
+    counts: gateCounts(gate),
+    failing: failing.slice(0, NAMED_ITEMS).map((c) => ({
+      id: c.distributionId,
+      ...(c.reason ? { reason: c.reason } : {}),
+      errorRate: c.errorRate,
+      threshold: c.threshold,
+      ...(c.datapoints !== undefined ? { datapoints: c.datapoints } : {}),
+    })),
+    refused: refused.slice(0, NAMED_ITEMS).map((p) => ({
+      target: p.target,
+      status: p.status,
+      ...(p.error ? { error: p.error } : {}),
+    })),
+  };
+}
+
 export function rotationNotification(
   event: NotificationEvent,
   state: RotationState,
@@ -189,6 +221,7 @@ export function rotationNotification(
         ...rotationSummary(state, detail.wave),
         see: rotationPointer(state.rotationId),
         ...detail,
+        ...(isGateResult(detail.gate) ? { gate: gateNotice(detail.gate) } : {}),
       },
       [
         "event",

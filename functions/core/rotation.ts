@@ -162,14 +162,38 @@ export type PreflightComparison =
   | { with: "current-credential"; certificateArn: string; serial: string }
   | { with: "nothing"; why: string };
 
+/**
+ * How many distributions and origins a gate judged, by outcome: a recorded gate names only the first few of
+ * each (core/gate.ts `boundGateResult`), whatever the size of its wave.
+ */
+export interface GateCounts {
+  /** Distributions whose 5xx metrics were judged. */
+  checks: number;
+  /** Of them, the ones that passed. */
+  checksPassed: number;
+  /** Of them, how many per reason. */
+  byReason: Partial<Record<GateCheckReason, number>>;
+  /** Synthetic probes (one per distribution's origin probed). */
+  probes: number;
+  probesRefused: number;
+}
+
 export interface GateResult {
   passed: boolean;
+  /**
+   * Per distribution: its metrics against its threshold. With `counts`, only the first few (failing ones
+   * first, then those still waiting, then the passing ones closest to their threshold); without (older
+   * records), every distribution of the wave.
+   */
   checks: GateCheck[];
+  /** Per distribution's origin: its probe. With `counts`, only the first few (refused ones first). */
   probes: ProbeResult[];
   /** Absent in older records (passed or failed). */
   verdict?: GateVerdict;
   /** The metrics part of the policy the result was judged with, and how long after the deployment. */
   metrics?: { minDatapoints: number; deadlineSeconds: number; periodSeconds: number; elapsedSeconds: number };
+  /** Every check and probe counted; absent in older records, whose lists are whole. */
+  counts?: GateCounts;
 }
 
 export interface WaveState {

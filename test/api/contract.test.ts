@@ -62,6 +62,13 @@ const gate = {
   probes: [{ target: "E1/origin", status: null, accepted: false, error: "ECONNRESET" }],
   verdict: "passed" as const,
   metrics: { minDatapoints: 3, deadlineSeconds: 900, periodSeconds: 60, elapsedSeconds: 600 },
+  counts: {
+    checks: 1,
+    checksPassed: 1,
+    byReason: { WithinThreshold: 1 },
+    probes: 1,
+    probesRefused: 1,
+  },
 };
 
 /** One event of every type, each with every field it can have. */

@@ -4,7 +4,7 @@
  * the promotion can be undone) and a rotation waiting its turn for distributions another rotation changes.
  */
 import { describe, expect, it } from "vitest";
-import { describeEvent, waitingLines } from "../../functions/cli/render.ts";
+import { describeEvent, gateLine, waitingLines } from "../../functions/cli/render.ts";
 import type { RotationEvent } from "../../functions/core/rotation.ts";
 import { at, completedRotation, detailOf, ROTATION_ID } from "./fixtures.ts";
 
@@ -41,6 +41,52 @@ describe("waitingLines", () => {
     );
     expect(describeEvent(events[2]!)).toBe(
       "waiting for E2BBBBBBBBBBBB (changed by rotation rot-other): one rotation at a time per distribution",
+    );
+  });
+});
+
+describe("gateLine: a wave's gate in a line, whole or bounded", () => {
+  const check = (id: string, errorRate: number, passed: boolean) => ({
+    distributionId: id,
+    errorRate,
+    baseline: 0,
+    threshold: 2,
+    passed,
+    datapoints: 5,
+    reason: passed ? ("WithinThreshold" as const) : ("OverThreshold" as const),
+  });
+
+  it("an older record (whole lists, no counts) reads as before", () => {
+    expect(
+      gateLine({
+        passed: false,
+        checks: [check("E1", 0.5, true), check("E2", 9, false)],
+        probes: [
+          { target: "E1/o", status: 200, accepted: true },
+          { target: "E2/o", status: 400, accepted: false },
+        ],
+      }),
+    ).toBe(
+      "gate FAILED: 5xx over threshold: E2 9.00% > 2.00% (baseline 0.00%); 5xx within threshold on 1/2 (highest 0.50% vs 2.00%); probes 1/2 accepted (refused: E2/o HTTP 400)",
+    );
+  });
+
+  it("a bounded record of a wave of 2,000: its first failures named, the rest counted", () => {
+    const line = gateLine({
+      passed: false,
+      verdict: "failed",
+      checks: [check("E1", 9, false), check("E2", 8, false), check("E3", 1.5, true)],
+      probes: [{ target: "E1/o", status: 400, accepted: false }],
+      counts: {
+        checks: 2_000,
+        checksPassed: 1_970,
+        byReason: { OverThreshold: 30, WithinThreshold: 1_970 },
+        probes: 2_000,
+        probesRefused: 200,
+      },
+    });
+    expect(line).toBe(
+      "gate FAILED: 5xx over threshold: E1 9.00% > 2.00% (baseline 0.00%), E2 8.00% > 2.00% (baseline 0.00%), and 28 more; 5xx within threshold on 1970/2000 (highest 1.50% vs 2.00%); probes 1800/2000 accepted (refused: E1/o HTTP 400, and 199 more)",
     );
   });
 });

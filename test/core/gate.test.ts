@@ -6,12 +6,16 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  boundGateResult,
   DEFAULT_GATE_POLICY,
   describeGateFailure,
   evaluateGate,
+  GATE_NAMED_ITEMS,
   type GateInput,
   type GatePolicy,
+  gateCounts,
   gatePolicyProblems,
+  judgeGate,
   type MetricsReading,
   resolveGatePolicy,
   thresholdFor,
@@ -570,5 +574,116 @@ describe("describeGateFailure", () => {
       probes: [],
     };
     expect(describeGateFailure(result)).toBe("E1: 5xx 9.00% > 2.00%");
+  });
+});
+
+describe("bounded gate results: the first failures named, everything counted", () => {
+  const id = (i: number) => `E${String(i).padStart(13, "0")}`;
+  /** A wave of `size` distributions: `over` of them over their threshold, the rest within it (rate i/size %). */
+  function wave(size: number, over: number, refusedProbes: number): GateResult {
+    const metrics: Record<string, MetricsReading> = {};
+    for (let i = 0; i < size; i += 1) metrics[id(i)] = ready(i < over ? 50 : (i / size) * 1.5);
+    const probes = Array.from({ length: size }, (_, i) =>
+      i >= size - refusedProbes ? refused(`${id(i)}/origin-1`) : accepted(`${id(i)}/origin-1`),
+    );
+    return evaluateGate({ metrics, baselines: {}, probes, elapsedSeconds: LATE });
+  }
+  const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
+
+  it("a wave of 5,000 keeps its result small: failing checks and refused probes first, counts of all", () => {
+    const full = wave(5_000, 30, 40);
+    const bounded = boundGateResult(full);
+    expect(bytes(full)).toBeGreaterThan(500_000);
+    expect(bytes(bounded)).toBeLessThan(16 * 1024);
+    expect(bounded.checks).toHaveLength(GATE_NAMED_ITEMS);
+    expect(bounded.checks.every((c) => c.reason === "OverThreshold")).toBe(true);
+    expect(bounded.probes).toHaveLength(GATE_NAMED_ITEMS);
+    expect(bounded.probes.every((p) => !p.accepted)).toBe(true);
+    expect(bounded.counts).toEqual({
+      checks: 5_000,
+      checksPassed: 4_970,
+      byReason: { OverThreshold: 30, WithinThreshold: 4_970 },
+      probes: 5_000,
+      probesRefused: 40,
+    });
+    expect(bounded).toMatchObject({ passed: false, verdict: "failed", metrics: full.metrics });
+    // The description names the first ones and says how many there are in all.
+    const line = describeGateFailure(bounded);
+    expect(line).toMatch(/^E0000000000000: 5xx 50\.00% > 2\.00%; /);
+    expect(line).toContain(`${id(4_960)}/origin-1: probe answered 400`);
+    expect(line).not.toContain(`${id(4_980)}/origin-1`);
+    expect(line).toMatch(
+      /; in all, of 5000 distribution\(s\): 30 over threshold; 40 of 5000 probe\(s\) refused$/,
+    );
+    expect(line.length).toBeLessThan(4_000);
+  });
+
+  it("a passing wave names the checks closest to their threshold first", () => {
+    const bounded = boundGateResult(wave(1_000, 0, 0));
+    expect(bounded.passed).toBe(true);
+    expect(bounded.checks[0]?.distributionId).toBe(id(999));
+    expect(bounded.checks.map((c) => c.errorRate)).toEqual(
+      [...bounded.checks.map((c) => c.errorRate)].sort((a, b) => (b ?? 0) - (a ?? 0)),
+    );
+    expect(describeGateFailure(bounded)).toBe("gate passed");
+  });
+
+  it("a small wave is whole: every check and probe named, the same verdict and description", () => {
+    const full = wave(3, 1, 1);
+    const bounded = boundGateResult(full);
+    expect(bounded.checks).toHaveLength(3);
+    expect(bounded.probes).toHaveLength(3);
+    expect(describeGateFailure(bounded)).toBe(describeGateFailure(full));
+  });
+
+  it("bounding again keeps the counts of the whole wave", () => {
+    const once = boundGateResult(wave(300, 25, 0));
+    expect(boundGateResult(once).counts).toEqual(once.counts);
+    expect(gateCounts(once).checks).toBe(300);
+  });
+
+  it("judgeGate: the last poll's metrics verdict with the probes, bounded", () => {
+    const metrics = boundGateResult(
+      evaluateGate({
+        metrics: { E1: ready(0), E2: ready(0.5) },
+        baselines: {},
+        probes: [],
+        elapsedSeconds: EARLY,
+      }),
+    );
+    expect(judgeGate(metrics, [accepted("E1/o"), accepted("E2/o")])).toMatchObject({
+      passed: true,
+      verdict: "passed",
+      counts: { checks: 2, checksPassed: 2, probes: 2, probesRefused: 0 },
+    });
+    expect(judgeGate(metrics, [accepted("E1/o"), refused("E2/o")])).toMatchObject({
+      passed: false,
+      verdict: "failed",
+      probes: [refused("E2/o"), accepted("E1/o")],
+      counts: { probes: 2, probesRefused: 1 },
+    });
+    const failing = boundGateResult(
+      evaluateGate({ metrics: { E1: ready(30) }, baselines: {}, probes: [], elapsedSeconds: EARLY }),
+    );
+    expect(judgeGate(failing, [accepted("E1/o")])).toMatchObject({ passed: false, verdict: "failed" });
+  });
+
+  it("an older record (whole lists, no counts) is counted from its lists", () => {
+    const old: GateResult = {
+      passed: false,
+      checks: [
+        { distributionId: "E1", errorRate: 0.1, baseline: null, threshold: 2, passed: true },
+        { distributionId: "E2", errorRate: 9, baseline: 0.5, threshold: 2.5, passed: false },
+      ],
+      probes: [accepted("E1/o"), refused("E2/o")],
+    };
+    expect(gateCounts(old)).toEqual({
+      checks: 2,
+      checksPassed: 1,
+      byReason: { WithinThreshold: 1, OverThreshold: 1 },
+      probes: 2,
+      probesRefused: 1,
+    });
+    expect(describeGateFailure(old)).toBe("E2: 5xx 9.00% > 2.50%; E2/o: probe answered 400");
   });
 });

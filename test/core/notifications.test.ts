@@ -6,8 +6,10 @@ import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bounded,
+  gateNotice,
   MAX_NOTIFICATION_BYTES,
   MAX_TEXT,
+  NAMED_ITEMS,
   NotificationEvent,
   rotationNotification,
   type Severity,
@@ -362,6 +364,56 @@ describe("bounded at any fleet size", () => {
       few: [1, 2],
       nested: { text: `${"z".repeat(1_000)}… (200 more characters)` },
       n: 3,
+    });
+  });
+});
+
+describe("a wave's gate in a notification", () => {
+  const id = (i: number) => `E${String(i).padStart(13, "0")}`;
+
+  it("a bounded gate of a wave of 2,000: verdict, counts, the first failures; an older whole one the same way", () => {
+    const checks = Array.from({ length: 20 }, (_, i) => ({
+      distributionId: id(i),
+      errorRate: 40,
+      baseline: 0,
+      threshold: 2,
+      passed: false,
+      datapoints: 5,
+      reason: "OverThreshold" as const,
+    }));
+    const bounded = {
+      passed: false,
+      verdict: "failed" as const,
+      checks,
+      probes: [{ target: `${id(0)}/o`, status: 400, accepted: false }],
+      counts: {
+        checks: 2_000,
+        checksPassed: 1_970,
+        byReason: { OverThreshold: 30, WithinThreshold: 1_970 },
+        probes: 2_000,
+        probesRefused: 1,
+      },
+    };
+    const notice = gateNotice(bounded);
+    expect(notice).toMatchObject({ passed: false, verdict: "failed", counts: bounded.counts });
+    expect(notice.failing).toHaveLength(NAMED_ITEMS);
+    expect((notice.failing as Array<{ id: string }>)[0]?.id).toBe(id(0));
+    expect(notice.refused).toEqual([{ target: `${id(0)}/o`, status: 400 }]);
+    // wave-completed carries the notice, not the gate's lists.
+    const body = rotationNotification("wave-completed", foldEvents("rot-1", []), {
+      wave: 1,
+      gate: bounded,
+    }).body;
+    expect(body.gate).toEqual(notice);
+
+    const old = {
+      passed: true,
+      checks: checks.map((c) => ({ ...c, passed: true, reason: undefined })),
+      probes: [],
+    };
+    expect(gateNotice(old)).toMatchObject({
+      passed: true,
+      counts: { checks: 20, checksPassed: 20, probes: 0 },
     });
   });
 });

@@ -66,6 +66,11 @@ export type { FleetOrigin };
 
 export interface FleetOptions {
   distributions: number;
+  /**
+   * How many origins the distributions share (distribution i uses origin i mod this), for fleets of
+   * thousands of distributions; default: an origin of its own for each distribution.
+   */
+  sharedOrigins?: number;
   origin?: "node" | "nginx";
   /** Key of the certificate in service (default: P-256, or RSA-2048 under an RSA CA). */
   keyAlgorithm?: SupportedKeyAlgorithm;
@@ -103,11 +108,6 @@ export interface FleetOptions {
    * and the service's mark) or "operator" (by hand, without tags: a lineage's first rotation).
    */
   oldImportedBy?: "service" | "operator";
-  /**
-   * How many origins the distributions share (distribution i presents to origin i mod sharedOrigins);
-   * default one origin per distribution. A large fleet stays cheap: hundreds of distributions, a few servers.
-   */
-  sharedOrigins?: number;
 }
 
 export interface Fleet {
@@ -136,6 +136,7 @@ export interface Fleet {
   /** Server CA the origins' own certificates chain to (for clients verifying origins). */
   serverCaPem: string;
   distributionIds: string[];
+  /** Each distribution's origin (shared by several with `sharedOrigins`). */
   origins: Map<string, FleetOrigin>;
   /** The steady traffic CloudFront publishes metrics for (undefined with `traffic: "none"`). */
   traffic?: SteadyTraffic;

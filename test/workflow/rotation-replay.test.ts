@@ -8,7 +8,7 @@ import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-exe
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RotationSettings } from "../../functions/config/settings.ts";
-import type { RotationEvent } from "../../functions/core/rotation.ts";
+import type { GateResult, RotationEvent } from "../../functions/core/rotation.ts";
 import {
   createRotationWorkflow,
   credentialSecretName,
@@ -152,13 +152,19 @@ describe("the gate's wait for datapoints, with real waits and replays", () => {
         (op) =>
           /^gate:\d+:metrics:\d+$/.test(op.getName() ?? "") && op.getName()!.startsWith(`gate:${wave}:`),
       )
-      .map(
-        (op) =>
-          op.getStepDetails()?.result as {
-            elapsedSeconds: number;
-            metrics: Record<string, { errorRate: number | null; datapoints: number }>;
-          },
-      );
+      .map((op) => {
+        // Each poll judges its reading inside its step: per distribution it names, the rate and datapoints.
+        const poll = op.getStepDetails()?.result as { elapsedSeconds: number; result: GateResult };
+        return {
+          elapsedSeconds: poll.elapsedSeconds,
+          metrics: Object.fromEntries(
+            poll.result.checks.map((c) => [
+              c.distributionId,
+              { errorRate: c.errorRate, datapoints: c.datapoints },
+            ]),
+          ),
+        };
+      });
   }
 
   it("no datapoints: polls across replays until the deadline counted from the deployment, then rolls back", async () => {

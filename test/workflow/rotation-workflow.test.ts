@@ -13,7 +13,7 @@ import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS, worstCaseSeconds } from "../../functions/config/settings.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
-import { type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
+import { type GateResult, type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
 import { startRotation } from "../../functions/dispatch/start-rotation.ts";
 import { originSync } from "../../functions/origin-sync/origin-sync.ts";
 import {
@@ -292,19 +292,28 @@ describe("a failing gate rolls everything back", () => {
 describe("the gate waits for CloudFront's late datapoints, then fails closed", () => {
   const MINUTE = 60_000;
 
-  /** The metrics polls of a wave's gate, in order, with what each read (a checkpointed step result). */
+  /**
+   * The metrics polls of a wave's gate, in order, with what each judged (a checkpointed step result): its
+   * elapsed seconds and, per distribution it names, the rate and datapoints it read.
+   */
   function gatePolls(result: Awaited<ReturnType<typeof rotate>>["result"], wave: number) {
     const prefix = `gate:${wave}:metrics:`;
     return result
       .getOperations()
       .filter((op) => op.getName()?.startsWith(prefix) && !op.getName()?.endsWith(":wait"))
-      .map(
-        (op) =>
-          op.getStepDetails()?.result as {
-            elapsedSeconds: number;
-            metrics: Record<string, { errorRate: number | null; datapoints: number }>;
-          },
-      );
+      .map((op) => {
+        const poll = op.getStepDetails()?.result as { elapsedSeconds: number; result: GateResult };
+        return {
+          elapsedSeconds: poll.elapsedSeconds,
+          verdict: poll.result.verdict,
+          metrics: Object.fromEntries(
+            poll.result.checks.map((c) => [
+              c.distributionId,
+              { errorRate: c.errorRate, datapoints: c.datapoints },
+            ]),
+          ),
+        };
+      });
   }
 
   it("a distribution that never gets datapoints rolls back at the deadline (GateFailed), by default", async () => {

@@ -6,19 +6,31 @@
  * as the last poll read them are judged together with fresh probes presenting the new certificate.
  */
 import {
+  boundGateResult,
   describeGateFailure,
   evaluateGate,
+  judgeGate,
   type MetricsReading,
   resolveGatePolicy,
 } from "../../core/gate.ts";
-import { RotationReason } from "../../core/rotation.ts";
+import { type GateResult, RotationReason } from "../../core/rotation.ts";
 import type { Rotation } from "../steps.ts";
 import { probeWithNewCertificate } from "./preflight.ts";
 import type { Halt } from "./rollback.ts";
 import { haltIfRollbackRequested } from "./rollback-requests.ts";
 
-/** One poll of the gate's metrics (a step result): seconds since the wave deployed, and what CloudWatch had. */
-interface GateReading {
+/**
+ * One poll of the gate's metrics (a step result): seconds since the wave deployed, and the metrics verdict
+ * judged inside the step (no probes), bounded: the first failing / waiting distributions and counts, so
+ * its size does not grow with the wave.
+ */
+interface GatePoll {
+  elapsedSeconds: number;
+  result: GateResult;
+}
+
+/** A poll as executions recorded it before polls were judged inside their step: every distribution's reading. */
+interface LegacyGatePoll {
   elapsedSeconds: number;
   metrics: Record<string, MetricsReading>;
 }
@@ -32,24 +44,32 @@ export async function gate(
 ): Promise<Halt | undefined> {
   const policy = resolveGatePolicy(r.settings.gate);
   const baselines = r.state.baselines ?? {};
-  let reading: GateReading;
+  let metrics: GateResult;
   for (let poll = 1; ; poll += 1) {
-    reading = await r.act(`gate:${wave}:metrics:${poll}`, async () => {
+    const reading = await r.act<GatePoll | LegacyGatePoll>(`gate:${wave}:metrics:${poll}`, async () => {
       // A safe point: a rollback requested while the gate waits for datapoints ends the wait.
       await haltIfRollbackRequested(r);
       const now = r.deps.now();
+      const elapsedSeconds = Math.max(0, (now.getTime() - Date.parse(deployedAt)) / 1000);
+      const readings = await r.deps.metrics.errorRateReadings(
+        swapped,
+        new Date(deployedAt),
+        now,
+        policy.periodSeconds,
+      );
       return {
-        elapsedSeconds: Math.max(0, (now.getTime() - Date.parse(deployedAt)) / 1000),
-        metrics: await r.deps.metrics.errorRateReadings(
-          swapped,
-          new Date(deployedAt),
-          now,
-          policy.periodSeconds,
+        elapsedSeconds,
+        result: boundGateResult(
+          evaluateGate({ metrics: readings, elapsedSeconds, baselines, probes: [], policy }),
         ),
       };
     });
-    const { verdict } = evaluateGate({ ...reading, baselines, probes: [], policy });
-    if (verdict !== "waiting") break;
+    // Executions recorded before polls were judged in their step checkpointed every reading: judge them here.
+    metrics =
+      "result" in reading
+        ? reading.result
+        : boundGateResult(evaluateGate({ ...reading, baselines, probes: [], policy }));
+    if (metrics.verdict !== "waiting") break;
     // Look again after one period (new datapoints come at most that often), or at the deadline.
     const untilDeadline = Math.ceil(policy.metricsDeadlineSeconds - reading.elapsedSeconds);
     await r.wait(
@@ -57,17 +77,11 @@ export async function gate(
       Math.max(1, Math.min(policy.periodSeconds, untilDeadline)),
     );
   }
-  const metrics = reading;
   const judged = await r.record(`gate:${wave}`, async () => ({
     type: "gate",
     at: r.at(),
     wave,
-    result: evaluateGate({
-      ...metrics,
-      baselines,
-      probes: await probeWithNewCertificate(r, swapped),
-      policy,
-    }),
+    result: judgeGate(metrics, await probeWithNewCertificate(r, swapped)),
   }));
   if (judged.result.passed) return undefined;
   return {

@@ -57,26 +57,49 @@ export function proofOf(
   return { proof: entry.proof, ...(entry.ackId !== undefined ? { ackId: entry.ackId } : {}) };
 }
 
-/** The origins of the rotation's distributions (or of `distributionIds`), as the probes reach them. */
-async function endpointsOf(r: Rotation, distributionIds?: string[]): Promise<PreflightOrigin[]> {
-  const endpoints: PreflightOrigin[] = [];
-  for (const target of targetsOf(r.state)) {
-    if (distributionIds && !distributionIds.includes(target.distributionId)) continue;
-    for (const origin of await r.deps.distributions.originEndpoints(
-      target.distributionId,
-      target.originIds,
-    )) {
+/** Distributions whose configs are read at once to find their origins (GetDistributionConfig each). */
+export const CONFIG_READ_CONCURRENCY = 8;
+
+/** `work` on every item, at most `concurrency` at once; results in the items' order. */
+async function eachBounded<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/**
+ * The origins of the rotation's distributions (or of `distributionIds` only: a wave's), as the probes reach
+ * them: one config read per distribution, CONFIG_READ_CONCURRENCY at once, in the rotation's order.
+ */
+async function endpointsOf(r: Rotation, distributionIds?: readonly string[]): Promise<PreflightOrigin[]> {
+  const only = distributionIds ? new Set(distributionIds) : undefined;
+  const targets = targetsOf(r.state).filter((t) => !only || only.has(t.distributionId));
+  const origins = await eachBounded(targets, CONFIG_READ_CONCURRENCY, (target) =>
+    r.deps.distributions.originEndpoints(target.distributionId, target.originIds),
+  );
+  return targets.flatMap((target, i) =>
+    origins[i]!.map((origin) => {
       const name = `${target.distributionId}/${origin.originId}`;
-      endpoints.push({
+      return {
         target: name,
         host: origin.domainName,
         port: origin.httpsPort,
         path: r.settings.preflight.probePath,
         ...proofOf(r.settings, name, origin.domainName),
-      });
-    }
-  }
-  return endpoints;
+      };
+    }),
+  );
 }
 
 /** The new certificate as staged in the issuance secret (where it lives until promotion). Never returned. */
@@ -141,7 +164,7 @@ async function currentIdentity(
  */
 export function eachEndpointOnce(probe: typeof probeAll): typeof probeAll {
   return async (endpoints, identity, options) => {
-    const keyOf = (e: OriginEndpoint) => JSON.stringify([e.host, e.port, e.path ?? ""]);
+    const keyOf = originKey;
     const unique = new Map<string, OriginEndpoint>();
     for (const e of endpoints) if (!unique.has(keyOf(e))) unique.set(keyOf(e), e);
     const results = await probe([...unique.values()], identity, options);
@@ -155,22 +178,29 @@ function asEndpoint({ target, host, port, path }: PreflightOrigin): OriginEndpoi
   return { target, host, port, path };
 }
 
+/** Where a probe goes: origins with the same host, port and path answer one probe. */
+function originKey({ host, port, path }: OriginEndpoint): string {
+  return `${host.toLowerCase()}:${port}${path ?? "/"}`;
+}
+
 /**
  * A real mTLS request to every origin of the rotation's distributions (or of `distributionIds`), presenting
  * the new certificate as staged in the issuance secret. The gate's probes (after the swap): today's rule.
+ * Each distinct origin (host, port, path) is probed once, however many distributions use it, and its answer
+ * is reported for each of them (one result per "distributionId/originId", in the rotation's order).
  * Origins whose proof is an acknowledgement alone are not probed: the workflow cannot reach them (they
  * accept connections from CloudFront only); the gate judges them by CloudFront's metrics.
  */
 export async function probeWithNewCertificate(
   r: Rotation,
-  distributionIds?: string[],
+  distributionIds?: readonly string[],
 ): Promise<ProbeResult[]> {
-  const probe = r.deps.probe ?? probeAll;
-  const reachable = (await endpointsOf(r, distributionIds)).filter((e) => e.proof !== "acknowledgement");
+  const probe = eachEndpointOnce(r.deps.probe ?? probeAll);
+  const reachable = (await endpointsOf(r, distributionIds))
+    .filter((e) => e.proof !== "acknowledgement")
+    .map(asEndpoint);
   if (reachable.length === 0) return [];
-  return probe(reachable.map(asEndpoint), await newIdentity(r), {
-    originServerCaPem: r.settings.originServerCaPem,
-  });
+  return probe(reachable, await newIdentity(r), { originServerCaPem: r.settings.originServerCaPem });
 }
 
 /**

@@ -152,9 +152,41 @@ async function approval(r: Rotation, wave: number): Promise<Halt | undefined> {
 }
 
 /**
- * Poll until the distributions are Deployed (durable waits between polls); false at the deadline. The
- * deadline is time from the first poll, read inside each poll's step (checkpointed: a replay decides the
- * same), and no wait runs past it.
+ * One deploy poll (a step result): when it read, and which of the wait's distributions were still deploying —
+ * a bit per distribution, in the order the wait was given them (base64), so the result stays small at any
+ * wave size — with their count and the first few ids (for a person reading the execution's history).
+ */
+interface DeployPoll {
+  at: string;
+  pendingCount: number;
+  pendingMask: string;
+  firstPending: string[];
+}
+
+/** What executions recorded before the mask: every pending id (and, before that, a bare list of them). */
+type LegacyDeployPoll = { pending: string[]; at: string } | string[];
+
+/** The ids still deploying, as a bit per id of `ids` (base64). */
+export function pendingMaskOf(ids: readonly string[], pending: ReadonlySet<string>): string {
+  const bits = Buffer.alloc(Math.ceil(ids.length / 8));
+  ids.forEach((id, i) => {
+    if (pending.has(id)) bits[i >> 3]! |= 1 << (i & 7);
+  });
+  return bits.toString("base64");
+}
+
+/** The ids of `ids` a mask marks. */
+export function pendingOfMask(ids: readonly string[], mask: string): string[] {
+  const bits = Buffer.from(mask, "base64");
+  return ids.filter((_, i) => ((bits[i >> 3] ?? 0) & (1 << (i & 7))) !== 0);
+}
+
+/**
+ * Poll until the distributions are Deployed (durable waits between polls); false at the deadline. Each poll
+ * reads only the distributions the previous poll (a checkpointed step result, so replays read the same)
+ * left pending: the reads add up to about the wave plus what is still deploying at each poll. The deadline
+ * is time from the first poll, read inside each poll's step (checkpointed: a replay decides the same), and
+ * no wait runs past it.
  */
 export async function waitDeployed(
   r: Rotation,
@@ -165,16 +197,29 @@ export async function waitDeployed(
   if (ids.length === 0) return true;
   const { deploy } = r.settings;
   let firstPollAt: number | undefined;
+  let pending: string[] = ids;
   for (let poll = 1; ; poll += 1) {
-    const answer = await r.act(`${name}:deploy:${poll}`, async () => {
+    const reading = pending;
+    const answer = await r.act<DeployPoll | LegacyDeployPoll>(`${name}:deploy:${poll}`, async () => {
       // A safe point of a wave (not of the rollback's own wait): a requested rollback ends the wait early.
       if (options.safePoint) await haltIfRollbackRequested(r);
-      const statuses = await r.deps.distributions.deploymentStatus(ids);
-      return { pending: ids.filter((id) => statuses[id] !== "Deployed"), at: r.at() };
+      const statuses = await r.deps.distributions.deploymentStatus(reading);
+      const still = reading.filter((id) => statuses[id] !== "Deployed");
+      return {
+        at: r.at(),
+        pendingCount: still.length,
+        pendingMask: pendingMaskOf(ids, new Set(still)),
+        firstPending: still.slice(0, 5),
+      };
     });
-    // Executions recorded before polls kept their time checkpointed a bare list: their deadline counts
-    // polls, as it did then.
-    const { pending, at } = Array.isArray(answer) ? { pending: answer as string[], at: undefined } : answer;
+    // Executions recorded before the mask kept every pending id; before polls kept their time, a bare list
+    // (their deadline counts polls, as it did then).
+    const at = Array.isArray(answer) ? undefined : answer.at;
+    pending = Array.isArray(answer)
+      ? answer
+      : "pendingMask" in answer
+        ? pendingOfMask(ids, answer.pendingMask)
+        : answer.pending;
     if (pending.length === 0) return true;
     if (at === undefined) {
       if (poll >= 1 + Math.floor(deploy.timeoutSeconds / deploy.pollSeconds)) return false;
