@@ -211,7 +211,10 @@ export const rotationWorkflowPermissions: Statement[] = [
       },
     ],
   },
-  // Rotation store: the items the workflow writes (lock, state, history, control). No index access.
+  // Rotation store: the items the workflow writes (lock, state, history, control, distribution claims) and
+  // the account's pacer (functions/adapters/pacer.ts: `PACE#<operation>` schedules and holds, shared by every
+  // execution). No index access. No dynamodb:LeadingKeys condition: the workflow writes every partition of
+  // the table but the inventory's, and its items are keyed by ARNs and ids it learns at run time.
   {
     actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     resources: [rotationTable.arn],

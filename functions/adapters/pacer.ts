@@ -11,11 +11,13 @@
  * | schedule | `PACE#<operation>`  | `BUCKET`          | nextFreeMs (N: epoch ms), intervalMs (N), updatedAt |
  * | hold     | `PACE#<operation>`  | `HOLD#<holder>`   | slotMs (N), reservedAt, holder                      |
  *
- * A reservation is one conditional UpdateItem of the schedule, never a read-modify-write race:
- * - busy schedule (`nextFreeMs >= now`): `nextFreeMs += interval`, the slot is the old value (UPDATED_OLD).
- *   Every concurrent reserver succeeds at its first write, in the order DynamoDB applies them: distinct
- *   slots, one interval apart, no conflicts however many rotations arrive together;
- * - idle schedule (absent, or `nextFreeMs < now`): `nextFreeMs = now + interval`, the slot is now.
+ * A reservation is one conditional UpdateItem of the schedule, never a read-modify-write race. With
+ * `earliest = now + lead` (PACED_OPERATIONS: the time the holder needs before its call):
+ * - busy schedule (`nextFreeMs >= earliest`): `nextFreeMs += interval`, the slot is the old value
+ *   (UPDATED_OLD). Every concurrent reserver succeeds at its first write, in the order DynamoDB applies
+ *   them: distinct slots, one interval apart, no conflicts however many rotations arrive together;
+ * - idle schedule (absent, or `nextFreeMs < earliest`): `nextFreeMs = earliest + interval`, the slot is
+ *   `earliest`.
  * The two conditions exclude each other; a reserver whose guess was wrong (the schedule turned busy or idle
  * between) gets ConditionalCheckFailed and tries the other form, with jittered backoff, a bounded number of
  * times (then a retryable PacerBusyError: the workflow's step retry takes over).
@@ -69,6 +71,8 @@ export interface AccountPacerOptions {
   maxAttempts?: number;
   /** Intervals per operation, ms (default PACED_OPERATIONS; a benchmark's scaled time sets shorter ones). */
   intervalsMs?: Partial<Record<PacedOperation, number>>;
+  /** Leads per operation, ms (default PACED_OPERATIONS). */
+  leadsMs?: Partial<Record<PacedOperation, number>>;
 }
 
 /** What the workflow needs of the pacer. */
@@ -85,6 +89,7 @@ export class AccountPacer implements SlotReserver {
   readonly #random: () => number;
   readonly #maxAttempts: number;
   readonly #intervals: Record<PacedOperation, number>;
+  readonly #leads: Record<PacedOperation, number>;
 
   constructor(client: DynamoDBClient | DynamoDBDocumentClient, options: AccountPacerOptions) {
     if (!options.tableName) throw new AdapterError("AccountPacer needs a table name", { retryable: false });
@@ -97,6 +102,10 @@ export class AccountPacer implements SlotReserver {
     this.#intervals = {
       "acm-import": options.intervalsMs?.["acm-import"] ?? PACED_OPERATIONS["acm-import"].intervalMs,
       "pca-issue": options.intervalsMs?.["pca-issue"] ?? PACED_OPERATIONS["pca-issue"].intervalMs,
+    };
+    this.#leads = {
+      "acm-import": options.leadsMs?.["acm-import"] ?? PACED_OPERATIONS["acm-import"].leadMs,
+      "pca-issue": options.leadsMs?.["pca-issue"] ?? PACED_OPERATIONS["pca-issue"].leadMs,
     };
   }
 
@@ -117,7 +126,7 @@ export class AccountPacer implements SlotReserver {
     let busy = true;
     for (let attempt = 0; attempt < this.#maxAttempts; attempt += 1) {
       const now = this.#now();
-      const nowMs = now.getTime();
+      const nowMs = now.getTime() + this.#leads[operation];
       try {
         const slotMs = busy
           ? await this.#takeNext(pk, nowMs, interval, now)
@@ -160,7 +169,7 @@ export class AccountPacer implements SlotReserver {
     return typeof out.Item?.nextFreeMs === "number" ? out.Item.nextFreeMs : undefined;
   }
 
-  /** Busy schedule: the slot is its next free moment, which moves one interval on. */
+  /** Busy schedule: the slot is its next free moment, which moves one interval on. `nowMs`: the earliest. */
   async #takeNext(pk: string, nowMs: number, interval: number, now: Date): Promise<number> {
     const out = await this.#doc.send(
       new UpdateCommand({
@@ -177,7 +186,7 @@ export class AccountPacer implements SlotReserver {
     return old;
   }
 
-  /** Idle (or new) schedule: the slot is now. */
+  /** Idle (or new) schedule: the slot is the earliest (`nowMs`: now + lead). */
   async #startIdle(pk: string, nowMs: number, interval: number, now: Date): Promise<number> {
     const { slotMs, nextFreeMs } = nextSlot(undefined, nowMs, interval);
     await this.#doc.send(

@@ -15,12 +15,18 @@
  * sustains 0.95 imports per second.
  */
 
-/** The rate-limited operations the rotation paces, by what they do. */
+/**
+ * The rate-limited operations the rotation paces, by what they do. `leadMs`: no slot is handed out sooner
+ * than this after its reservation, so the holder has done the work before its call (reading its key,
+ * fetching and validating the certificate) by the slot and calls on time. A call made late would land
+ * closer than an interval to the next holder's, which calls on time: both in one second, one throttled, and
+ * the throttled call's SDK retry lands in a third holder's slot.
+ */
 export const PACED_OPERATIONS = {
   /** ACM ImportCertificate: 1/s per account; a slot every 1,050 ms. */
-  "acm-import": { intervalMs: 1_050 },
+  "acm-import": { intervalMs: 1_050, leadMs: 1_000 },
   /** Private CA IssueCertificate: 25/s per account; a slot every 42 ms. */
-  "pca-issue": { intervalMs: 42 },
+  "pca-issue": { intervalMs: 42, leadMs: 500 },
 } as const;
 
 export type PacedOperation = keyof typeof PACED_OPERATIONS;
@@ -34,14 +40,21 @@ export interface Slot {
 }
 
 /**
- * The next slot on a schedule whose next free moment is `nextFreeMs` (absent: never used). A schedule left
- * in the past (idle) starts again at `now`: idle time is never banked as a burst.
+ * The next slot on a schedule whose next free moment is `nextFreeMs` (absent: never used), reserved at
+ * `nowMs`: `max(nextFree, now + lead)`. A schedule left behind (idle) starts again at `now + lead`: idle time
+ * is never banked as a burst.
  */
-export function nextSlot(nextFreeMs: number | undefined, nowMs: number, intervalMs: number): Slot {
+export function nextSlot(
+  nextFreeMs: number | undefined,
+  nowMs: number,
+  intervalMs: number,
+  leadMs = 0,
+): Slot {
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
     throw new RangeError(`a pacing interval must be a positive number of ms, got ${intervalMs}`);
   }
-  const slotMs = Math.max(nextFreeMs ?? nowMs, nowMs);
+  const earliest = nowMs + Math.max(0, leadMs);
+  const slotMs = Math.max(nextFreeMs ?? earliest, earliest);
   return { slotMs, nextFreeMs: slotMs + intervalMs };
 }
 

@@ -19,6 +19,8 @@ import {
 
 const T = Date.UTC(2026, 11, 1, 9, 0, 0);
 const IMPORT = PACED_OPERATIONS["acm-import"].intervalMs;
+/** Slots from the reservation's instant on (the lead has its own test). */
+const NO_LEAD = { leadsMs: { "acm-import": 0, "pca-issue": 0 } };
 
 let dynamo: DynamoDbStandin;
 let client: DynamoDBClient;
@@ -67,7 +69,7 @@ describe("AccountPacer", () => {
 
   it("gives the first reservation now, the next ones an interval apart, and an idle schedule now again", async () => {
     const c = clock();
-    const pacer = new AccountPacer(client, { tableName: await freshTable(), now: c.now });
+    const pacer = new AccountPacer(client, { tableName: await freshTable(), now: c.now, ...NO_LEAD });
     expect(await pacer.reserve("acm-import", "rot-a")).toEqual({
       operation: "acm-import",
       slotMs: T,
@@ -94,7 +96,10 @@ describe("AccountPacer", () => {
     try {
       const reservations = await Promise.all(
         clients.map((own, i) =>
-          new AccountPacer(own, { tableName: table, now: c.now }).reserve("acm-import", `rot-${i}`),
+          new AccountPacer(own, { tableName: table, now: c.now, ...NO_LEAD }).reserve(
+            "acm-import",
+            `rot-${i}`,
+          ),
         ),
       );
       const slots = reservations.map((r) => r.slotMs).sort((a, b) => a - b);
@@ -126,7 +131,7 @@ describe("AccountPacer", () => {
 
   it("a replayed reservation (the step ran again after its write) gets the slot it already had", async () => {
     const c = clock();
-    const pacer = new AccountPacer(client, { tableName: await freshTable(), now: c.now });
+    const pacer = new AccountPacer(client, { tableName: await freshTable(), now: c.now, ...NO_LEAD });
     await pacer.reserve("acm-import", "rot-0");
     const first = await pacer.reserve("acm-import", "rot-1");
     await pacer.reserve("acm-import", "rot-2");
@@ -151,7 +156,7 @@ describe("AccountPacer", () => {
       }
       return send(command);
     };
-    const pacer = new AccountPacer(doc, { tableName: table, now: c.now });
+    const pacer = new AccountPacer(doc, { tableName: table, now: c.now, ...NO_LEAD });
     await pacer.reserve("acm-import", "rot-0");
     crashes = 1;
     await expect(pacer.reserve("acm-import", "rot-1")).rejects.toThrow("crashed");
@@ -169,7 +174,7 @@ describe("AccountPacer", () => {
   it("release drops the hold (idempotent); a later reservation of the holder is a new slot", async () => {
     const c = clock();
     const table = await freshTable();
-    const pacer = new AccountPacer(client, { tableName: table, now: c.now });
+    const pacer = new AccountPacer(client, { tableName: table, now: c.now, ...NO_LEAD });
     const first = await pacer.reserve("pca-issue", "rot-a");
     await pacer.release("pca-issue", "rot-a");
     await pacer.release("pca-issue", "rot-a");
@@ -184,10 +189,32 @@ describe("AccountPacer", () => {
   it("gives up after its attempts with a retryable PacerBusyError (the workflow's step retry takes over)", async () => {
     const c = clock();
     // One attempt, guessing a busy schedule: a new schedule refuses that condition.
-    const pacer = new AccountPacer(client, { tableName: await freshTable(), now: c.now, maxAttempts: 1 });
+    const pacer = new AccountPacer(client, {
+      tableName: await freshTable(),
+      now: c.now,
+      maxAttempts: 1,
+      ...NO_LEAD,
+    });
     const error = await pacer.reserve("acm-import", "rot-a").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PacerBusyError);
     expect((error as PacerBusyError).retryable).toBe(true);
+  });
+
+  it("hands out no slot sooner than the operation's lead after its reservation (the holder's work before its call)", async () => {
+    const c = clock();
+    const pacer = new AccountPacer(client, { tableName: await freshTable(), now: c.now });
+    expect(PACED_OPERATIONS["acm-import"].leadMs).toBe(1_000);
+    expect((await pacer.reserve("acm-import", "a")).slotMs).toBe(T + 1_000);
+    // Busy: the next free moment, already past the lead.
+    expect((await pacer.reserve("acm-import", "b")).slotMs).toBe(T + 1_000 + IMPORT);
+    // Idle again, or not yet far enough ahead: now + lead.
+    c.advance(1_500);
+    expect((await pacer.reserve("acm-import", "c")).slotMs).toBe(T + 1_000 + 2 * IMPORT);
+    c.advance(2_000);
+    expect((await pacer.reserve("acm-import", "d")).slotMs).toBe(T + 4_500);
+    expect((await pacer.reserve("pca-issue", "a")).slotMs).toBe(
+      T + 3_500 + PACED_OPERATIONS["pca-issue"].leadMs,
+    );
   });
 
   it("takes its intervals from options (a benchmark's scaled time)", async () => {
@@ -196,6 +223,7 @@ describe("AccountPacer", () => {
       tableName: await freshTable(),
       now: c.now,
       intervalsMs: { "acm-import": 105 },
+      ...NO_LEAD,
     });
     expect(pacer.intervalMs("acm-import")).toBe(105);
     expect(pacer.intervalMs("pca-issue")).toBe(42);

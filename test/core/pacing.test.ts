@@ -37,6 +37,14 @@ describe("nextSlot", () => {
     expect(slots.at(-1)! - slots[0]!).toBe(999 * 1_050);
   });
 
+  it.each([
+    { name: "an unused schedule: now + lead", nextFree: undefined, slot: T + 1_000 },
+    { name: "free before now + lead: now + lead", nextFree: T + 400, slot: T + 1_000 },
+    { name: "free after now + lead: its next free moment", nextFree: T + 7_000, slot: T + 7_000 },
+  ])("with a lead: $name", ({ nextFree, slot }) => {
+    expect(nextSlot(nextFree, T, 1_050, 1_000)).toEqual({ slotMs: slot, nextFreeMs: slot + 1_050 });
+  });
+
   it("refuses an interval that is not a positive number", () => {
     for (const interval of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => nextSlot(undefined, T, interval)).toThrow(RangeError);

@@ -6,6 +6,7 @@
  */
 import { ImportCertificateCommand } from "@aws-sdk/client-acm";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AcmAdapter } from "../../functions/adapters/acm.ts";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
@@ -106,6 +107,8 @@ export interface FleetOptions {
 
 export interface Fleet {
   standins: Standins;
+  /** The rotation table's client (the stand-ins' credentials), table "mtls-rotator". */
+  table: DynamoDBClient;
   store: RotationStore;
   inventory: InventoryStore;
   /** Rollbacks asked for between control points, as the API records them. */
@@ -226,6 +229,8 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
         },
       }),
       clients,
+      // The table through the test's client (the stand-ins' credentials): the store below, the pacer.
+      dynamoClient,
     );
     // The test's own ACM access (importing the certificate in service).
     const acm = new AcmAdapter(clients.acm);
@@ -328,6 +333,7 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
 
     return {
       standins,
+      table: dynamoClient,
       store,
       rollbackRequests,
       inventory,
