@@ -211,8 +211,11 @@ export const rotationWorkflowPermissions: Statement[] = [
       },
     ],
   },
-  // Rotation store: the items the workflow writes (lock, state, distributions, history, control) and the
-  // Query that reads a large plan's distributions back. No index access.
+  // Rotation store: the items the workflow writes (lock, state, distributions, history, control, distribution
+  // claims), the account's pacer (functions/adapters/pacer.ts: `PACE#<operation>` schedules and holds, shared
+  // by every execution), and the Query that reads a large plan's distributions back. No index access. No
+  // dynamodb:LeadingKeys condition: the workflow writes every partition of the table but the inventory's, and
+  // its items are keyed by ARNs and ids it learns at run time.
   {
     actions: [
       "dynamodb:GetItem",

@@ -246,7 +246,12 @@ export async function runSandbox(options: RunSandboxOptions): Promise<SandboxRun
     const certificateByArn = new Map([...world.certificates.values()].map((c) => [c.arn, c.name]));
 
     // The workflow's dependencies, as the deployed wiring builds them, observed by the sandbox.
-    const base = rotationDepsFrom(world.config, world.clients);
+    // The table (the account's pacer, the trust announcements) through the stand-in's credentials.
+    const base = rotationDepsFrom(
+      world.config,
+      world.clients,
+      countDynamoCalls(dynamoDbClient(world.dynamo.endpoint), world.dynamoCalls),
+    );
     const seen = new Map<string, Set<number>>();
     // Each rotation's open control point, and the ones it closed ("<kind>:<wave>"), for rollbacks timed by them.
     const controls: ControlTracker = new Map();

@@ -30,6 +30,8 @@ export interface StandinsOptions extends StandinServerOptions {
   cloudfrontTrustStoreDelayMs?: number;
   privateCa?: Omit<PrivateCaStandinOptions, "now">;
   acmImportsPerSecond?: number;
+  /** ACM's rate window, ms (default 1,000; a benchmark's scaled time passes 1000/k). */
+  acmRateWindowMs?: number;
   s3?: Omit<S3StandinOptions, "now">;
   /** ELBv2: how long a new trust store stays CREATING. */
   trustStoreCreationDelayMs?: number;
@@ -63,7 +65,11 @@ export const STANDIN_CREDENTIALS = { accessKeyId: "AKIASTANDIN000000000", secret
 
 export async function startStandins(options: StandinsOptions = {}): Promise<Standins> {
   const now = options.now ?? (() => new Date());
-  const acm = new AcmStandin({ now, importsPerSecond: options.acmImportsPerSecond });
+  const acm = new AcmStandin({
+    now,
+    importsPerSecond: options.acmImportsPerSecond,
+    rateWindowMs: options.acmRateWindowMs,
+  });
   const s3 = new S3Standin({ ...options.s3, now });
   // CA bundles as CloudFront trust stores and API Gateway truststores read them: an S3 object version.
   const bundles: BundleStore = {

@@ -79,6 +79,8 @@ export interface PrivateCaStandinOptions {
   pendingPolls?: number;
   issuePerSecond?: number;
   getPerSecond?: number;
+  /** The rate window, ms (default 1,000: AWS's "per second"; a benchmark's scaled time passes 1000/k). */
+  rateWindowMs?: number;
 }
 
 export class PrivateCaStandin implements JsonService {
@@ -96,8 +98,8 @@ export class PrivateCaStandin implements JsonService {
   constructor(options: PrivateCaStandinOptions = {}) {
     this.#now = options.now ?? (() => new Date());
     this.#pendingPolls = options.pendingPolls ?? 1;
-    this.#issueRate = new RateLimiter(options.issuePerSecond ?? 25);
-    this.#getRate = new RateLimiter(options.getPerSecond ?? 75);
+    this.#issueRate = new RateLimiter(options.issuePerSecond ?? 25, Date.now, options.rateWindowMs);
+    this.#getRate = new RateLimiter(options.getPerSecond ?? 75, Date.now, options.rateWindowMs);
   }
 
   /** Register an in-process CA as a Private CA; returns its ARN. */

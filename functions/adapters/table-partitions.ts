@@ -16,6 +16,8 @@ export const TABLE_PARTITIONS = {
   locks: "CERT#*",
   /** A distribution's claim (one rotation at a time changes it), `DIST#<distribution id>`. */
   claims: "DIST#*",
+  /** The account's pacing schedules and holds, `PACE#<operation>` (pacer.ts): the workflow's only. */
+  pacers: "PACE#*",
 } as const;
 
 /**

@@ -165,6 +165,13 @@ export async function completeIssuance(
   deps: IssuanceDeps,
   request: IssuanceRequest,
   privateCaCertificateArn: string,
+  options: {
+    /**
+     * Runs right before ImportCertificate, only when this call imports (not when a staged credential or an
+     * earlier import is found): the workflow waits there for its account-wide import slot.
+     */
+    beforeImport?: () => Promise<void>;
+  } = {},
 ): Promise<IssuedCertificate> {
   const credentialVersionId = derivedId(request.rotationId, "credential");
   const authorityCertificatePem =
@@ -198,12 +205,10 @@ export async function completeIssuance(
     },
   );
 
-  const certificateArn =
-    (await deps.acm.findImported({
-      serial: facts.serial,
-      notAfter: facts.notAfter,
-    })) ??
-    (await deps.acm.importCertificate({
+  let certificateArn = await deps.acm.findImported({ serial: facts.serial, notAfter: facts.notAfter });
+  if (!certificateArn) {
+    await options.beforeImport?.();
+    certificateArn = await deps.acm.importCertificate({
       certificatePem,
       chainPem,
       privateKeyPem: key.privateKeyPem,
@@ -212,7 +217,8 @@ export async function completeIssuance(
         previousArn: request.previousCertificateArn,
         credential: request.credential,
       },
-    }));
+    });
+  }
 
   const credential: Credential = {
     kind: "credential",

@@ -9,6 +9,7 @@ import { AcmAdapter } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { DistributionMetrics } from "../adapters/metrics.ts";
 import { Notifier } from "../adapters/notifier.ts";
+import { AccountPacer } from "../adapters/pacer.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import { CredentialStore } from "../adapters/secrets.ts";
@@ -69,8 +70,15 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
   };
 }
 
-/** The workflow's dependencies from a checked configuration; SDK clients are built here, once. */
-export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): RotationDeps {
+/**
+ * The workflow's dependencies from a checked configuration; SDK clients are built here, once. `table`: the
+ * rotation table's client, when the caller has one (local stand-ins: dynalite's credentials).
+ */
+export function rotationDepsFrom(
+  config: WiringConfig,
+  clients?: AwsClients,
+  table?: DynamoDBClient,
+): RotationDeps {
   const aws =
     clients ??
     createAwsClients({
@@ -78,7 +86,7 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
       privateCaRegion: regionOfArn(config.settings.authorityArn),
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     });
-  const dynamo = new DynamoDBClient(dynamoDbConfig(config));
+  const dynamo = table ?? new DynamoDBClient(dynamoDbConfig(config));
   const now = () => new Date();
   const acm = new AcmAdapter(aws.acm);
   const privateCa = new PrivateCaAdapter(aws.privateCa);
@@ -96,6 +104,7 @@ export function rotationDepsFrom(config: WiringConfig, clients?: AwsClients): Ro
     acm,
     distributions: new CloudFrontAdapter(aws.cloudfront),
     issuance: { privateCa, acm, credentials, now },
+    pacer: new AccountPacer(dynamo, { tableName: config.tableName, now }),
     authorities: {
       authorityArns: config.authorityArns,
       privateCaOf: (arn) => new PrivateCaAdapter(privateCaIn(regionOfArn(arn) ?? config.region)),

@@ -5,6 +5,7 @@
 import type { AcmAdapter } from "../adapters/acm.ts";
 import type { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import type { DistributionMetrics } from "../adapters/metrics.ts";
+import type { SlotReserver } from "../adapters/pacer.ts";
 import type { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { Notification } from "../core/notifications.ts";
@@ -76,6 +77,13 @@ export interface RotationDeps {
     "findDistributionsPresenting" | "swapOriginCertificate" | "deploymentStatus" | "originEndpoints"
   >;
   issuance: IssuanceDeps;
+  /**
+   * The account's pacer (functions/adapters/pacer.ts): slots for Private CA IssueCertificate and ACM
+   * ImportCertificate shared by every execution, so rotations due together stay within the quotas.
+   */
+  pacer: SlotReserver;
+  /** In-process sleep before a paced call (the rest of the way to its slot); a real timer when absent. */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * The managed CAs (the configured one first, then those being migrated away from), each reached in its
    * own region: a retired certificate is revoked at the CA that issued it. Absent: the configured CA only.

@@ -267,6 +267,18 @@ describe("the rotation workflow", () => {
       "dynamodb:Query",
       "dynamodb:UpdateItem",
     ]);
+    // The account's pacer (PACE# items of the same table) needs nothing beyond them.
+    const pacer = readFileSync(new URL("../../functions/adapters/pacer.ts", import.meta.url), "utf8");
+    const pacerCalls = [...pacer.matchAll(/new (Get|Put|Update|Delete)Command\(/g)].map(
+      ([, verb]) => `dynamodb:${verb}Item`,
+    );
+    expect(new Set(pacerCalls)).toEqual(
+      new Set(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]),
+    );
+    for (const action of pacerCalls) expect(table.actions).toContain(action);
+    expect(table.resources).toEqual([
+      `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/mtls-rotator-production-RotationsTable-abcdef`,
+    ]);
   });
 
   it("lets the workflow publish the probe certificates and read, never write, origins' acknowledgements", async () => {

@@ -235,6 +235,8 @@ export async function buildFleet(options: FleetOptions): Promise<Fleet> {
         },
       }),
       clients,
+      // The table through the test's client (the stand-ins' credentials): the store below, the pacer.
+      dynamoClient,
     );
     // The test's own ACM access (importing the certificate in service).
     const acm = new AcmAdapter(clients.acm);

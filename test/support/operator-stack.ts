@@ -329,7 +329,11 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     // The workflow as deployed (rotationDepsFrom); its store on the test's DynamoDB client (the wiring's
     // own client would sign with the machine's credential chain).
     const workflowConfig = wiringConfig(sources);
-    const deployed = rotationDepsFrom(workflowConfig, standins.clients());
+    const deployed = rotationDepsFrom(
+      workflowConfig,
+      standins.clients(),
+      dynamoDbClient(dynamoServer.endpoint),
+    );
     // Healthy traffic on every distribution: CloudFront's datapoints, published as the gate reads them.
     const traffic = new SteadyTraffic(standins, distributionIds, {
       periodSeconds: REAL_TIME_GATE.periodSeconds!,

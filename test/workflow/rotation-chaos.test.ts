@@ -114,14 +114,16 @@ beforeAll(async () => {
 
 describe("a crash at any step", () => {
   it("the undisturbed rotation has the expected shape of steps", () => {
-    expect(steps.slice(0, 8)).toEqual([
+    expect(steps.slice(0, 10)).toEqual([
       "lock",
       "start",
       "notify:started",
       "plan",
       "claim:1",
       "issue:key",
+      "issue:pace:pca",
       "issue:request",
+      "issue:pace:import",
       "issue:complete",
     ]);
     expect(steps).toContain("trust:publish");

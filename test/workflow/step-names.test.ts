@@ -5,6 +5,9 @@
  * real workflow runs here on the local runner (time skipped) against the stand-ins, and the trail of operations
  * the runtime checkpointed is compared with the one recorded from the workflow before it was split into phases.
  *
+ * The issue phase's pacing waits (`issue:pace:pca:wait`, `issue:pace:import:wait`) are taken only when the
+ * account's slot is more than about two seconds away (functions/core/pacing.ts waitForSlot): one path below.
+ *
  * A trail entry is `<TYPE> <name>`, with distribution ids as d0, d1, ... (wave order). A polling loop
  * (`preflight:<n>`, `wave:<w>:deploy:<n>`, `rollback:deploy:<n>`, `gate:<w>:metrics:<n>`, each followed by a
  * durable wait `<name>:wait` before the next poll) is one entry `STEP <base>:<n>… (WAIT <base>:<n>:wait between)`
@@ -13,6 +16,7 @@
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
+import { AccountPacer } from "../../functions/adapters/pacer.ts";
 import {
   createRotationWorkflow,
   type RotationInput,
@@ -161,7 +165,13 @@ const passedWave = (w: number, d: string, options?: { bake: boolean }) => [
   `STEP notify:wave:${w}`,
 ];
 const START = ["STEP lock", "STEP start", "STEP notify:started", "STEP plan"];
-const ISSUE = ["STEP issue:key", "STEP issue:request", "STEP issue:complete"];
+const ISSUE = [
+  "STEP issue:key",
+  "STEP issue:pace:pca",
+  "STEP issue:request",
+  "STEP issue:pace:import",
+  "STEP issue:complete",
+];
 const TRUST = ["STEP trust:publish", "STEP notify:trust"];
 const PREFLIGHT = ["STEP preflight:<n>… (WAIT preflight:<n>:wait between)"];
 /** Every distribution of the plan claimed at the first attempt (nothing else is changing them). */
@@ -373,7 +383,7 @@ describe("the operations a rotation checkpoints, by path", () => {
     {
       what: "issuance that fails",
       step: "issue:request",
-      trail: [...START, ...CLAIM, "STEP issue:key", "STEP issue:request", ...ABORTED],
+      trail: [...START, ...CLAIM, "STEP issue:key", "STEP issue:pace:pca", "STEP issue:request", ...ABORTED],
       message: /failed \(IssuanceFailed\)/,
     },
     {
@@ -421,6 +431,40 @@ describe("the operations a rotation checkpoints, by path", () => {
     );
     expect(result.getError()?.errorMessage).toMatch(/failed \(AlreadyRotating\)/);
   });
+
+  it("a rotation behind others in the account's schedules waits for its slots durably", async () => {
+    const result = await expectTrail(
+      {
+        fleet: { distributions: 1, settings: { bakeSeconds: 0 } },
+        // Other rotations reserved before it: its Private CA slot and its import slot are seconds away.
+        before: async (f) => {
+          // One reservation holding each schedule (Private CA: 8 s, ACM: a minute), as many others' slots would.
+          const others = new AccountPacer(f.table.client, {
+            tableName: "mtls-rotator",
+            intervalsMs: { "pca-issue": 8_000, "acm-import": 60_000 },
+          });
+          await others.reserve("pca-issue", "others");
+          await others.reserve("acm-import", "others");
+        },
+      },
+      [
+        ...START,
+        ...CLAIM,
+        "STEP issue:key",
+        "STEP issue:pace:pca",
+        "WAIT issue:pace:pca:wait",
+        "STEP issue:request",
+        "STEP issue:pace:import",
+        "WAIT issue:pace:import:wait",
+        "STEP issue:complete",
+        ...TRUST,
+        ...PREFLIGHT,
+        ...passedWave(0, "d0", { bake: false }),
+        ...FINALIZE,
+      ],
+    );
+    expect(result.getStatus()).toBe("SUCCEEDED");
+  });
 });
 
 describe("the catalogue of names", () => {
@@ -433,7 +477,9 @@ describe("the catalogue of names", () => {
       "STEP plan",
       "STEP claim:<attempt>",
       "STEP issue:key",
+      "STEP issue:pace:pca",
       "STEP issue:request",
+      "STEP issue:pace:import",
       "STEP issue:complete",
       "STEP trust:publish",
       "STEP notify:trust",
@@ -468,6 +514,8 @@ describe("the catalogue of names", () => {
       "STEP abort:secret",
       "STEP abort",
       "STEP abort:retire-new",
+      "WAIT issue:pace:pca:wait",
+      "WAIT issue:pace:import:wait",
     ]);
   });
 });

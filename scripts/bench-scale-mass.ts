@@ -1,0 +1,206 @@
+/**
+ * The mass half of `npm run bench:scale`: M certificates due at once (a CA migration makes every certificate
+ * due together), each rotated by the real workflow in its own durable execution with its own dependencies
+ * (as Lambda runs them: own SDK clients, own adapters, so no in-process pacing is shared), on the local
+ * durable runner with real timers, against the AWS stand-ins (ACM: 1 ImportCertificate per second per
+ * account; Private CA: 25 IssueCertificate per second; ThrottlingException beyond, docs/aws-behaviour.md
+ * `acm.import-rate-1-per-second`, `acm-pca.issue-rate-25`) and dynalite, where the account's pacer
+ * (functions/adapters/pacer.ts) keeps its schedules.
+ *
+ * Time scale: the local runner's durable waits are real time (time skipping fakes one clock for the whole
+ * process, which concurrent executions would move for each other), so 1,000 imports at 1/s take ~17.5
+ * minutes. `timeScale` k makes the stand-ins count their quotas per 1000/k ms and divides the pacer's
+ * intervals by k (test/support/certificates-due.ts). Default 1 (AWS's rates), because scaling does not
+ * scale this harness's jitter: every execution, the stand-ins and dynalite share ONE event loop (p99 lag
+ * 50-140 ms at 20-100 rotations, measured and reported below), while the pacer's 5% margin is 50 ms / k;
+ * in Lambda each execution has its own process. Measured (100 certificates): k = 4 -> 134 throttled
+ * imports, 0.64 imports/s; k = 2 -> 284 throttled, 0.68/s (a late call squeezes the next slot, the SDK's
+ * real-time retry lands in a third one); both completed all 100 rotations. Report scaled runs as such.
+ *
+ * `runMassRotation(options)` answers `{ markdown, json }`; run alone:
+ *   node scripts/bench-scale-mass.ts                      (M = 1,000, k = 1: ~20 minutes)
+ *   MASS_CERTIFICATES=200 node scripts/bench-scale-mass.ts (a quick run: ~5 minutes)
+ *   MASS_TIME_SCALE=4 ...                                   (scaled, see above)
+ */
+import { cpus } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
+import { workflow } from "sst/aws/workflow";
+import { PACED_OPERATIONS } from "../functions/core/pacing.ts";
+import { createRotationWorkflow, type RotationOutcome } from "../functions/workflow/rotation-workflow.ts";
+import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";
+import { buildDueFleet } from "../test/support/certificates-due.ts";
+
+export interface MassRotationOptions {
+  /** Certificates due at once (default 1,000). */
+  certificates?: number;
+  /** Every AWS rate and pacing interval k times faster (default 1: AWS's own). */
+  timeScale?: number;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** The targets of issue 12 for M certificates due at once. */
+export const MASS_TARGETS = { failed: 0, importsPerSecond: 0.9, lastImportFactor: 1.2 } as const;
+
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+export async function runMassRotation(
+  options: MassRotationOptions = {},
+): Promise<{ markdown: string; json: Record<string, unknown> }> {
+  const m = options.certificates ?? 1_000;
+  const k = options.timeScale ?? 1;
+  const log = options.log ?? (() => undefined);
+  await LocalDurableTestRunner.setupTestEnvironment({ skipTime: false });
+  const setupStarted = performance.now();
+  const fleet = await buildDueFleet({ certificates: m, timeScale: k });
+  try {
+    log(
+      `[mass] ${m} certificates in service, set up in ${round((performance.now() - setupStarted) / 1000, 1)} s`,
+    );
+    const modelBefore = modelChecks.counts();
+    const cpuBefore = process.cpuUsage();
+    // Every execution, the stand-ins and dynalite share this process: its event loop's lag delays calls.
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+    const wallStarted = performance.now();
+    let ended = 0;
+    const runs = fleet.certificates.map(async (certificate) => {
+      // A fresh Lambda environment per execution: its own dependencies, built at its cold start.
+      const runner = new LocalDurableTestRunner<RotationOutcome>({
+        handlerFunction: createRotationWorkflow(workflow, () => fleet.depsForExecution()),
+      });
+      const result = await runner.run({ payload: certificate.input });
+      ended += 1;
+      if (ended % Math.max(1, Math.floor(m / 10)) === 0) {
+        log(
+          `[mass] ${ended}/${m} rotations ended after ${round((performance.now() - wallStarted) / 1000, 1)} s`,
+        );
+      }
+      const operations = result.getOperations().map((op) => op.getName() ?? "");
+      return {
+        status: result.getStatus() === "SUCCEEDED" ? (result.getResult()?.status ?? "unknown") : "failed",
+        error: result.getStatus() === "SUCCEEDED" ? undefined : result.getError()?.errorMessage,
+        waitedForImport: operations.includes("issue:pace:import:wait"),
+        waitedForIssue: operations.includes("issue:pace:pca:wait"),
+        operations: operations.length,
+      };
+    });
+    const outcomes = await Promise.all(runs);
+    const wallMs = performance.now() - wallStarted;
+    loopDelay.disable();
+    const cpu = process.cpuUsage(cpuBefore);
+    const modelAfter = modelChecks.counts();
+
+    const calls = fleet.pacedCalls();
+    const of = (operation: string) => calls.filter((c) => c.operation === operation);
+    const imports = of("acm:ImportCertificate");
+    const issues = of("acm-pca:IssueCertificate");
+    const imported = imports
+      .filter((c) => c.status === 200)
+      .map((c) => c.atMs)
+      .sort((a, b) => a - b);
+    const throttled = (list: typeof calls) => list.filter((c) => c.error === "ThrottlingException").length;
+    const spanRealMs = imported.length > 1 ? imported.at(-1)! - imported[0]! : 0;
+    const spanScaledSeconds = (spanRealMs * k) / 1000;
+    const importsPerScaledSecond = spanScaledSeconds > 0 ? (imported.length - 1) / spanScaledSeconds : 0;
+    const gaps = imported.slice(1).map((t, i) => (t - imported[i]!) * k);
+    const byStatus: Record<string, number> = {};
+    for (const o of outcomes) byStatus[o.status] = (byStatus[o.status] ?? 0) + 1;
+    const failed = outcomes.filter((o) => o.status !== "completed");
+    const json = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, node: process.version },
+      parameters: {
+        certificates: m,
+        timeScale: k,
+        acmImportIntervalMs: PACED_OPERATIONS["acm-import"].intervalMs,
+        pcaIssueIntervalMs: PACED_OPERATIONS["pca-issue"].intervalMs,
+        perExecutionDependencies: true,
+      },
+      rotations: { byStatus, failed: failed.length, firstFailures: failed.slice(0, 5).map((f) => f.error) },
+      imports: {
+        succeeded: imported.length,
+        calls: imports.length,
+        throttled: throttled(imports),
+        firstToLastScaledSeconds: round(spanScaledSeconds, 1),
+        firstToLastRealSeconds: round(spanRealMs / 1000, 1),
+        importsPerScaledSecond: round(importsPerScaledSecond, 3),
+        smallestGapScaledMs: gaps.length ? Math.round(Math.min(...gaps)) : null,
+        rotationsThatWaitedDurably: outcomes.filter((o) => o.waitedForImport).length,
+      },
+      privateCa: {
+        issueCalls: issues.length,
+        throttled: throttled(issues),
+        rotationsThatWaitedDurably: outcomes.filter((o) => o.waitedForIssue).length,
+      },
+      durableOperationsPerRotation: {
+        max: Math.max(...outcomes.map((o) => o.operations)),
+        min: Math.min(...outcomes.map((o) => o.operations)),
+      },
+      eventLoopDelayMs: {
+        p50: round(loopDelay.percentile(50) / 1e6, 1),
+        p99: round(loopDelay.percentile(99) / 1e6, 1),
+        max: round(loopDelay.max / 1e6, 1),
+      },
+      wallSeconds: round(wallMs / 1000, 1),
+      cpuSeconds: round((cpu.user + cpu.system) / 1e6, 1),
+      modelChecks: {
+        botocore: botocoreVersion(),
+        checked: modelAfter.checked - modelBefore.checked,
+        violations: modelAfter.violations,
+        details: modelChecks.all().map(describeModelViolation),
+      },
+      targets: {
+        failed: failed.length === MASS_TARGETS.failed,
+        importsPerSecond: importsPerScaledSecond >= MASS_TARGETS.importsPerSecond,
+        lastImport: spanScaledSeconds <= MASS_TARGETS.lastImportFactor * m,
+      },
+    };
+    const yes = (ok: boolean) => (ok ? "met" : "**missed**");
+    const markdown = `## ${m.toLocaleString("en")} certificates due at once
+
+Each certificate rotated by the real workflow in its own durable execution with its own dependencies (as in
+Lambda: no in-process pacing shared), on the local durable runner (real timers) against the stand-ins (ACM
+1 \`ImportCertificate\`/s, Private CA 25 \`IssueCertificate\`/s, ThrottlingException beyond) and dynalite. The
+account's pacer (DynamoDB, \`PACE#acm-import\` / \`PACE#pca-issue\`) gives each rotation a slot; those behind
+wait for it durably. Time scale **${k}×**: the stand-ins count their quotas per ${round(1000 / k, 1)} ms and the
+pacer's intervals are divided by ${k}; rates and spans below are in scaled seconds (real seconds × ${k}).
+
+| | value | target |
+|---|---:|---|
+| rotations completed / failed | ${byStatus.completed ?? 0} / ${failed.length} | 0 failed: ${yes(json.targets.failed)} |
+| imports (calls / succeeded / throttled) | ${imports.length} / ${imported.length} / ${json.imports.throttled} | |
+| imports per second sustained | ${json.imports.importsPerScaledSecond} | ≥ ${MASS_TARGETS.importsPerSecond}: ${yes(json.targets.importsPerSecond)} |
+| first to last import | ${json.imports.firstToLastScaledSeconds} s (${json.imports.firstToLastRealSeconds} s real) | ≤ ${MASS_TARGETS.lastImportFactor} × ${m} s: ${yes(json.targets.lastImport)} |
+| smallest gap between two imports | ${json.imports.smallestGapScaledMs} ms | ≥ 1,000 ms |
+| rotations that waited durably for their import slot | ${json.imports.rotationsThatWaitedDurably} | |
+| Private CA IssueCertificate (calls / throttled; waited durably) | ${issues.length} / ${json.privateCa.throttled}; ${json.privateCa.rotationsThatWaitedDurably} | |
+| durable operations per rotation | ${json.durableOperationsPerRotation.min}–${json.durableOperationsPerRotation.max} | |
+| wall / CPU (real) | ${json.wallSeconds} / ${json.cpuSeconds} s | |
+| event-loop delay of the one process (p50 / p99 / max, real) | ${json.eventLoopDelayMs.p50} / ${json.eventLoopDelayMs.p99} / ${json.eventLoopDelayMs.max} ms | |
+
+AWS model checks (botocore ${json.modelChecks.botocore}): ${json.modelChecks.checked} calls of the run checked; **${json.modelChecks.violations} violation(s)**. Machine: ${json.machine.cpus} CPUs, Node ${json.machine.node}.
+`;
+    return { markdown, json };
+  } finally {
+    await fleet.close();
+    await LocalDurableTestRunner.teardownTestEnvironment();
+  }
+}
+
+if (import.meta.main) {
+  const { markdown, json } = await runMassRotation({
+    certificates: Number(process.env.MASS_CERTIFICATES ?? 1_000),
+    timeScale: Number(process.env.MASS_TIME_SCALE ?? 1),
+    log: (line) => console.error(line),
+  });
+  console.log(markdown);
+  console.log(JSON.stringify(json, null, 2));
+  const targets = json.targets as Record<string, boolean>;
+  const model = json.modelChecks as { violations: number; details: string[] };
+  if (Object.values(targets).some((ok) => !ok) || model.violations > 0) {
+    if (model.violations > 0) console.error(model.details.join("\n"));
+    process.exitCode = 1;
+  }
+}
