@@ -158,6 +158,7 @@ const EVERY_EVENT: RotationEvent[] = [
     compared: { with: "nothing", why: "no credential in service" },
     deadlinePassed: false,
     elapsedSeconds: 31,
+    counts: { probes: 120, refused: 0 },
   },
   {
     type: "swapped",
@@ -191,6 +192,20 @@ const EVERY_EVENT: RotationEvent[] = [
     heldBy: [{ distributionId: "E1", rotationId: "rot-other" }],
   },
   { type: "distributions-claimed", at: at(21), distributionIds: ["E1"], baselines: { E1: 0.5 } },
+  // A claim of more distributions than an event lists: counted, their baselines in the store.
+  {
+    type: "distributions-claimed",
+    at: at(22),
+    distributionIds: [],
+    baselines: {},
+    stored: { distributions: 600 },
+  },
+  {
+    type: "notification-undelivered",
+    at: at(23),
+    notification: "wave-completed",
+    error: "Invalid parameter: Message too long",
+  },
 ];
 
 describe("the contract", () => {
