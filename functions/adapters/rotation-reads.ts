@@ -451,8 +451,8 @@ function storedDistributionOf(item: Item): StoredDistribution | undefined {
   };
 }
 
-/** A distributions page's token, checked to name a distribution item of this rotation. */
-export function decodeDistributionsToken(token: string, rotationId: string): Record<string, string> {
+/** The object a token (base64url of JSON) holds; InvalidNextTokenError when it holds none. */
+function tokenObject(token: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("not base64url");
@@ -461,6 +461,12 @@ export function decodeDistributionsToken(token: string, rotationId: string): Rec
     throw new InvalidNextTokenError("nextToken is malformed", { cause: error });
   }
   if (!isObject(parsed)) throw new InvalidNextTokenError("nextToken is malformed");
+  return parsed;
+}
+
+/** A distributions page's token, checked to name a distribution item of this rotation. */
+export function decodeDistributionsToken(token: string, rotationId: string): Record<string, string> {
+  const parsed = tokenObject(token);
   const keys = Object.keys(parsed).sort();
   const valid =
     keys.length === 2 &&
@@ -528,14 +534,7 @@ function encodeNextToken(key: Record<string, unknown>): string {
 
 /** The index position a token names, checked to be one `list()` could have handed out. */
 function decodeNextToken(token: string): Record<string, string> {
-  let parsed: unknown;
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("not base64url");
-    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-  } catch (error) {
-    throw new InvalidNextTokenError("nextToken is malformed", { cause: error });
-  }
-  if (!isObject(parsed)) throw new InvalidNextTokenError("nextToken is malformed");
+  const parsed = tokenObject(token);
   const keys = Object.keys(parsed).sort();
   const valid =
     keys.length === TOKEN_KEYS.length &&
