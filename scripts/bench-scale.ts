@@ -38,6 +38,8 @@ const LIMITS = {
 interface ScaleRun {
   distributions: number;
   status: string;
+  /** Why it did not complete (the rotation's reason and detail). */
+  outcome?: string;
   wallSeconds: number;
   cpuSeconds: number;
   durableOperations: number;
@@ -97,6 +99,9 @@ async function oneRotation(distributions: number): Promise<ScaleRun> {
     return {
       distributions,
       status: state?.status ?? String(result.getStatus()),
+      ...(state?.outcome?.reason
+        ? { outcome: `${state.outcome.reason}: ${state.outcome.detail ?? ""}`.slice(0, 600) }
+        : {}),
       wallSeconds,
       cpuSeconds: (used.user + used.system) / 1e6,
       durableOperations: result.getOperations().length,
@@ -160,6 +165,12 @@ AWS model checks: ${modelChecks.counts().checked} calls, ${modelChecks.counts().
 ${mass ? `\n${mass}\n` : "\nMass run (certificates due at once): not run (set MASS_CERTIFICATES).\n"}`;
 }
 
+function writeReports(runs: ScaleRun[], mass: { markdown: string; json: object } | undefined): void {
+  mkdirSync("reports", { recursive: true });
+  writeFileSync("reports/bench-scale.md", report(runs, mass?.markdown));
+  writeFileSync("reports/bench-scale.json", `${JSON.stringify({ runs, mass: mass?.json }, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SCALE_SIZES ?? "100,1000,5000").split(",").map(Number);
   await LocalDurableTestRunner.setupTestEnvironment({ skipTime: true });
@@ -168,8 +179,12 @@ async function main(): Promise<void> {
     for (const n of sizes) {
       console.log(`one rotation over ${n} distributions…`);
       const run = await oneRotation(n);
-      console.log(`  ${run.status} in ${run.wallSeconds.toFixed(1)} s (CPU ${run.cpuSeconds.toFixed(1)} s)`);
+      console.log(
+        `  ${run.status} in ${run.wallSeconds.toFixed(1)} s (CPU ${run.cpuSeconds.toFixed(1)} s)${run.outcome ? `: ${run.outcome}` : ""}`,
+      );
       runs.push(run);
+      // Written after every size: a long run that is stopped keeps what it measured.
+      writeReports(runs, undefined);
     }
   } finally {
     await LocalDurableTestRunner.teardownTestEnvironment();
@@ -179,9 +194,7 @@ async function main(): Promise<void> {
     const { runMassRotation } = await import("./bench-scale-mass.ts");
     mass = await runMassRotation({ certificates: Number(process.env.MASS_CERTIFICATES), log: console.log });
   }
-  mkdirSync("reports", { recursive: true });
-  writeFileSync("reports/bench-scale.md", report(runs, mass?.markdown));
-  writeFileSync("reports/bench-scale.json", `${JSON.stringify({ runs, mass: mass?.json }, null, 2)}\n`);
+  writeReports(runs, mass);
   console.log("wrote reports/bench-scale.md");
   if (modelChecks.counts().violations > 0) process.exitCode = 1;
 }
