@@ -4,7 +4,6 @@
  * what only the API reads.
  */
 import {
-  type DistributionState,
   MAX_HISTORY_SEQUENCE,
   outcomeCounts,
   type RotationEvent,
@@ -12,13 +11,13 @@ import {
 } from "../core/rotation.ts";
 import {
   decodeDistributionsToken,
-  distributionStateOf,
   historySk,
   isObject,
   RotationReads,
   RotationStoreError,
   rotationPk,
   waveSize,
+  withDistributions,
 } from "./rotation-reads.ts";
 
 export class RotationPages extends RotationReads {
@@ -44,18 +43,9 @@ export class RotationPages extends RotationReads {
       };
     }
     const page = await this.distributionsPage(rotationId, options, state);
-    const waves = state.waves.map((w) => ({
-      ...w,
-      size: waveSize(w),
-      distributions: [] as DistributionState[],
-    }));
-    const baselines: Record<string, number | null> = {};
-    for (const d of page.distributions) {
-      waves.find((w) => w.index === d.wave)?.distributions.push(distributionStateOf(d));
-      baselines[d.distributionId] = d.baseline;
-    }
+    const placed = withDistributions(state, page.distributions);
     return {
-      state: { ...state, waves, ...(page.distributions.length ? { baselines } : {}) },
+      state: { ...placed, waves: placed.waves.map((w, i) => ({ ...w, size: waveSize(state.waves[i]!) })) },
       ...(page.nextToken ? { nextToken: page.nextToken } : {}),
     };
   }

@@ -18,8 +18,6 @@ import {
   CONTROL_POINT_KINDS,
   DEFAULT_DISTRIBUTIONS_PAGE,
   MAX_DISTRIBUTIONS_PAGE,
-  MAX_HISTORY_SEQUENCE,
-  outcomeCounts,
   RotationStatus as RotationStatuses,
 } from "../core/rotation.ts";
 import { AdapterError, awsErrorName } from "./errors.ts";
@@ -179,8 +177,7 @@ export class RotationReads {
     const stored = await this.stateItem(rotationId);
     if (!stored?.summary) return stored?.state;
     const state = stored.state;
-    const waves = state.waves.map((w) => ({ ...w, distributions: [] as DistributionState[] }));
-    const baselines: Record<string, number | null> = {};
+    const distributions: StoredDistribution[] = [];
     let nextToken: string | undefined;
     do {
       const page = await this.distributionsPage(
@@ -188,14 +185,11 @@ export class RotationReads {
         { limit: MAX_DISTRIBUTIONS_PAGE, nextToken },
         state,
       );
-      for (const d of page.distributions) {
-        waves.find((w) => w.index === d.wave)?.distributions.push(distributionStateOf(d));
-        baselines[d.distributionId] = d.baseline;
-      }
+      distributions.push(...page.distributions);
       nextToken = page.nextToken;
     } while (nextToken);
-    const whole = waves.map(({ counts: _counts, ...w }) => w);
-    return { ...state, waves: whole, ...(whole.some((w) => w.distributions.length) ? { baselines } : {}) };
+    const whole = withDistributions(state, distributions);
+    return { ...whole, waves: whole.waves.map(({ counts: _counts, ...w }) => w) };
   }
 
   /**
@@ -381,9 +375,6 @@ export interface StoredDistribution extends DistributionState {
 /** The state item's `layout` when it holds the summary and each distribution is its own item. */
 export const STATE_LAYOUT = "summary";
 export const DISTRIBUTION_SK_PREFIX = "DIST#";
-/** How many of the last preflight's probes the summary keeps (refused ones first). */
-export const SUMMARY_PROBES = 20;
-
 /** History sort keys: `EVENT#` + the sequence, six digits. */
 export function historySk(sequence: number): string {
   return `EVENT#${String(sequence).padStart(6, "0")}`;
@@ -395,30 +386,20 @@ export function distributionSk(wave: number, position: number): string {
 }
 
 /**
- * What the state item keeps: the state without its distribution lists and baselines (their own items), each
- * wave with its size and counts by outcome, and the last preflight's first SUMMARY_PROBES probes (refused
- * first). Its size does not grow with the fleet.
+ * A summary with `distributions` placed in their waves (in the order given) and their baselines; the waves'
+ * other distributions are on other pages.
  */
-export function stateSummary(state: RotationState): RotationState {
-  const { baselines: _baselines, ...rest } = state;
-  const probes = state.lastPreflight;
-  return {
-    ...rest,
-    waves: state.waves.map((w) => ({
-      ...w,
-      counts: w.counts ?? outcomeCounts(w),
-      distributions: [],
-    })),
-    ...(probes && probes.length > SUMMARY_PROBES
-      ? {
-          lastPreflight: [...probes.filter((p) => !p.accepted), ...probes.filter((p) => p.accepted)].slice(
-            0,
-            SUMMARY_PROBES,
-          ),
-          lastPreflightCount: probes.length,
-        }
-      : {}),
-  };
+export function withDistributions(
+  summary: RotationState,
+  distributions: readonly StoredDistribution[],
+): RotationState {
+  const waves = summary.waves.map((w) => ({ ...w, distributions: [] as DistributionState[] }));
+  const baselines: Record<string, number | null> = {};
+  for (const d of distributions) {
+    waves.find((w) => w.index === d.wave)?.distributions.push(distributionStateOf(d));
+    baselines[d.distributionId] = d.baseline;
+  }
+  return { ...summary, waves, ...(distributions.length ? { baselines } : {}) };
 }
 
 /** A wave's size: as planned when the plan was stored, else what its counts (a summary) or its list hold. */
@@ -430,7 +411,7 @@ export function waveSize(
   return wave.distributions.length;
 }
 
-export function distributionStateOf(d: StoredDistribution): DistributionState {
+function distributionStateOf(d: StoredDistribution): DistributionState {
   const { wave: _w, position: _p, baseline: _b, ...rest } = d;
   return rest;
 }

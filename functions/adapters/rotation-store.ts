@@ -48,6 +48,7 @@ import {
   checkpointForm,
   type DistributionClaim,
   MAX_HISTORY_SEQUENCE,
+  outcomeCounts,
   type PlannedTarget,
   plannedTargetsOf,
   type RotationEvent,
@@ -67,7 +68,6 @@ import {
   RotationStoreError,
   rotationPk,
   STATE_LAYOUT,
-  stateSummary,
 } from "./rotation-reads.ts";
 import type { Item, TableReads, TableWrites } from "./table-reads.ts";
 
@@ -95,6 +95,36 @@ export function rotationTableDefinition(tableName: string): CreateTableCommandIn
         Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: [...listProjection] },
       },
     ],
+  };
+}
+
+/** How many of the last preflight's probes the summary keeps (refused ones first). */
+export const SUMMARY_PROBES = 20;
+
+/**
+ * What the state item keeps: the state without its distribution lists and baselines (their own items), each
+ * wave with its size and counts by outcome, and the last preflight's first SUMMARY_PROBES probes (refused
+ * first). Its size does not grow with the fleet.
+ */
+export function stateSummary(state: RotationState): RotationState {
+  const { baselines: _baselines, ...rest } = state;
+  const probes = state.lastPreflight;
+  return {
+    ...rest,
+    waves: state.waves.map((w) => ({
+      ...w,
+      counts: w.counts ?? outcomeCounts(w),
+      distributions: [],
+    })),
+    ...(probes && probes.length > SUMMARY_PROBES
+      ? {
+          lastPreflight: [...probes.filter((p) => !p.accepted), ...probes.filter((p) => p.accepted)].slice(
+            0,
+            SUMMARY_PROBES,
+          ),
+          lastPreflightCount: probes.length,
+        }
+      : {}),
   };
 }
 

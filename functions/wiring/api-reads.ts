@@ -10,7 +10,6 @@ import { SignedTable } from "../adapters/signed-table.ts";
 import type { AwsCredentials } from "../adapters/sigv4.ts";
 import type { TableReads, TableWrites } from "../adapters/table-reads.ts";
 import type { CertificatesDeps } from "../api/certificates.ts";
-import type { RotationRoutesDeps } from "../api/rotations.ts";
 import { type AwsLocation, RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 

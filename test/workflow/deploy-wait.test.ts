@@ -7,27 +7,17 @@
  */
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pendingMaskOf, pendingOfMask, waitDeployed } from "../../functions/workflow/phases/waves.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
 import type { Rotation } from "../../functions/workflow/steps.ts";
 import { countReads, sum } from "../support/cloudfront-reads.ts";
 import { useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
-import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
+import { useFleets } from "../support/fleets.ts";
 
 useDurableRunner({ skipTime: true });
 
-let fleets: Fleet[] = [];
-afterEach(async () => {
-  await Promise.all(fleets.map((f) => f.close()));
-  fleets = [];
-});
-
-async function fleet(options: FleetOptions): Promise<Fleet> {
-  const built = await buildFleet(options);
-  fleets.push(built);
-  return built;
-}
+const fleet = useFleets();
 
 describe("deploy waits poll only the distributions still deploying", () => {
   it("after the first poll, each poll reads only what the previous one left pending", async () => {

@@ -7,7 +7,7 @@
  */
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { workflow } from "sst/aws/workflow";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GateResult, RotationEvent } from "../../functions/core/rotation.ts";
 import { probeAll } from "../../functions/probe/origin-probe.ts";
 import { gate } from "../../functions/workflow/phases/gate.ts";
@@ -17,21 +17,11 @@ import type { RotationInput } from "../../functions/workflow/rotation-workflow.t
 import { openRotation } from "../../functions/workflow/steps.ts";
 import { countReads, sum } from "../support/cloudfront-reads.ts";
 import { useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
-import { buildFleet, type Fleet, type FleetOptions } from "../support/fleet.ts";
+import { useFleets } from "../support/fleets.ts";
 
 useDurableRunner({ skipTime: true });
 
-let fleets: Fleet[] = [];
-afterEach(async () => {
-  await Promise.all(fleets.map((f) => f.close()));
-  fleets = [];
-});
-
-async function fleet(options: FleetOptions): Promise<Fleet> {
-  const built = await buildFleet(options);
-  fleets.push(built);
-  return built;
-}
+const fleet = useFleets();
 
 /** JSON size of a step's checkpointed result, in bytes. */
 function resultBytes(op: { getStepDetails(): { result?: unknown } | undefined }): number {

@@ -8,29 +8,25 @@ import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { workflow } from "sst/aws/workflow";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RotationPages } from "../../functions/adapters/rotation-pages.ts";
 import { itemSizeBytes } from "../../functions/adapters/rotation-store.ts";
 import { PLAN_INLINE_TARGETS, PLANNED_TARGETS_PAGE } from "../../functions/core/rotation.ts";
 import { createRotationWorkflow } from "../../functions/workflow/rotation-workflow.ts";
 import { useDurableRunner, withWaitsThatAddUp } from "../support/durable.ts";
-import { buildFleet, type Fleet } from "../support/fleet.ts";
+import type { Fleet } from "../support/fleet.ts";
+import { useFleets } from "../support/fleets.ts";
 
 useDurableRunner({ skipTime: true });
 
-let fleets: Fleet[] = [];
-afterEach(async () => {
-  await Promise.all(fleets.map((f) => f.close()));
-  fleets = [];
-});
+const fleet = useFleets();
 
 /** Over PLAN_INLINE_TARGETS, so the plan is stored and read back in two pages. */
 const DISTRIBUTIONS = PLAN_INLINE_TARGETS + 100;
 
 describe("a rotation of more distributions than one step's result lists", () => {
   it("stores its plan, reads it back a page a step, swaps every distribution, and nothing it writes grows with the fleet", async () => {
-    const f = await buildFleet({ distributions: DISTRIBUTIONS, sharedOrigins: 3 });
-    fleets.push(f);
+    const f = await fleet({ distributions: DISTRIBUTIONS, sharedOrigins: 3 });
     const timed = new Map<string, [number, number]>();
     const time = <T extends object>(what: string, target: T): T =>
       new Proxy(target, {

@@ -5,7 +5,7 @@
 import { LINEAGE_TAGS } from "../../adapters/acm.ts";
 import { isCredentialSecretName } from "../../adapters/secrets.ts";
 import type { RotationSettings } from "../../config/settings.ts";
-import { RotationReason } from "../../core/rotation.ts";
+import { planComplete, RotationReason } from "../../core/rotation.ts";
 import { planTargets } from "../plan.ts";
 import type { Rotation } from "../steps.ts";
 import type { Stop } from "./abort.ts";
@@ -77,8 +77,7 @@ export async function plan(r: Rotation): Promise<Stop | undefined> {
       };
     });
     // A plan too large for one step's result: its distributions come back from the store, a page a step.
-    if (r.state.waves.some((w) => w.size !== undefined && w.distributions.length < w.size))
-      await r.readStored("plan:targets");
+    if (!planComplete(r.state)) await r.readStored("plan:targets");
   } catch (error) {
     // Nothing exists yet but the lock: end failed, releasing it (never leave a certificate locked).
     return {
