@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-acm";
 import { importedByService, LINEAGE_TAGS, MANAGED_TAG_VALUE } from "../core/certificate-tags.ts";
 import { issuerKey, type ListedCertificate } from "../core/tracking.ts";
-import { AdapterError, awsErrorName } from "./errors.ts";
+import { AdapterError, awsErrorName, ImportThrottledError } from "./errors.ts";
 
 export { LINEAGE_TAGS };
 
@@ -73,10 +73,18 @@ export class Pacer {
 export class AcmAdapter {
   readonly #client: ACMClient;
   readonly #pacer: Pacer;
+  readonly #importClient: ACMClient;
 
-  constructor(client: ACMClient, pacer = new Pacer(1_050)) {
+  /**
+   * `importClient`: the client ImportCertificate is sent with; the workflow's makes one attempt
+   * (aws-clients.ts `acmImport`). An SDK retry of a throttled import would land in another rotation's slot of
+   * the account's pacer, and one whose answer was lost would import a second copy; the workflow re-slots a
+   * throttled import and finds a lost one's certificate by its serial (`findImported`) instead.
+   */
+  constructor(client: ACMClient, pacer = new Pacer(1_050), importClient: ACMClient = client) {
     this.#client = client;
     this.#pacer = pacer;
+    this.#importClient = importClient;
   }
 
   async importCertificate(request: ImportRequest): Promise<string> {
@@ -90,14 +98,26 @@ export class AcmAdapter {
     ];
     await this.#pacer.wait();
     const encode = (text: string) => new TextEncoder().encode(text);
-    const out = await this.#client.send(
-      new ImportCertificateCommand({
-        Certificate: encode(request.certificatePem),
-        PrivateKey: encode(request.privateKeyPem),
-        ...(request.chainPem.trim() ? { CertificateChain: encode(request.chainPem) } : {}),
-        Tags: tags,
-      }),
-    );
+    const out = await this.#importClient
+      .send(
+        new ImportCertificateCommand({
+          Certificate: encode(request.certificatePem),
+          PrivateKey: encode(request.privateKeyPem),
+          ...(request.chainPem.trim() ? { CertificateChain: encode(request.chainPem) } : {}),
+          Tags: tags,
+        }),
+      )
+      .catch((error: unknown) => {
+        if (awsErrorName(error) === "ThrottlingException") {
+          throw new ImportThrottledError(
+            "ACM refused the import for the account's rate (ThrottlingException)",
+            {
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      });
     if (!out.CertificateArn) throw new AdapterError("ImportCertificate returned no ARN");
     return out.CertificateArn;
   }

@@ -18,6 +18,16 @@ export class IssuanceTimeoutError extends AdapterError {
   override readonly retryable = true;
 }
 
+/**
+ * ACM refused an ImportCertificate for the account's rate (ThrottlingException): nothing was imported. The
+ * workflow takes a fresh slot of the account's pacer for the next attempt instead of retrying at once, which
+ * would land in another rotation's slot (functions/workflow/phases/issue.ts).
+ */
+export class ImportThrottledError extends AdapterError {
+  override name = "ImportThrottledError";
+  override readonly retryable = true;
+}
+
 /** The AWS error code of an SDK error (`name`), whichever SDK release threw it. */
 export function awsErrorName(error: unknown): string | undefined {
   if (typeof error === "object" && error !== null && "name" in error)

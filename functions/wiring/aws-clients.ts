@@ -21,6 +21,11 @@ export interface AwsClientSettings extends ClientSettings {
 
 export interface AwsClients {
   acm: ACMClient;
+  /**
+   * ACM for ImportCertificate alone: one attempt, no SDK retry (adapters/acm.ts says why: the workflow paces
+   * imports account-wide and re-slots a throttled one).
+   */
+  acmImport: ACMClient;
   privateCa: ACMPCAClient;
   cloudfront: CloudFrontClient;
   secrets: SecretsManagerClient;
@@ -43,6 +48,7 @@ export function createAwsClients(settings: AwsClientSettings): AwsClients {
   const config = (region?: string) => clientConfig(settings, region);
   return {
     acm: new ACMClient(config(CLOUDFRONT_REGION)),
+    acmImport: new ACMClient({ ...config(CLOUDFRONT_REGION), maxAttempts: 1 }),
     // client-acm-pca is capped at 3.523.0 on this registry: its config types come from an older @smithy,
     // but the options used here are plain data and accepted by both.
     privateCa: new ACMPCAClient(config(settings.privateCaRegion ?? settings.region)),

@@ -88,7 +88,7 @@ export function rotationDepsFrom(
     });
   const dynamo = table ?? new DynamoDBClient(dynamoDbConfig(config));
   const now = () => new Date();
-  const acm = new AcmAdapter(aws.acm);
+  const acm = new AcmAdapter(aws.acm, undefined, aws.acmImport);
   const privateCa = new PrivateCaAdapter(aws.privateCa);
   // Another CA's region gets its own client (tests' stand-ins serve every region on one client).
   const privateCaIn = clients ? () => aws.privateCa : privateCaClients(config);

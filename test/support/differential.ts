@@ -434,6 +434,7 @@ function guardUnfaithful(clients: AwsClients): AwsClients {
     ...clients,
     cloudfront: refuse("CloudFront", ["cloudfront.origin-mtls-dropped", "cloudfront.if-match-ignored"]),
     acm: refuse("ACM", ["acm.imported-certificate-details"]),
+    acmImport: refuse("ACM", ["acm.imported-certificate-details"]),
     privateCa: refuse("Private CA", ["acm-pca.client-auth-template"]),
   } as AwsClients;
 }

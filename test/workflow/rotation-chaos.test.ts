@@ -114,7 +114,7 @@ beforeAll(async () => {
 
 describe("a crash at any step", () => {
   it("the undisturbed rotation has the expected shape of steps", () => {
-    expect(steps.slice(0, 10)).toEqual([
+    expect(steps.slice(0, 11)).toEqual([
       "lock",
       "start",
       "notify:started",
@@ -124,6 +124,7 @@ describe("a crash at any step", () => {
       "issue:pace:pca",
       "issue:request",
       "issue:pace:import",
+      "issue:import",
       "issue:complete",
     ]);
     expect(steps).toContain("trust:publish");

@@ -7,6 +7,7 @@
  *
  * The issue phase's pacing waits (`issue:pace:pca:wait`, `issue:pace:import:wait`) are taken only when the
  * account's slot is more than about two seconds away (functions/core/pacing.ts waitForSlot): one path below.
+ * An import ACM throttled takes the next slot (`issue:pace:import:<slot>`, `issue:import:<slot>`): another.
  *
  * A trail entry is `<TYPE> <name>`, with distribution ids as d0, d1, ... (wave order). A polling loop
  * (`preflight:<n>`, `wave:<w>:deploy:<n>`, `rollback:deploy:<n>`, `gate:<w>:metrics:<n>`, each followed by a
@@ -84,6 +85,7 @@ function patternOf(entry: string): string {
     .replace(/:d\d+\b/g, ":<distribution>")
     .replace(/^(STEP preflight):<n>…$/, "$1:<attempt>")
     .replace(/^(STEP claim):\d+$/, "$1:<attempt>")
+    .replace(/^(STEP issue:(?:pace:)?import):\d+$/, "$1:<slot>")
     .replace(/:<n>…/, ":<poll>")
     .replace(/^(\w+ (?:swap|wave|deployed|bake|gate|approval|approved|notify:wave)):\d+/, "$1:<wave>");
 }
@@ -170,6 +172,7 @@ const ISSUE = [
   "STEP issue:pace:pca",
   "STEP issue:request",
   "STEP issue:pace:import",
+  "STEP issue:import",
   "STEP issue:complete",
 ];
 const TRUST = ["STEP trust:publish", "STEP notify:trust"];
@@ -456,6 +459,7 @@ describe("the operations a rotation checkpoints, by path", () => {
         "STEP issue:request",
         "STEP issue:pace:import",
         "WAIT issue:pace:import:wait",
+        "STEP issue:import",
         "STEP issue:complete",
         ...TRUST,
         ...PREFLIGHT,
@@ -464,6 +468,47 @@ describe("the operations a rotation checkpoints, by path", () => {
       ],
     );
     expect(result.getStatus()).toBe("SUCCEEDED");
+  });
+
+  it("an import ACM throttles takes the account's next free slot instead of retrying at once", async () => {
+    let fleet: Fleet | undefined;
+    let callsBefore = 0;
+    const result = await expectTrail(
+      {
+        fleet: { distributions: 1, settings: { bakeSeconds: 0 } },
+        before: async (f) => {
+          fleet = f;
+          callsBefore = f.standins.server.calls.length;
+          f.standins.server.faults.inject({
+            service: "acm",
+            operation: "ImportCertificate",
+            kind: "throttle",
+          });
+        },
+      },
+      [
+        ...START,
+        ...CLAIM,
+        "STEP issue:key",
+        "STEP issue:pace:pca",
+        "STEP issue:request",
+        "STEP issue:pace:import",
+        "STEP issue:import",
+        "STEP issue:pace:import:2",
+        "STEP issue:import:2",
+        "STEP issue:complete",
+        ...TRUST,
+        ...PREFLIGHT,
+        ...passedWave(0, "d0", { bake: false }),
+        ...FINALIZE,
+      ],
+    );
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    // Two calls: the throttled one (no SDK retry of it) and the one in the next slot, which imported.
+    const imports = fleet!.standins.server.calls
+      .slice(callsBefore)
+      .filter((c) => c.operation === "ImportCertificate");
+    expect(imports.map((c) => c.error ?? "ok")).toEqual(["ThrottlingException", "ok"]);
   });
 });
 
@@ -480,6 +525,7 @@ describe("the catalogue of names", () => {
       "STEP issue:pace:pca",
       "STEP issue:request",
       "STEP issue:pace:import",
+      "STEP issue:import",
       "STEP issue:complete",
       "STEP trust:publish",
       "STEP notify:trust",
@@ -516,6 +562,8 @@ describe("the catalogue of names", () => {
       "STEP abort:retire-new",
       "WAIT issue:pace:pca:wait",
       "WAIT issue:pace:import:wait",
+      "STEP issue:pace:import:<slot>",
+      "STEP issue:import:<slot>",
     ]);
   });
 });

@@ -3,8 +3,15 @@
  * credential (AWSPENDING in the issuance secret). Each phase of issuance is idempotent. The Private CA
  * request and the ACM import each take an account-wide slot first (issue:pace:pca, issue:pace:import, with a
  * durable wait `<name>:wait` when the slot is more than about two seconds away).
+ *
+ * An import ACM throttles anyway (a call that left late, from a Lambda environment that resumed slowly, and
+ * met the next slot's call within ACM's second) is not retried at once, where it would land in a third
+ * rotation's slot and throttle that one in turn: the rotation takes a fresh slot at the end of the account's
+ * queue and waits for it durably (steps `issue:pace:import:<n>` and `issue:import:<n>`, n = 2, 3, ...), at most
+ * IMPORT_SLOTS times in all. Nothing was imported by a throttled call, so the next attempt imports once.
  */
 import { X509Certificate } from "node:crypto";
+import { ImportThrottledError } from "../../adapters/errors.ts";
 import { factsOf } from "../../core/certificate.ts";
 import type { PacedOperation } from "../../core/pacing.ts";
 import { sleepBeforeCall, waitForSlot } from "../../core/pacing.ts";
@@ -42,11 +49,7 @@ export function issuanceOf(r: Rotation): IssuanceRequest {
  * step sleeps the rest of the way (`untilSlot`). Rotations due together so keep to the account's quota
  * instead of burning retries on throttling, whichever Lambda environment each runs in.
  */
-async function reachSlot(
-  r: Rotation,
-  name: "issue:pace:pca" | "issue:pace:import",
-  operation: PacedOperation,
-): Promise<{ slotMs: number }> {
+async function reachSlot(r: Rotation, name: string, operation: PacedOperation): Promise<{ slotMs: number }> {
   const reserved = await r.act(name, async () => {
     const { slotMs, reused } = await r.deps.pacer.reserve(operation, r.id);
     const { durableSeconds } = waitForSlot(slotMs, r.deps.now().getTime());
@@ -91,23 +94,53 @@ export async function issue(r: Rotation): Promise<Stop | undefined> {
       );
       return requested;
     });
-    const acm = await reachSlot(r, "issue:pace:import", "acm-import");
-    await r.record("issue:complete", async () => {
-      const issued = await completeIssuance(deps.issuance, issuance, privateCaCertificateArn, {
-        beforeImport: () => untilSlot(r, acm.slotMs),
-      });
-      await releaseSlot(r, "acm-import");
-      return {
-        type: "issued",
-        at: r.at(),
-        certificateArn: issued.certificateArn,
-        serial: issued.serial,
-        notAfter: issued.notAfter,
-        fingerprint: issued.fingerprint,
-      };
-    });
+    const issued = await importInSlot(r, issuance, privateCaCertificateArn);
+    await r.record("issue:complete", async () => ({ type: "issued", at: r.at(), ...issued }));
   } catch (error) {
     return { status: "failed", reason: RotationReason.IssuanceFailed, detail: (error as Error).message };
   }
   return undefined;
+}
+
+/** Slots an import may take before the rotation gives up (IssuanceFailed): the first and its re-slots. */
+export const IMPORT_SLOTS = 8;
+
+/**
+ * The certificate imported into ACM (or found imported, or staged already) in an account-wide slot; a
+ * throttled import takes the next free slot, at most IMPORT_SLOTS in all. Answers the issued certificate's
+ * public facts (no key material: the key goes to ACM and the issuance secret only).
+ */
+type ImportedFacts = { certificateArn: string; serial: string; notAfter: string; fingerprint: string };
+
+async function importInSlot(
+  r: Rotation,
+  issuance: IssuanceRequest,
+  privateCaCertificateArn: string,
+): Promise<ImportedFacts> {
+  for (let slot = 1; slot <= IMPORT_SLOTS; slot += 1) {
+    const suffix = slot === 1 ? "" : `:${slot}`;
+    const acm = await reachSlot(r, `issue:pace:import${suffix}`, "acm-import");
+    const attempt = await r.act<{ imported?: ImportedFacts }>(`issue:import${suffix}`, async () => {
+      try {
+        const issued = await completeIssuance(r.deps.issuance, issuance, privateCaCertificateArn, {
+          beforeImport: () => untilSlot(r, acm.slotMs),
+        });
+        await releaseSlot(r, "acm-import");
+        const { certificateArn, serial, notAfter, fingerprint } = issued;
+        return { imported: { certificateArn, serial, notAfter, fingerprint } };
+      } catch (error) {
+        if (!(error instanceof ImportThrottledError) || slot === IMPORT_SLOTS) throw error;
+        // The slot is spent: drop its hold, so the next reservation takes a fresh one.
+        await releaseSlot(r, "acm-import");
+        r.log("import throttled; taking the next free slot", {
+          slot,
+          slotAt: new Date(acm.slotMs).toISOString(),
+        });
+        return {};
+      }
+    });
+    if (attempt.imported) return attempt.imported;
+  }
+  // Unreachable: the last slot's throttle is thrown by its step (above), whose retries then decide.
+  throw new ImportThrottledError(`ACM throttled the import in each of ${IMPORT_SLOTS} slots`);
 }
