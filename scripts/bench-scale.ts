@@ -23,7 +23,7 @@ import { RotationPages } from "../functions/adapters/rotation-pages.ts";
 import { getRotation } from "../functions/api/rotations.ts";
 import { createRotationWorkflow } from "../functions/workflow/rotation-workflow.ts";
 import { botocoreVersion, modelChecks } from "../standins/model/checks.ts";
-import { withWaitsThatAddUp } from "../test/support/durable.ts";
+import { setupTimeSkipping, withWaitsThatAddUp } from "../test/support/durable.ts";
 import { buildFleet } from "../test/support/fleet.ts";
 
 /** AWS's limits the targets hold each measure to (with 2× headroom at the largest N). */
@@ -173,7 +173,7 @@ function writeReports(runs: ScaleRun[], mass: { markdown: string; json: object }
 
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_SCALE_SIZES ?? "100,1000,5000").split(",").map(Number);
-  await LocalDurableTestRunner.setupTestEnvironment({ skipTime: true });
+  await setupTimeSkipping();
   const runs: ScaleRun[] = [];
   try {
     for (const n of sizes) {

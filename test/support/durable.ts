@@ -3,7 +3,17 @@
  * for the whole process and leaves the fake clock where the last skipped wait ended (a grace period can put
  * it hours ahead), while TLS stacks check certificate validity against the real clock. So every test starts
  * with the fake clock set back to real time.
+ *
+ * And made quick: the runner installs @sinonjs/fake-timers with its defaults, which (v15) fake
+ * `process.nextTick`, `queueMicrotask` and `setImmediate` too, so each of them runs only on the clock's next
+ * 20 ms tick of real time. Node's streams and sockets defer work with `process.nextTick`, so every HTTP call
+ * of the process (the SDK's to the stand-ins and dynalite) took 3-5 ticks: 60-100 ms instead of 1-3 ms,
+ * measured. None of them is a timer a skipped wait has to move, so `keepImmediateCallbacksReal` gives them
+ * back their native functions; time skipping still fakes the clock (Date, performance, hrtime) and the timers
+ * (setTimeout, setInterval) it moves.
  */
+
+import timers from "node:timers";
 import { DurablePromise, type Duration } from "@aws/durable-execution-sdk-js";
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
 import type { workflow } from "sst/aws/workflow";
@@ -11,6 +21,34 @@ import { afterAll, beforeAll, beforeEach } from "vitest";
 
 // Captured at import, before the fake timers replace the global Date.
 const RealDate = globalThis.Date;
+// Likewise the callbacks that run as soon as possible (not timers: nothing a skipped wait moves).
+const native = {
+  nextTick: process.nextTick,
+  queueMicrotask: globalThis.queueMicrotask,
+  setImmediate: globalThis.setImmediate,
+  clearImmediate: globalThis.clearImmediate,
+  timersSetImmediate: timers.setImmediate,
+  timersClearImmediate: timers.clearImmediate,
+};
+
+/**
+ * After the runner's fake timers are installed: `process.nextTick`, `queueMicrotask` and `setImmediate` (global
+ * and `node:timers`) are native again (see above). Idempotent; the runner's teardown restores the same natives.
+ */
+export function keepImmediateCallbacksReal(): void {
+  process.nextTick = native.nextTick;
+  globalThis.queueMicrotask = native.queueMicrotask;
+  globalThis.setImmediate = native.setImmediate;
+  globalThis.clearImmediate = native.clearImmediate;
+  timers.setImmediate = native.timersSetImmediate;
+  timers.clearImmediate = native.timersClearImmediate;
+}
+
+/** The runner's environment with time skipping, its immediate callbacks kept real (for scripts; tests: useDurableRunner). */
+export async function setupTimeSkipping(): Promise<void> {
+  await LocalDurableTestRunner.setupTestEnvironment({ skipTime: true });
+  keepImmediateCallbacksReal();
+}
 
 interface FakeClock {
   setSystemTime(now: number): void;
@@ -84,7 +122,9 @@ export function withWaitsThatAddUp(sdk: typeof workflow): typeof workflow {
 
 /** Registers the runner's environment for the calling test file. */
 export function useDurableRunner(options: { skipTime: boolean }): void {
-  beforeAll(() => LocalDurableTestRunner.setupTestEnvironment({ skipTime: options.skipTime }));
+  beforeAll(() =>
+    options.skipTime ? setupTimeSkipping() : LocalDurableTestRunner.setupTestEnvironment({ skipTime: false }),
+  );
   afterAll(() => LocalDurableTestRunner.teardownTestEnvironment());
   if (options.skipTime) beforeEach(resetFakeClock);
 }
