@@ -28,6 +28,15 @@ export class ImportThrottledError extends AdapterError {
   override readonly retryable = true;
 }
 
+/**
+ * A step's result is over what the durable runtime checkpoints (256 KB, less an envelope): the runtime would
+ * refuse it and a retry produces the same. Thrown before the checkpoint (functions/workflow/steps.ts).
+ */
+export class StepResultTooLargeError extends AdapterError {
+  override name = "StepResultTooLargeError";
+  override readonly retryable = false;
+}
+
 /** The AWS error code of an SDK error (`name`), whichever SDK release threw it. */
 export function awsErrorName(error: unknown): string | undefined {
   if (typeof error === "object" && error !== null && "name" in error)

@@ -54,6 +54,11 @@ export const RotationReason = {
   AlreadyRotating: "AlreadyRotating",
   /** Another rotation kept changing a distribution this one must change, past how long this one may wait. */
   DistributionsBusy: "DistributionsBusy",
+  /**
+   * A record the rotation must keep is over an AWS size limit (a DynamoDB item, a durable step's result):
+   * it stopped where it stood, with nothing rolled back (functions/workflow/phases/stop.ts).
+   */
+  StorageLimit: "StorageLimit",
   Unexpected: "Unexpected",
 } as const;
 export type RotationReason = (typeof RotationReason)[keyof typeof RotationReason];

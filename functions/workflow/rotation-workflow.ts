@@ -27,6 +27,7 @@ import { lock } from "./phases/lock.ts";
 import { plan } from "./phases/plan.ts";
 import { preflight } from "./phases/preflight.ts";
 import { rollBack } from "./phases/rollback.ts";
+import { stopInPlace } from "./phases/stop.ts";
 import { publishTrust } from "./phases/trust.ts";
 import { swapWaves } from "./phases/waves.ts";
 import { openRotation, type Rotation } from "./steps.ts";
@@ -61,7 +62,7 @@ async function rotate(r: Rotation): Promise<Ending> {
     (await claimDistributions(r)) ?? (await issue(r)) ?? (await publishTrust(r)) ?? (await preflight(r));
   if (stop) return abort(r, stop);
   const halt = await swapWaves(r);
-  if (halt) return rollBack(r, halt);
+  if (halt) return halt.inPlace ? stopInPlace(r, halt) : rollBack(r, halt);
   const finalized = await finalize(r);
   return "halt" in finalized ? rollBack(r, finalized.halt) : finalized;
 }

@@ -10,6 +10,7 @@
  * Every step but the callback runs with the fault hooks around it and the workflow's retry strategy.
  */
 import type { workflow } from "sst/aws/workflow";
+import { StepResultTooLargeError } from "../adapters/errors.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import { type NotificationEvent, rotationNotification } from "../core/notifications.ts";
 import {
@@ -26,6 +27,25 @@ import {
 import type { ControlPoint, RotationDeps, RotationInput } from "./contract.ts";
 import { settingsWithOverrides } from "./plan.ts";
 import { stepRetry } from "./retry.ts";
+
+/**
+ * The largest step result this workflow checkpoints: the durable runtime's 256 KB checkpoint payload
+ * (CHECKPOINT_SIZE_LIMIT_BYTES in @aws/durable-execution-sdk-js) less 1 KB for its envelope, as the SDK's own
+ * overflow threshold reckons it.
+ */
+export const STEP_RESULT_LIMIT_BYTES = 255 * 1024;
+
+/** The result, or StepResultTooLargeError (final) when its JSON is over STEP_RESULT_LIMIT_BYTES. */
+function checkpointable<T>(name: string, result: T): T {
+  const json = JSON.stringify(result);
+  const bytes = json === undefined ? 0 : Buffer.byteLength(json, "utf8");
+  if (bytes > STEP_RESULT_LIMIT_BYTES) {
+    throw new StepResultTooLargeError(
+      `step ${name} produced a ${bytes}-byte result, over the ${STEP_RESULT_LIMIT_BYTES}-byte checkpoint limit`,
+    );
+  }
+  return result;
+}
 
 type Context = workflow.Context;
 
@@ -77,7 +97,7 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
       name,
       async () => {
         await deps.faults?.before?.(name);
-        const result = await run();
+        const result = checkpointable(name, await run());
         await deps.faults?.after?.(name);
         return result;
       },

@@ -11,6 +11,7 @@ import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-exe
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
+import { ItemTooLargeError } from "../../functions/adapters/rotation-store.ts";
 import { DEFAULT_SETTINGS, worstCaseSeconds } from "../../functions/config/settings.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { type GateResult, type RotationEvent, rotationIdFor } from "../../functions/core/rotation.ts";
@@ -217,6 +218,50 @@ describe("a healthy rotation", () => {
     expect(f.standins.server.count("cloudfront", "UpdateDistribution")).toBe(0);
     const state = await f.store.get(f.input().rotationId);
     expect(state?.waves.map((w) => w.distributions.length)).toEqual([1, 1, 1]);
+  });
+});
+
+describe("a record over an AWS size limit stops the rotation in place (issue 12)", () => {
+  it("an item too large while recording wave 1's swap: nothing rolled back, the old certificate kept, told", async () => {
+    const f = await fleet({ distributions: 3 });
+    const { result } = await rotate(f, {
+      faults: {
+        before: async (step) => {
+          if (step.startsWith("swap:1:")) {
+            throw new ItemTooLargeError(
+              "the history item is 412345 bytes, over DynamoDB's 409600-byte item limit",
+            );
+          }
+        },
+      },
+    });
+
+    expect(result.getStatus()).toBe("FAILED");
+    expect(result.getError()?.errorMessage).toMatch(/rotation failed \(StorageLimit\)/);
+    // Not retried (final), and no rollback: wave 0 keeps the new certificate, the rest the old one.
+    const names = result.getOperations().map((op) => op.getName() ?? "");
+    expect(names.filter((n) => n.startsWith("rollback"))).toEqual([]);
+    expect(names).toContain("stop");
+    const swap = result.getOperations().find((op) => op.getName()?.startsWith("swap:1:"));
+    expect(swap?.getOperationData()?.StepDetails?.Attempt).toBe(1);
+    const state = await f.store.get(f.input().rotationId);
+    const newArn = state?.issued?.certificateArn;
+    expect(newArn).toBeDefined();
+    expect(presented(f).filter((arn) => arn === newArn)).toHaveLength(1);
+    expect(presented(f).filter((arn) => arn === f.oldCertificateArn)).toHaveLength(2);
+    expect(f.standins.acm.arns()).toEqual(expect.arrayContaining([f.oldCertificateArn, newArn]));
+    expect(state?.status).toBe("failed");
+    expect(state?.outcome?.reason).toBe("StorageLimit");
+    expect(state?.outcome?.detail).toMatch(/1 of 3 distributions present the new certificate/);
+    // The new certificate's credential stays staged (its only key copy besides ACM).
+    expect(secretsOf(f).issuance.holder("AWSPENDING")).toBeDefined();
+    // Claims and lock released: the next scan can start a rotation for the distributions left.
+    expect(await f.store.acquireLock(f.oldCertificateArn, "next-rotation")).toEqual({ acquired: true });
+    expect(f.standins.sns.messages(f.topicArn).at(-1)?.attributes).toMatchObject({
+      event: "rotation-failed",
+      severity: "critical",
+    });
+    await expectNoKeyLeak(f, result);
   });
 });
 

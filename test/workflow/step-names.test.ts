@@ -18,6 +18,7 @@ import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-exe
 import { workflow } from "sst/aws/workflow";
 import { afterEach, describe, expect, it } from "vitest";
 import { AccountPacer } from "../../functions/adapters/pacer.ts";
+import { ItemTooLargeError } from "../../functions/adapters/rotation-store.ts";
 import {
   createRotationWorkflow,
   type RotationInput,
@@ -222,6 +223,21 @@ describe("the operations a rotation checkpoints, by path", () => {
       ...FINALIZE,
     ]);
     expect(result.getStatus()).toBe("SUCCEEDED");
+  });
+
+  it("a record over an AWS size limit: the rotation stops in place (no rollback)", async () => {
+    const result = await expectTrail(
+      {
+        fleet: { distributions: 2, settings: { bakeSeconds: 0 } },
+        faults: (_f, normalize) => ({
+          before: (step) => {
+            if (normalize(step) === "swap:1:d1") throw new ItemTooLargeError("an item over 400 KB");
+          },
+        }),
+      },
+      [...BEFORE_SWAPS, ...passedWave(0, "d0", { bake: false }), "STEP swap:1:d1", "STEP stop", ...END],
+    );
+    expect(result.getError()?.errorMessage).toMatch(/failed \(StorageLimit\)/);
   });
 
   it("a step that fails once is retried as the same operation", async () => {
@@ -545,6 +561,7 @@ describe("the catalogue of names", () => {
       "STEP complete",
       "STEP unlock",
       "STEP notify:end",
+      "STEP stop",
       "CALLBACK approval:<wave>",
       "STEP approval:<wave>:open",
       "STEP approval:<wave>:close",

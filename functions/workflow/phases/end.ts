@@ -24,7 +24,7 @@ export class RotationEndedError extends Error {
 /** How a rotation ends. */
 export interface Ending {
   /** The name of the last history step. */
-  step: "complete" | "dry-run" | "abort" | "rollback:done";
+  step: "complete" | "dry-run" | "abort" | "rollback:done" | "stop";
   /** Its event, stamped inside the step. */
   event: (at: string) => RotationEvent;
   /** What subscribers are told (a dry run tells nobody). */

@@ -1,13 +1,15 @@
 /**
  * The waves: each swaps its distributions to the new certificate, waits until CloudFront deployed them, gives
  * an operator the bake window to roll back, passes the health gate, and (when asked for) waits for an
- * operator's approval before the next wave. Any reason to stop is a reason to roll back.
+ * operator's approval before the next wave. Any reason to stop is a reason to roll back, but one: a record over
+ * an AWS size limit stops the rotation in place (phases/stop.ts).
  */
 import { RotationReason } from "../../core/rotation.ts";
 import type { ControlAction, Rotation } from "../steps.ts";
 import { gate } from "./gate.ts";
 import type { Halt } from "./rollback.ts";
 import { haltIfRollbackRequested, RollbackRequestedError, requestedHalt } from "./rollback-requests.ts";
+import { isStorageLimit, storageLimitHalt } from "./stop.ts";
 
 /**
  * Every wave in order; a reason to roll back, or undefined when all passed. Once the first swap may have
@@ -18,6 +20,7 @@ export async function swapWaves(r: Rotation): Promise<Halt | undefined> {
   try {
     return await everyWave(r);
   } catch (error) {
+    if (isStorageLimit(error)) return storageLimitHalt(error, "while swapping waves");
     return { reason: RotationReason.Unexpected, actor: "mtls-rotator", detail: (error as Error).message };
   }
 }
@@ -81,6 +84,9 @@ async function swapWave(r: Rotation, wave: number): Promise<Halt | undefined> {
     } catch (error) {
       const requested = requestedHalt(error, `before wave ${wave} swapped ${distribution.distributionId}`);
       if (requested) return requested;
+      if (isStorageLimit(error)) {
+        return storageLimitHalt(error, `recording the swap of ${distribution.distributionId} (wave ${wave})`);
+      }
       return {
         reason: RotationReason.SwapFailed,
         actor: "mtls-rotator",
