@@ -22,20 +22,52 @@
  *   MASS_CERTIFICATES=200 node scripts/bench-scale-mass.ts (a quick run: ~5 minutes)
  *   MASS_TIME_SCALE=4 ...                                   (scaled, see above)
  */
+import { fork } from "node:child_process";
 import { cpus } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
-import { workflow } from "sst/aws/workflow";
 import { PACED_OPERATIONS } from "../functions/core/pacing.ts";
-import { createRotationWorkflow, type RotationOutcome } from "../functions/workflow/rotation-workflow.ts";
+import type { RotationInput } from "../functions/workflow/rotation-workflow.ts";
 import { botocoreVersion, describeModelViolation, modelChecks } from "../standins/model/checks.ts";
-import { buildDueFleet } from "../test/support/certificates-due.ts";
+import { buildDueFleet, type DueAccount } from "../test/support/certificates-due.ts";
+import { type MassOutcome, type MassWorkerMessage, runExecutions } from "./bench-scale-mass-worker.ts";
+
+type WorkerReport = Extract<MassWorkerMessage, { type: "done" }>;
+
+/** Runs `inputs` in a child process (scripts/bench-scale-mass-worker.ts); each outcome goes to `record`. */
+function inWorker(
+  account: DueAccount,
+  inputs: RotationInput[],
+  record: (outcome: MassOutcome) => void,
+): Promise<WorkerReport> {
+  return new Promise((resolve, reject) => {
+    const child = fork(new URL("./bench-scale-mass-worker.ts", import.meta.url), {
+      serialization: "advanced",
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    let done: WorkerReport | undefined;
+    child.on("message", (message: MassWorkerMessage) => {
+      if (message.type === "ended") record(message.outcome);
+      else done = message;
+    });
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      done ? resolve(done) : reject(new Error(`a mass-run process exited (${code}) before it reported`)),
+    );
+    child.send({ account, inputs });
+  });
+}
 
 export interface MassRotationOptions {
   /** Certificates due at once (default 1,000). */
   certificates?: number;
   /** Every AWS rate and pacing interval k times faster (default 1: AWS's own). */
   timeScale?: number;
+  /**
+   * Processes the executions run in (default 2; 0: in this one, with the stand-ins). Lambda gives each its own
+   * environment; one event loop for all of them and the stand-ins was the bottleneck at M = 1,000.
+   */
+  processes?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -51,6 +83,7 @@ export async function runMassRotation(
   const m = options.certificates ?? 1_000;
   const k = options.timeScale ?? 1;
   const log = options.log ?? (() => undefined);
+  const processes = options.processes ?? 2;
   await LocalDurableTestRunner.setupTestEnvironment({ skipTime: false });
   const setupStarted = performance.now();
   const fleet = await buildDueFleet({ certificates: m, timeScale: k });
@@ -60,33 +93,31 @@ export async function runMassRotation(
     );
     const modelBefore = modelChecks.counts();
     const cpuBefore = process.cpuUsage();
-    // Every execution, the stand-ins and dynalite share this process: its event loop's lag delays calls.
+    // The stand-ins and dynalite's client side run in this process; the executions in `processes` others.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const wallStarted = performance.now();
     let ended = 0;
-    const runs = fleet.certificates.map(async (certificate) => {
-      // A fresh Lambda environment per execution: its own dependencies, built at its cold start.
-      const runner = new LocalDurableTestRunner<RotationOutcome>({
-        handlerFunction: createRotationWorkflow(workflow, () => fleet.depsForExecution()),
-      });
-      const result = await runner.run({ payload: certificate.input });
+    const outcomes: MassOutcome[] = [];
+    const record = (outcome: MassOutcome) => {
+      outcomes.push(outcome);
       ended += 1;
       if (ended % Math.max(1, Math.floor(m / 10)) === 0) {
         log(
           `[mass] ${ended}/${m} rotations ended after ${round((performance.now() - wallStarted) / 1000, 1)} s`,
         );
       }
-      const operations = result.getOperations().map((op) => op.getName() ?? "");
-      return {
-        status: result.getStatus() === "SUCCEEDED" ? (result.getResult()?.status ?? "unknown") : "failed",
-        error: result.getStatus() === "SUCCEEDED" ? undefined : result.getError()?.errorMessage,
-        waitedForImport: operations.includes("issue:pace:import:wait"),
-        waitedForIssue: operations.includes("issue:pace:pca:wait"),
-        operations: operations.length,
-      };
-    });
-    const outcomes = await Promise.all(runs);
+    };
+    const inputs = fleet.certificates.map((c) => c.input);
+    const workers: WorkerReport[] = [];
+    if (processes === 0) {
+      await runExecutions(fleet.account, inputs, record);
+    } else {
+      const shares = Array.from({ length: processes }, (_, p) =>
+        inputs.filter((_, i) => i % processes === p),
+      );
+      workers.push(...(await Promise.all(shares.map((share) => inWorker(fleet.account, share, record)))));
+    }
     const wallMs = performance.now() - wallStarted;
     loopDelay.disable();
     const cpu = process.cpuUsage(cpuBefore);
@@ -134,17 +165,31 @@ export async function runMassRotation(
         throttled: throttled(issues),
         rotationsThatWaitedDurably: outcomes.filter((o) => o.waitedForIssue).length,
       },
+      importSlotsPerRotation: {
+        max: Math.max(...outcomes.map((o) => o.importSlots)),
+        reslotted: outcomes.filter((o) => o.importSlots > 1).length,
+      },
       durableOperationsPerRotation: {
         max: Math.max(...outcomes.map((o) => o.operations)),
         min: Math.min(...outcomes.map((o) => o.operations)),
       },
+      processes,
       eventLoopDelayMs: {
-        p50: round(loopDelay.percentile(50) / 1e6, 1),
-        p99: round(loopDelay.percentile(99) / 1e6, 1),
-        max: round(loopDelay.max / 1e6, 1),
+        standins: {
+          p50: round(loopDelay.percentile(50) / 1e6, 1),
+          p99: round(loopDelay.percentile(99) / 1e6, 1),
+          max: round(loopDelay.max / 1e6, 1),
+        },
+        executions: workers.length
+          ? {
+              p50: round(Math.max(...workers.map((w) => w.eventLoopDelayMs.p50)), 1),
+              p99: round(Math.max(...workers.map((w) => w.eventLoopDelayMs.p99)), 1),
+              max: round(Math.max(...workers.map((w) => w.eventLoopDelayMs.max)), 1),
+            }
+          : null,
       },
       wallSeconds: round(wallMs / 1000, 1),
-      cpuSeconds: round((cpu.user + cpu.system) / 1e6, 1),
+      cpuSeconds: round((cpu.user + cpu.system) / 1e6 + workers.reduce((a, w) => a + w.cpuSeconds, 0), 1),
       modelChecks: {
         botocore: botocoreVersion(),
         checked: modelAfter.checked - modelBefore.checked,
@@ -158,10 +203,12 @@ export async function runMassRotation(
       },
     };
     const yes = (ok: boolean) => (ok ? "met" : "**missed**");
+    const delays = (d: { p50: number; p99: number; max: number }) => `${d.p50} / ${d.p99} / ${d.max} ms`;
     const markdown = `## ${m.toLocaleString("en")} certificates due at once
 
 Each certificate rotated by the real workflow in its own durable execution with its own dependencies (as in
-Lambda: no in-process pacing shared), on the local durable runner (real timers) against the stand-ins (ACM
+Lambda: no in-process pacing shared), the executions spread over ${processes || "no"} processes of their own (the
+stand-ins and dynalite in another), on the local durable runner (real timers) against the stand-ins (ACM
 1 \`ImportCertificate\`/s, Private CA 25 \`IssueCertificate\`/s, ThrottlingException beyond) and dynalite. The
 account's pacer (DynamoDB, \`PACE#acm-import\` / \`PACE#pca-issue\`) gives each rotation a slot; those behind
 wait for it durably. Time scale **${k}×**: the stand-ins count their quotas per ${round(1000 / k, 1)} ms and the
@@ -177,8 +224,9 @@ pacer's intervals are divided by ${k}; rates and spans below are in scaled secon
 | rotations that waited durably for their import slot | ${json.imports.rotationsThatWaitedDurably} | |
 | Private CA IssueCertificate (calls / throttled; waited durably) | ${issues.length} / ${json.privateCa.throttled}; ${json.privateCa.rotationsThatWaitedDurably} | |
 | durable operations per rotation | ${json.durableOperationsPerRotation.min}–${json.durableOperationsPerRotation.max} | |
-| wall / CPU (real) | ${json.wallSeconds} / ${json.cpuSeconds} s | |
-| event-loop delay of the one process (p50 / p99 / max, real) | ${json.eventLoopDelayMs.p50} / ${json.eventLoopDelayMs.p99} / ${json.eventLoopDelayMs.max} ms | |
+| rotations that re-slotted a throttled import (most slots one took) | ${json.importSlotsPerRotation.reslotted} (${json.importSlotsPerRotation.max}) | |
+| wall / CPU (real, every process) | ${json.wallSeconds} / ${json.cpuSeconds} s | |
+| event-loop delay, p50 / p99 / max (real): stand-ins' process; executions' processes (worst of ${processes}) | ${delays(json.eventLoopDelayMs.standins)}; ${json.eventLoopDelayMs.executions ? delays(json.eventLoopDelayMs.executions) : "in the stand-ins' process"} | |
 
 AWS model checks (botocore ${json.modelChecks.botocore}): ${json.modelChecks.checked} calls of the run checked; **${json.modelChecks.violations} violation(s)**. Machine: ${json.machine.cpus} CPUs, Node ${json.machine.node}.
 `;
@@ -193,6 +241,7 @@ if (import.meta.main) {
   const { markdown, json } = await runMassRotation({
     certificates: Number(process.env.MASS_CERTIFICATES ?? 1_000),
     timeScale: Number(process.env.MASS_TIME_SCALE ?? 1),
+    processes: Number(process.env.MASS_PROCESSES ?? 2),
     log: (line) => console.error(line),
   });
   console.log(markdown);

@@ -22,14 +22,15 @@ import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { AccountPacer } from "../../functions/adapters/pacer.ts";
 import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
-import { PACED_OPERATIONS } from "../../functions/core/pacing.ts";
+import { PACED_OPERATIONS, type PacedOperation } from "../../functions/core/pacing.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import { rotationIdFor } from "../../functions/core/rotation.ts";
-import { rotationDepsFrom, wiringConfig } from "../../functions/wiring/workflow.ts";
+import { createAwsClients } from "../../functions/wiring/aws-clients.ts";
+import { rotationDepsFrom, type WiringConfig, wiringConfig } from "../../functions/wiring/workflow.ts";
 import type { RotationDeps, RotationInput } from "../../functions/workflow/rotation-workflow.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type FleetOrigin, startFleetOrigin } from "../../standins/fleet-origin.ts";
-import { type Standins, startStandins } from "../../standins/index.ts";
+import { STANDIN_CREDENTIALS, type Standins, startStandins } from "../../standins/index.ts";
 import {
   createRootCa,
   createSubordinateCa,
@@ -65,8 +66,49 @@ export interface TimedCall {
   error?: string;
 }
 
+/**
+ * The account the due fleet lives in, as plain data (it crosses a process boundary): a process builds its
+ * executions' dependencies from it with `dueDepsFrom`, reaching the stand-ins and dynalite over loopback.
+ */
+export interface DueAccount {
+  config: WiringConfig;
+  standinsEndpoint: string;
+  dynamoEndpoint: string;
+  intervalsMs: Record<PacedOperation, number>;
+}
+
+/**
+ * A new execution's dependencies in any process: its own SDK clients, table client and adapters, as in a
+ * fresh Lambda environment. `close` destroys its clients.
+ */
+export function dueDepsFrom(account: DueAccount): { deps: RotationDeps; close(): void } {
+  const clients = createAwsClients({
+    region: "us-east-1",
+    endpoint: account.standinsEndpoint,
+    credentials: STANDIN_CREDENTIALS,
+  });
+  const table = dynamoDbClient(account.dynamoEndpoint);
+  const deps = rotationDepsFrom(account.config, clients, table);
+  delete deps.log;
+  return {
+    deps: {
+      ...deps,
+      pacer: new AccountPacer(table, {
+        tableName: account.config.tableName,
+        intervalsMs: account.intervalsMs,
+      }),
+    },
+    close: () => {
+      table.destroy();
+      for (const client of Object.values(clients)) client.destroy();
+    },
+  };
+}
+
 export interface DueFleet {
   standins: Standins;
+  /** For executions in other processes (`dueDepsFrom`). */
+  account: DueAccount;
   certificates: DueCertificate[];
   settings: RotationSettings;
   timeScale: number;
@@ -215,19 +257,24 @@ export async function buildDueFleet(options: DueFleetOptions): Promise<DueFleet>
       "acm-import": PACED_OPERATIONS["acm-import"].intervalMs / timeScale,
       "pca-issue": PACED_OPERATIONS["pca-issue"].intervalMs / timeScale,
     };
+    const account: DueAccount = {
+      config,
+      standinsEndpoint: standins.endpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      intervalsMs,
+    };
+    const executions: Array<() => void> = [];
     return {
       standins,
+      account,
       certificates,
       settings,
       timeScale,
       pacer: new AccountPacer(setupTable, { tableName: TABLE, intervalsMs }),
       depsForExecution() {
-        const clients = standins.clients();
-        const table = dynamoDbClient(dynamo.endpoint);
-        tableClients.push(table);
-        const deps = rotationDepsFrom(config, clients, table);
-        delete deps.log;
-        return { ...deps, pacer: new AccountPacer(table, { tableName: TABLE, intervalsMs }) };
+        const { deps, close } = dueDepsFrom(account);
+        executions.push(close);
+        return deps;
       },
       pacedCalls: () =>
         calls.map(({ operation, atMs, record }) => ({
@@ -238,6 +285,7 @@ export async function buildDueFleet(options: DueFleetOptions): Promise<DueFleet>
         })),
       close: async () => {
         for (const client of tableClients) client.destroy();
+        for (const close of executions) close();
         for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
       },
     };
