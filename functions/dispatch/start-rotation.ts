@@ -8,6 +8,7 @@
  * The starter is a port: `sstWorkflowStarter` over the SST workflow SDK in Lambda, `localWorkflowStarter`
  * over an in-process runner (tests, sandbox). Nothing here reads `Resource`; the caller passes what it needs.
  */
+
 import type { workflow } from "sst/aws/workflow";
 import type * as z from "zod/mini";
 import { durableStarts, type ExecutionStatus, errorCodeOf } from "../adapters/durable-starts.ts";
@@ -15,6 +16,7 @@ import { RotationRequest } from "../api/rotation-request.ts";
 import { WaveOverrides } from "../api/schemas.ts";
 import { fieldPath } from "../config/rules.ts";
 import { sha256Hex } from "../core/pem.ts";
+import type { PresentedBy } from "../core/presented-by.ts";
 import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
 import {
   type RotationOverrides,
@@ -242,6 +244,8 @@ export async function startRotation(
   starter: WorkflowStarter,
   request: unknown,
   history?: RotationHistory,
+  /** What the caller knows that spares the rotation work (the scan: its listing, core/presented-by.ts). */
+  hints: { presentedBy?: PresentedBy } = {},
 ): Promise<StartRotationResult> {
   const valid = validateRotationRequest(request);
   const rotationId = await attemptName(executionNameFor(valid), history, valid.certificateArn, starter);
@@ -254,8 +258,14 @@ export async function startRotation(
       `derived execution name ${JSON.stringify(rotationId)} is not a valid durable execution name`,
     );
   }
-  // The payload is a pure function of the normalized request, so an identical retry is an identical start.
-  const payload: RotationInput = { rotationId, ...valid };
+  // The payload is a pure function of the normalized request (and the caller's hints), so an identical retry
+  // is an identical start; a retry with another hint is a different payload under a name already taken,
+  // which counts as started (isAlreadyStarted).
+  const payload: RotationInput = {
+    rotationId,
+    ...valid,
+    ...(hints.presentedBy ? { presentedBy: hints.presentedBy } : {}),
+  };
   try {
     const result = await starter.start(rotationId, payload);
     return {

@@ -5,8 +5,10 @@
  * signed it: a CA is its key, not its name); then the pure decisions. Due certificates go to the dispatcher (duplicate triggers converge there), alerts go out
  * once per threshold, drift is reported, and only changed inventory records are written.
  */
+
 import { certificateNotification, type Notification } from "../core/notifications.ts";
 import { tryParseCertificate } from "../core/pem.ts";
+import { type PresentedBy, presentedByHint } from "../core/presented-by.ts";
 import {
   assessCertificate,
   canonical,
@@ -50,7 +52,14 @@ export interface ScanDeps {
       sent(key: AlertKey, now: Date): Promise<void>;
     };
   };
-  startRotation(request: { certificateArn: string; serial: string; reason: string; actor: string }): Promise<{
+  startRotation(request: {
+    certificateArn: string;
+    serial: string;
+    reason: string;
+    actor: string;
+    /** This scan's listing of the distributions presenting it, when small (core/presented-by.ts). */
+    presentedBy?: PresentedBy;
+  }): Promise<{
     rotationId: string;
     started: boolean;
   }>;
@@ -203,11 +212,13 @@ export async function scanFleet(
     try {
       if (assessment.rotate) {
         report.due += 1;
+        const presentedBy = presentedByHint(usageIndex.get(record.arn), now);
         const started = await deps.startRotation({
           certificateArn: record.arn,
           serial: record.serial,
           reason: record.decision.reason,
           actor: options.actor ?? "scan",
+          ...(presentedBy ? { presentedBy } : {}),
         });
         report.rotations.push({ certificateArn: record.arn, ...started, reason: record.decision.reason });
       }

@@ -142,8 +142,8 @@ export async function trackingDepsFrom(
     readCertificate: async (arn) => (await acm.getCertificate(arn)).certificatePem,
     indexUsage: () => cloudfront.indexOriginCertificates(),
     inventory,
-    startRotation: async (request) => {
-      const { rotationId, started } = await startRotation(starter, request, history);
+    startRotation: async ({ presentedBy, ...request }) => {
+      const { rotationId, started } = await startRotation(starter, request, history, { presentedBy });
       return { rotationId, started };
     },
     notify: (notification) => notifier.publish(notification),

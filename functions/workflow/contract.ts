@@ -9,6 +9,7 @@ import type { SlotReserver } from "../adapters/pacer.ts";
 import type { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { Notification } from "../core/notifications.ts";
+import type { PresentedBy } from "../core/presented-by.ts";
 import type {
   ControlPointKind,
   DistributionClaim,
@@ -24,6 +25,11 @@ import type { TrustTarget } from "../trust/publish-bundle.ts";
 
 export interface RotationInput extends RotationRequest {
   rotationId: string;
+  /**
+   * The scan's listing of the distributions presenting the certificate (core/presented-by.ts): the plan uses
+   * it instead of listing the account again when it is small and fresh. Not part of the request's record.
+   */
+  presentedBy?: PresentedBy;
 }
 
 export interface ControlPoint {

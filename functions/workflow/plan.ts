@@ -81,6 +81,8 @@ export interface PlanTargetsRequest {
   authorityArn: string;
   wavePolicy: WavePolicy;
   allowedDistributionIds?: readonly string[];
+  /** The distributions presenting the certificate, already known (a fresh scan's listing): no listing then. */
+  presentedBy?: SwapTarget[];
 }
 
 export interface PlannedTargets {
@@ -125,7 +127,8 @@ export async function planTargets(deps: PlanReadDeps, request: PlanTargetsReques
     inServiceKeyAlgorithm: facts.keyAlgorithm,
   });
   if (choice.keyAlgorithm === undefined) throw new ReplacementKeyError(choice);
-  const targets = await deps.distributions.findDistributionsPresenting(certificateArn);
+  const targets =
+    request.presentedBy ?? (await deps.distributions.findDistributionsPresenting(certificateArn));
   if (targets.length === 0) throw new NotPresentedError(certificateArn);
   if (allowedDistributionIds) {
     const outside = targets.map((t) => t.distributionId).filter((id) => !allowedDistributionIds.includes(id));

@@ -63,6 +63,8 @@ export interface Rotation {
   readonly deps: RotationDeps;
   /** The fold of every event recorded so far. */
   readonly state: RotationState;
+  /** What the starter knew that spares work (not recorded): the scan's listing (core/presented-by.ts). */
+  readonly hints: { presentedBy?: unknown };
   log(message: string, data?: Record<string, unknown>): void;
   /** Now, as recorded in events: read it inside a step only. */
   at(): string;
@@ -109,6 +111,7 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
     request,
     settings: settingsWithOverrides(deps.settings, request.overrides),
     deps,
+    hints: { presentedBy: input.presentedBy },
     get state() {
       return state;
     },

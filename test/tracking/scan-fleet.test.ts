@@ -14,6 +14,7 @@ import { managedAuthorityOf } from "../../functions/core/tracking.ts";
 import { startRotation, type WorkflowStarter } from "../../functions/dispatch/start-rotation.ts";
 import { type ScanDeps, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { metricsDocument } from "../../functions/wiring/observability.ts";
+import type { RotationInput } from "../../functions/workflow/contract.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import {
@@ -36,6 +37,8 @@ let topicArn: string;
 const arns: Record<string, string> = {};
 const distributions: Record<string, string> = {};
 const started = new Set<string>();
+/** What each start was given, by execution name. */
+const payloads = new Map<string, RotationInput>();
 const metrics: string[] = [];
 
 async function importCertificate(
@@ -71,7 +74,8 @@ function deps(at: number): ScanDeps {
   const notifier = new Notifier(clients.sns, topicArn);
   // The real dispatcher, with a starter that dedupes by execution name as Lambda does.
   const starter: WorkflowStarter = {
-    start: async (name) => {
+    start: async (name, payload) => {
+      payloads.set(name, payload);
       const fresh = !started.has(name);
       started.add(name);
       return { started: fresh };
@@ -82,7 +86,9 @@ function deps(at: number): ScanDeps {
     readCertificate: async (arn) => (await acm.getCertificate(arn)).certificatePem,
     indexUsage: () => cloudfront.indexOriginCertificates({ pageSize: 2 }),
     inventory,
-    startRotation: (request) => startRotation(starter, request),
+    // As the wiring does (functions/wiring/tracking.ts): the listing hint beside the validated request.
+    startRotation: ({ presentedBy, ...request }) =>
+      startRotation(starter, request, undefined, { presentedBy }),
     notify: (n) => notifier.publish(n),
     emitMetrics: (m) => metrics.push(metricsDocument(m, new Date(at))),
     policy: { managedAuthorities: [managedAuthorityOf(new X509Certificate(managedCa.certificatePem))] },
@@ -139,6 +145,11 @@ describe("the fleet scan", () => {
     expect(report.rotations).toEqual([
       { certificateArn: arns.due, rotationId: expect.stringMatching(/^rot-/), started: true, reason: "Due" },
     ]);
+    // The rotation gets this scan's listing of its distributions, so its plan does not list the account again.
+    expect(payloads.get(report.rotations[0]!.rotationId)?.presentedBy).toEqual({
+      listedAt: new Date(NOW).toISOString(),
+      targets: [{ distributionId: distributions.due, originIds: ["origin-1"] }],
+    });
     // Both expiring managed certificates alert, including the one nothing presents (nothing to rotate).
     expect(report.alerts).toEqual(
       expect.arrayContaining([

@@ -221,6 +221,50 @@ describe("a healthy rotation", () => {
   });
 });
 
+describe("the scan's listing handed to the rotation (core/presented-by.ts)", () => {
+  const listing = (ids: string[], listedAt: Date) => ({
+    presentedBy: {
+      listedAt: listedAt.toISOString(),
+      targets: ids.map((distributionId) => ({ distributionId, originIds: ["origin-1"] })),
+    },
+  });
+  const listings = (f: Fleet, from: number) =>
+    f.standins.server.calls.slice(from).filter((c) => c.operation === "ListDistributions").length;
+
+  it("a fresh one: the plan lists nothing and the rotation completes", async () => {
+    const f = await fleet({ distributions: 2, settings: { bakeSeconds: 0 } });
+    const from = f.standins.server.calls.length;
+    const { result } = await rotate(f, { input: listing(f.distributionIds, new Date()) });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect(listings(f, from)).toBe(0);
+    const newArn = (await f.store.get(f.input().rotationId))?.issued?.certificateArn;
+    expect(presented(f)).toEqual([newArn, newArn]);
+  });
+
+  it("a stale one is ignored: the plan lists", async () => {
+    const f = await fleet({ distributions: 2, settings: { bakeSeconds: 0 } });
+    const from = f.standins.server.calls.length;
+    const stale = new Date(Date.now() - 11 * 60_000);
+    const { result } = await rotate(f, { input: listing([f.distributionIds[0]!], stale) });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect(listings(f, from)).toBeGreaterThan(0);
+    const newArn = (await f.store.get(f.input().rotationId))?.issued?.certificateArn;
+    expect(presented(f)).toEqual([newArn, newArn]);
+  });
+
+  it("one that missed a distribution: that one keeps the old certificate, which is not retired", async () => {
+    const f = await fleet({ distributions: 2, settings: { bakeSeconds: 0 } });
+    const [named, missed] = f.distributionIds as [string, string];
+    const { result } = await rotate(f, { input: listing([named], new Date()) });
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const newArn = (await f.store.get(f.input().rotationId))?.issued?.certificateArn;
+    expect(f.standins.cloudfront.originCertificates(named)["origin-1"]).toBe(newArn);
+    expect(f.standins.cloudfront.originCertificates(missed)["origin-1"]).toBe(f.oldCertificateArn);
+    // Still presented: kept, for the next scan to find (and start a rotation for it).
+    expect(f.standins.acm.arns()).toContain(f.oldCertificateArn);
+  });
+});
+
 describe("a record over an AWS size limit stops the rotation in place (issue 12)", () => {
   it("an item too large while recording wave 1's swap: nothing rolled back, the old certificate kept, told", async () => {
     const f = await fleet({ distributions: 3 });

@@ -5,7 +5,9 @@
 import { LINEAGE_TAGS } from "../../adapters/acm.ts";
 import { isCredentialSecretName } from "../../adapters/secrets.ts";
 import type { RotationSettings } from "../../config/settings.ts";
+import { usablePresentedBy } from "../../core/presented-by.ts";
 import { planComplete, RotationReason } from "../../core/rotation.ts";
+import type { SwapTarget } from "../../core/waves.ts";
 import { planTargets } from "../plan.ts";
 import type { Rotation } from "../steps.ts";
 import type { Stop } from "./abort.ts";
@@ -39,6 +41,11 @@ export function credentialSecretOf(r: Rotation): string {
   return r.state.credentialSecret ?? credentialSecretName(r.settings, r.request.certificateArn);
 }
 
+function presentedByOf(r: Rotation): { presentedBy?: SwapTarget[] } {
+  const targets = usablePresentedBy(r.hints.presentedBy, r.deps.now());
+  return targets ? { presentedBy: targets } : {};
+}
+
 export async function plan(r: Rotation): Promise<Stop | undefined> {
   const { deps, settings, request } = r;
   try {
@@ -50,6 +57,8 @@ export async function plan(r: Rotation): Promise<Stop | undefined> {
           authorityArn: settings.authorityArn,
           wavePolicy: settings.waves,
           allowedDistributionIds: settings.distributionIds,
+          // The scan's listing when it is fresh (core/presented-by.ts); read inside the step, so replays agree.
+          ...presentedByOf(r),
         },
       );
       const credentialSecret = credentialSecretFor(
