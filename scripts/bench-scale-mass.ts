@@ -92,6 +92,7 @@ export async function runMassRotation(
       `[mass] ${m} certificates in service, set up in ${round((performance.now() - setupStarted) / 1000, 1)} s`,
     );
     const modelBefore = modelChecks.counts();
+    const callsBefore = fleet.standins.server.calls.length;
     const cpuBefore = process.cpuUsage();
     // The stand-ins and dynalite's client side run in this process; the executions in `processes` others.
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -108,7 +109,8 @@ export async function runMassRotation(
         );
       }
     };
-    const inputs = fleet.certificates.map((c) => c.input);
+    // The scan that finds them due: one listing pass, whose hint spares each plan a listing of its own.
+    const inputs = await fleet.scan();
     const workers: WorkerReport[] = [];
     if (processes === 0) {
       await runExecutions(fleet.account, inputs, record);
@@ -123,6 +125,9 @@ export async function runMassRotation(
     const cpu = process.cpuUsage(cpuBefore);
     const modelAfter = modelChecks.counts();
 
+    const listings = fleet.standins.server.calls
+      .slice(callsBefore)
+      .filter((c) => c.operation === "ListDistributions").length;
     const calls = fleet.pacedCalls();
     const of = (operation: string) => calls.filter((c) => c.operation === operation);
     const imports = of("acm:ImportCertificate");
@@ -165,6 +170,7 @@ export async function runMassRotation(
         throttled: throttled(issues),
         rotationsThatWaitedDurably: outcomes.filter((o) => o.waitedForIssue).length,
       },
+      listDistributionsCalls: listings,
       importSlotsPerRotation: {
         max: Math.max(...outcomes.map((o) => o.importSlots)),
         reslotted: outcomes.filter((o) => o.importSlots > 1).length,
@@ -223,6 +229,7 @@ pacer's intervals are divided by ${k}; rates and spans below are in scaled secon
 | smallest gap between two imports | ${json.imports.smallestGapScaledMs} ms | ≥ 1,000 ms |
 | rotations that waited durably for their import slot | ${json.imports.rotationsThatWaitedDurably} | |
 | Private CA IssueCertificate (calls / throttled; waited durably) | ${issues.length} / ${json.privateCa.throttled}; ${json.privateCa.rotationsThatWaitedDurably} | |
+| CloudFront ListDistributions calls (the scan's one pass; plans use its hint) | ${listings} | |
 | durable operations per rotation | ${json.durableOperationsPerRotation.min}–${json.durableOperationsPerRotation.max} | |
 | rotations that re-slotted a throttled import (most slots one took) | ${json.importSlotsPerRotation.reslotted} (${json.importSlotsPerRotation.max}) | |
 | wall / CPU (real, every process) | ${json.wallSeconds} / ${json.cpuSeconds} s | |

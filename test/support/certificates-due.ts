@@ -17,13 +17,16 @@
  * so a scaled run is if anything harder on the pacer: a durable wait ends up to a second late, k times more
  * slots later. Report imports per *scaled* second (per real second / k).
  */
+
 import { X509Certificate } from "node:crypto";
 import { CreateDistributionCommand } from "@aws-sdk/client-cloudfront";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { AccountPacer } from "../../functions/adapters/pacer.ts";
 import { DEFAULT_SETTINGS, type RotationSettings, resolveSettings } from "../../functions/config/settings.ts";
 import { PACED_OPERATIONS, type PacedOperation } from "../../functions/core/pacing.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
+import { presentedByHint } from "../../functions/core/presented-by.ts";
 import { rotationIdFor } from "../../functions/core/rotation.ts";
 import { createAwsClients } from "../../functions/wiring/aws-clients.ts";
 import { rotationDepsFrom, type WiringConfig, wiringConfig } from "../../functions/wiring/workflow.ts";
@@ -118,6 +121,11 @@ export interface DueFleet {
   pacedCalls(): TimedCall[];
   /** The account's pacer as a test reads it. */
   pacer: AccountPacer;
+  /**
+   * What the scan would start: one listing pass of the account's distributions, then each certificate's input
+   * with that listing's hint (core/presented-by.ts), as functions/tracking/scan-fleet.ts hands it over.
+   */
+  scan(): Promise<RotationInput[]>;
   close(): Promise<void>;
 }
 
@@ -275,6 +283,19 @@ export async function buildDueFleet(options: DueFleetOptions): Promise<DueFleet>
         const { deps, close } = dueDepsFrom(account);
         executions.push(close);
         return deps;
+      },
+      scan: async () => {
+        const listedAt = new Date();
+        const clients = standins.clients();
+        try {
+          const index = await new CloudFrontAdapter(clients.cloudfront).indexOriginCertificates();
+          return certificates.map((c) => {
+            const presentedBy = presentedByHint(index.get(c.arn), listedAt);
+            return { ...c.input, ...(presentedBy ? { presentedBy } : {}) };
+          });
+        } finally {
+          for (const client of Object.values(clients)) client.destroy();
+        }
       },
       pacedCalls: () =>
         calls.map(({ operation, atMs, record }) => ({
