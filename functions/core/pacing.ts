@@ -19,8 +19,8 @@
  * The rate-limited operations the rotation paces, by what they do. `leadMs`: no slot is handed out sooner
  * than this after its reservation, so the holder has done the work before its call (reading its key,
  * fetching and validating the certificate) by the slot and calls on time. A call made late would land
- * closer than an interval to the next holder's, which calls on time: both in one second, one throttled, and
- * the throttled call's SDK retry lands in a third holder's slot.
+ * closer than an interval to the next holder's, which calls on time: both in one second, one throttled (an
+ * import is sent once, never SDK-retried: the throttled rotation takes a fresh slot, phases/issue.ts).
  */
 export const PACED_OPERATIONS = {
   /** ACM ImportCertificate: 1/s per account; a slot every 1,050 ms. */

@@ -5,7 +5,7 @@
  * and `MTLS_ROTATOR_DYNAMODB_ENDPOINT` send the clients to local stand-ins (sandbox).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { AcmAdapter } from "../adapters/acm.ts";
+import { AcmAdapter, Pacer } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { DistributionMetrics } from "../adapters/metrics.ts";
 import { Notifier } from "../adapters/notifier.ts";
@@ -88,7 +88,8 @@ export function rotationDepsFrom(
     });
   const dynamo = table ?? new DynamoDBClient(dynamoDbConfig(config));
   const now = () => new Date();
-  const acm = new AcmAdapter(aws.acm, undefined, aws.acmImport);
+  // No in-process pacing: the account's pacer gives each import its slot (a wait here could only make it late).
+  const acm = new AcmAdapter(aws.acm, new Pacer(0), aws.acmImport);
   const privateCa = new PrivateCaAdapter(aws.privateCa);
   // Another CA's region gets its own client (tests' stand-ins serve every region on one client).
   const privateCaIn = clients ? () => aws.privateCa : privateCaClients(config);

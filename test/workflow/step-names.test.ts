@@ -235,7 +235,14 @@ describe("the operations a rotation checkpoints, by path", () => {
           },
         }),
       },
-      [...BEFORE_SWAPS, ...passedWave(0, "d0", { bake: false }), "STEP swap:1:d1", "STEP stop", ...END],
+      [
+        ...BEFORE_SWAPS,
+        ...passedWave(0, "d0", { bake: false }),
+        "STEP swap:1:d1",
+        "STEP stop:presenting",
+        "STEP stop",
+        ...END,
+      ],
     );
     expect(result.getError()?.errorMessage).toMatch(/failed \(StorageLimit\)/);
   });
@@ -486,46 +493,52 @@ describe("the operations a rotation checkpoints, by path", () => {
     expect(result.getStatus()).toBe("SUCCEEDED");
   });
 
-  it("an import ACM throttles takes the account's next free slot instead of retrying at once", async () => {
-    let fleet: Fleet | undefined;
-    let callsBefore = 0;
-    const result = await expectTrail(
-      {
-        fleet: { distributions: 1, settings: { bakeSeconds: 0 } },
-        before: async (f) => {
-          fleet = f;
-          callsBefore = f.standins.server.calls.length;
-          f.standins.server.faults.inject({
-            service: "acm",
-            operation: "ImportCertificate",
-            kind: "throttle",
-          });
+  it.each([
+    // Throttled: the rotation takes the account's next free slot instead of retrying at once.
+    { fault: "throttle", answered: "ThrottlingException", attempts: 1 },
+    // Failed otherwise: the step's retry finds its slot gone, sends nothing and takes the next one.
+    { fault: "server-error", answered: "ServiceUnavailable", attempts: 2 },
+  ] as const)(
+    "an import answered $answered is never sent outside a slot: it takes the next free one",
+    async ({ fault, answered, attempts }) => {
+      let fleet: Fleet | undefined;
+      let callsBefore = 0;
+      const result = await expectTrail(
+        {
+          fleet: { distributions: 1, settings: { bakeSeconds: 0 } },
+          before: async (f) => {
+            fleet = f;
+            callsBefore = f.standins.server.calls.length;
+            f.standins.server.faults.inject({ service: "acm", operation: "ImportCertificate", kind: fault });
+          },
         },
-      },
-      [
-        ...START,
-        ...CLAIM,
-        "STEP issue:key",
-        "STEP issue:pace:pca",
-        "STEP issue:request",
-        "STEP issue:pace:import",
-        "STEP issue:import",
-        "STEP issue:pace:import:2",
-        "STEP issue:import:2",
-        "STEP issue:complete",
-        ...TRUST,
-        ...PREFLIGHT,
-        ...passedWave(0, "d0", { bake: false }),
-        ...FINALIZE,
-      ],
-    );
-    expect(result.getStatus()).toBe("SUCCEEDED");
-    // Two calls: the throttled one (no SDK retry of it) and the one in the next slot, which imported.
-    const imports = fleet!.standins.server.calls
-      .slice(callsBefore)
-      .filter((c) => c.operation === "ImportCertificate");
-    expect(imports.map((c) => c.error ?? "ok")).toEqual(["ThrottlingException", "ok"]);
-  });
+        [
+          ...START,
+          ...CLAIM,
+          "STEP issue:key",
+          "STEP issue:pace:pca",
+          "STEP issue:request",
+          "STEP issue:pace:import",
+          "STEP issue:import",
+          "STEP issue:pace:import:2",
+          "STEP issue:import:2",
+          "STEP issue:complete",
+          ...TRUST,
+          ...PREFLIGHT,
+          ...passedWave(0, "d0", { bake: false }),
+          ...FINALIZE,
+        ],
+      );
+      expect(result.getStatus()).toBe("SUCCEEDED");
+      // Two calls: the refused one (sent once: no SDK retry) and the one in the next slot, which imported.
+      const imports = fleet!.standins.server.calls
+        .slice(callsBefore)
+        .filter((c) => c.operation === "ImportCertificate");
+      expect(imports.map((c) => c.error ?? "ok")).toEqual([answered, "ok"]);
+      const first = result.getOperations().find((op) => op.getName() === "issue:import");
+      expect(first?.getOperationData()?.StepDetails?.Attempt).toBe(attempts);
+    },
+  );
 });
 
 describe("the catalogue of names", () => {
@@ -561,6 +574,7 @@ describe("the catalogue of names", () => {
       "STEP complete",
       "STEP unlock",
       "STEP notify:end",
+      "STEP stop:presenting",
       "STEP stop",
       "CALLBACK approval:<wave>",
       "STEP approval:<wave>:open",

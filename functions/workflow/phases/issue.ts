@@ -8,10 +8,11 @@
  * met the next slot's call within ACM's second) is not retried at once, where it would land in a third
  * rotation's slot and throttle that one in turn: the rotation takes a fresh slot at the end of the account's
  * queue and waits for it durably (steps `issue:pace:import:<n>` and `issue:import:<n>`, n = 2, 3, ...), at most
- * IMPORT_SLOTS times in all. Nothing was imported by a throttled call, so the next attempt imports once.
+ * IMPORT_SLOTS times in all. Nothing was imported by a throttled call, so the next attempt imports once. So
+ * does an import step retried after another failure, whose slot has passed by then.
  */
 import { X509Certificate } from "node:crypto";
-import { ImportThrottledError } from "../../adapters/errors.ts";
+import { AdapterError, ImportThrottledError } from "../../adapters/errors.ts";
 import { factsOf } from "../../core/certificate.ts";
 import type { PacedOperation } from "../../core/pacing.ts";
 import { sleepBeforeCall, waitForSlot } from "../../core/pacing.ts";
@@ -49,9 +50,14 @@ export function issuanceOf(r: Rotation): IssuanceRequest {
  * step sleeps the rest of the way (`untilSlot`). Rotations due together so keep to the account's quota
  * instead of burning retries on throttling, whichever Lambda environment each runs in.
  */
-async function reachSlot(r: Rotation, name: string, operation: PacedOperation): Promise<{ slotMs: number }> {
+async function reachSlot(
+  r: Rotation,
+  name: string,
+  operation: PacedOperation,
+  holder: string = r.id,
+): Promise<{ slotMs: number }> {
   const reserved = await r.act(name, async () => {
-    const { slotMs, reused } = await r.deps.pacer.reserve(operation, r.id);
+    const { slotMs, reused } = await r.deps.pacer.reserve(operation, holder);
     const { durableSeconds } = waitForSlot(slotMs, r.deps.now().getTime());
     return { operation, slotAt: new Date(slotMs).toISOString(), waitSeconds: durableSeconds, reused };
   });
@@ -66,10 +72,14 @@ async function untilSlot(r: Rotation, slotMs: number): Promise<void> {
   await (r.deps.sleep ?? ((t: number) => new Promise<void>((resolve) => setTimeout(resolve, t))))(ms);
 }
 
-/** The slot's hold is not needed once the call was made; a failure to drop it changes nothing. */
-async function releaseSlot(r: Rotation, operation: PacedOperation): Promise<void> {
+/**
+ * The slot's hold is not needed once the call was made (or the slot is spent); a failure to drop it changes
+ * nothing: each slot has a holder of its own (`r.id` for the first, `<id>:<n>` for the import's n-th), so a
+ * hold left behind is never handed back to a later reservation.
+ */
+async function releaseSlot(r: Rotation, operation: PacedOperation, holder: string = r.id): Promise<void> {
   try {
-    await r.deps.pacer.release(operation, r.id);
+    await r.deps.pacer.release(operation, holder);
   } catch (error) {
     r.log("pacer hold not released", { operation, error: (error as Error).message });
   }
@@ -106,12 +116,26 @@ export async function issue(r: Rotation): Promise<Stop | undefined> {
 export const IMPORT_SLOTS = 8;
 
 /**
- * The certificate imported into ACM (or found imported, or staged already) in an account-wide slot; a
- * throttled import takes the next free slot, at most IMPORT_SLOTS in all. Answers the issued certificate's
- * public facts (no key material: the key goes to ACM and the issuance secret only).
+ * How late an import may still use its slot. A step retried after a failure (a timeout, a 5xx) runs seconds
+ * after its slot: importing then would land in another rotation's slot, so it takes a fresh one instead. A
+ * call merely late by scheduling jitter keeps its slot (and if it meets the next slot's call, ACM throttles
+ * one of them, which then takes a fresh slot).
  */
+export const IMPORT_SLOT_LATENESS_MS = 500;
+
+/** The import's slot has passed by more than IMPORT_SLOT_LATENESS_MS: nothing was sent. */
+class ImportSlotMissedError extends ImportThrottledError {
+  override name = "ImportSlotMissedError";
+}
+
 type ImportedFacts = { certificateArn: string; serial: string; notAfter: string; fingerprint: string };
 
+/**
+ * The certificate imported into ACM (or found imported, or staged already) in an account-wide slot; a
+ * throttled import, or one whose slot passed (a retried step), takes the next free slot, at most IMPORT_SLOTS
+ * in all; then the rotation fails (IssuanceFailed), never importing outside a slot. Answers the issued
+ * certificate's public facts (no key material: the key goes to ACM and the issuance secret only).
+ */
 async function importInSlot(
   r: Rotation,
   issuance: IssuanceRequest,
@@ -119,28 +143,45 @@ async function importInSlot(
 ): Promise<ImportedFacts> {
   for (let slot = 1; slot <= IMPORT_SLOTS; slot += 1) {
     const suffix = slot === 1 ? "" : `:${slot}`;
-    const acm = await reachSlot(r, `issue:pace:import${suffix}`, "acm-import");
+    const holder = slot === 1 ? r.id : `${r.id}:${slot}`;
+    const acm = await reachSlot(r, `issue:pace:import${suffix}`, "acm-import", holder);
     const attempt = await r.act<{ imported?: ImportedFacts }>(`issue:import${suffix}`, async () => {
       try {
         const issued = await completeIssuance(r.deps.issuance, issuance, privateCaCertificateArn, {
-          beforeImport: () => untilSlot(r, acm.slotMs),
+          beforeImport: async () => {
+            await untilSlot(r, acm.slotMs);
+            const late = r.deps.now().getTime() - acm.slotMs;
+            if (late > IMPORT_SLOT_LATENESS_MS) {
+              throw new ImportSlotMissedError(`the import slot passed ${late} ms ago; nothing was sent`);
+            }
+          },
         });
-        await releaseSlot(r, "acm-import");
+        await releaseSlot(r, "acm-import", holder);
         const { certificateArn, serial, notAfter, fingerprint } = issued;
         return { imported: { certificateArn, serial, notAfter, fingerprint } };
       } catch (error) {
-        if (!(error instanceof ImportThrottledError) || slot === IMPORT_SLOTS) throw error;
-        // The slot is spent: drop its hold, so the next reservation takes a fresh one.
-        await releaseSlot(r, "acm-import");
-        r.log("import throttled; taking the next free slot", {
+        if (!(error instanceof ImportThrottledError)) throw error;
+        // The slot is spent either way.
+        await releaseSlot(r, "acm-import", holder);
+        if (slot === IMPORT_SLOTS) {
+          throw new AdapterError(
+            `no import in ${IMPORT_SLOTS} slots of the account's pacer: ${error.message}`,
+            {
+              retryable: false,
+              cause: error,
+            },
+          );
+        }
+        r.log("import not made in its slot; taking the next free one", {
           slot,
           slotAt: new Date(acm.slotMs).toISOString(),
+          why: error.name,
         });
         return {};
       }
     });
     if (attempt.imported) return attempt.imported;
   }
-  // Unreachable: the last slot's throttle is thrown by its step (above), whose retries then decide.
-  throw new ImportThrottledError(`ACM throttled the import in each of ${IMPORT_SLOTS} slots`);
+  // Unreachable: the last slot either imports or throws (above).
+  throw new AdapterError(`no import in ${IMPORT_SLOTS} slots`, { retryable: false });
 }
