@@ -18,6 +18,10 @@ import type { SwapTarget } from "./waves.ts";
 
 export const PRESENTED_BY_MAX_TARGETS = 100;
 export const PRESENTED_BY_MAX_AGE_MS = 10 * 60_000;
+/** And at most this many bytes of JSON (origin ids are free text): a small part of a 256 KB execution input. */
+export const PRESENTED_BY_MAX_BYTES = 32 * 1024;
+
+const fits = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8") <= PRESENTED_BY_MAX_BYTES;
 
 export interface PresentedBy {
   /** When the listing that found them started (ISO 8601). */
@@ -31,10 +35,11 @@ export function presentedByHint(
   listedAt: Date,
 ): PresentedBy | undefined {
   if (!targets || targets.length === 0 || targets.length > PRESENTED_BY_MAX_TARGETS) return undefined;
-  return {
+  const hint = {
     listedAt: listedAt.toISOString(),
     targets: targets.map((t) => ({ distributionId: t.distributionId, originIds: [...t.originIds] })),
   };
+  return fits(hint) ? hint : undefined;
 }
 
 const DISTRIBUTION_ID = /^[A-Z0-9]{1,64}$/;
@@ -63,7 +68,7 @@ export function usablePresentedBy(hint: unknown, now: Date): SwapTarget[] | unde
       originIds.every((o) => typeof o === "string" && o.length > 0 && o.length <= 256)
     );
   });
-  if (!valid) return undefined;
+  if (!valid || !fits(targets)) return undefined;
   const ids = new Set(targets.map((t) => (t as SwapTarget).distributionId));
   if (ids.size !== targets.length) return undefined;
   return (targets as SwapTarget[]).map((t) => ({

@@ -62,7 +62,7 @@ async function rotate(r: Rotation): Promise<Ending> {
     (await claimDistributions(r)) ?? (await issue(r)) ?? (await publishTrust(r)) ?? (await preflight(r));
   if (stop) return abort(r, stop);
   const halt = await swapWaves(r);
-  if (halt) return halt.inPlace ? stopInPlace(r, halt) : rollBack(r, halt);
+  if (halt) return halt.inPlace ? await stopInPlace(r, halt) : rollBack(r, halt);
   const finalized = await finalize(r);
   return "halt" in finalized ? rollBack(r, finalized.halt) : finalized;
 }

@@ -124,8 +124,11 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
       // result is the form a checkpoint can hold (core/rotation.ts checkpointForm), folded on every replay.
       const event = (await act(name, async () => {
         const produced = await produce();
+        // Refused before anything is written (a result the runtime would not checkpoint must not leave a
+        // history item behind that the next record reuses the sequence of).
+        const form = checkpointable(name, checkpointForm(produced));
         await deps.store.record(applyEvent(state, produced), produced, sequence);
-        return checkpointForm(produced);
+        return form;
       })) as E;
       state = applyEvent(state, event);
       sequence += 1;

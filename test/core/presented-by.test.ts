@@ -26,6 +26,12 @@ describe("presentedByHint", () => {
     expect(presentedByHint(targets(PRESENTED_BY_MAX_TARGETS), LISTED)?.targets).toHaveLength(100);
   });
 
+  it("makes none over PRESENTED_BY_MAX_BYTES (long origin ids), and ignores one", () => {
+    const long = targets(80).map((t) => ({ ...t, originIds: ["o".repeat(200), "p".repeat(200)] }));
+    expect(presentedByHint(long, LISTED)).toBeUndefined();
+    expect(usablePresentedBy({ listedAt: LISTED.toISOString(), targets: long }, LISTED)).toBeUndefined();
+  });
+
   it("makes none for more (the plan lists), for none, or without a listing", () => {
     expect(presentedByHint(targets(PRESENTED_BY_MAX_TARGETS + 1), LISTED)).toBeUndefined();
     expect(presentedByHint([], LISTED)).toBeUndefined();

@@ -8,6 +8,7 @@ import type { RotationEvent, RotationReason, RotationState } from "../../core/ro
 import type { RotationOutcome } from "../contract.ts";
 import type { Rotation } from "../steps.ts";
 import { plannedDistributionIds } from "./claim.ts";
+import { isStorageLimit } from "./stop.ts";
 
 /** The workflow ends FAILED (so alarms fire) when a rotation is rolled back, aborted or fails. */
 export class RotationEndedError extends Error {
@@ -34,7 +35,14 @@ export interface Ending {
 }
 
 export async function end(r: Rotation, ending: Ending): Promise<RotationOutcome> {
-  await r.record(ending.step, async () => ending.event(r.at()));
+  try {
+    await r.record(ending.step, async () => ending.event(r.at()));
+  } catch (error) {
+    // A rotation stopped by a storage limit may be unable to record even its end (the same item over the
+    // limit): its claims and lock are still released and operators still told, below.
+    if (ending.step !== "stop" || !isStorageLimit(error)) throw error;
+    r.log("the stop could not be recorded", { error: (error as Error).message });
+  }
   // The distributions first: a claim whose holder no longer holds its certificate's lock is stale anyway.
   await r.act("unlock", async () => {
     await r.deps.store.releaseDistributions(r.id, plannedDistributionIds(r));
