@@ -8,9 +8,10 @@
  * - small: at most PRESENTED_BY_MAX_TARGETS distributions (a certificate presented by more is planned from a
  *   listing of its own: such certificates are few, and the hint stays a small part of the execution's input);
  * - fresh: a plan uses it only within PRESENTED_BY_MAX_AGE_MS of the listing, else it lists.
- * What a hint cannot see is what a listing at plan time could not see either, only later: a distribution that
- * starts presenting the certificate after the listing. The rotation then leaves it on the old certificate,
- * which it does not retire while a distribution presents it (AcmAdapter.deleteIfUnused), and the next scan
+ * What a hint cannot see is a distribution that starts presenting the certificate after the scan's listing:
+ * up to 10 minutes more than a listing at plan time would miss (and far less than the hours between a plan
+ * and its retirement, which no listing covers either). The rotation then leaves that distribution on the old
+ * certificate, which ACM refuses to delete while it is presented (`acm.delete-in-use`), and the next scan
  * finds it and starts a rotation for it. A distribution the hint names that no longer presents the
  * certificate is swapped as "not-presenting" (nothing changes), as after a listing.
  */
