@@ -163,8 +163,9 @@ Headroom at N = ${largest.distributions.toLocaleString("en-US")} (AWS limit / me
 ${headroom(largest.largestStepResult.bytes, LIMITS.stepResult)} of 256 KB; DynamoDB write (an item is at most its
 request) ${headroom(largest.dynamodb.largestWrite, LIMITS.item)} of 400 KB; durable operations
 ${headroom(largest.durableOperations, LIMITS.operations)} of 25,000; SNS message ${headroom(largest.largestSnsMessage, LIMITS.sns)} of
-256 KB; API answer ${headroom(largest.apiFirstPage, LIMITS.lambdaAnswer)} of 6 MB. Not measured here: the durable
-runtime's checkpoint batches (the local runner does not expose them; each is at most a few step results).
+256 KB; API answer ${headroom(largest.apiFirstPage, LIMITS.lambdaAnswer)} of 6 MB. Checkpoint batches: the local runner does not
+expose them, but the workflow runs its durable operations one at a time (no parallel or map), so a batch
+carries one operation's updates, at most the largest step result: ${headroom(largest.largestStepResult.bytes, 750 * 1024)} of 750 KB.
 AWS model checks: ${modelChecks.counts().checked} calls, ${modelChecks.counts().violations} violation(s).
 ${mass ? `\n${mass}\n` : "\nMass run (certificates due at once): not run (set MASS_CERTIFICATES).\n"}`;
 }
