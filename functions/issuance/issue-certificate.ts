@@ -12,6 +12,7 @@
  * derived from the rotation id) or abandonIssuance (AWSPENDING cleared; the credential secret untouched).
  * Results carry ARNs, serials and dates only: safe to checkpoint, log, publish and answer.
  */
+
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { AcmAdapter } from "../adapters/acm.ts";
 import { AdapterError, awsErrorName } from "../adapters/errors.ts";
@@ -23,6 +24,7 @@ import {
   type PreparedKey,
   tokenFor,
 } from "../adapters/secrets.ts";
+import { validityWithinAuthority } from "../core/authority-validity.ts";
 import { keyTypeOf, type SubjectAlternativeName, type SupportedKeyAlgorithm } from "../core/certificate.ts";
 import { splitPem } from "../core/pem.ts";
 import { assertValidClientCertificate } from "../core/validation.ts";
@@ -134,7 +136,11 @@ async function readKey(deps: IssuanceDeps, request: IssuanceRequest): Promise<Pr
 export async function requestCertificate(
   deps: IssuanceDeps,
   request: IssuanceRequest,
-): Promise<{ privateCaCertificateArn: string }> {
+): Promise<{
+  privateCaCertificateArn: string;
+  /** Set when the CA chain expires before the requested validity: the days asked for instead, and why. */
+  validityCapped?: { days: number; subject: string; notAfter: string };
+}> {
   const key = await readKey(deps, request);
   const authority = await deps.privateCa.describeAuthority(request.authorityArn);
   if (authority.status !== "ACTIVE") {
@@ -147,14 +153,30 @@ export async function requestCertificate(
         "would not import into ACM: its key type must be the CA's",
     );
   }
+  // Never a leaf that outlives its CA's chain (core/authority-validity.ts): capped, or refused when the
+  // chain expires within a day.
+  const validity = validityWithinAuthority(
+    request.validityDays,
+    await deps.privateCa.authorityChainPem(request.authorityArn),
+    deps.now(),
+  );
+  if (validity.days < 1) {
+    throw new IssuanceError(
+      `the certificate of Private CA ${request.authorityArn} (${validity.cappedBy?.subject}) expires at ` +
+        `${validity.cappedBy?.notAfter}: a certificate issued now would outlive it; plan a CA migration`,
+    );
+  }
   const privateCaCertificateArn = await deps.privateCa.issue({
     authorityArn: request.authorityArn,
     csrPem: key.csrPem,
     signingAlgorithm: authority.signingAlgorithm,
-    validityDays: request.validityDays,
+    validityDays: validity.days,
     idempotencyToken: derivedId(request.rotationId, "issue").replaceAll("-", ""),
   });
-  return { privateCaCertificateArn };
+  return {
+    privateCaCertificateArn,
+    ...(validity.cappedBy ? { validityCapped: { days: validity.days, ...validity.cappedBy } } : {}),
+  };
 }
 
 /**

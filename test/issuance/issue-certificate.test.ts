@@ -180,6 +180,34 @@ describe("issuing a replacement through the stand-ins", () => {
     expect(standins.server.calls.length).toBe(before);
   });
 
+  it("never asks for a certificate that outlives the CA's certificate: capped to the days left", async () => {
+    const ending = await createSubordinateCa(root, {
+      name: "CN=Ending CA, O=Acme",
+      notAfter: new Date(Date.now() + 10.5 * 86_400_000),
+    });
+    const issued = await issueReplacement(
+      deps,
+      request({ authorityArn: standins.privateCa.addAuthority(ending), validityDays: 30 }),
+    );
+    const caNotAfter = new Date(new X509Certificate(ending.certificatePem).validTo);
+    expect(new Date(issued.notAfter).getTime()).toBeLessThanOrEqual(caNotAfter.getTime());
+    expect(new Date(issued.notAfter).getTime()).toBeGreaterThan(Date.now() + 9 * 86_400_000);
+  });
+
+  it("refuses (nothing issued) when the CA's certificate expires within a day: plan a CA migration", async () => {
+    const ending = await createSubordinateCa(root, {
+      name: "CN=Last Day CA, O=Acme",
+      notAfter: new Date(Date.now() + 12 * 3_600_000),
+    });
+    const arn = standins.privateCa.addAuthority(ending);
+    const issuedBefore = standins.privateCa.issuedCount;
+    await expect(issueReplacement(deps, request({ authorityArn: arn }))).rejects.toMatchObject({
+      name: "IssuanceError",
+      message: expect.stringMatching(/would outlive it; plan a CA migration$/),
+    });
+    expect(standins.privateCa.issuedCount).toBe(issuedBefore);
+  });
+
   it("refuses a Private CA that is not ACTIVE", async () => {
     const other = await createSubordinateCa(root, { name: "CN=Disabled CA" });
     const arn = standins.privateCa.addAuthority(other);
