@@ -84,7 +84,9 @@ export async function runMassRotation(
   const k = options.timeScale ?? 1;
   const log = options.log ?? (() => undefined);
   const processes = options.processes ?? 2;
-  await LocalDurableTestRunner.setupTestEnvironment({ skipTime: false });
+  // The runner's environment only where executions run: here when processes is 0, else each worker has its own.
+  const inHere = processes === 0;
+  if (inHere) await LocalDurableTestRunner.setupTestEnvironment({ skipTime: false });
   const setupStarted = performance.now();
   const fleet = await buildDueFleet({ certificates: m, timeScale: k });
   try {
@@ -240,7 +242,7 @@ AWS model checks (botocore ${json.modelChecks.botocore}): ${json.modelChecks.che
     return { markdown, json };
   } finally {
     await fleet.close();
-    await LocalDurableTestRunner.teardownTestEnvironment();
+    if (inHere) await LocalDurableTestRunner.teardownTestEnvironment();
   }
 }
 

@@ -6,6 +6,7 @@
  * above it), in whole days from now; a chain that expires within a day leaves no leaf worth issuing.
  */
 import { X509Certificate } from "node:crypto";
+import { oneLineName } from "./certificate.ts";
 import { splitPem } from "./pem.ts";
 
 const DAY = 86_400_000;
@@ -29,7 +30,7 @@ export function earliestExpiry(chainPem: string): { subject: string; notAfter: D
     }
     const notAfter = new Date(certificate.validTo);
     if (!earliest || notAfter < earliest.notAfter) {
-      earliest = { subject: certificate.subject.replaceAll("\n", ", "), notAfter };
+      earliest = { subject: oneLineName(certificate.subject), notAfter };
     }
   }
   return earliest;

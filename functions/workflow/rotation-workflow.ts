@@ -17,6 +17,7 @@
  */
 
 import type { workflow } from "sst/aws/workflow";
+import { RotationReason } from "../core/rotation.ts";
 import type { RotationDeps, RotationInput, RotationOutcome } from "./contract.ts";
 import { abort } from "./phases/abort.ts";
 import { claimDistributions } from "./phases/claim.ts";
@@ -62,7 +63,9 @@ async function rotate(r: Rotation): Promise<Ending> {
     (await claimDistributions(r)) ?? (await issue(r)) ?? (await publishTrust(r)) ?? (await preflight(r));
   if (stop) return abort(r, stop);
   const halt = await swapWaves(r);
-  if (halt) return halt.inPlace ? await stopInPlace(r, halt) : rollBack(r, halt);
+  // A storage limit stops in place; every other reason to halt rolls back.
+  if (halt)
+    return halt.reason === RotationReason.StorageLimit ? await stopInPlace(r, halt) : rollBack(r, halt);
   const finalized = await finalize(r);
   return "halt" in finalized ? rollBack(r, finalized.halt) : finalized;
 }

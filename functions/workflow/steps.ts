@@ -94,17 +94,20 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
   let state = initialState(rotationId);
   let sequence = 0;
 
-  const act = <T>(name: string, run: () => Promise<T>): Promise<T> =>
+  /** A step; `run`'s result is size-checked here unless `run` checked it itself (a record, before writing). */
+  const step = <T>(name: string, run: () => Promise<T>, checked = false): Promise<T> =>
     ctx.step(
       name,
       async () => {
         await deps.faults?.before?.(name);
-        const result = checkpointable(name, await run());
+        const produced = await run();
+        const result = checked ? produced : checkpointable(name, produced);
         await deps.faults?.after?.(name);
         return result;
       },
       { retryStrategy: stepRetry },
     );
+  const act = <T>(name: string, run: () => Promise<T>): Promise<T> => step(name, run);
 
   return {
     id: rotationId,
@@ -122,14 +125,18 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
     async record<E extends RotationEvent>(name: string, produce: () => Promise<E>): Promise<E> {
       // The store writes the whole event (a large plan's distributions as their own items); the step's
       // result is the form a checkpoint can hold (core/rotation.ts checkpointForm), folded on every replay.
-      const event = (await act(name, async () => {
-        const produced = await produce();
-        // Refused before anything is written (a result the runtime would not checkpoint must not leave a
-        // history item behind that the next record reuses the sequence of).
-        const form = checkpointable(name, checkpointForm(produced));
-        await deps.store.record(applyEvent(state, produced), produced, sequence);
-        return form;
-      })) as E;
+      const event = (await step(
+        name,
+        async () => {
+          const produced = await produce();
+          // Refused before anything is written (a result the runtime would not checkpoint must not leave a
+          // history item behind that the next record reuses the sequence of).
+          const form = checkpointable(name, checkpointForm(produced));
+          await deps.store.record(applyEvent(state, produced), produced, sequence);
+          return form;
+        },
+        true,
+      )) as E;
       state = applyEvent(state, event);
       sequence += 1;
       return event;

@@ -15,8 +15,6 @@ export interface Halt {
   reason: RotationReason;
   actor: string;
   detail: string;
-  /** Stop where the rotation stands instead of rolling back (a storage limit: phases/stop.ts). */
-  inPlace?: true;
 }
 
 export async function rollBack(r: Rotation, { reason, actor, detail }: Halt): Promise<Ending> {

@@ -25,13 +25,12 @@ export function isStorageLimit(error: unknown): boolean {
   return STORAGE_LIMIT_ERRORS.has(String(e?.name)) || STORAGE_LIMIT_ERRORS.has(String(e?.cause?.name));
 }
 
-/** The halt for a storage-limit error: stop in place (`inPlace`), never a rollback. */
+/** The halt for a storage-limit error: its reason, StorageLimit, stops in place (never a rollback). */
 export function storageLimitHalt(error: unknown, where: string): Halt {
   return {
     reason: RotationReason.StorageLimit,
     actor: "mtls-rotator",
     detail: `${where}: ${(error as Error).message}`,
-    inPlace: true,
   };
 }
 
