@@ -63,6 +63,8 @@ export interface OriginEndpoint {
   httpsPort: number;
   /** "" when the origin has no path. */
   originPath: string;
+  /** The certificate CloudFront presents to this origin (origin mTLS), when it presents one. */
+  clientCertificateArn?: string;
 }
 
 export interface SwapRequest {
@@ -198,6 +200,7 @@ export class CloudFrontAdapter {
         domainName: origin.DomainName ?? "",
         httpsPort: origin.CustomOriginConfig?.HTTPSPort ?? 443,
         originPath: origin.OriginPath ?? "",
+        ...(certificateOf(origin) ? { clientCertificateArn: certificateOf(origin) } : {}),
       };
     });
   }

@@ -28,10 +28,26 @@ export const NotificationEvent = {
   RotationFailed: "rotation-failed",
   RotationAborted: "rotation-aborted",
   DriftFound: "drift-found",
+  /** Every viewer trust point trusts the new viewer CA, proved: it may issue viewer certificates. */
+  ViewerCaReady: "viewer-ca-ready",
+  /** A viewer CA migration or retirement failed (trust points restored) or was rolled back. */
+  ViewerMigrationFailed: "viewer-migration-failed",
+  /** CAs viewers moved away from left every viewer trust point. */
+  ViewerCaRetired: "viewer-ca-retired",
 } as const;
 export type NotificationEvent = (typeof NotificationEvent)[keyof typeof NotificationEvent];
 
 export type Severity = "info" | "warning" | "critical";
+
+/** Events told about a rotation (rotationNotification); the others are about a resource. */
+type RotationNotificationEvent =
+  | "rotation-started"
+  | "trust-published"
+  | "wave-completed"
+  | "rotation-completed"
+  | "rolled-back"
+  | "rotation-failed"
+  | "rotation-aborted";
 
 export interface Notification {
   event: NotificationEvent;
@@ -52,6 +68,9 @@ const SEVERITY: Record<NotificationEvent, Severity> = {
   "rotation-failed": "critical",
   "rotation-aborted": "warning",
   "drift-found": "warning",
+  "viewer-ca-ready": "info",
+  "viewer-migration-failed": "critical",
+  "viewer-ca-retired": "info",
 };
 
 /** SNS subjects: printable ASCII, no line breaks, fewer than 100 characters (the SDK model's wording). */
@@ -204,6 +223,9 @@ export function rotationNotification(
     "rotation-failed": "rotation failed",
     "rotation-aborted": "rotation aborted before any swap",
     "drift-found": "drift found",
+    "viewer-ca-ready": "viewer CA ready",
+    "viewer-migration-failed": "viewer CA migration failed",
+    "viewer-ca-retired": "viewer CA retired",
   };
   return {
     event,
@@ -238,9 +260,12 @@ export function rotationNotification(
   };
 }
 
-/** Certificate-level notifications (expiry alerts, drift): built from inventory data only. */
+/**
+ * Notifications about one resource (a certificate's expiry alert or drift, a viewer CA's migration): built
+ * from public facts only. `certificateArn` names the resource (a certificate or a CA ARN).
+ */
 export function certificateNotification(
-  event: Extract<NotificationEvent, "certificate-expiring" | "drift-found">,
+  event: Exclude<NotificationEvent, RotationNotificationEvent>,
   certificateArn: string,
   headline: string,
   body: Record<string, unknown>,

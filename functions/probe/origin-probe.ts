@@ -30,6 +30,8 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** Extra CA certificates trusted for the ORIGIN's server certificate (private origins, tests). */
   originServerCaPem?: string;
+  /** Request headers besides the probe's own (a forwarded viewer certificate: viewer-probe.ts). */
+  headers?: Record<string, string>;
 }
 
 export function probeOrigin(
@@ -55,7 +57,7 @@ export function probeOrigin(
         key: identity.privateKeyPem,
         ca: options.originServerCaPem ? [...rootCertificates, options.originServerCaPem] : undefined,
         ...(isIP(endpoint.host) ? {} : { servername: endpoint.host }),
-        headers: { "user-agent": "mtls-rotator-probe/1", connection: "close" },
+        headers: { ...options.headers, "user-agent": "mtls-rotator-probe/1", connection: "close" },
       },
       (res) => {
         res.resume();

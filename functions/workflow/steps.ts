@@ -24,7 +24,7 @@ import {
   type RotationRequest,
   type RotationState,
 } from "../core/rotation.ts";
-import type { ControlPoint, RotationDeps, RotationInput } from "./contract.ts";
+import type { ControlPoint, RotationDeps, RotationInput, StepFaults } from "./contract.ts";
 import { settingsWithOverrides } from "./plan.ts";
 import { stepRetry } from "./retry.ts";
 
@@ -48,6 +48,31 @@ function checkpointable<T>(name: string, result: T): T {
 }
 
 type Context = workflow.Context;
+
+/**
+ * One durable step with the fault hooks around it and the workflow's retry strategy; its result is
+ * size-checked here unless `run` checked it itself (`checked`: a record, before writing). Every durable
+ * workflow of the service takes its steps through this.
+ */
+export function durableStep<T>(
+  ctx: Context,
+  faults: StepFaults | undefined,
+  name: string,
+  run: () => Promise<T>,
+  checked = false,
+): Promise<T> {
+  return ctx.step(
+    name,
+    async () => {
+      await faults?.before?.(name);
+      const produced = await run();
+      const result = checked ? produced : checkpointable(name, produced);
+      await faults?.after?.(name);
+      return result;
+    },
+    { retryStrategy: stepRetry },
+  );
+}
 
 /** What an operator's message (or its absence) at a control point asks for. */
 export type ControlAction =
@@ -94,19 +119,8 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
   let state = initialState(rotationId);
   let sequence = 0;
 
-  /** A step; `run`'s result is size-checked here unless `run` checked it itself (a record, before writing). */
   const step = <T>(name: string, run: () => Promise<T>, checked = false): Promise<T> =>
-    ctx.step(
-      name,
-      async () => {
-        await deps.faults?.before?.(name);
-        const produced = await run();
-        const result = checked ? produced : checkpointable(name, produced);
-        await deps.faults?.after?.(name);
-        return result;
-      },
-      { retryStrategy: stepRetry },
-    );
+    durableStep(ctx, deps.faults, name, run, checked);
   const act = <T>(name: string, run: () => Promise<T>): Promise<T> => step(name, run);
 
   return {
@@ -201,34 +215,51 @@ export function openRotation(input: RotationInput, ctx: Context, deps: RotationD
      * Wait for an operator's message (rollback / approve) until the window closes. The window is the
      * callback's own timeout, so no callback is left open once the rotation moves on.
      */
-    async control(name, kind, wave, seconds) {
-      const [message, callbackId] = await ctx.createCallback(name, {
-        timeout: { seconds: Math.max(1, seconds) },
-      });
-      await act(`${name}:open`, () => deps.store.setControl(rotationId, { callbackId, kind, wave }));
-      let outcome: ControlAction;
-      try {
-        outcome = parseControl(await message);
-      } catch (error) {
-        // Timeout: the window closed with no intervention. Any other callback failure (an operator's
-        // SendDurableExecutionCallbackFailure, a broken callback) is treated as a rollback request: the safe way.
-        outcome =
-          (error as { errorType?: string }).errorType === "CallbackTimeoutError"
-            ? { action: "timeout" }
-            : {
-                action: "rollback",
-                actor: "unknown",
-                reason: `control ${name} failed: ${(error as Error).message}`,
-              };
-      }
-      await act(`${name}:close`, () => deps.store.setControl(rotationId, undefined));
-      return outcome;
+    control(name, kind, wave, seconds) {
+      return controlWindow(ctx, act, name, seconds, (control) =>
+        deps.store.setControl(rotationId, control ? { ...control, kind, wave } : undefined),
+      );
     },
 
     async wait(name, seconds) {
       await ctx.wait(name, { seconds });
     },
   };
+}
+
+/**
+ * Wait for an operator's message (rollback / approve) until the window closes. The window is the
+ * callback's own timeout, so no callback is left open once the workflow moves on. `publish` tells the
+ * store where the callback is while the window is open (and that it closed).
+ */
+export async function controlWindow(
+  ctx: Context,
+  act: <T>(name: string, run: () => Promise<T>) => Promise<T>,
+  name: string,
+  seconds: number,
+  publish: (control: { callbackId: string } | undefined) => Promise<unknown>,
+): Promise<ControlAction> {
+  const [message, callbackId] = await ctx.createCallback(name, {
+    timeout: { seconds: Math.max(1, seconds) },
+  });
+  await act(`${name}:open`, () => publish({ callbackId }));
+  let outcome: ControlAction;
+  try {
+    outcome = parseControl(await message);
+  } catch (error) {
+    // Timeout: the window closed with no intervention. Any other callback failure (an operator's
+    // SendDurableExecutionCallbackFailure, a broken callback) is treated as a rollback request: the safe way.
+    outcome =
+      (error as { errorType?: string }).errorType === "CallbackTimeoutError"
+        ? { action: "timeout" }
+        : {
+            action: "rollback",
+            actor: "unknown",
+            reason: `control ${name} failed: ${(error as Error).message}`,
+          };
+  }
+  await act(`${name}:close`, () => publish(undefined));
+  return outcome;
 }
 
 function parseControl(raw: unknown): ControlAction {

@@ -137,6 +137,12 @@ export class CloudFrontTrustStoreTarget implements TrustTarget {
     return version === undefined ? undefined : readBundle(this.#s3, this.#object, version);
   }
 
+  /** The trust store's status now (`pending` | `active` | `failed`) and CloudFront's reason for a failure. */
+  async status(): Promise<{ status: string; reason?: string }> {
+    const state = await this.#state();
+    return { status: state.status, ...(state.reason ? { reason: state.reason } : {}) };
+  }
+
   async write(bundle: TrustBundle): Promise<{ changed: boolean; version?: string }> {
     const state = await this.#state();
     const tags = await this.#tags(state.arn);

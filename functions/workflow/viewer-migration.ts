@@ -1,0 +1,755 @@
+/**
+ * One durable workflow per viewer CA migration (core/viewer-migration.ts): lock -> plan -> publish (trust
+ * stores in waves, each `active` before the next; then the passthrough origins' bundle) -> prove -> approval
+ * (optional) -> announce "viewer CA ready"; or, for a retirement, lock -> plan (refused before the recorded
+ * retirement time) -> publish without the retired CAs -> prove the CA in service is still accepted -> done.
+ * Any failure after the first write restores every trust point to the bundle it held before (the CAs the
+ * domain trusted before this run) and announces nothing.
+ *
+ * The same durable rules as the rotation workflow (rotation-workflow.ts): side effects and clock readings
+ * only inside steps, step results are public facts (no PEM, no key: the probe viewer key lives and dies
+ * inside the proof step), every step idempotent (a trust point given the bundle it already holds makes no
+ * new version and no update), step names are checkpoint keys.
+ */
+import type { workflow } from "sst/aws/workflow";
+import type { ViewerTrustDomain } from "../config/viewer-settings.ts";
+import { certificateNotification, type Notification, type NotificationEvent } from "../core/notifications.ts";
+import {
+  computeTrustBundle,
+  TRUST_TARGET_LIMITS,
+  type TrustBundle,
+  TrustBundleError,
+} from "../core/trust-bundle.ts";
+import {
+  applyViewerEvent,
+  initialViewerState,
+  type OriginProof,
+  type RetiringAuthority,
+  retireAfter,
+  retirementDecision,
+  retirementDelaySeconds,
+  type TrustPointResult,
+  trustStoreWaves,
+  type ViewerMigrationEvent,
+  type ViewerMigrationPlan,
+  ViewerMigrationReason,
+  type ViewerMigrationRequest,
+  type ViewerMigrationState,
+  type ViewerMigrationStatus,
+} from "../core/viewer-migration.ts";
+import type { TrustTarget } from "../trust/publish-bundle.ts";
+import type { StepFaults } from "./contract.ts";
+import { controlWindow, durableStep } from "./steps.ts";
+
+export type ViewerMigrationInput = ViewerMigrationRequest;
+
+/** A CloudFront trust store as the migration writes and inspects it (trust/targets/cloudfront-trust-store.ts). */
+export interface ViewerTrustStorePoint extends TrustTarget {
+  status(): Promise<{ status: string; reason?: string }>;
+}
+
+/** What the migration keeps in the table (adapters/viewer-migration-store.ts). */
+export interface ViewerMigrationStorePort {
+  /** One migration at a time per domain. */
+  acquireLock(
+    domain: string,
+    migrationId: string,
+  ): Promise<{ acquired: true } | { acquired: false; heldBy: string }>;
+  releaseLock(domain: string, migrationId: string): Promise<unknown>;
+  record(
+    request: ViewerMigrationRequest,
+    state: ViewerMigrationState,
+    event: ViewerMigrationEvent,
+    sequence: number,
+  ): Promise<unknown>;
+  setControl(migrationId: string, control: { callbackId: string } | undefined): Promise<unknown>;
+  /** CAs viewers moved away from, with when each may retire (recorded at each announcement). */
+  retiringOf(domain: string): Promise<RetiringAuthority[]>;
+  saveRetiring(domain: string, entries: RetiringAuthority[]): Promise<unknown>;
+}
+
+/** The EventBridge event "viewer CA ready" (detail-type ViewerCaReady): public facts only. */
+export interface ViewerCaReadyDetail {
+  domain: string;
+  migrationId: string;
+  authorityArn: string;
+  certificates: Array<{ subject: string; fingerprint: string; notAfter: string }>;
+  trustStores: string[];
+  passthroughOrigins: string[];
+  announcedAt: string;
+  /** The CA(s) viewers move away from stay trusted until then. */
+  retiring: string[];
+  retireAfter: string;
+}
+
+export interface ViewerMigrationDeps {
+  domains: readonly ViewerTrustDomain[];
+  now: () => Date;
+  /** The CA's certificate followed by its chain (GetCertificateAuthorityCertificate), PEM. */
+  authorityChainPem(authorityArn: string): Promise<string>;
+  trustStore(trustStoreId: string): ViewerTrustStorePoint;
+  /** The passthrough origins' viewer bundle: the S3 object (and secret) origin-sync reads. */
+  passthroughTargets(domain: ViewerTrustDomain): TrustTarget[];
+  /**
+   * Each passthrough origin's answer to a viewer certificate from `authorityArn`, forwarded as CloudFront
+   * forwards it (RFC 9440 headers) over CloudFront's origin-mTLS connection. The probe key never leaves it.
+   */
+  proveOrigins(domain: ViewerTrustDomain, authorityArn: string): Promise<OriginProof[]>;
+  store: ViewerMigrationStorePort;
+  notify(notification: Notification): Promise<unknown>;
+  /** Puts the ViewerCaReady event on the service's bus. */
+  announce(detail: ViewerCaReadyDetail): Promise<unknown>;
+  faults?: StepFaults;
+  log?: (message: string, data?: Record<string, unknown>) => void;
+}
+
+export interface ViewerMigrationOutcome {
+  migrationId: string;
+  status: ViewerMigrationStatus;
+  reason?: string;
+  retireAfter?: string;
+}
+
+type Ending = Omit<Extract<ViewerMigrationEvent, { type: "viewer-ended" }>, "type" | "at">;
+
+/** One migration as its steps see it. */
+interface Migration {
+  readonly request: ViewerMigrationRequest;
+  readonly deps: ViewerMigrationDeps;
+  readonly state: ViewerMigrationState;
+  act<T>(name: string, run: () => Promise<T>): Promise<T>;
+  record<E extends ViewerMigrationEvent>(name: string, produce: () => Promise<E>): Promise<E>;
+  wait(name: string, seconds: number): Promise<void>;
+  control(name: string, seconds: number): ReturnType<typeof controlWindow>;
+}
+
+function openMigration(
+  input: ViewerMigrationInput,
+  ctx: workflow.Context,
+  deps: ViewerMigrationDeps,
+): Migration {
+  const request: ViewerMigrationRequest = {
+    migrationId: input.migrationId,
+    domain: input.domain,
+    action: input.action,
+    actor: input.actor,
+    reason: input.reason,
+    ...(input.dryRun ? { dryRun: true } : {}),
+  };
+  let state = initialViewerState(request.migrationId);
+  let sequence = 0;
+  const act = <T>(name: string, run: () => Promise<T>) => durableStep(ctx, deps.faults, name, run);
+  return {
+    request,
+    deps,
+    get state() {
+      return state;
+    },
+    act,
+    async record(name, produce) {
+      const event = await act(name, async () => {
+        const produced = await produce();
+        await deps.store.record(request, applyViewerEvent(state, produced), produced, sequence);
+        return produced;
+      });
+      state = applyViewerEvent(state, event);
+      sequence += 1;
+      return event;
+    },
+    wait: (name, seconds) => ctx.wait(name, { seconds }),
+    control: (name, seconds) =>
+      controlWindow(ctx, act, name, seconds, (control) =>
+        deps.store.setControl(request.migrationId, control),
+      ),
+  };
+}
+
+export async function runViewerMigration(
+  input: ViewerMigrationInput,
+  ctx: workflow.Context,
+  deps: ViewerMigrationDeps,
+): Promise<ViewerMigrationOutcome> {
+  const m = openMigration(input, ctx, deps);
+  const lock = await m.act("viewer:lock", () => deps.store.acquireLock(input.domain, input.migrationId));
+  if (!lock.acquired) {
+    return end(
+      m,
+      {
+        status: "refused",
+        reason: ViewerMigrationReason.Locked,
+        detail: `migration ${lock.heldBy} of viewer trust domain ${input.domain} is running`,
+      },
+      { locked: false },
+    );
+  }
+  let ending: Ending;
+  try {
+    ending = await migrate(m);
+  } catch (error) {
+    // A step that failed for good (its retries spent): restore whatever this run wrote, then end failed.
+    ending = await restoreAndFail(
+      m,
+      ViewerMigrationReason.StepFailed,
+      (error as Error).message.slice(0, 1_000),
+    );
+  }
+  return end(m, ending, { locked: true });
+}
+
+async function migrate(m: Migration): Promise<Ending> {
+  const planned = await m.record("viewer:plan", () => planMigration(m));
+  if (planned.type === "viewer-ended") return planned;
+  const plan = planned.plan;
+  if (m.request.dryRun) return { status: "dry-run" };
+
+  for (const [index, wave] of plan.trustStoreWaves.entries()) {
+    const failed = await publishTrustStores(m, index + 1, wave);
+    if (failed) return failed;
+  }
+  if (plan.passthrough) {
+    const failed = await publishPassthrough(m, plan.trustStoreWaves.length + 1);
+    if (failed) return failed;
+  }
+
+  const unproved = await prove(m);
+  if (unproved) return unproved;
+
+  const domain = domainOf(m);
+  if (m.request.action === "migrate" && domain.approval === "before-announce") {
+    const decision = await m.control("viewer:approval", domain.approvalTimeoutSeconds);
+    await m.record("viewer:approval:decision", async () => ({
+      type: "viewer-control",
+      at: m.deps.now().toISOString(),
+      action: decision.action,
+      ...(decision.action === "timeout" ? {} : { actor: decision.actor, reason: decision.reason }),
+    }));
+    if (decision.action !== "approve") {
+      const why =
+        decision.action === "timeout"
+          ? `approval did not come within ${domain.approvalTimeoutSeconds} s`
+          : `${decision.actor} asked for a rollback: ${decision.reason}`;
+      return restoreAndFail(m, ViewerMigrationReason.RollbackRequested, why, "rolled-back");
+    }
+  }
+  return m.request.action === "migrate" ? announce(m, plan) : retire(m);
+}
+
+// ---- plan ----------------------------------------------------------------------------------------------
+
+class PlanRefusal extends Error {
+  readonly reason: ViewerMigrationReason;
+  constructor(reason: ViewerMigrationReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+function domainOf(m: Migration): ViewerTrustDomain {
+  const domain = m.deps.domains.find((d) => d.name === m.request.domain);
+  if (!domain) {
+    const known = m.deps.domains.map((d) => d.name).join(", ") || "none";
+    throw new PlanRefusal(
+      ViewerMigrationReason.Refused,
+      `no viewer trust domain named "${m.request.domain}" (configured: ${known})`,
+    );
+  }
+  return domain;
+}
+
+/** Which CAs the trust points hold before this run and after it, by role. */
+interface BundleSources {
+  /** Trusted before and after. */
+  kept: string[];
+  /** Trusted after only (migrate: the next CA). */
+  added: string[];
+  /** Trusted before only (retire: the CAs whose time came). */
+  removed: string[];
+  to: string;
+  waiting: Array<{ authorityArn: string; retireAfter?: string }>;
+}
+
+async function bundleSources(m: Migration, domain: ViewerTrustDomain): Promise<BundleSources> {
+  const { current, next, previous } = domain.authorities;
+  if (m.request.action === "migrate") {
+    if (!next) {
+      throw new PlanRefusal(
+        ViewerMigrationReason.Refused,
+        `viewer trust domain ${domain.name} names no authorities.next: set the CA viewers move to, then migrate`,
+      );
+    }
+    return { kept: [current, ...previous], added: [next], removed: [], to: next, waiting: [] };
+  }
+  const decision = retirementDecision(previous, await m.deps.store.retiringOf(domain.name), m.deps.now());
+  if (decision.retire.length === 0) {
+    const when = decision.waiting
+      .map(
+        (w) =>
+          `${w.authorityArn} ${w.retireAfter ? `after ${w.retireAfter}` : "has no recorded migration away from it"}`,
+      )
+      .join("; ");
+    throw new PlanRefusal(
+      ViewerMigrationReason.TooEarly,
+      decision.waiting.length === 0
+        ? `viewer trust domain ${domain.name} lists no previous CA to retire`
+        : `no previous CA may retire yet (viewer certificates it issued may still be valid): ${when}`,
+    );
+  }
+  return {
+    kept: [current, ...(next ? [next] : []), ...decision.waiting.map((w) => w.authorityArn)],
+    added: [],
+    removed: decision.retire,
+    to: current,
+    waiting: decision.waiting,
+  };
+}
+
+/** The bundle every trust point gets (`after`), and the one each held before this run (`before`). */
+async function bundles(
+  m: Migration,
+  domain: ViewerTrustDomain,
+  sources: BundleSources,
+): Promise<{ before: TrustBundle; after: TrustBundle }> {
+  const arns = [...new Set([...sources.kept, ...sources.added, ...sources.removed])];
+  const chains = new Map(
+    await Promise.all(arns.map(async (arn) => [arn, await m.deps.authorityChainPem(arn)] as const)),
+  );
+  const pems = (list: string[]) => list.map((arn) => chains.get(arn)!);
+  const now = m.deps.now();
+  const limits = domain.trustStoreIds.length > 0 ? TRUST_TARGET_LIMITS.cloudfrontTrustStore : undefined;
+  const after = computeTrustBundle({
+    current: pems(sources.kept),
+    incoming: pems(sources.added),
+    now,
+    ...(limits ? { limits } : {}),
+  });
+  // What the trust points held: the CAs kept and the ones this run removes. Expired ones are allowed to be
+  // there (a retirement may remove a CA that already expired), so nothing is checked against now here.
+  const before = computeTrustBundle({
+    current: pems([...sources.kept, ...sources.removed]),
+    now: new Date(0),
+  });
+  return { before, after };
+}
+
+async function planMigration(
+  m: Migration,
+): Promise<Extract<ViewerMigrationEvent, { type: "viewer-planned" | "viewer-ended" }>> {
+  const at = m.deps.now();
+  try {
+    const domain = domainOf(m);
+    const sources = await bundleSources(m, domain);
+    const { after } = await bundles(m, domain, sources);
+    const delay = retirementDelaySeconds(domain);
+    const plan: ViewerMigrationPlan = {
+      domain: domain.name,
+      action: m.request.action,
+      fromAuthorityArns: m.request.action === "migrate" ? [domain.authorities.current] : sources.removed,
+      toAuthorityArn: sources.to,
+      bundle: {
+        sha256: after.sha256,
+        bytes: after.bytes,
+        certificates: after.entries.map((e) => ({
+          subject: e.subject,
+          fingerprint: e.fingerprint,
+          notAfter: e.notAfter,
+        })),
+      },
+      trustStoreWaves: trustStoreWaves(domain.trustStoreIds, domain.canaryTrustStores),
+      ...(domain.passthrough
+        ? {
+            passthrough: {
+              bundleTargets: m.deps.passthroughTargets(domain).map((t) => t.name),
+              origins: domain.passthrough.origins.map((o) => o.name),
+            },
+          }
+        : {}),
+      retirement:
+        m.request.action === "migrate"
+          ? {
+              afterAnnouncementSeconds: delay,
+              earliestIfAnnouncedNow: retireAfter(at, domain).toISOString(),
+              note:
+                `${domain.authorities.current} stays trusted until ${domain.maxViewerCertificateLifetimeDays} days ` +
+                `(the longest viewer certificate lifetime) + ${domain.retirementGraceSeconds} s after "viewer CA ready"`,
+            }
+          : {
+              afterAnnouncementSeconds: delay,
+              earliestIfAnnouncedNow: at.toISOString(),
+              note:
+                `retiring ${sources.removed.join(", ")}` +
+                (sources.waiting.length > 0
+                  ? `; still trusted: ${sources.waiting.map((w) => `${w.authorityArn} until ${w.retireAfter ?? "a migration away from it is recorded"}`).join(", ")}`
+                  : ""),
+            },
+    };
+    return { type: "viewer-planned", at: at.toISOString(), plan };
+  } catch (error) {
+    if (error instanceof PlanRefusal || error instanceof TrustBundleError) {
+      return {
+        type: "viewer-ended",
+        at: at.toISOString(),
+        status: "refused",
+        reason: error instanceof PlanRefusal ? error.reason : ViewerMigrationReason.Refused,
+        detail: error.message,
+      };
+    }
+    throw error;
+  }
+}
+
+/** The bundle this run publishes, recomputed inside a step (never checkpointed) and checked against the plan. */
+async function plannedBundles(m: Migration): Promise<{ before: TrustBundle; after: TrustBundle }> {
+  const domain = domainOf(m);
+  const computed = await bundles(m, domain, await bundleSources(m, domain));
+  const planned = m.state.plan!.bundle.sha256;
+  if (computed.after.sha256 !== planned) {
+    throw Object.assign(
+      new Error(
+        `the viewer bundle changed since the plan (${planned.slice(0, 12)} -> ${computed.after.sha256.slice(0, 12)}): a CA of domain ${domain.name} was changed`,
+      ),
+      { retryable: false },
+    );
+  }
+  return computed;
+}
+
+// ---- publish -------------------------------------------------------------------------------------------
+
+/** One wave of trust stores, one step each (so a retry re-writes one store, not the wave). */
+async function publishTrustStores(m: Migration, wave: number, ids: string[]): Promise<Ending | undefined> {
+  const results: TrustPointResult[] = [];
+  for (const id of ids) {
+    const outcome = await m.act(`viewer:publish:${id}`, async () => {
+      const { after } = await plannedBundles(m);
+      const store = m.deps.trustStore(id);
+      try {
+        const written = await store.write(after);
+        return {
+          ok: true as const,
+          result: {
+            trustPoint: store.name,
+            ok: true,
+            changed: written.changed,
+            ...(written.version ? { version: written.version } : {}),
+          },
+        };
+      } catch (error) {
+        const failed = error as { code?: string; reason?: string; message: string };
+        // CloudFront refused the bundle (the store ended `failed`): final, reported with its reason.
+        if (failed.code === "TrustStoreFailed") {
+          return { ok: false as const, trustPoint: store.name, reason: failed.reason ?? failed.message };
+        }
+        throw error;
+      }
+    });
+    if (!outcome.ok) {
+      await m.record(`viewer:publish:${id}:failed`, async () => ({
+        type: "viewer-trust-failed",
+        at: m.deps.now().toISOString(),
+        trustPoint: outcome.trustPoint,
+        reason: outcome.reason,
+      }));
+      return restoreAndFail(
+        m,
+        ViewerMigrationReason.TrustStoreFailed,
+        `CloudFront trust store ${id} failed to load the bundle: ${outcome.reason}`,
+      );
+    }
+    results.push(outcome.result);
+  }
+  await m.record(`viewer:wave:${wave}`, async () => ({
+    type: "viewer-trust-published",
+    at: m.deps.now().toISOString(),
+    wave,
+    results,
+  }));
+  return undefined;
+}
+
+async function publishPassthrough(m: Migration, wave: number): Promise<Ending | undefined> {
+  const results = await m.act("viewer:publish:passthrough", async () => {
+    const { after } = await plannedBundles(m);
+    const out: TrustPointResult[] = [];
+    for (const target of m.deps.passthroughTargets(domainOf(m))) {
+      const written = await target.write(after);
+      out.push({
+        trustPoint: target.name,
+        ok: true,
+        changed: written.changed,
+        ...(written.version ? { version: written.version } : {}),
+      });
+    }
+    return out;
+  });
+  await m.record(`viewer:wave:${wave}`, async () => ({
+    type: "viewer-trust-published",
+    at: m.deps.now().toISOString(),
+    wave,
+    results,
+  }));
+  return undefined;
+}
+
+// ---- prove ---------------------------------------------------------------------------------------------
+
+/**
+ * Proof that every trust point accepts what viewers will present: each trust store `active` with a bundle
+ * that holds the CA viewers move to (retire: the CA in service), each passthrough origin accepting a viewer
+ * certificate from that CA forwarded as CloudFront forwards it. Origins pick their bundle up on their own
+ * schedule (origin-sync), so the proof is repeated until the domain's deadline.
+ */
+async function prove(m: Migration): Promise<Ending | undefined> {
+  const domain = domainOf(m);
+  const plan = m.state.plan!;
+  let deadline = Number.POSITIVE_INFINITY;
+  for (let attempt = 1; ; attempt++) {
+    const proved = await m.record(`viewer:prove:${attempt}`, async () => {
+      const expected = new Set(plan.bundle.certificates.map((c) => c.fingerprint));
+      const trustStores = await Promise.all(
+        plan.trustStoreWaves.flat().map(async (id) => {
+          const store = m.deps.trustStore(id);
+          const [{ status }, bundlePem] = await Promise.all([store.status(), store.read()]);
+          const held = bundlePem ? fingerprintsOf(bundlePem) : new Set<string>();
+          return { trustStoreId: id, status, trustsNewCa: [...expected].every((f) => held.has(f)) };
+        }),
+      );
+      const origins = plan.passthrough ? await m.deps.proveOrigins(domain, plan.toAuthorityArn) : [];
+      const ok =
+        trustStores.every((s) => s.status === "active" && s.trustsNewCa) && origins.every((o) => o.accepted);
+      return { type: "viewer-proved", at: m.deps.now().toISOString(), attempt, ok, trustStores, origins };
+    });
+    // The deadline runs from the first attempt (recorded, so a replay computes the same one).
+    if (attempt === 1) deadline = Date.parse(proved.at) + domain.proofTimeoutSeconds * 1000;
+    if (proved.ok) return undefined;
+    if (Date.parse(proved.at) + domain.proofIntervalSeconds * 1000 > deadline) {
+      const refused = [
+        ...proved.trustStores
+          .filter((s) => s.status !== "active" || !s.trustsNewCa)
+          .map(
+            (s) =>
+              `trust store ${s.trustStoreId} (${s.status}${s.trustsNewCa ? "" : ", bundle without the CA"})`,
+          ),
+        ...proved.origins
+          .filter((o) => !o.accepted)
+          .map((o) => `origin ${o.origin} (${o.status ?? o.error ?? "no answer"})`),
+      ];
+      return restoreAndFail(
+        m,
+        ViewerMigrationReason.ProofFailed,
+        `not proved within ${domain.proofTimeoutSeconds} s (${attempt} attempts): ${refused.join("; ")}`,
+      );
+    }
+    await m.wait(`viewer:prove:${attempt}:wait`, domain.proofIntervalSeconds);
+  }
+}
+
+function fingerprintsOf(bundlePem: string): Set<string> {
+  try {
+    return new Set(
+      computeTrustBundle({ current: [bundlePem], now: new Date(0) }).entries.map((e) => e.fingerprint),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+// ---- announce / retire ---------------------------------------------------------------------------------
+
+async function announce(m: Migration, plan: ViewerMigrationPlan): Promise<Ending> {
+  const domain = domainOf(m);
+  const announced = await m.record("viewer:announce", async () => {
+    const at = m.deps.now();
+    const retireAt = retireAfter(at, domain).toISOString();
+    const retiring = plan.fromAuthorityArns;
+    await m.deps.store.saveRetiring(
+      domain.name,
+      retiring.map((authorityArn) => ({
+        authorityArn,
+        retireAfter: retireAt,
+        migrationId: m.request.migrationId,
+      })),
+    );
+    return {
+      type: "viewer-announced",
+      at: at.toISOString(),
+      authorityArn: plan.toAuthorityArn,
+      retireAfter: retireAt,
+      retiring,
+    };
+  });
+  await m.act("viewer:announce:event", async () => {
+    await m.deps.announce({
+      domain: domain.name,
+      migrationId: m.request.migrationId,
+      authorityArn: announced.authorityArn,
+      certificates: plan.bundle.certificates,
+      trustStores: plan.trustStoreWaves.flat(),
+      passthroughOrigins: plan.passthrough?.origins ?? [],
+      announcedAt: announced.at,
+      retiring: announced.retiring,
+      retireAfter: announced.retireAfter,
+    });
+    return true;
+  });
+  return { status: "announced" };
+}
+
+async function retire(m: Migration): Promise<Ending> {
+  await m.record("viewer:retired", async () => {
+    const { before, after } = await plannedBundles(m);
+    const kept = new Set(after.entries.map((e) => e.fingerprint));
+    return {
+      type: "viewer-retired",
+      at: m.deps.now().toISOString(),
+      removed: before.entries
+        .filter((e) => !kept.has(e.fingerprint))
+        .map((e) => ({ subject: e.subject, fingerprint: e.fingerprint, notAfter: e.notAfter })),
+    };
+  });
+  return { status: "retired" };
+}
+
+// ---- restore / end -------------------------------------------------------------------------------------
+
+/**
+ * Every trust point this run may have written gets the bundle it held before (the CAs the domain trusted
+ * before this run); each is reported, and a restore that fails does not stop the others.
+ */
+async function restoreAndFail(
+  m: Migration,
+  reason: ViewerMigrationReason,
+  detail: string,
+  status: ViewerMigrationStatus = "failed",
+): Promise<Ending> {
+  const plan = m.state.plan;
+  if (plan) {
+    const domain = domainOf(m);
+    const results = await m.act("viewer:restore", async () => {
+      const { before } = await bundles(m, domain, await bundleSources(m, domain));
+      const points: TrustTarget[] = [
+        ...plan.trustStoreWaves.flat().map((id) => m.deps.trustStore(id)),
+        ...(plan.passthrough ? m.deps.passthroughTargets(domain) : []),
+      ];
+      const out: TrustPointResult[] = [];
+      for (const point of points) {
+        try {
+          const written = await point.write(before);
+          out.push({ trustPoint: point.name, ok: true, changed: written.changed });
+        } catch (error) {
+          out.push({ trustPoint: point.name, ok: false, error: (error as Error).message.slice(0, 500) });
+        }
+      }
+      return out;
+    });
+    await m.record("viewer:restored", async () => ({
+      type: "viewer-trust-restored",
+      at: m.deps.now().toISOString(),
+      results,
+    }));
+  }
+  return { status, reason, detail };
+}
+
+async function end(
+  m: Migration,
+  ending: Ending,
+  options: { locked: boolean },
+): Promise<ViewerMigrationOutcome> {
+  if (m.state.status === "running")
+    await m.record("viewer:end", async () => ({
+      type: "viewer-ended",
+      at: m.deps.now().toISOString(),
+      ...ending,
+    }));
+  const state = m.state;
+  const event = notificationEventOf(state.status);
+  if (event) {
+    await m
+      .act("viewer:notify", async () => {
+        await m.deps.notify(viewerNotification(event, m.request, state));
+        return true;
+      })
+      .catch((error: unknown) => m.deps.log?.("notification failed", { error: (error as Error).message }));
+  }
+  if (options.locked) {
+    await m.act("viewer:unlock", () => m.deps.store.releaseLock(m.request.domain, m.request.migrationId));
+  }
+  return {
+    migrationId: m.request.migrationId,
+    status: state.status,
+    ...(state.reason ? { reason: state.reason } : {}),
+    ...(state.announced ? { retireAfter: state.announced.retireAfter } : {}),
+  };
+}
+
+function notificationEventOf(status: ViewerMigrationStatus): NotificationEvent | undefined {
+  switch (status) {
+    case "announced":
+      return "viewer-ca-ready";
+    case "retired":
+      return "viewer-ca-retired";
+    case "failed":
+    case "rolled-back":
+      return "viewer-migration-failed";
+    default:
+      return undefined;
+  }
+}
+
+/** The migration's notification: public facts, bounded like every other. */
+export function viewerNotification(
+  event: NotificationEvent,
+  request: ViewerMigrationRequest,
+  state: ViewerMigrationState,
+): Notification {
+  const plan = state.plan;
+  const authorityArn = plan?.toAuthorityArn ?? "unknown";
+  const headline = `${request.domain}`;
+  return certificateNotification(
+    event as Parameters<typeof certificateNotification>[0],
+    authorityArn,
+    headline,
+    {
+      migrationId: request.migrationId,
+      domain: request.domain,
+      action: request.action,
+      status: state.status,
+      ...(state.reason ? { reason: state.reason } : {}),
+      ...(state.detail ? { detail: state.detail } : {}),
+      ...(plan
+        ? { from: plan.fromAuthorityArns, to: plan.toAuthorityArn, bundleSha256: plan.bundle.sha256 }
+        : {}),
+      ...(state.announced
+        ? { retireAfter: state.announced.retireAfter, retiring: state.announced.retiring }
+        : {}),
+      ...(state.restored
+        ? {
+            restored: state.restored.map((r) => ({
+              trustPoint: r.trustPoint,
+              ok: r.ok,
+              ...(r.error ? { error: r.error } : {}),
+            })),
+          }
+        : {}),
+      see: {
+        api: `GET /viewer-migrations/${request.migrationId}`,
+        cli: `mtls-rotator viewer-migration ${request.migrationId}`,
+      },
+    },
+  );
+}
+
+/** The Lambda handler for the workflow, with dependencies built once per cold start. */
+export function createViewerMigrationWorkflow(
+  sst: typeof workflow,
+  deps: ViewerMigrationDeps | (() => ViewerMigrationDeps),
+): ReturnType<typeof workflow.handler> {
+  let built: ViewerMigrationDeps | undefined;
+  const resolve = () => {
+    built ??= typeof deps === "function" ? deps() : deps;
+    return built;
+  };
+  return sst.handler<ViewerMigrationInput, ViewerMigrationOutcome>((input, ctx) =>
+    runViewerMigration(input, ctx, resolve()),
+  );
+}

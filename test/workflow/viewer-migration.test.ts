@@ -1,0 +1,406 @@
+/**
+ * The viewer CA migration workflow on the local durable runner (real timers, real replays) against the
+ * stand-ins: CloudFront trust stores that load bundles from S3 versions and validate them asynchronously
+ * (pending -> active | failed), the Private CA with real CA certificates, dynalite for the migration's
+ * records, SNS and EventBridge. Passthrough origins are covered in test/workflow/viewer-passthrough.test.ts.
+ */
+
+import { X509Certificate } from "node:crypto";
+import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
+import { CreateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { workflow } from "sst/aws/workflow";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ViewerMigrationStore } from "../../functions/adapters/viewer-migration-store.ts";
+import {
+  type ViewerTrustDomainInput,
+  ViewerTrustDomainSchema,
+} from "../../functions/config/viewer-settings.ts";
+import { splitPem } from "../../functions/core/pem.ts";
+import type { ViewerMigrationEvent } from "../../functions/core/viewer-migration.ts";
+import {
+  VIEWER_TRUST_STORE_KEY_PREFIX,
+  viewerMigrationDeps,
+} from "../../functions/wiring/viewer-migration.ts";
+import {
+  createViewerMigrationWorkflow,
+  type ViewerMigrationDeps,
+  type ViewerMigrationInput,
+  type ViewerMigrationOutcome,
+} from "../../functions/workflow/viewer-migration.ts";
+import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
+import { type Standins, startStandins } from "../../standins/index.ts";
+import { type CertificateAuthority, createRootCa, createSubordinateCa } from "../../standins/pki.ts";
+import { fiveDeepChain } from "../support/ca-bundles.ts";
+import { useDurableRunner } from "../support/durable.ts";
+
+useDurableRunner({ skipTime: false });
+
+const BUCKET = "mtls-rotator-trust";
+const TABLE = "mtls-rotator";
+const DAY = 86_400_000;
+
+let caA: CertificateAuthority;
+let caB: CertificateAuthority;
+beforeAll(async () => {
+  const [rootA, rootB] = await Promise.all([
+    createRootCa({ name: "CN=Partner Viewers Root A" }),
+    createRootCa({ name: "CN=Partner Viewers Root B" }),
+  ]);
+  [caA, caB] = await Promise.all([
+    createSubordinateCa(rootA, { name: "CN=Partner Viewers CA A" }),
+    createSubordinateCa(rootB, { name: "CN=Partner Viewers CA B" }),
+  ]);
+});
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(closers.splice(0).map((close) => close()));
+});
+
+interface World {
+  s: Standins;
+  store: ViewerMigrationStore;
+  arnA: string;
+  arnB: string;
+  trustStoreIds: string[];
+  topicArn: string;
+  deps(domain: ViewerTrustDomainInput, options?: { now?: () => Date }): ViewerMigrationDeps;
+}
+
+async function world(options: { trustStores?: number; next?: CertificateAuthority } = {}): Promise<World> {
+  const s = await startStandins({ cloudfrontTrustStoreDelayMs: 150 });
+  const dynamo = await startDynamoDb();
+  closers.push(
+    () => s.close(),
+    () => dynamo.close(),
+  );
+  const clients = s.clients({ maxAttempts: 1 });
+  s.s3.createBucket(BUCKET, { versioned: true });
+  const topicArn = s.sns.createTopic("mtls-rotator");
+  const table = dynamoDbClient(dynamo.endpoint);
+  await createRotationTable(table, TABLE);
+  const store = new ViewerMigrationStore(table, { tableName: TABLE });
+  const arnA = s.privateCa.addAuthority(caA);
+  const arnB = s.privateCa.addAuthority(options.next ?? caB);
+
+  // Trust stores made by "infrastructure" from CA A's bundle, each under the key the migration writes.
+  const trustStoreIds: string[] = [];
+  for (let i = 0; i < (options.trustStores ?? 2); i++) {
+    const key = `initial/store-${i}.pem`;
+    const put = await clients.s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: caA.certificatePem + caA.chainPem }),
+    );
+    const created = await clients.cloudfront.send(
+      new CreateTrustStoreCommand({
+        Name: `partners-${i}`,
+        CaCertificatesBundleSource: {
+          CaCertificatesBundleS3Location: {
+            Bucket: BUCKET,
+            Key: key,
+            Region: "us-east-1",
+            Version: put.VersionId,
+          },
+        },
+      }),
+    );
+    trustStoreIds.push(created.TrustStore!.Id!);
+  }
+  await until(() => trustStoreIds.every((id) => s.cloudfront.trustStores.status(id) === "active"));
+
+  return {
+    s,
+    store,
+    arnA,
+    arnB,
+    trustStoreIds,
+    topicArn,
+    deps: (domain, o = {}) =>
+      viewerMigrationDeps({
+        domains: [ViewerTrustDomainSchema.parse(domain)],
+        clients,
+        bucket: BUCKET,
+        bucketRegion: "us-east-1",
+        store,
+        topicArn,
+        settings: { credentialSecretPrefix: "mtls-rotator/credentials/" },
+        forwardedHeaders: () => {
+          throw new Error("no passthrough origin in these tests");
+        },
+        trustStorePolling: { pollIntervalMs: 25, activationTimeoutMs: 10_000 },
+        ...(o.now ? { now: o.now } : {}),
+      }),
+  };
+}
+
+async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function domainOf(w: World, overrides: Partial<ViewerTrustDomainInput> = {}): ViewerTrustDomainInput {
+  return {
+    name: "partners",
+    authorities: { current: w.arnA, next: w.arnB, previous: [] },
+    trustStoreIds: w.trustStoreIds,
+    maxViewerCertificateLifetimeDays: 30,
+    retirementGraceSeconds: 3600,
+    proofTimeoutSeconds: 2,
+    proofIntervalSeconds: 1,
+    ...overrides,
+  };
+}
+
+let counter = 0;
+function start(deps: ViewerMigrationDeps, input: Partial<ViewerMigrationInput> = {}) {
+  const steps: string[] = [];
+  const handler = createViewerMigrationWorkflow(workflow, {
+    ...deps,
+    faults: { before: (step) => void steps.push(step) },
+  });
+  const runner = new LocalDurableTestRunner<ViewerMigrationOutcome>({ handlerFunction: handler });
+  counter += 1;
+  const migrationId = input.migrationId ?? `vm-test-${counter}`;
+  const execution = runner.run({
+    payload: {
+      migrationId,
+      domain: "partners",
+      action: "migrate",
+      actor: "test",
+      reason: "CA A retires",
+      ...input,
+    },
+  });
+  execution.catch(() => undefined);
+  return { runner, execution, steps, migrationId };
+}
+
+/** Subjects of the bundle a trust store validates viewers with now. */
+function trusted(w: World, id: string): string[] {
+  const pem = w.s.cloudfront.trustStores.effectiveBundle(id)?.pem ?? "";
+  return splitPem(pem)
+    .map((block) => new X509Certificate(block).subject.replaceAll("\n", ", "))
+    .map((subject) => `CN=${subject.replace(/^CN=/, "")}`)
+    .sort();
+}
+
+const subjectsOf = (...cas: CertificateAuthority[]) =>
+  cas.flatMap((ca) => [ca.name, ...(ca.chainPem ? [chainRootName(ca)] : [])]);
+const chainRootName = (ca: CertificateAuthority) =>
+  ca.name === "CN=Partner Viewers CA A" ? "CN=Partner Viewers Root A" : "CN=Partner Viewers Root B";
+
+function notifications(w: World): Array<{ event: string; body: Record<string, unknown> }> {
+  return w.s.sns.messages(w.topicArn).map((m) => {
+    const body = JSON.parse(m.message) as Record<string, unknown>;
+    return { event: String(body.event), body };
+  });
+}
+
+async function history(w: World, migrationId: string): Promise<ViewerMigrationEvent["type"][]> {
+  return (await w.store.history(migrationId)).map((e) => e.type);
+}
+
+describe("migrate", () => {
+  it("publishes old + new CA to every trust store in waves, proves them active, then announces viewer CA ready", async () => {
+    const w = await world();
+    const run = start(w.deps(domainOf(w)));
+    const result = await run.execution;
+    const outcome = result.getResult()!;
+
+    expect(outcome.status).toBe("announced");
+    for (const id of w.trustStoreIds) {
+      expect(w.s.cloudfront.trustStores.status(id)).toBe("active");
+      expect(trusted(w, id)).toEqual([
+        "CN=Partner Viewers CA A",
+        "CN=Partner Viewers CA B",
+        "CN=Partner Viewers Root A",
+        "CN=Partner Viewers Root B",
+      ]);
+      expect(w.s.cloudfront.trustStores.latestLocation(id).key).toBe(
+        `${VIEWER_TRUST_STORE_KEY_PREFIX}/${id}.pem`,
+      );
+    }
+    // The canary store is published (and active) in a wave of its own, before the rest.
+    expect(run.steps.indexOf(`viewer:publish:${w.trustStoreIds[0]}`)).toBeLessThan(
+      run.steps.indexOf("viewer:wave:1"),
+    );
+    expect(run.steps.indexOf("viewer:wave:1")).toBeLessThan(
+      run.steps.indexOf(`viewer:publish:${w.trustStoreIds[1]}`),
+    );
+    expect(await history(w, run.migrationId)).toEqual([
+      "viewer-planned",
+      "viewer-trust-published",
+      "viewer-trust-published",
+      "viewer-proved",
+      "viewer-announced",
+      "viewer-ended",
+    ]);
+
+    // Announced: retirement is the longest viewer lifetime + grace after the announcement.
+    const announced = (await w.store.history(run.migrationId)).find((e) => e.type === "viewer-announced")!;
+    expect(
+      announced.type === "viewer-announced" && Date.parse(announced.retireAfter) - Date.parse(announced.at),
+    ).toBe(30 * DAY + 3600_000);
+    expect(await w.store.retiringOf("partners")).toEqual([
+      { authorityArn: w.arnA, retireAfter: outcome.retireAfter, migrationId: run.migrationId },
+    ]);
+    const ready = notifications(w).filter((n) => n.event === "viewer-ca-ready");
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.body).toMatchObject({
+      domain: "partners",
+      to: w.arnB,
+      from: [w.arnA],
+      retireAfter: outcome.retireAfter,
+    });
+    const events = w.s.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady");
+    expect(events).toHaveLength(1);
+    const detail = JSON.parse(events[0]!.detail) as Record<string, unknown>;
+    expect(detail).toMatchObject({ domain: "partners", authorityArn: w.arnB, trustStores: w.trustStoreIds });
+    expect(events[0]!.detail).not.toContain("BEGIN");
+    // No PEM and no key anywhere in what was told.
+    for (const n of notifications(w)) expect(JSON.stringify(n.body)).not.toMatch(/BEGIN|PRIVATE KEY/);
+  });
+
+  it("a dry run plans (bundle, waves, retirement date) and writes nothing", async () => {
+    const w = await world();
+    const etags = w.trustStoreIds.map((id) => w.s.cloudfront.trustStores.etag(id));
+    const run = start(w.deps(domainOf(w, { canaryTrustStores: 1 })), { dryRun: true });
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome.status).toBe("dry-run");
+    expect(w.trustStoreIds.map((id) => w.s.cloudfront.trustStores.etag(id))).toEqual(etags);
+    const record = await w.store.get(run.migrationId);
+    expect(record?.state.plan?.trustStoreWaves).toEqual([[w.trustStoreIds[0]], [w.trustStoreIds[1]]]);
+    expect(record?.state.plan?.bundle.certificates.map((c) => c.subject).sort()).toEqual(
+      subjectsOf(caA, caB).sort(),
+    );
+    expect(record?.state.plan?.retirement.afterAnnouncementSeconds).toBe(30 * 86_400 + 3600);
+    expect(notifications(w)).toEqual([]);
+  });
+
+  it("refuses a domain without a next CA, and an unknown domain, before anything is written", async () => {
+    const w = await world();
+    const etags = w.trustStoreIds.map((id) => w.s.cloudfront.trustStores.etag(id));
+    const noNext = start(w.deps(domainOf(w, { authorities: { current: w.arnA, previous: [] } })));
+    expect((await noNext.execution).getResult()).toMatchObject({ status: "refused", reason: "Refused" });
+    expect((await w.store.get(noNext.migrationId))?.state.detail).toMatch(/authorities\.next/);
+    const unknown = start(w.deps(domainOf(w)), { domain: "nobody" });
+    expect((await unknown.execution).getResult()).toMatchObject({ status: "refused" });
+    expect((await w.store.get(unknown.migrationId))?.state.detail).toMatch(
+      /no viewer trust domain named "nobody"/,
+    );
+    expect(w.trustStoreIds.map((id) => w.s.cloudfront.trustStores.etag(id))).toEqual(etags);
+  });
+
+  it("a trust store that goes failed aborts: nothing announced, every store back on the previous bundle", async () => {
+    // The next CA sits at the bottom of a five-deep chain: CloudFront allows four (the store ends `failed`).
+    const deep = (await fiveDeepChain()).at(-1)!;
+    const w = await world({ next: deep });
+    const run = start(w.deps(domainOf(w)));
+    const outcome = (await run.execution).getResult()!;
+
+    expect(outcome).toMatchObject({ status: "failed", reason: "TrustStoreFailed" });
+    const record = await w.store.get(run.migrationId);
+    expect(record?.state.detail).toMatch(new RegExp(`trust store ${w.trustStoreIds[0]} failed`));
+    expect(record?.state.restored?.every((r) => r.ok)).toBe(true);
+    // The canary store failed and was restored; the second store was never given the new bundle.
+    for (const id of w.trustStoreIds) {
+      expect(w.s.cloudfront.trustStores.status(id)).toBe("active");
+      expect(trusted(w, id)).toEqual(["CN=Partner Viewers CA A", "CN=Partner Viewers Root A"]);
+    }
+    expect(run.steps).not.toContain(`viewer:publish:${w.trustStoreIds[1]}`);
+    expect(await history(w, run.migrationId)).toEqual([
+      "viewer-planned",
+      "viewer-trust-failed",
+      "viewer-trust-restored",
+      "viewer-ended",
+    ]);
+    expect(notifications(w).map((n) => n.event)).toEqual(["viewer-migration-failed"]);
+    expect(w.s.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady")).toEqual([]);
+    expect(await w.store.retiringOf("partners")).toEqual([]);
+  });
+
+  it("approval before the announcement: no answer within the window rolls every trust point back", async () => {
+    const w = await world({ trustStores: 1 });
+    const run = start(w.deps(domainOf(w, { approval: "before-announce", approvalTimeoutSeconds: 1 })));
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "rolled-back", reason: "RollbackRequested" });
+    expect(trusted(w, w.trustStoreIds[0]!)).toEqual(["CN=Partner Viewers CA A", "CN=Partner Viewers Root A"]);
+    expect(notifications(w).map((n) => n.event)).toEqual(["viewer-migration-failed"]);
+  });
+
+  it("approval before the announcement: an operator's approval announces", async () => {
+    const w = await world({ trustStores: 1 });
+    const run = start(w.deps(domainOf(w, { approval: "before-announce", approvalTimeoutSeconds: 60 })));
+    const callback = await run.runner
+      .getOperation("viewer:approval")
+      .waitForData(WaitingOperationStatus.STARTED);
+    await run.runner.getOperation("viewer:approval:open").waitForData(WaitingOperationStatus.COMPLETED);
+    expect((await w.store.get(run.migrationId))?.control?.callbackId).toBeTruthy();
+    await callback.sendCallbackSuccess(
+      JSON.stringify({ action: "approve", actor: "alice", reason: "checked" }),
+    );
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome.status).toBe("announced");
+    expect((await w.store.get(run.migrationId))?.control).toBeUndefined();
+  });
+
+  it("one migration per domain: a second while the first holds the lock is refused", async () => {
+    const w = await world({ trustStores: 1 });
+    await w.store.acquireLock("partners", "vm-holder");
+    const run = start(w.deps(domainOf(w)));
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "refused", reason: "Locked" });
+    expect((await w.store.get(run.migrationId))?.state.detail).toMatch(/vm-holder/);
+    // The holder's lock is left alone.
+    expect(await w.store.acquireLock("partners", "vm-other")).toEqual({
+      acquired: false,
+      heldBy: "vm-holder",
+    });
+  });
+});
+
+describe("retire", () => {
+  it("is refused before the longest viewer certificate can have expired, and names the date", async () => {
+    const w = await world({ trustStores: 1 });
+    const migrated = (await start(w.deps(domainOf(w))).execution).getResult()!;
+    expect(migrated.status).toBe("announced");
+    // The operator moves the settings on: B is current, A previous.
+    const after = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
+    const etag = w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!);
+    const early = start(w.deps(after), { action: "retire" });
+    expect((await early.execution).getResult()).toMatchObject({ status: "refused", reason: "TooEarly" });
+    expect((await w.store.get(early.migrationId))?.state.detail).toContain(`after ${migrated.retireAfter}`);
+    expect(w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!)).toBe(etag);
+  });
+
+  it("after that time, removes the old CA from every trust store and proves the CA in service is still trusted", async () => {
+    const w = await world();
+    const migrated = (await start(w.deps(domainOf(w))).execution).getResult()!;
+    const later = new Date(Date.parse(migrated.retireAfter!) + 1000);
+    const after = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
+    const run = start(w.deps(after, { now: () => later }), { action: "retire" });
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome.status).toBe("retired");
+    for (const id of w.trustStoreIds)
+      expect(trusted(w, id)).toEqual(["CN=Partner Viewers CA B", "CN=Partner Viewers Root B"]);
+    const retired = (await w.store.history(run.migrationId)).find((e) => e.type === "viewer-retired");
+    expect(retired?.type === "viewer-retired" && retired.removed.map((c) => c.subject).sort()).toEqual([
+      "CN=Partner Viewers CA A",
+      "CN=Partner Viewers Root A",
+    ]);
+    expect(notifications(w).map((n) => n.event)).toEqual(["viewer-ca-ready", "viewer-ca-retired"]);
+  });
+
+  it("never removes a previous CA with no recorded migration away from it", async () => {
+    const w = await world({ trustStores: 1 });
+    const domain = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
+    const run = start(w.deps(domain, { now: () => new Date(Date.now() + 3650 * DAY) }), { action: "retire" });
+    expect((await run.execution).getResult()).toMatchObject({ status: "refused", reason: "TooEarly" });
+    expect((await w.store.get(run.migrationId))?.state.detail).toMatch(
+      /has no recorded migration away from it/,
+    );
+  });
+});
