@@ -230,6 +230,22 @@ describe("migrate", () => {
     expect(run.steps.indexOf("viewer:wave:1")).toBeLessThan(
       run.steps.indexOf(`viewer:publish:${w.trustStoreIds[1]}`),
     );
+    // Step names are checkpoint keys of running executions: pinned.
+    const [t0, t1] = w.trustStoreIds;
+    expect(run.steps).toEqual([
+      "viewer:lock",
+      "viewer:plan",
+      `viewer:publish:${t0}`,
+      "viewer:wave:1",
+      `viewer:publish:${t1}`,
+      "viewer:wave:2",
+      "viewer:prove:1",
+      "viewer:announce",
+      "viewer:announce:event",
+      "viewer:end",
+      "viewer:notify",
+      "viewer:unlock",
+    ]);
     expect(await history(w, run.migrationId)).toEqual([
       "viewer-planned",
       "viewer-trust-published",
