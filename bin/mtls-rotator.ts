@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../functions/cli/main.ts";
 import { type CliIo, runOriginSyncCli } from "../functions/origin-sync/cli.ts";
+import { runViewerVerifierCli } from "../functions/viewer/verifier-server.ts";
 
 interface Command {
   summary: string;
@@ -28,6 +29,10 @@ const COMMANDS: Record<string, Command> = {
   "origin-sync": {
     summary: "install the client-CA bundle on an origin you run yourself (nginx, envoy, haproxy)",
     run: runOriginSyncCli,
+  },
+  "viewer-verifier": {
+    summary: "answer nginx auth_request for viewer mTLS passthrough (forwarded viewer certificates)",
+    run: runViewerVerifierCli,
   },
   sandbox: {
     summary:

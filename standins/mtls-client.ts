@@ -17,12 +17,15 @@ export interface MtlsRequestOptions {
   port: number;
   /** Where to connect (default `127.0.0.1`). */
   host?: string;
-  /** Client leaf certificate (PEM). */
-  certificatePem: string;
+  /**
+   * Client leaf certificate (PEM). Omit it together with `privateKeyPem` to connect WITHOUT a client
+   * certificate (what a stranger reaching the origin directly does).
+   */
+  certificatePem?: string;
   /** Intermediate CA certificates sent after the leaf (PEM, may be several), if any. */
   chainPem?: string;
   /** Private key of the client leaf (PEM). */
-  privateKeyPem: string;
+  privateKeyPem?: string;
   /** Trust anchor(s) for verifying the SERVER certificate (PEM). The server is always verified. */
   caPem: string;
   /** SNI and the name the server certificate must match (default `localhost`). */
@@ -31,6 +34,8 @@ export interface MtlsRequestOptions {
   path?: string;
   /** Deadline for the whole request, connection to last body byte (default 5000 ms). */
   timeoutMs?: number;
+  /** Extra request headers (e.g. RFC 9440 Client-Cert headers); an array value sends the header repeatedly. */
+  headers?: Record<string, string | string[]>;
 }
 
 /** The request's deadline (`timeoutMs`) passed before the response ended. */
@@ -73,12 +78,18 @@ export function mtlsRequest(options: MtlsRequestOptions): Promise<MtlsResponse> 
         method: "GET",
         servername: options.servername ?? "localhost",
         // Leaf first, then the chain: Node hands the whole PEM list to OpenSSL as the certificate chain.
-        cert: options.chainPem ? joinPem(options.certificatePem, options.chainPem) : options.certificatePem,
-        key: options.privateKeyPem,
+        ...(options.certificatePem
+          ? {
+              cert: options.chainPem
+                ? joinPem(options.certificatePem, options.chainPem)
+                : options.certificatePem,
+              key: options.privateKeyPem,
+            }
+          : {}),
         ca: options.caPem,
         rejectUnauthorized: true,
         agent: false,
-        headers: { connection: "close" },
+        headers: { ...options.headers, connection: "close" },
       },
       (res) => {
         const tlsProtocol = (res.socket as TLSSocket).getProtocol?.() ?? null;

@@ -55,6 +55,13 @@ export interface NginxOriginOptions {
    * <untrusted>; }` (with `optional`, nginx itself would still answer 400 to an untrusted certificate).
    */
   answers?: { trusted?: number; untrusted?: number };
+  /**
+   * Server-block directives that replace the default `location /` (e.g. the viewer-passthrough set-up of
+   * docs/viewer-passthrough-nginx.conf), with `ssl_verify_client` set to `verifyClient`. The harness's
+   * headers (X-Origin-Id, ...) stay at server level: the directives must not use `add_header`, or their
+   * locations would stop inheriting those headers and the start-up probe would not recognise the origin.
+   */
+  serverDirectives?: { verifyClient: "on" | "optional" | "optional_no_ca"; text: string };
   /** How long `startNginxOrigin` waits for the origin to answer (default 10 s). */
   startTimeoutMs?: number;
   /** How long `setClientCaBundle` waits for the reload to take effect (default 10 s). */
@@ -336,8 +343,8 @@ function killAllSync(): void {
 
 class NginxOriginProcess implements NginxOrigin {
   readonly name: string;
-  readonly #options: Required<Omit<NginxOriginOptions, "name" | "answers">> &
-    Pick<NginxOriginOptions, "answers">;
+  readonly #options: Required<Omit<NginxOriginOptions, "name" | "answers" | "serverDirectives">> &
+    Pick<NginxOriginOptions, "answers" | "serverDirectives">;
   /** Random token answered in X-Origin-Id: proves a probe reached THIS nginx. */
   readonly #originId = randomUUID();
   #dir = "";
@@ -364,6 +371,7 @@ class NginxOriginProcess implements NginxOrigin {
       reloadTimeoutMs: options.reloadTimeoutMs ?? DEFAULTS.reloadTimeoutMs,
     };
     if (options.answers) this.#options.answers = options.answers;
+    if (options.serverDirectives) this.#options.serverDirectives = options.serverDirectives;
     this.#bundlePem = options.clientCaBundlePem;
   }
 
@@ -401,6 +409,7 @@ class NginxOriginProcess implements NginxOrigin {
     const runningAsRoot = process.getuid?.() === 0;
     const trusted = this.#options.answers?.trusted ?? 200;
     const untrusted = this.#options.answers?.untrusted;
+    const custom = this.#options.serverDirectives;
     // Access log as JSON (escape=json makes nginx escape the variable values).
     const logFormat =
       `'{"time":"$time_iso8601","request":"$request","status":$status,` +
@@ -437,7 +446,7 @@ http {
     ssl_session_cache off;
     ssl_session_tickets off;
 
-    ssl_verify_client ${untrusted === undefined ? "on" : "optional_no_ca"};
+    ssl_verify_client ${custom?.verifyClient ?? (untrusted === undefined ? "on" : "optional_no_ca")};
     ssl_client_certificate ${p(bundleFile)};
     ssl_verify_depth ${this.#options.verifyDepth};
 
@@ -448,7 +457,15 @@ http {
     add_header X-Client-Verify $ssl_client_verify always;
     add_header X-Client-Serial $ssl_client_serial always;
 
-    location / {
+${custom ? custom.text : this.#defaultLocation(trusted, untrusted)}
+  }
+}
+`;
+  }
+
+  /** The default application: `trusted` to a verified client certificate, see {@link NginxOriginOptions.answers}. */
+  #defaultLocation(trusted: number, untrusted: number | undefined): string {
+    return `    location / {
       default_type text/plain;${
         untrusted === undefined
           ? ""
@@ -459,10 +476,7 @@ http {
       }`
       }
       return ${trusted} "ok $ssl_client_s_dn\\n";
-    }
-  }
-}
-`;
+    }`;
   }
 
   /** Creates the directory, writes the files, starts nginx (retrying on port clashes), waits until ready. */
