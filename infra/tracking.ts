@@ -87,8 +87,10 @@ export const rotationWorkflowStarterLink = new sst.Linkable("RotationWorkflowSta
 });
 
 /**
- * The configured CA's and the previous CAs' own certificates: the managed issuers (tracking) and the
- * authorities the bundle is reconciled against (trust reconciliation).
+ * The configured CA's and the previous CAs' own certificates: the managed issuers (tracking), the
+ * authorities the bundle is reconciled against (trust reconciliation), and the CA certificates whose own
+ * expiry every full scan tracks (functions/wiring/tracking.ts trackedAuthorityArns: a CA added there must be
+ * added here too, or the scan reports it unreadable).
  */
 const readConfiguredCas: Statement = {
   actions: ["acm-pca:GetCertificateAuthorityCertificate"],
@@ -105,8 +107,8 @@ export const trackingPermissions: Statement[] = [
     resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
   },
   readConfiguredCas,
-  // Inventory (Query of its partition, BatchWriteItem of changed records, Get/Put of reported drift and of
-  // the scan's CA retirement clock) and the rotation store's status lookup (GetItem) the dispatcher makes
+  // Inventory (Query of its partitions — the leaves', the CA certificates' —, BatchWriteItem of changed
+  // records, Get/Put of reported drift and of the scan's CA retirement clock) and the rotation store's status lookup (GetItem) the dispatcher makes
   // before starting. No index access, no updates or deletes.
   {
     actions: ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"],

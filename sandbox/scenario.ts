@@ -328,6 +328,8 @@ export const NOTIFICATION_EVENTS = [
   "rotation-failed",
   "rotation-aborted",
   "drift-found",
+  "ca-expiring",
+  "validity-capped",
 ] as const;
 
 const authorityRef = z.enum(["authority", "nextAuthority"]);
@@ -553,6 +555,7 @@ const STEP_PATTERNS: Array<{ pattern: string; regex: (d: string) => RegExp }> = 
     "notify:started",
     "notify:trust",
     "notify:end",
+    "notify:validity-capped",
     "abort",
     "abort:retire-new",
     "abort:secret",

@@ -89,6 +89,8 @@ export class PrivateCaStandin implements JsonService {
   readonly #authorities = new Map<string, Authority>();
   readonly #issued = new Map<string, IssuedRecord>();
   readonly #tokens = new Map<string, { certificateArn: string; at: number }>();
+  /** CAs the caller may no longer use (denyAccess). */
+  readonly #denied = new Set<string>();
   readonly #now: () => Date;
   readonly #pendingPolls: number;
   readonly #issueRate: RateLimiter;
@@ -137,6 +139,14 @@ export class PrivateCaStandin implements JsonService {
     this.#authority(arn).status = "DISABLED";
   }
 
+  /**
+   * From now on every call on this CA answers AccessDeniedException: the caller's permissions on it were
+   * taken away (an IAM policy without the CA, a share of the CA withdrawn).
+   */
+  denyAccess(arn: string): void {
+    this.#denied.add(arn);
+  }
+
   /** The next IssueCertificate signs this instead of what was requested (once). */
   misissueNext(misissuance: Misissuance): void {
     this.#misissuance = misissuance;
@@ -161,6 +171,12 @@ export class PrivateCaStandin implements JsonService {
     input: Record<string, unknown>,
     _request: StandinRequest,
   ): Promise<unknown> {
+    const authorityArn = input.CertificateAuthorityArn;
+    if (typeof authorityArn === "string" && this.#denied.has(authorityArn))
+      throw new AwsError(
+        "AccessDeniedException",
+        `User is not authorized to perform: acm-pca:${operation} on resource: ${authorityArn}`,
+      );
     switch (operation) {
       case "DescribeCertificateAuthority":
         return this.#describe(input);

@@ -2,12 +2,17 @@
  * Reading the certificate inventory (inventory-store.ts describes its items): every record under the
  * partition `pk = INVENTORY`, one paginated Query. SDK-free, so GET /certificates reads it through a signed
  * fetch (signed-table.ts); InventoryStore, which also writes, extends this class.
+ *
+ * The CA certificates the scan tracks live in a partition of their own (CA_INVENTORY_PARTITION), so the
+ * leaves' listing — and GET /certificates, whose role may read the INVENTORY partition only — never meets them.
  */
 import type { InventoryRecord } from "../core/tracking.ts";
 import type { Item, TableReads } from "./table-reads.ts";
 
-/** The partition of the inventory's items. */
+/** The partition of the inventory's items: the leaf certificates, one per ACM ARN. */
 export const INVENTORY_PARTITION = "INVENTORY";
+/** The partition of the CA certificates' records, one per SHA-256 fingerprint (the full scan's only). */
+export const CA_INVENTORY_PARTITION = "CA-INVENTORY";
 
 export class InventoryReads {
   readonly #reads: TableReads;
@@ -16,16 +21,22 @@ export class InventoryReads {
     this.#reads = reads;
   }
 
+  /** The leaf certificates' records by ARN. */
   async loadAll(): Promise<Map<string, InventoryRecord>> {
-    const out = new Map<string, InventoryRecord>();
+    return this.recordsOf<InventoryRecord>(INVENTORY_PARTITION);
+  }
+
+  /** Every record (`record` attribute) of a partition by its sort key: one paginated Query. */
+  protected async recordsOf<T>(partition: string): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
     let startKey: Item | undefined;
     do {
       const page = await this.#reads.query({
         KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": INVENTORY_PARTITION },
+        ExpressionAttributeValues: { ":pk": partition },
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       });
-      for (const item of page.items) out.set(String(item.sk), item.record as InventoryRecord);
+      for (const item of page.items) out.set(String(item.sk), item.record as T);
       startKey = page.lastKey;
     } while (startKey);
     return out;

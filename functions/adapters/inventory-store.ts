@@ -1,7 +1,8 @@
 /**
  * Certificate inventory in the rotation table: one item per certificate under the partition
  * `pk = INVENTORY`, `sk = <certificate ARN>`, so a scan reads the whole inventory with one paginated Query
- * and writes only the records that changed.
+ * and writes only the records that changed. The CA certificates the full scan tracks (their own expiry) are
+ * kept the same way under a partition of their own, `pk = CA-INVENTORY`, `sk = <SHA-256 fingerprint>`.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -11,9 +12,14 @@ import {
   PutCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { AuthorityCertificateRecord } from "../core/authority-expiry.ts";
 import type { DriftFinding, DriftState, InventoryRecord } from "../core/tracking.ts";
 import type { AlertKey } from "../tracking/scan-fleet.ts";
-import { InventoryReads, INVENTORY_PARTITION as PARTITION } from "./inventory-reads.ts";
+import {
+  CA_INVENTORY_PARTITION,
+  InventoryReads,
+  INVENTORY_PARTITION as PARTITION,
+} from "./inventory-reads.ts";
 import { documentTableReads, toDocumentClient } from "./rotation-store.ts";
 import { type AnnouncementStore, trustAnnouncements } from "./trust-announcements.ts";
 
@@ -47,9 +53,28 @@ export class InventoryStore extends InventoryReads {
 
   /** Many records in BatchWriteItem calls of 25, retrying what DynamoDB leaves unprocessed. */
   async putMany(records: InventoryRecord[]): Promise<void> {
+    await this.#putRecords(
+      PARTITION,
+      records.map((record) => [record.arn, record]),
+    );
+  }
+
+  /** The CA certificates' records (their own partition: never among the leaves loadAll answers). */
+  readonly authorityCertificates = {
+    loadAll: (): Promise<Map<string, AuthorityCertificateRecord>> =>
+      this.recordsOf<AuthorityCertificateRecord>(CA_INVENTORY_PARTITION),
+    putMany: (records: AuthorityCertificateRecord[]): Promise<void> =>
+      this.#putRecords(
+        CA_INVENTORY_PARTITION,
+        records.map((record) => [record.fingerprint, record]),
+      ),
+  };
+
+  /** Records of a partition by sort key, in BatchWriteItem calls of 25, retrying what DynamoDB leaves unprocessed. */
+  async #putRecords(partition: string, records: Array<[sortKey: string, record: unknown]>): Promise<void> {
     for (let i = 0; i < records.length; i += 25) {
-      let requests = records.slice(i, i + 25).map((record) => ({
-        PutRequest: { Item: { pk: PARTITION, sk: record.arn, record: JSON.parse(JSON.stringify(record)) } },
+      let requests = records.slice(i, i + 25).map(([sk, record]) => ({
+        PutRequest: { Item: { pk: partition, sk, record: JSON.parse(JSON.stringify(record)) } },
       }));
       for (let attempt = 0; requests.length > 0; attempt += 1) {
         if (attempt >= 8) throw new Error(`inventory: ${requests.length} records stayed unprocessed`);

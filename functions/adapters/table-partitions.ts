@@ -8,7 +8,9 @@
 export const TABLE_PARTITIONS = {
   /** One item per certificate (inventory-store.ts). */
   inventory: "INVENTORY",
-  /** Expiry-alert claims, `ALERT#<certificate ARN>` (inventory-store.ts alertClaims). */
+  /** One item per CA certificate the full scan tracks (inventory-store.ts authorityCertificates). */
+  caInventory: "CA-INVENTORY",
+  /** Expiry-alert claims, `ALERT#<certificate ARN>` or `ALERT#CA#<fingerprint>` (inventory-store.ts alertClaims). */
   alerts: "ALERT#*",
   /** A rotation's state, history, control point and rollback request, `ROT#<rotation id>`. */
   rotations: "ROT#*",

@@ -43,3 +43,11 @@ export function pendingExpiryAlert(input: ExpiryAlertInput): ExpiryAlert | undef
   if (most === undefined) return undefined;
   return { thresholdDays: most, daysLeft, covers: crossed };
 }
+
+/**
+ * The thresholds alerted once `alert` (if any) went out: those alerted before and every one it covers,
+ * most distant first (what the inventory keeps, so a threshold is never alerted twice).
+ */
+export function alertedAfter(alreadyAlerted: readonly number[], alert: ExpiryAlert | undefined): number[] {
+  return [...new Set([...alreadyAlerted, ...(alert?.covers ?? [])])].sort((a, b) => b - a);
+}

@@ -8,6 +8,7 @@
  * characters, and the whole body is at most {@link MAX_NOTIFICATION_BYTES} as compact JSON (SNS takes 256 KB;
  * an email subscriber reads the first lines).
  */
+import type { AuthorityCertificate } from "./authority-expiry.ts";
 import { gateCounts } from "./gate.ts";
 import type { DistributionState, GateResult, RotationState } from "./rotation.ts";
 
@@ -34,6 +35,10 @@ export const NotificationEvent = {
   ViewerMigrationFailed: "viewer-migration-failed",
   /** CAs viewers moved away from left every viewer trust point. */
   ViewerCaRetired: "viewer-ca-retired",
+  /** A CA certificate the service relies on crossed an expiry threshold: plan a CA migration. */
+  CaExpiring: "ca-expiring",
+  /** A replacement was issued for fewer days than asked: its CA's chain expires sooner. */
+  ValidityCapped: "validity-capped",
 } as const;
 export type NotificationEvent = (typeof NotificationEvent)[keyof typeof NotificationEvent];
 
@@ -71,7 +76,19 @@ const SEVERITY: Record<NotificationEvent, Severity> = {
   "viewer-ca-ready": "info",
   "viewer-migration-failed": "critical",
   "viewer-ca-retired": "info",
+  "ca-expiring": "warning",
+  "validity-capped": "warning",
 };
+
+/** An expiry alert's severity: critical from the 7-day threshold on (leaves and CA certificates alike). */
+export function expirySeverity(thresholdDays: number): Severity {
+  return thresholdDays <= 7 ? "critical" : "warning";
+}
+
+/** What a CA certificate's expiry, or a leaf capped by it, asks of the operator. */
+export const CA_MIGRATION_ADVICE =
+  "plan a CA migration: once this CA certificate expires, every certificate chaining to it fails validation, " +
+  "and none is issued that outlives it; move to a CA whose chain outlives it before then (README: CA migrations)";
 
 /** SNS subjects: printable ASCII, no line breaks, fewer than 100 characters (the SDK model's wording). */
 export function toSubject(text: string): string {
@@ -226,6 +243,8 @@ export function rotationNotification(
     "viewer-ca-ready": "viewer CA ready",
     "viewer-migration-failed": "viewer CA migration failed",
     "viewer-ca-retired": "viewer CA retired",
+    "ca-expiring": "CA certificate expiring",
+    "validity-capped": "certificate validity capped by its CA",
   };
   return {
     event,
@@ -277,5 +296,39 @@ export function certificateNotification(
     certificateArn,
     subject: toSubject(`[mtls-rotator] ${headline}: ${shortArn(certificateArn)}`),
     body: boundedBody({ event, certificateArn, ...body }, ["event", "certificateArn"]),
+  };
+}
+
+/**
+ * A CA certificate crossing an expiry threshold (`ca-expiring`): which certificate (subject, fingerprint,
+ * root or intermediate), when it expires, which tracked CAs rely on it, and the advice. Public facts only,
+ * and compact: no PEM. Its `certificateArn` attribute is the first CA relying on it (the body names all).
+ */
+export function caExpiringNotification(
+  certificate: AuthorityCertificate,
+  alert: { thresholdDays: number; daysLeft: number },
+): Notification {
+  const event = NotificationEvent.CaExpiring;
+  const certificateArn = certificate.authorityArns[0] ?? "unknown";
+  const { subject, issuer, role, fingerprint, serial, notAfter, authorityArns } = certificate;
+  return {
+    event,
+    severity: expirySeverity(alert.thresholdDays),
+    certificateArn,
+    subject: toSubject(
+      `[mtls-rotator] ${role} CA certificate expires in ${Math.max(alert.daysLeft, 0)} days: ${subject}`,
+    ),
+    body: boundedBody(
+      {
+        event,
+        certificateArn,
+        caCertificate: { subject, issuer, role, fingerprint, serial, notAfter },
+        thresholdDays: alert.thresholdDays,
+        daysLeft: alert.daysLeft,
+        authorityArns,
+        advice: CA_MIGRATION_ADVICE,
+      },
+      ["event", "certificateArn", "caCertificate", "thresholdDays", "daysLeft", "advice"],
+    ),
   };
 }

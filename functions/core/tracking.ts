@@ -13,7 +13,7 @@
  * that signed it, `authorityKey`).
  */
 import type { X509Certificate } from "node:crypto";
-import { type ExpiryAlert, pendingExpiryAlert } from "./alerts.ts";
+import { alertedAfter, type ExpiryAlert, pendingExpiryAlert } from "./alerts.ts";
 import type { CertificateUsage } from "./certificate.ts";
 import { keyFingerprintOf } from "./pem.ts";
 import { decideRenewal, type RenewalReason, type RenewBefore } from "./renewal.ts";
@@ -231,7 +231,7 @@ export function assessCertificate(input: {
         alreadyAlerted,
       })
     : undefined;
-  const alerted = [...new Set([...alreadyAlerted, ...(alert?.covers ?? [])])].sort((a, b) => b - a);
+  const alerted = alertedAfter(alreadyAlerted, alert);
   const record: InventoryRecord = {
     arn: certificate.arn,
     serial: certificate.serial,

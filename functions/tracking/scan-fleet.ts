@@ -3,10 +3,24 @@
  * certificate), one ListDistributions pass (which origin presents which ARN), one inventory read; one
  * GetCertificate per certificate that names a configured CA and is not yet known by serial (which CA key
  * signed it: a CA is its key, not its name); then the pure decisions. Due certificates go to the dispatcher (duplicate triggers converge there), alerts go out
- * once per threshold, drift is reported, and only changed inventory records are written.
+ * once per threshold, drift is reported, and only changed inventory records are written. A full scan also
+ * tracks the CA certificates the service relies on (their own expiry): one GetCertificateAuthorityCertificate
+ * per tracked CA.
  */
 
-import { certificateNotification, type Notification } from "../core/notifications.ts";
+import type { ExpiryAlert } from "../core/alerts.ts";
+import {
+  type AuthorityCertificateRecord,
+  assessAuthorityCertificate,
+  authorityCertificatesOf,
+  type UnreadableAuthority,
+} from "../core/authority-expiry.ts";
+import {
+  caExpiringNotification,
+  certificateNotification,
+  expirySeverity,
+  type Notification,
+} from "../core/notifications.ts";
 import { tryParseCertificate } from "../core/pem.ts";
 import { type PresentedBy, presentedByHint } from "../core/presented-by.ts";
 import {
@@ -28,9 +42,31 @@ import type { SwapTarget } from "../core/waves.ts";
 
 /** One expiry alert of one certificate (its notAfter tells renewals under the same ARN apart). */
 export interface AlertKey {
+  /** The certificate's ARN; a CA certificate, which has none, is `CA#<SHA-256 fingerprint>` (caAlertId). */
   certificateArn: string;
   notAfter: string;
   thresholdDays: number;
+}
+
+/** The alert key's name of a CA certificate: it has no ARN, and its fingerprint is its identity. */
+export function caAlertId(fingerprint: string): string {
+  return `CA#${fingerprint}`;
+}
+
+/** What a full scan needs to track the CA certificates the service relies on (core/authority-expiry.ts). */
+export interface AuthorityCertificateTracking {
+  /**
+   * Every Private CA the service relies on, whose certificate and chain are tracked: built by the wiring
+   * (functions/wiring/tracking.ts trackedAuthorityArns), where other CAs the service relies on are added.
+   */
+  trackedAuthorityArns: readonly string[];
+  /** GetCertificateAuthorityCertificate: the CA's certificate followed by its chain, PEM. */
+  readChain(authorityArn: string): Promise<string>;
+  /** The CA certificates' records, kept apart from the leaves' (inventory-store.ts). */
+  records: {
+    loadAll(): Promise<Map<string, AuthorityCertificateRecord>>;
+    putMany(records: AuthorityCertificateRecord[]): Promise<void>;
+  };
 }
 
 export interface ScanDeps {
@@ -68,6 +104,8 @@ export interface ScanDeps {
   reconcileTrust?(
     inventory: Iterable<InventoryRecord>,
   ): Promise<{ bundleSha256: string; retiredFingerprints: string[] }>;
+  /** The CA certificates a full scan tracks the expiry of; none when absent. */
+  authorityCertificates?: AuthorityCertificateTracking;
   /** CloudWatch embedded-metric-format line (a Lambda's stdout becomes metrics). */
   emitMetrics?(metrics: Record<string, number>): void;
   policy: TrackingPolicy;
@@ -90,7 +128,21 @@ export interface ScanReport {
   trustDeferred?: string;
   /** Certificates naming a configured CA whose body is left for the next scan (READ_BUDGET): not decided now. */
   verificationsDeferred: number;
+  /** The CA certificates tracked by a full scan (when the scan tracks any). */
+  caCertificates?: CaCertificatesReport;
   errors: Array<{ certificateArn: string; error: string }>;
+}
+
+export interface CaCertificatesReport {
+  /** CA certificates read this scan, each once (a root shared by several CAs counts once). */
+  tracked: number;
+  alerts: Array<{ fingerprint: string; subject: string; thresholdDays: number; daysLeft: number }>;
+  /**
+   * Findings: tracked CAs whose certificate could not be read (AccessDenied, not found, unparsable). Their
+   * certificates are not tracked this scan; each is in `errors` too, so the scan ends failed and is seen.
+   */
+  unreadable: UnreadableAuthority[];
+  inventoryWrites: number;
 }
 
 const DAY = 86_400_000;
@@ -146,6 +198,128 @@ async function authorityKeysOf(
   };
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, toRead.length) }, worker));
   return { keys, unread, deferred };
+}
+
+/** A managed certificate's expiry alert (`certificate-expiring`). */
+function expiringNotice(record: InventoryRecord, alert: ExpiryAlert): Notification {
+  const { thresholdDays, daysLeft } = alert;
+  return certificateNotification(
+    "certificate-expiring",
+    record.arn,
+    `certificate expires in ${Math.max(daysLeft, 0)} days`,
+    {
+      thresholdDays,
+      daysLeft,
+      notAfter: record.notAfter,
+      subject: record.subject,
+      decision: record.decision,
+      usage: record.usage,
+    },
+    expirySeverity(thresholdDays),
+  );
+}
+
+/**
+ * Send an expiry alert once under concurrency too: only the caller that wins the claim sends it (a scan and an
+ * ACM expiry event deciding at the same moment would otherwise both send it), and marks it sent after.
+ * Whether this caller sent it.
+ */
+async function alertOnce(
+  deps: Pick<ScanDeps, "inventory" | "notify">,
+  key: AlertKey,
+  now: Date,
+  notification: () => Notification,
+): Promise<boolean> {
+  if (!(await deps.inventory.alertClaims.claim(key, now))) return false;
+  await deps.notify(notification());
+  await deps.inventory.alertClaims.sent(key, now);
+  return true;
+}
+
+/**
+ * The CA certificates' own expiry: each tracked CA's chain read once (concurrently: a handful of CAs), each
+ * CA certificate in them assessed once however many CAs rely on it, alerted once per threshold as leaves
+ * are, and its record written after its alert went out (a failure leaves it as it was, retried next scan).
+ * A CA that cannot be read is a finding and an error; the others are tracked all the same.
+ */
+async function trackAuthorityCertificates(
+  tracking: AuthorityCertificateTracking,
+  deps: Pick<ScanDeps, "inventory" | "notify" | "policy" | "log">,
+  now: Date,
+  errors: ScanReport["errors"],
+): Promise<{ report: CaCertificatesReport; minDaysToExpiry: number }> {
+  const authorityArns = [...new Set(tracking.trackedAuthorityArns)];
+  const failedReads: UnreadableAuthority[] = [];
+  const [stored, reads] = await Promise.all([
+    tracking.records.loadAll(),
+    Promise.all(
+      authorityArns.map(async (arn): Promise<[string, string] | undefined> => {
+        try {
+          return [arn, await tracking.readChain(arn)];
+        } catch (error) {
+          const { name, message } = error as Error;
+          failedReads.push({ authorityArn: arn, error: `${name}: ${message}` });
+          return undefined;
+        }
+      }),
+    ),
+  ]);
+  const { certificates, unreadable } = authorityCertificatesOf(
+    new Map(reads.filter((read) => read !== undefined)),
+  );
+  const report: CaCertificatesReport = {
+    tracked: certificates.length,
+    alerts: [],
+    unreadable: [...failedReads, ...unreadable].sort((a, b) => (a.authorityArn < b.authorityArn ? -1 : 1)),
+    inventoryWrites: 0,
+  };
+  for (const { authorityArn, error } of report.unreadable) {
+    const message = `could not read the CA certificate to track its expiry: ${error}`;
+    errors.push({ certificateArn: authorityArn, error: message });
+    deps.log?.("scan: CA certificate unreadable", { authorityArn, error });
+  }
+  let minDaysToExpiry = Number.POSITIVE_INFINITY;
+  const changed: AuthorityCertificateRecord[] = [];
+  for (const certificate of certificates) {
+    const {
+      record,
+      alert,
+      changed: recordChanged,
+    } = assessAuthorityCertificate({
+      certificate,
+      previous: stored.get(certificate.fingerprint),
+      thresholdsDays: deps.policy.thresholdsDays,
+      now,
+    });
+    minDaysToExpiry = Math.min(minDaysToExpiry, (Date.parse(record.notAfter) - now.getTime()) / DAY);
+    try {
+      const key = alert && {
+        certificateArn: caAlertId(record.fingerprint),
+        notAfter: record.notAfter,
+        thresholdDays: alert.thresholdDays,
+      };
+      if (alert && key && (await alertOnce(deps, key, now, () => caExpiringNotification(record, alert)))) {
+        const { thresholdDays, daysLeft } = alert;
+        report.alerts.push({
+          fingerprint: record.fingerprint,
+          subject: record.subject,
+          thresholdDays,
+          daysLeft,
+        });
+      }
+      if (recordChanged) changed.push(record);
+    } catch (error) {
+      const message = `CA certificate ${record.subject} (${record.fingerprint}): ${(error as Error).message}`;
+      errors.push({
+        certificateArn: record.authorityArns[0] ?? caAlertId(record.fingerprint),
+        error: message,
+      });
+      deps.log?.("scan: CA certificate failed", { fingerprint: record.fingerprint, error: message });
+    }
+  }
+  await tracking.records.putMany(changed);
+  report.inventoryWrites = changed.length;
+  return { report, minDaysToExpiry };
 }
 
 export async function scanFleet(
@@ -222,34 +396,14 @@ export async function scanFleet(
         });
         report.rotations.push({ certificateArn: record.arn, ...started, reason: record.decision.reason });
       }
-      const alertKey = assessment.alert
-        ? {
-            certificateArn: record.arn,
-            notAfter: record.notAfter,
-            thresholdDays: assessment.alert.thresholdDays,
-          }
-        : undefined;
-      // Once per threshold under concurrency too: only the caller that wins the claim sends the alert (a
-      // scan and an ACM expiry event deciding at the same moment would otherwise both send it).
-      if (assessment.alert && alertKey && (await deps.inventory.alertClaims.claim(alertKey, now))) {
-        const { thresholdDays, daysLeft } = assessment.alert;
-        await deps.notify(
-          certificateNotification(
-            "certificate-expiring",
-            record.arn,
-            `certificate expires in ${Math.max(daysLeft, 0)} days`,
-            {
-              thresholdDays,
-              daysLeft,
-              notAfter: record.notAfter,
-              subject: record.subject,
-              decision: record.decision,
-              usage: record.usage,
-            },
-            thresholdDays <= 7 ? "critical" : "warning",
-          ),
-        );
-        await deps.inventory.alertClaims.sent(alertKey, now);
+      const { alert } = assessment;
+      const alertKey = alert && {
+        certificateArn: record.arn,
+        notAfter: record.notAfter,
+        thresholdDays: alert.thresholdDays,
+      };
+      if (alert && alertKey && (await alertOnce(deps, alertKey, now, () => expiringNotice(record, alert)))) {
+        const { thresholdDays, daysLeft } = alert;
         report.alerts.push({ certificateArn: record.arn, thresholdDays, daysLeft });
       }
       // Written after the alert went out: a crash in between re-sends it rather than losing it.
@@ -316,6 +470,19 @@ export async function scanFleet(
       await deps.inventory.saveDriftState(next);
   }
 
+  let minCaDaysToExpiry = Number.POSITIVE_INFINITY;
+  if (!options.onlyArn && deps.authorityCertificates) {
+    // A single certificate's decision (an ACM event) leaves the CA certificates to the full scans. Their
+    // records' store failing stops neither the trust reconciliation nor the metrics.
+    try {
+      const tracked = await trackAuthorityCertificates(deps.authorityCertificates, deps, now, report.errors);
+      report.caCertificates = tracked.report;
+      minCaDaysToExpiry = tracked.minDaysToExpiry;
+    } catch (error) {
+      report.errors.push({ certificateArn: "ca-certificates", error: (error as Error).message });
+    }
+  }
+
   if (!options.onlyArn && deps.reconcileTrust) {
     // Which CAs are in service is known only when every managed certificate in service is known by its CA's
     // key: until then no CA may leave the bundle (a record from before CAs were known by key, or one whose
@@ -344,6 +511,14 @@ export async function scanFleet(
     DriftFindings: report.drift.length,
     VerificationsDeferred: report.verificationsDeferred,
     ...(Number.isFinite(minDaysToExpiry) ? { MinDaysToExpiry: Math.floor(minDaysToExpiry) } : {}),
+    ...(report.caCertificates
+      ? {
+          CaCertificates: report.caCertificates.tracked,
+          CaExpiryAlerts: report.caCertificates.alerts.length,
+          CaCertificatesUnreadable: report.caCertificates.unreadable.length,
+        }
+      : {}),
+    ...(Number.isFinite(minCaDaysToExpiry) ? { MinCaDaysToExpiry: Math.floor(minCaDaysToExpiry) } : {}),
   });
   return report;
 }

@@ -33,6 +33,14 @@ export function scanSummary(report: ScanReport) {
     drift: report.drift.length,
     newDrift: report.newDrift,
     inventoryWrites: report.inventoryWrites,
+    ...(report.caCertificates
+      ? {
+          caCertificates: report.caCertificates.tracked,
+          caAlerts: report.caCertificates.alerts.length,
+          caUnreadable: report.caCertificates.unreadable.length,
+          caInventoryWrites: report.caCertificates.inventoryWrites,
+        }
+      : {}),
     errors: report.errors.length,
   };
 }

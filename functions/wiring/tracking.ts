@@ -44,6 +44,8 @@ export interface TrackingConfig extends TrustBundleConfig {
   /** The CA replacements are issued from, then the CAs being migrated away from; certificates any of them
    * issued are managed. */
   authorityArns: string[];
+  /** Every Private CA the service relies on: the full scan tracks its certificate's and chain's expiry. */
+  trackedAuthorityArns: string[];
   renewBefore: RenewBefore;
   thresholdsDays: number[];
   /** Seconds a configured CA stays in the trust bundle after the last managed certificate stopped using
@@ -60,6 +62,19 @@ export const TRACKING_LINKS = [
   "TrackingSettings",
 ] as const;
 
+/**
+ * Every Private CA whose certificate and chain the service relies on, and so whose own expiry the full scan
+ * tracks (GetCertificateAuthorityCertificate once per CA per scan; the scan's role must be granted it, see
+ * infra/tracking.ts): the managed CAs today. Another CA the service comes to rely on (e.g. a CA viewers'
+ * certificates chain to) is added here, from its settings; duplicates are harmless (read once).
+ */
+export function trackedAuthorityArns(settings: {
+  authorityArn: string;
+  previousAuthorityArns: string[];
+}): string[] {
+  return managedAuthorityArns(settings);
+}
+
 /** What the tracking functions need; WiringError lists every link that is missing or malformed. */
 export function trackingConfig(sources: WiringSources): TrackingConfig {
   const { links, location } = readNamedLinks(sources, TRACKING_LINKS);
@@ -74,6 +89,7 @@ export function trackingConfig(sources: WiringSources): TrackingConfig {
       qualifier: links.RotationWorkflowStarter.qualifier,
     },
     authorityArns: managedAuthorityArns(settings),
+    trackedAuthorityArns: trackedAuthorityArns(settings),
     renewBefore: settings.renewBefore,
     thresholdsDays: settings.thresholdsDays,
     caRetirementGraceSeconds: settings.caRetirementGraceSeconds,
@@ -124,9 +140,9 @@ export async function trackingDepsFrom(
   const now = options.now ?? (() => new Date());
   const writeMetrics = options.writeMetrics ?? writeMetricsLine;
   const log = options.log ?? logLine;
-  const chains = await authorityChainsOf(config.authorityArns, (arn) =>
-    new PrivateCaAdapter(clients.privateCa(regionOfArn(arn) ?? config.region)).authorityChainPem(arn),
-  );
+  const authorityChainPem = (arn: string) =>
+    new PrivateCaAdapter(clients.privateCa(regionOfArn(arn) ?? config.region)).authorityChainPem(arn);
+  const chains = await authorityChainsOf(config.authorityArns, authorityChainPem);
   const managedAuthorities = await managedAuthoritiesOf(
     config.authorityArns,
     async (arn) => chains.get(arn)!,
@@ -147,6 +163,13 @@ export async function trackingDepsFrom(
       return { rotationId, started };
     },
     notify: (notification) => notifier.publish(notification),
+    // Read again by every full scan, not from the chains above: a warm function would otherwise miss a CA
+    // certificate renewed since its cold start.
+    authorityCertificates: {
+      trackedAuthorityArns: config.trackedAuthorityArns,
+      readChain: authorityChainPem,
+      records: inventory.authorityCertificates,
+    },
     emitMetrics: (metrics) => writeMetrics(metricsDocument(metrics, now())),
     policy: { managedAuthorities, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
     now,

@@ -1,10 +1,13 @@
 /**
  * The inventory store's alert claims on dynalite (behind the model-checking front): one winner per alert,
- * a sent alert never claimed again, a claim whose sender died taken over after its lease.
+ * a sent alert never claimed again, a claim whose sender died taken over after its lease. The CA
+ * certificates' records in a partition of their own, never among the leaves.
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALERT_CLAIM_LEASE_MS, InventoryStore } from "../../functions/adapters/inventory-store.ts";
+import type { AuthorityCertificateRecord } from "../../functions/core/authority-expiry.ts";
+import type { InventoryRecord } from "../../functions/core/tracking.ts";
 import {
   createRotationTable,
   type DynamoDbStandin,
@@ -57,5 +60,46 @@ describe("alert claims", () => {
       Array.from({ length: 5 }, () => store.alertClaims.claim(key(1), later(ALERT_CLAIM_LEASE_MS + 1_000))),
     );
     expect(takeovers.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe("CA certificates' records", () => {
+  const caRecord = (n: number): AuthorityCertificateRecord => ({
+    fingerprint: n.toString(16).padStart(64, "0"),
+    subject: `CN=CA ${n}, O=Acme`,
+    issuer: "CN=Root, O=Acme",
+    serial: "0a",
+    notBefore: "2025-01-01T00:00:00.000Z",
+    notAfter: "2027-01-01T00:00:00.000Z",
+    role: n === 0 ? "root" : "intermediate",
+    authorityArns: [`arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/${n}`],
+    alerted: [],
+    lastSeenAt: T.toISOString(),
+  });
+  const leaf: InventoryRecord = {
+    arn: "arn:aws:acm:us-east-1:111122223333:certificate/leaf",
+    serial: "0b",
+    subject: "CN=leaf",
+    issuer: "CN=CA 1, O=Acme",
+    keyAlgorithm: "EC_prime256v1",
+    notBefore: "2026-01-01T00:00:00.000Z",
+    notAfter: "2026-04-01T00:00:00.000Z",
+    managed: true,
+    usage: [],
+    decision: { reason: "Fresh", message: "fresh" },
+    alerted: [],
+    lastSeenAt: T.toISOString(),
+  };
+
+  it("are kept by fingerprint apart from the leaves: neither listing returns the other's records", async () => {
+    // More than one BatchWriteItem's 25 records.
+    const records = Array.from({ length: 30 }, (_, n) => caRecord(n));
+    await store.authorityCertificates.putMany(records);
+    await store.putMany([leaf]);
+
+    const cas = await store.authorityCertificates.loadAll();
+    expect([...cas.keys()].sort()).toEqual(records.map((r) => r.fingerprint).sort());
+    expect(cas.get(records[0]!.fingerprint)).toEqual(records[0]);
+    expect([...(await store.loadAll()).keys()]).toEqual([leaf.arn]);
   });
 });

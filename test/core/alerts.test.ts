@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  alertedAfter,
   DEFAULT_ALERT_THRESHOLDS_DAYS,
   type ExpiryAlert,
   pendingExpiryAlert,
@@ -161,6 +162,21 @@ describe("pendingExpiryAlert", () => {
     }
     // Scans at 40, 33, 26, 19, 12, 5 and -2 days left.
     expect(sent).toEqual([30, 14, 7, 1]);
+  });
+});
+
+describe("alertedAfter", () => {
+  it.each([
+    { name: "no alert: what was alerted stays", already: [30], alert: undefined, expected: [30] },
+    {
+      name: "an alert adds every threshold it covers, most distant first, each once",
+      already: [30, 14],
+      alert: { thresholdDays: 1, daysLeft: 0, covers: [1, 7, 14, 30] },
+      expected: [30, 14, 7, 1],
+    },
+    { name: "nothing alerted yet", already: [], alert: undefined, expected: [] },
+  ])("$name", ({ already, alert, expected }) => {
+    expect(alertedAfter(already, alert)).toEqual(expected);
   });
 });
 

@@ -6,6 +6,8 @@ import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bounded,
+  CA_MIGRATION_ADVICE,
+  caExpiringNotification,
   gateNotice,
   MAX_NOTIFICATION_BYTES,
   MAX_TEXT,
@@ -122,6 +124,12 @@ describe("rotationNotification", () => {
     { event: "rotation-failed", severity: "critical", headline: "rotation failed" },
     { event: "rotation-aborted", severity: "warning", headline: "rotation aborted before any swap" },
     { event: "drift-found", severity: "warning", headline: "drift found" },
+    { event: "ca-expiring", severity: "warning", headline: "CA certificate expiring" },
+    {
+      event: "validity-capped",
+      severity: "warning",
+      headline: "certificate validity capped by its CA",
+    },
   ];
 
   it("covers every notification event", () => {
@@ -201,6 +209,76 @@ describe("rotationNotification", () => {
       expectNoKeyMaterial(n, [credential.privateKeyPem]);
       expect(JSON.stringify(n)).not.toContain("BEGIN CERTIFICATE");
     }
+  });
+});
+
+describe("caExpiringNotification", () => {
+  const CA_ARNS = Array.from(
+    { length: 12 },
+    (_, i) =>
+      `arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/${String(i).padStart(8, "0")}-0000-4000-8000-000000000000`,
+  );
+  const root = {
+    fingerprint: "ab".repeat(32),
+    subject: "CN=Acme Root CA, O=Acme",
+    issuer: "CN=Acme Root CA, O=Acme",
+    serial: "0a1b",
+    notBefore: "2016-06-01T00:00:00.000Z",
+    notAfter: "2026-06-21T00:00:00.000Z",
+    role: "root" as const,
+    authorityArns: CA_ARNS.slice(0, 2),
+  };
+
+  it("names the CA certificate, when it expires, who relies on it, and the advice; no PEM", () => {
+    const n = caExpiringNotification(root, { thresholdDays: 30, daysLeft: 20 });
+    expect(n).toEqual({
+      event: "ca-expiring",
+      severity: "warning",
+      certificateArn: CA_ARNS[0],
+      subject: "[mtls-rotator] root CA certificate expires in 20 days: CN=Acme Root CA, O=Acme",
+      body: {
+        event: "ca-expiring",
+        certificateArn: CA_ARNS[0],
+        caCertificate: {
+          subject: root.subject,
+          issuer: root.issuer,
+          role: "root",
+          fingerprint: root.fingerprint,
+          serial: root.serial,
+          notAfter: root.notAfter,
+        },
+        thresholdDays: 30,
+        daysLeft: 20,
+        authorityArns: CA_ARNS.slice(0, 2),
+        advice: CA_MIGRATION_ADVICE,
+      },
+    });
+    expect(CA_MIGRATION_ADVICE).toMatch(/^plan a CA migration: /);
+    expect(JSON.stringify(n)).not.toContain("BEGIN CERTIFICATE");
+  });
+
+  it("critical from the 7-day threshold on, as a leaf's; an expired one says 0 days", () => {
+    expect(caExpiringNotification(root, { thresholdDays: 7, daysLeft: 6 }).severity).toBe("critical");
+    const expired = caExpiringNotification(
+      { ...root, role: "intermediate" },
+      { thresholdDays: 0, daysLeft: -2 },
+    );
+    expect(expired.severity).toBe("critical");
+    expect(expired.subject).toBe(
+      "[mtls-rotator] intermediate CA certificate expires in 0 days: CN=Acme Root CA, O=Acme",
+    );
+  });
+
+  it("bounded: many relying CAs are counted, a long subject cut; the subject stays SNS-safe", () => {
+    const n = caExpiringNotification(
+      { ...root, subject: `CN=${"Ü".repeat(2_000)}\nO=Acme`, authorityArns: CA_ARNS },
+      { thresholdDays: 14, daysLeft: 13 },
+    );
+    expect(n.body.authorityArns).toHaveLength(10);
+    expect(n.body.authorityArnsCount).toBe(12);
+    expect(n.subject.length).toBeLessThan(100);
+    expect(n.subject).toMatch(/^[\x20-\x7e]*$/);
+    expect(Buffer.byteLength(JSON.stringify(n.body))).toBeLessThanOrEqual(MAX_NOTIFICATION_BYTES);
   });
 });
 

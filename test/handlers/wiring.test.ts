@@ -81,6 +81,8 @@ describe("trackingConfig", () => {
       targets: { cloudFrontTrustStoreIds: [], albTrustStoreArns: [], apiGatewayDomainNames: [] },
       workflow: WORKFLOW,
       authorityArns: [AUTHORITY, PREVIOUS],
+      // Whose certificates' own expiry the full scan tracks: the managed CAs.
+      trackedAuthorityArns: [AUTHORITY, PREVIOUS],
       renewBefore: { fractionOfLifetime: 1 / 3 },
       thresholdsDays: [30, 14, 7, 1],
       caRetirementGraceSeconds: 3 * 86_400,
@@ -409,9 +411,13 @@ describe("buildScanDeps, deployed shape", () => {
     expect(report.trust).toEqual({ bundleSha256: expect.any(String), retiredFingerprints: [] });
     for (const bundle of [publishedS3(), await publishedSecret()])
       expect(fingerprints(bundle).sort()).toEqual([fingerprint(current), fingerprint(previous)].sort());
-    // The CA chains were read once, when the deps were built; the scan reads none again. The bodies of the
-    // certificates naming a configured CA were read once each (which CA key signed them), not the foreign one.
-    expect(standins.server.count("acm-pca")).toBe(2);
+    // The CA chains were read once when the deps were built (the managed CAs, by key), and once more by the
+    // scan, which tracks each CA certificate's own expiry (a CA certificate renewed since the cold start is
+    // seen). The bodies of the certificates naming a configured CA were read once each (which CA key signed
+    // them), not the foreign one.
+    expect(standins.server.count("acm-pca", "GetCertificateAuthorityCertificate")).toBe(4);
+    expect(standins.server.count("acm-pca")).toBe(4);
+    expect(report.caCertificates).toEqual({ tracked: 2, alerts: [], unreadable: [], inventoryWrites: 2 });
     expect(standins.server.callsByOperation()["acm:GetCertificate"]).toBe(2);
   });
 

@@ -986,7 +986,7 @@ describe("expiry tracking", () => {
   });
 
   it("links what the tracking wiring reads, in the shape it reads", async () => {
-    const { one, settings } = await loadInfra("production", {
+    const { one, settings, trackingPermissions } = await loadInfra("production", {
       MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS: PREVIOUS_ARN,
     });
     for (const name of ["TrackingScan", "AcmExpiryEvent"]) {
@@ -1008,11 +1008,17 @@ describe("expiry tracking", () => {
         bundleSecretName: "mtls-rotator/production/trust/origin-client-ca",
         workflow: { name: "mtls-rotator-production-RotationWorkflowHandler", qualifier: "3" },
         authorityArns: [AUTHORITY_ARN, PREVIOUS_ARN],
+        trackedAuthorityArns: [AUTHORITY_ARN, PREVIOUS_ARN],
         renewBefore: settings.settings.rotation.renewBefore,
         thresholdsDays: [30, 14, 7, 1],
         caRetirementGraceSeconds: 7 * 86_400,
         targets: { cloudFrontTrustStoreIds: [], albTrustStoreArns: [], apiGatewayDomainNames: [] },
       });
+      // Every CA whose certificate's expiry the full scan tracks may be read by the tracking roles.
+      const readable = trackingPermissions
+        .filter((p) => p.actions.includes("acm-pca:GetCertificateAuthorityCertificate"))
+        .flatMap((p) => p.resources);
+      expect(config.trackedAuthorityArns.filter((arn) => !readable.includes(arn))).toEqual([]);
       // The scan reconciles the bundle the workflow publishes: the same object and secret.
       const workflowLinks = one("sst:aws:Workflow").args.link as {
         name: string;

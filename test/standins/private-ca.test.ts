@@ -421,6 +421,23 @@ describe("GetCertificateAuthorityCertificate", () => {
     expect(rootOut.Certificate).toBe(root.certificatePem.trim());
     expect(rootOut.CertificateChain).toBeUndefined();
   });
+
+  it("[acm-pca.access-denied] a CA the caller may no longer use answers AccessDeniedException; other CAs still answer", async () => {
+    const denied = standins.privateCa.addAuthority(await createSubordinateCa(root, { name: "CN=Denied CA" }));
+    const read = (arn: string) =>
+      pca.send(new GetCertificateAuthorityCertificateCommand({ CertificateAuthorityArn: arn }));
+    expect((await read(denied)).Certificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+
+    standins.privateCa.denyAccess(denied);
+    await expect(read(denied)).rejects.toMatchObject({
+      name: "AccessDeniedException",
+      message: expect.stringContaining("acm-pca:GetCertificateAuthorityCertificate"),
+    });
+    await expect(
+      pca.send(new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: denied })),
+    ).rejects.toMatchObject({ name: "AccessDeniedException" });
+    expect((await read(authorityArn)).Certificate).toBe(issuing.certificatePem.trim());
+  });
 });
 
 describe("RevokeCertificate", () => {

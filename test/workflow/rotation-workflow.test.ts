@@ -221,6 +221,62 @@ describe("a healthy rotation", () => {
   });
 });
 
+describe("a replacement its CA's chain caps (issue 13)", () => {
+  it("is issued for the days the chain has left, and subscribers are told: plan a CA migration", async () => {
+    // The issuing CA's certificate has about 1,824 days left (standins/pki.ts); 2,000 are asked for.
+    const f = await fleet({ distributions: 1, settings: { validityDays: 2_000, bakeSeconds: 0 } });
+    const { result } = await rotate(f);
+
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    const caNotAfter = new Date(new X509Certificate(f.newIssuer.certificatePem).validTo);
+    const grantedDays = Math.floor((caNotAfter.getTime() - Date.now()) / 86_400_000);
+    const messages = f.standins.sns.messages(f.topicArn);
+    expect(messages.map((m) => m.attributes.event)).toEqual([
+      "rotation-started",
+      "validity-capped",
+      "trust-published",
+      "wave-completed",
+      "rotation-completed",
+    ]);
+    const capped = messages[1]!;
+    expect(capped.attributes).toEqual({
+      event: "validity-capped",
+      severity: "warning",
+      certificateArn: f.oldCertificateArn,
+    });
+    expect(capped.subject).toMatch(/^\[mtls-rotator\] certificate validity capped by its CA: /);
+    const body = JSON.parse(capped.message);
+    expect(body).toMatchObject({
+      rotationId: f.input().rotationId,
+      requestedDays: 2_000,
+      authorityArn: f.authorityArn,
+      caCertificate: { subject: "CN=Acme Origin Client CA 1, O=Acme", notAfter: caNotAfter.toISOString() },
+      advice: expect.stringMatching(/^plan a CA migration/),
+    });
+    // Whole days left before the CA's notAfter when the step ran (a day's boundary may pass during the test).
+    expect(body.grantedDays).toBeGreaterThanOrEqual(grantedDays - 1);
+    expect(body.grantedDays).toBeLessThanOrEqual(grantedDays);
+    expect(capped.message).not.toContain("BEGIN CERTIFICATE");
+    // The certificate issued ends before its CA's does.
+    const issued = (await f.store.history(f.input().rotationId)).find((e) => e.type === "issued");
+    expect(Date.parse((issued as { notAfter: string }).notAfter)).toBeLessThanOrEqual(caNotAfter.getTime());
+    await expectNoKeyLeak(f, result);
+  });
+
+  it("one the chain does not cap sends no validity-capped notification", async () => {
+    const f = await fleet({ distributions: 1, settings: { validityDays: 90, bakeSeconds: 0 } });
+    const { result } = await rotate(f);
+    expect(result.getStatus()).toBe("SUCCEEDED");
+    expect(f.standins.sns.messages(f.topicArn).map((m) => m.attributes.event)).toEqual([
+      "rotation-started",
+      "trust-published",
+      "wave-completed",
+      "rotation-completed",
+    ]);
+    expect(result.getOperations().map((op) => op.getName())).not.toContain("notify:validity-capped");
+  });
+});
+
 describe("the scan's listing handed to the rotation (core/presented-by.ts)", () => {
   const listing = (ids: string[], listedAt: Date) => ({
     presentedBy: {

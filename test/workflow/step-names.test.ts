@@ -8,6 +8,8 @@
  * The issue phase's pacing waits (`issue:pace:pca:wait`, `issue:pace:import:wait`) are taken only when the
  * account's slot is more than about two seconds away (functions/core/pacing.ts waitForSlot): one path below.
  * An import ACM throttled takes the next slot (`issue:pace:import:<slot>`, `issue:import:<slot>`): another.
+ * A replacement its CA's chain caps tells subscribers right after `issue:request` (`notify:validity-capped`,
+ * taken from that step's checkpointed result, so a replay takes it exactly when the first run did): a third.
  *
  * A trail entry is `<TYPE> <name>`, with distribution ids as d0, d1, ... (wave order). A polling loop
  * (`preflight:<n>`, `wave:<w>:deploy:<n>`, `rollback:deploy:<n>`, `gate:<w>:metrics:<n>`, each followed by a
@@ -201,6 +203,14 @@ const approval = (w: number) => [
   `CALLBACK approval:${w}`,
   `STEP approval:${w}:open`,
   `STEP approval:${w}:close`,
+];
+
+/** After issuance, a single distribution's rotation without a bake window: trust, preflight, its wave, the end. */
+const ONE_UNBAKED_WAVE_AFTER_ISSUE = [
+  ...TRUST,
+  ...PREFLIGHT,
+  ...passedWave(0, "d0", { bake: false }),
+  ...FINALIZE,
 ];
 
 /** Every trail seen, for the catalogue of patterns at the end. */
@@ -484,10 +494,7 @@ describe("the operations a rotation checkpoints, by path", () => {
         "WAIT issue:pace:import:wait",
         "STEP issue:import",
         "STEP issue:complete",
-        ...TRUST,
-        ...PREFLIGHT,
-        ...passedWave(0, "d0", { bake: false }),
-        ...FINALIZE,
+        ...ONE_UNBAKED_WAVE_AFTER_ISSUE,
       ],
     );
     expect(result.getStatus()).toBe("SUCCEEDED");
@@ -523,10 +530,7 @@ describe("the operations a rotation checkpoints, by path", () => {
           "STEP issue:pace:import:2",
           "STEP issue:import:2",
           "STEP issue:complete",
-          ...TRUST,
-          ...PREFLIGHT,
-          ...passedWave(0, "d0", { bake: false }),
-          ...FINALIZE,
+          ...ONE_UNBAKED_WAVE_AFTER_ISSUE,
         ],
       );
       expect(result.getStatus()).toBe("SUCCEEDED");
@@ -539,6 +543,26 @@ describe("the operations a rotation checkpoints, by path", () => {
       expect(first?.getOperationData()?.StepDetails?.Attempt).toBe(attempts);
     },
   );
+
+  it("a replacement its CA's chain caps: subscribers are told right after the request, from its result", async () => {
+    // The issuing CA's certificate has about 1,824 days left; 2,000 are asked for (issue 13).
+    const result = await expectTrail(
+      { fleet: { distributions: 1, settings: { bakeSeconds: 0, validityDays: 2_000 } } },
+      [
+        ...START,
+        ...CLAIM,
+        "STEP issue:key",
+        "STEP issue:pace:pca",
+        "STEP issue:request",
+        "STEP notify:validity-capped",
+        "STEP issue:pace:import",
+        "STEP issue:import",
+        "STEP issue:complete",
+        ...ONE_UNBAKED_WAVE_AFTER_ISSUE,
+      ],
+    );
+    expect(result.getStatus()).toBe("SUCCEEDED");
+  });
 });
 
 describe("the catalogue of names", () => {
@@ -595,6 +619,7 @@ describe("the catalogue of names", () => {
       "WAIT issue:pace:import:wait",
       "STEP issue:pace:import:<slot>",
       "STEP issue:import:<slot>",
+      "STEP notify:validity-capped",
     ]);
   });
 });

@@ -2,7 +2,8 @@
  * Issue: a key and CSR, the Private CA certificate, the certificate imported into ACM with its staged
  * credential (AWSPENDING in the issuance secret). Each phase of issuance is idempotent. The Private CA
  * request and the ACM import each take an account-wide slot first (issue:pace:pca, issue:pace:import, with a
- * durable wait `<name>:wait` when the slot is more than about two seconds away).
+ * durable wait `<name>:wait` when the slot is more than about two seconds away). A certificate issued for
+ * fewer days than asked (its CA's chain expires sooner) is told to subscribers (`notify:validity-capped`).
  *
  * An import ACM throttles anyway (a call that left late, from a Lambda environment that resumed slowly, and
  * met the next slot's call within ACM's second) is not retried at once, where it would land in a third
@@ -14,6 +15,7 @@
 import { X509Certificate } from "node:crypto";
 import { AdapterError, ImportThrottledError } from "../../adapters/errors.ts";
 import { factsOf } from "../../core/certificate.ts";
+import { CA_MIGRATION_ADVICE, NotificationEvent } from "../../core/notifications.ts";
 import type { PacedOperation } from "../../core/pacing.ts";
 import { sleepBeforeCall, waitForSlot } from "../../core/pacing.ts";
 import { RotationReason } from "../../core/rotation.ts";
@@ -91,7 +93,7 @@ export async function issue(r: Rotation): Promise<Stop | undefined> {
   try {
     await r.act("issue:key", () => prepareKey(deps.issuance, issuance));
     const pca = await reachSlot(r, "issue:pace:pca", "pca-issue");
-    const { privateCaCertificateArn } = await r.act("issue:request", async () => {
+    const { privateCaCertificateArn, validityCapped } = await r.act("issue:request", async () => {
       await untilSlot(r, pca.slotMs);
       const requested = await requestCertificate(deps.issuance, issuance);
       await releaseSlot(r, "pca-issue");
@@ -104,6 +106,16 @@ export async function issue(r: Rotation): Promise<Stop | undefined> {
       );
       return requested;
     });
+    // Fewer days than asked: the CA's chain expires sooner, and the next rotations will be capped harder.
+    // From the step's checkpointed result, so a replay takes this step exactly when the first run did.
+    if (validityCapped)
+      await r.notify("validity-capped", NotificationEvent.ValidityCapped, {
+        requestedDays: issuance.validityDays,
+        grantedDays: validityCapped.days,
+        authorityArn: issuance.authorityArn,
+        caCertificate: { subject: validityCapped.subject, notAfter: validityCapped.notAfter },
+        advice: CA_MIGRATION_ADVICE,
+      });
     const issued = await importInSlot(r, issuance, privateCaCertificateArn);
     await r.record("issue:complete", async () => ({ type: "issued", at: r.at(), ...issued }));
   } catch (error) {
