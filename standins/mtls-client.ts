@@ -17,12 +17,15 @@ export interface MtlsRequestOptions {
   port: number;
   /** Where to connect (default `127.0.0.1`). */
   host?: string;
-  /** Client leaf certificate (PEM). */
-  certificatePem: string;
+  /**
+   * Client leaf certificate (PEM). Undefined only for a request that presents no certificate on purpose (a
+   * viewer without one, for servers that ask but do not insist).
+   */
+  certificatePem: string | undefined;
   /** Intermediate CA certificates sent after the leaf (PEM, may be several), if any. */
   chainPem?: string;
-  /** Private key of the client leaf (PEM). */
-  privateKeyPem: string;
+  /** Private key of the client leaf (PEM); undefined with `certificatePem`. */
+  privateKeyPem: string | undefined;
   /** Trust anchor(s) for verifying the SERVER certificate (PEM). The server is always verified. */
   caPem: string;
   /** SNI and the name the server certificate must match (default `localhost`). */
@@ -31,6 +34,8 @@ export interface MtlsRequestOptions {
   path?: string;
   /** Deadline for the whole request, connection to last body byte (default 5000 ms). */
   timeoutMs?: number;
+  /** Request headers besides `Connection: close`. */
+  headers?: Record<string, string>;
 }
 
 /** The request's deadline (`timeoutMs`) passed before the response ended. */
@@ -73,12 +78,15 @@ export function mtlsRequest(options: MtlsRequestOptions): Promise<MtlsResponse> 
         method: "GET",
         servername: options.servername ?? "localhost",
         // Leaf first, then the chain: Node hands the whole PEM list to OpenSSL as the certificate chain.
-        cert: options.chainPem ? joinPem(options.certificatePem, options.chainPem) : options.certificatePem,
+        cert:
+          options.chainPem && options.certificatePem
+            ? joinPem(options.certificatePem, options.chainPem)
+            : options.certificatePem,
         key: options.privateKeyPem,
         ca: options.caPem,
         rejectUnauthorized: true,
         agent: false,
-        headers: { connection: "close" },
+        headers: { ...options.headers, connection: "close" },
       },
       (res) => {
         const tlsProtocol = (res.socket as TLSSocket).getProtocol?.() ?? null;
