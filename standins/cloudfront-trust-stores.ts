@@ -25,14 +25,22 @@
  *   InvalidTagging; an ARN that names no trust store -> 404 NoSuchResource (tagging of other resource kinds
  *   is not served: 501 NotImplemented).
  */
-import { randomBytes, randomInt } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { type BundleStore, EMPTY_BUNDLE_STORE, inspectCaBundle } from "./ca-bundle.ts";
-import { ACCOUNT_ID, AwsError, escapeXml, type StandinRequest, type StandinResponse } from "./protocol.ts";
-import { parseXml, type XmlElement, XmlSyntaxError } from "./xml.ts";
-
-const API_VERSION = "2020-05-31";
-const XMLNS = `http://cloudfront.amazonaws.com/doc/${API_VERSION}/`;
-const XML_PROLOG = `<?xml version="1.0" encoding="UTF-8"?>`;
+import {
+  API_VERSION,
+  checkIfMatch,
+  childOf,
+  element,
+  listMaxItems,
+  newEtag,
+  pageAfter,
+  readDocument,
+  XML_PROLOG,
+  XMLNS,
+} from "./cloudfront-xml.ts";
+import { ACCOUNT_ID, AwsError, type StandinRequest, type StandinResponse } from "./protocol.ts";
+import type { XmlElement } from "./xml.ts";
 
 /** Quotas and bundle limits of CloudFront trust stores (aws-facts.md). */
 export const MAX_TRUST_STORES = 20;
@@ -116,6 +124,11 @@ export class CloudFrontTrustStores {
   /** Ids of every trust store, sorted as ListTrustStores pages through them. */
   ids(): string[] {
     return [...this.#stores.keys()].sort();
+  }
+
+  /** The id of the trust store an identifier (id or ARN) names; undefined when it names none. */
+  idOf(identifier: string): string | undefined {
+    return this.#lookup(identifier)?.id;
   }
 
   status(id: string): TrustStoreStatus {
@@ -239,17 +252,7 @@ export class CloudFrontTrustStores {
 
   #update(id: string, request: StandinRequest): StandinResponse {
     const store = this.#find(id);
-    const ifMatch = request.headers["if-match"];
-    if (typeof ifMatch !== "string" || ifMatch === "") {
-      throw new AwsError("InvalidIfMatchVersion", "The If-Match version is missing or not valid.");
-    }
-    if (ifMatch !== store.etag) {
-      throw new AwsError(
-        "PreconditionFailed",
-        "The precondition given in one or more of the request fields evaluated to false.",
-        412,
-      );
-    }
+    checkIfMatch(request.headers["if-match"], store.etag);
     if (request.body.trim() === "") {
       throw new AwsError("InvalidArgument", "CaCertificatesBundleSource is required.");
     }
@@ -269,16 +272,12 @@ export class CloudFrontTrustStores {
     const root =
       request.body.trim() === "" ? undefined : readDocument(request.body, "ListTrustStoresRequest");
     const marker = childOf(root, "Marker")?.text.trim() ?? "";
-    const maxItemsText = childOf(root, "MaxItems")?.text.trim();
-    const maxItems = maxItemsText === undefined ? 100 : Number(maxItemsText);
-    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 100) {
-      throw new AwsError("InvalidArgument", "MaxItems must be an integer between 1 and 100.");
-    }
-    const remaining = this.ids().filter((id) => id > marker);
-    const page = remaining.slice(0, maxItems).map((id) => this.#get(id));
+    const maxItems = listMaxItems(childOf(root, "MaxItems")?.text.trim());
+    const { page: ids, truncated } = pageAfter(this.ids(), marker, maxItems);
+    const page = ids.map((id) => this.#get(id));
     const last = page.at(-1);
     let body = `${XML_PROLOG}<ListTrustStoresResult xmlns="${XMLNS}">`;
-    if (remaining.length > page.length && last) body += element("NextMarker", last.id);
+    if (truncated && last) body += element("NextMarker", last.id);
     body += "<TrustStoreList>";
     for (const store of page) {
       const status = this.#statusOf(store);
@@ -376,10 +375,13 @@ export class CloudFrontTrustStores {
 
   /** By id or ARN, as GetTrustStore's Identifier. */
   #find(identifier: string): StoredTrustStore {
-    const store =
-      this.#stores.get(identifier) ?? [...this.#stores.values()].find((s) => s.arn === identifier);
+    const store = this.#lookup(identifier);
     if (!store) throw new AwsError("EntityNotFound", `The trust store ${identifier} does not exist.`, 404);
     return store;
+  }
+
+  #lookup(identifier: string): StoredTrustStore | undefined {
+    return this.#stores.get(identifier) ?? [...this.#stores.values()].find((s) => s.arn === identifier);
   }
 
   #resource(request: StandinRequest): StoredTrustStore {
@@ -444,21 +446,6 @@ function failureOf(inspection: ReturnType<typeof inspectCaBundle>): string | und
 
 // ---- request documents -----------------------------------------------------------------------------------
 
-function readDocument(body: string, rootName: string): XmlElement {
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch (error) {
-    if (error instanceof XmlSyntaxError)
-      throw new AwsError("MalformedInput", `Malformed XML: ${error.message}`);
-    throw error;
-  }
-  if (root.localName !== rootName) {
-    throw new AwsError("MalformedInput", `Unexpected root element ${root.name}; expected ${rootName}.`);
-  }
-  return root;
-}
-
 const REGION = /^[a-z]{2}-[a-z]+-\d$/;
 
 function readLocation(source: XmlElement): RequestedLocation {
@@ -516,23 +503,4 @@ function readBoolean(text: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === "") return fallback;
   if (value === "true" || value === "false") return value === "true";
   throw new AwsError("InvalidArgument", `'${value}' is not a boolean.`);
-}
-
-function childOf(parent: XmlElement | undefined, localName: string): XmlElement | undefined {
-  return parent?.children.find((c) => c.localName === localName);
-}
-
-function element(name: string, text: string): string {
-  return `<${name}>${escapeXml(text)}</${name}>`;
-}
-
-const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-/** ETags in CloudFront's shape ("E" and 13 uppercase alphanumerics), never the previous one. */
-function newEtag(previous?: string): string {
-  for (;;) {
-    let etag = "E";
-    for (let i = 0; i < 13; i++) etag += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
-    if (etag !== previous) return etag;
-  }
 }

@@ -20,27 +20,46 @@
  * - Origin mTLS: at most 5 distinct certificate ARNs added or changed per request; every ARN must name an
  *   ACM certificate in us-east-1 with an RSA-2048 / P-256 key and the clientAuth EKU (400 InvalidArgument).
  * - Unknown distribution -> 404 NoSuchDistribution.
- * - Viewer-mTLS trust stores (Create/Get/Update/ListTrustStores, tagging): see cloudfront-trust-stores.ts.
+ * - Viewer mTLS (`ViewerMtlsConfig`, stored and served back verbatim like the rest): `passthrough` carries no
+ *   `TrustStoreConfig`; `required` (the default when `Mode` is left out) and `optional` need one naming an
+ *   existing trust store; at most 25 distributions per trust store. Each refusal is 400 InvalidArgument
+ *   (assumed code). ListDistributionsByTrustStore pages through the distributions a trust store serves.
+ * - Every cache behaviour's `OriginRequestPolicyId` must name an existing policy, managed or custom (404
+ *   NoSuchOriginRequestPolicy).
+ * - Viewer-mTLS trust stores (Create/Get/Update/ListTrustStores, tagging): see cloudfront-trust-stores.ts;
+ *   origin request policies: see cloudfront-origin-request-policies.ts.
  *
- * Edge view (plain methods, for end-to-end tests whose "edge" calls origins with real mTLS): like CloudFront,
- * the edge keeps serving the last configuration that finished deploying until the newest one has deployed.
+ * Edge view (plain methods, for end-to-end tests whose "edge" calls origins with real mTLS, and for the viewer
+ * edge): like CloudFront, the edge keeps serving the last configuration that finished deploying until the
+ * newest one has deployed.
  */
-import { randomInt } from "node:crypto";
 import type { BundleStore } from "./ca-bundle.ts";
+import { CloudFrontOriginRequestPolicies } from "./cloudfront-origin-request-policies.ts";
 import { CloudFrontTrustStores } from "./cloudfront-trust-stores.ts";
+import {
+  API_VERSION,
+  checkIfMatch,
+  childOf,
+  element,
+  itemsOf,
+  listMaxItems,
+  newEtag,
+  pageAfter,
+  randomAlphanumeric,
+  readDocument,
+  requiredChild,
+  requiredText,
+  XML_PROLOG,
+  XMLNS,
+} from "./cloudfront-xml.ts";
 import {
   ACCOUNT_ID,
   AwsError,
-  escapeXml,
   type RestService,
   type StandinRequest,
   type StandinResponse,
 } from "./protocol.ts";
-import { parseXml, type XmlElement, XmlSyntaxError } from "./xml.ts";
-
-const API_VERSION = "2020-05-31";
-const XMLNS = `http://cloudfront.amazonaws.com/doc/${API_VERSION}/`;
-const XML_PROLOG = `<?xml version="1.0" encoding="UTF-8"?>`;
+import type { XmlElement } from "./xml.ts";
 
 /** At most this many distinct origin-mTLS certificate ARNs may be added or changed in one request. */
 export const MAX_CHANGED_MTLS_CERTIFICATES = 5;
@@ -59,6 +78,30 @@ export interface LiveOrigin {
   /** Origin-mTLS certificate ARN in the live configuration; undefined when the origin presents none. */
   presentedArn: string | undefined;
 }
+
+export type ViewerMtlsMode = "required" | "optional" | "passthrough";
+
+/** A distribution's `ViewerMtlsConfig`, as the stand-in reads it. */
+export interface ViewerMtls {
+  mode: ViewerMtlsMode;
+  /** `TrustStoreConfig.TrustStoreId`; undefined in passthrough mode. */
+  trustStoreId: string | undefined;
+  advertiseTrustStoreCaNames: boolean;
+  ignoreCertificateExpiry: boolean;
+}
+
+/** How the edge treats a viewer of a distribution (its live config): for the viewer edge. */
+export interface ViewerAccess {
+  /** Undefined when the distribution does not ask viewers for certificates. */
+  viewerMtls: ViewerMtls | undefined;
+  /** The default cache behaviour's origin (or origin group) id. */
+  targetOriginId: string;
+  /** The default cache behaviour's origin request policy; undefined when it names none. */
+  originRequestPolicyId: string | undefined;
+}
+
+/** At most this many distributions may use one trust store (CloudFront quota). */
+export const MAX_DISTRIBUTIONS_PER_TRUST_STORE = 25;
 
 /** What CloudFront needs to know about an ACM certificate (ACM DescribeCertificate names). */
 export interface CertificateFacts {
@@ -109,6 +152,8 @@ interface StoredDistribution {
 
 /** The REST routes this stand-in serves: /distribution, /distribution/{Id}, /distribution/{Id}/config. */
 const DISTRIBUTION_PATH = new RegExp(`^/${API_VERSION}/distribution(?:/([^/]+)(/config)?)?$`);
+const BY_TRUST_STORE_PATH = `/${API_VERSION}/distributionsByTrustStore`;
+const LIST_QUERY = new Set(["Marker", "MaxItems"]);
 
 export class CloudFrontStandin implements RestService {
   readonly service = "cloudfront";
@@ -118,6 +163,8 @@ export class CloudFrontStandin implements RestService {
   readonly #now: () => number;
   /** Viewer-mTLS trust stores (standins/cloudfront-trust-stores.ts), served on the same endpoint. */
   readonly trustStores: CloudFrontTrustStores;
+  /** Origin request policies (standins/cloudfront-origin-request-policies.ts), served on the same endpoint. */
+  readonly originRequestPolicies: CloudFrontOriginRequestPolicies;
 
   constructor(options: CloudFrontStandinOptions = {}) {
     this.#certificates = options.certificates ?? { describe: () => undefined };
@@ -128,6 +175,7 @@ export class CloudFrontStandin implements RestService {
       delayMs: options.trustStoreDelayMs,
       now: this.#now,
     });
+    this.originRequestPolicies = new CloudFrontOriginRequestPolicies({ now: this.#now });
   }
 
   // ---- plain methods for other stand-ins and tests ------------------------------------------------------
@@ -198,6 +246,23 @@ export class CloudFrontStandin implements RestService {
     }));
   }
 
+  /**
+   * How the edge treats viewers of the distribution right now (from the live config, see
+   * presentedCertificateArn); undefined while nothing has deployed.
+   */
+  viewerAccessOf(distributionId: string): ViewerAccess | undefined {
+    const live = this.#liveConfig(this.#get(distributionId));
+    const defaultBehaviour = live?.cacheBehaviours[0];
+    return (
+      live &&
+      defaultBehaviour && {
+        viewerMtls: live.viewerMtls && { ...live.viewerMtls },
+        targetOriginId: defaultBehaviour.targetOriginId,
+        originRequestPolicyId: defaultBehaviour.originRequestPolicyId,
+      }
+    );
+  }
+
   /** Ids of every distribution, sorted as ListDistributions pages through them. */
   ids(): string[] {
     return [...this.#distributions.keys()].sort();
@@ -206,11 +271,16 @@ export class CloudFrontStandin implements RestService {
   // ---- RestService ---------------------------------------------------------------------------------------
 
   operationFor(request: StandinRequest): string | undefined {
+    if (request.path === BY_TRUST_STORE_PATH) {
+      return request.method === "GET" ? "ListDistributionsByTrustStore" : undefined;
+    }
     const match = DISTRIBUTION_PATH.exec(request.path);
-    if (!match) return this.trustStores.operationFor(request);
+    if (!match) {
+      return this.trustStores.operationFor(request) ?? this.originRequestPolicies.operationFor(request);
+    }
     const [, id, config] = match;
     // Sibling operations on the same paths (CreateDistributionWithTags, ...) are not served.
-    if ([...request.query.keys()].some((k) => k !== "Marker" && k !== "MaxItems")) return undefined;
+    if ([...request.query.keys()].some((k) => !LIST_QUERY.has(k))) return undefined;
     if (id === undefined) {
       if (request.method === "POST") return "CreateDistribution";
       if (request.method === "GET") return "ListDistributions";
@@ -226,6 +296,9 @@ export class CloudFrontStandin implements RestService {
 
   handle(operation: string, request: StandinRequest): StandinResponse {
     if (this.trustStores.serves(operation)) return this.trustStores.handle(operation, request);
+    if (this.originRequestPolicies.serves(operation)) {
+      return this.originRequestPolicies.handle(operation, request);
+    }
     const id = DISTRIBUTION_PATH.exec(request.path)?.[1];
     const distributionId = id === undefined ? "" : decodeURIComponent(id);
     switch (operation) {
@@ -233,6 +306,8 @@ export class CloudFrontStandin implements RestService {
         return this.#create(request);
       case "ListDistributions":
         return this.#list(request);
+      case "ListDistributionsByTrustStore":
+        return this.#listByTrustStore(request);
       case "GetDistribution":
         return this.#getDistribution(distributionId);
       case "GetDistributionConfig":
@@ -264,6 +339,8 @@ export class CloudFrontStandin implements RestService {
     }
 
     this.#checkOrigins(config, undefined);
+    this.#checkViewerMtls(config, undefined);
+    this.#checkOriginRequestPolicies(config);
     const distribution: StoredDistribution = {
       id: this.#newId(),
       etag: newEtag(),
@@ -291,25 +368,14 @@ export class CloudFrontStandin implements RestService {
 
   #update(id: string, request: StandinRequest): StandinResponse {
     const distribution = this.#get(id);
-    const ifMatch = request.headers["if-match"];
-    if (typeof ifMatch !== "string" || ifMatch === "") {
-      throw new AwsError(
-        "InvalidIfMatchVersion",
-        "The If-Match version is missing or not valid for the resource.",
-      );
-    }
-    if (ifMatch !== distribution.etag) {
-      throw new AwsError(
-        "PreconditionFailed",
-        "The precondition given in one or more of the request fields evaluated to false.",
-        412,
-      );
-    }
+    checkIfMatch(request.headers["if-match"], distribution.etag);
     const { xml, config } = readConfig(request.body);
     if (config.callerReference !== distribution.config.callerReference) {
       throw new AwsError("IllegalUpdate", "Origin and CallerReference cannot be updated.");
     }
     this.#checkOrigins(config, distribution.config);
+    this.#checkViewerMtls(config, distribution.id);
+    this.#checkOriginRequestPolicies(config);
 
     // What the edge serves until this write deploys (a write on top of an undeployed one keeps the older).
     distribution.deployedBefore = this.#liveConfig(distribution);
@@ -321,19 +387,29 @@ export class CloudFrontStandin implements RestService {
   }
 
   #list(request: StandinRequest): StandinResponse {
-    const marker = request.query.get("Marker") ?? "";
-    const maxItemsText = request.query.get("MaxItems");
-    // [cloudfront.list-page-size] The model does not bound MaxItems; CloudFront's older API references give
-    // 100 as maximum and default, so the stand-in refuses more (assumed: if CloudFront allowed more, the
-    // service would only page more often than it must).
-    const maxItems = maxItemsText === null ? 100 : Number(maxItemsText);
-    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 100) {
-      throw new AwsError("InvalidArgument", "MaxItems must be an integer between 1 and 100.");
+    return this.#distributionList(this.ids(), request);
+  }
+
+  /**
+   * The distributions whose latest config names the trust store (by id or ARN), paged like ListDistributions.
+   * An unknown trust store is 404 EntityNotFound (assumed code, one the operation declares).
+   */
+  #listByTrustStore(request: StandinRequest): StandinResponse {
+    const identifier = request.query.get("TrustStoreIdentifier") ?? "";
+    const trustStoreId = this.trustStores.idOf(identifier);
+    if (trustStoreId === undefined) {
+      throw new AwsError("EntityNotFound", `The trust store ${identifier} does not exist.`, 404);
     }
+    return this.#distributionList(this.#idsUsingTrustStore(trustStoreId), request);
+  }
+
+  /** A DistributionList page of `ids` (sorted) by the request's Marker and MaxItems. */
+  #distributionList(ids: string[], request: StandinRequest): StandinResponse {
+    const marker = request.query.get("Marker") ?? "";
+    const maxItems = listMaxItems(request.query.get("MaxItems"));
     // Pages run in id order; a marker is the id of the last distribution of the previous page.
-    const remaining = this.ids().filter((id) => id > marker);
-    const page = remaining.slice(0, maxItems).map((id) => this.#get(id));
-    const truncated = remaining.length > page.length;
+    const { page: pageIds, truncated } = pageAfter(ids, marker, maxItems);
+    const page = pageIds.map((id) => this.#get(id));
     const lastOnPage = page.at(-1);
 
     let body = `${XML_PROLOG}<DistributionList xmlns="${XMLNS}">`;
@@ -349,6 +425,48 @@ export class CloudFrontStandin implements RestService {
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------
+
+  /** Ids (sorted) of the distributions whose latest config uses the trust store. */
+  #idsUsingTrustStore(trustStoreId: string): string[] {
+    return this.ids().filter((id) => this.#get(id).config.viewerMtls?.trustStoreId === trustStoreId);
+  }
+
+  /**
+   * Viewer-mTLS rules that need the account's state: the trust store must exist, and may serve at most
+   * MAX_DISTRIBUTIONS_PER_TRUST_STORE distributions (`self`, the distribution being updated, not counted
+   * twice). The rules that need only the document are in readViewerMtls.
+   */
+  #checkViewerMtls(config: InspectedConfig, self: string | undefined): void {
+    const trustStoreId = config.viewerMtls?.trustStoreId;
+    if (trustStoreId === undefined) return;
+    if (!this.trustStores.ids().includes(trustStoreId)) {
+      throw new AwsError(
+        "InvalidArgument",
+        `ViewerMtlsConfig.TrustStoreConfig.TrustStoreId '${trustStoreId}' names no trust store of this account.`,
+      );
+    }
+    const others = this.#idsUsingTrustStore(trustStoreId).filter((id) => id !== self);
+    if (others.length >= MAX_DISTRIBUTIONS_PER_TRUST_STORE) {
+      throw new AwsError(
+        "InvalidArgument",
+        `Trust store ${trustStoreId} already serves ${others.length} distributions, the most one trust store may serve.`,
+      );
+    }
+  }
+
+  /** Every cache behaviour's origin request policy must exist (managed or custom). */
+  #checkOriginRequestPolicies(config: InspectedConfig): void {
+    for (const behaviour of config.cacheBehaviours) {
+      const policyId = behaviour.originRequestPolicyId;
+      if (policyId !== undefined && !this.originRequestPolicies.has(policyId)) {
+        throw new AwsError(
+          "NoSuchOriginRequestPolicy",
+          `The origin request policy ${policyId} of cache behaviour '${behaviour.pathPattern ?? "default"}' does not exist.`,
+          404,
+        );
+      }
+    }
+  }
 
   #get(id: string): StoredDistribution {
     const distribution = this.#distributions.get(id);
@@ -509,6 +627,13 @@ interface InspectedConfig {
   members: Map<string, string>;
   callerReference: string;
   origins: Array<{ id: string; domainName: string; httpsPort: number; certificateArn: string | undefined }>;
+  viewerMtls: ViewerMtls | undefined;
+  /** The default cache behaviour first (no path pattern), then CacheBehaviors in order. */
+  cacheBehaviours: Array<{
+    pathPattern: string | undefined;
+    targetOriginId: string;
+    originRequestPolicyId: string | undefined;
+  }>;
 }
 
 /** Members CloudFront requires in every Create/UpdateDistribution (all others are optional). */
@@ -517,20 +642,7 @@ const REQUIRED_MEMBERS = ["CallerReference", "Origins", "DefaultCacheBehavior", 
 /** Parses and checks a request's DistributionConfig; returns the root element verbatim and what it says. */
 function readConfig(body: string): { xml: string; config: InspectedConfig } {
   if (body.trim() === "") throw new AwsError("MissingBody", "This operation requires a body.");
-  let root: XmlElement;
-  try {
-    root = parseXml(body);
-  } catch (error) {
-    if (error instanceof XmlSyntaxError)
-      throw new AwsError("MalformedInput", `Malformed XML: ${error.message}`);
-    throw error;
-  }
-  if (root.localName !== "DistributionConfig") {
-    throw new AwsError(
-      "MalformedInput",
-      `Unexpected root element ${root.name}; expected DistributionConfig.`,
-    );
-  }
+  const root = readDocument(body, "DistributionConfig");
 
   const members = new Map<string, string>();
   for (const child of root.children) {
@@ -566,7 +678,8 @@ function readConfig(body: string): { xml: string; config: InspectedConfig } {
   for (const group of itemsOf(childOf(root, "OriginGroups"), "OriginGroups")) {
     targets.add(requiredText(group, "Id"));
   }
-  const defaultTarget = requiredText(requiredChild(root, "DefaultCacheBehavior"), "TargetOriginId");
+  const defaultBehaviour = requiredChild(root, "DefaultCacheBehavior");
+  const defaultTarget = requiredText(defaultBehaviour, "TargetOriginId");
   if (!targets.has(defaultTarget)) {
     throw new AwsError(
       "NoSuchOrigin",
@@ -574,8 +687,80 @@ function readConfig(body: string): { xml: string; config: InspectedConfig } {
       404,
     );
   }
+  const cacheBehaviours = [
+    readCacheBehaviour(defaultBehaviour, undefined),
+    ...itemsOf(childOf(root, "CacheBehaviors"), "CacheBehaviors").map((b) =>
+      readCacheBehaviour(b, requiredText(b, "PathPattern")),
+    ),
+  ];
 
-  return { xml: root.raw, config: { inner: root.inner, members, callerReference, origins } };
+  return {
+    xml: root.raw,
+    config: {
+      inner: root.inner,
+      members,
+      callerReference,
+      origins,
+      viewerMtls: readViewerMtls(childOf(root, "ViewerMtlsConfig")),
+      cacheBehaviours,
+    },
+  };
+}
+
+function readCacheBehaviour(
+  behaviour: XmlElement,
+  pathPattern: string | undefined,
+): InspectedConfig["cacheBehaviours"][number] {
+  // An empty OriginRequestPolicyId, as some configs carry for "none", names no policy.
+  const policyId = childOf(behaviour, "OriginRequestPolicyId")?.text.trim();
+  return {
+    pathPattern,
+    targetOriginId: requiredText(behaviour, "TargetOriginId"),
+    originRequestPolicyId: policyId === "" ? undefined : policyId,
+  };
+}
+
+const VIEWER_MTLS_MODES: readonly string[] = ["required", "optional", "passthrough"];
+
+/**
+ * ViewerMtlsConfig: the mode (required when left out: "Required mode is the default", mtls-authentication) and
+ * its trust store. Passthrough validates nothing at the edge and so takes no trust store; required and
+ * optional validate against one and so need it. Each refusal is 400 InvalidArgument (assumed code).
+ */
+function readViewerMtls(config: XmlElement | undefined): ViewerMtls | undefined {
+  if (!config) return undefined;
+  const modeText = childOf(config, "Mode")?.text.trim() ?? "";
+  const mode = modeText === "" ? "required" : modeText;
+  if (!VIEWER_MTLS_MODES.includes(mode)) {
+    throw new AwsError("InvalidArgument", `ViewerMtlsConfig.Mode '${mode}' is not valid.`);
+  }
+  const trustStore = childOf(config, "TrustStoreConfig");
+  if (mode === "passthrough" && trustStore) {
+    throw new AwsError(
+      "InvalidArgument",
+      "ViewerMtlsConfig in passthrough mode cannot have a TrustStoreConfig: the origin validates the viewer's certificate.",
+    );
+  }
+  if (mode !== "passthrough" && !trustStore) {
+    throw new AwsError(
+      "InvalidArgument",
+      `ViewerMtlsConfig in ${mode} mode needs a TrustStoreConfig naming the trust store that validates viewers.`,
+    );
+  }
+  const trustStoreId = trustStore && requiredText(trustStore, "TrustStoreId");
+  if (trustStoreId === "") {
+    throw new AwsError(
+      "InvalidArgument",
+      "ViewerMtlsConfig.TrustStoreConfig.TrustStoreId must not be empty.",
+    );
+  }
+  const flag = (name: string) => childOf(trustStore, name)?.text.trim() === "true";
+  return {
+    mode: mode as ViewerMtlsMode,
+    trustStoreId,
+    advertiseTrustStoreCaNames: flag("AdvertiseTrustStoreCaNames"),
+    ignoreCertificateExpiry: flag("IgnoreCertificateExpiry"),
+  };
 }
 
 function readOrigins(originsElement: XmlElement): InspectedConfig["origins"] {
@@ -607,68 +792,13 @@ function readOrigins(originsElement: XmlElement): InspectedConfig["origins"] {
   return origins;
 }
 
-/** The items of a CloudFront list (`<Quantity>` + `<Items>`), checking that the two agree. */
-function itemsOf(list: XmlElement | undefined, path: string): XmlElement[] {
-  if (!list) return [];
-  const quantityText = requiredText(list, "Quantity");
-  const quantity = Number(quantityText);
-  if (!Number.isInteger(quantity) || quantity < 0) {
-    throw new AwsError(
-      "MalformedInput",
-      `${path}.Quantity must be a non-negative integer, not '${quantityText}'.`,
-    );
-  }
-  const items = childOf(list, "Items")?.children ?? [];
-  if (items.length !== quantity) {
-    throw new AwsError(
-      "InconsistentQuantities",
-      `The value of ${path}.Quantity (${quantity}) and the size of ${path}.Items (${items.length}) don't match.`,
-    );
-  }
-  return items;
-}
-
-function childOf(parent: XmlElement | undefined, localName: string): XmlElement | undefined {
-  return parent?.children.find((c) => c.localName === localName);
-}
-
-function requiredChild(parent: XmlElement, localName: string): XmlElement {
-  const child = childOf(parent, localName);
-  if (!child)
-    throw new AwsError("MalformedInput", `Missing required element ${parent.localName}.${localName}.`);
-  return child;
-}
-
-function requiredText(parent: XmlElement, localName: string): string {
-  return requiredChild(parent, localName).text.trim();
-}
-
 // ---- small helpers ---------------------------------------------------------------------------------------
-
-function element(name: string, text: string): string {
-  return `<${name}>${escapeXml(text)}</${name}>`;
-}
 
 function arnOf(id: string): string {
   return `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${id}`;
 }
 
-function domainNameOf(id: string): string {
+/** The domain name CloudFront gives a distribution (and that viewers connect to). */
+export function domainNameOf(id: string): string {
   return `${id.toLowerCase()}.cloudfront.net`;
-}
-
-const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-function randomAlphanumeric(length: number): string {
-  let out = "";
-  for (let i = 0; i < length; i++) out += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
-  return out;
-}
-
-/** CloudFront ETags look like distribution ids: "E" and 13 uppercase alphanumerics; never the previous one. */
-function newEtag(previous?: string): string {
-  for (;;) {
-    const etag = `E${randomAlphanumeric(13)}`;
-    if (etag !== previous) return etag;
-  }
 }

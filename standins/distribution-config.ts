@@ -8,7 +8,12 @@
  * round trip through UpdateDistribution shows whether anything besides the certificate ARN moved.
  */
 import { randomUUID } from "node:crypto";
-import type { CustomOriginConfig, DistributionConfig, Origin } from "@aws-sdk/client-cloudfront";
+import type {
+  CustomOriginConfig,
+  DistributionConfig,
+  Origin,
+  OriginRequestPolicyConfig,
+} from "@aws-sdk/client-cloudfront";
 
 export const TEST_ACCOUNT_ID = "111122223333";
 
@@ -170,4 +175,21 @@ export function originCertificatesOf(config: DistributionConfig): Record<string,
       out[origin.Id] = origin.CustomOriginConfig?.OriginMtlsConfig?.ClientCertificateArn;
   }
   return out;
+}
+
+/**
+ * An origin request policy for a passthrough viewer-mTLS distribution: it forwards the viewer's certificate
+ * (`Client-Cert`, `Client-Cert-Chain`, which CloudFront makes and sends only when listed) and `X-Request-Id`.
+ */
+export function clientCertOriginRequestPolicy(name: string): OriginRequestPolicyConfig {
+  return {
+    Name: name,
+    Comment: "forwards the viewer certificate to the origin",
+    HeadersConfig: {
+      HeaderBehavior: "whitelist",
+      Headers: { Quantity: 3, Items: ["Client-Cert", "Client-Cert-Chain", "X-Request-Id"] },
+    },
+    CookiesConfig: { CookieBehavior: "none" },
+    QueryStringsConfig: { QueryStringBehavior: "none" },
+  };
 }

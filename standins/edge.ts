@@ -12,13 +12,17 @@
  * second (from `epochMs`).
  * Bounded: it stops on `stop()`, after `maxDurationMs`, or after `maxRequests`.
  */
+import {
+  type OriginOutcome,
+  type OriginReach,
+  RealDate,
+  requestOrigin,
+  TrafficLoops,
+} from "./edge-traffic.ts";
 import type { Standins } from "./index.ts";
-import { MtlsTimeoutError, mtlsRequest } from "./mtls-client.ts";
 
 /** What the edge reads and writes: the live CloudFront configuration, ACM's keys, CloudWatch. */
-export interface EdgeWorld {
-  cloudfront: Pick<Standins["cloudfront"], "originsOf">;
-  acm: Pick<Standins["acm"], "presentable">;
+export interface EdgeWorld extends OriginReach {
   cloudwatch: Pick<Standins["cloudwatch"], "record">;
 }
 
@@ -71,30 +75,21 @@ export interface EdgeSummary {
   origins: OriginTally[];
 }
 
-// Real time even when a test fakes Date (the durable runner's time skipping does).
-const RealDate = globalThis.Date;
-
 interface OriginState {
   tally: Omit<OriginTally, "perSecond">;
   seconds: Map<number, SecondTally>;
-  inFlight: number;
 }
-
-type Outcome = "ok" | "refused" | "timedOut";
 
 export class Edge {
   readonly #options: Required<Omit<EdgeOptions, "standins" | "distributionIds" | "serverCaPem">> &
     EdgeOptions;
   readonly #origins = new Map<string, OriginState>();
-  /** One loop per origin, by `<distribution id>/<origin id>`. */
-  readonly #loops = new Map<string, Promise<void>>();
-  readonly #open = new Set<Promise<void>>();
-  #stopped = false;
-  /** Waits in progress; `stop()` ends them. */
-  readonly #sleepers = new Set<() => void>();
-  #discovery: Promise<void> | undefined;
-  #requests = 0;
-  #started = 0;
+  readonly #traffic: TrafficLoops;
+  /** `send` for the traffic loops, whose keys are `<distribution id>/<origin id>`. */
+  readonly #sendByKey = (key: string) => {
+    const [distributionId = "", originId = ""] = key.split("/");
+    return this.#send(distributionId, originId);
+  };
 
   constructor(options: EdgeOptions) {
     this.#options = {
@@ -106,6 +101,12 @@ export class Edge {
       maxRequests: 200_000,
       ...options,
     };
+    this.#traffic = new TrafficLoops({
+      intervalMs: this.#options.intervalMs,
+      maxInFlight: this.#options.maxInFlightPerOrigin,
+      maxDurationMs: this.#options.maxDurationMs,
+      maxRequests: this.#options.maxRequests,
+    });
   }
 
   /**
@@ -113,38 +114,17 @@ export class Edge {
    * added later (each gets its loop too).
    */
   start(): void {
-    this.#started = RealDate.now();
-    this.#discovery = (async () => {
-      while (this.#running()) {
-        for (const distributionId of this.#options.distributionIds)
-          for (const origin of this.#options.standins.cloudfront.originsOf(distributionId)) {
-            const key = `${distributionId}/${origin.originId}`;
-            if (!this.#loops.has(key))
-              this.#loops.set(key, this.#originLoop(distributionId, origin.originId));
-          }
-        await this.#sleep(Math.max(this.#options.intervalMs, 250));
-      }
-    })();
+    this.#traffic.start(() => this.#originKeys(), this.#sendByKey);
   }
 
   /** One request to every origin now, all at once (tests use it to make sure traffic happened at a given moment). */
   async round(): Promise<void> {
-    await Promise.all(
-      this.#options.distributionIds.flatMap((distributionId) =>
-        this.#options.standins.cloudfront
-          .originsOf(distributionId)
-          .map((origin) => this.#send(distributionId, origin.originId)),
-      ),
-    );
+    await Promise.all(this.#originKeys().map((key) => this.#traffic.dispatch(key, this.#sendByKey)));
   }
 
   /** Stops every loop and waits for the requests still open (each ends by its deadline). */
   async stop(): Promise<EdgeSummary> {
-    this.#stopped = true;
-    for (const wake of [...this.#sleepers]) wake();
-    await this.#discovery;
-    await Promise.all(this.#loops.values());
-    await Promise.all(this.#open);
+    await this.#traffic.stop();
     return this.summary();
   }
 
@@ -162,68 +142,26 @@ export class Edge {
     };
   }
 
-  #running(): boolean {
-    return (
-      !this.#stopped &&
-      RealDate.now() - this.#started <= this.#options.maxDurationMs &&
-      this.#requests < this.#options.maxRequests
+  #originKeys(): string[] {
+    return this.#options.distributionIds.flatMap((distributionId) =>
+      this.#options.standins.cloudfront
+        .originsOf(distributionId)
+        .map((origin) => `${distributionId}/${origin.originId}`),
     );
-  }
-
-  /** A wait that `stop()` cuts short. */
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#sleepers.add(done);
-    });
-  }
-
-  /** One origin's traffic: a request every interval while fewer than the bound are open; never waits for one. */
-  async #originLoop(distributionId: string, originId: string): Promise<void> {
-    while (this.#running()) {
-      const state = this.#origins.get(`${distributionId}/${originId}`);
-      if ((state?.inFlight ?? 0) < this.#options.maxInFlightPerOrigin) {
-        const request = this.#send(distributionId, originId);
-        this.#open.add(request);
-        void request.finally(() => this.#open.delete(request));
-      }
-      await this.#sleep(this.#options.intervalMs);
-    }
   }
 
   /** One request to one origin with the certificate its distribution presents now; counted and published. */
   async #send(distributionId: string, originId: string): Promise<void> {
     const { standins } = this.#options;
-    const origin = standins.cloudfront.originsOf(distributionId).find((o) => o.originId === originId);
-    if (!origin?.presentedArn) return;
-    const credential = standins.acm.presentable(origin.presentedArn);
-    const state = this.#state(distributionId, originId);
     const sentAt = RealDate.now();
-    state.inFlight += 1;
-    this.#requests += 1;
-    let outcome: Outcome = "refused";
-    if (credential) {
-      try {
-        const response = await mtlsRequest({
-          port: origin.httpsPort,
-          host: "127.0.0.1",
-          certificatePem: credential.certificatePem,
-          chainPem: credential.chainPem,
-          privateKeyPem: credential.privateKeyPem,
-          caPem: this.#options.serverCaPem,
-          timeoutMs: this.#options.requestTimeoutMs,
-        });
-        if (response.status === 200) outcome = "ok";
-      } catch (error) {
-        if (error instanceof MtlsTimeoutError) outcome = "timedOut";
-      }
-    }
-    state.inFlight -= 1;
+    const answer = await requestOrigin(standins, distributionId, originId, {
+      serverCaPem: this.#options.serverCaPem,
+      timeoutMs: this.#options.requestTimeoutMs,
+    });
+    // An origin that presents no client certificate is not this edge's to test.
+    if (!answer) return;
+    const outcome: OriginOutcome = answer.outcome;
+    const state = this.#state(distributionId, originId);
     const second = Math.floor((sentAt - this.#options.epochMs) / 1000);
     const bucket = state.seconds.get(second) ?? { second, requests: 0, refused: 0, timedOut: 0 };
     state.seconds.set(second, bucket);
@@ -256,7 +194,6 @@ export class Edge {
       state = {
         tally: { distributionId, originId, sent: 0, refused: 0, timedOut: 0, refusedAt: [] },
         seconds: new Map(),
-        inFlight: 0,
       };
       this.#origins.set(key, state);
     }
