@@ -10,12 +10,15 @@
  * Runnable directly: `node sandbox/cli.ts ...`. See docs/sandbox.md.
  */
 import { existsSync, readdirSync, realpathSync } from "node:fs";
-import { basename, resolve } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { defaultReportPath, writeReport } from "./report.ts";
 import { runSandbox } from "./runner.ts";
 import { loadScenario, type Scenario, ScenarioError } from "./scenario.ts";
+import { runViewerSandbox } from "./viewer-runner.ts";
+import { isViewerScenarioDocument, parseViewerScenario } from "./viewer-scenario.ts";
 
 export const SCENARIO_DIR = fileURLToPath(new URL("./scenarios/", import.meta.url));
 export const DEFAULT_SCENARIO = "healthy";
@@ -102,6 +105,27 @@ export async function runSandboxCli(argv: string[], io: SandboxCliIo = {}): Prom
     );
     return 2;
   }
+  const viewer = await viewerScenarioAt(path);
+  if (viewer && !viewer.ok) {
+    err(`sandbox: ${path}:\n  ${viewer.problems.join("\n  ")}`);
+    return 2;
+  }
+  if (viewer?.ok) {
+    const run = await runViewerSandbox({
+      scenario: viewer.scenario,
+      scenarioFile: path,
+      write: out,
+      quiet: args.values.quiet ?? false,
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+    const reportPath = args.values.report
+      ? resolve(io.cwd ?? process.cwd(), args.values.report)
+      : defaultReportPath(viewer.scenario.name, io.cwd);
+    await mkdir(dirname(reportPath), { recursive: true });
+    await writeFile(reportPath, `${JSON.stringify(run.report, null, 2)}\n`);
+    out(`report: ${reportPath}`);
+    return run.exitCode;
+  }
   let scenario: Scenario;
   try {
     scenario = await loadScenario(path);
@@ -125,6 +149,20 @@ export async function runSandboxCli(argv: string[], io: SandboxCliIo = {}): Prom
   const written = await writeReport(reportPath, run.report);
   out(`report: ${written}`);
   return run.exitCode;
+}
+
+/**
+ * A scenario file of kind "viewer" (sandbox/viewer-scenario.ts), parsed; undefined for any other file (the
+ * rotation scenarios, whose loader reports its own problems, unreadable files and JSON errors included).
+ */
+async function viewerScenarioAt(path: string): Promise<ReturnType<typeof parseViewerScenario> | undefined> {
+  let document: unknown;
+  try {
+    document = JSON.parse(await readFile(path, "utf8"));
+  } catch {
+    return undefined;
+  }
+  return isViewerScenarioDocument(document) ? parseViewerScenario(document) : undefined;
 }
 
 function parse(argv: string[]) {

@@ -17,7 +17,11 @@ import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
-import { CreateDistributionCommand, CreateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
+import {
+  CreateDistributionCommand,
+  CreateOriginRequestPolicyCommand,
+  CreateTrustStoreCommand,
+} from "@aws-sdk/client-cloudfront";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { AcmAdapter, Pacer } from "../functions/adapters/acm.ts";
 import { CredentialStore, tokenFor } from "../functions/adapters/secrets.ts";
@@ -30,7 +34,7 @@ import { viewerCertificateMiddleware } from "../functions/viewer/middleware.ts";
 import { viewerMigrationDeps } from "../functions/wiring/viewer-migration.ts";
 import { credentialSecretName } from "../functions/workflow/phases/plan.ts";
 import type { ViewerMigrationDeps } from "../functions/workflow/viewer-migration.ts";
-import { buildDistributionConfig } from "../standins/distribution-config.ts";
+import { buildDistributionConfig, clientCertOriginRequestPolicy } from "../standins/distribution-config.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../standins/index.ts";
 import {
@@ -193,6 +197,18 @@ export async function buildViewerWorld(options: ViewerWorldOptions): Promise<Vie
     let updates = 0;
     let failures = 0;
 
+    // Passthrough behaviours forward the viewer's certificate only through an origin request policy that
+    // lists Client-Cert and Client-Cert-Chain (standins/cloudfront-origin-request-policies.ts).
+    const forwardsClientCert = options.distributions.some((d) => d.mode === "passthrough")
+      ? (
+          await clients.cloudfront.send(
+            new CreateOriginRequestPolicyCommand({
+              OriginRequestPolicyConfig: clientCertOriginRequestPolicy("sandbox-forward-client-cert"),
+            }),
+          )
+        ).OriginRequestPolicy!.Id!
+      : undefined;
+
     const distributions: ViewerWorldDistribution[] = [];
     for (const spec of options.distributions) {
       const bundlePath = join(dir, `${spec.name}-viewer-ca.pem`);
@@ -230,6 +246,11 @@ export async function buildViewerWorld(options: ViewerWorldOptions): Promise<Vie
       const item = config.Origins!.Items![0]!;
       item.DomainName = "127.0.0.1";
       item.CustomOriginConfig!.HTTPSPort = port;
+      if (passthrough) {
+        config.DefaultCacheBehavior!.OriginRequestPolicyId = forwardsClientCert;
+        for (const behaviour of config.CacheBehaviors?.Items ?? [])
+          behaviour.OriginRequestPolicyId = forwardsClientCert;
+      }
       config.ViewerMtlsConfig =
         spec.mode === "passthrough"
           ? { Mode: "passthrough" }

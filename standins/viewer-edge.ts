@@ -187,6 +187,24 @@ export class ViewerEdge {
     });
   }
 
+  /**
+   * A viewer joins (its loop starts with the next discovery, within 250 ms): e.g. a viewer holding a
+   * certificate from a new CA. Its distribution must be one the edge already serves.
+   */
+  addViewer(viewer: Viewer): void {
+    if (this.#viewers.has(viewer.name)) throw new Error(`two viewers are named ${viewer.name}`);
+    if ((viewer.certificatePem === undefined) !== (viewer.keyPem === undefined)) {
+      throw new Error(`viewer ${viewer.name} needs both a certificate and its key, or neither`);
+    }
+    this.#viewers.set(viewer.name, viewer);
+    this.#distributionByName.set(domainNameOf(viewer.distributionId), viewer.distributionId);
+  }
+
+  /** A viewer leaves: it sends nothing more (its open requests still end and are counted). */
+  removeViewer(name: string): void {
+    this.#viewers.delete(name);
+  }
+
   /** Starts the edge's listener (once) and every viewer's loop. */
   async start(): Promise<void> {
     await this.listen();

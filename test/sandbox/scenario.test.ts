@@ -3,13 +3,14 @@
  * path. The CLI refuses bad usage and invalid files with exit code 2 and starts nothing. The expectations
  * are checked as documented.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SCENARIO, runSandboxCli, SCENARIO_DIR, shippedScenarios } from "../../sandbox/cli.ts";
 import { evaluateExpectations, type Observed, type RotationReport } from "../../sandbox/report.ts";
 import { loadScenario, parseScenario, ScenarioError, STEP_NAMES } from "../../sandbox/scenario.ts";
+import { isViewerScenarioDocument, parseViewerScenario } from "../../sandbox/viewer-scenario.ts";
 
 /** A small valid scenario; each case below breaks one thing. */
 function valid(): Record<string, unknown> {
@@ -967,9 +968,18 @@ describe("scenario validation", () => {
       "preflight-deadline-slow-origin",
       "rollback-between-control-points",
       "untrusted-origin",
+      "viewer-ca-migration",
+      "viewer-trust-store-failed",
     ]);
     for (const name of shippedScenarios()) {
-      const scenario = await loadScenario(join(SCENARIO_DIR, `${name}.json`));
+      const path = join(SCENARIO_DIR, `${name}.json`);
+      const document = JSON.parse(await readFile(path, "utf8"));
+      if (isViewerScenarioDocument(document)) {
+        const viewer = parseViewerScenario(document);
+        expect(viewer.ok && viewer.scenario.name).toBe(name);
+        continue;
+      }
+      const scenario = await loadScenario(path);
       expect(scenario.name).toBe(name);
     }
     expect(shippedScenarios()).toContain(DEFAULT_SCENARIO);
