@@ -14,6 +14,7 @@
  * | control  | `VMIG#<migrationId>`  | `CONTROL`                           | callbackId                                 |
  * | lock     | `VDOM#<domain>`       | `LOCK`                              | migrationId, acquiredAt, expiresAt         |
  * | retiring | `VDOM#<domain>`       | `RETIRE#<authorityArn>#<migrationId>` | authorityArn, retireAfter, migrationId   |
+ * | retired  | `VDOM#<domain>`       | `RETIRED#<authorityArn>`            | authorityArn, migrationId (never again)    |
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -217,6 +218,35 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
             sk: `RETIRE#${entry.authorityArn}#${entry.migrationId}`,
             ...entry,
           },
+        }),
+      );
+    }
+  }
+
+  async retiredOf(domain: string): Promise<string[]> {
+    const out: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+          ExpressionAttributeValues: { ":pk": viewerDomainPk(domain), ":prefix": "RETIRED#" },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(String(item.authorityArn));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async saveRetired(domain: string, authorityArns: string[], migrationId: string): Promise<void> {
+    for (const authorityArn of authorityArns) {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: { pk: viewerDomainPk(domain), sk: `RETIRED#${authorityArn}`, authorityArn, migrationId },
         }),
       );
     }

@@ -71,12 +71,17 @@ export const ViewerTrustDomainSchema = strict({
   retirementGraceSeconds: z._default(seconds(0), 7 * 86_400),
   /** Trust stores updated first, on their own, before the rest (a canary). */
   canaryTrustStores: z._default(whole(0, 20), 1),
-  /** How long the proof keeps probing passthrough origins that do not accept the new CA yet. */
-  proofTimeoutSeconds: z._default(seconds(0), 30 * 60),
-  proofIntervalSeconds: z._default(seconds(1), 30),
+  /**
+   * How long the proof keeps probing passthrough origins that do not accept the new CA yet (at most a day,
+   * and the approval at most a week: together well inside the domain lock's 14-day lease and the workflow's
+   * execution timeout, so a running migration is never taken over or cut off).
+   */
+  proofTimeoutSeconds: z._default(whole(0, 86_400, " of seconds"), 30 * 60),
+  /** At least 5 s outside tests would be kinder to Private CA (each attempt issues a probe certificate). */
+  proofIntervalSeconds: z._default(whole(1, 3_600, " of seconds"), 30),
   /** "before-announce": an operator approves before "viewer CA ready" is announced. */
   approval: z._default(oneOf(["none", "before-announce"]), "none"),
-  approvalTimeoutSeconds: z._default(seconds(1), 24 * 3600),
+  approvalTimeoutSeconds: z._default(whole(1, 7 * 86_400, " of seconds"), 24 * 3600),
 }).check(
   z.superRefine((domain, ctx) => {
     const { current, next, previous } = domain.authorities;

@@ -33,8 +33,39 @@ export interface CaFacts {
   notAfter: string;
 }
 
+/**
+ * The viewer trust domain's settings as a plan records them (config/viewer-settings.ts ViewerTrustDomain):
+ * every step after the plan runs with these, so a deploy that changes or removes the domain mid-run changes
+ * neither the path a replay takes nor what a restore writes.
+ */
+export interface PlannedDomain {
+  name: string;
+  trustStoreIds: string[];
+  passthrough?: {
+    bucketKey: string;
+    bundleSecretName?: string;
+    origins: Array<{ name: string; distributionId: string; originId: string; path: string }>;
+  };
+  maxViewerCertificateLifetimeDays: number;
+  retirementGraceSeconds: number;
+  proofTimeoutSeconds: number;
+  proofIntervalSeconds: number;
+  approval: "none" | "before-announce";
+  approvalTimeoutSeconds: number;
+}
+
 export interface ViewerMigrationPlan {
   domain: string;
+  /** The domain's settings this run follows from here on. */
+  settings: PlannedDomain;
+  /**
+   * The CAs of the bundles, by role: trusted before and after (`kept`), after only (`added`: the new CA),
+   * before only (`removed`: a retirement's). The bundles are made from these ARNs' chains, never from the
+   * settings of a later deploy.
+   */
+  authorities: { kept: string[]; added: string[]; removed: string[] };
+  /** The bundle the trust points held before this run (what a restore writes back). */
+  before: { sha256: string };
   action: ViewerMigrationAction;
   /** migrate: the CA viewers move away from, and the one they move to; retire: what leaves. */
   fromAuthorityArns: string[];

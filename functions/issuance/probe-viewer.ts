@@ -8,7 +8,8 @@
 import { randomUUID } from "node:crypto";
 import type { PrivateCaAdapter, WaitOptions } from "../adapters/private-ca.ts";
 import { isSupportedKeyAlgorithm } from "../core/certificate.ts";
-import { generateKeyAndCsr } from "../crypto/keys.ts";
+import { generateKeyAndCsr, privateKeyToPem } from "../crypto/keys.ts";
+import { subtle, x509 } from "../crypto/x509.ts";
 import type { ProbeViewer } from "../probe/viewer-probe.ts";
 import { IssuanceError } from "./issue-certificate.ts";
 
@@ -41,4 +42,51 @@ export async function issueProbeViewer(
   });
   const { certificatePem, chainPem } = await privateCa.waitForCertificate(authorityArn, certificateArn, wait);
   return { certificatePem, chainPem, privateKeyPem };
+}
+
+/**
+ * A viewer certificate from a CA made on the spot (P-256, valid an hour, its key dropped with the
+ * certificate): the proof's negative control, which every passthrough origin must refuse. Nothing is
+ * issued by a Private CA for it and nothing of it is kept.
+ */
+export async function untrustedProbeViewer(now = new Date()): Promise<ProbeViewer> {
+  const algorithm = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
+  const [caKeys, viewerKeys] = await Promise.all([
+    subtle.generateKey(algorithm, true, ["sign", "verify"]),
+    subtle.generateKey(algorithm, true, ["sign", "verify"]),
+  ]);
+  const notBefore = new Date(now.getTime() - 60_000);
+  const notAfter = new Date(now.getTime() + 3_600_000);
+  const caName = "CN=mtls-rotator untrusted probe CA";
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: "01",
+    name: caName,
+    notBefore,
+    notAfter,
+    keys: caKeys,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
+  });
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: "02",
+    subject: PROBE_VIEWER_SUBJECT,
+    issuer: caName,
+    notBefore,
+    notAfter,
+    publicKey: viewerKeys.publicKey,
+    signingKey: caKeys.privateKey,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    ],
+  });
+  return {
+    certificatePem: `${leaf.toString("pem")}\n`,
+    chainPem: `${ca.toString("pem")}\n`,
+    privateKeyPem: await privateKeyToPem(viewerKeys.privateKey),
+  };
 }

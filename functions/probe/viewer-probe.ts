@@ -27,6 +27,8 @@ export type ProbeViewer = ClientIdentity;
 export interface ViewerProbeDeps {
   /** Issues a short-lived viewer certificate from `authorityArn` with a key made for it. */
   issueProbeViewer(authorityArn: string): Promise<ProbeViewer>;
+  /** A viewer certificate from a CA made on the spot, which no origin trusts (the negative control). */
+  untrustedViewer(): Promise<ProbeViewer>;
   /**
    * Where CloudFront reaches the origin and the credential it presents there, or why the probe cannot
    * present it (no origin mTLS on that origin, no credential held by the service).
@@ -46,27 +48,45 @@ export async function proveViewerOrigins(
   authorityArn: string,
 ): Promise<OriginProof[]> {
   if (origins.length === 0) return [];
-  const viewer = await deps.issueProbeViewer(authorityArn);
-  // The chain CloudFront forwards is what the viewer sent besides its leaf: the issuing CA(s) short of the
-  // root, as a viewer presents them (a root is the origin's own trust anchor).
-  const chain = splitPem(viewer.chainPem).filter((pem) => !isSelfSigned(pem));
-  const headers = deps.forwardedHeaders(viewer.certificatePem, chain);
+  const [viewer, stranger] = await Promise.all([deps.issueProbeViewer(authorityArn), deps.untrustedViewer()]);
+  const headersOf = (probe: ProbeViewer) =>
+    deps.forwardedHeaders(
+      probe.certificatePem,
+      // What CloudFront forwards besides the leaf: the CA(s) the viewer sent, short of the root (a root is
+      // the origin's own trust anchor).
+      splitPem(probe.chainPem).filter((pem) => !isSelfSigned(pem)),
+    );
+  const trusted = headersOf(viewer);
+  const untrusted = headersOf(stranger);
   return Promise.all(
     origins.map(async (ref): Promise<OriginProof> => {
       const connection = await deps.originConnection(ref);
       if ("error" in connection)
         return { origin: ref.name, status: null, accepted: false, error: connection.error };
-      const result = await probeOrigin({ ...connection.endpoint, path: ref.path }, connection.identity, {
-        headers,
-        ...(deps.originServerCaPem ? { originServerCaPem: deps.originServerCaPem } : {}),
-        ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
-      });
-      const accepted = result.status !== null && result.status >= 200 && result.status < 400;
+      // The path CloudFront asks for (the origin's path and the probe's), as the connection names it.
+      const ask = (headers: Record<string, string>) =>
+        probeOrigin(connection.endpoint, connection.identity, {
+          headers,
+          ...(deps.originServerCaPem ? { originServerCaPem: deps.originServerCaPem } : {}),
+          ...(deps.timeoutMs ? { timeoutMs: deps.timeoutMs } : {}),
+        });
+      const [answer, control] = await Promise.all([ask(trusted), ask(untrusted)]);
+      const ok = (status: number | null) => status !== null && status >= 200 && status < 400;
+      // An origin that also lets a viewer from a CA nobody trusts through does not check viewers at all:
+      // its yes proves nothing.
+      if (ok(control.status)) {
+        return {
+          origin: ref.name,
+          status: answer.status,
+          accepted: false,
+          error: `accepted a viewer certificate from an untrusted CA too (${control.status}): the origin does not check forwarded certificates`,
+        };
+      }
       return {
         origin: ref.name,
-        status: result.status,
-        accepted,
-        ...(result.error ? { error: result.error } : {}),
+        status: answer.status,
+        accepted: ok(answer.status),
+        ...(answer.error ? { error: answer.error } : {}),
       };
     }),
   );

@@ -14,7 +14,8 @@ import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { CredentialStore, isCompleteCredential, STAGE } from "../adapters/secrets.ts";
 import type { RotationSettings } from "../config/settings.ts";
 import type { ViewerTrustDomain } from "../config/viewer-settings.ts";
-import { issueProbeViewer } from "../issuance/probe-viewer.ts";
+import type { PlannedDomain } from "../core/viewer-migration.ts";
+import { issueProbeViewer, untrustedProbeViewer } from "../issuance/probe-viewer.ts";
 import { type PassthroughOriginRef, proveViewerOrigins } from "../probe/viewer-probe.ts";
 import { S3BundleTarget, SecretBundleTarget, type TrustTarget } from "../trust/publish-bundle.ts";
 import { CloudFrontTrustStoreTarget } from "../trust/targets/cloudfront-trust-store.ts";
@@ -104,6 +105,7 @@ export function viewerMigrationDeps(w: ViewerMigrationWiring): ViewerMigrationDe
       proveViewerOrigins(
         {
           issueProbeViewer: (arn) => issueProbeViewer(privateCaOf(arn), arn),
+          untrustedViewer: () => untrustedProbeViewer(),
           originConnection,
           forwardedHeaders: w.forwardedHeaders,
           ...(w.settings.originServerCaPem ? { originServerCaPem: w.settings.originServerCaPem } : {}),
@@ -119,7 +121,7 @@ export function viewerMigrationDeps(w: ViewerMigrationWiring): ViewerMigrationDe
   };
 }
 
-function passthroughTargets(w: ViewerMigrationWiring, domain: ViewerTrustDomain): TrustTarget[] {
+function passthroughTargets(w: ViewerMigrationWiring, domain: PlannedDomain): TrustTarget[] {
   if (!domain.passthrough) return [];
   return [
     new S3BundleTarget(w.clients.s3, w.bucket, domain.passthrough.bucketKey),

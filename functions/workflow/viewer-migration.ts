@@ -24,6 +24,7 @@ import {
   applyViewerEvent,
   initialViewerState,
   type OriginProof,
+  type PlannedDomain,
   type RetiringAuthority,
   retireAfter,
   retirementDecision,
@@ -46,6 +47,8 @@ export type ViewerMigrationInput = ViewerMigrationRequest;
 /** A CloudFront trust store as the migration writes and inspects it (trust/targets/cloudfront-trust-store.ts). */
 export interface ViewerTrustStorePoint extends TrustTarget {
   status(): Promise<{ status: string; reason?: string }>;
+  /** The bundle in effect when the store is `active` and still holds this target's last update; else undefined. */
+  verifiedBundle(): Promise<string | undefined>;
 }
 
 /** What the migration keeps in the table (adapters/viewer-migration-store.ts). */
@@ -66,6 +69,9 @@ export interface ViewerMigrationStorePort {
   /** CAs viewers moved away from, with when each may retire (recorded at each announcement). */
   retiringOf(domain: string): Promise<RetiringAuthority[]>;
   saveRetiring(domain: string, entries: RetiringAuthority[]): Promise<unknown>;
+  /** CAs a retirement removed from the domain's trust points: never trusted again by a later migration. */
+  retiredOf(domain: string): Promise<string[]>;
+  saveRetired(domain: string, authorityArns: string[], migrationId: string): Promise<unknown>;
 }
 
 /** The EventBridge event "viewer CA ready" (detail-type ViewerCaReady): public facts only. */
@@ -89,12 +95,12 @@ export interface ViewerMigrationDeps {
   authorityChainPem(authorityArn: string): Promise<string>;
   trustStore(trustStoreId: string): ViewerTrustStorePoint;
   /** The passthrough origins' viewer bundle: the S3 object (and secret) origin-sync reads. */
-  passthroughTargets(domain: ViewerTrustDomain): TrustTarget[];
+  passthroughTargets(domain: PlannedDomain): TrustTarget[];
   /**
    * Each passthrough origin's answer to a viewer certificate from `authorityArn`, forwarded as CloudFront
    * forwards it (RFC 9440 headers) over CloudFront's origin-mTLS connection. The probe key never leaves it.
    */
-  proveOrigins(domain: ViewerTrustDomain, authorityArn: string): Promise<OriginProof[]>;
+  proveOrigins(domain: PlannedDomain, authorityArn: string): Promise<OriginProof[]>;
   store: ViewerMigrationStorePort;
   notify(notification: Notification): Promise<unknown>;
   /** Puts the ViewerCaReady event on the service's bus. */
@@ -182,13 +188,15 @@ export async function runViewerMigration(
       { locked: false },
     );
   }
+  const touched = new Set<string>();
   let ending: Ending;
   try {
-    ending = await migrate(m);
+    ending = await migrate(m, touched);
   } catch (error) {
-    // A step that failed for good (its retries spent): restore whatever this run wrote, then end failed.
+    // A step that failed for good (its retries spent): restore what this run may have written, end failed.
     ending = await restoreAndFail(
       m,
+      touched,
       ViewerMigrationReason.StepFailed,
       (error as Error).message.slice(0, 1_000),
     );
@@ -196,27 +204,28 @@ export async function runViewerMigration(
   return end(m, ending, { locked: true });
 }
 
-async function migrate(m: Migration): Promise<Ending> {
+/**
+ * `touched`: the trust points this run has written or started to write (by name), the ones a restore puts
+ * back. Filled outside steps from checkpointed progress only, so a replay fills it the same way.
+ */
+async function migrate(m: Migration, touched: Set<string>): Promise<Ending> {
   const planned = await m.record("viewer:plan", () => planMigration(m));
   if (planned.type === "viewer-ended") return planned;
   const plan = planned.plan;
   if (m.request.dryRun) return { status: "dry-run" };
 
   for (const [index, wave] of plan.trustStoreWaves.entries()) {
-    const failed = await publishTrustStores(m, index + 1, wave);
+    const failed = await publishTrustStores(m, touched, index + 1, wave);
     if (failed) return failed;
   }
-  if (plan.passthrough) {
-    const failed = await publishPassthrough(m, plan.trustStoreWaves.length + 1);
-    if (failed) return failed;
-  }
+  if (plan.passthrough) await publishPassthrough(m, touched, plan.trustStoreWaves.length + 1);
 
-  const unproved = await prove(m);
+  const unproved = await prove(m, touched, "viewer:prove");
   if (unproved) return unproved;
 
-  const domain = domainOf(m);
-  if (m.request.action === "migrate" && domain.approval === "before-announce") {
-    const decision = await m.control("viewer:approval", domain.approvalTimeoutSeconds);
+  const settings = plan.settings;
+  if (m.request.action === "migrate" && settings.approval === "before-announce") {
+    const decision = await m.control("viewer:approval", settings.approvalTimeoutSeconds);
     await m.record("viewer:approval:decision", async () => ({
       type: "viewer-control",
       at: m.deps.now().toISOString(),
@@ -226,12 +235,15 @@ async function migrate(m: Migration): Promise<Ending> {
     if (decision.action !== "approve") {
       const why =
         decision.action === "timeout"
-          ? `approval did not come within ${domain.approvalTimeoutSeconds} s`
+          ? `approval did not come within ${settings.approvalTimeoutSeconds} s`
           : `${decision.actor} asked for a rollback: ${decision.reason}`;
-      return restoreAndFail(m, ViewerMigrationReason.RollbackRequested, why, "rolled-back");
+      return restoreAndFail(m, touched, ViewerMigrationReason.RollbackRequested, why, "rolled-back");
     }
+    // The approval may have waited hours: what was proved then is proved again before anything is announced.
+    const stale = await prove(m, touched, "viewer:reprove", { once: true });
+    if (stale) return stale;
   }
-  return m.request.action === "migrate" ? announce(m, plan) : retire(m);
+  return m.request.action === "migrate" ? announce(m, touched, plan) : retire(m);
 }
 
 // ---- plan ----------------------------------------------------------------------------------------------
@@ -244,7 +256,8 @@ class PlanRefusal extends Error {
   }
 }
 
-function domainOf(m: Migration): ViewerTrustDomain {
+/** The domain as the settings name it now: read by the plan only (later steps follow the plan's copy). */
+function configuredDomain(m: Migration): ViewerTrustDomain {
   const domain = m.deps.domains.find((d) => d.name === m.request.domain);
   if (!domain) {
     const known = m.deps.domains.map((d) => d.name).join(", ") || "none";
@@ -256,20 +269,50 @@ function domainOf(m: Migration): ViewerTrustDomain {
   return domain;
 }
 
-/** Which CAs the trust points hold before this run and after it, by role. */
-interface BundleSources {
-  /** Trusted before and after. */
-  kept: string[];
-  /** Trusted after only (migrate: the next CA). */
-  added: string[];
-  /** Trusted before only (retire: the CAs whose time came). */
-  removed: string[];
-  to: string;
-  waiting: Array<{ authorityArn: string; retireAfter?: string }>;
+function plannedDomain(domain: ViewerTrustDomain): PlannedDomain {
+  return {
+    name: domain.name,
+    trustStoreIds: [...domain.trustStoreIds],
+    ...(domain.passthrough
+      ? {
+          passthrough: {
+            bucketKey: domain.passthrough.bucketKey,
+            ...(domain.passthrough.bundleSecretName
+              ? { bundleSecretName: domain.passthrough.bundleSecretName }
+              : {}),
+            origins: domain.passthrough.origins.map((o) => ({ ...o })),
+          },
+        }
+      : {}),
+    maxViewerCertificateLifetimeDays: domain.maxViewerCertificateLifetimeDays,
+    retirementGraceSeconds: domain.retirementGraceSeconds,
+    proofTimeoutSeconds: domain.proofTimeoutSeconds,
+    proofIntervalSeconds: domain.proofIntervalSeconds,
+    approval: domain.approval,
+    approvalTimeoutSeconds: domain.approvalTimeoutSeconds,
+  };
 }
 
-async function bundleSources(m: Migration, domain: ViewerTrustDomain): Promise<BundleSources> {
+type Authorities = ViewerMigrationPlan["authorities"];
+
+/** Which CAs the trust points hold before this run and after it, by role, and the CAs still waiting. */
+async function authoritiesFor(
+  m: Migration,
+  domain: ViewerTrustDomain,
+): Promise<{
+  authorities: Authorities;
+  to: string;
+  waiting: Array<{ authorityArn: string; retireAfter?: string }>;
+}> {
   const { current, next, previous } = domain.authorities;
+  const retired = new Set(await m.deps.store.retiredOf(domain.name));
+  const back = [current, ...(next ? [next] : []), ...previous].filter((arn) => retired.has(arn));
+  if (back.length > 0) {
+    throw new PlanRefusal(
+      ViewerMigrationReason.Refused,
+      `${back.join(", ")} left this domain's trust points in a retirement: it is never trusted again (remove it from authorities)`,
+    );
+  }
   if (m.request.action === "migrate") {
     if (!next) {
       throw new PlanRefusal(
@@ -277,7 +320,11 @@ async function bundleSources(m: Migration, domain: ViewerTrustDomain): Promise<B
         `viewer trust domain ${domain.name} names no authorities.next: set the CA viewers move to, then migrate`,
       );
     }
-    return { kept: [current, ...previous], added: [next], removed: [], to: next, waiting: [] };
+    return {
+      authorities: { kept: [current, ...previous], added: [next], removed: [] },
+      to: next,
+      waiting: [],
+    };
   }
   const decision = retirementDecision(previous, await m.deps.store.retiringOf(domain.name), m.deps.now());
   if (decision.retire.length === 0) {
@@ -295,9 +342,11 @@ async function bundleSources(m: Migration, domain: ViewerTrustDomain): Promise<B
     );
   }
   return {
-    kept: [current, ...(next ? [next] : []), ...decision.waiting.map((w) => w.authorityArn)],
-    added: [],
-    removed: decision.retire,
+    authorities: {
+      kept: [current, ...(next ? [next] : []), ...decision.waiting.map((w) => w.authorityArn)],
+      added: [],
+      removed: decision.retire,
+    },
     to: current,
     waiting: decision.waiting,
   };
@@ -306,29 +355,54 @@ async function bundleSources(m: Migration, domain: ViewerTrustDomain): Promise<B
 /** The bundle every trust point gets (`after`), and the one each held before this run (`before`). */
 async function bundles(
   m: Migration,
-  domain: ViewerTrustDomain,
-  sources: BundleSources,
+  authorities: Authorities,
+  limited: boolean,
 ): Promise<{ before: TrustBundle; after: TrustBundle }> {
-  const arns = [...new Set([...sources.kept, ...sources.added, ...sources.removed])];
+  const arns = [...new Set([...authorities.kept, ...authorities.added, ...authorities.removed])];
   const chains = new Map(
     await Promise.all(arns.map(async (arn) => [arn, await m.deps.authorityChainPem(arn)] as const)),
   );
   const pems = (list: string[]) => list.map((arn) => chains.get(arn)!);
-  const now = m.deps.now();
-  const limits = domain.trustStoreIds.length > 0 ? TRUST_TARGET_LIMITS.cloudfrontTrustStore : undefined;
   const after = computeTrustBundle({
-    current: pems(sources.kept),
-    incoming: pems(sources.added),
-    now,
-    ...(limits ? { limits } : {}),
+    current: pems(authorities.kept),
+    incoming: pems(authorities.added),
+    now: m.deps.now(),
+    ...(limited ? { limits: TRUST_TARGET_LIMITS.cloudfrontTrustStore } : {}),
   });
   // What the trust points held: the CAs kept and the ones this run removes. Expired ones are allowed to be
   // there (a retirement may remove a CA that already expired), so nothing is checked against now here.
   const before = computeTrustBundle({
-    current: pems([...sources.kept, ...sources.removed]),
+    current: pems([...authorities.kept, ...authorities.removed]),
     now: new Date(0),
   });
   return { before, after };
+}
+
+/**
+ * The CAs a trust point holds now that the new bundle would drop without a retirement allowing it: a CA
+ * removed from `previous` too early, or one added outside mtls-rotator (a partner's). A trust store this
+ * service never wrote shows nothing (CloudFront does not say which bundle it loaded): it is not judged.
+ */
+async function unallowedDrops(
+  m: Migration,
+  domain: PlannedDomain,
+  after: TrustBundle,
+  removable: Set<string>,
+): Promise<string[]> {
+  const kept = new Set(after.entries.map((e) => e.fingerprint));
+  const points: TrustTarget[] = [
+    ...domain.trustStoreIds.map((id) => m.deps.trustStore(id)),
+    ...m.deps.passthroughTargets(domain),
+  ];
+  const drops: string[] = [];
+  for (const point of points) {
+    const held = await point.read();
+    if (!held) continue;
+    for (const entry of entriesOf(held))
+      if (!kept.has(entry.fingerprint) && !removable.has(entry.fingerprint))
+        drops.push(`${entry.subject} (${entry.fingerprint.slice(0, 16)}) from ${point.name}`);
+  }
+  return [...new Set(drops)];
 }
 
 async function planMigration(
@@ -336,15 +410,31 @@ async function planMigration(
 ): Promise<Extract<ViewerMigrationEvent, { type: "viewer-planned" | "viewer-ended" }>> {
   const at = m.deps.now();
   try {
-    const domain = domainOf(m);
-    const sources = await bundleSources(m, domain);
-    const { after } = await bundles(m, domain, sources);
+    const configured = configuredDomain(m);
+    const domain = plannedDomain(configured);
+    const { authorities, to, waiting } = await authoritiesFor(m, configured);
+    const { before, after } = await bundles(m, authorities, domain.trustStoreIds.length > 0);
+    const removable = new Set(
+      before.entries.map((e) => e.fingerprint).filter((f) => !after.entries.some((a) => a.fingerprint === f)),
+    );
+    const drops = await unallowedDrops(m, domain, after, removable);
+    if (drops.length > 0) {
+      throw new PlanRefusal(
+        ViewerMigrationReason.Refused,
+        `the new bundle would drop CA certificates no retirement allows: ${drops.slice(0, 5).join("; ")}` +
+          `${drops.length > 5 ? ` and ${drops.length - 5} more` : ""} (list their CA in authorities.previous, or retire it first)`,
+      );
+    }
     const delay = retirementDelaySeconds(domain);
     const plan: ViewerMigrationPlan = {
       domain: domain.name,
+      settings: domain,
+      authorities,
+      before: { sha256: before.sha256 },
       action: m.request.action,
-      fromAuthorityArns: m.request.action === "migrate" ? [domain.authorities.current] : sources.removed,
-      toAuthorityArn: sources.to,
+      fromAuthorityArns:
+        m.request.action === "migrate" ? [configured.authorities.current] : authorities.removed,
+      toAuthorityArn: to,
       bundle: {
         sha256: after.sha256,
         bytes: after.bytes,
@@ -354,7 +444,7 @@ async function planMigration(
           notAfter: e.notAfter,
         })),
       },
-      trustStoreWaves: trustStoreWaves(domain.trustStoreIds, domain.canaryTrustStores),
+      trustStoreWaves: trustStoreWaves(domain.trustStoreIds, configured.canaryTrustStores),
       ...(domain.passthrough
         ? {
             passthrough: {
@@ -369,16 +459,16 @@ async function planMigration(
               afterAnnouncementSeconds: delay,
               earliestIfAnnouncedNow: retireAfter(at, domain).toISOString(),
               note:
-                `${domain.authorities.current} stays trusted until ${domain.maxViewerCertificateLifetimeDays} days ` +
+                `${configured.authorities.current} stays trusted until ${domain.maxViewerCertificateLifetimeDays} days ` +
                 `(the longest viewer certificate lifetime) + ${domain.retirementGraceSeconds} s after "viewer CA ready"`,
             }
           : {
               afterAnnouncementSeconds: delay,
               earliestIfAnnouncedNow: at.toISOString(),
               note:
-                `retiring ${sources.removed.join(", ")}` +
-                (sources.waiting.length > 0
-                  ? `; still trusted: ${sources.waiting.map((w) => `${w.authorityArn} until ${w.retireAfter ?? "a migration away from it is recorded"}`).join(", ")}`
+                `retiring ${authorities.removed.join(", ")}` +
+                (waiting.length > 0
+                  ? `; still trusted: ${waiting.map((w) => `${w.authorityArn} until ${w.retireAfter ?? "a migration away from it is recorded"}`).join(", ")}`
                   : ""),
             },
     };
@@ -397,15 +487,17 @@ async function planMigration(
   }
 }
 
-/** The bundle this run publishes, recomputed inside a step (never checkpointed) and checked against the plan. */
+/**
+ * The bundles of this run, recomputed inside a step (never checkpointed) from the plan's CA ARNs, and
+ * checked against the plan: a CA whose certificate changed since (re-issued, re-keyed) is refused.
+ */
 async function plannedBundles(m: Migration): Promise<{ before: TrustBundle; after: TrustBundle }> {
-  const domain = domainOf(m);
-  const computed = await bundles(m, domain, await bundleSources(m, domain));
-  const planned = m.state.plan!.bundle.sha256;
-  if (computed.after.sha256 !== planned) {
+  const plan = m.state.plan!;
+  const computed = await bundles(m, plan.authorities, plan.settings.trustStoreIds.length > 0);
+  if (computed.after.sha256 !== plan.bundle.sha256) {
     throw Object.assign(
       new Error(
-        `the viewer bundle changed since the plan (${planned.slice(0, 12)} -> ${computed.after.sha256.slice(0, 12)}): a CA of domain ${domain.name} was changed`,
+        `the viewer bundle changed since the plan (${plan.bundle.sha256.slice(0, 12)} -> ${computed.after.sha256.slice(0, 12)}): a CA certificate of domain ${plan.domain} changed`,
       ),
       { retryable: false },
     );
@@ -416,9 +508,15 @@ async function plannedBundles(m: Migration): Promise<{ before: TrustBundle; afte
 // ---- publish -------------------------------------------------------------------------------------------
 
 /** One wave of trust stores, one step each (so a retry re-writes one store, not the wave). */
-async function publishTrustStores(m: Migration, wave: number, ids: string[]): Promise<Ending | undefined> {
+async function publishTrustStores(
+  m: Migration,
+  touched: Set<string>,
+  wave: number,
+  ids: string[],
+): Promise<Ending | undefined> {
   const results: TrustPointResult[] = [];
   for (const id of ids) {
+    touched.add(trustStoreName(m, id));
     const outcome = await m.act(`viewer:publish:${id}`, async () => {
       const { after } = await plannedBundles(m);
       const store = m.deps.trustStore(id);
@@ -451,6 +549,7 @@ async function publishTrustStores(m: Migration, wave: number, ids: string[]): Pr
       }));
       return restoreAndFail(
         m,
+        touched,
         ViewerMigrationReason.TrustStoreFailed,
         `CloudFront trust store ${id} failed to load the bundle: ${outcome.reason}`,
       );
@@ -466,11 +565,15 @@ async function publishTrustStores(m: Migration, wave: number, ids: string[]): Pr
   return undefined;
 }
 
-async function publishPassthrough(m: Migration, wave: number): Promise<Ending | undefined> {
+const trustStoreName = (m: Migration, id: string) => m.deps.trustStore(id).name;
+
+async function publishPassthrough(m: Migration, touched: Set<string>, wave: number): Promise<void> {
+  const targets = m.deps.passthroughTargets(m.state.plan!.settings);
+  for (const target of targets) touched.add(target.name);
   const results = await m.act("viewer:publish:passthrough", async () => {
     const { after } = await plannedBundles(m);
     const out: TrustPointResult[] = [];
-    for (const target of m.deps.passthroughTargets(domainOf(m))) {
+    for (const target of targets) {
       const written = await target.write(after);
       out.push({
         trustPoint: target.name,
@@ -487,83 +590,117 @@ async function publishPassthrough(m: Migration, wave: number): Promise<Ending | 
     wave,
     results,
   }));
-  return undefined;
 }
 
 // ---- prove ---------------------------------------------------------------------------------------------
 
 /**
- * Proof that every trust point accepts what viewers will present: each trust store `active` with a bundle
- * that holds the CA viewers move to (retire: the CA in service), each passthrough origin accepting a viewer
- * certificate from that CA forwarded as CloudFront forwards it. Origins pick their bundle up on their own
- * schedule (origin-sync), so the proof is repeated until the domain's deadline.
+ * Proof that every trust point accepts what viewers will present: each trust store `active` and still
+ * holding this run's bundle (no other writer since), with every CA of the plan's bundle; each passthrough
+ * origin accepting a viewer certificate from the CA viewers move to (retire: the CA in service) forwarded as
+ * CloudFront forwards it, and refusing one from a CA nobody trusts (an origin that accepts anything proves
+ * nothing). Origins pick their bundle up on their own schedule (origin-sync), so the proof is repeated until
+ * the plan's deadline (`once`: a single attempt, after an approval).
  */
-async function prove(m: Migration): Promise<Ending | undefined> {
-  const domain = domainOf(m);
+async function prove(
+  m: Migration,
+  touched: Set<string>,
+  name: string,
+  options: { once?: boolean } = {},
+): Promise<Ending | undefined> {
   const plan = m.state.plan!;
+  const settings = plan.settings;
   let deadline = Number.POSITIVE_INFINITY;
   for (let attempt = 1; ; attempt++) {
-    const proved = await m.record(`viewer:prove:${attempt}`, async () => {
+    const proved = await m.record(`${name}:${attempt}`, async () => {
       const expected = new Set(plan.bundle.certificates.map((c) => c.fingerprint));
       const trustStores = await Promise.all(
         plan.trustStoreWaves.flat().map(async (id) => {
           const store = m.deps.trustStore(id);
-          const [{ status }, bundlePem] = await Promise.all([store.status(), store.read()]);
-          const held = bundlePem ? fingerprintsOf(bundlePem) : new Set<string>();
+          const [{ status }, bundlePem] = await Promise.all([store.status(), store.verifiedBundle()]);
+          const held = new Set(bundlePem ? entriesOf(bundlePem).map((e) => e.fingerprint) : []);
           return { trustStoreId: id, status, trustsNewCa: [...expected].every((f) => held.has(f)) };
         }),
       );
-      const origins = plan.passthrough ? await m.deps.proveOrigins(domain, plan.toAuthorityArn) : [];
+      const origins = plan.passthrough ? await m.deps.proveOrigins(settings, plan.toAuthorityArn) : [];
       const ok =
         trustStores.every((s) => s.status === "active" && s.trustsNewCa) && origins.every((o) => o.accepted);
       return { type: "viewer-proved", at: m.deps.now().toISOString(), attempt, ok, trustStores, origins };
     });
-    // The deadline runs from the first attempt (recorded, so a replay computes the same one).
-    if (attempt === 1) deadline = Date.parse(proved.at) + domain.proofTimeoutSeconds * 1000;
     if (proved.ok) return undefined;
-    if (Date.parse(proved.at) + domain.proofIntervalSeconds * 1000 > deadline) {
+    // The deadline runs from the first attempt (recorded, so a replay computes the same one).
+    if (attempt === 1) deadline = Date.parse(proved.at) + settings.proofTimeoutSeconds * 1000;
+    if (options.once || Date.parse(proved.at) + settings.proofIntervalSeconds * 1000 > deadline) {
       const refused = [
         ...proved.trustStores
           .filter((s) => s.status !== "active" || !s.trustsNewCa)
           .map(
             (s) =>
-              `trust store ${s.trustStoreId} (${s.status}${s.trustsNewCa ? "" : ", bundle without the CA"})`,
+              `trust store ${s.trustStoreId} (${s.status}${s.trustsNewCa ? "" : ", bundle without the CA or changed by another writer"})`,
           ),
         ...proved.origins
           .filter((o) => !o.accepted)
-          .map((o) => `origin ${o.origin} (${o.status ?? o.error ?? "no answer"})`),
+          .map(
+            (o) =>
+              `origin ${o.origin} (${o.status ?? o.error ?? "no answer"}${o.status !== null && o.error ? `: ${o.error}` : ""})`,
+          ),
       ];
       return restoreAndFail(
         m,
+        touched,
         ViewerMigrationReason.ProofFailed,
-        `not proved within ${domain.proofTimeoutSeconds} s (${attempt} attempts): ${refused.join("; ")}`,
+        `not proved${options.once ? " again after the approval" : ` within ${settings.proofTimeoutSeconds} s (${attempt} attempts)`}: ${refused.join("; ")}`,
       );
     }
-    await m.wait(`viewer:prove:${attempt}:wait`, domain.proofIntervalSeconds);
+    await m.wait(`${name}:${attempt}:wait`, settings.proofIntervalSeconds);
   }
 }
 
-function fingerprintsOf(bundlePem: string): Set<string> {
+/** A bundle's CA certificates (an unreadable bundle holds none the proof could count). */
+function entriesOf(bundlePem: string): Array<{ fingerprint: string; subject: string }> {
   try {
-    return new Set(
-      computeTrustBundle({ current: [bundlePem], now: new Date(0) }).entries.map((e) => e.fingerprint),
-    );
+    return computeTrustBundle({ current: [bundlePem], now: new Date(0) }).entries;
   } catch {
-    return new Set();
+    return [];
   }
 }
 
 // ---- announce / retire ---------------------------------------------------------------------------------
 
-async function announce(m: Migration, plan: ViewerMigrationPlan): Promise<Ending> {
-  const domain = domainOf(m);
-  const announced = await m.record("viewer:announce", async () => {
-    const at = m.deps.now();
-    const retireAt = retireAfter(at, domain).toISOString();
-    const retiring = plan.fromAuthorityArns;
+async function announce(m: Migration, touched: Set<string>, plan: ViewerMigrationPlan): Promise<Ending> {
+  const settings = plan.settings;
+  // The time is taken once, in its own step, so that the event and the record say the same.
+  const at = await m.act("viewer:announce:at", async () => m.deps.now().toISOString());
+  const retireAt = retireAfter(new Date(at), settings).toISOString();
+  // The event first: should EventBridge refuse it for good, nothing is recorded as announced (no retirement
+  // time exists for a CA nobody was told to move away from) and every trust point is restored.
+  try {
+    await m.act("viewer:announce:event", async () => {
+      await m.deps.announce({
+        domain: plan.domain,
+        migrationId: m.request.migrationId,
+        authorityArn: plan.toAuthorityArn,
+        certificates: plan.bundle.certificates,
+        trustStores: plan.trustStoreWaves.flat(),
+        passthroughOrigins: plan.passthrough?.origins ?? [],
+        announcedAt: at,
+        retiring: plan.fromAuthorityArns,
+        retireAfter: retireAt,
+      });
+      return true;
+    });
+  } catch (error) {
+    return restoreAndFail(
+      m,
+      touched,
+      ViewerMigrationReason.StepFailed,
+      `the ViewerCaReady event was not put: ${(error as Error).message.slice(0, 500)}`,
+    );
+  }
+  await m.record("viewer:announce", async () => {
     await m.deps.store.saveRetiring(
-      domain.name,
-      retiring.map((authorityArn) => ({
+      plan.domain,
+      plan.fromAuthorityArns.map((authorityArn) => ({
         authorityArn,
         retireAfter: retireAt,
         migrationId: m.request.migrationId,
@@ -571,33 +708,21 @@ async function announce(m: Migration, plan: ViewerMigrationPlan): Promise<Ending
     );
     return {
       type: "viewer-announced",
-      at: at.toISOString(),
+      at,
       authorityArn: plan.toAuthorityArn,
       retireAfter: retireAt,
-      retiring,
+      retiring: plan.fromAuthorityArns,
     };
-  });
-  await m.act("viewer:announce:event", async () => {
-    await m.deps.announce({
-      domain: domain.name,
-      migrationId: m.request.migrationId,
-      authorityArn: announced.authorityArn,
-      certificates: plan.bundle.certificates,
-      trustStores: plan.trustStoreWaves.flat(),
-      passthroughOrigins: plan.passthrough?.origins ?? [],
-      announcedAt: announced.at,
-      retiring: announced.retiring,
-      retireAfter: announced.retireAfter,
-    });
-    return true;
   });
   return { status: "announced" };
 }
 
 async function retire(m: Migration): Promise<Ending> {
+  const plan = m.state.plan!;
   await m.record("viewer:retired", async () => {
     const { before, after } = await plannedBundles(m);
     const kept = new Set(after.entries.map((e) => e.fingerprint));
+    await m.deps.store.saveRetired(plan.domain, plan.authorities.removed, m.request.migrationId);
     return {
       type: "viewer-retired",
       at: m.deps.now().toISOString(),
@@ -609,38 +734,43 @@ async function retire(m: Migration): Promise<Ending> {
   return { status: "retired" };
 }
 
-// ---- restore / end -------------------------------------------------------------------------------------
+// ---- restore -------------------------------------------------------------------------------------------
 
 /**
- * Every trust point this run may have written gets the bundle it held before (the CAs the domain trusted
- * before this run); each is reported, and a restore that fails does not stop the others.
+ * Every trust point this run wrote or started to write (`touched`) gets the bundle it held before: the
+ * plan's CAs before this run (`before`), one step per point; a restore that fails is reported and does not
+ * stop the others. Trust points this run never reached are left alone.
  */
 async function restoreAndFail(
   m: Migration,
+  touched: Set<string>,
   reason: ViewerMigrationReason,
   detail: string,
   status: ViewerMigrationStatus = "failed",
 ): Promise<Ending> {
   const plan = m.state.plan;
-  if (plan) {
-    const domain = domainOf(m);
-    const results = await m.act("viewer:restore", async () => {
-      const { before } = await bundles(m, domain, await bundleSources(m, domain));
-      const points: TrustTarget[] = [
-        ...plan.trustStoreWaves.flat().map((id) => m.deps.trustStore(id)),
-        ...(plan.passthrough ? m.deps.passthroughTargets(domain) : []),
-      ];
-      const out: TrustPointResult[] = [];
-      for (const point of points) {
-        try {
+  if (plan && touched.size > 0) {
+    const points: TrustTarget[] = [
+      ...plan.trustStoreWaves.flat().map((id) => m.deps.trustStore(id)),
+      ...(plan.passthrough ? m.deps.passthroughTargets(plan.settings) : []),
+    ].filter((point) => touched.has(point.name));
+    const results: TrustPointResult[] = [];
+    for (const point of points) {
+      const result = await m
+        .act(`viewer:restore:${point.name}`, async (): Promise<TrustPointResult> => {
+          const { before } = await bundles(m, plan.authorities, false);
           const written = await point.write(before);
-          out.push({ trustPoint: point.name, ok: true, changed: written.changed });
-        } catch (error) {
-          out.push({ trustPoint: point.name, ok: false, error: (error as Error).message.slice(0, 500) });
-        }
-      }
-      return out;
-    });
+          return { trustPoint: point.name, ok: true, changed: written.changed };
+        })
+        .catch(
+          (error: unknown): TrustPointResult => ({
+            trustPoint: point.name,
+            ok: false,
+            error: (error as Error).message.slice(0, 500),
+          }),
+        );
+      results.push(result);
+    }
     await m.record("viewer:restored", async () => ({
       type: "viewer-trust-restored",
       at: m.deps.now().toISOString(),

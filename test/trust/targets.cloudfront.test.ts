@@ -26,6 +26,9 @@ import {
   CloudFrontTrustStoreTarget,
   type CloudFrontTrustStoreTargetOptions,
   TRUST_STORE_ETAG_TAG,
+  TRUST_STORE_PENDING_ETAG_TAG,
+  TRUST_STORE_PENDING_SHA_TAG,
+  TRUST_STORE_PENDING_VERSION_TAG,
   TRUST_STORE_SHA_TAG,
   TRUST_STORE_VERSION_TAG,
 } from "../../functions/trust/targets/cloudfront-trust-store.ts";
@@ -178,6 +181,10 @@ describe("publishing to a CloudFront trust store alongside S3 and Secrets Manage
       [TRUST_STORE_SHA_TAG]: expected.sha256,
       [TRUST_STORE_VERSION_TAG]: newest.versionId,
       [TRUST_STORE_ETAG_TAG]: h.s.cloudfront.trustStores.etag(t.id),
+      // The update as it was sent, before it became active (a retry in between waits for it).
+      [TRUST_STORE_PENDING_SHA_TAG]: expected.sha256,
+      [TRUST_STORE_PENDING_VERSION_TAG]: newest.versionId,
+      [TRUST_STORE_PENDING_ETAG_TAG]: h.s.cloudfront.trustStores.etag(t.id),
     });
     expect(await t.cloudfront.read()).toBe(expected.pem);
   });
@@ -422,7 +429,51 @@ describe("waiting for the trust store to become active", () => {
       trustStoreId: t.id,
     });
     expect(sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
-    expect(h.s.cloudfront.trustStores.tags(t.id)).toEqual({});
+    // Only the update in flight is recorded: nothing says the bundle is in effect.
+    const tags = h.s.cloudfront.trustStores.tags(t.id);
+    expect(tags[TRUST_STORE_VERSION_TAG]).toBeUndefined();
+    expect(tags[TRUST_STORE_PENDING_ETAG_TAG]).toBe(h.s.cloudfront.trustStores.etag(t.id));
+  });
+
+  it("a retry after the deadline waits for the update in flight instead of sending it again", async () => {
+    const t = await setup(h, alpha.certificatePem, { activationTimeoutMs: 60_000 });
+    const bundle = bundleOf(alpha.certificatePem, bravo.certificatePem);
+    await t.cloudfront.write(bundle).catch(() => undefined);
+    const before = writes(h.s);
+    // A retry (a step retried after its invocation ran out): the update is still pending (90 s in all).
+    const out = await t.cloudfront.write(bundle);
+    expect(out.changed).toBe(true);
+    expect(writes(h.s).updates).toBe(before.updates);
+    expect(writes(h.s).s3).toBe(before.s3);
+    expect(h.s.cloudfront.trustStores.status(t.id)).toBe("active");
+    expect(t.effective()?.pem).toBe(bundle.pem);
+    expect(await t.cloudfront.verifiedBundle()).toBe(bundle.pem);
+    // Once in effect, the same bundle again is nothing to do.
+    expect((await t.cloudfront.write(bundle)).changed).toBe(false);
+  });
+
+  it("verifiedBundle is undefined once another writer changed the trust store", async () => {
+    const t = await setup(h);
+    const bundle = bundleOf(alpha.certificatePem, bravo.certificatePem);
+    await t.cloudfront.write(bundle);
+    expect(await t.cloudfront.verifiedBundle()).toBe(bundle.pem);
+    await h.clients.cloudfront.send(
+      new UpdateTrustStoreCommand({
+        Id: t.id,
+        IfMatch: h.s.cloudfront.trustStores.etag(t.id),
+        CaCertificatesBundleSource: {
+          CaCertificatesBundleS3Location: {
+            Bucket: BUCKET,
+            Key: t.key,
+            Region: "us-east-1",
+            Version: t.initialVersion,
+          },
+        },
+      }),
+    );
+    expect(await t.cloudfront.verifiedBundle()).toBeUndefined();
+    // The tags still name our bundle: read() answers it, verifiedBundle() does not trust it.
+    expect(await t.cloudfront.read()).toBe(bundle.pem);
   });
 });
 

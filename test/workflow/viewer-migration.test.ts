@@ -7,7 +7,7 @@
 
 import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
-import { CreateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
+import { CreateTrustStoreCommand, UpdateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -42,14 +42,17 @@ const DAY = 86_400_000;
 
 let caA: CertificateAuthority;
 let caB: CertificateAuthority;
+let caC: CertificateAuthority;
 beforeAll(async () => {
-  const [rootA, rootB] = await Promise.all([
+  const [rootA, rootB, rootC] = await Promise.all([
     createRootCa({ name: "CN=Partner Viewers Root A" }),
     createRootCa({ name: "CN=Partner Viewers Root B" }),
+    createRootCa({ name: "CN=Partner Viewers Root C" }),
   ]);
-  [caA, caB] = await Promise.all([
+  [caA, caB, caC] = await Promise.all([
     createSubordinateCa(rootA, { name: "CN=Partner Viewers CA A" }),
     createSubordinateCa(rootB, { name: "CN=Partner Viewers CA B" }),
+    createSubordinateCa(rootC, { name: "CN=Partner Viewers CA C" }),
   ]);
 });
 
@@ -63,7 +66,10 @@ interface World {
   store: ViewerMigrationStore;
   arnA: string;
   arnB: string;
+  arnC: string;
   trustStoreIds: string[];
+  /** Where each trust store's bundle came from when infrastructure created it. */
+  initialLocations: Record<string, { Bucket: string; Key: string; Region: string; Version: string }>;
   topicArn: string;
   deps(domain: ViewerTrustDomainInput, options?: { now?: () => Date }): ViewerMigrationDeps;
 }
@@ -83,9 +89,11 @@ async function world(options: { trustStores?: number; next?: CertificateAuthorit
   const store = new ViewerMigrationStore(table, { tableName: TABLE });
   const arnA = s.privateCa.addAuthority(caA);
   const arnB = s.privateCa.addAuthority(options.next ?? caB);
+  const arnC = s.privateCa.addAuthority(caC);
 
   // Trust stores made by "infrastructure" from CA A's bundle, each under the key the migration writes.
   const trustStoreIds: string[] = [];
+  const initialLocations: World["initialLocations"] = {};
   for (let i = 0; i < (options.trustStores ?? 2); i++) {
     const key = `initial/store-${i}.pem`;
     const put = await clients.s3.send(
@@ -105,6 +113,12 @@ async function world(options: { trustStores?: number; next?: CertificateAuthorit
       }),
     );
     trustStoreIds.push(created.TrustStore!.Id!);
+    initialLocations[created.TrustStore!.Id!] = {
+      Bucket: BUCKET,
+      Key: key,
+      Region: "us-east-1",
+      Version: put.VersionId!,
+    };
   }
   await until(() => trustStoreIds.every((id) => s.cloudfront.trustStores.status(id) === "active"));
 
@@ -113,7 +127,9 @@ async function world(options: { trustStores?: number; next?: CertificateAuthorit
     store,
     arnA,
     arnB,
+    arnC,
     trustStoreIds,
+    initialLocations,
     topicArn,
     deps: (domain, o = {}) =>
       viewerMigrationDeps({
@@ -155,11 +171,15 @@ function domainOf(w: World, overrides: Partial<ViewerTrustDomainInput> = {}): Vi
 }
 
 let counter = 0;
-function start(deps: ViewerMigrationDeps, input: Partial<ViewerMigrationInput> = {}) {
+function start(
+  deps: ViewerMigrationDeps,
+  input: Partial<ViewerMigrationInput> = {},
+  after?: (step: string) => void | Promise<void>,
+) {
   const steps: string[] = [];
   const handler = createViewerMigrationWorkflow(workflow, {
     ...deps,
-    faults: { before: (step) => void steps.push(step) },
+    faults: { before: (step) => void steps.push(step), ...(after ? { after } : {}) },
   });
   const runner = new LocalDurableTestRunner<ViewerMigrationOutcome>({ handlerFunction: handler });
   counter += 1;
@@ -240,8 +260,9 @@ describe("migrate", () => {
       `viewer:publish:${t1}`,
       "viewer:wave:2",
       "viewer:prove:1",
-      "viewer:announce",
+      "viewer:announce:at",
       "viewer:announce:event",
+      "viewer:announce",
       "viewer:end",
       "viewer:notify",
       "viewer:unlock",
@@ -375,6 +396,109 @@ describe("migrate", () => {
       acquired: false,
       heldBy: "vm-holder",
     });
+  });
+});
+
+describe("what a review found (each failed before its fix)", () => {
+  it("a deploy that removes the domain while the run waits for approval changes nothing: the plan's copy rules", async () => {
+    const w = await world({ trustStores: 1 });
+    const deps = w.deps(domainOf(w, { approval: "before-announce", approvalTimeoutSeconds: 60 }));
+    const domains = deps.domains as ViewerMigrationDeps["domains"][number][];
+    const run = start({ ...deps, domains });
+    const callback = await run.runner
+      .getOperation("viewer:approval")
+      .waitForData(WaitingOperationStatus.STARTED);
+    await run.runner.getOperation("viewer:approval:open").waitForData(WaitingOperationStatus.COMPLETED);
+    domains.splice(0); // the next invocation's settings: no such domain any more
+    await callback.sendCallbackSuccess(JSON.stringify({ action: "approve", actor: "alice", reason: "ok" }));
+    expect((await run.execution).getResult()?.status).toBe("announced");
+    // Approved hours later: proved once more before the announcement.
+    expect(run.steps).toContain("viewer:reprove:1");
+  });
+
+  it("an operator's rollback at the approval window restores the trust points (rolled-back)", async () => {
+    const w = await world({ trustStores: 1 });
+    const run = start(w.deps(domainOf(w, { approval: "before-announce", approvalTimeoutSeconds: 60 })));
+    const callback = await run.runner
+      .getOperation("viewer:approval")
+      .waitForData(WaitingOperationStatus.STARTED);
+    await run.runner.getOperation("viewer:approval:open").waitForData(WaitingOperationStatus.COMPLETED);
+    await callback.sendCallbackSuccess(
+      JSON.stringify({ action: "rollback", actor: "bob", reason: "partner not ready" }),
+    );
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "rolled-back", reason: "RollbackRequested" });
+    expect((await w.store.get(run.migrationId))?.state.detail).toMatch(
+      /bob asked for a rollback: partner not ready/,
+    );
+    expect(trusted(w, w.trustStoreIds[0]!)).toEqual(["CN=Partner Viewers CA A", "CN=Partner Viewers Root A"]);
+  });
+
+  it("a migration never drops a CA the trust points hold that no retirement allows", async () => {
+    const w = await world({ trustStores: 1 });
+    // A + B published (B announced), settings then forget A without retiring it and name C as next.
+    expect((await start(w.deps(domainOf(w))).execution).getResult()?.status).toBe("announced");
+    const etag = w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!);
+    const run = start(w.deps(domainOf(w, { authorities: { current: w.arnB, next: w.arnC, previous: [] } })));
+    expect((await run.execution).getResult()).toMatchObject({ status: "refused", reason: "Refused" });
+    expect((await w.store.get(run.migrationId))?.state.detail).toMatch(
+      /would drop CA certificates no retirement allows: CN=Partner Viewers/,
+    );
+    expect(w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!)).toBe(etag);
+  });
+
+  it("a retired CA is never trusted again by a later migration", async () => {
+    const w = await world({ trustStores: 1 });
+    const migrated = (await start(w.deps(domainOf(w))).execution).getResult()!;
+    const later = () => new Date(Date.parse(migrated.retireAfter!) + 1000);
+    const after = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
+    expect(
+      (await start(w.deps(after, { now: later }), { action: "retire" }).execution).getResult()?.status,
+    ).toBe("retired");
+    const back = start(
+      w.deps(domainOf(w, { authorities: { current: w.arnB, next: w.arnC, previous: [w.arnA] } }), {
+        now: later,
+      }),
+    );
+    expect((await back.execution).getResult()).toMatchObject({ status: "refused", reason: "Refused" });
+    expect((await w.store.get(back.migrationId))?.state.detail).toMatch(/never trusted again/);
+  });
+
+  it("a publish step that crashes after its update is retried without a second UpdateTrustStore", async () => {
+    const w = await world({ trustStores: 1 });
+    const id = w.trustStoreIds[0]!;
+    let crashed = false;
+    const run = start(w.deps(domainOf(w)), {}, (step) => {
+      if (step === `viewer:publish:${id}` && !crashed) {
+        crashed = true;
+        throw new Error("crash after the update, before the checkpoint");
+      }
+    });
+    expect((await run.execution).getResult()?.status).toBe("announced");
+    expect(crashed).toBe(true);
+    expect(run.steps.filter((s) => s === `viewer:publish:${id}`)).toHaveLength(2);
+    expect(w.s.server.count("cloudfront", "UpdateTrustStore")).toBe(1);
+  });
+
+  it("a trust store another writer changes after the publish is not proved: restored, failed", async () => {
+    const w = await world({ trustStores: 1 });
+    const id = w.trustStoreIds[0]!;
+    const foreign = async (step: string) => {
+      if (step !== "viewer:wave:1") return;
+      // Someone points the store back at its original bundle right after our wave was recorded.
+      await w.s.clients({ maxAttempts: 1 }).cloudfront.send(
+        new UpdateTrustStoreCommand({
+          Id: id,
+          IfMatch: w.s.cloudfront.trustStores.etag(id),
+          CaCertificatesBundleSource: { CaCertificatesBundleS3Location: w.initialLocations[id]! },
+        }),
+      );
+    };
+    const run = start(w.deps(domainOf(w, { proofTimeoutSeconds: 1, proofIntervalSeconds: 1 })), {}, foreign);
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "failed", reason: "ProofFailed" });
+    expect((await w.store.get(run.migrationId))?.state.detail).toMatch(/changed by another writer/);
+    expect(w.s.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady")).toEqual([]);
   });
 });
 

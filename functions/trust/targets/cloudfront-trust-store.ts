@@ -40,6 +40,10 @@ import { type BundleObjectRef, ensureBundleVersion, readBundle } from "./s3-bund
 export const TRUST_STORE_SHA_TAG = "mtls-rotator:bundle-sha256";
 export const TRUST_STORE_VERSION_TAG = "mtls-rotator:bundle-version";
 export const TRUST_STORE_ETAG_TAG = "mtls-rotator:etag";
+/** The same three for an update sent and not yet active (so a retry waits for it instead of sending it again). */
+export const TRUST_STORE_PENDING_SHA_TAG = "mtls-rotator:pending-sha256";
+export const TRUST_STORE_PENDING_VERSION_TAG = "mtls-rotator:pending-version";
+export const TRUST_STORE_PENDING_ETAG_TAG = "mtls-rotator:pending-etag";
 
 export interface CloudFrontTrustStoreTargetOptions {
   cloudfront: CloudFrontClient;
@@ -100,6 +104,7 @@ interface TrustStoreState {
   etag: string;
   status: string;
   reason: string | undefined;
+  ocsp: boolean | undefined;
 }
 
 export class CloudFrontTrustStoreTarget implements TrustTarget {
@@ -156,28 +161,65 @@ export class CloudFrontTrustStoreTarget implements TrustTarget {
       return { changed: false, version: recorded };
     }
 
+    // Our own update of this bundle is already in flight (a retry after the wait ran out, or after a crash
+    // between the update and the wait's end): wait for it, never update again (that would restart `pending`).
+    const pendingVersion = tags[TRUST_STORE_PENDING_VERSION_TAG];
+    if (
+      tags[TRUST_STORE_PENDING_SHA_TAG] === bundle.sha256 &&
+      tags[TRUST_STORE_PENDING_ETAG_TAG] === state.etag &&
+      pendingVersion
+    ) {
+      await this.#waitActive(pendingVersion);
+      await this.#tag(state.arn, bundle.sha256, pendingVersion, state.etag, "final");
+      return { changed: true, version: pendingVersion };
+    }
+
     const { versionId } = await ensureBundleVersion(this.#s3, this.#object, bundle);
-    const etag = await this.#update(versionId, state.etag);
+    const etag = await this.#update(versionId, state.etag, state.ocsp);
+    await this.#tag(state.arn, bundle.sha256, versionId, etag, "pending");
     await this.#waitActive(versionId);
+    await this.#tag(state.arn, bundle.sha256, versionId, etag, "final");
+    return { changed: true, version: versionId };
+  }
+
+  /**
+   * The bundle in effect, only when this target's last update is still what the trust store holds (the tags'
+   * ETag is the store's) and it is `active`: the proof a migration relies on. Undefined otherwise (another
+   * writer changed the store since, an update pending or failed, nothing written by this target yet).
+   */
+  async verifiedBundle(): Promise<string | undefined> {
+    const state = await this.#state();
+    const tags = await this.#tags(state.arn);
+    const version = tags[TRUST_STORE_VERSION_TAG];
+    if (state.status !== "active" || tags[TRUST_STORE_ETAG_TAG] !== state.etag || !version) return undefined;
+    return readBundle(this.#s3, this.#object, version);
+  }
+
+  /** Records an update on the trust store: `pending` once sent, `final` once it became active. */
+  async #tag(
+    arn: string,
+    sha256: string,
+    version: string,
+    etag: string,
+    kind: "pending" | "final",
+  ): Promise<void> {
+    const keys =
+      kind === "final"
+        ? [TRUST_STORE_SHA_TAG, TRUST_STORE_VERSION_TAG, TRUST_STORE_ETAG_TAG]
+        : [TRUST_STORE_PENDING_SHA_TAG, TRUST_STORE_PENDING_VERSION_TAG, TRUST_STORE_PENDING_ETAG_TAG];
+    const values = [sha256, version, etag];
     await this.#cloudfront.send(
       new TagResourceCommand({
-        Resource: state.arn,
-        Tags: {
-          Items: [
-            { Key: TRUST_STORE_SHA_TAG, Value: bundle.sha256 },
-            { Key: TRUST_STORE_VERSION_TAG, Value: versionId },
-            { Key: TRUST_STORE_ETAG_TAG, Value: etag },
-          ],
-        },
+        Resource: arn,
+        Tags: { Items: keys.map((Key, i) => ({ Key, Value: values[i]! })) },
       }),
     );
-    return { changed: true, version: versionId };
   }
 
   // ---- steps ---------------------------------------------------------------------------------------------
 
   /** UpdateTrustStore with If-Match; a stale ETag (412) is re-read and the update tried again. */
-  async #update(versionId: string, etag: string): Promise<string> {
+  async #update(versionId: string, etag: string, ocsp: boolean | undefined): Promise<string> {
     let ifMatch = etag;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -185,6 +227,8 @@ export class CloudFrontTrustStoreTarget implements TrustTarget {
           new UpdateTrustStoreCommand({
             Id: this.#id,
             IfMatch: ifMatch,
+            // Kept as it is: whether leaving it out resets the store's OCSP checking is not documented.
+            ...(ocsp === undefined ? {} : { UseClientCertificateOCSPEndpoint: ocsp }),
             CaCertificatesBundleSource: {
               CaCertificatesBundleS3Location: {
                 Bucket: this.#object.bucket,
@@ -246,7 +290,13 @@ export class CloudFrontTrustStoreTarget implements TrustTarget {
     if (!store?.Arn || !out.ETag || !store.Status) {
       throw new AdapterError(`GetTrustStore ${this.#id} answered no ARN, ETag or status`);
     }
-    return { arn: store.Arn, etag: out.ETag, status: store.Status, reason: store.Reason };
+    return {
+      arn: store.Arn,
+      etag: out.ETag,
+      status: store.Status,
+      reason: store.Reason,
+      ocsp: store.UseClientCertificateOCSPEndpoint,
+    };
   }
 
   async #tags(arn: string): Promise<Record<string, string>> {
