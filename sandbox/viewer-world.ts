@@ -65,6 +65,11 @@ export interface ViewerWorldOptions {
   passthroughBundleKey?: string;
   /** Progress lines. */
   log?: (line: string) => void;
+  /**
+   * false: passthrough origins answer CloudFront's certificate without checking the forwarded viewer one (a
+   * misconfigured origin, which the proof must not count as accepting the new CA). Default true.
+   */
+  passthroughChecksViewers?: boolean;
 }
 
 export interface ViewerAuthority {
@@ -217,7 +222,9 @@ export async function buildViewerWorld(options: ViewerWorldOptions): Promise<Vie
       const origin = await startOrigin({
         server,
         originClientBundle,
-        ...(passthrough ? { viewerBundlePath: bundlePath } : {}),
+        ...(passthrough && options.passthroughChecksViewers !== false
+          ? { viewerBundlePath: bundlePath }
+          : {}),
       });
       cleanups.push(() => new Promise((resolve) => origin.close(() => resolve(undefined))));
       const port = (origin.address() as { port: number }).port;

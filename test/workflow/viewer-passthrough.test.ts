@@ -87,12 +87,22 @@ describe("passthrough origins", () => {
     const record = await w.store.get(migrationId);
     expect(record?.state.detail).toMatch(/origin api \(403\)/);
     expect(record?.state.restored?.map((r) => r.ok)).toEqual([true, true]);
-    // The trust store is back on CA A only, and so is the published passthrough bundle.
+    // The trust store is back on CA A only.
     const effective = w.standins.cloudfront.trustStores.effectiveBundle(
       Object.values(w.trustStoreIds)[0]!,
     )!.pem;
     expect(effective).toContain(w.a.issuing.certificatePem.trim().split("\n")[1]);
     expect(effective).not.toContain(w.b.issuing.certificatePem.trim().split("\n")[1]);
+    expect(w.standins.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady")).toEqual([]);
+  });
+
+  it("an origin that does not check forwarded certificates at all proves nothing: restored, failed", async () => {
+    const w = await world({ passthroughChecksViewers: false });
+    const { outcome, migrationId } = await migrate(
+      w.deps(w.domain({ proofTimeoutSeconds: 1, proofIntervalSeconds: 1 })),
+    );
+    expect(outcome).toMatchObject({ status: "failed", reason: "ProofFailed" });
+    expect((await w.store.get(migrationId))?.state.detail).toMatch(/does not check forwarded certificates/);
     expect(w.standins.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady")).toEqual([]);
   });
 });
