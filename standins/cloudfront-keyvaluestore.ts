@@ -20,7 +20,7 @@
  * - ListKeys pages in key order, `MaxResults` (1..50, the model's) defaulting to 10 (assumed).
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { ACCOUNT_ID, AwsError } from "./protocol.ts";
+import { ACCOUNT_ID, AwsError, notImplemented, restJsonError } from "./protocol.ts";
 import type { WireRequest, WireResponse, WireService } from "./server.ts";
 
 /** Documented limits of key-value pairs (the import file's, applied to every write). */
@@ -153,21 +153,13 @@ export class KeyValueStoreStandin implements WireService {
         return this.#write(store, request, puts, deletes);
       }
       default:
-        throw new AwsError(
-          "NotImplemented",
-          `The stand-in does not implement ${request.method} ${request.path}.`,
-          501,
-        );
+        throw notImplemented(request);
     }
   }
 
   /** REST-JSON errors: the code in `x-amzn-errortype`, the message in the body. */
   errorResponse(error: AwsError): WireResponse {
-    return {
-      status: error.status,
-      headers: { "content-type": "application/json", "x-amzn-errortype": error.code },
-      body: JSON.stringify({ Message: error.message }),
-    };
+    return restJsonError(error, { Message: error.message });
   }
 
   // ---- internals ----------------------------------------------------------------------------------------

@@ -112,26 +112,8 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
   // REST services are offered requests in this order: CloudFront claims only /2020-05-31/ paths, S3, SNS and
   // API Gateway only requests signed for them (SigV4 scope); CloudWatch is a JSON service (X-Amz-Target).
   // KeyValueStore claims only /key-value-stores/ paths, which no other service has.
-  const server = new StandinServer(
-    [
-      acm,
-      privateCa,
-      cloudfront,
-      secrets,
-      s3,
-      sns,
-      cloudwatch,
-      elbv2,
-      eventbridge,
-      apigateway,
-      keyValueStores,
-    ],
-    options,
-  );
-  const endpoint = await server.listen();
-  return {
-    server,
-    endpoint,
+  // (Object.values keeps this order.)
+  const services = {
     acm,
     privateCa,
     cloudfront,
@@ -143,6 +125,13 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
     eventbridge,
     apigateway,
     keyValueStores,
+  };
+  const server = new StandinServer(Object.values(services), options);
+  const endpoint = await server.listen();
+  return {
+    server,
+    endpoint,
+    ...services,
     clients: (overrides = {}) =>
       createAwsClients({ region: "us-east-1", endpoint, credentials: STANDIN_CREDENTIALS, ...overrides }),
     close: () => server.close(),
