@@ -8,7 +8,10 @@
  * (colons and case free): the tests that depend on it say "assumed" in their titles.
  */
 import { X509Certificate } from "node:crypto";
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   KeyValueStoreError,
@@ -17,9 +20,10 @@ import {
 } from "../../../functions/adapters/viewer-revocations.ts";
 import { normalViewerSerial } from "../../../functions/core/viewer-serial.ts";
 import { KeyValueStoreStandin } from "../../../standins/cloudfront-keyvaluestore.ts";
-import { issueClientCredential } from "../../../standins/pki.ts";
+import { issueClientCredential, issueServerCredential } from "../../../standins/pki.ts";
 import { StandinServer } from "../../../standins/server.ts";
 import { loadConnectionFunction } from "../../support/connection-function.ts";
+import { mtlsRequest } from "../../support/mtls-client.ts";
 import { pki } from "../../support/pki-fixtures.ts";
 
 const FUNCTION_FILE = join(import.meta.dirname, "../../../functions/viewer/edge/deny-revoked.js");
@@ -144,6 +148,56 @@ describe("deny-revoked connection function", () => {
       expect((await edge.connect(info as never)).decision, JSON.stringify(info)).toBe("deny");
     }
     expect(reads).toBe(0);
+  });
+
+  it("decides on the certificate a real mTLS handshake presents: the revoked viewer is cut off, another served", async () => {
+    const { issuing } = await pki();
+    const anchors = issuing.certificatePem + issuing.chainPem;
+    const server = await issueServerCredential(issuing, {
+      dnsNames: ["localhost"],
+      ipAddresses: ["127.0.0.1"],
+    });
+    const [revokedViewer, otherViewer] = await Promise.all(
+      ["viewer-tls-revoked", "viewer-tls-other"].map((name) =>
+        issueClientCredential(issuing, { subject: `CN=${name}` }),
+      ),
+    );
+    // The serial exactly as the TLS stack reports the peer's certificate (Node: upper-case hex).
+    const revokedSerial = new X509Certificate(revokedViewer!.certificatePem).serialNumber;
+    await revocations.revoke(colonSpelled(revokedSerial));
+    const edge = loadConnectionFunction(FUNCTION_FILE, stores.edgeReader(storeArn));
+    const https = createServer(
+      {
+        cert: server.certificatePem + server.chainPem,
+        key: server.privateKeyPem,
+        ca: anchors,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const peer = (req.socket as TLSSocket).getPeerCertificate();
+        void edge.connect({ serialNumber: peer.serialNumber }).then(({ decision }) => {
+          if (decision === "deny") req.socket.destroy();
+          else res.end("served");
+        });
+      },
+    );
+    await new Promise<void>((resolve) => https.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (https.address() as AddressInfo).port;
+      const viewer = (credential: typeof otherViewer) => ({
+        port,
+        caPem: anchors,
+        certificatePem: credential!.certificatePem,
+        chainPem: credential!.chainPem,
+        privateKeyPem: credential!.privateKeyPem,
+      });
+      expect(await mtlsRequest(viewer(otherViewer))).toMatchObject({ status: 200, body: "served" });
+      await expect(mtlsRequest(viewer(revokedViewer))).rejects.toThrow();
+    } finally {
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
   });
 
   it("the harness refuses a file that imports anything besides 'cloudfront'", () => {
