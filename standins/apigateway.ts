@@ -24,7 +24,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { type BundleStore, EMPTY_BUNDLE_STORE, inspectCaBundle } from "./ca-bundle.ts";
-import { AwsError } from "./protocol.ts";
+import { AwsError, notImplemented, restJsonError } from "./protocol.ts";
 import { signingServiceOf, type WireRequest, type WireResponse, type WireService } from "./server.ts";
 
 /** API Gateway truststore quotas. */
@@ -125,11 +125,7 @@ export class ApiGatewayStandin implements WireService {
       case "UpdateDomainName":
         return this.#update(this.#get(region, name), parseBody(request));
       default:
-        throw new AwsError(
-          "NotImplemented",
-          `The stand-in does not implement ${request.method} ${request.path}.`,
-          501,
-        );
+        throw notImplemented(request);
     }
   }
 
@@ -137,11 +133,7 @@ export class ApiGatewayStandin implements WireService {
   errorResponse(error: AwsError): WireResponse {
     const body: Record<string, string> = { message: error.message };
     if (error.code === "NotFoundException") body.resourceType = "DomainName";
-    return {
-      status: error.status,
-      headers: { "content-type": "application/json", "x-amzn-errortype": error.code },
-      body: JSON.stringify(body),
-    };
+    return restJsonError(error, body);
   }
 
   // ---- operations ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { AcmStandin } from "./acm.ts";
 import { ApiGatewayStandin } from "./apigateway.ts";
 import type { BundleStore } from "./ca-bundle.ts";
 import { CloudFrontStandin } from "./cloudfront.ts";
+import { KeyValueStoreStandin } from "./cloudfront-keyvaluestore.ts";
 import { CloudWatchStandin } from "./cloudwatch.ts";
 import { Elbv2Standin } from "./elbv2.ts";
 import { EventBridgeStandin } from "./eventbridge.ts";
@@ -49,6 +50,8 @@ export interface Standins {
   acm: AcmStandin;
   privateCa: PrivateCaStandin;
   cloudfront: CloudFrontStandin;
+  /** CloudFront KeyValueStore data plane (the viewer revocation list). */
+  keyValueStores: KeyValueStoreStandin;
   secrets: SecretsManagerStandin;
   s3: S3Standin;
   sns: SnsStandin;
@@ -105,16 +108,12 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
   });
   const eventbridge = new EventBridgeStandin({ now });
   const apigateway = new ApiGatewayStandin({ bundles, now });
+  const keyValueStores = new KeyValueStoreStandin({ now });
   // REST services are offered requests in this order: CloudFront claims only /2020-05-31/ paths, S3, SNS and
   // API Gateway only requests signed for them (SigV4 scope); CloudWatch is a JSON service (X-Amz-Target).
-  const server = new StandinServer(
-    [acm, privateCa, cloudfront, secrets, s3, sns, cloudwatch, elbv2, eventbridge, apigateway],
-    options,
-  );
-  const endpoint = await server.listen();
-  return {
-    server,
-    endpoint,
+  // KeyValueStore claims only /key-value-stores/ paths, which no other service has.
+  // (Object.values keeps this order.)
+  const services = {
     acm,
     privateCa,
     cloudfront,
@@ -125,6 +124,14 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
     elbv2,
     eventbridge,
     apigateway,
+    keyValueStores,
+  };
+  const server = new StandinServer(Object.values(services), options);
+  const endpoint = await server.listen();
+  return {
+    server,
+    endpoint,
+    ...services,
     clients: (overrides = {}) =>
       createAwsClients({ region: "us-east-1", endpoint, credentials: STANDIN_CREDENTIALS, ...overrides }),
     close: () => server.close(),

@@ -83,6 +83,24 @@ export function xmlError(error: AwsError): StandinResponse {
   };
 }
 
+/** REST-JSON errors (API Gateway v2, CloudFront KeyValueStore): the code in `x-amzn-errortype`, `body` as the service words it. */
+export function restJsonError(error: AwsError, body: Record<string, string>): StandinResponse {
+  return {
+    status: error.status,
+    headers: { "content-type": "application/json", "x-amzn-errortype": error.code },
+    body: JSON.stringify(body),
+  };
+}
+
+/** What a REST stand-in answers for a request it routes but does not model: it refuses rather than pretends. */
+export function notImplemented(request: { method: string; path: string }): AwsError {
+  return new AwsError(
+    "NotImplemented",
+    `The stand-in does not implement ${request.method} ${request.path}.`,
+    501,
+  );
+}
+
 /** The error document of awsQuery services (SNS, ELBv2): `<ErrorResponse>` in the service's namespace. */
 export function queryErrorResponse(xmlns: string, error: AwsError): StandinResponse {
   return {

@@ -102,6 +102,7 @@ export const API_VERSIONS: Readonly<Record<string, string>> = {
   "acm-pca": "2017-08-22",
   apigatewayv2: "2018-11-29",
   cloudfront: "2020-05-31",
+  "cloudfront-keyvaluestore": "2022-07-26",
   cloudwatch: "2010-08-01",
   dynamodb: "2012-08-10",
   elbv2: "2015-12-01",

@@ -373,6 +373,10 @@ export const SERVICE_CHECKS: Readonly<Record<string, Omit<ServiceCheckOptions, "
   monitoring: { model: "cloudwatch", invalidRequest: { code: "ValidationError", status: 400 } },
   events: { model: "events", invalidRequest: { code: "ValidationException", status: 400 } },
   cloudfront: { model: "cloudfront", invalidRequest: { code: "InvalidArgument", status: 400 } },
+  "cloudfront-keyvaluestore": {
+    model: "cloudfront-keyvaluestore",
+    invalidRequest: { code: "ValidationException", status: 400 },
+  },
   s3: {
     model: "s3",
     invalidRequest: { code: "InvalidArgument", status: 400 },

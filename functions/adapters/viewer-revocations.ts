@@ -1,0 +1,198 @@
+/**
+ * The viewer revocation list: serial numbers of viewer certificates the edge must refuse, kept as keys of a
+ * CloudFront KeyValueStore that the shipped connection function (functions/viewer/edge/deny-revoked.js)
+ * reads. Keys are serials in their normal form (functions/core/viewer-serial.ts); values record why.
+ *
+ * Writes go through the KeyValueStore data plane (`cloudfront-keyvaluestore`), where every write carries the
+ * store's current ETag (`If-Match`): a write that lost a race is refused with ConflictException and changes
+ * nothing, so the adapter reads the ETag again and retries, a bounded number of times.
+ *
+ * AWS signs this API with SigV4A only ("The CloudFront KeyValueStore API is a global service that uses
+ * Signature Version 4A (SigV4A) for authentication", developer guide, kvs-with-functions-kvp.html). The
+ * project's signer (sigv4.ts) is SigV4, and no SigV4A signer is installed, so the HTTP client below takes its
+ * signer as a port: the tests pass none (the stand-in checks no signatures); production needs a SigV4A signer
+ * before this can be wired (docs/viewer-revocation.md).
+ */
+import { InvalidViewerSerialError, normalViewerSerial } from "../core/viewer-serial.ts";
+import { AdapterError } from "./errors.ts";
+
+/** The data-plane operations the revocation list uses. */
+export type KeyValueStoreOperation = "DescribeKeyValueStore" | "GetKey" | "PutKey" | "DeleteKey";
+
+/**
+ * One call of the KeyValueStore API: the model's input members in, its output members out (the `ETag`
+ * header as `ETag`). Errors are KeyValueStoreError named by AWS's error code.
+ */
+export type KeyValueStoreSend = (
+  operation: KeyValueStoreOperation,
+  input: Record<string, string>,
+) => Promise<Record<string, unknown>>;
+
+export class KeyValueStoreError extends AdapterError {
+  override name: string;
+  readonly status: number;
+  constructor(code: string, status: number, message: string) {
+    // The caller is at fault for 4xx except a lost race (409): that one a later attempt can win.
+    super(`${code}: ${message}`, { retryable: status >= 500 || status === 409 || status === 429 });
+    this.name = code;
+    this.status = status;
+  }
+}
+
+/** Signs a request (method, URL, headers, body) for `cloudfront-keyvaluestore`: the headers to add. */
+export type KeyValueStoreSigner = (request: {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}) => Promise<Record<string, string>>;
+
+/**
+ * A small REST-JSON client of the four operations, by the model's HTTP bindings (botocore
+ * cloudfront-keyvaluestore 2022-07-26): `GET /key-value-stores/{KvsARN}`, `GET|PUT|DELETE
+ * /key-value-stores/{KvsARN}/keys/{Key}`, `If-Match` and `ETag` as headers, `{"Value"}` as PutKey's body.
+ */
+export function keyValueStoreHttpSend(options: {
+  endpoint: string;
+  sign: KeyValueStoreSigner;
+  fetch?: typeof fetch;
+}): KeyValueStoreSend {
+  const doFetch = options.fetch ?? fetch;
+  return async (operation, input) => {
+    const store = `/key-value-stores/${encodeURIComponent(input.KvsARN ?? "")}`;
+    const keyPath = `${store}/keys/${encodeURIComponent(input.Key ?? "")}`;
+    const headers: Record<string, string> = {};
+    if (input.IfMatch !== undefined) headers["if-match"] = input.IfMatch;
+    let method = "GET";
+    let path = keyPath;
+    let body = "";
+    if (operation === "DescribeKeyValueStore") path = store;
+    if (operation === "DeleteKey") method = "DELETE";
+    if (operation === "PutKey") {
+      method = "PUT";
+      body = JSON.stringify({ Value: input.Value });
+      headers["content-type"] = "application/json";
+    }
+    const url = `${options.endpoint.replace(/\/$/, "")}${path}`;
+    const signed = await options.sign({ method, url, headers, body });
+    const response = await doFetch(url, {
+      method,
+      headers: { ...headers, ...signed },
+      ...(body ? { body } : {}),
+    });
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    if (!response.ok) {
+      const code = response.headers.get("x-amzn-errortype")?.split(":")[0] ?? `Http${response.status}`;
+      const message = typeof parsed.Message === "string" ? parsed.Message : response.statusText;
+      throw new KeyValueStoreError(code, response.status, message);
+    }
+    const etag = response.headers.get("etag");
+    return etag === null ? parsed : { ...parsed, ETag: etag };
+  };
+}
+
+/** At most this many characters of reason are recorded (a value is at most 1 KB). */
+export const MAX_REVOCATION_REASON = 256;
+
+export interface RevocationRecord {
+  reason: string;
+  revokedAt: string;
+}
+
+export interface RevokeResult {
+  /** The serial as the store keys it. */
+  serial: string;
+  /** true when the serial was already revoked: the earlier record is kept. */
+  alreadyRevoked: boolean;
+}
+
+export interface ViewerRevocationsOptions {
+  send: KeyValueStoreSend;
+  /** The ARN of the revocation KeyValueStore (the one associated with the connection function). */
+  storeArn: string;
+  now?: () => Date;
+  /** Attempts of one write when other writers keep changing the store's ETag (default 4). */
+  maxAttempts?: number;
+}
+
+export class ViewerRevocations {
+  readonly #send: KeyValueStoreSend;
+  readonly #arn: string;
+  readonly #now: () => Date;
+  readonly #maxAttempts: number;
+
+  constructor(options: ViewerRevocationsOptions) {
+    this.#send = options.send;
+    this.#arn = options.storeArn;
+    this.#now = options.now ?? (() => new Date());
+    this.#maxAttempts = options.maxAttempts ?? 4;
+  }
+
+  /**
+   * Adds `serialText` to the list. Bad input (no hex serial, a reason too long) is refused before any call.
+   * Revoking a revoked serial changes nothing and says so.
+   */
+  async revoke(serialText: string, reason = "revoked by operator"): Promise<RevokeResult> {
+    const serial = normalViewerSerial(serialText);
+    if (reason.length > MAX_REVOCATION_REASON) {
+      throw new InvalidViewerSerialError(
+        `a revocation reason has at most ${MAX_REVOCATION_REASON} characters`,
+      );
+    }
+    if ((await this.record(serial)) !== undefined) return { serial, alreadyRevoked: true };
+    const record: RevocationRecord = { reason, revokedAt: this.#now().toISOString() };
+    await this.#conditionally((IfMatch) =>
+      this.#send("PutKey", { KvsARN: this.#arn, Key: serial, Value: JSON.stringify(record), IfMatch }),
+    );
+    return { serial, alreadyRevoked: false };
+  }
+
+  /** Takes `serialText` off the list (a revocation made by mistake); false when it was not on it. */
+  async reinstate(serialText: string): Promise<boolean> {
+    const serial = normalViewerSerial(serialText);
+    if ((await this.record(serial)) === undefined) return false;
+    try {
+      await this.#conditionally((IfMatch) =>
+        this.#send("DeleteKey", { KvsARN: this.#arn, Key: serial, IfMatch }),
+      );
+    } catch (error) {
+      // Another writer reinstated it between our read and our delete: the outcome asked for holds.
+      if (error instanceof KeyValueStoreError && error.name === "ResourceNotFoundException") return false;
+      throw error;
+    }
+    return true;
+  }
+
+  /** The record of a revoked serial (already in normal form), or undefined when it is not revoked. */
+  async record(serial: string): Promise<RevocationRecord | undefined> {
+    try {
+      const out = await this.#send("GetKey", { KvsARN: this.#arn, Key: serial });
+      return JSON.parse(String(out.Value)) as RevocationRecord;
+    } catch (error) {
+      if (error instanceof KeyValueStoreError && error.name === "ResourceNotFoundException") return undefined;
+      throw error;
+    }
+  }
+
+  /** Runs `write` with the store's current ETag; after a lost race reads the ETag again, boundedly. */
+  async #conditionally(write: (ifMatch: string) => Promise<unknown>): Promise<void> {
+    let lastConflict: unknown;
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const described = await this.#send("DescribeKeyValueStore", { KvsARN: this.#arn });
+      const etag = described.ETag;
+      if (typeof etag !== "string") throw new AdapterError("DescribeKeyValueStore answered no ETag");
+      try {
+        await write(etag);
+        return;
+      } catch (error) {
+        if (!(error instanceof KeyValueStoreError && error.name === "ConflictException")) throw error;
+        lastConflict = error;
+      }
+    }
+    throw new AdapterError(
+      `the revocation list kept changing: ${this.#maxAttempts} conditional writes lost to other writers`,
+      { cause: lastConflict, retryable: true },
+    );
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The revocation list adapter against the KeyValueStore stand-in over loopback HTTP (every call checked
+ * against AWS's model). Competing writers are real: a second adapter writes through the same API just before
+ * the first one's write arrives (the server's interceptor), so the first one's ETag is stale.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  KeyValueStoreError,
+  type KeyValueStoreSend,
+  keyValueStoreHttpSend,
+  ViewerRevocations,
+} from "../../functions/adapters/viewer-revocations.ts";
+import { InvalidViewerSerialError } from "../../functions/core/viewer-serial.ts";
+import { KeyValueStoreStandin } from "../../standins/cloudfront-keyvaluestore.ts";
+import { StandinServer } from "../../standins/server.ts";
+
+const NOW = new Date("2026-12-04T12:00:00Z");
+
+let server: StandinServer;
+let stores: KeyValueStoreStandin;
+let send: KeyValueStoreSend;
+
+beforeAll(async () => {
+  stores = new KeyValueStoreStandin();
+  server = new StandinServer([stores]);
+  const endpoint = await server.listen();
+  // The stand-in checks no signatures; AWS wants SigV4A, which production must supply.
+  send = keyValueStoreHttpSend({ endpoint, sign: async () => ({}) });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+function revocationsOn(storeArn: string, maxAttempts?: number): ViewerRevocations {
+  return new ViewerRevocations({ send, storeArn, now: () => NOW, maxAttempts });
+}
+
+/** Before each of the next `times` PutKey calls, another writer revokes another serial first. */
+function competingWriter(storeArn: string, times: number): { stop: () => void; wrote: () => number } {
+  const other = revocationsOn(storeArn);
+  let wrote = 0;
+  let busy = false;
+  const stop = server.intercept(async ({ operation }) => {
+    if (operation !== "PutKey" || busy || wrote >= times) return;
+    busy = true;
+    try {
+      await other.revoke(`ff${String(wrote).padStart(4, "0")}`, "competing writer");
+      wrote++;
+    } finally {
+      busy = false;
+    }
+  });
+  return { stop, wrote: () => wrote };
+}
+
+describe("ViewerRevocations", () => {
+  it("revokes a serial under its normal form with the reason and time; revoking again changes nothing", async () => {
+    const arn = stores.createStore("revoke");
+    const revocations = revocationsOn(arn);
+    expect(await revocations.revoke("00:4A:3F:5C", "key lost")).toEqual({
+      serial: "4a3f5c",
+      alreadyRevoked: false,
+    });
+    expect(stores.keys(arn)).toEqual(["4a3f5c"]);
+    expect(await revocations.record("4a3f5c")).toEqual({ reason: "key lost", revokedAt: NOW.toISOString() });
+    const etag = stores.etag(arn);
+    const puts = server.count("cloudfront-keyvaluestore", "PutKey");
+    expect(await revocations.revoke("4a3f5c", "again")).toEqual({ serial: "4a3f5c", alreadyRevoked: true });
+    expect(stores.etag(arn)).toBe(etag);
+    expect(server.count("cloudfront-keyvaluestore", "PutKey")).toBe(puts);
+    expect((await revocations.record("4a3f5c"))?.reason).toBe("key lost");
+  });
+
+  it("refuses bad input before any call: no hex serial, a serial over 20 octets, a reason too long", async () => {
+    const arn = stores.createStore("bad-input");
+    const revocations = revocationsOn(arn);
+    const calls = server.calls.length;
+    await expect(revocations.revoke("not-a-serial")).rejects.toThrow(InvalidViewerSerialError);
+    await expect(revocations.revoke("")).rejects.toThrow(/required/);
+    await expect(revocations.revoke("1".repeat(41))).rejects.toThrow(/20 octets/);
+    await expect(revocations.revoke("4a", "x".repeat(257))).rejects.toThrow(/at most 256/);
+    await expect(revocations.reinstate("zz")).rejects.toThrow(InvalidViewerSerialError);
+    expect(server.calls.length).toBe(calls);
+    expect(stores.keys(arn)).toEqual([]);
+  });
+
+  it("reads the ETag again after losing a race to another writer, and writes", async () => {
+    const arn = stores.createStore("race");
+    const revocations = revocationsOn(arn);
+    const competitor = competingWriter(arn, 1);
+    try {
+      const describes = server.count("cloudfront-keyvaluestore", "DescribeKeyValueStore");
+      expect(await revocations.revoke("0abc")).toEqual({ serial: "abc", alreadyRevoked: false });
+      expect(competitor.wrote()).toBe(1);
+      // Its own describe, the competitor's, and its second one after the ConflictException.
+      expect(server.count("cloudfront-keyvaluestore", "DescribeKeyValueStore") - describes).toBe(3);
+      expect(server.calls.filter((c) => c.error === "ConflictException")).toHaveLength(1);
+    } finally {
+      competitor.stop();
+    }
+    expect(stores.keys(arn)).toEqual(["abc", "ff0000"]);
+  });
+
+  it("gives up after maxAttempts lost races with a retryable error, having written nothing of its own", async () => {
+    const arn = stores.createStore("busy");
+    const revocations = revocationsOn(arn, 3);
+    const competitor = competingWriter(arn, 100);
+    const conflicts = server.calls.filter((c) => c.error === "ConflictException").length;
+    try {
+      const error = await revocations.revoke("beef").catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "AdapterError", retryable: true });
+      expect(String((error as Error).message)).toMatch(/3 conditional writes lost/);
+    } finally {
+      competitor.stop();
+    }
+    expect(server.calls.filter((c) => c.error === "ConflictException").length - conflicts).toBe(3);
+    expect(stores.keys(arn)).not.toContain("beef");
+  });
+
+  it("reinstates a revoked serial however it is spelled; reinstating one not revoked changes nothing", async () => {
+    const arn = stores.createStore("reinstate");
+    const revocations = revocationsOn(arn);
+    await revocations.revoke("4a3f");
+    expect(await revocations.reinstate("4A:3F")).toBe(true);
+    expect(stores.keys(arn)).toEqual([]);
+    const etag = stores.etag(arn);
+    expect(await revocations.reinstate("4a3f")).toBe(false);
+    expect(stores.etag(arn)).toBe(etag);
+  });
+
+  it("passes AWS's errors on by name: an unknown store, a service fault", async () => {
+    const missing = revocationsOn("arn:aws:cloudfront::111122223333:key-value-store/absent");
+    const notFound = await missing.revoke("1").catch((e: unknown) => e);
+    expect(notFound).toBeInstanceOf(KeyValueStoreError);
+    expect(notFound).toMatchObject({ name: "ResourceNotFoundException", retryable: false, status: 404 });
+    const arn = stores.createStore("faults");
+    server.faults.inject({ service: "cloudfront-keyvaluestore", operation: "PutKey", kind: "server-error" });
+    const fault = await revocationsOn(arn)
+      .revoke("1")
+      .catch((e: unknown) => e);
+    expect(fault).toMatchObject({ name: "ServiceUnavailable", retryable: true, status: 503 });
+    expect(stores.keys(arn)).toEqual([]);
+  });
+});
