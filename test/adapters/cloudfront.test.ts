@@ -205,11 +205,24 @@ describe("inventory from ListDistributions", () => {
     expect(index.size).toBe(0);
   });
 
-  it("reads origin endpoints for probes, and names missing origins", async () => {
+  it("reads origin endpoints for probes (with the client certificate each presents, if any), and names missing origins", async () => {
     const { id } = created[4]!;
-    expect(await adapter.originEndpoints(id, [originId(3), originId(1)])).toEqual([
-      { originId: originId(3), domainName: "origin-4.backend.example.com", httpsPort: 443, originPath: "" },
-      { originId: originId(1), domainName: "origin-2.backend.example.com", httpsPort: 443, originPath: "" },
+    expect(await adapter.originEndpoints(id, [originId(3), originId(1), originId(2)])).toEqual([
+      {
+        originId: originId(3),
+        domainName: "origin-4.backend.example.com",
+        httpsPort: 443,
+        originPath: "",
+        clientCertificateArn: old,
+      },
+      {
+        originId: originId(1),
+        domainName: "origin-2.backend.example.com",
+        httpsPort: 443,
+        originPath: "",
+        clientCertificateArn: old,
+      },
+      { originId: originId(2), domainName: "origin-3.backend.example.com", httpsPort: 443, originPath: "" },
     ]);
     const missing = adapter.originEndpoints(id, [originId(0), "origin-99"]);
     await expect(missing).rejects.toBeInstanceOf(OriginNotFoundError);

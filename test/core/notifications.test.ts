@@ -130,6 +130,9 @@ describe("rotationNotification", () => {
       severity: "warning",
       headline: "certificate validity capped by its CA",
     },
+    { event: "viewer-ca-ready", severity: "info", headline: "viewer CA ready" },
+    { event: "viewer-migration-failed", severity: "critical", headline: "viewer CA migration failed" },
+    { event: "viewer-ca-retired", severity: "info", headline: "viewer CA retired" },
   ];
 
   it("covers every notification event", () => {
