@@ -8,13 +8,13 @@
  * nothing, so the adapter reads the ETag again and retries, a bounded number of times.
  *
  * AWS signs this API with SigV4A only ("The CloudFront KeyValueStore API is a global service that uses
- * Signature Version 4A (SigV4A) for authentication", developer guide, kvs-with-functions-kvp.html). The
- * project's signer (sigv4.ts) is SigV4, and no SigV4A signer is installed, so the HTTP client below takes its
- * signer as a port: the tests pass none (the stand-in checks no signatures); production needs a SigV4A signer
- * before this can be wired (docs/viewer-revocation.md).
+ * Signature Version 4A (SigV4A) for authentication", developer guide, kvs-with-functions-kvp.html). The HTTP
+ * client below takes its signer as a port; `keyValueStoreSigner` is the production one (SigV4A for every
+ * region, sigv4.ts), `keyValueStoreEndpoint` the endpoint AWS's rules give a store's ARN.
  */
 import { InvalidViewerSerialError, normalViewerSerial } from "../core/viewer-serial.ts";
 import { AdapterError } from "./errors.ts";
+import { type AwsCredentials, signedHeadersV4a } from "./sigv4.ts";
 
 /** The data-plane operations the revocation list uses. */
 export type KeyValueStoreOperation = "DescribeKeyValueStore" | "GetKey" | "PutKey" | "DeleteKey";
@@ -46,6 +46,46 @@ export type KeyValueStoreSigner = (request: {
   headers: Record<string, string>;
   body: string;
 }) => Promise<Record<string, string>>;
+
+/** The signing name of the KeyValueStore data plane (botocore cloudfront-keyvaluestore endpoint rules). */
+export const KEY_VALUE_STORE_SIGNING_NAME = "cloudfront-keyvaluestore";
+
+/**
+ * The production signer: SigV4A over every region (`*`), as the endpoint rules' auth scheme says, with the
+ * credentials `credentials` gives at each call (a Lambda role's rotate; a resolver is asked every time).
+ */
+export function keyValueStoreSigner(
+  credentials: () => Promise<AwsCredentials>,
+  now: () => Date = () => new Date(),
+): KeyValueStoreSigner {
+  return async (request) =>
+    signedHeadersV4a(request, {
+      service: KEY_VALUE_STORE_SIGNING_NAME,
+      credentials: await credentials(),
+      date: now(),
+    });
+}
+
+export class InvalidKeyValueStoreArnError extends Error {
+  override name = "InvalidKeyValueStoreArnError";
+}
+
+const KVS_ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * The endpoint of a store, by AWS's endpoint rules (botocore cloudfront-keyvaluestore
+ * endpoint-rule-set-1.json): `https://<account id>.cloudfront-kvs.global.api.aws` for an ARN of the `aws`
+ * partition, service `cloudfront`, no region, resource `key-value-store/...`; the rules refuse FIPS and other
+ * ARNs, and so does this.
+ */
+export function keyValueStoreEndpoint(storeArn: string): string {
+  const match = KVS_ARN.exec(storeArn);
+  if (!match)
+    throw new InvalidKeyValueStoreArnError(
+      `not a CloudFront KeyValueStore ARN (arn:aws:cloudfront::<account>:key-value-store/<id>): ${storeArn}`,
+    );
+  return `https://${match[1]}.cloudfront-kvs.global.api.aws`;
+}
 
 /**
  * A small REST-JSON client of the four operations, by the model's HTTP bindings (botocore

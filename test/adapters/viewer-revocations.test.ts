@@ -5,26 +5,31 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  InvalidKeyValueStoreArnError,
   KeyValueStoreError,
   type KeyValueStoreSend,
+  keyValueStoreEndpoint,
   keyValueStoreHttpSend,
+  keyValueStoreSigner,
   ViewerRevocations,
 } from "../../functions/adapters/viewer-revocations.ts";
 import { InvalidViewerSerialError } from "../../functions/core/viewer-serial.ts";
 import { KeyValueStoreStandin } from "../../standins/cloudfront-keyvaluestore.ts";
 import { StandinServer } from "../../standins/server.ts";
+import { checkSigV4a } from "../support/sigv4a-verify.ts";
 
 const NOW = new Date("2026-12-04T12:00:00Z");
 
 let server: StandinServer;
 let stores: KeyValueStoreStandin;
 let send: KeyValueStoreSend;
+let endpoint: string;
 
 beforeAll(async () => {
   stores = new KeyValueStoreStandin();
   server = new StandinServer([stores]);
-  const endpoint = await server.listen();
-  // The stand-in checks no signatures; AWS wants SigV4A, which production must supply.
+  endpoint = await server.listen();
+  // The stand-in checks no signatures; the production SigV4A signer is checked below, by its own verifier.
   send = keyValueStoreHttpSend({ endpoint, sign: async () => ({}) });
 });
 
@@ -141,5 +146,64 @@ describe("ViewerRevocations", () => {
       .catch((e: unknown) => e);
     expect(fault).toMatchObject({ name: "ServiceUnavailable", retryable: true, status: 503 });
     expect(stores.keys(arn)).toEqual([]);
+  });
+});
+
+describe("production signing and endpoint", () => {
+  const credentials = { accessKeyId: "AKIDREVOKER", secretAccessKey: "revoker-secret-key-example" };
+
+  it("every request the production signer signs carries a SigV4A signature an independent verifier accepts", async () => {
+    const checks: Array<{ method: string; valid: boolean; service?: string; regionSet?: string }> = [];
+    const verifyingFetch: typeof fetch = async (input, init) => {
+      const headers: Record<string, string> = {};
+      new Headers(init?.headers).forEach((value, name) => {
+        headers[name] = value;
+      });
+      const check = checkSigV4a(
+        { method: init?.method ?? "GET", url: String(input), headers, body: String(init?.body ?? "") },
+        credentials,
+      );
+      checks.push({ method: init?.method ?? "GET", ...check });
+      if (!check.valid) return new Response(JSON.stringify({ Message: check.problem }), { status: 403 });
+      return fetch(input, init);
+    };
+    let resolved = 0;
+    const signed = new ViewerRevocations({
+      send: keyValueStoreHttpSend({
+        endpoint,
+        sign: keyValueStoreSigner(async () => {
+          resolved += 1;
+          return credentials;
+        }),
+        fetch: verifyingFetch,
+      }),
+      storeArn: stores.createStore("signed"),
+      now: () => NOW,
+    });
+    expect(await signed.revoke("0a:bc", "key lost")).toEqual({ serial: "abc", alreadyRevoked: false });
+    expect(await signed.reinstate("ABC")).toBe(true);
+    expect(checks.length).toBeGreaterThanOrEqual(4);
+    expect(
+      checks.every((c) => c.valid && c.service === "cloudfront-keyvaluestore" && c.regionSet === "*"),
+    ).toBe(true);
+    expect(new Set(checks.map((c) => c.method))).toEqual(new Set(["GET", "PUT", "DELETE"]));
+    // Credentials are asked for at every call (a role's credentials rotate).
+    expect(resolved).toBe(checks.length);
+  });
+
+  it("a store's endpoint follows AWS's endpoint rules; other ARNs are refused", () => {
+    expect(
+      keyValueStoreEndpoint(
+        "arn:aws:cloudfront::111122223333:key-value-store/0f9c5e6a-1111-2222-3333-444455556666",
+      ),
+    ).toBe("https://111122223333.cloudfront-kvs.global.api.aws");
+    for (const bad of [
+      "arn:aws:cloudfront:us-east-1:111122223333:key-value-store/x",
+      "arn:aws-cn:cloudfront::111122223333:key-value-store/x",
+      "arn:aws:cloudfront::111122223333:distribution/E1",
+      "arn:aws:s3:::bucket",
+      "",
+    ])
+      expect(() => keyValueStoreEndpoint(bad)).toThrow(InvalidKeyValueStoreArnError);
   });
 });
