@@ -18,6 +18,7 @@
 // When the service runs elsewhere, a rule in us-east-1 forwards them to the service region's default bus,
 // where the rule that invokes the handler sees them.
 import { EXPIRY_EVENT_PARTITIONS } from "../functions/adapters/table-partitions.ts";
+import { viewerAuthorityArns } from "../functions/config/viewer-settings.ts";
 import { PROBE_CERTIFICATES_KEY } from "../functions/core/acknowledgement.ts";
 import { secretArn } from "./credentials";
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
@@ -75,6 +76,8 @@ export const trackingSettingsLink = new sst.Linkable("TrackingSettings", {
     // Where the scan's trust reconciliation publishes: the workflow's bundle object and secret.
     trust,
     caRetirementGraceSeconds: tracking.caRetirementGraceSeconds,
+    // Their CAs' own certificates are tracked for expiry (functions/wiring/tracking.ts trackedAuthorityArns).
+    viewerTrustDomains: settings.viewerTrustDomains,
   },
 });
 
@@ -97,6 +100,22 @@ const readConfiguredCas: Statement = {
   resources: [rotation.authorityArn, ...tracking.previousAuthorityArns],
 };
 
+/**
+ * What the scan and the expiry event read: the configured CAs' certificates, and those of the viewer trust
+ * domains' CAs (current, next, previous), whose own expiry the full scan tracks as well. The trust
+ * reconciliation reads the configured CAs only (readConfiguredCas).
+ */
+const readTrackedCas: Statement = {
+  actions: ["acm-pca:GetCertificateAuthorityCertificate"],
+  resources: [
+    ...new Set([
+      rotation.authorityArn,
+      ...tracking.previousAuthorityArns,
+      ...viewerAuthorityArns(settings.viewerTrustDomains),
+    ]),
+  ],
+};
+
 export const trackingPermissions: Statement[] = [
   // SearchCertificates and ListDistributions support no resource-level permission.
   { actions: ["acm:SearchCertificates"], resources: ["*"] },
@@ -106,7 +125,7 @@ export const trackingPermissions: Statement[] = [
     actions: ["acm:GetCertificate"],
     resources: [$interpolate`arn:${partition}:acm:us-east-1:${account}:certificate/*`],
   },
-  readConfiguredCas,
+  readTrackedCas,
   // Inventory (Query of its partitions — the leaves', the CA certificates' —, BatchWriteItem of changed
   // records, Get/Put of reported drift and of the scan's CA retirement clock) and the rotation store's status lookup (GetItem) the dispatcher makes
   // before starting. No index access, no updates or deletes.

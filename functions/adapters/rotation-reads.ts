@@ -433,7 +433,7 @@ function storedDistributionOf(item: Item): StoredDistribution | undefined {
 }
 
 /** The object a token (base64url of JSON) holds; InvalidNextTokenError when it holds none. */
-function tokenObject(token: string): Record<string, unknown> {
+export function tokenObject(token: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     if (!/^[A-Za-z0-9_-]+$/.test(token)) throw new Error("not base64url");

@@ -23,6 +23,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandOutput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type {
@@ -33,6 +34,7 @@ import type {
 } from "../core/viewer-migration.ts";
 import type { ViewerMigrationStorePort } from "../workflow/viewer-migration.ts";
 import { awsErrorName } from "./errors.ts";
+import { InvalidNextTokenError, tokenObject } from "./rotation-reads.ts";
 import { toDocumentClient } from "./rotation-store.ts";
 
 export const viewerMigrationPk = (migrationId: string) => `VMIG#${migrationId}`;
@@ -313,4 +315,92 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
       updatedAt: String(item.updatedAt),
     }));
   }
+
+  /**
+   * The migration holding the domain's lock, if its lease has not ended (a lock whose lease ended is taken
+   * over by the next migration's first step, so it holds nothing).
+   */
+  async lockHolder(domain: string): Promise<string | undefined> {
+    const held = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { pk: viewerDomainPk(domain), sk: "LOCK" },
+        ConsistentRead: true,
+      }),
+    );
+    const item = held.Item;
+    if (!item || typeof item.migrationId !== "string") return undefined;
+    if (typeof item.expiresAt === "string" && item.expiresAt < this.#now().toISOString()) return undefined;
+    return item.migrationId;
+  }
+
+  /**
+   * Migrations newest first, `limit` per page (1..100). `nextToken` is opaque (base64url of the index
+   * position); one this store did not hand out is refused with InvalidNextTokenError.
+   */
+  async page(
+    options: { limit?: number; nextToken?: string } = {},
+  ): Promise<{ migrations: ViewerMigrationSummary[]; nextToken?: string }> {
+    const start = options.nextToken !== undefined ? decodeMigrationsToken(options.nextToken) : undefined;
+    let page: QueryCommandOutput;
+    try {
+      page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: LIST_INDEX,
+          KeyConditionExpression: "gsi1pk = :list",
+          ExpressionAttributeValues: { ":list": LIST_PARTITION },
+          ScanIndexForward: false,
+          Limit: options.limit ?? 25,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+    } catch (error) {
+      if (start && awsErrorName(error) === "ValidationException")
+        throw new InvalidNextTokenError("nextToken is not valid for this listing", { cause: error });
+      throw error;
+    }
+    const migrations = (page.Items ?? []).map(migrationSummary);
+    const last = page.LastEvaluatedKey;
+    return {
+      migrations,
+      ...(last ? { nextToken: Buffer.from(JSON.stringify(last), "utf8").toString("base64url") } : {}),
+    };
+  }
+}
+
+/** A migration as GET /viewer-migrations lists it (the list index's attributes). */
+export interface ViewerMigrationSummary {
+  migrationId: string;
+  status: string;
+  startedAt: string;
+  updatedAt: string;
+}
+
+function migrationSummary(item: Record<string, unknown>): ViewerMigrationSummary {
+  const sortKey = String(item.gsi1sk);
+  return {
+    migrationId: sortKey.slice(sortKey.indexOf("#") + 1),
+    status: String(item.status),
+    startedAt: String(item.startedAt),
+    updatedAt: typeof item.updatedAt === "string" ? item.updatedAt : String(item.startedAt),
+  };
+}
+
+const MIGRATION_TOKEN_KEYS = ["gsi1pk", "gsi1sk", "pk", "sk"] as const;
+
+/** The index position a token names, checked to be one `page()` could have handed out. */
+function decodeMigrationsToken(token: string): Record<string, string> {
+  const parsed = tokenObject(token);
+  const keys = Object.keys(parsed).sort();
+  const valid =
+    keys.length === MIGRATION_TOKEN_KEYS.length &&
+    MIGRATION_TOKEN_KEYS.every(
+      (k, i) => keys[i] === k && typeof parsed[k] === "string" && parsed[k] !== "",
+    ) &&
+    parsed.gsi1pk === LIST_PARTITION &&
+    parsed.sk === "STATE" &&
+    String(parsed.pk).startsWith("VMIG#");
+  if (!valid) throw new InvalidNextTokenError("nextToken is malformed");
+  return parsed as Record<string, string>;
 }

@@ -40,7 +40,7 @@ export const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
 export const CLIENT_AUTH_TEMPLATE_ARN = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1";
 
 const MINUTE = 60;
-const HOUR = 60 * MINUTE;
+export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 /** The ceiling of every duration in the settings: a 366-day year. */
 export const MAX_SECONDS = 366 * DAY;

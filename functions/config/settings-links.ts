@@ -13,6 +13,7 @@ import {
   TrackingPolicySchema,
   TrustSchema,
 } from "./settings.ts";
+import { ViewerTrustDomainsSchema } from "./viewer-settings.ts";
 
 /** The stage's settings as linked to the workflow and the API (RotationSettings) and to tracking. */
 export const SETTINGS_LINKS = {
@@ -34,7 +35,11 @@ export const SETTINGS_LINKS = {
     renewBefore: z._default(RenewBeforeSchema, DEFAULT_RENEW_BEFORE),
     /** Where the scan's trust reconciliation publishes: the workflow's bundle object and secret. */
     trust: TrustSchema,
+    /** The viewer trust domains: their CAs' own certificates are tracked for expiry too. */
+    viewerTrustDomains: z._default(ViewerTrustDomainsSchema, []),
   }),
+  /** The viewer CA migration's settings (infra/viewer-migration.ts): the stage's viewer trust domains. */
+  ViewerSettings: loose({ domains: ViewerTrustDomainsSchema }),
 } as const;
 
 /** Every linked resource by name. */

@@ -6,10 +6,12 @@
  * one-minute metrics). Pure: infra/settings.ts calls it with SST's stage and the environment.
  */
 import type * as z from "zod/mini";
+import { ACK_PREFIX } from "../core/acknowledgement.ts";
 import {
   ALB_TRUST_STORE_ARN,
   DAY,
   EMAIL,
+  HOUR,
   MAX_SECONDS,
   parseWith,
   REGION_NAME,
@@ -26,6 +28,13 @@ import {
   type TrustTargets,
   worstCaseSeconds,
 } from "./settings.ts";
+import {
+  VIEWER_TRUST_STORE_KEY_PREFIX,
+  type ViewerTrustDomain,
+  type ViewerTrustDomainInput,
+  ViewerTrustDomainsSchema,
+  viewerSettingsProblems,
+} from "./viewer-settings.ts";
 
 /** An EventBridge Scheduler expression (one-time `at(...)` schedules make no sense for a fleet scan). */
 export type ScanSchedule = `rate(${string})` | `cron(${string})`;
@@ -61,6 +70,12 @@ export interface StageSettings {
    *   CloudFormation and SAM all say 90, which is what is checked here.
    */
   workflow: { executionTimeoutDays: number; retentionDays: number };
+  /**
+   * Viewer trust domains (config/viewer-settings.ts ViewerTrustDomainSchema): the CAs that issue viewer
+   * certificates and the trust points (CloudFront trust stores, passthrough origins) a viewer CA migration
+   * keeps in line. None by default: no viewer CA migration can run, nothing else changes.
+   */
+  viewerTrustDomains?: ViewerTrustDomainInput[];
 }
 
 /** A stage's checked settings: what infra/ declares resources from and links to the functions. */
@@ -80,6 +95,8 @@ export interface DeploySettings {
   cloudfront: { distributionIds?: string[] };
   workflow: StageSettings["workflow"];
   tracking: TrackingSettings;
+  /** The viewer trust domains (empty: the viewer CA migration has nothing to migrate). */
+  viewerTrustDomains: ViewerTrustDomain[];
 }
 
 export class DeploySettingsError extends Error {
@@ -176,6 +193,34 @@ function list(value: string | undefined): string[] | undefined {
     .filter((item) => item !== "");
 }
 
+/** The viewer trust domains as JSON (a list), replacing STAGES[stage].viewerTrustDomains when set. */
+export const VIEWER_TRUST_DOMAINS_VARIABLE = "MTLS_ROTATOR_VIEWER_TRUST_DOMAINS";
+
+/** Keys of the bundle bucket the service writes for itself: no viewer bundle may be written there. */
+export const RESERVED_BUNDLE_KEYS: readonly string[] = [
+  "trust/",
+  ACK_PREFIX,
+  `${VIEWER_TRUST_STORE_KEY_PREFIX}/`,
+];
+
+/** The viewer trust domains from the shell's JSON or the stage table (undefined: a problem was pushed). */
+function viewerTrustDomainsOf(
+  stage: StageSettings["viewerTrustDomains"],
+  env: Record<string, string | undefined>,
+  problems: string[],
+): unknown {
+  const raw = env[VIEWER_TRUST_DOMAINS_VARIABLE]?.trim();
+  if (!raw) return stage ?? [];
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    problems.push(
+      `viewerTrustDomains is not JSON: ${(error as Error).message} (a JSON list of viewer trust domains, see README "Viewer mTLS")`,
+    );
+    return undefined;
+  }
+}
+
 /** Where the deploying shell can set a value: named next to a problem with it. */
 export const SHELL_SOURCES: readonly [prefix: string, variable: string][] = [
   ["rotation.authorityArn", "MTLS_ROTATOR_AUTHORITY_ARN"],
@@ -187,6 +232,7 @@ export const SHELL_SOURCES: readonly [prefix: string, variable: string][] = [
   ["trust.targets.webhook.url", "MTLS_ROTATOR_WEBHOOK_URL"],
   ["trust.targets.webhook.secretName", "MTLS_ROTATOR_WEBHOOK_SECRET_NAME"],
   ["trust.targets.eventBus", "MTLS_ROTATOR_EVENT_BUS"],
+  ["viewerTrustDomains", VIEWER_TRUST_DOMAINS_VARIABLE],
 ];
 
 function withSource(problem: string): string {
@@ -277,7 +323,26 @@ export function deploySettings(
         `ALB trust store ${arn} is in ${regionOfArn(arn)}, not in the service region ${region} (MTLS_ROTATOR_REGION)`,
       );
 
-  if (problems.length > 0 || !rotation.ok || !tracking.ok || !trust.ok)
+  const viewerInput = viewerTrustDomainsOf(base.viewerTrustDomains, env, problems);
+  const viewer =
+    viewerInput === undefined
+      ? undefined
+      : parseWith(ViewerTrustDomainsSchema, viewerInput, "viewerTrustDomains");
+  if (viewer && !viewer.ok) problems.push(...viewer.problems);
+  if (viewer?.ok && trust.ok && tracking.ok)
+    problems.push(
+      ...viewerSettingsProblems(viewer.value, {
+        originClientAuthorityArns: [authorityArn, ...tracking.value.previousAuthorityArns],
+        trust: trust.value,
+        credentialSecretPrefix: `mtls-rotator/${stage}/credentials/`,
+        reservedKeys: RESERVED_BUNDLE_KEYS,
+      }),
+    );
+
+  if (viewer?.ok && workflowProblems(base.workflow).length === 0)
+    problems.push(...viewerDeadlineProblems(viewer.value, base.workflow));
+
+  if (problems.length > 0 || !rotation.ok || !tracking.ok || !trust.ok || !viewer?.ok)
     throw new DeploySettingsError(stage, problems.map(withSource));
   return {
     stage,
@@ -292,6 +357,7 @@ export function deploySettings(
       ...tracking.value,
       thresholdsDays: [...new Set(tracking.value.thresholdsDays)].sort((a, b) => b - a),
     },
+    viewerTrustDomains: viewer.value,
   };
 }
 
@@ -320,6 +386,28 @@ function deployOnlyPolicyProblems(
         ` workflow.executionTimeoutDays (${w.executionTimeoutDays}): the execution would time out mid-rotation`,
     );
   return problems;
+}
+
+/**
+ * A viewer CA migration runs on a durable execution with the stage's timeout (infra/viewer-migration.ts): its
+ * proof and approval windows, and an hour for the trust stores to turn active, must end before it does.
+ */
+function viewerDeadlineProblems(
+  domains: readonly ViewerTrustDomain[],
+  w: StageSettings["workflow"],
+): string[] {
+  const limit = w.executionTimeoutDays * DAY;
+  return domains.flatMap((domain, index) => {
+    const needed =
+      domain.proofTimeoutSeconds +
+      (domain.approval === "before-announce" ? domain.approvalTimeoutSeconds : 0) +
+      HOUR;
+    return needed <= limit
+      ? []
+      : [
+          `viewerTrustDomains[${index}] (${domain.name}): its proof and approval windows (${(needed / DAY).toFixed(1)} days with an hour for trust stores) outlast workflow.executionTimeoutDays (${w.executionTimeoutDays})`,
+        ];
+  });
 }
 
 /** The durable execution's timeout and retention (see StageSettings.workflow). */

@@ -28,6 +28,8 @@ import {
 import { privateCaArn } from "./settings.ts";
 
 export const VIEWER_DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+/** Trust stores load their viewer bundle from `<prefix>/<trust store id>.pem` in the bundle bucket. */
+export const VIEWER_TRUST_STORE_KEY_PREFIX = "viewer/cloudfront";
 const ORIGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
@@ -137,4 +139,65 @@ export function viewerAuthorityArns(domains: readonly ViewerTrustDomain[]): stri
       ]),
     ),
   ];
+}
+
+/** Where the origin-mTLS side keeps its own trust (settings.ts TrustSchema) and credentials: never a viewer's. */
+export interface OriginTrustSide {
+  /** The CA replacements are issued from, and the CAs being migrated away from (origin-client CAs). */
+  originClientAuthorityArns: readonly string[];
+  /** The origin-client bundle object and secret, and its CloudFront trust store targets. */
+  trust: { bucketKey: string; bundleSecretName: string; targets: { cloudFrontTrustStoreIds: string[] } };
+  /** Prefix of the credential secrets (private keys): no viewer bundle may be written there. */
+  credentialSecretPrefix: string;
+  /** Keys of the bundle bucket that others write (prefixes end in "/"): a viewer bundle must not overwrite them. */
+  reservedKeys: readonly string[];
+}
+
+/**
+ * What only the rest of the settings can tell about the viewer trust domains (each named by its path under
+ * `viewerTrustDomains`): a viewer CA that is also an origin-client CA would be trusted on both sides of
+ * CloudFront; a passthrough bundle written over the origin-client bundle (or its secret, or another object
+ * of the bucket) would replace what origins trust for CloudFront's own certificate; a trust store that also
+ * receives the origin-client bundle would flap between the two.
+ */
+export function viewerSettingsProblems(
+  domains: readonly ViewerTrustDomain[],
+  origin: OriginTrustSide,
+): string[] {
+  const problems: string[] = [];
+  const originCas = new Set(origin.originClientAuthorityArns);
+  const originStores = new Set(origin.trust.targets.cloudFrontTrustStoreIds);
+  for (const [index, domain] of domains.entries()) {
+    const at = `viewerTrustDomains[${index}] (${domain.name})`;
+    for (const arn of viewerAuthorityArns([domain]))
+      if (originCas.has(arn))
+        problems.push(
+          `${at}.authorities: ${arn} is also an origin-client CA (MTLS_ROTATOR_AUTHORITY_ARN or a previous one): a viewer CA must be a CA of its own`,
+        );
+    for (const id of domain.trustStoreIds)
+      if (originStores.has(id))
+        problems.push(
+          `${at}.trustStoreIds: trust store ${id} also receives the origin-client bundle (trust.targets.cloudFrontTrustStoreIds)`,
+        );
+    const passthrough = domain.passthrough;
+    if (!passthrough) continue;
+    const key = passthrough.bucketKey;
+    if (key === origin.trust.bucketKey)
+      problems.push(`${at}.passthrough.bucketKey must not be the origin-client bundle's key (${key})`);
+    for (const reserved of origin.reservedKeys)
+      if (reserved.endsWith("/") ? key.startsWith(reserved) : key === reserved)
+        problems.push(
+          `${at}.passthrough.bucketKey ${key} is reserved for the service's own objects (${reserved})`,
+        );
+    const secret = passthrough.bundleSecretName;
+    if (secret === origin.trust.bundleSecretName)
+      problems.push(
+        `${at}.passthrough.bundleSecretName must not be the origin-client bundle's secret (${secret})`,
+      );
+    if (secret?.startsWith(origin.credentialSecretPrefix))
+      problems.push(
+        `${at}.passthrough.bundleSecretName ${secret} is under the credential secrets' prefix (${origin.credentialSecretPrefix})`,
+      );
+  }
+  return problems;
 }

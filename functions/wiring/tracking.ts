@@ -22,6 +22,7 @@ import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { RotationStore } from "../adapters/rotation-store.ts";
 import type { WiringSources } from "../config/links.ts";
 import { managedAuthorityArns, readNamedLinks } from "../config/settings-links.ts";
+import { type ViewerTrustDomain, viewerAuthorityArns } from "../config/viewer-settings.ts";
 import type { RenewBefore } from "../core/renewal.ts";
 import { sstWorkflowStarter, startRotation, type WorkflowSdk } from "../dispatch/start-rotation.ts";
 import type { ScanDeps } from "../tracking/scan-fleet.ts";
@@ -65,14 +66,20 @@ export const TRACKING_LINKS = [
 /**
  * Every Private CA whose certificate and chain the service relies on, and so whose own expiry the full scan
  * tracks (GetCertificateAuthorityCertificate once per CA per scan; the scan's role must be granted it, see
- * infra/tracking.ts): the managed CAs today. Another CA the service comes to rely on (e.g. a CA viewers'
- * certificates chain to) is added here, from its settings; duplicates are harmless (read once).
+ * infra/tracking.ts): the managed (origin-client) CAs, then every CA of the viewer trust domains (current,
+ * next, previous: config/viewer-settings.ts viewerAuthorityArns). Each once.
  */
 export function trackedAuthorityArns(settings: {
   authorityArn: string;
   previousAuthorityArns: string[];
+  viewerTrustDomains?: readonly ViewerTrustDomain[];
 }): string[] {
-  return managedAuthorityArns(settings);
+  return [
+    ...new Set([
+      ...managedAuthorityArns(settings),
+      ...viewerAuthorityArns(settings.viewerTrustDomains ?? []),
+    ]),
+  ];
 }
 
 /** What the tracking functions need; WiringError lists every link that is missing or malformed. */

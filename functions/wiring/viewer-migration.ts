@@ -6,30 +6,39 @@
  * endpoint and origin-mTLS certificate from the distribution's configuration, the certificate's key from its
  * credential secret (only certificates this service rotated have one).
  */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { AcmAdapter, Pacer } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { Notifier } from "../adapters/notifier.ts";
 import { PrivateCaAdapter } from "../adapters/private-ca.ts";
 import { CredentialStore, isCompleteCredential, STAGE } from "../adapters/secrets.ts";
+import { ViewerMigrationStore } from "../adapters/viewer-migration-store.ts";
+import type { WiringSources } from "../config/links.ts";
 import type { RotationSettings } from "../config/settings.ts";
-import type { ViewerTrustDomain } from "../config/viewer-settings.ts";
+import { readNamedLinks } from "../config/settings-links.ts";
+import { VIEWER_TRUST_STORE_KEY_PREFIX, type ViewerTrustDomain } from "../config/viewer-settings.ts";
 import type { PlannedDomain } from "../core/viewer-migration.ts";
 import { issueProbeViewer, untrustedProbeViewer } from "../issuance/probe-viewer.ts";
 import { type PassthroughOriginRef, proveViewerOrigins } from "../probe/viewer-probe.ts";
 import { S3BundleTarget, SecretBundleTarget, type TrustTarget } from "../trust/publish-bundle.ts";
 import { CloudFrontTrustStoreTarget } from "../trust/targets/cloudfront-trust-store.ts";
 import { EVENT_SOURCE } from "../trust/targets/eventbridge.ts";
+import { formatClientCertHeaders } from "../viewer/forwarded-certificate.ts";
 import { credentialSecretFor } from "../workflow/phases/plan.ts";
 import type {
   ViewerCaReadyDetail,
   ViewerMigrationDeps,
   ViewerMigrationStorePort,
 } from "../workflow/viewer-migration.ts";
-import type { AwsClients } from "./aws-clients.ts";
+import { type AwsClients, createAwsClients } from "./aws-clients.ts";
+import { dynamoDbConfig, regionOfArn } from "./clients.ts";
+import { deployed } from "./cold-start.ts";
+import { logLine } from "./observability.ts";
+import { privateCaClients } from "./private-ca-clients.ts";
 
 export const VIEWER_CA_READY_DETAIL_TYPE = "ViewerCaReady";
-export const VIEWER_TRUST_STORE_KEY_PREFIX = "viewer/cloudfront";
+export { VIEWER_TRUST_STORE_KEY_PREFIX };
 
 export interface ViewerMigrationWiring {
   domains: readonly ViewerTrustDomain[];
@@ -151,4 +160,77 @@ async function putViewerCaReady(w: ViewerMigrationWiring, detail: ViewerCaReadyD
   const entry = out.Entries?.[0];
   if (out.FailedEntryCount || !entry?.EventId)
     throw new Error(`PutEvents refused the ViewerCaReady event: ${entry?.ErrorCode ?? "no result"}`);
+}
+
+// ---- deployed ----------------------------------------------------------------------------------------------
+
+/** What infra/viewer-migration.ts links to the viewer CA migration workflow. */
+export const VIEWER_WORKFLOW_LINKS = [
+  "RotationTable",
+  "TrustBundleBucket",
+  "NotificationTopic",
+  "RotationSettings",
+  "ViewerSettings",
+] as const;
+
+/** The deployed workflow's configuration, from its links; WiringError lists every link missing or malformed. */
+export interface ViewerWorkflowConfig {
+  region: string;
+  endpoint?: string;
+  dynamodbEndpoint?: string;
+  tableName: string;
+  bucketName: string;
+  topicArn: string;
+  /** The bus of the ViewerCaReady event: the stage's trust event bus, else the account's default bus. */
+  eventBus?: string;
+  domains: ViewerTrustDomain[];
+  settings: Pick<RotationSettings, "credentialSecretPrefix" | "originServerCaPem">;
+}
+
+export function viewerWorkflowConfig(sources: WiringSources): ViewerWorkflowConfig {
+  const { links, location } = readNamedLinks(sources, VIEWER_WORKFLOW_LINKS);
+  const { rotation, trust } = links.RotationSettings;
+  return {
+    ...location,
+    tableName: links.RotationTable.name,
+    bucketName: links.TrustBundleBucket.name,
+    topicArn: links.NotificationTopic.arn,
+    ...(trust.targets.eventBus ? { eventBus: trust.targets.eventBus } : {}),
+    domains: links.ViewerSettings.domains,
+    settings: {
+      credentialSecretPrefix: rotation.credentialSecretPrefix,
+      ...(rotation.originServerCaPem ? { originServerCaPem: rotation.originServerCaPem } : {}),
+    },
+  };
+}
+
+/** The workflow's dependencies from a checked configuration: SDK clients built here, once per cold start. */
+export function viewerWorkflowDepsFrom(config: ViewerWorkflowConfig): ViewerMigrationDeps {
+  const clients = createAwsClients({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+  });
+  const privateCaIn = privateCaClients(config);
+  return viewerMigrationDeps({
+    domains: config.domains,
+    clients,
+    bucket: config.bucketName,
+    // The bundle bucket is in the service region (infra/storage.ts).
+    bucketRegion: config.region,
+    store: new ViewerMigrationStore(new DynamoDBClient(dynamoDbConfig(config)), {
+      tableName: config.tableName,
+    }),
+    topicArn: config.topicArn,
+    ...(config.eventBus ? { eventBus: config.eventBus } : {}),
+    settings: config.settings,
+    forwardedHeaders: (leaf, chain) => formatClientCertHeaders(leaf, chain),
+    // Each CA through a client of its own region.
+    privateCaOf: (arn) => new PrivateCaAdapter(privateCaIn(regionOfArn(arn) ?? config.region)),
+    log: logLine,
+  });
+}
+
+/** The deployed workflow's dependencies, from SST's linked resources and the Lambda environment. */
+export function buildViewerMigrationDeps(sources: WiringSources = deployed()): ViewerMigrationDeps {
+  return viewerWorkflowDepsFrom(viewerWorkflowConfig(sources));
 }
