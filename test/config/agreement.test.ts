@@ -109,6 +109,7 @@ function linksOf(deployed: DeploySettings): Tree {
         thresholdsDays: deployed.tracking.thresholdsDays,
         trust: deployed.trust,
         caRetirementGraceSeconds: deployed.tracking.caRetirementGraceSeconds,
+        viewerTrustDomains: deployed.viewerTrustDomains,
       },
     }),
   ) as Tree;
