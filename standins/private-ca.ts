@@ -48,6 +48,9 @@ interface Authority {
   arn: string;
   ca: CertificateAuthority;
   status: "ACTIVE" | "DISABLED";
+  createdAt: Date;
+  /** When the status last changed (DescribeCertificateAuthority LastStateChangeAt). */
+  lastStateChangeAt: Date;
 }
 
 interface IssuedRecord {
@@ -109,7 +112,8 @@ export class PrivateCaStandin implements JsonService {
     const arn = `arn:aws:acm-pca:${region}:${ACCOUNT_ID}:certificate-authority/${randomBytes(16)
       .toString("hex")
       .replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, "$1-$2-$3-$4-$5")}`;
-    this.#authorities.set(arn, { arn, ca, status: "ACTIVE" });
+    const now = this.#now();
+    this.#authorities.set(arn, { arn, ca, status: "ACTIVE", createdAt: now, lastStateChangeAt: now });
     return arn;
   }
 
@@ -135,8 +139,11 @@ export class PrivateCaStandin implements JsonService {
     return certificateArn;
   }
 
+  /** The CA stops issuing (UpdateCertificateAuthority Status=DISABLED, as its owner would do it). */
   disableAuthority(arn: string): void {
-    this.#authority(arn).status = "DISABLED";
+    const authority = this.#authority(arn);
+    authority.status = "DISABLED";
+    authority.lastStateChangeAt = this.#now();
   }
 
   /**
@@ -204,13 +211,17 @@ export class PrivateCaStandin implements JsonService {
   }
 
   #describe(input: Record<string, unknown>) {
-    const { arn, ca, status } = this.#authority(requireString(input, "CertificateAuthorityArn"));
+    const { arn, ca, status, createdAt, lastStateChangeAt } = this.#authority(
+      requireString(input, "CertificateAuthorityArn"),
+    );
     return {
       CertificateAuthority: {
         Arn: arn,
         OwnerAccount: ACCOUNT_ID,
         Type: ca.chainPem ? "SUBORDINATE" : "ROOT",
         Status: status,
+        CreatedAt: createdAt.getTime() / 1000,
+        LastStateChangeAt: lastStateChangeAt.getTime() / 1000,
         NotBefore: ca.certificate.notBefore.getTime() / 1000,
         NotAfter: ca.certificate.notAfter.getTime() / 1000,
         CertificateAuthorityConfiguration: {

@@ -75,6 +75,20 @@ export class PrivateCaAdapter {
     };
   }
 
+  /**
+   * Whether the CA can issue (its Status; only ACTIVE issues) and when it last changed (LastStateChangeAt):
+   * a viewer CA retirement waits until the CA stopped issuing. Any key algorithm: nothing is issued here.
+   */
+  async issuanceOf(authorityArn: string): Promise<{ status: string; lastStateChangeAt?: Date }> {
+    const { CertificateAuthority: ca } = await this.#client.send(
+      new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: authorityArn }),
+    );
+    return {
+      status: ca?.Status ?? "UNKNOWN",
+      ...(ca?.LastStateChangeAt ? { lastStateChangeAt: ca.LastStateChangeAt } : {}),
+    };
+  }
+
   /** The CA certificate followed by its own chain: what validation anchors on and origins must trust. */
   async authorityChainPem(authorityArn: string): Promise<string> {
     const out = await this.#client.send(

@@ -253,26 +253,83 @@ export interface RetiringAuthority {
 }
 
 /**
- * Which previous CAs a retirement may remove now: each needs a recorded announcement whose retireAfter has
- * passed. A previous CA with no announcement on record is never removed (nothing says when its last
- * certificate expires); one whose time has not come is named with its date.
+ * Whether a CA can still issue certificates, as AWS Private CA describes it: only an `ACTIVE` CA issues
+ * (DescribeCertificateAuthority `Status`); `stoppedAt` is its `LastStateChangeAt` when it is not active.
+ */
+export interface AuthorityIssuance {
+  authorityArn: string;
+  status: string;
+  /** When the CA last changed (AWS: "Date and time at which your private CA was last updated"). */
+  lastStateChangeAt?: string;
+}
+
+/** A previous CA that may not retire yet, and why. */
+export interface WaitingAuthority {
+  authorityArn: string;
+  /** When it may retire, once known (a CA that still issues has no date yet). */
+  retireAfter?: string;
+  /** Why it waits, in words an operator acts on. */
+  because: string;
+}
+
+/**
+ * Which previous CAs a retirement may remove now. Each needs a recorded announcement ("viewer CA ready") whose
+ * retireAfter has passed — and, because the announcement only says the new CA *may* issue, the old CA must
+ * have stopped issuing too: a CA still `ACTIVE` in AWS Private CA may have issued a viewer certificate after
+ * the announcement, which would outlive the recorded time. So a CA still issuing waits (disable it in AWS
+ * Private CA), and one that stopped retires no earlier than the longest viewer certificate lifetime + grace
+ * (`delaySeconds`) after it stopped (its LastStateChangeAt: AWS documents it as the CA's last update, which is
+ * at or after the status change, so the time it gives is never too early). A previous CA with no announcement
+ * on record is never removed (nothing says when its last certificate expires).
  */
 export function retirementDecision(
   previous: readonly string[],
   recorded: readonly RetiringAuthority[],
   now: Date,
-): { retire: string[]; waiting: Array<{ authorityArn: string; retireAfter?: string }> } {
+  issuance: { authorities: readonly AuthorityIssuance[]; delaySeconds: number },
+): { retire: string[]; waiting: WaitingAuthority[] } {
   const retire: string[] = [];
-  const waiting: Array<{ authorityArn: string; retireAfter?: string }> = [];
+  const waiting: WaitingAuthority[] = [];
   for (const arn of previous) {
     const times = recorded.filter((r) => r.authorityArn === arn).map((r) => Date.parse(r.retireAfter));
     // The latest announcement counts: a CA announced away from twice retires after the later one.
-    const after = times.length > 0 ? Math.max(...times) : undefined;
-    if (after !== undefined && after <= now.getTime()) retire.push(arn);
+    if (times.length === 0) {
+      waiting.push({ authorityArn: arn, because: "it has no recorded migration away from it" });
+      continue;
+    }
+    const announced = Math.max(...times);
+    const described = issuance.authorities.find((a) => a.authorityArn === arn);
+    if (!described) {
+      waiting.push({ authorityArn: arn, because: "its status in AWS Private CA is unknown" });
+      continue;
+    }
+    if (described.status === "ACTIVE") {
+      waiting.push({
+        authorityArn: arn,
+        because:
+          "it is still ACTIVE in AWS Private CA and may issue viewer certificates: disable it " +
+          `(UpdateCertificateAuthority Status=DISABLED); it may retire ${issuance.delaySeconds} s after that`,
+      });
+      continue;
+    }
+    const stopped = described.lastStateChangeAt ? Date.parse(described.lastStateChangeAt) : Number.NaN;
+    if (Number.isNaN(stopped)) {
+      waiting.push({
+        authorityArn: arn,
+        because: `AWS Private CA gives no time at which it stopped issuing (status ${described.status})`,
+      });
+      continue;
+    }
+    const after = Math.max(announced, stopped + issuance.delaySeconds * 1000);
+    if (after <= now.getTime()) retire.push(arn);
     else
       waiting.push({
         authorityArn: arn,
-        ...(after !== undefined ? { retireAfter: new Date(after).toISOString() } : {}),
+        retireAfter: new Date(after).toISOString(),
+        because:
+          after === announced
+            ? "viewer certificates it issued before the announcement may still be valid"
+            : `it stopped issuing (${described.status}) at ${new Date(stopped).toISOString()}; certificates it issued until then may still be valid`,
       });
   }
   return { retire, waiting };

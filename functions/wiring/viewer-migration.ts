@@ -99,6 +99,14 @@ export function viewerMigrationDeps(w: ViewerMigrationWiring): ViewerMigrationDe
     domains: w.domains,
     now,
     authorityChainPem: (arn) => privateCaOf(arn).authorityChainPem(arn),
+    authorityIssuance: async (arn) => {
+      const { status, lastStateChangeAt } = await privateCaOf(arn).issuanceOf(arn);
+      return {
+        authorityArn: arn,
+        status,
+        ...(lastStateChangeAt ? { lastStateChangeAt: lastStateChangeAt.toISOString() } : {}),
+      };
+    },
     trustStore: (trustStoreId) =>
       new CloudFrontTrustStoreTarget({
         cloudfront: w.clients.cloudfront,

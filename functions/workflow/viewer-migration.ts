@@ -21,6 +21,7 @@ import {
   TrustBundleError,
 } from "../core/trust-bundle.ts";
 import {
+  type AuthorityIssuance,
   applyViewerEvent,
   initialViewerState,
   type OriginProof,
@@ -37,6 +38,7 @@ import {
   type ViewerMigrationRequest,
   type ViewerMigrationState,
   type ViewerMigrationStatus,
+  type WaitingAuthority,
 } from "../core/viewer-migration.ts";
 import type { TrustTarget } from "../trust/publish-bundle.ts";
 import type { StepFaults } from "./contract.ts";
@@ -93,6 +95,11 @@ export interface ViewerMigrationDeps {
   now: () => Date;
   /** The CA's certificate followed by its chain (GetCertificateAuthorityCertificate), PEM. */
   authorityChainPem(authorityArn: string): Promise<string>;
+  /**
+   * Whether the CA can still issue (DescribeCertificateAuthority: Status, LastStateChangeAt): a retirement
+   * waits for a previous CA to stop issuing (core retirementDecision).
+   */
+  authorityIssuance(authorityArn: string): Promise<AuthorityIssuance>;
   trustStore(trustStoreId: string): ViewerTrustStorePoint;
   /** The passthrough origins' viewer bundle: the S3 object (and secret) origin-sync reads. */
   passthroughTargets(domain: PlannedDomain): TrustTarget[];
@@ -295,6 +302,10 @@ function plannedDomain(domain: ViewerTrustDomain): PlannedDomain {
 
 type Authorities = ViewerMigrationPlan["authorities"];
 
+/** A previous CA that may not retire yet, as a refusal or a plan names it. */
+const waitingText = (w: WaitingAuthority) =>
+  `${w.authorityArn}: ${w.because}${w.retireAfter ? `, may retire after ${w.retireAfter}` : ""}`;
+
 /** Which CAs the trust points hold before this run and after it, by role, and the CAs still waiting. */
 async function authoritiesFor(
   m: Migration,
@@ -302,7 +313,7 @@ async function authoritiesFor(
 ): Promise<{
   authorities: Authorities;
   to: string;
-  waiting: Array<{ authorityArn: string; retireAfter?: string }>;
+  waiting: WaitingAuthority[];
 }> {
   const { current, next, previous } = domain.authorities;
   const retired = new Set(await m.deps.store.retiredOf(domain.name));
@@ -326,14 +337,12 @@ async function authoritiesFor(
       waiting: [],
     };
   }
-  const decision = retirementDecision(previous, await m.deps.store.retiringOf(domain.name), m.deps.now());
+  const decision = retirementDecision(previous, await m.deps.store.retiringOf(domain.name), m.deps.now(), {
+    authorities: await Promise.all(previous.map((arn) => m.deps.authorityIssuance(arn))),
+    delaySeconds: retirementDelaySeconds(domain),
+  });
   if (decision.retire.length === 0) {
-    const when = decision.waiting
-      .map(
-        (w) =>
-          `${w.authorityArn} ${w.retireAfter ? `after ${w.retireAfter}` : "has no recorded migration away from it"}`,
-      )
-      .join("; ");
+    const when = decision.waiting.map(waitingText).join("; ");
     throw new PlanRefusal(
       ViewerMigrationReason.TooEarly,
       decision.waiting.length === 0
@@ -460,16 +469,15 @@ async function planMigration(
               earliestIfAnnouncedNow: retireAfter(at, domain).toISOString(),
               note:
                 `${configured.authorities.current} stays trusted until ${domain.maxViewerCertificateLifetimeDays} days ` +
-                `(the longest viewer certificate lifetime) + ${domain.retirementGraceSeconds} s after "viewer CA ready"`,
+                `(the longest viewer certificate lifetime) + ${domain.retirementGraceSeconds} s after "viewer CA ready", ` +
+                "and as long after it stops issuing (disabled in AWS Private CA)",
             }
           : {
               afterAnnouncementSeconds: delay,
               earliestIfAnnouncedNow: at.toISOString(),
               note:
                 `retiring ${authorities.removed.join(", ")}` +
-                (waiting.length > 0
-                  ? `; still trusted: ${waiting.map((w) => `${w.authorityArn} until ${w.retireAfter ?? "a migration away from it is recorded"}`).join(", ")}`
-                  : ""),
+                (waiting.length > 0 ? `; still trusted: ${waiting.map(waitingText).join("; ")}` : ""),
             },
     };
     return { type: "viewer-planned", at: at.toISOString(), plan };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  type AuthorityIssuance,
   applyViewerEvent,
   initialViewerState,
   retireAfter,
@@ -25,6 +26,14 @@ describe("retirement time", () => {
 
 describe("retirementDecision", () => {
   const now = new Date("2027-06-01T00:00:00Z");
+  const DELAY = 30 * 86_400;
+  const stopped = (authorityArn: string, at: string, status = "DISABLED") => ({
+    authorityArn,
+    status,
+    lastStateChangeAt: at,
+  });
+  const issuance = (...authorities: AuthorityIssuance[]) => ({ authorities, delaySeconds: DELAY });
+
   it("retires a previous CA only once its recorded time has passed", () => {
     const decision = retirementDecision(
       [A, B],
@@ -33,10 +42,17 @@ describe("retirementDecision", () => {
         { authorityArn: B, retireAfter: "2027-06-01T00:00:01.000Z", migrationId: "m2" },
       ],
       now,
+      issuance(stopped(A, "2027-01-01T00:00:00Z"), stopped(B, "2027-01-01T00:00:00Z")),
     );
     expect(decision).toEqual({
       retire: [A],
-      waiting: [{ authorityArn: B, retireAfter: "2027-06-01T00:00:01.000Z" }],
+      waiting: [
+        {
+          authorityArn: B,
+          retireAfter: "2027-06-01T00:00:01.000Z",
+          because: "viewer certificates it issued before the announcement may still be valid",
+        },
+      ],
     });
   });
 
@@ -48,13 +64,59 @@ describe("retirementDecision", () => {
         { authorityArn: A, retireAfter: "2027-09-01T00:00:00.000Z", migrationId: "m3" },
       ],
       now,
+      issuance(stopped(A, "2026-12-01T00:00:00Z")),
     );
     expect(decision.retire).toEqual([]);
-    expect(decision.waiting).toEqual([{ authorityArn: A, retireAfter: "2027-09-01T00:00:00.000Z" }]);
+    expect(decision.waiting).toMatchObject([{ authorityArn: A, retireAfter: "2027-09-01T00:00:00.000Z" }]);
   });
 
   it("never retires a CA nothing recorded a migration away from", () => {
-    expect(retirementDecision([C], [], now)).toEqual({ retire: [], waiting: [{ authorityArn: C }] });
+    expect(retirementDecision([C], [], now, issuance(stopped(C, "2020-01-01T00:00:00Z")))).toEqual({
+      retire: [],
+      waiting: [{ authorityArn: C, because: "it has no recorded migration away from it" }],
+    });
+  });
+
+  it("never retires a CA that is still ACTIVE (it may still issue viewer certificates), however late", () => {
+    const recorded = [{ authorityArn: A, retireAfter: "2027-01-01T00:00:00.000Z", migrationId: "m1" }];
+    const decision = retirementDecision([A], recorded, new Date("2037-01-01T00:00:00Z"), {
+      authorities: [{ authorityArn: A, status: "ACTIVE", lastStateChangeAt: "2026-01-01T00:00:00Z" }],
+      delaySeconds: DELAY,
+    });
+    expect(decision.retire).toEqual([]);
+    expect(decision.waiting).toHaveLength(1);
+    expect(decision.waiting[0]!.retireAfter).toBeUndefined();
+    expect(decision.waiting[0]!.because).toMatch(/still ACTIVE in AWS Private CA .* disable it/);
+  });
+
+  it("counts the lifetime + grace from when the CA stopped issuing, when that is after the announcement", () => {
+    const recorded = [{ authorityArn: A, retireAfter: "2027-02-01T00:00:00.000Z", migrationId: "m1" }];
+    // Disabled on 2027-03-01: a certificate issued that morning lives until 2027-03-31 (DELAY = 30 days).
+    const late = issuance(stopped(A, "2027-03-01T00:00:00.000Z"));
+    const before = retirementDecision([A], recorded, new Date("2027-03-30T23:59:59Z"), late);
+    expect(before.retire).toEqual([]);
+    expect(before.waiting[0]).toMatchObject({ retireAfter: "2027-03-31T00:00:00.000Z" });
+    expect(before.waiting[0]!.because).toMatch(/stopped issuing \(DISABLED\) at 2027-03-01T00:00:00.000Z/);
+    expect(retirementDecision([A], recorded, new Date("2027-03-31T00:00:00Z"), late).retire).toEqual([A]);
+    // Stopped long before the announcement: the announcement's time is the one that counts.
+    const early = issuance(stopped(A, "2026-01-01T00:00:00.000Z", "EXPIRED"));
+    expect(retirementDecision([A], recorded, new Date("2027-01-31T23:59:59Z"), early).retire).toEqual([]);
+    expect(retirementDecision([A], recorded, new Date("2027-02-01T00:00:00Z"), early).retire).toEqual([A]);
+  });
+
+  it("waits when AWS Private CA says nothing of the CA's status or of when it stopped", () => {
+    const recorded = [{ authorityArn: A, retireAfter: "2027-01-01T00:00:00.000Z", migrationId: "m1" }];
+    const unknown = retirementDecision([A], recorded, now, { authorities: [], delaySeconds: DELAY });
+    expect(unknown).toEqual({
+      retire: [],
+      waiting: [{ authorityArn: A, because: "its status in AWS Private CA is unknown" }],
+    });
+    const undated = retirementDecision([A], recorded, now, {
+      authorities: [{ authorityArn: A, status: "DISABLED" }],
+      delaySeconds: DELAY,
+    });
+    expect(undated.retire).toEqual([]);
+    expect(undated.waiting[0]!.because).toMatch(/gives no time at which it stopped issuing/);
   });
 });
 

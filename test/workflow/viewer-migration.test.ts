@@ -452,6 +452,7 @@ describe("what a review found (each failed before its fix)", () => {
     const migrated = (await start(w.deps(domainOf(w))).execution).getResult()!;
     const later = () => new Date(Date.parse(migrated.retireAfter!) + 1000);
     const after = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
+    w.s.privateCa.disableAuthority(w.arnA);
     expect(
       (await start(w.deps(after, { now: later }), { action: "retire" }).execution).getResult()?.status,
     ).toBe("retired");
@@ -510,10 +511,32 @@ describe("retire", () => {
     // The operator moves the settings on: B is current, A previous.
     const after = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
     const etag = w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!);
+    // CA A stopped issuing right after the announcement: the recorded time is the one that counts.
+    w.s.privateCa.disableAuthority(w.arnA);
     const early = start(w.deps(after), { action: "retire" });
     expect((await early.execution).getResult()).toMatchObject({ status: "refused", reason: "TooEarly" });
-    expect((await w.store.get(early.migrationId))?.state.detail).toContain(`after ${migrated.retireAfter}`);
+    const detail = (await w.store.get(early.migrationId))?.state.detail;
+    expect(detail).toMatch(/may retire after (\S+)$/);
+    // Never earlier than the recorded time (a few ms later: when A was disabled, plus the same delay).
+    const named = Date.parse(/may retire after (\S+)$/.exec(detail!)![1]!);
+    expect(named).toBeGreaterThanOrEqual(Date.parse(migrated.retireAfter!));
+    expect(named - Date.parse(migrated.retireAfter!)).toBeLessThan(60_000);
     expect(w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!)).toBe(etag);
+  });
+
+  it("is refused while the old CA is still ACTIVE (it may still issue viewer certificates), however late", async () => {
+    const w = await world({ trustStores: 1 });
+    const migrated = (await start(w.deps(domainOf(w))).execution).getResult()!;
+    const after = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
+    const etag = w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!);
+    const years = () => new Date(Date.parse(migrated.retireAfter!) + 3650 * DAY);
+    const run = start(w.deps(after, { now: years }), { action: "retire" });
+    expect((await run.execution).getResult()).toMatchObject({ status: "refused", reason: "TooEarly" });
+    expect((await w.store.get(run.migrationId))?.state.detail).toMatch(
+      /still ACTIVE in AWS Private CA and may issue viewer certificates: disable it/,
+    );
+    expect(w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!)).toBe(etag);
+    expect(trusted(w, w.trustStoreIds[0]!)).toContain("CN=Partner Viewers CA A");
   });
 
   it("after that time, removes the old CA from every trust store and proves the CA in service is still trusted", async () => {
@@ -521,6 +544,7 @@ describe("retire", () => {
     const migrated = (await start(w.deps(domainOf(w))).execution).getResult()!;
     const later = new Date(Date.parse(migrated.retireAfter!) + 1000);
     const after = domainOf(w, { authorities: { current: w.arnB, previous: [w.arnA] } });
+    w.s.privateCa.disableAuthority(w.arnA);
     const run = start(w.deps(after, { now: () => later }), { action: "retire" });
     const outcome = (await run.execution).getResult()!;
     expect(outcome.status).toBe("retired");
