@@ -2,8 +2,10 @@
  * A viewer certificate for a viewer CA migration's proof (probe/viewer-probe.ts): issued from the CA viewers
  * move to with the client-auth template, valid one day, for a key made here. The key is returned to the
  * caller's step only, which forgets it when the probe ends; nothing stores it and no step result holds it.
- * Each proof attempt issues its own (a fresh idempotency token): a Lambda that restarts never needs a key
- * it no longer has.
+ * A Lambda that restarts never needs a key it no longer has: it issues another (a fresh idempotency token).
+ * Within one process, `reusingProbeViewers` hands the same probe to every attempt while it has hours left:
+ * a proof retried every 30 s for 30 minutes would otherwise issue 60 certificates, each one billed by AWS
+ * Private CA and counted against its IssueCertificate rate.
  */
 import { randomUUID } from "node:crypto";
 import type { PrivateCaAdapter, WaitOptions } from "../adapters/private-ca.ts";
@@ -88,5 +90,28 @@ export async function untrustedProbeViewer(now = new Date()): Promise<ProbeViewe
     certificatePem: `${leaf.toString("pem")}\n`,
     chainPem: `${ca.toString("pem")}\n`,
     privateKeyPem: await privateKeyToPem(viewerKeys.privateKey),
+  };
+}
+
+/** A probe is reused while at least this much of its validity is left (the proof of one attempt is seconds). */
+export const PROBE_VIEWER_REUSE_MARGIN_MS = 2 * 3_600_000;
+
+/**
+ * `issue`, remembering one probe per CA in this process's memory only (never stored, never in a step
+ * result), reused until PROBE_VIEWER_REUSE_MARGIN_MS before it expires. A failed issue is not remembered.
+ */
+export function reusingProbeViewers(
+  issue: (authorityArn: string) => Promise<ProbeViewer>,
+  now: () => Date = () => new Date(),
+): (authorityArn: string) => Promise<ProbeViewer> {
+  const held = new Map<string, { viewer: ProbeViewer; notAfter: number }>();
+  return async (authorityArn) => {
+    const kept = held.get(authorityArn);
+    if (kept && kept.notAfter - now().getTime() > PROBE_VIEWER_REUSE_MARGIN_MS) return kept.viewer;
+    held.delete(authorityArn);
+    const viewer = await issue(authorityArn);
+    const notAfter = new x509.X509Certificate(viewer.certificatePem).notAfter.getTime();
+    held.set(authorityArn, { viewer, notAfter });
+    return viewer;
   };
 }

@@ -19,7 +19,7 @@ import type { RotationSettings } from "../config/settings.ts";
 import { readNamedLinks } from "../config/settings-links.ts";
 import { VIEWER_TRUST_STORE_KEY_PREFIX, type ViewerTrustDomain } from "../config/viewer-settings.ts";
 import type { PlannedDomain } from "../core/viewer-migration.ts";
-import { issueProbeViewer, untrustedProbeViewer } from "../issuance/probe-viewer.ts";
+import { issueProbeViewer, reusingProbeViewers, untrustedProbeViewer } from "../issuance/probe-viewer.ts";
 import { type PassthroughOriginRef, proveViewerOrigins } from "../probe/viewer-probe.ts";
 import { S3BundleTarget, SecretBundleTarget, type TrustTarget } from "../trust/publish-bundle.ts";
 import { CloudFrontTrustStoreTarget } from "../trust/targets/cloudfront-trust-store.ts";
@@ -68,6 +68,9 @@ export function viewerMigrationDeps(w: ViewerMigrationWiring): ViewerMigrationDe
   const acm = new AcmAdapter(w.clients.acm, new Pacer(0));
   const credentials = new CredentialStore(w.clients.secrets, {});
   const notifier = new Notifier(w.clients.sns, w.topicArn);
+
+  // One probe viewer per CA while it lasts, in this process only (issuance/probe-viewer.ts).
+  const probeViewers = reusingProbeViewers((arn) => issueProbeViewer(privateCaOf(arn), arn), now);
 
   const originConnection = async (ref: PassthroughOriginRef) => {
     const [endpoint] = await cloudfront.originEndpoints(ref.distributionId, [ref.originId]);
@@ -121,7 +124,7 @@ export function viewerMigrationDeps(w: ViewerMigrationWiring): ViewerMigrationDe
     proveOrigins: (domain, authorityArn) =>
       proveViewerOrigins(
         {
-          issueProbeViewer: (arn) => issueProbeViewer(privateCaOf(arn), arn),
+          issueProbeViewer: probeViewers,
           untrustedViewer: () => untrustedProbeViewer(),
           originConnection,
           forwardedHeaders: w.forwardedHeaders,

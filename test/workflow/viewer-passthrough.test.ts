@@ -86,6 +86,9 @@ describe("passthrough origins", () => {
     expect(outcome).toMatchObject({ status: "failed", reason: "ProofFailed" });
     const record = await w.store.get(migrationId);
     expect(record?.state.detail).toMatch(/origin api \(403\)/);
+    // Every attempt presented the same probe: one certificate issued (and billed) for the whole proof.
+    expect(record?.state.proofAttempts).toBeGreaterThanOrEqual(2);
+    expect(w.standins.server.count("acm-pca", "IssueCertificate")).toBe(1);
     expect(record?.state.restored?.map((r) => r.ok)).toEqual([true, true]);
     // The trust store is back on CA A only.
     const effective = w.standins.cloudfront.trustStores.effectiveBundle(
