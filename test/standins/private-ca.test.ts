@@ -372,6 +372,24 @@ describe("IssueCertificate refusals", () => {
     );
     expect(described.CertificateAuthority?.Status).toBe("DISABLED");
   });
+
+  it("[acm-pca.last-state-change] dates a CA's creation and its last status change (LastStateChangeAt)", async () => {
+    const before = Date.now();
+    const arn = standins.privateCa.addAuthority(issuing);
+    const describe = async () =>
+      (await pca.send(new DescribeCertificateAuthorityCommand({ CertificateAuthorityArn: arn })))
+        .CertificateAuthority!;
+    const created = await describe();
+    expect(created.Status).toBe("ACTIVE");
+    expect(created.CreatedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+    expect(created.LastStateChangeAt?.getTime()).toBe(created.CreatedAt!.getTime());
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    standins.privateCa.disableAuthority(arn);
+    const disabled = await describe();
+    expect(disabled.Status).toBe("DISABLED");
+    expect(disabled.LastStateChangeAt!.getTime()).toBeGreaterThan(created.LastStateChangeAt!.getTime());
+    expect(disabled.CreatedAt!.getTime()).toBe(created.CreatedAt!.getTime());
+  });
 });
 
 describe("request rate", () => {
