@@ -6,7 +6,14 @@
  */
 import { RevocationReason } from "../../api/schemas.ts";
 import { InvalidViewerSerialError, normalViewerSerial } from "../../core/viewer-serial.ts";
-import { type CommandSpec, flag, type OptionValues, positionalsOf, reasonOption } from "../command.ts";
+import {
+  type CommandDeps,
+  type CommandSpec,
+  flag,
+  type OptionValues,
+  positionalsOf,
+  reasonOption,
+} from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { revocationLine } from "../render.ts";
 
@@ -23,6 +30,14 @@ const SERIAL_HELP = `<serial> is the certificate's serial number as openssl or N
 00:4A:3F:5C (with the DER sign octet) are one serial (openssl x509 -noout -serial -in viewer.pem).`;
 
 const PROPAGATION = "once the change has propagated to CloudFront's edge locations";
+
+/** A change the API made but could not announce: it stands, and the operator hears so. */
+function warnUnannounced(deps: CommandDeps, answer: { notified: boolean }, change: string): void {
+  if (!answer.notified)
+    deps.err(
+      `Warning: the ${change} stands, but its notification was not published (the API's log says why).\n`,
+    );
+}
 
 /** The one <serial> positional, in its normal form. */
 function serialOf(positionals: string[]): string {
@@ -80,10 +95,7 @@ Options:
       `Revoked serial ${answer.serial}: viewers presenting it are refused ${PROPAGATION}.\n` +
         `Recorded: ${revocationLine(answer.revocation)}\n`,
     );
-    if (!answer.notified)
-      deps.err(
-        "Warning: the revocation stands, but its notification was not published (the API's log says why).\n",
-      );
+    warnUnannounced(deps, answer, "revocation");
     return 0;
   },
 };
@@ -123,10 +135,7 @@ Options:
       `Reinstated serial ${answer.serial}: viewers presenting it connect again ${PROPAGATION}.\n` +
         `It had been ${revocationLine(answer.revocation)}\n`,
     );
-    if (!answer.notified)
-      deps.err(
-        "Warning: the reinstatement stands, but its notification was not published (the API's log says why).\n",
-      );
+    warnUnannounced(deps, answer, "reinstatement");
     return 0;
   },
 };
