@@ -3,6 +3,7 @@
 // and granted only what its use-case touches. No statement has a wildcard action; "*" resources only where
 // the action supports nothing narrower (noted).
 import { LAMBDA_NODEJS, type LambdaName, lambdaHandler } from "./lambdas";
+import { notificationTopic, notificationTopicLink } from "./notifications";
 import { deadRotationRelease, rotationSettingsLink, rotationWorkflow } from "./rotation";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucketLink } from "./storage";
@@ -21,6 +22,26 @@ type Statement = {
 export const scanFunctionLink = new sst.Linkable("ScanFunction", {
   properties: { name: scanFunction.name },
 });
+
+/**
+ * The viewer revocation list's store (functions/config/viewer-settings.ts ViewerRevocationSettings): its ARN
+ * when the stage configures one, nothing otherwise (the routes then answer 409 and change nothing).
+ */
+const revocationStoreArn = settings.viewerRevocations.storeArn;
+export const viewerRevocationSettingsLink = new sst.Linkable("ViewerRevocationSettings", {
+  properties: revocationStoreArn ? { storeArn: revocationStoreArn } : {},
+});
+
+/**
+ * KeyValueStore data-plane actions on the revocation store alone; none without a store. Each action is named
+ * as its operation and takes the `key-value-store` resource type (Service Authorization Reference, "Actions,
+ * resources, and condition keys for Amazon CloudFront KeyValueStore",
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_cloudfront-keyvaluestore.html).
+ */
+const revocationStore = (actions: string[]): Statement[] =>
+  revocationStoreArn
+    ? [{ actions: actions.map((a) => `cloudfront-keyvaluestore:${a}`), resources: [revocationStoreArn] }]
+    : [];
 
 /** The inventory partition only (functions/adapters/inventory-store.ts: pk = INVENTORY). */
 const inventoryReads: Statement = {
@@ -101,6 +122,21 @@ export const apiPermissions = {
   ] as Statement[],
   /** POST /scan: an asynchronous invoke of the scheduled scan's function. */
   startScan: [{ actions: ["lambda:InvokeFunction"], resources: [scanFunction.arn] }] as Statement[],
+  /**
+   * POST /viewer-revocations: the store's ETag, whether the serial is revoked already, the conditional
+   * write (functions/adapters/viewer-revocations.ts), and the audit notice.
+   */
+  revokeViewer: [
+    ...revocationStore(["DescribeKeyValueStore", "GetKey", "PutKey"]),
+    { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
+  ] as Statement[],
+  /** GET /viewer-revocations/{serial}: one key. */
+  readViewerRevocation: revocationStore(["GetKey"]),
+  /** DELETE /viewer-revocations/{serial}: the record, the ETag, the conditional delete, the audit notice. */
+  reinstateViewer: [
+    ...revocationStore(["DescribeKeyValueStore", "GetKey", "DeleteKey"]),
+    { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
+  ] as Statement[],
 };
 
 /** Requests per second the API accepts (every route together), and the burst above it. */
@@ -139,7 +175,8 @@ const route = (key: LambdaName, link: unknown[], permissions: Statement[], descr
   );
 
 // Each route links only what its wiring reads (functions/api/wiring.ts): the table alone, except starting a
-// rotation (settings, bundle bucket for the plan's trust targets, the workflow) and the scan (its function).
+// rotation (settings, bundle bucket for the plan's trust targets, the workflow), the scan (its function) and
+// the viewer revocation routes (the store's settings; the topic for the changes' audit notices).
 const readLinks = [rotationTableLink];
 const rotationLinks = [
   rotationTableLink,
@@ -162,4 +199,22 @@ export const apiRoutes = [
     "approve a rotation's next wave",
   ),
   route("POST /scan", [scanFunctionLink], apiPermissions.startScan, "run the fleet scan now"),
+  route(
+    "POST /viewer-revocations",
+    [viewerRevocationSettingsLink, notificationTopicLink],
+    apiPermissions.revokeViewer,
+    "revoke a viewer certificate at the edge",
+  ),
+  route(
+    "GET /viewer-revocations/{serial}",
+    [viewerRevocationSettingsLink],
+    apiPermissions.readViewerRevocation,
+    "whether a viewer certificate is revoked",
+  ),
+  route(
+    "DELETE /viewer-revocations/{serial}",
+    [viewerRevocationSettingsLink, notificationTopicLink],
+    apiPermissions.reinstateViewer,
+    "reinstate a revoked viewer certificate",
+  ),
 ];

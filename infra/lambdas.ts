@@ -8,7 +8,8 @@
  * What a function does, which decides its budget:
  * - `read`: a GET route, answers from the table;
  * - `answer`: a route that reads and answers a durable callback or invokes a function (approve, rollback,
- *   POST /scan);
+ *   POST /scan), or reads the viewer revocation list (GET /viewer-revocations/{serial}: a signed fetch, no
+ *   table) or changes it and publishes its audit notice (POST and DELETE /viewer-revocations);
  * - `start`: POST /rotations (plans and starts a rotation);
  * - `scan`: the scheduled scan, the ACM expiry event and the trust reconciliation the scan invokes;
  * - `workflow`: the rotation workflow (durable execution).
@@ -90,6 +91,21 @@ export const LAMBDAS = [
     kind: "answer",
   },
   { name: "POST /scan", handler: "functions/handlers/api/start-scan.handler", kind: "answer" },
+  {
+    name: "POST /viewer-revocations",
+    handler: "functions/handlers/api/revoke-viewer.handler",
+    kind: "answer",
+  },
+  {
+    name: "GET /viewer-revocations/{serial}",
+    handler: "functions/handlers/api/get-viewer-revocation.handler",
+    kind: "answer",
+  },
+  {
+    name: "DELETE /viewer-revocations/{serial}",
+    handler: "functions/handlers/api/reinstate-viewer.handler",
+    kind: "answer",
+  },
 ] as const satisfies readonly { name: string; handler: string; kind: LambdaKind }[];
 
 export type LambdaName = (typeof LAMBDAS)[number]["name"];

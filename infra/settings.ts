@@ -28,6 +28,9 @@
  *     MTLS_ROTATOR_WEBHOOK_URL                 https:// endpoint of custom origins' signed bundle push, with
  *     MTLS_ROTATOR_WEBHOOK_SECRET_NAME         the Secrets Manager secret holding its HMAC key (never in config)
  *     MTLS_ROTATOR_EVENT_BUS                   EventBridge bus (name or ARN) for TrustBundlePublished events
+ *   The viewer revocation list's store (docs/viewer-revocation.md), optional (STAGES[stage].viewerRevocationStoreArn):
+ *     MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN  the CloudFront KeyValueStore the connection function reads,
+ *                                    which POST/DELETE /viewer-revocations write
  * - Expiry tracking is in STAGES[stage].tracking over DEFAULT_TRACKING, among it `caRetirementGraceSeconds`:
  *   how long a CA (the configured one or a previous one) that no managed certificate in service chains to
  *   any more stays in the published trust bundle before the scheduled scan's trust reconciliation removes it

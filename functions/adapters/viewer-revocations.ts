@@ -12,7 +12,12 @@
  * client below takes its signer as a port; `keyValueStoreSigner` is the production one (SigV4A for every
  * region, sigv4.ts), `keyValueStoreEndpoint` the endpoint AWS's rules give a store's ARN.
  */
-import { InvalidViewerSerialError, normalViewerSerial } from "../core/viewer-serial.ts";
+import { KEY_VALUE_STORE_ARN } from "../config/rules.ts";
+import {
+  InvalidViewerSerialError,
+  MAX_REVOCATION_REASON,
+  normalViewerSerial,
+} from "../core/viewer-serial.ts";
 import { AdapterError } from "./errors.ts";
 import { type AwsCredentials, signedHeadersV4a } from "./sigv4.ts";
 
@@ -70,8 +75,6 @@ export class InvalidKeyValueStoreArnError extends Error {
   override name = "InvalidKeyValueStoreArnError";
 }
 
-const KVS_ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/[A-Za-z0-9-]{1,64}$/;
-
 /**
  * The endpoint of a store, by AWS's endpoint rules (botocore cloudfront-keyvaluestore
  * endpoint-rule-set-1.json): `https://<account id>.cloudfront-kvs.global.api.aws` for an ARN of the `aws`
@@ -79,7 +82,7 @@ const KVS_ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/[A-Za-z0-9-]{1,6
  * ARNs, and so does this.
  */
 export function keyValueStoreEndpoint(storeArn: string): string {
-  const match = KVS_ARN.exec(storeArn);
+  const match = KEY_VALUE_STORE_ARN.exec(storeArn);
   if (!match)
     throw new InvalidKeyValueStoreArnError(
       `not a CloudFront KeyValueStore ARN (arn:aws:cloudfront::<account>:key-value-store/<id>): ${storeArn}`,
@@ -132,12 +135,17 @@ export function keyValueStoreHttpSend(options: {
   };
 }
 
-/** At most this many characters of reason are recorded (a value is at most 1 KB). */
-export const MAX_REVOCATION_REASON = 256;
+export { MAX_REVOCATION_REASON };
 
+/** The largest value a KeyValueStore keeps, in UTF-8 bytes (PutKey's Value: at most 1 KB). */
+export const MAX_REVOCATION_RECORD_BYTES = 1024;
+
+/** What the store keeps under a revoked serial: why, when, and who (never key material). */
 export interface RevocationRecord {
   reason: string;
   revokedAt: string;
+  /** The principal that revoked it (the API's caller); absent on records written without one. */
+  revokedBy?: string;
 }
 
 export interface RevokeResult {
@@ -145,6 +153,8 @@ export interface RevokeResult {
   serial: string;
   /** true when the serial was already revoked: the earlier record is kept. */
   alreadyRevoked: boolean;
+  /** The record in the store: the new one, or the earlier one when it was already revoked. */
+  record: RevocationRecord;
 }
 
 export interface ViewerRevocationsOptions {
@@ -170,38 +180,63 @@ export class ViewerRevocations {
   }
 
   /**
-   * Adds `serialText` to the list. Bad input (no hex serial, a reason too long) is refused before any call.
-   * Revoking a revoked serial changes nothing and says so.
+   * Adds `serialText` to the list, recording why, when and (when given) who. Bad input (no hex serial, a
+   * reason too long, a record over the store's 1 KB values) is refused before any call. Revoking a revoked
+   * serial changes nothing and says so.
    */
-  async revoke(serialText: string, reason = "revoked by operator"): Promise<RevokeResult> {
+  async revoke(
+    serialText: string,
+    reason = "revoked by operator",
+    revokedBy?: string,
+  ): Promise<RevokeResult> {
     const serial = normalViewerSerial(serialText);
     if (reason.length > MAX_REVOCATION_REASON) {
       throw new InvalidViewerSerialError(
         `a revocation reason has at most ${MAX_REVOCATION_REASON} characters`,
       );
     }
-    if ((await this.record(serial)) !== undefined) return { serial, alreadyRevoked: true };
-    const record: RevocationRecord = { reason, revokedAt: this.#now().toISOString() };
+    const record: RevocationRecord = {
+      reason,
+      revokedAt: this.#now().toISOString(),
+      ...(revokedBy === undefined ? {} : { revokedBy }),
+    };
+    const value = JSON.stringify(record);
+    if (Buffer.byteLength(value, "utf8") > MAX_REVOCATION_RECORD_BYTES) {
+      throw new InvalidViewerSerialError(
+        `a revocation record is at most ${MAX_REVOCATION_RECORD_BYTES} bytes (the store's value limit): shorten the reason`,
+      );
+    }
+    const earlier = await this.record(serial);
+    if (earlier !== undefined) return { serial, alreadyRevoked: true, record: earlier };
     await this.#conditionally((IfMatch) =>
-      this.#send("PutKey", { KvsARN: this.#arn, Key: serial, Value: JSON.stringify(record), IfMatch }),
+      this.#send("PutKey", { KvsARN: this.#arn, Key: serial, Value: value, IfMatch }),
     );
-    return { serial, alreadyRevoked: false };
+    return { serial, alreadyRevoked: false, record };
   }
 
   /** Takes `serialText` off the list (a revocation made by mistake); false when it was not on it. */
   async reinstate(serialText: string): Promise<boolean> {
+    return (await this.withdraw(serialText)) !== undefined;
+  }
+
+  /**
+   * Takes `serialText` off the list and answers the record it had, or undefined when it was not on it (then
+   * nothing changed).
+   */
+  async withdraw(serialText: string): Promise<RevocationRecord | undefined> {
     const serial = normalViewerSerial(serialText);
-    if ((await this.record(serial)) === undefined) return false;
+    const earlier = await this.record(serial);
+    if (earlier === undefined) return undefined;
     try {
       await this.#conditionally((IfMatch) =>
         this.#send("DeleteKey", { KvsARN: this.#arn, Key: serial, IfMatch }),
       );
     } catch (error) {
       // Another writer reinstated it between our read and our delete: the outcome asked for holds.
-      if (error instanceof KeyValueStoreError && error.name === "ResourceNotFoundException") return false;
+      if (error instanceof KeyValueStoreError && error.name === "ResourceNotFoundException") return undefined;
       throw error;
     }
-    return true;
+    return earlier;
   }
 
   /** The record of a revoked serial (already in normal form), or undefined when it is not revoked. */

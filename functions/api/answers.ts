@@ -539,6 +539,48 @@ export const ControlAnswer = z.object({
 
 export const ScanAcceptedAnswer = z.object({ accepted: z.literal(true) });
 
+/** A viewer certificate's revocation as the list records it (the value under its serial; no key material). */
+export const ViewerRevocationView = z.object({
+  reason: z.string(),
+  revokedAt: Timestamp,
+  revokedBy: optional(
+    z.string(),
+    "The IAM principal that revoked it; absent on a record written without one (not through the API).",
+  ),
+});
+
+const SerialView = described(
+  z.string(),
+  "The serial in its normal form (lower-case hexadecimal, no colons, no leading zeros): the list's key.",
+);
+const Notified = described(
+  z.boolean(),
+  "Whether the change was announced on the notification topic. false: nothing changed, or publishing failed (the change stands; the log says why).",
+);
+
+export const ViewerRevokedAnswer = z.object({
+  serial: SerialView,
+  alreadyRevoked: described(
+    z.boolean(),
+    "It was on the list already: nothing changed, and `revocation` is the earlier record.",
+  ),
+  revocation: ViewerRevocationView,
+  notified: Notified,
+});
+
+export const ViewerRevocationAnswer = z.object({
+  serial: SerialView,
+  revoked: z.boolean(),
+  revocation: optional(ViewerRevocationView, "The record, when it is revoked."),
+});
+
+export const ViewerReinstatedAnswer = z.object({
+  serial: SerialView,
+  reinstated: described(z.boolean(), "false: it was not on the list, and nothing changed."),
+  revocation: optional(ViewerRevocationView, "The revocation taken off the list."),
+  notified: Notified,
+});
+
 /** Each route's answer schema per success status (ROUTES carries their types). */
 export const ROUTE_ANSWERS = {
   listCertificates: { 200: CertificateListAnswer },
@@ -549,4 +591,7 @@ export const ROUTE_ANSWERS = {
   rollbackRotation: { 202: ControlAnswer },
   approveRotation: { 202: ControlAnswer },
   startScan: { 202: ScanAcceptedAnswer },
+  revokeViewer: { 200: ViewerRevokedAnswer },
+  getViewerRevocation: { 200: ViewerRevocationAnswer },
+  reinstateViewer: { 200: ViewerReinstatedAnswer },
 } as const satisfies Record<OperationId, Readonly<Record<number, z.core.$ZodType>>>;

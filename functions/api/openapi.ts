@@ -32,12 +32,17 @@ import {
   RotationStateView,
   RotationSummaryView,
   ScanAcceptedAnswer,
+  ViewerReinstatedAnswer,
+  ViewerRevocationAnswer,
+  ViewerRevocationView,
+  ViewerRevokedAnswer,
 } from "./answers.ts";
 import { MAX_PAGE_BYTES } from "./certificates.ts";
 import {
   ApproveBody,
   MAX_BODY_BYTES,
   type OperationId,
+  RevokeViewerBody,
   ROUTES,
   RollbackBody,
   type Route,
@@ -60,6 +65,7 @@ const REQUEST_SCHEMAS: Record<string, ZodType> = {
   RollbackRequest: RollbackBody,
   ApproveRequest: ApproveBody,
   ScanRequest: ScanBody,
+  RevokeViewerRequest: RevokeViewerBody,
 };
 const ANSWER_SCHEMAS: Record<string, ZodType> = {
   Error: ErrorAnswer,
@@ -84,6 +90,10 @@ const ANSWER_SCHEMAS: Record<string, ZodType> = {
   RotationAnswer,
   ControlAnswer,
   ScanAccepted: ScanAcceptedAnswer,
+  ViewerRevocation: ViewerRevocationView,
+  ViewerRevoked: ViewerRevokedAnswer,
+  ViewerRevocationState: ViewerRevocationAnswer,
+  ViewerReinstated: ViewerReinstatedAnswer,
 };
 /** Each schema's component name (WaveSize is one of both lists: the same either way). */
 const COMPONENT_NAMES = new Map<ZodType, string>(
@@ -158,6 +168,31 @@ const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
     summary: "Scan the fleet now (asynchronously)",
     answers: { 202: "The scan was queued." },
   },
+  revokeViewer: {
+    handler: "revoke-viewer",
+    summary: "Revoke a viewer certificate at the edge (put its serial on the revocation list)",
+    description:
+      "Writes the serial, in its normal form, to the stage's revocation KeyValueStore with the reason, the " +
+      "time and the caller; the connection function (docs/viewer-revocation.md) then refuses the certificate " +
+      "once the change has propagated to CloudFront's edge locations. A serial already revoked keeps its " +
+      "earlier record. A stage without a revocation store answers 409 and changes nothing.",
+    answers: { 200: "The serial is on the list (now, or already)." },
+  },
+  getViewerRevocation: {
+    handler: "get-viewer-revocation",
+    summary: "Whether a viewer certificate is revoked, and by whom, when and why",
+    description: "A stage without a revocation store answers 409.",
+    answers: { 200: "Its state on the list." },
+  },
+  reinstateViewer: {
+    handler: "reinstate-viewer",
+    summary: "Reinstate a revoked viewer certificate (take its serial off the revocation list)",
+    description:
+      "For a revocation made by mistake: the certificate connects again once the change has propagated. " +
+      "The reason is a query value (a DELETE request's body has no defined meaning). A serial not on the " +
+      "list changes nothing. A stage without a revocation store answers 409 and changes nothing.",
+    answers: { 200: "The serial is off the list (now, or it was not on it)." },
+  },
 };
 
 /**
@@ -218,6 +253,15 @@ const LINKS: { [K in OperationId]?: Record<number, Record<string, Link>> } = {
   startRotation: { 202: rotationLinks("/rotationId") },
   listRotations: { 200: rotationLinks("/rotations/0/rotationId") },
   getRotation: { 200: rotationLinks("/rotation/rotationId") },
+  revokeViewer: {
+    200: {
+      GetViewerRevocation: {
+        operationId: "getViewerRevocation",
+        parameters: { serial: "$response.body#/serial" },
+        description: "The serial's state on the revocation list.",
+      },
+    },
+  },
 };
 
 /** A route of the contract with what the document says of it. */
@@ -238,7 +282,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
     "Forbidden, by API Gateway before any handler ran: IAM authorization refused the request (unsigned, " +
     "badly signed, expired, or a principal without execute-api:Invoke on this route); body `{ message }`.",
   404: "NotFound.",
-  409: "Conflict: the rotation's state does not allow this now; `rotationId` names the rotation.",
+  409:
+    "Conflict: the state does not allow this now: a rotation's (`rotationId` names it), or the stage has no " +
+    "viewer revocation store configured.",
   413: `PayloadTooLarge: the body is over ${MAX_BODY_BYTES} bytes.`,
   415: "UnsupportedMediaType: the body is not application/json.",
   500: "InternalError: nothing about the cause is revealed; the request was logged.",

@@ -1,6 +1,6 @@
 /**
  * The HTTP API's contract as zod schemas, the one definition of its requests and answers: every request the
- * API accepts (path, query, body), every answer it gives, and the eight routes tying them together
+ * API accepts (path, query, body), every answer it gives, and the routes tying them together
  * (ROUTES). Handlers validate requests with these and are typed to answer by them (http.ts apiRoute), the
  * OpenAPI document (openapi.ts) is generated from the very same schemas, and the CLI's types are inferred
  * from them (functions/cli/api-types.ts), so none of the three can drift from the others.
@@ -25,6 +25,12 @@ import {
   RotationStatus,
 } from "../core/rotation.ts";
 import { DriftKind } from "../core/tracking.ts";
+import {
+  InvalidViewerSerialError,
+  MAX_REVOCATION_REASON,
+  normalViewerSerial,
+  VIEWER_SERIAL_NORMAL_FORM,
+} from "../core/viewer-serial.ts";
 import type { OPERATOR_DECISIONS } from "../dispatch/control-rotation.ts";
 import type * as A from "./answers.ts";
 
@@ -255,6 +261,64 @@ export const RotationPath = z.strictObject({
   ),
 });
 
+/**
+ * A viewer certificate's serial number as operators paste it (openssl's `4A:3F:5C`, Node's `4A3F5C`, with
+ * the DER sign octet `00:…`), taken in its normal form (functions/core/viewer-serial.ts): the key of the
+ * revocation list. Anything else is refused with the rule it breaks.
+ */
+const SERIAL_MESSAGE = "must be a certificate serial number: hexadecimal, optionally with colons";
+export const ViewerSerial = z.pipe(
+  z.pipe(
+    z
+      .string({ error: requiredOr(SERIAL_MESSAGE) })
+      .check(z.maxLength(200, `${SERIAL_MESSAGE} (at most 200 characters)`)),
+    z.transform((text: string, ctx) => {
+      try {
+        return normalViewerSerial(text);
+      } catch (error) {
+        if (!(error instanceof InvalidViewerSerialError)) throw error;
+        ctx.issues.push({ code: "custom", message: error.message, input: text });
+        return z.NEVER;
+      }
+    }),
+  ),
+  z
+    .string()
+    .check(
+      z.regex(VIEWER_SERIAL_NORMAL_FORM),
+      z.meta({ description: "Lower-case hexadecimal, no colons, no leading zeros (0 for zero)." }),
+    ),
+);
+
+/** Why a viewer certificate is revoked or reinstated: recorded in the list and the notification. */
+export const RevocationReason = freeText(MAX_REVOCATION_REASON);
+
+export const RevokeViewerBody = z.strictObject({
+  serial: described(
+    ViewerSerial,
+    "The certificate's serial number, as openssl or Node print it (4A:3F:5C, 4a3f5c, 00:4A:3F:5C are one serial).",
+  ),
+  reason: described(RevocationReason, "Why (recorded in the list and the notification)."),
+});
+
+export const ViewerRevocationPath = z.strictObject({
+  serial: described(
+    z.pipe(z.pipe(z.string().check(z.maxLength(600)), z.transform(decodeOnce)), ViewerSerial),
+    "The certificate's serial number (colons URL-encoded, or none).",
+  ),
+});
+
+/**
+ * DELETE's reason is a query value: RFC 9110 gives content in a DELETE request no meaning (9.3.5) and some
+ * clients and proxies drop it.
+ */
+export const ReinstateViewerQuery = z.strictObject({
+  reason: described(
+    RevocationReason,
+    "Why the certificate may connect again (recorded in the notification).",
+  ),
+});
+
 export const RollbackBody = z.strictObject({ reason: z.optional(Reason) });
 export const ApproveBody = z.strictObject({ reason: z.optional(Reason) });
 export const ScanBody = z.strictObject({});
@@ -278,7 +342,7 @@ type Schema = z.core.$ZodType;
  * statuses it may answer besides 400 and 500 (every error answer is an ErrorAnswer).
  */
 export interface Route {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   path: string;
   params?: z.ZodMiniObject;
   query?: z.ZodMiniObject;
@@ -309,7 +373,7 @@ function decisionRoute<const D extends (typeof OPERATOR_DECISIONS)[number], B ex
   } as const;
 }
 
-/** The eight routes, by operation id: the one definition of what the API takes and answers. */
+/** The routes, by operation id: the one definition of what the API takes and answers. */
 export const ROUTES = {
   listCertificates: {
     method: "GET",
@@ -354,6 +418,29 @@ export const ROUTES = {
     body: ScanBody,
     answers: answersOf<{ 202: typeof A.ScanAcceptedAnswer }>(),
     errors: [413, 415],
+  },
+  revokeViewer: {
+    method: "POST",
+    path: "/viewer-revocations",
+    body: RevokeViewerBody,
+    bodyRequired: true,
+    answers: answersOf<{ 200: typeof A.ViewerRevokedAnswer }>(),
+    errors: [409, 413, 415],
+  },
+  getViewerRevocation: {
+    method: "GET",
+    path: "/viewer-revocations/{serial}",
+    params: ViewerRevocationPath,
+    answers: answersOf<{ 200: typeof A.ViewerRevocationAnswer }>(),
+    errors: [409],
+  },
+  reinstateViewer: {
+    method: "DELETE",
+    path: "/viewer-revocations/{serial}",
+    params: ViewerRevocationPath,
+    query: ReinstateViewerQuery,
+    answers: answersOf<{ 200: typeof A.ViewerReinstatedAnswer }>(),
+    errors: [409],
   },
 } as const satisfies Record<string, Route>;
 export type OperationId = keyof typeof ROUTES;

@@ -13,12 +13,16 @@ import type {
   DecisionBody,
   ListCertificatesQuery,
   ListRotationsQuery,
+  RevokeViewerBody,
   RotationAnswer,
   RotationListAnswer,
   RotatorApi,
   ScanAcceptedAnswer,
   StartRotationAnswer,
   StartRotationBody,
+  ViewerReinstatedAnswer,
+  ViewerRevocationAnswer,
+  ViewerRevokedAnswer,
 } from "./api-types.ts";
 import {
   ApiAnswerError,
@@ -211,6 +215,19 @@ export class HttpRotatorApi implements RotatorApi {
 
   scan(): Promise<ScanAcceptedAnswer> {
     return this.#call("POST", ["scan"], { body: {} });
+  }
+
+  revokeViewer(request: RevokeViewerBody): Promise<ViewerRevokedAnswer> {
+    return this.#call("POST", ["viewer-revocations"], { body: request });
+  }
+
+  getViewerRevocation(serial: string): Promise<ViewerRevocationAnswer> {
+    return this.#call("GET", ["viewer-revocations", serial]);
+  }
+
+  /** DELETE's reason travels in the query (schemas.ts ReinstateViewerQuery). */
+  reinstateViewer(serial: string, reason: string): Promise<ViewerReinstatedAnswer> {
+    return this.#call("DELETE", ["viewer-revocations", serial], { query: { reason } });
   }
 
   /** Credentials, resolved once per client (a failed resolution is retried on the next call). */

@@ -53,6 +53,14 @@ export type DecisionBody = z.input<typeof contract.RollbackBody> & z.input<typeo
 export type ControlAnswer = z.output<typeof contract.ControlAnswer>;
 export type ScanAcceptedAnswer = z.output<typeof contract.ScanAcceptedAnswer>;
 
+/** The body of POST /viewer-revocations (a serial as pasted; the API takes its normal form). */
+export type RevokeViewerBody = z.input<typeof contract.RevokeViewerBody>;
+/** A revocation as the list records it: why, when, who. */
+export type ViewerRevocationView = z.output<typeof contract.ViewerRevocationView>;
+export type ViewerRevokedAnswer = z.output<typeof contract.ViewerRevokedAnswer>;
+export type ViewerRevocationAnswer = z.output<typeof contract.ViewerRevocationAnswer>;
+export type ViewerReinstatedAnswer = z.output<typeof contract.ViewerReinstatedAnswer>;
+
 /** Everything the commands need from the API: one method per route. */
 export interface RotatorApi {
   /** Where the API is, for messages. */
@@ -65,4 +73,7 @@ export interface RotatorApi {
   getRotation(rotationId: string): Promise<RotationAnswer>;
   control(rotationId: string, action: ControlAnswer["action"], reason?: string): Promise<ControlAnswer>;
   scan(): Promise<ScanAcceptedAnswer>;
+  revokeViewer(request: RevokeViewerBody): Promise<ViewerRevokedAnswer>;
+  getViewerRevocation(serial: string): Promise<ViewerRevocationAnswer>;
+  reinstateViewer(serial: string, reason: string): Promise<ViewerReinstatedAnswer>;
 }

@@ -83,10 +83,14 @@ export function wholeNumber(
  * `--reason`, checked with the API's own schema (length, no control characters) so a reason the API would
  * refuse is a usage error before any request; undefined when the option was not given.
  */
-export function reasonOption(values: OptionValues, name = "reason"): string | undefined {
+export function reasonOption(
+  values: OptionValues,
+  name = "reason",
+  schema: Pick<typeof Reason, "safeParse"> = Reason,
+): string | undefined {
   const raw = text(values, name);
   if (raw === undefined) return undefined;
-  const result = Reason.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     throw new UsageError(`--${name} ${result.error.issues.map((i) => i.message).join("; ")}`);
   }

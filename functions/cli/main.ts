@@ -27,6 +27,11 @@ import { approveCommand, rollbackCommand } from "./commands/control.ts";
 import { rotateCommand } from "./commands/rotate.ts";
 import { scanCommand } from "./commands/scan.ts";
 import { statusCommand } from "./commands/status.ts";
+import {
+  reinstateViewerCommand,
+  revokeViewerCommand,
+  viewerRevocationCommand,
+} from "./commands/viewer-revocations.ts";
 import { watchCommand } from "./commands/watch.ts";
 import { EXIT_CODES_HELP, ExitCode, explainError, UsageError } from "./errors.ts";
 
@@ -51,6 +56,9 @@ export const OPERATOR_COMMANDS: ReadonlyArray<CommandSpec<unknown>> = [
   rollbackCommand,
   approveCommand,
   scanCommand,
+  revokeViewerCommand,
+  reinstateViewerCommand,
+  viewerRevocationCommand,
 ];
 
 export function usageOf(spec: CommandSpec<unknown>): string {

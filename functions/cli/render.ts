@@ -9,6 +9,7 @@ import type {
   RotationAnswer,
   RotationEventView,
   RotationStateView,
+  ViewerRevocationView,
   WaveView,
 } from "./api-types.ts";
 
@@ -55,6 +56,12 @@ export function duration(seconds: number): string {
     } else if (parts.length > 0) break;
   }
   return parts.length > 0 ? parts.join(" ") : "0s";
+}
+
+/** "revoked 2026-12-04 12:00:00Z by arn:…:assumed-role/ops/alice: laptop stolen" */
+export function revocationLine(revocation: ViewerRevocationView): string {
+  const by = revocation.revokedBy ? ` by ${revocation.revokedBy}` : "";
+  return `revoked ${timestamp(revocation.revokedAt)}${by}: ${revocation.reason}`;
 }
 
 /** "12m ago" / "in 3d" relative to now. */

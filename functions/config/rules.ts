@@ -30,6 +30,13 @@ export const DOMAIN_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)
 /** PutEvents' EventBusName as AWS's model allows it (NonPartnerEventBusNameOrArn: no "/", no partner buses). */
 export const EVENT_BUS =
   /^([A-Za-z0-9._-]{1,256}|arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:\d{12}:event-bus\/[A-Za-z0-9._-]{1,256})$/;
+/**
+ * A CloudFront KeyValueStore's ARN as AWS's endpoint rules accept it for the data plane (botocore
+ * cloudfront-keyvaluestore endpoint-rule-set-1.json: partition `aws`, service `cloudfront`, no region,
+ * resource `key-value-store/<id>`); functions/adapters/viewer-revocations.ts keyValueStoreEndpoint derives the
+ * endpoint from it.
+ */
+export const KEY_VALUE_STORE_ARN = /^arn:aws:cloudfront::(\d{12}):key-value-store\/[A-Za-z0-9-]{1,64}$/;
 export const EMAIL = /^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/;
 export const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
 

@@ -13,7 +13,7 @@ import {
   TrackingPolicySchema,
   TrustSchema,
 } from "./settings.ts";
-import { ViewerTrustDomainsSchema } from "./viewer-settings.ts";
+import { ViewerRevocationSettingsSchema, ViewerTrustDomainsSchema } from "./viewer-settings.ts";
 
 /** The stage's settings as linked to the workflow and the API (RotationSettings) and to tracking. */
 export const SETTINGS_LINKS = {
@@ -40,6 +40,8 @@ export const SETTINGS_LINKS = {
   }),
   /** The viewer CA migration's settings (infra/viewer-migration.ts): the stage's viewer trust domains. */
   ViewerSettings: loose({ domains: ViewerTrustDomainsSchema }),
+  /** The viewer revocation list's store (infra/api.ts): the /viewer-revocations routes. */
+  ViewerRevocationSettings: ViewerRevocationSettingsSchema,
 } as const;
 
 /** Every linked resource by name. */

@@ -30,6 +30,8 @@ import {
 } from "./settings.ts";
 import {
   VIEWER_TRUST_STORE_KEY_PREFIX,
+  type ViewerRevocationSettings,
+  ViewerRevocationSettingsSchema,
   type ViewerTrustDomain,
   type ViewerTrustDomainInput,
   ViewerTrustDomainsSchema,
@@ -76,6 +78,11 @@ export interface StageSettings {
    * keeps in line. None by default: no viewer CA migration can run, nothing else changes.
    */
   viewerTrustDomains?: ViewerTrustDomainInput[];
+  /**
+   * The viewer revocation list's CloudFront KeyValueStore (docs/viewer-revocation.md), which the
+   * /viewer-revocations routes write; none by default: those routes then answer that no store is configured.
+   */
+  viewerRevocationStoreArn?: string;
 }
 
 /** A stage's checked settings: what infra/ declares resources from and links to the functions. */
@@ -97,6 +104,8 @@ export interface DeploySettings {
   tracking: TrackingSettings;
   /** The viewer trust domains (empty: the viewer CA migration has nothing to migrate). */
   viewerTrustDomains: ViewerTrustDomain[];
+  /** The viewer revocation list's store (no storeArn: the revocation routes change nothing). */
+  viewerRevocations: ViewerRevocationSettings;
 }
 
 export class DeploySettingsError extends Error {
@@ -196,6 +205,9 @@ function list(value: string | undefined): string[] | undefined {
 /** The viewer trust domains as JSON (a list), replacing STAGES[stage].viewerTrustDomains when set. */
 export const VIEWER_TRUST_DOMAINS_VARIABLE = "MTLS_ROTATOR_VIEWER_TRUST_DOMAINS";
 
+/** The viewer revocation list's KeyValueStore ARN, replacing STAGES[stage].viewerRevocationStoreArn when set. */
+export const VIEWER_REVOCATION_STORE_VARIABLE = "MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN";
+
 /** Keys of the bundle bucket the service writes for itself: no viewer bundle may be written there. */
 export const RESERVED_BUNDLE_KEYS: readonly string[] = [
   "trust/",
@@ -233,6 +245,7 @@ export const SHELL_SOURCES: readonly [prefix: string, variable: string][] = [
   ["trust.targets.webhook.secretName", "MTLS_ROTATOR_WEBHOOK_SECRET_NAME"],
   ["trust.targets.eventBus", "MTLS_ROTATOR_EVENT_BUS"],
   ["viewerTrustDomains", VIEWER_TRUST_DOMAINS_VARIABLE],
+  ["viewerRevocations.storeArn", VIEWER_REVOCATION_STORE_VARIABLE],
 ];
 
 function withSource(problem: string): string {
@@ -342,7 +355,16 @@ export function deploySettings(
   if (viewer?.ok && workflowProblems(base.workflow).length === 0)
     problems.push(...viewerDeadlineProblems(viewer.value, base.workflow));
 
-  if (problems.length > 0 || !rotation.ok || !tracking.ok || !trust.ok || !viewer?.ok)
+  // Parsed as the revocation routes parse their link at cold start (ViewerRevocationSettings).
+  const storeArn = env[VIEWER_REVOCATION_STORE_VARIABLE]?.trim() || base.viewerRevocationStoreArn;
+  const revocations = parseWith(
+    ViewerRevocationSettingsSchema,
+    storeArn === undefined ? {} : { storeArn },
+    "viewerRevocations",
+  );
+  if (!revocations.ok) problems.push(...revocations.problems);
+
+  if (problems.length > 0 || !rotation.ok || !tracking.ok || !trust.ok || !viewer?.ok || !revocations.ok)
     throw new DeploySettingsError(stage, problems.map(withSource));
   return {
     stage,
@@ -358,6 +380,7 @@ export function deploySettings(
       thresholdsDays: [...new Set(tracking.value.thresholdsDays)].sort((a, b) => b - a),
     },
     viewerTrustDomains: viewer.value,
+    viewerRevocations: revocations.value,
   };
 }
 

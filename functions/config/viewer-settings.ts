@@ -16,7 +16,9 @@ import {
   BUNDLE_KEY,
   CLOUDFRONT_TRUST_STORE_ID,
   DISTRIBUTION_ID,
+  KEY_VALUE_STORE_ARN,
   listOf,
+  loose,
   mustBe,
   oneOf,
   SECRET_NAME,
@@ -26,6 +28,21 @@ import {
   whole,
 } from "./rules.ts";
 import { privateCaArn } from "./settings.ts";
+
+/**
+ * The viewer revocation list (docs/viewer-revocation.md): the CloudFront KeyValueStore the stage's
+ * connection function reads, which POST/DELETE /viewer-revocations write. Optional: without it those routes
+ * answer that no store is configured and change nothing.
+ */
+export const ViewerRevocationSettingsSchema = loose({
+  storeArn: z.optional(
+    text(
+      KEY_VALUE_STORE_ARN,
+      "a CloudFront KeyValueStore ARN (arn:aws:cloudfront::<account>:key-value-store/<id>)",
+    ),
+  ),
+});
+export type ViewerRevocationSettings = z.output<typeof ViewerRevocationSettingsSchema>;
 
 export const VIEWER_DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 /** Trust stores load their viewer bundle from `<prefix>/<trust store id>.pem` in the bundle bucket. */

@@ -39,6 +39,10 @@ export const NotificationEvent = {
   CaExpiring: "ca-expiring",
   /** A replacement was issued for fewer days than asked: its CA's chain expires sooner. */
   ValidityCapped: "validity-capped",
+  /** An operator put a viewer certificate's serial on the edge's revocation list. */
+  ViewerCertificateRevoked: "viewer-certificate-revoked",
+  /** An operator took a viewer certificate's serial off the revocation list: it connects again. */
+  ViewerCertificateReinstated: "viewer-certificate-reinstated",
 } as const;
 export type NotificationEvent = (typeof NotificationEvent)[keyof typeof NotificationEvent];
 
@@ -78,6 +82,9 @@ const SEVERITY: Record<NotificationEvent, Severity> = {
   "viewer-ca-retired": "info",
   "ca-expiring": "warning",
   "validity-capped": "warning",
+  // Both change who may connect at the edge: whoever watches the list hears of every change.
+  "viewer-certificate-revoked": "warning",
+  "viewer-certificate-reinstated": "warning",
 };
 
 /** An expiry alert's severity: critical from the 7-day threshold on (leaves and CA certificates alike). */
@@ -245,6 +252,8 @@ export function rotationNotification(
     "viewer-ca-retired": "viewer CA retired",
     "ca-expiring": "CA certificate expiring",
     "validity-capped": "certificate validity capped by its CA",
+    "viewer-certificate-revoked": VIEWER_REVOCATION_HEADLINES["viewer-certificate-revoked"],
+    "viewer-certificate-reinstated": VIEWER_REVOCATION_HEADLINES["viewer-certificate-reinstated"],
   };
   return {
     event,
@@ -329,6 +338,68 @@ export function caExpiringNotification(
         advice: CA_MIGRATION_ADVICE,
       },
       ["event", "certificateArn", "caCertificate", "thresholdDays", "daysLeft", "advice"],
+    ),
+  };
+}
+
+/** The events of the viewer revocation list (POST and DELETE /viewer-revocations). */
+export type ViewerRevocationEvent = "viewer-certificate-revoked" | "viewer-certificate-reinstated";
+
+const VIEWER_REVOCATION_HEADLINES: Record<ViewerRevocationEvent, string> = {
+  "viewer-certificate-revoked": "viewer certificate revoked",
+  "viewer-certificate-reinstated": "viewer certificate reinstated",
+};
+
+/** A revocation as the list records it (functions/adapters/viewer-revocations.ts RevocationRecord). */
+export interface RecordedRevocation {
+  reason: string;
+  revokedAt: string;
+  revokedBy?: string;
+}
+
+/** Where a serial's revocation can be read: the API route and the CLI command. */
+export function viewerRevocationPointer(serial: string): { api: string; cli: string } {
+  return { api: `GET /viewer-revocations/${serial}`, cli: `mtls-rotator viewer-revocation ${serial}` };
+}
+
+/**
+ * A change of the viewer revocation list, for the audit trail: which serial (normal form), who changed it,
+ * when and why, and for a reinstatement the revocation it took back. Its `certificateArn` attribute is the
+ * revocation store's ARN (a viewer certificate has no ARN); the subject names the serial. Serials, reasons
+ * and principals only: no certificate, no key.
+ */
+export function viewerRevocationNotification(
+  event: ViewerRevocationEvent,
+  change: {
+    serial: string;
+    storeArn: string;
+    actor: string;
+    reason: string;
+    at: string;
+    /** The reinstatement's: the revocation taken off the list. */
+    revocation?: RecordedRevocation;
+  },
+): Notification {
+  const { serial, storeArn, actor, reason, at, revocation } = change;
+  return {
+    event,
+    severity: SEVERITY[event],
+    certificateArn: storeArn,
+    subject: toSubject(`[mtls-rotator] ${VIEWER_REVOCATION_HEADLINES[event]}: serial ${serial}`),
+    body: boundedBody(
+      {
+        event,
+        serial,
+        storeArn,
+        actor,
+        reason,
+        at,
+        ...(revocation ? { revocation } : {}),
+        takesEffect:
+          "at CloudFront's edge locations once the store's change has propagated; connections already established are not cut",
+        see: viewerRevocationPointer(serial),
+      },
+      ["event", "serial", "storeArn", "actor", "at", "see"],
     ),
   };
 }

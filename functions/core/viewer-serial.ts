@@ -10,6 +10,12 @@
 /** RFC 5280 4.1.2.2: conforming CAs use serial numbers of at most 20 octets. */
 export const MAX_SERIAL_OCTETS = 20;
 
+/** At most this many characters of reason are recorded with a revocation (a store value is at most 1 KB). */
+export const MAX_REVOCATION_REASON = 256;
+
+/** A serial in its normal form (what normalViewerSerial answers). */
+export const VIEWER_SERIAL_NORMAL_FORM = /^(0|[1-9a-f][0-9a-f]{0,39})$/;
+
 export class InvalidViewerSerialError extends Error {
   override name = "InvalidViewerSerialError";
 }

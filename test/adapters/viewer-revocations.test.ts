@@ -63,15 +63,22 @@ describe("ViewerRevocations", () => {
   it("revokes a serial under its normal form with the reason and time; revoking again changes nothing", async () => {
     const arn = stores.createStore("revoke");
     const revocations = revocationsOn(arn);
+    const record = { reason: "key lost", revokedAt: NOW.toISOString() };
     expect(await revocations.revoke("00:4A:3F:5C", "key lost")).toEqual({
       serial: "4a3f5c",
       alreadyRevoked: false,
+      record,
     });
     expect(stores.keys(arn)).toEqual(["4a3f5c"]);
     expect(await revocations.record("4a3f5c")).toEqual({ reason: "key lost", revokedAt: NOW.toISOString() });
     const etag = stores.etag(arn);
     const puts = server.count("cloudfront-keyvaluestore", "PutKey");
-    expect(await revocations.revoke("4a3f5c", "again")).toEqual({ serial: "4a3f5c", alreadyRevoked: true });
+    // The earlier record is kept and answered.
+    expect(await revocations.revoke("4a3f5c", "again")).toEqual({
+      serial: "4a3f5c",
+      alreadyRevoked: true,
+      record,
+    });
     expect(stores.etag(arn)).toBe(etag);
     expect(server.count("cloudfront-keyvaluestore", "PutKey")).toBe(puts);
     expect((await revocations.record("4a3f5c"))?.reason).toBe("key lost");
@@ -96,7 +103,7 @@ describe("ViewerRevocations", () => {
     const competitor = competingWriter(arn, 1);
     try {
       const describes = server.count("cloudfront-keyvaluestore", "DescribeKeyValueStore");
-      expect(await revocations.revoke("0abc")).toEqual({ serial: "abc", alreadyRevoked: false });
+      expect(await revocations.revoke("0abc")).toMatchObject({ serial: "abc", alreadyRevoked: false });
       expect(competitor.wrote()).toBe(1);
       // Its own describe, the competitor's, and its second one after the ConflictException.
       expect(server.count("cloudfront-keyvaluestore", "DescribeKeyValueStore") - describes).toBe(3);
@@ -132,6 +139,35 @@ describe("ViewerRevocations", () => {
     const etag = stores.etag(arn);
     expect(await revocations.reinstate("4a3f")).toBe(false);
     expect(stores.etag(arn)).toBe(etag);
+  });
+
+  it("records who revoked, and answers the record a reinstatement took off the list", async () => {
+    const arn = stores.createStore("actor");
+    const revocations = revocationsOn(arn);
+    const actor = "arn:aws:sts::111122223333:assumed-role/operator/alice";
+    const revoked = await revocations.revoke("c0:ff:ee", "laptop stolen", actor);
+    const record = { reason: "laptop stolen", revokedAt: NOW.toISOString(), revokedBy: actor };
+    expect(revoked).toEqual({ serial: "c0ffee", alreadyRevoked: false, record });
+    expect(await revocations.record("c0ffee")).toEqual(record);
+    expect(await revocations.withdraw("C0FFEE")).toEqual(record);
+    expect(stores.keys(arn)).toEqual([]);
+    const etag = stores.etag(arn);
+    expect(await revocations.withdraw("c0ffee")).toBeUndefined();
+    expect(stores.etag(arn)).toBe(etag);
+  });
+
+  it("refuses a record over the store's 1 KB value limit before any call", async () => {
+    const arn = stores.createStore("too-large");
+    const revocations = revocationsOn(arn);
+    const calls = server.calls.length;
+    // 256 characters of 3 UTF-8 bytes each (within the reason's length) and a long session name.
+    const actor = `arn:aws:sts::111122223333:assumed-role/operator/${"s".repeat(300)}`;
+    await expect(revocations.revoke("4a", "€".repeat(256), actor)).rejects.toThrow(/at most 1024 bytes/);
+    expect(server.calls.length).toBe(calls);
+    expect(stores.keys(arn)).toEqual([]);
+    // Without the long actor the same reason fits.
+    expect(await revocations.revoke("4a", "€".repeat(256))).toMatchObject({ alreadyRevoked: false });
+    expect(stores.keys(arn)).toEqual(["4a"]);
   });
 
   it("passes AWS's errors on by name: an unknown store, a service fault", async () => {
@@ -180,7 +216,7 @@ describe("production signing and endpoint", () => {
       storeArn: stores.createStore("signed"),
       now: () => NOW,
     });
-    expect(await signed.revoke("0a:bc", "key lost")).toEqual({ serial: "abc", alreadyRevoked: false });
+    expect(await signed.revoke("0a:bc", "key lost")).toMatchObject({ serial: "abc", alreadyRevoked: false });
     expect(await signed.reinstate("ABC")).toBe(true);
     expect(checks.length).toBeGreaterThanOrEqual(4);
     expect(

@@ -69,6 +69,9 @@ describe("docs/openapi.json", () => {
       "POST /rotations/{id}/rollback",
       "POST /rotations/{id}/approve",
       "POST /scan",
+      "POST /viewer-revocations",
+      "GET /viewer-revocations/{serial}",
+      "DELETE /viewer-revocations/{serial}",
     ]);
     for (const { doc } of DOCUMENTED_ROUTES) {
       const module = (await import(`../../functions/handlers/api/${doc.handler}.ts`)) as {

@@ -14,6 +14,7 @@ import {
   gateFailedRotation,
   OPERATOR,
   PCA_ARN,
+  REVOCATION_STORE,
   ROTATION_ID,
   runOperator,
   useContractApi,
@@ -442,6 +443,122 @@ describe("scan", () => {
     expect(contract.api.backend.scans).toBe(before + 1);
     const json = await run(["scan", "--json"]);
     expect(JSON.parse(json.stdout)).toEqual({ accepted: true });
+  });
+});
+
+describe("revoke-viewer, reinstate-viewer, viewer-revocation", () => {
+  const ALICE = OPERATOR.principalArn;
+  const AT = "2026-03-02 11:00:00Z";
+
+  it("revokes a serial however it is pasted, shows it, and reinstates it: each change announced once", async () => {
+    const backend = contract.api.backend;
+    const revoked = await run(["revoke-viewer", "00:4A:3F:5C", "--reason", "laptop stolen"]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toBe(
+      "Revoked serial 4a3f5c: viewers presenting it are refused once the change has propagated to CloudFront's edge locations.\n" +
+        `Recorded: revoked ${AT} by ${ALICE}: laptop stolen\n`,
+    );
+    expect(revoked.stderr).toBe("");
+    // Sent in its normal form, signed by the operator.
+    expect(revoked.requests.map((r) => [r.method, r.path, r.principal, r.status])).toEqual([
+      ["POST", "/viewer-revocations", ALICE, 200],
+    ]);
+    expect(backend.revocations?.get("4a3f5c")).toEqual({
+      reason: "laptop stolen",
+      revokedAt: "2026-03-02T11:00:00.000Z",
+      revokedBy: ALICE,
+    });
+
+    const again = await run(["revoke-viewer", "4a3f5c", "--reason", "still stolen"]);
+    expect(again.stdout).toBe(
+      `Serial 4a3f5c was already on the revocation list (revoked ${AT} by ${ALICE}: laptop stolen); nothing changed.\n`,
+    );
+
+    const shown = await run(["viewer-revocation", "4A:3F:5C"]);
+    expect(shown.stdout).toBe(`Serial 4a3f5c is revoked ${AT} by ${ALICE}: laptop stolen\n`);
+    expect(shown.requests.map((r) => [r.method, r.path])).toEqual([["GET", "/viewer-revocations/4a3f5c"]]);
+
+    const reinstated = await run(["reinstate-viewer", "4a3f5c", "--reason", "laptop found & wiped"]);
+    expect(reinstated.code).toBe(0);
+    expect(reinstated.stdout).toBe(
+      "Reinstated serial 4a3f5c: viewers presenting it connect again once the change has propagated to CloudFront's edge locations.\n" +
+        `It had been revoked ${AT} by ${ALICE}: laptop stolen\n`,
+    );
+    // The reason travels in the query, percent-encoded.
+    expect(reinstated.requests.map((r) => [r.method, r.path, r.rawQueryString])).toEqual([
+      ["DELETE", "/viewer-revocations/4a3f5c", "reason=laptop%20found%20%26%20wiped"],
+    ]);
+    expect((await run(["viewer-revocation", "4a3f5c"])).stdout).toBe("Serial 4a3f5c is not revoked.\n");
+    expect((await run(["reinstate-viewer", "4a3f5c", "--reason", "again"])).stdout).toBe(
+      "Serial 4a3f5c is not on the revocation list; nothing changed.\n",
+    );
+    expect(backend.notices.map((n) => [n.event, n.certificateArn, n.body.reason])).toEqual([
+      ["viewer-certificate-revoked", REVOCATION_STORE, "laptop stolen"],
+      ["viewer-certificate-reinstated", REVOCATION_STORE, "laptop found & wiped"],
+    ]);
+  });
+
+  it("--json prints the API's answers", async () => {
+    const revoked = await run(["revoke-viewer", "beef", "--reason", "key leaked", "--json"]);
+    expect(JSON.parse(revoked.stdout)).toEqual({
+      serial: "beef",
+      alreadyRevoked: false,
+      revocation: { reason: "key leaked", revokedAt: "2026-03-02T11:00:00.000Z", revokedBy: ALICE },
+      notified: true,
+    });
+    expect(JSON.parse((await run(["viewer-revocation", "beef", "--json"])).stdout)).toMatchObject({
+      serial: "beef",
+      revoked: true,
+    });
+    expect(
+      JSON.parse((await run(["reinstate-viewer", "beef", "--reason", "ok", "--json"])).stdout),
+    ).toMatchObject({ serial: "beef", reinstated: true, notified: true });
+  });
+
+  it.each([
+    [["revoke-viewer", "not-hex", "--reason", "x"], "<serial>: a certificate serial number is hexadecimal"],
+    [
+      ["revoke-viewer", "1".repeat(41), "--reason", "x"],
+      "<serial>: a certificate serial number has at most 20 octets",
+    ],
+    [["revoke-viewer", "4a3f"], "--reason is required: why the certificate is revoked"],
+    [["revoke-viewer", "4a3f", "--reason", "x".repeat(257)], "--reason must be at most 256 characters"],
+    [["revoke-viewer", "--reason", "x"], "missing <serial>"],
+    [["reinstate-viewer", "4a3f"], "--reason is required: why the certificate may connect again"],
+    [["viewer-revocation", "4a3f", "5c"], "unexpected argument: 5c"],
+  ])("%j is a usage error (exit 2) and sends nothing", async (args, message) => {
+    const { code, stderr, requests } = await run(args);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(requests).toEqual([]);
+    expect(contract.api.backend.revocations?.size).toBe(0);
+  });
+
+  it("a stage without a revocation store: exit 5 naming the setting; nothing announced", async () => {
+    contract.api.backend.revocations = undefined;
+    for (const args of [
+      ["revoke-viewer", "4a3f", "--reason", "x"],
+      ["viewer-revocation", "4a3f"],
+      ["reinstate-viewer", "4a3f", "--reason", "x"],
+    ]) {
+      const { code, stderr } = await run(args);
+      expect(code, args[0]).toBe(5);
+      expect(stderr).toMatch(
+        /no viewer revocation store is configured .*MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN/,
+      );
+    }
+    expect(contract.api.backend.notices).toEqual([]);
+  });
+
+  it("a notice that could not be published: the revocation stands, and a warning says so", async () => {
+    contract.api.backend.notify = false;
+    const { code, stdout, stderr } = await run(["revoke-viewer", "beef", "--reason", "key leaked"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Revoked serial beef: /);
+    expect(stderr).toBe(
+      "Warning: the revocation stands, but its notification was not published (the API's log says why).\n",
+    );
+    expect(contract.api.backend.revocations?.has("beef")).toBe(true);
   });
 });
 

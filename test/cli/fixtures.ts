@@ -8,9 +8,11 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import * as z from "zod/mini";
+import type { RevocationRecord } from "../../functions/adapters/viewer-revocations.ts";
 import { ErrorAnswer, ROUTE_ANSWERS } from "../../functions/api/answers.ts";
 import { historyView, rotationView } from "../../functions/api/rotations.ts";
 import { DEFAULT_CERTIFICATE_PAGE, MAX_CERTIFICATE_PAGE, ROUTES } from "../../functions/api/schemas.ts";
+import type { ViewerRevocationDeps } from "../../functions/api/viewer-revocations.ts";
 import type {
   CertificateView,
   RotationAnswer,
@@ -19,6 +21,7 @@ import type {
 } from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { type ReplacementKeyChoice, replacementKeyFor } from "../../functions/core/certificate.ts";
+import type { Notification } from "../../functions/core/notifications.ts";
 import { sha256Hex } from "../../functions/core/pem.ts";
 import {
   foldEvents,
@@ -27,13 +30,18 @@ import {
   rotationIdFor,
   TERMINAL_STATUSES,
 } from "../../functions/core/rotation.ts";
+import { normalViewerSerial } from "../../functions/core/viewer-serial.ts";
 import { planWaves } from "../../functions/core/waves.ts";
+import { getViewerRevocationHandler } from "../../functions/handlers/api/get-viewer-revocation.ts";
+import { reinstateViewerHandler } from "../../functions/handlers/api/reinstate-viewer.ts";
+import { revokeViewerHandler } from "../../functions/handlers/api/revoke-viewer.ts";
 import {
   type HttpApiAccount,
   type HttpApiHandler,
   type HttpApiStandin,
   startHttpApi,
 } from "../../standins/http-api.ts";
+import { lambdaContext } from "../support/api-events.ts";
 import { strictly } from "../support/contract.ts";
 import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
 
@@ -432,6 +440,11 @@ export interface Backend {
   decisions: Array<{ rotationId: string; action: string; body: unknown }>;
   /** POST /scan calls received. */
   scans: number;
+  /** The viewer revocation list by normal-form serial; undefined: the stage configures no store. */
+  revocations: Map<string, RevocationRecord> | undefined;
+  /** Audit notices of the revocation routes; `notify: false` makes publishing fail. */
+  notices: Notification[];
+  notify: boolean;
 }
 
 export function newBackend(): Backend {
@@ -445,6 +458,56 @@ export function newBackend(): Backend {
     started: [],
     decisions: [],
     scans: 0,
+    revocations: new Map(),
+    notices: [],
+    notify: true,
+  };
+}
+
+export const REVOCATION_STORE =
+  "arn:aws:cloudfront::123456789012:key-value-store/0f9c5e6a-1111-2222-3333-444455556666";
+
+/**
+ * The revocation routes' dependencies over the backend: the list in memory (the KeyValueStore adapter itself
+ * is tested against the stand-in, test/adapters/viewer-revocations.test.ts), the REAL use-cases and handlers.
+ */
+function revocationDeps(backend: Backend): ViewerRevocationDeps {
+  const list = backend.revocations;
+  return {
+    ...(list
+      ? {
+          list: {
+            storeArn: REVOCATION_STORE,
+            revocations: {
+              async revoke(text, reason = "revoked by operator", revokedBy) {
+                const serial = normalViewerSerial(text);
+                const earlier = list.get(serial);
+                if (earlier) return { serial, alreadyRevoked: true, record: earlier };
+                const record = { reason, revokedAt: NOW.toISOString(), ...(revokedBy ? { revokedBy } : {}) };
+                list.set(serial, record);
+                return { serial, alreadyRevoked: false, record };
+              },
+              async withdraw(text) {
+                const serial = normalViewerSerial(text);
+                const earlier = list.get(serial);
+                list.delete(serial);
+                return earlier;
+              },
+              async record(serial) {
+                return list.get(serial);
+              },
+            },
+          },
+        }
+      : {}),
+    notifier: {
+      async publish(notification) {
+        if (!backend.notify) throw new Error("SNS is down");
+        backend.notices.push(notification);
+      },
+    },
+    now: () => NOW,
+    log: () => undefined,
   };
 }
 
@@ -643,7 +706,27 @@ function answerRoutes(backend: Backend): Record<string, AnswerHandler> {
       backend.scans += 1;
       return json(202, { accepted: true });
     },
+    ...revocationRoutes(backend),
   };
+}
+
+/** The real handlers of the revocation routes, over the backend's list. */
+function revocationRoutes(backend: Backend): Record<string, AnswerHandler> {
+  const quiet = { log: () => undefined };
+  const deps = async () => revocationDeps(backend);
+  type RouteHandler = (event: never, context: never) => Promise<unknown>;
+  const handlers: Record<string, RouteHandler> = {
+    "POST /viewer-revocations": revokeViewerHandler(deps, quiet),
+    "GET /viewer-revocations/{serial}": getViewerRevocationHandler(deps, quiet),
+    "DELETE /viewer-revocations/{serial}": reinstateViewerHandler(deps, quiet),
+  };
+  return Object.fromEntries(
+    Object.entries(handlers).map(([key, handler]) => [
+      key,
+      async (event: APIGatewayProxyEventV2WithIAMAuthorizer) =>
+        (await handler(event as never, lambdaContext() as never)) as APIGatewayProxyStructuredResultV2,
+    ]),
+  );
 }
 
 function decide(

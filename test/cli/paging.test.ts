@@ -132,6 +132,9 @@ function fakeApi(page: (call: number, query: ListCertificatesQuery) => Certifica
     getRotation: unused,
     control: unused,
     scan: unused,
+    revokeViewer: unused,
+    getViewerRevocation: unused,
+    reinstateViewer: unused,
   };
 }
 

@@ -29,6 +29,7 @@ import {
   type StageSettings,
 } from "../../functions/config/stage.ts";
 import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
+import { viewerRevocationListConfig } from "../../functions/wiring/api-viewer-revocations.ts";
 import { trackingConfig } from "../../functions/wiring/tracking.ts";
 import { wiringConfig } from "../../functions/wiring/workflow.ts";
 import {
@@ -111,6 +112,7 @@ function linksOf(deployed: DeploySettings): Tree {
         caRetirementGraceSeconds: deployed.tracking.caRetirementGraceSeconds,
         viewerTrustDomains: deployed.viewerTrustDomains,
       },
+      ViewerRevocationSettings: deployed.viewerRevocations,
     }),
   ) as Tree;
 }
@@ -263,6 +265,20 @@ const shellWebhook = (url: string, secretName: string | undefined, linked: unkno
   },
 });
 
+/** The viewer revocation store, from the deploying shell or the stage's entry ↔ ViewerRevocationSettings.storeArn. */
+function revocationStore(value: unknown, from: "env" | "stage" = "env", linked = value): Mutation {
+  return {
+    label: `viewer revocation store (${from === "env" ? "MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN" : "STAGES"}) = ${show(value)}`,
+    roots: ["viewerRevocationStoreArn"],
+    deploy: (entry, env) => {
+      if (from === "env") env.MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN = value as string;
+      else setPath(entry, ["viewerRevocationStoreArn"], value);
+    },
+    link: (links) => setPath(links, ["ViewerRevocationSettings", "storeArn"], linked),
+  };
+}
+const STORE = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/0f9c5e6a-1111-2222-3333-444455556666`;
+
 // Fields only the deployment reads (DEPLOY_ONLY's rules): nothing of them is linked but what is noted.
 
 /** The home region (sst.config.ts providers.aws.region): the functions run there (AWS_REGION). */
@@ -384,8 +400,11 @@ function canonical(problem: string): string {
 /** A cold-start reader of the linked settings. */
 interface ColdStart {
   name: string;
-  /** RotationSettings (the workflow, POST /rotations) or TrackingSettings (the scan, the ACM event). */
-  reads: "RotationSettings" | "TrackingSettings";
+  /**
+   * RotationSettings (the workflow, POST /rotations), TrackingSettings (the scan, the ACM event) or
+   * ViewerRevocationSettings (the /viewer-revocations routes).
+   */
+  reads: "RotationSettings" | "TrackingSettings" | "ViewerRevocationSettings";
   /** The settings it resolved (throws WiringError). */
   read(sources: WiringSources): Record<string, unknown>;
   /** The same settings as the deploy produced them. */
@@ -437,6 +456,12 @@ const COLD_STARTS: ColdStart[] = [
       trust: d.trust,
     }),
   },
+  {
+    name: "viewerRevocationListConfig (/viewer-revocations)",
+    reads: "ViewerRevocationSettings",
+    read: (sources) => ({ storeArn: viewerRevocationListConfig(sources).storeArn }),
+    deployed: (d) => ({ storeArn: d.viewerRevocations.storeArn }),
+  },
 ];
 
 /**
@@ -444,9 +469,13 @@ const COLD_STARTS: ColdStart[] = [
  * not carry the field. The first field after the root decides.
  */
 function coldStartPath(reads: ColdStart["reads"], problem: string): string | undefined {
-  const match = /^(rotation|trust|tracking)((?:\.[A-Za-z]+)?)(?=[.[ :]|$)([\s\S]*)$/.exec(problem);
+  const match = /^(rotation|trust|tracking|viewerRevocations)((?:\.[A-Za-z]+)?)(?=[.[ :]|$)([\s\S]*)$/.exec(
+    problem,
+  );
   if (!match) return undefined;
   const [, root, field, rest] = match as unknown as [string, string, string, string];
+  if ((root === "viewerRevocations") !== (reads === "ViewerRevocationSettings")) return undefined;
+  if (reads === "ViewerRevocationSettings") return `ViewerRevocationSettings${field}${rest}`;
   if (reads === "RotationSettings") {
     if (root === "rotation") return `RotationSettings.rotation${field}${rest}`;
     if (root === "trust") return `RotationSettings.trust${field}${rest}`;
@@ -792,6 +821,16 @@ const LINKED_FIELDS = [
   refused(target("eventBus", "b".repeat(257))),
   refused(target("eventBus", 7)),
   refused(shellTarget("MTLS_ROTATOR_EVENT_BUS", "team/bus", "eventBus", "team/bus")),
+  // The viewer revocation store (ViewerRevocationSettings.storeArn): optional, by AWS's endpoint rules.
+  accepted(revocationStore(STORE)),
+  accepted(revocationStore(STORE, "stage")),
+  accepted(revocationStore(`arn:aws:cloudfront::${ACCOUNT}:key-value-store/${"a".repeat(64)}`, "stage")),
+  accepted(revocationStore("  ", "env", MISSING)),
+  refused(revocationStore(`arn:aws:cloudfront::${ACCOUNT}:key-value-store/${"a".repeat(65)}`)),
+  refused(revocationStore(`arn:aws-cn:cloudfront::${ACCOUNT}:key-value-store/kvs`)),
+  refused(revocationStore(`arn:aws:cloudfront:us-east-1:${ACCOUNT}:key-value-store/kvs`)),
+  refused(revocationStore(`arn:aws:cloudfront::${ACCOUNT}:distribution/E2QWRUHAPOMQZL`, "stage")),
+  refused(revocationStore(42, "stage")),
   // Expiry tracking (TrackingSettings; previousAuthorityArns also RotationSettings.previousAuthorityArns).
   accepted(tracking("thresholdsDays", [30, 7, 1])),
   accepted(tracking("thresholdsDays", [0, 3650])),
@@ -966,6 +1005,9 @@ describe("what the comparison stands on", () => {
       const links = baseline.get(stage)!;
       expect(JSON.parse(JSON.stringify(linkable("RotationSettings"))), stage).toEqual(links.RotationSettings);
       expect(JSON.parse(JSON.stringify(linkable("TrackingSettings"))), stage).toEqual(links.TrackingSettings);
+      expect(JSON.parse(JSON.stringify(linkable("ViewerRevocationSettings"))), stage).toEqual(
+        links.ViewerRevocationSettings,
+      );
     }
   });
 
@@ -975,33 +1017,45 @@ describe("what the comparison stands on", () => {
       "RotationSettings.rotation.bakeSeconds must be x",
       "RotationSettings.rotation.bakeSeconds must be x",
       undefined,
+      undefined,
     ]);
     expect(paths("rotation.renewBefore.durationMs must be x")).toEqual([
       "RotationSettings.rotation.renewBefore.durationMs must be x",
       "RotationSettings.rotation.renewBefore.durationMs must be x",
       "TrackingSettings.renewBefore.durationMs must be x",
+      undefined,
     ]);
     expect(paths("rotation has unknown field(s) x")).toEqual([
       "RotationSettings.rotation has unknown field(s) x",
       "RotationSettings.rotation has unknown field(s) x",
+      undefined,
       undefined,
     ]);
     expect(paths("trust.targets.webhook.url: webhook URL x")).toEqual([
       "RotationSettings.trust.targets.webhook.url: webhook URL x",
       "RotationSettings.trust.targets.webhook.url: webhook URL x",
       "TrackingSettings.trust.targets.webhook.url: webhook URL x",
+      undefined,
     ]);
     expect(paths("tracking.previousAuthorityArns[1] must be x")).toEqual([
       "RotationSettings.previousAuthorityArns[1] must be x",
       "RotationSettings.previousAuthorityArns[1] must be x",
       "TrackingSettings.previousAuthorityArns[1] must be x",
+      undefined,
     ]);
     expect(paths("tracking.thresholdsDays[0] must be x")).toEqual([
       undefined,
       undefined,
       "TrackingSettings.thresholdsDays[0] must be x",
+      undefined,
     ]);
-    expect(paths("notification email x")).toEqual([undefined, undefined, undefined]);
+    expect(paths("viewerRevocations.storeArn must be x")).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      "ViewerRevocationSettings.storeArn must be x",
+    ]);
+    expect(paths("notification email x")).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it("fails when a cold start is stricter, more lenient, worded differently or resolves another value", () => {

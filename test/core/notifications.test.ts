@@ -16,6 +16,7 @@ import {
   rotationNotification,
   type Severity,
   toSubject,
+  viewerRevocationNotification,
 } from "../../functions/core/notifications.ts";
 import { foldEvents, type RotationEvent, type RotationState } from "../../functions/core/rotation.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
@@ -133,6 +134,12 @@ describe("rotationNotification", () => {
     { event: "viewer-ca-ready", severity: "info", headline: "viewer CA ready" },
     { event: "viewer-migration-failed", severity: "critical", headline: "viewer CA migration failed" },
     { event: "viewer-ca-retired", severity: "info", headline: "viewer CA retired" },
+    { event: "viewer-certificate-revoked", severity: "warning", headline: "viewer certificate revoked" },
+    {
+      event: "viewer-certificate-reinstated",
+      severity: "warning",
+      headline: "viewer certificate reinstated",
+    },
   ];
 
   it("covers every notification event", () => {
@@ -212,6 +219,59 @@ describe("rotationNotification", () => {
       expectNoKeyMaterial(n, [credential.privateKeyPem]);
       expect(JSON.stringify(n)).not.toContain("BEGIN CERTIFICATE");
     }
+  });
+});
+
+describe("viewerRevocationNotification", () => {
+  const STORE = "arn:aws:cloudfront::111122223333:key-value-store/0f9c5e6a-1111-2222-3333-444455556666";
+  const ALICE = "arn:aws:sts::111122223333:assumed-role/operator/alice";
+  const BOB = "arn:aws:sts::111122223333:assumed-role/operator/bob";
+
+  it("a revocation: warning, the serial in the subject, who, when, why and where to read it", () => {
+    const n = viewerRevocationNotification("viewer-certificate-revoked", {
+      serial: "4a3f5c",
+      storeArn: STORE,
+      actor: ALICE,
+      reason: "laptop stolen",
+      at: "2026-12-04T12:00:00.000Z",
+    });
+    expect(n).toEqual({
+      event: "viewer-certificate-revoked",
+      severity: "warning",
+      certificateArn: STORE,
+      subject: "[mtls-rotator] viewer certificate revoked: serial 4a3f5c",
+      body: {
+        event: "viewer-certificate-revoked",
+        serial: "4a3f5c",
+        storeArn: STORE,
+        actor: ALICE,
+        reason: "laptop stolen",
+        at: "2026-12-04T12:00:00.000Z",
+        takesEffect: expect.stringMatching(/propagated; connections already established are not cut$/),
+        see: {
+          api: "GET /viewer-revocations/4a3f5c",
+          cli: "mtls-rotator viewer-revocation 4a3f5c",
+        },
+      },
+    });
+  });
+
+  it("a reinstatement carries the revocation it took back; a 40-digit serial keeps the subject SNS-safe", () => {
+    const serial = "f".repeat(40);
+    const revocation = { reason: "laptop stolen", revokedAt: "2026-12-01T00:00:00.000Z", revokedBy: ALICE };
+    const n = viewerRevocationNotification("viewer-certificate-reinstated", {
+      serial,
+      storeArn: STORE,
+      actor: BOB,
+      reason: "laptop found\u2028again",
+      at: "2026-12-04T12:00:00.000Z",
+      revocation,
+    });
+    expect(n.severity).toBe("warning");
+    expect(n.subject).toBe(`[mtls-rotator] viewer certificate reinstated: serial ${serial}`);
+    expect(n.subject.length).toBeLessThan(100);
+    expect(n.body).toMatchObject({ actor: BOB, revocation, serial });
+    expect(Buffer.byteLength(JSON.stringify(n.body))).toBeLessThanOrEqual(MAX_NOTIFICATION_BYTES);
   });
 });
 

@@ -10,9 +10,13 @@
  * One story, step by step (each step builds on the previous one): a scan fills the inventory; the operator
  * looks (certificates, status), plans a rotation (dry run: nothing changes), starts it (a second start is a
  * conflict naming it), watches it complete; rotates the new generation and rolls it back during its bake
- * window; a stranger's credentials and an unsigned request get nowhere. No private key appears anywhere the
- * operator, the API or a subscriber can read.
+ * window; a stranger's credentials and an unsigned request get nowhere; a viewer certificate revoked with
+ * `revoke-viewer` is refused by the shipped connection function reading the store the route wrote, and
+ * connects again after `reinstate-viewer`. No private key appears anywhere the operator, the API or a
+ * subscriber can read.
  */
+import { X509Certificate } from "node:crypto";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import { credentialSecretPolicy, issuanceSecretName } from "../../functions/adapters/secrets.ts";
@@ -20,6 +24,8 @@ import * as answers from "../../functions/api/answers.ts";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
 import type { CertificateView, RotationAnswer, RotationPlanView } from "../../functions/cli/api-types.ts";
 import { credentialSecretName } from "../../functions/workflow/rotation-workflow.ts";
+import { issueClientCredential } from "../../standins/pki.ts";
+import { loadConnectionFunction } from "../support/connection-function.ts";
 import { strictly } from "../support/contract.ts";
 import { credentialSecrets, expectOnlyCompleteCredentials } from "../support/credential-secrets.ts";
 import { useDurableRunner } from "../support/durable.ts";
@@ -441,6 +447,37 @@ describe("the operator surface, end to end", () => {
     expect(stack.answers.length).toBe(answersBefore);
     expect(stack.standins.server.calls.length).toBe(callsBefore);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("8. `revoke-viewer` gets a viewer certificate refused at the edge; `reinstate-viewer` lets it back", async () => {
+    const viewer = await issueClientCredential(stack.issuer, { subject: "CN=partner-laptop-17, O=Partner" });
+    const serial = new X509Certificate(viewer.certificatePem).serialNumber;
+    // As openssl prints it: colon-separated, upper case.
+    const pasted = (serial.length % 2 ? `0${serial}` : serial).match(/../g)!.join(":").toUpperCase();
+    const edge = loadConnectionFunction(
+      join(import.meta.dirname, "../../functions/viewer/edge/deny-revoked.js"),
+      stack.standins.keyValueStores.edgeReader(stack.revocationStoreArn),
+    );
+    expect((await edge.connect({ serialNumber: serial })).decision).toBe("allow");
+
+    const revoked = await stack.cli(["revoke-viewer", pasted, "--reason", "laptop stolen"]);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toMatch(/^Revoked serial [0-9a-f]+: viewers presenting it are refused /);
+    expect((await edge.connect({ serialNumber: serial })).decision).toBe("deny");
+    const shown = await stack.cli(["viewer-revocation", serial]);
+    expect(shown.stdout).toMatch(
+      new RegExp(`is revoked .* by ${PRINCIPAL.replace(/[/.]/g, "\\$&")}: laptop stolen\n$`),
+    );
+    expect(stack.standins.sns.messages().at(-1)).toMatchObject({
+      attributes: { event: "viewer-certificate-revoked", certificateArn: stack.revocationStoreArn },
+    });
+
+    const reinstated = await stack.cli(["reinstate-viewer", serial, "--reason", "laptop found"]);
+    expect(reinstated.code, reinstated.stderr).toBe(0);
+    expect((await edge.connect({ serialNumber: serial })).decision).toBe("allow");
+    expect(stack.standins.sns.messages().at(-1)).toMatchObject({
+      attributes: { event: "viewer-certificate-reinstated", certificateArn: stack.revocationStoreArn },
+    });
   });
 
   it("no private key material in any command output, API answer, SNS message, log or checkpoint", async () => {

@@ -35,6 +35,7 @@ const EVERYTHING = {
   MTLS_ROTATOR_EVENT_BUS: "origin-trust",
   MTLS_ROTATOR_DISTRIBUTION_IDS: "E2QWRUHAPOMQZL",
   MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS: AUTHORITY_ARN.replace("0f3c9b1e", "1a2b3c4d"),
+  MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN: `arn:aws:cloudfront::${ACCOUNT}:key-value-store/0f9c5e6a-1111-2222-3333-444455556666`,
 };
 
 type Json = Record<string, unknown>;

@@ -14,6 +14,8 @@ import { resolveSettings } from "../../functions/config/settings.ts";
 import { tableApiConfig } from "../../functions/wiring/api-reads.ts";
 import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
+import { viewerRevocationWriteConfig } from "../../functions/wiring/api-viewer-revocation-writes.ts";
+import { viewerRevocationListConfig } from "../../functions/wiring/api-viewer-revocations.ts";
 import { SCAN_LINKS, scanConfig } from "../../functions/wiring/scan.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { RECONCILIATION_LINKS, reconciliationConfig } from "../../functions/wiring/trust-reconciliation.ts";
@@ -1372,6 +1374,9 @@ describe("the operator API", () => {
       "approve-rotation": tableApiConfig,
       "start-rotation": rotationsApiConfig,
       "start-scan": scanApiConfig,
+      "revoke-viewer": viewerRevocationWriteConfig,
+      "reinstate-viewer": viewerRevocationWriteConfig,
+      "get-viewer-revocation": viewerRevocationListConfig,
     } as Record<string, (sources: { resource: object; env: Record<string, string> }) => unknown>;
     for (const route of routesOf(declared)) {
       const file = route.args.handler.split("/").pop()!.split(".")[0]!;
@@ -1485,6 +1490,85 @@ describe("the operator API", () => {
         String(forbidden),
       ).toEqual([]);
     }
+  });
+});
+
+describe("the viewer revocation routes", () => {
+  type Route = {
+    name: string;
+    args: { link: { name: string; properties: Record<string, unknown> }[]; permissions: Statement[] };
+  };
+  const STORE = `arn:aws:cloudfront::${ACCOUNT}:key-value-store/0f9c5e6a-1111-2222-3333-444455556666`;
+  const ROUTES = [
+    "POST /viewer-revocations",
+    "GET /viewer-revocations/{serial}",
+    "DELETE /viewer-revocations/{serial}",
+  ];
+  const revocationRoutes = (declared: Declared[]) =>
+    (declared.filter((d) => d.type === "sst:aws:ApiGatewayV2Route") as unknown as Route[]).filter((r) =>
+      ROUTES.includes(r.name),
+    );
+  const grants = (route: Route) =>
+    route.args.permissions
+      .flatMap((s) => s.actions.flatMap((a) => s.resources.map((r) => `${a} ${r}`)))
+      .sort();
+  const topic = `arn:aws:sns:${REGION}:${ACCOUNT}:mtls-rotator-production-NotificationsTopic-abcdef`;
+
+  it("grant each route only its KeyValueStore calls, on the configured store alone, and link it", async () => {
+    const { declared } = await loadInfra("production", { MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN: STORE });
+    const routes = revocationRoutes(declared);
+    expect(routes.map((r) => r.name).sort()).toEqual([...ROUTES].sort());
+    const byName = Object.fromEntries(routes.map((r) => [r.name, r]));
+    const kvs = (actions: string[]) => actions.map((a) => `cloudfront-keyvaluestore:${a} ${STORE}`);
+    expect(grants(byName["POST /viewer-revocations"]!)).toEqual(
+      [...kvs(["DescribeKeyValueStore", "GetKey", "PutKey"]), `sns:Publish ${topic}`].sort(),
+    );
+    expect(grants(byName["DELETE /viewer-revocations/{serial}"]!)).toEqual(
+      [...kvs(["DeleteKey", "DescribeKeyValueStore", "GetKey"]), `sns:Publish ${topic}`].sort(),
+    );
+    expect(grants(byName["GET /viewer-revocations/{serial}"]!)).toEqual(kvs(["GetKey"]));
+    // No other function may touch the store.
+    const others = declared
+      .filter((d) => !ROUTES.includes(d.name))
+      .flatMap((d) => (d.args.permissions as Statement[] | undefined) ?? [])
+      .filter((st) => st.actions.some((a) => a.startsWith("cloudfront-keyvaluestore:")));
+    expect(others).toEqual([]);
+    // Each route's cold start reads the store from its links, with its endpoint by AWS's rules.
+    for (const route of routes) {
+      const resource = Object.fromEntries(route.args.link.map((l) => [l.name, l.properties]));
+      expect(resource.ViewerRevocationSettings, route.name).toEqual({ storeArn: STORE });
+      expect(viewerRevocationListConfig({ resource, env: { AWS_REGION: REGION } })).toMatchObject({
+        storeArn: STORE,
+        storeEndpoint: `https://${ACCOUNT}.cloudfront-kvs.global.api.aws`,
+      });
+    }
+  });
+
+  it("grant no KeyValueStore action without a store; the routes are still declared and read no store", async () => {
+    const { declared } = await loadInfra("production");
+    const routes = revocationRoutes(declared);
+    expect(routes).toHaveLength(3);
+    for (const route of routes) {
+      expect(
+        grants(route).filter((g) => g.startsWith("cloudfront-keyvaluestore:")),
+        route.name,
+      ).toEqual([]);
+      const resource = Object.fromEntries(route.args.link.map((l) => [l.name, l.properties]));
+      expect(resource.ViewerRevocationSettings).toEqual({});
+      expect(viewerRevocationListConfig({ resource, env: { AWS_REGION: REGION } })).toEqual({
+        region: REGION,
+      });
+    }
+  });
+
+  it("refuse a store ARN AWS's endpoint rules refuse, at deploy", async () => {
+    await expect(
+      loadInfra("production", {
+        MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN: `arn:aws-cn:cloudfront::${ACCOUNT}:key-value-store/x`,
+      }),
+    ).rejects.toThrow(
+      /viewerRevocations\.storeArn must be a CloudFront KeyValueStore ARN .*\(MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN\)/,
+    );
   });
 });
 

@@ -49,6 +49,10 @@ const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
   "POST /rotations/{id}/rollback": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   // An asynchronous invoke of the scan's function.
   "POST /scan": { clients: ["lambda"], forbidden: READ_ONLY_FORBIDDEN },
+  // The revocation list over SigV4A-signed fetches (no SDK client); the changes publish their audit notice.
+  "GET /viewer-revocations/{serial}": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "POST /viewer-revocations": { clients: ["sns"], forbidden: READ_ONLY_FORBIDDEN },
+  "DELETE /viewer-revocations/{serial}": { clients: ["sns"], forbidden: READ_ONLY_FORBIDDEN },
   // The certificate (ACM), managed issuers (Private CA's CA certificate), the distributions presenting it,
   // the lock, a durable start of the workflow. It issues nothing.
   "POST /rotations": {

@@ -32,8 +32,11 @@ import { ALREADY_STARTED, type WorkflowSdk } from "../../functions/dispatch/star
 import { approveRotationHandler } from "../../functions/handlers/api/approve-rotation.ts";
 import { getCertificateHandler } from "../../functions/handlers/api/get-certificate.ts";
 import { getRotationHandler } from "../../functions/handlers/api/get-rotation.ts";
+import { getViewerRevocationHandler } from "../../functions/handlers/api/get-viewer-revocation.ts";
 import { listCertificatesHandler } from "../../functions/handlers/api/list-certificates.ts";
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
+import { reinstateViewerHandler } from "../../functions/handlers/api/reinstate-viewer.ts";
+import { revokeViewerHandler } from "../../functions/handlers/api/revoke-viewer.ts";
 import { rollbackRotationHandler } from "../../functions/handlers/api/rollback-rotation.ts";
 import { startRotationHandler } from "../../functions/handlers/api/start-rotation.ts";
 import { startScanHandler } from "../../functions/handlers/api/start-scan.ts";
@@ -46,6 +49,14 @@ import {
   tableApiConfig,
 } from "../../functions/wiring/api-reads.ts";
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
+import {
+  viewerRevocationWriteConfig,
+  viewerRevocationWriteDepsFrom,
+} from "../../functions/wiring/api-viewer-revocation-writes.ts";
+import {
+  viewerRevocationListConfig,
+  viewerRevocationReadDepsFrom,
+} from "../../functions/wiring/api-viewer-revocations.ts";
 import { scanDepsFrom } from "../../functions/wiring/scan.ts";
 import { trackingConfig } from "../../functions/wiring/tracking.ts";
 import { trustReconcilerFrom } from "../../functions/wiring/trust-reconciliation.ts";
@@ -138,6 +149,8 @@ export interface OperatorStack {
   certificateArn: string;
   serial: string;
   credential: IssuedCredential;
+  /** The viewer revocation list's KeyValueStore (linked as ViewerRevocationSettings). */
+  revocationStoreArn: string;
   distributionIds: string[];
   origins: TlsOrigin[];
   topicArn: string;
@@ -247,6 +260,8 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
 
     standins.s3.createBucket(BUCKET, { versioned: true });
     const topicArn = standins.sns.createTopic("mtls-rotator");
+    // The viewer revocation list's store (the one the connection function would read).
+    const revocationStoreArn = standins.keyValueStores.createStore("viewer-revocations");
 
     // The certificate in service: 90-day lifetime, 70 days left (renewal at a third of it left: Fresh).
     const credential = await issueClientCredential(issuer, {
@@ -315,6 +330,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       },
       RotationWorkflowStarter: workflowLink,
       TrackingSettings: { authorityArn, trust, caRetirementGraceSeconds: 0 },
+      ViewerRevocationSettings: { storeArn: revocationStoreArn },
     };
     const env = {
       AWS_REGION: API_REGION,
@@ -364,6 +380,14 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       starter,
       callbacks,
     });
+    // The KeyValueStore stand-in checks no signatures (the SigV4A signer is checked on its own,
+    // test/adapters/viewer-revocations.test.ts): any credentials sign here.
+    const kvsClients = { credentials: async () => DYNAMODB_STANDIN_CREDENTIALS };
+    const revocationReads = viewerRevocationReadDepsFrom(viewerRevocationListConfig(sources), kvsClients);
+    const revocationWrites = viewerRevocationWriteDepsFrom(viewerRevocationWriteConfig(sources), {
+      ...kvsClients,
+      sns: standins.clients().sns,
+    });
     const http: HttpOptions = {
       log: (level, message, data) => void logs.push(JSON.stringify({ level, message, ...data })),
     };
@@ -390,6 +414,9 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       "POST /rotations/{id}/rollback": rollbackRotationHandler(async () => control, http),
       "POST /rotations/{id}/approve": approveRotationHandler(async () => control, http),
       "POST /scan": startScanHandler(async () => ({ scan: scanTrigger }), http),
+      "POST /viewer-revocations": revokeViewerHandler(async () => revocationWrites, http),
+      "GET /viewer-revocations/{serial}": getViewerRevocationHandler(async () => revocationReads, http),
+      "DELETE /viewer-revocations/{serial}": reinstateViewerHandler(async () => revocationWrites, http),
     };
     const api = await startHttpApi({
       region: API_REGION,
@@ -438,6 +465,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       distributionIds,
       origins,
       topicArn,
+      revocationStoreArn,
       answers,
       logs,
       outputs,
