@@ -11,7 +11,7 @@
  *   POST /scan);
  * - `start`: POST /rotations (plans and starts a rotation);
  * - `scan`: the scheduled scan, the ACM expiry event and the trust reconciliation the scan invokes;
- * - `workflow`: the rotation workflow (durable execution).
+ * - `workflow`: the rotation workflow and the viewer CA migration workflow (durable executions).
  */
 export type LambdaKind = "read" | "answer" | "start" | "scan" | "workflow";
 
@@ -57,6 +57,11 @@ export const LAMBDAS = [
   {
     name: "RotationWorkflow",
     handler: "functions/handlers/rotation-workflow.handler",
+    kind: "workflow",
+  },
+  {
+    name: "ViewerMigrationWorkflow",
+    handler: "functions/handlers/viewer-migration-workflow.handler",
     kind: "workflow",
   },
   { name: "TrackingScan", handler: "functions/handlers/scan.handler", kind: "scan" },

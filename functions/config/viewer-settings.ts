@@ -141,6 +141,14 @@ export function viewerAuthorityArns(domains: readonly ViewerTrustDomain[]): stri
   ];
 }
 
+/**
+ * The distributions of the domains' passthrough origins: the viewer CA migration's proof reads their origin-mTLS
+ * credentials (none: the proof reads no credential, and is granted none).
+ */
+export function passthroughDistributionIds(domains: readonly ViewerTrustDomain[]): string[] {
+  return [...new Set(domains.flatMap((d) => d.passthrough?.origins.map((o) => o.distributionId) ?? []))];
+}
+
 /** Where the origin-mTLS side keeps its own trust (settings.ts TrustSchema) and credentials: never a viewer's. */
 export interface OriginTrustSide {
   /** The CA replacements are issued from, and the CAs being migrated away from (origin-client CAs). */

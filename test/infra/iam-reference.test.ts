@@ -21,6 +21,7 @@ import {
   KEY_ARN,
   loadInfra,
   REGION,
+  VIEWER_ENV,
 } from "../support/sst-infra.ts";
 
 isolateStubs();
@@ -35,6 +36,8 @@ const EVERYTHING = {
   MTLS_ROTATOR_EVENT_BUS: "origin-trust",
   MTLS_ROTATOR_DISTRIBUTION_IDS: "E2QWRUHAPOMQZL",
   MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS: AUTHORITY_ARN.replace("0f3c9b1e", "1a2b3c4d"),
+  // Viewer trust domains: the viewer CA migration's trust stores, passthrough proof and credential reads.
+  ...VIEWER_ENV,
 };
 
 type Json = Record<string, unknown>;

@@ -17,6 +17,7 @@ import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
 import { SCAN_LINKS, scanConfig } from "../../functions/wiring/scan.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { RECONCILIATION_LINKS, reconciliationConfig } from "../../functions/wiring/trust-reconciliation.ts";
+import { VIEWER_WORKFLOW_LINKS, viewerWorkflowConfig } from "../../functions/wiring/viewer-migration.ts";
 import { WORKFLOW_LINKS, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { LAMBDA_NODEJS, LAMBDAS } from "../../infra/lambdas.ts";
 import {
@@ -28,6 +29,8 @@ import {
   loadInfra,
   REGION,
   type Statement,
+  VIEWER_DOMAINS,
+  VIEWER_ENV,
   workflowRoleArn,
 } from "../support/sst-infra.ts";
 
@@ -120,7 +123,10 @@ describe("the rotation workflow", () => {
   it("links what the wiring reads, in the shape it reads", async () => {
     const { one } = await loadInfra("production");
     const links = (
-      one("sst:aws:Workflow").args.link as { name: string; properties: Record<string, unknown> }[]
+      one("sst:aws:Workflow", "RotationWorkflow").args.link as {
+        name: string;
+        properties: Record<string, unknown>;
+      }[]
     )
       .map((l) => [l.name, l.properties] as const)
       .sort();
@@ -403,7 +409,7 @@ describe("the rotation workflow", () => {
 
   it("names the workflow's role itself and tells the workflow that name, the role the credentials key's policy names (the secrets' resource policy names it too)", async () => {
     const { one } = await loadInfra("production");
-    const workflow = one("sst:aws:Workflow");
+    const workflow = one("sst:aws:Workflow", "RotationWorkflow");
     expect(workflow.args.transform).toEqual({
       function: { role: { name: "mtls-rotator-production-RotationWorkflowRole" } },
     });
@@ -421,6 +427,7 @@ describe("the rotation workflow", () => {
     // IAM role names are at most 64 characters: a long stage keeps a unique, valid name.
     const long = (await loadInfra("a-very-long-stage-name-for-a-pull-request-preview")).one(
       "sst:aws:Workflow",
+      "RotationWorkflow",
     );
     const longName = (long.args.transform as { function: { role: { name: string } } }).function.role.name;
     expect(longName).toMatch(/^mtls-rotator-a-very-long-stage-name-for-a-pull-requ-[0-9a-f]{12}$/);
@@ -494,6 +501,121 @@ describe("the rotation workflow", () => {
         ],
       },
     ]);
+  });
+});
+
+describe("the viewer CA migration workflow", () => {
+  const viewerRole = `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-production-ViewerMigrationWorkflowRole`;
+  const keyStatements = (one: (type: string, name?: string) => Declared) =>
+    (
+      JSON.parse(one("aws:kms:KeyPolicy", "CredentialsKeyPolicy").args.policy as string) as {
+        Statement: { Sid: string; Principal: { AWS: string }; Action: string[]; Condition?: unknown }[];
+      }
+    ).Statement;
+
+  it("runs its handler on Node 22 with the stage's durable limits, under a role named in advance, linked what its wiring reads", async () => {
+    const { one, settings } = await loadInfra("production", VIEWER_ENV);
+    const workflow = one("sst:aws:Workflow", "ViewerMigrationWorkflow");
+    expect(workflow.args).toMatchObject({
+      handler: "functions/handlers/viewer-migration-workflow.handler",
+      runtime: "nodejs22.x",
+      nodejs: LAMBDA_NODEJS,
+      retention: `${settings.settings.workflow.retentionDays} days`,
+      timeout: { execution: `${settings.settings.workflow.executionTimeoutDays} days` },
+      transform: { function: { role: { name: "mtls-rotator-production-ViewerMigrationWorkflowRole" } } },
+    });
+    const links = (workflow.args.link as { name: string; properties: Record<string, unknown> }[]).map(
+      (l) => [l.name, l.properties] as const,
+    );
+    expect(links.map(([name]) => name).sort()).toEqual([...VIEWER_WORKFLOW_LINKS].sort());
+    const config = viewerWorkflowConfig({ resource: Object.fromEntries(links), env: { AWS_REGION: REGION } });
+    expect(config.domains.map((d) => d.name)).toEqual(["partners"]);
+    expect(config.settings.credentialSecretPrefix).toBe("mtls-rotator/production/credentials/");
+    expect(one("sst:Linkable", "ViewerSettings").args.properties).toEqual({ domains: config.domains });
+  });
+
+  it("may read, never write, credential secrets and decrypt them through Secrets Manager, when the stage has passthrough origins", async () => {
+    const { one, viewerPermissions } = await loadInfra("production", VIEWER_ENV);
+    const secrets = viewerPermissions.filter((s) =>
+      s.resources.some((r) => r.includes(":secret:mtls-rotator/production/credentials/")),
+    );
+    expect(secrets).toEqual([
+      {
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: [expect.stringMatching(/:secret:mtls-rotator\/production\/credentials\/\*-\?{6}$/)],
+      },
+    ]);
+    expect(viewerPermissions.filter((s) => s.actions.some((a) => a.startsWith("kms:")))).toEqual([
+      {
+        actions: ["kms:Decrypt"],
+        resources: [KEY_ARN],
+        conditions: [
+          {
+            test: "StringEquals",
+            variable: "kms:ViaService",
+            values: [`secretsmanager.${REGION}.amazonaws.com`],
+          },
+        ],
+      },
+    ]);
+    // The key's policy allows its role the same (a key policy that does not name it would refuse Decrypt,
+    // whatever IAM says): Decrypt only, through Secrets Manager, in this account.
+    const statements = keyStatements(one);
+    expect(statements.map((s) => s.Sid)).toEqual([
+      "AccountAdministersTheKey",
+      "WorkflowUsesTheKeyThroughSecretsManager",
+      "ViewerMigrationReadsCredentialsThroughSecretsManager",
+    ]);
+    expect(statements[2]).toEqual({
+      Sid: "ViewerMigrationReadsCredentialsThroughSecretsManager",
+      Effect: "Allow",
+      Principal: {
+        AWS: workflowRoleArn(
+          "production",
+          "ViewerMigrationWorkflow",
+          "mtls-rotator-production-ViewerMigrationWorkflowRole",
+        ),
+      },
+      Action: ["kms:Decrypt"],
+      Resource: "*",
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com`,
+          "kms:CallerAccount": ACCOUNT,
+        },
+      },
+    });
+    expect(statements[2]!.Principal.AWS).toBe(viewerRole);
+    // The rotation workflow names that role as a reader in the credential secrets' resource policy.
+    const rotationLinks = one("sst:aws:Workflow", "RotationWorkflow").args.link as {
+      name: string;
+      properties: Record<string, unknown>;
+    }[];
+    const config = wiringConfig({
+      resource: Object.fromEntries(rotationLinks.map((l) => [l.name, l.properties])),
+      env: { AWS_REGION: REGION },
+    });
+    expect(config.credentialReaderRoleArns).toEqual([viewerRole]);
+  });
+
+  it("reads no credential and decrypts nothing in a stage without passthrough origins", async () => {
+    const trustStoresOnly = [{ ...VIEWER_DOMAINS[0]!, passthrough: undefined }];
+    for (const env of [{}, { MTLS_ROTATOR_VIEWER_TRUST_DOMAINS: JSON.stringify(trustStoresOnly) }] as Record<
+      string,
+      string
+    >[]) {
+      const { one, viewerPermissions } = await loadInfra("production", env);
+      const granted = viewerPermissions.flatMap((s) => s.actions);
+      expect(granted.filter((a) => a.startsWith("kms:") || a === "secretsmanager:GetSecretValue")).toEqual(
+        [],
+      );
+      expect(keyStatements(one).map((s) => s.Sid)).toEqual([
+        "AccountAdministersTheKey",
+        "WorkflowUsesTheKeyThroughSecretsManager",
+      ]);
+      const settings = one("sst:Linkable", "RotationSettings").args.properties as Record<string, unknown>;
+      expect(settings.credentialReaderRoleArns).toEqual([]);
+    }
   });
 });
 
@@ -1020,7 +1142,7 @@ describe("expiry tracking", () => {
         .flatMap((p) => p.resources);
       expect(config.trackedAuthorityArns.filter((arn) => !readable.includes(arn))).toEqual([]);
       // The scan reconciles the bundle the workflow publishes: the same object and secret.
-      const workflowLinks = one("sst:aws:Workflow").args.link as {
+      const workflowLinks = one("sst:aws:Workflow", "RotationWorkflow").args.link as {
         name: string;
         properties: Record<string, unknown>;
       }[];
@@ -1184,7 +1306,7 @@ describe("optional trust targets", () => {
     const resource = (links: { name: string; properties: Record<string, unknown> }[]) =>
       Object.fromEntries(links.map((l) => [l.name, l.properties]));
     const workflow = wiringConfig({
-      resource: resource(one("sst:aws:Workflow").args.link as never),
+      resource: resource(one("sst:aws:Workflow", "RotationWorkflow").args.link as never),
       env: { AWS_REGION: REGION },
     });
     const scan = trackingConfig({

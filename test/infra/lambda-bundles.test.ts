@@ -21,7 +21,7 @@ import {
   packageOf,
   readInstalledSst,
 } from "../../scripts/lambda-bundles.ts";
-import { isolateStubs, loadInfra, type Statement } from "../support/sst-infra.ts";
+import { isolateStubs, loadInfra, type Statement, VIEWER_ENV } from "../support/sst-infra.ts";
 
 /** Code a route that only reads and answers never calls. */
 const READ_ONLY_FORBIDDEN = [
@@ -96,6 +96,24 @@ const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
       "sns",
     ],
     forbidden: [],
+  },
+  // The viewer CA migration: the viewer CAs (Private CA), their trust stores (CloudFront) and bundles (S3,
+  // Secrets Manager), the passthrough proof (a distribution's origin, its certificate's lineage tag in ACM, its
+  // credential in Secrets Manager), its items (DynamoDB), SNS, the ViewerCaReady event, durable checkpoints.
+  // None of the rotation's gate or trust targets (CloudWatch, ALB, API Gateway).
+  ViewerMigrationWorkflow: {
+    clients: [
+      "acm",
+      "acm-pca",
+      "cloudfront",
+      "dynamodb",
+      "eventbridge",
+      "lambda",
+      "s3",
+      "secrets-manager",
+      "sns",
+    ],
+    forbidden: ["functions/workflow/rotation-workflow.ts"],
   },
 };
 
@@ -281,13 +299,15 @@ describe("the rules", () => {
       MTLS_ROTATOR_WEBHOOK_URL: "https://origins.example.com/mtls/trust-bundle",
       MTLS_ROTATOR_WEBHOOK_SECRET_NAME: "mtls-rotator/production/webhook-hmac",
       MTLS_ROTATOR_EVENT_BUS: "origin-trust",
+      ...VIEWER_ENV,
     });
     for (const entry of LAMBDAS) {
       const fn = declared.find((d) => d.name === entry.name && typeof d.args.handler === "string")!;
       const services = new Set(
         (fn.args.permissions as Statement[]).flatMap((s) => s.actions.map((a) => a.split(":")[0])),
       );
-      if (entry.name === "RotationWorkflow") services.add("lambda");
+      // The durable execution SDK's checkpoints: sst.aws.Workflow grants those itself.
+      if (entry.kind === "workflow") services.add("lambda");
       const uncallable = RULES[entry.name].clients.filter((client) => !services.has(IAM_PREFIX[client]!));
       expect(uncallable, entry.name).toEqual([]);
     }
