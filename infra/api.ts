@@ -7,6 +7,7 @@ import { deadRotationRelease, rotationSettingsLink, rotationWorkflow } from "./r
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucketLink } from "./storage";
 import { rotationWorkflowStarterLink, scanFunction } from "./tracking";
+import { viewerMigrationStarterLink, viewerMigrationWorkflow, viewerSettingsLink } from "./viewer-migration";
 
 const partition = aws.getPartitionOutput().partition;
 const account = aws.getCallerIdentityOutput().accountId;
@@ -45,6 +46,22 @@ const rotationReads: Statement[] = [
 
 /** Single items: a rotation's status, a certificate's lock, a rotation's open control point. */
 const itemReads: Statement = { actions: ["dynamodb:GetItem"], resources: [rotationTable.arn] };
+
+/** Items of viewer migrations (`VMIG#<id>`) and viewer trust domains (`VDOM#<domain>`: locks) only. */
+const viewerItems = (actions: string[], partitions: string[]): Statement => ({
+  actions,
+  resources: [rotationTable.arn],
+  conditions: [{ test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: partitions }],
+});
+
+/**
+ * Reads of viewer migrations: a migration's items and history (its partition only), and the `list` index that
+ * pages them newest first (its partition key is the list's, not an item's: no LeadingKeys there).
+ */
+const viewerMigrationReads: Statement[] = [
+  viewerItems(["dynamodb:GetItem", "dynamodb:Query"], ["VMIG#*"]),
+  { actions: ["dynamodb:Query"], resources: [$interpolate`${rotationTable.arn}/index/list`] },
+];
 
 export const apiPermissions = {
   /** GET /certificates, GET /certificates/{id}: the inventory partition. */
@@ -101,6 +118,27 @@ export const apiPermissions = {
   ] as Statement[],
   /** POST /scan: an asynchronous invoke of the scheduled scan's function. */
   startScan: [{ actions: ["lambda:InvokeFunction"], resources: [scanFunction.arn] }] as Statement[],
+  /** GET /viewer-migrations, GET /viewer-migrations/{id}. */
+  readViewerMigrations: viewerMigrationReads,
+  /**
+   * POST /viewer-migrations: earlier attempts' status, the domain's lock, and a durable start of the viewer
+   * migration workflow (its published version).
+   */
+  startViewerMigration: [
+    viewerItems(["dynamodb:GetItem"], ["VMIG#*", "VDOM#*"]),
+    {
+      actions: ["lambda:InvokeFunction"],
+      resources: [$interpolate`${viewerMigrationWorkflow.arn}:${viewerMigrationWorkflow.qualifier}`],
+    },
+  ] as Statement[],
+  /** POST /viewer-migrations/{id}/approve, /rollback: the open approval, and answering its callback. */
+  controlViewerMigration: [
+    viewerItems(["dynamodb:GetItem"], ["VMIG#*"]),
+    {
+      actions: ["lambda:SendDurableExecutionCallbackSuccess"],
+      resources: [$interpolate`${viewerMigrationWorkflow.arn}:*`],
+    },
+  ] as Statement[],
 };
 
 /** Requests per second the API accepts (every route together), and the burst above it. */
@@ -162,4 +200,29 @@ export const apiRoutes = [
     "approve a rotation's next wave",
   ),
   route("POST /scan", [scanFunctionLink], apiPermissions.startScan, "run the fleet scan now"),
+  route(
+    "POST /viewer-migrations",
+    [rotationTableLink, viewerSettingsLink, viewerMigrationStarterLink],
+    apiPermissions.startViewerMigration,
+    "start a viewer CA migration or its dry run",
+  ),
+  route("GET /viewer-migrations", readLinks, apiPermissions.readViewerMigrations, "list viewer migrations"),
+  route(
+    "GET /viewer-migrations/{id}",
+    readLinks,
+    apiPermissions.readViewerMigrations,
+    "one viewer migration and its history",
+  ),
+  route(
+    "POST /viewer-migrations/{id}/approve",
+    readLinks,
+    apiPermissions.controlViewerMigration,
+    "approve a viewer migration's announcement",
+  ),
+  route(
+    "POST /viewer-migrations/{id}/rollback",
+    readLinks,
+    apiPermissions.controlViewerMigration,
+    "roll a viewer migration back",
+  ),
 ];

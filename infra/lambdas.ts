@@ -8,7 +8,7 @@
  * What a function does, which decides its budget:
  * - `read`: a GET route, answers from the table;
  * - `answer`: a route that reads and answers a durable callback or invokes a function (approve, rollback,
- *   POST /scan);
+ *   POST /scan, POST /viewer-migrations: the viewer migration plans in its workflow, not in the route);
  * - `start`: POST /rotations (plans and starts a rotation);
  * - `scan`: the scheduled scan, the ACM expiry event and the trust reconciliation the scan invokes;
  * - `workflow`: the rotation workflow and the viewer CA migration workflow (durable executions).
@@ -95,6 +95,31 @@ export const LAMBDAS = [
     kind: "answer",
   },
   { name: "POST /scan", handler: "functions/handlers/api/start-scan.handler", kind: "answer" },
+  {
+    name: "POST /viewer-migrations",
+    handler: "functions/handlers/api/start-viewer-migration.handler",
+    kind: "answer",
+  },
+  {
+    name: "GET /viewer-migrations",
+    handler: "functions/handlers/api/list-viewer-migrations.handler",
+    kind: "read",
+  },
+  {
+    name: "GET /viewer-migrations/{id}",
+    handler: "functions/handlers/api/get-viewer-migration.handler",
+    kind: "read",
+  },
+  {
+    name: "POST /viewer-migrations/{id}/approve",
+    handler: "functions/handlers/api/approve-viewer-migration.handler",
+    kind: "answer",
+  },
+  {
+    name: "POST /viewer-migrations/{id}/rollback",
+    handler: "functions/handlers/api/rollback-viewer-migration.handler",
+    kind: "answer",
+  },
 ] as const satisfies readonly { name: string; handler: string; kind: LambdaKind }[];
 
 export type LambdaName = (typeof LAMBDAS)[number]["name"];

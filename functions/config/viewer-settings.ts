@@ -12,6 +12,7 @@
  * probed with a viewer certificate forwarded as CloudFront forwards it (RFC 9440 headers over origin mTLS).
  */
 import * as z from "zod/mini";
+import { VIEWER_DOMAIN_NAME } from "../core/requests.ts";
 import {
   BUNDLE_KEY,
   CLOUDFRONT_TRUST_STORE_ID,
@@ -27,7 +28,7 @@ import {
 } from "./rules.ts";
 import { privateCaArn } from "./settings.ts";
 
-export const VIEWER_DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export { VIEWER_DOMAIN_NAME };
 /** Trust stores load their viewer bundle from `<prefix>/<trust store id>.pem` in the bundle bucket. */
 export const VIEWER_TRUST_STORE_KEY_PREFIX = "viewer/cloudfront";
 const ORIGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -69,6 +69,11 @@ describe("docs/openapi.json", () => {
       "POST /rotations/{id}/rollback",
       "POST /rotations/{id}/approve",
       "POST /scan",
+      "POST /viewer-migrations",
+      "GET /viewer-migrations",
+      "GET /viewer-migrations/{id}",
+      "POST /viewer-migrations/{id}/approve",
+      "POST /viewer-migrations/{id}/rollback",
     ]);
     for (const { doc } of DOCUMENTED_ROUTES) {
       const module = (await import(`../../functions/handlers/api/${doc.handler}.ts`)) as {

@@ -14,6 +14,7 @@ import { resolveSettings } from "../../functions/config/settings.ts";
 import { tableApiConfig } from "../../functions/wiring/api-reads.ts";
 import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
+import { viewerMigrationsApiConfig } from "../../functions/wiring/api-viewer-migrations.ts";
 import { SCAN_LINKS, scanConfig } from "../../functions/wiring/scan.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { RECONCILIATION_LINKS, reconciliationConfig } from "../../functions/wiring/trust-reconciliation.ts";
@@ -1494,6 +1495,11 @@ describe("the operator API", () => {
       "approve-rotation": tableApiConfig,
       "start-rotation": rotationsApiConfig,
       "start-scan": scanApiConfig,
+      "start-viewer-migration": viewerMigrationsApiConfig,
+      "list-viewer-migrations": tableApiConfig,
+      "get-viewer-migration": tableApiConfig,
+      "approve-viewer-migration": tableApiConfig,
+      "rollback-viewer-migration": tableApiConfig,
     } as Record<string, (sources: { resource: object; env: Record<string, string> }) => unknown>;
     for (const route of routesOf(declared)) {
       const file = route.args.handler.split("/").pop()!.split(".")[0]!;
@@ -1507,6 +1513,18 @@ describe("the operator API", () => {
     }) as { settings: { authorityArn: string }; workflow: { qualifier: string } };
     expect(read.settings.authorityArn).toBe(AUTHORITY_ARN);
     expect(read.workflow.qualifier).toBe("3");
+    // POST /viewer-migrations starts the viewer migration workflow (its own), on the stage's domains.
+    const viewer = (await loadInfra("production", VIEWER_ENV)).declared;
+    const startViewer = routesOf(viewer).find((r) => r.name === "POST /viewer-migrations")!;
+    const viewerConfig = viewerMigrationsApiConfig({
+      resource: Object.fromEntries(startViewer.args.link.map((l) => [l.name, l.properties])),
+      env: { AWS_REGION: REGION },
+    });
+    expect(viewerConfig.workflow).toEqual({
+      name: "mtls-rotator-production-ViewerMigrationWorkflowHandler",
+      qualifier: "3",
+    });
+    expect(viewerConfig.domains.map((d) => d.name)).toEqual(["partners"]);
   });
 
   it("grants each route only its own calls: no wildcard action, '*' only for ListDistributions", async () => {
@@ -1558,10 +1576,54 @@ describe("the operator API", () => {
       `acm-pca:GetCertificateAuthorityCertificate ${AUTHORITY_ARN}`,
     ]);
     // Only the control routes may answer a rotation's callbacks; only POST /rotations may start one.
-    const answering = routesOf(declared)
-      .filter((r) => granted(r.name).some((g) => g.startsWith("lambda:SendDurableExecutionCallbackSuccess")))
-      .map((r) => r.name);
-    expect(answering.sort()).toEqual(["POST /rotations/{id}/approve", "POST /rotations/{id}/rollback"]);
+    const answering = (workflowArn: string) =>
+      routesOf(declared)
+        .filter((r) =>
+          granted(r.name).some((g) =>
+            g.startsWith(`lambda:SendDurableExecutionCallbackSuccess ${workflowArn}:`),
+          ),
+        )
+        .map((r) => r.name)
+        .sort();
+    expect(answering(workflow)).toEqual(["POST /rotations/{id}/approve", "POST /rotations/{id}/rollback"]);
+    // ... and the viewer migration's control routes its callbacks, nothing else of it but POST /viewer-migrations.
+    const viewerWorkflow = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-ViewerMigrationWorkflowHandler`;
+    expect(answering(viewerWorkflow)).toEqual([
+      "POST /viewer-migrations/{id}/approve",
+      "POST /viewer-migrations/{id}/rollback",
+    ]);
+    const touchingViewer = routesOf(declared)
+      .filter((r) => granted(r.name).some((g) => g.includes(viewerWorkflow)))
+      .map((r) => r.name)
+      .sort();
+    expect(touchingViewer).toEqual([
+      "POST /viewer-migrations",
+      "POST /viewer-migrations/{id}/approve",
+      "POST /viewer-migrations/{id}/rollback",
+    ]);
+    expect(granted("POST /viewer-migrations")).toEqual([
+      `dynamodb:GetItem ${table}`,
+      `lambda:InvokeFunction ${viewerWorkflow}:3`,
+    ]);
+    // The viewer routes read viewer migrations' and domains' items only (and the list index).
+    const viewerRoutes = routesOf(declared).filter((r) => r.name.includes("/viewer-migrations"));
+    expect(viewerRoutes).toHaveLength(5);
+    for (const route of viewerRoutes)
+      for (const statement of route.args.permissions.filter(
+        (p) => p.actions.some((a) => a.startsWith("dynamodb:")) && p.resources.includes(table),
+      )) {
+        expect(statement.conditions, route.name).toEqual([
+          {
+            test: "ForAllValues:StringLike",
+            variable: "dynamodb:LeadingKeys",
+            values: route.name === "POST /viewer-migrations" ? ["VMIG#*", "VDOM#*"] : ["VMIG#*"],
+          },
+        ]);
+        expect(statement.actions.every((a) => a === "dynamodb:GetItem" || a === "dynamodb:Query")).toBe(true);
+      }
+    expect(granted("GET /viewer-migrations")).toEqual(
+      [`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`, `dynamodb:Query ${table}/index/list`].sort(),
+    );
     expect(granted("POST /rotations/{id}/rollback")).toContain(
       `lambda:SendDurableExecutionCallbackSuccess ${workflow}:*`,
     );

@@ -47,6 +47,13 @@ const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
   // The control point (read as the GET routes read) and its durable callback (SST's signed fetch).
   "POST /rotations/{id}/approve": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   "POST /rotations/{id}/rollback": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  // Viewer migrations: read as the rotation routes read (signed fetches); POST /viewer-migrations starts the
+  // workflow with SST's signed fetch (a durable start), the decisions answer its callback the same way.
+  "GET /viewer-migrations": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "GET /viewer-migrations/{id}": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "POST /viewer-migrations": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "POST /viewer-migrations/{id}/approve": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "POST /viewer-migrations/{id}/rollback": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   // An asynchronous invoke of the scan's function.
   "POST /scan": { clients: ["lambda"], forbidden: READ_ONLY_FORBIDDEN },
   // The certificate (ACM), managed issuers (Private CA's CA certificate), the distributions presenting it,
