@@ -13,12 +13,18 @@ import type {
   DecisionBody,
   ListCertificatesQuery,
   ListRotationsQuery,
+  ListViewerMigrationsQuery,
   RotationAnswer,
   RotationListAnswer,
   RotatorApi,
   ScanAcceptedAnswer,
   StartRotationAnswer,
   StartRotationBody,
+  StartViewerMigrationBody,
+  ViewerControlAnswer,
+  ViewerMigrationAnswer,
+  ViewerMigrationListAnswer,
+  ViewerMigrationStartedAnswer,
 } from "./api-types.ts";
 import {
   ApiAnswerError,
@@ -211,6 +217,27 @@ export class HttpRotatorApi implements RotatorApi {
 
   scan(): Promise<ScanAcceptedAnswer> {
     return this.#call("POST", ["scan"], { body: {} });
+  }
+
+  startViewerMigration(request: StartViewerMigrationBody): Promise<ViewerMigrationStartedAnswer> {
+    return this.#call("POST", ["viewer-migrations"], { body: request });
+  }
+
+  listViewerMigrations(query: ListViewerMigrationsQuery = {}): Promise<ViewerMigrationListAnswer> {
+    return this.#call("GET", ["viewer-migrations"], { query: { ...query } });
+  }
+
+  getViewerMigration(migrationId: string): Promise<ViewerMigrationAnswer> {
+    return this.#call("GET", ["viewer-migrations", migrationId]);
+  }
+
+  controlViewerMigration(
+    migrationId: string,
+    action: ViewerControlAnswer["action"],
+    reason?: string,
+  ): Promise<ViewerControlAnswer> {
+    const body: DecisionBody = reason ? { reason } : {};
+    return this.#call("POST", ["viewer-migrations", migrationId, action], { body });
   }
 
   /** Credentials, resolved once per client (a failed resolution is retried on the next call). */

@@ -53,6 +53,21 @@ export type DecisionBody = z.input<typeof contract.RollbackBody> & z.input<typeo
 export type ControlAnswer = z.output<typeof contract.ControlAnswer>;
 export type ScanAcceptedAnswer = z.output<typeof contract.ScanAcceptedAnswer>;
 
+/** POST /viewer-migrations and its answer. */
+export type StartViewerMigrationBody = z.input<typeof contract.StartViewerMigrationBody>;
+export type ViewerMigrationAction = NonNullable<StartViewerMigrationBody["action"]>;
+export type ViewerMigrationStartedAnswer = z.output<typeof contract.ViewerMigrationStartedAnswer>;
+/** The page of GET /viewer-migrations (written as text, as for certificates). */
+export type ListViewerMigrationsQuery = z.output<typeof contract.ListViewerMigrationsQuery>;
+export type ViewerMigrationListAnswer = z.output<typeof contract.ViewerMigrationListAnswer>;
+/** GET /viewer-migrations/{id}: the request, the state (plan, proof, announcement) and history. */
+export type ViewerMigrationAnswer = z.output<typeof contract.ViewerMigrationAnswer>;
+export type ViewerMigrationStateView = ViewerMigrationAnswer["state"];
+export type ViewerMigrationPlanView = NonNullable<ViewerMigrationStateView["plan"]>;
+export type ViewerMigrationEventView = ViewerMigrationAnswer["history"][number];
+/** Where an approval or a rollback of a viewer migration was delivered. */
+export type ViewerControlAnswer = z.output<typeof contract.ViewerControlAnswer>;
+
 /** Everything the commands need from the API: one method per route. */
 export interface RotatorApi {
   /** Where the API is, for messages. */
@@ -65,4 +80,12 @@ export interface RotatorApi {
   getRotation(rotationId: string): Promise<RotationAnswer>;
   control(rotationId: string, action: ControlAnswer["action"], reason?: string): Promise<ControlAnswer>;
   scan(): Promise<ScanAcceptedAnswer>;
+  startViewerMigration(request: StartViewerMigrationBody): Promise<ViewerMigrationStartedAnswer>;
+  listViewerMigrations(query?: ListViewerMigrationsQuery): Promise<ViewerMigrationListAnswer>;
+  getViewerMigration(migrationId: string): Promise<ViewerMigrationAnswer>;
+  controlViewerMigration(
+    migrationId: string,
+    action: ViewerControlAnswer["action"],
+    reason?: string,
+  ): Promise<ViewerControlAnswer>;
 }

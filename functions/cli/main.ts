@@ -27,6 +27,14 @@ import { approveCommand, rollbackCommand } from "./commands/control.ts";
 import { rotateCommand } from "./commands/rotate.ts";
 import { scanCommand } from "./commands/scan.ts";
 import { statusCommand } from "./commands/status.ts";
+import {
+  viewerApproveCommand,
+  viewerMigrateCommand,
+  viewerMigrationCommand,
+  viewerMigrationsCommand,
+  viewerRetireCommand,
+  viewerRollbackCommand,
+} from "./commands/viewer.ts";
 import { watchCommand } from "./commands/watch.ts";
 import { EXIT_CODES_HELP, ExitCode, explainError, UsageError } from "./errors.ts";
 
@@ -51,6 +59,12 @@ export const OPERATOR_COMMANDS: ReadonlyArray<CommandSpec<unknown>> = [
   rollbackCommand,
   approveCommand,
   scanCommand,
+  viewerMigrateCommand,
+  viewerRetireCommand,
+  viewerMigrationsCommand,
+  viewerMigrationCommand,
+  viewerApproveCommand,
+  viewerRollbackCommand,
 ];
 
 export function usageOf(spec: CommandSpec<unknown>): string {

@@ -132,6 +132,10 @@ function fakeApi(page: (call: number, query: ListCertificatesQuery) => Certifica
     getRotation: unused,
     control: unused,
     scan: unused,
+    startViewerMigration: unused,
+    listViewerMigrations: unused,
+    getViewerMigration: unused,
+    controlViewerMigration: unused,
   };
 }
 
