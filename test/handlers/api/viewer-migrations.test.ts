@@ -256,6 +256,10 @@ describe("POST /viewer-migrations", () => {
       expect(refused.status, JSON.stringify(body)).toBe(400);
       expect(refused.body.error.problems.map((p: { field: string }) => p.field)).toContain(field);
     }
+    // PEM never goes into a record (its answers never hold any).
+    const pem = await api.start({ domain: "partners", reason: "-----BEGIN CERTIFICATE----- MIIB" });
+    expect(pem.status).toBe(400);
+    expect(pem.body.error.problems).toEqual([{ field: "reason", message: "must not contain PEM material" }]);
     // Retiring needs a previous CA; nothing to retire here.
     const retire = await api.start({ domain: "partners", action: "retire", reason: "A is done" });
     expect(retire.status).toBe(409);
@@ -365,9 +369,11 @@ describe("a migration decided through the API", () => {
   it("rolls back at the approval: the trust store gets its previous bundle back, nothing is announced", async () => {
     const api = await apiOverDomain();
     const { migrationId } = (await api.start({ domain: "partners", reason: "move to B" })).body;
-    // Not waiting yet, or unknown: 409 with the status found, 404.
+    // Unknown: 404; a reason holding PEM: 400.
     const unknown = await api.approve("vmig-m-partners-000000000000");
     expect(unknown.status).toBe(404);
+    const pem = await api.rollback(migrationId, { body: { reason: "-----BEGIN PRIVATE KEY-----" } });
+    expect(pem.status).toBe(400);
     await approvalOpen(api, migrationId);
     const rollback = await api.rollback(migrationId, { body: { reason: "a partner is not ready" } });
     expect(rollback.status).toBe(202);
