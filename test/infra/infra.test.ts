@@ -14,7 +14,7 @@ import { resolveSettings } from "../../functions/config/settings.ts";
 import { tableApiConfig } from "../../functions/wiring/api-reads.ts";
 import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
-import { viewerMigrationsApiConfig } from "../../functions/wiring/api-viewer-migrations.ts";
+import { viewerMigrationsApiConfig } from "../../functions/wiring/api-viewer-start.ts";
 import { SCAN_LINKS, scanConfig } from "../../functions/wiring/scan.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { RECONCILIATION_LINKS, reconciliationConfig } from "../../functions/wiring/trust-reconciliation.ts";

@@ -54,9 +54,8 @@ import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiri
 import {
   viewerControlDepsFrom,
   viewerMigrationReadDepsFrom,
-  viewerMigrationsApiConfig,
-  viewerStartDepsFrom,
 } from "../../functions/wiring/api-viewer-migrations.ts";
+import { viewerMigrationsApiConfig, viewerStartDepsFrom } from "../../functions/wiring/api-viewer-start.ts";
 import { scanDepsFrom } from "../../functions/wiring/scan.ts";
 import { trackingConfig } from "../../functions/wiring/tracking.ts";
 import { trustReconcilerFrom } from "../../functions/wiring/trust-reconciliation.ts";

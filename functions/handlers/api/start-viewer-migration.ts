@@ -2,7 +2,7 @@
 import { apiRoute, type HttpOptions } from "../../api/http.ts";
 import { ROUTES } from "../../api/schemas.ts";
 import { requestViewerMigration, type ViewerMigrationRoutesDeps } from "../../api/viewer-migrations.ts";
-import { viewerStartApiDeps } from "../../wiring/api-viewer-migrations.ts";
+import { viewerStartApiDeps } from "../../wiring/api-viewer-start.ts";
 
 export function startViewerMigrationHandler(
   deps: () => Promise<Pick<ViewerMigrationRoutesDeps, "domains" | "reads" | "starter" | "now">>,

@@ -23,11 +23,11 @@ import { getViewerMigrationHandler } from "../../../functions/handlers/api/get-v
 import { listViewerMigrationsHandler } from "../../../functions/handlers/api/list-viewer-migrations.ts";
 import { rollbackViewerMigrationHandler } from "../../../functions/handlers/api/rollback-viewer-migration.ts";
 import { startViewerMigrationHandler } from "../../../functions/handlers/api/start-viewer-migration.ts";
+import { viewerControlDepsFrom } from "../../../functions/wiring/api-viewer-migrations.ts";
 import {
-  viewerControlDepsFrom,
   viewerMigrationsApiConfig,
   viewerStartDepsFrom,
-} from "../../../functions/wiring/api-viewer-migrations.ts";
+} from "../../../functions/wiring/api-viewer-start.ts";
 import { viewerMigrationDeps } from "../../../functions/wiring/viewer-migration.ts";
 import {
   createViewerMigrationWorkflow,
