@@ -36,6 +36,7 @@ import { OPERATOR_DECISIONS } from "../../functions/dispatch/control-rotation.ts
 import type { ViewerControlResult } from "../../functions/dispatch/control-viewer-migration.ts";
 import type { RotationPlan } from "../../functions/workflow/plan.ts";
 import { strictly } from "../support/contract.ts";
+import { partnersPlan } from "../support/viewer-plan.ts";
 
 /** The view variants `Core` is assignable to (the event of the same type, for a union of events). */
 type Matching<Core, View> = View extends unknown ? (Core extends View ? View : never) : never;
@@ -245,37 +246,7 @@ const VIEWER_CA =
   "arn:aws:acm-pca:us-east-2:123456789012:certificate-authority/44444444-5555-4666-8777-888888888888";
 const VIEWER_NEXT_CA = VIEWER_CA.replace("44444444", "55555555");
 const caFacts = { subject: "CN=Viewer CA", fingerprint: "ab".repeat(32), notAfter: at(59) };
-const viewerPlan: ViewerMigrationPlan = {
-  domain: "partners",
-  settings: {
-    name: "partners",
-    trustStoreIds: ["TS1"],
-    passthrough: {
-      bucketKey: "viewer/partners.pem",
-      bundleSecretName: "mtls-rotator/test/viewer/partners",
-      origins: [{ name: "api", distributionId: "E1", originId: "api-origin", path: "/" }],
-    },
-    maxViewerCertificateLifetimeDays: 397,
-    retirementGraceSeconds: 604_800,
-    proofTimeoutSeconds: 1800,
-    proofIntervalSeconds: 30,
-    approval: "before-announce",
-    approvalTimeoutSeconds: 86_400,
-  },
-  authorities: { kept: [VIEWER_CA], added: [VIEWER_NEXT_CA], removed: [] },
-  before: { sha256: "cd".repeat(32) },
-  action: "migrate",
-  fromAuthorityArns: [VIEWER_CA],
-  toAuthorityArn: VIEWER_NEXT_CA,
-  bundle: { sha256: "ef".repeat(32), certificates: [caFacts], bytes: 1200 },
-  trustStoreWaves: [["TS1"]],
-  passthrough: { bundleTargets: ["s3://bucket/viewer/partners.pem"], origins: ["api"] },
-  retirement: {
-    afterAnnouncementSeconds: 34_905_600,
-    earliestIfAnnouncedNow: at(58),
-    note: "after the longest viewer certificate",
-  },
-};
+const viewerPlan = partnersPlan({ from: VIEWER_CA, to: VIEWER_NEXT_CA, now: new Date(at(0)) });
 const published = { trustPoint: "TS1", ok: true, changed: true, version: "v2", error: "none" };
 
 /** One viewer migration event of every type, each with every field it can have. */

@@ -33,7 +33,6 @@ import {
   applyViewerEvent,
   initialViewerState,
   type ViewerMigrationEvent,
-  type ViewerMigrationPlan,
   type ViewerMigrationRequest,
 } from "../../functions/core/viewer-migration.ts";
 import { planWaves } from "../../functions/core/waves.ts";
@@ -45,6 +44,7 @@ import {
 } from "../../standins/http-api.ts";
 import { strictly } from "../support/contract.ts";
 import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
+import { partnersPlan } from "../support/viewer-plan.ts";
 
 export const REGION = "eu-west-1";
 export const NOW = new Date("2026-03-02T11:00:00Z");
@@ -482,45 +482,7 @@ export const VIEWER_MIGRATION_ID = "vmig-m-partners-0123456789ab";
 export const VIEWER_DRY_RUN_ID = "vdry-m-partners-0123456789ab";
 
 /** A migrate plan of `partners` (A -> B): two trust stores in waves, one passthrough origin. */
-export function viewerPlan(): ViewerMigrationPlan {
-  return {
-    domain: "partners",
-    settings: {
-      name: "partners",
-      trustStoreIds: ["TS-CANARY", "TS-REST"],
-      passthrough: {
-        bucketKey: "viewer-trust/partners.pem",
-        origins: [{ name: "partner-api", distributionId: "E1PASSTHROUGH1", originId: "api", path: "/" }],
-      },
-      maxViewerCertificateLifetimeDays: 397,
-      retirementGraceSeconds: 604_800,
-      proofTimeoutSeconds: 1800,
-      proofIntervalSeconds: 30,
-      approval: "before-announce",
-      approvalTimeoutSeconds: 86_400,
-    },
-    authorities: { kept: [VIEWER_CA_A], added: [VIEWER_CA_B], removed: [] },
-    before: { sha256: "1".repeat(64) },
-    action: "migrate",
-    fromAuthorityArns: [VIEWER_CA_A],
-    toAuthorityArn: VIEWER_CA_B,
-    bundle: {
-      sha256: "ab12cd34ef56".padEnd(64, "0"),
-      certificates: [
-        { subject: "CN=Partner Viewers CA A", fingerprint: "a1".repeat(32), notAfter: day(400) },
-        { subject: "CN=Partner Viewers CA B", fingerprint: "b2".repeat(32), notAfter: day(3000) },
-      ],
-      bytes: 2_480,
-    },
-    trustStoreWaves: [["TS-CANARY"], ["TS-REST"]],
-    passthrough: { bundleTargets: ["s3://acme-trust/viewer-trust/partners.pem"], origins: ["partner-api"] },
-    retirement: {
-      afterAnnouncementSeconds: 397 * 86_400 + 604_800,
-      earliestIfAnnouncedNow: day(404),
-      note: "the longest viewer certificate lifetime (397 days) plus 7 days of grace",
-    },
-  };
-}
+export const viewerPlan = () => partnersPlan({ from: VIEWER_CA_A, to: VIEWER_CA_B, now: NOW });
 
 /** A viewer migration's answer after `events` (folded by the core, as the store keeps it). */
 export function viewerAnswerOf(
