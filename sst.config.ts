@@ -20,12 +20,16 @@ export default $config({
     const { rotationTable, trustBundleBucket } = await import("./infra/storage");
     const { notificationTopic } = await import("./infra/notifications");
     const { rotationWorkflow } = await import("./infra/rotation");
+    const { viewerMigrationWorkflow } = await import("./infra/viewer-migration");
+    await import("./infra/credentials-key-policy");
     const { scanFunction, acmExpiryFunction, trackingDeadLetters } = await import("./infra/tracking");
     const { api } = await import("./infra/api");
     return {
       // The operator API (IAM auth): `export MTLS_ROTATOR_API_URL=<this>` for the CLI.
       api: api.url,
       rotationWorkflow: rotationWorkflow.name,
+      // The viewer CA migration workflow (POST /viewer-migrations starts its executions).
+      viewerMigrationWorkflow: viewerMigrationWorkflow.name,
       rotationTable: rotationTable.name,
       trustBundle: $interpolate`s3://${trustBundleBucket.name}/${settings.trust.bucketKey}`,
       trustBundleSecret: settings.trust.bundleSecretName,

@@ -8,6 +8,7 @@ import { deadRotationRelease, rotationSettingsLink, rotationWorkflow } from "./r
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucketLink } from "./storage";
 import { rotationWorkflowStarterLink, scanFunction } from "./tracking";
+import { viewerMigrationStarterLink, viewerMigrationWorkflow, viewerSettingsLink } from "./viewer-migration";
 
 const partition = aws.getPartitionOutput().partition;
 const account = aws.getCallerIdentityOutput().accountId;
@@ -66,6 +67,22 @@ const rotationReads: Statement[] = [
 
 /** Single items: a rotation's status, a certificate's lock, a rotation's open control point. */
 const itemReads: Statement = { actions: ["dynamodb:GetItem"], resources: [rotationTable.arn] };
+
+/** Items of viewer migrations (`VMIG#<id>`) and viewer trust domains (`VDOM#<domain>`: locks) only. */
+const viewerItems = (actions: string[], partitions: string[]): Statement => ({
+  actions,
+  resources: [rotationTable.arn],
+  conditions: [{ test: "ForAllValues:StringLike", variable: "dynamodb:LeadingKeys", values: partitions }],
+});
+
+/**
+ * Reads of viewer migrations: a migration's items and history (its partition only), and the `list` index that
+ * pages them newest first (its partition key is the list's, not an item's: no LeadingKeys there).
+ */
+const viewerMigrationReads: Statement[] = [
+  viewerItems(["dynamodb:GetItem", "dynamodb:Query"], ["VMIG#*"]),
+  { actions: ["dynamodb:Query"], resources: [$interpolate`${rotationTable.arn}/index/list`] },
+];
 
 export const apiPermissions = {
   /** GET /certificates, GET /certificates/{id}: the inventory partition. */
@@ -136,6 +153,27 @@ export const apiPermissions = {
   reinstateViewer: [
     ...revocationStore(["DescribeKeyValueStore", "GetKey", "DeleteKey"]),
     { actions: ["sns:Publish"], resources: [notificationTopic.arn] },
+  ] as Statement[],
+  /** GET /viewer-migrations, GET /viewer-migrations/{id}. */
+  readViewerMigrations: viewerMigrationReads,
+  /**
+   * POST /viewer-migrations: earlier attempts' status, the domain's lock, and a durable start of the viewer
+   * migration workflow (its published version).
+   */
+  startViewerMigration: [
+    viewerItems(["dynamodb:GetItem"], ["VMIG#*", "VDOM#*"]),
+    {
+      actions: ["lambda:InvokeFunction"],
+      resources: [$interpolate`${viewerMigrationWorkflow.arn}:${viewerMigrationWorkflow.qualifier}`],
+    },
+  ] as Statement[],
+  /** POST /viewer-migrations/{id}/approve, /rollback: the open approval, and answering its callback. */
+  controlViewerMigration: [
+    viewerItems(["dynamodb:GetItem"], ["VMIG#*"]),
+    {
+      actions: ["lambda:SendDurableExecutionCallbackSuccess"],
+      resources: [$interpolate`${viewerMigrationWorkflow.arn}:*`],
+    },
   ] as Statement[],
 };
 
@@ -216,5 +254,30 @@ export const apiRoutes = [
     [viewerRevocationSettingsLink, notificationTopicLink],
     apiPermissions.reinstateViewer,
     "reinstate a revoked viewer certificate",
+  ),
+  route(
+    "POST /viewer-migrations",
+    [rotationTableLink, viewerSettingsLink, viewerMigrationStarterLink],
+    apiPermissions.startViewerMigration,
+    "start a viewer CA migration or its dry run",
+  ),
+  route("GET /viewer-migrations", readLinks, apiPermissions.readViewerMigrations, "list viewer migrations"),
+  route(
+    "GET /viewer-migrations/{id}",
+    readLinks,
+    apiPermissions.readViewerMigrations,
+    "one viewer migration and its history",
+  ),
+  route(
+    "POST /viewer-migrations/{id}/approve",
+    readLinks,
+    apiPermissions.controlViewerMigration,
+    "approve a viewer migration's announcement",
+  ),
+  route(
+    "POST /viewer-migrations/{id}/rollback",
+    readLinks,
+    apiPermissions.controlViewerMigration,
+    "roll a viewer migration back",
   ),
 ];

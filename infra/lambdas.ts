@@ -8,11 +8,12 @@
  * What a function does, which decides its budget:
  * - `read`: a GET route, answers from the table;
  * - `answer`: a route that reads and answers a durable callback or invokes a function (approve, rollback,
- *   POST /scan), or reads the viewer revocation list (GET /viewer-revocations/{serial}: a signed fetch, no
+ *   POST /scan, POST /viewer-migrations: the viewer migration plans in its workflow, not in the route),
+ *   or reads the viewer revocation list (GET /viewer-revocations/{serial}: a signed fetch, no
  *   table) or changes it and publishes its audit notice (POST and DELETE /viewer-revocations);
  * - `start`: POST /rotations (plans and starts a rotation);
  * - `scan`: the scheduled scan, the ACM expiry event and the trust reconciliation the scan invokes;
- * - `workflow`: the rotation workflow (durable execution).
+ * - `workflow`: the rotation workflow and the viewer CA migration workflow (durable executions).
  */
 export type LambdaKind = "read" | "answer" | "start" | "scan" | "workflow";
 
@@ -60,6 +61,11 @@ export const LAMBDAS = [
     handler: "functions/handlers/rotation-workflow.handler",
     kind: "workflow",
   },
+  {
+    name: "ViewerMigrationWorkflow",
+    handler: "functions/handlers/viewer-migration-workflow.handler",
+    kind: "workflow",
+  },
   { name: "TrackingScan", handler: "functions/handlers/scan.handler", kind: "scan" },
   { name: "AcmExpiryEvent", handler: "functions/handlers/acm-expiry-event.handler", kind: "scan" },
   {
@@ -104,6 +110,31 @@ export const LAMBDAS = [
   {
     name: "DELETE /viewer-revocations/{serial}",
     handler: "functions/handlers/api/reinstate-viewer.handler",
+    kind: "answer",
+  },
+  {
+    name: "POST /viewer-migrations",
+    handler: "functions/handlers/api/start-viewer-migration.handler",
+    kind: "answer",
+  },
+  {
+    name: "GET /viewer-migrations",
+    handler: "functions/handlers/api/list-viewer-migrations.handler",
+    kind: "read",
+  },
+  {
+    name: "GET /viewer-migrations/{id}",
+    handler: "functions/handlers/api/get-viewer-migration.handler",
+    kind: "read",
+  },
+  {
+    name: "POST /viewer-migrations/{id}/approve",
+    handler: "functions/handlers/api/approve-viewer-migration.handler",
+    kind: "answer",
+  },
+  {
+    name: "POST /viewer-migrations/{id}/rollback",
+    handler: "functions/handlers/api/rollback-viewer-migration.handler",
     kind: "answer",
   },
 ] as const satisfies readonly { name: string; handler: string; kind: LambdaKind }[];

@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
+import { passthroughDistributionIds } from "../functions/config/viewer-settings.ts";
 import { ACK_PREFIX, PROBE_CERTIFICATES_KEY } from "../functions/core/acknowledgement.ts";
 import {
   LINEAGE_TAG_KEY_PREFIX,
@@ -29,20 +30,28 @@ const { rotation, trust, cloudfront } = settings;
 const ROLE_NAME_MAX = 64;
 
 /**
- * The workflow role's name, chosen here rather than by SST so that its ARN is known before the role exists:
- * the workflow is told it (RotationSettings.workflowRoleArn) to name itself in the credential secrets'
- * resource policy (functions/adapters/secrets.ts credentialSecretPolicy) — the function's own role output
- * would make the function depend on itself. `<app>-<stage>-RotationWorkflowRole`; a name past IAM's 64
- * characters keeps its first 51 and a hash of the whole.
+ * A workflow role's name, chosen here rather than by SST so that its ARN is known before the role exists:
+ * the rotation workflow is told it (RotationSettings.workflowRoleArn, and the viewer CA migration's in
+ * credentialReaderRoleArns) to name it in the credential secrets' resource policy
+ * (functions/adapters/secrets.ts credentialSecretPolicy) — the function's own role output would make the
+ * function depend on itself. `<app>-<stage>-<workflow>Role`; a name past IAM's 64 characters keeps its
+ * first 51 and a hash of the whole.
  */
-export function workflowRoleName(app: string, stage: string): string {
-  const name = `${app}-${stage}-RotationWorkflowRole`;
+export function workflowRoleName(app: string, stage: string, workflow = "RotationWorkflow"): string {
+  const name = `${app}-${stage}-${workflow}Role`;
   if (name.length <= ROLE_NAME_MAX) return name;
   const hash = createHash("sha256").update(name).digest("hex").slice(0, 12);
   return `${name.slice(0, ROLE_NAME_MAX - hash.length - 1)}-${hash}`;
 }
 
 const rotationWorkflowRoleName = workflowRoleName($app.name, $app.stage);
+/** The viewer CA migration workflow's role (infra/viewer-migration.ts names its role with it). */
+export const viewerMigrationRoleName = workflowRoleName($app.name, $app.stage, "ViewerMigrationWorkflow");
+/**
+ * Whether the viewer CA migration reads credential secrets: its proof presents CloudFront's origin-mTLS
+ * credential to the stage's passthrough origins, and only then (infra/viewer-migration.ts).
+ */
+export const viewerReadsCredentials = passthroughDistributionIds(settings.viewerTrustDomains).length > 0;
 
 /** The stage's settings as the workflow reads them (functions/handlers/wiring.ts). */
 export const rotationSettingsLink = new sst.Linkable("RotationSettings", {
@@ -51,6 +60,10 @@ export const rotationSettingsLink = new sst.Linkable("RotationSettings", {
     trust,
     credentialsKeyArn: credentialsKey.arn,
     workflowRoleArn: $interpolate`arn:${partition}:iam::${account}:role/${rotationWorkflowRoleName}`,
+    // Read only (GetSecretValue), credential secrets only: the viewer CA migration's proof.
+    credentialReaderRoleArns: viewerReadsCredentials
+      ? [$interpolate`arn:${partition}:iam::${account}:role/${viewerMigrationRoleName}`]
+      : [],
     // With rotation.authorityArn: the CAs whose certificates are managed (the API refuses any other).
     previousAuthorityArns: settings.tracking.previousAuthorityArns,
   },
@@ -273,83 +286,6 @@ export const rotationWorkflow = new sst.aws.Workflow("RotationWorkflow", {
     // One invocation runs steps until the next wait; the slowest step (issuance polling) is well under this.
     invocation: "5 minutes",
   },
-});
-
-/**
- * Administration of the credentials key, granted to the account (and so to whoever IAM lets administer it):
- * the key policy keeps the key manageable — AWS warns that a key policy which lets no one manage the key makes
- * it unmanageable (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html, "Allows
- * access to the AWS account and enables IAM policies") — but, unlike the default policy's `kms:*`, grants no
- * cryptographic operation: no Decrypt, no GenerateDataKey, no grant creation. Deploying and removing the stack
- * uses these (the key, its rotation, alias, tags, this policy, deletion); PutKeyPolicy keeps the lockout
- * safety check satisfied and lets an administrator change who may decrypt.
- */
-export const CREDENTIALS_KEY_ADMINISTRATION = [
-  "kms:DescribeKey",
-  "kms:GetKeyPolicy",
-  "kms:PutKeyPolicy",
-  "kms:ListKeyPolicies",
-  "kms:GetKeyRotationStatus",
-  "kms:EnableKeyRotation",
-  "kms:DisableKeyRotation",
-  "kms:RotateKeyOnDemand",
-  "kms:ListKeyRotations",
-  "kms:ListResourceTags",
-  "kms:TagResource",
-  "kms:UntagResource",
-  "kms:EnableKey",
-  "kms:DisableKey",
-  "kms:ScheduleKeyDeletion",
-  "kms:CancelKeyDeletion",
-  "kms:CreateAlias",
-  "kms:UpdateAlias",
-  "kms:DeleteAlias",
-  "kms:UpdateKeyDescription",
-  "kms:ListGrants",
-  "kms:RevokeGrant",
-];
-
-/**
- * The credentials key's policy: only the workflow's role may use the key, and only through Secrets Manager in
- * this region, for this account — the two operations Secrets Manager performs on the caller's behalf with a
- * customer-managed key ("the user must have the following permissions ... kms:GenerateDataKey, kms:Decrypt.
- * You can specify these required permissions in an IAM policy or key policy",
- * https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html#security-encryption-authz).
- * The account gets administration only (CREDENTIALS_KEY_ADMINISTRATION). So no other principal of the account
- * can read a credential secret's value (the private keys), whatever its IAM policies say: decryption needs the
- * key policy's allowance, since the account statement no longer delegates it to IAM. The workflow is the only
- * reader and writer of the credential and issuance secrets (functions/adapters/secrets.ts); origins never read
- * them (origin-sync reads the public trust bundle, which is not encrypted with this key).
- * A separate KeyPolicy resource, after the workflow: the key is linked to the workflow (RotationSettings), and
- * its role exists only once the workflow does.
- */
-export const credentialsKeyPolicy = new aws.kms.KeyPolicy("CredentialsKeyPolicy", {
-  keyId: credentialsKey.keyId,
-  policy: $jsonStringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "AccountAdministersTheKey",
-        Effect: "Allow",
-        Principal: { AWS: $interpolate`arn:${partition}:iam::${account}:root` },
-        Action: CREDENTIALS_KEY_ADMINISTRATION,
-        Resource: "*",
-      },
-      {
-        Sid: "WorkflowUsesTheKeyThroughSecretsManager",
-        Effect: "Allow",
-        Principal: { AWS: rotationWorkflow.nodes.function.nodes.role.arn },
-        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-        Resource: "*",
-        Condition: {
-          StringEquals: {
-            "kms:ViaService": $interpolate`secretsmanager.${region}.amazonaws.com`,
-            "kms:CallerAccount": account,
-          },
-        },
-      },
-    ],
-  }),
 });
 
 /**

@@ -5,11 +5,15 @@
 // touch (those statements are absent), and every migration it is asked for is refused at the API (unknown
 // domain). No statement has a wildcard action; "*" only where the action supports no narrower resource.
 import { CLIENT_AUTH_TEMPLATE_ARN } from "../functions/config/rules.ts";
-import { VIEWER_TRUST_STORE_KEY_PREFIX, viewerAuthorityArns } from "../functions/config/viewer-settings.ts";
-import { secretArn, secretsUnderArn } from "./credentials";
+import {
+  passthroughDistributionIds,
+  VIEWER_TRUST_STORE_KEY_PREFIX,
+  viewerAuthorityArns,
+} from "../functions/config/viewer-settings.ts";
+import { credentialsKey, secretArn, secretsUnderArn } from "./credentials";
 import { LAMBDA_NODEJS, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
-import { rotationSettingsLink } from "./rotation";
+import { rotationSettingsLink, viewerMigrationRoleName } from "./rotation";
 import { settings } from "./settings";
 import { rotationTable, rotationTableLink, trustBundleBucket, trustBundleBucketLink } from "./storage";
 
@@ -37,9 +41,7 @@ const passthroughSecrets = [
     domains.flatMap((d) => (d.passthrough?.bundleSecretName ? [d.passthrough.bundleSecretName] : [])),
   ),
 ];
-const passthroughDistributions = [
-  ...new Set(domains.flatMap((d) => d.passthrough?.origins.map((o) => o.distributionId) ?? [])),
-];
+const passthroughDistributions = passthroughDistributionIds(domains);
 const eventBus = settings.trust.targets.eventBus ?? "default";
 const eventBusArn = eventBus.startsWith("arn:")
   ? eventBus
@@ -123,6 +125,20 @@ export const viewerMigrationPermissions: Statement[] = [
       actions: ["secretsmanager:GetSecretValue"],
       resources: [secretsUnderArn(settings.rotation.credentialSecretPrefix)],
     },
+    // Their values are encrypted with the credentials key: Decrypt only, only through Secrets Manager (the
+    // key's policy allows this role the same, infra/credentials-key-policy.ts; the secrets' resource policy
+    // lets it read, RotationSettings.credentialReaderRoleArns).
+    {
+      actions: ["kms:Decrypt"],
+      resources: [credentialsKey.arn],
+      conditions: [
+        {
+          test: "StringEquals",
+          variable: "kms:ViaService",
+          values: [$interpolate`secretsmanager.${region}.amazonaws.com`],
+        },
+      ],
+    },
   ]),
   // The migration's items in the rotation table (state, history, control, the domain's lock and retirements).
   {
@@ -162,6 +178,9 @@ export const viewerMigrationWorkflow = new sst.aws.Workflow("ViewerMigrationWork
     viewerSettingsLink,
   ],
   permissions: viewerMigrationPermissions,
+  // The role's name is fixed so the credential secrets' resource policy can name it before it exists
+  // (infra/rotation.ts workflowRoleName, RotationSettings.credentialReaderRoleArns).
+  transform: { function: { role: { name: viewerMigrationRoleName } } },
   retention: `${settings.workflow.retentionDays} days`,
   timeout: {
     // The stage's bound, which the domains' proof and approval windows fit in (functions/config/stage.ts).

@@ -3,15 +3,10 @@
  * at a time. Apart from RotationReads so that the workflow, whose store extends RotationReads, does not carry
  * what only the API reads.
  */
-import {
-  MAX_HISTORY_SEQUENCE,
-  outcomeCounts,
-  type RotationEvent,
-  type RotationState,
-} from "../core/rotation.ts";
+import { outcomeCounts, type RotationEvent, type RotationState } from "../core/rotation.ts";
 import {
   decodeDistributionsToken,
-  historySk,
+  historyItemsPage,
   isObject,
   RotationReads,
   RotationStoreError,
@@ -58,20 +53,7 @@ export class RotationPages extends RotationReads {
     rotationId: string,
     options: { limit: number; before?: number },
   ): Promise<{ events: RotationEvent[]; start: number }> {
-    const before = options.before ?? MAX_HISTORY_SEQUENCE + 1;
-    if (before <= 0) return { events: [], start: 0 };
-    const page = await this.tableReads.query({
-      KeyConditionExpression: "pk = :pk AND sk BETWEEN :first AND :last",
-      ExpressionAttributeValues: {
-        ":pk": rotationPk(rotationId),
-        ":first": historySk(0),
-        ":last": historySk(before - 1),
-      },
-      ConsistentRead: true,
-      ScanIndexForward: false,
-      Limit: options.limit,
-    });
-    const items = [...page.items].reverse();
+    const { items, start } = await historyItemsPage(this.tableReads, rotationPk(rotationId), options);
     const events = items.map((item) => {
       if (!isObject(item.event))
         throw new RotationStoreError(
@@ -79,7 +61,6 @@ export class RotationPages extends RotationReads {
         );
       return item.event as unknown as RotationEvent;
     });
-    const first = items[0]?.sequence;
-    return { events, start: typeof first === "number" ? first : before };
+    return { events, start };
   }
 }

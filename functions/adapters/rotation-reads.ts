@@ -18,6 +18,7 @@ import {
   CONTROL_POINT_KINDS,
   DEFAULT_DISTRIBUTIONS_PAGE,
   MAX_DISTRIBUTIONS_PAGE,
+  MAX_HISTORY_SEQUENCE,
   RotationStatus as RotationStatuses,
 } from "../core/rotation.ts";
 import { AdapterError, awsErrorName } from "./errors.ts";
@@ -378,6 +379,30 @@ export const DISTRIBUTION_SK_PREFIX = "DIST#";
 /** History sort keys: `EVENT#` + the sequence, six digits. */
 export function historySk(sequence: number): string {
   return `EVENT#${String(sequence).padStart(6, "0")}`;
+}
+
+/**
+ * The newest `limit` history items of partition `pk` (a rotation's, a viewer migration's) before sequence
+ * `before` (all when absent), in sequence order, and the sequence of the first one (`start`): the next older
+ * page is `before: start`.
+ */
+export async function historyItemsPage(
+  reads: TableReads,
+  pk: string,
+  options: { limit: number; before?: number },
+): Promise<{ items: Item[]; start: number }> {
+  const before = options.before ?? MAX_HISTORY_SEQUENCE + 1;
+  if (before <= 0) return { items: [], start: 0 };
+  const page = await reads.query({
+    KeyConditionExpression: "pk = :pk AND sk BETWEEN :first AND :last",
+    ExpressionAttributeValues: { ":pk": pk, ":first": historySk(0), ":last": historySk(before - 1) },
+    ConsistentRead: true,
+    ScanIndexForward: false,
+    Limit: options.limit,
+  });
+  const items = [...page.items].reverse();
+  const first = items[0]?.sequence;
+  return { items, start: typeof first === "number" ? first : before };
 }
 
 /** A distribution's sort key: its wave, then its place in the wave (plan order). */

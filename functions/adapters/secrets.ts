@@ -122,22 +122,45 @@ export const CREDENTIAL_SECRET_DENIED_ACTIONS = [
 ] as const;
 
 /**
- * The resource policy of every credential and issuance secret: one Deny for every principal but the
- * workflow's role (`aws:PrincipalArn`: for a role session, the role's ARN — "the ARN of the role, not the
- * role session", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
- * It grants nothing (no Allow), so the workflow's access still comes from its IAM policy alone.
+ * The resource policy of every credential and issuance secret: Deny for every principal but the workflow's role
+ * (`aws:PrincipalArn`: for a role session, the role's ARN — "the ARN of the role, not the role session",
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
+ * `readerRoleArns` (credential secrets only): roles that may also read the value, GetSecretValue and nothing
+ * else — the viewer CA migration's proof presents CloudFront's origin-mTLS credential to passthrough origins
+ * (infra/viewer-migration.ts). With several values, StringNotEquals holds when the principal is none of them
+ * ("negated matching condition operators": the condition is true only if no value matches,
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html).
+ * It grants nothing (no Allow), so each role's access still comes from its IAM policy alone.
  */
-export function credentialSecretPolicy(workflowRoleArn: string): string {
+export function credentialSecretPolicy(
+  workflowRoleArn: string,
+  readerRoleArns: readonly string[] = [],
+): string {
+  const readers = [...new Set(readerRoleArns)].filter((arn) => arn !== workflowRoleArn);
+  const onlyTheWorkflow = (actions: readonly string[]) => ({
+    Sid: "OnlyTheRotationWorkflowUsesTheValue",
+    Effect: "Deny",
+    Principal: "*",
+    Action: [...actions],
+    Resource: "*",
+    Condition: { StringNotEquals: { "aws:PrincipalArn": workflowRoleArn } },
+  });
+  if (readers.length === 0)
+    return JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [onlyTheWorkflow(CREDENTIAL_SECRET_DENIED_ACTIONS)],
+    });
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
+      onlyTheWorkflow(CREDENTIAL_SECRET_DENIED_ACTIONS.filter((a) => a !== "secretsmanager:GetSecretValue")),
       {
-        Sid: "OnlyTheRotationWorkflowUsesTheValue",
+        Sid: "OnlyTheWorkflowAndItsReadersReadTheValue",
         Effect: "Deny",
         Principal: "*",
-        Action: [...CREDENTIAL_SECRET_DENIED_ACTIONS],
+        Action: ["secretsmanager:GetSecretValue"],
         Resource: "*",
-        Condition: { StringNotEquals: { "aws:PrincipalArn": workflowRoleArn } },
+        Condition: { StringNotEquals: { "aws:PrincipalArn": [workflowRoleArn, ...readers] } },
       },
     ],
   });
@@ -147,15 +170,21 @@ export class CredentialStore {
   readonly #client: SecretsManagerClient;
   readonly #kmsKeyId: string | undefined;
   readonly #workflowRoleArn: string | undefined;
+  readonly #readerRoleArns: readonly string[];
 
   /**
    * `workflowRoleArn`: the only principal that may use the secrets' values; every secret the store ensures
    * gets {@link credentialSecretPolicy} for it (deployed: always set; tests of the labels alone leave it out).
+   * `readerRoleArns`: roles that may also read a credential secret's value (never an issuance secret's).
    */
-  constructor(client: SecretsManagerClient, options: { kmsKeyId?: string; workflowRoleArn?: string } = {}) {
+  constructor(
+    client: SecretsManagerClient,
+    options: { kmsKeyId?: string; workflowRoleArn?: string; readerRoleArns?: readonly string[] } = {},
+  ) {
     this.#client = client;
     this.#kmsKeyId = options.kmsKeyId;
     this.#workflowRoleArn = options.workflowRoleArn;
+    this.#readerRoleArns = options.readerRoleArns ?? [];
   }
 
   /** Create the credential secret (without a value: no version, so no AWSCURRENT) if it does not exist. */
@@ -164,6 +193,8 @@ export class CredentialStore {
       credentialSecret,
       "mtls-rotator client credential (certificate, chain, private key, ACM ARN); AWSCURRENT = in service, AWSPREVIOUS = the one before",
       { "mtls-rotator:role": "credential" },
+      undefined,
+      this.#readerRoleArns,
     );
   }
 
@@ -191,9 +222,10 @@ export class CredentialStore {
     description: string,
     tags: Record<string, string>,
     value: { SecretString: string; ClientRequestToken: string } | undefined = undefined,
+    readerRoleArns: readonly string[] = [],
   ): Promise<void> {
     await this.#create(name, description, tags, value);
-    await this.#restrict(name);
+    await this.#restrict(name, readerRoleArns);
   }
 
   /**
@@ -202,12 +234,12 @@ export class CredentialStore {
    * earlier version of the service, or whose policy an administrator changed, gets it back at its next
    * rotation. BlockPublicPolicy: AWS refuses any policy that would grant broad access (IAM also requires it).
    */
-  async #restrict(name: string): Promise<void> {
+  async #restrict(name: string, readerRoleArns: readonly string[]): Promise<void> {
     if (this.#workflowRoleArn === undefined) return;
     await this.#client.send(
       new PutResourcePolicyCommand({
         SecretId: name,
-        ResourcePolicy: credentialSecretPolicy(this.#workflowRoleArn),
+        ResourcePolicy: credentialSecretPolicy(this.#workflowRoleArn, readerRoleArns),
         BlockPublicPolicy: true,
       }),
     );

@@ -23,7 +23,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  type QueryCommandOutput,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type {
@@ -34,24 +33,24 @@ import type {
 } from "../core/viewer-migration.ts";
 import type { ViewerMigrationStorePort } from "../workflow/viewer-migration.ts";
 import { awsErrorName } from "./errors.ts";
-import { InvalidNextTokenError, tokenObject } from "./rotation-reads.ts";
-import { toDocumentClient } from "./rotation-store.ts";
+import { documentTableReads, toDocumentClient } from "./rotation-store.ts";
+import {
+  VIEWER_LIST_PARTITION,
+  ViewerMigrationReads,
+  type ViewerMigrationRecord,
+  type ViewerMigrationSummary,
+  viewerDomainPk,
+  viewerMigrationPk,
+} from "./viewer-migration-reads.ts";
 
-export const viewerMigrationPk = (migrationId: string) => `VMIG#${migrationId}`;
-export const viewerDomainPk = (domain: string) => `VDOM#${domain}`;
-const LIST_PARTITION = "VIEWER_MIGRATION";
+export type { ViewerMigrationRecord, ViewerMigrationSummary };
+export { viewerDomainPk, viewerMigrationPk };
+
+const LIST_PARTITION = VIEWER_LIST_PARTITION;
 const LIST_INDEX = "list";
 
 /** A lock held longer than this is taken over: its holder outlived the longest a migration may run. */
 export const DEFAULT_VIEWER_LOCK_LEASE_SECONDS = 14 * 86_400;
-
-export interface ViewerMigrationRecord {
-  request: ViewerMigrationRequest;
-  state: ViewerMigrationState;
-  startedAt: string;
-  updatedAt: string;
-  control?: { callbackId: string };
-}
 
 const isConditionFailed = (error: unknown) => awsErrorName(error) === "ConditionalCheckFailedException";
 
@@ -60,6 +59,7 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
   readonly #table: string;
   readonly #now: () => Date;
   readonly #leaseSeconds: number;
+  readonly #reads: ViewerMigrationReads;
 
   constructor(
     client: DynamoDBClient | DynamoDBDocumentClient,
@@ -69,6 +69,7 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
     this.#table = options.tableName;
     this.#now = options.now ?? (() => new Date());
     this.#leaseSeconds = options.leaseSeconds ?? DEFAULT_VIEWER_LOCK_LEASE_SECONDS;
+    this.#reads = new ViewerMigrationReads(documentTableReads(this.#doc, this.#table), { now: this.#now });
   }
 
   async acquireLock(
@@ -255,20 +256,8 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
   }
 
   /** A migration's record (undefined when unknown). */
-  async get(migrationId: string): Promise<ViewerMigrationRecord | undefined> {
-    const pk = viewerMigrationPk(migrationId);
-    const [state, control] = await Promise.all([
-      this.#doc.send(new GetCommand({ TableName: this.#table, Key: { pk, sk: "STATE" } })),
-      this.#doc.send(new GetCommand({ TableName: this.#table, Key: { pk, sk: "CONTROL" } })),
-    ]);
-    if (!state.Item) return undefined;
-    return {
-      request: state.Item.request as ViewerMigrationRequest,
-      state: state.Item.state as ViewerMigrationState,
-      startedAt: String(state.Item.startedAt),
-      updatedAt: String(state.Item.updatedAt),
-      ...(control.Item ? { control: { callbackId: String(control.Item.callbackId) } } : {}),
-    };
+  get(migrationId: string): Promise<ViewerMigrationRecord | undefined> {
+    return this.#reads.get(migrationId);
   }
 
   /** A migration's history, oldest first. */
@@ -316,91 +305,15 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
     }));
   }
 
-  /**
-   * The migration holding the domain's lock, if its lease has not ended (a lock whose lease ended is taken
-   * over by the next migration's first step, so it holds nothing).
-   */
-  async lockHolder(domain: string): Promise<string | undefined> {
-    const held = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: { pk: viewerDomainPk(domain), sk: "LOCK" },
-        ConsistentRead: true,
-      }),
-    );
-    const item = held.Item;
-    if (!item || typeof item.migrationId !== "string") return undefined;
-    if (typeof item.expiresAt === "string" && item.expiresAt < this.#now().toISOString()) return undefined;
-    return item.migrationId;
+  /** The migration holding the domain's lock, if its lease has not ended (ViewerMigrationReads.lockHolder). */
+  lockHolder(domain: string): Promise<string | undefined> {
+    return this.#reads.lockHolder(domain);
   }
 
-  /**
-   * Migrations newest first, `limit` per page (1..100). `nextToken` is opaque (base64url of the index
-   * position); one this store did not hand out is refused with InvalidNextTokenError.
-   */
-  async page(
+  /** Migrations newest first, a page at a time (ViewerMigrationReads.page). */
+  page(
     options: { limit?: number; nextToken?: string } = {},
   ): Promise<{ migrations: ViewerMigrationSummary[]; nextToken?: string }> {
-    const start = options.nextToken !== undefined ? decodeMigrationsToken(options.nextToken) : undefined;
-    let page: QueryCommandOutput;
-    try {
-      page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          IndexName: LIST_INDEX,
-          KeyConditionExpression: "gsi1pk = :list",
-          ExpressionAttributeValues: { ":list": LIST_PARTITION },
-          ScanIndexForward: false,
-          Limit: options.limit ?? 25,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-    } catch (error) {
-      if (start && awsErrorName(error) === "ValidationException")
-        throw new InvalidNextTokenError("nextToken is not valid for this listing", { cause: error });
-      throw error;
-    }
-    const migrations = (page.Items ?? []).map(migrationSummary);
-    const last = page.LastEvaluatedKey;
-    return {
-      migrations,
-      ...(last ? { nextToken: Buffer.from(JSON.stringify(last), "utf8").toString("base64url") } : {}),
-    };
+    return this.#reads.page(options);
   }
-}
-
-/** A migration as GET /viewer-migrations lists it (the list index's attributes). */
-export interface ViewerMigrationSummary {
-  migrationId: string;
-  status: string;
-  startedAt: string;
-  updatedAt: string;
-}
-
-function migrationSummary(item: Record<string, unknown>): ViewerMigrationSummary {
-  const sortKey = String(item.gsi1sk);
-  return {
-    migrationId: sortKey.slice(sortKey.indexOf("#") + 1),
-    status: String(item.status),
-    startedAt: String(item.startedAt),
-    updatedAt: typeof item.updatedAt === "string" ? item.updatedAt : String(item.startedAt),
-  };
-}
-
-const MIGRATION_TOKEN_KEYS = ["gsi1pk", "gsi1sk", "pk", "sk"] as const;
-
-/** The index position a token names, checked to be one `page()` could have handed out. */
-function decodeMigrationsToken(token: string): Record<string, string> {
-  const parsed = tokenObject(token);
-  const keys = Object.keys(parsed).sort();
-  const valid =
-    keys.length === MIGRATION_TOKEN_KEYS.length &&
-    MIGRATION_TOKEN_KEYS.every(
-      (k, i) => keys[i] === k && typeof parsed[k] === "string" && parsed[k] !== "",
-    ) &&
-    parsed.gsi1pk === LIST_PARTITION &&
-    parsed.sk === "STATE" &&
-    String(parsed.pk).startsWith("VMIG#");
-  if (!valid) throw new InvalidNextTokenError("nextToken is malformed");
-  return parsed as Record<string, string>;
 }

@@ -15,6 +15,7 @@ import {
   RotationReason,
   type WaveState,
 } from "../core/rotation.ts";
+import { ViewerMigrationReason, type ViewerMigrationStatus } from "../core/viewer-migration.ts";
 import { OPERATOR_DECISIONS } from "../dispatch/control-rotation.ts";
 import {
   DRIFT_KINDS,
@@ -23,6 +24,7 @@ import {
   optional,
   RENEWAL_REASONS,
   ROTATION_STATUSES,
+  VIEWER_MIGRATION_ACTIONS,
   WaveSize,
 } from "./schemas.ts";
 
@@ -581,6 +583,217 @@ export const ViewerReinstatedAnswer = z.object({
   notified: Notified,
 });
 
+// ---- viewer CA migrations (functions/core/viewer-migration.ts) --------------------------------------------
+
+const VIEWER_MIGRATION_STATUSES = [
+  "running",
+  "dry-run",
+  "announced",
+  "retired",
+  "failed",
+  "rolled-back",
+  "refused",
+] as const satisfies readonly ViewerMigrationStatus[];
+const VIEWER_MIGRATION_REASONS = Object.values(ViewerMigrationReason) as [
+  ViewerMigrationReason,
+  ...ViewerMigrationReason[],
+];
+const ViewerActionEnum = z.enum(VIEWER_MIGRATION_ACTIONS);
+
+/** Where to follow a migration. */
+const ViewerSee = z.object({
+  api: described(z.string(), "The route that shows the migration: GET /viewer-migrations/{id}."),
+  cli: described(z.string(), "The CLI command that shows it."),
+});
+
+export const ViewerMigrationStartedAnswer = z.object({
+  migrationId: z.string(),
+  domain: z.string(),
+  action: ViewerActionEnum,
+  dryRun: z.boolean(),
+  started: described(
+    z.boolean(),
+    "False when the request converged on an execution that already existed (same domain, action and CAs).",
+  ),
+  see: ViewerSee,
+});
+
+export const ViewerMigrationSummaryView = z.object({
+  migrationId: z.string(),
+  status: z.enum(VIEWER_MIGRATION_STATUSES),
+  startedAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export const ViewerMigrationListAnswer = z.object({
+  migrations: z.array(ViewerMigrationSummaryView),
+  nextToken: optional(z.string(), "More migrations: pass it as nextToken for the next page."),
+});
+
+export const ViewerMigrationRequestView = recorded({
+  migrationId: z.string(),
+  domain: z.string(),
+  action: ViewerActionEnum,
+  actor: z.string(),
+  reason: z.string(),
+  dryRun: z.optional(z.boolean()),
+});
+
+const CaFactsView = recorded({ subject: z.string(), fingerprint: z.string(), notAfter: Timestamp });
+const TrustPointResultView = recorded({
+  trustPoint: z.string(),
+  ok: z.boolean(),
+  changed: z.optional(z.boolean()),
+  version: z.optional(z.string()),
+  error: z.optional(z.string()),
+});
+const OriginProofView = recorded({
+  origin: z.string(),
+  status: z.nullable(z.int()),
+  accepted: z.boolean(),
+  error: z.optional(z.string()),
+});
+
+export const ViewerMigrationPlanView = recorded({
+  domain: z.string(),
+  action: ViewerActionEnum,
+  settings: described(
+    recorded({
+      name: z.string(),
+      trustStoreIds: z.array(z.string()),
+      passthrough: z.optional(
+        recorded({
+          bucketKey: z.string(),
+          bundleSecretName: z.optional(z.string()),
+          origins: z.array(
+            recorded({
+              name: z.string(),
+              distributionId: z.string(),
+              originId: z.string(),
+              path: z.string(),
+            }),
+          ),
+        }),
+      ),
+      maxViewerCertificateLifetimeDays: z.int(),
+      retirementGraceSeconds: z.int(),
+      proofTimeoutSeconds: z.int(),
+      proofIntervalSeconds: z.int(),
+      approval: z.enum(["none", "before-announce"]),
+      approvalTimeoutSeconds: z.int(),
+    }),
+    "The domain's settings this migration follows (recorded at its plan).",
+  ),
+  authorities: described(
+    recorded({ kept: z.array(z.string()), added: z.array(z.string()), removed: z.array(z.string()) }),
+    "The bundle's CAs by role: trusted before and after, after only (the new CA), before only (retired).",
+  ),
+  fromAuthorityArns: z.array(z.string()),
+  toAuthorityArn: z.string(),
+  before: recorded({ sha256: z.string() }),
+  bundle: described(
+    recorded({ sha256: z.string(), certificates: z.array(CaFactsView), bytes: z.int() }),
+    "The bundle every trust point will hold (CA certificates' public facts only).",
+  ),
+  trustStoreWaves: described(
+    z.array(z.array(z.string())),
+    "CloudFront trust stores in waves, the canary first.",
+  ),
+  passthrough: z.optional(recorded({ bundleTargets: z.array(z.string()), origins: z.array(z.string()) })),
+  retirement: described(
+    recorded({ afterAnnouncementSeconds: z.int(), earliestIfAnnouncedNow: Timestamp, note: z.string() }),
+    "When the CA(s) viewers move away from may leave the trust points.",
+  ),
+});
+
+const ViewerProvedEvent = recorded({
+  type: z.literal("viewer-proved"),
+  at: Timestamp,
+  attempt: z.int(),
+  ok: z.boolean(),
+  trustStores: z.array(recorded({ trustStoreId: z.string(), status: z.string(), trustsNewCa: z.boolean() })),
+  origins: z.array(OriginProofView),
+});
+
+export const ViewerMigrationStateView = recorded({
+  migrationId: z.string(),
+  status: z.enum(VIEWER_MIGRATION_STATUSES),
+  plan: z.optional(ViewerMigrationPlanView),
+  published: z.array(TrustPointResultView),
+  failed: z.optional(recorded({ trustPoint: z.string(), reason: z.string() })),
+  restored: z.optional(z.array(TrustPointResultView)),
+  proofAttempts: z.int(),
+  lastProof: optional(
+    ViewerProvedEvent,
+    "The latest proof: each trust store's and passthrough origin's answer.",
+  ),
+  announced: optional(
+    recorded({
+      at: Timestamp,
+      authorityArn: z.string(),
+      retireAfter: Timestamp,
+      retiring: z.array(z.string()),
+    }),
+    "Set once the new CA was announced: the CAs viewers move away from may retire after retireAfter.",
+  ),
+  removed: z.optional(z.array(CaFactsView)),
+  reason: optional(z.enum(VIEWER_MIGRATION_REASONS), "Why it ended other than as planned."),
+  detail: optional(z.string(), "What happened, in words."),
+  endedAt: z.optional(Timestamp),
+});
+
+/** A viewer migration's history event of type `type`. */
+function viewerEvent<T extends string, S extends z.core.$ZodLooseShape>(type: T, shape: S) {
+  return recorded({ type: z.literal(type), at: Timestamp, ...shape });
+}
+
+export const ViewerMigrationEventView = z.discriminatedUnion("type", [
+  viewerEvent("viewer-planned", { plan: ViewerMigrationPlanView }),
+  viewerEvent("viewer-trust-published", { wave: z.int(), results: z.array(TrustPointResultView) }),
+  viewerEvent("viewer-trust-failed", { trustPoint: z.string(), reason: z.string() }),
+  viewerEvent("viewer-trust-restored", { results: z.array(TrustPointResultView) }),
+  ViewerProvedEvent,
+  viewerEvent("viewer-control", {
+    action: z.enum(["approve", "rollback", "timeout"]),
+    actor: z.optional(z.string()),
+    reason: z.optional(z.string()),
+  }),
+  viewerEvent("viewer-announced", {
+    authorityArn: z.string(),
+    retireAfter: Timestamp,
+    retiring: z.array(z.string()),
+  }),
+  viewerEvent("viewer-retired", { removed: z.array(CaFactsView) }),
+  viewerEvent("viewer-ended", {
+    status: z.enum(VIEWER_MIGRATION_STATUSES),
+    reason: z.optional(z.enum(VIEWER_MIGRATION_REASONS)),
+    detail: z.optional(z.string()),
+  }),
+]);
+
+export const ViewerMigrationAnswer = z.object({
+  request: ViewerMigrationRequestView,
+  state: ViewerMigrationStateView,
+  startedAt: Timestamp,
+  updatedAt: Timestamp,
+  history: z.array(ViewerMigrationEventView),
+  historyStart: optional(
+    z.int(),
+    "Sequence number of the first event in `history`; when above 0, older events are read with historyBefore=historyStart.",
+  ),
+  control: optional(
+    z.object({ kind: z.literal("approval") }),
+    "The migration waits for an operator's approval now (approve or rollback land there).",
+  ),
+  see: ViewerSee,
+});
+
+export const ViewerControlAnswer = z.object({
+  migrationId: z.string(),
+  action: z.enum(OPERATOR_DECISIONS),
+  kind: described(z.literal("approval"), "The control point the decision was delivered to."),
+});
+
 /** Each route's answer schema per success status (ROUTES carries their types). */
 export const ROUTE_ANSWERS = {
   listCertificates: { 200: CertificateListAnswer },
@@ -594,4 +807,9 @@ export const ROUTE_ANSWERS = {
   revokeViewer: { 200: ViewerRevokedAnswer },
   getViewerRevocation: { 200: ViewerRevocationAnswer },
   reinstateViewer: { 200: ViewerReinstatedAnswer },
+  startViewerMigration: { 202: ViewerMigrationStartedAnswer },
+  listViewerMigrations: { 200: ViewerMigrationListAnswer },
+  getViewerMigration: { 200: ViewerMigrationAnswer },
+  approveViewerMigration: { 202: ViewerControlAnswer },
+  rollbackViewerMigration: { 202: ViewerControlAnswer },
 } as const satisfies Record<OperationId, Readonly<Record<number, z.core.$ZodType>>>;

@@ -32,6 +32,15 @@ import {
   RotationStateView,
   RotationSummaryView,
   ScanAcceptedAnswer,
+  ViewerControlAnswer,
+  ViewerMigrationAnswer,
+  ViewerMigrationEventView,
+  ViewerMigrationListAnswer,
+  ViewerMigrationPlanView,
+  ViewerMigrationRequestView,
+  ViewerMigrationStartedAnswer,
+  ViewerMigrationStateView,
+  ViewerMigrationSummaryView,
   ViewerReinstatedAnswer,
   ViewerRevocationAnswer,
   ViewerRevocationView,
@@ -48,6 +57,7 @@ import {
   type Route,
   ScanBody,
   StartRotationBody,
+  StartViewerMigrationBody,
   WaveSize,
 } from "./schemas.ts";
 
@@ -66,6 +76,7 @@ const REQUEST_SCHEMAS: Record<string, ZodType> = {
   ApproveRequest: ApproveBody,
   ScanRequest: ScanBody,
   RevokeViewerRequest: RevokeViewerBody,
+  StartViewerMigrationRequest: StartViewerMigrationBody,
 };
 const ANSWER_SCHEMAS: Record<string, ZodType> = {
   Error: ErrorAnswer,
@@ -94,6 +105,15 @@ const ANSWER_SCHEMAS: Record<string, ZodType> = {
   ViewerRevoked: ViewerRevokedAnswer,
   ViewerRevocationState: ViewerRevocationAnswer,
   ViewerReinstated: ViewerReinstatedAnswer,
+  ViewerMigrationStarted: ViewerMigrationStartedAnswer,
+  ViewerMigrationSummary: ViewerMigrationSummaryView,
+  ViewerMigrationList: ViewerMigrationListAnswer,
+  ViewerMigrationRequest: ViewerMigrationRequestView,
+  ViewerMigrationPlan: ViewerMigrationPlanView,
+  ViewerMigrationState: ViewerMigrationStateView,
+  ViewerMigrationEvent: ViewerMigrationEventView,
+  ViewerMigrationAnswer,
+  ViewerControlAnswer,
 };
 /** Each schema's component name (WaveSize is one of both lists: the same either way). */
 const COMPONENT_NAMES = new Map<ZodType, string>(
@@ -193,6 +213,47 @@ const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
       "list changes nothing. A stage without a revocation store answers 409 and changes nothing.",
     answers: { 200: "The serial is off the list (now, or it was not on it)." },
   },
+  startViewerMigration: {
+    handler: "start-viewer-migration",
+    summary:
+      "Migrate a viewer trust domain to its next CA, or retire the CAs its viewers left (dryRun: plan only)",
+    description:
+      "Starts the viewer CA migration workflow for a domain of the stage's settings (an unknown domain is a " +
+      "404 naming the configured ones). A domain whose lock another migration holds answers 409 naming it. " +
+      "Duplicate requests for the same domain, action and CAs converge on one migration. A dry run plans " +
+      "(its plan is in GET /viewer-migrations/{id} moments later) and publishes nothing.",
+    answers: {
+      202:
+        "The migration was started (or converged on an existing one). Its execution records it moments " +
+        "later (its plan): until then GET /viewer-migrations/{id} answers 404.",
+    },
+  },
+  listViewerMigrations: {
+    handler: "list-viewer-migrations",
+    summary: "Viewer CA migrations, newest first",
+    answers: { 200: "A page of viewer migrations." },
+  },
+  getViewerMigration: {
+    handler: "get-viewer-migration",
+    summary: "A viewer CA migration's request, state (plan, proof, announcement) and history",
+    answers: { 200: "The migration and its history (CA facts only, never certificate bodies)." },
+  },
+  approveViewerMigration: {
+    handler: "approve-viewer-migration",
+    summary: "Approve the announcement of a viewer migration waiting for approval",
+    description:
+      "Delivered while the migration waits for approval (a domain with approval before-announce, after its " +
+      "proof); at any other moment the answer is 409 with the status found.",
+    answers: { 202: "The approval was delivered." },
+  },
+  rollbackViewerMigration: {
+    handler: "rollback-viewer-migration",
+    summary: "Roll a viewer migration waiting for approval back",
+    description:
+      "Every trust point gets its previous bundle back and nothing is announced. Delivered while the " +
+      "migration waits for approval; at any other moment the answer is 409 with the status found.",
+    answers: { 202: "The rollback was delivered." },
+  },
 };
 
 /**
@@ -247,7 +308,32 @@ function certificateLinks(pointer: string, withGet: boolean): Record<string, Lin
   };
 }
 
+/** The links that lead to a viewer migration from an answer naming it at `pointer`. */
+function viewerMigrationLinks(pointer: string): Record<string, Link> {
+  const parameters = { id: `$response.body#${pointer}` };
+  return {
+    GetViewerMigration: {
+      operationId: "getViewerMigration",
+      parameters,
+      description: "The migration's state and history.",
+    },
+    ApproveViewerMigration: {
+      operationId: "approveViewerMigration",
+      parameters,
+      description: "Approve its announcement (when it waits for approval).",
+    },
+    RollbackViewerMigration: {
+      operationId: "rollbackViewerMigration",
+      parameters,
+      description: "Roll it back (when it waits for approval).",
+    },
+  };
+}
+
 const LINKS: { [K in OperationId]?: Record<number, Record<string, Link>> } = {
+  startViewerMigration: { 202: viewerMigrationLinks("/migrationId") },
+  listViewerMigrations: { 200: viewerMigrationLinks("/migrations/0/migrationId") },
+  getViewerMigration: { 200: viewerMigrationLinks("/request/migrationId") },
   listCertificates: { 200: certificateLinks("/certificates/0/arn", true) },
   getCertificate: { 200: certificateLinks("/certificate/arn", false) },
   startRotation: { 202: rotationLinks("/rotationId") },

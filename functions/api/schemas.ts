@@ -15,7 +15,14 @@
 import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { RenewalReason } from "../core/renewal.ts";
-import { CERTIFICATE_ARN, CERTIFICATE_ID, LIMITS, ROTATION_ID } from "../core/requests.ts";
+import {
+  CERTIFICATE_ARN,
+  CERTIFICATE_ID,
+  LIMITS,
+  ROTATION_ID,
+  VIEWER_DOMAIN_NAME,
+  VIEWER_MIGRATION_ID,
+} from "../core/requests.ts";
 import {
   DEFAULT_DISTRIBUTIONS_PAGE,
   DEFAULT_HISTORY_PAGE,
@@ -231,6 +238,18 @@ export const ListRotationsQuery = z.strictObject({
   ),
 });
 
+/** A page of a history (a rotation's, a viewer migration's): its newest events, or those before a sequence. */
+const HISTORY_PAGE_QUERY = {
+  historyLimit: optional(
+    wholeNumberText(1, MAX_HISTORY_PAGE),
+    `Events per page (default ${DEFAULT_HISTORY_PAGE}, at most ${MAX_HISTORY_PAGE}): the newest ones, in order.`,
+  ),
+  historyBefore: optional(
+    wholeNumberText(0, MAX_HISTORY_SEQUENCE + 1),
+    "Only events before this sequence number (the historyStart of a newer page): the next older page.",
+  ),
+};
+
 export const GetRotationQuery = z.strictObject({
   limit: optional(
     wholeNumberText(1, MAX_DISTRIBUTIONS_PAGE),
@@ -240,14 +259,7 @@ export const GetRotationQuery = z.strictObject({
     z.string().check(z.regex(/^[A-Za-z0-9_-]{1,1024}$/, "is not a nextToken this rotation handed out")),
     "The distributionsNextToken of the previous page.",
   ),
-  historyLimit: optional(
-    wholeNumberText(1, MAX_HISTORY_PAGE),
-    `Events per page (default ${DEFAULT_HISTORY_PAGE}, at most ${MAX_HISTORY_PAGE}): the newest ones, in order.`,
-  ),
-  historyBefore: optional(
-    wholeNumberText(0, MAX_HISTORY_SEQUENCE + 1),
-    "Only events before this sequence number (the historyStart of a newer page): the next older page.",
-  ),
+  ...HISTORY_PAGE_QUERY,
 });
 
 export const RotationPath = z.strictObject({
@@ -320,6 +332,60 @@ export const ReinstateViewerQuery = z.strictObject({
 });
 
 export const RollbackBody = z.strictObject({ reason: z.optional(Reason) });
+
+/** What a viewer CA migration does: move viewers to the domain's next CA, or retire the CAs they left. */
+export const VIEWER_MIGRATION_ACTIONS = ["migrate", "retire"] as const;
+
+export const StartViewerMigrationBody = z.strictObject({
+  domain: described(
+    z
+      .string({ error: requiredOr("must be a viewer trust domain's name") })
+      .check(
+        z.regex(
+          VIEWER_DOMAIN_NAME,
+          "must be a viewer trust domain's name (lower-case letters, digits and -, at most 40)",
+        ),
+      ),
+    "The viewer trust domain (the stage's settings: MTLS_ROTATOR_VIEWER_TRUST_DOMAINS).",
+  ),
+  action: optional(
+    z.enum(VIEWER_MIGRATION_ACTIONS),
+    "migrate (default): publish old + new CA to every trust point, prove it, announce the new CA; " +
+      "retire: remove the CAs viewers moved away from, once their recorded retirement time has passed.",
+  ),
+  reason: described(Reason, "Why; recorded in the migration's history and notifications."),
+  dryRun: optional(
+    DryRun,
+    "Plan only: the migration plans (bundle CAs, trust-store waves, passthrough origins, retirement) and ends; " +
+      "nothing is published.",
+  ),
+});
+
+export const ListViewerMigrationsQuery = z.strictObject({
+  limit: optional(wholeNumberText(1, MAX_LIST_LIMIT), "Migrations per page (default 25)."),
+  nextToken: optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,4096}$/, "is not a nextToken this listing handed out")),
+    "The nextToken of the previous page (base64url, as the listing hands them out).",
+  ),
+});
+
+export const GetViewerMigrationQuery = z.strictObject({
+  ...HISTORY_PAGE_QUERY,
+});
+
+export const ViewerMigrationPath = z.strictObject({
+  id: described(
+    z
+      .string()
+      .check(
+        z.regex(
+          VIEWER_MIGRATION_ID,
+          "must be a viewer migration id: vmig-… or vdry-… (lowercase letters, digits, dashes)",
+        ),
+      ),
+    "Viewer migration id, as POST /viewer-migrations answered it.",
+  ),
+});
 export const ApproveBody = z.strictObject({ reason: z.optional(Reason) });
 export const ScanBody = z.strictObject({});
 
@@ -369,6 +435,21 @@ function decisionRoute<const D extends (typeof OPERATOR_DECISIONS)[number], B ex
     params: RotationPath,
     body,
     answers: answersOf<{ 202: typeof A.ControlAnswer }>(),
+    errors: [404, 409, 413, 415],
+  } as const;
+}
+
+/** POST /viewer-migrations/{id}/<decision>: an operator's decision, delivered to the migration's approval. */
+function viewerDecisionRoute<const D extends (typeof OPERATOR_DECISIONS)[number], B extends z.ZodMiniObject>(
+  decision: D,
+  body: B,
+) {
+  return {
+    method: "POST",
+    path: `/viewer-migrations/{id}/${decision}`,
+    params: ViewerMigrationPath,
+    body,
+    answers: answersOf<{ 202: typeof A.ViewerControlAnswer }>(),
     errors: [404, 409, 413, 415],
   } as const;
 }
@@ -442,6 +523,30 @@ export const ROUTES = {
     answers: answersOf<{ 200: typeof A.ViewerReinstatedAnswer }>(),
     errors: [409],
   },
+  startViewerMigration: {
+    method: "POST",
+    path: "/viewer-migrations",
+    body: StartViewerMigrationBody,
+    bodyRequired: true,
+    answers: answersOf<{ 202: typeof A.ViewerMigrationStartedAnswer }>(),
+    errors: [404, 409, 413, 415],
+  },
+  listViewerMigrations: {
+    method: "GET",
+    path: "/viewer-migrations",
+    query: ListViewerMigrationsQuery,
+    answers: answersOf<{ 200: typeof A.ViewerMigrationListAnswer }>(),
+  },
+  getViewerMigration: {
+    method: "GET",
+    path: "/viewer-migrations/{id}",
+    params: ViewerMigrationPath,
+    query: GetViewerMigrationQuery,
+    answers: answersOf<{ 200: typeof A.ViewerMigrationAnswer }>(),
+    errors: [404],
+  },
+  approveViewerMigration: viewerDecisionRoute("approve", ApproveBody),
+  rollbackViewerMigration: viewerDecisionRoute("rollback", RollbackBody),
 } as const satisfies Record<string, Route>;
 export type OperationId = keyof typeof ROUTES;
 

@@ -13,6 +13,7 @@ import type {
   DecisionBody,
   ListCertificatesQuery,
   ListRotationsQuery,
+  ListViewerMigrationsQuery,
   RevokeViewerBody,
   RotationAnswer,
   RotationListAnswer,
@@ -20,6 +21,11 @@ import type {
   ScanAcceptedAnswer,
   StartRotationAnswer,
   StartRotationBody,
+  StartViewerMigrationBody,
+  ViewerControlAnswer,
+  ViewerMigrationAnswer,
+  ViewerMigrationListAnswer,
+  ViewerMigrationStartedAnswer,
   ViewerReinstatedAnswer,
   ViewerRevocationAnswer,
   ViewerRevokedAnswer,
@@ -228,6 +234,27 @@ export class HttpRotatorApi implements RotatorApi {
   /** DELETE's reason travels in the query (schemas.ts ReinstateViewerQuery). */
   reinstateViewer(serial: string, reason: string): Promise<ViewerReinstatedAnswer> {
     return this.#call("DELETE", ["viewer-revocations", serial], { query: { reason } });
+  }
+
+  startViewerMigration(request: StartViewerMigrationBody): Promise<ViewerMigrationStartedAnswer> {
+    return this.#call("POST", ["viewer-migrations"], { body: request });
+  }
+
+  listViewerMigrations(query: ListViewerMigrationsQuery = {}): Promise<ViewerMigrationListAnswer> {
+    return this.#call("GET", ["viewer-migrations"], { query: { ...query } });
+  }
+
+  getViewerMigration(migrationId: string): Promise<ViewerMigrationAnswer> {
+    return this.#call("GET", ["viewer-migrations", migrationId]);
+  }
+
+  controlViewerMigration(
+    migrationId: string,
+    action: ViewerControlAnswer["action"],
+    reason?: string,
+  ): Promise<ViewerControlAnswer> {
+    const body: DecisionBody = reason ? { reason } : {};
+    return this.#call("POST", ["viewer-migrations", migrationId, action], { body });
   }
 
   /** Credentials, resolved once per client (a failed resolution is retried on the next call). */

@@ -60,6 +60,20 @@ export type ViewerRevocationView = z.output<typeof contract.ViewerRevocationView
 export type ViewerRevokedAnswer = z.output<typeof contract.ViewerRevokedAnswer>;
 export type ViewerRevocationAnswer = z.output<typeof contract.ViewerRevocationAnswer>;
 export type ViewerReinstatedAnswer = z.output<typeof contract.ViewerReinstatedAnswer>;
+/** POST /viewer-migrations and its answer. */
+export type StartViewerMigrationBody = z.input<typeof contract.StartViewerMigrationBody>;
+export type ViewerMigrationAction = NonNullable<StartViewerMigrationBody["action"]>;
+export type ViewerMigrationStartedAnswer = z.output<typeof contract.ViewerMigrationStartedAnswer>;
+/** The page of GET /viewer-migrations (written as text, as for certificates). */
+export type ListViewerMigrationsQuery = z.output<typeof contract.ListViewerMigrationsQuery>;
+export type ViewerMigrationListAnswer = z.output<typeof contract.ViewerMigrationListAnswer>;
+/** GET /viewer-migrations/{id}: the request, the state (plan, proof, announcement) and history. */
+export type ViewerMigrationAnswer = z.output<typeof contract.ViewerMigrationAnswer>;
+export type ViewerMigrationStateView = ViewerMigrationAnswer["state"];
+export type ViewerMigrationPlanView = NonNullable<ViewerMigrationStateView["plan"]>;
+export type ViewerMigrationEventView = ViewerMigrationAnswer["history"][number];
+/** Where an approval or a rollback of a viewer migration was delivered. */
+export type ViewerControlAnswer = z.output<typeof contract.ViewerControlAnswer>;
 
 /** Everything the commands need from the API: one method per route. */
 export interface RotatorApi {
@@ -76,4 +90,12 @@ export interface RotatorApi {
   revokeViewer(request: RevokeViewerBody): Promise<ViewerRevokedAnswer>;
   getViewerRevocation(serial: string): Promise<ViewerRevocationAnswer>;
   reinstateViewer(serial: string, reason: string): Promise<ViewerReinstatedAnswer>;
+  startViewerMigration(request: StartViewerMigrationBody): Promise<ViewerMigrationStartedAnswer>;
+  listViewerMigrations(query?: ListViewerMigrationsQuery): Promise<ViewerMigrationListAnswer>;
+  getViewerMigration(migrationId: string): Promise<ViewerMigrationAnswer>;
+  controlViewerMigration(
+    migrationId: string,
+    action: ViewerControlAnswer["action"],
+    reason?: string,
+  ): Promise<ViewerControlAnswer>;
 }

@@ -28,6 +28,14 @@ import { rotateCommand } from "./commands/rotate.ts";
 import { scanCommand } from "./commands/scan.ts";
 import { statusCommand } from "./commands/status.ts";
 import {
+  viewerApproveCommand,
+  viewerMigrateCommand,
+  viewerMigrationCommand,
+  viewerMigrationsCommand,
+  viewerRetireCommand,
+  viewerRollbackCommand,
+} from "./commands/viewer.ts";
+import {
   reinstateViewerCommand,
   revokeViewerCommand,
   viewerRevocationCommand,
@@ -59,6 +67,12 @@ export const OPERATOR_COMMANDS: ReadonlyArray<CommandSpec<unknown>> = [
   revokeViewerCommand,
   reinstateViewerCommand,
   viewerRevocationCommand,
+  viewerMigrateCommand,
+  viewerRetireCommand,
+  viewerMigrationsCommand,
+  viewerMigrationCommand,
+  viewerApproveCommand,
+  viewerRollbackCommand,
 ];
 
 export function usageOf(spec: CommandSpec<unknown>): string {

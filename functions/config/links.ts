@@ -41,6 +41,11 @@ export const RESOURCE_LINKS = {
     name: text(FUNCTION_NAME, "a Lambda function name"),
     qualifier: text(QUALIFIER, "a Lambda qualifier"),
   }),
+  /** The viewer CA migration workflow's name and qualifier (POST /viewer-migrations starts it). */
+  ViewerMigrationWorkflowStarter: loose({
+    name: text(FUNCTION_NAME, "a Lambda function name"),
+    qualifier: text(QUALIFIER, "a Lambda qualifier"),
+  }),
   /** Trust reconciliation's function (the scheduled scan invokes it after a full scan). */
   TrustReconciliationFunction: loose({ name: text(FUNCTION_NAME, "a Lambda function name") }),
   /** The scheduled scan's function (POST /scan invokes it). */

@@ -25,6 +25,11 @@ export const SETTINGS_LINKS = {
     credentialsKeyArn: text(KMS_KEY_ARN, "a KMS key ARN"),
     /** The workflow's role: the only principal the credential secrets' resource policy lets use their values. */
     workflowRoleArn: text(IAM_ROLE_ARN, "an IAM role ARN"),
+    /**
+     * Roles that may also read a credential secret's value (GetSecretValue only): the viewer CA migration
+     * workflow's, when the stage has passthrough origins to prove (infra/viewer-migration.ts).
+     */
+    credentialReaderRoleArns: listOf(text(IAM_ROLE_ARN, "an IAM role ARN"), "IAM role ARNs"),
     /** With rotation.authorityArn: the CAs whose certificates are managed (the API refuses any other). */
     previousAuthorityArns: listOf(privateCaArn(), "Private CA ARNs"),
   }),

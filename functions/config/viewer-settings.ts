@@ -12,6 +12,7 @@
  * probed with a viewer certificate forwarded as CloudFront forwards it (RFC 9440 headers over origin mTLS).
  */
 import * as z from "zod/mini";
+import { VIEWER_DOMAIN_NAME } from "../core/requests.ts";
 import {
   BUNDLE_KEY,
   CLOUDFRONT_TRUST_STORE_ID,
@@ -44,7 +45,7 @@ export const ViewerRevocationSettingsSchema = loose({
 });
 export type ViewerRevocationSettings = z.output<typeof ViewerRevocationSettingsSchema>;
 
-export const VIEWER_DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export { VIEWER_DOMAIN_NAME };
 /** Trust stores load their viewer bundle from `<prefix>/<trust store id>.pem` in the bundle bucket. */
 export const VIEWER_TRUST_STORE_KEY_PREFIX = "viewer/cloudfront";
 const ORIGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -156,6 +157,14 @@ export function viewerAuthorityArns(domains: readonly ViewerTrustDomain[]): stri
       ]),
     ),
   ];
+}
+
+/**
+ * The distributions of the domains' passthrough origins: the viewer CA migration's proof reads their origin-mTLS
+ * credentials (none: the proof reads no credential, and is granted none).
+ */
+export function passthroughDistributionIds(domains: readonly ViewerTrustDomain[]): string[] {
+  return [...new Set(domains.flatMap((d) => d.passthrough?.origins.map((o) => o.distributionId) ?? []))];
 }
 
 /** Where the origin-mTLS side keeps its own trust (settings.ts TrustSchema) and credentials: never a viewer's. */

@@ -25,3 +25,11 @@ export const CERTIFICATE_ARN =
  * the second attempt on `-<attempt>` after it; at most 64 characters (a durable execution name).
  */
 export const ROTATION_ID = /^(rot|dry)-[a-z0-9-]{1,60}$/;
+
+/** A viewer trust domain's name (config/viewer-settings.ts): lower-case letters, digits and -, at most 40. */
+export const VIEWER_DOMAIN_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+/**
+ * Every viewer migration id the dispatcher hands out: `vmig-` (a dry run `vdry-`), `m`/`r`, the domain's name
+ * and a hash, `-<attempt>` from the second attempt on; at most 64 characters (a durable execution name).
+ */
+export const VIEWER_MIGRATION_ID = /^v(mig|dry)-[a-z0-9-]{1,59}$/;

@@ -32,8 +32,9 @@ export interface StartResult {
   executionArn?: string;
 }
 
-export interface WorkflowStarter {
-  start(name: string, payload: RotationInput): Promise<StartResult>;
+/** Starts durable executions of one workflow, with payload `P` (a rotation's by default). */
+export interface WorkflowStarter<P = RotationInput> {
+  start(name: string, payload: P): Promise<StartResult>;
   /**
    * Whether the execution of that name is alive: Lambda's status of it, undefined when Lambda has none.
    * Without it the dispatcher can only go by the store (a rotation that died before recording anything
@@ -131,8 +132,35 @@ export function executionNameFor(
   return request.dryRun ? `dry-${id.slice("rot-".length)}` : id;
 }
 
+/**
+ * What naming an attempt needs to know about earlier executions of a workflow: each one's recorded status, and
+ * which one holds the lock of what they act on (a certificate, a viewer trust domain).
+ */
+export interface AttemptHistory<S extends string = RotationStatus> {
+  statusOf(id: string): Promise<S | undefined>;
+  /** The execution holding the lock of `key` (undefined: none). */
+  activeRotationFor?(key: string): Promise<string | undefined>;
+}
+
+/**
+ * How a workflow's recorded statuses read to attemptName: `converge` where a duplicate trigger joins the
+ * execution (it succeeded), `ended` where a retry must take the next name (any other end).
+ */
+export interface AttemptOutcomes<S extends string> {
+  converge: readonly S[];
+  ended: readonly S[];
+  /** Words for the refusal once every attempt ended: what `base` names, and what its executions are. */
+  what?: string;
+  runs?: string;
+}
+
+const ROTATION_OUTCOMES: AttemptOutcomes<RotationStatus> = {
+  converge: ["completed"],
+  ended: TERMINAL_STATUSES,
+};
+
 /** What the dispatcher needs to know about earlier rotations (the rotation store). */
-export interface RotationHistory {
+export interface RotationHistory extends AttemptHistory<RotationStatus> {
   statusOf(rotationId: string): Promise<RotationStatus | undefined>;
   /**
    * The rotation holding the certificate's lock. With it, a rotation recorded as running that does not
@@ -164,7 +192,7 @@ function ended(status: ExecutionStatus | undefined): boolean {
  * or the listing failed (throttled, or not allowed). Unknown is never taken for dead.
  */
 async function lambdaSays(
-  starter: Pick<WorkflowStarter, "status"> | undefined,
+  starter: Pick<WorkflowStarter<unknown>, "status"> | undefined,
   name: string,
 ): Promise<ExecutionStatus | undefined> {
   if (!starter?.status) return undefined;
@@ -188,19 +216,20 @@ async function lambdaSays(
  * version, or no answer): the store's, with the lock (a rotation recorded as running that no longer holds the
  * lock is dead) — never "dead" for want of an answer.
  */
-export async function attemptName(
+export async function attemptName<S extends string = RotationStatus>(
   base: string,
-  history: RotationHistory | undefined,
+  history: AttemptHistory<S> | undefined,
   certificateArn?: string,
-  starter?: Pick<WorkflowStarter, "status">,
+  starter?: Pick<WorkflowStarter<unknown>, "status">,
+  outcomes: AttemptOutcomes<S> = ROTATION_OUTCOMES as unknown as AttemptOutcomes<S>,
 ): Promise<string> {
   if (!history) return base;
   let holder: Promise<string | undefined> | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
     const name = attempt === 1 ? base : `${base}-${attempt}`;
     const status = await history.statusOf(name);
-    if (status === "completed") return name;
-    if (status !== undefined && TERMINAL_STATUSES.includes(status)) continue;
+    if (status !== undefined && outcomes.converge.includes(status)) return name;
+    if (status !== undefined && outcomes.ended.includes(status)) continue;
     const execution = await lambdaSays(starter, name);
     if (execution === "RUNNING") return name;
     if (ended(execution)) {
@@ -215,7 +244,7 @@ export async function attemptName(
     if ((await holder) === name) return name;
   }
   throw new AttemptsExhaustedError(
-    `certificate generation ${base} has failed ${MAX_ATTEMPTS} rotations; investigate before retrying`,
+    `${outcomes.what ?? "certificate generation"} ${base} has failed ${MAX_ATTEMPTS} ${outcomes.runs ?? "rotations"}; investigate before retrying`,
   );
 }
 
@@ -279,7 +308,8 @@ export async function startRotation(
   }
 }
 
-function isAlreadyStarted(error: unknown): boolean {
+/** Whether a start failed only because an execution of that name exists (it counts as converged). */
+export function isAlreadyStarted(error: unknown): boolean {
   const e = error as { name?: unknown; code?: unknown } | null;
   return e?.name === ALREADY_STARTED || e?.code === ALREADY_STARTED;
 }
@@ -300,13 +330,14 @@ export interface WorkflowSdk {
 
 /**
  * Starts executions through `workflow.start` (asynchronous durable Invoke with the execution name). The
- * resource is the linked workflow (`Resource.RotationWorkflow`: name + qualifier), passed in by the caller.
+ * resource is the linked workflow (`Resource.RotationWorkflow`: name + qualifier), passed in by the caller;
+ * `P`: the workflow's payload (the viewer CA migration's starter is the same, over its own workflow).
  */
-export function sstWorkflowStarter(
+export function sstWorkflowStarter<P = RotationInput>(
   resource: workflow.Resource,
   sdk: WorkflowSdk = durableStarts,
   options?: workflow.Options,
-): WorkflowStarter {
+): WorkflowStarter<P> {
   return {
     async start(name, payload) {
       try {

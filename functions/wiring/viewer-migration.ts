@@ -6,8 +6,13 @@
  * endpoint and origin-mTLS certificate from the distribution's configuration, the certificate's key from its
  * credential secret (only certificates this service rotated have one).
  */
+import { ACMClient } from "@aws-sdk/client-acm";
+import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
 import { AcmAdapter, Pacer } from "../adapters/acm.ts";
 import { CloudFrontAdapter } from "../adapters/cloudfront.ts";
 import { Notifier } from "../adapters/notifier.ts";
@@ -31,8 +36,8 @@ import type {
   ViewerMigrationDeps,
   ViewerMigrationStorePort,
 } from "../workflow/viewer-migration.ts";
-import { type AwsClients, createAwsClients } from "./aws-clients.ts";
-import { dynamoDbConfig, regionOfArn } from "./clients.ts";
+import type { AwsClients } from "./aws-clients.ts";
+import { CLOUDFRONT_REGION, clientConfig, dynamoDbConfig, regionOfArn } from "./clients.ts";
 import { deployed } from "./cold-start.ts";
 import { logLine } from "./observability.ts";
 import { privateCaClients } from "./private-ca-clients.ts";
@@ -215,13 +220,22 @@ export function viewerWorkflowConfig(sources: WiringSources): ViewerWorkflowConf
   };
 }
 
-/** The workflow's dependencies from a checked configuration: SDK clients built here, once per cold start. */
+/**
+ * The workflow's dependencies from a checked configuration: SDK clients built here, once per cold start —
+ * only those of the services it calls (its bundle holds no other client, test/infra/lambda-bundles.test.ts).
+ */
 export function viewerWorkflowDepsFrom(config: ViewerWorkflowConfig): ViewerMigrationDeps {
-  const clients = createAwsClients({
-    region: config.region,
-    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-  });
   const privateCaIn = privateCaClients(config);
+  const clients: ViewerMigrationWiring["clients"] = {
+    acm: new ACMClient(clientConfig(config, CLOUDFRONT_REGION)),
+    privateCa: privateCaIn(config.region),
+    cloudfront: new CloudFrontClient(clientConfig(config, CLOUDFRONT_REGION)),
+    secrets: new SecretsManagerClient(clientConfig(config)),
+    // A custom endpoint (the stand-ins) is one host: buckets go in the path, not in a subdomain.
+    s3: new S3Client({ ...clientConfig(config), forcePathStyle: config.endpoint !== undefined }),
+    sns: new SNSClient(clientConfig(config)),
+    eventbridge: new EventBridgeClient(clientConfig(config)),
+  };
   return viewerMigrationDeps({
     domains: config.domains,
     clients,

@@ -38,6 +38,8 @@ export interface WiringConfig extends TrustBundleConfig {
   credentialsKeyArn: string;
   /** The workflow's own role: the only principal the credential secrets' resource policy lets use them. */
   workflowRoleArn: string;
+  /** Roles that may also read a credential secret's value (the viewer CA migration's proof). */
+  credentialReaderRoleArns?: string[];
   settings: RotationSettings;
   /** The managed CAs: the configured one first, then those being migrated away from. */
   authorityArns: string[];
@@ -62,6 +64,7 @@ export function wiringConfig(sources: WiringSources): WiringConfig {
     topicArn: links.NotificationTopic.arn,
     credentialsKeyArn: linked.credentialsKeyArn,
     workflowRoleArn: linked.workflowRoleArn,
+    credentialReaderRoleArns: linked.credentialReaderRoleArns,
     settings: linked.rotation,
     authorityArns: managedAuthorityArns({
       authorityArn: linked.rotation.authorityArn,
@@ -96,6 +99,7 @@ export function rotationDepsFrom(
   const credentials = new CredentialStore(aws.secrets, {
     kmsKeyId: config.credentialsKeyArn,
     workflowRoleArn: config.workflowRoleArn,
+    ...(config.credentialReaderRoleArns?.length ? { readerRoleArns: config.credentialReaderRoleArns } : {}),
   });
   const notifier = new Notifier(aws.sns, config.topicArn);
   const metrics = new DistributionMetrics(aws.cloudwatch);

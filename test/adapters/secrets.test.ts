@@ -40,7 +40,7 @@ interface PolicyDocument {
     Effect: string;
     Principal: unknown;
     Action: string[];
-    Condition?: Record<string, Record<string, string>>;
+    Condition?: Record<string, Record<string, string | string[]>>;
   }>;
 }
 
@@ -58,7 +58,7 @@ function deniedTo(policy: PolicyDocument, principalArn: string, action: string):
         expect(operator).toBe("StringNotEquals");
         return Object.entries(keys).every(([key, value]) => {
           expect(key).toBe("aws:PrincipalArn");
-          return principalArn !== value;
+          return ![value].flat().includes(principalArn);
         });
       }),
   );
@@ -82,6 +82,35 @@ describe("credential secrets' resource policy", () => {
         "secretsmanager:UpdateSecretVersionStage",
         "secretsmanager:UpdateSecret",
       ]),
+    );
+  });
+
+  it("lets reader roles read a credential secret's value and nothing more, and no one else read it", () => {
+    const reader = "arn:aws:iam::123456789012:role/mtls-rotator-test-ViewerMigrationWorkflowRole";
+    const policy = JSON.parse(credentialSecretPolicy(ROLE, [reader])) as PolicyDocument;
+    expect(policy.Statement.every((s) => s.Effect === "Deny")).toBe(true);
+    for (const action of CREDENTIAL_SECRET_DENIED_ACTIONS) {
+      expect(deniedTo(policy, ROLE, action), action).toBe(false);
+      expect(deniedTo(policy, "arn:aws:iam::123456789012:role/Administrator", action), action).toBe(true);
+      expect(deniedTo(policy, reader, action), action).toBe(action !== "secretsmanager:GetSecretValue");
+    }
+    expect(deniedTo(policy, `${reader}2`, "secretsmanager:GetSecretValue")).toBe(true);
+    // No reader (or the workflow itself as one): the workflow-only policy.
+    expect(JSON.parse(credentialSecretPolicy(ROLE, []))).toEqual(JSON.parse(credentialSecretPolicy(ROLE)));
+    expect(JSON.parse(credentialSecretPolicy(ROLE, [ROLE]))).toEqual(
+      JSON.parse(credentialSecretPolicy(ROLE)),
+    );
+  });
+
+  it("names readers on the credential secret only, never on its issuance secret (the in-flight key)", async () => {
+    const reader = "arn:aws:iam::123456789012:role/mtls-rotator-test-ViewerMigrationWorkflowRole";
+    const store = new CredentialStore(client, { workflowRoleArn: ROLE, readerRoleArns: [reader] });
+    const name = credentialName();
+    await store.ensureIssuanceSecret(name);
+    await store.ensureCredentialSecret(name);
+    expect(standins.secrets.policyOf(name)).toEqual(JSON.parse(credentialSecretPolicy(ROLE, [reader])));
+    expect(standins.secrets.policyOf(issuanceSecretName(name))).toEqual(
+      JSON.parse(credentialSecretPolicy(ROLE)),
     );
   });
 

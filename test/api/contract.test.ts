@@ -7,14 +7,36 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import type { ListResult } from "../../functions/adapters/rotation-reads.ts";
-import { ControlAnswer, RotationAnswer, RotationEventView } from "../../functions/api/answers.ts";
+import type { ViewerMigrationReads } from "../../functions/adapters/viewer-migration-reads.ts";
+import {
+  ControlAnswer,
+  RotationAnswer,
+  RotationEventView,
+  ViewerControlAnswer,
+  ViewerMigrationAnswer,
+  ViewerMigrationEventView,
+  type ViewerMigrationListAnswer,
+  type ViewerMigrationPlanView,
+  ViewerMigrationRequestView,
+  type ViewerMigrationStateView,
+} from "../../functions/api/answers.ts";
 import { historyView, rotationView } from "../../functions/api/rotations.ts";
 import type { RotationListAnswer, RotationPlanView, RotationStateView } from "../../functions/api/schemas.ts";
 import { foldEvents, type RotationEvent, RotationReason } from "../../functions/core/rotation.ts";
+import {
+  applyViewerEvent,
+  initialViewerState,
+  type ViewerMigrationEvent,
+  type ViewerMigrationPlan,
+  type ViewerMigrationRequest,
+  type ViewerMigrationState,
+} from "../../functions/core/viewer-migration.ts";
 import type { ControlResult } from "../../functions/dispatch/control-rotation.ts";
 import { OPERATOR_DECISIONS } from "../../functions/dispatch/control-rotation.ts";
+import type { ViewerControlResult } from "../../functions/dispatch/control-viewer-migration.ts";
 import type { RotationPlan } from "../../functions/workflow/plan.ts";
 import { strictly } from "../support/contract.ts";
+import { partnersPlan } from "../support/viewer-plan.ts";
 
 /** The view variants `Core` is assignable to (the event of the same type, for a union of events). */
 type Matching<Core, View> = View extends unknown ? (Core extends View ? View : never) : never;
@@ -43,6 +65,18 @@ const historyCovered: Covers<
 const planCovered: Covers<RotationPlan, z.output<typeof RotationPlanView>> = true;
 const listCovered: Covers<ListResult, z.output<typeof RotationListAnswer>> = true;
 const controlCovered: Covers<ControlResult, z.output<typeof ControlAnswer>> = true;
+const viewerStateCovered: Covers<ViewerMigrationState, z.output<typeof ViewerMigrationStateView>> = true;
+const viewerEventCovered: Covers<ViewerMigrationEvent, z.output<typeof ViewerMigrationEventView>> = true;
+const viewerPlanCovered: Covers<ViewerMigrationPlan, z.output<typeof ViewerMigrationPlanView>> = true;
+const viewerRequestCovered: Covers<
+  ViewerMigrationRequest,
+  z.output<typeof ViewerMigrationRequestView>
+> = true;
+const viewerListCovered: Covers<
+  Awaited<ReturnType<ViewerMigrationReads["page"]>>,
+  z.output<typeof ViewerMigrationListAnswer>
+> = true;
+const viewerControlCovered: Covers<ViewerControlResult, z.output<typeof ViewerControlAnswer>> = true;
 
 const at = (second: number) => new Date(Date.UTC(2026, 2, 1, 6, 0, second)).toISOString();
 const CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c";
@@ -208,6 +242,45 @@ const EVERY_EVENT: RotationEvent[] = [
   },
 ];
 
+const VIEWER_CA =
+  "arn:aws:acm-pca:us-east-2:123456789012:certificate-authority/44444444-5555-4666-8777-888888888888";
+const VIEWER_NEXT_CA = VIEWER_CA.replace("44444444", "55555555");
+const caFacts = { subject: "CN=Viewer CA", fingerprint: "ab".repeat(32), notAfter: at(59) };
+const viewerPlan = partnersPlan({ from: VIEWER_CA, to: VIEWER_NEXT_CA, now: new Date(at(0)) });
+const published = { trustPoint: "TS1", ok: true, changed: true, version: "v2", error: "none" };
+
+/** One viewer migration event of every type, each with every field it can have. */
+const EVERY_VIEWER_EVENT: ViewerMigrationEvent[] = [
+  { type: "viewer-planned", at: at(30), plan: viewerPlan },
+  { type: "viewer-trust-published", at: at(31), wave: 1, results: [published] },
+  { type: "viewer-trust-failed", at: at(32), trustPoint: "TS1", reason: "failed" },
+  { type: "viewer-trust-restored", at: at(33), results: [published] },
+  {
+    type: "viewer-proved",
+    at: at(34),
+    attempt: 1,
+    ok: true,
+    trustStores: [{ trustStoreId: "TS1", status: "active", trustsNewCa: true }],
+    origins: [{ origin: "api", status: 200, accepted: true, error: "none" }],
+  },
+  {
+    type: "viewer-control",
+    at: at(35),
+    action: "approve",
+    actor: "arn:aws:iam::123456789012:user/a",
+    reason: "ok",
+  },
+  {
+    type: "viewer-announced",
+    at: at(36),
+    authorityArn: VIEWER_NEXT_CA,
+    retireAfter: at(57),
+    retiring: [VIEWER_CA],
+  },
+  { type: "viewer-retired", at: at(37), removed: [caFacts] },
+  { type: "viewer-ended", at: at(38), status: "failed", reason: "ProofFailed", detail: "origin api refused" },
+];
+
 describe("the contract", () => {
   it("names every field the API's answers are built from (checked by the compiler)", () => {
     expect([stateCovered, historyCovered, planCovered, listCovered, controlCovered]).toEqual([
@@ -217,6 +290,14 @@ describe("the contract", () => {
       true,
       true,
     ]);
+    expect([
+      viewerStateCovered,
+      viewerEventCovered,
+      viewerPlanCovered,
+      viewerRequestCovered,
+      viewerListCovered,
+      viewerControlCovered,
+    ]).toEqual([true, true, true, true, true, true]);
   });
 
   it("holds GET /rotations/{id}'s answer strictly, with every kind of event", () => {
@@ -234,7 +315,37 @@ describe("the contract", () => {
     }
   });
 
+  it("holds GET /viewer-migrations/{id}'s answer strictly, with every kind of event", () => {
+    const types = new Set(EVERY_VIEWER_EVENT.map((e) => e.type));
+    expect(types.size).toBe(ViewerMigrationEventView._zod.def.options.length);
+    const request: ViewerMigrationRequest = {
+      migrationId: "vmig-m-partners-0123456789ab",
+      domain: "partners",
+      action: "migrate",
+      actor: "arn:aws:iam::123456789012:user/a",
+      reason: "new CA",
+      dryRun: true,
+    };
+    for (let end = 1; end <= EVERY_VIEWER_EVENT.length; end += 1) {
+      const events = EVERY_VIEWER_EVENT.slice(0, end);
+      const answer = {
+        request,
+        state: events.reduce(applyViewerEvent, initialViewerState(request.migrationId)),
+        startedAt: at(30),
+        updatedAt: at(38),
+        history: events,
+        historyStart: 0,
+        control: { kind: "approval" },
+        see: { api: "GET /viewer-migrations/x", cli: "mtls-rotator viewer-migration x" },
+      };
+      const parsed = z.safeParse(strictly(ViewerMigrationAnswer), JSON.parse(JSON.stringify(answer)));
+      expect(parsed.error?.issues ?? [], `after ${events.at(-1)?.type}`).toEqual([]);
+    }
+    expect(z.safeParse(strictly(ViewerMigrationRequestView), request).success).toBe(true);
+  });
+
   it("says which decisions an operator may take, as the dispatcher does", () => {
+    expect(ViewerControlAnswer.shape.action.options).toEqual([...OPERATOR_DECISIONS]);
     expect(ControlAnswer.shape.action.options).toEqual([...OPERATOR_DECISIONS]);
   });
 });

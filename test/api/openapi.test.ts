@@ -72,6 +72,11 @@ describe("docs/openapi.json", () => {
       "POST /viewer-revocations",
       "GET /viewer-revocations/{serial}",
       "DELETE /viewer-revocations/{serial}",
+      "POST /viewer-migrations",
+      "GET /viewer-migrations",
+      "GET /viewer-migrations/{id}",
+      "POST /viewer-migrations/{id}/approve",
+      "POST /viewer-migrations/{id}/rollback",
     ]);
     for (const { doc } of DOCUMENTED_ROUTES) {
       const module = (await import(`../../functions/handlers/api/${doc.handler}.ts`)) as {

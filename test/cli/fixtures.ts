@@ -18,6 +18,8 @@ import type {
   RotationAnswer,
   RotationPlanView,
   StartRotationBody,
+  StartViewerMigrationBody,
+  ViewerMigrationAnswer,
 } from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { type ReplacementKeyChoice, replacementKeyFor } from "../../functions/core/certificate.ts";
@@ -30,6 +32,12 @@ import {
   rotationIdFor,
   TERMINAL_STATUSES,
 } from "../../functions/core/rotation.ts";
+import {
+  applyViewerEvent,
+  initialViewerState,
+  type ViewerMigrationEvent,
+  type ViewerMigrationRequest,
+} from "../../functions/core/viewer-migration.ts";
 import { normalViewerSerial } from "../../functions/core/viewer-serial.ts";
 import { planWaves } from "../../functions/core/waves.ts";
 import { getViewerRevocationHandler } from "../../functions/handlers/api/get-viewer-revocation.ts";
@@ -44,6 +52,7 @@ import {
 import { lambdaContext } from "../support/api-events.ts";
 import { strictly } from "../support/contract.ts";
 import { UNCHANGED_EC_KEY } from "../support/replacement-key.ts";
+import { partnersPlan } from "../support/viewer-plan.ts";
 
 export const REGION = "eu-west-1";
 export const NOW = new Date("2026-03-02T11:00:00Z");
@@ -445,6 +454,16 @@ export interface Backend {
   /** Audit notices of the revocation routes; `notify: false` makes publishing fail. */
   notices: Notification[];
   notify: boolean;
+  /** The viewer trust domains the stage configures. */
+  viewerDomains: string[];
+  /** Bodies POST /viewer-migrations received. */
+  viewerStarted: StartViewerMigrationBody[];
+  /** GET /viewer-migrations/{id} answers, one per call (the last one repeats; "not-yet": 404). */
+  viewerMigrations: Map<string, Array<ViewerMigrationAnswer | "not-yet">>;
+  /** Migrations waiting for approval. */
+  viewerControls: Set<string>;
+  /** Bodies POST /viewer-migrations/{id}/approve|rollback received. */
+  viewerDecisions: Array<{ migrationId: string; action: string; body: unknown }>;
 }
 
 export function newBackend(): Backend {
@@ -461,6 +480,11 @@ export function newBackend(): Backend {
     revocations: new Map(),
     notices: [],
     notify: true,
+    viewerDomains: ["partners"],
+    viewerStarted: [],
+    viewerMigrations: new Map(),
+    viewerControls: new Set(),
+    viewerDecisions: [],
   };
 }
 
@@ -509,6 +533,103 @@ function revocationDeps(backend: Backend): ViewerRevocationDeps {
     now: () => NOW,
     log: () => undefined,
   };
+}
+
+// ---- viewer CA migrations ---------------------------------------------------------------------------------
+
+export const VIEWER_CA_A =
+  "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/aaaaaaaa-2222-4333-8444-555555555555";
+export const VIEWER_CA_B =
+  "arn:aws:acm-pca:us-east-1:111122223333:certificate-authority/bbbbbbbb-2222-4333-8444-555555555555";
+export const VIEWER_MIGRATION_ID = "vmig-m-partners-0123456789ab";
+export const VIEWER_DRY_RUN_ID = "vdry-m-partners-0123456789ab";
+
+/** A migrate plan of `partners` (A -> B): two trust stores in waves, one passthrough origin. */
+export const viewerPlan = () => partnersPlan({ from: VIEWER_CA_A, to: VIEWER_CA_B, now: NOW });
+
+/** A viewer migration's answer after `events` (folded by the core, as the store keeps it). */
+export function viewerAnswerOf(
+  request: ViewerMigrationRequest,
+  events: ViewerMigrationEvent[],
+  options: { control?: boolean } = {},
+): ViewerMigrationAnswer {
+  return {
+    request,
+    state: events.reduce(
+      applyViewerEvent,
+      initialViewerState(request.migrationId),
+    ) as ViewerMigrationAnswer["state"],
+    startedAt: at(0),
+    updatedAt: events.at(-1)?.at ?? at(0),
+    history: events as ViewerMigrationAnswer["history"],
+    historyStart: 0,
+    ...(options.control ? { control: { kind: "approval" as const } } : {}),
+    see: {
+      api: `GET /viewer-migrations/${request.migrationId}`,
+      cli: `mtls-rotator viewer-migration ${request.migrationId}`,
+    },
+  };
+}
+
+export const viewerRequest = (migrationId: string, dryRun = false): ViewerMigrationRequest => ({
+  migrationId,
+  domain: "partners",
+  action: "migrate",
+  actor: OPERATOR.principalArn,
+  reason: "CA A retires in March",
+  ...(dryRun ? { dryRun: true } : {}),
+});
+
+/** A migration proved on every trust point, waiting for approval (events so far). */
+export function viewerWaitingEvents(): ViewerMigrationEvent[] {
+  return [
+    { type: "viewer-planned", at: at(1), plan: viewerPlan() },
+    {
+      type: "viewer-trust-published",
+      at: at(30),
+      wave: 1,
+      results: [{ trustPoint: "TS-CANARY", ok: true, changed: true, version: "v2" }],
+    },
+    {
+      type: "viewer-trust-published",
+      at: at(60),
+      wave: 2,
+      results: [{ trustPoint: "TS-REST", ok: true, changed: true, version: "v2" }],
+    },
+    {
+      type: "viewer-proved",
+      at: at(90),
+      attempt: 2,
+      ok: true,
+      trustStores: [
+        { trustStoreId: "TS-CANARY", status: "active", trustsNewCa: true },
+        { trustStoreId: "TS-REST", status: "active", trustsNewCa: true },
+      ],
+      origins: [{ origin: "partner-api", status: 200, accepted: true }],
+    },
+  ];
+}
+
+/** The same migration approved and announced. */
+export function viewerAnnouncedEvents(): ViewerMigrationEvent[] {
+  return [
+    ...viewerWaitingEvents(),
+    {
+      type: "viewer-control",
+      at: at(120),
+      action: "approve",
+      actor: OPERATOR.principalArn,
+      reason: "partners ready",
+    },
+    {
+      type: "viewer-announced",
+      at: at(150),
+      authorityArn: VIEWER_CA_B,
+      retireAfter: day(404),
+      retiring: [VIEWER_CA_A],
+    },
+    { type: "viewer-ended", at: at(151), status: "announced" },
+  ];
 }
 
 function bodyOf(event: APIGatewayProxyEventV2WithIAMAuthorizer): Record<string, unknown> | undefined {
@@ -706,6 +827,71 @@ function answerRoutes(backend: Backend): Record<string, AnswerHandler> {
       backend.scans += 1;
       return json(202, { accepted: true });
     },
+    "POST /viewer-migrations": async (event) => {
+      const body = bodyOf(event) as StartViewerMigrationBody | undefined;
+      if (!body) return invalid([{ field: "body", message: "must be a JSON object" }]);
+      if (typeof body.reason !== "string" || body.reason === "")
+        return invalid([{ field: "reason", message: "is required" }]);
+      backend.viewerStarted.push(body);
+      if (!backend.viewerDomains.includes(body.domain))
+        return apiError(404, {
+          code: "NotFound",
+          message: `no viewer trust domain "${body.domain}" in this stage's settings; configured: ${backend.viewerDomains.join(", ")}`,
+        });
+      const action = body.action ?? "migrate";
+      const migrationId = `${body.dryRun ? "vdry" : "vmig"}-${action === "migrate" ? "m" : "r"}-${body.domain}-0123456789ab`;
+      const running = [...backend.viewerMigrations].find(
+        ([id, timeline]) =>
+          id !== migrationId &&
+          timeline.at(-1) !== "not-yet" &&
+          (timeline.at(-1) as ViewerMigrationAnswer).state.status === "running",
+      );
+      if (running)
+        return apiError(409, {
+          code: "Conflict",
+          message: `viewer migration ${running[0]} of viewer trust domain ${body.domain} is running`,
+        });
+      const started = !backend.viewerMigrations.has(migrationId);
+      if (started) backend.viewerMigrations.set(migrationId, ["not-yet"]);
+      return json(202, {
+        migrationId,
+        domain: body.domain,
+        action,
+        dryRun: body.dryRun === true,
+        started,
+        see: {
+          api: `GET /viewer-migrations/${migrationId}`,
+          cli: `mtls-rotator viewer-migration ${migrationId}`,
+        },
+      });
+    },
+    "GET /viewer-migrations": async (event) => {
+      const limit = Number(event.queryStringParameters?.limit ?? 25);
+      const all = [...backend.viewerMigrations].flatMap(([migrationId, timeline]) => {
+        const last = timeline.at(-1);
+        return last && last !== "not-yet"
+          ? [{ migrationId, status: last.state.status, startedAt: last.startedAt, updatedAt: last.updatedAt }]
+          : [];
+      });
+      const start = Number(event.queryStringParameters?.nextToken ?? 0);
+      const page = all.slice(start, start + limit);
+      return json(200, {
+        migrations: page,
+        ...(start + limit < all.length ? { nextToken: String(start + limit) } : {}),
+      });
+    },
+    "GET /viewer-migrations/{id}": async (event) => {
+      const id = event.pathParameters?.id ?? "";
+      const timeline = backend.viewerMigrations.get(id);
+      if (!timeline || timeline.length === 0)
+        return apiError(404, { code: "NotFound", message: `no viewer migration ${id}` });
+      const next = timeline.length > 1 ? timeline.shift()! : timeline[0]!;
+      if (next === "not-yet")
+        return apiError(404, { code: "NotFound", message: `no viewer migration ${id}` });
+      return json(200, next);
+    },
+    "POST /viewer-migrations/{id}/approve": async (event) => decideViewer(backend, event, "approve"),
+    "POST /viewer-migrations/{id}/rollback": async (event) => decideViewer(backend, event, "rollback"),
     ...revocationRoutes(backend),
   };
 }
@@ -727,6 +913,29 @@ function revocationRoutes(backend: Backend): Record<string, AnswerHandler> {
         (await handler(event as never, lambdaContext() as never)) as APIGatewayProxyStructuredResultV2,
     ]),
   );
+}
+
+function decideViewer(
+  backend: Backend,
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+  action: "rollback" | "approve",
+) {
+  const migrationId = event.pathParameters?.id ?? "";
+  const last = backend.viewerMigrations.get(migrationId)?.at(-1);
+  if (!last || last === "not-yet")
+    return apiError(404, { code: "NotFound", message: `no viewer migration ${migrationId}` });
+  if (!backend.viewerControls.has(migrationId)) {
+    const status = last.state.status;
+    return apiError(409, {
+      code: "Conflict",
+      message:
+        status === "running"
+          ? `viewer migration ${migrationId} is running and not waiting for approval`
+          : `viewer migration ${migrationId} has already ended (${status})`,
+    });
+  }
+  backend.viewerDecisions.push({ migrationId, action, body: bodyOf(event) });
+  return json(202, { migrationId, action, kind: "approval" });
 }
 
 function decide(

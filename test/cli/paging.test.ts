@@ -135,6 +135,10 @@ function fakeApi(page: (call: number, query: ListCertificatesQuery) => Certifica
     revokeViewer: unused,
     getViewerRevocation: unused,
     reinstateViewer: unused,
+    startViewerMigration: unused,
+    listViewerMigrations: unused,
+    getViewerMigration: unused,
+    controlViewerMigration: unused,
   };
 }
 

@@ -41,6 +41,7 @@ import {
   loadInfra,
   REGION,
   stageSst,
+  VIEWER_ENV,
 } from "../support/sst-infra.ts";
 
 isolateStubs();
@@ -101,6 +102,12 @@ function linksOf(deployed: DeploySettings): Tree {
         trust: deployed.trust,
         credentialsKeyArn: KEY_ARN,
         workflowRoleArn: `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-${stage}-RotationWorkflowRole`,
+        // The viewer CA migration's role reads credential secrets only to prove passthrough origins.
+        credentialReaderRoleArns: deployed.viewerTrustDomains.some(
+          (d) => (d.passthrough?.origins.length ?? 0) > 0,
+        )
+          ? [`arn:aws:iam::${ACCOUNT}:role/mtls-rotator-${stage}-ViewerMigrationWorkflowRole`]
+          : [],
         previousAuthorityArns: deployed.tracking.previousAuthorityArns,
       },
       TrackingSettings: {
@@ -113,6 +120,7 @@ function linksOf(deployed: DeploySettings): Tree {
         viewerTrustDomains: deployed.viewerTrustDomains,
       },
       ViewerRevocationSettings: deployed.viewerRevocations,
+      ViewerSettings: { domains: deployed.viewerTrustDomains },
     }),
   ) as Tree;
 }
@@ -997,17 +1005,24 @@ const renamedStage = (stage: string): Mutation => ({
 // ---------------------------------------------------------------------------------------------------------
 
 describe("what the comparison stands on", () => {
-  it("links exactly what infra/rotation.ts and infra/tracking.ts declare, for every stage", async () => {
+  it("links exactly what infra/rotation.ts, infra/tracking.ts and infra/viewer-migration.ts declare, for every stage", async () => {
     for (const stage of STAGE_NAMES) {
-      const { one } = await loadInfra(stage);
-      const linkable = (name: string) =>
-        (one("sst:Linkable", name).args as { properties: unknown }).properties;
-      const links = baseline.get(stage)!;
-      expect(JSON.parse(JSON.stringify(linkable("RotationSettings"))), stage).toEqual(links.RotationSettings);
-      expect(JSON.parse(JSON.stringify(linkable("TrackingSettings"))), stage).toEqual(links.TrackingSettings);
-      expect(JSON.parse(JSON.stringify(linkable("ViewerRevocationSettings"))), stage).toEqual(
-        links.ViewerRevocationSettings,
-      );
+      // The stage's own viewer trust domains (none in the table), and domains from the deploying shell.
+      for (const env of [{}, VIEWER_ENV]) {
+        const { one } = await loadInfra(stage, env);
+        const linkable = (name: string) =>
+          JSON.parse(JSON.stringify((one("sst:Linkable", name).args as { properties: unknown }).properties));
+        const links = linksOf(deploySettings(stage, { ...baseEnv(), ...env }, STAGES));
+        if (Object.keys(env).length === 0) expect(links, stage).toEqual(baseline.get(stage));
+        else expect((links.ViewerSettings as { domains: unknown[] }).domains, stage).toHaveLength(1);
+        for (const name of [
+          "RotationSettings",
+          "TrackingSettings",
+          "ViewerSettings",
+          "ViewerRevocationSettings",
+        ])
+          expect(linkable(name), `${stage} ${name}`).toEqual(links[name]);
+      }
     }
   });
 

@@ -38,7 +38,13 @@ describe("the home region", () => {
     expect(settings.DEFAULT_HOME_REGION).toBe("us-east-2");
     expect(region).toBe(settings.DEFAULT_HOME_REGION);
     expect(outputs.rotationWorkflow).toBe("mtls-rotator-production-RotationWorkflowHandler");
-    expect(declared.filter((d) => d.type === "sst:aws:Workflow")).toHaveLength(1);
+    expect(outputs.viewerMigrationWorkflow).toBe("mtls-rotator-production-ViewerMigrationWorkflowHandler");
+    const workflows = declared.filter((d) => d.type === "sst:aws:Workflow").map((d) => d.name);
+    expect(workflows.sort()).toEqual(["RotationWorkflow", "ViewerMigrationWorkflow"]);
+    // Both workflows' roles exist before the credentials key's policy names them.
+    expect(declared.filter((d) => d.type === "aws:kms:KeyPolicy").map((d) => d.name)).toEqual([
+      "CredentialsKeyPolicy",
+    ]);
     const deployed = settings.settingsFor("production", { MTLS_ROTATOR_AUTHORITY_ARN: AUTHORITY_ARN });
     expect(deployed.region).toBe("us-east-2");
   });
@@ -70,7 +76,7 @@ describe("the home region", () => {
     });
     expect(allowed.region).toBe("eu-west-1");
     await allowed.run();
-    expect(allowed.declared.filter((d) => d.type === "sst:aws:Workflow")).toHaveLength(1);
+    expect(allowed.declared.filter((d) => d.type === "sst:aws:Workflow")).toHaveLength(2);
 
     // Anything but 1 is a mistake, not a yes (nor a silent no).
     for (const value of ["true", "yes", "0"]) {

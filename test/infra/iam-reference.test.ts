@@ -21,6 +21,7 @@ import {
   KEY_ARN,
   loadInfra,
   REGION,
+  VIEWER_ENV,
 } from "../support/sst-infra.ts";
 
 isolateStubs();
@@ -36,6 +37,8 @@ const EVERYTHING = {
   MTLS_ROTATOR_DISTRIBUTION_IDS: "E2QWRUHAPOMQZL",
   MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS: AUTHORITY_ARN.replace("0f3c9b1e", "1a2b3c4d"),
   MTLS_ROTATOR_VIEWER_REVOCATION_STORE_ARN: `arn:aws:cloudfront::${ACCOUNT}:key-value-store/0f9c5e6a-1111-2222-3333-444455556666`,
+  // Viewer trust domains: the viewer CA migration's trust stores, passthrough proof and credential reads.
+  ...VIEWER_ENV,
 };
 
 type Json = Record<string, unknown>;

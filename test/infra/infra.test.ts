@@ -16,9 +16,11 @@ import { rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanApiConfig } from "../../functions/wiring/api-scan.ts";
 import { viewerRevocationWriteConfig } from "../../functions/wiring/api-viewer-revocation-writes.ts";
 import { viewerRevocationListConfig } from "../../functions/wiring/api-viewer-revocations.ts";
+import { viewerMigrationsApiConfig } from "../../functions/wiring/api-viewer-start.ts";
 import { SCAN_LINKS, scanConfig } from "../../functions/wiring/scan.ts";
 import { TRACKING_LINKS, trackingConfig } from "../../functions/wiring/tracking.ts";
 import { RECONCILIATION_LINKS, reconciliationConfig } from "../../functions/wiring/trust-reconciliation.ts";
+import { VIEWER_WORKFLOW_LINKS, viewerWorkflowConfig } from "../../functions/wiring/viewer-migration.ts";
 import { WORKFLOW_LINKS, wiringConfig } from "../../functions/wiring/workflow.ts";
 import { LAMBDA_NODEJS, LAMBDAS } from "../../infra/lambdas.ts";
 import {
@@ -30,6 +32,8 @@ import {
   loadInfra,
   REGION,
   type Statement,
+  VIEWER_DOMAINS,
+  VIEWER_ENV,
   workflowRoleArn,
 } from "../support/sst-infra.ts";
 
@@ -122,7 +126,10 @@ describe("the rotation workflow", () => {
   it("links what the wiring reads, in the shape it reads", async () => {
     const { one } = await loadInfra("production");
     const links = (
-      one("sst:aws:Workflow").args.link as { name: string; properties: Record<string, unknown> }[]
+      one("sst:aws:Workflow", "RotationWorkflow").args.link as {
+        name: string;
+        properties: Record<string, unknown>;
+      }[]
     )
       .map((l) => [l.name, l.properties] as const)
       .sort();
@@ -405,7 +412,7 @@ describe("the rotation workflow", () => {
 
   it("names the workflow's role itself and tells the workflow that name, the role the credentials key's policy names (the secrets' resource policy names it too)", async () => {
     const { one } = await loadInfra("production");
-    const workflow = one("sst:aws:Workflow");
+    const workflow = one("sst:aws:Workflow", "RotationWorkflow");
     expect(workflow.args.transform).toEqual({
       function: { role: { name: "mtls-rotator-production-RotationWorkflowRole" } },
     });
@@ -423,6 +430,7 @@ describe("the rotation workflow", () => {
     // IAM role names are at most 64 characters: a long stage keeps a unique, valid name.
     const long = (await loadInfra("a-very-long-stage-name-for-a-pull-request-preview")).one(
       "sst:aws:Workflow",
+      "RotationWorkflow",
     );
     const longName = (long.args.transform as { function: { role: { name: string } } }).function.role.name;
     expect(longName).toMatch(/^mtls-rotator-a-very-long-stage-name-for-a-pull-requ-[0-9a-f]{12}$/);
@@ -496,6 +504,121 @@ describe("the rotation workflow", () => {
         ],
       },
     ]);
+  });
+});
+
+describe("the viewer CA migration workflow", () => {
+  const viewerRole = `arn:aws:iam::${ACCOUNT}:role/mtls-rotator-production-ViewerMigrationWorkflowRole`;
+  const keyStatements = (one: (type: string, name?: string) => Declared) =>
+    (
+      JSON.parse(one("aws:kms:KeyPolicy", "CredentialsKeyPolicy").args.policy as string) as {
+        Statement: { Sid: string; Principal: { AWS: string }; Action: string[]; Condition?: unknown }[];
+      }
+    ).Statement;
+
+  it("runs its handler on Node 22 with the stage's durable limits, under a role named in advance, linked what its wiring reads", async () => {
+    const { one, settings } = await loadInfra("production", VIEWER_ENV);
+    const workflow = one("sst:aws:Workflow", "ViewerMigrationWorkflow");
+    expect(workflow.args).toMatchObject({
+      handler: "functions/handlers/viewer-migration-workflow.handler",
+      runtime: "nodejs22.x",
+      nodejs: LAMBDA_NODEJS,
+      retention: `${settings.settings.workflow.retentionDays} days`,
+      timeout: { execution: `${settings.settings.workflow.executionTimeoutDays} days` },
+      transform: { function: { role: { name: "mtls-rotator-production-ViewerMigrationWorkflowRole" } } },
+    });
+    const links = (workflow.args.link as { name: string; properties: Record<string, unknown> }[]).map(
+      (l) => [l.name, l.properties] as const,
+    );
+    expect(links.map(([name]) => name).sort()).toEqual([...VIEWER_WORKFLOW_LINKS].sort());
+    const config = viewerWorkflowConfig({ resource: Object.fromEntries(links), env: { AWS_REGION: REGION } });
+    expect(config.domains.map((d) => d.name)).toEqual(["partners"]);
+    expect(config.settings.credentialSecretPrefix).toBe("mtls-rotator/production/credentials/");
+    expect(one("sst:Linkable", "ViewerSettings").args.properties).toEqual({ domains: config.domains });
+  });
+
+  it("may read, never write, credential secrets and decrypt them through Secrets Manager, when the stage has passthrough origins", async () => {
+    const { one, viewerPermissions } = await loadInfra("production", VIEWER_ENV);
+    const secrets = viewerPermissions.filter((s) =>
+      s.resources.some((r) => r.includes(":secret:mtls-rotator/production/credentials/")),
+    );
+    expect(secrets).toEqual([
+      {
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: [expect.stringMatching(/:secret:mtls-rotator\/production\/credentials\/\*-\?{6}$/)],
+      },
+    ]);
+    expect(viewerPermissions.filter((s) => s.actions.some((a) => a.startsWith("kms:")))).toEqual([
+      {
+        actions: ["kms:Decrypt"],
+        resources: [KEY_ARN],
+        conditions: [
+          {
+            test: "StringEquals",
+            variable: "kms:ViaService",
+            values: [`secretsmanager.${REGION}.amazonaws.com`],
+          },
+        ],
+      },
+    ]);
+    // The key's policy allows its role the same (a key policy that does not name it would refuse Decrypt,
+    // whatever IAM says): Decrypt only, through Secrets Manager, in this account.
+    const statements = keyStatements(one);
+    expect(statements.map((s) => s.Sid)).toEqual([
+      "AccountAdministersTheKey",
+      "WorkflowUsesTheKeyThroughSecretsManager",
+      "ViewerMigrationReadsCredentialsThroughSecretsManager",
+    ]);
+    expect(statements[2]).toEqual({
+      Sid: "ViewerMigrationReadsCredentialsThroughSecretsManager",
+      Effect: "Allow",
+      Principal: {
+        AWS: workflowRoleArn(
+          "production",
+          "ViewerMigrationWorkflow",
+          "mtls-rotator-production-ViewerMigrationWorkflowRole",
+        ),
+      },
+      Action: ["kms:Decrypt"],
+      Resource: "*",
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com`,
+          "kms:CallerAccount": ACCOUNT,
+        },
+      },
+    });
+    expect(statements[2]!.Principal.AWS).toBe(viewerRole);
+    // The rotation workflow names that role as a reader in the credential secrets' resource policy.
+    const rotationLinks = one("sst:aws:Workflow", "RotationWorkflow").args.link as {
+      name: string;
+      properties: Record<string, unknown>;
+    }[];
+    const config = wiringConfig({
+      resource: Object.fromEntries(rotationLinks.map((l) => [l.name, l.properties])),
+      env: { AWS_REGION: REGION },
+    });
+    expect(config.credentialReaderRoleArns).toEqual([viewerRole]);
+  });
+
+  it("reads no credential and decrypts nothing in a stage without passthrough origins", async () => {
+    const trustStoresOnly = [{ ...VIEWER_DOMAINS[0]!, passthrough: undefined }];
+    for (const env of [{}, { MTLS_ROTATOR_VIEWER_TRUST_DOMAINS: JSON.stringify(trustStoresOnly) }] as Record<
+      string,
+      string
+    >[]) {
+      const { one, viewerPermissions } = await loadInfra("production", env);
+      const granted = viewerPermissions.flatMap((s) => s.actions);
+      expect(granted.filter((a) => a.startsWith("kms:") || a === "secretsmanager:GetSecretValue")).toEqual(
+        [],
+      );
+      expect(keyStatements(one).map((s) => s.Sid)).toEqual([
+        "AccountAdministersTheKey",
+        "WorkflowUsesTheKeyThroughSecretsManager",
+      ]);
+      const settings = one("sst:Linkable", "RotationSettings").args.properties as Record<string, unknown>;
+      expect(settings.credentialReaderRoleArns).toEqual([]);
+    }
   });
 });
 
@@ -1022,7 +1145,7 @@ describe("expiry tracking", () => {
         .flatMap((p) => p.resources);
       expect(config.trackedAuthorityArns.filter((arn) => !readable.includes(arn))).toEqual([]);
       // The scan reconciles the bundle the workflow publishes: the same object and secret.
-      const workflowLinks = one("sst:aws:Workflow").args.link as {
+      const workflowLinks = one("sst:aws:Workflow", "RotationWorkflow").args.link as {
         name: string;
         properties: Record<string, unknown>;
       }[];
@@ -1186,7 +1309,7 @@ describe("optional trust targets", () => {
     const resource = (links: { name: string; properties: Record<string, unknown> }[]) =>
       Object.fromEntries(links.map((l) => [l.name, l.properties]));
     const workflow = wiringConfig({
-      resource: resource(one("sst:aws:Workflow").args.link as never),
+      resource: resource(one("sst:aws:Workflow", "RotationWorkflow").args.link as never),
       env: { AWS_REGION: REGION },
     });
     const scan = trackingConfig({
@@ -1377,6 +1500,11 @@ describe("the operator API", () => {
       "revoke-viewer": viewerRevocationWriteConfig,
       "reinstate-viewer": viewerRevocationWriteConfig,
       "get-viewer-revocation": viewerRevocationListConfig,
+      "start-viewer-migration": viewerMigrationsApiConfig,
+      "list-viewer-migrations": tableApiConfig,
+      "get-viewer-migration": tableApiConfig,
+      "approve-viewer-migration": tableApiConfig,
+      "rollback-viewer-migration": tableApiConfig,
     } as Record<string, (sources: { resource: object; env: Record<string, string> }) => unknown>;
     for (const route of routesOf(declared)) {
       const file = route.args.handler.split("/").pop()!.split(".")[0]!;
@@ -1390,6 +1518,18 @@ describe("the operator API", () => {
     }) as { settings: { authorityArn: string }; workflow: { qualifier: string } };
     expect(read.settings.authorityArn).toBe(AUTHORITY_ARN);
     expect(read.workflow.qualifier).toBe("3");
+    // POST /viewer-migrations starts the viewer migration workflow (its own), on the stage's domains.
+    const viewer = (await loadInfra("production", VIEWER_ENV)).declared;
+    const startViewer = routesOf(viewer).find((r) => r.name === "POST /viewer-migrations")!;
+    const viewerConfig = viewerMigrationsApiConfig({
+      resource: Object.fromEntries(startViewer.args.link.map((l) => [l.name, l.properties])),
+      env: { AWS_REGION: REGION },
+    });
+    expect(viewerConfig.workflow).toEqual({
+      name: "mtls-rotator-production-ViewerMigrationWorkflowHandler",
+      qualifier: "3",
+    });
+    expect(viewerConfig.domains.map((d) => d.name)).toEqual(["partners"]);
   });
 
   it("grants each route only its own calls: no wildcard action, '*' only for ListDistributions", async () => {
@@ -1441,10 +1581,54 @@ describe("the operator API", () => {
       `acm-pca:GetCertificateAuthorityCertificate ${AUTHORITY_ARN}`,
     ]);
     // Only the control routes may answer a rotation's callbacks; only POST /rotations may start one.
-    const answering = routesOf(declared)
-      .filter((r) => granted(r.name).some((g) => g.startsWith("lambda:SendDurableExecutionCallbackSuccess")))
-      .map((r) => r.name);
-    expect(answering.sort()).toEqual(["POST /rotations/{id}/approve", "POST /rotations/{id}/rollback"]);
+    const answering = (workflowArn: string) =>
+      routesOf(declared)
+        .filter((r) =>
+          granted(r.name).some((g) =>
+            g.startsWith(`lambda:SendDurableExecutionCallbackSuccess ${workflowArn}:`),
+          ),
+        )
+        .map((r) => r.name)
+        .sort();
+    expect(answering(workflow)).toEqual(["POST /rotations/{id}/approve", "POST /rotations/{id}/rollback"]);
+    // ... and the viewer migration's control routes its callbacks, nothing else of it but POST /viewer-migrations.
+    const viewerWorkflow = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:mtls-rotator-production-ViewerMigrationWorkflowHandler`;
+    expect(answering(viewerWorkflow)).toEqual([
+      "POST /viewer-migrations/{id}/approve",
+      "POST /viewer-migrations/{id}/rollback",
+    ]);
+    const touchingViewer = routesOf(declared)
+      .filter((r) => granted(r.name).some((g) => g.includes(viewerWorkflow)))
+      .map((r) => r.name)
+      .sort();
+    expect(touchingViewer).toEqual([
+      "POST /viewer-migrations",
+      "POST /viewer-migrations/{id}/approve",
+      "POST /viewer-migrations/{id}/rollback",
+    ]);
+    expect(granted("POST /viewer-migrations")).toEqual([
+      `dynamodb:GetItem ${table}`,
+      `lambda:InvokeFunction ${viewerWorkflow}:3`,
+    ]);
+    // The viewer routes read viewer migrations' and domains' items only (and the list index).
+    const viewerRoutes = routesOf(declared).filter((r) => r.name.includes("/viewer-migrations"));
+    expect(viewerRoutes).toHaveLength(5);
+    for (const route of viewerRoutes)
+      for (const statement of route.args.permissions.filter(
+        (p) => p.actions.some((a) => a.startsWith("dynamodb:")) && p.resources.includes(table),
+      )) {
+        expect(statement.conditions, route.name).toEqual([
+          {
+            test: "ForAllValues:StringLike",
+            variable: "dynamodb:LeadingKeys",
+            values: route.name === "POST /viewer-migrations" ? ["VMIG#*", "VDOM#*"] : ["VMIG#*"],
+          },
+        ]);
+        expect(statement.actions.every((a) => a === "dynamodb:GetItem" || a === "dynamodb:Query")).toBe(true);
+      }
+    expect(granted("GET /viewer-migrations")).toEqual(
+      [`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`, `dynamodb:Query ${table}/index/list`].sort(),
+    );
     expect(granted("POST /rotations/{id}/rollback")).toContain(
       `lambda:SendDurableExecutionCallbackSuccess ${workflow}:*`,
     );

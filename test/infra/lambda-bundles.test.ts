@@ -21,7 +21,7 @@ import {
   packageOf,
   readInstalledSst,
 } from "../../scripts/lambda-bundles.ts";
-import { isolateStubs, loadInfra, type Statement } from "../support/sst-infra.ts";
+import { isolateStubs, loadInfra, type Statement, VIEWER_ENV } from "../support/sst-infra.ts";
 
 /** Code a route that only reads and answers never calls. */
 const READ_ONLY_FORBIDDEN = [
@@ -47,6 +47,13 @@ const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
   // The control point (read as the GET routes read) and its durable callback (SST's signed fetch).
   "POST /rotations/{id}/approve": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   "POST /rotations/{id}/rollback": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  // Viewer migrations: read as the rotation routes read (signed fetches); POST /viewer-migrations starts the
+  // workflow with SST's signed fetch (a durable start), the decisions answer its callback the same way.
+  "GET /viewer-migrations": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "GET /viewer-migrations/{id}": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "POST /viewer-migrations": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "POST /viewer-migrations/{id}/approve": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "POST /viewer-migrations/{id}/rollback": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   // An asynchronous invoke of the scan's function.
   "POST /scan": { clients: ["lambda"], forbidden: READ_ONLY_FORBIDDEN },
   // The revocation list over SigV4A-signed fetches (no SDK client); the changes publish their audit notice.
@@ -100,6 +107,24 @@ const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
       "sns",
     ],
     forbidden: [],
+  },
+  // The viewer CA migration: the viewer CAs (Private CA), their trust stores (CloudFront) and bundles (S3,
+  // Secrets Manager), the passthrough proof (a distribution's origin, its certificate's lineage tag in ACM, its
+  // credential in Secrets Manager), its items (DynamoDB), SNS, the ViewerCaReady event, durable checkpoints.
+  // None of the rotation's gate or trust targets (CloudWatch, ALB, API Gateway).
+  ViewerMigrationWorkflow: {
+    clients: [
+      "acm",
+      "acm-pca",
+      "cloudfront",
+      "dynamodb",
+      "eventbridge",
+      "lambda",
+      "s3",
+      "secrets-manager",
+      "sns",
+    ],
+    forbidden: ["functions/workflow/rotation-workflow.ts"],
   },
 };
 
@@ -285,13 +310,15 @@ describe("the rules", () => {
       MTLS_ROTATOR_WEBHOOK_URL: "https://origins.example.com/mtls/trust-bundle",
       MTLS_ROTATOR_WEBHOOK_SECRET_NAME: "mtls-rotator/production/webhook-hmac",
       MTLS_ROTATOR_EVENT_BUS: "origin-trust",
+      ...VIEWER_ENV,
     });
     for (const entry of LAMBDAS) {
       const fn = declared.find((d) => d.name === entry.name && typeof d.args.handler === "string")!;
       const services = new Set(
         (fn.args.permissions as Statement[]).flatMap((s) => s.actions.map((a) => a.split(":")[0])),
       );
-      if (entry.name === "RotationWorkflow") services.add("lambda");
+      // The durable execution SDK's checkpoints: sst.aws.Workflow grants those itself.
+      if (entry.kind === "workflow") services.add("lambda");
       const uncallable = RULES[entry.name].clients.filter((client) => !services.has(IAM_PREFIX[client]!));
       expect(uncallable, entry.name).toEqual([]);
     }

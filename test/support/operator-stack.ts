@@ -30,16 +30,21 @@ import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from 
 import type { RotationSettings } from "../../functions/config/settings.ts";
 import { ALREADY_STARTED, type WorkflowSdk } from "../../functions/dispatch/start-rotation.ts";
 import { approveRotationHandler } from "../../functions/handlers/api/approve-rotation.ts";
+import { approveViewerMigrationHandler } from "../../functions/handlers/api/approve-viewer-migration.ts";
 import { getCertificateHandler } from "../../functions/handlers/api/get-certificate.ts";
 import { getRotationHandler } from "../../functions/handlers/api/get-rotation.ts";
+import { getViewerMigrationHandler } from "../../functions/handlers/api/get-viewer-migration.ts";
 import { getViewerRevocationHandler } from "../../functions/handlers/api/get-viewer-revocation.ts";
 import { listCertificatesHandler } from "../../functions/handlers/api/list-certificates.ts";
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
+import { listViewerMigrationsHandler } from "../../functions/handlers/api/list-viewer-migrations.ts";
 import { reinstateViewerHandler } from "../../functions/handlers/api/reinstate-viewer.ts";
 import { revokeViewerHandler } from "../../functions/handlers/api/revoke-viewer.ts";
 import { rollbackRotationHandler } from "../../functions/handlers/api/rollback-rotation.ts";
+import { rollbackViewerMigrationHandler } from "../../functions/handlers/api/rollback-viewer-migration.ts";
 import { startRotationHandler } from "../../functions/handlers/api/start-rotation.ts";
 import { startScanHandler } from "../../functions/handlers/api/start-scan.ts";
+import { startViewerMigrationHandler } from "../../functions/handlers/api/start-viewer-migration.ts";
 import { type ScanReport, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import type { ApiScanRequest } from "../../functions/tracking/scan-trigger.ts";
 import { controlDepsFrom } from "../../functions/wiring/api-control.ts";
@@ -50,6 +55,10 @@ import {
 } from "../../functions/wiring/api-reads.ts";
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import {
+  viewerControlDepsFrom,
+  viewerMigrationReadDepsFrom,
+} from "../../functions/wiring/api-viewer-migrations.ts";
+import {
   viewerRevocationWriteConfig,
   viewerRevocationWriteDepsFrom,
 } from "../../functions/wiring/api-viewer-revocation-writes.ts";
@@ -57,6 +66,7 @@ import {
   viewerRevocationListConfig,
   viewerRevocationReadDepsFrom,
 } from "../../functions/wiring/api-viewer-revocations.ts";
+import { viewerMigrationsApiConfig, viewerStartDepsFrom } from "../../functions/wiring/api-viewer-start.ts";
 import { scanDepsFrom } from "../../functions/wiring/scan.ts";
 import { trackingConfig } from "../../functions/wiring/tracking.ts";
 import { trustReconcilerFrom } from "../../functions/wiring/trust-reconciliation.ts";
@@ -329,6 +339,9 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
         workflowRoleArn: WORKFLOW_ROLE_ARN,
       },
       RotationWorkflowStarter: workflowLink,
+      // No viewer trust domain: every POST /viewer-migrations is refused (404 naming none).
+      ViewerSettings: { domains: [] },
+      ViewerMigrationWorkflowStarter: { name: "mtls-rotator-test-ViewerMigrationWorkflow", qualifier: "1" },
       TrackingSettings: { authorityArn, trust, caRetirementGraceSeconds: 0 },
       ViewerRevocationSettings: { storeArn: revocationStoreArn },
     };
@@ -388,6 +401,16 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       ...kvsClients,
       sns: standins.clients().sns,
     });
+    const viewerReads = viewerMigrationReadDepsFrom(tableConfig, tableReads);
+    const viewerControl = viewerControlDepsFrom(tableConfig, { ...tableReads, callbacks });
+    const viewerStart = viewerStartDepsFrom(viewerMigrationsApiConfig(sources), {
+      ...tableReads,
+      starter: {
+        start: async () => {
+          throw new Error("this stack configures no viewer trust domain: no viewer migration may start");
+        },
+      },
+    });
     const http: HttpOptions = {
       log: (level, message, data) => void logs.push(JSON.stringify({ level, message, ...data })),
     };
@@ -417,6 +440,14 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       "POST /viewer-revocations": revokeViewerHandler(async () => revocationWrites, http),
       "GET /viewer-revocations/{serial}": getViewerRevocationHandler(async () => revocationReads, http),
       "DELETE /viewer-revocations/{serial}": reinstateViewerHandler(async () => revocationWrites, http),
+      "POST /viewer-migrations": startViewerMigrationHandler(async () => viewerStart, http),
+      "GET /viewer-migrations": listViewerMigrationsHandler(async () => viewerReads, http),
+      "GET /viewer-migrations/{id}": getViewerMigrationHandler(async () => viewerReads, http),
+      "POST /viewer-migrations/{id}/approve": approveViewerMigrationHandler(async () => viewerControl, http),
+      "POST /viewer-migrations/{id}/rollback": rollbackViewerMigrationHandler(
+        async () => viewerControl,
+        http,
+      ),
     };
     const api = await startHttpApi({
       region: API_REGION,

@@ -14,6 +14,24 @@ export const REGION = "us-east-2";
 export const AUTHORITY_ARN = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/0f3c9b1e-7a2d-4c5e-9b8a-1d2e3f4a5b6c`;
 export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6`;
 
+/** A viewer trust domain with a trust store and a passthrough origin (MTLS_ROTATOR_VIEWER_TRUST_DOMAINS). */
+export const VIEWER_CA = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/44444444-5555-4666-8777-888888888888`;
+export const VIEWER_NEXT_CA = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/55555555-6666-4777-8888-999999999999`;
+export const VIEWER_DISTRIBUTION = "E3VIEWERPASSTH";
+export const VIEWER_DOMAINS = [
+  {
+    name: "partners",
+    authorities: { current: VIEWER_CA, next: VIEWER_NEXT_CA },
+    trustStoreIds: ["TSVIEWER1"],
+    passthrough: {
+      bucketKey: "viewer/partners.pem",
+      origins: [{ name: "api", distributionId: VIEWER_DISTRIBUTION, originId: "api-origin" }],
+    },
+  },
+];
+/** The deploying shell's variable for VIEWER_DOMAINS. */
+export const VIEWER_ENV = { MTLS_ROTATOR_VIEWER_TRUST_DOMAINS: JSON.stringify(VIEWER_DOMAINS) };
+
 /** The deploying shell's trust-target variables (infra/settings.ts). */
 export const TARGET_VARIABLES = [
   "MTLS_ROTATOR_CLOUDFRONT_TRUST_STORE_IDS",
@@ -162,6 +180,7 @@ export function stageSst(stage: string, env: Record<string, string> = {}, region
   vi.stubEnv("MTLS_ROTATOR_SCAN_SCHEDULE", "");
   vi.stubEnv("MTLS_ROTATOR_REGION", "");
   vi.stubEnv("MTLS_ROTATOR_ALLOW_UNLISTED_DURABLE_REGION", "");
+  vi.stubEnv("MTLS_ROTATOR_VIEWER_TRUST_DOMAINS", "");
   for (const name of TARGET_VARIABLES) vi.stubEnv(name, "");
   for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
   return declared;
@@ -185,6 +204,8 @@ export async function loadInfra(stage: string, env: Record<string, string> = {},
   const declared = stageSst(stage, env, region);
   const infra = importInfra;
   const rotation = await infra("rotation");
+  const viewerMigration = await infra("viewer-migration");
+  await infra("credentials-key-policy");
   const settings = await infra("settings");
   const tracking = await infra("tracking");
   const api = await infra("api");
@@ -198,6 +219,7 @@ export async function loadInfra(stage: string, env: Record<string, string> = {},
     one,
     settings,
     permissions: rotation.rotationWorkflowPermissions as Statement[],
+    viewerPermissions: viewerMigration.viewerMigrationPermissions as Statement[],
     trackingPermissions: tracking.trackingPermissions as Statement[],
     scanPermissions: tracking.scanPermissions as Statement[],
     expiryEventPermissions: tracking.expiryEventPermissions as Statement[],
