@@ -16,8 +16,10 @@ import {
   rotationNotification,
   type Severity,
   toSubject,
+  viewerDriftNotification,
 } from "../../functions/core/notifications.ts";
 import { foldEvents, type RotationEvent, type RotationState } from "../../functions/core/rotation.ts";
+import { ViewerDriftKind } from "../../functions/core/viewer-inventory.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 import { goodP256, NOW } from "../support/pki-fixtures.ts";
@@ -133,6 +135,7 @@ describe("rotationNotification", () => {
     { event: "viewer-ca-ready", severity: "info", headline: "viewer CA ready" },
     { event: "viewer-migration-failed", severity: "critical", headline: "viewer CA migration failed" },
     { event: "viewer-ca-retired", severity: "info", headline: "viewer CA retired" },
+    { event: "viewer-mtls-drift", severity: "warning", headline: "viewer mTLS drift found" },
   ];
 
   it("covers every notification event", () => {
@@ -212,6 +215,25 @@ describe("rotationNotification", () => {
       expectNoKeyMaterial(n, [credential.privateKeyPem]);
       expect(JSON.stringify(n)).not.toContain("BEGIN CERTIFICATE");
     }
+  });
+});
+
+describe("viewerDriftNotification", () => {
+  const DIST_ARN = "arn:aws:cloudfront::111122223333:distribution/EPASS1";
+  const STORE_ARN = "arn:aws:cloudfront::111122223333:trust-store/ts-1";
+
+  it.each([
+    [ViewerDriftKind.ClientCertNotForwarded, "critical", DIST_ARN, "EPASS1"],
+    [ViewerDriftKind.TrustStoreFailed, "critical", STORE_ARN, "ts-1"],
+    [ViewerDriftKind.QuotaNear, "warning", STORE_ARN, "ts-1"],
+    [ViewerDriftKind.ClientCertForwardingUnknown, "info", DIST_ARN, "EPASS1"],
+  ] as const)("%s: %s, names its resource in the subject and the attribute", (kind, severity, arn, id) => {
+    const n = viewerDriftNotification({ kind, resourceArn: arn, detail: "what happened" });
+    expect(n.event).toBe("viewer-mtls-drift");
+    expect(n.severity).toBe(severity);
+    expect(n.certificateArn).toBe(arn);
+    expect(n.subject).toBe(`[mtls-rotator] viewer mTLS ${kind}: ${id}`);
+    expect(n.body).toMatchObject({ event: "viewer-mtls-drift", kind, detail: "what happened" });
   });
 });
 
