@@ -90,6 +90,11 @@ export const LAMBDAS = [
     kind: "answer",
   },
   { name: "POST /scan", handler: "functions/handlers/api/start-scan.handler", kind: "answer" },
+  {
+    name: "GET /viewer-mtls",
+    handler: "functions/handlers/api/get-viewer-mtls.handler",
+    kind: "read",
+  },
 ] as const satisfies readonly { name: string; handler: string; kind: LambdaKind }[];
 
 export type LambdaName = (typeof LAMBDAS)[number]["name"];

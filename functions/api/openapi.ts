@@ -32,6 +32,10 @@ import {
   RotationStateView,
   RotationSummaryView,
   ScanAcceptedAnswer,
+  TrustStoreView,
+  ViewerDistributionView,
+  ViewerDriftView,
+  ViewerMtlsAnswer,
 } from "./answers.ts";
 import { MAX_PAGE_BYTES } from "./certificates.ts";
 import {
@@ -84,6 +88,10 @@ const ANSWER_SCHEMAS: Record<string, ZodType> = {
   RotationAnswer,
   ControlAnswer,
   ScanAccepted: ScanAcceptedAnswer,
+  ViewerDistribution: ViewerDistributionView,
+  TrustStore: TrustStoreView,
+  ViewerDrift: ViewerDriftView,
+  ViewerMtls: ViewerMtlsAnswer,
 };
 /** Each schema's component name (WaveSize is one of both lists: the same either way). */
 const COMPONENT_NAMES = new Map<ZodType, string>(
@@ -157,6 +165,17 @@ const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
     handler: "start-scan",
     summary: "Scan the fleet now (asynchronously)",
     answers: { 202: "The scan was queued." },
+  },
+  getViewerMtls: {
+    handler: "get-viewer-mtls",
+    summary: "Viewer mTLS inventory: distributions by mode and trust store, trust stores, drift",
+    description:
+      "What the last full scan found: every distribution counted by viewer mTLS mode, those with viewer mTLS " +
+      "(trust store; for passthrough, whether each cache behaviour's origin request policy forwards " +
+      "Client-Cert and Client-Cert-Chain), every trust store with its status, CA certificates and " +
+      "distributions, and drift (passthrough policies not forwarding the certificate or not known to, failed " +
+      "trust stores, quotas near). 404 until a full scan has run.",
+    answers: { 200: "The viewer mTLS inventory of the last full scan." },
   },
 };
 

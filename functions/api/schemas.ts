@@ -1,6 +1,6 @@
 /**
  * The HTTP API's contract as zod schemas, the one definition of its requests and answers: every request the
- * API accepts (path, query, body), every answer it gives, and the eight routes tying them together
+ * API accepts (path, query, body), every answer it gives, and the routes tying them together
  * (ROUTES). Handlers validate requests with these and are typed to answer by them (http.ts apiRoute), the
  * OpenAPI document (openapi.ts) is generated from the very same schemas, and the CLI's types are inferred
  * from them (functions/cli/api-types.ts), so none of the three can drift from the others.
@@ -309,7 +309,7 @@ function decisionRoute<const D extends (typeof OPERATOR_DECISIONS)[number], B ex
   } as const;
 }
 
-/** The eight routes, by operation id: the one definition of what the API takes and answers. */
+/** The routes, by operation id: the one definition of what the API takes and answers. */
 export const ROUTES = {
   listCertificates: {
     method: "GET",
@@ -354,6 +354,12 @@ export const ROUTES = {
     body: ScanBody,
     answers: answersOf<{ 202: typeof A.ScanAcceptedAnswer }>(),
     errors: [413, 415],
+  },
+  getViewerMtls: {
+    method: "GET",
+    path: "/viewer-mtls",
+    answers: answersOf<{ 200: typeof A.ViewerMtlsAnswer }>(),
+    errors: [404],
   },
 } as const satisfies Record<string, Route>;
 export type OperationId = keyof typeof ROUTES;

@@ -69,6 +69,7 @@ describe("docs/openapi.json", () => {
       "POST /rotations/{id}/rollback",
       "POST /rotations/{id}/approve",
       "POST /scan",
+      "GET /viewer-mtls",
     ]);
     for (const { doc } of DOCUMENTED_ROUTES) {
       const module = (await import(`../../functions/handlers/api/${doc.handler}.ts`)) as {

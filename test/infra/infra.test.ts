@@ -226,7 +226,11 @@ describe("the rotation workflow", () => {
     const bucketObject =
       "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef/trust/origin-client-ca.pem";
     // Calls of these adapters that only the tracking functions make (granted and checked there).
-    const trackingOnly = new Set(["acm:SearchCertificates"]);
+    const trackingOnly = new Set([
+      "acm:SearchCertificates",
+      "cloudfront:GetOriginRequestPolicy",
+      "cloudfront:ListTrustStores",
+    ]);
     const calls: Array<{ action: string; resource: string }> = [];
     for (const [file, fileResource] of sources) {
       const text = readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
@@ -859,7 +863,12 @@ describe("expiry tracking", () => {
         expect(statement.resources.length).toBeGreaterThan(0);
       }
       const starred = permissions.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
-      expect(starred.sort()).toEqual(["acm:SearchCertificates", "cloudfront:ListDistributions"]);
+      // ListTrustStores (the full scan's viewer mTLS inventory) names no resource type either.
+      expect(starred.sort()).toEqual([
+        "acm:SearchCertificates",
+        "cloudfront:ListDistributions",
+        ...(permissions === scanPermissions ? ["cloudfront:ListTrustStores"] : []),
+      ]);
     }
   });
 
@@ -887,10 +896,16 @@ describe("expiry tracking", () => {
     expect(trustReconcilePermissions.some((s) => s.resources.some((r) => String(r).includes("/acks/")))).toBe(
       false,
     );
-    // The scan may only invoke the reconciliation function (synchronously, after a full scan).
+    // The scan may only invoke the reconciliation function (synchronously, after a full scan), and read
+    // what the viewer mTLS inventory needs (trust stores, origin request policies): nothing that writes.
     expect(scanPermissions).toEqual([
       ...trackingPermissions,
       { actions: ["lambda:InvokeFunction"], resources: [expect.stringContaining("TrustReconciliation")] },
+      { actions: ["cloudfront:ListTrustStores"], resources: ["*"] },
+      {
+        actions: ["cloudfront:GetOriginRequestPolicy"],
+        resources: [`arn:aws:cloudfront::${ACCOUNT}:origin-request-policy/*`],
+      },
     ]);
     // The expiry function scans one certificate and never reconciles: no bundle access at all.
     const bundleAccess = trackingPermissions.flatMap((s) =>
@@ -1366,6 +1381,7 @@ describe("the operator API", () => {
     const config = {
       "list-certificates": tableApiConfig,
       "get-certificate": tableApiConfig,
+      "get-viewer-mtls": tableApiConfig,
       "list-rotations": tableApiConfig,
       "get-rotation": tableApiConfig,
       "rollback-rotation": tableApiConfig,
@@ -1414,6 +1430,21 @@ describe("the operator API", () => {
         { test: "ForAllValues:StringEquals", variable: "dynamodb:LeadingKeys", values: ["INVENTORY"] },
       ],
     });
+    // GET /viewer-mtls: one Query of the viewer mTLS inventory's partition, nothing else.
+    expect(granted("GET /viewer-mtls")).toEqual([`dynamodb:Query ${table}`]);
+    expect(routesOf(declared).find((r) => r.name === "GET /viewer-mtls")!.args.permissions).toEqual([
+      {
+        actions: ["dynamodb:Query"],
+        resources: [expect.any(String)],
+        conditions: [
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "dynamodb:LeadingKeys",
+            values: ["VIEWER-INVENTORY"],
+          },
+        ],
+      },
+    ]);
     // Only Query reads the index (GetItem on an index is no resource of GetItem's).
     expect(granted("GET /rotations/{id}")).toEqual(
       [`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`, `dynamodb:Query ${table}/index/list`].sort(),

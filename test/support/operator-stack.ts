@@ -32,6 +32,7 @@ import { ALREADY_STARTED, type WorkflowSdk } from "../../functions/dispatch/star
 import { approveRotationHandler } from "../../functions/handlers/api/approve-rotation.ts";
 import { getCertificateHandler } from "../../functions/handlers/api/get-certificate.ts";
 import { getRotationHandler } from "../../functions/handlers/api/get-rotation.ts";
+import { getViewerMtlsHandler } from "../../functions/handlers/api/get-viewer-mtls.ts";
 import { listCertificatesHandler } from "../../functions/handlers/api/list-certificates.ts";
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
 import { rollbackRotationHandler } from "../../functions/handlers/api/rollback-rotation.ts";
@@ -44,6 +45,7 @@ import {
   certificatesDepsFrom,
   rotationReadDepsFrom,
   tableApiConfig,
+  viewerMtlsDepsFrom,
 } from "../../functions/wiring/api-reads.ts";
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import { scanDepsFrom } from "../../functions/wiring/scan.ts";
@@ -356,6 +358,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     // The read routes sign their own DynamoDB calls (no SDK client), with the stand-ins' credentials here.
     const tableReads = { credentials: DYNAMODB_STANDIN_CREDENTIALS };
     const certificates = certificatesDepsFrom(tableConfig, tableReads);
+    const viewerMtls = viewerMtlsDepsFrom(tableConfig, tableReads);
     const reads = rotationReadDepsFrom(tableConfig, tableReads);
     const control = controlDepsFrom(tableConfig, { ...tableReads, callbacks });
     const rotations = rotationRoutesDepsFrom(rotationsApiConfig(sources), {
@@ -390,6 +393,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
       "POST /rotations/{id}/rollback": rollbackRotationHandler(async () => control, http),
       "POST /rotations/{id}/approve": approveRotationHandler(async () => control, http),
       "POST /scan": startScanHandler(async () => ({ scan: scanTrigger }), http),
+      "GET /viewer-mtls": getViewerMtlsHandler(async () => viewerMtls, http),
     };
     const api = await startHttpApi({
       region: API_REGION,
