@@ -19,6 +19,7 @@ import type {
   ScanAcceptedAnswer,
   StartRotationAnswer,
   StartRotationBody,
+  ViewerMtlsAnswer,
 } from "./api-types.ts";
 import {
   ApiAnswerError,
@@ -211,6 +212,10 @@ export class HttpRotatorApi implements RotatorApi {
 
   scan(): Promise<ScanAcceptedAnswer> {
     return this.#call("POST", ["scan"], { body: {} });
+  }
+
+  viewerMtls(): Promise<ViewerMtlsAnswer> {
+    return this.#call("GET", ["viewer-mtls"]);
   }
 
   /** Credentials, resolved once per client (a failed resolution is retried on the next call). */

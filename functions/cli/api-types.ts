@@ -52,6 +52,8 @@ export type DecisionBody = z.input<typeof contract.RollbackBody> & z.input<typeo
 /** Where a rollback or an approval was delivered; `action` is the operator's decision. */
 export type ControlAnswer = z.output<typeof contract.ControlAnswer>;
 export type ScanAcceptedAnswer = z.output<typeof contract.ScanAcceptedAnswer>;
+/** GET /viewer-mtls: the last full scan's viewer mTLS inventory and drift. */
+export type ViewerMtlsAnswer = z.output<typeof contract.ViewerMtlsAnswer>;
 
 /** Everything the commands need from the API: one method per route. */
 export interface RotatorApi {
@@ -65,4 +67,5 @@ export interface RotatorApi {
   getRotation(rotationId: string): Promise<RotationAnswer>;
   control(rotationId: string, action: ControlAnswer["action"], reason?: string): Promise<ControlAnswer>;
   scan(): Promise<ScanAcceptedAnswer>;
+  viewerMtls(): Promise<ViewerMtlsAnswer>;
 }

@@ -27,6 +27,7 @@ import { approveCommand, rollbackCommand } from "./commands/control.ts";
 import { rotateCommand } from "./commands/rotate.ts";
 import { scanCommand } from "./commands/scan.ts";
 import { statusCommand } from "./commands/status.ts";
+import { viewerInventoryCommand } from "./commands/viewer-inventory.ts";
 import { watchCommand } from "./commands/watch.ts";
 import { EXIT_CODES_HELP, ExitCode, explainError, UsageError } from "./errors.ts";
 
@@ -51,6 +52,7 @@ export const OPERATOR_COMMANDS: ReadonlyArray<CommandSpec<unknown>> = [
   rollbackCommand,
   approveCommand,
   scanCommand,
+  viewerInventoryCommand,
 ];
 
 export function usageOf(spec: CommandSpec<unknown>): string {

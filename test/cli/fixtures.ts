@@ -16,6 +16,7 @@ import type {
   RotationAnswer,
   RotationPlanView,
   StartRotationBody,
+  ViewerMtlsAnswer,
 } from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { type ReplacementKeyChoice, replacementKeyFor } from "../../functions/core/certificate.ts";
@@ -432,6 +433,8 @@ export interface Backend {
   decisions: Array<{ rotationId: string; action: string; body: unknown }>;
   /** POST /scan calls received. */
   scans: number;
+  /** What GET /viewer-mtls answers; 404 (no full scan yet) when absent. */
+  viewerMtls?: ViewerMtlsAnswer;
 }
 
 export function newBackend(): Backend {
@@ -445,6 +448,7 @@ export function newBackend(): Backend {
     started: [],
     decisions: [],
     scans: 0,
+    viewerMtls: undefined,
   };
 }
 
@@ -643,6 +647,13 @@ function answerRoutes(backend: Backend): Record<string, AnswerHandler> {
       backend.scans += 1;
       return json(202, { accepted: true });
     },
+    "GET /viewer-mtls": async () =>
+      backend.viewerMtls
+        ? json(200, backend.viewerMtls)
+        : apiError(404, {
+            code: "NotFound",
+            message: "no viewer mTLS inventory yet (it is filled by the full scan: POST /scan)",
+          }),
   };
 }
 

@@ -132,6 +132,7 @@ function fakeApi(page: (call: number, query: ListCertificatesQuery) => Certifica
     getRotation: unused,
     control: unused,
     scan: unused,
+    viewerMtls: unused,
   };
 }
 
