@@ -8,13 +8,11 @@ import {
   type CloudFrontClient,
   CreateDistributionCommand,
   CreateOriginRequestPolicyCommand,
-  CreateTrustStoreCommand,
   type DistributionConfig,
   GetDistributionConfigCommand,
   UpdateDistributionCommand,
   type ViewerMtlsConfig,
 } from "@aws-sdk/client-cloudfront";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   assertOnlyCertificatesChanged,
@@ -43,6 +41,7 @@ import {
   withOriginCertificate,
 } from "../support/distribution-config.ts";
 import { smallCa } from "../support/pki-fixtures.ts";
+import { createTrustStore, UNLOADABLE_BUNDLE } from "../support/viewer-trust-stores.ts";
 
 let issuing: CertificateAuthority;
 const started: Standins[] = [];
@@ -632,25 +631,8 @@ describe("viewer mTLS from the same listing, policies and trust stores", () => {
   let forwarding: string;
   const ids: Record<string, string> = {};
 
-  async function trustStore(name: string, body: string) {
-    const put = await w.s
-      .clients()
-      .s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${name}.pem`, Body: body }));
-    const out = await w.cloudfront.send(
-      new CreateTrustStoreCommand({
-        Name: name,
-        CaCertificatesBundleSource: {
-          CaCertificatesBundleS3Location: {
-            Bucket: BUCKET,
-            Key: `${name}.pem`,
-            Region: "us-east-1",
-            Version: put.VersionId,
-          },
-        },
-      }),
-    );
-    return { id: out.TrustStore!.Id!, arn: out.TrustStore!.Arn! };
-  }
+  const trustStore = (name: string, body: string) =>
+    createTrustStore({ s3: w.s.clients().s3, cloudfront: w.cloudfront }, BUCKET, name, body);
 
   async function withViewerMtls(
     viewerMtls: ViewerMtlsConfig | undefined,
@@ -669,7 +651,7 @@ describe("viewer mTLS from the same listing, policies and trust stores", () => {
     w.s.s3.createBucket(BUCKET, { versioned: true });
     const ca = await smallCa("CN=Partners viewer CA");
     goodStore = await trustStore("partners", ca.certificatePem);
-    badStore = await trustStore("broken", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    badStore = await trustStore("broken", UNLOADABLE_BUNDLE);
     const policy = await w.cloudfront.send(
       new CreateOriginRequestPolicyCommand({
         OriginRequestPolicyConfig: clientCertOriginRequestPolicy("forward-viewer-certificate"),

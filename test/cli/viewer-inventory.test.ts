@@ -10,6 +10,7 @@ import {
   assessViewerInventory,
   type ListedViewerDistribution,
 } from "../../functions/core/viewer-inventory.ts";
+import { VIEWER_POLICIES } from "../support/viewer-trust-stores.ts";
 import { NOW, runOperator, useContractApi } from "./fixtures.ts";
 
 const contract = useContractApi();
@@ -23,18 +24,7 @@ async function answerFor(
 ): Promise<ViewerMtlsAnswer> {
   const inventory = assessViewerInventory({
     distributions,
-    policies: new Map([
-      [
-        "fwd",
-        {
-          id: "fwd",
-          name: "forward",
-          headerBehavior: "whitelist",
-          headers: ["client-cert", "client-cert-chain"],
-        },
-      ],
-      ["leaf", { id: "leaf", name: "leaf-only", headerBehavior: "whitelist", headers: ["client-cert"] }],
-    ]),
+    policies: VIEWER_POLICIES,
     trustStores: [
       { id: "ts-a", arn: storeArn("ts-a"), name: "partners", status: "active", caCertificates: 21 },
       ...(failed

@@ -9,13 +9,11 @@ import {
   type CloudFrontClient,
   CreateDistributionCommand,
   CreateOriginRequestPolicyCommand,
-  CreateTrustStoreCommand,
   type DistributionConfig,
   GetDistributionConfigCommand,
   UpdateDistributionCommand,
   type ViewerMtlsConfig,
 } from "@aws-sdk/client-cloudfront";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
@@ -27,6 +25,7 @@ import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standi
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { buildDistributionConfig, clientCertOriginRequestPolicy } from "../support/distribution-config.ts";
 import { smallCa } from "../support/pki-fixtures.ts";
+import { createTrustStore, UNLOADABLE_BUNDLE } from "../support/viewer-trust-stores.ts";
 
 const BUCKET = "viewer-bundles";
 const NOW = new Date("2026-12-05T06:00:00.000Z");
@@ -43,23 +42,7 @@ let failedStore: string;
 const ids: Record<string, string> = {};
 
 async function trustStore(name: string, body: string): Promise<string> {
-  const put = await standins
-    .clients()
-    .s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${name}.pem`, Body: body }));
-  const out = await cloudfront.send(
-    new CreateTrustStoreCommand({
-      Name: name,
-      CaCertificatesBundleSource: {
-        CaCertificatesBundleS3Location: {
-          Bucket: BUCKET,
-          Key: `${name}.pem`,
-          Region: "us-east-1",
-          Version: put.VersionId,
-        },
-      },
-    }),
-  );
-  return out.TrustStore!.Id!;
+  return (await createTrustStore({ s3: standins.clients().s3, cloudfront }, BUCKET, name, body)).id;
 }
 
 async function distribution(viewerMtls: ViewerMtlsConfig, edit?: (c: DistributionConfig) => void) {
@@ -131,7 +114,7 @@ beforeAll(async () => {
   standins.s3.createBucket(BUCKET, { versioned: true });
 
   goodStore = await trustStore("partners", (await smallCa("CN=Partners viewer CA")).certificatePem);
-  failedStore = await trustStore("broken", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+  failedStore = await trustStore("broken", UNLOADABLE_BUNDLE);
   const create = async (name: string, headers: string[]) => {
     const config = clientCertOriginRequestPolicy(name);
     config.HeadersConfig!.Headers = { Quantity: headers.length, Items: headers };

@@ -18,6 +18,7 @@ import { getViewerMtlsHandler } from "../../../functions/handlers/api/get-viewer
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../../standins/dynamodb.ts";
 import { apiEvent, invoke } from "../../support/api-events.ts";
 import { strictly } from "../../support/contract.ts";
+import { VIEWER_POLICIES } from "../../support/viewer-trust-stores.ts";
 
 const NOW = new Date("2026-12-05T06:00:00.000Z");
 const TABLE = "mtls-rotator-api-viewer-mtls";
@@ -44,18 +45,7 @@ const distributions: ListedViewerDistribution[] = [
 function scanned(list: ListedViewerDistribution[]): StoredViewerInventory {
   const inventory = assessViewerInventory({
     distributions: list,
-    policies: new Map([
-      [
-        "fwd",
-        {
-          id: "fwd",
-          name: "forward",
-          headerBehavior: "whitelist",
-          headers: ["client-cert", "client-cert-chain"],
-        },
-      ],
-      ["all", { id: "all", name: "Managed-AllViewer", headerBehavior: "allViewer", headers: [] }],
-    ]),
+    policies: VIEWER_POLICIES,
     trustStores: [
       { id: "ts-a", arn: storeArn("ts-a"), name: "partners", status: "active", caCertificates: 2 },
       {
