@@ -7,7 +7,12 @@
  * leaves' listing — and GET /certificates, whose role may read the INVENTORY partition only — never meets them.
  */
 import type { InventoryRecord } from "../core/tracking.ts";
-import type { StoredViewerInventory, ViewerDistributionRecord } from "../core/viewer-inventory.ts";
+import {
+  joinViewerInventory,
+  type StoredViewerDistribution,
+  type StoredViewerInventory,
+  type StoredViewerSummary,
+} from "../core/viewer-inventory.ts";
 import type { Item, TableReads } from "./table-reads.ts";
 
 /** The partition of the inventory's items: the leaf certificates, one per ACM ARN. */
@@ -17,8 +22,10 @@ export const CA_INVENTORY_PARTITION = "CA-INVENTORY";
 
 /**
  * The partition of the viewer mTLS inventory (the full scan's): `SUMMARY` (when scanned, distributions by
- * mode, trust stores, drift and which findings were notified) and `DIST#<distribution id>`, one per
- * distribution with viewer mTLS (one that left it is kept in mode `none`, and skipped by readers).
+ * mode, trust stores, the findings about them and the account, and which were notified) and
+ * `DIST#<distribution id>`, one per distribution with viewer mTLS, with the findings about it (one that left
+ * viewer mTLS is kept in mode `none`, and skipped by readers). Every item is bounded whatever the fleet's
+ * size (core/viewer-inventory.ts splitViewerInventory).
  */
 export const VIEWER_INVENTORY_PARTITION = "VIEWER-INVENTORY";
 export const VIEWER_SUMMARY_KEY = "SUMMARY";
@@ -39,14 +46,12 @@ export class InventoryReads {
   /** The viewer mTLS inventory of the last full scan; undefined before any scan stored one. */
   async viewerInventory(): Promise<StoredViewerInventory | undefined> {
     const items = await this.recordsOf<unknown>(VIEWER_INVENTORY_PARTITION);
-    const summary = items.get(VIEWER_SUMMARY_KEY) as Omit<StoredViewerInventory, "distributions"> | undefined;
+    const summary = items.get(VIEWER_SUMMARY_KEY) as StoredViewerSummary | undefined;
     if (!summary) return undefined;
     const distributions = [...items]
       .filter(([sk]) => sk.startsWith(VIEWER_DISTRIBUTION_PREFIX))
-      .map(([, record]) => record as ViewerDistributionRecord)
-      .filter((record) => record.mode !== "none")
-      .sort((a, b) => (a.distributionId < b.distributionId ? -1 : 1));
-    return { ...summary, distributions };
+      .map(([, record]) => record as StoredViewerDistribution);
+    return joinViewerInventory(summary, distributions);
   }
 
   /** Every record (`record` attribute) of a partition by its sort key: one paginated Query. */

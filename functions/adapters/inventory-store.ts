@@ -14,7 +14,11 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { AuthorityCertificateRecord } from "../core/authority-expiry.ts";
 import type { DriftFinding, DriftState, InventoryRecord } from "../core/tracking.ts";
-import { changedDistributionRecords, type StoredViewerInventory } from "../core/viewer-inventory.ts";
+import {
+  changedDistributionRecords,
+  type StoredViewerInventory,
+  splitViewerInventory,
+} from "../core/viewer-inventory.ts";
 import type { AlertKey } from "../tracking/scan-fleet.ts";
 import {
   CA_INVENTORY_PARTITION,
@@ -75,17 +79,19 @@ export class InventoryStore extends InventoryReads {
   };
 
   /**
-   * The viewer mTLS inventory (the full scan's, its own partition): `save` writes the distributions' records
-   * that changed since `previous` (those that left viewer mTLS in mode `none`), then the summary, which
-   * carries when it was scanned and so is written by every full scan.
+   * The viewer mTLS inventory (the full scan's, its own partition, as bounded items: splitViewerInventory):
+   * `save` writes the distributions' items that changed since `previous` (their record, findings or
+   * notified keys; those that left viewer mTLS in mode `none`), then the summary, which carries when it was
+   * scanned and so is written by every full scan.
    */
   readonly viewerMtls = {
     load: (): Promise<StoredViewerInventory | undefined> => this.viewerInventory(),
     save: async (next: StoredViewerInventory, previous: StoredViewerInventory | undefined): Promise<void> => {
-      const { distributions, ...summary } = next;
+      const { summary, distributions } = splitViewerInventory(next);
+      const before = previous ? splitViewerInventory(previous).distributions : [];
       await this.#putRecords(
         VIEWER_INVENTORY_PARTITION,
-        changedDistributionRecords(distributions, previous?.distributions ?? []).map((record) => [
+        changedDistributionRecords(distributions, before).map((record) => [
           `${VIEWER_DISTRIBUTION_PREFIX}${record.distributionId}`,
           record,
         ]),

@@ -329,14 +329,72 @@ export interface StoredViewerInventory extends ViewerInventory {
   notified: string[];
 }
 
+/** A distribution's item in the store: its record with the findings about it and which were notified. */
+export interface StoredViewerDistribution extends ViewerDistributionRecord {
+  drift?: ViewerDriftFinding[];
+  notified?: string[];
+}
+
+/** The summary item: everything but the distributions, with the findings about no distribution. */
+export type StoredViewerSummary = Omit<StoredViewerInventory, "distributions">;
+
+/**
+ * The inventory as items, each bounded whatever the fleet's size: a finding about a distribution (and its
+ * notified key) lives in that distribution's item (a distribution has at most CloudFront's cache behaviours
+ * of findings), the summary keeps the trust stores (at most TRUST_STORES_PER_ACCOUNT) and the findings about
+ * them and the account. joinViewerInventory puts them back together, in the same order.
+ */
+export function splitViewerInventory(inventory: StoredViewerInventory): {
+  summary: StoredViewerSummary;
+  distributions: StoredViewerDistribution[];
+} {
+  const notified = new Set(inventory.notified);
+  const recorded = new Set(inventory.distributions.map((d) => d.distributionId));
+  const about = new Map<string, ViewerDriftFinding[]>();
+  const rest: ViewerDriftFinding[] = [];
+  for (const finding of inventory.drift) {
+    const id = finding.distributionId;
+    if (id === undefined || !recorded.has(id)) rest.push(finding);
+    else about.set(id, [...(about.get(id) ?? []), finding]);
+  }
+  const keysOf = (findings: readonly ViewerDriftFinding[]) =>
+    findings
+      .map(viewerDriftKey)
+      .filter((key) => notified.has(key))
+      .sort();
+  const distributions = inventory.distributions.map((record): StoredViewerDistribution => {
+    const drift = about.get(record.distributionId) ?? [];
+    const keys = keysOf(drift);
+    return { ...record, ...(drift.length ? { drift } : {}), ...(keys.length ? { notified: keys } : {}) };
+  });
+  const { distributions: _, drift: __, notified: ___, ...summary } = inventory;
+  return { summary: { ...summary, drift: rest, notified: keysOf(rest) }, distributions };
+}
+
+/** The inventory from its items (splitViewerInventory's inverse); items in mode `none` are left out. */
+export function joinViewerInventory(
+  summary: StoredViewerSummary,
+  items: readonly StoredViewerDistribution[],
+): StoredViewerInventory {
+  const kept = items
+    .filter((item) => item.mode !== "none")
+    .sort((a, b) => (a.distributionId < b.distributionId ? -1 : a.distributionId > b.distributionId ? 1 : 0));
+  return {
+    ...summary,
+    distributions: kept.map(({ drift: _, notified: __, ...record }) => record),
+    drift: [...kept.flatMap((item) => item.drift ?? []), ...summary.drift],
+    notified: [...kept.flatMap((item) => item.notified ?? []), ...summary.notified].sort(),
+  };
+}
+
 /**
  * The distribution records to write: those new or changed since `previous`, and for each distribution that
  * left viewer mTLS (or the listing) a record in mode `none` (the store never deletes; readers skip them).
  */
-export function changedDistributionRecords(
-  next: readonly ViewerDistributionRecord[],
-  previous: readonly ViewerDistributionRecord[],
-): ViewerDistributionRecord[] {
+export function changedDistributionRecords<T extends ViewerDistributionRecord>(
+  next: readonly T[],
+  previous: readonly T[],
+): Array<T | ViewerDistributionRecord> {
   const before = new Map(previous.map((r) => [r.distributionId, r]));
   const now = new Set(next.map((r) => r.distributionId));
   const changed = next.filter((r) => {

@@ -10,9 +10,11 @@ import {
   changedDistributionRecords,
   clientCertForwarding,
   DISTRIBUTIONS_PER_TRUST_STORE,
+  joinViewerInventory,
   type ListedTrustStore,
   type ListedViewerDistribution,
   type OriginRequestPolicyHeaders,
+  splitViewerInventory,
   TRUST_STORES_PER_ACCOUNT,
   ViewerDriftKind,
   viewerDriftKey,
@@ -308,5 +310,72 @@ describe("changedDistributionRecords", () => {
     expect(
       changedDistributionRecords([], [{ distributionId: "E1", arn: arnOf("E1"), mode: "none" }]),
     ).toEqual([]);
+  });
+});
+
+describe("splitViewerInventory / joinViewerInventory", () => {
+  const LEAF_ONLY = policy("leaf", "whitelist", ["client-cert"]);
+
+  function fleet(size: number) {
+    const distributions = Array.from({ length: size }, (_, i) =>
+      passthrough(`E${String(i).padStart(5, "0")}`, "leaf", "leaf", undefined),
+    );
+    const trustStores = Array.from({ length: 20 }, (_, i) =>
+      store(`ts-${String(i).padStart(2, "0")}`, {
+        status: i === 0 ? "failed" : "active",
+        caCertificates: 24,
+      }),
+    );
+    const inventory = assessViewerInventory({
+      distributions: [...distributions, verifying("EREQ", "required", "ts-01")],
+      policies: new Map([[LEAF_ONLY.id, LEAF_ONLY]]),
+      trustStores,
+      now: NOW,
+    });
+    // Every finding notified but one about a distribution and one about a trust store.
+    const unnotified = new Set([
+      viewerDriftKey(inventory.drift[0]!),
+      viewerDriftKey(inventory.drift.at(-1)!),
+    ]);
+    const notified = inventory.drift
+      .map(viewerDriftKey)
+      .filter((k) => !unnotified.has(k))
+      .sort();
+    return { ...inventory, notified };
+  }
+
+  it("puts the inventory back together as it was", () => {
+    const inventory = fleet(30);
+    const { summary, distributions } = splitViewerInventory(inventory);
+    expect(joinViewerInventory(summary, distributions)).toEqual(inventory);
+  });
+
+  it("keeps a distribution's findings and notified keys in its own item, the summary for the rest", () => {
+    const { summary, distributions } = splitViewerInventory(fleet(3));
+    const first = distributions.find((d) => d.distributionId === "E00000")!;
+    expect(first.drift?.map((f) => f.pathPattern)).toEqual(["*", "/api1/*", "/api2/*"]);
+    expect(first.notified).toHaveLength(2); // its first finding was not notified
+    expect(distributions.find((d) => d.distributionId === "EREQ")).not.toHaveProperty("drift");
+    expect(summary.drift.every((f) => f.distributionId === undefined)).toBe(true);
+    expect(summary.drift.map((f) => f.kind)).toContain(ViewerDriftKind.TrustStoreFailed);
+    expect(summary.notified).toHaveLength(summary.drift.length - 1);
+  });
+
+  it("keeps every item far under DynamoDB's 400 KB, whatever the fleet's size", () => {
+    const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
+    const small = splitViewerInventory(fleet(10));
+    const large = splitViewerInventory(fleet(5_000));
+    expect(size(large.summary)).toBe(size({ ...small.summary, byMode: large.summary.byMode }));
+    expect(size(large.summary)).toBeLessThan(64 * 1024);
+    expect(Math.max(...large.distributions.map(size))).toBeLessThan(8 * 1024);
+    // The same inventory in one item would not fit.
+    expect(size(fleet(5_000))).toBeGreaterThan(400 * 1024);
+  });
+
+  it("leaves out items of distributions that left viewer mTLS", () => {
+    const inventory = fleet(2);
+    const { summary, distributions } = splitViewerInventory(inventory);
+    const left = { distributionId: "EGONE", arn: arnOf("EGONE"), mode: "none" as const };
+    expect(joinViewerInventory(summary, [...distributions, left])).toEqual(inventory);
   });
 });

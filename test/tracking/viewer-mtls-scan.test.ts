@@ -19,7 +19,11 @@ import { CloudFrontAdapter } from "../../functions/adapters/cloudfront.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
 import { Notifier } from "../../functions/adapters/notifier.ts";
 import type { Notification } from "../../functions/core/notifications.ts";
-import { changedDistributionRecords, ViewerDriftKind } from "../../functions/core/viewer-inventory.ts";
+import {
+  changedDistributionRecords,
+  splitViewerInventory,
+  ViewerDriftKind,
+} from "../../functions/core/viewer-inventory.ts";
 import { type ScanDeps, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
@@ -208,7 +212,9 @@ describe("the viewer mTLS inventory of a full scan", () => {
     counting.viewerMtls!.store = {
       load: store.load,
       save: async (next, previous) => {
-        writes.push(changedDistributionRecords(next.distributions, previous?.distributions ?? []).length);
+        const items = (inventory?: typeof previous) =>
+          inventory ? splitViewerInventory(inventory).distributions : [];
+        writes.push(changedDistributionRecords(items(next), items(previous)).length);
         await store.save(next, previous);
       },
     };
