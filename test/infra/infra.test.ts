@@ -1000,6 +1000,40 @@ describe("expiry tracking", () => {
     expect(granted.sort()).toEqual(calls.map((c) => `${c.action} ${c.resource}`).sort());
   });
 
+  it("lets the full scan alone read trust stores and origin request policies (the viewer mTLS inventory)", async () => {
+    const { scanPermissions, expiryEventPermissions, trackingPermissions } = await loadInfra("production");
+    const viewerCalls = [
+      { action: "cloudfront:ListTrustStores", resource: "*" },
+      // A managed policy (Managed-AllViewer) and a custom one: the same resource type, origin-request-policy.
+      {
+        action: "cloudfront:GetOriginRequestPolicy",
+        resource: `arn:aws:cloudfront::${ACCOUNT}:origin-request-policy/216adef6-5c7f-47e4-b989-5492eafa07d3`,
+      },
+      {
+        action: "cloudfront:GetOriginRequestPolicy",
+        resource: `arn:aws:cloudfront::${ACCOUNT}:origin-request-policy/0a1b2c3d-0000-4000-8000-000000000000`,
+      },
+    ];
+    const allows =
+      (permissions: typeof scanPermissions) =>
+      ({ action, resource }: { action: string; resource: string }) =>
+        permissions.some(
+          (s) =>
+            s.actions.includes(action) && s.resources.some((p) => iamPatternMatches(String(p), resource)),
+        );
+    expect(viewerCalls.filter((call) => !allows(scanPermissions)(call))).toEqual([]);
+    // An ACM expiry event decides one certificate: it never builds the viewer inventory.
+    expect(viewerCalls.filter(allows(expiryEventPermissions))).toEqual([]);
+    expect(viewerCalls.filter(allows(trackingPermissions))).toEqual([]);
+    // Not a distribution's ARN: GetOriginRequestPolicy is granted on policies only.
+    expect(
+      allows(scanPermissions)({
+        action: "cloudfront:GetOriginRequestPolicy",
+        resource: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2QWRUHAPOMQZL`,
+      }),
+    ).toBe(false);
+  });
+
   it("links what the tracking wiring reads, in the shape it reads", async () => {
     const { one, settings, trackingPermissions } = await loadInfra("production", {
       MTLS_ROTATOR_PREVIOUS_AUTHORITY_ARNS: PREVIOUS_ARN,
