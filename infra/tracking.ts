@@ -233,8 +233,9 @@ export const trustReconciliationFunctionLink = new sst.Linkable("TrustReconcilia
  * viewer mTLS inventory's reads (full scans only: the ACM expiry event never makes them). Service
  * Authorization Reference, CloudFront: ListTrustStores names no resource type (so "*"); GetOriginRequestPolicy
  * is on the `origin-request-policy` resource type, arn:${Partition}:cloudfront::${Account}:origin-request-policy/${Id}.
- * AWS's managed policies are read through the same action; their ARNs are not documented as the account's
- * (assumed: they are not, so that resource is every origin request policy, "*" in the id only).
+ * AWS's managed policies (Managed-AllViewer, ...) are read with the same action and, *assumed*, authorized
+ * against that ARN in the caller's account (the reference documents no other ARN for them). If wrong, reading
+ * one is AccessDenied: the scan reports its viewer inventory failed (an error, never "no drift").
  */
 export const scanPermissions: Statement[] = [
   ...trackingPermissions,
