@@ -12,6 +12,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import {
+  type CacheBehavior,
   type CloudFrontClient,
   type DistributionConfig,
   type DistributionSummary,
@@ -467,13 +468,21 @@ function viewerMtlsOf(summary: DistributionSummary, distributionId: string): Lis
     ...(trustStoreId ? { trustStoreId } : {}),
   };
   if (mode !== "passthrough") return listed;
-  const policyOf = (id: string | undefined) => (id ? { originRequestPolicyId: id } : {});
+  // A behaviour has an origin request policy, or legacy cache settings (ForwardedValues) that forward headers.
+  const policyOf = (
+    behaviour: Pick<CacheBehavior, "OriginRequestPolicyId" | "ForwardedValues"> | undefined,
+  ) => {
+    const id = behaviour?.OriginRequestPolicyId;
+    if (id) return { originRequestPolicyId: id };
+    const legacy = behaviour?.ForwardedValues?.Headers?.Items ?? [];
+    return legacy.length > 0 ? { legacyForwardedHeaders: legacy.map((h) => h.toLowerCase()) } : {};
+  };
   const behaviours: ListedBehaviour[] = [
-    { pathPattern: "*", default: true, ...policyOf(summary.DefaultCacheBehavior?.OriginRequestPolicyId) },
+    { pathPattern: "*", default: true, ...policyOf(summary.DefaultCacheBehavior) },
     ...(summary.CacheBehaviors?.Items ?? []).map((b) => ({
       pathPattern: b.PathPattern ?? "",
       default: false,
-      ...policyOf(b.OriginRequestPolicyId),
+      ...policyOf(b),
     })),
   ];
   return { ...listed, behaviours };

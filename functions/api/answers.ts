@@ -553,10 +553,14 @@ export const ViewerDistributionView = z.object({
         pathPattern: described(z.string(), "`*` for the default cache behaviour."),
         default: z.boolean(),
         originRequestPolicyId: optional(z.string(), "Absent: the behaviour has no origin request policy."),
+        legacyForwardedHeaders: optional(
+          z.array(z.string()),
+          "Without an origin request policy: the headers its legacy cache settings (ForwardedValues) forward.",
+        ),
         policyName: z.optional(z.string()),
         clientCertForwarding: described(
           z.enum(["yes", "no", "unknown"]),
-          "Whether the policy sends the origin Client-Cert and Client-Cert-Chain: yes (listed), no, or unknown (it forwards all viewer headers without listing them: AWS does not document whether that includes them).",
+          "Whether the policy sends the origin Client-Cert and Client-Cert-Chain: yes (listed), no, or unknown (it forwards all viewer headers without listing them, or legacy cache settings forward them: AWS does not document either).",
         ),
       }),
     ),

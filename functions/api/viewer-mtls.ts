@@ -40,6 +40,7 @@ export async function viewerMtlsInventory(deps: ViewerMtlsDeps): Promise<ViewerM
               pathPattern: b.pathPattern,
               default: b.default,
               ...(b.originRequestPolicyId ? { originRequestPolicyId: b.originRequestPolicyId } : {}),
+              ...(b.legacyForwardedHeaders ? { legacyForwardedHeaders: [...b.legacyForwardedHeaders] } : {}),
               ...(b.policyName ? { policyName: b.policyName } : {}),
               clientCertForwarding: b.clientCertForwarding,
             })),

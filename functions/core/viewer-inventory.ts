@@ -37,8 +37,13 @@ export interface ListedBehaviour {
   pathPattern: string;
   /** Whether it is the default cache behaviour. */
   default: boolean;
-  /** Its OriginRequestPolicyId; undefined when it has none (then no viewer header reaches the origin). */
+  /** Its OriginRequestPolicyId; undefined when it has none. */
   originRequestPolicyId?: string;
+  /**
+   * Without an origin request policy: the headers its legacy cache settings forward
+   * (`ForwardedValues.Headers`, lower case; `*` for all), when it has any.
+   */
+  legacyForwardedHeaders?: string[];
 }
 
 /** A distribution's viewer mTLS as ListDistributions describes it. */
@@ -88,6 +93,16 @@ export interface ListedTrustStore {
  *   false alarm fixed by listing the two headers, which works either way.
  */
 export type ClientCertForwarding = "yes" | "no" | "unknown";
+
+/**
+ * Whether legacy cache settings (`ForwardedValues.Headers`, deprecated) send both headers: AWS documents the
+ * Client-Cert pair for origin request policies only, so listing both (or `*`, all headers) is *assumed*
+ * `unknown` rather than fine; listing not both, `no`.
+ */
+export function legacyClientCertForwarding(headers: readonly string[]): ClientCertForwarding {
+  const listed = new Set(headers.map((h) => h.toLowerCase()));
+  return listed.has("*") || CLIENT_CERT_HEADERS.every((h) => listed.has(h)) ? "unknown" : "no";
+}
 
 export function clientCertForwarding(policy: OriginRequestPolicyHeaders | undefined): ClientCertForwarding {
   if (!policy) return "no";
@@ -241,11 +256,14 @@ export function assessViewerInventory(input: {
       record.behaviours = (listed.behaviours ?? []).map((behaviour) => {
         const policyId = behaviour.originRequestPolicyId;
         const policy = policyId === undefined ? undefined : input.policies.get(policyId);
-        const forwarding = clientCertForwarding(policy);
+        const legacy = policyId === undefined ? behaviour.legacyForwardedHeaders : undefined;
+        const forwarding = legacy ? legacyClientCertForwarding(legacy) : clientCertForwarding(policy);
         const where = `${listed.distributionId} (${behaviour.default ? "default behaviour" : `behaviour ${behaviour.pathPattern}`})`;
         const policyText =
           policyId === undefined
-            ? "has no origin request policy"
+            ? legacy
+              ? `has no origin request policy; its legacy cache settings forward headers ${legacy.join(", ")}`
+              : "has no origin request policy"
             : policy
               ? `has origin request policy ${policy.name} (${policyId}, headers ${policy.headerBehavior})`
               : `names origin request policy ${policyId}, which could not be read (${input.unreadablePolicies?.get(policyId) ?? "not found"})`;

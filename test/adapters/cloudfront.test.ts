@@ -667,11 +667,24 @@ describe("viewer mTLS from the same listing, policies and trust stores", () => {
       config.DefaultCacheBehavior!.OriginRequestPolicyId = forwarding;
       const api = config.CacheBehaviors!.Items![0]!;
       config.CacheBehaviors = {
-        Quantity: 3,
+        Quantity: 4,
         Items: [
           api,
           { ...api, PathPattern: "/static/*", OriginRequestPolicyId: HOST_HEADER_ONLY },
           { ...api, PathPattern: "/plain/*", OriginRequestPolicyId: "" },
+          // Legacy cache settings: no cache or origin request policy, headers forwarded by ForwardedValues.
+          {
+            ...api,
+            PathPattern: "/legacy/*",
+            CachePolicyId: undefined,
+            OriginRequestPolicyId: undefined,
+            ForwardedValues: {
+              QueryString: false,
+              Cookies: { Forward: "none" },
+              Headers: { Quantity: 2, Items: ["Client-Cert", "Client-Cert-Chain"] },
+            },
+            MinTTL: 0,
+          },
         ],
       };
     });
@@ -705,9 +718,14 @@ describe("viewer mTLS from the same listing, policies and trust stores", () => {
         { pathPattern: "/api/*", default: false, originRequestPolicyId: ALL_VIEWER_EXCEPT_HOST },
         { pathPattern: "/static/*", default: false, originRequestPolicyId: HOST_HEADER_ONLY },
         { pathPattern: "/plain/*", default: false },
+        {
+          pathPattern: "/legacy/*",
+          default: false,
+          legacyForwardedHeaders: ["client-cert", "client-cert-chain"],
+        },
       ],
     });
-    expect(byId.get(ids.passthrough!)?.behaviours?.[3]).not.toHaveProperty("originRequestPolicyId");
+    expect(byId.get(ids.passthrough!)?.behaviours?.[3]).toEqual({ pathPattern: "/plain/*", default: false });
   });
 
   it("reads each origin request policy once, managed ones included, and names those that do not exist", async () => {

@@ -13,6 +13,7 @@ import {
   joinViewerInventory,
   type ListedTrustStore,
   type ListedViewerDistribution,
+  legacyClientCertForwarding,
   type OriginRequestPolicyHeaders,
   splitViewerInventory,
   TRUST_STORES_PER_ACCOUNT,
@@ -81,6 +82,20 @@ describe("clientCertForwarding", () => {
   });
 });
 
+describe("legacyClientCertForwarding", () => {
+  it.each([
+    [["client-cert", "client-cert-chain"], "unknown"],
+    [["*"], "unknown"],
+    [["Client-Cert"], "no"],
+    [["host"], "no"],
+  ] as const)(
+    "ForwardedValues headers %j: %s (AWS documents the pair for origin request policies only)",
+    (headers, expected) => {
+      expect(legacyClientCertForwarding(headers)).toBe(expected);
+    },
+  );
+});
+
 describe("assessViewerInventory", () => {
   const FORWARDS = policy("fwd", "whitelist", ["client-cert", "client-cert-chain"]);
   const LEAF_ONLY = policy("leaf", "whitelist", ["client-cert"]);
@@ -137,6 +152,30 @@ describe("assessViewerInventory", () => {
       "yes",
       "no",
       "no",
+      "unknown",
+      "no",
+    ]);
+  });
+
+  it("judges a behaviour without a policy by its legacy forwarded headers, named in the finding", () => {
+    const distribution = passthrough("EL", "fwd", undefined, undefined);
+    distribution.behaviours![1]!.legacyForwardedHeaders = ["client-cert", "client-cert-chain"];
+    distribution.behaviours![2]!.legacyForwardedHeaders = ["host"];
+    const { drift, distributions } = assessViewerInventory({
+      distributions: [distribution],
+      policies,
+      trustStores: [],
+      now: NOW,
+    });
+    expect(drift.map((f) => [f.kind, f.pathPattern])).toEqual([
+      [ViewerDriftKind.ClientCertForwardingUnknown, "/api1/*"],
+      [ViewerDriftKind.ClientCertNotForwarded, "/api2/*"],
+    ]);
+    expect(drift[0]?.detail).toContain(
+      "legacy cache settings forward headers client-cert, client-cert-chain",
+    );
+    expect(distributions[0]?.behaviours?.map((b) => b.clientCertForwarding)).toEqual([
+      "yes",
       "unknown",
       "no",
     ]);
