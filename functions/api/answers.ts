@@ -616,6 +616,10 @@ export const ViewerMtlsAnswer = z.object({
     }),
     "CloudFront's viewer mTLS quotas the drift checks against, and the share of a quota from which it is near.",
   ),
+  omitted: optional(
+    z.object({ distributions: z.int(), drift: z.int() }),
+    "Present when the whole inventory would make too large an answer (very many passthrough distributions with drift): how many distributions and findings (the last ones, in order; findings are kept first) were left out. byMode and trustStores are always whole.",
+  ),
 });
 export type ViewerMtlsAnswer = z.infer<typeof ViewerMtlsAnswer>;
 

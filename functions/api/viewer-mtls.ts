@@ -10,11 +10,55 @@ import {
   QUOTA_NEAR_RATIO,
   TRUST_STORES_PER_ACCOUNT,
 } from "../core/viewer-inventory.ts";
+import { MAX_PAGE_BYTES } from "./certificates.ts";
 import { notFound } from "./http.ts";
 import type { ViewerMtlsAnswer } from "./schemas.ts";
 
 export interface ViewerMtlsDeps {
   inventory: Pick<InventoryReads, "viewerInventory">;
+}
+
+/**
+ * Largest JSON body of the answer, in bytes: as GET /certificates' pages, for the same reason (Lambda's
+ * synchronous answer is at most 6 MB, and API Gateway carries the body as an escaped string).
+ */
+export const MAX_VIEWER_ANSWER_BYTES = MAX_PAGE_BYTES;
+
+/**
+ * The answer kept under `maxBytes`: when the whole one is larger (a fleet of very many passthrough
+ * distributions with drift), the drift findings are kept first (the part to act on), then distributions, both
+ * in order, and `omitted` counts what was left out. The counts (byMode, trust stores) are always whole.
+ */
+export function boundedViewerAnswer(
+  answer: ViewerMtlsAnswer,
+  maxBytes = MAX_VIEWER_ANSWER_BYTES,
+): ViewerMtlsAnswer {
+  const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
+  if (size(answer) <= maxBytes) return answer;
+  const omitted = { distributions: answer.distributions.length, drift: answer.drift.length };
+  // The answer without the two lists, with `omitted` at its largest: what every item must fit beside.
+  let budget = maxBytes - size({ ...answer, distributions: [], drift: [], omitted });
+  const take = <T>(items: readonly T[]): T[] => {
+    const kept: T[] = [];
+    for (const item of items) {
+      const cost = size(item) + 1;
+      if (cost > budget) break;
+      kept.push(item);
+      budget -= cost;
+    }
+    return kept;
+  };
+  const drift = take(answer.drift);
+  const distributions = take(answer.distributions);
+  return {
+    ...answer,
+    distributions,
+    drift,
+    omitted: {
+      distributions: answer.distributions.length - distributions.length,
+      drift: answer.drift.length - drift.length,
+    },
+  };
 }
 
 /** The last full scan's viewer mTLS inventory; 404 before any full scan stored one. */
@@ -26,7 +70,7 @@ export async function viewerMtlsInventory(deps: ViewerMtlsDeps): Promise<ViewerM
     if (d.trustStoreId)
       onStore.set(d.trustStoreId, [...(onStore.get(d.trustStoreId) ?? []), d.distributionId]);
   }
-  return {
+  return boundedViewerAnswer({
     scannedAt: stored.scannedAt,
     byMode: { ...stored.byMode },
     distributions: stored.distributions.map((d) => ({
@@ -64,5 +108,5 @@ export async function viewerMtlsInventory(deps: ViewerMtlsDeps): Promise<ViewerM
       caCertificatesPerTrustStore: CA_CERTIFICATES_PER_TRUST_STORE,
       nearRatio: QUOTA_NEAR_RATIO,
     },
-  };
+  });
 }

@@ -112,6 +112,22 @@ describe("viewer-inventory", () => {
     expect(stdout.trimEnd().split("\n").at(-1)).toBe("No drift.");
   });
 
+  it("says what the API left out of a too-large answer, and that the counts are whole", async () => {
+    const whole = await answerFor(FLEET);
+    contract.api.backend.viewerMtls = {
+      ...whole,
+      distributions: whole.distributions.slice(0, 2),
+      drift: whole.drift.slice(0, 1),
+      omitted: { distributions: whole.distributions.length - 2, drift: whole.drift.length - 1 },
+    };
+    const { code, stdout } = await run(["viewer-inventory"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("Drift (1 of 3):");
+    expect(stdout.trimEnd().split("\n").at(-1)).toBe(
+      "Not shown (the API's answer size limit): 2 more distributions, 2 more drift findings; every count above is whole.",
+    );
+  });
+
   it("--json prints the API's answer as is", async () => {
     contract.api.backend.viewerMtls = await answerFor(FLEET);
     const { code, stdout } = await run(["viewer-inventory", "--json"]);

@@ -65,10 +65,19 @@ export function viewerInventoryText(answer: ViewerMtlsAnswer, now: Date): string
     if (t.status === "failed") lines.push(indent(`${t.id} failed: ${t.reason ?? "no reason given"}`));
   }
   lines.push("");
-  if (answer.drift.length === 0) lines.push("No drift.");
+  const driftTotal = answer.drift.length + (answer.omitted?.drift ?? 0);
+  if (driftTotal === 0) lines.push("No drift.");
   else {
-    lines.push(`Drift (${answer.drift.length}):`);
+    const shown = answer.drift.length < driftTotal ? `${answer.drift.length} of ${driftTotal}` : `${driftTotal}`;
+    lines.push(`Drift (${shown}):`);
     for (const f of answer.drift) lines.push(indent(`${f.kind}: ${f.detail}`));
+  }
+  if (answer.omitted) {
+    lines.push(
+      "",
+      `Not shown (the API's answer size limit): ${plural(answer.omitted.distributions, "more distribution")}, ` +
+        `${plural(answer.omitted.drift, "more drift finding")}; every count above is whole.`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }

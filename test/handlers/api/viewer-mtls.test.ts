@@ -9,6 +9,11 @@ import * as z from "zod/mini";
 import { InventoryStore } from "../../../functions/adapters/inventory-store.ts";
 import { ViewerMtlsAnswer } from "../../../functions/api/answers.ts";
 import {
+  boundedViewerAnswer,
+  MAX_VIEWER_ANSWER_BYTES,
+  viewerMtlsInventory,
+} from "../../../functions/api/viewer-mtls.ts";
+import {
   assessViewerInventory,
   type ListedViewerDistribution,
   type StoredViewerInventory,
@@ -163,5 +168,62 @@ describe("GET /viewer-mtls", () => {
       apiEvent("GET /viewer-mtls", { query: { mode: "passthrough" } }),
     );
     expect(answer.status).toBe(400);
+  });
+});
+
+describe("the answer's size", () => {
+  /** `count` passthrough distributions, every behaviour of each drifting. */
+  function driftingFleet(count: number): ListedViewerDistribution[] {
+    return Array.from({ length: count }, (_, i) => {
+      const id = `EP${String(i).padStart(6, "0")}`;
+      return {
+        distributionId: id,
+        arn: arnOf(id),
+        mode: "passthrough" as const,
+        behaviours: Array.from({ length: 5 }, (_, b) => ({
+          pathPattern: b === 0 ? "*" : `/service-${b}/*`,
+          default: b === 0,
+          originRequestPolicyId: "leaf",
+        })),
+      };
+    });
+  }
+  const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value), "utf8");
+
+  it("is whole, without `omitted`, when it fits", async () => {
+    const answer = await viewerMtlsInventory({
+      inventory: { viewerInventory: async () => scanned(distributions) },
+    });
+    expect(answer).not.toHaveProperty("omitted");
+    expect(boundedViewerAnswer(answer)).toBe(answer);
+  });
+
+  it("stays under the limit for a fleet too large for one answer: findings kept first, what was left out counted", async () => {
+    const stored = scanned(driftingFleet(2_000));
+    const answer = await viewerMtlsInventory({ inventory: { viewerInventory: async () => stored } });
+    expect(size(stored)).toBeGreaterThan(MAX_VIEWER_ANSWER_BYTES);
+    expect(size(answer)).toBeLessThanOrEqual(MAX_VIEWER_ANSWER_BYTES);
+    const body = z.parse(strictly(ViewerMtlsAnswer), answer);
+    expect(body.omitted).toBeDefined();
+    expect(body.drift.length + body.omitted!.drift).toBe(stored.drift.length);
+    expect(body.distributions.length + body.omitted!.distributions).toBe(stored.distributions.length);
+    // Findings first: some are shown, in order, before any distribution is.
+    expect(body.drift.length).toBeGreaterThan(0);
+    expect(body.drift).toEqual(stored.drift.slice(0, body.drift.length));
+    if (body.distributions.length > 0) expect(body.omitted!.drift).toBe(0);
+    // The counts stay whole.
+    expect(body.byMode.passthrough).toBe(2_000);
+  });
+
+  it("cuts at exactly the budget given", async () => {
+    const answer = await viewerMtlsInventory({
+      inventory: { viewerInventory: async () => scanned(distributions) },
+    });
+    for (const max of [size(answer) - 1, size(answer) - 400, 1_500]) {
+      const cut = boundedViewerAnswer(answer, max);
+      expect(size(cut), String(max)).toBeLessThanOrEqual(max);
+      expect(cut.omitted).toBeDefined();
+    }
+    expect(boundedViewerAnswer(answer, size(answer))).toBe(answer);
   });
 });
