@@ -68,7 +68,8 @@ export function viewerInventoryText(answer: ViewerMtlsAnswer, now: Date): string
   const driftTotal = answer.drift.length + (answer.omitted?.drift ?? 0);
   if (driftTotal === 0) lines.push("No drift.");
   else {
-    const shown = answer.drift.length < driftTotal ? `${answer.drift.length} of ${driftTotal}` : `${driftTotal}`;
+    const shown =
+      answer.drift.length < driftTotal ? `${answer.drift.length} of ${driftTotal}` : `${driftTotal}`;
     lines.push(`Drift (${shown}):`);
     for (const f of answer.drift) lines.push(indent(`${f.kind}: ${f.detail}`));
   }
