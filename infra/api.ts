@@ -2,6 +2,7 @@
 // need execute-api:Invoke on the route), one Lambda per route (functions/handlers/api/*.ts), each linked to
 // and granted only what its use-case touches. No statement has a wildcard action; "*" resources only where
 // the action supports nothing narrower (noted).
+import { TABLE_PARTITIONS } from "../functions/adapters/table-partitions.ts";
 import { LAMBDA_NODEJS, type LambdaName, lambdaHandler } from "./lambdas";
 import { notificationTopic, notificationTopicLink } from "./notifications";
 import { deadRotationRelease, rotationSettingsLink, rotationWorkflow } from "./rotation";
@@ -53,6 +54,19 @@ const inventoryReads: Statement = {
   ],
 };
 
+/** The viewer mTLS inventory's partition only (functions/adapters/inventory-reads.ts: pk = VIEWER-INVENTORY). */
+const viewerInventoryReads: Statement = {
+  actions: ["dynamodb:Query"],
+  resources: [rotationTable.arn],
+  conditions: [
+    {
+      test: "ForAllValues:StringEquals",
+      variable: "dynamodb:LeadingKeys",
+      values: [TABLE_PARTITIONS.viewerInventory],
+    },
+  ],
+};
+
 /**
  * Reads of rotations: items and history, and the `list` index that pages rotations newest first. Only Query
  * reads an index (GetItem's one resource type is the table: Service Authorization Reference, DynamoDB).
@@ -87,6 +101,8 @@ const viewerMigrationReads: Statement[] = [
 export const apiPermissions = {
   /** GET /certificates, GET /certificates/{id}: the inventory partition. */
   certificates: [inventoryReads] as Statement[],
+  /** GET /viewer-mtls: one Query of the viewer mTLS inventory's partition. */
+  viewerMtls: [viewerInventoryReads] as Statement[],
   /** GET /rotations, GET /rotations/{id}. */
   readRotations: rotationReads,
   /**
@@ -280,4 +296,5 @@ export const apiRoutes = [
     apiPermissions.controlViewerMigration,
     "roll a viewer migration back",
   ),
+  route("GET /viewer-mtls", readLinks, apiPermissions.viewerMtls, "the viewer mTLS inventory and drift"),
 ];

@@ -137,6 +137,11 @@ export const LAMBDAS = [
     handler: "functions/handlers/api/rollback-viewer-migration.handler",
     kind: "answer",
   },
+  {
+    name: "GET /viewer-mtls",
+    handler: "functions/handlers/api/get-viewer-mtls.handler",
+    kind: "read",
+  },
 ] as const satisfies readonly { name: string; handler: string; kind: LambdaKind }[];
 
 export type LambdaName = (typeof LAMBDAS)[number]["name"];

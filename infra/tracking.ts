@@ -228,10 +228,23 @@ export const trustReconciliationFunctionLink = new sst.Linkable("TrustReconcilia
   properties: { name: trustReconciliationFunction.name },
 });
 
-/** The scheduled scan: the tracking permissions plus a synchronous invoke of the reconciliation function. */
+/**
+ * The scheduled scan: the tracking permissions, a synchronous invoke of the reconciliation function, and the
+ * viewer mTLS inventory's reads (full scans only: the ACM expiry event never makes them). Service
+ * Authorization Reference, CloudFront: ListTrustStores names no resource type (so "*"); GetOriginRequestPolicy
+ * is on the `origin-request-policy` resource type, arn:${Partition}:cloudfront::${Account}:origin-request-policy/${Id}.
+ * AWS's managed policies (Managed-AllViewer, ...) are read with the same action and, *assumed*, authorized
+ * against that ARN in the caller's account (the reference documents no other ARN for them). If wrong, reading
+ * one is AccessDenied: the scan reports its viewer inventory failed (an error, never "no drift").
+ */
 export const scanPermissions: Statement[] = [
   ...trackingPermissions,
   { actions: ["lambda:InvokeFunction"], resources: [trustReconciliationFunction.arn] },
+  { actions: ["cloudfront:ListTrustStores"], resources: ["*"] },
+  {
+    actions: ["cloudfront:GetOriginRequestPolicy"],
+    resources: [$interpolate`arn:${partition}:cloudfront::${account}:origin-request-policy/*`],
+  },
 ];
 
 export const scanFunction = new sst.aws.Function("TrackingScan", {

@@ -12,14 +12,25 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import {
+  type CacheBehavior,
   type CloudFrontClient,
   type DistributionConfig,
+  type DistributionSummary,
   GetDistributionCommand,
   GetDistributionConfigCommand,
+  GetOriginRequestPolicyCommand,
   ListDistributionsCommand,
+  ListTrustStoresCommand,
   type Origin,
   UpdateDistributionCommand,
 } from "@aws-sdk/client-cloudfront";
+import type {
+  ListedBehaviour,
+  ListedTrustStore,
+  ListedViewerDistribution,
+  OriginRequestPolicyHeaders,
+  ViewerMtlsMode,
+} from "../core/viewer-inventory.ts";
 import type { SwapTarget } from "../core/waves.ts";
 import { AdapterError, awsErrorName } from "./errors.ts";
 
@@ -99,6 +110,18 @@ export interface SwapResult {
  */
 export const LIST_DISTRIBUTIONS_PAGE_SIZE = 100;
 
+/** One ListDistributions pass: origin certificates in use, and every distribution's viewer mTLS. */
+export interface FleetListing {
+  usage: Map<string, SwapTarget[]>;
+  viewerMtls: ListedViewerDistribution[];
+}
+
+/** Origin request policies read by id, and the ids that name no policy (with the error's name). */
+export interface OriginRequestPolicyReads {
+  policies: Map<string, OriginRequestPolicyHeaders>;
+  unreadable: Map<string, string>;
+}
+
 export interface ListOptions {
   /** ListDistributions MaxItems (1..100). Default LIST_DISTRIBUTIONS_PAGE_SIZE. */
   pageSize?: number;
@@ -156,7 +179,18 @@ export class CloudFrontAdapter {
    * Staging distributions are included: they reference the ARN as much as primaries do.
    */
   async indexOriginCertificates(options: ListOptions = {}): Promise<Map<string, SwapTarget[]>> {
-    const index = new Map<string, SwapTarget[]>();
+    return (await this.listFleet(options)).usage;
+  }
+
+  /**
+   * One ListDistributions pass, read for both concerns: which origins present which certificate (`usage`, as
+   * indexOriginCertificates), and every distribution's viewer mTLS (`viewerMtls`: mode, trust store, and for
+   * passthrough the origin request policy of each cache behaviour). Summaries carry all of it: no
+   * per-distribution call.
+   */
+  async listFleet(options: ListOptions = {}): Promise<FleetListing> {
+    const usage = new Map<string, SwapTarget[]>();
+    const viewerMtls: ListedViewerDistribution[] = [];
     let marker: string | undefined;
     do {
       const { DistributionList: list } = await this.#client.send(
@@ -174,15 +208,84 @@ export class CloudFrontAdapter {
           byArn.set(arn, [...(byArn.get(arn) ?? []), origin.Id]);
         }
         for (const [arn, originIds] of byArn) {
-          index.set(arn, [...(index.get(arn) ?? []), { distributionId: summary.Id, originIds }]);
+          usage.set(arn, [...(usage.get(arn) ?? []), { distributionId: summary.Id, originIds }]);
         }
+        viewerMtls.push(viewerMtlsOf(summary, summary.Id));
       }
       const next = list?.IsTruncated ? list.NextMarker : undefined;
       if (next !== undefined && next === marker)
         throw new AdapterError("ListDistributions repeated its marker");
       marker = next;
     } while (marker);
-    return index;
+    return { usage, viewerMtls };
+  }
+
+  /**
+   * What each origin request policy says about headers: GetOriginRequestPolicy once per distinct id (managed
+   * policies included: they are read like any other). A policy that cannot be read is in `unreadable` with
+   * why (a deleted policy: NoSuchOriginRequestPolicy); the others are read all the same.
+   */
+  async readOriginRequestPolicies(ids: Iterable<string>): Promise<OriginRequestPolicyReads> {
+    const policies = new Map<string, OriginRequestPolicyHeaders>();
+    const unreadable = new Map<string, string>();
+    const distinct = [...new Set(ids)].sort();
+    let next = 0;
+    const reader = async () => {
+      while (next < distinct.length) {
+        const id = distinct[next++]!;
+        try {
+          const { OriginRequestPolicy: policy } = await this.#client.send(
+            new GetOriginRequestPolicyCommand({ Id: id }),
+          );
+          const config = policy?.OriginRequestPolicyConfig;
+          if (!config) throw new AdapterError(`GetOriginRequestPolicy of ${id} returned no config`);
+          policies.set(id, {
+            id,
+            name: config.Name ?? id,
+            headerBehavior: config.HeadersConfig?.HeaderBehavior ?? "none",
+            headers: (config.HeadersConfig?.Headers?.Items ?? []).map((h) => h.toLowerCase()),
+          });
+        } catch (error) {
+          const name = awsErrorName(error);
+          // Anything but "no such policy" is a failure of the read, not a finding about the distribution.
+          if (name !== "NoSuchOriginRequestPolicy") throw error;
+          unreadable.set(id, name);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#statusConcurrency, distinct.length) }, reader));
+    return { policies, unreadable };
+  }
+
+  /** Every trust store of the account (ListTrustStores, paged): status, failure reason, CA count. */
+  async listTrustStores(options: ListOptions = {}): Promise<ListedTrustStore[]> {
+    const out: ListedTrustStore[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.#client.send(
+        new ListTrustStoresCommand({
+          MaxItems: options.pageSize ?? LIST_DISTRIBUTIONS_PAGE_SIZE,
+          ...(marker ? { Marker: marker } : {}),
+        }),
+      );
+      for (const store of page.TrustStoreList ?? []) {
+        if (!store.Id) continue;
+        out.push({
+          id: store.Id,
+          arn: store.Arn ?? store.Id,
+          name: store.Name ?? store.Id,
+          status: store.Status ?? "pending",
+          ...(store.Reason ? { reason: store.Reason } : {}),
+          caCertificates: store.NumberOfCaCertificates ?? 0,
+        });
+      }
+      // ListTrustStoresResult has no IsTruncated (AWS's model): a NextMarker means another page.
+      const next = page.NextMarker || undefined;
+      if (next !== undefined && next === marker)
+        throw new AdapterError("ListTrustStores repeated its marker");
+      marker = next;
+    } while (marker);
+    return out;
   }
 
   /** Where each named origin listens, for synthetic probes; in the order asked. */
@@ -345,6 +448,44 @@ export class CloudFrontAdapter {
       if (this.#writes.get(distributionId) === tail) this.#writes.delete(distributionId);
     }
   }
+}
+
+/**
+ * A summary's viewer mTLS. A ViewerMtlsConfig without Mode is required mode ("Required mode (default)",
+ * mtls-authentication; docs/aws-behaviour.md `cloudfront.viewer-mtls-default-required`). Cache behaviours
+ * are kept for passthrough only: the only mode whose origins depend on the policy forwarding the certificate.
+ */
+function viewerMtlsOf(summary: DistributionSummary, distributionId: string): ListedViewerDistribution {
+  const config = summary.ViewerMtlsConfig;
+  const arn = summary.ARN ?? distributionId;
+  if (!config) return { distributionId, arn, mode: "none" };
+  const mode: ViewerMtlsMode = config.Mode ?? "required";
+  const trustStoreId = config.TrustStoreConfig?.TrustStoreId;
+  const listed: ListedViewerDistribution = {
+    distributionId,
+    arn,
+    mode,
+    ...(trustStoreId ? { trustStoreId } : {}),
+  };
+  if (mode !== "passthrough") return listed;
+  // A behaviour has an origin request policy, or legacy cache settings (ForwardedValues) that forward headers.
+  const policyOf = (
+    behaviour: Pick<CacheBehavior, "OriginRequestPolicyId" | "ForwardedValues"> | undefined,
+  ) => {
+    const id = behaviour?.OriginRequestPolicyId;
+    if (id) return { originRequestPolicyId: id };
+    const legacy = behaviour?.ForwardedValues?.Headers?.Items ?? [];
+    return legacy.length > 0 ? { legacyForwardedHeaders: legacy.map((h) => h.toLowerCase()) } : {};
+  };
+  const behaviours: ListedBehaviour[] = [
+    { pathPattern: "*", default: true, ...policyOf(summary.DefaultCacheBehavior) },
+    ...(summary.CacheBehaviors?.Items ?? []).map((b) => ({
+      pathPattern: b.PathPattern ?? "",
+      default: false,
+      ...policyOf(b),
+    })),
+  ];
+  return { ...listed, behaviours };
 }
 
 function certificateOf(origin: Origin): string | undefined {

@@ -14,11 +14,19 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { AuthorityCertificateRecord } from "../core/authority-expiry.ts";
 import type { DriftFinding, DriftState, InventoryRecord } from "../core/tracking.ts";
+import {
+  changedDistributionRecords,
+  type StoredViewerInventory,
+  splitViewerInventory,
+} from "../core/viewer-inventory.ts";
 import type { AlertKey } from "../tracking/scan-fleet.ts";
 import {
   CA_INVENTORY_PARTITION,
   InventoryReads,
   INVENTORY_PARTITION as PARTITION,
+  VIEWER_DISTRIBUTION_PREFIX,
+  VIEWER_INVENTORY_PARTITION,
+  VIEWER_SUMMARY_KEY,
 } from "./inventory-reads.ts";
 import { documentTableReads, toDocumentClient } from "./rotation-store.ts";
 import { type AnnouncementStore, trustAnnouncements } from "./trust-announcements.ts";
@@ -68,6 +76,28 @@ export class InventoryStore extends InventoryReads {
         CA_INVENTORY_PARTITION,
         records.map((record) => [record.fingerprint, record]),
       ),
+  };
+
+  /**
+   * The viewer mTLS inventory (the full scan's, its own partition, as bounded items: splitViewerInventory):
+   * `save` writes the distributions' items that changed since `previous` (their record, findings or
+   * notified keys; those that left viewer mTLS in mode `none`), then the summary, which carries when it was
+   * scanned and so is written by every full scan.
+   */
+  readonly viewerMtls = {
+    load: (): Promise<StoredViewerInventory | undefined> => this.viewerInventory(),
+    save: async (next: StoredViewerInventory, previous: StoredViewerInventory | undefined): Promise<void> => {
+      const { summary, distributions } = splitViewerInventory(next);
+      const before = previous ? splitViewerInventory(previous).distributions : [];
+      await this.#putRecords(
+        VIEWER_INVENTORY_PARTITION,
+        changedDistributionRecords(distributions, before).map((record) => [
+          `${VIEWER_DISTRIBUTION_PREFIX}${record.distributionId}`,
+          record,
+        ]),
+      );
+      await this.#putRecords(VIEWER_INVENTORY_PARTITION, [[VIEWER_SUMMARY_KEY, summary]]);
+    },
   };
 
   /** Records of a partition by sort key, in BatchWriteItem calls of 25, retrying what DynamoDB leaves unprocessed. */

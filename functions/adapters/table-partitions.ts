@@ -10,6 +10,8 @@ export const TABLE_PARTITIONS = {
   inventory: "INVENTORY",
   /** One item per CA certificate the full scan tracks (inventory-store.ts authorityCertificates). */
   caInventory: "CA-INVENTORY",
+  /** The viewer mTLS inventory: its summary and one item per distribution (inventory-store.ts viewerMtls). */
+  viewerInventory: "VIEWER-INVENTORY",
   /** Expiry-alert claims, `ALERT#<certificate ARN>` or `ALERT#CA#<fingerprint>` (inventory-store.ts alertClaims). */
   alerts: "ALERT#*",
   /** A rotation's state, history, control point and rollback request, `ROT#<rotation id>`. */

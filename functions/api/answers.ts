@@ -15,6 +15,7 @@ import {
   RotationReason,
   type WaveState,
 } from "../core/rotation.ts";
+import { VIEWER_DRIFT_KINDS, VIEWER_MTLS_MODES, VIEWER_QUOTAS } from "../core/viewer-inventory.ts";
 import { ViewerMigrationReason, type ViewerMigrationStatus } from "../core/viewer-migration.ts";
 import { OPERATOR_DECISIONS } from "../dispatch/control-rotation.ts";
 import {
@@ -793,6 +794,88 @@ export const ViewerControlAnswer = z.object({
   action: z.enum(OPERATOR_DECISIONS),
   kind: described(z.literal("approval"), "The control point the decision was delivered to."),
 });
+const ViewerMtlsMode = z.enum(VIEWER_MTLS_MODES);
+
+export const ViewerDistributionView = z.object({
+  distributionId: z.string(),
+  arn: z.string(),
+  mode: ViewerMtlsMode,
+  trustStoreId: optional(z.string(), "The trust store validating its viewers (required and optional modes)."),
+  behaviours: optional(
+    z.array(
+      z.object({
+        pathPattern: described(z.string(), "`*` for the default cache behaviour."),
+        default: z.boolean(),
+        originRequestPolicyId: optional(z.string(), "Absent: the behaviour has no origin request policy."),
+        legacyForwardedHeaders: optional(
+          z.array(z.string()),
+          "Without an origin request policy: the headers its legacy cache settings (ForwardedValues) forward.",
+        ),
+        policyName: z.optional(z.string()),
+        clientCertForwarding: described(
+          z.enum(["yes", "no", "unknown"]),
+          "Whether the policy sends the origin Client-Cert and Client-Cert-Chain: yes (listed), no, or unknown (it forwards all viewer headers without listing them, or legacy cache settings forward them: AWS does not document either).",
+        ),
+      }),
+    ),
+    "Passthrough distributions: each cache behaviour (default first) and whether its origins get the viewer's certificate.",
+  ),
+});
+
+export const TrustStoreView = z.object({
+  id: z.string(),
+  arn: z.string(),
+  name: z.string(),
+  status: described(z.string(), "pending, active or failed (ListTrustStores)."),
+  reason: optional(z.string(), "Why it failed, when it did."),
+  caCertificates: described(z.int(), "CA certificates in its bundle (NumberOfCaCertificates)."),
+  distributions: described(z.int(), "Distributions whose viewer mTLS names it."),
+  distributionIds: z.array(z.string()),
+});
+
+export const ViewerDriftView = z.object({
+  kind: z.enum(VIEWER_DRIFT_KINDS),
+  resourceArn: described(
+    z.string(),
+    'The distribution or trust store it is about ("trust-stores" for the account\'s trust-store quota).',
+  ),
+  distributionId: z.optional(z.string()),
+  pathPattern: z.optional(z.string()),
+  originRequestPolicyId: z.optional(z.string()),
+  trustStoreId: z.optional(z.string()),
+  quota: z.optional(z.enum(VIEWER_QUOTAS)),
+  used: z.optional(z.int()),
+  limit: z.optional(z.int()),
+  detail: z.string(),
+});
+
+export const ViewerMtlsAnswer = z.object({
+  scannedAt: described(Timestamp, "When the full scan that found this ran."),
+  byMode: described(
+    z.object({ none: z.int(), required: z.int(), optional: z.int(), passthrough: z.int() }),
+    "Every distribution listed, counted by viewer mTLS mode (none: no ViewerMtlsConfig).",
+  ),
+  distributions: described(
+    z.array(ViewerDistributionView),
+    "The distributions with viewer mTLS (any mode but none), by id.",
+  ),
+  trustStores: described(z.array(TrustStoreView), "Every CloudFront trust store of the account, by id."),
+  drift: z.array(ViewerDriftView),
+  quotas: described(
+    z.object({
+      trustStoresPerAccount: z.int(),
+      distributionsPerTrustStore: z.int(),
+      caCertificatesPerTrustStore: z.int(),
+      nearRatio: z.number(),
+    }),
+    "CloudFront's viewer mTLS quotas the drift checks against, and the share of a quota from which it is near.",
+  ),
+  omitted: optional(
+    z.object({ distributions: z.int(), drift: z.int() }),
+    "Present when the whole inventory would make too large an answer (very many passthrough distributions with drift): how many distributions and findings (the last ones, in order; findings are kept first) were left out. byMode and trustStores are always whole.",
+  ),
+});
+export type ViewerMtlsAnswer = z.infer<typeof ViewerMtlsAnswer>;
 
 /** Each route's answer schema per success status (ROUTES carries their types). */
 export const ROUTE_ANSWERS = {
@@ -812,4 +895,5 @@ export const ROUTE_ANSWERS = {
   getViewerMigration: { 200: ViewerMigrationAnswer },
   approveViewerMigration: { 202: ViewerControlAnswer },
   rollbackViewerMigration: { 202: ViewerControlAnswer },
+  getViewerMtls: { 200: ViewerMtlsAnswer },
 } as const satisfies Record<OperationId, Readonly<Record<number, z.core.$ZodType>>>;

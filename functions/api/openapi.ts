@@ -32,7 +32,10 @@ import {
   RotationStateView,
   RotationSummaryView,
   ScanAcceptedAnswer,
+  TrustStoreView,
   ViewerControlAnswer,
+  ViewerDistributionView,
+  ViewerDriftView,
   ViewerMigrationAnswer,
   ViewerMigrationEventView,
   ViewerMigrationListAnswer,
@@ -41,6 +44,7 @@ import {
   ViewerMigrationStartedAnswer,
   ViewerMigrationStateView,
   ViewerMigrationSummaryView,
+  ViewerMtlsAnswer,
   ViewerReinstatedAnswer,
   ViewerRevocationAnswer,
   ViewerRevocationView,
@@ -114,6 +118,10 @@ const ANSWER_SCHEMAS: Record<string, ZodType> = {
   ViewerMigrationEvent: ViewerMigrationEventView,
   ViewerMigrationAnswer,
   ViewerControlAnswer,
+  ViewerDistribution: ViewerDistributionView,
+  TrustStore: TrustStoreView,
+  ViewerDrift: ViewerDriftView,
+  ViewerMtls: ViewerMtlsAnswer,
 };
 /** Each schema's component name (WaveSize is one of both lists: the same either way). */
 const COMPONENT_NAMES = new Map<ZodType, string>(
@@ -253,6 +261,17 @@ const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
       "Every trust point gets its previous bundle back and nothing is announced. Delivered while the " +
       "migration waits for approval; at any other moment the answer is 409 with the status found.",
     answers: { 202: "The rollback was delivered." },
+  },
+  getViewerMtls: {
+    handler: "get-viewer-mtls",
+    summary: "Viewer mTLS inventory: distributions by mode and trust store, trust stores, drift",
+    description:
+      "What the last full scan found: every distribution counted by viewer mTLS mode, those with viewer mTLS " +
+      "(trust store; for passthrough, whether each cache behaviour's origin request policy forwards " +
+      "Client-Cert and Client-Cert-Chain), every trust store with its status, CA certificates and " +
+      "distributions, and drift (passthrough policies not forwarding the certificate or not known to, failed " +
+      "trust stores, quotas near). 404 until a full scan has run.",
+    answers: { 200: "The viewer mTLS inventory of the last full scan." },
   },
 };
 

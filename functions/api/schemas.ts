@@ -547,6 +547,12 @@ export const ROUTES = {
   },
   approveViewerMigration: viewerDecisionRoute("approve", ApproveBody),
   rollbackViewerMigration: viewerDecisionRoute("rollback", RollbackBody),
+  getViewerMtls: {
+    method: "GET",
+    path: "/viewer-mtls",
+    answers: answersOf<{ 200: typeof A.ViewerMtlsAnswer }>(),
+    errors: [404],
+  },
 } as const satisfies Record<string, Route>;
 export type OperationId = keyof typeof ROUTES;
 

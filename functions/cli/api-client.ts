@@ -26,6 +26,7 @@ import type {
   ViewerMigrationAnswer,
   ViewerMigrationListAnswer,
   ViewerMigrationStartedAnswer,
+  ViewerMtlsAnswer,
   ViewerReinstatedAnswer,
   ViewerRevocationAnswer,
   ViewerRevokedAnswer,
@@ -255,6 +256,10 @@ export class HttpRotatorApi implements RotatorApi {
   ): Promise<ViewerControlAnswer> {
     const body: DecisionBody = reason ? { reason } : {};
     return this.#call("POST", ["viewer-migrations", migrationId, action], { body });
+  }
+
+  viewerMtls(): Promise<ViewerMtlsAnswer> {
+    return this.#call("GET", ["viewer-mtls"]);
   }
 
   /** Credentials, resolved once per client (a failed resolution is retried on the next call). */

@@ -52,6 +52,8 @@ export type DecisionBody = z.input<typeof contract.RollbackBody> & z.input<typeo
 /** Where a rollback or an approval was delivered; `action` is the operator's decision. */
 export type ControlAnswer = z.output<typeof contract.ControlAnswer>;
 export type ScanAcceptedAnswer = z.output<typeof contract.ScanAcceptedAnswer>;
+/** GET /viewer-mtls: the last full scan's viewer mTLS inventory and drift. */
+export type ViewerMtlsAnswer = z.output<typeof contract.ViewerMtlsAnswer>;
 
 /** The body of POST /viewer-revocations (a serial as pasted; the API takes its normal form). */
 export type RevokeViewerBody = z.input<typeof contract.RevokeViewerBody>;
@@ -98,4 +100,5 @@ export interface RotatorApi {
     action: ViewerControlAnswer["action"],
     reason?: string,
   ): Promise<ViewerControlAnswer>;
+  viewerMtls(): Promise<ViewerMtlsAnswer>;
 }

@@ -35,6 +35,7 @@ import {
   viewerRetireCommand,
   viewerRollbackCommand,
 } from "./commands/viewer.ts";
+import { viewerInventoryCommand } from "./commands/viewer-inventory.ts";
 import {
   reinstateViewerCommand,
   revokeViewerCommand,
@@ -73,6 +74,7 @@ export const OPERATOR_COMMANDS: ReadonlyArray<CommandSpec<unknown>> = [
   viewerMigrationCommand,
   viewerApproveCommand,
   viewerRollbackCommand,
+  viewerInventoryCommand,
 ];
 
 export function usageOf(spec: CommandSpec<unknown>): string {

@@ -11,6 +11,7 @@
 import type { AuthorityCertificate } from "./authority-expiry.ts";
 import { gateCounts } from "./gate.ts";
 import type { DistributionState, GateResult, RotationState } from "./rotation.ts";
+import { type ViewerDriftFinding, viewerDriftSeverity } from "./viewer-inventory.ts";
 
 /** The largest notification body, compact JSON in UTF-8 bytes. */
 export const MAX_NOTIFICATION_BYTES = 16 * 1024;
@@ -29,6 +30,8 @@ export const NotificationEvent = {
   RotationFailed: "rotation-failed",
   RotationAborted: "rotation-aborted",
   DriftFound: "drift-found",
+  /** Viewer mTLS drift: a passthrough policy not forwarding the certificate, a failed trust store, a quota near. */
+  ViewerMtlsDrift: "viewer-mtls-drift",
   /** Every viewer trust point trusts the new viewer CA, proved: it may issue viewer certificates. */
   ViewerCaReady: "viewer-ca-ready",
   /** A viewer CA migration or retirement failed (trust points restored) or was rolled back. */
@@ -77,6 +80,7 @@ const SEVERITY: Record<NotificationEvent, Severity> = {
   "rotation-failed": "critical",
   "rotation-aborted": "warning",
   "drift-found": "warning",
+  "viewer-mtls-drift": "warning",
   "viewer-ca-ready": "info",
   "viewer-migration-failed": "critical",
   "viewer-ca-retired": "info",
@@ -247,6 +251,7 @@ export function rotationNotification(
     "rotation-failed": "rotation failed",
     "rotation-aborted": "rotation aborted before any swap",
     "drift-found": "drift found",
+    "viewer-mtls-drift": "viewer mTLS drift found",
     "viewer-ca-ready": "viewer CA ready",
     "viewer-migration-failed": "viewer CA migration failed",
     "viewer-ca-retired": "viewer CA retired",
@@ -306,6 +311,20 @@ export function certificateNotification(
     subject: toSubject(`[mtls-rotator] ${headline}: ${shortArn(certificateArn)}`),
     body: boundedBody({ event, certificateArn, ...body }, ["event", "certificateArn"]),
   };
+}
+
+/**
+ * A viewer mTLS drift finding (`viewer-mtls-drift`), its severity by kind (core/viewer-inventory.ts
+ * viewerDriftSeverity): names the distribution (and behaviour and policy) or the trust store it is about.
+ */
+export function viewerDriftNotification(finding: ViewerDriftFinding): Notification {
+  return certificateNotification(
+    NotificationEvent.ViewerMtlsDrift,
+    finding.resourceArn,
+    `viewer mTLS ${finding.kind}`,
+    { ...finding },
+    viewerDriftSeverity(finding.kind),
+  );
 }
 
 /**

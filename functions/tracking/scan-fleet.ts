@@ -20,6 +20,7 @@ import {
   certificateNotification,
   expirySeverity,
   type Notification,
+  viewerDriftNotification,
 } from "../core/notifications.ts";
 import { tryParseCertificate } from "../core/pem.ts";
 import { type PresentedBy, presentedByHint } from "../core/presented-by.ts";
@@ -38,6 +39,15 @@ import {
   usageOf,
   withDrift,
 } from "../core/tracking.ts";
+import {
+  assessViewerInventory,
+  type ListedTrustStore,
+  type ListedViewerDistribution,
+  type OriginRequestPolicyHeaders,
+  type StoredViewerInventory,
+  type ViewerMtlsMode,
+  viewerDriftKey,
+} from "../core/viewer-inventory.ts";
 import type { SwapTarget } from "../core/waves.ts";
 
 /** One expiry alert of one certificate (its notAfter tells renewals under the same ARN apart). */
@@ -66,6 +76,27 @@ export interface AuthorityCertificateTracking {
   records: {
     loadAll(): Promise<Map<string, AuthorityCertificateRecord>>;
     putMany(records: AuthorityCertificateRecord[]): Promise<void>;
+  };
+}
+
+/**
+ * What a full scan needs for the viewer mTLS inventory (core/viewer-inventory.ts): the listing pass that also
+ * gives origin certificates' usage (so a full scan lists distributions once), the origin request policies of
+ * passthrough behaviours, the trust stores, and where the inventory is kept.
+ */
+export interface ViewerMtlsTracking {
+  /** One ListDistributions pass: the usage index (as indexUsage) and every distribution's viewer mTLS. */
+  listFleet(): Promise<{ usage: Map<string, SwapTarget[]>; viewerMtls: ListedViewerDistribution[] }>;
+  /** GetOriginRequestPolicy once per distinct id; ids naming no policy in `unreadable`. */
+  readOriginRequestPolicies(ids: Iterable<string>): Promise<{
+    policies: Map<string, OriginRequestPolicyHeaders>;
+    unreadable: Map<string, string>;
+  }>;
+  /** ListTrustStores, every page. */
+  listTrustStores(): Promise<ListedTrustStore[]>;
+  store: {
+    load(): Promise<StoredViewerInventory | undefined>;
+    save(next: StoredViewerInventory, previous: StoredViewerInventory | undefined): Promise<void>;
   };
 }
 
@@ -106,6 +137,8 @@ export interface ScanDeps {
   ): Promise<{ bundleSha256: string; retiredFingerprints: string[] }>;
   /** The CA certificates a full scan tracks the expiry of; none when absent. */
   authorityCertificates?: AuthorityCertificateTracking;
+  /** The viewer mTLS inventory a full scan keeps; none when absent. */
+  viewerMtls?: ViewerMtlsTracking;
   /** CloudWatch embedded-metric-format line (a Lambda's stdout becomes metrics). */
   emitMetrics?(metrics: Record<string, number>): void;
   policy: TrackingPolicy;
@@ -130,6 +163,8 @@ export interface ScanReport {
   verificationsDeferred: number;
   /** The CA certificates tracked by a full scan (when the scan tracks any). */
   caCertificates?: CaCertificatesReport;
+  /** The viewer mTLS inventory of a full scan (when the scan keeps one). */
+  viewerMtls?: ViewerMtlsReport;
   errors: Array<{ certificateArn: string; error: string }>;
 }
 
@@ -143,6 +178,15 @@ export interface CaCertificatesReport {
    */
   unreadable: UnreadableAuthority[];
   inventoryWrites: number;
+}
+
+export interface ViewerMtlsReport {
+  /** Every listed distribution by viewer mTLS mode. */
+  byMode: Record<ViewerMtlsMode, number>;
+  trustStores: number;
+  drift: number;
+  /** Findings not seen by an earlier scan (the ones notified now). */
+  newDrift: number;
 }
 
 const DAY = 86_400_000;
@@ -322,14 +366,70 @@ async function trackAuthorityCertificates(
   return { report, minDaysToExpiry };
 }
 
+/**
+ * The viewer mTLS inventory from this scan's listing: the policies of passthrough behaviours (each once) and
+ * the trust stores read, drift assessed, each new finding notified once (one not delivered is tried again
+ * next scan), the inventory kept.
+ */
+async function trackViewerMtls(
+  tracking: ViewerMtlsTracking,
+  listing: readonly ListedViewerDistribution[],
+  deps: Pick<ScanDeps, "notify" | "log">,
+  now: Date,
+  errors: ScanReport["errors"],
+): Promise<ViewerMtlsReport> {
+  const policyIds = listing.flatMap((d) =>
+    d.mode === "passthrough" ? (d.behaviours ?? []).flatMap((b) => b.originRequestPolicyId ?? []) : [],
+  );
+  const [{ policies, unreadable }, trustStores, previous] = await Promise.all([
+    tracking.readOriginRequestPolicies(policyIds),
+    tracking.listTrustStores(),
+    tracking.store.load(),
+  ]);
+  const inventory = assessViewerInventory({
+    distributions: listing,
+    policies,
+    unreadablePolicies: unreadable,
+    trustStores,
+    now,
+  });
+  const reported = new Set(previous?.notified ?? []);
+  const notified = new Set(inventory.drift.map(viewerDriftKey));
+  let newDrift = 0;
+  for (const finding of inventory.drift) {
+    if (reported.has(viewerDriftKey(finding))) continue;
+    newDrift += 1;
+    try {
+      await deps.notify(viewerDriftNotification(finding));
+    } catch (error) {
+      notified.delete(viewerDriftKey(finding)); // not delivered: try again next scan
+      errors.push({ certificateArn: finding.resourceArn, error: (error as Error).message });
+    }
+  }
+  await tracking.store.save({ ...inventory, notified: [...notified].sort() }, previous);
+  if (inventory.drift.length > 0)
+    deps.log?.("scan: viewer mTLS drift", { findings: inventory.drift.length, new: newDrift });
+  return {
+    byMode: inventory.byMode,
+    trustStores: inventory.trustStores.length,
+    drift: inventory.drift.length,
+    newDrift,
+  };
+}
+
 export async function scanFleet(
   deps: ScanDeps,
   options: { onlyArn?: string; actor?: string } = {},
 ): Promise<ScanReport> {
   const now = deps.now();
-  const [certificates, usageIndex, inventory] = await Promise.all([
+  // A full scan keeping the viewer inventory reads it from the same ListDistributions pass as the usage.
+  const viewerTracking = options.onlyArn ? undefined : deps.viewerMtls;
+  const listing = viewerTracking
+    ? viewerTracking.listFleet()
+    : deps.indexUsage().then((usage) => ({ usage, viewerMtls: undefined }));
+  const [certificates, { usage: usageIndex, viewerMtls: viewerListing }, inventory] = await Promise.all([
     deps.listCertificates(options.onlyArn ? { onlyArn: options.onlyArn } : {}),
-    deps.indexUsage(),
+    listing,
     deps.inventory.loadAll(),
   ]);
   const report: ScanReport = {
@@ -470,6 +570,16 @@ export async function scanFleet(
       await deps.inventory.saveDriftState(next);
   }
 
+  if (viewerTracking && viewerListing) {
+    // Its failure (a policy or the trust stores unreadable, the store) stops nothing else of the scan.
+    try {
+      report.viewerMtls = await trackViewerMtls(viewerTracking, viewerListing, deps, now, report.errors);
+    } catch (error) {
+      report.errors.push({ certificateArn: "viewer-mtls", error: (error as Error).message });
+      deps.log?.("scan: viewer mTLS inventory failed", { error: (error as Error).message });
+    }
+  }
+
   let minCaDaysToExpiry = Number.POSITIVE_INFINITY;
   if (!options.onlyArn && deps.authorityCertificates) {
     // A single certificate's decision (an ACM event) leaves the CA certificates to the full scans. Their
@@ -519,6 +629,15 @@ export async function scanFleet(
         }
       : {}),
     ...(Number.isFinite(minCaDaysToExpiry) ? { MinCaDaysToExpiry: Math.floor(minCaDaysToExpiry) } : {}),
+    ...(report.viewerMtls
+      ? {
+          ViewerMtlsDistributions:
+            report.viewerMtls.byMode.required +
+            report.viewerMtls.byMode.optional +
+            report.viewerMtls.byMode.passthrough,
+          ViewerMtlsDriftFindings: report.viewerMtls.drift,
+        }
+      : {}),
   });
   return report;
 }

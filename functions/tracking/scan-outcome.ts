@@ -41,6 +41,9 @@ export function scanSummary(report: ScanReport) {
           caInventoryWrites: report.caCertificates.inventoryWrites,
         }
       : {}),
+    ...(report.viewerMtls
+      ? { viewerMtlsDrift: report.viewerMtls.drift, viewerMtlsNewDrift: report.viewerMtls.newDrift }
+      : {}),
     errors: report.errors.length,
   };
 }

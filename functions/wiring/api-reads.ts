@@ -1,6 +1,6 @@
 /**
- * Wiring of the read-only routes: GET /certificates, GET /certificates/{id} (the inventory), GET /rotations,
- * GET /rotations/{id} (rotations and history); the decision routes (api-control.ts) read through it too.
+ * Wiring of the read-only routes: GET /certificates, GET /certificates/{id} (the inventory), GET /viewer-mtls
+ * (the viewer mTLS inventory), GET /rotations, GET /rotations/{id} (rotations and history); the decision routes (api-control.ts) read through it too.
  * They link the rotation table alone and read it with SigV4-signed fetches of DynamoDB's JSON API
  * (signed-table.ts): no SDK client, nothing here can issue, publish or start anything.
  */
@@ -10,6 +10,7 @@ import { SignedTable } from "../adapters/signed-table.ts";
 import type { AwsCredentials } from "../adapters/sigv4.ts";
 import type { TableReads, TableWrites } from "../adapters/table-reads.ts";
 import type { CertificatesDeps } from "../api/certificates.ts";
+import type { ViewerMtlsDeps } from "../api/viewer-mtls.ts";
 import { type AwsLocation, RESOURCE_LINKS, readLinks, type WiringSources } from "../config/links.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
@@ -53,6 +54,11 @@ export function certificatesDepsFrom(
   return { inventory: new InventoryReads(tableReadsOf(config, clients)), now: () => new Date() };
 }
 
+/** Reading the viewer mTLS inventory (GET /viewer-mtls). */
+export function viewerMtlsDepsFrom(config: TableApiConfig, clients: TableReadClients = {}): ViewerMtlsDeps {
+  return { inventory: new InventoryReads(tableReadsOf(config, clients)) };
+}
+
 /** Reading rotations (GET /rotations, GET /rotations/{id}). */
 export function rotationReadDepsFrom(
   config: TableApiConfig,
@@ -65,6 +71,7 @@ export function rotationReadDepsFrom(
 export const certificatesApiDeps = oncePerColdStart(async () =>
   certificatesDepsFrom(tableApiConfig(deployed())),
 );
+export const viewerMtlsApiDeps = oncePerColdStart(async () => viewerMtlsDepsFrom(tableApiConfig(deployed())));
 export const rotationReadApiDeps = oncePerColdStart(async () =>
   rotationReadDepsFrom(tableApiConfig(deployed())),
 );

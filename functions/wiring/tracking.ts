@@ -177,6 +177,13 @@ export async function trackingDepsFrom(
       readChain: authorityChainPem,
       records: inventory.authorityCertificates,
     },
+    // Full scans only (scanFleet skips it for one certificate, so the expiry event never calls these).
+    viewerMtls: {
+      listFleet: () => cloudfront.listFleet(),
+      readOriginRequestPolicies: (ids) => cloudfront.readOriginRequestPolicies(ids),
+      listTrustStores: () => cloudfront.listTrustStores(),
+      store: inventory.viewerMtls,
+    },
     emitMetrics: (metrics) => writeMetrics(metricsDocument(metrics, now())),
     policy: { managedAuthorities, renewBefore: config.renewBefore, thresholdsDays: config.thresholdsDays },
     now,

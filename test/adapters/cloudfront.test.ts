@@ -7,9 +7,11 @@ import { type ACMClient, ImportCertificateCommand } from "@aws-sdk/client-acm";
 import {
   type CloudFrontClient,
   CreateDistributionCommand,
+  CreateOriginRequestPolicyCommand,
   type DistributionConfig,
   GetDistributionConfigCommand,
   UpdateDistributionCommand,
+  type ViewerMtlsConfig,
 } from "@aws-sdk/client-cloudfront";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -28,14 +30,18 @@ import {
   createSubordinateCa,
   issueClientCredential,
 } from "../../standins/pki.ts";
+import { ACCOUNT_ID } from "../../standins/protocol.ts";
 import {
   buildDistributionConfig,
   certificateArn,
+  clientCertOriginRequestPolicy,
   type DistributionConfigOptions,
   originCertificatesOf,
   originId,
   withOriginCertificate,
 } from "../support/distribution-config.ts";
+import { smallCa } from "../support/pki-fixtures.ts";
+import { createTrustStore, UNLOADABLE_BUNDLE } from "../support/viewer-trust-stores.ts";
 
 let issuing: CertificateAuthority;
 const started: Standins[] = [];
@@ -611,5 +617,157 @@ describe("deployment", () => {
     const time = fakeTime();
     expect(await adapter.waitUntilDeployed([], time)).toEqual([]);
     expect(time.sleeps).toEqual([]);
+  });
+});
+
+describe("viewer mTLS from the same listing, policies and trust stores", () => {
+  const BUCKET = "viewer-bundles";
+  const ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+  const HOST_HEADER_ONLY = "bf0718e1-ba1e-49d1-88b1-f726733018ae";
+  let w: World;
+  let adapter: CloudFrontAdapter;
+  let goodStore: { id: string; arn: string };
+  let badStore: { id: string; arn: string };
+  let forwarding: string;
+  const ids: Record<string, string> = {};
+
+  const trustStore = (name: string, body: string) =>
+    createTrustStore({ s3: w.s.clients().s3, cloudfront: w.cloudfront }, BUCKET, name, body);
+
+  async function withViewerMtls(
+    viewerMtls: ViewerMtlsConfig | undefined,
+    edit?: (c: DistributionConfig) => void,
+  ) {
+    const config = buildDistributionConfig({ origins: 2 });
+    if (viewerMtls) config.ViewerMtlsConfig = viewerMtls;
+    edit?.(config);
+    const out = await w.cloudfront.send(new CreateDistributionCommand({ DistributionConfig: config }));
+    return out.Distribution!.Id!;
+  }
+
+  beforeAll(async () => {
+    w = await world();
+    adapter = new CloudFrontAdapter(w.cloudfront);
+    w.s.s3.createBucket(BUCKET, { versioned: true });
+    const ca = await smallCa("CN=Partners viewer CA");
+    goodStore = await trustStore("partners", ca.certificatePem);
+    badStore = await trustStore("broken", UNLOADABLE_BUNDLE);
+    const policy = await w.cloudfront.send(
+      new CreateOriginRequestPolicyCommand({
+        OriginRequestPolicyConfig: clientCertOriginRequestPolicy("forward-viewer-certificate"),
+      }),
+    );
+    forwarding = policy.OriginRequestPolicy!.Id!;
+    const storeConfig = (id: string) => ({ TrustStoreId: id, AdvertiseTrustStoreCaNames: false });
+    ids.none = await withViewerMtls(undefined);
+    ids.required = await withViewerMtls({ Mode: "required", TrustStoreConfig: storeConfig(goodStore.id) });
+    ids.optional = await withViewerMtls({ Mode: "optional", TrustStoreConfig: storeConfig(badStore.id) });
+    ids.defaulted = await withViewerMtls({ TrustStoreConfig: storeConfig(goodStore.id) });
+    ids.passthrough = await withViewerMtls({ Mode: "passthrough" }, (config) => {
+      config.DefaultCacheBehavior!.OriginRequestPolicyId = forwarding;
+      const api = config.CacheBehaviors!.Items![0]!;
+      config.CacheBehaviors = {
+        Quantity: 4,
+        Items: [
+          api,
+          { ...api, PathPattern: "/static/*", OriginRequestPolicyId: HOST_HEADER_ONLY },
+          { ...api, PathPattern: "/plain/*", OriginRequestPolicyId: "" },
+          // Legacy cache settings: no cache or origin request policy, headers forwarded by ForwardedValues.
+          {
+            ...api,
+            PathPattern: "/legacy/*",
+            CachePolicyId: undefined,
+            OriginRequestPolicyId: undefined,
+            ForwardedValues: {
+              QueryString: false,
+              Cookies: { Forward: "none" },
+              Headers: { Quantity: 2, Items: ["Client-Cert", "Client-Cert-Chain"] },
+            },
+            MinTTL: 0,
+          },
+        ],
+      };
+    });
+  });
+
+  it("reads every distribution's mode, trust store and passthrough behaviours in the one ListDistributions pass", async () => {
+    const before = {
+      list: w.s.server.count("cloudfront", "ListDistributions"),
+      all: w.s.server.count("cloudfront"),
+    };
+    const { usage, viewerMtls } = await adapter.listFleet({ pageSize: 2 });
+    expect(w.s.server.count("cloudfront", "ListDistributions") - before.list).toBe(3); // 5 distributions
+    expect(w.s.server.count("cloudfront") - before.all).toBe(3);
+    expect(usage.size).toBe(0);
+    const byId = new Map(viewerMtls.map((d) => [d.distributionId, d]));
+    expect(byId.size).toBe(5);
+    expect(byId.get(ids.none!)).toEqual({
+      distributionId: ids.none,
+      arn: `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${ids.none}`,
+      mode: "none",
+    });
+    expect(byId.get(ids.required!)).toMatchObject({ mode: "required", trustStoreId: goodStore.id });
+    expect(byId.get(ids.required!)?.behaviours).toBeUndefined();
+    expect(byId.get(ids.optional!)).toMatchObject({ mode: "optional", trustStoreId: badStore.id });
+    // A ViewerMtlsConfig without Mode is required mode (docs/aws-behaviour.md cloudfront.viewer-mtls-default-required).
+    expect(byId.get(ids.defaulted!)).toMatchObject({ mode: "required", trustStoreId: goodStore.id });
+    expect(byId.get(ids.passthrough!)).toMatchObject({
+      mode: "passthrough",
+      behaviours: [
+        { pathPattern: "*", default: true, originRequestPolicyId: forwarding },
+        { pathPattern: "/api/*", default: false, originRequestPolicyId: ALL_VIEWER_EXCEPT_HOST },
+        { pathPattern: "/static/*", default: false, originRequestPolicyId: HOST_HEADER_ONLY },
+        { pathPattern: "/plain/*", default: false },
+        {
+          pathPattern: "/legacy/*",
+          default: false,
+          legacyForwardedHeaders: ["client-cert", "client-cert-chain"],
+        },
+      ],
+    });
+    expect(byId.get(ids.passthrough!)?.behaviours?.[3]).toEqual({ pathPattern: "/plain/*", default: false });
+  });
+
+  it("reads each origin request policy once, managed ones included, and names those that do not exist", async () => {
+    const before = w.s.server.count("cloudfront", "GetOriginRequestPolicy");
+    const missing = "00000000-0000-4000-8000-000000000000";
+    const { policies, unreadable } = await adapter.readOriginRequestPolicies([
+      forwarding,
+      ALL_VIEWER_EXCEPT_HOST,
+      forwarding,
+      HOST_HEADER_ONLY,
+      missing,
+    ]);
+    expect(w.s.server.count("cloudfront", "GetOriginRequestPolicy") - before).toBe(4);
+    expect(policies.get(forwarding)).toEqual({
+      id: forwarding,
+      name: "forward-viewer-certificate",
+      headerBehavior: "whitelist",
+      headers: ["client-cert", "client-cert-chain", "x-request-id"],
+    });
+    expect(policies.get(ALL_VIEWER_EXCEPT_HOST)).toMatchObject({
+      name: "Managed-AllViewerExceptHostHeader",
+      headerBehavior: "allExcept",
+      headers: ["host"],
+    });
+    expect(policies.get(HOST_HEADER_ONLY)).toMatchObject({ headerBehavior: "whitelist", headers: ["host"] });
+    expect(unreadable).toEqual(new Map([[missing, "NoSuchOriginRequestPolicy"]]));
+  });
+
+  it("lists every trust store over pages, with status, failure reason and CA count", async () => {
+    const before = w.s.server.count("cloudfront", "ListTrustStores");
+    const stores = await adapter.listTrustStores({ pageSize: 1 });
+    expect(w.s.server.count("cloudfront", "ListTrustStores") - before).toBe(2);
+    const byId = new Map(stores.map((t) => [t.id, t]));
+    expect(byId.get(goodStore.id)).toEqual({
+      id: goodStore.id,
+      arn: goodStore.arn,
+      name: "partners",
+      status: "active",
+      caCertificates: 1,
+    });
+    expect(byId.get(badStore.id)).toMatchObject({ status: "failed", caCertificates: 0 });
+    expect(byId.get(badStore.id)?.reason).toBe(w.s.cloudfront.trustStores.reason(badStore.id));
+    expect(byId.get(badStore.id)?.reason).toBeTruthy();
   });
 });

@@ -77,6 +77,7 @@ describe("docs/openapi.json", () => {
       "GET /viewer-migrations/{id}",
       "POST /viewer-migrations/{id}/approve",
       "POST /viewer-migrations/{id}/rollback",
+      "GET /viewer-mtls",
     ]);
     for (const { doc } of DOCUMENTED_ROUTES) {
       const module = (await import(`../../functions/handlers/api/${doc.handler}.ts`)) as {

@@ -20,6 +20,7 @@ import type {
   StartRotationBody,
   StartViewerMigrationBody,
   ViewerMigrationAnswer,
+  ViewerMtlsAnswer,
 } from "../../functions/cli/api-types.ts";
 import { OPERATOR_COMMANDS, type OperatorEnvironment, runOperatorCommand } from "../../functions/cli/main.ts";
 import { type ReplacementKeyChoice, replacementKeyFor } from "../../functions/core/certificate.ts";
@@ -464,6 +465,8 @@ export interface Backend {
   viewerControls: Set<string>;
   /** Bodies POST /viewer-migrations/{id}/approve|rollback received. */
   viewerDecisions: Array<{ migrationId: string; action: string; body: unknown }>;
+  /** What GET /viewer-mtls answers; 404 (no full scan yet) when absent. */
+  viewerMtls?: ViewerMtlsAnswer;
 }
 
 export function newBackend(): Backend {
@@ -485,6 +488,7 @@ export function newBackend(): Backend {
     viewerMigrations: new Map(),
     viewerControls: new Set(),
     viewerDecisions: [],
+    viewerMtls: undefined,
   };
 }
 
@@ -893,6 +897,13 @@ function answerRoutes(backend: Backend): Record<string, AnswerHandler> {
     "POST /viewer-migrations/{id}/approve": async (event) => decideViewer(backend, event, "approve"),
     "POST /viewer-migrations/{id}/rollback": async (event) => decideViewer(backend, event, "rollback"),
     ...revocationRoutes(backend),
+    "GET /viewer-mtls": async () =>
+      backend.viewerMtls
+        ? json(200, backend.viewerMtls)
+        : apiError(404, {
+            code: "NotFound",
+            message: "no viewer mTLS inventory yet (it is filled by the full scan: POST /scan)",
+          }),
   };
 }
 

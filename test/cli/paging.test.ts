@@ -139,6 +139,7 @@ function fakeApi(page: (call: number, query: ListCertificatesQuery) => Certifica
     listViewerMigrations: unused,
     getViewerMigration: unused,
     controlViewerMigration: unused,
+    viewerMtls: unused,
   };
 }
 

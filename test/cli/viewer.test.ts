@@ -272,6 +272,7 @@ describe("--help", () => {
       "viewer-migration",
       "viewer-approve",
       "viewer-rollback",
+      "viewer-inventory",
     ]);
     for (const name of names) {
       const { code, stdout, requests } = await run([name, "--help"]);

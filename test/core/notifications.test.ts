@@ -16,9 +16,11 @@ import {
   rotationNotification,
   type Severity,
   toSubject,
+  viewerDriftNotification,
   viewerRevocationNotification,
 } from "../../functions/core/notifications.ts";
 import { foldEvents, type RotationEvent, type RotationState } from "../../functions/core/rotation.ts";
+import { ViewerDriftKind } from "../../functions/core/viewer-inventory.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { expectNoKeyMaterial } from "../support/key-material.ts";
 import { goodP256, NOW } from "../support/pki-fixtures.ts";
@@ -140,6 +142,7 @@ describe("rotationNotification", () => {
       severity: "warning",
       headline: "viewer certificate reinstated",
     },
+    { event: "viewer-mtls-drift", severity: "warning", headline: "viewer mTLS drift found" },
   ];
 
   it("covers every notification event", () => {
@@ -272,6 +275,25 @@ describe("viewerRevocationNotification", () => {
     expect(n.subject.length).toBeLessThan(100);
     expect(n.body).toMatchObject({ actor: BOB, revocation, serial });
     expect(Buffer.byteLength(JSON.stringify(n.body))).toBeLessThanOrEqual(MAX_NOTIFICATION_BYTES);
+  });
+});
+
+describe("viewerDriftNotification", () => {
+  const DIST_ARN = "arn:aws:cloudfront::111122223333:distribution/EPASS1";
+  const STORE_ARN = "arn:aws:cloudfront::111122223333:trust-store/ts-1";
+
+  it.each([
+    [ViewerDriftKind.ClientCertNotForwarded, "critical", DIST_ARN, "EPASS1"],
+    [ViewerDriftKind.TrustStoreFailed, "critical", STORE_ARN, "ts-1"],
+    [ViewerDriftKind.QuotaNear, "warning", STORE_ARN, "ts-1"],
+    [ViewerDriftKind.ClientCertForwardingUnknown, "info", DIST_ARN, "EPASS1"],
+  ] as const)("%s: %s, names its resource in the subject and the attribute", (kind, severity, arn, id) => {
+    const n = viewerDriftNotification({ kind, resourceArn: arn, detail: "what happened" });
+    expect(n.event).toBe("viewer-mtls-drift");
+    expect(n.severity).toBe(severity);
+    expect(n.certificateArn).toBe(arn);
+    expect(n.subject).toBe(`[mtls-rotator] viewer mTLS ${kind}: ${id}`);
+    expect(n.body).toMatchObject({ event: "viewer-mtls-drift", kind, detail: "what happened" });
   });
 });
 

@@ -22,7 +22,12 @@ import * as z from "zod/mini";
 import { credentialSecretPolicy, issuanceSecretName } from "../../functions/adapters/secrets.ts";
 import * as answers from "../../functions/api/answers.ts";
 import { HttpRotatorApi } from "../../functions/cli/api-client.ts";
-import type { CertificateView, RotationAnswer, RotationPlanView } from "../../functions/cli/api-types.ts";
+import type {
+  CertificateView,
+  RotationAnswer,
+  RotationPlanView,
+  ViewerMtlsAnswer,
+} from "../../functions/cli/api-types.ts";
 import { credentialSecretName } from "../../functions/workflow/rotation-workflow.ts";
 import { issueClientCredential } from "../../standins/pki.ts";
 import { loadConnectionFunction } from "../support/connection-function.ts";
@@ -128,6 +133,25 @@ describe("the operator surface, end to end", () => {
     const report = await stack.scan();
     expect(report).toMatchObject({ certificates: 1, managed: 1, due: 0, rotations: [], errors: [] });
     expect(stack.starter.executions()).toHaveLength(0);
+  });
+
+  it("1b. `viewer-inventory` shows what the same scan found of viewer mTLS (none on this fleet)", async () => {
+    const shown = await stack.cli(["viewer-inventory", "--json"]);
+    expect(shown.stderr).toBe("");
+    expect(shown.code).toBe(0);
+    const inventory = JSON.parse(shown.stdout) as ViewerMtlsAnswer;
+    expect(inventory.byMode).toEqual({
+      none: stack.distributionIds.length,
+      required: 0,
+      optional: 0,
+      passthrough: 0,
+    });
+    expect(inventory).toMatchObject({ distributions: [], trustStores: [], drift: [] });
+    expect(stack.api.requests.at(-1)).toMatchObject({
+      routeKey: "GET /viewer-mtls",
+      principal: PRINCIPAL,
+      status: 200,
+    });
   });
 
   it("2. `certificates --json` (child process, credentials from the environment) and `status` show it", async () => {

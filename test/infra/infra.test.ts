@@ -235,7 +235,11 @@ describe("the rotation workflow", () => {
     const bucketObject =
       "arn:aws:s3:::mtls-rotator-production-trustbundlesbucket-abcdef/trust/origin-client-ca.pem";
     // Calls of these adapters that only the tracking functions make (granted and checked there).
-    const trackingOnly = new Set(["acm:SearchCertificates"]);
+    const trackingOnly = new Set([
+      "acm:SearchCertificates",
+      "cloudfront:GetOriginRequestPolicy",
+      "cloudfront:ListTrustStores",
+    ]);
     const calls: Array<{ action: string; resource: string }> = [];
     for (const [file, fileResource] of sources) {
       const text = readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
@@ -984,7 +988,12 @@ describe("expiry tracking", () => {
         expect(statement.resources.length).toBeGreaterThan(0);
       }
       const starred = permissions.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
-      expect(starred.sort()).toEqual(["acm:SearchCertificates", "cloudfront:ListDistributions"]);
+      // ListTrustStores (the full scan's viewer mTLS inventory) names no resource type either.
+      expect(starred.sort()).toEqual([
+        "acm:SearchCertificates",
+        "cloudfront:ListDistributions",
+        ...(permissions === scanPermissions ? ["cloudfront:ListTrustStores"] : []),
+      ]);
     }
   });
 
@@ -1012,10 +1021,16 @@ describe("expiry tracking", () => {
     expect(trustReconcilePermissions.some((s) => s.resources.some((r) => String(r).includes("/acks/")))).toBe(
       false,
     );
-    // The scan may only invoke the reconciliation function (synchronously, after a full scan).
+    // The scan may only invoke the reconciliation function (synchronously, after a full scan), and read
+    // what the viewer mTLS inventory needs (trust stores, origin request policies): nothing that writes.
     expect(scanPermissions).toEqual([
       ...trackingPermissions,
       { actions: ["lambda:InvokeFunction"], resources: [expect.stringContaining("TrustReconciliation")] },
+      { actions: ["cloudfront:ListTrustStores"], resources: ["*"] },
+      {
+        actions: ["cloudfront:GetOriginRequestPolicy"],
+        resources: [`arn:aws:cloudfront::${ACCOUNT}:origin-request-policy/*`],
+      },
     ]);
     // The expiry function scans one certificate and never reconciles: no bundle access at all.
     const bundleAccess = trackingPermissions.flatMap((s) =>
@@ -1108,6 +1123,40 @@ describe("expiry tracking", () => {
       s.actions.flatMap((a) => s.resources.map((r) => `${a} ${r}`)),
     );
     expect(granted.sort()).toEqual(calls.map((c) => `${c.action} ${c.resource}`).sort());
+  });
+
+  it("lets the full scan alone read trust stores and origin request policies (the viewer mTLS inventory)", async () => {
+    const { scanPermissions, expiryEventPermissions, trackingPermissions } = await loadInfra("production");
+    const viewerCalls = [
+      { action: "cloudfront:ListTrustStores", resource: "*" },
+      // A managed policy (Managed-AllViewer) and a custom one: the same resource type, origin-request-policy.
+      {
+        action: "cloudfront:GetOriginRequestPolicy",
+        resource: `arn:aws:cloudfront::${ACCOUNT}:origin-request-policy/216adef6-5c7f-47e4-b989-5492eafa07d3`,
+      },
+      {
+        action: "cloudfront:GetOriginRequestPolicy",
+        resource: `arn:aws:cloudfront::${ACCOUNT}:origin-request-policy/0a1b2c3d-0000-4000-8000-000000000000`,
+      },
+    ];
+    const allows =
+      (permissions: typeof scanPermissions) =>
+      ({ action, resource }: { action: string; resource: string }) =>
+        permissions.some(
+          (s) =>
+            s.actions.includes(action) && s.resources.some((p) => iamPatternMatches(String(p), resource)),
+        );
+    expect(viewerCalls.filter((call) => !allows(scanPermissions)(call))).toEqual([]);
+    // An ACM expiry event decides one certificate: it never builds the viewer inventory.
+    expect(viewerCalls.filter(allows(expiryEventPermissions))).toEqual([]);
+    expect(viewerCalls.filter(allows(trackingPermissions))).toEqual([]);
+    // Not a distribution's ARN: GetOriginRequestPolicy is granted on policies only.
+    expect(
+      allows(scanPermissions)({
+        action: "cloudfront:GetOriginRequestPolicy",
+        resource: `arn:aws:cloudfront::${ACCOUNT}:distribution/E2QWRUHAPOMQZL`,
+      }),
+    ).toBe(false);
   });
 
   it("links what the tracking wiring reads, in the shape it reads", async () => {
@@ -1491,6 +1540,7 @@ describe("the operator API", () => {
     const config = {
       "list-certificates": tableApiConfig,
       "get-certificate": tableApiConfig,
+      "get-viewer-mtls": tableApiConfig,
       "list-rotations": tableApiConfig,
       "get-rotation": tableApiConfig,
       "rollback-rotation": tableApiConfig,
@@ -1559,6 +1609,21 @@ describe("the operator API", () => {
         { test: "ForAllValues:StringEquals", variable: "dynamodb:LeadingKeys", values: ["INVENTORY"] },
       ],
     });
+    // GET /viewer-mtls: one Query of the viewer mTLS inventory's partition, nothing else.
+    expect(granted("GET /viewer-mtls")).toEqual([`dynamodb:Query ${table}`]);
+    expect(routesOf(declared).find((r) => r.name === "GET /viewer-mtls")!.args.permissions).toEqual([
+      {
+        actions: ["dynamodb:Query"],
+        resources: [expect.any(String)],
+        conditions: [
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "dynamodb:LeadingKeys",
+            values: ["VIEWER-INVENTORY"],
+          },
+        ],
+      },
+    ]);
     // Only Query reads the index (GetItem on an index is no resource of GetItem's).
     expect(granted("GET /rotations/{id}")).toEqual(
       [`dynamodb:GetItem ${table}`, `dynamodb:Query ${table}`, `dynamodb:Query ${table}/index/list`].sort(),

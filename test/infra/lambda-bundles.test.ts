@@ -44,6 +44,7 @@ const RULES: Record<LambdaName, { clients: string[]; forbidden: string[] }> = {
   "GET /certificates/{id}": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   "GET /rotations": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   "GET /rotations/{id}": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
+  "GET /viewer-mtls": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   // The control point (read as the GET routes read) and its durable callback (SST's signed fetch).
   "POST /rotations/{id}/approve": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },
   "POST /rotations/{id}/rollback": { clients: [], forbidden: READ_ONLY_SDK_FORBIDDEN },

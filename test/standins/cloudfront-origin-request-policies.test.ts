@@ -57,7 +57,7 @@ async function createPolicy(config = clientCertPolicy()) {
 }
 
 describe("managed policies", () => {
-  it("lists AWS's managed policies with Type managed, AllViewer forwarding every viewer header", async () => {
+  it("[cloudfront.managed-origin-request-policies] lists AWS's managed policies with Type managed, AllViewer forwarding every viewer header", async () => {
     const out = await client.send(new ListOriginRequestPoliciesCommand({ Type: "managed" }));
     const items = out.OriginRequestPolicyList?.Items ?? [];
     expect(items.map((i) => i.OriginRequestPolicy?.Id).sort()).toEqual(

@@ -12,6 +12,7 @@ import {
   ListTrustStoresCommand,
   PreconditionFailed,
   TagResourceCommand,
+  type TrustStoreSummary,
   UntagResourceCommand,
   UpdateTrustStoreCommand,
 } from "@aws-sdk/client-cloudfront";
@@ -551,7 +552,7 @@ describe("bundle validation: a bad bundle fails the trust store and never replac
 describe("ListTrustStores", () => {
   freshStandins();
 
-  it("pages through every trust store with Marker / MaxItems, summaries carrying ETag and Status", async () => {
+  it("[cloudfront.list-marker-paging] pages through every trust store with Marker / MaxItems, summaries carrying ETag and Status", async () => {
     await activeStore();
     await activeStore();
     const seen: string[] = [];
@@ -575,6 +576,35 @@ describe("ListTrustStores", () => {
     await expect(cloudfront.send(new ListTrustStoresCommand({ MaxItems: 0 }))).rejects.toMatchObject({
       name: "InvalidArgument",
     });
+  });
+
+  it("[cloudfront.trust-store-summary-effective] summaries carry a failed store's Reason and the CA count of the bundle in effect", async () => {
+    const store = await activeStore();
+    const version = await putBundle(
+      store.key,
+      "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    await cloudfront.send(
+      new UpdateTrustStoreCommand({
+        Id: store.id,
+        IfMatch: store.etag,
+        CaCertificatesBundleSource: source(store.key, version),
+      }),
+    );
+    settle();
+    const healthy = await activeStore();
+    const summaries = new Map<string, TrustStoreSummary>();
+    let marker: string | undefined;
+    do {
+      const page = await cloudfront.send(new ListTrustStoresCommand({ Marker: marker }));
+      for (const summary of page.TrustStoreList ?? []) summaries.set(summary.Id!, summary);
+      marker = page.NextMarker;
+    } while (marker);
+    expect(summaries.get(store.id)).toMatchObject({ Status: "failed", NumberOfCaCertificates: 1 });
+    expect(summaries.get(store.id)?.Reason).toBe(s.cloudfront.trustStores.reason(store.id));
+    expect(summaries.get(store.id)?.Reason).toBeTruthy();
+    expect(summaries.get(healthy.id)).toMatchObject({ Status: "active", NumberOfCaCertificates: 1 });
+    expect(summaries.get(healthy.id)).not.toHaveProperty("Reason");
   });
 });
 

@@ -7,7 +7,6 @@
 import {
   type CloudFrontClient,
   CreateDistributionCommand,
-  CreateTrustStoreCommand,
   type DistributionConfig,
   EntityNotFound,
   GetDistributionConfigCommand,
@@ -17,12 +16,12 @@ import {
   UpdateDistributionCommand,
   type ViewerMtlsConfig,
 } from "@aws-sdk/client-cloudfront";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_DISTRIBUTIONS_PER_TRUST_STORE } from "../../standins/cloudfront.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
 import { buildDistributionConfig } from "../support/distribution-config.ts";
 import { smallCa } from "../support/pki-fixtures.ts";
+import { createTrustStore as createTrustStoreFrom } from "../support/viewer-trust-stores.ts";
 
 const BUCKET = "viewer-trust-bundles";
 const DELAY = 60_000;
@@ -40,23 +39,7 @@ function settle(): void {
 
 async function createTrustStore(name: string): Promise<{ id: string; arn: string }> {
   const ca = await smallCa(`CN=${name} viewer CA`);
-  const put = await s
-    .clients()
-    .s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${name}.pem`, Body: ca.certificatePem }));
-  const out = await cloudfront.send(
-    new CreateTrustStoreCommand({
-      Name: name,
-      CaCertificatesBundleSource: {
-        CaCertificatesBundleS3Location: {
-          Bucket: BUCKET,
-          Key: `${name}.pem`,
-          Region: "us-east-1",
-          Version: put.VersionId,
-        },
-      },
-    }),
-  );
-  return { id: out.TrustStore!.Id!, arn: out.TrustStore!.Arn! };
+  return createTrustStoreFrom({ s3: s.clients().s3, cloudfront }, BUCKET, name, ca.certificatePem);
 }
 
 function withViewerMtls(viewerMtls: ViewerMtlsConfig | undefined): DistributionConfig {

@@ -34,6 +34,7 @@ import { approveViewerMigrationHandler } from "../../functions/handlers/api/appr
 import { getCertificateHandler } from "../../functions/handlers/api/get-certificate.ts";
 import { getRotationHandler } from "../../functions/handlers/api/get-rotation.ts";
 import { getViewerMigrationHandler } from "../../functions/handlers/api/get-viewer-migration.ts";
+import { getViewerMtlsHandler } from "../../functions/handlers/api/get-viewer-mtls.ts";
 import { getViewerRevocationHandler } from "../../functions/handlers/api/get-viewer-revocation.ts";
 import { listCertificatesHandler } from "../../functions/handlers/api/list-certificates.ts";
 import { listRotationsHandler } from "../../functions/handlers/api/list-rotations.ts";
@@ -52,6 +53,7 @@ import {
   certificatesDepsFrom,
   rotationReadDepsFrom,
   tableApiConfig,
+  viewerMtlsDepsFrom,
 } from "../../functions/wiring/api-reads.ts";
 import { rotationRoutesDepsFrom, rotationsApiConfig } from "../../functions/wiring/api-rotations.ts";
 import {
@@ -385,6 +387,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
     // The read routes sign their own DynamoDB calls (no SDK client), with the stand-ins' credentials here.
     const tableReads = { credentials: DYNAMODB_STANDIN_CREDENTIALS };
     const certificates = certificatesDepsFrom(tableConfig, tableReads);
+    const viewerMtls = viewerMtlsDepsFrom(tableConfig, tableReads);
     const reads = rotationReadDepsFrom(tableConfig, tableReads);
     const control = controlDepsFrom(tableConfig, { ...tableReads, callbacks });
     const rotations = rotationRoutesDepsFrom(rotationsApiConfig(sources), {
@@ -448,6 +451,7 @@ export async function startOperatorStack(options: OperatorStackOptions): Promise
         async () => viewerControl,
         http,
       ),
+      "GET /viewer-mtls": getViewerMtlsHandler(async () => viewerMtls, http),
     };
     const api = await startHttpApi({
       region: API_REGION,
