@@ -182,6 +182,14 @@ export const apiPermissions = {
       actions: ["lambda:InvokeFunction"],
       resources: [$interpolate`${viewerMigrationWorkflow.arn}:${viewerMigrationWorkflow.qualifier}`],
     },
+    // A dead holder's lock released (functions/dispatch/start-viewer-migration.ts liveViewerLockHolder):
+    // Lambda's word on the holder's execution (the action's resource is the function, unqualified: Service
+    // Authorization Reference), and the conditional delete of the domain's lock item only.
+    {
+      actions: ["lambda:ListDurableExecutionsByFunction"],
+      resources: [viewerMigrationWorkflow.arn],
+    },
+    viewerItems(["dynamodb:DeleteItem"], ["VDOM#*"]),
   ] as Statement[],
   /** POST /viewer-migrations/{id}/approve, /rollback: the open approval, and answering its callback. */
   controlViewerMigration: [

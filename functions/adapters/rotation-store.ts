@@ -196,6 +196,23 @@ export function documentTableWrites(doc: DynamoDBDocumentClient, tableName: stri
         throw error;
       }
     },
+    async deleteIfHeld(key, name, value) {
+      try {
+        await doc.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: key,
+            ConditionExpression: "#held = :value",
+            ExpressionAttributeNames: { "#held": name },
+            ExpressionAttributeValues: { ":value": value },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
+    },
   };
 }
 

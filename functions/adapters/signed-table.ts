@@ -132,6 +132,22 @@ export class SignedTable implements TableReads, TableWrites {
     }
   }
 
+  async deleteIfHeld(key: Item, name: string, value: string): Promise<boolean> {
+    try {
+      await this.#call("DeleteItem", {
+        TableName: this.#options.tableName,
+        Key: marshall(key, CONVERT),
+        ConditionExpression: "#held = :value",
+        ExpressionAttributeNames: { "#held": name },
+        ExpressionAttributeValues: marshall({ ":value": value }, CONVERT),
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof TableReadError && error.name === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+
   async query(query: TableQuery): Promise<TablePage> {
     const { ExpressionAttributeValues, ExclusiveStartKey, ...rest } = query;
     const answer = await this.#call("Query", {

@@ -32,6 +32,11 @@ export interface TablePage {
 export interface TableWrites {
   /** Put `item` unless an item with its key exists; false when one did (nothing written). */
   putIfAbsent(item: Item): Promise<boolean>;
+  /**
+   * Delete the item under `key` only while its attribute `name` is `value` (a lock still held by whom the
+   * caller read); false when it was not (nothing deleted).
+   */
+  deleteIfHeld(key: Item, name: string, value: string): Promise<boolean>;
 }
 
 export interface TableReads {

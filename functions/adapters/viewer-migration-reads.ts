@@ -11,7 +11,7 @@ import type {
 } from "../core/viewer-migration.ts";
 import { awsErrorName } from "./errors.ts";
 import { historyItemsPage, InvalidNextTokenError, isObject, tokenObject } from "./rotation-reads.ts";
-import type { Item, TablePage, TableReads } from "./table-reads.ts";
+import type { Item, TablePage, TableReads, TableWrites } from "./table-reads.ts";
 
 export const viewerMigrationPk = (migrationId: string) => `VMIG#${migrationId}`;
 export const viewerDomainPk = (domain: string) => `VDOM#${domain}`;
@@ -37,11 +37,23 @@ export interface ViewerMigrationSummary {
 
 export class ViewerMigrationReads {
   readonly #reads: TableReads;
+  readonly #writes: TableWrites | undefined;
   readonly #now: () => Date;
 
-  constructor(reads: TableReads, options: { now?: () => Date } = {}) {
+  /** `writes`: only POST /viewer-migrations, which releases a dead migration's lock (releaseLock). */
+  constructor(reads: TableReads, options: { now?: () => Date; writes?: TableWrites } = {}) {
     this.#reads = reads;
+    this.#writes = options.writes;
     this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Releases the domain's lock if `migrationId` still holds it (a conditional delete: a lock another migration
+   * took meanwhile stays). Only for a holder Lambda reports ended (dispatch/start-rotation.ts liveLockHolder).
+   */
+  async releaseLock(domain: string, migrationId: string): Promise<void> {
+    if (!this.#writes) throw new Error("ViewerMigrationReads: built without writes, cannot release a lock");
+    await this.#writes.deleteIfHeld({ pk: viewerDomainPk(domain), sk: "LOCK" }, "migrationId", migrationId);
   }
 
   /** A migration's record (undefined when unknown), with its open control point when it waits at one. */

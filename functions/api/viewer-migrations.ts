@@ -18,7 +18,7 @@ import {
   UnknownViewerMigrationError,
 } from "../dispatch/control-viewer-migration.ts";
 import { AttemptsExhaustedError, type WorkflowStarter } from "../dispatch/start-rotation.ts";
-import { startViewerMigration } from "../dispatch/start-viewer-migration.ts";
+import { liveViewerLockHolder, startViewerMigration } from "../dispatch/start-viewer-migration.ts";
 import type { ViewerMigrationInput } from "../workflow/viewer-migration.ts";
 import { conflict, notFound, validationError } from "./http.ts";
 import type {
@@ -33,7 +33,10 @@ import type {
 export interface ViewerMigrationRoutesDeps {
   /** The stage's viewer trust domains (ViewerSettings). */
   domains: readonly ViewerTrustDomain[];
-  reads: Pick<ViewerMigrationReads, "get" | "statusOf" | "lockHolder" | "page" | "historyPage">;
+  reads: Pick<
+    ViewerMigrationReads,
+    "get" | "statusOf" | "lockHolder" | "page" | "historyPage" | "releaseLock"
+  >;
   starter: WorkflowStarter<ViewerMigrationInput>;
   callbacks: CallbackSender;
   now?: () => Date;
@@ -94,7 +97,8 @@ export async function requestViewerMigration(
     );
   if (action === "retire" && domain.authorities.previous.length === 0)
     throw conflict(`viewer trust domain ${domain.name} lists no previous CA to retire`);
-  const holder = await deps.reads.lockHolder(domain.name);
+  // A holder Lambda reports ended (it died before releasing the lock) is released, not waited for.
+  const holder = await liveViewerLockHolder(domain.name, deps.reads, deps.starter);
   if (holder !== undefined)
     throw conflict(`viewer migration ${holder} of viewer trust domain ${domain.name} is running`);
   let started: { migrationId: string; started: boolean };

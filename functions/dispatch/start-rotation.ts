@@ -256,8 +256,8 @@ export async function attemptName<S extends string = RotationStatus>(
  */
 export async function liveLockHolder(
   certificateArn: string,
-  history: RotationHistory,
-  starter: Pick<WorkflowStarter, "status">,
+  history: Pick<RotationHistory, "activeRotationFor" | "releaseLock">,
+  starter: Pick<WorkflowStarter<unknown>, "status">,
 ): Promise<string | undefined> {
   const holder = await history.activeRotationFor?.(certificateArn);
   if (holder === undefined || !history.releaseLock) return holder;

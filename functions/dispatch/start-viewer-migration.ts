@@ -17,6 +17,8 @@ import {
   type AttemptOutcomes,
   attemptName,
   isAlreadyStarted,
+  liveLockHolder,
+  type RotationHistory,
   type WorkflowStarter,
 } from "./start-rotation.ts";
 
@@ -58,6 +60,34 @@ export function viewerMigrationBaseName(request: StartViewerMigrationRequest, no
 export interface ViewerMigrationHistory {
   statusOf(migrationId: string): Promise<string | undefined>;
   lockHolder(domain: string): Promise<string | undefined>;
+  /** Release the domain's lock if `migrationId` holds it (conditional: a no-op otherwise). */
+  releaseLock?(domain: string, migrationId: string): Promise<void>;
+}
+
+/** The history as the rotations' attempt naming and lock liveness read it (the domain in the key's place). */
+function attemptHistory(
+  history: ViewerMigrationHistory,
+): AttemptHistory<ViewerMigrationStatus> & Pick<RotationHistory, "releaseLock"> {
+  return {
+    statusOf: async (id) => (await history.statusOf(id)) as ViewerMigrationStatus | undefined,
+    activeRotationFor: (domain) => history.lockHolder(domain),
+    ...(history.releaseLock
+      ? { releaseLock: (domain: string, id: string) => history.releaseLock!(domain, id) }
+      : {}),
+  };
+}
+
+/**
+ * The migration holding the domain's lock, if it is alive: one whose execution Lambda reports ended (failed,
+ * timed out, stopped before it released the lock) is dead, and its lock is released so the domain is not
+ * blocked until the lease ends; one Lambda reports running, or whose liveness cannot be known, keeps it.
+ */
+export function liveViewerLockHolder(
+  domain: string,
+  history: ViewerMigrationHistory,
+  starter: Pick<WorkflowStarter<ViewerMigrationInput>, "status">,
+): Promise<string | undefined> {
+  return liveLockHolder(domain, attemptHistory(history), starter);
 }
 
 export async function startViewerMigration(
@@ -66,15 +96,12 @@ export async function startViewerMigration(
   request: StartViewerMigrationRequest,
   now: Date,
 ): Promise<{ migrationId: string; started: boolean }> {
-  const attempts: AttemptHistory<ViewerMigrationStatus> = {
-    statusOf: async (id) => (await history.statusOf(id)) as ViewerMigrationStatus | undefined,
-    activeRotationFor: (domain) => history.lockHolder(domain),
-  };
+  // Lambda's word on earlier attempts' executions, when it has one: a dead one's name is not converged on.
   const migrationId = await attemptName(
     viewerMigrationBaseName(request, now),
-    attempts,
+    attemptHistory(history),
     request.domain.name,
-    undefined,
+    starter,
     VIEWER_MIGRATION_OUTCOMES,
   );
   if (!VIEWER_MIGRATION_ID.test(migrationId))

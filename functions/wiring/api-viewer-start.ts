@@ -6,14 +6,14 @@
  * carry the settings' schemas.
  */
 import type { workflow } from "sst/aws/workflow";
+import { ViewerMigrationReads } from "../adapters/viewer-migration-reads.ts";
 import type { ViewerMigrationRoutesDeps } from "../api/viewer-migrations.ts";
 import type { WiringSources } from "../config/links.ts";
 import { readNamedLinks } from "../config/settings-links.ts";
 import type { ViewerTrustDomain } from "../config/viewer-settings.ts";
 import { sstWorkflowStarter, type WorkflowSdk, type WorkflowStarter } from "../dispatch/start-rotation.ts";
 import type { ViewerMigrationInput } from "../workflow/viewer-migration.ts";
-import type { TableApiConfig, TableReadClients } from "./api-reads.ts";
-import { viewerMigrationReadDepsFrom } from "./api-viewer-migrations.ts";
+import { type TableApiConfig, type TableReadClients, tableReadsOf } from "./api-reads.ts";
 import { deployed, oncePerColdStart } from "./cold-start.ts";
 
 /** POST /viewer-migrations: the table, the domains, the workflow. */
@@ -47,9 +47,12 @@ export function viewerStartDepsFrom(
     workflowSdk?: WorkflowSdk;
   } = {},
 ): Pick<ViewerMigrationRoutesDeps, "domains" | "reads" | "starter" | "now"> {
-  // Whether a migration runs is the domain's lock and its recorded status (no execution listing).
+  // Whether a migration runs: the domain's lock, its recorded status, and Lambda's word on its execution
+  // (ListDurableExecutionsByFunction): a holder Lambda reports ended has its lock released (a conditional
+  // DeleteItem), so a dead migration does not block its domain until the lock's lease ends.
+  const table = tableReadsOf(config, clients);
   return {
-    ...viewerMigrationReadDepsFrom(config, clients),
+    reads: new ViewerMigrationReads(table, { writes: table }),
     domains: config.domains,
     starter:
       clients.starter ?? sstWorkflowStarter<ViewerMigrationInput>(config.workflow, clients.workflowSdk),

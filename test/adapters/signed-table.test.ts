@@ -12,7 +12,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { InventoryReads } from "../../functions/adapters/inventory-reads.ts";
 import { InventoryStore } from "../../functions/adapters/inventory-store.ts";
 import { InvalidNextTokenError, RotationReads } from "../../functions/adapters/rotation-reads.ts";
-import { RotationStore } from "../../functions/adapters/rotation-store.ts";
+import {
+  documentTableWrites,
+  RotationStore,
+  toDocumentClient,
+} from "../../functions/adapters/rotation-store.ts";
 import {
   environmentCredentials,
   SignedTable,
@@ -210,6 +214,26 @@ function readsAt(endpoint: string, options: { maxAttempts?: number; requestTimeo
   });
   return { reads, sleeps };
 }
+
+describe("deleteIfHeld: a conditional delete, signed and through the document client alike", () => {
+  it("deletes only while the attribute holds the value; false (nothing deleted) otherwise", async () => {
+    for (const [name, writes] of [
+      ["signed", signedReads()],
+      ["document client", documentTableWrites(toDocumentClient(client), TABLE)],
+    ] as const) {
+      const key = { pk: `VDOM#held-${name.replace(" ", "-")}`, sk: "LOCK" };
+      expect(await signedReads().putIfAbsent({ ...key, migrationId: "m-1" })).toBe(true);
+      expect(await writes.deleteIfHeld(key, "migrationId", "m-2"), name).toBe(false);
+      expect(await signedReads().getItem(key, { consistentRead: true }), name).toMatchObject({
+        migrationId: "m-1",
+      });
+      expect(await writes.deleteIfHeld(key, "migrationId", "m-1"), name).toBe(true);
+      expect(await signedReads().getItem(key, { consistentRead: true }), name).toBeUndefined();
+      // Nothing there any more: nothing held, nothing deleted.
+      expect(await writes.deleteIfHeld(key, "migrationId", "m-1"), name).toBe(false);
+    }
+  });
+});
 
 describe("requests and answers", () => {
   it("signs for dynamodb in the table's region, the target, content type and session token included", async () => {

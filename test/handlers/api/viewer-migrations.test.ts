@@ -17,7 +17,7 @@ import {
   type ViewerTrustDomainInput,
   ViewerTrustDomainSchema,
 } from "../../../functions/config/viewer-settings.ts";
-import type { WorkflowStarter } from "../../../functions/dispatch/start-rotation.ts";
+import type { ExecutionStatus, WorkflowStarter } from "../../../functions/dispatch/start-rotation.ts";
 import { approveViewerMigrationHandler } from "../../../functions/handlers/api/approve-viewer-migration.ts";
 import { getViewerMigrationHandler } from "../../../functions/handlers/api/get-viewer-migration.ts";
 import { listViewerMigrationsHandler } from "../../../functions/handlers/api/list-viewer-migrations.ts";
@@ -161,10 +161,16 @@ async function apiOverDomain(overrides: Partial<ViewerTrustDomainInput> = {}) {
   };
   const tableReads = { credentials: DYNAMODB_STANDIN_CREDENTIALS };
   const config = viewerMigrationsApiConfig(sources);
+  // Lambda's word on executions by name (ListDurableExecutionsByFunction); none known unless a test says.
+  const executions = new Map<string, ExecutionStatus>();
   const start: Pick<ViewerMigrationRoutesDeps, "domains" | "reads" | "starter" | "now"> = {
     ...viewerStartDepsFrom(config, {
       ...tableReads,
-      starter: starter as unknown as WorkflowStarter<ViewerMigrationInput>,
+      starter: {
+        start: (name, payload) =>
+          (starter as unknown as WorkflowStarter<ViewerMigrationInput>).start(name, payload),
+        status: async (name) => executions.get(name),
+      },
     }),
     // Requests of one minute: dry runs are named after the minute they were asked in.
     now: () => new Date("2026-12-05T07:00:30Z"),
@@ -181,6 +187,8 @@ async function apiOverDomain(overrides: Partial<ViewerTrustDomainInput> = {}) {
     arnA,
     arnB,
     starter,
+    executions,
+    store: new ViewerMigrationStore(table, { tableName: TABLE }),
     reads: control.reads,
     start: (body: unknown, options: ApiEventOptions = {}) =>
       call(
@@ -236,6 +244,41 @@ const ended = async (api: Api, id: string) => {
   await api.starter.execution(id)!.done;
   return (await api.get(id)).body;
 };
+
+describe("POST /viewer-migrations, a domain whose lock a dead migration holds", () => {
+  const DEAD = "vmig-m-partners-deaddeaddead";
+
+  it("is released when Lambda reports the holder's execution ended (FAILED), and the migration starts", async () => {
+    const api = await apiOverDomain();
+    await api.store.acquireLock("partners", DEAD);
+    api.executions.set(DEAD, "FAILED");
+    const started = await api.start({ domain: "partners", reason: "after the failure" });
+    expect(started.status).toBe(202);
+    const { migrationId } = started.body;
+    expect(migrationId).not.toBe(DEAD);
+    await approvalOpen(api, migrationId);
+    // The new migration took the domain's lock (the dead holder's was released, not taken over by lease).
+    expect(await api.reads.lockHolder("partners")).toBe(migrationId);
+    await api.rollback(migrationId, { body: { reason: "test done" } });
+    await ended(api, migrationId);
+  });
+
+  it("is kept while Lambda reports the holder RUNNING, or says nothing of it (409, nothing started)", async () => {
+    const api = await apiOverDomain();
+    await api.store.acquireLock("partners", DEAD);
+    for (const status of ["RUNNING", undefined] as const) {
+      if (status) api.executions.set(DEAD, status);
+      else api.executions.delete(DEAD);
+      const refused = await api.start({ domain: "partners", reason: "while it runs" });
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.message).toBe(
+        `viewer migration ${DEAD} of viewer trust domain partners is running`,
+      );
+      expect(await api.reads.lockHolder("partners")).toBe(DEAD);
+    }
+    expect((await api.list()).body.migrations).toEqual([]);
+  });
+});
 
 describe("POST /viewer-migrations", () => {
   it("refuses a domain the stage does not configure (naming the configured ones), bad bodies, and starts nothing", async () => {
