@@ -199,6 +199,18 @@ export const apiPermissions = {
       resources: [$interpolate`${viewerMigrationWorkflow.arn}:*`],
     },
   ] as Statement[],
+  /**
+   * POST /viewer-migrations/{id}/rollback: the approval's, and recording a rollback asked for while none is
+   * open (functions/dispatch/control-viewer-migration.ts): a conditional PutItem of a migration's items only.
+   */
+  rollbackViewerMigration: [
+    viewerItems(["dynamodb:GetItem"], ["VMIG#*"]),
+    {
+      actions: ["lambda:SendDurableExecutionCallbackSuccess"],
+      resources: [$interpolate`${viewerMigrationWorkflow.arn}:*`],
+    },
+    viewerItems(["dynamodb:PutItem"], ["VMIG#*"]),
+  ] as Statement[],
 };
 
 /** Requests per second the API accepts (every route together), and the burst above it. */
@@ -301,7 +313,7 @@ export const apiRoutes = [
   route(
     "POST /viewer-migrations/{id}/rollback",
     readLinks,
-    apiPermissions.controlViewerMigration,
+    apiPermissions.rollbackViewerMigration,
     "roll a viewer migration back",
   ),
   route("GET /viewer-mtls", readLinks, apiPermissions.viewerMtls, "the viewer mTLS inventory and drift"),

@@ -19,6 +19,18 @@ export const viewerDomainPk = (domain: string) => `VDOM#${domain}`;
 export const VIEWER_LIST_PARTITION = "VIEWER_MIGRATION";
 const LIST_INDEX = "list";
 
+/** An operator's rollback asked for between the migration's safe points (read at the next one). */
+export interface ViewerRollbackRequest {
+  actor: string;
+  reason: string;
+  requestedAt: string;
+}
+
+export const viewerRollbackKey = (migrationId: string) => ({
+  pk: viewerMigrationPk(migrationId),
+  sk: "ROLLBACK",
+});
+
 export interface ViewerMigrationRecord {
   request: ViewerMigrationRequest;
   state: ViewerMigrationState;
@@ -40,7 +52,10 @@ export class ViewerMigrationReads {
   readonly #writes: TableWrites | undefined;
   readonly #now: () => Date;
 
-  /** `writes`: only POST /viewer-migrations, which releases a dead migration's lock (releaseLock). */
+  /**
+   * `writes`: only POST /viewer-migrations (which releases a dead migration's lock, releaseLock) and its
+   * rollback route (requestRollback).
+   */
   constructor(reads: TableReads, options: { now?: () => Date; writes?: TableWrites } = {}) {
     this.#reads = reads;
     this.#writes = options.writes;
@@ -73,6 +88,25 @@ export class ViewerMigrationReads {
         ? { control: { callbackId: control.callbackId } }
         : {}),
     };
+  }
+
+  /**
+   * The rollback an operator asked for while the migration waited at no approval (`VMIG#<id>` / `ROLLBACK`,
+   * written once: the first request is the one acted on), or undefined.
+   */
+  async rollbackRequestOf(migrationId: string): Promise<ViewerRollbackRequest | undefined> {
+    const item = await this.#reads.getItem(viewerRollbackKey(migrationId), { consistentRead: true });
+    if (!item) return undefined;
+    const { actor, reason, requestedAt } = item;
+    if (typeof actor !== "string" || typeof reason !== "string" || typeof requestedAt !== "string")
+      throw new Error(`rollback request of viewer migration ${migrationId} is malformed`);
+    return { actor, reason, requestedAt };
+  }
+
+  /** Records a rollback request; false when one was recorded already (nothing written). */
+  async requestRollback(migrationId: string, request: ViewerRollbackRequest): Promise<boolean> {
+    if (!this.#writes) throw new Error("ViewerMigrationReads: built without writes, cannot record a request");
+    return this.#writes.putIfAbsent({ ...viewerRollbackKey(migrationId), migrationId, ...request });
   }
 
   /** A migration's status (undefined when unknown). */

@@ -12,6 +12,7 @@
  * |          |                       |                                     | gsi1sk = `<startedAt>#<migrationId>`       |
  * | history  | `VMIG#<migrationId>`  | `EVENT#<seq, 6 wide>`               | sequence, type, at, event (M)              |
  * | control  | `VMIG#<migrationId>`  | `CONTROL`                           | callbackId                                 |
+ * | rollback | `VMIG#<migrationId>`  | `ROLLBACK`                          | migrationId, actor, reason, requestedAt    |
  * | lock     | `VDOM#<domain>`       | `LOCK`                              | migrationId, acquiredAt, expiresAt         |
  * | retiring | `VDOM#<domain>`       | `RETIRE#<authorityArn>#<migrationId>` | authorityArn, retireAfter, migrationId   |
  * | retired  | `VDOM#<domain>`       | `RETIRED#<authorityArn>`            | authorityArn, migrationId (never again)    |
@@ -39,6 +40,7 @@ import {
   ViewerMigrationReads,
   type ViewerMigrationRecord,
   type ViewerMigrationSummary,
+  type ViewerRollbackRequest,
   viewerDomainPk,
   viewerMigrationPk,
 } from "./viewer-migration-reads.ts";
@@ -303,6 +305,11 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
       startedAt: String(item.startedAt),
       updatedAt: String(item.updatedAt),
     }));
+  }
+
+  /** The rollback an operator asked for between safe points (ViewerMigrationReads.rollbackRequestOf). */
+  rollbackRequestOf(migrationId: string): Promise<ViewerRollbackRequest | undefined> {
+    return this.#reads.rollbackRequestOf(migrationId);
   }
 
   /** The migration holding the domain's lock, if its lease has not ended (ViewerMigrationReads.lockHolder). */

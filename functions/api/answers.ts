@@ -792,7 +792,10 @@ export const ViewerMigrationAnswer = z.object({
 export const ViewerControlAnswer = z.object({
   migrationId: z.string(),
   action: z.enum(OPERATOR_DECISIONS),
-  kind: described(z.literal("approval"), "The control point the decision was delivered to."),
+  kind: described(
+    z.enum(["approval", "requested"]),
+    "approval: delivered to the approval the migration waited at; requested: a rollback recorded while it waited at none (publishing, proving), acted on at its next safe point (before each publish, after each proof attempt).",
+  ),
 });
 const ViewerMtlsMode = z.enum(VIEWER_MTLS_MODES);
 

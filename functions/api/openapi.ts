@@ -256,11 +256,14 @@ const DOCS: { [K in OperationId]: RouteDoc<(typeof ROUTES)[K]> } = {
   },
   rollbackViewerMigration: {
     handler: "rollback-viewer-migration",
-    summary: "Roll a viewer migration waiting for approval back",
+    summary: "Roll a running viewer migration back",
     description:
-      "Every trust point gets its previous bundle back and nothing is announced. Delivered while the " +
-      "migration waits for approval; at any other moment the answer is 409 with the status found.",
-    answers: { 202: "The rollback was delivered." },
+      "Every trust point this run reached gets its previous bundle back and nothing is announced. Delivered " +
+      "to the approval when the migration waits at one (kind approval); while it publishes or proves, " +
+      "recorded and acted on at its next safe point, before the next publish or after the current proof " +
+      "attempt (kind requested; a second request changes nothing). A migration that has ended answers 409 " +
+      "with its status.",
+    answers: { 202: "The rollback was delivered, or recorded for the next safe point." },
   },
   getViewerMtls: {
     handler: "get-viewer-mtls",

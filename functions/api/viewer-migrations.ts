@@ -35,7 +35,7 @@ export interface ViewerMigrationRoutesDeps {
   domains: readonly ViewerTrustDomain[];
   reads: Pick<
     ViewerMigrationReads,
-    "get" | "statusOf" | "lockHolder" | "page" | "historyPage" | "releaseLock"
+    "get" | "statusOf" | "lockHolder" | "page" | "historyPage" | "releaseLock" | "requestRollback"
   >;
   starter: WorkflowStarter<ViewerMigrationInput>;
   callbacks: CallbackSender;

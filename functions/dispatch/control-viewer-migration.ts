@@ -17,6 +17,14 @@ export interface ViewerControlStore {
   get(
     migrationId: string,
   ): Promise<{ state: { status: ViewerMigrationStatus }; control?: { callbackId: string } } | undefined>;
+  /**
+   * Records a rollback for the migration's next safe point (workflow/viewer-migration.ts rollbackAsked);
+   * false when one was recorded already. Without it, a rollback outside the approval is refused.
+   */
+  requestRollback?(
+    migrationId: string,
+    request: { actor: string; reason: string; requestedAt: string },
+  ): Promise<boolean>;
 }
 
 export class UnknownViewerMigrationError extends Error {
@@ -36,8 +44,11 @@ export class NotControllableViewerMigrationError extends Error {
 export interface ViewerControlResult {
   migrationId: string;
   action: OperatorDecision;
-  /** The control point the decision was delivered to. */
-  kind: "approval";
+  /**
+   * The control point the decision was delivered to; `requested`: a rollback recorded while the migration
+   * waited at none, acted on at its next safe point (before each publish, after each proof attempt).
+   */
+  kind: "approval" | "requested";
 }
 
 export async function controlViewerMigration(
@@ -45,6 +56,7 @@ export async function controlViewerMigration(
   sender: CallbackSender,
   migrationId: string,
   message: ControlMessage,
+  now: () => Date = () => new Date(),
 ): Promise<ViewerControlResult> {
   const record = await store.get(migrationId);
   if (!record) throw new UnknownViewerMigrationError(`no viewer migration ${migrationId}`);
@@ -54,6 +66,16 @@ export async function controlViewerMigration(
       `viewer migration ${migrationId} has already ended (${status})`,
       status,
     );
+  if (!record.control && message.action === "rollback" && store.requestRollback) {
+    // Between safe points (publishing, proving): recorded once, acted on at the next one. A request that
+    // finds one recorded already changes nothing (the first is the one acted on).
+    await store.requestRollback(migrationId, {
+      actor: message.actor,
+      reason: message.reason,
+      requestedAt: now().toISOString(),
+    });
+    return { migrationId, action: "rollback", kind: "requested" };
+  }
   if (!record.control)
     throw new NotControllableViewerMigrationError(
       `viewer migration ${migrationId} is running and not waiting for approval (it waits only after its ` +

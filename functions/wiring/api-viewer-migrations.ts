@@ -13,13 +13,18 @@ export function viewerMigrationReadDepsFrom(
   return { reads: new ViewerMigrationReads(tableReadsOf(config, clients)) };
 }
 
-/** Deciding (POST /viewer-migrations/{id}/approve, /rollback): the record, and its callback answered. */
+/**
+ * Deciding (POST /viewer-migrations/{id}/approve, /rollback): the record, and its callback answered; a
+ * rollback asked for while no approval is open is recorded (a conditional PutItem: only the rollback route
+ * may, infra/api.ts).
+ */
 export function viewerControlDepsFrom(
   config: TableApiConfig,
   clients: TableReadClients & { callbacks?: CallbackSender } = {},
 ): Pick<ViewerMigrationRoutesDeps, "reads" | "callbacks"> {
+  const table = tableReadsOf(config, clients);
   return {
-    ...viewerMigrationReadDepsFrom(config, clients),
+    reads: new ViewerMigrationReads(table, { writes: table }),
     callbacks: clients.callbacks ?? lambdaCallbackSender(),
   };
 }

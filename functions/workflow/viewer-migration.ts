@@ -68,6 +68,13 @@ export interface ViewerMigrationStorePort {
     sequence: number,
   ): Promise<unknown>;
   setControl(migrationId: string, control: { callbackId: string } | undefined): Promise<unknown>;
+  /**
+   * The rollback an operator asked for while the migration waited at no approval (POST
+   * /viewer-migrations/{id}/rollback), read at each safe point: before each publish, after each proof attempt.
+   */
+  rollbackRequestOf(
+    migrationId: string,
+  ): Promise<{ actor: string; reason: string; requestedAt: string } | undefined>;
   /** CAs viewers moved away from, with when each may retire (recorded at each announcement). */
   retiringOf(domain: string): Promise<RetiringAuthority[]>;
   saveRetiring(domain: string, entries: RetiringAuthority[]): Promise<unknown>;
@@ -222,13 +229,21 @@ async function migrate(m: Migration, touched: Set<string>): Promise<Ending> {
   if (m.request.dryRun) return { status: "dry-run" };
 
   for (const [index, wave] of plan.trustStoreWaves.entries()) {
+    const asked = await rollbackAsked(m, touched, `wave:${index + 1}`);
+    if (asked) return asked;
     const failed = await publishTrustStores(m, touched, index + 1, wave);
     if (failed) return failed;
   }
-  if (plan.passthrough) await publishPassthrough(m, touched, plan.trustStoreWaves.length + 1);
+  if (plan.passthrough) {
+    const asked = await rollbackAsked(m, touched, "passthrough");
+    if (asked) return asked;
+    await publishPassthrough(m, touched, plan.trustStoreWaves.length + 1);
+  }
 
   const unproved = await prove(m, touched, "viewer:prove");
   if (unproved) return unproved;
+  const asked = await rollbackAsked(m, touched, "proved");
+  if (asked) return asked;
 
   const settings = plan.settings;
   if (m.request.action === "migrate" && settings.approval === "before-announce") {
@@ -660,8 +675,38 @@ async function prove(
         `not proved${options.once ? " again after the approval" : ` within ${settings.proofTimeoutSeconds} s (${attempt} attempts)`}: ${refused.join("; ")}`,
       );
     }
+    const asked = await rollbackAsked(m, touched, `${name}:${attempt}`);
+    if (asked) return asked;
     await m.wait(`${name}:${attempt}:wait`, settings.proofIntervalSeconds);
   }
+}
+
+/**
+ * A safe point: a rollback an operator asked for since the last one (recorded by POST
+ * /viewer-migrations/{id}/rollback while no approval was open) is recorded in the history, and every trust
+ * point this run reached gets its previous bundle back, as after a refused approval. Nothing is ever
+ * half-published: the points are between publishes and between proof attempts.
+ */
+async function rollbackAsked(m: Migration, touched: Set<string>, point: string): Promise<Ending | undefined> {
+  const asked = await m.act(
+    `viewer:rollback-check:${point}`,
+    async () => (await m.deps.store.rollbackRequestOf(m.request.migrationId)) ?? null,
+  );
+  if (!asked) return undefined;
+  await m.record(`viewer:rollback:${point}`, async () => ({
+    type: "viewer-control",
+    at: m.deps.now().toISOString(),
+    action: "rollback",
+    actor: asked.actor,
+    reason: asked.reason,
+  }));
+  return restoreAndFail(
+    m,
+    touched,
+    ViewerMigrationReason.RollbackRequested,
+    `${asked.actor} asked for a rollback: ${asked.reason}`,
+    "rolled-back",
+  );
 }
 
 /** A bundle's CA certificates (an unreadable bundle holds none the proof could count). */

@@ -937,6 +937,11 @@ function decideViewer(
     return apiError(404, { code: "NotFound", message: `no viewer migration ${migrationId}` });
   if (!backend.viewerControls.has(migrationId)) {
     const status = last.state.status;
+    // A running migration at no approval: a rollback is recorded for its next safe point.
+    if (status === "running" && action === "rollback") {
+      backend.viewerDecisions.push({ migrationId, action, body: bodyOf(event) });
+      return json(202, { migrationId, action, kind: "requested" });
+    }
     return apiError(409, {
       code: "Conflict",
       message:

@@ -248,6 +248,28 @@ describe("viewer-approve and viewer-rollback", () => {
     ]);
   });
 
+  it("a rollback while the migration publishes or proves is recorded for its next safe point", async () => {
+    const backend = contract.api.backend;
+    backend.viewerMigrations.set(VIEWER_MIGRATION_ID, [
+      viewerAnswerOf(viewerRequest(VIEWER_MIGRATION_ID), viewerWaitingEvents()),
+    ]);
+    const rollback = await run(["viewer-rollback", VIEWER_MIGRATION_ID, "--reason", "refusals reported"]);
+    expect(rollback.code).toBe(0);
+    expect(rollback.stdout).toBe(
+      `Rollback recorded for viewer migration ${VIEWER_MIGRATION_ID}: at its next safe point (before the next publish, after the current proof attempt) every trust point it reached gets its previous bundle back.\n` +
+        `Follow it: mtls-rotator viewer-migration ${VIEWER_MIGRATION_ID}\n`,
+    );
+    expect(backend.viewerDecisions.at(-1)).toEqual({
+      migrationId: VIEWER_MIGRATION_ID,
+      action: "rollback",
+      body: { reason: "refusals reported" },
+    });
+    // Approval has nothing to be delivered to.
+    const approve = await run(["viewer-approve", VIEWER_MIGRATION_ID]);
+    expect(approve.code).toBe(5);
+    expect(approve.stderr).toContain("is running and not waiting for approval");
+  });
+
   it("not waiting for approval: exit 5 with the status found; unknown: exit 2", async () => {
     contract.api.backend.viewerMigrations.set(VIEWER_MIGRATION_ID, [
       viewerAnswerOf(viewerRequest(VIEWER_MIGRATION_ID), viewerAnnouncedEvents()),

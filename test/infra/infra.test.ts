@@ -1697,12 +1697,14 @@ describe("the operator API", () => {
                   : ["VMIG#*", "VDOM#*"],
           },
         ]);
-        // Reads only, but for the one conditional delete of a domain's lock a dead migration holds.
+        // Reads only, but for the one conditional delete of a domain's lock a dead migration holds, and the
+        // one conditional put of a rollback request.
         const allowed = ["dynamodb:GetItem", "dynamodb:Query"];
-        const deletesLock = statement.actions.includes("dynamodb:DeleteItem");
+        const only = (action: string) => statement.actions.length === 1 && statement.actions[0] === action;
         expect(
           statement.actions.every((a) => allowed.includes(a)) ||
-            (route.name === "POST /viewer-migrations" && deletesLock && statement.actions.length === 1),
+            (route.name === "POST /viewer-migrations" && only("dynamodb:DeleteItem")) ||
+            (route.name === "POST /viewer-migrations/{id}/rollback" && only("dynamodb:PutItem")),
           route.name,
         ).toBe(true);
       }
@@ -1721,7 +1723,7 @@ describe("the operator API", () => {
     ]);
     // Nothing of the API may write the table — but POST /rotations and POST /viewer-migrations release a
     // dead execution's lock item (lock items only: a certificate's, a viewer trust domain's) and POST
-    // /rollback records a rollback request (a rotation's items only) — touch
+    // /rollback (a rotation's, a viewer migration's) records a rollback request (its own items only) — touch
     // keys, secrets, Private CA or distributions' configs.
     const writesOf = (action: string) =>
       routesOf(declared).flatMap((r) =>
@@ -1737,7 +1739,13 @@ describe("the operator API", () => {
           ["POST /viewer-migrations", "VDOM#*"],
         ],
       ],
-      ["dynamodb:PutItem", [["POST /rotations/{id}/rollback", "ROT#*"]]],
+      [
+        "dynamodb:PutItem",
+        [
+          ["POST /rotations/{id}/rollback", "ROT#*"],
+          ["POST /viewer-migrations/{id}/rollback", "VMIG#*"],
+        ],
+      ],
     ] as const) {
       const writes = writesOf(action);
       expect(writes.map((w) => w.route)).toEqual(expected.map(([route]) => route));

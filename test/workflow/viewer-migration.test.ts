@@ -11,6 +11,12 @@ import { CreateTrustStoreCommand, UpdateTrustStoreCommand } from "@aws-sdk/clien
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  documentTableReads,
+  documentTableWrites,
+  toDocumentClient,
+} from "../../functions/adapters/rotation-store.ts";
+import { ViewerMigrationReads } from "../../functions/adapters/viewer-migration-reads.ts";
 import { ViewerMigrationStore } from "../../functions/adapters/viewer-migration-store.ts";
 import {
   type ViewerTrustDomainInput,
@@ -64,6 +70,8 @@ afterEach(async () => {
 interface World {
   s: Standins;
   store: ViewerMigrationStore;
+  /** What the API's rollback route writes (a request for the next safe point). */
+  requests: ViewerMigrationReads;
   arnA: string;
   arnB: string;
   arnC: string;
@@ -122,9 +130,13 @@ async function world(options: { trustStores?: number; next?: CertificateAuthorit
   }
   await until(() => trustStoreIds.every((id) => s.cloudfront.trustStores.status(id) === "active"));
 
+  const doc = toDocumentClient(table);
   return {
     s,
     store,
+    requests: new ViewerMigrationReads(documentTableReads(doc, TABLE), {
+      writes: documentTableWrites(doc, TABLE),
+    }),
     arnA,
     arnB,
     arnC,
@@ -255,11 +267,15 @@ describe("migrate", () => {
     expect(run.steps).toEqual([
       "viewer:lock",
       "viewer:plan",
+      // Safe points: a rollback an operator asked for is read before each publish and after the proof.
+      "viewer:rollback-check:wave:1",
       `viewer:publish:${t0}`,
       "viewer:wave:1",
+      "viewer:rollback-check:wave:2",
       `viewer:publish:${t1}`,
       "viewer:wave:2",
       "viewer:prove:1",
+      "viewer:rollback-check:proved",
       "viewer:announce:at",
       "viewer:announce:event",
       "viewer:announce",
@@ -500,6 +516,72 @@ describe("what a review found (each failed before its fix)", () => {
     expect(outcome).toMatchObject({ status: "failed", reason: "ProofFailed" });
     expect((await w.store.get(run.migrationId))?.state.detail).toMatch(/changed by another writer/);
     expect(w.s.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady")).toEqual([]);
+  });
+});
+
+describe("a rollback asked for while the migration publishes or proves", () => {
+  const ask = (w: World, migrationId: string) =>
+    w.requests.requestRollback(migrationId, {
+      actor: "arn:aws:sts::111122223333:assumed-role/operator/alice",
+      reason: "partner reports refusals",
+      requestedAt: new Date().toISOString(),
+    });
+
+  it("is acted on before the next wave: the first wave's store restored, the second never touched, nothing announced", async () => {
+    const w = await world();
+    const [first, second] = w.trustStoreIds as [string, string];
+    const etag = w.s.cloudfront.trustStores.etag(second);
+    let migrationId = "";
+    const run = start(w.deps(domainOf(w)), {}, async (step) => {
+      if (step === "viewer:wave:1") await ask(w, migrationId);
+    });
+    migrationId = run.migrationId;
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "rolled-back", reason: "RollbackRequested" });
+    expect(run.steps).toContain("viewer:rollback-check:wave:2");
+    expect(run.steps.some((step) => step.startsWith(`viewer:publish:${second}`))).toBe(false);
+    expect(w.s.cloudfront.trustStores.etag(second)).toBe(etag);
+    expect(trusted(w, first)).toEqual(["CN=Partner Viewers CA A", "CN=Partner Viewers Root A"]);
+    const history = await w.store.history(migrationId);
+    expect(history.find((e) => e.type === "viewer-control")).toMatchObject({
+      action: "rollback",
+      actor: "arn:aws:sts::111122223333:assumed-role/operator/alice",
+      reason: "partner reports refusals",
+    });
+    expect((await w.store.get(migrationId))?.state.detail).toBe(
+      "arn:aws:sts::111122223333:assumed-role/operator/alice asked for a rollback: partner reports refusals",
+    );
+    expect(w.s.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady")).toEqual([]);
+  });
+
+  it("is acted on after the current proof attempt, long before the proof's deadline", async () => {
+    const w = await world({ trustStores: 1 });
+    const id = w.trustStoreIds[0]!;
+    let migrationId = "";
+    const foreign = async (step: string) => {
+      if (step !== "viewer:wave:1") return;
+      // Another writer points the store back at its original bundle: the proof can never pass.
+      await w.s.clients({ maxAttempts: 1 }).cloudfront.send(
+        new UpdateTrustStoreCommand({
+          Id: id,
+          IfMatch: w.s.cloudfront.trustStores.etag(id),
+          CaCertificatesBundleSource: { CaCertificatesBundleS3Location: w.initialLocations[id]! },
+        }),
+      );
+    };
+    const run = start(
+      w.deps(domainOf(w, { proofTimeoutSeconds: 3600, proofIntervalSeconds: 1 })),
+      {},
+      async (step) => {
+        await foreign(step);
+        if (step === "viewer:prove:1") await ask(w, migrationId);
+      },
+    );
+    migrationId = run.migrationId;
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "rolled-back", reason: "RollbackRequested" });
+    expect(run.steps).toContain("viewer:rollback-check:viewer:prove:1");
+    expect(run.steps.filter((step) => /^viewer:prove:\d+$/.test(step))).toEqual(["viewer:prove:1"]);
   });
 });
 

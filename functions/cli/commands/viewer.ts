@@ -423,17 +423,18 @@ function viewerControlCommand(action: ViewerControlAnswer["action"]): CommandSpe
   return {
     name,
     summary: rollback
-      ? "roll a viewer migration waiting for approval back (every trust point gets its previous bundle)"
+      ? "roll a running viewer migration back (every trust point gets its previous bundle)"
       : "approve the announcement of a viewer migration waiting for approval",
     usage: `Usage: mtls-rotator ${name} <migration-id> [--reason <text>] [--json]
 
 ${
   rollback
-    ? `Rolls a viewer migration back at its approval: every trust point gets the bundle it held before, and
-nothing is announced.`
+    ? `Rolls a running viewer migration back: every trust point it reached gets the bundle it held before, and
+nothing is announced. At its approval the rollback is delivered at once; while it publishes or proves, it is
+recorded and acted on at the next safe point (before the next publish, after the current proof attempt).`
     : `Approves the announcement of a viewer migration whose domain asks for approval (before-announce), once
 every trust point was proved to accept the new CA; it is proved once more, then announced.`
-} When the migration is not waiting for approval, the API refuses with the status it found (exit 5).
+} ${rollback ? "When the migration has ended" : "When the migration is not waiting for approval"}, the API refuses with the status it found (exit 5).
 
 Options:
   --reason <text>      ${rollback ? "why (recorded in the migration's history)" : "note recorded with the approval"}
@@ -449,9 +450,11 @@ Options:
         deps.out(`${JSON.stringify(answer, null, 2)}\n`);
         return ExitCode.Ok;
       }
-      const what = rollback
-        ? `Rollback delivered to viewer migration ${answer.migrationId}: every trust point gets its previous bundle back.`
-        : `Approved: viewer migration ${answer.migrationId} proves once more, then announces the new CA.`;
+      const what = !rollback
+        ? `Approved: viewer migration ${answer.migrationId} proves once more, then announces the new CA.`
+        : answer.kind === "requested"
+          ? `Rollback recorded for viewer migration ${answer.migrationId}: at its next safe point (before the next publish, after the current proof attempt) every trust point it reached gets its previous bundle back.`
+          : `Rollback delivered to viewer migration ${answer.migrationId}: every trust point gets its previous bundle back.`;
       deps.out(`${what}\nFollow it: mtls-rotator viewer-migration ${answer.migrationId}\n`);
       return ExitCode.Ok;
     },

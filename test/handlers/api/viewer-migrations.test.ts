@@ -17,6 +17,7 @@ import {
   type ViewerTrustDomainInput,
   ViewerTrustDomainSchema,
 } from "../../../functions/config/viewer-settings.ts";
+import { initialViewerState } from "../../../functions/core/viewer-migration.ts";
 import type { ExecutionStatus, WorkflowStarter } from "../../../functions/dispatch/start-rotation.ts";
 import { approveViewerMigrationHandler } from "../../../functions/handlers/api/approve-viewer-migration.ts";
 import { getViewerMigrationHandler } from "../../../functions/handlers/api/get-viewer-migration.ts";
@@ -353,6 +354,54 @@ describe("POST /viewer-migrations", () => {
     expect((await api.list()).body.migrations).toEqual([
       { migrationId, status: "dry-run", startedAt: answer.startedAt, updatedAt: answer.updatedAt },
     ]);
+  });
+});
+
+describe("POST /viewer-migrations/{id}/rollback while no approval is open", () => {
+  const ID = "vmig-m-partners-0123456789ab";
+  const request = {
+    migrationId: ID,
+    domain: "partners",
+    action: "migrate" as const,
+    actor: "operator",
+    reason: "CA A retires",
+  };
+  /** A migration recorded as `status` (publishing, proving): no execution behind it, no approval open. */
+  const recorded = async (api: Api, status: "running" | "announced") => {
+    const planned = { ...initialViewerState(ID), status };
+    await api.store.record(
+      request,
+      planned,
+      { type: "viewer-trust-failed", at: "2026-12-05T07:00:00.000Z", trustPoint: "x", reason: "y" },
+      0,
+    );
+  };
+
+  it("records the rollback for the next safe point (202 requested); a second request changes nothing", async () => {
+    const api = await apiOverDomain();
+    await recorded(api, "running");
+    const first = await api.rollback(ID, { body: { reason: "refusals reported" }, principal: ROLE_SESSION });
+    expect(first.status).toBe(202);
+    expect(first.body).toEqual({ migrationId: ID, action: "rollback", kind: "requested" });
+    const asked = await api.store.rollbackRequestOf(ID);
+    expect(asked).toMatchObject({ reason: "refusals reported" });
+    expect(asked!.actor).toContain("assumed-role");
+    const second = await api.rollback(ID, { body: { reason: "again" } });
+    expect(second.status).toBe(202);
+    expect(second.body.kind).toBe("requested");
+    expect(await api.store.rollbackRequestOf(ID)).toEqual(asked);
+    // Approval has nothing to be delivered to: still refused.
+    const approve = await api.approve(ID, { body: { reason: "ok" } });
+    expect(approve.status).toBe(409);
+  });
+
+  it("is refused (409 with the status) once the migration has ended, and records nothing", async () => {
+    const api = await apiOverDomain();
+    await recorded(api, "announced");
+    const late = await api.rollback(ID, { body: { reason: "too late" } });
+    expect(late.status).toBe(409);
+    expect(late.body.error.message).toBe(`viewer migration ${ID} has already ended (announced)`);
+    expect(await api.store.rollbackRequestOf(ID)).toBeUndefined();
   });
 });
 
