@@ -48,7 +48,8 @@ export type ViewerMigrationInput = ViewerMigrationRequest;
 
 /** A CloudFront trust store as the migration writes and inspects it (trust/targets/cloudfront-trust-store.ts). */
 export interface ViewerTrustStorePoint extends TrustTarget {
-  status(): Promise<{ status: string; reason?: string }>;
+  /** Its status, CloudFront's reason for a failure, and how many CA certificates it holds (its count only). */
+  status(): Promise<{ status: string; reason?: string; caCertificates?: number }>;
   /** The bundle in effect when the store is `active` and still holds this target's last update; else undefined. */
   verifiedBundle(): Promise<string | undefined>;
 }
@@ -242,8 +243,6 @@ async function migrate(m: Migration, touched: Set<string>): Promise<Ending> {
 
   const unproved = await prove(m, touched, "viewer:prove");
   if (unproved) return unproved;
-  const asked = await rollbackAsked(m, touched, "proved");
-  if (asked) return asked;
 
   const settings = plan.settings;
   if (m.request.action === "migrate" && settings.approval === "before-announce") {
@@ -265,6 +264,10 @@ async function migrate(m: Migration, touched: Set<string>): Promise<Ending> {
     const stale = await prove(m, touched, "viewer:reprove", { once: true });
     if (stale) return stale;
   }
+  // The last safe point: after it the announcement (or retirement) is made and cannot be taken back; a
+  // rollback asked for from here on finds the migration ended (GET shows it announced).
+  const asked = await rollbackAsked(m, touched, "proved");
+  if (asked) return asked;
   return m.request.action === "migrate" ? announce(m, touched, plan) : retire(m);
 }
 
@@ -346,6 +349,16 @@ async function authoritiesFor(
         `viewer trust domain ${domain.name} names no authorities.next: set the CA viewers move to, then migrate`,
       );
     }
+    // A migration away from `current` was announced already: viewers may hold certificates from the CA it
+    // moved to, and a run from settings that were not moved on could restore a bundle without that CA.
+    const announced = (await m.deps.store.retiringOf(domain.name)).find((r) => r.authorityArn === current);
+    if (announced) {
+      throw new PlanRefusal(
+        ViewerMigrationReason.Refused,
+        `migration ${announced.migrationId} announced the move away from ${current} already: move the settings ` +
+          `on (authorities.current = the CA it moved to, ${current} in authorities.previous) before migrating again`,
+      );
+    }
     return {
       authorities: { kept: [current, ...previous], added: [next], removed: [] },
       to: next,
@@ -393,13 +406,22 @@ async function bundles(
     now: m.deps.now(),
     ...(limited ? { limits: TRUST_TARGET_LIMITS.cloudfrontTrustStore } : {}),
   });
-  // What the trust points held: the CAs kept and the ones this run removes. Expired ones are allowed to be
-  // there (a retirement may remove a CA that already expired), so nothing is checked against now here.
-  const before = computeTrustBundle({
-    current: pems([...authorities.kept, ...authorities.removed]),
-    now: new Date(0),
-  });
-  return { before, after };
+  return { before: await beforeBundle(m, authorities, chains), after };
+}
+
+/**
+ * What the trust points held before this run: the CAs kept and the ones it removes. Expired ones are allowed
+ * (a retirement may remove a CA that already expired, and a restore must work whatever expired since the
+ * plan), so nothing is checked against now here.
+ */
+async function beforeBundle(
+  m: Migration,
+  authorities: Authorities,
+  known: ReadonlyMap<string, string> = new Map(),
+): Promise<TrustBundle> {
+  const arns = [...new Set([...authorities.kept, ...authorities.removed])];
+  const pems = await Promise.all(arns.map(async (arn) => known.get(arn) ?? m.deps.authorityChainPem(arn)));
+  return computeTrustBundle({ current: pems, now: new Date(0) });
 }
 
 /**
@@ -410,18 +432,29 @@ async function bundles(
 async function unallowedDrops(
   m: Migration,
   domain: PlannedDomain,
+  before: TrustBundle,
   after: TrustBundle,
   removable: Set<string>,
 ): Promise<string[]> {
   const kept = new Set(after.entries.map((e) => e.fingerprint));
-  const points: TrustTarget[] = [
-    ...domain.trustStoreIds.map((id) => m.deps.trustStore(id)),
-    ...m.deps.passthroughTargets(domain),
-  ];
+  const stores = domain.trustStoreIds.map((id) => m.deps.trustStore(id));
+  const points: TrustTarget[] = [...stores, ...m.deps.passthroughTargets(domain)];
   const drops: string[] = [];
   for (const point of points) {
     const held = await point.read();
-    if (!held) continue;
+    if (!held) {
+      // A store this service never wrote (published by hand, by other tooling): CloudFront gives only its
+      // count of CA certificates. More than the domain's CAs make means CAs the domain does not name, which
+      // the publish (and a restore) would drop.
+      const store = stores.find((s) => s.name === point.name);
+      const counted = store ? (await store.status()).caCertificates : undefined;
+      if (counted !== undefined && counted > before.entries.length)
+        drops.push(
+          `${counted - before.entries.length} CA certificate(s) the domain's CAs do not account for from ` +
+            `${point.name} (CloudFront counts ${counted}, the domain's CAs make ${before.entries.length})`,
+        );
+      continue;
+    }
     for (const entry of entriesOf(held))
       if (!kept.has(entry.fingerprint) && !removable.has(entry.fingerprint))
         drops.push(`${entry.subject} (${entry.fingerprint.slice(0, 16)}) from ${point.name}`);
@@ -441,7 +474,7 @@ async function planMigration(
     const removable = new Set(
       before.entries.map((e) => e.fingerprint).filter((f) => !after.entries.some((a) => a.fingerprint === f)),
     );
-    const drops = await unallowedDrops(m, domain, after, removable);
+    const drops = await unallowedDrops(m, domain, before, after, removable);
     if (drops.length > 0) {
       throw new PlanRefusal(
         ViewerMigrationReason.Refused,
@@ -811,8 +844,8 @@ async function restoreAndFail(
     for (const point of points) {
       const result = await m
         .act(`viewer:restore:${point.name}`, async (): Promise<TrustPointResult> => {
-          const { before } = await bundles(m, plan.authorities, false);
-          const written = await point.write(before);
+          // Only what the points held before: a CA that expired since the plan must not stop a restore.
+          const written = await point.write(await beforeBundle(m, plan.authorities));
           return { trustPoint: point.name, ok: true, changed: written.changed };
         })
         .catch(

@@ -416,6 +416,118 @@ describe("migrate", () => {
 });
 
 describe("what a review found (each failed before its fix)", () => {
+  it("a rollback asked for after the approval, while it proves once more, is acted on before the announcement", async () => {
+    const w = await world({ trustStores: 1 });
+    let migrationId = "";
+    const run = start(
+      w.deps(domainOf(w, { approval: "before-announce", approvalTimeoutSeconds: 60 })),
+      {},
+      async (step) => {
+        if (step === "viewer:reprove:1")
+          await w.requests.requestRollback(migrationId, {
+            actor: "bob",
+            reason: "changed my mind",
+            requestedAt: new Date().toISOString(),
+          });
+      },
+    );
+    migrationId = run.migrationId;
+    const callback = await run.runner
+      .getOperation("viewer:approval")
+      .waitForData(WaitingOperationStatus.STARTED);
+    await run.runner.getOperation("viewer:approval:open").waitForData(WaitingOperationStatus.COMPLETED);
+    await callback.sendCallbackSuccess(JSON.stringify({ action: "approve", actor: "alice", reason: "ok" }));
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "rolled-back", reason: "RollbackRequested" });
+    expect(trusted(w, w.trustStoreIds[0]!)).toEqual(["CN=Partner Viewers CA A", "CN=Partner Viewers Root A"]);
+    expect(w.s.eventbridge.events().filter((e) => e.detailType === "ViewerCaReady")).toEqual([]);
+  });
+
+  it("migrating again from settings that were not moved on after an announcement is refused, and writes nothing", async () => {
+    const w = await world({ trustStores: 1 });
+    const first = (await start(w.deps(domainOf(w))).execution).getResult()!;
+    expect(first.status).toBe("announced");
+    const etag = w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!);
+    // Still current = A, next = B; a previous CA added makes it another run (another name).
+    const again = start(
+      w.deps(domainOf(w, { authorities: { current: w.arnA, next: w.arnB, previous: [w.arnC] } })),
+    );
+    expect((await again.execution).getResult()).toMatchObject({ status: "refused", reason: "Refused" });
+    expect((await w.store.get(again.migrationId))?.state.detail).toMatch(
+      /announced the move away from .* already: move the settings on/,
+    );
+    expect(w.s.cloudfront.trustStores.etag(w.trustStoreIds[0]!)).toBe(etag);
+  });
+
+  it("a trust store published by hand with a CA the domain does not name is refused by its count, untouched", async () => {
+    const w = await world({ trustStores: 1 });
+    const clients = w.s.clients({ maxAttempts: 1 });
+    // "Infrastructure" made one more store, by hand, trusting CA A and a partner's CA C.
+    const put = await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: "initial/by-hand.pem",
+        Body: caA.certificatePem + caA.chainPem + caC.certificatePem,
+      }),
+    );
+    const created = await clients.cloudfront.send(
+      new CreateTrustStoreCommand({
+        Name: "partners-by-hand",
+        CaCertificatesBundleSource: {
+          CaCertificatesBundleS3Location: {
+            Bucket: BUCKET,
+            Key: "initial/by-hand.pem",
+            Region: "us-east-1",
+            Version: put.VersionId,
+          },
+        },
+      }),
+    );
+    const byHand = created.TrustStore!.Id!;
+    await until(() => w.s.cloudfront.trustStores.status(byHand) === "active");
+    const etag = w.s.cloudfront.trustStores.etag(byHand);
+    const run = start(w.deps(domainOf(w, { trustStoreIds: [...w.trustStoreIds, byHand] })));
+    expect((await run.execution).getResult()).toMatchObject({ status: "refused", reason: "Refused" });
+    expect((await w.store.get(run.migrationId))?.state.detail).toMatch(
+      new RegExp(
+        `1 CA certificate\\(s\\) the domain's CAs do not account for from cloudfront-trust-store:${byHand} \\(CloudFront counts 3, the domain's CAs make 2\\)`,
+      ),
+    );
+    expect(w.s.cloudfront.trustStores.etag(byHand)).toBe(etag);
+    expect(w.s.server.count("cloudfront", "UpdateTrustStore")).toBe(0);
+  });
+
+  it("a restore works when a CA it puts back expired since the plan (only the bundle held before is built)", async () => {
+    const w = await world({ trustStores: 1 });
+    const id = w.trustStoreIds[0]!;
+    // After the first proof attempt the clock is past CA A's expiry: the proof fails, and the restore puts A back.
+    const expired = new Date(Date.parse(new X509Certificate(caA.certificatePem).validTo) + 86_400_000);
+    let late = false;
+    const now = () => (late ? expired : new Date());
+    const run = start(
+      w.deps(domainOf(w, { proofTimeoutSeconds: 1, proofIntervalSeconds: 1 }), { now }),
+      {},
+      async (step) => {
+        if (step === "viewer:wave:1")
+          // Another writer points the store back at its original bundle: the proof cannot pass.
+          await w.s.clients({ maxAttempts: 1 }).cloudfront.send(
+            new UpdateTrustStoreCommand({
+              Id: id,
+              IfMatch: w.s.cloudfront.trustStores.etag(id),
+              CaCertificatesBundleSource: { CaCertificatesBundleS3Location: w.initialLocations[id]! },
+            }),
+          );
+        if (step === "viewer:prove:1") late = true;
+      },
+    );
+    const outcome = (await run.execution).getResult()!;
+    expect(outcome).toMatchObject({ status: "failed", reason: "ProofFailed" });
+    const restored = (await w.store.get(run.migrationId))?.state.restored;
+    expect(restored).toEqual([
+      expect.objectContaining({ trustPoint: `cloudfront-trust-store:${id}`, ok: true }),
+    ]);
+  });
+
   it("a deploy that removes the domain while the run waits for approval changes nothing: the plan's copy rules", async () => {
     const w = await world({ trustStores: 1 });
     const deps = w.deps(domainOf(w, { approval: "before-announce", approvalTimeoutSeconds: 60 }));

@@ -20,8 +20,11 @@
  * - Otherwise the latest S3 version is reused when it holds this bundle (a crash after the put), else a new
  *   version is put; then update, wait, tag. A crash anywhere is repaired by the next write. A change made
  *   outside the rotator moves the ETag, so the next write re-applies the bundle instead of trusting stale
- *   tags. (Assumed: CloudFront changes a trust store's ETag on writes only, not when it turns active; if it
- *   did, the only cost would be one redundant update per write.)
+ *   tags. (Assumed: CloudFront changes a trust store's ETag on writes only, not when it turns active or is
+ *   tagged. If it did, each write would repeat its update once, and verifiedBundle would never match: every
+ *   viewer CA migration's proof would fail (ProofFailed) and restore, announcing nothing — safe, not silent.
+ *   The fix then: record the ETag GetTrustStore shows once the store is active. docs/aws-behaviour.md,
+ *   cloudfront.trust-store-if-match.)
  */
 import {
   type CloudFrontClient,
@@ -105,6 +108,8 @@ interface TrustStoreState {
   status: string;
   reason: string | undefined;
   ocsp: boolean | undefined;
+  /** CloudFront's count of the CA certificates the store holds (NumberOfCaCertificates). */
+  caCertificates: number | undefined;
 }
 
 export class CloudFrontTrustStoreTarget implements TrustTarget {
@@ -143,9 +148,13 @@ export class CloudFrontTrustStoreTarget implements TrustTarget {
   }
 
   /** The trust store's status now (`pending` | `active` | `failed`) and CloudFront's reason for a failure. */
-  async status(): Promise<{ status: string; reason?: string }> {
+  async status(): Promise<{ status: string; reason?: string; caCertificates?: number }> {
     const state = await this.#state();
-    return { status: state.status, ...(state.reason ? { reason: state.reason } : {}) };
+    return {
+      status: state.status,
+      ...(state.reason ? { reason: state.reason } : {}),
+      ...(state.caCertificates !== undefined ? { caCertificates: state.caCertificates } : {}),
+    };
   }
 
   async write(bundle: TrustBundle): Promise<{ changed: boolean; version?: string }> {
@@ -296,6 +305,7 @@ export class CloudFrontTrustStoreTarget implements TrustTarget {
       status: store.Status,
       reason: store.Reason,
       ocsp: store.UseClientCertificateOCSPEndpoint,
+      caCertificates: store.NumberOfCaCertificates,
     };
   }
 
