@@ -18,7 +18,11 @@ import {
   UnknownViewerMigrationError,
 } from "../dispatch/control-viewer-migration.ts";
 import { AttemptsExhaustedError, type WorkflowStarter } from "../dispatch/start-rotation.ts";
-import { liveViewerLockHolder, startViewerMigration } from "../dispatch/start-viewer-migration.ts";
+import {
+  liveViewerLockHolder,
+  startViewerMigration,
+  viewerMigrationBaseName,
+} from "../dispatch/start-viewer-migration.ts";
 import type { ViewerMigrationInput } from "../workflow/viewer-migration.ts";
 import { conflict, notFound, validationError } from "./http.ts";
 import type {
@@ -97,24 +101,24 @@ export async function requestViewerMigration(
     );
   if (action === "retire" && domain.authorities.previous.length === 0)
     throw conflict(`viewer trust domain ${domain.name} lists no previous CA to retire`);
-  // A holder Lambda reports ended (it died before releasing the lock) is released, not waited for.
+  const request = {
+    domain,
+    action,
+    actor,
+    reason: body.reason,
+    ...(body.dryRun ? { dryRun: true } : {}),
+  };
+  const now = (deps.now ?? (() => new Date()))();
+  // A holder Lambda reports ended (it died before releasing the lock) is released, not waited for. A live
+  // holder that is an attempt of this very request (same domain, action and CAs) is where a duplicate
+  // converges (202, started false); any other is refused.
   const holder = await liveViewerLockHolder(domain.name, deps.reads, deps.starter);
-  if (holder !== undefined)
+  const base = viewerMigrationBaseName(request, now);
+  if (holder !== undefined && holder !== base && !holder.startsWith(`${base}-`))
     throw conflict(`viewer migration ${holder} of viewer trust domain ${domain.name} is running`);
   let started: { migrationId: string; started: boolean };
   try {
-    started = await startViewerMigration(
-      deps.starter,
-      deps.reads,
-      {
-        domain,
-        action,
-        actor,
-        reason: body.reason,
-        ...(body.dryRun ? { dryRun: true } : {}),
-      },
-      (deps.now ?? (() => new Date()))(),
-    );
+    started = await startViewerMigration(deps.starter, deps.reads, request, now);
   } catch (error) {
     if (error instanceof AttemptsExhaustedError) throw conflict(error.message);
     throw error;

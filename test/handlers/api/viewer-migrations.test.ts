@@ -406,7 +406,7 @@ describe("POST /viewer-migrations/{id}/rollback while no approval is open", () =
 });
 
 describe("a migration decided through the API", () => {
-  it("waits for approval, refuses a second start naming the holder, announces on approval by the principal, and converges afterwards", async () => {
+  it("waits for approval, converges a duplicate and refuses another start naming the holder, announces on approval by the principal, and converges afterwards", async () => {
     const api = await apiOverDomain();
     const started = await api.start(
       { domain: "partners", reason: "CA A retires in March" },
@@ -417,9 +417,14 @@ describe("a migration decided through the API", () => {
     expect(migrationId).toMatch(/^vmig-m-partners-[0-9a-f]{12}$/);
     await approvalOpen(api, migrationId);
 
+    // The same request again (same domain, action and CAs) converges on the running migration.
     const again = await api.start({ domain: "partners", reason: "again" });
-    expect(again.status).toBe(409);
-    expect(again.body.error.message).toBe(
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ migrationId, started: false });
+    // Another request for the domain (here its dry run) is refused, naming the holder.
+    const other = await api.start({ domain: "partners", reason: "a plan", dryRun: true });
+    expect(other.status).toBe(409);
+    expect(other.body.error.message).toBe(
       `viewer migration ${migrationId} of viewer trust domain partners is running`,
     );
     const waiting = (await api.get(migrationId)).body;
