@@ -477,12 +477,32 @@ function viewerMtlsOf(summary: DistributionSummary, distributionId: string): Lis
     const legacy = behaviour?.ForwardedValues?.Headers?.Items ?? [];
     return legacy.length > 0 ? { legacyForwardedHeaders: legacy.map((h) => h.toLowerCase()) } : {};
   };
+  // The origins a behaviour's requests go to (an origin, or an origin group's members) without origin mTLS.
+  const origins = new Map((summary.Origins?.Items ?? []).map((o) => [o.Id ?? "", o]));
+  const groups = new Map(
+    (summary.OriginGroups?.Items ?? []).map((g) => [
+      g.Id ?? "",
+      (g.Members?.Items ?? []).map((member) => member.OriginId ?? ""),
+    ]),
+  );
+  const withoutMtls = (target: string | undefined) => {
+    if (target === undefined) return {};
+    const ids = groups.get(target) ?? [target];
+    if (ids.some((id) => !origins.has(id))) return {};
+    return { originsWithoutMtls: ids.filter((id) => certificateOf(origins.get(id)!) === undefined) };
+  };
   const behaviours: ListedBehaviour[] = [
-    { pathPattern: "*", default: true, ...policyOf(summary.DefaultCacheBehavior) },
+    {
+      pathPattern: "*",
+      default: true,
+      ...policyOf(summary.DefaultCacheBehavior),
+      ...withoutMtls(summary.DefaultCacheBehavior?.TargetOriginId),
+    },
     ...(summary.CacheBehaviors?.Items ?? []).map((b) => ({
       pathPattern: b.PathPattern ?? "",
       default: false,
       ...policyOf(b),
+      ...withoutMtls(b.TargetOriginId),
     })),
   ];
   return { ...listed, behaviours };

@@ -815,6 +815,10 @@ export const ViewerDistributionView = z.object({
           "Without an origin request policy: the headers its legacy cache settings (ForwardedValues) forward.",
         ),
         policyName: z.optional(z.string()),
+        originsWithoutMtls: optional(
+          z.array(z.string()),
+          "The origins its requests go to that present no origin-mTLS certificate (drift: they cannot tell CloudFront's Client-Cert from a forged one).",
+        ),
         clientCertForwarding: described(
           z.enum(["yes", "no", "unknown"]),
           "Whether the policy sends the origin Client-Cert and Client-Cert-Chain: yes (listed), no, or unknown (it forwards all viewer headers without listing them, or legacy cache settings forward them: AWS does not document either).",
@@ -845,6 +849,7 @@ export const ViewerDriftView = z.object({
   distributionId: z.optional(z.string()),
   pathPattern: z.optional(z.string()),
   originRequestPolicyId: z.optional(z.string()),
+  originId: z.optional(z.string()),
   trustStoreId: z.optional(z.string()),
   quota: z.optional(z.enum(VIEWER_QUOTAS)),
   used: z.optional(z.int()),

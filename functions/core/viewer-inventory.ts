@@ -44,6 +44,12 @@ export interface ListedBehaviour {
    * (`ForwardedValues.Headers`, lower case; `*` for all), when it has any.
    */
   legacyForwardedHeaders?: string[];
+  /**
+   * The origins its requests go to (its TargetOriginId, or that origin group's members) that present no
+   * origin-mTLS client certificate: such an origin cannot tell CloudFront's forwarded Client-Cert from one
+   * anyone who reaches it could send. Undefined when the listing did not say (an unknown target).
+   */
+  originsWithoutMtls?: string[];
 }
 
 /** A distribution's viewer mTLS as ListDistributions describes it. */
@@ -132,6 +138,12 @@ export const ViewerDriftKind = {
   TrustStoreFailed: "trust-store-failed",
   /** A CloudFront quota of viewer mTLS is at least QUOTA_NEAR_RATIO used. */
   QuotaNear: "quota-near",
+  /**
+   * A passthrough behaviour sends requests to an origin that presents no origin-mTLS certificate: the origin
+   * cannot verify that forwarded Client-Cert headers come from CloudFront (issue 13: "The origin must accept
+   * these headers only on connections that CloudFront itself authenticated with origin mTLS").
+   */
+  PassthroughOriginWithoutMtls: "passthrough-origin-without-mtls",
 } as const;
 export type ViewerDriftKind = (typeof ViewerDriftKind)[keyof typeof ViewerDriftKind];
 export const VIEWER_DRIFT_KINDS = Object.values(ViewerDriftKind) as [ViewerDriftKind, ...ViewerDriftKind[]];
@@ -153,6 +165,8 @@ export interface ViewerDriftFinding {
   distributionId?: string;
   pathPattern?: string;
   originRequestPolicyId?: string;
+  /** The origin a passthrough-origin-without-mtls finding names. */
+  originId?: string;
   trustStoreId?: string;
   quota?: ViewerQuota;
   /** The quota's use and limit (quota-near). */
@@ -166,6 +180,7 @@ export function viewerDriftSeverity(kind: ViewerDriftKind): "info" | "warning" |
   switch (kind) {
     case ViewerDriftKind.ClientCertNotForwarded:
     case ViewerDriftKind.TrustStoreFailed:
+    case ViewerDriftKind.PassthroughOriginWithoutMtls:
       return "critical";
     case ViewerDriftKind.QuotaNear:
       return "warning";
@@ -183,6 +198,7 @@ export function viewerDriftKey(finding: ViewerDriftFinding): string {
     finding.originRequestPolicyId ?? "",
     finding.trustStoreId ?? "",
     finding.quota ?? "",
+    finding.originId ?? "",
   ].join("|");
 }
 
@@ -283,6 +299,18 @@ export function assessViewerInventory(input: {
                 : `passthrough ${where} ${policyText}: whether all viewer headers include Client-Cert and Client-Cert-Chain is not documented; list both headers explicitly`,
           });
         }
+        for (const originId of behaviour.originsWithoutMtls ?? [])
+          drift.push({
+            kind: ViewerDriftKind.PassthroughOriginWithoutMtls,
+            resourceArn: listed.arn,
+            distributionId: listed.distributionId,
+            pathPattern: behaviour.pathPattern,
+            originId,
+            detail:
+              `passthrough ${where} sends requests to origin ${originId}, which presents no origin-mTLS ` +
+              "certificate: the origin cannot tell CloudFront's Client-Cert headers from forged ones (give it " +
+              "origin mTLS and accept the headers only on connections with CloudFront's certificate)",
+          });
         return {
           ...behaviour,
           ...(policy ? { policyName: policy.name } : {}),

@@ -725,7 +725,20 @@ describe("viewer mTLS from the same listing, policies and trust stores", () => {
         },
       ],
     });
-    expect(byId.get(ids.passthrough!)?.behaviours?.[3]).toEqual({ pathPattern: "/plain/*", default: false });
+    // These origins present no origin-mTLS certificate: each behaviour names the one it sends to.
+    const config = await w.cloudfront.send(new GetDistributionConfigCommand({ Id: ids.passthrough! }));
+    const targets = [
+      config.DistributionConfig!.DefaultCacheBehavior!.TargetOriginId!,
+      ...config.DistributionConfig!.CacheBehaviors!.Items!.map((b) => b.TargetOriginId!),
+    ];
+    expect(byId.get(ids.passthrough!)?.behaviours?.[3]).toEqual({
+      pathPattern: "/plain/*",
+      default: false,
+      originsWithoutMtls: [targets[3]],
+    });
+    expect(byId.get(ids.passthrough!)?.behaviours?.map((b) => b.originsWithoutMtls)).toEqual(
+      targets.map((t) => [t]),
+    );
   });
 
   it("reads each origin request policy once, managed ones included, and names those that do not exist", async () => {

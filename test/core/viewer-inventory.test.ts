@@ -181,6 +181,27 @@ describe("assessViewerInventory", () => {
     ]);
   });
 
+  it("names each origin a passthrough behaviour reaches without origin mTLS (forged headers could pass), critical", () => {
+    const distribution = passthrough("EP", "fwd", "fwd");
+    distribution.behaviours![0]!.originsWithoutMtls = [];
+    distribution.behaviours![1]!.originsWithoutMtls = ["legacy-api", "backup-api"];
+    const { drift, distributions } = assessViewerInventory({
+      distributions: [distribution],
+      policies,
+      trustStores: [],
+      now: NOW,
+    });
+    expect(drift.map((d) => [d.kind, d.pathPattern, d.originId])).toEqual([
+      [ViewerDriftKind.PassthroughOriginWithoutMtls, "/api1/*", "legacy-api"],
+      [ViewerDriftKind.PassthroughOriginWithoutMtls, "/api1/*", "backup-api"],
+    ]);
+    expect(drift[0]?.detail).toMatch(/origin legacy-api, which presents no origin-mTLS certificate/);
+    expect(viewerDriftSeverity(ViewerDriftKind.PassthroughOriginWithoutMtls)).toBe("critical");
+    // Two origins of one behaviour are two findings (each notified once).
+    expect(new Set(drift.map(viewerDriftKey)).size).toBe(2);
+    expect(distributions[0]?.behaviours?.[1]?.originsWithoutMtls).toEqual(["legacy-api", "backup-api"]);
+  });
+
   it("the default behaviour drifts like any other", () => {
     const { drift } = assessViewerInventory({
       distributions: [passthrough("EP", "leaf")],

@@ -5,6 +5,8 @@
  * finding put right and broken again notified again, a notification not delivered tried again, and a single
  * certificate's decision never touching any of it.
  */
+
+import { ImportCertificateCommand } from "@aws-sdk/client-acm";
 import {
   type CloudFrontClient,
   CreateDistributionCommand,
@@ -27,6 +29,7 @@ import {
 import { type ScanDeps, scanFleet } from "../../functions/tracking/scan-fleet.ts";
 import { createRotationTable, dynamoDbClient, startDynamoDb } from "../../standins/dynamodb.ts";
 import { type Standins, startStandins } from "../../standins/index.ts";
+import { issueClientCredential } from "../../standins/pki.ts";
 import { buildDistributionConfig, clientCertOriginRequestPolicy } from "../support/distribution-config.ts";
 import { smallCa } from "../support/pki-fixtures.ts";
 import { createTrustStore, UNLOADABLE_BUNDLE } from "../support/viewer-trust-stores.ts";
@@ -49,8 +52,18 @@ async function trustStore(name: string, body: string): Promise<string> {
   return (await createTrustStore({ s3: standins.clients().s3, cloudfront }, BUCKET, name, body)).id;
 }
 
-async function distribution(viewerMtls: ViewerMtlsConfig, edit?: (c: DistributionConfig) => void) {
-  const config = buildDistributionConfig({ origins: 2 });
+/** CloudFront's origin-mTLS certificate (imported in ACM), which passthrough origins must be reached with. */
+let originCertificate: string;
+
+async function distribution(
+  viewerMtls: ViewerMtlsConfig,
+  edit?: (c: DistributionConfig) => void,
+  options: { originMtls?: boolean } = {},
+) {
+  const config = buildDistributionConfig({
+    origins: 2,
+    ...(options.originMtls ? { mtlsArns: [originCertificate, originCertificate] } : {}),
+  });
   config.ViewerMtlsConfig = viewerMtls;
   edit?.(config);
   const out = await cloudfront.send(new CreateDistributionCommand({ DistributionConfig: config }));
@@ -132,8 +145,20 @@ beforeAll(async () => {
 
   ids.required = await distribution({ Mode: "required", TrustStoreConfig: { TrustStoreId: goodStore } });
   ids.optional = await distribution({ Mode: "optional", TrustStoreConfig: { TrustStoreId: failedStore } });
-  ids.passthrough = await distribution({ Mode: "passthrough" }, policies(forwarding, leafOnly));
-  ids.fine = await distribution({ Mode: "passthrough" }, policies(forwarding, forwarding));
+  const issuer = await smallCa("CN=Origin client CA");
+  const credential = await issueClientCredential(issuer, { subject: "CN=edge-to-origin" });
+  originCertificate = (
+    await standins.clients().acm.send(
+      new ImportCertificateCommand({
+        Certificate: Buffer.from(credential.certificatePem),
+        PrivateKey: Buffer.from(credential.privateKeyPem),
+        CertificateChain: Buffer.from(credential.chainPem),
+      }),
+    )
+  ).CertificateArn!;
+  const originMtls = { originMtls: true };
+  ids.passthrough = await distribution({ Mode: "passthrough" }, policies(forwarding, leafOnly), originMtls);
+  ids.fine = await distribution({ Mode: "passthrough" }, policies(forwarding, forwarding), originMtls);
   ids.plain = (
     await cloudfront.send(
       new CreateDistributionCommand({ DistributionConfig: buildDistributionConfig({ origins: 1 }) }),
