@@ -49,7 +49,6 @@ export type { ViewerMigrationRecord, ViewerMigrationSummary };
 export { viewerDomainPk, viewerMigrationPk };
 
 const LIST_PARTITION = VIEWER_LIST_PARTITION;
-const LIST_INDEX = "list";
 
 /** A lock held longer than this is taken over: its holder outlived the longest a migration may run. */
 export const DEFAULT_VIEWER_LOCK_LEASE_SECONDS = 14 * 86_400;
@@ -279,32 +278,6 @@ export class ViewerMigrationStore implements ViewerMigrationStorePort {
       start = page.LastEvaluatedKey;
     } while (start);
     return events;
-  }
-
-  /**
-   * Migrations, newest first (one page). The list index projects only the rotation list's attributes
-   * (rotation-reads.ts ROTATION_TABLE.listProjection: an index's projection cannot change in place), so
-   * the migration id comes from the index's sort key, and status and times from the projected attributes.
-   */
-  async list(
-    limit = 50,
-  ): Promise<Array<{ migrationId: string; status: string; startedAt: string; updatedAt: string }>> {
-    const page = await this.#doc.send(
-      new QueryCommand({
-        TableName: this.#table,
-        IndexName: LIST_INDEX,
-        KeyConditionExpression: "gsi1pk = :list",
-        ExpressionAttributeValues: { ":list": LIST_PARTITION },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return (page.Items ?? []).map((item) => ({
-      migrationId: String(item.gsi1sk).slice(String(item.gsi1sk).indexOf("#") + 1),
-      status: String(item.status),
-      startedAt: String(item.startedAt),
-      updatedAt: String(item.updatedAt),
-    }));
   }
 
   /** The rollback an operator asked for between safe points (ViewerMigrationReads.rollbackRequestOf). */

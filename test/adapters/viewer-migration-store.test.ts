@@ -78,7 +78,9 @@ describe("records", () => {
     });
     expect(record?.state.status).toBe("dry-run");
     expect((await store.history("vm-rec")).map((e) => e.type)).toEqual(["viewer-control", "viewer-ended"]);
-    expect((await store.list()).find((m) => m.migrationId === "vm-rec")).toMatchObject({ status: "dry-run" });
+    expect((await store.page()).migrations.find((m) => m.migrationId === "vm-rec")).toMatchObject({
+      status: "dry-run",
+    });
     expect(await store.get("vm-unknown")).toBeUndefined();
   });
 

@@ -16,7 +16,12 @@ export async function createTrustStore(
   bucket: string,
   name: string,
   body: string,
-): Promise<{ id: string; arn: string }> {
+): Promise<{
+  id: string;
+  arn: string;
+  /** Where its bundle came from (what a test restores the store to, as infrastructure made it). */
+  location: { Bucket: string; Key: string; Region: string; Version: string };
+}> {
   const key = `${name}.pem`;
   const put = await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
   const out = await clients.cloudfront.send(
@@ -32,7 +37,11 @@ export async function createTrustStore(
       },
     }),
   );
-  return { id: out.TrustStore!.Id!, arn: out.TrustStore!.Arn! };
+  return {
+    id: out.TrustStore!.Id!,
+    arn: out.TrustStore!.Arn!,
+    location: { Bucket: bucket, Key: key, Region: "us-east-1", Version: put.VersionId! },
+  };
 }
 
 /** Policies as GetOriginRequestPolicy describes them, by id: `fwd` (both headers), `leaf` (Client-Cert only), `all` (allViewer). */

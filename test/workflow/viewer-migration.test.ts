@@ -7,8 +7,7 @@
 
 import { X509Certificate } from "node:crypto";
 import { LocalDurableTestRunner, WaitingOperationStatus } from "@aws/durable-execution-sdk-js-testing";
-import { CreateTrustStoreCommand, UpdateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { UpdateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -39,6 +38,7 @@ import { type Standins, startStandins } from "../../standins/index.ts";
 import { type CertificateAuthority, createRootCa, createSubordinateCa } from "../../standins/pki.ts";
 import { fiveDeepChain } from "../support/ca-bundles.ts";
 import { useDurableRunner } from "../support/durable.ts";
+import { createTrustStore } from "../support/viewer-trust-stores.ts";
 
 useDurableRunner({ skipTime: false });
 
@@ -103,30 +103,14 @@ async function world(options: { trustStores?: number; next?: CertificateAuthorit
   const trustStoreIds: string[] = [];
   const initialLocations: World["initialLocations"] = {};
   for (let i = 0; i < (options.trustStores ?? 2); i++) {
-    const key = `initial/store-${i}.pem`;
-    const put = await clients.s3.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: caA.certificatePem + caA.chainPem }),
+    const created = await createTrustStore(
+      clients,
+      BUCKET,
+      `partners-${i}`,
+      caA.certificatePem + caA.chainPem,
     );
-    const created = await clients.cloudfront.send(
-      new CreateTrustStoreCommand({
-        Name: `partners-${i}`,
-        CaCertificatesBundleSource: {
-          CaCertificatesBundleS3Location: {
-            Bucket: BUCKET,
-            Key: key,
-            Region: "us-east-1",
-            Version: put.VersionId,
-          },
-        },
-      }),
-    );
-    trustStoreIds.push(created.TrustStore!.Id!);
-    initialLocations[created.TrustStore!.Id!] = {
-      Bucket: BUCKET,
-      Key: key,
-      Region: "us-east-1",
-      Version: put.VersionId!,
-    };
+    trustStoreIds.push(created.id);
+    initialLocations[created.id] = created.location;
   }
   await until(() => trustStoreIds.every((id) => s.cloudfront.trustStores.status(id) === "active"));
 
@@ -461,29 +445,13 @@ describe("what a review found (each failed before its fix)", () => {
 
   it("a trust store published by hand with a CA the domain does not name is refused by its count, untouched", async () => {
     const w = await world({ trustStores: 1 });
-    const clients = w.s.clients({ maxAttempts: 1 });
     // "Infrastructure" made one more store, by hand, trusting CA A and a partner's CA C.
-    const put = await clients.s3.send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: "initial/by-hand.pem",
-        Body: caA.certificatePem + caA.chainPem + caC.certificatePem,
-      }),
+    const { id: byHand } = await createTrustStore(
+      w.s.clients({ maxAttempts: 1 }),
+      BUCKET,
+      "partners-by-hand",
+      caA.certificatePem + caA.chainPem + caC.certificatePem,
     );
-    const created = await clients.cloudfront.send(
-      new CreateTrustStoreCommand({
-        Name: "partners-by-hand",
-        CaCertificatesBundleSource: {
-          CaCertificatesBundleS3Location: {
-            Bucket: BUCKET,
-            Key: "initial/by-hand.pem",
-            Region: "us-east-1",
-            Version: put.VersionId,
-          },
-        },
-      }),
-    );
-    const byHand = created.TrustStore!.Id!;
     await until(() => w.s.cloudfront.trustStores.status(byHand) === "active");
     const etag = w.s.cloudfront.trustStores.etag(byHand);
     const run = start(w.deps(domainOf(w, { trustStoreIds: [...w.trustStoreIds, byHand] })));

@@ -7,8 +7,6 @@
  * local callback sender, and its history names the IAM principal who took it.
  */
 import { LocalDurableTestRunner } from "@aws/durable-execution-sdk-js-testing";
-import { CreateTrustStoreCommand } from "@aws-sdk/client-cloudfront";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { workflow } from "sst/aws/workflow";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ViewerMigrationStore } from "../../../functions/adapters/viewer-migration-store.ts";
@@ -46,6 +44,7 @@ import { modelCheckedCallbackSender } from "../../../standins/lambda.ts";
 import { type CertificateAuthority, createRootCa, createSubordinateCa } from "../../../standins/pki.ts";
 import { type ApiEventOptions, apiEvent, invoke, PRINCIPAL, ROLE_SESSION } from "../../support/api-events.ts";
 import { useDurableRunner } from "../../support/durable.ts";
+import { createTrustStore } from "../../support/viewer-trust-stores.ts";
 
 useDurableRunner({ skipTime: false });
 
@@ -101,27 +100,12 @@ async function apiOverDomain(overrides: Partial<ViewerTrustDomainInput> = {}) {
   await createRotationTable(table, TABLE);
   const arnA = s.privateCa.addAuthority(caA);
   const arnB = s.privateCa.addAuthority(caB);
-  const put = await clients.s3.send(
-    new PutObjectCommand({
-      Bucket: BUCKET,
-      Key: "initial/store.pem",
-      Body: caA.certificatePem + caA.chainPem,
-    }),
+  const { id: trustStoreId } = await createTrustStore(
+    clients,
+    BUCKET,
+    "partners",
+    caA.certificatePem + caA.chainPem,
   );
-  const created = await clients.cloudfront.send(
-    new CreateTrustStoreCommand({
-      Name: "partners",
-      CaCertificatesBundleSource: {
-        CaCertificatesBundleS3Location: {
-          Bucket: BUCKET,
-          Key: "initial/store.pem",
-          Region: "us-east-1",
-          Version: put.VersionId,
-        },
-      },
-    }),
-  );
-  const trustStoreId = created.TrustStore!.Id!;
   const domain = ViewerTrustDomainSchema.parse({
     name: "partners",
     authorities: { current: arnA, next: arnB },
