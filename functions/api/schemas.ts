@@ -100,7 +100,13 @@ export const CertificateArn = z
     z.meta({ description: "ACM certificate ARN in us-east-1 (where CloudFront takes certificates from)." }),
   );
 
-/** Free text of at most `max` characters, trimmed, never blank, never with control characters. */
+/** The armour every PEM block opens with: free text holding it could carry a key into a record. */
+const PEM_ARMOUR = "-----BEGIN";
+
+/**
+ * Free text of at most `max` characters, trimmed, never blank, never with control characters, never with PEM
+ * (free text is recorded and answered back: history, notifications, GET answers, which never hold PEM).
+ */
 export function freeText(max: number) {
   return z
     .string({ error: requiredOr("must be text") })
@@ -109,6 +115,7 @@ export function freeText(max: number) {
       z.minLength(1, "must not be blank"),
       z.maxLength(max, `must be at most ${max} characters`),
       z.regex(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE),
+      z.refine((text) => !text.includes(PEM_ARMOUR), "must not contain PEM material"),
     );
 }
 

@@ -63,14 +63,6 @@ function withoutPem<T>(answer: T): T {
   return answer;
 }
 
-/**
- * A reason is recorded and answered back (history, GET): one holding PEM is refused (400), so no operator's
- * text can put PEM into a record, nor make its answers refuse.
- */
-function refusePemReason(reason: string | undefined): void {
-  if (reason?.includes(PEM_MARKER))
-    throw validationError([{ field: "reason", message: "must not contain PEM material" }]);
-}
 
 /** The domain the request names, or a 404 naming the configured ones. */
 function configuredDomain(domains: readonly ViewerTrustDomain[], name: string): ViewerTrustDomain {
@@ -91,7 +83,6 @@ export async function requestViewerMigration(
   body: z.output<typeof StartViewerMigrationBody>,
   actor: string,
 ): Promise<AnswerOf<typeof ROUTES.startViewerMigration>> {
-  refusePemReason(body.reason);
   const domain = configuredDomain(deps.domains, body.domain);
   const action = body.action ?? "migrate";
   // The workflow would refuse at its plan: say so now, and start nothing.
@@ -196,7 +187,6 @@ export async function decideViewerMigration(
   actor: string,
   reason: string | undefined,
 ): Promise<AnswerOf<(typeof ROUTES)["approveViewerMigration" | "rollbackViewerMigration"]>> {
-  refusePemReason(reason);
   try {
     const result = await controlViewerMigration(deps.reads, deps.callbacks, migrationId, {
       action,

@@ -164,6 +164,19 @@ describe("free text (reason)", () => {
     expect(validationError(problems).message).toMatch(/^invalid request: reason: must not contain /);
   });
 
+  it.each(Object.keys(bodies))(
+    "%s refuses a reason holding PEM (it would be recorded and answered back)",
+    (route) => {
+      const result = bodies[route as keyof typeof bodies]("leaked: -----BEGIN PRIVATE KEY----- MIIE");
+      expect(result.success).toBe(false);
+      expect(problemsOf(result.error!)).toEqual([
+        { field: "reason", message: "must not contain PEM material" },
+      ]);
+      // A dash run that is not PEM armour is text like any other.
+      expect(bodies[route as keyof typeof bodies]("see ----- below").success).toBe(true);
+    },
+  );
+
   it("accepts text around them: accents, non-breaking space, CJK, emoji, and trims what surrounds it", () => {
     for (const reason of ["clé exposée", "a\u00a0b", "鍵の漏洩", "drill 🔑", "\u00a0x", "ÿ"]) {
       expect(RollbackBody.safeParse({ reason }).success, reason).toBe(true);
