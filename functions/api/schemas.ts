@@ -108,15 +108,13 @@ const PEM_ARMOUR = "-----BEGIN";
  * (free text is recorded and answered back: history, notifications, GET answers, which never hold PEM).
  */
 export function freeText(max: number) {
-  return z
-    .string({ error: requiredOr("must be text") })
-    .check(
-      z.trim(),
-      z.minLength(1, "must not be blank"),
-      z.maxLength(max, `must be at most ${max} characters`),
-      z.regex(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE),
-      z.refine((text) => !text.includes(PEM_ARMOUR), "must not contain PEM material"),
-    );
+  return z.string({ error: requiredOr("must be text") }).check(
+    z.trim(),
+    z.minLength(1, "must not be blank"),
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.regex(NO_CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE),
+    z.refine((text) => !text.includes(PEM_ARMOUR), "must not contain PEM material"),
+  );
 }
 
 /** Why an operator acts, recorded in the rotation's history and notifications. */

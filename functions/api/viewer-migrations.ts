@@ -63,7 +63,6 @@ function withoutPem<T>(answer: T): T {
   return answer;
 }
 
-
 /** The domain the request names, or a 404 naming the configured ones. */
 function configuredDomain(domains: readonly ViewerTrustDomain[], name: string): ViewerTrustDomain {
   const domain = domains.find((d) => d.name === name);
